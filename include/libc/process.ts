@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Which kind of process (or thread) this code is running in.
+ *
+ * A C selftest is always one process that the harness forks. A TypeScript
+ * selftest module is loaded in four situations, and a few SDK behaviours depend
+ * on which one it is:
+ *
+ * - **standalone** (`deno run x86/foo_test.ts`): the harness parent, printing TAP;
+ * - **harness child**: the process the harness re-executes to run one test, the
+ *   analog of the C harness's `fork()` (see {@linkcode harness_child_request});
+ * - **deno test**: tests run in-process, and `exit()` must not end the test
+ *   runner (see {@linkcode in_deno_test});
+ * - **vCPU worker**: a Worker that imports the test module for its guest code;
+ *   test registration and `main` must be inert there (see
+ *   {@linkcode in_guest_worker}).
+ *
+ * @module
+ */
+
+/** The environment variable by which the harness parent names the test a child runs. */
+export const HARNESS_CHILD_ENV = "KSELFTEST_HARNESS_CHILD";
+
+/** What the harness parent asks a re-executed child to do. */
+export interface harness_child_request {
+  /** Index of the fixture in registration order (0 is `global`). */
+  fixture: number;
+  /** Index of the variant in the fixture, or 0 when it has none. */
+  variant: number;
+  /** Index of the test in the fixture. */
+  test: number;
+  /** Path of the file standing for the C harness's MAP_SHARED results page. */
+  results: string;
+}
+
+/**
+ * True in a Worker thread, where guest code runs: the test module is imported
+ * there only for its guest functions, so nothing may register or run tests.
+ * A worker may also announce itself with `globalThis.__KVM_GUEST_WORKER__ = true`
+ * before importing the test module.
+ *
+ * @returns whether this code runs in a worker
+ */
+export function in_guest_worker(): boolean {
+  const g = globalThis as { WorkerGlobalScope?: unknown; __KVM_GUEST_WORKER__?: unknown };
+  return typeof g.WorkerGlobalScope !== "undefined" || g.__KVM_GUEST_WORKER__ === true;
+}
+
+/**
+ * Whether a permission is already granted, without prompting: SDK code that only
+ * peeks at the environment or at source files must not ask the user.
+ *
+ * @param desc the permission
+ * @returns whether it is granted
+ */
+export function permission_granted(desc: Deno.PermissionDescriptor): boolean {
+  try {
+    return Deno.permissions.querySync(desc).state === "granted";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * C `getenv()`, without prompting for a permission that was not granted
+ * (then the variable reads as unset).
+ *
+ * @param name the variable
+ * @returns its value, or `undefined` when unset
+ */
+export function getenv(name: string): string | undefined {
+  if (!permission_granted({ name: "env", variable: name })) return undefined;
+  try {
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function read_child_request(): harness_child_request | undefined {
+  if (in_guest_worker()) return undefined;
+  if (!permission_granted({ name: "env", variable: HARNESS_CHILD_ENV })) return undefined;
+  let text: string | undefined;
+  try {
+    text = Deno.env.get(HARNESS_CHILD_ENV);
+    // A forked C child does not hand its harness role down to programs it
+    // executes; neither may the variable.
+    if (text !== undefined) Deno.env.delete(HARNESS_CHILD_ENV);
+  } catch {
+    return undefined;
+  }
+  if (text === undefined) return undefined;
+  try {
+    const r = JSON.parse(text) as harness_child_request;
+    if (
+      Number.isInteger(r.fixture) && Number.isInteger(r.variant) && Number.isInteger(r.test) &&
+      typeof r.results === "string"
+    ) {
+      return r;
+    }
+  } catch {
+    // Malformed: behave as a standalone run.
+  }
+  return undefined;
+}
+
+const child_request = read_child_request();
+
+/**
+ * In a harness child, the test it must run; `undefined` everywhere else.
+ *
+ * @returns the request read (once, at load) from {@linkcode HARNESS_CHILD_ENV}
+ */
+export function harness_child_request(): harness_child_request | undefined {
+  return child_request;
+}
+
+let deno_test_mode: boolean | undefined;
+
+/**
+ * True when this isolate was started by `deno test`.
+ *
+ * `ksft_main()` decides it from documented facts about its module: under
+ * `deno test`, `Deno.mainModule` is the test module itself but its
+ * `import.meta.main` is false; under `deno run` it is true. Code that runs
+ * without `ksft_main` (plain unit tests) falls back to the runtime's test
+ * registration function, which `deno run` replaces with a no-op named
+ * `noopTest` (checked with Deno 2.9.6).
+ *
+ * @returns whether tests run in-process under `deno test`
+ */
+export function in_deno_test(): boolean {
+  if (deno_test_mode !== undefined) return deno_test_mode;
+  if (child_request !== undefined) return false;
+  const test = (Deno as { test?: { name?: string } }).test;
+  return typeof test === "function" && test.name !== "noopTest";
+}
+
+/**
+ * Record the mode `ksft_main()` detected for the test module.
+ *
+ * @param on whether the module runs under `deno test`
+ */
+export function set_deno_test_mode(on: boolean): void {
+  deno_test_mode = on;
+}

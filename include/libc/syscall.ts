@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The syscall boundary: the libc calls the selftest library makes, with C
+ * semantics. A failing call returns `-1` (`MAP_FAILED` for `mmap`) and sets
+ * `errno`, which the caller reads right after with `errno()`; a successful
+ * call leaves `errno` alone, as libc does.
+ *
+ * Pointers are user addresses (`bigint`). Struct views and typed arrays may be
+ * passed where C passes a pointer; they are converted with {@linkcode ptr}.
+ *
+ * @module
+ */
+
+import type { ViewBase } from "../c/layout.ts";
+import { MAP_FAILED } from "../linux/mman.ts";
+import { type Backend, backend, init_backend } from "./backend.ts";
+import { errno_get, errno_set } from "./errno.ts";
+
+await init_backend();
+
+/** Anything C would pass as a pointer: a user address, or JavaScript memory. */
+export type Pointer = bigint | ArrayBufferView | ArrayBufferLike | ViewBase;
+
+/** An ioctl argument: an integer value or a pointer. */
+export type IoctlArg = number | Pointer;
+
+function isView(p: unknown): p is ViewBase {
+  return typeof p === "object" && p !== null && "$buffer" in p && "$offset" in p;
+}
+
+/** The user address of `p`, as `(unsigned long)p` in C. */
+export function ptr(p: Pointer): bigint {
+  if (typeof p === "bigint") return p;
+  const b: Backend = backend();
+  if (isView(p)) return b.addr_of(p.$buffer, p.$offset);
+  if (ArrayBuffer.isView(p)) return b.addr_of(p.buffer, p.byteOffset);
+  return b.addr_of(p, 0);
+}
+
+function ret(r: number): number {
+  if (r < 0) {
+    errno_set(-r);
+    return -1;
+  }
+  return r;
+}
+
+function retBig(r: bigint): bigint {
+  if (r < 0n && r >= -4095n) {
+    errno_set(Number(-r));
+    return -1n;
+  }
+  return r;
+}
+
+/** The calling thread's `errno`, as set by the last failing call. */
+export function errno(): number {
+  return errno_get();
+}
+
+/** `open(2)`. */
+export function open(path: string, flags: number, mode = 0): number {
+  return ret(backend().open(path, flags, mode));
+}
+
+/** `close(2)`. */
+export function close(fd: number): number {
+  return ret(backend().close(fd));
+}
+
+function ioctlArg(arg: IoctlArg | undefined): bigint {
+  if (arg === undefined) return 0n;
+  if (typeof arg === "number") return BigInt.asUintN(64, BigInt(arg));
+  return BigInt.asUintN(64, ptr(arg));
+}
+
+/** `ioctl(2)`; a number is passed by value, anything else by address. */
+export function ioctl(fd: number, request: number, arg?: IoctlArg): number {
+  return ret(backend().ioctl(fd, request, ioctlArg(arg)));
+}
+
+/**
+ * `ioctl(2)` that lets other JavaScript run while the kernel blocks in it,
+ * the way a pthread blocks in `KVM_RUN` while its siblings run.
+ */
+export async function ioctl_async(fd: number, request: number, arg?: IoctlArg): Promise<number> {
+  return ret(await backend().ioctl_async(fd, request, ioctlArg(arg)));
+}
+
+/** `mmap(2)`: the address, or `MAP_FAILED` with `errno` set. */
+export function mmap(
+  addr: bigint,
+  length: number | bigint,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number | bigint,
+): bigint {
+  const r = retBig(backend().mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset)));
+  return r === -1n ? MAP_FAILED : r;
+}
+
+/** `munmap(2)`. */
+export function munmap(addr: bigint, length: number | bigint): number {
+  return ret(backend().munmap(addr, BigInt(length)));
+}
+
+/** `fallocate(2)`. */
+export function fallocate(
+  fd: number,
+  mode: number,
+  offset: number | bigint,
+  len: number | bigint,
+): number {
+  return ret(backend().fallocate(fd, mode, BigInt(offset), BigInt(len)));
+}
+
+/** `read(2)` into `buf`; the byte count, or -1. */
+export function read(fd: number, buf: Pointer, count: number): number {
+  return Number(retBig(backend().read(fd, ptr(buf), BigInt(count))));
+}
+
+/** `write(2)` from `buf`; the byte count, or -1. */
+export function write(fd: number, buf: Pointer, count: number): number {
+  return Number(retBig(backend().write(fd, ptr(buf), BigInt(count))));
+}
+
+/** `fstat(2)` reduced to what selftests read from it: `st_size`, or -1. */
+export function fstat_size(fd: number): bigint {
+  return retBig(backend().fstat_size(fd));
+}
+
+/**
+ * A view of `len` bytes of user memory at `addr` that aliases it, as
+ * dereferencing a C pointer does; throws when nothing is mapped there (C would
+ * take SIGSEGV).
+ */
+export function user_memory(addr: bigint, len: number): Uint8Array {
+  const m = backend().user_memory(addr, len);
+  if (!m) {
+    throw new RangeError(
+      `Segmentation fault: ${len} bytes at 0x${addr.toString(16)} are not mapped`,
+    );
+  }
+  return m;
+}
