@@ -10,7 +10,7 @@
  * @module
  */
 
-import { strerror as errno_message } from "../linux/errno.ts";
+import { strerror } from "../linux/errno.ts";
 
 // One `errno` per thread in C; each Deno thread (main or worker) has its own
 // module instance, which gives the same isolation.
@@ -34,14 +34,5 @@ export function errno_set(n: number): void {
   errno_value = n;
 }
 
-/**
- * glibc's `strerror()`: the message for an error number, `"Success"` for 0
- * (what `TEST_ASSERT` prints when no call failed) and `"Unknown error N"` for
- * numbers glibc does not know.
- *
- * @param n the error number
- * @returns the message
- */
-export function strerror(n: number): string {
-  return n === 0 ? "Success" : errno_message(n);
-}
+/** glibc's `strerror()`; the message table lives with the errno numbers. */
+export { strerror };

@@ -2,7 +2,7 @@
 /**
  * The syscall boundary: the libc calls the selftest library makes, with C
  * semantics. A failing call returns `-1` (`MAP_FAILED` for `mmap`) and sets
- * `errno`, which the caller reads right after with `errno()`; a successful
+ * `errno`, which the caller reads right after with `errno_get()`; a successful
  * call leaves `errno` alone, as libc does.
  *
  * Pointers are user addresses (`bigint`). Struct views and typed arrays may be
@@ -14,7 +14,7 @@
 import type { ViewBase } from "../c/layout.ts";
 import { MAP_FAILED } from "../linux/mman.ts";
 import { type Backend, backend, init_backend } from "./backend.ts";
-import { errno_get, errno_set } from "./errno.ts";
+import { errno_set } from "./errno.ts";
 
 await init_backend();
 
@@ -51,11 +51,6 @@ function retBig(r: bigint): bigint {
     return -1n;
   }
   return r;
-}
-
-/** The calling thread's `errno`, as set by the last failing call. */
-export function errno(): number {
-  return errno_get();
 }
 
 /** `open(2)`. */

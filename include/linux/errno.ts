@@ -423,6 +423,7 @@ const table: ReadonlyMap<number, readonly [string, string]> = new Map([
  * read "Unknown error N", as glibc prints them.
  */
 export function strerror(errnum: number): string {
+  if (errnum === 0) return "Success";
   return table.get(errnum)?.[1] ?? `Unknown error ${errnum}`;
 }
 

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A Deno SDK for Linux KVM selftests: the `tools/testing/selftests/kvm`
+ * library in TypeScript, with the kselftest harness, the byte-exact KVM uAPI,
+ * and an embedded simulated KVM + Intel TDX machine as the default backend.
+ *
+ * A test ports from C almost line for line:
+ *
+ * ```ts ignore
+ * import { TEST, TEST_ASSERT_EQ, TEST_HARNESS_MAIN } from "@kvm-selftests/sdk";
+ *
+ * TEST("answer", () => {
+ *   TEST_ASSERT_EQ(6 * 7, 42);
+ * });
+ *
+ * TEST_HARNESS_MAIN(import.meta);
+ * ```
+ *
+ * The backend is chosen by `KVM_SELFTESTS_BACKEND` (`sim`, the default, or
+ * `kvm`); see `docs/` for the porting guide and the simulator's fidelity.
+ *
+ * @module
+ */
+
+export * from "./include/c/layout.ts";
+export * from "./include/linux/ioctl.ts";
+export * from "./include/linux/errno.ts";
+export * from "./include/linux/kvm.ts";
+export * from "./include/linux/kvm_para.ts";
+export * from "./include/linux/mman.ts";
+export * from "./include/linux/fcntl.ts";
+export * from "./include/linux/falloc.ts";
+export * from "./include/libc/syscall.ts";
+export { errno_get, errno_set } from "./include/libc/errno.ts";
+export { exit, ExitError } from "./include/libc/exit.ts";
+export * from "./include/kselftest.ts";
+export * from "./include/kselftest_harness.ts";
+export * from "./include/test_util.ts";

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The selftest runner: `deno task selftests`. It runs every selftest program
+ * in `x86/` as kselftest's `run_kselftest.sh` runs the kvm collection: one
+ * process per program, its output indented under `# selftests: kvm: <name>`,
+ * one TAP result line per program, a per-program timeout, and a summary that
+ * names every failure.
+ *
+ * ```sh
+ * deno task selftests                       # all programs, simulator backend
+ * deno task selftests -l                    # list them
+ * deno task selftests -t tdx_vm_test        # only these (repeatable)
+ * deno task selftests -S guest_memfd_test   # all but these (repeatable)
+ * deno task selftests --backend kvm -o 60   # real /dev/kvm, 60 s per program
+ * deno task selftests -- -t verify_td_lifecycle   # arguments for every program
+ * ```
+ *
+ * @module
+ */
+
+import { parseArgs } from "@std/cli";
+import { expandGlob } from "@std/fs";
+import { BACKEND_ENV, backend_names, DEFAULT_BACKEND } from "../include/libc/backend.ts";
+
+/** KVM's kselftest `settings` file raises the runner's 45 s default to 120 s. */
+export const DEFAULT_TIMEOUT_S = 120;
+
+/** The exit status kselftest uses for a skip. */
+const KSFT_SKIP = 4;
+
+/** One program's outcome. */
+export interface program_result {
+  /** Program name, as kselftest names it (file name without `.ts`). */
+  name: string;
+  /** Exit status, or `null` when it was killed by the timeout. */
+  code: number | null;
+  /** Everything it printed, stdout and stderr interleaved. */
+  output: string;
+  /** Wall time in milliseconds. */
+  ms: number;
+}
+
+const usage = `Usage: deno task selftests [options] [-- program args]
+  -l, --list           list the programs and exit
+  -t, --test NAME      run only NAME (repeatable)
+  -S, --skip NAME      do not run NAME (repeatable)
+  -o, --timeout SECS   per-program timeout (default ${DEFAULT_TIMEOUT_S})
+  -j, --jobs N         programs run at once (default 1)
+      --backend NAME   ${
+  backend_names().join(" | ")
+} (default ${DEFAULT_BACKEND}, or $${BACKEND_ENV})
+  -q, --quiet          no progress line on stderr
+  -h, --help           this text
+`;
+
+/** The selftest programs under `dir`, sorted by name. */
+export async function find_programs(dir: URL): Promise<URL[]> {
+  const found: URL[] = [];
+  for await (const e of expandGlob("*.ts", { root: dir.pathname, includeDirs: false })) {
+    found.push(new URL(`file://${e.path}`));
+  }
+  return found.sort((a, b) => a.pathname.localeCompare(b.pathname));
+}
+
+/** The kselftest name of a program file. */
+export function program_name(url: URL): string {
+  return url.pathname.split("/").pop()!.replace(/\.ts$/, "");
+}
+
+/** Runs one program with its output captured, killing it at the timeout. */
+export async function run_program(
+  url: URL,
+  args: string[],
+  env: Record<string, string>,
+  timeout_s: number,
+): Promise<program_result> {
+  const start = performance.now();
+  // Both streams go through one pipe so the TAP lines and the diagnostics keep
+  // the order the program wrote them in, as `2>&1` gives run_kselftest.sh.
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$0" run -A "$@" 2>&1', Deno.execPath(), url.pathname, ...args],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  let timed_out = false;
+  const timer = setTimeout(() => {
+    timed_out = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, timeout_s * 1000);
+  const out = await child.output();
+  clearTimeout(timer);
+  return {
+    name: program_name(url),
+    code: timed_out ? null : out.code,
+    output: new TextDecoder().decode(out.stdout),
+    ms: performance.now() - start,
+  };
+}
+
+/** The runner's TAP result line for a program, as kselftest's runner.sh words it. */
+export function tap_line(n: number, r: program_result, timeout_s: number): string {
+  const title = `selftests: kvm: ${r.name}`;
+  if (r.code === null) return `not ok ${n} ${title} # TIMEOUT ${timeout_s} seconds`;
+  if (r.code === 0) return `ok ${n} ${title}`;
+  if (r.code === KSFT_SKIP) return `ok ${n} ${title} # SKIP`;
+  return `not ok ${n} ${title} # exit=${r.code}`;
+}
+
+function indent(output: string): string {
+  if (output.length === 0) return "";
+  const body = output.endsWith("\n") ? output.slice(0, -1) : output;
+  return body.split("\n").map((l) => `# ${l}`).join("\n") + "\n";
+}
+
+/** Entry point; returns the process exit status (1 when any program failed). */
+export async function main(argv: string[]): Promise<number> {
+  const dd = argv.indexOf("--");
+  const own = dd < 0 ? argv : argv.slice(0, dd);
+  const prog_args = dd < 0 ? [] : argv.slice(dd + 1);
+  const args = parseArgs(own, {
+    boolean: ["list", "help", "quiet"],
+    string: ["test", "skip", "timeout", "jobs", "backend"],
+    collect: ["test", "skip"],
+    alias: { l: "list", h: "help", q: "quiet", t: "test", S: "skip", o: "timeout", j: "jobs" },
+    unknown: (a) => {
+      if (a.startsWith("-")) throw new Error(`Unknown option '${a}'\n${usage}`);
+      return true;
+    },
+  });
+  if (args.help) {
+    console.log(usage);
+    return 0;
+  }
+  const timeout_s = Number(args.timeout ?? DEFAULT_TIMEOUT_S);
+  const jobs = Math.max(1, Number(args.jobs ?? 1));
+  const backend = args.backend ?? Deno.env.get(BACKEND_ENV) ?? DEFAULT_BACKEND;
+  if (!backend_names().includes(backend)) {
+    console.error(`Unknown backend '${backend}': known backends are ${backend_names().join(", ")}`);
+    return 1;
+  }
+  const only = new Set(args.test.map(String));
+  const skip = new Set(args.skip.map(String));
+  const all = await find_programs(new URL("../x86/", import.meta.url));
+  for (const name of [...only, ...skip]) {
+    if (!all.some((u) => program_name(u) === name)) {
+      console.error(`No selftest program named '${name}' in x86/`);
+      return 1;
+    }
+  }
+  const programs = all.filter((u) =>
+    (only.size === 0 || only.has(program_name(u))) && !skip.has(program_name(u))
+  );
+  if (args.list) {
+    for (const p of programs) console.log(`kvm:${program_name(p)}`);
+    return 0;
+  }
+
+  const env = { ...Deno.env.toObject(), [BACKEND_ENV]: backend };
+  const progress = !args.quiet && Deno.stderr.isTerminal();
+  console.log("TAP version 13");
+  console.log(`1..${programs.length}`);
+  console.log(`# timeout set to ${timeout_s}`);
+
+  const results: (program_result | undefined)[] = new Array(programs.length);
+  const waiters: ((r: program_result) => void)[] = [];
+  const done = programs.map((_, i) => new Promise<program_result>((res) => (waiters[i] = res)));
+  let next = 0;
+  let finished = 0;
+  const worker = async () => {
+    while (next < programs.length) {
+      const i = next++;
+      const r = await run_program(programs[i]!, prog_args, env, timeout_s);
+      results[i] = r;
+      finished++;
+      if (progress) {
+        Deno.stderr.writeSync(
+          new TextEncoder().encode(`\r[${finished}/${programs.length}] ${r.name}\x1b[K`),
+        );
+      }
+      waiters[i]!(r);
+    }
+  };
+  const pool = Array.from({ length: Math.min(jobs, programs.length) }, worker);
+  // Results print in program order even when they finish out of order.
+  for (let i = 0; i < programs.length; i++) {
+    const r = await done[i]!;
+    if (progress) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    const text = `# selftests: kvm: ${r.name}\n${indent(r.output)}${
+      tap_line(i + 1, r, timeout_s)
+    }\n`;
+    Deno.stdout.writeSync(new TextEncoder().encode(text));
+  }
+  await Promise.all(pool);
+
+  const rs = results as program_result[];
+  const failed = rs.filter((r) => r.code !== 0 && r.code !== KSFT_SKIP);
+  const skipped = rs.filter((r) => r.code === KSFT_SKIP);
+  const passed = rs.length - failed.length - skipped.length;
+  console.log(
+    `# Totals: pass:${passed} fail:${failed.length} skip:${skipped.length} (backend ${backend})`,
+  );
+  for (const r of failed) {
+    console.log(
+      `# FAILED: ${r.name} (${r.code === null ? `timeout ${timeout_s} s` : `exit=${r.code}`})`,
+    );
+  }
+  return failed.length > 0 ? 1 : 0;
+}
+
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { assertEquals } from "@std/assert";
+import { run_program, tap_line } from "./run_selftests.ts";
+
+const prog = new URL("./testdata/prog.ts", import.meta.url);
+const env = Deno.env.toObject();
+
+Deno.test("run_program() keeps stdout and stderr in the order they were written", async () => {
+  const r = await run_program(prog, ["pass"], env, 30);
+  assertEquals(r.code, 0);
+  assertEquals(r.output, "TAP version 13\n# diagnostics on stderr\n");
+  assertEquals(tap_line(1, r, 30), "ok 1 selftests: kvm: prog");
+});
+
+Deno.test("exit 4 is a skip and any other status a failure, as runner.sh reports them", async () => {
+  const skip = await run_program(prog, ["skip"], env, 30);
+  assertEquals(tap_line(2, skip, 30), "ok 2 selftests: kvm: prog # SKIP");
+  const fail = await run_program(prog, ["fail"], env, 30);
+  assertEquals(tap_line(3, fail, 30), "not ok 3 selftests: kvm: prog # exit=1");
+});
+
+Deno.test("a program past its timeout is killed and reported as a TIMEOUT", async () => {
+  const r = await run_program(prog, ["hang"], env, 1);
+  assertEquals(r.code, null);
+  assertEquals(tap_line(4, r, 1), "not ok 4 selftests: kvm: prog # TIMEOUT 1 seconds");
+});
