@@ -64,6 +64,7 @@ export interface Backend {
 /** How each backend is loaded; loading is lazy so a missing one costs nothing until chosen. */
 const loaders: Record<string, () => Promise<{ backend: Backend }>> = {
   sim: () => import("../../sim/backend.ts"),
+  kvm: () => import("./kvm_backend.ts"),
 };
 
 /** The environment variable that selects the backend. */

@@ -1,0 +1,73 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { assert, assertEquals } from "@std/assert";
+import { EBADF, EINTR, EINVAL } from "../linux/errno.ts";
+import {
+  KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
+  KVM_GET_API_VERSION,
+  KVM_GET_VCPU_MMAP_SIZE,
+  KVM_RUN,
+  kvm_run,
+} from "../linux/kvm.ts";
+import { MAP_SHARED, PROT_READ, PROT_WRITE } from "../linux/mman.ts";
+import { O_RDWR } from "../linux/fcntl.ts";
+import type { Backend } from "./backend.ts";
+
+function kvmAccessible(): boolean {
+  try {
+    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const ignore = !kvmAccessible();
+const why = ignore ? " (skipped: /dev/kvm is missing or not accessible)" : "";
+
+async function load(): Promise<Backend> {
+  return (await import("./kvm_backend.ts")).backend;
+}
+
+Deno.test({
+  name: `kvm backend: /dev/kvm answers KVM_GET_API_VERSION with 12 and bad calls with -errno${why}`,
+  ignore,
+  async fn() {
+    const b = await load();
+    const kvm = b.open("/dev/kvm", O_RDWR, 0);
+    assert(kvm >= 0, `open(/dev/kvm) = ${kvm}`);
+    try {
+      assertEquals(b.ioctl(kvm, KVM_GET_API_VERSION, 0n), 12);
+      // kvm_dev_ioctl's default case is -EINVAL, not -ENOTTY.
+      assertEquals(b.ioctl(kvm, 0xae7f, 0n), -EINVAL);
+      assertEquals(b.ioctl(12345, KVM_GET_API_VERSION, 0n), -EBADF);
+    } finally {
+      b.close(kvm);
+    }
+  },
+});
+
+Deno.test({
+  name: `kvm backend: KVM_RUN through ioctl_async reports its errno from the worker thread${why}`,
+  ignore,
+  async fn() {
+    const b = await load();
+    const kvm = b.open("/dev/kvm", O_RDWR, 0);
+    const vm = b.ioctl(kvm, KVM_CREATE_VM, 0n);
+    const vcpu = b.ioctl(vm, KVM_CREATE_VCPU, 0n);
+    try {
+      assert(vm >= 0 && vcpu >= 0);
+      const size = b.ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0n);
+      const addr = b.mmap(0n, BigInt(size), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0n);
+      assert(addr > 0n, `mmap(vcpu) = ${addr}`);
+      const run = kvm_run.view(b.user_memory(addr, size)!);
+      run.immediate_exit = 1;
+      assertEquals(await b.ioctl_async(vcpu, KVM_RUN, 0n), -EINTR);
+      assertEquals(b.munmap(addr, BigInt(size)), 0);
+    } finally {
+      b.close(vcpu);
+      b.close(vm);
+      b.close(kvm);
+    }
+  },
+});
