@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Build-time measurement of a TD (MRTD) and its run-time measurement
+ * registers (RTMRs), as the TDX module keeps them.
+ *
+ * The module holds one SHA-384 context per TD from TDH.MNG.INIT to
+ * TDH.MR.FINALIZE and only ever feeds it whole 128-byte records, so MRTD is
+ * the SHA-384 of the concatenated records:
+ *
+ * - TDH.MEM.PAGE.ADD: `"MEM.PAGE.ADD"` at 0, the GPA (u64 LE) at 16; the
+ *   page's content is not hashed by the ADD itself.
+ * - TDH.MR.EXTEND: `"MR.EXTEND"` at 0, the chunk's GPA at 16, then the 256
+ *   bytes of the chunk.
+ *
+ * KVM measures a page single-pass (ADD, then EXTEND of its 16 chunks in
+ * order), so a fully measured page feeds 128 + 16 * (128 + 256) = 6272 bytes;
+ * {@linkcode td_measurement.page_add_measured} feeds them in one update.
+ *
+ * @module
+ */
+
+import { createHash, type Hash } from "node:crypto";
+
+/** SHA-384 digest size: MRTD, RTMRs and MRCONFIGID/MROWNER are this long. */
+export const SHA384_DIGEST_SIZE = 48;
+
+/** The MR.EXTEND granule. */
+export const MR_EXTEND_GRANULARITY = 256;
+
+const RECORD_SIZE = 128;
+const PAGE_SIZE = 4096;
+const PAGE_ADD_TAG = new TextEncoder().encode("MEM.PAGE.ADD");
+const MR_EXTEND_TAG = new TextEncoder().encode("MR.EXTEND");
+const MEASURED_PAGE_BYTES = RECORD_SIZE + (PAGE_SIZE / MR_EXTEND_GRANULARITY) *
+    (RECORD_SIZE + MR_EXTEND_GRANULARITY);
+
+function record(tag: Uint8Array, gpa: bigint, into: Uint8Array, at: number): void {
+  into.fill(0, at, at + RECORD_SIZE);
+  into.set(tag, at);
+  new DataView(into.buffer, into.byteOffset).setBigUint64(at + 16, gpa, true);
+}
+
+/** The measurement state of one TD. */
+export class td_measurement {
+  #ctx: Hash | null = createHash("sha384");
+  #mrtd: Uint8Array | null = null;
+  readonly #scratch = new Uint8Array(MEASURED_PAGE_BYTES);
+  // The 17 records of a measured page, tags already in place: per page only
+  // the GPAs and the content change.
+  readonly #page = td_measurement.#template();
+  readonly #pageDv = new DataView(this.#page.buffer);
+
+  static #template(): Uint8Array {
+    const t = new Uint8Array(MEASURED_PAGE_BYTES);
+    t.set(PAGE_ADD_TAG, 0);
+    for (
+      let at = RECORD_SIZE;
+      at < MEASURED_PAGE_BYTES;
+      at += RECORD_SIZE + MR_EXTEND_GRANULARITY
+    ) {
+      t.set(MR_EXTEND_TAG, at);
+    }
+    return t;
+  }
+  /** RTMR0..3, zeroed by TDH.MNG.INIT. */
+  readonly rtmr: Uint8Array[] = [0, 1, 2, 3].map(() => new Uint8Array(SHA384_DIGEST_SIZE));
+
+  /** Whether TDH.MR.FINALIZE has run: build-time measurement is closed. */
+  get finalized(): boolean {
+    return this.#mrtd !== null;
+  }
+
+  #live(): Hash {
+    if (!this.#ctx) throw new Error("MRTD is finalized");
+    return this.#ctx;
+  }
+
+  /** TDH.MEM.PAGE.ADD's record for a page at `gpa`. */
+  page_add(gpa: bigint): void {
+    record(PAGE_ADD_TAG, gpa, this.#scratch, 0);
+    this.#live().update(this.#scratch.subarray(0, RECORD_SIZE));
+  }
+
+  /** TDH.MR.EXTEND of the 256-byte chunk at `gpa` whose content is `chunk`. */
+  mr_extend(gpa: bigint, chunk: Uint8Array): void {
+    if (chunk.length !== MR_EXTEND_GRANULARITY) throw new RangeError("MR.EXTEND takes 256 bytes");
+    record(MR_EXTEND_TAG, gpa, this.#scratch, 0);
+    this.#scratch.set(chunk, RECORD_SIZE);
+    this.#live().update(this.#scratch.subarray(0, RECORD_SIZE + MR_EXTEND_GRANULARITY));
+  }
+
+  /**
+   * PAGE.ADD then the 16 MR.EXTENDs of the same page, exactly the bytes the
+   * single-pass sequence feeds, in one update.
+   */
+  page_add_measured(gpa: bigint, page: Uint8Array): void {
+    if (page.length !== PAGE_SIZE) throw new RangeError("a TD page is 4096 bytes");
+    const s = this.#page;
+    const dv = this.#pageDv;
+    dv.setBigUint64(16, gpa, true);
+    let at = RECORD_SIZE;
+    for (let off = 0; off < PAGE_SIZE; off += MR_EXTEND_GRANULARITY) {
+      dv.setBigUint64(at + 16, gpa + BigInt(off), true);
+      s.set(page.subarray(off, off + MR_EXTEND_GRANULARITY), at + RECORD_SIZE);
+      at += RECORD_SIZE + MR_EXTEND_GRANULARITY;
+    }
+    this.#live().update(s);
+  }
+
+  /** TDH.MR.FINALIZE: closes the context; MRTD is final from now on. */
+  finalize(): Uint8Array {
+    this.#mrtd = new Uint8Array(this.#live().digest());
+    this.#ctx = null;
+    return this.#mrtd;
+  }
+
+  /** MRTD: final after {@linkcode finalize}, a throw before it (the module reports it only then). */
+  get mrtd(): Uint8Array {
+    if (!this.#mrtd) throw new Error("MRTD is not final before TDH.MR.FINALIZE");
+    return this.#mrtd;
+  }
+
+  /** TDG.MR.RTMR.EXTEND: `RTMR[i] = SHA384(RTMR[i] || data48)`. */
+  rtmr_extend(index: number, data: Uint8Array): void {
+    const cur = this.rtmr[index];
+    if (!cur || data.length !== SHA384_DIGEST_SIZE) throw new RangeError("bad RTMR extend");
+    cur.set(createHash("sha384").update(cur).update(data).digest());
+  }
+}
