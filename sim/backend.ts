@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The simulated machine's syscall entry points: the `sim` backend of
+ * `include/libc/backend.ts`. Each syscall resolves its descriptor in the
+ * simulated process's descriptor table and calls the file's operations, with
+ * the VFS's errnos where an operation is missing (`ENOTTY` for ioctl,
+ * `ENODEV` for mmap, ...), exactly as the kernel's syscall layer does.
+ *
+ * Nothing a caller passes can make a syscall throw: a JavaScript exception
+ * inside the simulated kernel is a simulator bug, reported on stderr and
+ * returned as `-EIO`. The one exception that propagates is
+ * {@linkcode GuestCodeError}, raised by KVM_RUN when guest code throws.
+ *
+ * @module
+ */
+
+import type { Backend } from "../include/libc/backend.ts";
+import {
+  EBADF,
+  EFBIG,
+  EINVAL,
+  EIO,
+  ENODEV,
+  ENOENT,
+  ENOTTY,
+  EOPNOTSUPP,
+} from "../include/linux/errno.ts";
+import {
+  FALLOC_FL_COLLAPSE_RANGE,
+  FALLOC_FL_INSERT_RANGE,
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_UNSHARE_RANGE,
+  FALLOC_FL_WRITE_ZEROES,
+  FALLOC_FL_ZERO_RANGE,
+} from "../include/linux/falloc.ts";
+import { O_ACCMODE, O_RDONLY, O_WRONLY } from "../include/linux/fcntl.ts";
+import { MAP_ANONYMOUS } from "../include/linux/mman.ts";
+import { file } from "./kernel/fs/file.ts";
+import { open_pseudo_file } from "./kernel/fs/pseudo.ts";
+import { current } from "./kernel/include/linux/sched.ts";
+import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
+import { kvm_chardev_ops } from "./kernel/virt/kvm/kvm_main.ts";
+import { is_gmem_file } from "./kernel/virt/kvm/guest_memfd.ts";
+import { GuestCodeError } from "./kernel/arch/x86/kvm/vmx/vmx.ts";
+
+export { GuestCodeError };
+
+function bug(e: unknown): number {
+  if (e instanceof GuestCodeError) throw e;
+  console.error("sim: BUG in the simulated kernel:", e);
+  return -EIO;
+}
+
+function fget(fd: number): file | undefined {
+  return Number.isInteger(fd) && fd >= 0 ? current.files.lookup(fd) : undefined;
+}
+
+const FALLOC_FL_MODE_MASK = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_COLLAPSE_RANGE |
+  FALLOC_FL_ZERO_RANGE | FALLOC_FL_INSERT_RANGE | FALLOC_FL_UNSHARE_RANGE |
+  FALLOC_FL_WRITE_ZEROES;
+
+/** `vfs_fallocate()`: the generic checks, then the file's operation. */
+function vfs_fallocate(f: file, mode: number, offset: bigint, len: bigint): number {
+  if (offset < 0n || len <= 0n) return -EINVAL;
+  if (mode & ~(FALLOC_FL_MODE_MASK | FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+  switch (mode & FALLOC_FL_MODE_MASK) {
+    case 0:
+    case FALLOC_FL_UNSHARE_RANGE:
+    case FALLOC_FL_ZERO_RANGE:
+      break;
+    case FALLOC_FL_PUNCH_HOLE:
+      if (!(mode & FALLOC_FL_KEEP_SIZE)) return -EOPNOTSUPP;
+      break;
+    case FALLOC_FL_COLLAPSE_RANGE:
+    case FALLOC_FL_INSERT_RANGE:
+    case FALLOC_FL_WRITE_ZEROES:
+      if (mode & FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+      break;
+    default:
+      return -EOPNOTSUPP;
+  }
+  if ((f.f_flags & O_ACCMODE) === O_RDONLY) return -EBADF;
+  // Only regular files can be allocated; KVM's anonymous inodes are not.
+  if (!is_gmem_file(f)) return -ENODEV;
+  if (offset + len > 0x7fffffffffffffffn) return -EFBIG;
+  if (!f.f_op.fallocate) return -EOPNOTSUPP;
+  return f.f_op.fallocate(f, mode, offset, len);
+}
+
+/** The simulated machine's syscall entry points. */
+export const backend: Backend = {
+  name: "sim",
+
+  open(path: string, flags: number, _mode: number): number {
+    try {
+      let f: file | null;
+      if (path === "/dev/kvm") f = new file(kvm_chardev_ops, null, flags);
+      else f = open_pseudo_file(path, flags);
+      if (!f) return -ENOENT;
+      return current.files.fd_install(f);
+    } catch (e) {
+      return bug(e);
+    }
+  },
+
+  close(fd: number): number {
+    try {
+      return current.files.close_fd(fd);
+    } catch (e) {
+      return bug(e);
+    }
+  },
+
+  ioctl(fd: number, request: number, arg: bigint): number {
+    const f = fget(fd);
+    if (!f) return -EBADF;
+    const op = f.f_op.unlocked_ioctl;
+    if (!op) return -ENOTTY;
+    try {
+      return op(f, request >>> 0, arg);
+    } catch (e) {
+      return bug(e);
+    }
+  },
+
+  async ioctl_async(fd: number, request: number, arg: bigint): Promise<number> {
+    const f = fget(fd);
+    if (!f) return -EBADF;
+    const op = f.f_op.unlocked_ioctl_async ?? f.f_op.unlocked_ioctl;
+    if (!op) return -ENOTTY;
+    try {
+      return await op(f, request >>> 0, arg);
+    } catch (e) {
+      return bug(e);
+    }
+  },
+
+  mmap(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint) {
+    try {
+      // The x86-64 mmap syscall refuses an offset that is not page aligned first.
+      if (!PAGE_ALIGNED(offset)) return BigInt(-EINVAL);
+      let f: file | null = null;
+      if (!(flags & MAP_ANONYMOUS)) {
+        f = fget(fd) ?? null;
+        if (!f) return BigInt(-EBADF);
+      }
+      return BigInt(current.mm.do_mmap(addr, length, prot, flags, f, offset));
+    } catch (e) {
+      return BigInt(bug(e));
+    }
+  },
+
+  munmap(addr: bigint, length: bigint): number {
+    try {
+      const a = user_addr(addr);
+      if (a < 0 || length > BigInt(Number.MAX_SAFE_INTEGER)) return -EINVAL;
+      return current.mm.do_munmap(a, Number(length));
+    } catch (e) {
+      return bug(e);
+    }
+  },
+
+  fallocate(fd: number, mode: number, offset: bigint, len: bigint): number {
+    const f = fget(fd);
+    if (!f) return -EBADF;
+    try {
+      return vfs_fallocate(f, mode, offset, len);
+    } catch (e) {
+      return bug(e);
+    }
+  },
+
+  read(fd: number, buf: bigint, count: bigint): bigint {
+    const f = fget(fd);
+    if (!f) return BigInt(-EBADF);
+    if ((f.f_flags & O_ACCMODE) === O_WRONLY) return BigInt(-EBADF);
+    try {
+      return f.f_op.read ? f.f_op.read(f, buf, count) : BigInt(-EINVAL);
+    } catch (e) {
+      return BigInt(bug(e));
+    }
+  },
+
+  write(fd: number, buf: bigint, count: bigint): bigint {
+    const f = fget(fd);
+    if (!f) return BigInt(-EBADF);
+    if ((f.f_flags & O_ACCMODE) === O_RDONLY) return BigInt(-EBADF);
+    try {
+      return f.f_op.write ? f.f_op.write(f, buf, count) : BigInt(-EINVAL);
+    } catch (e) {
+      return BigInt(bug(e));
+    }
+  },
+
+  fstat_size(fd: number): bigint {
+    const f = fget(fd);
+    if (!f) return BigInt(-EBADF);
+    return f.f_op.size ? f.f_op.size(f) : 0n;
+  },
+
+  addr_of(buffer: ArrayBufferLike, offset: number): bigint {
+    return BigInt(current.mm.addr_of(buffer, offset));
+  },
+
+  user_memory(addr: bigint, len: number): Uint8Array | null {
+    return current.mm.user_memory(addr, len);
+  },
+};

@@ -1,0 +1,1101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * x86 KVM (`arch/x86/kvm/x86.c`): VM types, x86 capabilities and
+ * KVM_ENABLE_CAP, the irqchip modes, TSC frequency, MSR filters, the `/dev/kvm`
+ * ioctls that describe the host (supported CPUID, MSR lists), and the vCPU
+ * ioctls: registers, special registers (with KVM's CR0/CR4/EFER consistency
+ * checks), MSRs (emulated here, with KVM's count semantics), CPUID tables,
+ * XCRs, FPU/XSAVE, events, debug registers, MP state and KVM_RUN.
+ *
+ * A vCPU's state lives in `kvm_vcpu_arch` byte images while it is outside
+ * guest mode; `vmx/vmx.ts` loads them into the vCPU thread on entry and
+ * stores them back on exit, as VMX's VMCS loads and stores guest state.
+ *
+ * @module
+ */
+
+import {
+  E2BIG,
+  EBUSY,
+  EEXIST,
+  EFAULT,
+  EINVAL,
+  ENOTTY,
+  ENXIO,
+} from "../../../../../include/linux/errno.ts";
+import {
+  KVM_CAP_ADJUST_CLOCK,
+  KVM_CAP_DEBUGREGS,
+  KVM_CAP_EXIT_HYPERCALL,
+  KVM_CAP_EXT_CPUID,
+  KVM_CAP_GET_MSR_FEATURES,
+  KVM_CAP_GET_TSC_KHZ,
+  KVM_CAP_HLT,
+  KVM_CAP_IMMEDIATE_EXIT,
+  KVM_CAP_IRQCHIP,
+  KVM_CAP_MAX_VCPU_ID,
+  KVM_CAP_MAX_VCPUS,
+  KVM_CAP_MEMORY_FAULT_INFO,
+  KVM_CAP_MP_STATE,
+  KVM_CAP_NR_VCPUS,
+  KVM_CAP_READONLY_MEM,
+  KVM_CAP_SET_TSS_ADDR,
+  KVM_CAP_SPLIT_IRQCHIP,
+  KVM_CAP_SYNC_MMU,
+  KVM_CAP_TSC_CONTROL,
+  KVM_CAP_USER_NMI,
+  KVM_CAP_VCPU_EVENTS,
+  KVM_CAP_VM_TSC_CONTROL,
+  KVM_CAP_VM_TYPES,
+  KVM_CAP_X2APIC_API,
+  KVM_CAP_X86_DISABLE_EXITS,
+  KVM_CAP_X86_MSR_FILTER,
+  KVM_CAP_X86_USER_SPACE_MSR,
+  KVM_CAP_XCRS,
+  KVM_CAP_XSAVE,
+  kvm_cpuid2,
+  KVM_CREATE_IRQCHIP,
+  kvm_debugregs,
+  type kvm_enable_cap,
+  kvm_fpu,
+  KVM_GET_CPUID2,
+  KVM_GET_DEBUGREGS,
+  KVM_GET_EMULATED_CPUID,
+  KVM_GET_MSR_FEATURE_INDEX_LIST,
+  KVM_GET_MSR_INDEX_LIST,
+  KVM_GET_MSRS,
+  KVM_GET_SUPPORTED_CPUID,
+  KVM_GET_TSC_KHZ,
+  KVM_GET_VCPU_EVENTS,
+  KVM_GET_XCRS,
+  KVM_GET_XSAVE,
+  KVM_GET_XSAVE2,
+  kvm_irq_level,
+  KVM_IRQ_LINE,
+  KVM_MAX_XCRS,
+  kvm_mp_state,
+  KVM_MP_STATE_AP_RESET_HOLD,
+  KVM_MP_STATE_HALTED,
+  KVM_MP_STATE_INIT_RECEIVED,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_SIPI_RECEIVED,
+  KVM_MP_STATE_UNINITIALIZED,
+  KVM_MSR_EXIT_REASON_VALID_MASK,
+  kvm_msr_filter,
+  KVM_MSR_FILTER_DEFAULT_DENY,
+  KVM_MSR_FILTER_MAX_BITMAP_SIZE,
+  KVM_MSR_FILTER_MAX_RANGES,
+  KVM_MSR_FILTER_RANGE_VALID_MASK,
+  KVM_MSR_FILTER_VALID_MASK,
+  kvm_msrs,
+  kvm_regs,
+  KVM_SET_BOOT_CPU_ID,
+  KVM_SET_CPUID2,
+  KVM_SET_DEBUGREGS,
+  KVM_SET_IDENTITY_MAP_ADDR,
+  KVM_SET_MSRS,
+  KVM_SET_TSC_KHZ,
+  KVM_SET_TSS_ADDR,
+  KVM_SET_VCPU_EVENTS,
+  KVM_SET_XCRS,
+  KVM_SET_XSAVE,
+  kvm_sregs,
+  kvm_vcpu_events,
+  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
+  KVM_X2APIC_API_USE_32BIT_IDS,
+  KVM_X86_DEFAULT_VM,
+  KVM_X86_DISABLE_EXITS_HLT,
+  KVM_X86_DISABLE_EXITS_PAUSE,
+  KVM_X86_SET_MSR_FILTER,
+  KVM_X86_SW_PROTECTED_VM,
+  kvm_xcrs,
+} from "../../../../../include/linux/kvm.ts";
+import { KVM_HC_MAP_GPA_RANGE } from "../../../../../include/linux/kvm_para.ts";
+import { current } from "../../../include/linux/sched.ts";
+import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
+import { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from "../../../include/linux/kvm_host.ts";
+import {
+  alloc_regs,
+  type kvm_arch,
+  KVM_IRQCHIP_KERNEL,
+  KVM_IRQCHIP_NONE,
+  KVM_IRQCHIP_SPLIT,
+  type kvm_vcpu_arch,
+  type kvm_x86_msr_filter,
+} from "../include/asm/kvm_host.ts";
+import * as msr from "../include/asm/msr-index.ts";
+import {
+  type cpuid_entry,
+  CPUID_ENTRY2_SIZE,
+  cpuid_maxphyaddr,
+  get_cpuid_entry,
+  kvm_find_cpuid_entry_index,
+  KVM_MAX_CPUID_ENTRIES,
+  KVM_SUPPORTED_XCR0,
+  put_cpuid_entry,
+  supported_cpuid,
+} from "./cpuid.ts";
+import { vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
+
+/** `tsc_khz` of the simulated host (2.0 GHz, a Xeon Platinum 8480+ base clock). */
+export const HOST_TSC_KHZ = 2_000_000;
+/** `kvm_caps.max_guest_tsc_khz`: VMX TSC scaling reaches `u32` kHz. */
+export const MAX_GUEST_TSC_KHZ = 0xffffffff;
+/** `MAX_NR_RESERVED_IOAPIC_PINS`. */
+export const MAX_NR_RESERVED_IOAPIC_PINS = 48;
+/** `KVM_X2APIC_API_VALID_FLAGS` (the EOI-broadcast flags are not supported). */
+export const KVM_X2APIC_API_VALID_FLAGS: number = KVM_X2APIC_API_USE_32BIT_IDS |
+  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
+/** `KVM_EXIT_HYPERCALL_VALID_MASK`. */
+export const KVM_EXIT_HYPERCALL_VALID_MASK: bigint = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
+/** `kvm_caps.supported_vm_types`: what KVM_CAP_VM_TYPES reports. */
+export const KVM_SUPPORTED_VM_TYPES: number = (1 << KVM_X86_DEFAULT_VM) |
+  (1 << KVM_X86_SW_PROTECTED_VM);
+/** `kvm_get_allowed_disable_exits()`: HLT and PAUSE can be left to the guest. */
+export const KVM_ALLOWED_DISABLE_EXITS: number = KVM_X86_DISABLE_EXITS_HLT |
+  KVM_X86_DISABLE_EXITS_PAUSE;
+/** The number of online host CPUs the simulator reports (`KVM_CAP_NR_VCPUS`). */
+export const NUM_ONLINE_CPUS: number = (() => {
+  try {
+    return Math.max(1, navigator.hardwareConcurrency | 0);
+  } catch {
+    return 1;
+  }
+})();
+
+// Control register bits (arch/x86/include/uapi/asm/processor-flags.h).
+const X86_CR0_PE = 1n << 0n;
+const X86_CR0_ET = 1n << 4n;
+const X86_CR0_NW = 1n << 29n;
+const X86_CR0_CD = 1n << 30n;
+const X86_CR0_PG = 1n << 31n;
+const X86_CR4_PAE = 1n << 5n;
+const X86_CR4_LA57 = 1n << 12n;
+const X86_CR4_FSGSBASE = 1n << 16n;
+const X86_CR4_PCIDE = 1n << 17n;
+const X86_CR4_OSXSAVE = 1n << 18n;
+const X86_CR4_SMEP = 1n << 20n;
+const X86_CR4_SMAP = 1n << 21n;
+const X86_CR4_UMIP = 1n << 11n;
+const X86_EFLAGS_FIXED = 2n;
+/** `CR4_RESERVED_BITS` plus what no simulated CPU has: VMXE (no nested), SMXE, PKE, CET, PKS, LAM. */
+const CR4_ALWAYS_RESERVED = ~0x7ffffn | (1n << 13n) | (1n << 14n) | (1n << 15n) | (1n << 19n) |
+  (1n << 22n);
+const EFER_RESERVED = ~(msr.EFER_SCE | msr.EFER_LME | msr.EFER_LMA | msr.EFER_NX) &
+  0xffffffffffffffffn;
+
+// ---------------------------------------------------------------------------
+// VM
+
+/** `kvm_arch_init_vm()` with `kvm_is_vm_type_supported()`: the arch state, or `-EINVAL`. */
+export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
+  if (type > 31n || !(KVM_SUPPORTED_VM_TYPES & (1 << Number(type)))) return -EINVAL;
+  const vm_type = Number(type);
+  return {
+    vm_type,
+    has_private_mem: vm_type === KVM_X86_SW_PROTECTED_VM,
+    has_protected_state: false,
+    irqchip_mode: KVM_IRQCHIP_NONE,
+    nr_reserved_ioapic_pins: 0,
+    x2apic_format: false,
+    x2apic_broadcast_quirk_disabled: false,
+    hypercall_exit_enabled: 0n,
+    user_space_msr_mask: 0,
+    msr_filter: null,
+    default_tsc_khz: HOST_TSC_KHZ,
+    disabled_exits: 0,
+    max_vcpu_ids: 0,
+    bsp_vcpu_id: 0,
+    disabled_quirks: 0,
+  };
+}
+
+/** `kvm_arch_destroy_vm()`. */
+export function kvm_arch_destroy_vm(_k: kvm): void {}
+
+/** `irqchip_in_kernel()`: full or split. */
+export function irqchip_in_kernel(k: kvm): boolean {
+  return k.arch.irqchip_mode !== KVM_IRQCHIP_NONE;
+}
+
+/** `kvm_vm_ioctl_check_extension()`: the x86 capabilities; `k` is null on `/dev/kvm`. */
+export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number {
+  switch (cap) {
+    case KVM_CAP_IRQCHIP:
+    case KVM_CAP_HLT:
+    case KVM_CAP_EXT_CPUID:
+    case KVM_CAP_MP_STATE:
+    case KVM_CAP_SYNC_MMU:
+    case KVM_CAP_USER_NMI:
+    case KVM_CAP_VCPU_EVENTS:
+    case KVM_CAP_DEBUGREGS:
+    case KVM_CAP_XSAVE:
+    case KVM_CAP_XCRS:
+    case KVM_CAP_GET_TSC_KHZ:
+    case KVM_CAP_TSC_CONTROL:
+    case KVM_CAP_VM_TSC_CONTROL:
+    case KVM_CAP_SPLIT_IRQCHIP:
+    case KVM_CAP_IMMEDIATE_EXIT:
+    case KVM_CAP_X86_USER_SPACE_MSR:
+    case KVM_CAP_X86_MSR_FILTER:
+    case KVM_CAP_MEMORY_FAULT_INFO:
+    case KVM_CAP_GET_MSR_FEATURES:
+    case KVM_CAP_SET_TSS_ADDR:
+    case KVM_CAP_ADJUST_CLOCK:
+      return 1;
+    case KVM_CAP_READONLY_MEM:
+      return k ? (k.arch.has_protected_state ? 0 : 1) : 1;
+    case KVM_CAP_NR_VCPUS:
+      return Math.min(NUM_ONLINE_CPUS, KVM_MAX_VCPUS);
+    case KVM_CAP_MAX_VCPUS:
+      return k ? k.max_vcpus : KVM_MAX_VCPUS;
+    case KVM_CAP_MAX_VCPU_ID:
+      return k && k.arch.max_vcpu_ids ? k.arch.max_vcpu_ids : KVM_MAX_VCPU_IDS;
+    case KVM_CAP_X2APIC_API:
+      return KVM_X2APIC_API_VALID_FLAGS;
+    case KVM_CAP_EXIT_HYPERCALL:
+      return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
+    case KVM_CAP_VM_TYPES:
+      return KVM_SUPPORTED_VM_TYPES;
+    case KVM_CAP_X86_DISABLE_EXITS:
+      return KVM_ALLOWED_DISABLE_EXITS;
+    default:
+      return 0;
+  }
+}
+
+/** `kvm_vm_ioctl_enable_cap()`. */
+export function kvm_vm_ioctl_enable_cap(
+  k: kvm,
+  cap: ReturnType<typeof kvm_enable_cap.view>,
+): number {
+  if (cap.flags) return -EINVAL;
+  const arg0 = cap.args.at(0);
+  switch (cap.cap) {
+    case KVM_CAP_SPLIT_IRQCHIP:
+      if (arg0 > BigInt(MAX_NR_RESERVED_IOAPIC_PINS)) return -EINVAL;
+      if (irqchip_in_kernel(k)) return -EEXIST;
+      if (k.created_vcpus) return -EEXIST;
+      k.arch.irqchip_mode = KVM_IRQCHIP_SPLIT;
+      k.arch.nr_reserved_ioapic_pins = Number(arg0);
+      return 0;
+    case KVM_CAP_X2APIC_API:
+      if (arg0 & ~BigInt(KVM_X2APIC_API_VALID_FLAGS)) return -EINVAL;
+      if (arg0 & BigInt(KVM_X2APIC_API_USE_32BIT_IDS)) k.arch.x2apic_format = true;
+      if (arg0 & BigInt(KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)) {
+        k.arch.x2apic_broadcast_quirk_disabled = true;
+      }
+      return 0;
+    case KVM_CAP_X86_DISABLE_EXITS:
+      if (arg0 & ~BigInt(KVM_ALLOWED_DISABLE_EXITS)) return -EINVAL;
+      // Exits can only be disabled before vCPUs exist.
+      if (k.created_vcpus) return -EINVAL;
+      k.arch.disabled_exits |= Number(arg0);
+      return 0;
+    case KVM_CAP_X86_USER_SPACE_MSR:
+      if (arg0 & ~BigInt(KVM_MSR_EXIT_REASON_VALID_MASK)) return -EINVAL;
+      k.arch.user_space_msr_mask = Number(arg0);
+      return 0;
+    case KVM_CAP_EXIT_HYPERCALL:
+      if (arg0 & ~KVM_EXIT_HYPERCALL_VALID_MASK) return -EINVAL;
+      k.arch.hypercall_exit_enabled = arg0;
+      return 0;
+    case KVM_CAP_MAX_VCPU_ID:
+      if (arg0 > BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
+      if (BigInt(k.arch.bsp_vcpu_id) > arg0) return -EINVAL;
+      if (BigInt(k.arch.max_vcpu_ids) === arg0) return 0;
+      if (!k.arch.max_vcpu_ids) {
+        k.arch.max_vcpu_ids = Number(arg0);
+        return 0;
+      }
+      return -EINVAL;
+    default:
+      return -EINVAL;
+  }
+}
+
+// Scratch for the x86 ioctls.
+const scratch = new ArrayBuffer(8192);
+const scratch_u8 = new Uint8Array(scratch);
+const scratch_dv = new DataView(scratch);
+const filter_v = kvm_msr_filter.view(scratch);
+const irq_v = kvm_irq_level.view(scratch);
+const mp_v = kvm_mp_state.view(scratch);
+const xcrs_v = kvm_xcrs.view(scratch);
+
+function copy_in(arg: bigint, size: number): number {
+  return current.mm.copy_from_user(scratch_u8, arg, size);
+}
+
+function copy_out(arg: bigint, src: Uint8Array, len: number = src.length): number {
+  return current.mm.copy_to_user(arg, src, len);
+}
+
+/** `kvm_vm_ioctl_set_msr_filter()`. */
+function kvm_vm_ioctl_set_msr_filter(k: kvm): number {
+  const flags = filter_v.flags;
+  if (flags & ~KVM_MSR_FILTER_VALID_MASK) return -EINVAL;
+  let empty = true;
+  for (let i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++) {
+    if (filter_v.ranges.at(i).nmsrs) empty = false;
+  }
+  const default_allow = !(flags & KVM_MSR_FILTER_DEFAULT_DENY);
+  if (empty && !default_allow) return -EINVAL;
+  const f: kvm_x86_msr_filter = { default_allow, ranges: [] };
+  for (let i = 0; i < KVM_MSR_FILTER_MAX_RANGES; i++) {
+    const r = filter_v.ranges.at(i);
+    if (!r.nmsrs) continue;
+    if (r.flags & ~KVM_MSR_FILTER_RANGE_VALID_MASK) return -EINVAL;
+    if (!r.flags) return -EINVAL;
+    const bitmap_size = Math.ceil(r.nmsrs / 64) * 8;
+    if (!bitmap_size || bitmap_size > KVM_MSR_FILTER_MAX_BITMAP_SIZE) return -EINVAL;
+    const bitmap = new Uint8Array(bitmap_size);
+    if (current.mm.copy_from_user(bitmap, r.bitmap)) return -EFAULT;
+    f.ranges.push({ flags: r.flags, base: r.base, nmsrs: r.nmsrs, bitmap });
+  }
+  k.arch.msr_filter = f;
+  return 0;
+}
+
+/** `kvm_msr_allowed()`: whether the filter lets the guest access `index` (`type` READ/WRITE). */
+export function kvm_msr_allowed(k: kvm, index: number, type: number): boolean {
+  // x2APIC MSRs cannot be filtered.
+  if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return true;
+  const f = k.arch.msr_filter;
+  if (!f) return true;
+  for (const r of f.ranges) {
+    const start = r.base;
+    const end = start + r.nmsrs;
+    if (index >= start && index < end && (r.flags & type)) {
+      const bit = index - start;
+      return (r.bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0;
+    }
+  }
+  return f.default_allow;
+}
+
+/** `kvm_arch_vm_ioctl()`: the x86 VM ioctls; unknown numbers are `-ENOTTY`. */
+export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
+  switch (cmd) {
+    case KVM_SET_TSS_ADDR:
+      // VMX needs three pages below 4 GiB for real mode; only the range is checked.
+      return arg > 0xffffffffn - 3n * 4096n ? -EINVAL : 0;
+    case KVM_SET_IDENTITY_MAP_ADDR: {
+      if (copy_in(arg, 8)) return -EFAULT;
+      return k.created_vcpus ? -EINVAL : 0;
+    }
+    case KVM_CREATE_IRQCHIP:
+      if (irqchip_in_kernel(k)) return -EEXIST;
+      if (k.created_vcpus) return -EINVAL;
+      k.arch.irqchip_mode = KVM_IRQCHIP_KERNEL;
+      return 0;
+    case KVM_IRQ_LINE:
+      if (copy_in(arg, kvm_irq_level.size)) return -EFAULT;
+      if (!irqchip_in_kernel(k)) return -ENXIO;
+      // The line level is accepted; no simulated interrupt controller consumes it yet.
+      return irq_v.irq >= 0 ? 0 : -EINVAL;
+    case KVM_SET_BOOT_CPU_ID:
+      if (k.created_vcpus) return -EBUSY;
+      if (k.arch.max_vcpu_ids && arg >= BigInt(k.arch.max_vcpu_ids)) return -EINVAL;
+      k.arch.bsp_vcpu_id = Number(arg & 0xffffffffn);
+      return 0;
+    case KVM_SET_TSC_KHZ: {
+      let user_tsc_khz = Number(arg & 0xffffffffn);
+      if (user_tsc_khz >= MAX_GUEST_TSC_KHZ) return -EINVAL;
+      if (user_tsc_khz === 0) user_tsc_khz = HOST_TSC_KHZ;
+      if (k.created_vcpus) return -EINVAL;
+      k.arch.default_tsc_khz = user_tsc_khz;
+      return 0;
+    }
+    case KVM_GET_TSC_KHZ:
+      return k.arch.default_tsc_khz;
+    case KVM_X86_SET_MSR_FILTER:
+      if (copy_in(arg, kvm_msr_filter.size)) return -EFAULT;
+      return kvm_vm_ioctl_set_msr_filter(k);
+    default:
+      return -ENOTTY;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// /dev/kvm
+
+/** `msrs_to_save` + `emulated_msrs`: what KVM_GET_MSR_INDEX_LIST reports. */
+export const msrs_to_save: readonly number[] = [
+  msr.MSR_IA32_SYSENTER_CS,
+  msr.MSR_IA32_SYSENTER_ESP,
+  msr.MSR_IA32_SYSENTER_EIP,
+  msr.MSR_STAR,
+  msr.MSR_CSTAR,
+  msr.MSR_KERNEL_GS_BASE,
+  msr.MSR_SYSCALL_MASK,
+  msr.MSR_LSTAR,
+  msr.MSR_IA32_TSC,
+  msr.MSR_TSC_AUX,
+  msr.MSR_IA32_SPEC_CTRL,
+  msr.MSR_IA32_XSS,
+  msr.MSR_IA32_TSC_ADJUST,
+  msr.MSR_IA32_TSC_DEADLINE,
+  msr.MSR_IA32_ARCH_CAPABILITIES,
+  msr.MSR_IA32_MISC_ENABLE,
+  msr.MSR_IA32_MCG_STATUS,
+  msr.MSR_IA32_MCG_CAP,
+  msr.MSR_IA32_FEAT_CTL,
+  msr.MSR_IA32_UCODE_REV,
+  msr.MSR_PLATFORM_INFO,
+];
+
+/** `msr_based_features`: what KVM_GET_MSR_FEATURE_INDEX_LIST reports. */
+export const msr_based_features: readonly number[] = [
+  msr.MSR_IA32_ARCH_CAPABILITIES,
+  msr.MSR_IA32_UCODE_REV,
+];
+
+/** ARCH_CAPABILITIES of the simulated host: RDCL_NO, IBRS_ALL, SKIP_VMENTRY_L1DFLUSH, MDS_NO, PSCHANGE_MC_NO, TAA_NO. */
+export const HOST_ARCH_CAPABILITIES = 0x1ebn;
+
+function kvm_get_msr_feature(index: number): bigint | null {
+  switch (index) {
+    case msr.MSR_IA32_ARCH_CAPABILITIES:
+      return HOST_ARCH_CAPABILITIES;
+    case msr.MSR_IA32_UCODE_REV:
+      return 0x2b000000n << 32n;
+    default:
+      return null;
+  }
+}
+
+function get_msr_list(arg: bigint, list: readonly number[]): number {
+  if (copy_in(arg, 4)) return -EFAULT;
+  const n = scratch_dv.getUint32(0, true);
+  scratch_dv.setUint32(0, list.length, true);
+  if (copy_out(arg, scratch_u8, 4)) return -EFAULT;
+  if (n < list.length) return -E2BIG;
+  list.forEach((idx, i) => scratch_dv.setUint32(i * 4, idx, true));
+  if (copy_out(arg + 4n, scratch_u8, list.length * 4)) return -EFAULT;
+  return 0;
+}
+
+/** `kvm_dev_ioctl_get_cpuid()` + its ioctl wrapper. */
+function kvm_dev_ioctl_get_cpuid(arg: bigint, emulated: boolean): number {
+  if (copy_in(arg, kvm_cpuid2.size)) return -EFAULT;
+  let nent = scratch_dv.getUint32(0, true);
+  if (nent < 1) return -E2BIG;
+  if (nent > KVM_MAX_CPUID_ENTRIES) nent = KVM_MAX_CPUID_ENTRIES;
+  // The emulated table holds what KVM emulates even when the host lacks it:
+  // MOVBE and RDPID are already in the simulated host, so it is empty but for leaf 0.
+  const table = emulated ? supported_cpuid.slice(0, 1) : supported_cpuid;
+  if (nent < table.length) return -E2BIG;
+  const out = new Uint8Array(table.length * CPUID_ENTRY2_SIZE);
+  const dv = new DataView(out.buffer);
+  table.forEach((ent, i) => put_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE, ent));
+  if (copy_out(arg + 8n, out)) return -EFAULT;
+  scratch_dv.setUint32(0, table.length, true);
+  if (copy_out(arg, scratch_u8, kvm_cpuid2.size)) return -EFAULT;
+  return 0;
+}
+
+/** `kvm_arch_dev_ioctl()`: the x86 `/dev/kvm` ioctls; unknown numbers are `-EINVAL`. */
+export function kvm_arch_dev_ioctl(cmd: number, arg: bigint): number {
+  switch (cmd) {
+    case KVM_GET_MSR_INDEX_LIST:
+      return get_msr_list(arg, msrs_to_save);
+    case KVM_GET_MSR_FEATURE_INDEX_LIST:
+      return get_msr_list(arg, msr_based_features);
+    case KVM_GET_SUPPORTED_CPUID:
+      return kvm_dev_ioctl_get_cpuid(arg, false);
+    case KVM_GET_EMULATED_CPUID:
+      return kvm_dev_ioctl_get_cpuid(arg, true);
+    case KVM_GET_MSRS:
+      return msr_io(arg, (index, data) => {
+        const v = kvm_get_msr_feature(index);
+        if (v === null) return 1;
+        data[0] = v;
+        return 0;
+      }, true);
+    default:
+      return -EINVAL;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// MSRs
+
+const msr_data = [0n];
+
+/**
+ * `msr_io()`: runs `fn` on each entry of the `struct kvm_msrs` at `arg`,
+ * stopping at the first failure; returns how many were processed, as the
+ * kernel's `__msr_io()` does.
+ */
+function msr_io(
+  arg: bigint,
+  fn: (index: number, data: bigint[]) => number,
+  writeback: boolean,
+): number {
+  if (copy_in(arg, kvm_msrs.size)) return -EFAULT;
+  const n = scratch_dv.getUint32(0, true);
+  // KVM caps the list to what fits in its allocation.
+  if (n >= 0x1000000 / 16) return -E2BIG;
+  const bytes = new Uint8Array(n * 16);
+  if (current.mm.copy_from_user(bytes, arg + 8n)) return -EFAULT;
+  const dv = new DataView(bytes.buffer);
+  let i = 0;
+  for (; i < n; i++) {
+    msr_data[0] = dv.getBigUint64(i * 16 + 8, true);
+    if (fn(dv.getUint32(i * 16, true), msr_data)) break;
+    dv.setBigUint64(i * 16 + 8, msr_data[0], true);
+  }
+  if (writeback && copy_out(arg + 8n, bytes)) return -EFAULT;
+  return i;
+}
+
+function is_noncanonical(v: bigint): boolean {
+  // With LA57 in the host, KVM checks canonicality against 57 bits.
+  const top = BigInt.asIntN(64, v) >> 56n;
+  return top !== 0n && top !== -1n;
+}
+
+/** `kvm_get_msr_common()` + the VMX MSRs: 0 and the value in `data[0]`, or 1 (unsupported). */
+export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host: boolean): number {
+  const a = vcpu.arch;
+  const s = a.sregs;
+  switch (index) {
+    case msr.MSR_EFER:
+      data[0] = s.efer;
+      return 0;
+    case msr.MSR_FS_BASE:
+      data[0] = s.fs.base;
+      return 0;
+    case msr.MSR_GS_BASE:
+      data[0] = s.gs.base;
+      return 0;
+    case msr.MSR_IA32_APICBASE:
+      data[0] = s.apic_base;
+      return 0;
+    case msr.MSR_IA32_TSC:
+      data[0] = guest_tsc(vcpu);
+      return 0;
+    case msr.MSR_IA32_ARCH_CAPABILITIES:
+    case msr.MSR_IA32_UCODE_REV:
+      data[0] = a.msrs.get(index) ?? kvm_get_msr_feature(index)!;
+      return 0;
+    case msr.MSR_MTRRcap:
+      data[0] = 0x508n;
+      return 0;
+    case msr.MSR_IA32_PRED_CMD:
+      return host ? 0 : 1;
+    case msr.MSR_IA32_TSC_DEADLINE:
+      if (!irqchip_in_kernel(vcpu.kvm)) return 1;
+      break;
+    case msr.MSR_IA32_XSS:
+      break;
+    default:
+      if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return 1;
+  }
+  const v = a.msrs.get(index);
+  if (v === undefined) return 1;
+  data[0] = v;
+  return 0;
+}
+
+/** `kvm_set_msr_common()` + the VMX MSRs: 0, or 1 (unsupported or invalid value). */
+export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
+  const a = vcpu.arch;
+  const s = a.sregs;
+  switch (index) {
+    case msr.MSR_EFER: {
+      if (data & EFER_RESERVED) return 1;
+      if (!host) {
+        // A guest may not toggle LME while paging is on; LMA is the CPU's.
+        const paging = (s.cr0 & X86_CR0_PG) !== 0n;
+        if (paging && ((data ^ s.efer) & msr.EFER_LME)) return 1;
+        data = (data & ~msr.EFER_LMA) | (s.efer & msr.EFER_LMA);
+      }
+      s.efer = data;
+      return 0;
+    }
+    case msr.MSR_FS_BASE:
+    case msr.MSR_GS_BASE:
+    case msr.MSR_KERNEL_GS_BASE:
+    case msr.MSR_LSTAR:
+    case msr.MSR_CSTAR:
+    case msr.MSR_IA32_SYSENTER_ESP:
+    case msr.MSR_IA32_SYSENTER_EIP:
+      if (!host && is_noncanonical(data)) return 1;
+      if (index === msr.MSR_FS_BASE) s.fs.base = data;
+      else if (index === msr.MSR_GS_BASE) s.gs.base = data;
+      else a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_IA32_APICBASE: {
+      // Reserved bits above MAXPHYADDR and below bit 8 (other than BSP) must be clear.
+      const reserved = ~((1n << BigInt(a.maxphyaddr)) - 1n) | 0x2ffn;
+      if (data & reserved & 0xffffffffffffffffn) return 1;
+      s.apic_base = data;
+      return 0;
+    }
+    case msr.MSR_IA32_TSC:
+      a.tsc_offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
+      return 0;
+    case msr.MSR_IA32_CR_PAT: {
+      // Each byte must be a valid memory type (0, 1, 4, 5, 6, 7).
+      for (let i = 0n; i < 64n; i += 8n) {
+        const t = (data >> i) & 0xffn;
+        if (t === 2n || t === 3n || t > 7n) return 1;
+      }
+      a.msrs.set(index, data);
+      return 0;
+    }
+    case msr.MSR_IA32_MISC_ENABLE:
+    case msr.MSR_IA32_SPEC_CTRL:
+    case msr.MSR_IA32_TSC_ADJUST:
+    case msr.MSR_STAR:
+    case msr.MSR_SYSCALL_MASK:
+    case msr.MSR_IA32_SYSENTER_CS:
+    case msr.MSR_TSC_AUX:
+    case msr.MSR_IA32_MCG_STATUS:
+    case msr.MSR_IA32_FEAT_CTL:
+    case msr.MSR_MTRRdefType:
+      if (index === msr.MSR_TSC_AUX && (data >> 32n) && !host) return 1;
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_IA32_PRED_CMD:
+      return data & ~1n ? 1 : 0;
+    case msr.MSR_IA32_XSS:
+      return data ? 1 : (a.msrs.set(index, 0n), 0);
+    case msr.MSR_IA32_TSC_DEADLINE:
+      if (!irqchip_in_kernel(vcpu.kvm)) return 1;
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_IA32_ARCH_CAPABILITIES:
+    case msr.MSR_IA32_UCODE_REV:
+    case msr.MSR_IA32_MCG_CAP:
+    case msr.MSR_PLATFORM_INFO:
+      // Only userspace may set these (feature MSRs).
+      if (!host) return 1;
+      a.msrs.set(index, data);
+      return 0;
+    default:
+      return 1;
+  }
+}
+
+function host_tsc_scaled(vcpu: kvm_vcpu): bigint {
+  // A monotonic TSC at the vCPU's frequency.
+  return BigInt(Math.floor(performance.now() * vcpu.arch.virtual_tsc_khz));
+}
+
+/** The guest's TSC now. */
+export function guest_tsc(vcpu: kvm_vcpu): bigint {
+  return BigInt.asUintN(64, host_tsc_scaled(vcpu) + vcpu.arch.tsc_offset);
+}
+
+// ---------------------------------------------------------------------------
+// vCPUs
+
+/** `kvm_arch_vcpu_precreate()`: the per-VM vCPU id limit. */
+export function kvm_arch_vcpu_precreate(k: kvm, id: number): number {
+  if (k.arch.max_vcpu_ids && id >= k.arch.max_vcpu_ids) return -EINVAL;
+  return 0;
+}
+
+function seg(
+  s: ReturnType<typeof kvm_sregs.view>["cs"],
+  selector: number,
+  base: bigint,
+  type: number,
+): void {
+  s.base = base;
+  s.limit = 0xffff;
+  s.selector = selector;
+  s.type = type;
+  s.present = 1;
+  s.dpl = 0;
+  s.db = 0;
+  s.s = type === 0xb || type === 3 ? 1 : 0;
+  s.l = 0;
+  s.g = 0;
+  s.avl = 0;
+  s.unusable = 0;
+}
+
+/** `kvm_vcpu_reset()` + `vmx_vcpu_reset()` for a power-on reset: the architectural reset state. */
+export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
+  const a = vcpu.arch;
+  a.regs.fill(0n);
+  a.regs[16] = 0xfff0n;
+  a.regs[17] = X86_EFLAGS_FIXED;
+  // RDX holds the CPUID signature; before KVM_SET_CPUID2 KVM uses 0x600.
+  const sig = kvm_find_cpuid_entry_index(a.cpuid_entries, 1, 0);
+  a.regs[3] = BigInt(sig ? sig.eax : 0x600);
+  const s = a.sregs;
+  s.$bytes.fill(0);
+  seg(s.cs, 0xf000, 0xffff0000n, 0xb);
+  for (const r of [s.ds, s.es, s.fs, s.gs, s.ss]) seg(r, 0, 0n, 3);
+  seg(s.tr, 0, 0n, 0xb);
+  seg(s.ldt, 0, 0n, 2);
+  s.gdt.limit = 0xffff;
+  s.idt.limit = 0xffff;
+  s.cr0 = X86_CR0_ET | X86_CR0_NW | X86_CR0_CD;
+  const k = vcpu.kvm;
+  s.apic_base = irqchip_in_kernel(k)
+    ? msr.APIC_DEFAULT_PHYS_BASE | msr.MSR_IA32_APICBASE_ENABLE |
+      (vcpu.vcpu_id === k.arch.bsp_vcpu_id ? msr.MSR_IA32_APICBASE_BSP : 0n)
+    : 0n;
+  a.fpu.$bytes.fill(0);
+  a.fpu.fcw = 0x37f;
+  a.fpu.mxcsr = 0x1f80;
+  a.xsave.fill(0);
+  const xdv = new DataView(a.xsave.buffer, a.xsave.byteOffset);
+  xdv.setUint16(0, 0x37f, true);
+  xdv.setUint32(24, 0x1f80, true);
+  a.debugregs.$bytes.fill(0);
+  a.debugregs.dr6 = 0xffff0ff0n;
+  a.debugregs.dr7 = 0x400n;
+  a.events.$bytes.fill(0);
+  a.xcr0 = 1n;
+  a.msrs.clear();
+  a.msrs.set(msr.MSR_IA32_CR_PAT, msr.MSR_IA32_CR_PAT_DEFAULT);
+  a.msrs.set(
+    msr.MSR_IA32_MISC_ENABLE,
+    msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL,
+  );
+  a.msrs.set(msr.MSR_IA32_XSS, 0n);
+  a.msrs.set(msr.MSR_IA32_UCODE_REV, 0x100000000n);
+  a.msrs.set(msr.MSR_IA32_ARCH_CAPABILITIES, HOST_ARCH_CAPABILITIES);
+  a.msrs.set(msr.MSR_IA32_MCG_CAP, 0x1000n | 32n);
+  a.msrs.set(msr.MSR_IA32_MCG_STATUS, 0n);
+  a.msrs.set(msr.MSR_PLATFORM_INFO, 0n);
+  a.msrs.set(msr.MSR_IA32_FEAT_CTL, 0n);
+  a.msrs.set(msr.MSR_MTRRdefType, 0n);
+  for (
+    const i of [
+      msr.MSR_STAR,
+      msr.MSR_LSTAR,
+      msr.MSR_CSTAR,
+      msr.MSR_SYSCALL_MASK,
+      msr.MSR_KERNEL_GS_BASE,
+      msr.MSR_TSC_AUX,
+      msr.MSR_IA32_SYSENTER_CS,
+      msr.MSR_IA32_SYSENTER_ESP,
+      msr.MSR_IA32_SYSENTER_EIP,
+      msr.MSR_IA32_SPEC_CTRL,
+      msr.MSR_IA32_TSC_ADJUST,
+    ]
+  ) a.msrs.set(i, 0n);
+  a.tsc_offset = BigInt.asUintN(64, -host_tsc_scaled(vcpu));
+}
+
+/** `kvm_arch_vcpu_create()`: state, reset, MP state. */
+export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
+  const k = vcpu.kvm;
+  const arch: kvm_vcpu_arch = {
+    regs: alloc_regs(),
+    sregs: kvm_sregs.alloc(),
+    fpu: kvm_fpu.alloc(),
+    debugregs: kvm_debugregs.alloc(),
+    events: kvm_vcpu_events.alloc(),
+    xsave: new Uint8Array(4096),
+    xcr0: 1n,
+    msrs: new Map(),
+    cpuid_entries: [],
+    mp_state: !irqchip_in_kernel(k) || vcpu.vcpu_id === k.arch.bsp_vcpu_id
+      ? KVM_MP_STATE_RUNNABLE
+      : KVM_MP_STATE_UNINITIALIZED,
+    virtual_tsc_khz: k.arch.default_tsc_khz,
+    tsc_offset: 0n,
+    complete_userspace_io: null,
+    maxphyaddr: 36,
+  };
+  (vcpu as { arch: kvm_vcpu_arch }).arch = arch;
+  kvm_vcpu_reset(vcpu);
+  return 0;
+}
+
+/** `kvm_arch_vcpu_destroy()`: stops the vCPU thread. */
+export function kvm_arch_vcpu_destroy(vcpu: kvm_vcpu): void {
+  vmx_vcpu_destroy(vcpu);
+}
+
+/** KVM_GET_REGS. */
+export function kvm_arch_vcpu_ioctl_get_regs(vcpu: kvm_vcpu, arg: bigint): number {
+  if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
+  const r = vcpu.arch.regs;
+  return copy_out(arg, new Uint8Array(r.buffer, r.byteOffset, kvm_regs.size)) ? -EFAULT : 0;
+}
+
+/** KVM_SET_REGS: RFLAGS bit 1 is forced on, as `kvm_set_rflags()` does. */
+export function kvm_arch_vcpu_ioctl_set_regs(vcpu: kvm_vcpu, arg: bigint): number {
+  if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
+  if (copy_in(arg, kvm_regs.size)) return -EFAULT;
+  const r = vcpu.arch.regs;
+  new Uint8Array(r.buffer, r.byteOffset, kvm_regs.size).set(scratch_u8.subarray(0, kvm_regs.size));
+  r[17] = r[17]! | X86_EFLAGS_FIXED;
+  // New registers cancel an exception KVM had queued for the old ones.
+  vcpu.arch.events.exception.pending = 0;
+  return 0;
+}
+
+/** KVM_GET_SREGS. */
+export function kvm_arch_vcpu_ioctl_get_sregs(vcpu: kvm_vcpu, arg: bigint): number {
+  if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
+  return copy_out(arg, vcpu.arch.sregs.$bytes) ? -EFAULT : 0;
+}
+
+function kvm_is_valid_cr4(vcpu: kvm_vcpu, cr4: bigint): boolean {
+  const e = vcpu.arch.cpuid_entries;
+  const l1 = kvm_find_cpuid_entry_index(e, 1, 0);
+  const l7 = kvm_find_cpuid_entry_index(e, 7, 0);
+  let reserved = CR4_ALWAYS_RESERVED;
+  // Bits whose feature the guest's CPUID does not have are reserved for it.
+  if (!l1 || !(l1.ecx & (1 << 26))) reserved |= X86_CR4_OSXSAVE;
+  if (!l1 || !(l1.ecx & (1 << 17))) reserved |= X86_CR4_PCIDE;
+  if (!l7 || !(l7.ebx & 1)) reserved |= X86_CR4_FSGSBASE;
+  if (!l7 || !(l7.ebx & (1 << 7))) reserved |= X86_CR4_SMEP;
+  if (!l7 || !(l7.ebx & (1 << 20))) reserved |= X86_CR4_SMAP;
+  if (!l7 || !(l7.ecx & (1 << 2))) reserved |= X86_CR4_UMIP;
+  if (!l7 || !(l7.ecx & (1 << 16))) reserved |= X86_CR4_LA57;
+  return (cr4 & reserved & 0xffffffffffffffffn) === 0n;
+}
+
+function kvm_is_valid_cr0(cr0: bigint): boolean {
+  if (cr0 >> 32n) return false;
+  if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD)) return false;
+  if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE)) return false;
+  return true;
+}
+
+/** `kvm_is_valid_sregs()`. */
+function kvm_is_valid_sregs(vcpu: kvm_vcpu, s: ReturnType<typeof kvm_sregs.view>): boolean {
+  if ((s.efer & msr.EFER_LME) && (s.cr0 & X86_CR0_PG)) {
+    // Long mode: PAE and LMA must be on, CR3 within MAXPHYADDR.
+    if (!(s.cr4 & X86_CR4_PAE) || !(s.efer & msr.EFER_LMA)) return false;
+    if (s.cr3 >> BigInt(vcpu.arch.maxphyaddr)) return false;
+  } else if ((s.efer & msr.EFER_LMA) || s.cs.l) {
+    return false;
+  }
+  return kvm_is_valid_cr4(vcpu, s.cr4) && kvm_is_valid_cr0(s.cr0);
+}
+
+const sregs_in = kvm_sregs.view(scratch);
+
+/** KVM_SET_SREGS: validated as KVM validates it, then loaded. */
+export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): number {
+  if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
+  if (copy_in(arg, kvm_sregs.size)) return -EFAULT;
+  if (!kvm_is_valid_sregs(vcpu, sregs_in)) return -EINVAL;
+  if (sregs_in.efer & EFER_RESERVED) return -EINVAL;
+  const reserved = ~((1n << BigInt(vcpu.arch.maxphyaddr)) - 1n) | 0x2ffn;
+  if (sregs_in.apic_base & reserved & 0xffffffffffffffffn) return -EINVAL;
+  vcpu.arch.sregs.$bytes.set(sregs_in.$bytes.subarray(0, kvm_sregs.size));
+  vcpu.arch.sregs.interrupt_bitmap.$bytes.fill(0);
+  return 0;
+}
+
+/** KVM_GET_MP_STATE. */
+export function kvm_arch_vcpu_ioctl_get_mpstate(vcpu: kvm_vcpu, arg: bigint): number {
+  mp_v.mp_state = vcpu.arch.mp_state;
+  return copy_out(arg, scratch_u8, 4) ? -EFAULT : 0;
+}
+
+/** KVM_SET_MP_STATE: only RUNNABLE without an in-kernel LAPIC. */
+export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): number {
+  if (copy_in(arg, 4)) return -EFAULT;
+  const st = mp_v.mp_state;
+  switch (st) {
+    case KVM_MP_STATE_UNINITIALIZED:
+    case KVM_MP_STATE_HALTED:
+    case KVM_MP_STATE_AP_RESET_HOLD:
+    case KVM_MP_STATE_INIT_RECEIVED:
+    case KVM_MP_STATE_SIPI_RECEIVED:
+    case KVM_MP_STATE_RUNNABLE:
+      break;
+    default:
+      return -EINVAL;
+  }
+  if (!irqchip_in_kernel(vcpu.kvm) && st !== KVM_MP_STATE_RUNNABLE) return -EINVAL;
+  vcpu.arch.mp_state = st === KVM_MP_STATE_SIPI_RECEIVED ? KVM_MP_STATE_INIT_RECEIVED : st;
+  return 0;
+}
+
+/** KVM_GET_FPU. */
+export function kvm_arch_vcpu_ioctl_get_fpu(vcpu: kvm_vcpu, arg: bigint): number {
+  if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
+  return copy_out(arg, vcpu.arch.fpu.$bytes) ? -EFAULT : 0;
+}
+
+/** KVM_SET_FPU. */
+export function kvm_arch_vcpu_ioctl_set_fpu(vcpu: kvm_vcpu, arg: bigint): number {
+  if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
+  if (copy_in(arg, kvm_fpu.size)) return -EFAULT;
+  vcpu.arch.fpu.$bytes.set(scratch_u8.subarray(0, kvm_fpu.size));
+  return 0;
+}
+
+/** `kvm_cpuid_check_equal()`: after KVM_RUN only the same table may be set again. */
+function kvm_cpuid_check_equal(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
+  const cur = vcpu.arch.cpuid_entries;
+  if (cur.length !== e2.length) return -EINVAL;
+  for (let i = 0; i < e2.length; i++) {
+    const a = cur[i]!, b = e2[i]!;
+    if (
+      a.function !== b.function || a.index !== b.index || a.flags !== b.flags ||
+      a.eax !== b.eax || a.ebx !== b.ebx || a.ecx !== b.ecx || a.edx !== b.edx
+    ) return -EINVAL;
+  }
+  return 0;
+}
+
+/** `kvm_vcpu_ioctl_set_cpuid2()` + `kvm_set_cpuid()`. */
+function kvm_vcpu_ioctl_set_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
+  if (copy_in(arg, 8)) return -EFAULT;
+  const nent = scratch_dv.getUint32(0, true);
+  if (nent > KVM_MAX_CPUID_ENTRIES) return -E2BIG;
+  const bytes = new Uint8Array(nent * CPUID_ENTRY2_SIZE);
+  if (nent && current.mm.copy_from_user(bytes, arg + 8n)) return -EFAULT;
+  const dv = new DataView(bytes.buffer);
+  const e2: cpuid_entry[] = [];
+  for (let i = 0; i < nent; i++) e2.push(get_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE));
+  if (vcpu.has_run) return kvm_cpuid_check_equal(vcpu, e2);
+  // kvm_check_cpuid(): only 48- or 57-bit virtual addresses are handled.
+  const ext8 = kvm_find_cpuid_entry_index(e2, 0x80000008, 0);
+  if (ext8) {
+    const vaddr_bits = (ext8.eax >> 8) & 0xff;
+    if (vaddr_bits !== 48 && vaddr_bits !== 57 && vaddr_bits !== 0) return -EINVAL;
+  }
+  vcpu.arch.cpuid_entries = e2;
+  vcpu.arch.maxphyaddr = cpuid_maxphyaddr(e2);
+  return 0;
+}
+
+/** `kvm_vcpu_ioctl_get_cpuid2()`. */
+function kvm_vcpu_ioctl_get_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
+  if (copy_in(arg, 8)) return -EFAULT;
+  const nent = scratch_dv.getUint32(0, true);
+  const e = vcpu.arch.cpuid_entries;
+  if (nent < e.length) return -E2BIG;
+  const bytes = new Uint8Array(e.length * CPUID_ENTRY2_SIZE);
+  const dv = new DataView(bytes.buffer);
+  e.forEach((ent, i) => put_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE, ent));
+  if (copy_out(arg + 8n, bytes)) return -EFAULT;
+  scratch_dv.setUint32(0, e.length, true);
+  return copy_out(arg, scratch_u8, 8) ? -EFAULT : 0;
+}
+
+/** `__kvm_set_xcr()`: XCR0 must keep x87, AVX needs SSE, AVX-512 needs all its parts and AVX. */
+function kvm_set_xcr0(vcpu: kvm_vcpu, xcr0: bigint): number {
+  const l = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 0xd, 0);
+  const guest_supported = l ? (BigInt(l.eax) | BigInt(l.edx) << 32n) & KVM_SUPPORTED_XCR0 : 1n;
+  if (!(xcr0 & 1n)) return 1;
+  if ((xcr0 & 4n) && !(xcr0 & 2n)) return 1;
+  if (xcr0 & ~guest_supported) return 1;
+  const avx512 = 0xe0n;
+  if ((xcr0 & avx512) && (xcr0 & avx512) !== avx512) return 1;
+  if ((xcr0 & avx512) && !(xcr0 & 4n)) return 1;
+  vcpu.arch.xcr0 = xcr0;
+  return 0;
+}
+
+function kvm_vcpu_ioctl_x86_set_xcrs(vcpu: kvm_vcpu, arg: bigint): number {
+  if (copy_in(arg, kvm_xcrs.size)) return -EFAULT;
+  const n = xcrs_v.nr_xcrs;
+  if (n > KVM_MAX_XCRS || xcrs_v.flags) return -EINVAL;
+  for (let i = 0; i < n; i++) {
+    const x = xcrs_v.xcrs.at(i);
+    // Only XCR0 exists; a failed one is EINVAL for the whole call.
+    if (x.xcr !== 0) return -EINVAL;
+    if (kvm_set_xcr0(vcpu, x.value)) return -EINVAL;
+  }
+  return 0;
+}
+
+function kvm_vcpu_ioctl_x86_get_xcrs(vcpu: kvm_vcpu, arg: bigint): number {
+  scratch_u8.fill(0, 0, kvm_xcrs.size);
+  xcrs_v.nr_xcrs = 1;
+  xcrs_v.xcrs.at(0).xcr = 0;
+  xcrs_v.xcrs.at(0).value = vcpu.arch.xcr0;
+  return copy_out(arg, scratch_u8, kvm_xcrs.size) ? -EFAULT : 0;
+}
+
+/** KVM_SET_TSC_KHZ on a vCPU. */
+function kvm_vcpu_set_tsc_khz(vcpu: kvm_vcpu, arg: bigint): number {
+  let khz = Number(arg & 0xffffffffn);
+  if (khz >= MAX_GUEST_TSC_KHZ) return -EINVAL;
+  if (khz === 0) khz = HOST_TSC_KHZ;
+  const tsc = guest_tsc(vcpu);
+  vcpu.arch.virtual_tsc_khz = khz;
+  // The guest TSC continues from where it was, at the new rate.
+  vcpu.arch.tsc_offset = BigInt.asUintN(64, tsc - host_tsc_scaled(vcpu));
+  return 0;
+}
+
+/** `kvm_arch_vcpu_ioctl()`: the x86 vCPU ioctls; unknown numbers are `-EINVAL`, as in x86.c. */
+export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): number {
+  switch (cmd) {
+    case KVM_GET_MSRS:
+      return msr_io(arg, (i, d) => kvm_get_msr(vcpu, i, d, true), true);
+    case KVM_SET_MSRS:
+      return msr_io(arg, (i, d) => kvm_set_msr(vcpu, i, d[0]!, true), false);
+    case KVM_SET_CPUID2:
+      return kvm_vcpu_ioctl_set_cpuid2(vcpu, arg);
+    case KVM_GET_CPUID2:
+      return kvm_vcpu_ioctl_get_cpuid2(vcpu, arg);
+    case KVM_GET_XCRS:
+      return kvm_vcpu_ioctl_x86_get_xcrs(vcpu, arg);
+    case KVM_SET_XCRS:
+      return kvm_vcpu_ioctl_x86_set_xcrs(vcpu, arg);
+    case KVM_GET_XSAVE:
+    case KVM_GET_XSAVE2: {
+      const x = vcpu.arch.xsave;
+      // XSTATE_BV in the header says which components hold state.
+      new DataView(x.buffer, x.byteOffset).setBigUint64(512, vcpu.arch.xcr0 & 3n, true);
+      return copy_out(arg, x) ? -EFAULT : 0;
+    }
+    case KVM_SET_XSAVE: {
+      if (copy_in(arg, 4096)) return -EFAULT;
+      const bv = scratch_dv.getBigUint64(512, true);
+      // Components the host does not support, or a compacted format, are refused.
+      if (bv & ~KVM_SUPPORTED_XCR0) return -EINVAL;
+      if (scratch_dv.getBigUint64(520, true) >> 63n) return -EINVAL;
+      vcpu.arch.xsave.set(scratch_u8.subarray(0, 4096));
+      return 0;
+    }
+    case KVM_GET_VCPU_EVENTS:
+      return copy_out(arg, vcpu.arch.events.$bytes) ? -EFAULT : 0;
+    case KVM_SET_VCPU_EVENTS: {
+      if (copy_in(arg, kvm_vcpu_events.size)) return -EFAULT;
+      const ev = kvm_vcpu_events.view(scratch);
+      if (ev.flags & ~0x3f) return -EINVAL;
+      if (ev.exception.injected && ev.exception.pending) return -EINVAL;
+      vcpu.arch.events.$bytes.set(ev.$bytes.subarray(0, kvm_vcpu_events.size));
+      return 0;
+    }
+    case KVM_GET_DEBUGREGS:
+      return copy_out(arg, vcpu.arch.debugregs.$bytes) ? -EFAULT : 0;
+    case KVM_SET_DEBUGREGS: {
+      if (copy_in(arg, kvm_debugregs.size)) return -EFAULT;
+      const d = kvm_debugregs.view(scratch);
+      if (d.flags) return -EINVAL;
+      // DR6 and DR7 bits 63:32 are reserved.
+      if (d.dr6 >> 32n || d.dr7 >> 32n) return -EINVAL;
+      vcpu.arch.debugregs.$bytes.set(d.$bytes.subarray(0, kvm_debugregs.size));
+      return 0;
+    }
+    case KVM_SET_TSC_KHZ:
+      return kvm_vcpu_set_tsc_khz(vcpu, arg);
+    case KVM_GET_TSC_KHZ:
+      return vcpu.arch.virtual_tsc_khz;
+    default:
+      return -EINVAL;
+  }
+}
+
+/** `kvm_arch_vcpu_ioctl_run()`, blocking the calling thread. */
+export function kvm_arch_vcpu_ioctl_run(vcpu: kvm_vcpu): number {
+  return vmx_vcpu_run(vcpu);
+}
+
+/** `kvm_arch_vcpu_ioctl_run()`, letting other JavaScript run while the guest runs. */
+export function kvm_arch_vcpu_async_ioctl_run(vcpu: kvm_vcpu): Promise<number> | number {
+  return vmx_vcpu_run_async(vcpu);
+}

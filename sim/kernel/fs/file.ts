@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * `struct file` and `struct file_operations` of the simulated kernel, and the
+ * process's file descriptor table (`fs/file.c`, `fs/file_table.c`).
+ *
+ * A file is reference counted as in the kernel: the fd table holds one
+ * reference per descriptor, and a mapping of the file (`mmap`) holds one
+ * more, so `close()` of the last descriptor while a mapping exists does not
+ * release the file, exactly as `fput()` defers `->release` until the last
+ * reference goes. Objects behind files take their own references on what they
+ * need (a vCPU file and a guest_memfd file each pin their VM), which gives
+ * KVM's lifetime rule: the VM lives while any of its files is open.
+ *
+ * @module
+ */
+
+import { EBADF, EMFILE } from "../../../include/linux/errno.ts";
+import type { vm_area_struct } from "../mm/mmap.ts";
+
+/**
+ * The operations a file supports (`struct file_operations`). A missing
+ * operation gives the errno the VFS gives for it: `ENOTTY` for ioctl,
+ * `ENODEV` for mmap, `EOPNOTSUPP` for fallocate, `EINVAL` for read and write.
+ */
+export interface file_operations {
+  /** The file type's name, for diagnostics (`anon_inode:kvm-vcpu:0` and friends). */
+  readonly name: string;
+  /** `unlocked_ioctl`: the result or `-errno`. */
+  unlocked_ioctl?(filp: file, cmd: number, arg: bigint): number;
+  /** An ioctl that blocks (KVM_RUN); when absent, `unlocked_ioctl` serves. */
+  unlocked_ioctl_async?(filp: file, cmd: number, arg: bigint): Promise<number> | number;
+  /** `mmap`: accept (0) or refuse (`-errno`) the mapping `vma`, and set its backing. */
+  mmap?(filp: file, vma: vm_area_struct): number;
+  /** `fallocate`. */
+  fallocate?(filp: file, mode: number, offset: bigint, len: bigint): number;
+  /** `read` into user memory. */
+  read?(filp: file, buf: bigint, count: bigint): bigint;
+  /** `write` from user memory. */
+  write?(filp: file, buf: bigint, count: bigint): bigint;
+  /** `st_size` as `fstat` reports it (0 when absent, as for anonymous inodes). */
+  size?(filp: file): bigint;
+  /** `release`: the last reference to the file is gone. */
+  release?(filp: file): void;
+}
+
+/** `struct file`: an open file description. */
+export class file {
+  /** The operations (`f_op`). */
+  readonly f_op: file_operations;
+  /** The object behind the file (`private_data`): a `kvm`, a `kvm_vcpu`, a guest_memfd. */
+  readonly private_data: unknown;
+  /** The open flags (`f_flags`). */
+  readonly f_flags: number;
+  /** References (`f_count`): descriptors plus mappings plus in-flight calls. */
+  f_count = 1;
+
+  /**
+   * Opens a file description with one reference.
+   *
+   * @param f_op the file's operations
+   * @param private_data the object behind the file
+   * @param f_flags the open flags
+   */
+  constructor(f_op: file_operations, private_data: unknown, f_flags: number) {
+    this.f_op = f_op;
+    this.private_data = private_data;
+    this.f_flags = f_flags;
+  }
+}
+
+/** `get_file()`: takes a reference. */
+export function get_file(f: file): file {
+  f.f_count++;
+  return f;
+}
+
+/** `fput()`: drops a reference; the last one runs `->release`. */
+export function fput(f: file): void {
+  if (--f.f_count === 0) f.f_op.release?.(f);
+}
+
+/** The highest descriptor number plus one (`RLIMIT_NOFILE` default soft limit). */
+export const NR_OPEN_DEFAULT = 1024;
+
+/**
+ * The process's descriptor table (`struct files_struct`). Descriptors 0..2
+ * belong to stdio, so the first file the simulated kernel installs is 3, as
+ * the first `open()` of a C program gets.
+ */
+export class files_struct {
+  readonly #fd: (file | undefined)[] = [];
+  #next_fd = 3;
+
+  /** `get_unused_fd_flags()` + `fd_install()`: the lowest free descriptor, or `-EMFILE`. */
+  fd_install(f: file): number {
+    let fd = this.#next_fd;
+    while (fd < NR_OPEN_DEFAULT && this.#fd[fd] !== undefined) fd++;
+    if (fd >= NR_OPEN_DEFAULT) return -EMFILE;
+    this.#fd[fd] = f;
+    this.#next_fd = fd + 1;
+    return fd;
+  }
+
+  /** `fget()` without the reference: the file at `fd`, or `undefined`. */
+  lookup(fd: number): file | undefined {
+    return this.#fd[fd];
+  }
+
+  /** `close_fd()`: 0, or `-EBADF` when `fd` is not open. */
+  close_fd(fd: number): number {
+    const f = Number.isInteger(fd) && fd >= 0 ? this.#fd[fd] : undefined;
+    if (!f) return -EBADF;
+    this.#fd[fd] = undefined;
+    if (fd < this.#next_fd) this.#next_fd = Math.max(3, fd);
+    fput(f);
+    return 0;
+  }
+
+  /** The open descriptors, for tests and diagnostics. */
+  open_fds(): number[] {
+    const out: number[] = [];
+    this.#fd.forEach((f, i) => f && out.push(i));
+    return out;
+  }
+}

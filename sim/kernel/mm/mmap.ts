@@ -1,0 +1,500 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The simulated process's address space (`mm/mmap.c`, `mm/memory.c`,
+ * `arch/x86/lib/usercopy`): every user address the library passes to the
+ * kernel (struct pointers, `userspace_addr`, bitmap pointers) resolves here,
+ * so a bad pointer fails with `EFAULT` where the kernel's `copy_from_user()`
+ * would fail.
+ *
+ * Two kinds of memory live in it:
+ *
+ * - **JavaScript buffers** get an address on first use ({@linkcode mm_struct.addr_of}),
+ *   in a heap-like zone that grows up from {@linkcode USER_HEAP_BASE}. The
+ *   buffer is held weakly: the mapping disappears when the buffer is collected
+ *   (a `FinalizationRegistry` removes it), and the same buffer always has the
+ *   same address. A guard page separates buffers, so an overrun faults.
+ * - **mmap'd memory** (anonymous memory, the vCPU's `kvm_run` pages, a
+ *   guest_memfd) in a zone that grows down from {@linkcode MMAP_BASE}, as
+ *   Linux's top-down allocator does. Anonymous memory is made of
+ *   `SharedArrayBuffer` chunks of at most 1 GiB, created at `mmap` time: the
+ *   host OS commits their pages only when touched, so a sparse 64 GiB mapping
+ *   costs what it uses, and no single buffer trips the overcommit heuristic.
+ *
+ * Addresses are `number`s inside the simulator (user addresses are below
+ * 2^47, exact in a double) and `bigint`s at the syscall boundary.
+ *
+ * @module
+ */
+
+import {
+  EACCES,
+  EEXIST,
+  EFAULT,
+  EINVAL,
+  ENODEV,
+  ENOMEM,
+  EOPNOTSUPP,
+  EOVERFLOW,
+} from "../../../include/linux/errno.ts";
+import {
+  MAP_32BIT,
+  MAP_ANONYMOUS,
+  MAP_DENYWRITE,
+  MAP_EXECUTABLE,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_GROWSDOWN,
+  MAP_HUGE_MASK,
+  MAP_HUGE_SHIFT,
+  MAP_HUGETLB,
+  MAP_LOCKED,
+  MAP_NONBLOCK,
+  MAP_NORESERVE,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  MAP_SHARED_VALIDATE,
+  MAP_STACK,
+  MAP_TYPE,
+  MAP_UNINITIALIZED,
+  PROT_EXEC,
+  PROT_READ,
+  PROT_WRITE,
+} from "../../../include/linux/mman.ts";
+import { O_ACCMODE, O_RDONLY, O_WRONLY } from "../../../include/linux/fcntl.ts";
+import { type file, fput, get_file } from "../fs/file.ts";
+
+/** `PAGE_SHIFT` on x86-64. */
+export const PAGE_SHIFT = 12;
+/** `PAGE_SIZE` on x86-64. */
+export const PAGE_SIZE = 4096;
+/**
+ * `TASK_SIZE_MAX` with 4-level paging: the end of user space, minus the guard
+ * page below the non-canonical hole.
+ */
+export const TASK_SIZE_MAX: number = 2 ** 47 - PAGE_SIZE;
+/** Where JavaScript buffers get their addresses (grows up, like the brk heap). */
+export const USER_HEAP_BASE = 0x5555_0000_0000;
+/** Where `mmap` places mappings without a usable hint (grows down, like `mmap_base`). */
+export const MMAP_BASE = 0x7f00_0000_0000;
+/** The largest `SharedArrayBuffer` one anonymous mapping is made of. */
+export const ANON_CHUNK_SIZE: number = 1 << 30;
+
+/** The flags `MAP_SHARED_VALIDATE` accepts (`LEGACY_MAP_MASK` plus the newer ones it validates). */
+const LEGACY_MAP_MASK: number = (MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS |
+  MAP_DENYWRITE | MAP_EXECUTABLE | MAP_UNINITIALIZED | MAP_GROWSDOWN | MAP_LOCKED |
+  MAP_NORESERVE | MAP_POPULATE | MAP_NONBLOCK | MAP_STACK | MAP_HUGETLB | MAP_32BIT |
+  MAP_FIXED_NOREPLACE | (MAP_HUGE_MASK << MAP_HUGE_SHIFT)) >>> 0;
+
+/** `vm_flags`: readable. */
+export const VM_READ = 0x1;
+/** `vm_flags`: writable. */
+export const VM_WRITE = 0x2;
+/** `vm_flags`: executable. */
+export const VM_EXEC = 0x4;
+/** `vm_flags`: shared mapping. */
+export const VM_SHARED = 0x8;
+/** `vm_flags`: may be shared (set with `VM_SHARED` for `MAP_SHARED` mappings). */
+export const VM_MAYSHARE = 0x80;
+
+/** `PAGE_ALIGN()` for addresses held as numbers. */
+export function PAGE_ALIGN(n: number): number {
+  return Math.ceil(n / PAGE_SIZE) * PAGE_SIZE;
+}
+
+/** `PAGE_ALIGNED()` for numbers and bigints. */
+export function PAGE_ALIGNED(n: number | bigint): boolean {
+  return typeof n === "bigint" ? (n & 0xfffn) === 0n : n % PAGE_SIZE === 0;
+}
+
+/**
+ * The memory behind a mapping: buffers of `chunk_size` bytes each, the last
+ * one possibly shorter, covering `size` bytes from offset 0 of the object
+ * (the anonymous memory, the file). `chunk(i)` is `undefined` once a weakly
+ * held buffer was collected.
+ */
+export interface mm_backing {
+  /** Bytes of the object. */
+  readonly size: number;
+  /** Bytes per chunk (`Infinity` for a single buffer). */
+  readonly chunk_size: number;
+  /** Chunk `i`. */
+  chunk(i: number): ArrayBufferLike | undefined;
+}
+
+/** A backing made of buffers held strongly (anonymous memory, kvm_run pages, guest_memfd). */
+export class chunked_backing implements mm_backing {
+  /** The chunks, in order. */
+  readonly chunks: readonly ArrayBufferLike[];
+  /** Bytes of the object. */
+  readonly size: number;
+  /** Bytes per chunk. */
+  readonly chunk_size: number;
+
+  /**
+   * Wraps existing buffers.
+   *
+   * @param chunks the buffers, each `chunk_size` bytes but the last
+   * @param chunk_size bytes per chunk
+   */
+  constructor(chunks: readonly ArrayBufferLike[], chunk_size: number) {
+    this.chunks = chunks;
+    this.chunk_size = chunk_size;
+    this.size = chunks.reduce((n, c) => n + c.byteLength, 0);
+  }
+
+  /** Chunk `i`. */
+  chunk(i: number): ArrayBufferLike | undefined {
+    return this.chunks[i];
+  }
+
+  /** Zero-filled `SharedArrayBuffer` chunks covering `size` bytes. */
+  static anonymous(size: number, chunk_size: number = ANON_CHUNK_SIZE): chunked_backing {
+    const chunks: SharedArrayBuffer[] = [];
+    for (let off = 0; off < size; off += chunk_size) {
+      chunks.push(new SharedArrayBuffer(Math.min(chunk_size, size - off)));
+    }
+    return new chunked_backing(chunks, chunk_size);
+  }
+}
+
+class weak_backing implements mm_backing {
+  readonly size: number;
+  readonly chunk_size: number = Infinity;
+  readonly #ref: WeakRef<ArrayBufferLike>;
+  constructor(buf: ArrayBufferLike) {
+    this.#ref = new WeakRef(buf);
+    this.size = buf.byteLength;
+  }
+  chunk(i: number): ArrayBufferLike | undefined {
+    return i === 0 ? this.#ref.deref() : undefined;
+  }
+}
+
+/** A mapping (`struct vm_area_struct`): `[vm_start, vm_end)` of the address space. */
+export interface vm_area_struct {
+  /** First address. */
+  vm_start: number;
+  /** One past the last address. */
+  vm_end: number;
+  /** `VM_READ | VM_WRITE | VM_EXEC | VM_SHARED | VM_MAYSHARE`. */
+  vm_flags: number;
+  /** Offset of `vm_start` in the backing object, in pages. */
+  vm_pgoff: number;
+  /** The mapped file (holds a reference), or `null` for anonymous memory and JS buffers. */
+  vm_file: file | null;
+  /** The memory; the file's `mmap` op sets it. */
+  backing: mm_backing | null;
+}
+
+/** One piece of a user range that lies in a single buffer. */
+export interface user_segment {
+  /** The buffer. */
+  buffer: ArrayBufferLike;
+  /** Offset of the piece in `buffer`. */
+  offset: number;
+  /** Bytes of the piece. */
+  length: number;
+  /** The user address of the piece. */
+  addr: number;
+}
+
+/** Converts a syscall address to a number, or -1 when no user mapping can hold it. */
+export function user_addr(addr: bigint): number {
+  return addr >= 0n && addr < 0x8000_0000_0000n ? Number(addr) : -1;
+}
+
+/** `access_ok()`: the range lies below the end of user space. */
+export function access_ok(addr: bigint, size: bigint): boolean {
+  const end = BigInt(TASK_SIZE_MAX);
+  return size <= end && addr <= end - size && addr >= 0n;
+}
+
+/** `struct mm_struct`: the simulated process's address space. */
+export class mm_struct {
+  /** Mappings, sorted by `vm_start`, never overlapping. */
+  readonly #vmas: vm_area_struct[] = [];
+  #cache: vm_area_struct | undefined;
+  #heap_top = USER_HEAP_BASE;
+  #mmap_top = MMAP_BASE;
+  readonly #js = new WeakMap<ArrayBufferLike, vm_area_struct>();
+  readonly #registry = new FinalizationRegistry<vm_area_struct>((vma) => this.#remove(vma));
+  /**
+   * Bumped whenever a mapping goes away or is replaced, so that users of
+   * translated ranges (memslots handed to vCPUs) know to translate again.
+   */
+  generation = 0;
+
+  /** The mapping that contains `addr` (`find_vma()` with the containment check), if any. */
+  find_vma(addr: number): vm_area_struct | undefined {
+    const c = this.#cache;
+    if (c && addr >= c.vm_start && addr < c.vm_end) return c;
+    const v = this.#vmas;
+    let lo = 0, hi = v.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = v[mid]!;
+      if (addr < m.vm_start) hi = mid - 1;
+      else if (addr >= m.vm_end) lo = mid + 1;
+      else return (this.#cache = m);
+    }
+    return undefined;
+  }
+
+  /** The mappings, in address order (diagnostics and tests). */
+  vmas(): readonly vm_area_struct[] {
+    return this.#vmas;
+  }
+
+  #index_of(start: number): number {
+    const v = this.#vmas;
+    let lo = 0, hi = v.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (v[mid]!.vm_start < start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  #insert(vma: vm_area_struct): void {
+    this.#vmas.splice(this.#index_of(vma.vm_start), 0, vma);
+  }
+
+  #remove(vma: vm_area_struct): void {
+    const i = this.#vmas.indexOf(vma, Math.max(0, this.#index_of(vma.vm_start) - 1));
+    if (i >= 0) this.#vmas.splice(i, 1);
+    if (this.#cache === vma) this.#cache = undefined;
+    this.generation++;
+  }
+
+  #overlaps(start: number, end: number): boolean {
+    const i = this.#index_of(start);
+    const prev = this.#vmas[i - 1];
+    const next = this.#vmas[i];
+    return (prev !== undefined && prev.vm_end > start) ||
+      (next !== undefined && next.vm_start < end);
+  }
+
+  /**
+   * The user address of byte `offset` of a JavaScript buffer; the buffer is
+   * mapped on first use and stays mapped while it is reachable.
+   */
+  addr_of(buffer: ArrayBufferLike, offset: number): number {
+    let vma = this.#js.get(buffer);
+    if (!vma) {
+      const len = PAGE_ALIGN(Math.max(buffer.byteLength, 1));
+      vma = {
+        vm_start: this.#heap_top,
+        vm_end: this.#heap_top + len,
+        vm_flags: VM_READ | VM_WRITE | VM_SHARED | VM_MAYSHARE,
+        vm_pgoff: 0,
+        vm_file: null,
+        backing: new weak_backing(buffer),
+      };
+      this.#heap_top += len + PAGE_SIZE;
+      this.#js.set(buffer, vma);
+      this.#insert(vma);
+      this.#registry.register(buffer, vma);
+    }
+    return vma.vm_start + offset;
+  }
+
+  /** Finds room for `len` bytes below the mmap top, honouring a free hint. */
+  #get_unmapped_area(hint: number, len: number): number {
+    if (
+      hint && PAGE_ALIGNED(hint) && hint + len <= TASK_SIZE_MAX && !this.#overlaps(hint, hint + len)
+    ) {
+      return hint;
+    }
+    // Mappings of 2 MiB or more are aligned as THP-eligible anonymous memory is.
+    const align = len >= 0x20_0000 ? 0x20_0000 : PAGE_SIZE;
+    let start = Math.floor((this.#mmap_top - len) / align) * align;
+    while (this.#overlaps(start, start + len)) start -= align;
+    this.#mmap_top = start - PAGE_SIZE;
+    return start;
+  }
+
+  /**
+   * `mmap(2)` (`ksys_mmap_pgoff` + `do_mmap`): the address, or `-errno`.
+   * `filp` is the file for a file mapping (the caller resolved the fd).
+   */
+  do_mmap(
+    addr: bigint,
+    length: bigint,
+    prot: number,
+    flags: number,
+    filp: file | null,
+    offset: bigint,
+  ): number {
+    if (length === 0n) return -EINVAL;
+    const alen = (length + BigInt(PAGE_SIZE - 1)) & ~BigInt(PAGE_SIZE - 1);
+    if (alen > BigInt(TASK_SIZE_MAX)) return -ENOMEM;
+    const len = Number(alen);
+    const pgoff = Number(offset >> BigInt(PAGE_SHIFT));
+    if (offset < 0n || pgoff + len / PAGE_SIZE > Number.MAX_SAFE_INTEGER) return -EOVERFLOW;
+    const anon = filp === null;
+    const type = flags & MAP_TYPE;
+    let vm_flags = (prot & PROT_READ ? VM_READ : 0) | (prot & PROT_WRITE ? VM_WRITE : 0) |
+      (prot & PROT_EXEC ? VM_EXEC : 0);
+    switch (type) {
+      case MAP_SHARED:
+      case MAP_SHARED_VALIDATE:
+        if (!anon) {
+          const acc = filp.f_flags & O_ACCMODE;
+          // A shared writable mapping needs a file opened for writing.
+          if ((prot & PROT_WRITE) && acc === O_RDONLY) return -EACCES;
+          if (acc === O_WRONLY) return -EACCES;
+        }
+        vm_flags |= VM_SHARED | VM_MAYSHARE;
+        break;
+      case MAP_PRIVATE:
+        if (!anon && (filp.f_flags & O_ACCMODE) === O_WRONLY) return -EACCES;
+        break;
+      default:
+        return -EINVAL;
+    }
+    // MAP_SHARED_VALIDATE refuses flags the legacy mmap silently ignored.
+    if (type === MAP_SHARED_VALIDATE && (flags & ~LEGACY_MAP_MASK) !== 0) return -EOPNOTSUPP;
+    let start: number;
+    const fixed = (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) !== 0;
+    const hint = user_addr(addr);
+    if (fixed) {
+      if (hint < 0 || !PAGE_ALIGNED(hint)) return -EINVAL;
+      if (len > TASK_SIZE_MAX - hint) return -ENOMEM;
+      if ((flags & MAP_FIXED_NOREPLACE) && this.#overlaps(hint, hint + len)) return -EEXIST;
+      start = hint;
+    } else {
+      start = this.#get_unmapped_area(hint > 0 ? hint : 0, len);
+    }
+    if (!anon && !filp.f_op.mmap) return -ENODEV;
+    const vma: vm_area_struct = {
+      vm_start: start,
+      vm_end: start + len,
+      vm_flags,
+      vm_pgoff: pgoff,
+      vm_file: filp,
+      backing: null,
+    };
+    if (anon) {
+      vma.vm_pgoff = 0;
+      vma.backing = chunked_backing.anonymous(len);
+    } else {
+      const r = filp.f_op.mmap!(filp, vma);
+      if (r < 0) return r;
+      get_file(filp);
+    }
+    if (fixed) this.do_munmap(start, len);
+    this.#insert(vma);
+    this.generation++;
+    return start;
+  }
+
+  /** `munmap(2)`: 0, or `-EINVAL` for a misaligned, empty or out-of-range request. */
+  do_munmap(start: number, len: number): number {
+    if (start < 0 || !PAGE_ALIGNED(start) || len <= 0 || len > TASK_SIZE_MAX - start) {
+      return -EINVAL;
+    }
+    const end = start + PAGE_ALIGN(len);
+    const v = this.#vmas;
+    let i = Math.max(0, this.#index_of(start) - 1);
+    let changed = false;
+    while (i < v.length && v[i]!.vm_start < end) {
+      const m = v[i]!;
+      if (m.vm_end <= start) {
+        i++;
+        continue;
+      }
+      changed = true;
+      const pieces: vm_area_struct[] = [];
+      if (m.vm_start < start) pieces.push({ ...m, vm_end: start });
+      if (m.vm_end > end) {
+        pieces.push({ ...m, vm_start: end, vm_pgoff: m.vm_pgoff + (end - m.vm_start) / PAGE_SIZE });
+      }
+      // Each piece that keeps the file keeps a reference to it, as split VMAs do.
+      if (m.vm_file) {
+        for (let k = 0; k < pieces.length; k++) get_file(m.vm_file);
+        fput(m.vm_file);
+      }
+      v.splice(i, 1, ...pieces);
+      i += pieces.length;
+    }
+    if (changed) {
+      this.#cache = undefined;
+      this.generation++;
+    }
+    return 0;
+  }
+
+  /**
+   * Walks the user range `[addr, addr + len)` piece by piece: `fn` sees each
+   * piece that lies in one buffer. Returns false, having stopped, when part of
+   * the range is not mapped, not accessible as `write` asks, or its buffer is
+   * gone.
+   */
+  walk(addr: number, len: number, write: boolean, fn: (s: user_segment) => void): boolean {
+    if (addr < 0) return false;
+    const end = addr + len;
+    let a = addr;
+    const seg: user_segment = { buffer: new ArrayBuffer(0), offset: 0, length: 0, addr: 0 };
+    while (a < end) {
+      const vma = this.find_vma(a);
+      if (!vma || !vma.backing) return false;
+      if (!(vma.vm_flags & (write ? VM_WRITE : VM_READ))) return false;
+      const b = vma.backing;
+      const obj = a - vma.vm_start + vma.vm_pgoff * PAGE_SIZE;
+      if (obj >= b.size) return false;
+      const ci = b.chunk_size === Infinity ? 0 : Math.floor(obj / b.chunk_size);
+      const buf = b.chunk(ci);
+      if (!buf) return false;
+      const inner = b.chunk_size === Infinity ? obj : obj - ci * b.chunk_size;
+      const n = Math.min(end - a, vma.vm_end - a, buf.byteLength - inner);
+      if (n <= 0) return false;
+      seg.buffer = buf;
+      seg.offset = inner;
+      seg.length = n;
+      seg.addr = a;
+      fn(seg);
+      a += n;
+    }
+    return true;
+  }
+
+  /** `copy_from_user()`: 0, or `-EFAULT` (nothing is guaranteed copied then). */
+  copy_from_user(dst: Uint8Array, src: bigint, len: number = dst.length): number {
+    const a = user_addr(src);
+    let o = 0;
+    const ok = this.walk(a, len, false, (s) => {
+      dst.set(new Uint8Array(s.buffer, s.offset, s.length), o);
+      o += s.length;
+    });
+    return ok ? 0 : -EFAULT;
+  }
+
+  /** `copy_to_user()`: 0, or `-EFAULT`. */
+  copy_to_user(dst: bigint, src: Uint8Array, len: number = src.length): number {
+    const a = user_addr(dst);
+    let o = 0;
+    const ok = this.walk(a, len, true, (s) => {
+      new Uint8Array(s.buffer, s.offset, s.length).set(src.subarray(o, o + s.length));
+      o += s.length;
+    });
+    return ok ? 0 : -EFAULT;
+  }
+
+  /**
+   * A view of `len` bytes at `addr` that aliases user memory, or `null` when
+   * the range is not mapped or crosses from one buffer into another.
+   */
+  user_memory(addr: bigint, len: number): Uint8Array | null {
+    const a = user_addr(addr);
+    let view: Uint8Array | null = null;
+    let pieces = 0;
+    const ok = this.walk(a, len, false, (s) => {
+      pieces++;
+      view = new Uint8Array(s.buffer, s.offset, s.length);
+    });
+    if (!ok || pieces > 1) return null;
+    return view ?? new Uint8Array(0);
+  }
+}

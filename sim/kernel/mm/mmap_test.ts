@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Specification of the simulated address space: `mmap`/`munmap` rules and
+ * errnos, JavaScript buffer addresses, and sparse large mappings.
+ *
+ * @module
+ */
+
+import { assertEquals, assertNotEquals } from "@std/assert";
+import { mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts";
+import { errno_get as errno } from "../../../include/libc/errno.ts";
+import { EBADF, EEXIST, EINVAL } from "../../../include/linux/errno.ts";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_FIXED_NOREPLACE,
+  MAP_NORESERVE,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from "../../../include/linux/mman.ts";
+import { anon, assert_errno, create_vm, set_region } from "../testdata/util.ts";
+import { close } from "../../../include/libc/syscall.ts";
+
+const RW = PROT_READ | PROT_WRITE;
+
+function mmap_errno(r: bigint, e: number, what: string): void {
+  assertEquals([r, errno()], [-1n, e], what);
+}
+
+Deno.test("mmap: length 0, unaligned offset, no mapping type, MAP_FIXED misaligned are EINVAL", () => {
+  mmap_errno(mmap(0n, 0, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), EINVAL, "length 0");
+  mmap_errno(mmap(0n, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 1), EINVAL, "offset 1");
+  mmap_errno(mmap(0n, 4096, RW, MAP_ANONYMOUS, -1, 0), EINVAL, "neither shared nor private");
+  mmap_errno(
+    mmap(0x1001n, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0),
+    EINVAL,
+    "MAP_FIXED at an unaligned address",
+  );
+  mmap_errno(mmap(0n, 4096, RW, MAP_SHARED, 777, 0), EBADF, "file mapping of a bad fd");
+});
+
+Deno.test("mmap: MAP_FIXED replaces, MAP_FIXED_NOREPLACE refuses with EEXIST", () => {
+  const a = anon(8192);
+  user_memory(a, 1)[0] = 7;
+  mmap_errno(
+    mmap(a, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0),
+    EEXIST,
+    "NOREPLACE over a mapping",
+  );
+  assertEquals(mmap(a, 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0), a);
+  assertEquals(user_memory(a, 1)[0], 0, "the fixed mapping is fresh memory");
+  assertEquals(munmap(a, 8192), 0);
+});
+
+Deno.test("munmap: unaligned or empty is EINVAL; unmapped ranges are fine; holes split", () => {
+  const a = anon(3 * 4096);
+  assert_errno(munmap(a + 1n, 4096), EINVAL, "unaligned");
+  assert_errno(munmap(a, 0), EINVAL, "length 0");
+  assertEquals(munmap(a + 4096n, 4096), 0);
+  assertEquals(user_memory(a, 4096).length, 4096);
+  assertEquals(user_memory(a + 8192n, 4096).length, 4096);
+  let threw = false;
+  try {
+    user_memory(a + 4096n, 1);
+  } catch {
+    threw = true;
+  }
+  assertEquals(threw, true, "the hole faults");
+  assertEquals(munmap(a, 3 * 4096), 0);
+  assertEquals(munmap(a, 3 * 4096), 0, "again: nothing mapped is not an error");
+});
+
+Deno.test("addr_of: a buffer keeps one address; views alias it", () => {
+  const buf = new ArrayBuffer(100);
+  const p1 = ptr(buf);
+  const p2 = ptr(new Uint8Array(buf, 10));
+  assertEquals(p2 - p1, 10n);
+  assertEquals(ptr(buf), p1);
+  user_memory(p1 + 10n, 1)[0] = 42;
+  assertEquals(new Uint8Array(buf)[10], 42);
+  assertNotEquals(ptr(new ArrayBuffer(8)), p1);
+});
+
+Deno.test("a sparse 64 GiB memslot costs only the pages touched", () => {
+  const rss = () => Number(/VmRSS:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))![1]);
+  const size = 64n << 30n;
+  const before = rss();
+  const hva = mmap(0n, size, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  assertNotEquals(hva, -1n);
+  const [kvm, vm] = create_vm();
+  assertEquals(set_region(vm, 0, 0, 0n, size, hva), 0);
+  // Touch one byte in each of 64 chunks: 64 pages.
+  for (let g = 0n; g < 64n; g++) user_memory(hva + (g << 30n) + 4096n, 1)[0] = 1;
+  const grown = rss() - before;
+  assertEquals(grown < 64 * 1024, true, `RSS grew by ${grown} KiB for 64 touched pages`);
+  assertEquals(set_region(vm, 0, 0, 0n, 0n, 0n), 0);
+  assertEquals(munmap(hva, size), 0);
+  close(vm);
+  close(kvm);
+});

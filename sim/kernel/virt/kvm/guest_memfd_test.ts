@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Specification of guest_memfd (`guest_memfd.c`) in the simulator:
+ * creation, `fallocate`, `read`/`write`, `mmap`, `fstat`, and what a
+ * guest_memfd is not (an ioctl target).
+ *
+ * @module
+ */
+
+import { assertEquals } from "@std/assert";
+import {
+  close,
+  fallocate,
+  fstat_size,
+  ioctl,
+  mmap,
+  read,
+  user_memory,
+  write,
+} from "../../../../include/libc/syscall.ts";
+import { errno_get as errno } from "../../../../include/libc/errno.ts";
+import { EBADF, EINVAL, ENODEV, ENOTTY, EOPNOTSUPP } from "../../../../include/linux/errno.ts";
+import {
+  FALLOC_FL_KEEP_SIZE,
+  FALLOC_FL_PUNCH_HOLE,
+  FALLOC_FL_ZERO_RANGE,
+} from "../../../../include/linux/falloc.ts";
+import {
+  GUEST_MEMFD_FLAG_INIT_SHARED,
+  GUEST_MEMFD_FLAG_MMAP,
+  KVM_CHECK_EXTENSION,
+  KVM_CREATE_GUEST_MEMFD,
+  kvm_create_guest_memfd,
+  KVM_X86_SW_PROTECTED_VM,
+} from "../../../../include/linux/kvm.ts";
+import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../../../../include/linux/mman.ts";
+import { assert_errno, close_all, create_vm } from "../../testdata/util.ts";
+
+function gmem(vm: number, size: bigint, flags = 0n): number {
+  const g = kvm_create_guest_memfd.alloc();
+  g.size = size;
+  g.flags = flags;
+  return ioctl(vm, KVM_CREATE_GUEST_MEMFD, g);
+}
+
+Deno.test("KVM_CREATE_GUEST_MEMFD: size must be page aligned and positive; flags per VM type", () => {
+  const [kvm, vm] = create_vm();
+  const [kvm2, pvm] = create_vm(KVM_X86_SW_PROTECTED_VM);
+  assert_errno(gmem(vm, 0n), EINVAL, "size 0");
+  assert_errno(gmem(vm, 4095n), EINVAL, "size not page aligned");
+  assert_errno(gmem(vm, 1n << 63n), EINVAL, "negative loff_t");
+  assert_errno(gmem(vm, 4096n, 1n << 2n), EINVAL, "unknown flag");
+  assert_errno(gmem(pvm, 4096n, GUEST_MEMFD_FLAG_INIT_SHARED), EINVAL, "INIT_SHARED on private VM");
+  const g = gmem(vm, 8192n, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+  assertEquals(g >= 0, true);
+  assertEquals(fstat_size(g), 8192n);
+  close_all(g, vm, pvm, kvm, kvm2);
+});
+
+Deno.test("guest_memfd: fallocate needs KEEP_SIZE and page alignment; allocation within the size", () => {
+  const [kvm, vm] = create_vm();
+  const g = gmem(vm, 1n << 20n);
+  const PH = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+  assertEquals(fallocate(g, FALLOC_FL_KEEP_SIZE, 0, 4096), 0);
+  assertEquals(fallocate(g, PH, 0, 4096), 0);
+  assertEquals(fallocate(g, PH, 1 << 20, 4096), 0, "punching past the end is fine");
+  assert_errno(fallocate(g, 0, 0, 4096), EOPNOTSUPP, "allocate without KEEP_SIZE");
+  assert_errno(fallocate(g, FALLOC_FL_PUNCH_HOLE, 0, 4096), EOPNOTSUPP, "punch without KEEP_SIZE");
+  assert_errno(
+    fallocate(g, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, 4096),
+    EOPNOTSUPP,
+    "zero range",
+  );
+  assert_errno(fallocate(g, PH, 1, 4096), EINVAL, "offset unaligned");
+  assert_errno(fallocate(g, PH, 0, 4097), EINVAL, "len unaligned");
+  assert_errno(fallocate(g, PH, 0, 0), EINVAL, "len 0");
+  assert_errno(fallocate(g, PH, -4096, 4096), EINVAL, "negative offset");
+  assert_errno(fallocate(g, FALLOC_FL_KEEP_SIZE, 1 << 20, 4096), EINVAL, "allocate past the end");
+  assert_errno(fallocate(vm, PH, 0, 4096), ENODEV, "fallocate on a VM fd");
+  assert_errno(fallocate(12345, PH, 0, 4096), EBADF, "bad fd");
+  close_all(g, vm, kvm);
+});
+
+Deno.test("guest_memfd: read, write and ioctl are refused", () => {
+  const [kvm, vm] = create_vm();
+  const g = gmem(vm, 4096n);
+  const buf = new Uint8Array(16);
+  assert_errno(read(g, buf, 16), EINVAL, "read");
+  assert_errno(write(g, buf, 16), EINVAL, "write");
+  assert_errno(ioctl(g, KVM_CHECK_EXTENSION, 0), ENOTTY, "ioctl");
+  close_all(g, vm, kvm);
+});
+
+Deno.test("guest_memfd: mmap only with FLAG_MMAP and MAP_SHARED; punch hole zeroes", () => {
+  const [kvm, vm] = create_vm();
+  const plain = gmem(vm, 8192n);
+  const g = gmem(vm, 8192n, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+  assertEquals(mmap(0n, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, plain, 0), -1n);
+  assertEquals(errno(), ENODEV);
+  assertEquals(mmap(0n, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, g, 0), -1n);
+  assertEquals(errno(), EINVAL);
+  const a = mmap(0n, 8192, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
+  const m = user_memory(a + 4096n, 4);
+  m[0] = 0xaa;
+  const b = mmap(0n, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, g, 4096);
+  assertEquals(user_memory(b, 1)[0], 0xaa, "two mappings share the file's pages");
+  assertEquals(fallocate(g, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 4096, 4096), 0);
+  assertEquals(user_memory(b, 1)[0], 0, "punched page reads zero");
+  close_all(g, plain, vm, kvm);
+  void close;
+});

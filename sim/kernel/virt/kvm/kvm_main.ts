@@ -1,0 +1,567 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Generic KVM (`virt/kvm/kvm_main.c`): `/dev/kvm`, VM creation and
+ * destruction, vCPU creation, memslots, memory attributes, capability checks
+ * common to all architectures, and the ioctl dispatchers of the three file
+ * types (`/dev/kvm`, VM, vCPU). x86 specifics live in `arch/x86/kvm/x86.ts`.
+ *
+ * Each dispatcher is a `switch` on the ioctl number and copies its argument
+ * into a preallocated scratch buffer, so a call allocates nothing on the hot
+ * path and a bad pointer fails with EFAULT before anything changes, as
+ * `copy_from_user()` makes it fail in the kernel.
+ *
+ * @module
+ */
+
+import { EEXIST, EFAULT, EINVAL, EIO } from "../../../../include/linux/errno.ts";
+import { _IOC_TYPE } from "../../../../include/linux/ioctl.ts";
+import {
+  KVM_API_VERSION,
+  KVM_CAP_BINARY_STATS_FD,
+  KVM_CAP_CHECK_EXTENSION_VM,
+  KVM_CAP_COALESCED_MMIO,
+  KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
+  KVM_CAP_ENABLE_CAP_VM,
+  KVM_CAP_GUEST_MEMFD,
+  KVM_CAP_GUEST_MEMFD_FLAGS,
+  KVM_CAP_INTERNAL_ERROR_DATA,
+  KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,
+  KVM_CAP_MEMORY_ATTRIBUTES,
+  KVM_CAP_MULTI_ADDRESS_SPACE,
+  KVM_CAP_NR_MEMSLOTS,
+  KVM_CAP_SYSTEM_EVENT_DATA,
+  KVM_CAP_USER_MEMORY,
+  KVM_CAP_USER_MEMORY2,
+  KVM_CHECK_EXTENSION,
+  KVM_COALESCED_MMIO_PAGE_OFFSET,
+  KVM_CREATE_GUEST_MEMFD,
+  kvm_create_guest_memfd,
+  KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
+  KVM_ENABLE_CAP,
+  kvm_enable_cap,
+  KVM_GET_API_VERSION,
+  KVM_GET_FPU,
+  KVM_GET_MP_STATE,
+  KVM_GET_REGS,
+  KVM_GET_SREGS,
+  KVM_GET_VCPU_MMAP_SIZE,
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEM_LOG_DIRTY_PAGES,
+  KVM_MEM_READONLY,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+  kvm_memory_attributes,
+  kvm_msi,
+  KVM_MSI_VALID_DEVID,
+  KVM_RUN,
+  KVM_SET_FPU,
+  KVM_SET_MEMORY_ATTRIBUTES,
+  KVM_SET_MP_STATE,
+  KVM_SET_REGS,
+  KVM_SET_SREGS,
+  KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2,
+  KVM_SIGNAL_MSI,
+  kvm_userspace_memory_region,
+  kvm_userspace_memory_region2,
+  KVMIO,
+} from "../../../../include/linux/kvm.ts";
+import { O_RDWR } from "../../../../include/linux/fcntl.ts";
+import { file, type file_operations } from "../../fs/file.ts";
+import {
+  access_ok,
+  chunked_backing,
+  PAGE_ALIGNED,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+  type vm_area_struct,
+} from "../../mm/mmap.ts";
+import { current } from "../../include/linux/sched.ts";
+import {
+  type kvm,
+  KVM_MAX_NR_ADDRESS_SPACES,
+  KVM_MAX_VCPU_IDS,
+  kvm_mem_attrs,
+  KVM_MEM_MAX_NR_PAGES,
+  KVM_MEM_SLOTS_NUM,
+  type kvm_memory_slot,
+  KVM_USER_MEM_SLOTS,
+  type kvm_vcpu,
+} from "../../include/linux/kvm_host.ts";
+import {
+  kvm_gmem_bind,
+  kvm_gmem_create,
+  kvm_gmem_get_supported_flags,
+  kvm_gmem_unbind,
+} from "./guest_memfd.ts";
+import {
+  kvm_arch_destroy_vm,
+  kvm_arch_dev_ioctl,
+  kvm_arch_init_vm,
+  kvm_arch_vcpu_async_ioctl_run,
+  kvm_arch_vcpu_create,
+  kvm_arch_vcpu_destroy,
+  kvm_arch_vcpu_ioctl,
+  kvm_arch_vcpu_ioctl_get_fpu,
+  kvm_arch_vcpu_ioctl_get_mpstate,
+  kvm_arch_vcpu_ioctl_get_regs,
+  kvm_arch_vcpu_ioctl_get_sregs,
+  kvm_arch_vcpu_ioctl_run,
+  kvm_arch_vcpu_ioctl_set_fpu,
+  kvm_arch_vcpu_ioctl_set_mpstate,
+  kvm_arch_vcpu_ioctl_set_regs,
+  kvm_arch_vcpu_ioctl_set_sregs,
+  kvm_arch_vcpu_precreate,
+  kvm_arch_vm_ioctl,
+  kvm_vm_ioctl_check_extension,
+  kvm_vm_ioctl_enable_cap,
+} from "../../arch/x86/kvm/x86.ts";
+
+/**
+ * `KVM_GET_VCPU_MMAP_SIZE` on x86: the `kvm_run` page, the PIO data page
+ * (`KVM_PIO_PAGE_OFFSET`) and the coalesced MMIO ring page.
+ */
+export const KVM_VCPU_MMAP_SIZE: number = 3 * PAGE_SIZE;
+
+/** `KVM_SET_USER_MEMORY_REGION_V1_FLAGS`: what the v1 ioctl may carry. */
+const KVM_SET_USER_MEMORY_REGION_V1_FLAGS = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+
+// Scratch space for ioctl arguments: one copy per call, no allocation.
+const scratch = new ArrayBuffer(4096);
+const scratch_u8 = new Uint8Array(scratch);
+const mem2 = kvm_userspace_memory_region2.view(scratch);
+const attrs_v = kvm_memory_attributes.view(scratch);
+const gmem_v = kvm_create_guest_memfd.view(scratch);
+const cap_v = kvm_enable_cap.view(scratch);
+const msi_v = kvm_msi.view(scratch);
+
+function copy_arg(arg: bigint, size: number): number {
+  return current.mm.copy_from_user(scratch_u8, arg, size);
+}
+
+// ---------------------------------------------------------------------------
+// VM lifetime
+
+/** `kvm_get_kvm()`. */
+export function kvm_get_kvm(k: kvm): void {
+  k.users_count++;
+}
+
+/** `kvm_put_kvm()`: the last reference destroys the VM and its vCPUs. */
+export function kvm_put_kvm(k: kvm): void {
+  if (--k.users_count === 0) kvm_destroy_vm(k);
+}
+
+function kvm_destroy_vm(k: kvm): void {
+  for (const v of k.vcpus) kvm_arch_vcpu_destroy(v);
+  k.vcpus.length = 0;
+  for (const slots of k.memslots) {
+    for (const s of slots.values()) if (s.gmem) kvm_gmem_unbind(s);
+    slots.clear();
+  }
+  kvm_arch_destroy_vm(k);
+  vm_list.delete(k);
+}
+
+/** Every VM alive, for diagnostics (`vm_list`). */
+export const vm_list: Set<kvm> = new Set();
+
+// ---------------------------------------------------------------------------
+// Capabilities
+
+/** `kvm_supported_mem_attributes()`: PRIVATE where memory can be private. */
+export function kvm_supported_mem_attributes(k: kvm | null): bigint {
+  return !k || k.arch.has_private_mem ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
+}
+
+/** `kvm_arch_nr_memslot_as_ids()`: VMs with private memory have no SMM address space. */
+export function kvm_arch_nr_memslot_as_ids(k: kvm): number {
+  return k.arch.has_private_mem ? 1 : 2;
+}
+
+/** `kvm_vm_ioctl_check_extension_generic()`: `k` is null on `/dev/kvm`. */
+export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint): number {
+  if (arg > 0xffffffffn) return 0;
+  switch (Number(arg)) {
+    case KVM_CAP_USER_MEMORY:
+    case KVM_CAP_USER_MEMORY2:
+    case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+    case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+    case KVM_CAP_INTERNAL_ERROR_DATA:
+    case KVM_CAP_CHECK_EXTENSION_VM:
+    case KVM_CAP_ENABLE_CAP_VM:
+    case KVM_CAP_SYSTEM_EVENT_DATA:
+      return 1;
+    case KVM_CAP_COALESCED_MMIO:
+      // The ring page exists in the vCPU mapping; no zone is ever coalesced.
+      return KVM_COALESCED_MMIO_PAGE_OFFSET;
+    case KVM_CAP_MULTI_ADDRESS_SPACE:
+      return k ? kvm_arch_nr_memslot_as_ids(k) : KVM_MAX_NR_ADDRESS_SPACES;
+    case KVM_CAP_NR_MEMSLOTS:
+      return KVM_USER_MEM_SLOTS;
+    case KVM_CAP_BINARY_STATS_FD:
+      return 0;
+    case KVM_CAP_MEMORY_ATTRIBUTES:
+      return Number(kvm_supported_mem_attributes(k));
+    case KVM_CAP_GUEST_MEMFD:
+      return 1;
+    case KVM_CAP_GUEST_MEMFD_FLAGS:
+      return Number(kvm_gmem_get_supported_flags(k));
+  }
+  return kvm_vm_ioctl_check_extension(k, Number(arg));
+}
+
+// ---------------------------------------------------------------------------
+// /dev/kvm
+
+function kvm_dev_ioctl_create_vm(type: bigint): number {
+  const arch = kvm_arch_init_vm(type);
+  if (typeof arch === "number") return arch;
+  const k: kvm = {
+    vm_type: arch.vm_type,
+    users_count: 1,
+    mm: current.mm,
+    vcpus: [],
+    created_vcpus: 0,
+    max_vcpus: 4096,
+    memslots: [new Map(), new Map()],
+    nr_memslot_pages: 0,
+    mem_attrs: new kvm_mem_attrs(),
+    generation: 0,
+    vm_dead: false,
+    arch,
+  };
+  const filp = new file(kvm_vm_fops, k, O_RDWR);
+  const fd = current.files.fd_install(filp);
+  if (fd < 0) {
+    kvm_arch_destroy_vm(k);
+    return fd;
+  }
+  vm_list.add(k);
+  return fd;
+}
+
+function kvm_dev_ioctl(_filp: file, cmd: number, arg: bigint): number {
+  switch (cmd) {
+    case KVM_GET_API_VERSION:
+      return arg ? -EINVAL : KVM_API_VERSION;
+    case KVM_CREATE_VM:
+      return kvm_dev_ioctl_create_vm(arg);
+    case KVM_CHECK_EXTENSION:
+      return kvm_vm_ioctl_check_extension_generic(null, arg);
+    case KVM_GET_VCPU_MMAP_SIZE:
+      return arg ? -EINVAL : KVM_VCPU_MMAP_SIZE;
+    default:
+      return kvm_arch_dev_ioctl(cmd, arg);
+  }
+}
+
+/** The file operations of `/dev/kvm` (`kvm_chardev_ops`). */
+export const kvm_chardev_ops: file_operations = {
+  name: "/dev/kvm",
+  unlocked_ioctl: kvm_dev_ioctl,
+};
+
+// ---------------------------------------------------------------------------
+// Memslots
+
+/** `check_memory_region_flags()`. */
+function check_memory_region_flags(k: kvm, flags: number): number {
+  // guest_memfd backs memory of every x86 VM type in the newest kernels.
+  let valid_flags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_GUEST_MEMFD;
+  // Dirty logging of private memory is not supported.
+  if (flags & KVM_MEM_GUEST_MEMFD) valid_flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
+  // Writes to a read-only slot are emulated MMIO, which private memory cannot do.
+  if (!k.arch.has_protected_state && !(flags & KVM_MEM_GUEST_MEMFD)) {
+    valid_flags |= KVM_MEM_READONLY;
+  }
+  return flags & ~valid_flags ? -EINVAL : 0;
+}
+
+function kvm_check_memslot_overlap(k: kvm, as_id: number, id: number, start: number, end: number) {
+  for (const s of k.memslots[as_id]!.values()) {
+    if (s.id === id) continue;
+    if (s.base_gfn < end && start < s.base_gfn + s.npages) return true;
+  }
+  return false;
+}
+
+/** The memslot that contains `gfn` in address space 0 (`gfn_to_memslot()`). */
+export function gfn_to_memslot(k: kvm, gfn: number): kvm_memory_slot | undefined {
+  for (const s of k.memslots[0]!.values()) {
+    if (gfn >= s.base_gfn && gfn < s.base_gfn + s.npages) return s;
+  }
+  return undefined;
+}
+
+/**
+ * `kvm_set_memory_region()`: creates, deletes, moves or changes the flags
+ * of a memslot; the rules and their order are the kernel's.
+ */
+function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
+  const flags = m.flags;
+  let r = check_memory_region_flags(k, flags);
+  if (r) return r;
+  const as_id = m.slot >>> 16;
+  const id = m.slot & 0xffff;
+  const size = m.memory_size;
+  const gpa = m.guest_phys_addr;
+  const hva = m.userspace_addr;
+  if (!PAGE_ALIGNED(size)) return -EINVAL;
+  if (!PAGE_ALIGNED(gpa)) return -EINVAL;
+  // KVM reads guest memory through the user mapping later, so the range must
+  // be page aligned and lie in user space, mapped or not.
+  if (!PAGE_ALIGNED(hva) || !access_ok(hva, size)) return -EINVAL;
+  if (
+    (flags & KVM_MEM_GUEST_MEMFD) &&
+    (!PAGE_ALIGNED(m.guest_memfd_offset) ||
+      BigInt.asUintN(64, m.guest_memfd_offset + size) < m.guest_memfd_offset)
+  ) {
+    return -EINVAL;
+  }
+  if (as_id >= kvm_arch_nr_memslot_as_ids(k) || id >= KVM_MEM_SLOTS_NUM) return -EINVAL;
+  if (BigInt.asUintN(64, gpa + size) < gpa) return -EINVAL;
+  if (id < KVM_USER_MEM_SLOTS && (size >> BigInt(PAGE_SHIFT)) > BigInt(KVM_MEM_MAX_NR_PAGES)) {
+    return -EINVAL;
+  }
+  const slots = k.memslots[as_id]!;
+  const old = slots.get(id);
+  if (size === 0n) {
+    if (!old || !old.npages) return -EINVAL;
+    if (old.gmem) kvm_gmem_unbind(old);
+    slots.delete(id);
+    k.nr_memslot_pages -= old.npages;
+    k.generation++;
+    return 0;
+  }
+  const base_gfn = Number(gpa >> BigInt(PAGE_SHIFT));
+  const npages = Number(size >> BigInt(PAGE_SHIFT));
+  let change: "create" | "move" | "flags";
+  if (!old) {
+    change = "create";
+  } else {
+    // Private memslots are immutable: they can only be deleted. (The kernel
+    // checks only the new flags; a guest_memfd slot changed without the flag
+    // is refused here too, see docs/fidelity.md.)
+    if ((flags | old.flags) & KVM_MEM_GUEST_MEMFD) return -EINVAL;
+    if (Number(hva) !== old.userspace_addr || npages !== old.npages) return -EINVAL;
+    if ((flags ^ old.flags) & KVM_MEM_READONLY) return -EINVAL;
+    if (base_gfn !== old.base_gfn) change = "move";
+    else if (flags !== old.flags) change = "flags";
+    else return 0;
+  }
+  if (
+    (change === "create" || change === "move") &&
+    kvm_check_memslot_overlap(k, as_id, id, base_gfn, base_gfn + npages)
+  ) {
+    return -EEXIST;
+  }
+  const slot: kvm_memory_slot = {
+    id,
+    as_id,
+    base_gfn,
+    npages,
+    flags,
+    userspace_addr: Number(hva),
+    gmem: null,
+  };
+  if (flags & KVM_MEM_GUEST_MEMFD) {
+    r = kvm_gmem_bind(k, slot, m.guest_memfd, m.guest_memfd_offset);
+    if (r) return r;
+  }
+  slots.set(id, slot);
+  if (change === "create") k.nr_memslot_pages += npages;
+  k.generation++;
+  return 0;
+}
+
+function kvm_vm_ioctl_set_memory_region(k: kvm, v2: boolean, arg: bigint): number {
+  if (v2) {
+    if (copy_arg(arg, kvm_userspace_memory_region2.size)) return -EFAULT;
+  } else {
+    // Fields past the v1 struct must read as zero.
+    scratch_u8.fill(0, 0, kvm_userspace_memory_region2.size);
+    if (copy_arg(arg, kvm_userspace_memory_region.size)) return -EFAULT;
+    if (mem2.flags & ~KVM_SET_USER_MEMORY_REGION_V1_FLAGS) return -EINVAL;
+  }
+  if ((mem2.slot & 0xffff) >= KVM_USER_MEM_SLOTS) return -EINVAL;
+  return kvm_set_memory_region(k, mem2);
+}
+
+/** `kvm_vm_ioctl_set_mem_attributes()`. */
+function kvm_vm_ioctl_set_mem_attributes(k: kvm): number {
+  const { address, size, attributes, flags } = attrs_v;
+  if (flags) return -EINVAL;
+  if (attributes & ~kvm_supported_mem_attributes(k)) return -EINVAL;
+  if (size === 0n || BigInt.asUintN(64, address + size) < address) return -EINVAL;
+  if (!PAGE_ALIGNED(address) || !PAGE_ALIGNED(size)) return -EINVAL;
+  const start = Number(address >> BigInt(PAGE_SHIFT));
+  const end = Number((address + size) >> BigInt(PAGE_SHIFT));
+  k.mem_attrs.set(start, end, attributes);
+  k.generation++;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------
+// vCPUs
+
+function kvm_vm_ioctl_create_vcpu(k: kvm, id: bigint): number {
+  if (id >= BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
+  if (k.created_vcpus >= k.max_vcpus) return -EINVAL;
+  let r = kvm_arch_vcpu_precreate(k, Number(id));
+  if (r) return r;
+  if (k.vcpus.some((v) => v.vcpu_id === Number(id))) return -EEXIST;
+  const run_buffer = new SharedArrayBuffer(KVM_VCPU_MMAP_SIZE);
+  const vcpu = {
+    kvm: k,
+    vcpu_id: Number(id),
+    vcpu_idx: k.vcpus.length,
+    run_buffer,
+    run: new DataView(run_buffer),
+    has_run: false,
+    running: false,
+  } as Omit<kvm_vcpu, "arch"> as kvm_vcpu;
+  r = kvm_arch_vcpu_create(vcpu);
+  if (r) return r;
+  const filp = new file(kvm_vcpu_fops, vcpu, O_RDWR);
+  const fd = current.files.fd_install(filp);
+  if (fd < 0) {
+    kvm_arch_vcpu_destroy(vcpu);
+    return fd;
+  }
+  k.created_vcpus++;
+  k.vcpus.push(vcpu);
+  kvm_get_kvm(k);
+  return fd;
+}
+
+function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
+  const k = filp.private_data as kvm;
+  if (k.vm_dead) return -EIO;
+  switch (cmd) {
+    case KVM_CREATE_VCPU:
+      return kvm_vm_ioctl_create_vcpu(k, arg);
+    case KVM_ENABLE_CAP:
+      if (copy_arg(arg, kvm_enable_cap.size)) return -EFAULT;
+      return kvm_vm_ioctl_enable_cap(k, cap_v);
+    case KVM_SET_USER_MEMORY_REGION:
+      return kvm_vm_ioctl_set_memory_region(k, false, arg);
+    case KVM_SET_USER_MEMORY_REGION2:
+      return kvm_vm_ioctl_set_memory_region(k, true, arg);
+    case KVM_SIGNAL_MSI:
+      if (copy_arg(arg, kvm_msi.size)) return -EFAULT;
+      return kvm_send_userspace_msi(k);
+    case KVM_CHECK_EXTENSION:
+      return kvm_vm_ioctl_check_extension_generic(k, arg);
+    case KVM_SET_MEMORY_ATTRIBUTES:
+      if (copy_arg(arg, kvm_memory_attributes.size)) return -EFAULT;
+      return kvm_vm_ioctl_set_mem_attributes(k);
+    case KVM_CREATE_GUEST_MEMFD:
+      if (copy_arg(arg, kvm_create_guest_memfd.size)) return -EFAULT;
+      return kvm_gmem_create(k, gmem_v);
+    default:
+      return kvm_arch_vm_ioctl(k, cmd, arg);
+  }
+}
+
+/**
+ * `kvm_send_userspace_msi()`: validated and accepted. The simulated vCPUs
+ * have no interrupt delivery yet, so the MSI reaches no vCPU (0: "not
+ * delivered", what the kernel returns for a masked or unroutable MSI).
+ */
+function kvm_send_userspace_msi(k: kvm): number {
+  if (k.arch.irqchip_mode === 0) return -EINVAL;
+  if (msi_v.flags & ~KVM_MSI_VALID_DEVID) return -EINVAL;
+  if (!(msi_v.flags & KVM_MSI_VALID_DEVID) && msi_v.devid) return -EINVAL;
+  return 0;
+}
+
+function kvm_vm_release(filp: file): void {
+  kvm_put_kvm(filp.private_data as kvm);
+}
+
+const kvm_vm_fops: file_operations = {
+  name: "anon_inode:kvm-vm",
+  unlocked_ioctl: kvm_vm_ioctl,
+  release: kvm_vm_release,
+};
+
+// ---------------------------------------------------------------------------
+// vCPU fd
+
+function vcpu_ioctl_prologue(vcpu: kvm_vcpu, cmd: number): number {
+  if (vcpu.kvm.vm_dead) return -EIO;
+  if (_IOC_TYPE(cmd) !== KVMIO) return -EINVAL;
+  return 0;
+}
+
+function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
+  const vcpu = filp.private_data as kvm_vcpu;
+  const r = vcpu_ioctl_prologue(vcpu, cmd);
+  if (r) return r;
+  switch (cmd) {
+    case KVM_RUN:
+      if (arg) return -EINVAL;
+      return kvm_arch_vcpu_ioctl_run(vcpu);
+    case KVM_GET_REGS:
+      return kvm_arch_vcpu_ioctl_get_regs(vcpu, arg);
+    case KVM_SET_REGS:
+      return kvm_arch_vcpu_ioctl_set_regs(vcpu, arg);
+    case KVM_GET_SREGS:
+      return kvm_arch_vcpu_ioctl_get_sregs(vcpu, arg);
+    case KVM_SET_SREGS:
+      return kvm_arch_vcpu_ioctl_set_sregs(vcpu, arg);
+    case KVM_GET_MP_STATE:
+      return kvm_arch_vcpu_ioctl_get_mpstate(vcpu, arg);
+    case KVM_SET_MP_STATE:
+      return kvm_arch_vcpu_ioctl_set_mpstate(vcpu, arg);
+    case KVM_GET_FPU:
+      return kvm_arch_vcpu_ioctl_get_fpu(vcpu, arg);
+    case KVM_SET_FPU:
+      return kvm_arch_vcpu_ioctl_set_fpu(vcpu, arg);
+    default:
+      return kvm_arch_vcpu_ioctl(vcpu, cmd, arg);
+  }
+}
+
+function kvm_vcpu_ioctl_async(filp: file, cmd: number, arg: bigint): Promise<number> | number {
+  if (cmd !== KVM_RUN) return kvm_vcpu_ioctl(filp, cmd, arg);
+  const vcpu = filp.private_data as kvm_vcpu;
+  const r = vcpu_ioctl_prologue(vcpu, cmd);
+  if (r) return r;
+  if (arg) return -EINVAL;
+  return kvm_arch_vcpu_async_ioctl_run(vcpu);
+}
+
+/**
+ * `kvm_vcpu_mmap()`: page 0 is `kvm_run`, page 1 the PIO data, page 2 the
+ * coalesced MMIO ring. A private mapping is allowed, as in the kernel; the
+ * simulator shares it anyway (there is no copy-on-write of these pages).
+ */
+function kvm_vcpu_mmap(filp: file, vma: vm_area_struct): number {
+  const vcpu = filp.private_data as kvm_vcpu;
+  vma.backing = new chunked_backing([vcpu.run_buffer], Infinity);
+  return 0;
+}
+
+function kvm_vcpu_release(filp: file): void {
+  kvm_put_kvm((filp.private_data as kvm_vcpu).kvm);
+}
+
+const kvm_vcpu_fops: file_operations = {
+  name: "anon_inode:kvm-vcpu",
+  unlocked_ioctl: kvm_vcpu_ioctl,
+  unlocked_ioctl_async: kvm_vcpu_ioctl_async,
+  mmap: kvm_vcpu_mmap,
+  release: kvm_vcpu_release,
+};
+
+/** Whether `filp` is a vCPU file; the vCPU, or null. */
+export function file_to_vcpu(filp: file): kvm_vcpu | null {
+  return filp.f_op === kvm_vcpu_fops ? filp.private_data as kvm_vcpu : null;
+}
+
+/** Whether `filp` is a VM file; the VM, or null. */
+export function file_to_kvm(filp: file): kvm | null {
+  return filp.f_op === kvm_vm_fops ? filp.private_data as kvm : null;
+}
