@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Twin of `tools/testing/selftests/kvm/include/x86/processor.h`: control
+ * register, EFER and MSR constants, the CPUID feature and property encodings
+ * (`X86_FEATURE_*`, `X86_PROPERTY_*`, as upstream's `KVM_X86_CPU_FEATURE()` /
+ * `KVM_X86_CPU_PROPERTY()` encode them), the VM shapes of the x86 VM types,
+ * descriptor-table layouts, and, through `lib/x86/processor.ts`, every
+ * function of `processor.h`/`processor.c`: host helpers and the guest-side
+ * instruction helpers (`rdmsr`, `wrmsr`, `cpuid`, `inb`, `get_cr0`, ...).
+ *
+ * @module
+ */
+
+import { type RecordType, struct, type u16, type u32, type u64 } from "../c/layout.ts";
+import { u16 as U16, u32 as U32, u64 as U64 } from "../c/layout.ts";
+import { KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM } from "../asm/kvm.ts";
+import { type vm_shape, VM_TYPE } from "../kvm_util_types.ts";
+
+export * from "../../lib/x86/processor.ts";
+
+/** C `BIT_ULL(n)`. */
+function BIT_ULL(n: number): bigint {
+  return 1n << BigInt(n);
+}
+
+/** C `NUM_INTERRUPTS`. */
+export const NUM_INTERRUPTS = 256;
+
+export const X86_EFLAGS_FIXED: bigint = BIT_ULL(1);
+export const X86_EFLAGS_IF: bigint = BIT_ULL(9);
+
+/** CR0.PE: protected mode. */
+export const X86_CR0_PE: bigint = BIT_ULL(0);
+/** CR0.MP. */
+export const X86_CR0_MP: bigint = BIT_ULL(1);
+/** CR0.EM. */
+export const X86_CR0_EM: bigint = BIT_ULL(2);
+/** CR0.TS. */
+export const X86_CR0_TS: bigint = BIT_ULL(3);
+/** CR0.ET. */
+export const X86_CR0_ET: bigint = BIT_ULL(4);
+/** CR0.NE. */
+export const X86_CR0_NE: bigint = BIT_ULL(5);
+/** CR0.WP. */
+export const X86_CR0_WP: bigint = BIT_ULL(16);
+/** CR0.AM. */
+export const X86_CR0_AM: bigint = BIT_ULL(18);
+/** CR0.NW. */
+export const X86_CR0_NW: bigint = BIT_ULL(29);
+/** CR0.CD. */
+export const X86_CR0_CD: bigint = BIT_ULL(30);
+/** CR0.PG: paging. */
+export const X86_CR0_PG: bigint = BIT_ULL(31);
+
+/** CR4.VME. */
+export const X86_CR4_VME: bigint = BIT_ULL(0);
+/** CR4.PVI. */
+export const X86_CR4_PVI: bigint = BIT_ULL(1);
+/** CR4.TSD. */
+export const X86_CR4_TSD: bigint = BIT_ULL(2);
+/** CR4.DE. */
+export const X86_CR4_DE: bigint = BIT_ULL(3);
+/** CR4.PSE. */
+export const X86_CR4_PSE: bigint = BIT_ULL(4);
+/** CR4.PAE. */
+export const X86_CR4_PAE: bigint = BIT_ULL(5);
+/** CR4.MCE. */
+export const X86_CR4_MCE: bigint = BIT_ULL(6);
+/** CR4.PGE. */
+export const X86_CR4_PGE: bigint = BIT_ULL(7);
+/** CR4.PCE. */
+export const X86_CR4_PCE: bigint = BIT_ULL(8);
+/** CR4.OSFXSR. */
+export const X86_CR4_OSFXSR: bigint = BIT_ULL(9);
+/** CR4.OSXMMEXCPT. */
+export const X86_CR4_OSXMMEXCPT: bigint = BIT_ULL(10);
+/** CR4.UMIP. */
+export const X86_CR4_UMIP: bigint = BIT_ULL(11);
+/** CR4.LA57: 5-level paging. */
+export const X86_CR4_LA57: bigint = BIT_ULL(12);
+/** CR4.VMXE. */
+export const X86_CR4_VMXE: bigint = BIT_ULL(13);
+/** CR4.SMXE. */
+export const X86_CR4_SMXE: bigint = BIT_ULL(14);
+/** CR4.FSGSBASE. */
+export const X86_CR4_FSGSBASE: bigint = BIT_ULL(16);
+/** CR4.PCIDE. */
+export const X86_CR4_PCIDE: bigint = BIT_ULL(17);
+/** CR4.OSXSAVE. */
+export const X86_CR4_OSXSAVE: bigint = BIT_ULL(18);
+/** CR4.SMEP. */
+export const X86_CR4_SMEP: bigint = BIT_ULL(20);
+/** CR4.SMAP. */
+export const X86_CR4_SMAP: bigint = BIT_ULL(21);
+/** CR4.PKE. */
+export const X86_CR4_PKE: bigint = BIT_ULL(22);
+/** CR4.CET. */
+export const X86_CR4_CET: bigint = BIT_ULL(23);
+
+/** EFER.SCE. */
+export const EFER_SCE: bigint = BIT_ULL(0);
+/** EFER.LME. */
+export const EFER_LME: bigint = BIT_ULL(8);
+/** EFER.LMA. */
+export const EFER_LMA: bigint = BIT_ULL(10);
+/** EFER.NX. */
+export const EFER_NX: bigint = BIT_ULL(11);
+/** EFER.SVME. */
+export const EFER_SVME: bigint = BIT_ULL(12);
+/** EFER.LMSLE. */
+export const EFER_LMSLE: bigint = BIT_ULL(13);
+/** EFER.FFXSR. */
+export const EFER_FFXSR: bigint = BIT_ULL(14);
+/** EFER.AUTOIBRS. */
+export const EFER_AUTOIBRS: bigint = BIT_ULL(21);
+
+/** `MSR_EFER`. */
+export const MSR_EFER = 0xc0000080;
+/** `MSR_STAR`. */
+export const MSR_STAR = 0xc0000081;
+/** `MSR_LSTAR`. */
+export const MSR_LSTAR = 0xc0000082;
+/** `MSR_FS_BASE`. */
+export const MSR_FS_BASE = 0xc0000100;
+/** `MSR_GS_BASE`. */
+export const MSR_GS_BASE = 0xc0000101;
+/** `MSR_KERNEL_GS_BASE`. */
+export const MSR_KERNEL_GS_BASE = 0xc0000102;
+/** `MSR_TSC_AUX`. */
+export const MSR_TSC_AUX = 0xc0000103;
+/** `MSR_IA32_TSC`. */
+export const MSR_IA32_TSC = 0x10;
+/** `MSR_IA32_APICBASE`. */
+export const MSR_IA32_APICBASE = 0x1b;
+/** `MSR_IA32_FEATURE_CONTROL`. */
+export const MSR_IA32_FEATURE_CONTROL = 0x3a;
+/** `MSR_IA32_TSC_ADJUST`. */
+export const MSR_IA32_TSC_ADJUST = 0x3b;
+/** `MSR_IA32_SPEC_CTRL`. */
+export const MSR_IA32_SPEC_CTRL = 0x48;
+/** `MSR_IA32_UCODE_REV`. */
+export const MSR_IA32_UCODE_REV = 0x8b;
+/** `MSR_PLATFORM_INFO`. */
+export const MSR_PLATFORM_INFO = 0xce;
+/** `MSR_IA32_MISC_ENABLE`. */
+export const MSR_IA32_MISC_ENABLE = 0x1a0;
+/** `MSR_IA32_CR_PAT`. */
+export const MSR_IA32_CR_PAT = 0x277;
+/** `MSR_IA32_XSS`. */
+export const MSR_IA32_XSS = 0xda0;
+/** `MSR_IA32_POWER_CTL`. */
+export const MSR_IA32_POWER_CTL = 0x1fc;
+/** `MSR_SYSCALL_MASK`. */
+export const MSR_SYSCALL_MASK = 0xc0000084;
+/** `MSR_FS_BASE` spelled as in some tests. */
+export const MSR_IA32_FS_BASE = MSR_FS_BASE;
+
+/** C `KERNEL_CS`: the 64-bit code segment selector the library installs. */
+export const KERNEL_CS = 0x8;
+/** C `KERNEL_DS`. */
+export const KERNEL_DS = 0x10;
+/** C `KERNEL_TSS`. */
+export const KERNEL_TSS = 0x18;
+
+/** C `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`: register indices of a CPUID entry (alphabetical, as in `kvm_cpuid_entry2`). */
+export const KVM_CPUID_EAX = 0;
+/** EBX. */
+export const KVM_CPUID_EBX = 1;
+/** ECX. */
+export const KVM_CPUID_ECX = 2;
+/** EDX. */
+export const KVM_CPUID_EDX = 3;
+
+/** C `struct kvm_x86_cpu_feature`: one CPUID bit. */
+export interface kvm_x86_cpu_feature {
+  /** The CPUID leaf. */
+  readonly function: number;
+  /** The subleaf. */
+  readonly index: number;
+  /** `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`. */
+  readonly reg: number;
+  /** The bit. */
+  readonly bit: number;
+}
+
+/** C `struct kvm_x86_cpu_property`: a CPUID bit field. */
+export interface kvm_x86_cpu_property {
+  /** The CPUID leaf. */
+  readonly function: number;
+  /** The subleaf. */
+  readonly index: number;
+  /** `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`. */
+  readonly reg: number;
+  /** The lowest bit. */
+  readonly lo_bit: number;
+  /** The highest bit. */
+  readonly hi_bit: number;
+}
+
+/**
+ * C `KVM_X86_CPU_FEATURE(fn, idx, gpr, bit)`.
+ *
+ * @param fn the leaf
+ * @param idx the subleaf
+ * @param reg the register
+ * @param bit the bit
+ * @returns the feature
+ */
+export function KVM_X86_CPU_FEATURE(
+  fn: number,
+  idx: number,
+  reg: number,
+  bit: number,
+): kvm_x86_cpu_feature {
+  return Object.freeze({ function: fn >>> 0, index: idx, reg, bit });
+}
+
+/**
+ * C `KVM_X86_CPU_PROPERTY(fn, idx, gpr, lo, hi)`.
+ *
+ * @param fn the leaf
+ * @param idx the subleaf
+ * @param reg the register
+ * @param lo_bit the lowest bit
+ * @param hi_bit the highest bit
+ * @returns the property
+ */
+export function KVM_X86_CPU_PROPERTY(
+  fn: number,
+  idx: number,
+  reg: number,
+  lo_bit: number,
+  hi_bit: number,
+): kvm_x86_cpu_property {
+  return Object.freeze({ function: fn >>> 0, index: idx, reg, lo_bit, hi_bit });
+}
+
+const A = KVM_CPUID_EAX, B = KVM_CPUID_EBX, C = KVM_CPUID_ECX, D = KVM_CPUID_EDX;
+const F = KVM_X86_CPU_FEATURE;
+const P = KVM_X86_CPU_PROPERTY;
+
+export const X86_FEATURE_SSE3: kvm_x86_cpu_feature = F(0x1, 0, C, 0);
+export const X86_FEATURE_PCLMULQDQ: kvm_x86_cpu_feature = F(0x1, 0, C, 1);
+export const X86_FEATURE_DTES64: kvm_x86_cpu_feature = F(0x1, 0, C, 2);
+export const X86_FEATURE_MWAIT: kvm_x86_cpu_feature = F(0x1, 0, C, 3);
+export const X86_FEATURE_VMX: kvm_x86_cpu_feature = F(0x1, 0, C, 5);
+export const X86_FEATURE_SMX: kvm_x86_cpu_feature = F(0x1, 0, C, 6);
+export const X86_FEATURE_PDCM: kvm_x86_cpu_feature = F(0x1, 0, C, 15);
+export const X86_FEATURE_PCID: kvm_x86_cpu_feature = F(0x1, 0, C, 17);
+export const X86_FEATURE_X2APIC: kvm_x86_cpu_feature = F(0x1, 0, C, 21);
+export const X86_FEATURE_MOVBE: kvm_x86_cpu_feature = F(0x1, 0, C, 22);
+export const X86_FEATURE_TSC_DEADLINE_TIMER: kvm_x86_cpu_feature = F(0x1, 0, C, 24);
+export const X86_FEATURE_XSAVE: kvm_x86_cpu_feature = F(0x1, 0, C, 26);
+export const X86_FEATURE_OSXSAVE: kvm_x86_cpu_feature = F(0x1, 0, C, 27);
+export const X86_FEATURE_RDRAND: kvm_x86_cpu_feature = F(0x1, 0, C, 30);
+export const X86_FEATURE_HYPERVISOR: kvm_x86_cpu_feature = F(0x1, 0, C, 31);
+export const X86_FEATURE_PAE: kvm_x86_cpu_feature = F(0x1, 0, D, 6);
+export const X86_FEATURE_MCE: kvm_x86_cpu_feature = F(0x1, 0, D, 7);
+export const X86_FEATURE_APIC: kvm_x86_cpu_feature = F(0x1, 0, D, 9);
+export const X86_FEATURE_CLFLUSH: kvm_x86_cpu_feature = F(0x1, 0, D, 19);
+export const X86_FEATURE_XMM: kvm_x86_cpu_feature = F(0x1, 0, D, 25);
+export const X86_FEATURE_XMM2: kvm_x86_cpu_feature = F(0x1, 0, D, 26);
+export const X86_FEATURE_FSGSBASE: kvm_x86_cpu_feature = F(0x7, 0, B, 0);
+export const X86_FEATURE_TSC_ADJUST: kvm_x86_cpu_feature = F(0x7, 0, B, 1);
+export const X86_FEATURE_SGX: kvm_x86_cpu_feature = F(0x7, 0, B, 2);
+export const X86_FEATURE_HLE: kvm_x86_cpu_feature = F(0x7, 0, B, 4);
+export const X86_FEATURE_SMEP: kvm_x86_cpu_feature = F(0x7, 0, B, 7);
+export const X86_FEATURE_INVPCID: kvm_x86_cpu_feature = F(0x7, 0, B, 10);
+export const X86_FEATURE_RTM: kvm_x86_cpu_feature = F(0x7, 0, B, 11);
+export const X86_FEATURE_MPX: kvm_x86_cpu_feature = F(0x7, 0, B, 14);
+export const X86_FEATURE_SMAP: kvm_x86_cpu_feature = F(0x7, 0, B, 20);
+export const X86_FEATURE_PCOMMIT: kvm_x86_cpu_feature = F(0x7, 0, B, 22);
+export const X86_FEATURE_CLFLUSHOPT: kvm_x86_cpu_feature = F(0x7, 0, B, 23);
+export const X86_FEATURE_CLWB: kvm_x86_cpu_feature = F(0x7, 0, B, 24);
+export const X86_FEATURE_UMIP: kvm_x86_cpu_feature = F(0x7, 0, C, 2);
+export const X86_FEATURE_PKU: kvm_x86_cpu_feature = F(0x7, 0, C, 3);
+export const X86_FEATURE_OSPKE: kvm_x86_cpu_feature = F(0x7, 0, C, 4);
+export const X86_FEATURE_LA57: kvm_x86_cpu_feature = F(0x7, 0, C, 16);
+export const X86_FEATURE_RDPID: kvm_x86_cpu_feature = F(0x7, 0, C, 22);
+export const X86_FEATURE_SGX_LC: kvm_x86_cpu_feature = F(0x7, 0, C, 30);
+export const X86_FEATURE_SHSTK: kvm_x86_cpu_feature = F(0x7, 0, C, 7);
+export const X86_FEATURE_IBT: kvm_x86_cpu_feature = F(0x7, 0, D, 20);
+export const X86_FEATURE_AMX_TILE: kvm_x86_cpu_feature = F(0x7, 0, D, 24);
+export const X86_FEATURE_SPEC_CTRL: kvm_x86_cpu_feature = F(0x7, 0, D, 26);
+export const X86_FEATURE_ARCH_CAPABILITIES: kvm_x86_cpu_feature = F(0x7, 0, D, 29);
+export const X86_FEATURE_PKS: kvm_x86_cpu_feature = F(0x7, 0, C, 31);
+export const X86_FEATURE_XTILECFG: kvm_x86_cpu_feature = F(0xd, 0, A, 17);
+export const X86_FEATURE_XTILEDATA: kvm_x86_cpu_feature = F(0xd, 0, A, 18);
+export const X86_FEATURE_XSAVES: kvm_x86_cpu_feature = F(0xd, 1, A, 3);
+export const X86_FEATURE_XFD: kvm_x86_cpu_feature = F(0xd, 1, A, 4);
+export const X86_FEATURE_XTILEDATA_XFD: kvm_x86_cpu_feature = F(0xd, 18, C, 2);
+export const X86_FEATURE_SVM: kvm_x86_cpu_feature = F(0x80000001, 0, C, 2);
+export const X86_FEATURE_NX: kvm_x86_cpu_feature = F(0x80000001, 0, D, 20);
+export const X86_FEATURE_GBPAGES: kvm_x86_cpu_feature = F(0x80000001, 0, D, 26);
+export const X86_FEATURE_RDTSCP: kvm_x86_cpu_feature = F(0x80000001, 0, D, 27);
+export const X86_FEATURE_LM: kvm_x86_cpu_feature = F(0x80000001, 0, D, 29);
+export const X86_FEATURE_FXSR_OPT: kvm_x86_cpu_feature = F(0x80000001, 0, D, 25);
+export const X86_FEATURE_INVTSC: kvm_x86_cpu_feature = F(0x80000007, 0, D, 8);
+export const X86_FEATURE_RDPRU: kvm_x86_cpu_feature = F(0x80000008, 0, B, 4);
+export const X86_FEATURE_AMD_IBPB: kvm_x86_cpu_feature = F(0x80000008, 0, B, 12);
+export const X86_FEATURE_NPT: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 0);
+export const X86_FEATURE_SEV: kvm_x86_cpu_feature = F(0x8000001f, 0, A, 1);
+export const X86_FEATURE_SEV_ES: kvm_x86_cpu_feature = F(0x8000001f, 0, A, 3);
+export const X86_FEATURE_SEV_SNP: kvm_x86_cpu_feature = F(0x8000001f, 0, A, 4);
+export const X86_FEATURE_AUTOIBRS: kvm_x86_cpu_feature = F(0x80000021, 0, A, 8);
+
+export const X86_PROPERTY_MAX_BASIC_LEAF: kvm_x86_cpu_property = P(0, 0, A, 0, 31);
+export const X86_PROPERTY_PMU_VERSION: kvm_x86_cpu_property = P(0xa, 0, A, 0, 7);
+export const X86_PROPERTY_PMU_NR_GP_COUNTERS: kvm_x86_cpu_property = P(0xa, 0, A, 8, 15);
+export const X86_PROPERTY_SUPPORTED_XCR0_LO: kvm_x86_cpu_property = P(0xd, 0, A, 0, 31);
+export const X86_PROPERTY_XSTATE_MAX_SIZE_XCR0: kvm_x86_cpu_property = P(0xd, 0, B, 0, 31);
+export const X86_PROPERTY_XSTATE_MAX_SIZE: kvm_x86_cpu_property = P(0xd, 0, C, 0, 31);
+export const X86_PROPERTY_SUPPORTED_XCR0_HI: kvm_x86_cpu_property = P(0xd, 0, D, 0, 31);
+export const X86_PROPERTY_XSTATE_TILE_SIZE: kvm_x86_cpu_property = P(0xd, 18, A, 0, 31);
+export const X86_PROPERTY_XSTATE_TILE_OFFSET: kvm_x86_cpu_property = P(0xd, 18, B, 0, 31);
+export const X86_PROPERTY_MAX_KVM_LEAF: kvm_x86_cpu_property = P(0x40000000, 0, A, 0, 31);
+export const X86_PROPERTY_MAX_EXT_LEAF: kvm_x86_cpu_property = P(0x80000000, 0, A, 0, 31);
+export const X86_PROPERTY_MAX_PHY_ADDR: kvm_x86_cpu_property = P(0x80000008, 0, A, 0, 7);
+export const X86_PROPERTY_MAX_VIRT_ADDR: kvm_x86_cpu_property = P(0x80000008, 0, A, 8, 15);
+export const X86_PROPERTY_GUEST_MAX_PHY_ADDR: kvm_x86_cpu_property = P(0x80000008, 0, A, 16, 23);
+export const X86_PROPERTY_SEV_C_BIT: kvm_x86_cpu_property = P(0x8000001f, 0, B, 0, 5);
+export const X86_PROPERTY_PHYS_ADDR_REDUCTION: kvm_x86_cpu_property = P(0x8000001f, 0, B, 6, 11);
+export const X86_PROPERTY_MAX_CENTAUR_LEAF: kvm_x86_cpu_property = P(0xc0000000, 0, A, 0, 31);
+
+/** C `MAX_NR_CPUID_ENTRIES`: the size of the buffer `kvm_get_supported_cpuid` asks with. */
+export const MAX_NR_CPUID_ENTRIES = 100;
+
+/** C `VM_SHAPE_SEV`. */
+export const VM_SHAPE_SEV: vm_shape = Object.freeze(VM_TYPE(KVM_X86_SEV_VM));
+/** C `VM_SHAPE_SEV_ES`. */
+export const VM_SHAPE_SEV_ES: vm_shape = Object.freeze(VM_TYPE(KVM_X86_SEV_ES_VM));
+/** C `VM_SHAPE_SNP`. */
+export const VM_SHAPE_SNP: vm_shape = Object.freeze(VM_TYPE(KVM_X86_SNP_VM));
+/** C `VM_SHAPE_TDX`. */
+export const VM_SHAPE_TDX: vm_shape = Object.freeze(VM_TYPE(KVM_X86_TDX_VM));
+
+/** Page-table entry bits (C `PTE_*_MASK`). */
+export const PTE_PRESENT_MASK: bigint = BIT_ULL(0);
+/** Writable. */
+export const PTE_WRITABLE_MASK: bigint = BIT_ULL(1);
+/** User accessible. */
+export const PTE_USER_MASK: bigint = BIT_ULL(2);
+/** Accessed. */
+export const PTE_ACCESSED_MASK: bigint = BIT_ULL(5);
+/** Dirty. */
+export const PTE_DIRTY_MASK: bigint = BIT_ULL(6);
+/** Large page (PS). */
+export const PTE_LARGE_MASK: bigint = BIT_ULL(7);
+/** Global. */
+export const PTE_GLOBAL_MASK: bigint = BIT_ULL(8);
+/** No-execute. */
+export const PTE_NX_MASK: bigint = BIT_ULL(63);
+/** C `PHYSICAL_PAGE_MASK`: GENMASK_ULL(51, 12). */
+export const PHYSICAL_PAGE_MASK: bigint = ((1n << 52n) - 1n) & ~0xfffn;
+
+/** C `enum pg_level`. */
+export enum pg_level {
+  PG_LEVEL_NONE,
+  PG_LEVEL_4K,
+  PG_LEVEL_2M,
+  PG_LEVEL_1G,
+  PG_LEVEL_512G,
+  PG_LEVEL_256T,
+}
+
+/**
+ * C `PG_LEVEL_SHIFT(level)`.
+ *
+ * @param level the level
+ * @returns the shift of a page at that level
+ */
+export function PG_LEVEL_SHIFT(level: number): number {
+  return (level - 1) * 9 + 12;
+}
+
+/**
+ * C `PG_LEVEL_SIZE(level)`.
+ *
+ * @param level the level
+ * @returns the size of a page at that level
+ */
+export function PG_LEVEL_SIZE(level: number): bigint {
+  return 1n << BigInt(PG_LEVEL_SHIFT(level));
+}
+
+/** C `struct desc64`: a 16-byte system descriptor (the GDT holds 8-byte ones and the TSS's 16). */
+export const desc64: RecordType<{ lo: u64; hi: u64 }> = struct("desc64", { lo: U64, hi: U64 });
+
+/** C `struct desc_ptr`: the operand of LGDT/LIDT. */
+export const desc_ptr: RecordType<{ size: u16; address: u64 }> = struct("desc_ptr", {
+  size: U16,
+  address: U64,
+}, { packed: true });
+
+/** C `struct idt_entry`: one 16-byte 64-bit interrupt gate. */
+export const idt_entry: RecordType<{
+  offset0: u16;
+  selector: u16;
+  bits: u16;
+  offset1: u16;
+  offset2: u32;
+  reserved: u32;
+}> = struct("idt_entry", {
+  offset0: U16,
+  selector: U16,
+  // ist:3, :5, type:4, :1, dpl:2, p:1 (the engine has no bit-fields).
+  bits: U16,
+  offset1: U16,
+  offset2: U32,
+  reserved: U32,
+});
+
+/**
+ * C `struct ex_regs`: what the guest's exception stubs push, handed to the
+ * handler that `vm_install_exception_handler` registered. A handler may
+ * change `rip` (skip the faulting instruction) or any register.
+ */
+export const ex_regs: RecordType<{
+  rax: u64;
+  rcx: u64;
+  rdx: u64;
+  rbx: u64;
+  rbp: u64;
+  rsi: u64;
+  rdi: u64;
+  r8: u64;
+  r9: u64;
+  r10: u64;
+  r11: u64;
+  r12: u64;
+  r13: u64;
+  r14: u64;
+  r15: u64;
+  vector: u64;
+  error_code: u64;
+  rip: u64;
+  cs: u64;
+  rflags: u64;
+}> = struct("ex_regs", {
+  rax: U64,
+  rcx: U64,
+  rdx: U64,
+  rbx: U64,
+  rbp: U64,
+  rsi: U64,
+  rdi: U64,
+  r8: U64,
+  r9: U64,
+  r10: U64,
+  r11: U64,
+  r12: U64,
+  r13: U64,
+  r14: U64,
+  r15: U64,
+  vector: U64,
+  error_code: U64,
+  rip: U64,
+  cs: U64,
+  rflags: U64,
+});

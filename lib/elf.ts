@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Twin of `tools/testing/selftests/kvm/lib/elf.c`: `kvm_vm_elf_load()`, which
+ * loads the test program into the guest.
+ *
+ * The test module is the guest image, as the test ELF is in C
+ * (`program_invocation_name`). The library finds it from the call stack at VM
+ * creation: the first frame that is not SDK code (`include/`, `lib/`, `sim/`,
+ * `std/`, except `*_test.ts` files and `testdata/`), so a helper module of the
+ * test may create the VM too. Each vCPU worker imports that module to run its
+ * guest functions.
+ *
+ * The image has two regions in memslot 0, mapped at fixed GVAs as an ELF's
+ * segments are:
+ *
+ * - **text** at `IMAGE_TEXT_GVA`: one code record (`include/guest_code.ts`)
+ *   per guest function, placed when the function is first referenced (an
+ *   entry point, an exception handler, the 256 exception stubs). The CPU
+ *   fetches RIP through the guest page tables to the record and runs the
+ *   function it names, so a missing or overwritten code page faults as on
+ *   hardware, and a TD measures its code pages.
+ * - **data** at `IMAGE_DATA_GVA`: the guest globals (`lib/guest_globals.ts`)
+ *   with their initial values.
+ *
+ * @module
+ */
+
+import { backtrace } from "../include/linux/stringify.ts";
+import {
+  type guest_code_t,
+  type gva_t,
+  kvm_mem_region_type,
+  type kvm_vm,
+} from "../include/kvm_util_types.ts";
+import { TEST_ASSERT } from "../include/test_util.ts";
+import { guest_data_image, IMAGE_DATA_GVA } from "./guest_globals.ts";
+import { __vm_alloc, memcpy_to_guest } from "./kvm_util.ts";
+
+/** GVA of the image's text region (C: where the linker puts the test's `.text`). */
+export const IMAGE_TEXT_GVA = 0x400000n;
+/** Size of the text region. */
+export const IMAGE_TEXT_SIZE = 0x80000;
+
+/**
+ * The code record of a guest function: what the CPU finds at RIP. Until the
+ * CPU model's format (`include/guest_code.ts`) is available this is a magic,
+ * the function's name and its module URL (empty for SDK functions, which the
+ * registry resolves by name).
+ */
+function guest_code_record(name: string, url: string | undefined, _fn?: guest_code_t): Uint8Array {
+  const enc = new TextEncoder();
+  const n = enc.encode(name);
+  const u = enc.encode(url ?? "");
+  const out = new Uint8Array(16 + n.length + u.length);
+  out.set(enc.encode("KVMGCODE"), 0);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(8, n.length, true);
+  dv.setUint32(12, u.length, true);
+  out.set(n, 16);
+  out.set(u, 16 + n.length);
+  return out;
+}
+
+/** The SDK's root directory, to tell SDK frames from the test's. */
+const SDK_ROOT = new URL("../", import.meta.url).href;
+
+function is_sdk_frame(url: string): boolean {
+  if (!url.startsWith(SDK_ROOT)) return !url.startsWith("file:");
+  const rel = url.slice(SDK_ROOT.length);
+  if (/_test\.ts$/.test(rel) || rel.includes("/testdata/")) return false;
+  return /^(include|lib|sim|std)\//.test(rel);
+}
+
+/**
+ * C `program_invocation_name` for the guest image: the module URL of the
+ * first caller outside the SDK (see the module documentation), or
+ * `Deno.mainModule` when there is none.
+ *
+ * @returns the module URL
+ */
+export function program_invocation_name(): string {
+  for (const f of backtrace(64)) {
+    if (!is_sdk_frame(f.url)) return f.url;
+  }
+  return Deno.mainModule;
+}
+
+/**
+ * C `kvm_vm_elf_load(vm, filename)`: map the image's text and data regions
+ * at their fixed GVAs and write the data region (directory and initial values
+ * of the guest globals). Code records are written as functions are referenced
+ * (see {@linkcode guest_code_gva}).
+ *
+ * @param vm the VM
+ * @param filename the test module's URL
+ */
+export function kvm_vm_elf_load(vm: kvm_vm, filename: string): void {
+  const text = __vm_alloc(vm, IMAGE_TEXT_SIZE, IMAGE_TEXT_GVA, kvm_mem_region_type.MEM_REGION_CODE);
+  TEST_ASSERT(
+    text === IMAGE_TEXT_GVA,
+    "Unable to allocate virtual memory for segment at requested min addr,\n  segment idx: %u\n  seg_vmin: 0x%lx\n  vaddr: 0x%lx",
+    0,
+    IMAGE_TEXT_GVA,
+    text,
+  );
+  const data_bytes = guest_data_image();
+  const data = __vm_alloc(
+    vm,
+    data_bytes.length,
+    IMAGE_DATA_GVA,
+    kvm_mem_region_type.MEM_REGION_DATA,
+  );
+  TEST_ASSERT(
+    data === IMAGE_DATA_GVA,
+    "Unable to allocate virtual memory for segment at requested min addr,\n  segment idx: %u\n  seg_vmin: 0x%lx\n  vaddr: 0x%lx",
+    1,
+    IMAGE_DATA_GVA,
+    data,
+  );
+  memcpy_to_guest(vm, data, data_bytes);
+  vm.image = {
+    url: filename,
+    text,
+    text_size: IMAGE_TEXT_SIZE,
+    text_used: 0,
+    data,
+    data_size: data_bytes.length,
+    functions: new Map(),
+  };
+}
+
+/**
+ * The code address of a guest function in `vm`'s image (C: `(u64)guest_code`,
+ * which is the same in host and guest): on first reference, its code record
+ * is written into the text region. `fn` is a function of the test module
+ * (it must be exported, so the vCPU worker can find it) or the name of an SDK
+ * guest function (exception stubs, boot code) in the guest-code registry.
+ *
+ * @param vm the VM
+ * @param fn the function, or an SDK guest function's name
+ * @returns its GVA
+ */
+export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
+  const image = vm.image;
+  TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
+  const placed = image.functions.get(fn);
+  if (placed !== undefined) return placed;
+  const record = typeof fn === "string"
+    ? guest_code_record(fn, undefined)
+    : guest_code_record(fn.name, image.url, fn);
+  // 16-byte aligned, as functions are.
+  const off = (image.text_used + 15) & ~15;
+  TEST_ASSERT(
+    off + record.length <= image.text_size,
+    "Guest image text region full: %u bytes, need %u more",
+    image.text_size,
+    record.length,
+  );
+  const gva = image.text + BigInt(off);
+  memcpy_to_guest(vm, gva, record);
+  image.text_used = off + record.length;
+  image.functions.set(fn, gva);
+  return gva;
+}

@@ -1,0 +1,2520 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Twin of `tools/testing/selftests/kvm/lib/kvm_util.c` and of the static
+ * inline helpers and macros of `include/kvm_util.h`: VM and vCPU creation,
+ * memslots and guest_memfd, the guest physical and virtual allocators, address
+ * translation, host↔guest globals, the ioctl wrappers with the kernel's
+ * failure texts, capabilities, and running vCPUs.
+ *
+ * Tests import it through `include/kvm_util.ts`, as C tests include
+ * `kvm_util.h`.
+ *
+ * Deviations from C, each for a reason the porting guide explains:
+ *
+ * - C out-parameters are {@linkcode Ref}s (`vm_create_with_one_vcpu(vcpu, ...)`
+ *   with `const vcpu = ref<kvm_vcpu>()`).
+ * - The ioctl wrappers that are macros in C (`vm_ioctl(vm, KVM_X, arg)`) print
+ *   the ioctl's name as written at the call site, as `#cmd` does.
+ * - `vcpu_run()` has an `async` twin, {@linkcode vcpu_run_async}, for running
+ *   several vCPUs at once where C starts one pthread per vCPU.
+ * - `kvm_set_files_rlimit()` is a no-op: the simulator has no RLIMIT_NOFILE,
+ *   and Deno cannot call setrlimit(2) without FFI.
+ *
+ * @module
+ */
+
+import type { View } from "../include/c/layout.ts";
+import {
+  GUEST_MEMFD_FLAG_MMAP,
+  KVM_CAP_BINARY_STATS_FD,
+  KVM_CAP_IMMEDIATE_EXIT,
+  KVM_CAP_MAX_VCPUS,
+  KVM_CAP_SPLIT_IRQCHIP,
+  KVM_CAP_USER_MEMORY,
+  KVM_CAP_USER_MEMORY2,
+  KVM_CHECK_EXTENSION,
+  KVM_CREATE_GUEST_MEMFD,
+  kvm_create_guest_memfd,
+  KVM_CREATE_IRQCHIP,
+  KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
+  KVM_ENABLE_CAP,
+  kvm_enable_cap,
+  KVM_EXIT_AP_RESET_HOLD,
+  KVM_EXIT_ARM_NISV,
+  KVM_EXIT_ARM_SEA,
+  KVM_EXIT_DCR,
+  KVM_EXIT_DEBUG,
+  KVM_EXIT_DIRTY_RING_FULL,
+  KVM_EXIT_EPR,
+  KVM_EXIT_EXCEPTION,
+  KVM_EXIT_FAIL_ENTRY,
+  KVM_EXIT_HLT,
+  KVM_EXIT_HYPERCALL,
+  KVM_EXIT_HYPERV,
+  KVM_EXIT_INTERNAL_ERROR,
+  KVM_EXIT_INTR,
+  KVM_EXIT_IO,
+  KVM_EXIT_IOAPIC_EOI,
+  KVM_EXIT_IRQ_WINDOW_OPEN,
+  KVM_EXIT_LOONGARCH_IOCSR,
+  KVM_EXIT_MEMORY_FAULT,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_NMI,
+  KVM_EXIT_NOTIFY,
+  KVM_EXIT_OSI,
+  KVM_EXIT_PAPR_HCALL,
+  KVM_EXIT_RISCV_CSR,
+  KVM_EXIT_RISCV_SBI,
+  KVM_EXIT_S390_RESET,
+  KVM_EXIT_S390_SIEIC,
+  KVM_EXIT_S390_STSI,
+  KVM_EXIT_S390_TSCH,
+  KVM_EXIT_S390_UCONTROL,
+  KVM_EXIT_SET_TPR,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_EXIT_TPR_ACCESS,
+  KVM_EXIT_UNKNOWN,
+  KVM_EXIT_WATCHDOG,
+  KVM_EXIT_X86_BUS_LOCK,
+  KVM_EXIT_X86_RDMSR,
+  KVM_EXIT_X86_WRMSR,
+  KVM_EXIT_XEN,
+  KVM_GET_STATS_FD,
+  KVM_GET_VCPU_MMAP_SIZE,
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+  kvm_memory_attributes,
+  KVM_RUN,
+  kvm_run,
+  KVM_SET_MEMORY_ATTRIBUTES,
+  KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2,
+  kvm_userspace_memory_region,
+  kvm_userspace_memory_region2,
+} from "../include/linux/kvm.ts";
+import type { kvm_msrs, kvm_regs, kvm_sregs } from "../include/asm/kvm.ts";
+import {
+  KVM_GET_MSRS,
+  KVM_GET_REGS,
+  KVM_GET_SREGS,
+  KVM_SET_MSRS,
+  KVM_SET_REGS,
+  KVM_SET_SREGS,
+} from "../include/linux/kvm.ts";
+import { EINTR, EIO, ENOENT, ENOTTY } from "../include/linux/errno.ts";
+import { O_RDONLY, O_RDWR } from "../include/linux/fcntl.ts";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../include/linux/falloc.ts";
+import {
+  MAP_ANONYMOUS,
+  MAP_FAILED,
+  MAP_PRIVATE,
+  MAP_SHARED,
+  PROT_READ,
+  PROT_WRITE,
+} from "../include/linux/mman.ts";
+import {
+  close,
+  fallocate,
+  ioctl,
+  ioctl_async,
+  type IoctlArg,
+  mmap,
+  munmap,
+  user_memory,
+} from "../include/libc/syscall.ts";
+import { errno_get, errno_set, strerror } from "../include/libc/errno.ts";
+import { open } from "../include/libc/syscall.ts";
+import { fprintf, fputs, stderr } from "../include/libc/stdio.ts";
+import { getenv, in_guest_worker, permission_granted } from "../include/libc/process.ts";
+import { type call_site, callsite, stringify_args } from "../include/linux/stringify.ts";
+import { ksft_exit_skip } from "../include/kselftest.ts";
+import {
+  __TEST_REQUIRE,
+  pr_debug,
+  pr_info,
+  TEST_ASSERT,
+  TEST_FAIL,
+  TEST_REQUIRE,
+} from "../include/test_util.ts";
+import { test_assert } from "./assert.ts";
+import {
+  DEFAULT_STACK_PGS,
+  type gpa_t,
+  type guest_code_t,
+  type gva_t,
+  type hva_t,
+  KVM_DEV_PATH,
+  KVM_GUEST_PAGE_TABLE_MIN_PADDR,
+  kvm_mem_region_type,
+  KVM_UTIL_MIN_PFN,
+  KVM_UTIL_MIN_VADDR,
+  type kvm_vcpu,
+  type kvm_vm,
+  type Ref,
+  type userspace_mem_region,
+  vm_guest_mode,
+  type vm_guest_mode_params,
+  vm_mem_backing_src_type,
+  type vm_shape,
+  VM_SHAPE_DEFAULT,
+} from "../include/kvm_util_types.ts";
+import {
+  sparsebit_alloc,
+  sparsebit_clear,
+  sparsebit_is_clear_num,
+  sparsebit_is_set,
+  sparsebit_is_set_num,
+  sparsebit_next_clear_num,
+  sparsebit_next_set,
+  sparsebit_next_set_num,
+  sparsebit_runs,
+  sparsebit_set,
+  sparsebit_set_num,
+} from "./sparsebit.ts";
+import { global_read_host, global_write_host, type guest_global } from "./guest_globals.ts";
+import { kvm_vm_elf_load, program_invocation_name } from "./elf.ts";
+import { ucall_init, ucall_nr_pages_required } from "./ucall_common.ts";
+import {
+  addr_arch_gva2gpa,
+  assert_on_unhandled_exception,
+  kvm_arch_vm_finalize_vcpus,
+  kvm_arch_vm_post_create,
+  kvm_get_cpu_address_width,
+  kvm_init_vm_address_properties,
+  vcpu_arch_set_entry_point,
+  virt_arch_pg_map,
+  virt_arch_pgd_alloc,
+  vm_arch_has_protected_memory,
+  vm_arch_vcpu_add,
+  vm_compute_max_gfn,
+} from "./x86/processor.ts";
+
+/** The host page size (C `getpagesize()`). */
+export const PAGE_SIZE_HOST = 4096;
+
+/**
+ * C `getpagesize()`.
+ *
+ * @returns the host page size
+ */
+export function getpagesize(): number {
+  return PAGE_SIZE_HOST;
+}
+
+// ---------------------------------------------------------------------------
+// The random seed (kvm_selftest_init)
+
+/** Environment variable by which a harness parent hands its seed to the test children. */
+export const RANDOM_SEED_ENV = "KVM_SELFTESTS_RANDOM_SEED";
+
+/** C `kvm_random_seed`. */
+export let kvm_random_seed = 0;
+
+/**
+ * C's `kvm_selftest_init()` constructor, run when the library loads: prints
+ * `Random seed: 0x%x` as the first line of a standalone program. A harness
+ * child reuses its parent's seed (a forked C child inherits it) and, its
+ * start-up output being muted, does not print it again. vCPU workers run no
+ * constructor: they are threads of the same process in C.
+ */
+function kvm_selftest_init(): void {
+  if (in_guest_worker()) return;
+  const inherited = getenv(RANDOM_SEED_ENV);
+  const seed = inherited !== undefined && /^\d+$/.test(inherited)
+    ? Number(inherited) >>> 0
+    : (Math.random() * 0x80000000) >>> 0;
+  kvm_random_seed = seed;
+  pr_info("Random seed: 0x%x\n", kvm_random_seed);
+  if (permission_granted({ name: "env", variable: RANDOM_SEED_ENV })) {
+    try {
+      Deno.env.set(RANDOM_SEED_ENV, String(seed));
+    } catch {
+      // Children then pick their own seed; only the printed value differs.
+    }
+  }
+}
+
+kvm_selftest_init();
+
+// ---------------------------------------------------------------------------
+// Errors and ioctl wrappers
+
+/**
+ * C `__KVM_SYSCALL_ERROR(name, ret)`: the failure text of a syscall, with
+ * the current errno.
+ *
+ * @param name what failed
+ * @param ret its return value
+ * @returns `"<name> failed, rc: <ret> errno: <errno> (<strerror>)"`
+ */
+export function __KVM_SYSCALL_ERROR(name: string, ret: number | bigint): string {
+  const e = errno_get();
+  return `${name} failed, rc: ${Number(ret) | 0} errno: ${e} (${strerror(e)})`;
+}
+
+/**
+ * C `__KVM_IOCTL_ERROR(name, ret)`.
+ *
+ * @param name the ioctl's name
+ * @param ret its return value
+ * @returns the failure text
+ */
+export function __KVM_IOCTL_ERROR(name: string, ret: number | bigint): string {
+  return __KVM_SYSCALL_ERROR(name, ret);
+}
+
+/**
+ * C `KVM_IOCTL_ERROR(ioctl, ret)`: the failure text naming the ioctl as
+ * written at the call site (`KVM_IOCTL_ERROR(KVM_RUN, ret)` names `KVM_RUN`).
+ *
+ * @param _ioctl the ioctl number (its source text is what is printed)
+ * @param ret the ioctl's return value
+ * @returns the failure text
+ */
+export function KVM_IOCTL_ERROR(_ioctl: number, ret: number | bigint): string {
+  const site = callsite(1);
+  const name = (site && stringify_args(site)?.[0]) ?? String(_ioctl);
+  return __KVM_IOCTL_ERROR(name, ret);
+}
+
+/** The source text of argument `i` of the call at `site`. */
+function arg_text(site: call_site | undefined, i: number, fallback: string): string {
+  return (site && stringify_args(site)?.[i]) ?? fallback;
+}
+
+/** `TEST_ASSERT(cond, fmt)` reported at `site`: what a C macro expanded there prints. */
+function assert_at(
+  site: call_site | undefined,
+  cond: unknown,
+  exp: string,
+  fmt: string,
+  ...args: unknown[]
+): void {
+  if (cond) return;
+  test_assert(false, exp, site?.file ?? "?", site?.line ?? 0, fmt, ...args);
+}
+
+/** C `static_assert_is_vm()` done at run time: the wrappers take the right object. */
+function is_vm(x: kvm_vm | kvm_vcpu): x is kvm_vm {
+  return "regions" in x;
+}
+
+/**
+ * C `__TEST_ASSERT_VM_VCPU_IOCTL(cond, name, ret, vm)`: on failure, tell a
+ * killed VM (`EIO` and even `KVM_CHECK_EXTENSION` fails) from a plain error.
+ */
+function __TEST_ASSERT_VM_VCPU_IOCTL(
+  site: call_site | undefined,
+  cond: boolean,
+  cond_text: string,
+  name: string,
+  ret: number,
+  vm: kvm_vm,
+): void {
+  const saved = errno_get();
+  if (cond) return;
+  if (saved === EIO && __vm_ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) < 0) {
+    assert_at(site, errno_get() === EIO, "errno == EIO", "KVM killed the VM, should return -EIO");
+    assert_at(
+      site,
+      false,
+      "false",
+      "KVM killed/bugged the VM, check the kernel log for clues",
+    );
+  }
+  errno_set(saved);
+  assert_at(site, cond, cond_text, __KVM_IOCTL_ERROR(name, ret));
+}
+
+/**
+ * C `__kvm_ioctl(kvm_fd, cmd, arg)`: a system ioctl, its raw result.
+ *
+ * @param kvm_fd a `/dev/kvm` fd
+ * @param cmd the ioctl number
+ * @param arg the argument
+ * @returns the ioctl's result (-1 with errno on failure)
+ */
+export function __kvm_ioctl(kvm_fd: number, cmd: number, arg?: IoctlArg): number {
+  return ioctl(kvm_fd, cmd, arg);
+}
+
+/**
+ * C `kvm_ioctl(kvm_fd, cmd, arg)`: a system ioctl that must succeed.
+ *
+ * @param kvm_fd a `/dev/kvm` fd
+ * @param cmd the ioctl number
+ * @param arg the argument
+ */
+export function kvm_ioctl(kvm_fd: number, cmd: number, arg?: IoctlArg): void {
+  const ret = __kvm_ioctl(kvm_fd, cmd, arg);
+  const site = callsite(1);
+  assert_at(site, !ret, "!ret", __KVM_IOCTL_ERROR(arg_text(site, 1, String(cmd)), ret));
+}
+
+/**
+ * C `__vm_ioctl(vm, cmd, arg)`: a VM ioctl, its raw result.
+ *
+ * @param vm the VM
+ * @param cmd the ioctl number
+ * @param arg the argument
+ * @returns the ioctl's result (-1 with errno on failure)
+ */
+export function __vm_ioctl(vm: kvm_vm, cmd: number, arg?: IoctlArg): number {
+  if (!is_vm(vm)) throw new TypeError("__vm_ioctl: not a struct kvm_vm");
+  return ioctl(vm.fd, cmd, arg);
+}
+
+/**
+ * C `_vm_ioctl(vm, cmd, name, arg)`: a VM ioctl that must return 0, named
+ * `name` in the failure text.
+ *
+ * @param vm the VM
+ * @param cmd the ioctl number
+ * @param name the name to print
+ * @param arg the argument
+ */
+export function _vm_ioctl(vm: kvm_vm, cmd: number, name: string, arg?: IoctlArg): void {
+  const ret = __vm_ioctl(vm, cmd, arg);
+  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(1), !ret, "!ret", name, ret, vm);
+}
+
+/**
+ * C `vm_ioctl(vm, cmd, arg)`: a VM ioctl that must return 0.
+ *
+ * @param vm the VM
+ * @param cmd the ioctl number
+ * @param arg the argument
+ */
+export function vm_ioctl(vm: kvm_vm, cmd: number, arg?: IoctlArg): void {
+  const ret = __vm_ioctl(vm, cmd, arg);
+  const site = callsite(1);
+  __TEST_ASSERT_VM_VCPU_IOCTL(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vm);
+}
+
+/**
+ * C `__vcpu_ioctl(vcpu, cmd, arg)`: a vCPU ioctl, its raw result.
+ *
+ * @param vcpu the vCPU
+ * @param cmd the ioctl number
+ * @param arg the argument
+ * @returns the ioctl's result (-1 with errno on failure)
+ */
+export function __vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg?: IoctlArg): number {
+  if (is_vm(vcpu)) throw new TypeError("__vcpu_ioctl: not a struct kvm_vcpu");
+  return ioctl(vcpu.fd, cmd, arg);
+}
+
+/**
+ * C `vcpu_ioctl(vcpu, cmd, arg)`: a vCPU ioctl that must return 0.
+ *
+ * @param vcpu the vCPU
+ * @param cmd the ioctl number
+ * @param arg the argument
+ */
+export function vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg?: IoctlArg): void {
+  const ret = __vcpu_ioctl(vcpu, cmd, arg);
+  const site = callsite(1);
+  __TEST_ASSERT_VM_VCPU_IOCTL(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vcpu.vm);
+}
+
+/**
+ * C `kvm_free_fd()` / `kvm_close()`: close an fd that must close.
+ *
+ * @param fd the fd
+ */
+export function kvm_free_fd(fd: number): void {
+  if (fd < 0) return;
+  const ret = close(fd);
+  TEST_ASSERT(!ret, __KVM_SYSCALL_ERROR("close()", ret));
+}
+
+/**
+ * C `kvm_munmap()`.
+ *
+ * @param mem the address
+ * @param size the length
+ */
+export function kvm_munmap(mem: bigint, size: number | bigint): void {
+  const ret = munmap(mem, size);
+  TEST_ASSERT(!ret, __KVM_SYSCALL_ERROR("munmap()", ret));
+}
+
+/**
+ * C `__kvm_mmap()`: a shared or private mapping that must succeed.
+ *
+ * @param size the length
+ * @param prot `PROT_*`
+ * @param flags `MAP_*`
+ * @param fd the fd, or -1
+ * @param offset the file offset
+ * @returns the address
+ */
+export function __kvm_mmap(
+  size: number | bigint,
+  prot: number,
+  flags: number,
+  fd: number,
+  offset: number | bigint,
+): bigint {
+  const mem = mmap(0n, size, prot, flags, fd, offset);
+  TEST_ASSERT(mem !== MAP_FAILED, __KVM_SYSCALL_ERROR("mmap()", -1));
+  return mem;
+}
+
+/**
+ * C `kvm_mmap()`.
+ *
+ * @param size the length
+ * @param prot `PROT_*`
+ * @param flags `MAP_*`
+ * @param fd the fd, or -1
+ * @returns the address
+ */
+export function kvm_mmap(size: number | bigint, prot: number, flags: number, fd: number): bigint {
+  return __kvm_mmap(size, prot, flags, fd, 0);
+}
+
+// ---------------------------------------------------------------------------
+// /dev/kvm and capabilities
+
+/**
+ * C `__open_path_or_exit()`: skip the program when the file is missing or
+ * not accessible, fail on any other error.
+ *
+ * @param path the file
+ * @param flags `O_*`
+ * @param enoent_help the hint printed for ENOENT
+ * @returns the fd
+ */
+export function __open_path_or_exit(path: string, flags: number, enoent_help: string): number {
+  const fd = open(path, flags);
+  if (fd >= 0) return fd;
+  const e = errno_get();
+  if (e === 13 || e === ENOENT) {
+    ksft_exit_skip(
+      "- Cannot open '%s': %s.  %s\n",
+      path,
+      strerror(e),
+      e === 13 ? "Root required?" : enoent_help,
+    );
+  }
+  return TEST_FAIL("Failed to open '%s'", path);
+}
+
+/**
+ * C `open_path_or_exit()`.
+ *
+ * @param path the file
+ * @param flags `O_*`
+ * @returns the fd
+ */
+export function open_path_or_exit(path: string, flags: number): number {
+  return __open_path_or_exit(path, flags, "");
+}
+
+function _open_kvm_dev_path_or_exit(flags: number): number {
+  return __open_path_or_exit(KVM_DEV_PATH, flags, "Is KVM loaded and enabled?");
+}
+
+/**
+ * C `open_kvm_dev_path_or_exit()`: `/dev/kvm` read-only, or skip the program.
+ *
+ * @returns the fd
+ */
+export function open_kvm_dev_path_or_exit(): number {
+  return _open_kvm_dev_path_or_exit(O_RDONLY);
+}
+
+/**
+ * C `kvm_check_cap(cap)`: `KVM_CHECK_EXTENSION` on `/dev/kvm`.
+ *
+ * @param cap a `KVM_CAP_*`
+ * @returns the capability's value (0: absent)
+ */
+export function kvm_check_cap(cap: number): number {
+  const kvm_fd = open_kvm_dev_path_or_exit();
+  const ret = __kvm_ioctl(kvm_fd, KVM_CHECK_EXTENSION, cap);
+  TEST_ASSERT(ret >= 0, KVM_IOCTL_ERROR(KVM_CHECK_EXTENSION, ret));
+  kvm_free_fd(kvm_fd);
+  return ret >>> 0;
+}
+
+/**
+ * C `kvm_has_cap(cap)`.
+ *
+ * @param cap a `KVM_CAP_*`
+ * @returns whether the host has it
+ */
+export function kvm_has_cap(cap: number): boolean {
+  return kvm_check_cap(cap) !== 0;
+}
+
+/**
+ * C `vm_check_cap(vm, cap)`: `KVM_CHECK_EXTENSION` on the VM.
+ *
+ * @param vm the VM
+ * @param cap a `KVM_CAP_*`
+ * @returns the capability's value
+ */
+export function vm_check_cap(vm: kvm_vm, cap: number): number {
+  const ret = __vm_ioctl(vm, KVM_CHECK_EXTENSION, cap);
+  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(0), ret >= 0, "ret >= 0", "KVM_CHECK_EXTENSION", ret, vm);
+  return ret >>> 0;
+}
+
+/**
+ * C `__vm_enable_cap(vm, cap, arg0)`.
+ *
+ * @param vm the VM
+ * @param cap a `KVM_CAP_*`
+ * @param arg0 `args[0]`
+ * @returns the ioctl's result
+ */
+export function __vm_enable_cap(vm: kvm_vm, cap: number, arg0: number | bigint): number {
+  const enable_cap = kvm_enable_cap.alloc();
+  enable_cap.cap = cap;
+  enable_cap.args.set(0, BigInt.asUintN(64, BigInt(arg0)));
+  return __vm_ioctl(vm, KVM_ENABLE_CAP, enable_cap);
+}
+
+/**
+ * C `vm_enable_cap(vm, cap, arg0)`.
+ *
+ * @param vm the VM
+ * @param cap a `KVM_CAP_*`
+ * @param arg0 `args[0]`
+ */
+export function vm_enable_cap(vm: kvm_vm, cap: number, arg0: number | bigint): void {
+  const enable_cap = kvm_enable_cap.alloc();
+  enable_cap.cap = cap;
+  enable_cap.args.set(0, BigInt.asUintN(64, BigInt(arg0)));
+  vm_ioctl(vm, KVM_ENABLE_CAP, enable_cap);
+}
+
+/**
+ * C `vm_create_irqchip(vm)`: an in-kernel irqchip, or the split model when
+ * `KVM_CREATE_IRQCHIP` is not available (always for a TD).
+ *
+ * @param vm the VM
+ */
+export function vm_create_irqchip(vm: kvm_vm): void {
+  const r = __vm_ioctl(vm, KVM_CREATE_IRQCHIP, 0);
+  if (r && errno_get() === ENOTTY && kvm_has_cap(KVM_CAP_SPLIT_IRQCHIP)) {
+    vm_enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24);
+  } else {
+    __TEST_ASSERT_VM_VCPU_IOCTL(callsite(0), !r, "!r", "KVM_CREATE_IRQCHIP", r, vm);
+  }
+  vm.has_irqchip = true;
+}
+
+// ---------------------------------------------------------------------------
+// VM creation
+
+/** C `vm_guest_mode_params[]`. */
+export const vm_guest_mode_params_table: readonly vm_guest_mode_params[] = [
+  { pa_bits: 52, va_bits: 48, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 52, va_bits: 48, page_size: 0x4000, page_shift: 14 },
+  { pa_bits: 52, va_bits: 48, page_size: 0x10000, page_shift: 16 },
+  { pa_bits: 48, va_bits: 48, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 48, va_bits: 48, page_size: 0x4000, page_shift: 14 },
+  { pa_bits: 48, va_bits: 48, page_size: 0x10000, page_shift: 16 },
+  { pa_bits: 40, va_bits: 48, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 40, va_bits: 48, page_size: 0x4000, page_shift: 14 },
+  { pa_bits: 40, va_bits: 48, page_size: 0x10000, page_shift: 16 },
+  { pa_bits: 0, va_bits: 0, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 47, va_bits: 64, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 44, va_bits: 64, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 36, va_bits: 48, page_size: 0x1000, page_shift: 12 },
+  { pa_bits: 36, va_bits: 48, page_size: 0x4000, page_shift: 14 },
+  { pa_bits: 36, va_bits: 48, page_size: 0x10000, page_shift: 16 },
+  { pa_bits: 47, va_bits: 47, page_size: 0x4000, page_shift: 14 },
+  { pa_bits: 36, va_bits: 47, page_size: 0x4000, page_shift: 14 },
+];
+
+const mode_strings: readonly string[] = [
+  "PA-bits:52,  VA-bits:48,  4K pages",
+  "PA-bits:52,  VA-bits:48, 16K pages",
+  "PA-bits:52,  VA-bits:48, 64K pages",
+  "PA-bits:48,  VA-bits:48,  4K pages",
+  "PA-bits:48,  VA-bits:48, 16K pages",
+  "PA-bits:48,  VA-bits:48, 64K pages",
+  "PA-bits:40,  VA-bits:48,  4K pages",
+  "PA-bits:40,  VA-bits:48, 16K pages",
+  "PA-bits:40,  VA-bits:48, 64K pages",
+  "PA-bits:ANY, VA-bits:48 or 57, 4K pages",
+  "PA-bits:47,  VA-bits:64,  4K pages",
+  "PA-bits:44,  VA-bits:64,  4K pages",
+  "PA-bits:36,  VA-bits:48,  4K pages",
+  "PA-bits:36,  VA-bits:48, 16K pages",
+  "PA-bits:36,  VA-bits:48, 64K pages",
+  "PA-bits:47,  VA-bits:47, 16K pages",
+  "PA-bits:36,  VA-bits:47, 16K pages",
+];
+
+/**
+ * C `vm_guest_mode_string(i)`.
+ *
+ * @param i the mode
+ * @returns its description
+ */
+export function vm_guest_mode_string(i: number): string {
+  TEST_ASSERT(i < vm_guest_mode.NUM_VM_MODES, "Guest mode ID %d too big", i);
+  return mode_strings[i]!;
+}
+
+/** C `vm_open()`: `/dev/kvm`, `KVM_CREATE_VM` and the stats fd. */
+function vm_open(vm: kvm_vm): void {
+  vm.kvm_fd = _open_kvm_dev_path_or_exit(O_RDWR);
+  TEST_REQUIRE(kvm_has_cap(KVM_CAP_IMMEDIATE_EXIT));
+  vm.fd = __kvm_ioctl(vm.kvm_fd, KVM_CREATE_VM, vm.type);
+  TEST_ASSERT(vm.fd >= 0, KVM_IOCTL_ERROR(KVM_CREATE_VM, vm.fd));
+  vm.stats_fd = kvm_has_cap(KVM_CAP_BINARY_STATS_FD) ? __vm_ioctl(vm, KVM_GET_STATS_FD, 0) : -1;
+}
+
+/** C `vm_populate_gva_bitmap()`: the canonical halves of the VA space. */
+function vm_populate_gva_bitmap(vm: kvm_vm): void {
+  const half = (1n << BigInt(vm.va_bits - 1)) >> BigInt(vm.page_shift);
+  sparsebit_set_num(vm.vpages_valid, 0n, half);
+  const hi = (BigInt.asUintN(64, ~((1n << BigInt(vm.va_bits - 1)) - 1n))) >> BigInt(vm.page_shift);
+  sparsebit_set_num(vm.vpages_valid, hi, half);
+}
+
+/**
+ * C `____vm_create(shape)`: a VM with no memory and no vCPUs.
+ *
+ * @param shape the VM type and mode
+ * @returns the VM
+ */
+export function ____vm_create(shape: vm_shape): kvm_vm {
+  const params = vm_guest_mode_params_table[shape.mode];
+  if (!params) TEST_FAIL("Unknown guest mode: 0x%x", shape.mode);
+  const vm: kvm_vm = {
+    mode: shape.mode,
+    type: shape.type,
+    kvm_fd: -1,
+    fd: -1,
+    page_size: params.page_size,
+    page_shift: params.page_shift,
+    pa_bits: params.pa_bits,
+    va_bits: params.va_bits,
+    max_gfn: 0n,
+    vcpus: [],
+    regions: new Map(),
+    vpages_valid: sparsebit_alloc(),
+    vpages_mapped: sparsebit_alloc(),
+    has_irqchip: false,
+    ucall_mmio_addr: 0n,
+    handlers: 0n,
+    gpa_tag_mask: 0n,
+    mmu: { pgd_created: false, pgd: 0n, pgtable_levels: 0 },
+    arch: {
+      gdt: 0n,
+      tss: 0n,
+      idt: 0n,
+      c_bit: 0n,
+      s_bit: 0n,
+      sev_fd: -1,
+      is_pt_protected: false,
+    },
+    memslots: new Array<number>(kvm_mem_region_type.NR_MEM_REGIONS).fill(0),
+    stats_fd: -1,
+    image: undefined,
+  };
+
+  switch (vm.mode) {
+    case vm_guest_mode.VM_MODE_PXXVYY_4K: {
+      const widths = kvm_get_cpu_address_width();
+      vm.pa_bits = widths.pa_bits;
+      vm.va_bits = widths.va_bits;
+      kvm_init_vm_address_properties(vm);
+      pr_debug("Guest physical address width detected: %d\n", vm.pa_bits);
+      pr_debug("Guest virtual address width detected: %d\n", vm.va_bits);
+      if (vm.va_bits === 57) {
+        vm.mmu.pgtable_levels = 5;
+      } else {
+        TEST_ASSERT(vm.va_bits === 48, "Unexpected guest virtual address width: %d", vm.va_bits);
+        vm.mmu.pgtable_levels = 4;
+      }
+      break;
+    }
+    case vm_guest_mode.VM_MODE_P52V48_4K:
+    case vm_guest_mode.VM_MODE_P48V48_4K:
+    case vm_guest_mode.VM_MODE_P40V48_4K:
+    case vm_guest_mode.VM_MODE_P36V48_4K:
+      vm.mmu.pgtable_levels = 4;
+      break;
+    default:
+      TEST_FAIL("Unknown guest mode: 0x%x", vm.mode);
+  }
+
+  vm_open(vm);
+  vm_populate_gva_bitmap(vm);
+  vm.max_gfn = vm_compute_max_gfn(vm);
+  return vm;
+}
+
+/** 512 PTEs per 4K page table page (C `PTES_PER_MIN_PAGE`). */
+const PTES_PER_MIN_PAGE = 512n;
+
+/**
+ * C `vm_adjust_num_guest_pages(mode, num)`: the page count rounded so the
+ * host backing is whole host pages.
+ *
+ * @param mode the guest mode
+ * @param num_guest_pages the page count
+ * @returns the adjusted count
+ */
+export function vm_adjust_num_guest_pages(mode: vm_guest_mode, num_guest_pages: bigint): bigint {
+  const shift = vm_guest_mode_params_table[mode]!.page_shift;
+  if (shift >= 12) return num_guest_pages;
+  const n = 1n << BigInt(12 - shift);
+  return (num_guest_pages + n - 1n) / n * n;
+}
+
+function vm_nr_pages_required(
+  mode: vm_guest_mode,
+  nr_runnable_vcpus: number,
+  extra_mem_pages: bigint,
+): bigint {
+  const page_size = vm_guest_mode_params_table[mode]!.page_size;
+  TEST_ASSERT(nr_runnable_vcpus, "Use vm_create_barebones() for VMs that _never_ have vCPUs");
+  TEST_ASSERT(
+    nr_runnable_vcpus <= kvm_check_cap(KVM_CAP_MAX_VCPUS),
+    "nr_vcpus = %d too large for host, max-vcpus = %d",
+    nr_runnable_vcpus,
+    kvm_check_cap(KVM_CAP_MAX_VCPUS),
+  );
+  // 512 pages for the test image and per-VM assets, the stacks, page
+  // tables for all of it (N/512 + N/512^2 + ... < N/512 * 2), the ucall pool.
+  let nr_pages = 512n;
+  nr_pages += BigInt(nr_runnable_vcpus * DEFAULT_STACK_PGS);
+  nr_pages += (nr_pages + extra_mem_pages) / PTES_PER_MIN_PAGE * 2n;
+  nr_pages += BigInt(ucall_nr_pages_required(page_size));
+  return vm_adjust_num_guest_pages(mode, nr_pages);
+}
+
+/**
+ * C `kvm_set_files_rlimit(nr_vcpus)`: nothing to do here (see the module notes).
+ *
+ * @param _nr_vcpus the number of vCPUs the test will create
+ */
+export function kvm_set_files_rlimit(_nr_vcpus: number): void {}
+
+/** C `is_guest_memfd_required(shape)`: CoCo VMs whose private memory must be guest_memfd. */
+function is_guest_memfd_required(shape: vm_shape): boolean {
+  return shape.type === 4 /* KVM_X86_SNP_VM */ || shape.type === 5 /* KVM_X86_TDX_VM */;
+}
+
+/**
+ * C `__vm_create(shape, nr_runnable_vcpus, nr_extra_pages)`: a VM with
+ * memslot 0, the guest image, the ucall pool and the arch setup, but no vCPUs.
+ *
+ * @param shape the VM type and mode
+ * @param nr_runnable_vcpus how many vCPUs will run (sizes slot 0)
+ * @param nr_extra_pages pages the test will add elsewhere (sizes the page tables)
+ * @returns the VM
+ */
+export function __vm_create(
+  shape: vm_shape,
+  nr_runnable_vcpus: number,
+  nr_extra_pages: number | bigint,
+): kvm_vm {
+  const image = program_invocation_name();
+  const nr_pages = vm_nr_pages_required(shape.mode, nr_runnable_vcpus, BigInt(nr_extra_pages));
+  kvm_set_files_rlimit(nr_runnable_vcpus);
+  pr_debug(
+    "%s: mode='%s' type='%d', pages='%ld'\n",
+    "__vm_create",
+    vm_guest_mode_string(shape.mode),
+    shape.type,
+    nr_pages,
+  );
+  const vm = ____vm_create(shape);
+
+  // CoCo VMs keep their private memory in guest_memfd; slot 0 starts shared
+  // so the host can load the image into it before it is converted.
+  let flags = 0;
+  let gmem_flags = 0n;
+  if (is_guest_memfd_required(shape)) {
+    flags |= KVM_MEM_GUEST_MEMFD;
+    gmem_flags = 1n << 1n; // GUEST_MEMFD_FLAG_INIT_SHARED
+  }
+  vm_mem_add(
+    vm,
+    vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS,
+    0n,
+    0,
+    nr_pages,
+    flags,
+    -1,
+    0n,
+    gmem_flags,
+  );
+  for (let i = 0; i < kvm_mem_region_type.NR_MEM_REGIONS; i++) vm.memslots[i] = 0;
+
+  kvm_vm_elf_load(vm, image);
+
+  const slot0 = memslot2region(vm, 0);
+  ucall_init(vm, slot0.region.guest_phys_addr + slot0.region.memory_size);
+
+  kvm_arch_vm_post_create(vm, nr_runnable_vcpus);
+  return vm;
+}
+
+/**
+ * C `vm_create_barebones()`: only `KVM_CREATE_VM`, for VMs that never run.
+ *
+ * @returns the VM
+ */
+export function vm_create_barebones(): kvm_vm {
+  return ____vm_create(VM_SHAPE_DEFAULT);
+}
+
+/**
+ * C `vm_create_barebones_type(type)`.
+ *
+ * @param type the VM type
+ * @returns the VM
+ */
+export function vm_create_barebones_type(type: number): kvm_vm {
+  return ____vm_create({ mode: VM_SHAPE_DEFAULT.mode, type });
+}
+
+/**
+ * C `vm_create(nr_runnable_vcpus)`.
+ *
+ * @param nr_runnable_vcpus how many vCPUs will run
+ * @returns the VM
+ */
+export function vm_create(nr_runnable_vcpus: number): kvm_vm {
+  return __vm_create(VM_SHAPE_DEFAULT, nr_runnable_vcpus, 0);
+}
+
+/**
+ * C `__vm_create_with_vcpus(shape, nr_vcpus, extra_mem_pages, guest_code, vcpus)`:
+ * the VM, vCPUs 0..n-1 entering `guest_code`, then `kvm_arch_vm_finalize_vcpus`.
+ *
+ * @param shape the VM type and mode
+ * @param nr_vcpus how many vCPUs
+ * @param extra_mem_pages pages the test will add elsewhere
+ * @param guest_code the entry point, or null
+ * @param vcpus the array that receives the vCPUs (C `struct kvm_vcpu *vcpus[]`)
+ * @returns the VM
+ */
+export function __vm_create_with_vcpus(
+  shape: vm_shape,
+  nr_vcpus: number,
+  extra_mem_pages: number | bigint,
+  guest_code: guest_code_t | null,
+  vcpus: kvm_vcpu[] | null,
+): kvm_vm {
+  TEST_ASSERT(!nr_vcpus || vcpus, "Must provide vCPU array");
+  const vm = __vm_create(shape, nr_vcpus, extra_mem_pages);
+  for (let i = 0; i < nr_vcpus; ++i) vcpus![i] = vm_vcpu_add(vm, i, guest_code);
+  kvm_arch_vm_finalize_vcpus(vm);
+  return vm;
+}
+
+/**
+ * C `vm_create_with_vcpus(nr_vcpus, guest_code, vcpus)`.
+ *
+ * @param nr_vcpus how many vCPUs
+ * @param guest_code the entry point
+ * @param vcpus the array that receives the vCPUs
+ * @returns the VM
+ */
+export function vm_create_with_vcpus(
+  nr_vcpus: number,
+  guest_code: guest_code_t | null,
+  vcpus: kvm_vcpu[],
+): kvm_vm {
+  return __vm_create_with_vcpus(VM_SHAPE_DEFAULT, nr_vcpus, 0, guest_code, vcpus);
+}
+
+/**
+ * C `__vm_create_shape_with_one_vcpu(shape, &vcpu, extra_mem_pages, guest_code)`.
+ *
+ * @param shape the VM type and mode
+ * @param vcpu receives the vCPU
+ * @param extra_mem_pages pages the test will add elsewhere
+ * @param guest_code the entry point
+ * @returns the VM
+ */
+export function __vm_create_shape_with_one_vcpu(
+  shape: vm_shape,
+  vcpu: Ref<kvm_vcpu>,
+  extra_mem_pages: number | bigint,
+  guest_code: guest_code_t | null,
+): kvm_vm {
+  const vcpus: kvm_vcpu[] = [];
+  const vm = __vm_create_with_vcpus(shape, 1, extra_mem_pages, guest_code, vcpus);
+  vcpu.value = vcpus[0]!;
+  return vm;
+}
+
+/**
+ * C `vm_create_shape_with_one_vcpu(shape, &vcpu, guest_code)`.
+ *
+ * @param shape the VM type and mode
+ * @param vcpu receives the vCPU
+ * @param guest_code the entry point
+ * @returns the VM
+ */
+export function vm_create_shape_with_one_vcpu(
+  shape: vm_shape,
+  vcpu: Ref<kvm_vcpu>,
+  guest_code: guest_code_t | null,
+): kvm_vm {
+  return __vm_create_shape_with_one_vcpu(shape, vcpu, 0, guest_code);
+}
+
+/**
+ * C `__vm_create_with_one_vcpu(&vcpu, extra_mem_pages, guest_code)`.
+ *
+ * @param vcpu receives the vCPU
+ * @param extra_mem_pages pages the test will add elsewhere
+ * @param guest_code the entry point
+ * @returns the VM
+ */
+export function __vm_create_with_one_vcpu(
+  vcpu: Ref<kvm_vcpu>,
+  extra_mem_pages: number | bigint,
+  guest_code: guest_code_t | null,
+): kvm_vm {
+  return __vm_create_shape_with_one_vcpu(VM_SHAPE_DEFAULT, vcpu, extra_mem_pages, guest_code);
+}
+
+/**
+ * C `vm_create_with_one_vcpu(&vcpu, guest_code)`.
+ *
+ * @param vcpu receives the vCPU
+ * @param guest_code the entry point
+ * @returns the VM
+ */
+export function vm_create_with_one_vcpu(
+  vcpu: Ref<kvm_vcpu>,
+  guest_code: guest_code_t | null,
+): kvm_vm {
+  return __vm_create_with_one_vcpu(vcpu, 0, guest_code);
+}
+
+/**
+ * C `kvm_vm_restart(vm)`: reopen a released VM and reinstall its memslots.
+ *
+ * @param vmp the VM
+ */
+export function kvm_vm_restart(vmp: kvm_vm): void {
+  vm_open(vmp);
+  if (vmp.has_irqchip) vm_create_irqchip(vmp);
+  for (const region of vmp.regions.values()) {
+    const ret = ioctl(vmp.fd, KVM_SET_USER_MEMORY_REGION2, region.region);
+    TEST_ASSERT(
+      ret === 0,
+      "KVM_SET_USER_MEMORY_REGION2 IOCTL failed,\n  rc: %i errno: %i\n  slot: %u flags: 0x%x\n  guest_phys_addr: 0x%llx size: 0x%llx",
+      ret,
+      errno_get(),
+      region.region.slot,
+      region.region.flags,
+      region.region.guest_phys_addr,
+      region.region.memory_size,
+    );
+  }
+}
+
+/**
+ * C `vm_recreate_with_one_vcpu(vm)`: restart a released VM with vCPU 0.
+ *
+ * @param vm the VM
+ * @returns the vCPU
+ */
+export function vm_recreate_with_one_vcpu(vm: kvm_vm): kvm_vcpu {
+  kvm_vm_restart(vm);
+  return __vm_vcpu_add(vm, 0);
+}
+
+/**
+ * C `kvm_vm_release(vm)`: close the vCPUs and the VM, keeping the memory.
+ *
+ * @param vmp the VM
+ */
+export function kvm_vm_release(vmp: kvm_vm): void {
+  for (const vcpu of [...vmp.vcpus]) vm_vcpu_rm(vmp, vcpu);
+  kvm_free_fd(vmp.fd);
+  kvm_free_fd(vmp.kvm_fd);
+  kvm_free_fd(vmp.stats_fd);
+  vmp.fd = -1;
+  vmp.kvm_fd = -1;
+  vmp.stats_fd = -1;
+}
+
+function vm_vcpu_rm(vm: kvm_vm, vcpu: kvm_vcpu): void {
+  kvm_munmap(vcpu.run_hva, vcpu_mmap_sz());
+  kvm_free_fd(vcpu.fd);
+  kvm_free_fd(vcpu.stats_fd);
+  const i = vm.vcpus.indexOf(vcpu);
+  if (i >= 0) vm.vcpus.splice(i, 1);
+}
+
+function __vm_mem_region_delete(vm: kvm_vm, region: userspace_mem_region): void {
+  vm.regions.delete(region.region.slot);
+  kvm_munmap(region.mmap_start, region.mmap_size);
+  if (region.fd >= 0) {
+    kvm_munmap(region.mmap_alias, region.mmap_size);
+    kvm_free_fd(region.fd);
+  }
+  if ((region.region.guest_memfd | 0) >= 0) kvm_free_fd(region.region.guest_memfd);
+}
+
+/**
+ * C `kvm_vm_free(vm)`: unmap and close everything the VM holds (memslots,
+ * guest_memfds, vCPUs and their `kvm_run` mappings, the VM and `/dev/kvm`
+ * fds). Closing the last vCPU and VM fds is what ends the simulator's vCPU
+ * workers, as it frees a real VM's vCPU state.
+ *
+ * @param vmp the VM, or null
+ */
+export function kvm_vm_free(vmp: kvm_vm | null): void {
+  if (vmp === null) return;
+  for (const region of [...vmp.regions.values()]) __vm_mem_region_delete(vmp, region);
+  kvm_vm_release(vmp);
+}
+
+// ---------------------------------------------------------------------------
+// Memory regions
+
+/** C `userspace_mem_region_find(vm, start, end)`: a region overlapping [start, end]. */
+export function userspace_mem_region_find(
+  vm: kvm_vm,
+  start: bigint,
+  end: bigint,
+): userspace_mem_region | null {
+  for (const region of vm.regions.values()) {
+    const existing_start = region.region.guest_phys_addr;
+    const existing_end = existing_start + region.region.memory_size - 1n;
+    if (start <= existing_end && end >= existing_start) return region;
+  }
+  return null;
+}
+
+/**
+ * C `__vm_set_user_memory_region()`: the v1 ioctl, raw.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @param flags `KVM_MEM_*`
+ * @param gpa the guest physical base
+ * @param size the size
+ * @param hva the host address
+ * @returns the ioctl's result
+ */
+export function __vm_set_user_memory_region(
+  vm: kvm_vm,
+  slot: number,
+  flags: number,
+  gpa: gpa_t,
+  size: bigint,
+  hva: hva_t,
+): number {
+  const region = kvm_userspace_memory_region.alloc();
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = gpa;
+  region.memory_size = size;
+  region.userspace_addr = hva;
+  return ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION, region);
+}
+
+/**
+ * C `vm_set_user_memory_region()`.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @param flags `KVM_MEM_*`
+ * @param gpa the guest physical base
+ * @param size the size
+ * @param hva the host address
+ */
+export function vm_set_user_memory_region(
+  vm: kvm_vm,
+  slot: number,
+  flags: number,
+  gpa: gpa_t,
+  size: bigint,
+  hva: hva_t,
+): void {
+  const ret = __vm_set_user_memory_region(vm, slot, flags, gpa, size, hva);
+  TEST_ASSERT(
+    !ret,
+    "KVM_SET_USER_MEMORY_REGION failed, errno = %d (%s)",
+    errno_get(),
+    strerror(errno_get()),
+  );
+}
+
+function TEST_REQUIRE_SET_USER_MEMORY_REGION2(): void {
+  __TEST_REQUIRE(
+    kvm_has_cap(KVM_CAP_USER_MEMORY2),
+    "KVM selftests now require KVM_SET_USER_MEMORY_REGION2 (introduced in v6.8)",
+  );
+}
+
+/**
+ * C `__vm_set_user_memory_region2()`: the v2 ioctl, raw.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @param flags `KVM_MEM_*`
+ * @param gpa the guest physical base
+ * @param size the size
+ * @param hva the host address
+ * @param guest_memfd the guest_memfd, or -1
+ * @param guest_memfd_offset the offset in it
+ * @returns the ioctl's result
+ */
+export function __vm_set_user_memory_region2(
+  vm: kvm_vm,
+  slot: number,
+  flags: number,
+  gpa: gpa_t,
+  size: bigint,
+  hva: hva_t,
+  guest_memfd: number,
+  guest_memfd_offset: bigint,
+): number {
+  const region = kvm_userspace_memory_region2.alloc();
+  region.slot = slot;
+  region.flags = flags;
+  region.guest_phys_addr = gpa;
+  region.memory_size = size;
+  region.userspace_addr = hva;
+  region.guest_memfd = guest_memfd;
+  region.guest_memfd_offset = guest_memfd_offset;
+  TEST_REQUIRE_SET_USER_MEMORY_REGION2();
+  return ioctl(vm.fd, KVM_SET_USER_MEMORY_REGION2, region);
+}
+
+/**
+ * C `vm_set_user_memory_region2()`.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @param flags `KVM_MEM_*`
+ * @param gpa the guest physical base
+ * @param size the size
+ * @param hva the host address
+ * @param guest_memfd the guest_memfd, or -1
+ * @param guest_memfd_offset the offset in it
+ */
+export function vm_set_user_memory_region2(
+  vm: kvm_vm,
+  slot: number,
+  flags: number,
+  gpa: gpa_t,
+  size: bigint,
+  hva: hva_t,
+  guest_memfd: number,
+  guest_memfd_offset: bigint,
+): void {
+  const ret = __vm_set_user_memory_region2(
+    vm,
+    slot,
+    flags,
+    gpa,
+    size,
+    hva,
+    guest_memfd,
+    guest_memfd_offset,
+  );
+  TEST_ASSERT(
+    !ret,
+    "KVM_SET_USER_MEMORY_REGION2 failed, errno = %d (%s)",
+    errno_get(),
+    strerror(errno_get()),
+  );
+}
+
+/**
+ * C `__vm_create_guest_memfd(vm, size, flags)`.
+ *
+ * @param vm the VM
+ * @param size the size in bytes
+ * @param flags `GUEST_MEMFD_FLAG_*`
+ * @returns the fd, or -1 with errno
+ */
+export function __vm_create_guest_memfd(
+  vm: kvm_vm,
+  size: number | bigint,
+  flags: number | bigint,
+): number {
+  const guest_memfd = kvm_create_guest_memfd.alloc();
+  guest_memfd.size = BigInt(size);
+  guest_memfd.flags = BigInt(flags);
+  return __vm_ioctl(vm, KVM_CREATE_GUEST_MEMFD, guest_memfd);
+}
+
+/**
+ * C `vm_create_guest_memfd(vm, size, flags)`.
+ *
+ * @param vm the VM
+ * @param size the size in bytes
+ * @param flags `GUEST_MEMFD_FLAG_*`
+ * @returns the fd
+ */
+export function vm_create_guest_memfd(
+  vm: kvm_vm,
+  size: number | bigint,
+  flags: number | bigint,
+): number {
+  const fd = __vm_create_guest_memfd(vm, size, flags);
+  TEST_ASSERT(fd >= 0, KVM_IOCTL_ERROR(KVM_CREATE_GUEST_MEMFD, fd));
+  return fd;
+}
+
+/**
+ * C `vm_mem_add(vm, src_type, gpa, slot, npages, flags, guest_memfd,
+ * guest_memfd_offset, guest_memfd_flags)`: map host memory and install it as
+ * memslot `slot`; with `KVM_MEM_GUEST_MEMFD`, create (`guest_memfd < 0`) or
+ * dup the guest_memfd behind it. With `GUEST_MEMFD_FLAG_MMAP` the host view of
+ * the slot is an mmap of the guest_memfd itself.
+ *
+ * `VM_MEM_SRC_SHMEM` maps `MAP_SHARED | MAP_ANONYMOUS` memory without an
+ * alias: there is no memfd_create() behind the syscall boundary.
+ *
+ * @param vm the VM
+ * @param src_type how the memory is backed
+ * @param gpa the guest physical base
+ * @param slot the slot number
+ * @param npages the size in guest pages
+ * @param flags `KVM_MEM_*`
+ * @param guest_memfd an existing guest_memfd, or -1 to create one
+ * @param guest_memfd_offset the offset in it
+ * @param guest_memfd_flags flags for a created guest_memfd
+ */
+export function vm_mem_add(
+  vm: kvm_vm,
+  src_type: vm_mem_backing_src_type,
+  gpa: gpa_t,
+  slot: number,
+  npages: number | bigint,
+  flags: number,
+  guest_memfd: number,
+  guest_memfd_offset: number | bigint,
+  guest_memfd_flags: number | bigint,
+): void {
+  const n = BigInt(npages);
+  const mem_size = n * BigInt(vm.page_size);
+  TEST_REQUIRE_SET_USER_MEMORY_REGION2();
+  TEST_ASSERT(
+    vm_adjust_num_guest_pages(vm.mode, n) === n,
+    "Number of guest pages is not compatible with the host. Try npages=%d",
+    vm_adjust_num_guest_pages(vm.mode, n),
+  );
+  TEST_ASSERT(
+    gpa % BigInt(vm.page_size) === 0n,
+    "Guest physical address not on a page boundary.\n  gpa: 0x%lx vm->page_size: 0x%x",
+    gpa,
+    vm.page_size,
+  );
+  TEST_ASSERT(
+    (gpa >> BigInt(vm.page_shift)) + n - 1n <= vm.max_gfn,
+    "Physical range beyond maximum supported physical address,\n  gpa: 0x%lx npages: 0x%lx\n  vm->max_gfn: 0x%lx vm->page_size: 0x%x",
+    gpa,
+    n,
+    vm.max_gfn,
+    vm.page_size,
+  );
+  let region = userspace_mem_region_find(vm, gpa, gpa + mem_size - 1n);
+  if (region !== null) {
+    TEST_FAIL(
+      "overlapping userspace_mem_region already exists\n  requested gpa: 0x%lx npages: 0x%lx page_size: 0x%x\n  existing gpa: 0x%lx size: 0x%lx",
+      gpa,
+      n,
+      vm.page_size,
+      region.region.guest_phys_addr,
+      region.region.memory_size,
+    );
+  }
+  region = vm.regions.get(slot) ?? null;
+  if (region !== null) {
+    TEST_FAIL(
+      "A mem region with the requested slot already exists.\n  requested slot: %u gpa: 0x%lx npages: 0x%lx\n  existing slot: %u gpa: 0x%lx size: 0x%lx",
+      slot,
+      gpa,
+      n,
+      region.region.slot,
+      region.region.guest_phys_addr,
+      region.region.memory_size,
+    );
+  }
+
+  const gmem_flags = BigInt(guest_memfd_flags);
+  let gmem = -1;
+  if (flags & KVM_MEM_GUEST_MEMFD) {
+    if (guest_memfd < 0) {
+      TEST_ASSERT(!BigInt(guest_memfd_offset), "Offset must be zero when creating new guest_memfd");
+      gmem = vm_create_guest_memfd(vm, mem_size, gmem_flags);
+    } else {
+      // A unique fd per memslot, so deleting the region may close it whoever
+      // created the guest_memfd (C dup()s for the same reason). The boundary
+      // has no dup(), so the caller's fd is shared and not closed with the slot.
+      gmem = guest_memfd;
+    }
+  }
+
+  let mmap_start: bigint;
+  if ((flags & KVM_MEM_GUEST_MEMFD) && (gmem_flags & GUEST_MEMFD_FLAG_MMAP)) {
+    mmap_start = __kvm_mmap(mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, gmem, guest_memfd_offset);
+  } else {
+    const shared = src_type === vm_mem_backing_src_type.VM_MEM_SRC_SHMEM ||
+      src_type === vm_mem_backing_src_type.VM_MEM_SRC_SHARED_HUGETLB;
+    mmap_start = kvm_mmap(
+      mem_size,
+      PROT_READ | PROT_WRITE,
+      (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_ANONYMOUS,
+      -1,
+    );
+  }
+
+  const r = kvm_userspace_memory_region2.alloc();
+  const created: userspace_mem_region = {
+    region: r,
+    unused_phy_pages: sparsebit_alloc(),
+    protected_phy_pages: vm_arch_has_protected_memory(vm) ? sparsebit_alloc() : null,
+    fd: -1,
+    offset: 0n,
+    backing_src_type: src_type,
+    host_mem: mmap_start,
+    host_alias: 0n,
+    mmap_start,
+    mmap_alias: 0n,
+    mmap_size: mem_size,
+  };
+  sparsebit_set_num(created.unused_phy_pages, gpa >> BigInt(vm.page_shift), n);
+  r.slot = slot;
+  r.flags = flags;
+  r.guest_phys_addr = gpa;
+  r.memory_size = mem_size;
+  r.userspace_addr = mmap_start;
+  r.guest_memfd = gmem;
+  r.guest_memfd_offset = (flags & KVM_MEM_GUEST_MEMFD) ? BigInt(guest_memfd_offset) : 0n;
+  const ret = __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, r);
+  TEST_ASSERT(
+    ret === 0,
+    "KVM_SET_USER_MEMORY_REGION2 IOCTL failed,\n  rc: %i errno: %i\n  slot: %u flags: 0x%x\n  guest_phys_addr: 0x%lx size: 0x%llx guest_memfd: %d",
+    ret,
+    errno_get(),
+    slot,
+    flags,
+    gpa,
+    r.memory_size,
+    r.guest_memfd | 0,
+  );
+  if ((flags & KVM_MEM_GUEST_MEMFD) && guest_memfd >= 0) {
+    // Not ours to close (see above).
+    created.region = r;
+    owned_by_caller.add(r);
+  }
+  vm.regions.set(slot, created);
+}
+
+/** Regions whose guest_memfd belongs to the caller, not to the region. */
+const owned_by_caller = new WeakSet<object>();
+
+/**
+ * C `vm_userspace_mem_region_add(vm, src_type, gpa, slot, npages, flags)`.
+ *
+ * @param vm the VM
+ * @param src_type how the memory is backed
+ * @param gpa the guest physical base
+ * @param slot the slot number
+ * @param npages the size in guest pages
+ * @param flags `KVM_MEM_*`
+ */
+export function vm_userspace_mem_region_add(
+  vm: kvm_vm,
+  src_type: vm_mem_backing_src_type,
+  gpa: gpa_t,
+  slot: number,
+  npages: number | bigint,
+  flags: number,
+): void {
+  vm_mem_add(vm, src_type, gpa, slot, npages, flags, -1, 0n, 0n);
+}
+
+/**
+ * C `memslot2region(vm, memslot)`.
+ *
+ * @param vm the VM
+ * @param memslot the slot number
+ * @returns the region
+ */
+export function memslot2region(vm: kvm_vm, memslot: number): userspace_mem_region {
+  const region = vm.regions.get(memslot);
+  if (region) return region;
+  fprintf(stderr, "No mem region with the requested slot found,\n  requested slot: %u\n", memslot);
+  fputs("---- vm dump ----\n", stderr);
+  vm_dump(stderr, vm, 2);
+  return TEST_FAIL("Mem region not found");
+}
+
+/**
+ * C `kvm_slot_to_fd(vm, slot)`: the guest_memfd behind a slot.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @returns the fd
+ */
+export function kvm_slot_to_fd(vm: kvm_vm, slot: number): number {
+  return memslot2region(vm, slot).region.guest_memfd | 0;
+}
+
+/**
+ * C `vm_mem_region_set_flags(vm, slot, flags)`.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @param flags the new `KVM_MEM_*`
+ */
+export function vm_mem_region_set_flags(vm: kvm_vm, slot: number, flags: number): void {
+  const region = memslot2region(vm, slot);
+  region.region.flags = flags;
+  const ret = __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, region.region);
+  TEST_ASSERT(
+    ret === 0,
+    "KVM_SET_USER_MEMORY_REGION2 IOCTL failed,\n  rc: %i errno: %i slot: %u flags: 0x%x",
+    ret,
+    errno_get(),
+    slot,
+    flags,
+  );
+}
+
+/**
+ * C `vm_mem_region_move(vm, slot, new_gpa)`.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ * @param new_gpa the new guest physical base
+ */
+export function vm_mem_region_move(vm: kvm_vm, slot: number, new_gpa: gpa_t): void {
+  const region = memslot2region(vm, slot);
+  region.region.guest_phys_addr = new_gpa;
+  const ret = __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, region.region);
+  TEST_ASSERT(
+    !ret,
+    "KVM_SET_USER_MEMORY_REGION2 failed\nret: %i errno: %i slot: %u new_gpa: 0x%lx",
+    ret,
+    errno_get(),
+    slot,
+    new_gpa,
+  );
+}
+
+/**
+ * C `vm_mem_region_delete(vm, slot)`.
+ *
+ * @param vm the VM
+ * @param slot the slot
+ */
+export function vm_mem_region_delete(vm: kvm_vm, slot: number): void {
+  const region = memslot2region(vm, slot);
+  region.region.memory_size = 0n;
+  vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, region.region);
+  if (owned_by_caller.has(region.region)) region.region.guest_memfd = -1;
+  __vm_mem_region_delete(vm, region);
+}
+
+/**
+ * C `vm_guest_mem_fallocate(vm, base, size, punch_hole)`: allocate or punch
+ * the guest_memfd pages behind a GPA range.
+ *
+ * @param vm the VM
+ * @param base the first GPA
+ * @param size the length
+ * @param punch_hole punch instead of allocating
+ */
+export function vm_guest_mem_fallocate(
+  vm: kvm_vm,
+  base: gpa_t,
+  size: bigint,
+  punch_hole: boolean,
+): void {
+  const mode = FALLOC_FL_KEEP_SIZE | (punch_hole ? FALLOC_FL_PUNCH_HOLE : 0);
+  const end = base + size;
+  for (let gpa = base, len = 0n; gpa < end; gpa += len) {
+    const region = userspace_mem_region_find(vm, gpa, gpa);
+    TEST_ASSERT(
+      region && (region.region.flags & KVM_MEM_GUEST_MEMFD),
+      "Private memory region not found for GPA 0x%lx",
+      gpa,
+    );
+    const offset = gpa - region.region.guest_phys_addr;
+    const fd_offset = region.region.guest_memfd_offset + offset;
+    len = end - gpa < region.region.memory_size - offset
+      ? end - gpa
+      : region.region.memory_size - offset;
+    const ret = fallocate(region.region.guest_memfd | 0, mode, fd_offset, len);
+    TEST_ASSERT(
+      !ret,
+      "fallocate() failed to %s at %lx (len = %lu), fd = %d, mode = %x, offset = %lx",
+      punch_hole ? "punch hole" : "allocate",
+      gpa,
+      len,
+      region.region.guest_memfd | 0,
+      mode,
+      fd_offset,
+    );
+  }
+}
+
+/**
+ * C `vm_guest_mem_punch_hole(vm, gpa, size)`.
+ *
+ * @param vm the VM
+ * @param gpa the first GPA
+ * @param size the length
+ */
+export function vm_guest_mem_punch_hole(vm: kvm_vm, gpa: gpa_t, size: bigint): void {
+  vm_guest_mem_fallocate(vm, gpa, size, true);
+}
+
+/**
+ * C `vm_guest_mem_allocate(vm, gpa, size)`.
+ *
+ * @param vm the VM
+ * @param gpa the first GPA
+ * @param size the length
+ */
+export function vm_guest_mem_allocate(vm: kvm_vm, gpa: gpa_t, size: bigint): void {
+  vm_guest_mem_fallocate(vm, gpa, size, false);
+}
+
+/**
+ * C `vm_set_memory_attributes(vm, gpa, size, attributes)`: the VM-wide
+ * `KVM_SET_MEMORY_ATTRIBUTES`.
+ *
+ * @param vm the VM
+ * @param gpa the first GPA
+ * @param size the length
+ * @param attributes 0 or `KVM_MEMORY_ATTRIBUTE_PRIVATE`
+ */
+export function vm_set_memory_attributes(
+  vm: kvm_vm,
+  gpa: gpa_t,
+  size: bigint,
+  attributes: bigint,
+): void {
+  const attr = kvm_memory_attributes.alloc();
+  attr.address = gpa;
+  attr.size = size;
+  attr.attributes = attributes;
+  attr.flags = 0n;
+  // KVM_SET_MEMORY_ATTRIBUTES is a range; one attribute per call keeps the
+  // error reporting unambiguous.
+  TEST_ASSERT(
+    !attributes || attributes === KVM_MEMORY_ATTRIBUTE_PRIVATE,
+    "Update me to support multiple attributes!",
+  );
+  vm_ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, attr);
+}
+
+/**
+ * C `vm_mem_set_private(vm, gpa, size)`.
+ *
+ * @param vm the VM
+ * @param gpa the first GPA
+ * @param size the length
+ */
+export function vm_mem_set_private(vm: kvm_vm, gpa: gpa_t, size: bigint): void {
+  vm_set_memory_attributes(vm, gpa, size, KVM_MEMORY_ATTRIBUTE_PRIVATE);
+}
+
+/**
+ * C `vm_mem_set_shared(vm, gpa, size)`.
+ *
+ * @param vm the VM
+ * @param gpa the first GPA
+ * @param size the length
+ */
+export function vm_mem_set_shared(vm: kvm_vm, gpa: gpa_t, size: bigint): void {
+  vm_set_memory_attributes(vm, gpa, size, 0n);
+}
+
+// ---------------------------------------------------------------------------
+// Physical and virtual allocation
+
+/**
+ * C `__vm_phy_pages_alloc(vm, num, min_gpa, memslot, protected)`: `num`
+ * contiguous unused guest pages at or above `min_gpa` in `memslot`.
+ *
+ * @param vm the VM
+ * @param num how many pages
+ * @param min_gpa the lowest acceptable GPA
+ * @param memslot the slot
+ * @param is_protected mark them protected (private)
+ * @returns the first GPA
+ */
+export function __vm_phy_pages_alloc(
+  vm: kvm_vm,
+  num: number | bigint,
+  min_gpa: gpa_t,
+  memslot: number,
+  is_protected: boolean,
+): gpa_t {
+  const n = BigInt(num);
+  TEST_ASSERT(n > 0n, "Must allocate at least one page");
+  TEST_ASSERT(
+    min_gpa % BigInt(vm.page_size) === 0n,
+    "Min physical address not divisible by page size.\n  min_gpa: 0x%lx page_size: 0x%x",
+    min_gpa,
+    vm.page_size,
+  );
+  const region = memslot2region(vm, memslot);
+  TEST_ASSERT(
+    !is_protected || region.protected_phy_pages,
+    "Region doesn't support protected memory",
+  );
+  let base = min_gpa >> BigInt(vm.page_shift);
+  let pg = base;
+  do {
+    for (; pg < base + n; ++pg) {
+      if (!sparsebit_is_set(region.unused_phy_pages, pg)) {
+        base = pg = sparsebit_next_set(region.unused_phy_pages, pg);
+        break;
+      }
+    }
+  } while (pg && pg !== base + n);
+  if (pg === 0n) {
+    fprintf(
+      stderr,
+      "No guest physical page available, min_gpa: 0x%lx page_size: 0x%x memslot: %u\n",
+      min_gpa,
+      vm.page_size,
+      memslot,
+    );
+    fputs("---- vm dump ----\n", stderr);
+    vm_dump(stderr, vm, 2);
+    // C abort()s; an assertion failure is the closest end a test can observe.
+    TEST_FAIL("No guest physical page available");
+  }
+  for (pg = base; pg < base + n; ++pg) {
+    sparsebit_clear(region.unused_phy_pages, pg);
+    if (is_protected) sparsebit_set(region.protected_phy_pages!, pg);
+  }
+  return base * BigInt(vm.page_size);
+}
+
+/**
+ * C `vm_phy_pages_alloc(vm, num, min_gpa, memslot)`: protected by default in
+ * a VM with protected memory.
+ *
+ * @param vm the VM
+ * @param num how many pages
+ * @param min_gpa the lowest acceptable GPA
+ * @param memslot the slot
+ * @returns the first GPA
+ */
+export function vm_phy_pages_alloc(
+  vm: kvm_vm,
+  num: number | bigint,
+  min_gpa: gpa_t,
+  memslot: number,
+): gpa_t {
+  return __vm_phy_pages_alloc(vm, num, min_gpa, memslot, vm_arch_has_protected_memory(vm));
+}
+
+/**
+ * C `vm_phy_page_alloc(vm, min_gpa, memslot)`.
+ *
+ * @param vm the VM
+ * @param min_gpa the lowest acceptable GPA
+ * @param memslot the slot
+ * @returns the GPA
+ */
+export function vm_phy_page_alloc(vm: kvm_vm, min_gpa: gpa_t, memslot: number): gpa_t {
+  return vm_phy_pages_alloc(vm, 1, min_gpa, memslot);
+}
+
+/**
+ * C `vm_alloc_page_table(vm)`: one page-table page from `MEM_REGION_PT`.
+ *
+ * @param vm the VM
+ * @returns its GPA
+ */
+export function vm_alloc_page_table(vm: kvm_vm): gpa_t {
+  return vm_phy_page_alloc(
+    vm,
+    KVM_GUEST_PAGE_TABLE_MIN_PADDR,
+    vm.memslots[kvm_mem_region_type.MEM_REGION_PT]!,
+  );
+}
+
+/**
+ * C `vm_is_gpa_protected(vm, gpa)`.
+ *
+ * @param vm the VM
+ * @param gpa the GPA
+ * @returns whether the page was allocated protected
+ */
+export function vm_is_gpa_protected(vm: kvm_vm, gpa: gpa_t): boolean {
+  if (!vm_arch_has_protected_memory(vm)) return false;
+  const region = userspace_mem_region_find(vm, gpa, gpa);
+  TEST_ASSERT(region, "No vm physical memory at 0x%lx", gpa);
+  return sparsebit_is_set(region.protected_phy_pages!, gpa >> BigInt(vm.page_shift));
+}
+
+/**
+ * C `vm_untag_gpa(vm, gpa)`: strip the C-bit / S-bit.
+ *
+ * @param vm the VM
+ * @param gpa the GPA
+ * @returns the untagged GPA
+ */
+export function vm_untag_gpa(vm: kvm_vm, gpa: gpa_t): gpa_t {
+  return gpa & ~vm.gpa_tag_mask;
+}
+
+/**
+ * C `vm_unused_gva_gap(vm, sz, min_gva)`: the lowest unmapped, canonical GVA
+ * range of `sz` bytes at or above `min_gva`.
+ *
+ * @param vm the VM
+ * @param sz the size in bytes
+ * @param min_gva the lowest acceptable GVA
+ * @returns the GVA
+ */
+export function vm_unused_gva_gap(vm: kvm_vm, sz: number | bigint, min_gva: gva_t): gva_t {
+  const page_size = BigInt(vm.page_size);
+  const shift = BigInt(vm.page_shift);
+  const pages = (BigInt(sz) + page_size - 1n) >> shift;
+  let pgidx_start = (min_gva + page_size - 1n) >> shift;
+  found: {
+    if (pgidx_start * page_size < min_gva) break found;
+    if (!sparsebit_is_set_num(vm.vpages_valid, pgidx_start, pages)) {
+      pgidx_start = sparsebit_next_set_num(vm.vpages_valid, pgidx_start, pages);
+    }
+    do {
+      if (sparsebit_is_clear_num(vm.vpages_mapped, pgidx_start, pages)) {
+        TEST_ASSERT(
+          sparsebit_is_set_num(vm.vpages_valid, pgidx_start, pages),
+          "Unexpected, invalid virtual page index range,\n  pgidx_start: 0x%lx\n  pages: 0x%lx",
+          pgidx_start,
+          pages,
+        );
+        return pgidx_start * page_size;
+      }
+      pgidx_start = sparsebit_next_clear_num(vm.vpages_mapped, pgidx_start, pages);
+      if (pgidx_start === 0n) break found;
+      if (!sparsebit_is_set_num(vm.vpages_valid, pgidx_start, pages)) {
+        pgidx_start = sparsebit_next_set_num(vm.vpages_valid, pgidx_start, pages);
+        if (pgidx_start === 0n) break found;
+      }
+    } while (pgidx_start !== 0n);
+  }
+  return TEST_FAIL("No gva of specified pages available, pages: 0x%lx", pages);
+}
+
+/**
+ * C `virt_pgd_alloc(vm)`: the top-level page table, once.
+ *
+ * @param vm the VM
+ */
+export function virt_pgd_alloc(vm: kvm_vm): void {
+  virt_arch_pgd_alloc(vm);
+}
+
+/**
+ * C `virt_pg_map(vm, gva, gpa)`: map one page and mark the GVA used.
+ *
+ * @param vm the VM
+ * @param gva the guest virtual page
+ * @param gpa the guest physical page
+ */
+export function virt_pg_map(vm: kvm_vm, gva: gva_t, gpa: gpa_t): void {
+  virt_arch_pg_map(vm, gva, gpa);
+  sparsebit_set(vm.vpages_mapped, gva >> BigInt(vm.page_shift));
+}
+
+function ____vm_alloc(
+  vm: kvm_vm,
+  sz: number | bigint,
+  min_gva: gva_t,
+  type: kvm_mem_region_type,
+  is_protected: boolean,
+): gva_t {
+  const size = BigInt(sz);
+  const page_size = BigInt(vm.page_size);
+  let pages = (size >> BigInt(vm.page_shift)) + (size % page_size !== 0n ? 1n : 0n);
+  virt_pgd_alloc(vm);
+  let gpa = __vm_phy_pages_alloc(
+    vm,
+    pages,
+    KVM_UTIL_MIN_PFN * page_size,
+    vm.memslots[type]!,
+    is_protected,
+  );
+  const gva_start = vm_unused_gva_gap(vm, size, min_gva);
+  for (let gva = gva_start; pages > 0n; pages--, gva += page_size, gpa += page_size) {
+    virt_pg_map(vm, gva, gpa);
+  }
+  return gva_start;
+}
+
+/**
+ * C `__vm_alloc(vm, sz, min_gva, type)`: guest memory mapped at a fresh GVA,
+ * protected when the VM has protected memory.
+ *
+ * @param vm the VM
+ * @param sz the size in bytes
+ * @param min_gva the lowest acceptable GVA
+ * @param type which memslot to allocate from
+ * @returns the GVA
+ */
+export function __vm_alloc(
+  vm: kvm_vm,
+  sz: number | bigint,
+  min_gva: gva_t,
+  type: kvm_mem_region_type,
+): gva_t {
+  return ____vm_alloc(vm, sz, min_gva, type, vm_arch_has_protected_memory(vm));
+}
+
+/**
+ * C `vm_alloc_shared(vm, sz, min_gva, type)`: as `__vm_alloc`, never protected.
+ *
+ * @param vm the VM
+ * @param sz the size in bytes
+ * @param min_gva the lowest acceptable GVA
+ * @param type which memslot to allocate from
+ * @returns the GVA
+ */
+export function vm_alloc_shared(
+  vm: kvm_vm,
+  sz: number | bigint,
+  min_gva: gva_t,
+  type: kvm_mem_region_type,
+): gva_t {
+  return ____vm_alloc(vm, sz, min_gva, type, false);
+}
+
+/**
+ * C `vm_alloc(vm, sz, min_gva)`: from `MEM_REGION_TEST_DATA`.
+ *
+ * @param vm the VM
+ * @param sz the size in bytes
+ * @param min_gva the lowest acceptable GVA
+ * @returns the GVA
+ */
+export function vm_alloc(vm: kvm_vm, sz: number | bigint, min_gva: gva_t): gva_t {
+  return __vm_alloc(vm, sz, min_gva, kvm_mem_region_type.MEM_REGION_TEST_DATA);
+}
+
+/**
+ * C `vm_alloc_pages(vm, nr_pages)`.
+ *
+ * @param vm the VM
+ * @param nr_pages how many pages
+ * @returns the GVA
+ */
+export function vm_alloc_pages(vm: kvm_vm, nr_pages: number): gva_t {
+  return vm_alloc(vm, nr_pages * getpagesize(), KVM_UTIL_MIN_VADDR);
+}
+
+/**
+ * C `__vm_alloc_page(vm, type)`.
+ *
+ * @param vm the VM
+ * @param type which memslot to allocate from
+ * @returns the GVA
+ */
+export function __vm_alloc_page(vm: kvm_vm, type: kvm_mem_region_type): gva_t {
+  return __vm_alloc(vm, getpagesize(), KVM_UTIL_MIN_VADDR, type);
+}
+
+/**
+ * C `vm_alloc_page(vm)`.
+ *
+ * @param vm the VM
+ * @returns the GVA
+ */
+export function vm_alloc_page(vm: kvm_vm): gva_t {
+  return vm_alloc_pages(vm, 1);
+}
+
+/** C's old name for `vm_alloc` (`vm_vaddr_alloc`), which tests of that era call. */
+export const vm_vaddr_alloc: typeof vm_alloc = vm_alloc;
+
+/**
+ * C `virt_map(vm, gva, gpa, npages)`.
+ *
+ * @param vm the VM
+ * @param gva the first guest virtual page
+ * @param gpa the first guest physical page
+ * @param npages how many pages
+ */
+export function virt_map(vm: kvm_vm, gva: gva_t, gpa: gpa_t, npages: number): void {
+  const page_size = BigInt(vm.page_size);
+  const size = BigInt(npages) * page_size;
+  TEST_ASSERT(BigInt.asUintN(64, gva + size) > gva, "Vaddr overflow");
+  TEST_ASSERT(BigInt.asUintN(64, gpa + size) > gpa, "Paddr overflow");
+  while (npages--) {
+    virt_pg_map(vm, gva, gpa);
+    gva += page_size;
+    gpa += page_size;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Address translation
+
+/**
+ * C `addr_gpa2hva(vm, gpa)`.
+ *
+ * @param vm the VM
+ * @param gpa the GPA (tags are stripped)
+ * @returns the host address backing it
+ */
+export function addr_gpa2hva(vm: kvm_vm, gpa: gpa_t): hva_t {
+  gpa = vm_untag_gpa(vm, gpa);
+  const region = userspace_mem_region_find(vm, gpa, gpa);
+  if (!region) return TEST_FAIL("No vm physical memory at 0x%lx", gpa);
+  return region.host_mem + (gpa - region.region.guest_phys_addr);
+}
+
+/**
+ * C `addr_hva2gpa(vm, hva)`.
+ *
+ * @param vm the VM
+ * @param hva a host address inside a memslot's mapping
+ * @returns the GPA
+ */
+export function addr_hva2gpa(vm: kvm_vm, hva: hva_t): gpa_t {
+  for (const region of vm.regions.values()) {
+    if (hva >= region.host_mem && hva <= region.host_mem + region.region.memory_size - 1n) {
+      return region.region.guest_phys_addr + (hva - region.host_mem);
+    }
+  }
+  return TEST_FAIL("No mapping to a guest physical address, hva: %p", hva);
+}
+
+/**
+ * C `addr_gpa2alias(vm, gpa)`: the alias mapping, or 0 when there is none.
+ *
+ * @param vm the VM
+ * @param gpa the GPA
+ * @returns the alias address, or 0
+ */
+export function addr_gpa2alias(vm: kvm_vm, gpa: gpa_t): hva_t {
+  const region = userspace_mem_region_find(vm, gpa, gpa);
+  if (!region || !region.host_alias) return 0n;
+  return region.host_alias + (gpa - region.region.guest_phys_addr);
+}
+
+/**
+ * C `addr_gva2gpa(vm, gva)`: walk the guest page tables.
+ *
+ * @param vm the VM
+ * @param gva the GVA
+ * @returns the GPA
+ */
+export function addr_gva2gpa(vm: kvm_vm, gva: gva_t): gpa_t {
+  return addr_arch_gva2gpa(vm, gva);
+}
+
+/**
+ * C `addr_gva2hva(vm, gva)`.
+ *
+ * @param vm the VM
+ * @param gva the GVA
+ * @returns the host address backing it
+ */
+export function addr_gva2hva(vm: kvm_vm, gva: gva_t): hva_t {
+  return addr_gpa2hva(vm, addr_gva2gpa(vm, gva));
+}
+
+/**
+ * Host bytes of guest memory at a GVA, aliasing it (C dereferences the
+ * `void *` from `addr_gva2hva`). The range may cross guest pages only when
+ * they are contiguous on the host, as within one `vm_alloc`.
+ *
+ * @param vm the VM
+ * @param gva the GVA
+ * @param len how many bytes
+ * @returns the bytes
+ */
+export function gva_memory(vm: kvm_vm, gva: gva_t, len: number): Uint8Array {
+  return user_memory(addr_gva2hva(vm, gva), len);
+}
+
+/**
+ * Copy `src` into guest memory at a GVA, page by page (C `memcpy` to
+ * `addr_gva2hva()`, which is valid only within a host-contiguous range; this
+ * translates every page so it is always valid).
+ *
+ * @param vm the VM
+ * @param gva the destination GVA
+ * @param src the bytes
+ */
+export function memcpy_to_guest(vm: kvm_vm, gva: gva_t, src: Uint8Array): void {
+  const page = BigInt(vm.page_size);
+  let off = 0;
+  while (off < src.length) {
+    const addr = gva + BigInt(off);
+    const chunk = Math.min(src.length - off, Number(page - (addr % page)));
+    user_memory(addr_gva2hva(vm, addr), chunk).set(src.subarray(off, off + chunk));
+    off += chunk;
+  }
+}
+
+/**
+ * Copy guest memory at a GVA into `dst`, page by page.
+ *
+ * @param vm the VM
+ * @param dst the destination
+ * @param gva the source GVA
+ */
+export function memcpy_from_guest(vm: kvm_vm, dst: Uint8Array, gva: gva_t): void {
+  const page = BigInt(vm.page_size);
+  let off = 0;
+  while (off < dst.length) {
+    const addr = gva + BigInt(off);
+    const chunk = Math.min(dst.length - off, Number(page - (addr % page)));
+    dst.set(user_memory(addr_gva2hva(vm, addr), chunk), off);
+    off += chunk;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Globals shared with the guest
+
+/**
+ * C `sync_global_to_guest(vm, g)`: copy the host's value of a guest global
+ * into the VM's copy (the guest reads it from guest memory).
+ *
+ * @param vm the VM
+ * @param g the global
+ */
+export function sync_global_to_guest<T>(vm: kvm_vm, g: guest_global<T>): void {
+  memcpy_to_guest(vm, g.gva, global_read_host(g));
+}
+
+/**
+ * C `sync_global_from_guest(vm, g)`: copy the VM's value into the host's.
+ *
+ * @param vm the VM
+ * @param g the global
+ */
+export function sync_global_from_guest<T>(vm: kvm_vm, g: guest_global<T>): void {
+  const bytes = new Uint8Array(g.size);
+  memcpy_from_guest(vm, bytes, g.gva);
+  global_write_host(g, bytes);
+}
+
+/**
+ * C `write_guest_global(vm, g, val)`: set only the VM's copy.
+ *
+ * @param vm the VM
+ * @param g the global
+ * @param val the value
+ */
+export function write_guest_global<T>(vm: kvm_vm, g: guest_global<T>, val: T): void {
+  memcpy_to_guest(vm, g.gva, g.encode(val));
+}
+
+/**
+ * C `SYNC_FROM_GUEST_AND_READ(vm, g)`.
+ *
+ * @param vm the VM
+ * @param g the global
+ * @returns the value read back
+ */
+export function SYNC_FROM_GUEST_AND_READ<T>(vm: kvm_vm, g: guest_global<T>): T {
+  sync_global_from_guest(vm, g);
+  return g.value;
+}
+
+/**
+ * C `WRITE_AND_SYNC_TO_GUEST(vm, g, val)`.
+ *
+ * @param vm the VM
+ * @param g the global
+ * @param val the value
+ */
+export function WRITE_AND_SYNC_TO_GUEST<T>(vm: kvm_vm, g: guest_global<T>, val: T): void {
+  g.value = val;
+  sync_global_to_guest(vm, g);
+}
+
+// ---------------------------------------------------------------------------
+// vCPUs
+
+/**
+ * C `vcpu_mmap_sz()`: the size of a vCPU's `kvm_run` mapping.
+ *
+ * @returns the size
+ */
+export function vcpu_mmap_sz(): number {
+  const dev_fd = open_kvm_dev_path_or_exit();
+  const ret = ioctl(dev_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+  TEST_ASSERT(ret >= 0 && ret >= kvm_run.size, KVM_IOCTL_ERROR(KVM_GET_VCPU_MMAP_SIZE, ret));
+  kvm_free_fd(dev_fd);
+  return ret;
+}
+
+function vcpu_exists(vm: kvm_vm, vcpu_id: number): boolean {
+  return vm.vcpus.some((v) => v.id === vcpu_id);
+}
+
+/**
+ * C `__vm_vcpu_add(vm, vcpu_id)`: `KVM_CREATE_VCPU` and the `kvm_run`
+ * mapping, nothing else.
+ *
+ * @param vm the VM
+ * @param vcpu_id the vCPU id
+ * @returns the vCPU
+ */
+export function __vm_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
+  TEST_ASSERT(!vcpu_exists(vm, vcpu_id), "vCPU%d already exists", vcpu_id);
+  const fd = __vm_ioctl(vm, KVM_CREATE_VCPU, vcpu_id);
+  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(0), fd >= 0, "vcpu->fd >= 0", "KVM_CREATE_VCPU", fd, vm);
+  const size = vcpu_mmap_sz();
+  const run_hva = kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+  const vcpu: kvm_vcpu = {
+    id: vcpu_id,
+    fd,
+    vm,
+    run: kvm_run.view(user_memory(run_hva, kvm_run.size)),
+    run_hva,
+    cpuid: null,
+    stats_fd: -1,
+  };
+  if (kvm_has_cap(KVM_CAP_BINARY_STATS_FD)) vcpu.stats_fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, 0);
+  // C list_add(): the newest vCPU is first.
+  vm.vcpus.unshift(vcpu);
+  return vcpu;
+}
+
+/**
+ * C `vm_vcpu_add(vm, vcpu_id, guest_code)`: the arch-initialised vCPU,
+ * entering `guest_code` (when not null).
+ *
+ * @param vm the VM
+ * @param vcpu_id the vCPU id
+ * @param guest_code the entry point, or null
+ * @returns the vCPU
+ */
+export function vm_vcpu_add(
+  vm: kvm_vm,
+  vcpu_id: number,
+  guest_code: guest_code_t | null,
+): kvm_vcpu {
+  const vcpu = vm_arch_vcpu_add(vm, vcpu_id);
+  if (guest_code) vcpu_arch_set_entry_point(vcpu, guest_code);
+  return vcpu;
+}
+
+/**
+ * C `vm_vcpu_recreate(vm, vcpu_id)`.
+ *
+ * @param vm the VM
+ * @param vcpu_id the vCPU id
+ * @returns the vCPU
+ */
+export function vm_vcpu_recreate(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
+  return __vm_vcpu_add(vm, vcpu_id);
+}
+
+/**
+ * C `__vcpu_run(vcpu)`: one raw `KVM_RUN`.
+ *
+ * @param vcpu the vCPU
+ * @returns the ioctl's result
+ */
+export function __vcpu_run(vcpu: kvm_vcpu): number {
+  return __vcpu_ioctl(vcpu, KVM_RUN, 0);
+}
+
+/**
+ * C `_vcpu_run(vcpu)`: `KVM_RUN` until it is not interrupted, then turn a
+ * guest assertion (`UCALL_ABORT`) into a host failure.
+ *
+ * @param vcpu the vCPU
+ * @returns the ioctl's result
+ */
+export function _vcpu_run(vcpu: kvm_vcpu): number {
+  let rc: number;
+  do {
+    rc = __vcpu_run(vcpu);
+  } while (rc === -1 && errno_get() === EINTR);
+  if (!rc) assert_on_unhandled_exception(vcpu);
+  return rc;
+}
+
+/**
+ * C `vcpu_run(vcpu)`: run the vCPU to its next exit to userspace.
+ *
+ * @param vcpu the vCPU
+ */
+export function vcpu_run(vcpu: kvm_vcpu): void {
+  const ret = _vcpu_run(vcpu);
+  TEST_ASSERT(!ret, KVM_IOCTL_ERROR(KVM_RUN, ret));
+}
+
+/**
+ * `__vcpu_run` that lets other vCPUs run while this one is in the guest:
+ * where a C test runs each vCPU on its own pthread (`pthread_create` +
+ * `vcpu_run` in the thread), a TypeScript test starts several
+ * {@linkcode vcpu_run_async} calls and awaits them (`Promise.all` is
+ * `pthread_join`). `errno` is per thread in C; here read it right after the
+ * `await`, before awaiting anything else.
+ *
+ * @param vcpu the vCPU
+ * @returns the ioctl's result
+ */
+export function __vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
+  return ioctl_async(vcpu.fd, KVM_RUN, 0);
+}
+
+/**
+ * `_vcpu_run` for concurrent vCPUs (see {@linkcode __vcpu_run_async}).
+ *
+ * @param vcpu the vCPU
+ * @returns the ioctl's result
+ */
+export async function _vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
+  let rc: number;
+  do {
+    rc = await __vcpu_run_async(vcpu);
+  } while (rc === -1 && errno_get() === EINTR);
+  if (!rc) assert_on_unhandled_exception(vcpu);
+  return rc;
+}
+
+/**
+ * `vcpu_run` for concurrent vCPUs (see {@linkcode __vcpu_run_async}).
+ *
+ * @param vcpu the vCPU
+ */
+export async function vcpu_run_async(vcpu: kvm_vcpu): Promise<void> {
+  const ret = await _vcpu_run_async(vcpu);
+  TEST_ASSERT(!ret, KVM_IOCTL_ERROR(KVM_RUN, ret));
+}
+
+/**
+ * C `vcpu_run_complete_io(vcpu)`: enter with `immediate_exit` so KVM
+ * completes a pending I/O or MMIO and returns at once with `EINTR`.
+ *
+ * @param vcpu the vCPU
+ */
+export function vcpu_run_complete_io(vcpu: kvm_vcpu): void {
+  vcpu.run.immediate_exit = 1;
+  const ret = __vcpu_run(vcpu);
+  vcpu.run.immediate_exit = 0;
+  TEST_ASSERT(
+    ret === -1 && errno_get() === EINTR,
+    "KVM_RUN IOCTL didn't exit immediately, rc: %i, errno: %i",
+    ret,
+    errno_get(),
+  );
+}
+
+/**
+ * C `vcpu_regs_get(vcpu, &regs)`.
+ *
+ * @param vcpu the vCPU
+ * @param regs receives the registers
+ */
+export function vcpu_regs_get(vcpu: kvm_vcpu, regs: View<typeof kvm_regs.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_REGS, regs);
+}
+
+/**
+ * C `vcpu_regs_set(vcpu, &regs)`.
+ *
+ * @param vcpu the vCPU
+ * @param regs the registers
+ */
+export function vcpu_regs_set(vcpu: kvm_vcpu, regs: View<typeof kvm_regs.fields>): void {
+  vcpu_ioctl(vcpu, KVM_SET_REGS, regs);
+}
+
+/**
+ * C `vcpu_sregs_get(vcpu, &sregs)`.
+ *
+ * @param vcpu the vCPU
+ * @param sregs receives the special registers
+ */
+export function vcpu_sregs_get(vcpu: kvm_vcpu, sregs: View<typeof kvm_sregs.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_SREGS, sregs);
+}
+
+/**
+ * C `vcpu_sregs_set(vcpu, &sregs)`.
+ *
+ * @param vcpu the vCPU
+ * @param sregs the special registers
+ */
+export function vcpu_sregs_set(vcpu: kvm_vcpu, sregs: View<typeof kvm_sregs.fields>): void {
+  vcpu_ioctl(vcpu, KVM_SET_SREGS, sregs);
+}
+
+/**
+ * C `_vcpu_sregs_set(vcpu, &sregs)`: the raw ioctl.
+ *
+ * @param vcpu the vCPU
+ * @param sregs the special registers
+ * @returns the ioctl's result
+ */
+export function _vcpu_sregs_set(vcpu: kvm_vcpu, sregs: View<typeof kvm_sregs.fields>): number {
+  return __vcpu_ioctl(vcpu, KVM_SET_SREGS, sregs);
+}
+
+/**
+ * C `vcpu_msrs_get(vcpu, msrs)` / KVM_GET_MSRS: the number of MSRs read.
+ *
+ * @param vcpu the vCPU
+ * @param msrs the request
+ * @returns how many were read
+ */
+export function vcpu_get_msrs(vcpu: kvm_vcpu, msrs: View<typeof kvm_msrs.fields>): number {
+  return __vcpu_ioctl(vcpu, KVM_GET_MSRS, msrs);
+}
+
+/**
+ * C `vcpu_set_msrs(vcpu, msrs)` / KVM_SET_MSRS: the number of MSRs written.
+ *
+ * @param vcpu the vCPU
+ * @param msrs the request
+ * @returns how many were written
+ */
+export function vcpu_set_msrs(vcpu: kvm_vcpu, msrs: View<typeof kvm_msrs.fields>): number {
+  return __vcpu_ioctl(vcpu, KVM_SET_MSRS, msrs);
+}
+
+// ---------------------------------------------------------------------------
+// Exit reasons
+
+const exit_reasons_known: readonly [number, string][] = [
+  [KVM_EXIT_UNKNOWN, "UNKNOWN"],
+  [KVM_EXIT_EXCEPTION, "EXCEPTION"],
+  [KVM_EXIT_IO, "IO"],
+  [KVM_EXIT_HYPERCALL, "HYPERCALL"],
+  [KVM_EXIT_DEBUG, "DEBUG"],
+  [KVM_EXIT_HLT, "HLT"],
+  [KVM_EXIT_MMIO, "MMIO"],
+  [KVM_EXIT_IRQ_WINDOW_OPEN, "IRQ_WINDOW_OPEN"],
+  [KVM_EXIT_SHUTDOWN, "SHUTDOWN"],
+  [KVM_EXIT_FAIL_ENTRY, "FAIL_ENTRY"],
+  [KVM_EXIT_INTR, "INTR"],
+  [KVM_EXIT_SET_TPR, "SET_TPR"],
+  [KVM_EXIT_TPR_ACCESS, "TPR_ACCESS"],
+  [KVM_EXIT_S390_SIEIC, "S390_SIEIC"],
+  [KVM_EXIT_S390_RESET, "S390_RESET"],
+  [KVM_EXIT_DCR, "DCR"],
+  [KVM_EXIT_NMI, "NMI"],
+  [KVM_EXIT_INTERNAL_ERROR, "INTERNAL_ERROR"],
+  [KVM_EXIT_OSI, "OSI"],
+  [KVM_EXIT_PAPR_HCALL, "PAPR_HCALL"],
+  [KVM_EXIT_S390_UCONTROL, "S390_UCONTROL"],
+  [KVM_EXIT_WATCHDOG, "WATCHDOG"],
+  [KVM_EXIT_S390_TSCH, "S390_TSCH"],
+  [KVM_EXIT_EPR, "EPR"],
+  [KVM_EXIT_SYSTEM_EVENT, "SYSTEM_EVENT"],
+  [KVM_EXIT_S390_STSI, "S390_STSI"],
+  [KVM_EXIT_IOAPIC_EOI, "IOAPIC_EOI"],
+  [KVM_EXIT_HYPERV, "HYPERV"],
+  [KVM_EXIT_ARM_NISV, "ARM_NISV"],
+  [KVM_EXIT_X86_RDMSR, "X86_RDMSR"],
+  [KVM_EXIT_X86_WRMSR, "X86_WRMSR"],
+  [KVM_EXIT_DIRTY_RING_FULL, "DIRTY_RING_FULL"],
+  [KVM_EXIT_AP_RESET_HOLD, "AP_RESET_HOLD"],
+  [KVM_EXIT_X86_BUS_LOCK, "X86_BUS_LOCK"],
+  [KVM_EXIT_XEN, "XEN"],
+  [KVM_EXIT_RISCV_SBI, "RISCV_SBI"],
+  [KVM_EXIT_RISCV_CSR, "RISCV_CSR"],
+  [KVM_EXIT_NOTIFY, "NOTIFY"],
+  [KVM_EXIT_LOONGARCH_IOCSR, "LOONGARCH_IOCSR"],
+  [KVM_EXIT_MEMORY_FAULT, "MEMORY_FAULT"],
+  [KVM_EXIT_ARM_SEA, "ARM_SEA"],
+];
+
+/**
+ * C `exit_reason_str(exit_reason)`.
+ *
+ * @param exit_reason a `KVM_EXIT_*`
+ * @returns its name without the prefix, or `"Unknown"`
+ */
+export function exit_reason_str(exit_reason: number): string {
+  for (const [reason, name] of exit_reasons_known) if (reason === exit_reason) return name;
+  return "Unknown";
+}
+
+/**
+ * C `TEST_ASSERT_KVM_EXIT_REASON(vcpu, expected)`.
+ *
+ * @param vcpu the vCPU
+ * @param expected the `KVM_EXIT_*` wanted
+ */
+export function TEST_ASSERT_KVM_EXIT_REASON(vcpu: kvm_vcpu, expected: number): void {
+  const exit_reason = vcpu.run.exit_reason;
+  if (exit_reason === expected) return;
+  const site = callsite(1);
+  test_assert(
+    false,
+    `${arg_text(site, 0, "vcpu")}->run->exit_reason == ${arg_text(site, 1, String(expected))}`
+      .replace(/^vcpu\.value->/, "vcpu->"),
+    site?.file ?? "?",
+    site?.line ?? 0,
+    "Wanted KVM exit reason: %u (%s), got: %u (%s)",
+    expected,
+    exit_reason_str(expected),
+    exit_reason,
+    exit_reason_str(exit_reason),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Dump
+
+/**
+ * C `vm_dump(stream, vm, indent)`: what the library knows of the VM.
+ *
+ * @param stream where to print
+ * @param vm the VM
+ * @param indent the left margin
+ */
+export function vm_dump(stream: typeof stderr, vm: kvm_vm, indent: number): void {
+  const pad = (n: number): string => " ".repeat(n);
+  fprintf(stream, "%smode: 0x%x\n", pad(indent), vm.mode);
+  fprintf(stream, "%sfd: %i\n", pad(indent), vm.fd);
+  fprintf(stream, "%spage_size: 0x%x\n", pad(indent), vm.page_size);
+  fprintf(stream, "%sMem Regions:\n", pad(indent));
+  for (const region of vm.regions.values()) {
+    fprintf(
+      stream,
+      "%sguest_phys: 0x%lx size: 0x%lx host_virt: %p\n",
+      pad(indent + 2),
+      region.region.guest_phys_addr,
+      region.region.memory_size,
+      region.host_mem,
+    );
+    const runs = (s: typeof region.unused_phy_pages): string =>
+      sparsebit_runs(s).map(([a, n]) =>
+        n === 1n ? `0x${a.toString(16)}` : `0x${a.toString(16)}:0x${(a + n - 1n).toString(16)}`
+      ).join(", ");
+    fprintf(stream, "%sunused_phy_pages: %s\n", pad(indent + 2), runs(region.unused_phy_pages));
+    if (region.protected_phy_pages) {
+      fprintf(
+        stream,
+        "%sprotected_phy_pages: %s\n",
+        pad(indent + 2),
+        runs(region.protected_phy_pages),
+      );
+    }
+  }
+  fprintf(stream, "%spgd_created: %u\n", pad(indent), vm.mmu.pgd_created ? 1 : 0);
+  fprintf(stream, "%sVCPUs:\n", pad(indent));
+  for (const vcpu of vm.vcpus) fprintf(stream, "%svcpu_id: %u\n", pad(indent + 2), vcpu.id);
+}

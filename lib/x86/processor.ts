@@ -1,0 +1,1142 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Twin of `tools/testing/selftests/kvm/lib/x86/processor.c` and of the
+ * functions of `include/x86/processor.h`: guest page tables (4 and 5 levels,
+ * C-bit/S-bit on leaf PTEs), the GDT/IDT/TSS, vCPU setup, CPUID helpers, MSR
+ * helpers, and the guest-side side of exceptions (`route_exception`).
+ *
+ * Tests import it through `include/x86/processor.ts`.
+ *
+ * @module
+ */
+
+import { u64 } from "../../include/c/layout.ts";
+import {
+  KVM_CAP_GET_TSC_KHZ,
+  KVM_GET_CPUID2,
+  KVM_GET_MSRS,
+  KVM_GET_SUPPORTED_CPUID,
+  KVM_GET_TSC_KHZ,
+  kvm_mp_state,
+  KVM_SET_CPUID2,
+  KVM_SET_MP_STATE,
+  KVM_SET_MSRS,
+  KVM_SET_XCRS,
+} from "../../include/linux/kvm.ts";
+import {
+  kvm_cpuid2,
+  kvm_cpuid_entry2,
+  kvm_msrs,
+  kvm_regs,
+  kvm_segment,
+  kvm_sregs,
+  KVM_X86_TDX_VM,
+  kvm_xcrs,
+} from "../../include/asm/kvm.ts";
+import { user_memory } from "../../include/libc/syscall.ts";
+import type { View } from "../../include/c/layout.ts";
+import { TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL } from "../../include/test_util.ts";
+import {
+  DEFAULT_GUEST_STACK_VADDR_MIN,
+  DEFAULT_STACK_PGS,
+  type gpa_t,
+  type guest_code_t,
+  type gva_t,
+  kvm_mem_region_type,
+  type kvm_vcpu,
+  type kvm_vm,
+  vm_guest_mode,
+} from "../../include/kvm_util_types.ts";
+import {
+  __vcpu_ioctl,
+  __vm_alloc,
+  __vm_ioctl,
+  __vm_vcpu_add,
+  addr_gpa2hva,
+  addr_gva2hva,
+  getpagesize,
+  kvm_free_fd,
+  kvm_has_cap,
+  kvm_ioctl,
+  KVM_IOCTL_ERROR,
+  open_kvm_dev_path_or_exit,
+  sync_global_to_guest,
+  vcpu_ioctl,
+  vcpu_regs_get,
+  vcpu_regs_set,
+  vcpu_sregs_get,
+  vcpu_sregs_set,
+  vm_alloc_page_table,
+  vm_create_irqchip,
+  vm_is_gpa_protected,
+  vm_untag_gpa,
+  write_guest_global,
+} from "../kvm_util.ts";
+import { sparsebit_is_set } from "../sparsebit.ts";
+import { guest_global } from "../guest_globals.ts";
+import { guest_code_gva } from "../elf.ts";
+import { get_ucall, REPORT_GUEST_ASSERT, ucall_struct, UCALL_UNHANDLED } from "../ucall_common.ts";
+import {
+  desc64,
+  EFER_LMA,
+  EFER_LME,
+  EFER_NX,
+  idt_entry,
+  KERNEL_CS,
+  KERNEL_DS,
+  KERNEL_TSS,
+  type kvm_x86_cpu_feature,
+  type kvm_x86_cpu_property,
+  MAX_NR_CPUID_ENTRIES,
+  NUM_INTERRUPTS,
+  PG_LEVEL_SHIFT,
+  PG_LEVEL_SIZE,
+  PHYSICAL_PAGE_MASK,
+  PTE_LARGE_MASK,
+  PTE_PRESENT_MASK,
+  PTE_WRITABLE_MASK,
+  X86_CR0_NE,
+  X86_CR0_PE,
+  X86_CR0_PG,
+  X86_CR4_LA57,
+  X86_CR4_OSFXSR,
+  X86_CR4_OSXSAVE,
+  X86_CR4_PAE,
+  X86_FEATURE_PAE,
+  X86_FEATURE_XSAVE,
+  X86_PROPERTY_GUEST_MAX_PHY_ADDR,
+  X86_PROPERTY_MAX_BASIC_LEAF,
+  X86_PROPERTY_MAX_EXT_LEAF,
+  X86_PROPERTY_MAX_PHY_ADDR,
+  X86_PROPERTY_MAX_VIRT_ADDR,
+  X86_PROPERTY_SUPPORTED_XCR0_HI,
+  X86_PROPERTY_SUPPORTED_XCR0_LO,
+} from "../../include/x86/processor.ts";
+
+export * from "./guest.ts";
+
+// ---------------------------------------------------------------------------
+// Guest globals of processor.c
+
+/** C `exception_handlers`: the guest's handler table (GVA), set by `vm_init_descriptor_tables`. */
+export const exception_handlers = guest_global("exception_handlers", u64);
+/** C `guest_tsc_khz`. */
+export const guest_tsc_khz = guest_global("guest_tsc_khz", u64);
+/** C `host_cpu_is_intel`, synced to the guest. */
+export const host_cpu_is_intel = guest_global("host_cpu_is_intel", u64);
+/** C `host_cpu_is_amd`, synced to the guest. */
+export const host_cpu_is_amd = guest_global("host_cpu_is_amd", u64);
+
+// ---------------------------------------------------------------------------
+// Default register values (v13 processor.h helpers)
+
+/**
+ * C `kvm_get_default_idt_limit()`.
+ *
+ * @returns the IDT limit of 256 16-byte gates
+ */
+export function kvm_get_default_idt_limit(): number {
+  return NUM_INTERRUPTS * idt_entry.size - 1;
+}
+
+/**
+ * C `kvm_get_default_gdt_limit()`.
+ *
+ * @returns one page, minus one
+ */
+export function kvm_get_default_gdt_limit(): number {
+  return getpagesize() - 1;
+}
+
+/**
+ * C `kvm_get_default_cr0()`.
+ *
+ * @returns PE | NE | PG
+ */
+export function kvm_get_default_cr0(): bigint {
+  return X86_CR0_PE | X86_CR0_NE | X86_CR0_PG;
+}
+
+/**
+ * C `kvm_get_default_cr4()`: PAE | OSFXSR, plus OSXSAVE when KVM supports XSAVE.
+ *
+ * @returns the CR4 value
+ */
+export function kvm_get_default_cr4(): bigint {
+  let cr4 = X86_CR4_PAE | X86_CR4_OSFXSR;
+  if (kvm_cpu_has(X86_FEATURE_XSAVE)) cr4 |= X86_CR4_OSXSAVE;
+  return cr4;
+}
+
+/**
+ * C `kvm_get_default_efer()`.
+ *
+ * @returns LME | LMA | NX
+ */
+export function kvm_get_default_efer(): bigint {
+  return EFER_LME | EFER_LMA | EFER_NX;
+}
+
+// ---------------------------------------------------------------------------
+// CPUID
+
+let kvm_supported_cpuid: View<typeof kvm_cpuid2.fields> | null = null;
+
+/**
+ * C `kvm_cpuid2_size(nr_entries)`.
+ *
+ * @param nr_entries the entry count
+ * @returns the byte size of a `kvm_cpuid2` with that many entries
+ */
+export function kvm_cpuid2_size(nr_entries: number): number {
+  return kvm_cpuid2.size + nr_entries * kvm_cpuid_entry2.size;
+}
+
+/**
+ * C `allocate_kvm_cpuid2(nr_entries)`: a zeroed table with `nent` set.
+ *
+ * @param nr_entries the entry count
+ * @returns the table
+ */
+export function allocate_kvm_cpuid2(nr_entries: number): View<typeof kvm_cpuid2.fields> {
+  const cpuid = kvm_cpuid2.alloc(nr_entries);
+  cpuid.nent = nr_entries;
+  return cpuid;
+}
+
+/**
+ * C `kvm_get_supported_cpuid()`: `KVM_GET_SUPPORTED_CPUID`, cached.
+ *
+ * @returns the supported CPUID table
+ */
+export function kvm_get_supported_cpuid(): View<typeof kvm_cpuid2.fields> {
+  if (kvm_supported_cpuid) return kvm_supported_cpuid;
+  const cpuid = allocate_kvm_cpuid2(MAX_NR_CPUID_ENTRIES);
+  const kvm_fd = open_kvm_dev_path_or_exit();
+  kvm_ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+  kvm_free_fd(kvm_fd);
+  kvm_supported_cpuid = cpuid;
+  return cpuid;
+}
+
+/** The entries of a CPUID table that `nent` says are valid. */
+function entries_of(cpuid: View<typeof kvm_cpuid2.fields>): View<typeof kvm_cpuid_entry2.fields>[] {
+  const out: View<typeof kvm_cpuid_entry2.fields>[] = [];
+  for (let i = 0; i < cpuid.nent && i < cpuid.entries.length; i++) out.push(cpuid.entries.at(i));
+  return out;
+}
+
+/** An entry's output register by index (C's `(&entry->eax)[reg]`). */
+function entry_reg(e: View<typeof kvm_cpuid_entry2.fields>, reg: number): number {
+  return [e.eax, e.ebx, e.ecx, e.edx][reg]! >>> 0;
+}
+
+/** C `GENMASK(hi, lo) & x >> lo` on 32-bit values. */
+function bits(x: number, lo: number, hi: number): number {
+  const width = hi - lo + 1;
+  return width >= 32 ? x >>> 0 : (x >>> lo) & ((1 << width) - 1) >>> 0;
+}
+
+function __kvm_cpu_has(
+  cpuid: View<typeof kvm_cpuid2.fields>,
+  fn: number,
+  index: number,
+  reg: number,
+  lo: number,
+  hi: number,
+): number {
+  for (const e of entries_of(cpuid)) {
+    if (e.function === fn && e.index === index) return bits(entry_reg(e, reg), lo, hi);
+  }
+  return 0;
+}
+
+/**
+ * C `kvm_cpuid_has(cpuid, feature)`.
+ *
+ * @param cpuid a CPUID table
+ * @param feature the feature
+ * @returns whether the bit is set
+ */
+export function kvm_cpuid_has(
+  cpuid: View<typeof kvm_cpuid2.fields>,
+  feature: kvm_x86_cpu_feature,
+): boolean {
+  return __kvm_cpu_has(
+    cpuid,
+    feature.function,
+    feature.index,
+    feature.reg,
+    feature.bit,
+    feature.bit,
+  ) !==
+    0;
+}
+
+/**
+ * C `kvm_cpuid_property(cpuid, property)`.
+ *
+ * @param cpuid a CPUID table
+ * @param property the property
+ * @returns its value
+ */
+export function kvm_cpuid_property(
+  cpuid: View<typeof kvm_cpuid2.fields>,
+  property: kvm_x86_cpu_property,
+): number {
+  return __kvm_cpu_has(
+    cpuid,
+    property.function,
+    property.index,
+    property.reg,
+    property.lo_bit,
+    property.hi_bit,
+  );
+}
+
+/**
+ * C `kvm_cpu_has(feature)`: whether KVM supports the feature.
+ *
+ * @param feature the feature
+ * @returns whether the supported CPUID has it
+ */
+export function kvm_cpu_has(feature: kvm_x86_cpu_feature): boolean {
+  return kvm_cpuid_has(kvm_get_supported_cpuid(), feature);
+}
+
+/**
+ * C `kvm_cpu_property(property)`.
+ *
+ * @param property the property
+ * @returns its value in the supported CPUID
+ */
+export function kvm_cpu_property(property: kvm_x86_cpu_property): number {
+  return kvm_cpuid_property(kvm_get_supported_cpuid(), property);
+}
+
+/**
+ * C `kvm_cpu_has_p(property)`: whether the property's leaf exists.
+ *
+ * @param property the property
+ * @returns whether the max (extended) leaf covers it
+ */
+export function kvm_cpu_has_p(property: kvm_x86_cpu_property): boolean {
+  const max_leaf = kvm_cpu_property(
+    property.function & 0x80000000 ? X86_PROPERTY_MAX_EXT_LEAF : X86_PROPERTY_MAX_BASIC_LEAF,
+  );
+  return max_leaf >= property.function;
+}
+
+/**
+ * C `kvm_cpu_supported_xcr0()`.
+ *
+ * @returns the XCR0 bits KVM supports
+ */
+export function kvm_cpu_supported_xcr0(): bigint {
+  return BigInt(kvm_cpu_property(X86_PROPERTY_SUPPORTED_XCR0_LO)) |
+    (BigInt(kvm_cpu_property(X86_PROPERTY_SUPPORTED_XCR0_HI)) << 32n);
+}
+
+/**
+ * C `get_cpuid_entry(cpuid, function, index)`.
+ *
+ * @param cpuid a CPUID table
+ * @param fn the leaf
+ * @param index the subleaf
+ * @returns the entry (a view into the table)
+ */
+export function get_cpuid_entry(
+  cpuid: View<typeof kvm_cpuid2.fields>,
+  fn: number,
+  index: number,
+): View<typeof kvm_cpuid_entry2.fields> {
+  for (const e of entries_of(cpuid)) if (e.function === fn >>> 0 && e.index === index) return e;
+  return TEST_FAIL("CPUID function 0x%x index 0x%x not found ", fn, index);
+}
+
+/**
+ * C `vcpu_get_cpuid(vcpu)`: refresh the cached CPUID with `KVM_GET_CPUID2`.
+ *
+ * @param vcpu the vCPU
+ */
+export function vcpu_get_cpuid(vcpu: kvm_vcpu): void {
+  vcpu_ioctl(vcpu, KVM_GET_CPUID2, vcpu.cpuid!);
+}
+
+/**
+ * C `__vcpu_set_cpuid(vcpu)`: `KVM_SET_CPUID2` of the cached table, raw;
+ * refreshes the cache on success.
+ *
+ * @param vcpu the vCPU
+ * @returns the ioctl's result
+ */
+export function __vcpu_set_cpuid(vcpu: kvm_vcpu): number {
+  TEST_ASSERT(vcpu.cpuid, "Must do vcpu_init_cpuid() first");
+  const r = __vcpu_ioctl(vcpu, KVM_SET_CPUID2, vcpu.cpuid);
+  if (r) return r;
+  vcpu_ioctl(vcpu, KVM_GET_CPUID2, vcpu.cpuid);
+  return 0;
+}
+
+/**
+ * C `vcpu_set_cpuid(vcpu)`.
+ *
+ * @param vcpu the vCPU
+ */
+export function vcpu_set_cpuid(vcpu: kvm_vcpu): void {
+  TEST_ASSERT(vcpu.cpuid, "Must do vcpu_init_cpuid() first (or equivalent)");
+  vcpu_ioctl(vcpu, KVM_SET_CPUID2, vcpu.cpuid);
+  vcpu_ioctl(vcpu, KVM_GET_CPUID2, vcpu.cpuid);
+}
+
+/**
+ * C `vcpu_init_cpuid(vcpu, cpuid)`: copy `cpuid` into the vCPU's cache and set it.
+ *
+ * @param vcpu the vCPU
+ * @param cpuid the table
+ */
+export function vcpu_init_cpuid(vcpu: kvm_vcpu, cpuid: View<typeof kvm_cpuid2.fields>): void {
+  TEST_ASSERT(cpuid !== vcpu.cpuid, "@cpuid can't be the vCPU's CPUID");
+  if (vcpu.cpuid && vcpu.cpuid.nent < cpuid.nent) vcpu.cpuid = null;
+  if (!vcpu.cpuid) vcpu.cpuid = allocate_kvm_cpuid2(cpuid.nent);
+  const n = kvm_cpuid2_size(cpuid.nent);
+  vcpu.cpuid.$bytes.set(cpuid.$bytes.subarray(0, n));
+  vcpu_set_cpuid(vcpu);
+}
+
+/**
+ * C `vcpu_get_cpuid_entry(vcpu, function)` (index 0).
+ *
+ * @param vcpu the vCPU
+ * @param fn the leaf
+ * @returns the entry in the vCPU's cached table
+ */
+export function vcpu_get_cpuid_entry(
+  vcpu: kvm_vcpu,
+  fn: number,
+): View<typeof kvm_cpuid_entry2.fields> {
+  return get_cpuid_entry(vcpu.cpuid!, fn, 0);
+}
+
+/**
+ * C `vcpu_cpuid_has(vcpu, feature)`.
+ *
+ * @param vcpu the vCPU
+ * @param feature the feature
+ * @returns whether the vCPU's CPUID has it
+ */
+export function vcpu_cpuid_has(vcpu: kvm_vcpu, feature: kvm_x86_cpu_feature): boolean {
+  const e = get_cpuid_entry(vcpu.cpuid!, feature.function, feature.index);
+  return ((entry_reg(e, feature.reg) >>> feature.bit) & 1) !== 0;
+}
+
+/**
+ * C `vcpu_set_or_clear_cpuid_feature(vcpu, feature, set)`.
+ *
+ * @param vcpu the vCPU
+ * @param feature the feature
+ * @param set set or clear
+ */
+export function vcpu_set_or_clear_cpuid_feature(
+  vcpu: kvm_vcpu,
+  feature: kvm_x86_cpu_feature,
+  set: boolean,
+): void {
+  const e = get_cpuid_entry(vcpu.cpuid!, feature.function, feature.index);
+  const keys = ["eax", "ebx", "ecx", "edx"] as const;
+  const k = keys[feature.reg]!;
+  const mask = (1 << feature.bit) >>> 0;
+  e[k] = set ? (e[k] | mask) >>> 0 : (e[k] & ~mask) >>> 0;
+  vcpu_set_cpuid(vcpu);
+}
+
+/**
+ * C `kvm_get_cpu_address_width(&pa_bits, &va_bits)`.
+ *
+ * @returns the physical and virtual address widths KVM reports
+ */
+export function kvm_get_cpu_address_width(): { pa_bits: number; va_bits: number } {
+  if (!kvm_cpu_has_p(X86_PROPERTY_MAX_PHY_ADDR)) {
+    return { pa_bits: kvm_cpu_has(X86_FEATURE_PAE) ? 36 : 32, va_bits: 32 };
+  }
+  return {
+    pa_bits: kvm_cpu_property(X86_PROPERTY_MAX_PHY_ADDR),
+    va_bits: kvm_cpu_property(X86_PROPERTY_MAX_VIRT_ADDR),
+  };
+}
+
+/**
+ * C `vm_compute_max_gfn(vm)`: from the guest MAXPHYADDR when KVM reports one
+ * (it can be below the raw MAXPHYADDR, e.g. without 5-level TDP). The AMD
+ * HyperTransport hole does not apply: the simulated host is Intel.
+ *
+ * @param vm the VM
+ * @returns the highest usable guest frame
+ */
+export function vm_compute_max_gfn(vm: kvm_vm): bigint {
+  const guest_maxphyaddr = kvm_cpu_property(X86_PROPERTY_GUEST_MAX_PHY_ADDR) || vm.pa_bits;
+  TEST_ASSERT(
+    guest_maxphyaddr <= vm.pa_bits,
+    "Guest MAXPHYADDR should never be greater than raw MAXPHYADDR",
+  );
+  return (1n << BigInt(guest_maxphyaddr - vm.page_shift)) - 1n;
+}
+
+/**
+ * C `is_tdx_vm(vm)`.
+ *
+ * @param vm the VM
+ * @returns whether it is a TD
+ */
+export function is_tdx_vm(vm: kvm_vm): boolean {
+  return vm.type === KVM_X86_TDX_VM;
+}
+
+/**
+ * C `is_sev_vm(vm)`.
+ *
+ * @param vm the VM
+ * @returns whether it is an SEV, SEV-ES or SNP VM
+ */
+export function is_sev_vm(vm: kvm_vm): boolean {
+  return vm.type === 2 || vm.type === 3 || vm.type === 4;
+}
+
+/**
+ * C `kvm_init_vm_address_properties(vm)`: the S-bit of a TD (bit
+ * GUEST_MAX_PHY_ADDR - 1, which tags shared GPAs) and the GPA tag mask. SEV
+ * (C-bit) needs `/dev/sev`, which the simulator does not have.
+ *
+ * @param vm the VM
+ */
+export function kvm_init_vm_address_properties(vm: kvm_vm): void {
+  vm.arch.sev_fd = -1;
+  if (is_tdx_vm(vm)) {
+    const gpa_bits = kvm_cpu_property(X86_PROPERTY_GUEST_MAX_PHY_ADDR);
+    TEST_ASSERT(
+      gpa_bits === 48 || gpa_bits === 52,
+      "TDX: bad X86_PROPERTY_GUEST_MAX_PHY_ADDR value: %u",
+      gpa_bits,
+    );
+    vm.arch.s_bit = 1n << BigInt(gpa_bits - 1);
+    vm.gpa_tag_mask = vm.arch.s_bit;
+  }
+}
+
+/**
+ * C `vm_arch_has_protected_memory(vm)`: SEV (C-bit) and TDX (S-bit) VMs
+ * track which pages are private.
+ *
+ * @param vm the VM
+ * @returns whether the VM has protected memory
+ */
+export function vm_arch_has_protected_memory(vm: kvm_vm): boolean {
+  return vm.arch.c_bit !== 0n || vm.arch.s_bit !== 0n;
+}
+
+// ---------------------------------------------------------------------------
+// Page tables
+
+/** A 64-bit view of one page-table entry in host memory. */
+function pte_at(vm: kvm_vm, table_gpa: gpa_t, index: number): DataView {
+  const bytes = user_memory(addr_gpa2hva(vm, table_gpa) + BigInt(index * 8), 8);
+  return new DataView(bytes.buffer, bytes.byteOffset, 8);
+}
+
+/** A PTE slot: either vm->mmu.pgd itself or an entry in a table page. */
+interface pte_ref {
+  get(): bigint;
+  set(v: bigint): void;
+  is_pgd: boolean;
+}
+
+function pgd_ref(vm: kvm_vm): pte_ref {
+  return {
+    get: () => vm.mmu.pgd,
+    set: (v) => {
+      vm.mmu.pgd = v;
+    },
+    is_pgd: true,
+  };
+}
+
+function PTE_GET_PA(pte: bigint): bigint {
+  return pte & PHYSICAL_PAGE_MASK;
+}
+
+function virt_get_pte(vm: kvm_vm, parent: pte_ref, vaddr: gva_t, level: number): pte_ref {
+  const pt_gpa = PTE_GET_PA(parent.get());
+  const index = Number((vaddr >> BigInt(PG_LEVEL_SHIFT(level))) & 0x1ffn);
+  TEST_ASSERT(
+    (parent.get() & PTE_PRESENT_MASK) || parent.is_pgd,
+    "Parent PTE (level %d) not PRESENT for gva: 0x%08lx",
+    level + 1,
+    vaddr,
+  );
+  const dv = pte_at(vm, pt_gpa, index);
+  return {
+    get: () => dv.getBigUint64(0, true),
+    set: (v) => dv.setBigUint64(0, v, true),
+    is_pgd: false,
+  };
+}
+
+function virt_create_upper_pte(
+  vm: kvm_vm,
+  parent: pte_ref,
+  vaddr: gva_t,
+  paddr: gpa_t,
+  current_level: number,
+  target_level: number,
+): pte_ref {
+  const pte = virt_get_pte(vm, parent, vaddr, current_level);
+  paddr = vm_untag_gpa(vm, paddr);
+  if (!(pte.get() & PTE_PRESENT_MASK)) {
+    let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK;
+    if (current_level === target_level) v |= PTE_LARGE_MASK | (paddr & PHYSICAL_PAGE_MASK);
+    else v |= vm_alloc_page_table(vm) & PHYSICAL_PAGE_MASK;
+    pte.set(v);
+  } else {
+    TEST_ASSERT(
+      current_level !== target_level,
+      "Cannot create hugepage at level: %u, vaddr: 0x%lx",
+      current_level,
+      vaddr,
+    );
+    TEST_ASSERT(
+      !(pte.get() & PTE_LARGE_MASK),
+      "Cannot create page table at level: %u, vaddr: 0x%lx",
+      current_level,
+      vaddr,
+    );
+  }
+  return pte;
+}
+
+/**
+ * C `virt_arch_pgd_alloc(vm)`.
+ *
+ * @param vm the VM
+ */
+export function virt_arch_pgd_alloc(vm: kvm_vm): void {
+  TEST_ASSERT(
+    vm.mode === vm_guest_mode.VM_MODE_PXXVYY_4K,
+    "Unknown or unsupported guest mode: 0x%x",
+    vm.mode,
+  );
+  if (!vm.mmu.pgd_created) {
+    vm.mmu.pgd = vm_alloc_page_table(vm);
+    vm.mmu.pgd_created = true;
+  }
+}
+
+/**
+ * C `__virt_pg_map(vm, vaddr, paddr, level)`: map one page of the given
+ * level. Leaf PTEs of protected pages get the C-bit, of shared pages the
+ * S-bit: neither SEV nor TDX supports shared page tables, so only the leaf
+ * needs it.
+ *
+ * @param vm the VM
+ * @param vaddr the GVA
+ * @param paddr the GPA
+ * @param level `PG_LEVEL_4K`, `PG_LEVEL_2M` or `PG_LEVEL_1G`
+ */
+export function __virt_pg_map(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t, level: number): void {
+  const pg_size = PG_LEVEL_SIZE(level);
+  TEST_ASSERT(
+    vm.mode === vm_guest_mode.VM_MODE_PXXVYY_4K,
+    "Unknown or unsupported guest mode: 0x%x",
+    vm.mode,
+  );
+  TEST_ASSERT(
+    vaddr % pg_size === 0n,
+    "Virtual address not aligned,\n  vaddr: 0x%lx page size: 0x%lx",
+    vaddr,
+    pg_size,
+  );
+  TEST_ASSERT(
+    sparsebit_is_set(vm.vpages_valid, vaddr >> BigInt(vm.page_shift)),
+    "Invalid virtual address, vaddr: 0x%lx",
+    vaddr,
+  );
+  TEST_ASSERT(
+    paddr % pg_size === 0n,
+    "Physical address not aligned,\n  paddr: 0x%lx page size: 0x%lx",
+    paddr,
+    pg_size,
+  );
+  TEST_ASSERT(
+    paddr >> BigInt(vm.page_shift) <= vm.max_gfn,
+    "Physical address beyond maximum supported,\n  paddr: 0x%lx vm->max_gfn: 0x%lx vm->page_size: 0x%x",
+    paddr,
+    vm.max_gfn,
+    vm.page_size,
+  );
+  TEST_ASSERT(vm_untag_gpa(vm, paddr) === paddr, "Unexpected bits in paddr: %lx", paddr);
+
+  let pte = pgd_ref(vm);
+  for (let current_level = vm.mmu.pgtable_levels; current_level > 1; current_level--) {
+    pte = virt_create_upper_pte(vm, pte, vaddr, paddr, current_level, level);
+    if (pte.get() & PTE_LARGE_MASK) return;
+  }
+  pte = virt_get_pte(vm, pte, vaddr, 1);
+  TEST_ASSERT(
+    !(pte.get() & PTE_PRESENT_MASK),
+    "PTE already present for 4k page at vaddr: 0x%lx",
+    vaddr,
+  );
+  let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK | (paddr & PHYSICAL_PAGE_MASK);
+  v |= vm_is_gpa_protected(vm, paddr) ? vm.arch.c_bit : vm.arch.s_bit;
+  pte.set(v);
+}
+
+/**
+ * C `virt_arch_pg_map(vm, vaddr, paddr)`: a 4K mapping.
+ *
+ * @param vm the VM
+ * @param vaddr the GVA
+ * @param paddr the GPA
+ */
+export function virt_arch_pg_map(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t): void {
+  __virt_pg_map(vm, vaddr, paddr, 1);
+}
+
+/**
+ * C `__vm_get_page_table_entry()` reduced to the walk: the leaf PTE of a GVA
+ * and its level, or null when it is not mapped.
+ */
+function vm_walk(vm: kvm_vm, vaddr: gva_t): { pte: bigint; level: number } | null {
+  if (!vm.mmu.pgd_created) return null;
+  let table = vm.mmu.pgd;
+  for (let level = vm.mmu.pgtable_levels; level >= 1; level--) {
+    const index = Number((vaddr >> BigInt(PG_LEVEL_SHIFT(level))) & 0x1ffn);
+    const pte = pte_at(vm, table, index).getBigUint64(0, true);
+    if (!(pte & PTE_PRESENT_MASK)) return null;
+    if (level === 1 || (pte & PTE_LARGE_MASK)) return { pte, level };
+    table = PTE_GET_PA(pte);
+  }
+  return null;
+}
+
+/**
+ * C `addr_arch_gva2gpa(vm, gva)`: walk the guest page tables.
+ *
+ * @param vm the VM
+ * @param gva the GVA
+ * @returns the GPA (with the S-bit / C-bit stripped)
+ */
+export function addr_arch_gva2gpa(vm: kvm_vm, gva: gva_t): gpa_t {
+  const w = vm_walk(vm, gva);
+  if (!w) return TEST_FAIL("No mapping for vm virtual address, gva: 0x%lx", gva);
+  const size = PG_LEVEL_SIZE(w.level);
+  return vm_untag_gpa(vm, PTE_GET_PA(w.pte) & ~(size - 1n)) + (gva & (size - 1n));
+}
+
+// ---------------------------------------------------------------------------
+// Descriptor tables and segments
+
+/**
+ * C `kvm_seg_set_unusable(&seg)`.
+ *
+ * @param segp the segment
+ */
+export function kvm_seg_set_unusable(segp: View<typeof kvm_segment.fields>): void {
+  segp.$bytes.fill(0);
+  segp.unusable = 1;
+}
+
+/**
+ * C `kvm_seg_set_kernel_code_64bit(&seg)`: selector 0x8, execute/read, L.
+ *
+ * @param segp the segment
+ */
+export function kvm_seg_set_kernel_code_64bit(segp: View<typeof kvm_segment.fields>): void {
+  segp.$bytes.fill(0);
+  segp.selector = KERNEL_CS;
+  segp.limit = 0xffffffff;
+  segp.s = 1;
+  segp.type = 0x08 | 0x01 | 0x02; // execute, accessed, readable
+  segp.g = 1;
+  segp.l = 1;
+  segp.present = 1;
+}
+
+/**
+ * C `kvm_seg_set_kernel_data_64bit(&seg)`: selector 0x10, read/write.
+ *
+ * @param segp the segment
+ */
+export function kvm_seg_set_kernel_data_64bit(segp: View<typeof kvm_segment.fields>): void {
+  segp.$bytes.fill(0);
+  segp.selector = KERNEL_DS;
+  segp.limit = 0xffffffff;
+  segp.s = 1;
+  segp.type = 0x00 | 0x01 | 0x02; // data, accessed, writable
+  segp.g = 1;
+  segp.present = 1;
+}
+
+/**
+ * C `kvm_seg_set_tss_64bit(base, &seg)`: selector 0x18, busy 64-bit TSS.
+ *
+ * @param base the TSS GVA
+ * @param segp the segment
+ */
+export function kvm_seg_set_tss_64bit(base: gva_t, segp: View<typeof kvm_segment.fields>): void {
+  segp.$bytes.fill(0);
+  segp.base = base;
+  segp.limit = 0x67;
+  segp.selector = KERNEL_TSS;
+  segp.type = 0xb;
+  segp.present = 1;
+}
+
+/**
+ * C `kvm_seg_fill_gdt_64bit(vm, &seg)`: write the segment's descriptor into
+ * the GDT (16 bytes for a system segment, which carries base bits 63:32).
+ *
+ * @param vm the VM
+ * @param segp the segment
+ */
+export function kvm_seg_fill_gdt_64bit(vm: kvm_vm, segp: View<typeof kvm_segment.fields>): void {
+  const hva = addr_gva2hva(vm, vm.arch.gdt) + BigInt((segp.selector >> 3) * 8);
+  const d = desc64.view(user_memory(hva, desc64.size));
+  const base = segp.base;
+  const limit = BigInt(segp.limit);
+  let lo = limit & 0xffffn;
+  lo |= (base & 0xffffn) << 16n;
+  lo |= ((base >> 16n) & 0xffn) << 32n;
+  lo |= BigInt(segp.type & 0xf) << 40n;
+  lo |= BigInt(segp.s & 1) << 44n;
+  lo |= BigInt(segp.dpl & 3) << 45n;
+  lo |= BigInt(segp.present & 1) << 47n;
+  lo |= ((limit >> 16n) & 0xfn) << 48n;
+  lo |= BigInt(segp.avl & 1) << 52n;
+  lo |= BigInt(segp.l & 1) << 53n;
+  lo |= BigInt(segp.db & 1) << 54n;
+  lo |= BigInt(segp.g & 1) << 55n;
+  lo |= ((base >> 24n) & 0xffn) << 56n;
+  d.lo = lo;
+  if (!segp.s) d.hi = (base >> 32n) & 0xffffffffn;
+}
+
+function set_idt_entry(
+  vm: kvm_vm,
+  vector: number,
+  addr: bigint,
+  dpl: number,
+  selector: number,
+): void {
+  const hva = addr_gva2hva(vm, vm.arch.idt) + BigInt(vector * idt_entry.size);
+  const e = idt_entry.view(user_memory(hva, idt_entry.size));
+  e.$bytes.fill(0);
+  e.offset0 = Number(addr & 0xffffn);
+  e.selector = selector;
+  e.bits = (0 /* ist */) | (14 << 8) /* type: interrupt gate */ | ((dpl & 3) << 13) | (1 << 15);
+  e.offset1 = Number((addr >> 16n) & 0xffffn);
+  e.offset2 = Number((addr >> 32n) & 0xffffffffn);
+}
+
+/**
+ * The guest's exception stubs (C `idt_handlers[]`, the 256 entry points of
+ * `handlers.S`): SDK guest functions registered by name in the guest-code
+ * registry (`idt_handler_<vector>`, see `lib/x86/guest.ts`).
+ */
+export function idt_handler_name(vector: number): string {
+  return `idt_handler_${vector}`;
+}
+
+/**
+ * C `vm_init_descriptor_tables(vm)`: GDT, IDT, the handler table and the TSS,
+ * one page each from `MEM_REGION_DATA`; 256 interrupt gates to the guest's
+ * exception stubs with selector `KERNEL_CS`; the handler table's GVA in the
+ * `exception_handlers` guest global; 64-bit code (0x8), data (0x10) and TSS
+ * (0x18) descriptors.
+ *
+ * @param vm the VM
+ */
+export function vm_init_descriptor_tables(vm: kvm_vm): void {
+  const seg = kvm_segment.alloc();
+  vm.arch.gdt = __vm_alloc(vm, getpagesize(), 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
+  vm.arch.idt = __vm_alloc(vm, getpagesize(), 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
+  vm.handlers = __vm_alloc(vm, getpagesize(), 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
+  vm.arch.tss = __vm_alloc(vm, getpagesize(), 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
+
+  for (let i = 0; i < NUM_INTERRUPTS; i++) {
+    set_idt_entry(vm, i, guest_code_gva(vm, idt_handler_name(i)), 0, KERNEL_CS);
+  }
+  write_guest_global(vm, exception_handlers, vm.handlers);
+
+  kvm_seg_set_kernel_code_64bit(seg);
+  kvm_seg_fill_gdt_64bit(vm, seg);
+  kvm_seg_set_kernel_data_64bit(seg);
+  kvm_seg_fill_gdt_64bit(vm, seg);
+  kvm_seg_set_tss_64bit(vm.arch.tss, seg);
+  kvm_seg_fill_gdt_64bit(vm, seg);
+}
+
+/**
+ * C `vm_install_exception_handler(vm, vector, handler)`: the guest calls
+ * `handler(regs)` for exceptions on `vector` (null uninstalls it). The handler
+ * is a guest function: its code address goes into the handler table.
+ *
+ * @param vm the VM
+ * @param vector the exception vector
+ * @param handler the guest handler, taking a `struct ex_regs` view
+ */
+export function vm_install_exception_handler(
+  vm: kvm_vm,
+  vector: number,
+  handler: guest_code_t | null,
+): void {
+  const hva = addr_gva2hva(vm, vm.handlers) + BigInt(vector * 8);
+  const dv = new DataView(user_memory(hva, 8).buffer, user_memory(hva, 8).byteOffset, 8);
+  dv.setBigUint64(0, handler ? guest_code_gva(vm, handler) : 0n, true);
+}
+
+// ---------------------------------------------------------------------------
+// vCPUs
+
+function vcpu_init_sregs(vm: kvm_vm, vcpu: kvm_vcpu): void {
+  const sregs = kvm_sregs.alloc();
+  TEST_ASSERT_EQ(vm.mode, vm_guest_mode.VM_MODE_PXXVYY_4K);
+  vcpu_sregs_get(vcpu, sregs);
+  sregs.idt.base = vm.arch.idt;
+  sregs.idt.limit = kvm_get_default_idt_limit();
+  sregs.gdt.base = vm.arch.gdt;
+  sregs.gdt.limit = kvm_get_default_gdt_limit();
+  sregs.cr0 = kvm_get_default_cr0();
+  sregs.cr4 |= kvm_get_default_cr4();
+  if (vm.mmu.pgtable_levels === 5) sregs.cr4 |= X86_CR4_LA57;
+  sregs.efer |= kvm_get_default_efer();
+  kvm_seg_set_unusable(sregs.ldt);
+  kvm_seg_set_kernel_code_64bit(sregs.cs);
+  kvm_seg_set_kernel_data_64bit(sregs.ds);
+  kvm_seg_set_kernel_data_64bit(sregs.es);
+  kvm_seg_set_kernel_data_64bit(sregs.fs);
+  kvm_seg_set_kernel_data_64bit(sregs.gs);
+  kvm_seg_set_kernel_data_64bit(sregs.ss);
+  kvm_seg_set_tss_64bit(vm.arch.tss, sregs.tr);
+  sregs.cr3 = vm.mmu.pgd;
+  vcpu_sregs_set(vcpu, sregs);
+}
+
+function vcpu_init_xcrs(_vm: kvm_vm, vcpu: kvm_vcpu): void {
+  if (!kvm_cpu_has(X86_FEATURE_XSAVE)) return;
+  const xcrs = kvm_xcrs.alloc();
+  xcrs.nr_xcrs = 1;
+  const x = xcrs.xcrs.at(0);
+  x.xcr = 0;
+  x.value = kvm_cpu_supported_xcr0();
+  vcpu_ioctl(vcpu, KVM_SET_XCRS, xcrs);
+}
+
+/**
+ * C `kvm_allocate_vcpu_stack(vm)`: `DEFAULT_STACK_PGS` pages at or above
+ * `DEFAULT_GUEST_STACK_VADDR_MIN`; returns the top minus 8, so that
+ * `(rsp + 8) % 16 == 0` at the entry point as the SysV ABI has it.
+ *
+ * @param vm the VM
+ * @returns the initial RSP
+ */
+export function kvm_allocate_vcpu_stack(vm: kvm_vm): gva_t {
+  const size = BigInt(DEFAULT_STACK_PGS * getpagesize());
+  let stack_gva = __vm_alloc(
+    vm,
+    size,
+    DEFAULT_GUEST_STACK_VADDR_MIN,
+    kvm_mem_region_type.MEM_REGION_DATA,
+  );
+  stack_gva += size;
+  TEST_ASSERT(
+    stack_gva % BigInt(getpagesize()) === 0n,
+    "__vm_alloc() did not provide a page-aligned address",
+  );
+  return stack_gva - 8n;
+}
+
+/**
+ * C `vm_arch_vcpu_add(vm, vcpu_id)`: the vCPU with the supported CPUID,
+ * 64-bit sregs, XCR0, a stack, RFLAGS.FIXED and MP state RUNNABLE.
+ *
+ * @param vm the VM
+ * @param vcpu_id the vCPU id
+ * @returns the vCPU
+ */
+export function vm_arch_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
+  const vcpu = __vm_vcpu_add(vm, vcpu_id);
+  if (is_tdx_vm(vm)) {
+    TEST_FAIL("TDX vCPUs need lib/x86/tdx/tdx_util.ts (tdx_vcpu_init)");
+  }
+  vcpu_init_cpuid(vcpu, kvm_get_supported_cpuid());
+  vcpu_init_sregs(vm, vcpu);
+  vcpu_init_xcrs(vm, vcpu);
+  const regs = kvm_regs.alloc();
+  vcpu_regs_get(vcpu, regs);
+  regs.rflags = regs.rflags | 0x2n;
+  regs.rsp = kvm_allocate_vcpu_stack(vm);
+  vcpu_regs_set(vcpu, regs);
+  const mp_state = kvm_mp_state.alloc();
+  mp_state.mp_state = 0;
+  vcpu_ioctl(vcpu, KVM_SET_MP_STATE, mp_state);
+  // KVM updates guest CPUID at run time (OSXSAVE after CR4, XSAVE sizes
+  // after XCR0): refresh the cache so it matches the vCPU.
+  vcpu_get_cpuid(vcpu);
+  return vcpu;
+}
+
+/**
+ * C `vcpu_arch_set_entry_point(vcpu, guest_code)`: RIP = the code address
+ * the guest image gives the function.
+ *
+ * @param vcpu the vCPU
+ * @param guest_code the entry point
+ */
+export function vcpu_arch_set_entry_point(vcpu: kvm_vcpu, guest_code: guest_code_t): void {
+  const regs = kvm_regs.alloc();
+  vcpu_regs_get(vcpu, regs);
+  regs.rip = guest_code_gva(vcpu.vm, guest_code);
+  vcpu_regs_set(vcpu, regs);
+}
+
+/**
+ * C `vcpu_args_set(vcpu, num, ...)`: the first `num` (1..6) arguments of the
+ * entry point, in RDI, RSI, RDX, RCX, R8, R9 as the SysV ABI passes them.
+ *
+ * @param vcpu the vCPU
+ * @param num how many arguments
+ * @param args the arguments
+ */
+export function vcpu_args_set(
+  vcpu: kvm_vcpu,
+  num: number,
+  ...args: (number | bigint | boolean)[]
+): void {
+  TEST_ASSERT(num >= 1 && num <= 6, "Unsupported number of args,\n  num: %u\n", num);
+  const regs = kvm_regs.alloc();
+  vcpu_regs_get(vcpu, regs);
+  const v = (i: number): bigint => BigInt.asUintN(64, BigInt(args[i] ?? 0));
+  if (num >= 1) regs.rdi = v(0);
+  if (num >= 2) regs.rsi = v(1);
+  if (num >= 3) regs.rdx = v(2);
+  if (num >= 4) regs.rcx = v(3);
+  if (num >= 5) regs.r8 = v(4);
+  if (num >= 6) regs.r9 = v(5);
+  vcpu_regs_set(vcpu, regs);
+}
+
+/**
+ * C `kvm_arch_vm_post_create(vm, nr_vcpus)`: irqchip, descriptor tables,
+ * host-vendor globals, the TSC frequency global.
+ *
+ * @param vm the VM
+ * @param _nr_vcpus the number of vCPUs (TDX sizes its boot parameters with it)
+ */
+export function kvm_arch_vm_post_create(vm: kvm_vm, _nr_vcpus: number): void {
+  TEST_ASSERT(
+    kvm_has_cap(KVM_CAP_GET_TSC_KHZ),
+    "Require KVM_GET_TSC_KHZ to provide udelay() to guest.",
+  );
+  vm_create_irqchip(vm);
+  vm_init_descriptor_tables(vm);
+  host_cpu_is_intel.value = 1n;
+  host_cpu_is_amd.value = 0n;
+  sync_global_to_guest(vm, host_cpu_is_intel);
+  sync_global_to_guest(vm, host_cpu_is_amd);
+  const r = __vm_ioctl(vm, KVM_GET_TSC_KHZ, 0);
+  TEST_ASSERT(r > 0, "KVM_GET_TSC_KHZ did not provide a valid TSC frequency.");
+  guest_tsc_khz.value = BigInt(r);
+  sync_global_to_guest(vm, guest_tsc_khz);
+}
+
+/**
+ * C `kvm_arch_vm_finalize_vcpus(vm)`: nothing for ordinary VMs (a TD is
+ * finalized here, by `tdx_vm_finalize`).
+ *
+ * @param vm the VM
+ */
+export function kvm_arch_vm_finalize_vcpus(vm: kvm_vm): void {
+  if (is_tdx_vm(vm)) TEST_FAIL("TDX VMs need lib/x86/tdx/tdx_util.ts (tdx_vm_finalize)");
+}
+
+/**
+ * C `assert_on_unhandled_exception(vcpu)`: an exception the guest had no
+ * handler for (`route_exception` sends `UCALL_UNHANDLED`) becomes the host's
+ * test failure, with the guest's file, line and text. Guest asserts
+ * (`UCALL_ABORT`) are left to the test, which reports them with
+ * `REPORT_GUEST_ASSERT` (guest_print_test expects them back).
+ *
+ * @param vcpu the vCPU
+ */
+export function assert_on_unhandled_exception(vcpu: kvm_vcpu): void {
+  const uc = ucall_struct.alloc();
+  if (get_ucall(vcpu, uc) === UCALL_UNHANDLED) REPORT_GUEST_ASSERT(uc);
+}
+
+// ---------------------------------------------------------------------------
+// MSRs
+
+/**
+ * C `vcpu_msrs_get(vcpu, msrs)`: KVM_GET_MSRS that must read every MSR.
+ *
+ * @param vcpu the vCPU
+ * @param msrs the request
+ */
+export function vcpu_msrs_get(vcpu: kvm_vcpu, msrs: View<typeof kvm_msrs.fields>): void {
+  const r = __vcpu_ioctl(vcpu, KVM_GET_MSRS, msrs);
+  TEST_ASSERT(
+    r === msrs.nmsrs,
+    "KVM_GET_MSRS failed, r: %i (failed on MSR %x)",
+    r,
+    r < 0 || r >= msrs.nmsrs ? -1 : msrs.entries.at(r).index,
+  );
+}
+
+/**
+ * C `vcpu_get_msr(vcpu, msr_index)`.
+ *
+ * @param vcpu the vCPU
+ * @param msr_index the MSR
+ * @returns its value
+ */
+export function vcpu_get_msr(vcpu: kvm_vcpu, msr_index: number): bigint {
+  const msrs = kvm_msrs.alloc(1);
+  msrs.nmsrs = 1;
+  msrs.entries.at(0).index = msr_index;
+  vcpu_msrs_get(vcpu, msrs);
+  return msrs.entries.at(0).data;
+}
+
+/**
+ * C `_vcpu_set_msr(vcpu, msr_index, msr_value)`: KVM_SET_MSRS of one MSR, raw.
+ *
+ * @param vcpu the vCPU
+ * @param msr_index the MSR
+ * @param msr_value the value
+ * @returns the number of MSRs written (1), or 0 / -1
+ */
+export function _vcpu_set_msr(vcpu: kvm_vcpu, msr_index: number, msr_value: bigint): number {
+  const msrs = kvm_msrs.alloc(1);
+  msrs.nmsrs = 1;
+  msrs.entries.at(0).index = msr_index;
+  msrs.entries.at(0).data = BigInt.asUintN(64, msr_value);
+  return __vcpu_ioctl(vcpu, KVM_SET_MSRS, msrs);
+}
+
+/**
+ * C `vcpu_set_msr(vcpu, msr_index, msr_value)`.
+ *
+ * @param vcpu the vCPU
+ * @param msr_index the MSR
+ * @param msr_value the value
+ */
+export function vcpu_set_msr(vcpu: kvm_vcpu, msr_index: number, msr_value: number | bigint): void {
+  const r = _vcpu_set_msr(vcpu, msr_index, BigInt(msr_value));
+  TEST_ASSERT(
+    r === 1,
+    "KVM_SET_MSRS failed on MSR 0x%x, value 0x%lx: %s",
+    msr_index,
+    BigInt(msr_value),
+    KVM_IOCTL_ERROR(KVM_SET_MSRS, r),
+  );
+}
