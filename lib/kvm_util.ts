@@ -17,8 +17,6 @@
  *   the ioctl's name as written at the call site, as `#cmd` does.
  * - `vcpu_run()` has an `async` twin, {@linkcode vcpu_run_async}, for running
  *   several vCPUs at once where C starts one pthread per vCPU.
- * - `kvm_set_files_rlimit()` is a no-op: the simulator has no RLIMIT_NOFILE,
- *   and Deno cannot call setrlimit(2) without FFI.
  *
  * @module
  */
@@ -114,14 +112,18 @@ import {
   PROT_READ,
   PROT_WRITE,
 } from "../include/linux/mman.ts";
+import { RLIMIT_NOFILE } from "../include/linux/resource.ts";
 import {
   close,
   fallocate,
+  getrlimit,
   ioctl,
   ioctl_async,
   type IoctlArg,
   mmap,
   munmap,
+  type rlimit,
+  setrlimit,
   user_memory,
 } from "../include/libc/syscall.ts";
 import { errno_get, errno_set, strerror } from "../include/libc/errno.ts";
@@ -796,11 +798,32 @@ function vm_nr_pages_required(
 }
 
 /**
- * C `kvm_set_files_rlimit(nr_vcpus)`: nothing to do here (see the module notes).
+ * C `kvm_set_files_rlimit(nr_vcpus)`: make room for two descriptors per vCPU
+ * (the vCPU and its stats fd) plus slack for the test's own files, raising
+ * the hard limit too when it is lower; skip when that is not permitted.
  *
- * @param _nr_vcpus the number of vCPUs the test will create
+ * @param nr_vcpus the number of vCPUs the test will create
  */
-export function kvm_set_files_rlimit(_nr_vcpus: number): void {}
+export function kvm_set_files_rlimit(nr_vcpus: number): void {
+  const nr_fds_wanted = BigInt(nr_vcpus * 2 + 100);
+  const rl: rlimit = { rlim_cur: 0n, rlim_max: 0n };
+  TEST_ASSERT(!getrlimit(RLIMIT_NOFILE, rl), "getrlimit() failed!");
+  if (rl.rlim_cur < nr_fds_wanted) {
+    rl.rlim_cur = nr_fds_wanted;
+    if (rl.rlim_max < nr_fds_wanted) {
+      const old_rlim_max = rl.rlim_max;
+      rl.rlim_max = nr_fds_wanted;
+      __TEST_REQUIRE(
+        setrlimit(RLIMIT_NOFILE, rl) >= 0,
+        "RLIMIT_NOFILE hard limit is too low (%d, wanted %d)\n",
+        old_rlim_max,
+        nr_fds_wanted,
+      );
+    } else {
+      TEST_ASSERT(!setrlimit(RLIMIT_NOFILE, rl), "setrlimit() failed!");
+    }
+  }
+}
 
 /** C `is_guest_memfd_required(shape)`: CoCo VMs whose private memory must be guest_memfd. */
 function is_guest_memfd_required(shape: vm_shape): boolean {

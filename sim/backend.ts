@@ -24,6 +24,7 @@ import {
   ENOENT,
   ENOTTY,
   EOPNOTSUPP,
+  EPERM,
 } from "../include/linux/errno.ts";
 import {
   FALLOC_FL_COLLAPSE_RANGE,
@@ -36,7 +37,11 @@ import {
 } from "../include/linux/falloc.ts";
 import { O_ACCMODE, O_RDONLY, O_WRONLY } from "../include/linux/fcntl.ts";
 import { MAP_ANONYMOUS } from "../include/linux/mman.ts";
-import { file } from "./kernel/fs/file.ts";
+import { file, fput, get_file, NR_OPEN_MAX } from "./kernel/fs/file.ts";
+import { RLIM_INFINITY, RLIMIT_NOFILE } from "../include/linux/resource.ts";
+
+/** The number of resource limits Linux has (`RLIM_NLIMITS`). */
+const RLIM_NLIMITS = 16;
 import { open_pseudo_file } from "./kernel/fs/pseudo.ts";
 import { current } from "./kernel/include/linux/sched.ts";
 import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
@@ -197,6 +202,32 @@ export const backend: Backend = {
     const f = fget(fd);
     if (!f) return BigInt(-EBADF);
     return f.f_op.size ? f.f_op.size(f) : 0n;
+  },
+
+  dup(fd: number): number {
+    const f = fget(fd);
+    if (!f) return -EBADF;
+    const nfd = current.files.fd_install(get_file(f));
+    if (nfd < 0) fput(f);
+    return nfd;
+  },
+
+  getrlimit(resource: number): [bigint, bigint] | number {
+    // Only RLIMIT_NOFILE means anything to the simulated process; the others read as unlimited.
+    if (!Number.isInteger(resource) || resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
+    if (resource !== RLIMIT_NOFILE) return [RLIM_INFINITY, RLIM_INFINITY];
+    return [BigInt(current.files.rlim_cur), BigInt(current.files.rlim_max)];
+  },
+
+  setrlimit(resource: number, cur: bigint, max: bigint): number {
+    if (!Number.isInteger(resource) || resource < 0 || resource >= RLIM_NLIMITS) return -EINVAL;
+    if (cur > max) return -EINVAL;
+    if (resource !== RLIMIT_NOFILE) return 0;
+    // RLIMIT_NOFILE may not exceed fs.nr_open, and (as root may) the hard limit can be raised.
+    if (max > BigInt(NR_OPEN_MAX)) return -EPERM;
+    current.files.rlim_cur = Number(cur);
+    current.files.rlim_max = Number(max);
+    return 0;
   },
 
   addr_of(buffer: ArrayBufferLike, offset: number): bigint {

@@ -9,9 +9,6 @@
  *
  * Test for KVM_CAP_MAX_VCPUS and KVM_CAP_MAX_VCPU_ID.
  *
- * Upstream raises RLIMIT_NOFILE to KVM_CAP_MAX_VCPUS + 100 first; the
- * simulated process has no descriptor limit, so that step is omitted.
- *
  * @module
  */
 
@@ -19,6 +16,7 @@ import { ksft_main } from "../include/kselftest_harness.ts";
 import {
   __vm_vcpu_add,
   kvm_check_cap,
+  kvm_set_files_rlimit,
   kvm_vm_free,
   pr_info,
   TEST_ASSERT,
@@ -58,6 +56,8 @@ function main(): number {
     kvm_max_vcpu_id,
     kvm_max_vcpus,
   );
+
+  kvm_set_files_rlimit(kvm_max_vcpus);
 
   test_vcpu_creation(0, kvm_max_vcpus);
 

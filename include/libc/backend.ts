@@ -52,6 +52,12 @@ export interface Backend {
   write(fd: number, buf: bigint, count: bigint): bigint;
   /** `fstat(2)`: `st_size` of the file, or `-errno` as a bigint. */
   fstat_size(fd: number): bigint;
+  /** `dup(2)`: a new descriptor for the same open file. */
+  dup(fd: number): number;
+  /** `getrlimit(2)`: `[rlim_cur, rlim_max]`, or `-errno`. */
+  getrlimit(resource: number): [bigint, bigint] | number;
+  /** `setrlimit(2)`. */
+  setrlimit(resource: number, cur: bigint, max: bigint): number;
   /** The user address of JavaScript memory, valid while the buffer is alive. */
   addr_of(buffer: ArrayBufferLike, offset: number): bigint;
   /**

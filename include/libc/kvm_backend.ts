@@ -25,6 +25,9 @@ export const LIBC_SYMBOLS = {
   read: { parameters: ["i32", "u64", "usize"], result: "isize" },
   write: { parameters: ["i32", "u64", "usize"], result: "isize" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  dup: { parameters: ["i32"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
+  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
 } as const;
 
@@ -79,6 +82,14 @@ function makeBackend(libc: Libc): Backend {
       libc.lseek(fd, cur, 0);
       return end;
     },
+    dup: (fd) => neg(libc.dup(fd)),
+    getrlimit(resource) {
+      const rl = new BigUint64Array(2);
+      const r = libc.getrlimit(resource, rl);
+      return r === -1 ? -read_errno(libc) : [rl[0]!, rl[1]!];
+    },
+    setrlimit: (resource, cur, max) =>
+      neg(libc.setrlimit(resource, new BigUint64Array([cur, max]))),
     addr_of(buffer, offset) {
       const p = Deno.UnsafePointer.of(new Uint8Array(buffer, offset));
       return p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));

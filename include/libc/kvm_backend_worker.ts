@@ -12,9 +12,10 @@ import { open_libc, read_errno } from "./kvm_backend.ts";
 
 const libc = open_libc();
 
-self.onmessage = (e: MessageEvent<SharedArrayBuffer>) => {
-  const ctl = new BigInt64Array(e.data);
-  const state = new Int32Array(e.data);
+globalThis.addEventListener("message", (ev) => {
+  const buf = (ev as MessageEvent<SharedArrayBuffer>).data;
+  const ctl = new BigInt64Array(buf);
+  const state = new Int32Array(buf);
   for (;;) {
     Atomics.wait(state, 0, 0);
     if (Atomics.load(state, 0) !== 1) continue;
@@ -23,4 +24,4 @@ self.onmessage = (e: MessageEvent<SharedArrayBuffer>) => {
     Atomics.store(state, 0, 2);
     Atomics.notify(state, 0);
   }
-};
+});

@@ -120,6 +120,32 @@ export function write(fd: number, buf: Pointer, count: number): number {
   return Number(retBig(backend().write(fd, ptr(buf), BigInt(count))));
 }
 
+/** `dup(2)`. */
+export function dup(fd: number): number {
+  return ret(backend().dup(fd));
+}
+
+/** `struct rlimit`. */
+export interface rlimit {
+  /** Soft limit. */
+  rlim_cur: bigint;
+  /** Hard limit. */
+  rlim_max: bigint;
+}
+
+/** `getrlimit(2)`: fills `rl`; 0 or -1. */
+export function getrlimit(resource: number, rl: rlimit): number {
+  const r = backend().getrlimit(resource);
+  if (typeof r === "number") return ret(r);
+  [rl.rlim_cur, rl.rlim_max] = r;
+  return 0;
+}
+
+/** `setrlimit(2)`. */
+export function setrlimit(resource: number, rl: rlimit): number {
+  return ret(backend().setrlimit(resource, rl.rlim_cur, rl.rlim_max));
+}
+
 /** `fstat(2)` reduced to what selftests read from it: `st_size`, or -1. */
 export function fstat_size(fd: number): bigint {
   return retBig(backend().fstat_size(fd));

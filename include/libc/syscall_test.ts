@@ -28,6 +28,9 @@ function scripted(answers: { ioctl?: number; mmap?: bigint }): Backend & { calls
     read: () => 0n,
     write: () => 0n,
     fstat_size: () => 0n,
+    dup: (fd) => fd + 1,
+    getrlimit: () => [1024n, 4096n],
+    setrlimit: () => 0,
     addr_of: (buf, off) => {
       let a = addrs.get(buf);
       if (a === undefined) {

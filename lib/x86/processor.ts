@@ -405,6 +405,26 @@ export function vcpu_init_cpuid(vcpu: kvm_vcpu, cpuid: View<typeof kvm_cpuid2.fi
 }
 
 /**
+ * C `__vcpu_get_cpuid_entry(vcpu, function, index)`: refreshes the cached
+ * table with KVM_GET_CPUID2 first, because KVM updates bits that mirror live
+ * state (OSXSAVE, OSPKE, APIC) behind the test's back.
+ *
+ * @param vcpu the vCPU
+ * @param fn the leaf
+ * @param index the subleaf
+ * @returns the entry in the vCPU's cached table
+ */
+export function __vcpu_get_cpuid_entry(
+  vcpu: kvm_vcpu,
+  fn: number,
+  index: number,
+): View<typeof kvm_cpuid_entry2.fields> {
+  TEST_ASSERT(vcpu.cpuid !== null, "Must do vcpu_init_cpuid() first (or equivalent)");
+  vcpu_get_cpuid(vcpu);
+  return get_cpuid_entry(vcpu.cpuid!, fn, index);
+}
+
+/**
  * C `vcpu_get_cpuid_entry(vcpu, function)` (index 0).
  *
  * @param vcpu the vCPU
@@ -415,7 +435,7 @@ export function vcpu_get_cpuid_entry(
   vcpu: kvm_vcpu,
   fn: number,
 ): View<typeof kvm_cpuid_entry2.fields> {
-  return get_cpuid_entry(vcpu.cpuid!, fn, 0);
+  return __vcpu_get_cpuid_entry(vcpu, fn, 0);
 }
 
 /**
@@ -426,7 +446,7 @@ export function vcpu_get_cpuid_entry(
  * @returns whether the vCPU's CPUID has it
  */
 export function vcpu_cpuid_has(vcpu: kvm_vcpu, feature: kvm_x86_cpu_feature): boolean {
-  const e = get_cpuid_entry(vcpu.cpuid!, feature.function, feature.index);
+  const e = __vcpu_get_cpuid_entry(vcpu, feature.function, feature.index);
   return ((entry_reg(e, feature.reg) >>> feature.bit) & 1) !== 0;
 }
 

@@ -79,8 +79,11 @@ export function fput(f: file): void {
   if (--f.f_count === 0) f.f_op.release?.(f);
 }
 
-/** The highest descriptor number plus one (`RLIMIT_NOFILE` default soft limit). */
+/** `RLIMIT_NOFILE`'s default soft limit: the highest descriptor number plus one. */
 export const NR_OPEN_DEFAULT = 1024;
+
+/** `RLIMIT_NOFILE`'s default hard limit, which is also `fs.nr_open`: no limit goes above it. */
+export const NR_OPEN_MAX = 1048576;
 
 /**
  * The process's descriptor table (`struct files_struct`). Descriptors 0..2
@@ -90,12 +93,15 @@ export const NR_OPEN_DEFAULT = 1024;
 export class files_struct {
   readonly #fd: (file | undefined)[] = [];
   #next_fd = 3;
+  /** `RLIMIT_NOFILE` soft and hard limits; descriptors at or above the soft one are EMFILE. */
+  rlim_cur = NR_OPEN_DEFAULT;
+  rlim_max = NR_OPEN_MAX;
 
   /** `get_unused_fd_flags()` + `fd_install()`: the lowest free descriptor, or `-EMFILE`. */
   fd_install(f: file): number {
     let fd = this.#next_fd;
-    while (fd < NR_OPEN_DEFAULT && this.#fd[fd] !== undefined) fd++;
-    if (fd >= NR_OPEN_DEFAULT) return -EMFILE;
+    while (fd < this.rlim_cur && this.#fd[fd] !== undefined) fd++;
+    if (fd >= this.rlim_cur) return -EMFILE;
     this.#fd[fd] = f;
     this.#next_fd = fd + 1;
     return fd;

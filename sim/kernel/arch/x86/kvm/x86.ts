@@ -174,13 +174,20 @@ const X86_CR4_LA57 = 1n << 12n;
 const X86_CR4_FSGSBASE = 1n << 16n;
 const X86_CR4_PCIDE = 1n << 17n;
 const X86_CR4_OSXSAVE = 1n << 18n;
+const X86_CR4_PKE = 1n << 22n;
 const X86_CR4_SMEP = 1n << 20n;
 const X86_CR4_SMAP = 1n << 21n;
 const X86_CR4_UMIP = 1n << 11n;
 const X86_EFLAGS_FIXED = 2n;
-/** `CR4_RESERVED_BITS` plus what no simulated CPU has: VMXE (no nested), SMXE, PKE, CET, PKS, LAM. */
-const CR4_ALWAYS_RESERVED = ~0x7ffffn | (1n << 13n) | (1n << 14n) | (1n << 15n) | (1n << 19n) |
-  (1n << 22n);
+const X2APIC_ENABLE = 1n << 10n;
+const APIC_BASE_ENABLE = 1n << 11n;
+/**
+ * `CR4_RESERVED_BITS` plus what no simulated CPU has: VMXE (no nested), SMXE,
+ * PKE, CET, PKS, LAM. What remains (bits 0-12, FSGSBASE, PCIDE, OSXSAVE, SMEP,
+ * SMAP) is reserved per vCPU by the guest CPUID in `kvm_is_valid_cr4()`.
+ */
+const CR4_ALWAYS_RESERVED = ~(0x1fffn | (1n << 16n) | (1n << 17n) | (1n << 18n) | (1n << 20n) |
+  (1n << 21n));
 const EFER_RESERVED = ~(msr.EFER_SCE | msr.EFER_LME | msr.EFER_LMA | msr.EFER_NX) &
   0xffffffffffffffffn;
 
@@ -865,8 +872,35 @@ function kvm_is_valid_cr0(cr0: bigint): boolean {
   return true;
 }
 
+/**
+ * `kvm_valid_efer()` for userspace: no reserved bit, and no bit whose feature
+ * the guest's CPUID lacks (a vCPU without KVM_SET_CPUID2 has none of them).
+ */
+function kvm_valid_efer(vcpu: kvm_vcpu, efer: bigint): boolean {
+  if (efer & EFER_RESERVED) return false;
+  const e = vcpu.arch.cpuid_entries;
+  const ext = kvm_find_cpuid_entry_index(e, 0x80000001, 0);
+  if ((efer & (msr.EFER_LME | msr.EFER_LMA)) && !(ext && ext.edx & (1 << 29))) return false;
+  if ((efer & msr.EFER_NX) && !(ext && ext.edx & (1 << 20))) return false;
+  return true;
+}
+
+/**
+ * `kvm_apic_set_base()`'s checks for a host-initiated write: reserved bits
+ * (above MAXPHYADDR, the low byte but BSP, and X2APIC_ENABLE when the guest
+ * CPUID has no x2APIC) and the invalid mode, x2APIC on with the APIC off.
+ */
+function kvm_valid_apic_base(vcpu: kvm_vcpu, base: bigint): boolean {
+  const l1 = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 1, 0);
+  let reserved = ~((1n << BigInt(vcpu.arch.maxphyaddr)) - 1n) | 0x2ffn;
+  if (!(l1 && l1.ecx & (1 << 21))) reserved |= X2APIC_ENABLE;
+  if (base & reserved & 0xffffffffffffffffn) return false;
+  return !((base & X2APIC_ENABLE) && !(base & APIC_BASE_ENABLE));
+}
+
 /** `kvm_is_valid_sregs()`. */
 function kvm_is_valid_sregs(vcpu: kvm_vcpu, s: ReturnType<typeof kvm_sregs.view>): boolean {
+  if (!kvm_valid_efer(vcpu, s.efer)) return false;
   if ((s.efer & msr.EFER_LME) && (s.cr0 & X86_CR0_PG)) {
     // Long mode: PAE and LMA must be on, CR3 within MAXPHYADDR.
     if (!(s.cr4 & X86_CR4_PAE) || !(s.efer & msr.EFER_LMA)) return false;
@@ -885,11 +919,31 @@ export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): numb
   if (copy_in(arg, kvm_sregs.size)) return -EFAULT;
   if (!kvm_is_valid_sregs(vcpu, sregs_in)) return -EINVAL;
   if (sregs_in.efer & EFER_RESERVED) return -EINVAL;
-  const reserved = ~((1n << BigInt(vcpu.arch.maxphyaddr)) - 1n) | 0x2ffn;
-  if (sregs_in.apic_base & reserved & 0xffffffffffffffffn) return -EINVAL;
+  if (!kvm_valid_apic_base(vcpu, sregs_in.apic_base)) return -EINVAL;
   vcpu.arch.sregs.$bytes.set(sregs_in.$bytes.subarray(0, kvm_sregs.size));
   vcpu.arch.sregs.interrupt_bitmap.$bytes.fill(0);
+  kvm_update_cpuid_runtime(vcpu);
   return 0;
+}
+
+/**
+ * `kvm_update_cpuid_runtime()`: the CPUID bits that mirror live state, as
+ * KVM refreshes them whenever CR4, APIC base or the table changes, so that
+ * KVM_GET_CPUID2 (and the guest) see CPUID.1.ECX.OSXSAVE = CR4.OSXSAVE,
+ * CPUID.1.EDX.APIC = APIC enabled and CPUID.7.ECX.OSPKE = CR4.PKE.
+ */
+export function kvm_update_cpuid_runtime(vcpu: kvm_vcpu): void {
+  const e = vcpu.arch.cpuid_entries;
+  const s = vcpu.arch.sregs;
+  const set = (v: number, bit: number, on: boolean) =>
+    (on ? v | (1 << bit) : v & ~(1 << bit)) >>> 0;
+  const l1 = kvm_find_cpuid_entry_index(e, 1, 0);
+  if (l1) {
+    l1.ecx = set(l1.ecx, 27, (s.cr4 & X86_CR4_OSXSAVE) !== 0n);
+    l1.edx = set(l1.edx, 9, (s.apic_base & APIC_BASE_ENABLE) !== 0n);
+  }
+  const l7 = kvm_find_cpuid_entry_index(e, 7, 0);
+  if (l7) l7.ecx = set(l7.ecx, 4, (s.cr4 & X86_CR4_PKE) !== 0n);
 }
 
 /** KVM_GET_MP_STATE. */
@@ -965,6 +1019,7 @@ function kvm_vcpu_ioctl_set_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
   }
   vcpu.arch.cpuid_entries = e2;
   vcpu.arch.maxphyaddr = cpuid_maxphyaddr(e2);
+  kvm_update_cpuid_runtime(vcpu);
   return 0;
 }
 

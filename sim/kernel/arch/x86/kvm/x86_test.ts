@@ -183,6 +183,13 @@ Deno.test("KVM_SET_SREGS: CR0/CR4/EFER consistency is checked", () => {
   s.cr4 = 0x20n;
   assert_errno(ioctl(vcpu, KVM_SET_SREGS, s), EINVAL, "LME|PG without LMA");
   s.efer = 0x500n;
+  s.cr4 = 0x20n;
+  assert_errno(ioctl(vcpu, KVM_SET_SREGS, s), EINVAL, "EFER.LME while the guest CPUID lacks LM");
+  const cpuid = kvm_cpuid2.alloc(1);
+  cpuid.nent = 1;
+  cpuid.entries.at(0).function = 0x80000001;
+  cpuid.entries.at(0).edx = 1 << 29;
+  assertEquals(ioctl(vcpu, KVM_SET_CPUID2, cpuid), 0);
   s.cr4 = 0n;
   assert_errno(ioctl(vcpu, KVM_SET_SREGS, s), EINVAL, "long mode without PAE");
   s.cr4 = 0x20n;
