@@ -36,3 +36,7 @@ export { exit, ExitError } from "./include/libc/exit.ts";
 export * from "./include/kselftest.ts";
 export * from "./include/kselftest_harness.ts";
 export * from "./include/test_util.ts";
+export * from "./include/linux/resource.ts";
+export * from "./include/kvm_util.ts";
+export * from "./include/x86/processor.ts";
+export * from "./include/x86/tdx/td_boot.ts";

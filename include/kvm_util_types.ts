@@ -17,6 +17,9 @@ import type { kvm_run, kvm_userspace_memory_region2 } from "./linux/kvm.ts";
 import type { kvm_cpuid2 } from "./asm/kvm.ts";
 import type { sparsebit } from "../lib/sparsebit.ts";
 
+// The library's page bitmaps are fields of public structs, so their type is public too.
+export type { sparsebit };
+
 /** A guest physical address (C `gpa_t`, formerly `vm_paddr_t`). */
 export type gpa_t = bigint;
 /** A guest virtual address (C `gva_t`, formerly `vm_vaddr_t`). */
@@ -48,7 +51,11 @@ export class Ref<T> {
   #value: T | undefined;
   #set = false;
 
-  /** @param init the initial value, if the C variable is initialised */
+  /**
+   * A variable, uninitialised unless `init` is given.
+   *
+   * @param init the initial value, if the C variable is initialised
+   */
   constructor(init?: T) {
     if (init !== undefined) {
       this.#value = init;

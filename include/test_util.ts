@@ -21,7 +21,8 @@ import { getenv } from "./libc/process.ts";
 import { test_assert } from "../lib/assert.ts";
 
 export { test_assert } from "../lib/assert.ts";
-export { print_skip } from "../lib/test_util.ts";
+export { atoi_paranoid, print_skip } from "../lib/test_util.ts";
+import { atoi_paranoid } from "../lib/test_util.ts";
 
 /** The call site of the macro's caller and its argument texts. */
 function macro_site(): { file: string; line: number; args: string[] | undefined } {
@@ -179,4 +180,30 @@ export function pr_debug(fmt: string, ...args: unknown[]): void {
   if (ksft_get_debug_enabled() || getenv("KVM_SELFTESTS_DEBUG") !== undefined) {
     vprintf(fmt, args);
   }
+}
+
+/**
+ * C `atoi_positive(name, num_str)`: an `int` argument that must be > 0.
+ *
+ * @param name what the number is, for the failure message
+ * @param num_str the text
+ * @returns the value
+ */
+export function atoi_positive(name: string, num_str: string): number {
+  const num = atoi_paranoid(num_str);
+  TEST_ASSERT(num > 0, "%s must be greater than 0, got '%s'", name, num_str);
+  return num;
+}
+
+/**
+ * C `atoi_non_negative(name, num_str)`: an `int` argument that must be >= 0.
+ *
+ * @param name what the number is, for the failure message
+ * @param num_str the text
+ * @returns the value
+ */
+export function atoi_non_negative(name: string, num_str: string): number {
+  const num = atoi_paranoid(num_str);
+  TEST_ASSERT(num >= 0, "%s must be non-negative, got '%s'", name, num_str);
+  return num;
 }

@@ -26,6 +26,7 @@
  */
 
 import { backtrace } from "../include/linux/stringify.ts";
+import { guest_code_record, guest_fn_lookup } from "../include/guest_code.ts";
 import {
   type guest_code_t,
   type gva_t,
@@ -40,26 +41,6 @@ import { __vm_alloc, memcpy_to_guest } from "./kvm_util.ts";
 export const IMAGE_TEXT_GVA = 0x400000n;
 /** Size of the text region. */
 export const IMAGE_TEXT_SIZE = 0x80000;
-
-/**
- * The code record of a guest function: what the CPU finds at RIP. Until the
- * CPU model's format (`include/guest_code.ts`) is available this is a magic,
- * the function's name and its module URL (empty for SDK functions, which the
- * registry resolves by name).
- */
-function guest_code_record(name: string, url: string | undefined, _fn?: guest_code_t): Uint8Array {
-  const enc = new TextEncoder();
-  const n = enc.encode(name);
-  const u = enc.encode(url ?? "");
-  const out = new Uint8Array(16 + n.length + u.length);
-  out.set(enc.encode("KVMGCODE"), 0);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(8, n.length, true);
-  dv.setUint32(12, u.length, true);
-  out.set(n, 16);
-  out.set(u, 16 + n.length);
-  return out;
-}
 
 /** The SDK's root directory, to tell SDK frames from the test's. */
 const SDK_ROOT = new URL("../", import.meta.url).href;
@@ -145,9 +126,17 @@ export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
   const placed = image.functions.get(fn);
   if (placed !== undefined) return placed;
-  const record = typeof fn === "string"
-    ? guest_code_record(fn, undefined)
-    : guest_code_record(fn.name, image.url, fn);
+  let record: Uint8Array;
+  if (typeof fn === "string") {
+    // SDK guest functions (exception stubs, boot code) are resolved by their
+    // registry name; the record still carries their source text, so the CPU
+    // can check it and a TD measures it.
+    const sdk_fn = guest_fn_lookup(fn);
+    TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);
+    record = guest_code_record(sdk_fn, fn);
+  } else {
+    record = guest_code_record(fn);
+  }
   // 16-byte aligned, as functions are.
   const off = (image.text_used + 15) & ~15;
   TEST_ASSERT(

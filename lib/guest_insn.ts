@@ -43,6 +43,11 @@ export interface guest_cpu {
   wrmsr(msr: number, value: bigint): void;
   /** `cpuid` with EAX = function, ECX = index. */
   cpuid(fn: number, index: number): { eax: number; ebx: number; ecx: number; edx: number };
+  /**
+   * `call` of the guest function whose code record is at `gva` (a function
+   * pointer the guest read from its memory, such as an exception handler).
+   */
+  call(gva: bigint, ...args: unknown[]): unknown;
   /** `hlt`. */
   hlt(): void;
   /** Read a general-purpose register or RIP/RFLAGS by its `kvm_regs` name. */

@@ -115,6 +115,7 @@ import {
 import { RLIMIT_NOFILE } from "../include/linux/resource.ts";
 import {
   close,
+  dup,
   fallocate,
   getrlimit,
   ioctl,
@@ -127,8 +128,12 @@ import {
   user_memory,
 } from "../include/libc/syscall.ts";
 import { errno_get, errno_set, strerror } from "../include/libc/errno.ts";
+import { backend } from "../include/libc/backend.ts";
 import { open } from "../include/libc/syscall.ts";
-import { fprintf, fputs, stderr } from "../include/libc/stdio.ts";
+import { type FILE, fprintf, fputs, stderr } from "../include/libc/stdio.ts";
+
+// vm_dump() takes a stream, so the stream type is part of the public API.
+export type { FILE };
 import { getenv, in_guest_worker, permission_granted } from "../include/libc/process.ts";
 import { type call_site, callsite, stringify_args } from "../include/linux/stringify.ts";
 import { ksft_exit_skip } from "../include/kselftest.ts";
@@ -419,6 +424,18 @@ export function vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg?: IoctlArg): void {
   const ret = __vcpu_ioctl(vcpu, cmd, arg);
   const site = callsite(1);
   __TEST_ASSERT_VM_VCPU_IOCTL(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vcpu.vm);
+}
+
+/**
+ * C `kvm_dup(fd)` (`kvm_syscalls.h`): `dup()` or fail the test.
+ *
+ * @param fd the descriptor
+ * @returns the new descriptor
+ */
+export function kvm_dup(fd: number): number {
+  const new_fd = dup(fd);
+  TEST_ASSERT(new_fd >= 0, __KVM_SYSCALL_ERROR("dup()", new_fd));
+  return new_fd;
 }
 
 /**
@@ -1379,10 +1396,9 @@ export function vm_mem_add(
       TEST_ASSERT(!BigInt(guest_memfd_offset), "Offset must be zero when creating new guest_memfd");
       gmem = vm_create_guest_memfd(vm, mem_size, gmem_flags);
     } else {
-      // A unique fd per memslot, so deleting the region may close it whoever
-      // created the guest_memfd (C dup()s for the same reason). The boundary
-      // has no dup(), so the caller's fd is shared and not closed with the slot.
-      gmem = guest_memfd;
+      // A unique fd per memslot, so that deleting the region can close it
+      // without tracking whether the framework or the caller owns it.
+      gmem = kvm_dup(guest_memfd);
     }
   }
 
@@ -1434,16 +1450,8 @@ export function vm_mem_add(
     r.memory_size,
     r.guest_memfd | 0,
   );
-  if ((flags & KVM_MEM_GUEST_MEMFD) && guest_memfd >= 0) {
-    // Not ours to close (see above).
-    created.region = r;
-    owned_by_caller.add(r);
-  }
   vm.regions.set(slot, created);
 }
-
-/** Regions whose guest_memfd belongs to the caller, not to the region. */
-const owned_by_caller = new WeakSet<object>();
 
 /**
  * C `vm_userspace_mem_region_add(vm, src_type, gpa, slot, npages, flags)`.
@@ -1545,7 +1553,6 @@ export function vm_mem_region_delete(vm: kvm_vm, slot: number): void {
   const region = memslot2region(vm, slot);
   region.region.memory_size = 0n;
   vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, region.region);
-  if (owned_by_caller.has(region.region)) region.region.guest_memfd = -1;
   __vm_mem_region_delete(vm, region);
 }
 
@@ -2508,7 +2515,7 @@ export function TEST_ASSERT_KVM_EXIT_REASON(vcpu: kvm_vcpu, expected: number): v
  * @param vm the VM
  * @param indent the left margin
  */
-export function vm_dump(stream: typeof stderr, vm: kvm_vm, indent: number): void {
+export function vm_dump(stream: FILE, vm: kvm_vm, indent: number): void {
   const pad = (n: number): string => " ".repeat(n);
   fprintf(stream, "%smode: 0x%x\n", pad(indent), vm.mode);
   fprintf(stream, "%sfd: %i\n", pad(indent), vm.fd);
@@ -2540,4 +2547,29 @@ export function vm_dump(stream: typeof stderr, vm: kvm_vm, indent: number): void
   fprintf(stream, "%spgd_created: %u\n", pad(indent), vm.mmu.pgd_created ? 1 : 0);
   fprintf(stream, "%sVCPUs:\n", pad(indent));
   for (const vcpu of vm.vcpus) fprintf(stream, "%svcpu_id: %u\n", pad(indent + 2), vcpu.id);
+}
+
+/**
+ * Whether this process's backend can run TypeScript guest code: only the
+ * simulated CPU (`sim`) runs it; the real `/dev/kvm` would execute the code
+ * records' bytes, which are not x86 code. No C twin: a C selftest's guest
+ * code is machine code and runs everywhere.
+ *
+ * @returns true on the `sim` backend
+ */
+export function kvm_can_run_guest_code(): boolean {
+  return backend().name === "sim";
+}
+
+/**
+ * Skip the program, with kselftest's skip line, unless guest code can run
+ * (see {@linkcode kvm_can_run_guest_code}). Tests whose every part runs guest
+ * code call it first in `main`, where C would have nothing to check.
+ */
+export function TEST_REQUIRE_GUEST_CODE(): void {
+  __TEST_REQUIRE(
+    kvm_can_run_guest_code(),
+    "TypeScript guest code runs only on the simulated CPU, not on the '%s' backend",
+    backend().name,
+  );
 }

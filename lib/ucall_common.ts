@@ -94,7 +94,7 @@ export const GUEST_LINE = 2;
 export const GUEST_ASSERT_BUILTIN_NARGS = 3;
 
 /** C `GUEST_UCALL_FAILED`: what a guest sends when it cannot get a ucall slot. */
-export const GUEST_UCALL_FAILED = -1n;
+export const GUEST_UCALL_FAILED: bigint = -1n;
 
 /** C `struct ucall` (1096 bytes). */
 export const ucall_struct: RecordType<{

@@ -25,7 +25,9 @@ import {
   ENOTTY,
   EOPNOTSUPP,
   EPERM,
+  ESPIPE,
 } from "../include/linux/errno.ts";
+import { stat } from "../include/asm/stat.ts";
 import {
   FALLOC_FL_COLLAPSE_RANGE,
   FALLOC_FL_INSERT_RANGE,
@@ -198,10 +200,33 @@ export const backend: Backend = {
     }
   },
 
-  fstat_size(fd: number): bigint {
+  pread(fd: number, _buf: bigint, _count: bigint, offset: bigint): bigint {
+    // ksys_pread64(): a negative offset first, then files without
+    // FMODE_PREAD (every anon-inode file, guest_memfd included) are ESPIPE.
+    if (offset < 0n) return BigInt(-EINVAL);
+    return fget(fd) ? BigInt(-ESPIPE) : BigInt(-EBADF);
+  },
+
+  pwrite(fd: number, _buf: bigint, _count: bigint, offset: bigint): bigint {
+    if (offset < 0n) return BigInt(-EINVAL);
+    return fget(fd) ? BigInt(-ESPIPE) : BigInt(-EBADF);
+  },
+
+  fstat(fd: number, statbuf: bigint): number {
     const f = fget(fd);
-    if (!f) return BigInt(-EBADF);
-    return f.f_op.size ? f.f_op.size(f) : 0n;
+    if (!f) return -EBADF;
+    try {
+      const st = stat.alloc();
+      st.st_ino = f.f_ino;
+      st.st_nlink = 1n;
+      st.st_mode = f.f_op.mode ?? 0o600;
+      st.st_size = f.f_op.size ? f.f_op.size(f) : 0n;
+      st.st_blksize = 4096n;
+      st.st_blocks = 0n;
+      return current.mm.copy_to_user(statbuf, st.$bytes);
+    } catch (e) {
+      return bug(e);
+    }
   },
 
   dup(fd: number): number {

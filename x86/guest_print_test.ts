@@ -32,6 +32,7 @@ import {
   sync_global_to_guest,
   TEST_ASSERT,
   TEST_FAIL,
+  TEST_REQUIRE_GUEST_CODE,
   UCALL_ABORT,
   ucall_buffer,
   UCALL_BUFFER_LEN,
@@ -193,6 +194,8 @@ function test_limits(): void {
 }
 
 function main(): number {
+  TEST_REQUIRE_GUEST_CODE();
+
   const vcpu = ref<kvm_vcpu>();
   const vm = vm_create_with_one_vcpu(vcpu, guest_code);
   const v = vcpu.value;

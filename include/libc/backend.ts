@@ -50,8 +50,12 @@ export interface Backend {
   read(fd: number, buf: bigint, count: bigint): bigint;
   /** `write(2)` from user memory at `buf`. */
   write(fd: number, buf: bigint, count: bigint): bigint;
-  /** `fstat(2)`: `st_size` of the file, or `-errno` as a bigint. */
-  fstat_size(fd: number): bigint;
+  /** `pread(2)` into user memory at `buf`. */
+  pread(fd: number, buf: bigint, count: bigint, offset: bigint): bigint;
+  /** `pwrite(2)` from user memory at `buf`. */
+  pwrite(fd: number, buf: bigint, count: bigint, offset: bigint): bigint;
+  /** `fstat(2)`: fills the `struct stat` at user address `statbuf`. */
+  fstat(fd: number, statbuf: bigint): number;
   /** `dup(2)`: a new descriptor for the same open file. */
   dup(fd: number): number;
   /** `getrlimit(2)`: `[rlim_cur, rlim_max]`, or `-errno`. */

@@ -24,7 +24,9 @@ export const LIBC_SYMBOLS = {
   fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
   read: { parameters: ["i32", "u64", "usize"], result: "isize" },
   write: { parameters: ["i32", "u64", "usize"], result: "isize" },
-  lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
+  pread: { parameters: ["i32", "u64", "usize", "i64"], result: "isize" },
+  pwrite: { parameters: ["i32", "u64", "usize", "i64"], result: "isize" },
+  fstat: { parameters: ["i32", "u64"], result: "i32" },
   dup: { parameters: ["i32"], result: "i32" },
   getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
@@ -44,9 +46,6 @@ export function read_errno(libc: Libc): number {
   const p = libc.__errno_location();
   return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
 }
-
-const SEEK_CUR = 1;
-const SEEK_END = 2;
 
 function makeBackend(libc: Libc): Backend {
   const neg = (r: number): number => (r === -1 ? -read_errno(libc) : r);
@@ -73,15 +72,9 @@ function makeBackend(libc: Libc): Backend {
     fallocate: (fd, mode, offset, len) => neg(libc.fallocate(fd, mode, offset, len)),
     read: (fd, buf, count) => negBig(libc.read(fd, buf, count)),
     write: (fd, buf, count) => negBig(libc.write(fd, buf, count)),
-    fstat_size(fd) {
-      // lseek to the end and back reports st_size without laying out struct stat.
-      const cur = libc.lseek(fd, 0n, SEEK_CUR);
-      if (cur === -1n) return BigInt(-read_errno(libc));
-      const end = libc.lseek(fd, 0n, SEEK_END);
-      if (end === -1n) return BigInt(-read_errno(libc));
-      libc.lseek(fd, cur, 0);
-      return end;
-    },
+    pread: (fd, buf, count, offset) => negBig(libc.pread(fd, buf, count, offset)),
+    pwrite: (fd, buf, count, offset) => negBig(libc.pwrite(fd, buf, count, offset)),
+    fstat: (fd, statbuf) => neg(libc.fstat(fd, statbuf)),
     dup: (fd) => neg(libc.dup(fd)),
     getrlimit(resource) {
       const rl = new BigUint64Array(2);

@@ -146,9 +146,19 @@ export function setrlimit(resource: number, rl: rlimit): number {
   return ret(backend().setrlimit(resource, rl.rlim_cur, rl.rlim_max));
 }
 
-/** `fstat(2)` reduced to what selftests read from it: `st_size`, or -1. */
-export function fstat_size(fd: number): bigint {
-  return retBig(backend().fstat_size(fd));
+/** `pread(2)` into `buf`; the byte count, or -1. */
+export function pread(fd: number, buf: Pointer, count: number, offset: number | bigint): number {
+  return Number(retBig(backend().pread(fd, ptr(buf), BigInt(count), BigInt(offset))));
+}
+
+/** `pwrite(2)` from `buf`; the byte count, or -1. */
+export function pwrite(fd: number, buf: Pointer, count: number, offset: number | bigint): number {
+  return Number(retBig(backend().pwrite(fd, ptr(buf), BigInt(count), BigInt(offset))));
+}
+
+/** `fstat(2)`: fills `statbuf` (a `struct stat`, `include/asm/stat.ts`). */
+export function fstat(fd: number, statbuf: Pointer): number {
+  return ret(backend().fstat(fd, ptr(statbuf)));
 }
 
 /**

@@ -23,10 +23,19 @@ function BIT_ULL(n: number): bigint {
   return 1n << BigInt(n);
 }
 
+/** C `PAGE_SHIFT`: x86 guests use 4 KiB pages. */
+export const PAGE_SHIFT = 12;
+/** C `PAGE_SIZE` (`1ULL << PAGE_SHIFT`), a number because tests loop and index with it. */
+export const PAGE_SIZE: number = 1 << PAGE_SHIFT;
+/** C `PAGE_MASK` (`~(PAGE_SIZE - 1)`), 64 bits wide as in C. */
+export const PAGE_MASK: bigint = BigInt.asUintN(64, ~BigInt(PAGE_SIZE - 1));
+
 /** C `NUM_INTERRUPTS`. */
 export const NUM_INTERRUPTS = 256;
 
+/** RFLAGS bit 1 (FIXED). */
 export const X86_EFLAGS_FIXED: bigint = BIT_ULL(1);
+/** RFLAGS bit 9 (IF). */
 export const X86_EFLAGS_IF: bigint = BIT_ULL(9);
 
 /** CR0.PE: protected mode. */
@@ -153,7 +162,7 @@ export const MSR_IA32_POWER_CTL = 0x1fc;
 /** `MSR_SYSCALL_MASK`. */
 export const MSR_SYSCALL_MASK = 0xc0000084;
 /** `MSR_FS_BASE` spelled as in some tests. */
-export const MSR_IA32_FS_BASE = MSR_FS_BASE;
+export const MSR_IA32_FS_BASE: number = MSR_FS_BASE;
 
 /** C `KERNEL_CS`: the 64-bit code segment selector the library installs. */
 export const KERNEL_CS = 0x8;
@@ -239,87 +248,168 @@ const A = KVM_CPUID_EAX, B = KVM_CPUID_EBX, C = KVM_CPUID_ECX, D = KVM_CPUID_EDX
 const F = KVM_X86_CPU_FEATURE;
 const P = KVM_X86_CPU_PROPERTY;
 
+/** CPUID.(EAX=0x1,ECX=0):ECX[0]: SSE3. */
 export const X86_FEATURE_SSE3: kvm_x86_cpu_feature = F(0x1, 0, C, 0);
+/** CPUID.(EAX=0x1,ECX=0):ECX[1]: PCLMULQDQ. */
 export const X86_FEATURE_PCLMULQDQ: kvm_x86_cpu_feature = F(0x1, 0, C, 1);
+/** CPUID.(EAX=0x1,ECX=0):ECX[2]: DTES64. */
 export const X86_FEATURE_DTES64: kvm_x86_cpu_feature = F(0x1, 0, C, 2);
+/** CPUID.(EAX=0x1,ECX=0):ECX[3]: MWAIT. */
 export const X86_FEATURE_MWAIT: kvm_x86_cpu_feature = F(0x1, 0, C, 3);
+/** CPUID.(EAX=0x1,ECX=0):ECX[5]: VMX. */
 export const X86_FEATURE_VMX: kvm_x86_cpu_feature = F(0x1, 0, C, 5);
+/** CPUID.(EAX=0x1,ECX=0):ECX[6]: SMX. */
 export const X86_FEATURE_SMX: kvm_x86_cpu_feature = F(0x1, 0, C, 6);
+/** CPUID.(EAX=0x1,ECX=0):ECX[15]: PDCM. */
 export const X86_FEATURE_PDCM: kvm_x86_cpu_feature = F(0x1, 0, C, 15);
+/** CPUID.(EAX=0x1,ECX=0):ECX[17]: PCID. */
 export const X86_FEATURE_PCID: kvm_x86_cpu_feature = F(0x1, 0, C, 17);
+/** CPUID.(EAX=0x1,ECX=0):ECX[21]: X2APIC. */
 export const X86_FEATURE_X2APIC: kvm_x86_cpu_feature = F(0x1, 0, C, 21);
+/** CPUID.(EAX=0x1,ECX=0):ECX[22]: MOVBE. */
 export const X86_FEATURE_MOVBE: kvm_x86_cpu_feature = F(0x1, 0, C, 22);
+/** CPUID.(EAX=0x1,ECX=0):ECX[24]: TSC_DEADLINE_TIMER. */
 export const X86_FEATURE_TSC_DEADLINE_TIMER: kvm_x86_cpu_feature = F(0x1, 0, C, 24);
+/** CPUID.(EAX=0x1,ECX=0):ECX[26]: XSAVE. */
 export const X86_FEATURE_XSAVE: kvm_x86_cpu_feature = F(0x1, 0, C, 26);
+/** CPUID.(EAX=0x1,ECX=0):ECX[27]: OSXSAVE. */
 export const X86_FEATURE_OSXSAVE: kvm_x86_cpu_feature = F(0x1, 0, C, 27);
+/** CPUID.(EAX=0x1,ECX=0):ECX[30]: RDRAND. */
 export const X86_FEATURE_RDRAND: kvm_x86_cpu_feature = F(0x1, 0, C, 30);
+/** CPUID.(EAX=0x1,ECX=0):ECX[31]: HYPERVISOR. */
 export const X86_FEATURE_HYPERVISOR: kvm_x86_cpu_feature = F(0x1, 0, C, 31);
+/** CPUID.(EAX=0x1,ECX=0):EDX[6]: PAE. */
 export const X86_FEATURE_PAE: kvm_x86_cpu_feature = F(0x1, 0, D, 6);
+/** CPUID.(EAX=0x1,ECX=0):EDX[7]: MCE. */
 export const X86_FEATURE_MCE: kvm_x86_cpu_feature = F(0x1, 0, D, 7);
+/** CPUID.(EAX=0x1,ECX=0):EDX[9]: APIC. */
 export const X86_FEATURE_APIC: kvm_x86_cpu_feature = F(0x1, 0, D, 9);
+/** CPUID.(EAX=0x1,ECX=0):EDX[19]: CLFLUSH. */
 export const X86_FEATURE_CLFLUSH: kvm_x86_cpu_feature = F(0x1, 0, D, 19);
+/** CPUID.(EAX=0x1,ECX=0):EDX[25]: XMM. */
 export const X86_FEATURE_XMM: kvm_x86_cpu_feature = F(0x1, 0, D, 25);
+/** CPUID.(EAX=0x1,ECX=0):EDX[26]: XMM2. */
 export const X86_FEATURE_XMM2: kvm_x86_cpu_feature = F(0x1, 0, D, 26);
+/** CPUID.(EAX=0x7,ECX=0):EBX[0]: FSGSBASE. */
 export const X86_FEATURE_FSGSBASE: kvm_x86_cpu_feature = F(0x7, 0, B, 0);
+/** CPUID.(EAX=0x7,ECX=0):EBX[1]: TSC_ADJUST. */
 export const X86_FEATURE_TSC_ADJUST: kvm_x86_cpu_feature = F(0x7, 0, B, 1);
+/** CPUID.(EAX=0x7,ECX=0):EBX[2]: SGX. */
 export const X86_FEATURE_SGX: kvm_x86_cpu_feature = F(0x7, 0, B, 2);
+/** CPUID.(EAX=0x7,ECX=0):EBX[4]: HLE. */
 export const X86_FEATURE_HLE: kvm_x86_cpu_feature = F(0x7, 0, B, 4);
+/** CPUID.(EAX=0x7,ECX=0):EBX[7]: SMEP. */
 export const X86_FEATURE_SMEP: kvm_x86_cpu_feature = F(0x7, 0, B, 7);
+/** CPUID.(EAX=0x7,ECX=0):EBX[10]: INVPCID. */
 export const X86_FEATURE_INVPCID: kvm_x86_cpu_feature = F(0x7, 0, B, 10);
+/** CPUID.(EAX=0x7,ECX=0):EBX[11]: RTM. */
 export const X86_FEATURE_RTM: kvm_x86_cpu_feature = F(0x7, 0, B, 11);
+/** CPUID.(EAX=0x7,ECX=0):EBX[14]: MPX. */
 export const X86_FEATURE_MPX: kvm_x86_cpu_feature = F(0x7, 0, B, 14);
+/** CPUID.(EAX=0x7,ECX=0):EBX[20]: SMAP. */
 export const X86_FEATURE_SMAP: kvm_x86_cpu_feature = F(0x7, 0, B, 20);
+/** CPUID.(EAX=0x7,ECX=0):EBX[22]: PCOMMIT. */
 export const X86_FEATURE_PCOMMIT: kvm_x86_cpu_feature = F(0x7, 0, B, 22);
+/** CPUID.(EAX=0x7,ECX=0):EBX[23]: CLFLUSHOPT. */
 export const X86_FEATURE_CLFLUSHOPT: kvm_x86_cpu_feature = F(0x7, 0, B, 23);
+/** CPUID.(EAX=0x7,ECX=0):EBX[24]: CLWB. */
 export const X86_FEATURE_CLWB: kvm_x86_cpu_feature = F(0x7, 0, B, 24);
+/** CPUID.(EAX=0x7,ECX=0):ECX[2]: UMIP. */
 export const X86_FEATURE_UMIP: kvm_x86_cpu_feature = F(0x7, 0, C, 2);
+/** CPUID.(EAX=0x7,ECX=0):ECX[3]: PKU. */
 export const X86_FEATURE_PKU: kvm_x86_cpu_feature = F(0x7, 0, C, 3);
+/** CPUID.(EAX=0x7,ECX=0):ECX[4]: OSPKE. */
 export const X86_FEATURE_OSPKE: kvm_x86_cpu_feature = F(0x7, 0, C, 4);
+/** CPUID.(EAX=0x7,ECX=0):ECX[16]: LA57. */
 export const X86_FEATURE_LA57: kvm_x86_cpu_feature = F(0x7, 0, C, 16);
+/** CPUID.(EAX=0x7,ECX=0):ECX[22]: RDPID. */
 export const X86_FEATURE_RDPID: kvm_x86_cpu_feature = F(0x7, 0, C, 22);
+/** CPUID.(EAX=0x7,ECX=0):ECX[30]: SGX_LC. */
 export const X86_FEATURE_SGX_LC: kvm_x86_cpu_feature = F(0x7, 0, C, 30);
+/** CPUID.(EAX=0x7,ECX=0):ECX[7]: SHSTK. */
 export const X86_FEATURE_SHSTK: kvm_x86_cpu_feature = F(0x7, 0, C, 7);
+/** CPUID.(EAX=0x7,ECX=0):EDX[20]: IBT. */
 export const X86_FEATURE_IBT: kvm_x86_cpu_feature = F(0x7, 0, D, 20);
+/** CPUID.(EAX=0x7,ECX=0):EDX[24]: AMX_TILE. */
 export const X86_FEATURE_AMX_TILE: kvm_x86_cpu_feature = F(0x7, 0, D, 24);
+/** CPUID.(EAX=0x7,ECX=0):EDX[26]: SPEC_CTRL. */
 export const X86_FEATURE_SPEC_CTRL: kvm_x86_cpu_feature = F(0x7, 0, D, 26);
+/** CPUID.(EAX=0x7,ECX=0):EDX[29]: ARCH_CAPABILITIES. */
 export const X86_FEATURE_ARCH_CAPABILITIES: kvm_x86_cpu_feature = F(0x7, 0, D, 29);
+/** CPUID.(EAX=0x7,ECX=0):ECX[31]: PKS. */
 export const X86_FEATURE_PKS: kvm_x86_cpu_feature = F(0x7, 0, C, 31);
+/** CPUID.(EAX=0xd,ECX=0):EAX[17]: XTILECFG. */
 export const X86_FEATURE_XTILECFG: kvm_x86_cpu_feature = F(0xd, 0, A, 17);
+/** CPUID.(EAX=0xd,ECX=0):EAX[18]: XTILEDATA. */
 export const X86_FEATURE_XTILEDATA: kvm_x86_cpu_feature = F(0xd, 0, A, 18);
+/** CPUID.(EAX=0xd,ECX=1):EAX[3]: XSAVES. */
 export const X86_FEATURE_XSAVES: kvm_x86_cpu_feature = F(0xd, 1, A, 3);
+/** CPUID.(EAX=0xd,ECX=1):EAX[4]: XFD. */
 export const X86_FEATURE_XFD: kvm_x86_cpu_feature = F(0xd, 1, A, 4);
+/** CPUID.(EAX=0xd,ECX=18):ECX[2]: XTILEDATA_XFD. */
 export const X86_FEATURE_XTILEDATA_XFD: kvm_x86_cpu_feature = F(0xd, 18, C, 2);
+/** CPUID.(EAX=0x80000001,ECX=0):ECX[2]: SVM. */
 export const X86_FEATURE_SVM: kvm_x86_cpu_feature = F(0x80000001, 0, C, 2);
+/** CPUID.(EAX=0x80000001,ECX=0):EDX[20]: NX. */
 export const X86_FEATURE_NX: kvm_x86_cpu_feature = F(0x80000001, 0, D, 20);
+/** CPUID.(EAX=0x80000001,ECX=0):EDX[26]: GBPAGES. */
 export const X86_FEATURE_GBPAGES: kvm_x86_cpu_feature = F(0x80000001, 0, D, 26);
+/** CPUID.(EAX=0x80000001,ECX=0):EDX[27]: RDTSCP. */
 export const X86_FEATURE_RDTSCP: kvm_x86_cpu_feature = F(0x80000001, 0, D, 27);
+/** CPUID.(EAX=0x80000001,ECX=0):EDX[29]: LM. */
 export const X86_FEATURE_LM: kvm_x86_cpu_feature = F(0x80000001, 0, D, 29);
+/** CPUID.(EAX=0x80000001,ECX=0):EDX[25]: FXSR_OPT. */
 export const X86_FEATURE_FXSR_OPT: kvm_x86_cpu_feature = F(0x80000001, 0, D, 25);
+/** CPUID.(EAX=0x80000007,ECX=0):EDX[8]: INVTSC. */
 export const X86_FEATURE_INVTSC: kvm_x86_cpu_feature = F(0x80000007, 0, D, 8);
+/** CPUID.(EAX=0x80000008,ECX=0):EBX[4]: RDPRU. */
 export const X86_FEATURE_RDPRU: kvm_x86_cpu_feature = F(0x80000008, 0, B, 4);
+/** CPUID.(EAX=0x80000008,ECX=0):EBX[12]: AMD_IBPB. */
 export const X86_FEATURE_AMD_IBPB: kvm_x86_cpu_feature = F(0x80000008, 0, B, 12);
+/** CPUID.(EAX=0x8000000a,ECX=0):EDX[0]: NPT. */
 export const X86_FEATURE_NPT: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 0);
+/** CPUID.(EAX=0x8000001f,ECX=0):EAX[1]: SEV. */
 export const X86_FEATURE_SEV: kvm_x86_cpu_feature = F(0x8000001f, 0, A, 1);
+/** CPUID.(EAX=0x8000001f,ECX=0):EAX[3]: SEV_ES. */
 export const X86_FEATURE_SEV_ES: kvm_x86_cpu_feature = F(0x8000001f, 0, A, 3);
+/** CPUID.(EAX=0x8000001f,ECX=0):EAX[4]: SEV_SNP. */
 export const X86_FEATURE_SEV_SNP: kvm_x86_cpu_feature = F(0x8000001f, 0, A, 4);
+/** CPUID.(EAX=0x80000021,ECX=0):EAX[8]: AUTOIBRS. */
 export const X86_FEATURE_AUTOIBRS: kvm_x86_cpu_feature = F(0x80000021, 0, A, 8);
 
+/** CPUID.(EAX=0,ECX=0):EAX[31:0]: MAX_BASIC_LEAF. */
 export const X86_PROPERTY_MAX_BASIC_LEAF: kvm_x86_cpu_property = P(0, 0, A, 0, 31);
+/** CPUID.(EAX=0xa,ECX=0):EAX[7:0]: PMU_VERSION. */
 export const X86_PROPERTY_PMU_VERSION: kvm_x86_cpu_property = P(0xa, 0, A, 0, 7);
+/** CPUID.(EAX=0xa,ECX=0):EAX[15:8]: PMU_NR_GP_COUNTERS. */
 export const X86_PROPERTY_PMU_NR_GP_COUNTERS: kvm_x86_cpu_property = P(0xa, 0, A, 8, 15);
+/** CPUID.(EAX=0xd,ECX=0):EAX[31:0]: SUPPORTED_XCR0_LO. */
 export const X86_PROPERTY_SUPPORTED_XCR0_LO: kvm_x86_cpu_property = P(0xd, 0, A, 0, 31);
+/** CPUID.(EAX=0xd,ECX=0):EBX[31:0]: XSTATE_MAX_SIZE_XCR0. */
 export const X86_PROPERTY_XSTATE_MAX_SIZE_XCR0: kvm_x86_cpu_property = P(0xd, 0, B, 0, 31);
+/** CPUID.(EAX=0xd,ECX=0):ECX[31:0]: XSTATE_MAX_SIZE. */
 export const X86_PROPERTY_XSTATE_MAX_SIZE: kvm_x86_cpu_property = P(0xd, 0, C, 0, 31);
+/** CPUID.(EAX=0xd,ECX=0):EDX[31:0]: SUPPORTED_XCR0_HI. */
 export const X86_PROPERTY_SUPPORTED_XCR0_HI: kvm_x86_cpu_property = P(0xd, 0, D, 0, 31);
+/** CPUID.(EAX=0xd,ECX=18):EAX[31:0]: XSTATE_TILE_SIZE. */
 export const X86_PROPERTY_XSTATE_TILE_SIZE: kvm_x86_cpu_property = P(0xd, 18, A, 0, 31);
+/** CPUID.(EAX=0xd,ECX=18):EBX[31:0]: XSTATE_TILE_OFFSET. */
 export const X86_PROPERTY_XSTATE_TILE_OFFSET: kvm_x86_cpu_property = P(0xd, 18, B, 0, 31);
+/** CPUID.(EAX=0x40000000,ECX=0):EAX[31:0]: MAX_KVM_LEAF. */
 export const X86_PROPERTY_MAX_KVM_LEAF: kvm_x86_cpu_property = P(0x40000000, 0, A, 0, 31);
+/** CPUID.(EAX=0x80000000,ECX=0):EAX[31:0]: MAX_EXT_LEAF. */
 export const X86_PROPERTY_MAX_EXT_LEAF: kvm_x86_cpu_property = P(0x80000000, 0, A, 0, 31);
+/** CPUID.(EAX=0x80000008,ECX=0):EAX[7:0]: MAX_PHY_ADDR. */
 export const X86_PROPERTY_MAX_PHY_ADDR: kvm_x86_cpu_property = P(0x80000008, 0, A, 0, 7);
+/** CPUID.(EAX=0x80000008,ECX=0):EAX[15:8]: MAX_VIRT_ADDR. */
 export const X86_PROPERTY_MAX_VIRT_ADDR: kvm_x86_cpu_property = P(0x80000008, 0, A, 8, 15);
+/** CPUID.(EAX=0x80000008,ECX=0):EAX[23:16]: GUEST_MAX_PHY_ADDR. */
 export const X86_PROPERTY_GUEST_MAX_PHY_ADDR: kvm_x86_cpu_property = P(0x80000008, 0, A, 16, 23);
+/** CPUID.(EAX=0x8000001f,ECX=0):EBX[5:0]: SEV_C_BIT. */
 export const X86_PROPERTY_SEV_C_BIT: kvm_x86_cpu_property = P(0x8000001f, 0, B, 0, 5);
+/** CPUID.(EAX=0x8000001f,ECX=0):EBX[11:6]: PHYS_ADDR_REDUCTION. */
 export const X86_PROPERTY_PHYS_ADDR_REDUCTION: kvm_x86_cpu_property = P(0x8000001f, 0, B, 6, 11);
+/** CPUID.(EAX=0xc0000000,ECX=0):EAX[31:0]: MAX_CENTAUR_LEAF. */
 export const X86_PROPERTY_MAX_CENTAUR_LEAF: kvm_x86_cpu_property = P(0xc0000000, 0, A, 0, 31);
 
 /** C `MAX_NR_CPUID_ENTRIES`: the size of the buffer `kvm_get_supported_cpuid` asks with. */

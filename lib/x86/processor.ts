@@ -75,6 +75,8 @@ import {
 import { sparsebit_is_set } from "../sparsebit.ts";
 import { guest_global } from "../guest_globals.ts";
 import { guest_code_gva } from "../elf.ts";
+import { idt_handler_name } from "./handlers.ts";
+export { idt_handler_name };
 import { get_ucall, REPORT_GUEST_ASSERT, ucall_struct, UCALL_UNHANDLED } from "../ucall_common.ts";
 import {
   desc64,
@@ -119,13 +121,13 @@ export * from "./guest.ts";
 // Guest globals of processor.c
 
 /** C `exception_handlers`: the guest's handler table (GVA), set by `vm_init_descriptor_tables`. */
-export const exception_handlers = guest_global("exception_handlers", u64);
+export const exception_handlers: guest_global<bigint> = guest_global("exception_handlers", u64);
 /** C `guest_tsc_khz`. */
-export const guest_tsc_khz = guest_global("guest_tsc_khz", u64);
+export const guest_tsc_khz: guest_global<bigint> = guest_global("guest_tsc_khz", u64);
 /** C `host_cpu_is_intel`, synced to the guest. */
-export const host_cpu_is_intel = guest_global("host_cpu_is_intel", u64);
+export const host_cpu_is_intel: guest_global<bigint> = guest_global("host_cpu_is_intel", u64);
 /** C `host_cpu_is_amd`, synced to the guest. */
-export const host_cpu_is_amd = guest_global("host_cpu_is_amd", u64);
+export const host_cpu_is_amd: guest_global<bigint> = guest_global("host_cpu_is_amd", u64);
 
 // ---------------------------------------------------------------------------
 // Default register values (v13 processor.h helpers)
@@ -855,15 +857,6 @@ function set_idt_entry(
   e.bits = (0 /* ist */) | (14 << 8) /* type: interrupt gate */ | ((dpl & 3) << 13) | (1 << 15);
   e.offset1 = Number((addr >> 16n) & 0xffffn);
   e.offset2 = Number((addr >> 32n) & 0xffffffffn);
-}
-
-/**
- * The guest's exception stubs (C `idt_handlers[]`, the 256 entry points of
- * `handlers.S`): SDK guest functions registered by name in the guest-code
- * registry (`idt_handler_<vector>`, see `lib/x86/guest.ts`).
- */
-export function idt_handler_name(vector: number): string {
-  return `idt_handler_${vector}`;
 }
 
 /**

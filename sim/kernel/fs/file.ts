@@ -39,6 +39,8 @@ export interface file_operations {
   write?(filp: file, buf: bigint, count: bigint): bigint;
   /** `st_size` as `fstat` reports it (0 when absent, as for anonymous inodes). */
   size?(filp: file): bigint;
+  /** `st_mode` as `fstat` reports it (default: an anonymous inode's 0600, no type bits). */
+  readonly mode?: number;
   /** `release`: the last reference to the file is gone. */
   release?(filp: file): void;
 }
@@ -53,6 +55,11 @@ export class file {
   readonly f_flags: number;
   /** References (`f_count`): descriptors plus mappings plus in-flight calls. */
   f_count = 1;
+  /**
+   * The inode number `fstat` reports. KVM's VM and vCPU files share the one
+   * anonymous inode (`anon_inode_getfile`); a guest_memfd has an inode of its own.
+   */
+  readonly f_ino: bigint;
 
   /**
    * Opens a file description with one reference.
@@ -60,12 +67,29 @@ export class file {
    * @param f_op the file's operations
    * @param private_data the object behind the file
    * @param f_flags the open flags
+   * @param f_ino the inode number, by default the shared anonymous inode
    */
-  constructor(f_op: file_operations, private_data: unknown, f_flags: number) {
+  constructor(
+    f_op: file_operations,
+    private_data: unknown,
+    f_flags: number,
+    f_ino = ANON_INODE_INO,
+  ) {
     this.f_op = f_op;
     this.private_data = private_data;
     this.f_flags = f_flags;
+    this.f_ino = f_ino;
   }
+}
+
+/** The inode number of the anonymous inode every `anon_inode_getfile()` file shares. */
+export const ANON_INODE_INO = 1n;
+
+let last_ino = 1000n;
+
+/** `get_next_ino()`: a fresh inode number for a file with an inode of its own. */
+export function get_next_ino(): bigint {
+  return ++last_ino;
 }
 
 /** `get_file()`: takes a reference. */

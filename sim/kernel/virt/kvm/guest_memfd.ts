@@ -14,6 +14,7 @@
  * @module
  */
 
+import { S_IFREG } from "../../../../include/asm/stat.ts";
 import { EBADF, EEXIST, EINVAL, ENODEV, EOPNOTSUPP } from "../../../../include/linux/errno.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../../../../include/linux/falloc.ts";
 import {
@@ -22,7 +23,7 @@ import {
   type kvm_create_guest_memfd,
 } from "../../../../include/linux/kvm.ts";
 import { O_RDWR } from "../../../../include/linux/fcntl.ts";
-import { file, type file_operations } from "../../fs/file.ts";
+import { file, type file_operations, get_next_ino } from "../../fs/file.ts";
 import {
   chunked_backing,
   PAGE_ALIGNED,
@@ -100,6 +101,8 @@ function kvm_gmem_punch_hole(g: gmem_file, offset: number, len: number): void {
 }
 
 const kvm_gmem_fops: file_operations = {
+  // A regular-file inode, which is what lets vfs_fallocate() through.
+  mode: S_IFREG | 0o600,
   name: "anon_inode:[kvm-gmem]",
   mmap(filp: file, vma: vm_area_struct): number {
     const g = filp.private_data as gmem_file;
@@ -160,7 +163,7 @@ export function kvm_gmem_create(
   if (size === 0n || size >= 1n << 63n || !PAGE_ALIGNED(size)) return -EINVAL;
   if (size > BigInt(Number.MAX_SAFE_INTEGER)) return -EINVAL;
   const g = new gmem_file(k, Number(size), flags);
-  const filp = new file(kvm_gmem_fops, g, O_RDWR);
+  const filp = new file(kvm_gmem_fops, g, O_RDWR, get_next_ino());
   g.filp = filp;
   const fd = current.files.fd_install(filp);
   if (fd < 0) return fd;

@@ -7,11 +7,12 @@
  * @module
  */
 
+import { stat } from "../../../../include/asm/stat.ts";
 import { assertEquals } from "@std/assert";
 import {
   close,
   fallocate,
-  fstat_size,
+  fstat,
   ioctl,
   mmap,
   read,
@@ -53,7 +54,10 @@ Deno.test("KVM_CREATE_GUEST_MEMFD: size must be page aligned and positive; flags
   assert_errno(gmem(pvm, 4096n, GUEST_MEMFD_FLAG_INIT_SHARED), EINVAL, "INIT_SHARED on private VM");
   const g = gmem(vm, 8192n, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
   assertEquals(g >= 0, true);
-  assertEquals(fstat_size(g), 8192n);
+  const st = stat.alloc();
+  assertEquals(fstat(g, st), 0);
+  assertEquals(st.st_size, 8192n);
+  assertEquals(st.st_blksize, 4096n);
   close_all(g, vm, pvm, kvm, kvm2);
 });
 

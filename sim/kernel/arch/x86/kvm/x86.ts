@@ -26,6 +26,8 @@ import {
 import {
   KVM_CAP_ADJUST_CLOCK,
   KVM_CAP_DEBUGREGS,
+  KVM_CAP_DISABLE_QUIRKS,
+  KVM_CAP_DISABLE_QUIRKS2,
   KVM_CAP_EXIT_HYPERCALL,
   KVM_CAP_EXT_CPUID,
   KVM_CAP_GET_MSR_FEATURES,
@@ -64,6 +66,7 @@ import {
   KVM_GET_MSR_FEATURE_INDEX_LIST,
   KVM_GET_MSR_INDEX_LIST,
   KVM_GET_MSRS,
+  KVM_GET_NR_MMU_PAGES,
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_TSC_KHZ,
   KVM_GET_VCPU_EVENTS,
@@ -94,6 +97,7 @@ import {
   KVM_SET_DEBUGREGS,
   KVM_SET_IDENTITY_MAP_ADDR,
   KVM_SET_MSRS,
+  KVM_SET_NR_MMU_PAGES,
   KVM_SET_TSC_KHZ,
   KVM_SET_TSS_ADDR,
   KVM_SET_VCPU_EVENTS,
@@ -191,6 +195,15 @@ const CR4_ALWAYS_RESERVED = ~(0x1fffn | (1n << 16n) | (1n << 17n) | (1n << 18n) 
 const EFER_RESERVED = ~(msr.EFER_SCE | msr.EFER_LME | msr.EFER_LMA | msr.EFER_NX) &
   0xffffffffffffffffn;
 
+/**
+ * `KVM_X86_VALID_QUIRKS` as KVM reports it on a host without self-snoop,
+ * which drops IGNORE_GUEST_PAT (the host this project's CI runs on reports the
+ * same 0x5ff).
+ */
+const KVM_X86_VALID_QUIRKS = 0x7ff & ~(1 << 9);
+/** The floor of `KVM_SET_NR_MMU_PAGES`. */
+const KVM_MIN_ALLOC_MMU_PAGES = 64;
+
 // ---------------------------------------------------------------------------
 // VM
 
@@ -214,6 +227,7 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
     max_vcpu_ids: 0,
     bsp_vcpu_id: 0,
     disabled_quirks: 0,
+    n_requested_mmu_pages: 0,
   };
 }
 
@@ -266,6 +280,10 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
       return KVM_SUPPORTED_VM_TYPES;
     case KVM_CAP_X86_DISABLE_EXITS:
       return KVM_ALLOWED_DISABLE_EXITS;
+    case KVM_CAP_DISABLE_QUIRKS:
+      return 1;
+    case KVM_CAP_DISABLE_QUIRKS2:
+      return KVM_X86_VALID_QUIRKS;
     default:
       return 0;
   }
@@ -306,6 +324,14 @@ export function kvm_vm_ioctl_enable_cap(
     case KVM_CAP_EXIT_HYPERCALL:
       if (arg0 & ~KVM_EXIT_HYPERCALL_VALID_MASK) return -EINVAL;
       k.arch.hypercall_exit_enabled = arg0;
+      return 0;
+    case KVM_CAP_DISABLE_QUIRKS2:
+      if (arg0 & ~BigInt(KVM_X86_VALID_QUIRKS)) return -EINVAL;
+      k.arch.disabled_quirks |= Number(arg0);
+      return 0;
+    case KVM_CAP_DISABLE_QUIRKS:
+      // The original capability silently ignores unknown quirks.
+      k.arch.disabled_quirks |= Number(arg0 & BigInt(KVM_X86_VALID_QUIRKS));
       return 0;
     case KVM_CAP_MAX_VCPU_ID:
       if (arg0 > BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
@@ -384,6 +410,13 @@ export function kvm_msr_allowed(k: kvm, index: number, type: number): boolean {
 /** `kvm_arch_vm_ioctl()`: the x86 VM ioctls; unknown numbers are `-ENOTTY`. */
 export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
   switch (cmd) {
+    case KVM_SET_NR_MMU_PAGES:
+      // Shadow-paging pool size: meaningless with EPT, but the floor is still enforced.
+      if (arg < BigInt(KVM_MIN_ALLOC_MMU_PAGES)) return -EINVAL;
+      k.arch.n_requested_mmu_pages = Number(arg);
+      return 0;
+    case KVM_GET_NR_MMU_PAGES:
+      return k.arch.n_requested_mmu_pages;
     case KVM_SET_TSS_ADDR:
       // VMX needs three pages below 4 GiB for real mode; only the range is checked.
       return arg > 0xffffffffn - 3n * 4096n ? -EINVAL : 0;

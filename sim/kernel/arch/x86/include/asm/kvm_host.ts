@@ -82,6 +82,8 @@ export interface kvm_arch {
   bsp_vcpu_id: number;
   /** Quirks disabled by KVM_CAP_DISABLE_QUIRKS(2). */
   disabled_quirks: number;
+  /** `KVM_SET_NR_MMU_PAGES`' value (`n_requested_mmu_pages`); 0 until set. */
+  n_requested_mmu_pages: number;
 }
 
 /** Pending work for the next KVM_RUN after an exit to userspace (`complete_userspace_io`). */

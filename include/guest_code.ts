@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Guest code records: how a TypeScript guest function has an address.
+ *
+ * The image loader (host library) writes one **code record** per guest
+ * function into guest memory, at the function's guest-virtual address in the
+ * image's text region. The simulated CPU fetches the record at RIP through
+ * the guest page tables, checks it and runs the function. So code pages are
+ * real guest memory: a missing or overwritten code page faults as on
+ * hardware, and a TD's measurement covers the functions' source text
+ * (changing one byte of guest code changes MRTD).
+ *
+ * Record layout (little-endian; `struct guest_code_record_hdr` then data):
+ *
+ * | offset | size | field |
+ * | --- | --- | --- |
+ * | 0 | 4 | `magic`: the bytes `0F 0B 54 53`, i.e. `ud2` then `"TS"` (real hardware executing a record takes #UD) |
+ * | 4 | 2 | `version` = 1 |
+ * | 6 | 2 | `hdr_size` = 16 |
+ * | 8 | 4 | `name_len`: bytes of the UTF-8 name |
+ * | 12 | 4 | `text_len`: bytes of the UTF-8 source text |
+ * | 16 | `name_len` | the function's name |
+ * | 16 + `name_len` | `text_len` | `fn.toString()` |
+ *
+ * The record is `guest_code_record_size(fn)` bytes; RIP holds its first byte
+ * while the function runs.
+ *
+ * **Resolution** (in the vCPU worker): the name is looked up in the SDK's
+ * guest-function registry ({@linkcode guest_fn_register}) first, then in the
+ * exports of the guest image modules, in order (an export whose key or whose
+ * function `name` equals the record's name). The function found must have
+ * exactly the record's source text; otherwise, or when nothing is found, the
+ * fetch raises #UD.
+ *
+ * @module
+ */
+
+import { type RecordType, struct, u16, u32 } from "./c/layout.ts";
+
+/** A function that can run as guest code. */
+// deno-lint-ignore no-explicit-any
+export type guest_fn = (...args: any[]) => unknown;
+
+/** The first four bytes of a code record (`ud2; "TS"`), as a little-endian `u32`. */
+export const GUEST_CODE_MAGIC = 0x53540b0f;
+/** The record format version this SDK writes and reads. */
+export const GUEST_CODE_VERSION = 1;
+
+/** `struct guest_code_record_hdr`: the fixed part of a code record. */
+export const guest_code_record_hdr: RecordType<{
+  magic: u32;
+  version: u16;
+  hdr_size: u16;
+  name_len: u32;
+  text_len: u32;
+}> = struct("guest_code_record_hdr", {
+  magic: u32,
+  version: u16,
+  hdr_size: u16,
+  name_len: u32,
+  text_len: u32,
+});
+
+/** Bytes of {@linkcode guest_code_record_hdr}. */
+export const GUEST_CODE_HDR_SIZE: number = guest_code_record_hdr.size;
+
+const encoder = new TextEncoder();
+const sources = new WeakMap<guest_fn, string>();
+
+/** The source text a record of `fn` carries (`fn.toString()`, cached). */
+export function guest_fn_source(fn: guest_fn): string {
+  let s = sources.get(fn);
+  if (s === undefined) {
+    s = Function.prototype.toString.call(fn);
+    sources.set(fn, s);
+  }
+  return s;
+}
+
+/**
+ * The code record of `fn`, to be written at the function's guest-virtual
+ * address.
+ *
+ * @param fn the guest function
+ * @param name the name it is resolved by (default `fn.name`); SDK functions
+ *   use their registry name
+ */
+export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Array {
+  if (name.length === 0) throw new TypeError("A guest function needs a name");
+  const nameBytes = encoder.encode(name);
+  const text = encoder.encode(guest_fn_source(fn));
+  const out = new Uint8Array(GUEST_CODE_HDR_SIZE + nameBytes.length + text.length);
+  const hdr = guest_code_record_hdr.view(out);
+  hdr.magic = GUEST_CODE_MAGIC;
+  hdr.version = GUEST_CODE_VERSION;
+  hdr.hdr_size = GUEST_CODE_HDR_SIZE;
+  hdr.name_len = nameBytes.length;
+  hdr.text_len = text.length;
+  out.set(nameBytes, GUEST_CODE_HDR_SIZE);
+  out.set(text, GUEST_CODE_HDR_SIZE + nameBytes.length);
+  return out;
+}
+
+/** Bytes of the code record of `fn` (what {@linkcode guest_code_record} returns). */
+export function guest_code_record_size(fn: guest_fn, name: string = fn.name): number {
+  return guest_code_record(fn, name).length;
+}
+
+const registry = new Map<string, guest_fn>();
+
+/**
+ * Registers an SDK guest function under `name`, for functions that are not
+ * exported from the test module (exception stubs, TD boot code). Call it at
+ * module load, so that the registration also happens in vCPU workers, which
+ * import the same modules. Names should be namespaced (`"kvm:route_exception"`).
+ *
+ * @param name the name records carry
+ * @param fn the function
+ */
+export function guest_fn_register(name: string, fn: guest_fn): void {
+  const old = registry.get(name);
+  if (old !== undefined && old !== fn) {
+    throw new Error(`Guest function '${name}' is already registered`);
+  }
+  registry.set(name, fn);
+}
+
+/** The SDK guest function registered under `name`, if any. */
+export function guest_fn_lookup(name: string): guest_fn | undefined {
+  return registry.get(name);
+}
+
+/**
+ * Resolves a record's name as the CPU does: the SDK registry first, then the
+ * exports of `images` in order (by export key, then by function name).
+ *
+ * @param name the record's name
+ * @param images the guest image modules' namespaces
+ */
+export function guest_fn_resolve(
+  name: string,
+  images: readonly Record<string, unknown>[],
+): guest_fn | undefined {
+  const registered = registry.get(name);
+  if (registered) return registered;
+  for (const ns of images) {
+    const v = ns[name];
+    if (typeof v === "function") return v as guest_fn;
+  }
+  for (const ns of images) {
+    for (const v of Object.values(ns)) {
+      if (typeof v === "function" && v.name === name) return v as guest_fn;
+    }
+  }
+  return undefined;
+}
