@@ -148,7 +148,13 @@ export function guest_fn_resolve(
     if (typeof v === "function") return v as guest_fn;
   }
   for (const ns of images) {
-    for (const v of Object.values(ns)) {
+    for (const key of Object.keys(ns)) {
+      let v: unknown;
+      try {
+        v = ns[key];
+      } catch {
+        continue; // an export still in its temporal dead zone
+      }
       if (typeof v === "function" && v.name === name) return v as guest_fn;
     }
   }

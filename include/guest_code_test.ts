@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { assertEquals, assertThrows } from "@std/assert";
+import {
+  GUEST_CODE_HDR_SIZE,
+  GUEST_CODE_MAGIC,
+  guest_code_record,
+  guest_code_record_hdr,
+  guest_code_record_size,
+  guest_fn_lookup,
+  guest_fn_register,
+  guest_fn_resolve,
+} from "./guest_code.ts";
+
+function sample_guest(x: bigint): bigint {
+  return x + 1n;
+}
+
+Deno.test("a code record is ud2 + 'TS', lengths, the name and fn.toString() as UTF-8", () => {
+  const rec = guest_code_record(sample_guest);
+  assertEquals([...rec.subarray(0, 4)], [0x0f, 0x0b, 0x54, 0x53]);
+  const hdr = guest_code_record_hdr.view(rec);
+  assertEquals(hdr.magic, GUEST_CODE_MAGIC);
+  assertEquals(hdr.version, 1);
+  assertEquals(hdr.hdr_size, GUEST_CODE_HDR_SIZE);
+  assertEquals(hdr.name_len, "sample_guest".length);
+  const dec = new TextDecoder();
+  const name = dec.decode(rec.subarray(16, 16 + hdr.name_len));
+  const text = dec.decode(rec.subarray(16 + hdr.name_len));
+  assertEquals(name, "sample_guest");
+  assertEquals(text, sample_guest.toString());
+  assertEquals(guest_code_record_size(sample_guest), rec.length);
+});
+
+Deno.test("changing the function's source changes the record", () => {
+  const a = guest_code_record((x: number) => x + 1, "f");
+  const b = guest_code_record((x: number) => x + 2, "f");
+  assertEquals(a.length, b.length);
+  assertEquals(a.some((byte, i) => byte !== b[i]), true);
+});
+
+Deno.test("resolution: the SDK registry first, then image exports by key, then by name", () => {
+  const sdk = () => 1;
+  guest_fn_register("kvm:test_stub", sdk);
+  guest_fn_register("kvm:test_stub", sdk); // idempotent for the same function
+  assertThrows(() => guest_fn_register("kvm:test_stub", () => 2), Error, "already registered");
+  assertEquals(guest_fn_lookup("kvm:test_stub"), sdk);
+  const exported = () => 3;
+  const renamed = function inner_name() {};
+  const image = { exported, alias: renamed };
+  assertEquals(guest_fn_resolve("kvm:test_stub", [image]), sdk);
+  assertEquals(guest_fn_resolve("exported", [image]), exported);
+  assertEquals(guest_fn_resolve("inner_name", [image]), renamed);
+  assertEquals(guest_fn_resolve("missing", [image]), undefined);
+});
+
+Deno.test("a nameless function needs an explicit name", () => {
+  assertThrows(() => guest_code_record(Object.defineProperty(() => 0, "name", { value: "" })));
+});

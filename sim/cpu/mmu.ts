@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Linear → guest-physical translation of the simulated CPU (worker side):
+ * IA-32e 4-level and 5-level (CR4.LA57) paging as SDM Vol. 3 chapter 4
+ * defines it, with a TLB, and guest-physical → backing through the memory map.
+ *
+ * - Permission checks: present, R/W with CR0.WP, U/S by CPL, XD with
+ *   EFER.NXE, SMEP and SMAP; reserved bits above MAXPHYADDR, XD without NXE,
+ *   PS in PML5E/PML4E and the reserved low bits of large-page entries.
+ *   Faults produce the architectural #PF error code and the CR2 value.
+ * - Accessed bits are set in every entry of a successful walk and the dirty
+ *   bit in the leaf on a write, as hardware does (and as KVM's walker
+ *   emulates), so guests see the bits they would on real hardware.
+ * - The TLB is direct-mapped, 4 KiB granular (large pages are cached per
+ *   4 KiB piece, as the SDM permits), and caches the backing location too; it
+ *   is flushed on CR3 loads (except global entries while CR4.PGE is set), on
+ *   INVLPG for one page, on paging-mode changes, CPL changes and memory-map
+ *   updates. Like hardware, it is not coherent with page-table writes: a
+ *   guest that edits a PTE must INVLPG (tests check this).
+ * - A cached entry grants a write only when the leaf's dirty bit was already
+ *   set, so the first write through a clean entry walks again and sets D.
+ *
+ * Linear addresses are passed as two unsigned 32-bit halves (`hi`, `lo`), so
+ * that the hot path handles 57-bit addresses without `bigint`.
+ *
+ * This module only translates; raising exceptions and exiting to the kernel
+ * is the caller's business (`cpu.ts`), so the same walk serves instructions,
+ * instruction fetch and the CPU's own implicit accesses (IDT, stack pushes).
+ *
+ * @module
+ */
+
+import { physmem } from "./memory.ts";
+import {
+  EPT_VIOLATION_ACC_INSTR,
+  EPT_VIOLATION_ACC_READ,
+  EPT_VIOLATION_ACC_WRITE,
+  EPT_VIOLATION_GVA_IS_VALID,
+  EPT_VIOLATION_GVA_TRANSLATED,
+  EPT_VIOLATION_RWX_EXECUTABLE,
+  EPT_VIOLATION_RWX_READABLE,
+  GP_VECTOR,
+  PF_VECTOR,
+  PFERR_FETCH_MASK,
+  PFERR_PRESENT_MASK,
+  PFERR_RSVD_MASK,
+  PFERR_USER_MASK,
+  PFERR_WRITE_MASK,
+} from "./vmx.ts";
+
+/** Access kind: data read. */
+export const ACC_READ = 0;
+/** Access kind: data write. */
+export const ACC_WRITE = 1;
+/** Access kind: instruction fetch. */
+export const ACC_FETCH = 2;
+/** Flag: an implicit supervisor access by the CPU itself (IDT, GDT, stack frames). */
+export const ACC_IMPLICIT = 4;
+
+/** {@linkcode translate} result: translated; see {@linkcode t_dv}, {@linkcode t_off}. */
+export const TR_OK = 0;
+/** Result: an exception; see {@linkcode f_vector}, {@linkcode f_ec}, {@linkcode f_cr2_hi}/`lo`. */
+export const TR_FAULT = 1;
+/** Result: the GPA has no usable backing (EPT violation); see {@linkcode e_gpa}, {@linkcode e_qual}. */
+export const TR_EPT = 2;
+
+const TLB_SIZE = 1024;
+const TLB_MASK = TLB_SIZE - 1;
+const P_R = 1;
+const P_W = 2;
+const P_X = 4;
+const P_G = 8;
+const TWO32 = 4294967296;
+
+/** The memory map of this vCPU. */
+export const mem: physmem = new physmem();
+
+const tlb_tag = new Float64Array(TLB_SIZE).fill(-1);
+const tlb_perm = new Int32Array(TLB_SIZE);
+const tlb_off = new Float64Array(TLB_SIZE);
+const tlb_gpa = new Float64Array(TLB_SIZE);
+const tlb_dv: DataView[] = new Array(TLB_SIZE).fill(mem.dv);
+
+// Paging configuration, set by the CPU from CR0/CR3/CR4/EFER/CPL.
+let levels = 0; // 0: paging off; 4 or 5
+let long_addr = false; // linear addresses are 64-bit (IA-32e)
+let cr3_base = 0;
+let wp = false;
+let nxe = false;
+let smep = false;
+let smap = false;
+let pge = false;
+let cpl = 0;
+let ac = false;
+let td = false;
+let shared_mask = 0;
+let rsvd_hi = 0; // reserved bits of an entry's high word (MAXPHYADDR..51)
+let addr_hi_mask = 0xfffff; // address bits of an entry's high word (32..MAXPHYADDR-1)
+
+/** Host location of the last successful translation: DataView. */
+export let t_dv: DataView = mem.dv;
+/** Byte offset in {@linkcode t_dv} of the translated address. */
+export let t_off = 0;
+/** Guest-physical address of the last translation (without a TD's shared bit). */
+export let t_gpa = 0;
+/** Exception vector of the last fault. */
+export let f_vector = 0;
+/** Error code of the last fault. */
+export let f_ec = 0;
+/** High half of the faulting linear address (CR2). */
+export let f_cr2_hi = 0;
+/** Low half of the faulting linear address (CR2). */
+export let f_cr2_lo = 0;
+/** GPA of the last EPT violation. */
+export let e_gpa = 0;
+/** Exit qualification of the last EPT violation (bits 31:0). */
+export let e_qual = 0;
+/** Whether the last EPT violation was a private access (TD). */
+export let e_private = false;
+/** Whether the last EPT violation was a TD's shared access to a GPA without a memslot (#VE MMIO). */
+export let e_td_mmio = false;
+
+/** Paging configuration of {@linkcode mmu_configure}. */
+export interface mmu_config {
+  /** 0 (paging off), 4 or 5. */
+  levels: number;
+  /** IA-32e mode (EFER.LMA): linear addresses are 64-bit and must be canonical. */
+  long_mode: boolean;
+  /** CR3 (the top-level table's GPA). */
+  cr3: number;
+  /** CR0.WP. */
+  wp: boolean;
+  /** EFER.NXE. */
+  nxe: boolean;
+  /** CR4.SMEP. */
+  smep: boolean;
+  /** CR4.SMAP. */
+  smap: boolean;
+  /** CR4.PGE. */
+  pge: boolean;
+  /** The current privilege level. */
+  cpl: number;
+  /** RFLAGS.AC (SMAP override for explicit accesses). */
+  ac: boolean;
+  /** MAXPHYADDR. */
+  maxphyaddr: number;
+  /** A TD vCPU. */
+  td: boolean;
+  /** The TD's shared bit (0 if none). */
+  shared_mask: number;
+}
+
+/** Sets the paging configuration; the caller flushes the TLB when it changes. */
+export function mmu_configure(c: mmu_config): void {
+  levels = c.levels;
+  long_addr = c.long_mode;
+  wp = c.wp;
+  nxe = c.nxe;
+  smep = c.smep;
+  smap = c.smap;
+  pge = c.pge;
+  cpl = c.cpl;
+  ac = c.ac;
+  td = c.td;
+  shared_mask = c.shared_mask;
+  const m = c.maxphyaddr;
+  addr_hi_mask = m >= 52 ? 0xfffff : (2 ** (m - 32)) - 1;
+  rsvd_hi = 0xfffff & ~addr_hi_mask;
+  // CR3 bits 11:0 are flags (PCD, PWT) and bits above MAXPHYADDR are not address.
+  cr3_base = (Math.floor(c.cr3 / TWO32) & addr_hi_mask) * TWO32 + ((c.cr3 & 0xfffff000) >>> 0);
+}
+
+/** Updates RFLAGS.AC without touching the TLB (it is not cached there). */
+export function mmu_set_ac(v: boolean): void {
+  ac = v;
+}
+
+/** Invalidates every TLB entry, or every non-global one (CR3 load with CR4.PGE). */
+export function tlb_flush(keep_global = false): void {
+  if (keep_global && pge) {
+    for (let i = 0; i < TLB_SIZE; i++) if (!(tlb_perm[i]! & P_G)) tlb_tag[i] = -1;
+  } else {
+    tlb_tag.fill(-1);
+  }
+}
+
+/** INVLPG: invalidates the page of linear address `hi:lo` (global or not). */
+export function tlb_flush_page(hi: number, lo: number): void {
+  const i = (lo >>> 12) & TLB_MASK;
+  if (tlb_tag[i] === hi * 1048576 + (lo >>> 12)) tlb_tag[i] = -1;
+}
+
+/** TLB arrays, exported for the hot paths in `cpu.ts` (read-only use). */
+export const tlb: {
+  tag: Float64Array;
+  perm: Int32Array;
+  off: Float64Array;
+  dv: DataView[];
+  mask: number;
+} = { tag: tlb_tag, perm: tlb_perm, off: tlb_off, dv: tlb_dv, mask: TLB_MASK };
+/** Permission bits of TLB entries: readable, writable (and dirty), executable. */
+export const TLB_P_R: number = P_R;
+/** See {@linkcode TLB_P_R}. */
+export const TLB_P_W: number = P_W;
+/** See {@linkcode TLB_P_R}. */
+export const TLB_P_X: number = P_X;
+
+function fault(vector: number, ec: number, hi: number, lo: number): number {
+  f_vector = vector;
+  f_ec = ec;
+  f_cr2_hi = hi;
+  f_cr2_lo = lo;
+  return TR_FAULT;
+}
+
+function ept(gpa: number, qual: number, priv: boolean): number {
+  e_gpa = gpa;
+  e_qual = qual;
+  e_private = priv;
+  e_td_mmio = false;
+  return TR_EPT;
+}
+
+// Where each level's entry of the current walk lives, to set A/D afterwards.
+const walk_dv: DataView[] = new Array(6).fill(mem.dv);
+const walk_off = new Float64Array(6);
+
+/**
+ * Translates linear address `hi:lo` for access `acc` (`ACC_*`, optionally
+ * `| ACC_IMPLICIT`). On `TR_OK` the host location is in {@linkcode t_dv} /
+ * {@linkcode t_off} and the TLB holds the page.
+ */
+export function translate(hi: number, lo: number, acc: number): number {
+  const kind = acc & 3;
+  const implicit = (acc & ACC_IMPLICIT) !== 0;
+  const user = cpl === 3 && !implicit;
+  const acc_bits = kind === ACC_WRITE
+    ? EPT_VIOLATION_ACC_WRITE
+    : kind === ACC_FETCH
+    ? EPT_VIOLATION_ACC_INSTR
+    : EPT_VIOLATION_ACC_READ;
+  let gpa: number;
+  let perm = P_R | P_W | P_X;
+  if (!long_addr) {
+    // Outside IA-32e mode linear addresses are 32 bits (they wrap at 4 GiB).
+    hi = 0;
+  } else {
+    const top = levels === 5 ? (hi | 0) >> 24 : (hi | 0) >> 15;
+    if (top !== 0 && top !== -1) return fault(GP_VECTOR, 0, hi, lo);
+  }
+  if (levels === 0) {
+    gpa = hi * TWO32 + ((lo & 0xfffff000) >>> 0);
+  } else {
+    let table = cr3_base;
+    let w = 1;
+    let u = 1;
+    let nx = 0;
+    let leaf_pl = 0;
+    let leaf_level = 1;
+    let base = 0;
+    const pfbase = (kind === ACC_WRITE ? PFERR_WRITE_MASK : 0) | (user ? PFERR_USER_MASK : 0) |
+      (kind === ACC_FETCH && (nxe || smep) ? PFERR_FETCH_MASK : 0);
+    for (let level = levels;; level--) {
+      const idx = level === 1
+        ? (lo >>> 12) & 511
+        : level === 2
+        ? (lo >>> 21) & 511
+        : level === 3
+        ? ((lo >>> 30) | (hi << 2)) & 511
+        : level === 4
+        ? (hi >>> 7) & 511
+        : (hi >>> 16) & 511;
+      const pte_gpa = table + idx * 8;
+      if (mem.lookup(pte_gpa, td, td) !== 0) {
+        // A paging-structure entry outside guest RAM: EPT violation on the
+        // walk itself (qualification bit 8 clear).
+        return ept(pte_gpa, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GVA_IS_VALID, td);
+      }
+      const dv = mem.dv;
+      const off = mem.off;
+      const pl = dv.getUint32(off, true);
+      const ph = dv.getUint32(off + 4, true);
+      if (!(pl & 1)) return fault(PF_VECTOR, pfbase, hi, lo);
+      const ps = (pl & 0x80) !== 0 && level <= 3;
+      let rsvd = (ph & rsvd_hi) !== 0 || (!nxe && (ph & 0x80000000) !== 0);
+      if ((pl & 0x80) !== 0 && level >= 4) rsvd = true;
+      if (ps && level === 2 && (pl & 0x1fe000) !== 0) rsvd = true;
+      if (ps && level === 3 && (pl & 0x3fffe000) !== 0) rsvd = true;
+      if (rsvd) return fault(PF_VECTOR, pfbase | PFERR_PRESENT_MASK | PFERR_RSVD_MASK, hi, lo);
+      w &= (pl >>> 1) & 1;
+      u &= (pl >>> 2) & 1;
+      nx |= ph >>> 31;
+      walk_dv[level] = dv;
+      walk_off[level] = off;
+      const addr = (ph & addr_hi_mask) * TWO32;
+      if (level === 1 || ps) {
+        leaf_pl = pl;
+        leaf_level = level;
+        if (level === 1) base = addr + ((pl & 0xfffff000) >>> 0);
+        else if (level === 2) base = addr + ((pl & 0xffe00000) >>> 0) + (lo & 0x1ff000);
+        else base = addr + ((pl & 0xc0000000) >>> 0) + (lo & 0x3ffff000);
+        break;
+      }
+      table = addr + ((pl & 0xfffff000) >>> 0);
+    }
+    // Permission checks (SDM 4.6).
+    const smap_block = smap && !user && u === 1 && kind !== ACC_FETCH && (implicit || !ac);
+    if (user && !u) return fault(PF_VECTOR, pfbase | PFERR_PRESENT_MASK, hi, lo);
+    if (kind === ACC_WRITE && !w && (user || wp)) {
+      return fault(PF_VECTOR, pfbase | PFERR_PRESENT_MASK, hi, lo);
+    }
+    if (kind === ACC_FETCH && ((nx && nxe) || (smep && !user && u))) {
+      return fault(PF_VECTOR, pfbase | PFERR_PRESENT_MASK, hi, lo);
+    }
+    if (smap_block) return fault(PF_VECTOR, pfbase | PFERR_PRESENT_MASK, hi, lo);
+    // Accessed bits on every level, dirty on the leaf for a write.
+    for (let level = levels; level >= leaf_level; level--) {
+      const dv = walk_dv[level]!;
+      const off = walk_off[level]!;
+      const pl = dv.getUint32(off, true);
+      let want = pl | 0x20;
+      if (level === leaf_level && kind === ACC_WRITE) want |= 0x40;
+      if (want !== pl) dv.setUint32(off, want >>> 0, true);
+    }
+    const dirty = kind === ACC_WRITE || (leaf_pl & 0x40) !== 0;
+    perm = 0;
+    if (!(user && !u) && !(smap && !user && u === 1 && !ac)) perm |= P_R;
+    if ((perm & P_R) && (w || (!user && !wp)) && dirty) perm |= P_W;
+    if (!(user && !u) && !(nx && nxe) && !(smep && !user && u)) perm |= P_X;
+    if (pge && (leaf_pl & 0x100)) perm |= P_G;
+    gpa = base;
+  }
+  let priv = false;
+  if (td) {
+    if (shared_mask !== 0 && Math.floor(gpa / shared_mask) % 2 === 1) gpa -= shared_mask;
+    else priv = true;
+  }
+  const st = mem.lookup(gpa, priv, td);
+  if (st !== 0) {
+    const r = ept(
+      gpa + (lo & 0xfff),
+      acc_bits | EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED,
+      priv,
+    );
+    e_td_mmio = td && !priv && st === -1;
+    return r;
+  }
+  if (mem.ro) {
+    perm &= ~P_W;
+    if (kind === ACC_WRITE) {
+      return ept(
+        gpa + (lo & 0xfff),
+        acc_bits | EPT_VIOLATION_RWX_READABLE | EPT_VIOLATION_RWX_EXECUTABLE |
+          EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED,
+        priv,
+      );
+    }
+  }
+  const i = (lo >>> 12) & TLB_MASK;
+  tlb_tag[i] = hi * 1048576 + (lo >>> 12);
+  tlb_perm[i] = perm;
+  tlb_dv[i] = mem.dv;
+  tlb_off[i] = mem.off;
+  tlb_gpa[i] = gpa;
+  t_dv = mem.dv;
+  t_off = mem.off + (lo & 0xfff);
+  t_gpa = gpa + (lo & 0xfff);
+  return TR_OK;
+}

@@ -1,0 +1,325 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The host side of a simulated vCPU: a Worker that runs guest code, and the
+ * handoff the simulated kernel uses for VM entry and VM exit.
+ *
+ * ```ts
+ * const vcpu = new vcpu_thread({ vcpu_id: 0, images: [test_module_url] });
+ * vcpu.set_memory_map({ slots: [...] });
+ * vcpu.vmcs.rip = code_record_gva;          // KVM_SET_REGS
+ * const reason = vcpu.enter();              // blocks until the next VM exit
+ * if (reason === EXIT_REASON_IO_INSTRUCTION) { ... }
+ * vcpu.destroy();                           // on VM free
+ * ```
+ *
+ * `enter()` blocks the calling thread (a synchronous `KVM_RUN`);
+ * `enter_async()` does the same without blocking the event loop, which is how
+ * several vCPUs run at once from one host thread (as C tests use pthreads).
+ * The VMCS ({@linkcode vcpu_thread.vmcs}) belongs to the host whenever
+ * neither is in progress; see `vmcs.ts` for the exit protocol.
+ *
+ * A guest that never exits cannot hang the host forever when a deadline is
+ * set ({@linkcode set_run_deadline}): the worker is then stopped and
+ * `SIM_EXIT_REASON_DEADLINE` returned. Stopping is cooperative (Deno 2.9.6's
+ * `Worker.terminate()` does not interrupt a worker that is busy in
+ * JavaScript): the CPU checks the kill word at every instruction it
+ * executes, so only a guest loop that executes no instruction at all (pure
+ * JavaScript, no guest memory access) can outlive it.
+ *
+ * @module
+ */
+
+import { MessageChannel, type MessagePort } from "node:worker_threads";
+import type { guest_memory_map } from "./memory.ts";
+import {
+  SIM_EXIT_REASON_DEAD,
+  SIM_EXIT_REASON_DEADLINE,
+  SIM_EXIT_REASON_GUEST_CRASH,
+  VCPU_STATE_EXIT,
+  VCPU_STATE_RUN,
+  WORKER_DEAD,
+} from "./vmx.ts";
+import {
+  vmcs_alloc,
+  vmcs_ctl,
+  VMCS_CTL_KILL,
+  VMCS_CTL_MEMMAP_GENERATION,
+  VMCS_CTL_RUN_STATE,
+  VMCS_CTL_WORKER_STATE,
+  type vmcs_view,
+} from "./vmcs.ts";
+
+/** Iterations of `Atomics.load` before the host sleeps in `Atomics.wait`: an exit usually comes sooner. */
+const SPIN_ITERATIONS = 20000;
+/** Longest single wait, so that deadlines and worker death are noticed. */
+const WAIT_SLICE_MS = 20;
+
+let deadline_ms: number | undefined;
+
+/**
+ * Sets the longest time one `enter()` / `enter_async()` may wait for a VM
+ * exit (the harness timeout); `undefined` (the default) waits as long as the
+ * guest runs. When it passes, the vCPU's worker is stopped and the entry
+ * returns `SIM_EXIT_REASON_DEADLINE`; the vCPU is dead afterwards.
+ *
+ * @param ms milliseconds per entry, or `undefined` for no limit
+ */
+export function set_run_deadline(ms: number | undefined): void {
+  if (ms !== undefined && !(ms > 0)) throw new RangeError(`Bad run deadline ${ms}`);
+  deadline_ms = ms;
+}
+
+/** The deadline {@linkcode set_run_deadline} set, in milliseconds. */
+export function run_deadline(): number | undefined {
+  return deadline_ms;
+}
+
+/**
+ * Guest code threw a JavaScript exception: a bug in the test. Thrown on the
+ * host by `KVM_RUN`; the message carries the guest's error and stack.
+ */
+export class GuestCodeError extends Error {
+  /** The vCPU whose guest code threw. */
+  readonly vcpu_id: number;
+  /** The guest's error text, with its stack. */
+  readonly guest_stack: string;
+
+  /**
+   * Builds the error for a guest-crash exit.
+   *
+   * @param vcpu_id the vCPU
+   * @param guest_stack the text of {@linkcode vcpu_thread.guest_error}
+   */
+  constructor(vcpu_id: number, guest_stack: string) {
+    super(`Guest code of vCPU ${vcpu_id} threw: ${guest_stack}`);
+    this.name = "GuestCodeError";
+    this.vcpu_id = vcpu_id;
+    this.guest_stack = guest_stack;
+  }
+}
+
+/** Options of the {@linkcode vcpu_thread} constructor. */
+export interface vcpu_thread_options {
+  /** The vCPU id (`KVM_CREATE_VCPU` argument). */
+  vcpu_id: number;
+  /**
+   * The guest image: module URLs the worker imports before running guest
+   * code (the test module, and any module holding guest functions). Guest
+   * functions are resolved in the SDK registry first, then in these modules'
+   * exports, in order.
+   */
+  images: readonly (string | URL)[];
+  /** The VMCS to use; a fresh one in the RESET state by default. */
+  vmcs?: vmcs_view;
+}
+
+/** The message that starts a vCPU worker. */
+export interface vcpu_worker_init {
+  /** The VMCS buffer. */
+  vmcs: SharedArrayBuffer;
+  /** Offset of the VMCS in it. */
+  vmcs_offset: number;
+  /** Module URLs of the guest image. */
+  images: string[];
+  /** The port memory maps arrive on. */
+  port: MessagePort;
+}
+
+/** A memory-map message to the worker. */
+export interface vcpu_memmap_message {
+  /** The generation the host stores in the VMCS after posting. */
+  generation: number;
+  /** The map. */
+  map: guest_memory_map;
+}
+
+/** A vCPU's worker and the VM entry / VM exit handoff with it. */
+export class vcpu_thread {
+  /** The vCPU id. */
+  readonly vcpu_id: number;
+  /** The shared VMCS: the kernel reads and writes it while the vCPU is not running. */
+  readonly vmcs: vmcs_view;
+  readonly #ctl: Int32Array;
+  #worker: Worker | undefined;
+  readonly #port: MessagePort;
+  #running = false;
+  #dead_reason = 0;
+  #generation = 0;
+  #error = "";
+
+  /** Starts the worker, which imports the guest image and waits for the first entry. */
+  constructor(options: vcpu_thread_options) {
+    this.vcpu_id = options.vcpu_id;
+    this.vmcs = options.vmcs ?? vmcs_alloc(options.vcpu_id);
+    if (!(this.vmcs.$buffer instanceof SharedArrayBuffer)) {
+      throw new TypeError("The VMCS must live in a SharedArrayBuffer");
+    }
+    this.vmcs.vcpu_id = options.vcpu_id;
+    this.#ctl = vmcs_ctl(this.vmcs);
+    const channel = new MessageChannel();
+    this.#port = channel.port1;
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+      name: `vcpu${options.vcpu_id}`,
+    });
+    worker.onerror = (e: ErrorEvent) => {
+      // An error that escapes the worker's own handling: it is dead, and the
+      // host must not be crashed by it.
+      e.preventDefault();
+      this.#error ||= `vCPU worker failed: ${e.message}`;
+      Atomics.store(this.#ctl, VMCS_CTL_WORKER_STATE, WORKER_DEAD);
+      Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
+    };
+    const init: vcpu_worker_init = {
+      vmcs: this.vmcs.$buffer as SharedArrayBuffer,
+      vmcs_offset: this.vmcs.$offset,
+      images: options.images.map((u) => u.toString()),
+      port: channel.port2,
+    };
+    worker.postMessage(init, [channel.port2 as unknown as Transferable]);
+    this.#worker = worker;
+  }
+
+  /** Whether the vCPU is in guest mode (an entry is in progress). */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Whether the vCPU can still run (not destroyed, not past a deadline, worker alive). */
+  get alive(): boolean {
+    return this.#dead_reason === 0 &&
+      Atomics.load(this.#ctl, VMCS_CTL_WORKER_STATE) !== WORKER_DEAD;
+  }
+
+  /**
+   * Gives the worker a new memory map. It takes effect at the vCPU's next
+   * entry, or at the next TLB miss of a running vCPU (as KVM zaps SPTEs and
+   * flushes TLBs after a memslot update); the TLB is flushed with it.
+   */
+  set_memory_map(map: guest_memory_map): void {
+    if (!this.#worker) return;
+    const generation = ++this.#generation;
+    const msg: vcpu_memmap_message = { generation, map };
+    this.#port.postMessage(msg);
+    Atomics.store(this.#ctl, VMCS_CTL_MEMMAP_GENERATION, generation);
+  }
+
+  /**
+   * VM entry: runs the vCPU until its next VM exit and returns the exit
+   * reason (a VMX basic exit reason or a `SIM_EXIT_REASON_*`), blocking the
+   * calling thread meanwhile.
+   */
+  enter(): number {
+    const early = this.#begin();
+    if (early !== 0) return early;
+    const ctl = this.#ctl;
+    for (let i = 0; i < SPIN_ITERATIONS; i++) {
+      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
+    }
+    const deadline = deadline_ms === undefined ? Infinity : performance.now() + deadline_ms;
+    for (;;) {
+      Atomics.wait(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN, WAIT_SLICE_MS);
+      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
+      const stop = this.#check(deadline);
+      if (stop !== 0) return stop;
+    }
+  }
+
+  /**
+   * VM entry without blocking the event loop: resolves with the exit reason
+   * as {@linkcode enter} returns it. Use it to run several vCPUs at once.
+   */
+  async enter_async(): Promise<number> {
+    const early = this.#begin();
+    if (early !== 0) return early;
+    const ctl = this.#ctl;
+    for (let i = 0; i < 1000; i++) {
+      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
+    }
+    const deadline = deadline_ms === undefined ? Infinity : performance.now() + deadline_ms;
+    for (;;) {
+      const r = Atomics.waitAsync(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN, WAIT_SLICE_MS);
+      if (r.async) await r.value;
+      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
+      const stop = this.#check(deadline);
+      if (stop !== 0) return stop;
+    }
+  }
+
+  /**
+   * The error text (message and guest stack) of the last
+   * `SIM_EXIT_REASON_GUEST_CRASH` exit, or of the worker's failure to start.
+   */
+  guest_error(): string {
+    const n = this.vmcs.crash_len;
+    if (n > 0) return new TextDecoder().decode(this.vmcs.crash_text.$bytes.slice(0, n));
+    return this.#error;
+  }
+
+  /** Stops the worker and releases its resources (VM free). Idempotent. */
+  destroy(): void {
+    this.#stop(SIM_EXIT_REASON_DEAD);
+    this.#port.close();
+  }
+
+  /** `using vcpu = new vcpu_thread(...)` destroys it at the end of the scope. */
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+
+  #begin(): number {
+    if (this.#running) throw new Error(`vCPU ${this.vcpu_id} is already running`);
+    if (this.#dead_reason !== 0 || !this.#worker) return this.#dead_exit();
+    if (Atomics.load(this.#ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD) return this.#dead_exit();
+    this.#running = true;
+    Atomics.store(this.#ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN);
+    Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
+    return 0;
+  }
+
+  #finish(): number {
+    this.#running = false;
+    return this.vmcs.exit_reason;
+  }
+
+  #check(deadline: number): number {
+    if (Atomics.load(this.#ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD) {
+      this.#running = false;
+      // The worker may have stored a crash exit just before dying.
+      if (Atomics.load(this.#ctl, VMCS_CTL_RUN_STATE) === VCPU_STATE_EXIT) return this.#finish();
+      this.#stop(SIM_EXIT_REASON_DEAD);
+      return this.#dead_exit();
+    }
+    if (performance.now() >= deadline) {
+      this.#running = false;
+      this.#stop(SIM_EXIT_REASON_DEADLINE);
+      this.vmcs.exit_reason = SIM_EXIT_REASON_DEADLINE;
+      return SIM_EXIT_REASON_DEADLINE;
+    }
+    return 0;
+  }
+
+  #dead_exit(): number {
+    this.#running = false;
+    const reason = this.#dead_reason === SIM_EXIT_REASON_DEADLINE
+      ? SIM_EXIT_REASON_DEADLINE
+      : Atomics.load(this.#ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD && this.vmcs.crash_len > 0
+      ? SIM_EXIT_REASON_GUEST_CRASH
+      : SIM_EXIT_REASON_DEAD;
+    this.vmcs.exit_reason = reason;
+    return reason;
+  }
+
+  #stop(reason: number): void {
+    if (this.#dead_reason === 0) this.#dead_reason = reason;
+    const worker = this.#worker;
+    if (!worker) return;
+    this.#worker = undefined;
+    this.#running = false;
+    // Cooperative stop first: Worker.terminate() alone does not interrupt a
+    // worker that runs JavaScript (Deno 2.9.6), but the CPU polls this word.
+    Atomics.store(this.#ctl, VMCS_CTL_KILL, 1);
+    Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
+    worker.terminate();
+  }
+}

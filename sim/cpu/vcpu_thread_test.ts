@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// The host handle: guest crashes, deadlines, destroy, concurrency, RIP changes.
+import { assert, assertEquals, assertMatch } from "@std/assert";
+import { test_vm } from "./testdata/machine.ts";
+import { guest_args, guest_outb, guest_spin, guest_throws } from "./testdata/guest.ts";
+import { expect_exit, next_report, skip } from "./testdata/kernel.ts";
+import { GuestCodeError, set_run_deadline, vcpu_thread } from "./vcpu_thread.ts";
+import {
+  EXIT_REASON_HLT,
+  EXIT_REASON_IO_INSTRUCTION,
+  SIM_EXIT_REASON_DEAD,
+  SIM_EXIT_REASON_DEADLINE,
+  SIM_EXIT_REASON_GUEST_CRASH,
+} from "./vmx.ts";
+
+Deno.test("a JavaScript exception in guest code is a guest-crash exit with the guest stack", () => {
+  const vm = new test_vm();
+  using v = vm.vcpu(guest_throws);
+  expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+  skip(v);
+  assertEquals(v.enter(), SIM_EXIT_REASON_GUEST_CRASH);
+  const text = v.guest_error();
+  assertMatch(text, /boom from the guest/);
+  assertMatch(text, /guest_throws/);
+  assertMatch(new GuestCodeError(0, text).message, /vCPU 0 threw: Error: boom/);
+});
+
+Deno.test("a guest image that fails to load reports a crash, not a hang", () => {
+  using v = new vcpu_thread({
+    vcpu_id: 3,
+    images: [new URL("./testdata/does_not_exist.ts", import.meta.url)],
+  });
+  assertEquals(v.enter(), SIM_EXIT_REASON_GUEST_CRASH);
+  assertMatch(v.guest_error(), /could not load the guest image/);
+  assert(!v.alive);
+});
+
+Deno.test("a guest that never exits is stopped at the run deadline", () => {
+  const vm = new test_vm();
+  const v = vm.vcpu(guest_spin);
+  set_run_deadline(300);
+  try {
+    const t0 = performance.now();
+    assertEquals(v.enter(), SIM_EXIT_REASON_DEADLINE);
+    assert(performance.now() - t0 < 5000);
+    assertEquals(v.enter(), SIM_EXIT_REASON_DEADLINE, "a stopped vCPU stays stopped");
+    assert(!v.alive);
+  } finally {
+    set_run_deadline(undefined);
+    v.destroy();
+  }
+});
+
+Deno.test("enter_async runs several vCPUs at once; destroy() makes entries return DEAD", async () => {
+  const vm = new test_vm();
+  const vcpus = [0, 1, 2, 3].map((i) => vm.vcpu(guest_args, [BigInt(i), 0n, 0n, 0n], i));
+  try {
+    const exits = await Promise.all(vcpus.map((v) => v.enter_async()));
+    assertEquals(exits, [30, 30, 30, 30]);
+    for (const [i, v] of vcpus.entries()) assertEquals(v.vmcs.regs.at(0), BigInt(i));
+  } finally {
+    for (const v of vcpus) v.destroy();
+  }
+  assertEquals(vcpus[0]!.enter(), SIM_EXIT_REASON_DEAD);
+  assertEquals(await vcpus[1]!.enter_async(), SIM_EXIT_REASON_DEAD);
+});
+
+Deno.test("KVM_SET_REGS to another function while the guest is blocked abandons the old one", () => {
+  const vm = new test_vm();
+  using v = vm.vcpu(guest_outb);
+  expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+  v.vmcs.rip = BigInt(vm.load_fn(guest_args));
+  v.vmcs.regs.set(7, 42n);
+  assertEquals(next_report(v), 42);
+});
+
+Deno.test("destroying a vCPU blocked in an exit and one never entered leaves nothing behind", () => {
+  const vm = new test_vm();
+  const a = vm.vcpu(guest_outb);
+  const b = vm.vcpu(guest_outb);
+  expect_exit(a, EXIT_REASON_IO_INSTRUCTION);
+  a.destroy();
+  b.destroy();
+  a.destroy();
+  assert(!a.alive && !b.alive);
+});
+
+Deno.test("hlt exits after the preceding instruction completed", () => {
+  const vm = new test_vm();
+  using v = vm.vcpu(guest_outb);
+  expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+  skip(v);
+  expect_exit(v, EXIT_REASON_HLT);
+  assertEquals(v.vmcs.exit_instruction_len, 1);
+});
