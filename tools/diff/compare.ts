@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Compares the records of one sequence replayed on two backends, call by
+ * call: the return value (errno included) and the bytes of every output
+ * struct, member by member. What legitimately differs between two correct
+ * kernels is listed once, in {@linkcode EXEMPTIONS}, and applied here; the
+ * list is kept short on purpose: everything else is a finding.
+ *
+ * @module
+ */
+
+import * as kvm from "../../include/linux/kvm.ts";
+import type { RecordType } from "../../include/c/layout.ts";
+import {
+  type Call,
+  cap_name,
+  format_call,
+  ioctl_name,
+  is_struct,
+  refs,
+  ret_name,
+} from "./sequence.ts";
+import { type CallRecord, get_le, layout, REGS } from "./replay.ts";
+
+/** One documented reason for two correct kernels to answer differently. */
+export interface Exemption {
+  /** Short name, used in reports. */
+  readonly id: string;
+  /** Which calls and fields it covers. */
+  readonly what: string;
+  /** Why they differ. */
+  readonly why: string;
+}
+
+/** Capabilities whose KVM_CHECK_EXTENSION value reflects the host, not KVM's logic. */
+export const HOST_CAPS: ReadonlySet<number> = new Set([
+  kvm.KVM_CAP_NR_VCPUS, // min(num_online_cpus(), KVM_MAX_VCPUS)
+  kvm.KVM_CAP_MAX_VCPUS, // CONFIG_KVM_MAX_NR_VCPUS
+  kvm.KVM_CAP_MAX_VCPU_ID, // KVM_MAX_VCPU_IDS, from the same option
+  kvm.KVM_CAP_TSC_CONTROL, // kvm_caps.has_tsc_control: VMX TSC scaling
+  kvm.KVM_CAP_VM_TSC_CONTROL, // same
+  kvm.KVM_CAP_TSC_DEADLINE_TIMER, // boot_cpu_has(X86_FEATURE_TSC_DEADLINE_TIMER)
+  kvm.KVM_CAP_X86_DISABLE_EXITS, // MWAIT only where the host lets the guest MWAIT
+  kvm.KVM_CAP_XSAVE2, // the host's XSAVE area size
+  kvm.KVM_CAP_X86_BUS_LOCK_EXIT, // bus-lock detection in the CPU
+  kvm.KVM_CAP_X86_NOTIFY_VMEXIT, // notify VM exits in the CPU
+  kvm.KVM_CAP_SGX_ATTRIBUTE, // SGX on the host
+  kvm.KVM_CAP_PMU_CAPABILITY, // enable_pmu module parameter
+  kvm.KVM_CAP_MEMORY_ATTRIBUTES, // CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES
+  kvm.KVM_CAP_MULTI_ADDRESS_SPACE, // CONFIG_KVM_SMM
+]);
+
+/**
+ * VM type bits of KVM_CAP_VM_TYPES that depend on the host: SEV, SEV-ES, SNP
+ * and TDX need the hardware, SW_PROTECTED needs CONFIG_KVM_SW_PROTECTED_VM
+ * (a debug option distributions leave off; the simulator has it).
+ */
+export const HW_VM_TYPES_MASK: number = (1 << kvm.KVM_X86_SW_PROTECTED_VM) |
+  (1 << kvm.KVM_X86_SEV_VM) | (1 << kvm.KVM_X86_SEV_ES_VM) | (1 << kvm.KVM_X86_SNP_VM) |
+  (1 << kvm.KVM_X86_TDX_VM);
+
+/** MSRs whose value is time- or host-dependent (their GET/SET *results* are still compared). */
+export const HOST_MSRS: ReadonlySet<number> = new Set([
+  0x10, // IA32_TSC: time
+  0x8b, // IA32_UCODE_REV: host microcode
+  0x10a, // IA32_ARCH_CAPABILITIES: host CPU's mitigations
+  0xce, // MSR_PLATFORM_INFO: host CPU
+  0x345, // IA32_PERF_CAPABILITIES: host PMU
+  0x4b564d01, // MSR_KVM_SYSTEM_TIME_NEW: kvmclock
+]);
+
+/** The list of legitimate differences, as `docs/backends.md` prints it. */
+export const EXEMPTIONS: readonly Exemption[] = [
+  {
+    id: "fd-addr",
+    what: "fd numbers and mmap addresses",
+    why: "per-process: compared as 'an fd' / 'an address' or as -errno",
+  },
+  {
+    id: "host-cpuid",
+    what: "KVM_GET_SUPPORTED_CPUID, KVM_GET_EMULATED_CPUID: nent and entries",
+    why: "the host CPU model and feature bits; the return value is compared",
+  },
+  {
+    id: "host-msr-list",
+    what: "KVM_GET_MSR_INDEX_LIST, KVM_GET_MSR_FEATURE_INDEX_LIST: nmsrs and indices; " +
+      "get/set over the index list: indices only one side lists",
+    why: "MSRs to save depend on host CPU features; indices both list are compared",
+  },
+  {
+    id: "host-msr-value",
+    what: "values of IA32_TSC, UCODE_REV, ARCH_CAPABILITIES, PLATFORM_INFO, PERF_CAPABILITIES, " +
+      "KVM_SYSTEM_TIME_NEW",
+    why: "time or host CPU; whether the read or write succeeds is compared",
+  },
+  {
+    id: "host-caps",
+    what: "KVM_CHECK_EXTENSION value of NR_VCPUS, MAX_VCPUS, MAX_VCPU_ID, TSC_CONTROL, " +
+      "VM_TSC_CONTROL, TSC_DEADLINE_TIMER, X86_DISABLE_EXITS, XSAVE2, X86_BUS_LOCK_EXIT, " +
+      "X86_NOTIFY_VMEXIT, SGX_ATTRIBUTE, PMU_CAPABILITY, MEMORY_ATTRIBUTES, MULTI_ADDRESS_SPACE",
+    why: "host configuration and CPU (0 included); an error is still compared. Memslots in " +
+      "address space 1 are generated only when both have SMM",
+  },
+  {
+    id: "vm-types",
+    what: "KVM_CAP_VM_TYPES bits of SW_PROTECTED, SEV, SEV-ES, SNP and TDX",
+    why: "hardware VM types and CONFIG_KVM_SW_PROTECTED_VM; the simulator adds TDX on purpose. " +
+      "VMs are only created with types both support",
+  },
+  {
+    id: "mem-attributes",
+    what: "KVM_SET_MEMORY_ATTRIBUTES where the reference answers -ENOTTY; " +
+      "KVM_CAP_MEMORY_ATTRIBUTES value",
+    why: "the reference kernel is built without CONFIG_KVM_GENERIC_MEMORY_ATTRIBUTES " +
+      "(selected only with SW_PROTECTED_VM, TDX or SEV), so the ioctl does not exist there",
+  },
+  {
+    id: "tsc-khz",
+    what: "KVM_GET_TSC_KHZ value; KVM_SET_TSC_KHZ to another rate (0 or -EINVAL)",
+    why: "the host TSC frequency and whether it has TSC scaling",
+  },
+];
+
+/** A call whose results differ. */
+export interface Difference {
+  /** Position of the call in the sequence. */
+  readonly pos: number;
+  /** The call, for the report. */
+  readonly call: Call;
+  /** What differs: `"ret"`, or the output member (`"arg: entries[0].eax"`). */
+  readonly field: string;
+  /** The first backend's value. */
+  readonly a: string;
+  /** The second backend's value. */
+  readonly b: string;
+  /**
+   * The grouping key: the call's kind, the field, and for return values the
+   * two values (`KVM_SET_SREGS ret -EINVAL vs 0`), so that one cause is one group.
+   */
+  readonly key: string;
+  /**
+   * The call uses a handle (fd, mapping) made by a call that already
+   * disagreed: a consequence, not a cause. Counted, but not grouped.
+   */
+  readonly cascade: boolean;
+}
+
+/** The result of comparing one sequence. */
+export interface Comparison {
+  /** Calls compared. */
+  compared: number;
+  /** Calls that agreed in every compared field. */
+  agreed: number;
+  /** Every difference, in call order. */
+  diffs: Difference[];
+}
+
+/** A short label for the kind of a call, used in grouping keys. */
+export function call_kind(c: Call): string {
+  switch (c.op) {
+    case "ioctl":
+      if (c.req === kvm.KVM_CHECK_EXTENSION && typeof c.arg === "bigint") {
+        return `KVM_CHECK_EXTENSION(${cap_name(c.arg)})`;
+      }
+      if (c.req === kvm.KVM_ENABLE_CAP && is_struct(c.arg) && typeof c.arg.set.cap === "bigint") {
+        return `KVM_ENABLE_CAP(${cap_name(c.arg.set.cap)})`;
+      }
+      return ioctl_name(c.req);
+    case "regs":
+      return `get/set ${c.kind}`;
+    default:
+      return c.op;
+  }
+}
+
+/** A result with every negative number spelled as its errno (`0/-EINVAL/0`). */
+export function pretty(ret: string): string {
+  return ret.replace(
+    /(^|\/|\s)-(\d+)\b/g,
+    (_, pre: string, n: string) => pre + ret_name(-Number(n)),
+  );
+}
+
+/** A KVM_CHECK_EXTENSION result as compared. */
+export function cap_value(cap: number, r: string): string {
+  const n = Number(r);
+  if (HOST_CAPS.has(cap) && n >= 0) return "host";
+  if (!(n > 0)) return r;
+  if (cap === kvm.KVM_CAP_VM_TYPES) return `0x${(n & ~HW_VM_TYPES_MASK).toString(16)}`;
+  return r;
+}
+
+/** The grouping key of a KVM_CHECK_EXTENSION difference: by kind of difference, not by cap. */
+function cap_key(cap: number, a: string, b: string): string {
+  const sign = (x: string) => (Number(x) > 0 || x === "positive" ? "N" : x);
+  if (sign(a) !== sign(b)) return `KVM_CHECK_EXTENSION ret ${sign(a)} vs ${sign(b)}`;
+  return `KVM_CHECK_EXTENSION(${cap_name(cap)}) ret ${a} vs ${b}`;
+}
+
+function ret_of(c: Call, rec: CallRecord): string {
+  const r = pretty(rec.ret);
+  if (c.op === "ioctl") {
+    const n = Number(r);
+    if (c.req === kvm.KVM_CHECK_EXTENSION && typeof c.arg === "bigint") {
+      return cap_value(Number(c.arg), r);
+    }
+    if (c.req === kvm.KVM_GET_TSC_KHZ && n > 0) return "khz";
+  }
+  if (c.op === "tsc_khz" && !(c.num === 1 && c.den === 1)) {
+    // Whether another rate is accepted depends on host TSC scaling.
+    return r.replace(/^khz\/(0|-EINVAL)\/.*$/, "khz/host");
+  }
+  return r;
+}
+
+/** The output bytes as compared: host-dependent members zeroed. */
+function out_of(c: Call, rec: CallRecord): Record<string, Uint8Array> {
+  if (c.op !== "ioctl") return { ...rec.out };
+  if (
+    c.req === kvm.KVM_GET_SUPPORTED_CPUID || c.req === kvm.KVM_GET_EMULATED_CPUID ||
+    c.req === kvm.KVM_GET_MSR_INDEX_LIST || c.req === kvm.KVM_GET_MSR_FEATURE_INDEX_LIST
+  ) {
+    return {};
+  }
+  if (c.req === kvm.KVM_GET_MSRS && rec.out.arg) {
+    const b = rec.out.arg.slice();
+    const dv = new DataView(b.buffer);
+    const n = Math.min(dv.getUint32(0, true), (b.length - 8) / 16);
+    for (let i = 0; i < n; i++) {
+      if (HOST_MSRS.has(dv.getUint32(8 + 16 * i, true))) dv.setBigUint64(16 + 16 * i, 0n, true);
+    }
+    return { arg: b };
+  }
+  return { ...rec.out };
+}
+
+/** The layout an output was written in, to name the member that differs. */
+function out_layout(c: Call, key: string): { type: RecordType; base: number } | undefined {
+  if (c.op === "ioctl" && key === "arg" && is_struct(c.arg)) {
+    return { type: layout(c.arg.struct), base: 0 };
+  }
+  if (c.op === "regs") return { type: REGS[c.kind].type, base: 0 };
+  if (c.op === "run") return { type: kvm.kvm_run, base: 8 };
+  return undefined;
+}
+
+/** The C designator of the member at byte `off` of `t` (`entries[3].eax`). */
+export function member_at(t: RecordType, off: number): string {
+  for (const m of t.members) {
+    const size = m.type.kind === "array" && m.type.flexible ? Infinity : m.type.size;
+    if (off < m.offset || off >= m.offset + size) continue;
+    const name = m.name.startsWith("$") ? "" : m.name;
+    let rel = off - m.offset;
+    let ty = m.type;
+    let d = name;
+    while (ty.kind === "array") {
+      const i = Math.floor(rel / ty.elem.size);
+      d += `[${i}]`;
+      rel -= i * ty.elem.size;
+      ty = ty.elem;
+    }
+    if (ty.kind === "scalar") return d;
+    const inner = member_at(ty, rel);
+    return d ? `${d}.${inner}` : inner;
+  }
+  return `+${off}`;
+}
+
+function hex(b: Uint8Array | undefined, from: number, to: number): string {
+  if (!b) return "(none)";
+  return [...b.subarray(from, to)].map((x) => x.toString(16).padStart(2, "0")).join("");
+}
+
+function msr_field(off: number): string {
+  return off < 4 ? "get" : off < 8 ? "set" : "data";
+}
+
+/** Compares two replays of `calls`. */
+export function compare(
+  calls: readonly Call[],
+  a: readonly CallRecord[],
+  b: readonly CallRecord[],
+): Comparison {
+  const res: Comparison = { compared: 0, agreed: 0, diffs: [] };
+  const tainted = new Set<number>();
+  calls.forEach((c, pos) => {
+    const ra = a[pos]!;
+    const rb = b[pos]!;
+    const kind = call_kind(c);
+    const before = res.diffs.length;
+    const cascade = refs(c).some((id) => tainted.has(id));
+    const push = (d: Omit<Difference, "pos" | "call" | "cascade">) =>
+      res.diffs.push({ ...d, pos, call: c, cascade });
+    const ea = ret_of(c, ra);
+    const eb = ret_of(c, rb);
+    // mem-attributes: the reference kernel has no such ioctl; nothing to compare against.
+    const noAttrs = c.op === "ioctl" && c.req === kvm.KVM_SET_MEMORY_ATTRIBUTES && ea === "-ENOTTY";
+    if (ea !== eb && !noAttrs) push({ field: "ret", a: ea, b: eb, key: ret_key(c, kind, ea, eb) });
+    if (c.op === "caps") {
+      for (const [name, x] of Object.entries(ra.out)) {
+        const y = rb.out[name];
+        const cap = Number(kvm[name as keyof typeof kvm]);
+        const va = cap_value(cap, pretty(String(BigInt.asIntN(64, get_le(x, 0, 8)))));
+        const vb = y
+          ? cap_value(cap, pretty(String(BigInt.asIntN(64, get_le(y, 0, 8)))))
+          : "(none)";
+        if (va !== vb) push({ field: name, a: va, b: vb, key: cap_key(cap, va, vb) });
+      }
+      res.compared++;
+      if (res.diffs.length === before) res.agreed++;
+      else tainted.add(c.id);
+      return;
+    }
+    const oa = out_of(c, ra);
+    const ob = out_of(c, rb);
+    const keys = c.op === "msr_list"
+      ? Object.keys(oa).filter((k) => k in ob) // indices only one side lists are exempt
+      : [...new Set([...Object.keys(oa), ...Object.keys(ob)])];
+    for (const k of keys) {
+      let x = oa[k];
+      let y = ob[k];
+      if (c.op === "msr_list" && x && y && HOST_MSRS.has(Number(k.slice(4)))) {
+        x = x.slice(0, 8);
+        y = y.slice(0, 8);
+      }
+      const n = Math.max(x?.length ?? 0, y?.length ?? 0);
+      let first = -1;
+      for (let i = 0; i < n; i++) {
+        if (x?.[i] !== y?.[i]) {
+          first = i;
+          break;
+        }
+      }
+      if (first < 0) continue;
+      const lay = out_layout(c, k);
+      let field: string;
+      let from = first;
+      let to = first + 1;
+      if (lay) {
+        field = member_at(lay.type, lay.base + first);
+        // Widen to the whole scalar member for the report.
+        while (from > 0 && member_at(lay.type, lay.base + from - 1) === field) from--;
+        while (to < n && member_at(lay.type, lay.base + to) === field) to++;
+      } else if (c.op === "msr_list") {
+        field = msr_field(first);
+        from = first < 4 ? 0 : first < 8 ? 4 : 8;
+        to = from + (from === 8 ? 8 : 4);
+      } else {
+        field = `+${first}`;
+      }
+      const name = c.op === "msr_list" ? `${k} ${field}` : `${k}: ${field}`;
+      push({
+        field: name,
+        a: hex(x, from, to),
+        b: hex(y, from, to),
+        key: c.op === "msr_list"
+          ? `${kind} ${name}`
+          : `${kind} ${k}: ${field.replace(/\[\d+\]/g, "[]")}`,
+      });
+    }
+    res.compared++;
+    if (res.diffs.length === before) res.agreed++;
+    else tainted.add(c.id);
+  });
+  return res;
+}
+
+/**
+ * The grouping key of a return-value difference. KVM_GET_MSRS and
+ * KVM_SET_MSRS return how many entries they processed: the key names the
+ * first MSR the two kernels treat differently instead of the counts.
+ */
+function ret_key(c: Call, kind: string, a: string, b: string): string {
+  if (c.op === "ioctl" && c.req === kvm.KVM_CHECK_EXTENSION && typeof c.arg === "bigint") {
+    return cap_key(Number(c.arg), a, b);
+  }
+  const na = Number(a);
+  const nb = Number(b);
+  if (
+    c.op === "ioctl" && (c.req === kvm.KVM_GET_MSRS || c.req === kvm.KVM_SET_MSRS) &&
+    is_struct(c.arg) && na >= 0 && nb >= 0
+  ) {
+    const at = Math.min(na, nb);
+    const index = c.arg.set[`entries[${at}].index`];
+    if (typeof index === "bigint") {
+      return `${kind} MSR 0x${index.toString(16)}: ${na < nb ? "fails" : "succeeds"} vs ${
+        na < nb ? "succeeds" : "fails"
+      }`;
+    }
+  }
+  return `${kind} ret ${a} vs ${b}`;
+}
+
+/** One difference as two report lines. */
+export function format_difference(d: Difference, na: string, nb: string): string {
+  return `#${d.pos} ${format_call(d.call)}\n    ${d.field}: ${na} ${d.a}  ${nb} ${d.b}`;
+}

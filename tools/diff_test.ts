@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { assert, assertEquals, assertGreaterOrEqual, assertNotEquals } from "@std/assert";
+import type { Backend } from "../include/libc/backend.ts";
+import { load_backend } from "../include/libc/backend.ts";
+import * as kvm from "../include/linux/kvm.ts";
+import { EBADF } from "../include/linux/errno.ts";
+import { agreement, check, format_report } from "./diff/checker.ts";
+import { compare, member_at } from "./diff/compare.ts";
+import { generate } from "./diff/generator.ts";
+import { Prng } from "./diff/prng.ts";
+import { type CallRecord, replay } from "./diff/replay.ts";
+import { type Call, format_sequence } from "./diff/sequence.ts";
+import { shrink } from "./diff/shrink.ts";
+
+// --- the machinery on synthetic data: no backend needed ----------------------
+
+Deno.test("diff: the PRNG is deterministic per (seed, stream) and streams differ", () => {
+  const a = new Prng(42, 7);
+  const b = new Prng(42, 7);
+  const xs = Array.from({ length: 8 }, () => a.u32());
+  assertEquals(Array.from({ length: 8 }, () => b.u32()), xs);
+  assertNotEquals(Array.from({ length: 8 }, () => new Prng(42, 8).u32()), xs);
+  for (let i = 0; i < 1000; i++) {
+    const n = a.below(10);
+    assert(n >= 0 && n < 10);
+  }
+});
+
+Deno.test("diff: a sequence is regenerated from its seed and index alone", () => {
+  const opt = { seed: 1234, vm_types: [0], bad_vm_types: [2, 3] };
+  const s1 = format_sequence(generate(opt, 17).calls);
+  assertEquals(format_sequence(generate(opt, 17).calls), s1);
+  assertNotEquals(format_sequence(generate(opt, 18).calls), s1);
+  assert(s1.startsWith('const $0 = open("/dev/kvm"'), s1);
+});
+
+Deno.test("diff: the shrinker finds the 1-minimal failing subset", async () => {
+  const xs = Array.from({ length: 40 }, (_, i) => i);
+  let calls = 0;
+  const got = await shrink(xs, (c) => {
+    calls++;
+    return c.includes(3) && c.includes(29) && c.includes(30);
+  });
+  assertEquals(got, [3, 29, 30]);
+  assert(calls < 120, `${calls} predicate calls`);
+  // A budget stops it early with a failing, if larger, input.
+  const early = await shrink(xs, (c) => c.includes(5), 3);
+  assert(early.includes(5) && early.length < 40);
+});
+
+const rec = (ret: string, out: Record<string, Uint8Array> = {}): CallRecord => ({ ret, out });
+
+Deno.test("diff: the comparer names the differing member and applies the exemptions", () => {
+  const calls: Call[] = [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CREATE_VM, arg: 0n },
+    { id: 2, op: "ioctl", fd: { fd: 1 }, req: kvm.KVM_CREATE_VCPU, arg: 0n },
+    { id: 3, op: "regs", vcpu: { fd: 2 }, kind: "sregs", set: {} },
+    // host-caps: MAX_VCPUS differs between hosts; VM_TYPES without the TDX bit.
+    { id: 4, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CHECK_EXTENSION, arg: 66n },
+    { id: 5, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CHECK_EXTENSION, arg: 235n },
+    { id: 6, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CHECK_EXTENSION, arg: 1n },
+  ];
+  const sregs = (tr_s: number) => {
+    const v = kvm.kvm_sregs.alloc();
+    v.tr.s = tr_s;
+    return new Uint8Array(v.$buffer);
+  };
+  const a = [
+    rec("fd"),
+    rec("fd"),
+    rec("fd"),
+    rec("0/0/0", { before: sregs(0), after: sregs(0) }),
+    rec("1024"),
+    rec("1"),
+    rec("1"),
+  ];
+  const b = [
+    rec("fd"),
+    rec("fd"),
+    rec("fd"),
+    rec("0/0/0", { before: sregs(1), after: sregs(0) }),
+    rec("710"),
+    rec(String(1 | (1 << kvm.KVM_X86_TDX_VM))),
+    rec("-22"),
+  ];
+  const c = compare(calls, a, b);
+  assertEquals(c.compared, 7);
+  assertEquals(c.agreed, 5);
+  assertEquals(c.diffs.map((d) => [d.pos, d.field, d.a, d.b]), [
+    [3, "before: tr.s", "00", "01"],
+    [6, "ret", "1", "-EINVAL"],
+  ]);
+  assertEquals(c.diffs[1]!.key, "KVM_CHECK_EXTENSION ret N vs -EINVAL");
+  assertEquals(member_at(kvm.kvm_cpuid2, 8 + 40 + 12), "entries[1].eax");
+});
+
+Deno.test("diff: differences through a handle of a disagreeing call are cascades", () => {
+  const calls: Call[] = [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CREATE_VM, arg: 0n },
+    { id: 2, op: "ioctl", fd: { fd: 1 }, req: kvm.KVM_CREATE_VCPU, arg: 0xffff_ffffn },
+    { id: 3, op: "run", vcpu: { fd: 2 } },
+  ];
+  const c = compare(
+    calls,
+    [rec("fd"), rec("fd"), rec("-22"), rec("-9")],
+    [rec("fd"), rec("fd"), rec("fd"), rec("-4")],
+  );
+  assertEquals(c.diffs.map((d) => [d.pos, d.cascade]), [[2, false], [3, true]]);
+});
+
+Deno.test("diff: replay never passes an fd it does not own, and closes what it opened", async () => {
+  const seen: number[] = [];
+  let open = 0;
+  const fake = {
+    name: "fake",
+    open: () => (open++, 100 + open),
+    close: (fd: number) => (seen.push(-fd), open--, 0),
+    ioctl: (fd: number) => (seen.push(fd), 0),
+    ioctl_async: () => Promise.resolve(0),
+    mmap: () => 0x10000n,
+    munmap: () => 0,
+    fallocate: () => 0,
+    read: () => 0n,
+    write: () => 0n,
+    fstat_size: () => 0n,
+    addr_of: () => 0x2000n,
+    user_memory: () => null,
+  } as unknown as Backend;
+  const recs = await replay(fake, [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_GET_API_VERSION, arg: 0n },
+    { id: 2, op: "ioctl", fd: 5n, req: kvm.KVM_GET_API_VERSION, arg: 0n },
+    { id: 3, op: "close", fd: { fd: 0 } },
+    { id: 4, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_GET_API_VERSION, arg: 0n },
+    { id: 5, op: "open", path: "/dev/kvm" },
+  ]);
+  assertEquals(recs.map((r) => r.ret), ["fd", "0", String(-EBADF), "0", String(-EBADF), "fd"]);
+  // fd 101 once (the ioctl), closed by the sequence, then 101 again reopened and released.
+  assertEquals(seen, [101, -101, -101]);
+  assertEquals(open, 0);
+});
+
+// --- the checker on the real kernel ------------------------------------------
+
+function kvmAccessible(): boolean {
+  try {
+    Deno.openSync("/dev/kvm", { read: true, write: true }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const noKvm = !kvmAccessible();
+const why = noKvm ? " (skipped: /dev/kvm is missing or not accessible)" : "";
+
+/** The CI run: seed and count are fixed so that a failure reproduces with `deno task diff`. */
+const CI_SEED = 20250101;
+const CI_SEQUENCES = 2000;
+
+Deno.test({
+  name: `diff: kvm vs kvm agrees on every compared call (self-test)${why}`,
+  ignore: noKvm,
+  async fn() {
+    const k = await load_backend("kvm");
+    const r = await check({ seed: CI_SEED, count: 100, a: k, b: k, jobs: 2 });
+    assertEquals(r.groups.map((g) => g.key), [], format_report(r));
+    assertEquals(agreement(r), 1);
+  },
+});
+
+Deno.test({
+  name: `diff: kvm vs sim, ${CI_SEQUENCES} sequences, agreement ≥ 99% of compared calls${why}`,
+  ignore: noKvm,
+  async fn() {
+    const r = await check({
+      seed: CI_SEED,
+      count: CI_SEQUENCES,
+      a: await load_backend("kvm"),
+      b: await load_backend("sim"),
+      jobs: 2,
+      shrink_groups: 3,
+    });
+    console.log(format_report(r));
+    assertEquals(r.sequences, CI_SEQUENCES);
+    assertGreaterOrEqual(agreement(r), 0.99, `agreement ${(agreement(r) * 100).toFixed(2)}%`);
+  },
+});
