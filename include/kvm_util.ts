@@ -18,3 +18,18 @@ export * from "./ucall_common.ts";
 export * from "./test_util.ts";
 export { guest_global } from "../lib/guest_globals.ts";
 export { guest_code_gva, kvm_vm_elf_load } from "../lib/elf.ts";
+// Guest code dereferences pointers with these (`READ_ONCE(*(u8 *)p)` is `readb(p)`).
+export {
+  type guest_ptr,
+  guest_view,
+  memcpy,
+  memset,
+  readb,
+  readl,
+  readq,
+  readw,
+  writeb,
+  writel,
+  writeq,
+  writew,
+} from "../lib/guest_memory.ts";

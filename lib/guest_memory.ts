@@ -5,15 +5,138 @@
  * is a load or store by guest-virtual address, which the CPU model translates
  * through the guest's page tables and memslots, faulting as hardware would.
  *
- * This module is the one place the library reaches the CPU model's memory
- * intrinsics (`sim/cpu/insn.ts`, through `lib/guest_insn.ts`), so the rest of the guest-side library reads
- * like C that dereferences pointers.
+ * This module is where guest code reaches the CPU model's memory intrinsics
+ * (`sim/cpu/insn.ts`, through `lib/guest_insn.ts`). C guest code dereferences
+ * pointers; TypeScript guest code uses Linux's accessor names for the same
+ * loads and stores: `readb(p)` is `READ_ONCE(*(u8 *)p)`, `writeq(v, p)` is
+ * `WRITE_ONCE(*(u64 *)p, v)` (value first, as in Linux), for RAM and MMIO
+ * alike, and `memset`/`memcpy` work on guest pointers.
  *
  * @module
  */
 
+import type { RecordType, View } from "../include/c/layout.ts";
 import type { gva_t } from "../include/kvm_util_types.ts";
 import { guest_cpu } from "./guest_insn.ts";
+
+/** A guest pointer: a GVA (a `number` must be a non-negative integer below 2^53). */
+export type guest_ptr = number | bigint;
+
+/**
+ * Guest `READ_ONCE(*(u8 *)addr)`: one byte load.
+ *
+ * @param addr the guest-virtual address
+ * @returns the byte
+ */
+export function readb(addr: guest_ptr): number {
+  return guest_cpu().readb(addr);
+}
+
+/**
+ * Guest `READ_ONCE(*(u16 *)addr)`.
+ *
+ * @param addr the guest-virtual address
+ * @returns the value
+ */
+export function readw(addr: guest_ptr): number {
+  return guest_cpu().readw(addr);
+}
+
+/**
+ * Guest `READ_ONCE(*(u32 *)addr)`.
+ *
+ * @param addr the guest-virtual address
+ * @returns the value
+ */
+export function readl(addr: guest_ptr): number {
+  return guest_cpu().readl(addr);
+}
+
+/**
+ * Guest `READ_ONCE(*(u64 *)addr)`.
+ *
+ * @param addr the guest-virtual address
+ * @returns the value
+ */
+export function readq(addr: guest_ptr): bigint {
+  return guest_cpu().readq(addr);
+}
+
+/**
+ * Guest `WRITE_ONCE(*(u8 *)addr, value)` (Linux's `writeb(value, addr)` order).
+ *
+ * @param value the byte
+ * @param addr the guest-virtual address
+ */
+export function writeb(value: number, addr: guest_ptr): void {
+  guest_cpu().writeb(value, addr);
+}
+
+/**
+ * Guest `WRITE_ONCE(*(u16 *)addr, value)`.
+ *
+ * @param value the value
+ * @param addr the guest-virtual address
+ */
+export function writew(value: number, addr: guest_ptr): void {
+  guest_cpu().writew(value, addr);
+}
+
+/**
+ * Guest `WRITE_ONCE(*(u32 *)addr, value)`.
+ *
+ * @param value the value
+ * @param addr the guest-virtual address
+ */
+export function writel(value: number, addr: guest_ptr): void {
+  guest_cpu().writel(value, addr);
+}
+
+/**
+ * Guest `WRITE_ONCE(*(u64 *)addr, value)`.
+ *
+ * @param value the value
+ * @param addr the guest-virtual address
+ */
+export function writeq(value: bigint, addr: guest_ptr): void {
+  guest_cpu().writeq(value, addr);
+}
+
+/**
+ * Guest `memset(s, c, n)`.
+ *
+ * @param s the guest-virtual address
+ * @param c the byte
+ * @param n how many bytes
+ */
+export function memset(s: guest_ptr, c: number, n: number): void {
+  guest_cpu().memset(s, c, n);
+}
+
+/**
+ * Guest `memcpy(dest, src, n)`.
+ *
+ * @param dest the destination GVA
+ * @param src the source GVA
+ * @param n how many bytes
+ */
+export function memcpy(dest: guest_ptr, src: guest_ptr, n: number): void {
+  guest_cpu().memcpy(dest, src, n);
+}
+
+/**
+ * Guest `*(struct T *)addr`: a copy of the struct at `addr`, loaded from guest
+ * memory (C guests read `p->member` through a pointer; a TypeScript guest
+ * loads the struct and reads the copy's members). Write a changed copy back
+ * with `guest_write(addr, v.$bytes)`.
+ *
+ * @param type the struct type
+ * @param addr the guest-virtual address
+ * @returns a view of the copy
+ */
+export function guest_view<R extends RecordType>(type: R, addr: guest_ptr): View<R["fields"]> {
+  return type.view(guest_read(addr, type.size)) as View<R["fields"]>;
+}
 
 /**
  * Read `len` bytes of guest memory at `gva` (a copy).
@@ -22,7 +145,7 @@ import { guest_cpu } from "./guest_insn.ts";
  * @param len how many bytes
  * @returns the bytes
  */
-export function guest_read(gva: gva_t, len: number): Uint8Array {
+export function guest_read(gva: guest_ptr, len: number): Uint8Array {
   return guest_cpu().guest_read(gva, len);
 }
 
@@ -32,7 +155,7 @@ export function guest_read(gva: gva_t, len: number): Uint8Array {
  * @param gva the guest-virtual address
  * @param bytes the bytes
  */
-export function guest_write(gva: gva_t, bytes: Uint8Array): void {
+export function guest_write(gva: guest_ptr, bytes: Uint8Array): void {
   guest_cpu().guest_write(gva, bytes);
 }
 

@@ -605,7 +605,7 @@ export function get_ucall(vcpu: kvm_vcpu, uc: ucall | null): number {
  *
  * @param uc the `UCALL_ABORT` ucall
  */
-export function REPORT_GUEST_ASSERT(uc: ucall): void {
+export function REPORT_GUEST_ASSERT(uc: ucall): never {
   test_assert(
     false,
     ucall_str(uc, uc.args.at(GUEST_ERROR_STRING)),
@@ -614,6 +614,8 @@ export function REPORT_GUEST_ASSERT(uc: ucall): void {
     "%s",
     ucall_buffer(uc),
   );
+  // test_assert(false, ...) exits; C's callers rely on that (no break after it).
+  throw new Error("unreachable: test_assert() returned");
 }
 
 /**

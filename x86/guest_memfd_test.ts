@@ -18,30 +18,43 @@
  * - `test_mbind` and `test_numa_allocation` return early, as upstream does on a
  *   single-node host: the simulated machine is one NUMA node, and
  *   `mbind`/`get_mempolicy`/`move_pages` are not at the boundary.
- * - `test_guest_memfd_guest` runs guest code; it is skipped (with a message)
- *   until the simulated CPU runs guest code, and always on the `kvm` backend.
+ * - `test_guest_memfd_guest` runs TypeScript guest code; it is skipped (with
+ *   a message) on the `kvm` backend.
  *
  * @module
  */
 
 import { ksft_main } from "../include/kselftest_harness.ts";
 import {
+  __GUEST_ASSERT,
   __vm_create_guest_memfd,
+  __vm_create_shape_with_one_vcpu,
+  get_ucall,
   getpagesize,
+  GUEST_DONE,
   kvm_can_run_guest_code,
   kvm_check_cap,
   kvm_has_cap,
   kvm_mmap,
   kvm_munmap,
+  type kvm_vcpu,
   type kvm_vm,
   kvm_vm_free,
+  memset,
   pr_info,
+  readb,
+  ref,
   TEST_ASSERT,
   TEST_ASSERT_EQ,
   TEST_REQUIRE,
+  UCALL_DONE,
+  vcpu_run,
+  virt_pg_map,
   vm_check_cap,
   vm_create_barebones_type,
   vm_create_guest_memfd,
+  vm_set_user_memory_region2,
+  VM_SHAPE_DEFAULT,
   VM_TYPE_DEFAULT,
 } from "../include/kvm_util.ts";
 import {
@@ -50,8 +63,10 @@ import {
   KVM_CAP_GUEST_MEMFD,
   KVM_CAP_GUEST_MEMFD_FLAGS,
   KVM_CAP_VM_TYPES,
+  KVM_MEM_GUEST_MEMFD,
 } from "../include/linux/kvm.ts";
 import { EINVAL } from "../include/linux/errno.ts";
+import { vcpu_args_set } from "../include/x86/processor.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../include/linux/falloc.ts";
 import {
   MAP_FAILED,
@@ -348,15 +363,75 @@ function test_guest_memfd(vm_type: number): void {
   kvm_vm_free(vm);
 }
 
+/** Guest entry point of `test_guest_memfd_guest`: `mem` is a GVA, `size` its length. */
+export function guest_code(mem: bigint, size: bigint): void {
+  for (let i = 0n; i < size; i++) {
+    __GUEST_ASSERT(
+      readb(mem + i) === 0xaa,
+      "Guest expected 0xaa at offset %lu, got 0x%x",
+      i,
+      readb(mem + i),
+    );
+  }
+
+  memset(mem, 0xff, Number(size));
+  GUEST_DONE();
+}
+
 function test_guest_memfd_guest(): void {
+  /*
+   * Skip the first 4gb and slot0.  slot0 maps <1gb and is used to back
+   * the guest's code, stack, and page tables, and low memory contains
+   * the PCI hole and other MMIO regions that need to be avoided.
+   */
+  const gpa = 0x100000000n; // SZ_4G
+  const slot = 1;
+  const vcpu = ref<kvm_vcpu>();
+
   if (!kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS)) return;
 
   if (!kvm_can_run_guest_code()) {
     pr_info("Skipping test_guest_memfd_guest: guest code runs only on the simulated CPU\n");
     return;
   }
-  // Pending the simulated CPU (see the module comment).
-  pr_info("Skipping test_guest_memfd_guest: guest code cannot run yet\n");
+
+  const vm = __vm_create_shape_with_one_vcpu(VM_SHAPE_DEFAULT, vcpu, 1, guest_code);
+
+  TEST_ASSERT(
+    vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS) & Number(GUEST_MEMFD_FLAG_MMAP),
+    "Default VM type should support MMAP, supported flags = 0x%x",
+    vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS),
+  );
+  TEST_ASSERT(
+    vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS) & Number(GUEST_MEMFD_FLAG_INIT_SHARED),
+    "Default VM type should support INIT_SHARED, supported flags = 0x%x",
+    vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS),
+  );
+
+  const size = vm.page_size;
+  const fd = vm_create_guest_memfd(
+    vm,
+    size,
+    GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED,
+  );
+  vm_set_user_memory_region2(vm, slot, KVM_MEM_GUEST_MEMFD, gpa, BigInt(size), 0n, fd, 0n);
+
+  let mem = kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+  user_memory(mem, size).fill(0xaa);
+  kvm_munmap(mem, size);
+
+  virt_pg_map(vm, gpa, gpa);
+  vcpu_args_set(vcpu.value, 2, gpa, size);
+  vcpu_run(vcpu.value);
+
+  TEST_ASSERT_EQ(get_ucall(vcpu.value, null), UCALL_DONE);
+
+  mem = kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
+  const m = user_memory(mem, size);
+  for (let i = 0; i < size; i++) TEST_ASSERT_EQ(m[i], 0xff);
+
+  close(fd);
+  kvm_vm_free(vm);
 }
 
 function main(): number {

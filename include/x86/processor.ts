@@ -147,6 +147,11 @@ export const MSR_IA32_FEATURE_CONTROL = 0x3a;
 export const MSR_IA32_TSC_ADJUST = 0x3b;
 /** `MSR_IA32_SPEC_CTRL`. */
 export const MSR_IA32_SPEC_CTRL = 0x48;
+/** C `NONCANONICAL`: an address that is not canonical with 48 or 57 bits (accessing it is #GP). */
+export const NONCANONICAL = 0xaaaaaaaaaaaaaaaan;
+
+/** `MSR_IA32_FLUSH_CMD`. */
+export const MSR_IA32_FLUSH_CMD = 0x10b;
 /** `MSR_IA32_UCODE_REV`. */
 export const MSR_IA32_UCODE_REV = 0x8b;
 /** `MSR_PLATFORM_INFO`. */
@@ -170,6 +175,44 @@ export const KERNEL_CS = 0x8;
 export const KERNEL_DS = 0x10;
 /** C `KERNEL_TSS`. */
 export const KERNEL_TSS = 0x18;
+
+/**
+ * `VCPU_REGS_*` (the kernel's `arch/x86/include/asm/kvm_vcpu_regs.h`): GPR
+ * numbers in instruction-encoding order, for guest code that reads or writes
+ * a register the way C guests use inline-asm operands (`reg_read`,
+ * `reg_write`).
+ */
+export const VCPU_REGS_RAX = 0;
+/** RCX. */
+export const VCPU_REGS_RCX = 1;
+/** RDX. */
+export const VCPU_REGS_RDX = 2;
+/** RBX. */
+export const VCPU_REGS_RBX = 3;
+/** RSP. */
+export const VCPU_REGS_RSP = 4;
+/** RBP. */
+export const VCPU_REGS_RBP = 5;
+/** RSI. */
+export const VCPU_REGS_RSI = 6;
+/** RDI. */
+export const VCPU_REGS_RDI = 7;
+/** R8. */
+export const VCPU_REGS_R8 = 8;
+/** R9. */
+export const VCPU_REGS_R9 = 9;
+/** R10. */
+export const VCPU_REGS_R10 = 10;
+/** R11. */
+export const VCPU_REGS_R11 = 11;
+/** R12. */
+export const VCPU_REGS_R12 = 12;
+/** R13. */
+export const VCPU_REGS_R13 = 13;
+/** R14. */
+export const VCPU_REGS_R14 = 14;
+/** R15. */
+export const VCPU_REGS_R15 = 15;
 
 /** C `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`: register indices of a CPUID entry (alphabetical, as in `kvm_cpuid_entry2`). */
 export const KVM_CPUID_EAX = 0;

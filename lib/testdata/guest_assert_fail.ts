@@ -18,6 +18,7 @@ import {
   ref,
   REPORT_GUEST_ASSERT,
   TEST_FAIL,
+  TEST_REQUIRE_GUEST_CODE,
   UCALL_ABORT,
   vcpu_run,
   vm_create_with_one_vcpu,
@@ -31,6 +32,8 @@ export function guest_code(): void {
 }
 
 function main(): number {
+  TEST_REQUIRE_GUEST_CODE();
+
   const vcpu = ref<kvm_vcpu>();
   const uc = new_ucall();
   const vm = vm_create_with_one_vcpu(vcpu, guest_code);

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * The guest-side helpers of `include/x86/processor.h` (`rdmsr`, `wrmsr`,
- * `rdmsr_safe`, `cpuid`, port I/O, control registers, ...) over the CPU
- * model's intrinsics, and the guest half of exception handling
- * (`route_exception`, which the exception stubs call with a `struct ex_regs`).
+ * `rdmsr_safe`, `cpuid`, port I/O, control registers, `safe_halt`,
+ * `kvm_hypercall`, ...) with their C names and argument order, over the
+ * simulated CPU's intrinsics (`sim/cpu/insn.ts`, loaded by
+ * `lib/guest_insn.ts`). Each helper is the instruction its C twin's inline
+ * asm executes, with the same register side effects, so KVM sees the same
+ * exits. `route_exception`, the guest half of exception handling, is here
+ * too.
  *
  * These run in vCPU workers only; on the host they throw.
  *
@@ -18,10 +22,13 @@ import type {
   kvm_x86_cpu_property,
 } from "../../include/x86/processor.ts";
 import { guest_cpu } from "../guest_insn.ts";
-import { guest_read_u64 } from "../guest_memory.ts";
+import { type guest_ptr, guest_read_u64 } from "../guest_memory.ts";
+
+/** A handler's view of its `struct ex_regs`. */
+export type ex_regs_view = View<typeof ex_regs.fields>;
 
 /**
- * C `inb(port)`.
+ * C `inb(port)`: `in al, dx`.
  *
  * @param port the port
  * @returns the byte read
@@ -51,7 +58,7 @@ export function inl(port: number): number {
 }
 
 /**
- * C `outb(port, value)`.
+ * C `outb(port, value)`: `out dx, al` (the selftests' helpers take the port first).
  *
  * @param port the port
  * @param value the byte
@@ -81,10 +88,56 @@ export function outl(port: number, value: number): void {
 }
 
 /**
+ * `cld; rep insb` with DX = `port`, RDI = `buffer`, RCX = `count` (what C
+ * guests write as inline asm). On return RDI and RCX hold the values the
+ * instruction left, as the asm's `"+D"`/`"+c"` outputs: read them with
+ * {@linkcode reg_read}.
+ *
+ * @param port the port
+ * @param buffer the destination GVA
+ * @param count how many bytes
+ */
+export function insb(port: number, buffer: guest_ptr, count: number): void {
+  guest_cpu().insb(port, buffer, count);
+}
+
+/**
+ * `rep outsb`: `count` bytes from guest memory at `buffer` to `port`.
+ *
+ * @param port the port
+ * @param buffer the source GVA
+ * @param count how many bytes
+ */
+export function outsb(port: number, buffer: guest_ptr, count: number): void {
+  guest_cpu().outsb(port, buffer, count);
+}
+
+/**
+ * A general-purpose register by number (`VCPU_REGS_RAX` = 0 ... `R15` =
+ * 15): how TypeScript guest code reads an inline-asm output operand.
+ *
+ * @param reg the register number
+ * @returns its value
+ */
+export function reg_read(reg: number): bigint {
+  return guest_cpu().reg_read(reg);
+}
+
+/**
+ * Write a general-purpose register by number: an inline-asm input operand.
+ *
+ * @param reg the register number
+ * @param value the value
+ */
+export function reg_write(reg: number, value: bigint): void {
+  guest_cpu().reg_write(reg, value);
+}
+
+/**
  * C `rdmsr(msr)`: a #GP goes to the guest's handler (or fails the guest).
  *
  * @param msr the MSR index
- * @returns its value
+ * @returns EDX:EAX
  */
 export function rdmsr(msr: number): bigint {
   return guest_cpu().rdmsr(msr);
@@ -102,19 +155,14 @@ export function wrmsr(msr: number, value: number | bigint): void {
 
 /**
  * C `rdmsr_safe(msr, &val)`: the vector of the exception `rdmsr` raised, or 0.
+ * `val` gets EDX:EAX, as the C macro stores them whatever happened.
  *
  * @param msr the MSR index
- * @param val receives the value on success
+ * @param val receives the value
  * @returns 0, or the exception vector
  */
 export function rdmsr_safe(msr: number, val: Ref<bigint>): number {
-  let v = 0n;
-  const vector = guest_cpu().with_exception_fixup(() => {
-    v = guest_cpu().rdmsr(msr);
-  });
-  if (vector >= 0) return vector;
-  val.value = v;
-  return 0;
+  return guest_cpu().rdmsr_safe(msr, val);
 }
 
 /**
@@ -125,10 +173,18 @@ export function rdmsr_safe(msr: number, val: Ref<bigint>): number {
  * @returns 0, or the exception vector
  */
 export function wrmsr_safe(msr: number, val: number | bigint): number {
-  const vector = guest_cpu().with_exception_fixup(() => {
-    guest_cpu().wrmsr(msr, BigInt.asUintN(64, BigInt(val)));
-  });
-  return vector >= 0 ? vector : 0;
+  return guest_cpu().wrmsr_safe(msr, BigInt.asUintN(64, BigInt(val)));
+}
+
+/**
+ * C `KVM_ASM_SAFE(insn)`: run one instruction (one intrinsic call) so that
+ * an exception it raises is returned instead of delivered through the IDT.
+ *
+ * @param insn the instruction
+ * @returns 0, or the exception vector
+ */
+export function kvm_asm_safe(insn: () => void): number {
+  return guest_cpu().kvm_asm_safe(insn);
 }
 
 /**
@@ -208,7 +264,16 @@ export function this_cpu_property(property: kvm_x86_cpu_property): number {
  * @returns CR0
  */
 export function get_cr0(): bigint {
-  return guest_cpu().read_cr(0);
+  return guest_cpu().get_cr0();
+}
+
+/**
+ * C `get_cr2()`: the last #PF address.
+ *
+ * @returns CR2
+ */
+export function get_cr2(): bigint {
+  return guest_cpu().get_cr2();
 }
 
 /**
@@ -217,7 +282,7 @@ export function get_cr0(): bigint {
  * @returns CR3
  */
 export function get_cr3(): bigint {
-  return guest_cpu().read_cr(3);
+  return guest_cpu().get_cr3();
 }
 
 /**
@@ -226,7 +291,16 @@ export function get_cr3(): bigint {
  * @returns CR4
  */
 export function get_cr4(): bigint {
-  return guest_cpu().read_cr(4);
+  return guest_cpu().get_cr4();
+}
+
+/**
+ * C `get_cr8()`.
+ *
+ * @returns CR8 (the TPR)
+ */
+export function get_cr8(): bigint {
+  return guest_cpu().get_cr8();
 }
 
 /**
@@ -235,16 +309,16 @@ export function get_cr4(): bigint {
  * @param val the value
  */
 export function set_cr0(val: bigint): void {
-  guest_cpu().write_cr(0, val);
+  guest_cpu().set_cr0(val);
 }
 
 /**
- * C `set_cr3(val)`.
+ * C `set_cr3(val)`: also flushes the non-global TLB entries.
  *
  * @param val the value
  */
 export function set_cr3(val: bigint): void {
-  guest_cpu().write_cr(3, val);
+  guest_cpu().set_cr3(val);
 }
 
 /**
@@ -253,7 +327,73 @@ export function set_cr3(val: bigint): void {
  * @param val the value
  */
 export function set_cr4(val: bigint): void {
-  guest_cpu().write_cr(4, val);
+  guest_cpu().set_cr4(val);
+}
+
+/**
+ * C `set_cr8(val)`.
+ *
+ * @param val the value
+ */
+export function set_cr8(val: bigint): void {
+  guest_cpu().set_cr8(val);
+}
+
+/**
+ * The members of C `struct desc_ptr` (the layout is `desc_ptr` in
+ * `include/x86/processor.ts`) as guest code passes and gets them.
+ */
+export interface desc_ptr_value {
+  /** The limit. */
+  size: number;
+  /** The linear base address. */
+  address: bigint;
+}
+
+/**
+ * C `get_gdt()`.
+ *
+ * @returns GDTR
+ */
+export function get_gdt(): desc_ptr_value {
+  return guest_cpu().get_gdt();
+}
+
+/**
+ * C `get_idt()`.
+ *
+ * @returns IDTR
+ */
+export function get_idt(): desc_ptr_value {
+  return guest_cpu().get_idt();
+}
+
+/**
+ * C `set_idt(&desc)`: `lidt` of the pseudo-descriptor `desc`. C passes a
+ * pointer to a local; the TypeScript guest stores the operand just below RSP
+ * (the red zone a leaf function's locals use) and loads it from there.
+ *
+ * @param desc the IDT limit and base
+ */
+export function set_idt(desc: desc_ptr_value): void {
+  const cpu = guest_cpu();
+  const operand = (cpu.reg_read(4) - 16n) & ~15n;
+  cpu.writew(desc.size, operand);
+  cpu.writeq(desc.address, operand + 2n);
+  cpu.lidt(operand);
+}
+
+/**
+ * C `set_gdt(&desc)`: `lgdt`, as {@linkcode set_idt}.
+ *
+ * @param desc the GDT limit and base
+ */
+export function set_gdt(desc: desc_ptr_value): void {
+  const cpu = guest_cpu();
+  const operand = (cpu.reg_read(4) - 16n) & ~15n;
+  cpu.writew(desc.size, operand);
+  cpu.writeq(desc.address, operand + 2n);
+  cpu.lgdt(operand);
 }
 
 /**
@@ -266,10 +406,61 @@ export function rdtsc(): bigint {
 }
 
 /**
- * C `hlt` (`asm volatile("hlt")`).
+ * C `xgetbv(index)`.
+ *
+ * @param index the XCR
+ * @returns its value
+ */
+export function xgetbv(index: number): bigint {
+  return guest_cpu().xgetbv(index);
+}
+
+/**
+ * C `xsetbv(index, value)`.
+ *
+ * @param index the XCR
+ * @param value the value
+ */
+export function xsetbv(index: number, value: bigint): void {
+  guest_cpu().xsetbv(index, value);
+}
+
+/**
+ * `asm volatile("hlt")`: exits with `KVM_EXIT_HLT` when there is no in-kernel
+ * local APIC.
  */
 export function hlt(): void {
   guest_cpu().hlt();
+}
+
+/** C `safe_halt()`: `sti; hlt`. */
+export function safe_halt(): void {
+  guest_cpu().safe_halt();
+}
+
+/** C `cli()`. */
+export function cli(): void {
+  guest_cpu().cli();
+}
+
+/** C `sti()`. */
+export function sti(): void {
+  guest_cpu().sti();
+}
+
+/** `asm volatile("ud2")`: #UD; returns only if a handler skips it (`regs.rip += 2n`). */
+export function ud2(): void {
+  guest_cpu().ud2();
+}
+
+/** C `cpu_relax()`: `pause`. */
+export function cpu_relax(): void {
+  guest_cpu().pause();
+}
+
+/** C `wbinvd()`. */
+export function wbinvd(): void {
+  guest_cpu().wbinvd();
 }
 
 /**
@@ -277,29 +468,56 @@ export function hlt(): void {
  *
  * @param gva the address
  */
-export function invlpg(gva: bigint): void {
+export function invlpg(gva: guest_ptr): void {
   guest_cpu().invlpg(gva);
 }
 
 /**
+ * C `kvm_hypercall(nr, a0, a1, a2, a3)`: `vmcall` with RAX = `nr` and RBX,
+ * RCX, RDX, RSI = the arguments.
+ *
+ * @param nr the hypercall number
+ * @param a0 argument 0
+ * @param a1 argument 1
+ * @param a2 argument 2
+ * @param a3 argument 3
+ * @returns RAX
+ */
+export function kvm_hypercall(
+  nr: bigint | number,
+  a0: bigint | number = 0n,
+  a1: bigint | number = 0n,
+  a2: bigint | number = 0n,
+  a3: bigint | number = 0n,
+): bigint {
+  return guest_cpu().kvm_hypercall(BigInt(nr), BigInt(a0), BigInt(a1), BigInt(a2), BigInt(a3));
+}
+
+/**
+ * C's indirect call `((void (*)(...))gva)(args...)`: run the guest function
+ * whose code is at `gva`, with RIP at its code record while it runs.
+ *
+ * @param gva the function's code address
+ * @param args its arguments
+ * @returns what it returns
+ */
+export function guest_call(gva: guest_ptr, ...args: unknown[]): unknown {
+  return guest_cpu().call(gva, ...args);
+}
+
+/**
  * C `route_exception(regs)` (guest): call the handler installed for
- * `regs->vector`, or fail with `"Unhandled exception '0x%lx' at guest RIP
- * '0x%lx'"`. The handler table's GVA is the `exception_handlers` guest global.
+ * `regs->vector` in the table at `handlers_gva`.
  *
  * @param regs the exception frame
- * @param handlers_gva the handler table
- * @param call the function a handler GVA names (resolved by the CPU model)
+ * @param handlers_gva the handler table (the `exception_handlers` guest global)
  * @returns whether a handler ran
  */
-export function route_exception(
-  regs: View<typeof ex_regs.fields>,
-  handlers_gva: bigint,
-  call: (gva: bigint, regs: View<typeof ex_regs.fields>) => void,
-): boolean {
+export function route_exception(regs: ex_regs_view, handlers_gva: bigint): boolean {
   const vector = Number(regs.vector);
   const handler = handlers_gva ? guest_read_u64(handlers_gva + BigInt(vector * 8)) : 0n;
   if (handler) {
-    call(handler, regs);
+    guest_call(handler, regs);
     return true;
   }
   return false;

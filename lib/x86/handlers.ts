@@ -19,12 +19,10 @@
  * @module
  */
 
-import type { View } from "../../include/c/layout.ts";
 import { guest_fn_register } from "../../include/guest_code.ts";
-import type { ex_regs } from "../../include/x86/processor.ts";
-import { guest_cpu } from "../guest_insn.ts";
-import { GUEST_FAIL } from "../ucall_common.ts";
-import { route_exception } from "./guest.ts";
+import { callsite } from "../../include/linux/stringify.ts";
+import { ucall_assert, UCALL_UNHANDLED } from "../ucall_common.ts";
+import { type ex_regs_view, route_exception } from "./guest.ts";
 import { exception_handlers } from "./processor.ts";
 
 /** The number of stubs: one per IDT vector (C `NUM_INTERRUPTS`). */
@@ -32,19 +30,27 @@ const NR_IDT_HANDLERS = 256;
 
 /**
  * C `route_exception(regs)` as the stubs call it: the handler installed for
- * the vector (`vm_install_exception_handler`), or a guest failure naming the
- * vector and RIP, as upstream's `GUEST_FAIL("Unhandled exception ...")`.
+ * the vector (`vm_install_exception_handler`), or a `UCALL_UNHANDLED` naming
+ * the vector and RIP, which `vcpu_run()` turns into the host's test failure
+ * (`assert_on_unhandled_exception`). The ucall is `UCALL_UNHANDLED` rather
+ * than newer upstream's `GUEST_FAIL` (`UCALL_ABORT`) so that tests which
+ * expect guest asserts back from `vcpu_run()` (guest_print_test) keep them.
  *
  * @param regs the exception frame
  */
-export function idt_route_exception(regs: View<typeof ex_regs.fields>): void {
-  const handled = route_exception(
-    regs,
-    exception_handlers.value,
-    (gva, frame) => guest_cpu().call(gva, frame),
+export function idt_route_exception(regs: ex_regs_view): void {
+  if (route_exception(regs, exception_handlers.value)) return;
+  // C passes __FILE__ and __LINE__ of this call.
+  const here = callsite(0);
+  ucall_assert(
+    UCALL_UNHANDLED,
+    "Unhandled exception in guest",
+    here?.file ?? "handlers.ts",
+    here?.line ?? 0,
+    "Unhandled exception '0x%lx' at guest RIP '0x%lx'",
+    regs.vector,
+    regs.rip,
   );
-  if (handled) return;
-  GUEST_FAIL("Unhandled exception '0x%lx' at guest RIP '0x%lx'", regs.vector, regs.rip);
 }
 
 /** The registry name of the stub for `vector` (C `idt_handlers[vector]`). */
@@ -55,6 +61,6 @@ export function idt_handler_name(vector: number): string {
 for (let vector = 0; vector < NR_IDT_HANDLERS; vector++) {
   // One function per vector, as handlers.S has one stub per vector; they share
   // their source text, which is what their code records carry.
-  const stub = (regs: View<typeof ex_regs.fields>): void => idt_route_exception(regs);
+  const stub = (regs: ex_regs_view): void => idt_route_exception(regs);
   guest_fn_register(idt_handler_name(vector), stub);
 }

@@ -10,7 +10,8 @@
  * @module
  */
 
-import { u64 } from "../../include/c/layout.ts";
+import { u64, u8 } from "../../include/c/layout.ts";
+import { backend } from "../../include/libc/backend.ts";
 import {
   KVM_CAP_GET_TSC_KHZ,
   KVM_GET_CPUID2,
@@ -128,6 +129,31 @@ export const guest_tsc_khz: guest_global<bigint> = guest_global("guest_tsc_khz",
 export const host_cpu_is_intel: guest_global<bigint> = guest_global("host_cpu_is_intel", u64);
 /** C `host_cpu_is_amd`, synced to the guest. */
 export const host_cpu_is_amd: guest_global<bigint> = guest_global("host_cpu_is_amd", u64);
+/**
+ * C `is_forced_emulation_enabled`: whether guests may use `KVM_FEP` to force
+ * KVM's instruction emulator (kvm.force_emulation_prefix); synced to the guest.
+ */
+export const is_forced_emulation_enabled: guest_global<number> = guest_global(
+  "is_forced_emulation_enabled",
+  u8,
+);
+
+/**
+ * C `kvm_is_forced_emulation_enabled()`: the `force_emulation_prefix` module
+ * parameter of kvm. The simulated kernel has no instruction emulator to force,
+ * so it is always off there; on `/dev/kvm` it is read from sysfs.
+ *
+ * @returns whether forced emulation is enabled
+ */
+export function kvm_is_forced_emulation_enabled(): boolean {
+  if (backend().name === "sim") return false;
+  try {
+    const v = Deno.readTextFileSync("/sys/module/kvm/parameters/force_emulation_prefix").trim();
+    return v !== "0" && v !== "N";
+  } catch {
+    return false;
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Default register values (v13 processor.h helpers)
@@ -1056,6 +1082,8 @@ export function kvm_arch_vm_post_create(vm: kvm_vm, _nr_vcpus: number): void {
   host_cpu_is_amd.value = 0n;
   sync_global_to_guest(vm, host_cpu_is_intel);
   sync_global_to_guest(vm, host_cpu_is_amd);
+  is_forced_emulation_enabled.value = kvm_is_forced_emulation_enabled() ? 1 : 0;
+  sync_global_to_guest(vm, is_forced_emulation_enabled);
   const r = __vm_ioctl(vm, KVM_GET_TSC_KHZ, 0);
   TEST_ASSERT(r > 0, "KVM_GET_TSC_KHZ did not provide a valid TSC frequency.");
   guest_tsc_khz.value = BigInt(r);
