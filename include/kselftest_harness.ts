@@ -85,7 +85,7 @@ import {
 import { format, vformat } from "./linux/printf.ts";
 import { type call_site, callsite, source_file_name, stringify_args } from "./linux/stringify.ts";
 import { fprintf, stderr, stdio_set_muted } from "./libc/stdio.ts";
-import { exit, ExitError } from "./libc/exit.ts";
+import { exit, ExitError, run_atexit_handlers } from "./libc/exit.ts";
 import {
   getenv,
   HARNESS_CHILD_ENV,
@@ -1393,6 +1393,8 @@ async function run_in_process(ctx: Deno.TestContext, s: selected_test): Promise<
     out = await run_test_body(f, v, t, md, true);
   } finally {
     current = undefined;
+    // The in-process test was a process: release what it left open.
+    run_atexit_handlers();
   }
   let exit_code: number;
   let reason = md.reason;
@@ -1538,6 +1540,8 @@ function run_main_in_deno_test(prog: string, argv: string[], main: ksft_main_fn)
           if (!(e instanceof ExitError)) throw e;
           status = e.status;
           reason = e.reason;
+        } finally {
+          run_atexit_handlers();
         }
         if (status === KSFT_PASS) return;
         if (status === KSFT_SKIP) {

@@ -135,6 +135,7 @@ import { type FILE, fprintf, fputs, stderr } from "../include/libc/stdio.ts";
 // vm_dump() takes a stream, so the stream type is part of the public API.
 export type { FILE };
 import { getenv, in_guest_worker, permission_granted } from "../include/libc/process.ts";
+import { atexit } from "../include/libc/exit.ts";
 import { type call_site, callsite, stringify_args } from "../include/linux/stringify.ts";
 import { ksft_exit_skip } from "../include/kselftest.ts";
 import {
@@ -771,6 +772,7 @@ export function ____vm_create(shape: vm_shape): kvm_vm {
   vm_open(vm);
   vm_populate_gva_bitmap(vm);
   vm.max_gfn = vm_compute_max_gfn(vm);
+  live_vms.add(vm);
   return vm;
 }
 
@@ -1107,6 +1109,13 @@ function __vm_mem_region_delete(vm: kvm_vm, region: userspace_mem_region): void 
   if ((region.region.guest_memfd | 0) >= 0) kvm_free_fd(region.region.guest_memfd);
 }
 
+// The VMs not yet freed: a process's exit releases them in C; atexit() does
+// it here, which matters under deno test, where a test is not a process.
+const live_vms = new Set<kvm_vm>();
+atexit(() => {
+  for (const vm of [...live_vms]) kvm_vm_free(vm);
+});
+
 /**
  * C `kvm_vm_free(vm)`: unmap and close everything the VM holds (memslots,
  * guest_memfds, vCPUs and their `kvm_run` mappings, the VM and `/dev/kvm`
@@ -1117,6 +1126,7 @@ function __vm_mem_region_delete(vm: kvm_vm, region: userspace_mem_region): void 
  */
 export function kvm_vm_free(vmp: kvm_vm | null): void {
   if (vmp === null) return;
+  live_vms.delete(vmp);
   for (const region of [...vmp.regions.values()]) __vm_mem_region_delete(vmp, region);
   kvm_vm_release(vmp);
 }

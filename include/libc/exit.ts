@@ -47,16 +47,51 @@ export class ExitError extends Error {
 export function exit(status: number, reason?: string): never {
   const code = status & 0xff;
   if (in_deno_test()) throw new ExitError(code, reason);
+  run_atexit_handlers();
   Deno.exit(code);
 }
 
+const atexit_handlers: (() => void)[] = [];
+
 /**
- * C `_exit()`: as {@linkcode exit}. There are no stdio buffers or atexit
- * handlers to skip: SDK output is written unbuffered.
+ * C `atexit()`: `fn` runs when the process exits. Under `deno test` every
+ * in-process test stands for one process, so the harness runs the handlers
+ * after each test: that is how what a test leaves open (a VM whose test
+ * failed before `kvm_vm_free`, and its vCPU threads) is released, as the
+ * kernel releases a dead process's files.
+ *
+ * @param fn the handler
+ * @returns 0, as C's does on success
+ */
+export function atexit(fn: () => void): number {
+  atexit_handlers.push(fn);
+  return 0;
+}
+
+/**
+ * Runs the `atexit` handlers, last registered first, as `exit()` does; a
+ * handler that throws does not stop the others. Handlers stay registered
+ * for the next in-process test.
+ */
+export function run_atexit_handlers(): void {
+  for (let i = atexit_handlers.length - 1; i >= 0; i--) {
+    try {
+      atexit_handlers[i]!();
+    } catch {
+      // Process teardown cannot fail; neither can this.
+    }
+  }
+}
+
+/**
+ * C `_exit()`: ends the process without running `atexit` handlers (SDK
+ * output is unbuffered, so there is nothing else to skip).
  *
  * @param status the exit status
  * @returns never
  */
 export function _exit(status: number): never {
-  return exit(status);
+  const code = status & 0xff;
+  if (in_deno_test()) throw new ExitError(code);
+  Deno.exit(code);
 }
