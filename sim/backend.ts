@@ -49,9 +49,10 @@ import { current } from "./kernel/include/linux/sched.ts";
 import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
 import { kvm_chardev_ops } from "./kernel/virt/kvm/kvm_main.ts";
 import { is_gmem_file } from "./kernel/virt/kvm/guest_memfd.ts";
-import { GuestCodeError } from "./kernel/arch/x86/kvm/vmx/vmx.ts";
+import { GuestCodeError } from "./cpu/vcpu_thread.ts";
+import { set_exe_file } from "./kernel/include/linux/sched.ts";
 
-export { GuestCodeError };
+export { GuestCodeError, set_exe_file };
 
 function bug(e: unknown): number {
   if (e instanceof GuestCodeError) throw e;

@@ -238,6 +238,7 @@ const C_RUN_STATE = o("run_state") >> 2;
 const C_WORKER_STATE = o("worker_state") >> 2;
 const C_KILL = o("kill") >> 2;
 const C_GEN = o("memmap_generation") >> 2;
+const C_ACK = o("memmap_ack") >> 2;
 
 /** GPR `r` as a `bigint`. */
 export function reg_get(r: number): bigint {
@@ -500,6 +501,8 @@ function sync_memmap(): void {
     Atomics.wait(CTL, C_KILL, 0, 1);
   }
   tlb_flush(false);
+  // Acknowledge: no access through the old map can happen from here on.
+  Atomics.store(CTL, C_ACK, memmap_generation);
 }
 
 // ---------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import {
   vmcs_alloc,
   vmcs_ctl,
   VMCS_CTL_KILL,
+  VMCS_CTL_MEMMAP_ACK,
   VMCS_CTL_MEMMAP_GENERATION,
   VMCS_CTL_RUN_STATE,
   VMCS_CTL_WORKER_STATE,
@@ -202,6 +203,27 @@ export class vcpu_thread {
     const msg: vcpu_memmap_message = { generation, map };
     this.#port.postMessage(msg);
     Atomics.store(this.#ctl, VMCS_CTL_MEMMAP_GENERATION, generation);
+  }
+
+  /**
+   * Waits until a vCPU in guest mode has applied the last map given to
+   * {@linkcode set_memory_map} (and flushed its TLB), as KVM's remote TLB
+   * flush waits for every vCPU: afterwards the guest cannot reach memory
+   * through the old map. Returns at once when the vCPU is not in guest mode
+   * (it applies the map at its next entry); gives up after `timeout_ms`.
+   *
+   * @returns whether the map is applied or will be before the guest runs again
+   */
+  flush_memory_map(timeout_ms = 1000): boolean {
+    const ctl = this.#ctl;
+    const want = this.#generation;
+    const give_up = performance.now() + timeout_ms;
+    for (let i = 0;; i++) {
+      if (Atomics.load(ctl, VMCS_CTL_MEMMAP_ACK) >= want) return true;
+      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return true;
+      if (Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD) return true;
+      if ((i & 1023) === 1023 && performance.now() > give_up) return false;
+    }
   }
 
   /**

@@ -8,7 +8,7 @@
  *
  * - **control words** (`s32`, used with `Atomics`): the VM-entry/VM-exit
  *   handoff (`run_state`), the worker's state, the kill request and the
- *   memory-map generation;
+ *   memory-map generation and its acknowledgement;
  * - **guest-state area**: the 16 GPRs in KVM's `VCPU_REGS_*` order
  *   (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15), RIP, RFLAGS, the
  *   segment registers as `struct kvm_segment` (so `KVM_GET_SREGS` is a byte
@@ -118,6 +118,7 @@ export type sim_vmcs_fields = {
   kill: s32;
   memmap_generation: s32;
   vcpu_id: s32;
+  memmap_ack: s32;
   ctl_reserved: ArrayType<s32>;
   // guest-state area
   regs: ArrayType<u64>;
@@ -189,7 +190,9 @@ export type sim_vmcs_fields = {
  * - `run_state`: `VCPU_STATE_HOST` / `VCPU_STATE_RUN` / `VCPU_STATE_EXIT`;
  *   `worker_state`: `WORKER_STARTING` / `WORKER_READY` / `WORKER_DEAD`;
  *   `kill`: non-zero asks the worker to stop; `memmap_generation`: bumped by
- *   {@linkcode vcpu_thread.set_memory_map} after it posted a new map.
+ *   {@linkcode vcpu_thread.set_memory_map} after it posted a new map;
+ *   `memmap_ack`: the generation the CPU has applied (its TLB flushed), which
+ *   the host waits for to invalidate a running vCPU's mappings synchronously.
  * - `regs[VCPU_REGS_*]`: the GPRs; `rip`, `rflags`.
  * - segments: `struct kvm_segment` each (selector, base, limit, type,
  *   present, dpl, db, s, l, g, avl, unusable); `gdtr`, `idtr`: `struct kvm_dtable`.
@@ -229,7 +232,8 @@ export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   kill: s32,
   memmap_generation: s32,
   vcpu_id: s32,
-  ctl_reserved: array(s32, 11),
+  memmap_ack: s32,
+  ctl_reserved: array(s32, 10),
   regs: array(u64, NR_VCPU_REGS),
   rip: u64,
   rflags: u64,
@@ -305,6 +309,8 @@ export const VMCS_CTL_WORKER_STATE: number = offsetof(sim_vmcs, "worker_state") 
 export const VMCS_CTL_KILL: number = offsetof(sim_vmcs, "kill") >> 2;
 /** Index of `memmap_generation` in the control words. */
 export const VMCS_CTL_MEMMAP_GENERATION: number = offsetof(sim_vmcs, "memmap_generation") >> 2;
+/** Index of `memmap_ack` in the control words. */
+export const VMCS_CTL_MEMMAP_ACK: number = offsetof(sim_vmcs, "memmap_ack") >> 2;
 
 /** A new zeroed VMCS in a `SharedArrayBuffer`, in the state {@linkcode vmcs_reset} gives. */
 export function vmcs_alloc(vcpu_id = 0): vmcs_view {

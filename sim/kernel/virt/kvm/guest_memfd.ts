@@ -35,6 +35,7 @@ import {
 import { current } from "../../include/linux/sched.ts";
 import type { kvm, kvm_memory_slot } from "../../include/linux/kvm_host.ts";
 import { kvm_put_kvm } from "./kvm_main.ts";
+import { kvm_arch_memslots_updated } from "../../arch/x86/kvm/vmx/vmx.ts";
 
 /** The state behind a guest_memfd file (`struct gmem_file` + `struct gmem_inode`). */
 export class gmem_file {
@@ -98,6 +99,7 @@ function kvm_gmem_punch_hole(g: gmem_file, offset: number, len: number): void {
   }
   // Truncated pages must disappear from the guest's view too.
   g.kvm.generation++;
+  kvm_arch_memslots_updated(g.kvm);
 }
 
 const kvm_gmem_fops: file_operations = {
@@ -133,6 +135,7 @@ const kvm_gmem_fops: file_operations = {
     for (const b of g.bindings) if (b.slot.gmem) b.slot.gmem.file = null;
     g.bindings.length = 0;
     g.kvm.generation++;
+    kvm_arch_memslots_updated(g.kvm);
     kvm_put_kvm(g.kvm);
   },
 };

@@ -116,6 +116,7 @@ import {
   kvm_vm_ioctl_check_extension,
   kvm_vm_ioctl_enable_cap,
 } from "../../arch/x86/kvm/x86.ts";
+import { kvm_arch_memslots_updated } from "../../arch/x86/kvm/vmx/vmx.ts";
 
 /**
  * `KVM_GET_VCPU_MMAP_SIZE` on x86: the `kvm_run` page, the PIO data page
@@ -332,6 +333,7 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
     slots.delete(id);
     k.nr_memslot_pages -= old.npages;
     k.generation++;
+    kvm_arch_memslots_updated(k);
     return 0;
   }
   const base_gfn = Number(gpa >> BigInt(PAGE_SHIFT));
@@ -372,6 +374,7 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
   slots.set(id, slot);
   if (change === "create") k.nr_memslot_pages += npages;
   k.generation++;
+  kvm_arch_memslots_updated(k);
   return 0;
 }
 
@@ -399,6 +402,7 @@ function kvm_vm_ioctl_set_mem_attributes(k: kvm): number {
   const end = Number((address + size) >> BigInt(PAGE_SHIFT));
   k.mem_attrs.set(start, end, attributes);
   k.generation++;
+  kvm_arch_memslots_updated(k);
   return 0;
 }
 

@@ -7,9 +7,10 @@
  * checks), MSRs (emulated here, with KVM's count semantics), CPUID tables,
  * XCRs, FPU/XSAVE, events, debug registers, MP state and KVM_RUN.
  *
- * A vCPU's state lives in `kvm_vcpu_arch` byte images while it is outside
- * guest mode; `vmx/vmx.ts` loads them into the vCPU thread on entry and
- * stores them back on exit, as VMX's VMCS loads and stores guest state.
+ * A vCPU's architectural registers live in one place, its VMCS (shared with
+ * the CPU worker): the register ioctls and the MSR accessors read and write
+ * it directly, as VMX's `vmcs_read*`/`vmcs_write*` do, so the state userspace
+ * sees after an exit is exactly what the guest left.
  *
  * @module
  */
@@ -119,7 +120,6 @@ import { current } from "../../../include/linux/sched.ts";
 import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
 import { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from "../../../include/linux/kvm_host.ts";
 import {
-  alloc_regs,
   type kvm_arch,
   KVM_IRQCHIP_KERNEL,
   KVM_IRQCHIP_NONE,
@@ -140,6 +140,9 @@ import {
   supported_cpuid,
 } from "./cpuid.ts";
 import { vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
+import { sim_vmcs, vmcs_alloc, type vmcs_view } from "../../../../cpu/vmcs.ts";
+import { VCPU_REGS_RDX } from "../../../../cpu/vmx.ts";
+import { offsetof } from "../../../../../include/c/layout.ts";
 
 /** `tsc_khz` of the simulated host (2.0 GHz, a Xeon Platinum 8480+ base clock). */
 export const HOST_TSC_KHZ = 2_000_000;
@@ -228,6 +231,8 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
     bsp_vcpu_id: 0,
     disabled_quirks: 0,
     n_requested_mmu_pages: 0,
+    images: current.exe_file,
+    memmap: null,
   };
 }
 
@@ -596,22 +601,67 @@ function is_noncanonical(v: bigint): boolean {
   return top !== 0n && top !== -1n;
 }
 
-/** `kvm_get_msr_common()` + the VMX MSRs: 0 and the value in `data[0]`, or 1 (unsupported). */
+/** `KVM_MSR_RET_INVALID`: the MSR exists but the access or value is invalid (#GP). */
+export const KVM_MSR_RET_INVALID = 1;
+/** `KVM_MSR_RET_UNSUPPORTED`: KVM does not emulate the MSR. */
+export const KVM_MSR_RET_UNSUPPORTED = 2;
+/** `KVM_MSR_RET_FILTERED`: the MSR filter denied a guest access. */
+export const KVM_MSR_RET_FILTERED = 3;
+
+/**
+ * `kvm_get_msr_common()` + the VMX MSRs: 0 and the value in `data[0]`, or
+ * `KVM_MSR_RET_UNSUPPORTED` / `KVM_MSR_RET_INVALID`. MSRs that are guest state
+ * in the VMCS (EFER, segment bases, APIC base, PAT, syscall/sysenter MSRs,
+ * the TSC offset) are read from it.
+ */
 export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host: boolean): number {
   const a = vcpu.arch;
-  const s = a.sregs;
+  const v = a.vmcs;
   switch (index) {
     case msr.MSR_EFER:
-      data[0] = s.efer;
+      data[0] = v.efer;
       return 0;
     case msr.MSR_FS_BASE:
-      data[0] = s.fs.base;
+      data[0] = v.fs.base;
       return 0;
     case msr.MSR_GS_BASE:
-      data[0] = s.gs.base;
+      data[0] = v.gs.base;
+      return 0;
+    case msr.MSR_KERNEL_GS_BASE:
+      data[0] = v.kernel_gs_base;
+      return 0;
+    case msr.MSR_STAR:
+      data[0] = v.star;
+      return 0;
+    case msr.MSR_LSTAR:
+      data[0] = v.lstar;
+      return 0;
+    case msr.MSR_CSTAR:
+      data[0] = v.cstar;
+      return 0;
+    case msr.MSR_SYSCALL_MASK:
+      data[0] = v.fmask;
+      return 0;
+    case msr.MSR_IA32_SYSENTER_CS:
+      data[0] = v.sysenter_cs;
+      return 0;
+    case msr.MSR_IA32_SYSENTER_ESP:
+      data[0] = v.sysenter_esp;
+      return 0;
+    case msr.MSR_IA32_SYSENTER_EIP:
+      data[0] = v.sysenter_eip;
+      return 0;
+    case msr.MSR_IA32_CR_PAT:
+      data[0] = v.pat;
+      return 0;
+    case msr.MSR_TSC_AUX:
+      data[0] = v.tsc_aux;
+      return 0;
+    case msr.MSR_IA32_MISC_ENABLE:
+      data[0] = v.misc_enable;
       return 0;
     case msr.MSR_IA32_APICBASE:
-      data[0] = s.apic_base;
+      data[0] = v.apic_base;
       return 0;
     case msr.MSR_IA32_TSC:
       data[0] = guest_tsc(vcpu);
@@ -624,35 +674,38 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       data[0] = 0x508n;
       return 0;
     case msr.MSR_IA32_PRED_CMD:
-      return host ? 0 : 1;
+      return host ? 0 : KVM_MSR_RET_UNSUPPORTED;
     case msr.MSR_IA32_TSC_DEADLINE:
-      if (!irqchip_in_kernel(vcpu.kvm)) return 1;
+      if (!irqchip_in_kernel(vcpu.kvm)) return KVM_MSR_RET_UNSUPPORTED;
       break;
     case msr.MSR_IA32_XSS:
       break;
     default:
-      if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return 1;
+      if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return KVM_MSR_RET_UNSUPPORTED;
   }
-  const v = a.msrs.get(index);
-  if (v === undefined) return 1;
-  data[0] = v;
+  const val = a.msrs.get(index);
+  if (val === undefined) return KVM_MSR_RET_UNSUPPORTED;
+  data[0] = val;
   return 0;
 }
 
-/** `kvm_set_msr_common()` + the VMX MSRs: 0, or 1 (unsupported or invalid value). */
+/**
+ * `kvm_set_msr_common()` + the VMX MSRs: 0, `KVM_MSR_RET_INVALID` (bad
+ * value) or `KVM_MSR_RET_UNSUPPORTED`. VMCS-resident MSRs are written there.
+ */
 export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
   const a = vcpu.arch;
-  const s = a.sregs;
+  const v = a.vmcs;
   switch (index) {
     case msr.MSR_EFER: {
-      if (data & EFER_RESERVED) return 1;
+      if (data & EFER_RESERVED) return KVM_MSR_RET_INVALID;
       if (!host) {
         // A guest may not toggle LME while paging is on; LMA is the CPU's.
-        const paging = (s.cr0 & X86_CR0_PG) !== 0n;
-        if (paging && ((data ^ s.efer) & msr.EFER_LME)) return 1;
-        data = (data & ~msr.EFER_LMA) | (s.efer & msr.EFER_LMA);
+        const paging = (v.cr0 & X86_CR0_PG) !== 0n;
+        if (paging && ((data ^ v.efer) & msr.EFER_LME)) return KVM_MSR_RET_INVALID;
+        data = (data & ~msr.EFER_LMA) | (v.efer & msr.EFER_LMA);
       }
-      s.efer = data;
+      v.efer = data;
       return 0;
     }
     case msr.MSR_FS_BASE:
@@ -662,49 +715,63 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_CSTAR:
     case msr.MSR_IA32_SYSENTER_ESP:
     case msr.MSR_IA32_SYSENTER_EIP:
-      if (!host && is_noncanonical(data)) return 1;
-      if (index === msr.MSR_FS_BASE) s.fs.base = data;
-      else if (index === msr.MSR_GS_BASE) s.gs.base = data;
-      else a.msrs.set(index, data);
+      if (!host && is_noncanonical(data)) return KVM_MSR_RET_INVALID;
+      if (index === msr.MSR_FS_BASE) v.fs.base = data;
+      else if (index === msr.MSR_GS_BASE) v.gs.base = data;
+      else if (index === msr.MSR_KERNEL_GS_BASE) v.kernel_gs_base = data;
+      else if (index === msr.MSR_LSTAR) v.lstar = data;
+      else if (index === msr.MSR_CSTAR) v.cstar = data;
+      else if (index === msr.MSR_IA32_SYSENTER_ESP) v.sysenter_esp = data;
+      else v.sysenter_eip = data;
       return 0;
     case msr.MSR_IA32_APICBASE: {
       // Reserved bits above MAXPHYADDR and below bit 8 (other than BSP) must be clear.
       const reserved = ~((1n << BigInt(a.maxphyaddr)) - 1n) | 0x2ffn;
-      if (data & reserved & 0xffffffffffffffffn) return 1;
-      s.apic_base = data;
+      if (data & reserved & 0xffffffffffffffffn) return KVM_MSR_RET_INVALID;
+      v.apic_base = data;
       return 0;
     }
     case msr.MSR_IA32_TSC:
-      a.tsc_offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
+      v.tsc_offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
       return 0;
     case msr.MSR_IA32_CR_PAT: {
       // Each byte must be a valid memory type (0, 1, 4, 5, 6, 7).
       for (let i = 0n; i < 64n; i += 8n) {
         const t = (data >> i) & 0xffn;
-        if (t === 2n || t === 3n || t > 7n) return 1;
+        if (t === 2n || t === 3n || t > 7n) return KVM_MSR_RET_INVALID;
       }
-      a.msrs.set(index, data);
+      v.pat = data;
       return 0;
     }
+    case msr.MSR_STAR:
+      v.star = data;
+      return 0;
+    case msr.MSR_SYSCALL_MASK:
+      v.fmask = data;
+      return 0;
+    case msr.MSR_IA32_SYSENTER_CS:
+      v.sysenter_cs = data;
+      return 0;
+    case msr.MSR_TSC_AUX:
+      if ((data >> 32n) && !host) return KVM_MSR_RET_INVALID;
+      v.tsc_aux = data;
+      return 0;
     case msr.MSR_IA32_MISC_ENABLE:
+      v.misc_enable = data;
+      return 0;
     case msr.MSR_IA32_SPEC_CTRL:
     case msr.MSR_IA32_TSC_ADJUST:
-    case msr.MSR_STAR:
-    case msr.MSR_SYSCALL_MASK:
-    case msr.MSR_IA32_SYSENTER_CS:
-    case msr.MSR_TSC_AUX:
     case msr.MSR_IA32_MCG_STATUS:
     case msr.MSR_IA32_FEAT_CTL:
     case msr.MSR_MTRRdefType:
-      if (index === msr.MSR_TSC_AUX && (data >> 32n) && !host) return 1;
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_IA32_PRED_CMD:
-      return data & ~1n ? 1 : 0;
+      return data & ~1n ? KVM_MSR_RET_INVALID : 0;
     case msr.MSR_IA32_XSS:
-      return data ? 1 : (a.msrs.set(index, 0n), 0);
+      return data ? KVM_MSR_RET_INVALID : (a.msrs.set(index, 0n), 0);
     case msr.MSR_IA32_TSC_DEADLINE:
-      if (!irqchip_in_kernel(vcpu.kvm)) return 1;
+      if (!irqchip_in_kernel(vcpu.kvm)) return KVM_MSR_RET_UNSUPPORTED;
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_IA32_ARCH_CAPABILITIES:
@@ -712,22 +779,27 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_IA32_MCG_CAP:
     case msr.MSR_PLATFORM_INFO:
       // Only userspace may set these (feature MSRs).
-      if (!host) return 1;
+      if (!host) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
       return 0;
     default:
-      return 1;
+      return KVM_MSR_RET_UNSUPPORTED;
   }
 }
 
+/**
+ * The host TSC at the vCPU's frequency. It uses the same clock and formula as
+ * the CPU's RDTSC (`sim/cpu/cpu.ts` `read_tsc`), so the guest and the kernel
+ * agree on the guest TSC.
+ */
 function host_tsc_scaled(vcpu: kvm_vcpu): bigint {
-  // A monotonic TSC at the vCPU's frequency.
-  return BigInt(Math.floor(performance.now() * vcpu.arch.virtual_tsc_khz));
+  const khz = vcpu.arch.vmcs.tsc_khz || 1000000;
+  return BigInt(Math.floor((performance.timeOrigin + performance.now()) * khz));
 }
 
 /** The guest's TSC now. */
 export function guest_tsc(vcpu: kvm_vcpu): bigint {
-  return BigInt.asUintN(64, host_tsc_scaled(vcpu) + vcpu.arch.tsc_offset);
+  return BigInt.asUintN(64, host_tsc_scaled(vcpu) + vcpu.arch.vmcs.tsc_offset);
 }
 
 // ---------------------------------------------------------------------------
@@ -739,12 +811,9 @@ export function kvm_arch_vcpu_precreate(k: kvm, id: number): number {
   return 0;
 }
 
-function seg(
-  s: ReturnType<typeof kvm_sregs.view>["cs"],
-  selector: number,
-  base: bigint,
-  type: number,
-): void {
+type segment_view = vmcs_view["cs"];
+
+function seg(s: segment_view, selector: number, base: bigint, type: number): void {
   s.base = base;
   s.limit = 0xffff;
   s.selector = selector;
@@ -757,31 +826,58 @@ function seg(
   s.g = 0;
   s.avl = 0;
   s.unusable = 0;
+  s.padding = 0;
 }
 
 /** `kvm_vcpu_reset()` + `vmx_vcpu_reset()` for a power-on reset: the architectural reset state. */
 export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   const a = vcpu.arch;
-  a.regs.fill(0n);
-  a.regs[16] = 0xfff0n;
-  a.regs[17] = X86_EFLAGS_FIXED;
+  const v = a.vmcs;
+  for (let i = 0; i < 16; i++) v.regs.set(i, 0n);
+  v.rip = 0xfff0n;
+  v.rflags = X86_EFLAGS_FIXED;
   // RDX holds the CPUID signature; before KVM_SET_CPUID2 KVM uses 0x600.
   const sig = kvm_find_cpuid_entry_index(a.cpuid_entries, 1, 0);
-  a.regs[3] = BigInt(sig ? sig.eax : 0x600);
-  const s = a.sregs;
-  s.$bytes.fill(0);
-  seg(s.cs, 0xf000, 0xffff0000n, 0xb);
-  for (const r of [s.ds, s.es, s.fs, s.gs, s.ss]) seg(r, 0, 0n, 3);
-  seg(s.tr, 0, 0n, 0xb);
-  seg(s.ldt, 0, 0n, 2);
-  s.gdt.limit = 0xffff;
-  s.idt.limit = 0xffff;
-  s.cr0 = X86_CR0_ET | X86_CR0_NW | X86_CR0_CD;
+  v.regs.set(VCPU_REGS_RDX, BigInt(sig ? sig.eax : 0x600));
+  seg(v.cs, 0xf000, 0xffff0000n, 0xb);
+  for (const r of [v.ds, v.es, v.fs, v.gs, v.ss]) seg(r, 0, 0n, 3);
+  seg(v.tr, 0, 0n, 0xb);
+  seg(v.ldtr, 0, 0n, 2);
+  v.gdtr.base = 0n;
+  v.gdtr.limit = 0xffff;
+  v.idtr.base = 0n;
+  v.idtr.limit = 0xffff;
+  v.cr0 = X86_CR0_ET | X86_CR0_NW | X86_CR0_CD;
+  v.cr2 = 0n;
+  v.cr3 = 0n;
+  v.cr4 = 0n;
+  v.cr8 = 0n;
+  v.efer = 0n;
+  v.xcr0 = 1n;
+  v.dr6 = 0xffff0ff0n;
+  v.dr7 = 0x400n;
+  v.activity_state = 0;
+  v.interruptibility_info = 0;
   const k = vcpu.kvm;
-  s.apic_base = irqchip_in_kernel(k)
+  v.apic_base = irqchip_in_kernel(k)
     ? msr.APIC_DEFAULT_PHYS_BASE | msr.MSR_IA32_APICBASE_ENABLE |
       (vcpu.vcpu_id === k.arch.bsp_vcpu_id ? msr.MSR_IA32_APICBASE_BSP : 0n)
     : 0n;
+  v.pat = msr.MSR_IA32_CR_PAT_DEFAULT;
+  v.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+  v.star = 0n;
+  v.lstar = 0n;
+  v.cstar = 0n;
+  v.fmask = 0n;
+  v.kernel_gs_base = 0n;
+  v.tsc_aux = 0n;
+  v.sysenter_cs = 0n;
+  v.sysenter_esp = 0n;
+  v.sysenter_eip = 0n;
+  // KVM intercepts no exception the simulated CPU could raise (with EPT,
+  // #PF goes straight to the guest; #UD/#DB/#AC would be reinjected).
+  v.exception_bitmap = 0;
+  v.entry_intr_info = 0;
   a.fpu.$bytes.fill(0);
   a.fpu.fcw = 0x37f;
   a.fpu.mxcsr = 0x1f80;
@@ -790,16 +886,8 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   xdv.setUint16(0, 0x37f, true);
   xdv.setUint32(24, 0x1f80, true);
   a.debugregs.$bytes.fill(0);
-  a.debugregs.dr6 = 0xffff0ff0n;
-  a.debugregs.dr7 = 0x400n;
   a.events.$bytes.fill(0);
-  a.xcr0 = 1n;
   a.msrs.clear();
-  a.msrs.set(msr.MSR_IA32_CR_PAT, msr.MSR_IA32_CR_PAT_DEFAULT);
-  a.msrs.set(
-    msr.MSR_IA32_MISC_ENABLE,
-    msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL,
-  );
   a.msrs.set(msr.MSR_IA32_XSS, 0n);
   a.msrs.set(msr.MSR_IA32_UCODE_REV, 0x100000000n);
   a.msrs.set(msr.MSR_IA32_ARCH_CAPABILITIES, HOST_ARCH_CAPABILITIES);
@@ -808,46 +896,33 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   a.msrs.set(msr.MSR_PLATFORM_INFO, 0n);
   a.msrs.set(msr.MSR_IA32_FEAT_CTL, 0n);
   a.msrs.set(msr.MSR_MTRRdefType, 0n);
-  for (
-    const i of [
-      msr.MSR_STAR,
-      msr.MSR_LSTAR,
-      msr.MSR_CSTAR,
-      msr.MSR_SYSCALL_MASK,
-      msr.MSR_KERNEL_GS_BASE,
-      msr.MSR_TSC_AUX,
-      msr.MSR_IA32_SYSENTER_CS,
-      msr.MSR_IA32_SYSENTER_ESP,
-      msr.MSR_IA32_SYSENTER_EIP,
-      msr.MSR_IA32_SPEC_CTRL,
-      msr.MSR_IA32_TSC_ADJUST,
-    ]
-  ) a.msrs.set(i, 0n);
-  a.tsc_offset = BigInt.asUintN(64, -host_tsc_scaled(vcpu));
+  a.msrs.set(msr.MSR_IA32_SPEC_CTRL, 0n);
+  a.msrs.set(msr.MSR_IA32_TSC_ADJUST, 0n);
+  v.tsc_offset = BigInt.asUintN(64, -host_tsc_scaled(vcpu));
 }
 
-/** `kvm_arch_vcpu_create()`: state, reset, MP state. */
+/** `kvm_arch_vcpu_create()`: state (a fresh VMCS), reset, MP state. No CPU worker yet. */
 export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
   const k = vcpu.kvm;
   const arch: kvm_vcpu_arch = {
-    regs: alloc_regs(),
-    sregs: kvm_sregs.alloc(),
+    vmcs: vmcs_alloc(vcpu.vcpu_id),
+    thread: null,
+    memmap_generation: -1,
     fpu: kvm_fpu.alloc(),
     debugregs: kvm_debugregs.alloc(),
     events: kvm_vcpu_events.alloc(),
     xsave: new Uint8Array(4096),
-    xcr0: 1n,
     msrs: new Map(),
     cpuid_entries: [],
     mp_state: !irqchip_in_kernel(k) || vcpu.vcpu_id === k.arch.bsp_vcpu_id
       ? KVM_MP_STATE_RUNNABLE
       : KVM_MP_STATE_UNINITIALIZED,
-    virtual_tsc_khz: k.arch.default_tsc_khz,
-    tsc_offset: 0n,
     complete_userspace_io: null,
+    exit_rip: 0n,
     maxphyaddr: 36,
   };
   (vcpu as { arch: kvm_vcpu_arch }).arch = arch;
+  arch.vmcs.tsc_khz = k.arch.default_tsc_khz;
   kvm_vcpu_reset(vcpu);
   return 0;
 }
@@ -857,29 +932,97 @@ export function kvm_arch_vcpu_destroy(vcpu: kvm_vcpu): void {
   vmx_vcpu_destroy(vcpu);
 }
 
+/** `struct kvm_regs` order → `VCPU_REGS_*` (the VMCS order) for RAX..R15. */
+const KVM_REGS_TO_VMCS = [0, 3, 1, 2, 6, 7, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15];
+const regs_io = new BigUint64Array(kvm_regs.size / 8);
+
+/** The VMCS's RAX..R15, RIP, RFLAGS as a `BigUint64Array` (the guest-state area is 8-aligned). */
+function vmcs_gprs(v: vmcs_view): BigUint64Array {
+  return new BigUint64Array(v.$buffer, v.$offset + offsetof(sim_vmcs, "regs"), 18);
+}
+
 /** KVM_GET_REGS. */
 export function kvm_arch_vcpu_ioctl_get_regs(vcpu: kvm_vcpu, arg: bigint): number {
   if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
-  const r = vcpu.arch.regs;
-  return copy_out(arg, new Uint8Array(r.buffer, r.byteOffset, kvm_regs.size)) ? -EFAULT : 0;
+  const g = vmcs_gprs(vcpu.arch.vmcs);
+  for (let i = 0; i < 16; i++) regs_io[i] = g[KVM_REGS_TO_VMCS[i]!]!;
+  regs_io[16] = g[16]!;
+  regs_io[17] = g[17]!;
+  return copy_out(arg, new Uint8Array(regs_io.buffer)) ? -EFAULT : 0;
 }
 
 /** KVM_SET_REGS: RFLAGS bit 1 is forced on, as `kvm_set_rflags()` does. */
 export function kvm_arch_vcpu_ioctl_set_regs(vcpu: kvm_vcpu, arg: bigint): number {
   if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
-  if (copy_in(arg, kvm_regs.size)) return -EFAULT;
-  const r = vcpu.arch.regs;
-  new Uint8Array(r.buffer, r.byteOffset, kvm_regs.size).set(scratch_u8.subarray(0, kvm_regs.size));
-  r[17] = r[17]! | X86_EFLAGS_FIXED;
+  if (current.mm.copy_from_user(new Uint8Array(regs_io.buffer), arg, kvm_regs.size)) {
+    return -EFAULT;
+  }
+  const g = vmcs_gprs(vcpu.arch.vmcs);
+  for (let i = 0; i < 16; i++) g[KVM_REGS_TO_VMCS[i]!] = regs_io[i]!;
+  g[16] = regs_io[16]!;
+  g[17] = regs_io[17]! | X86_EFLAGS_FIXED;
   // New registers cancel an exception KVM had queued for the old ones.
   vcpu.arch.events.exception.pending = 0;
   return 0;
 }
 
+type sregs_view = ReturnType<typeof kvm_sregs.view>;
+
+/** `__get_sregs()`: the `struct kvm_sregs` image of the VMCS state. */
+function get_sregs(v: vmcs_view, s: sregs_view): void {
+  s.cs.$bytes.set(v.cs.$bytes);
+  s.ds.$bytes.set(v.ds.$bytes);
+  s.es.$bytes.set(v.es.$bytes);
+  s.fs.$bytes.set(v.fs.$bytes);
+  s.gs.$bytes.set(v.gs.$bytes);
+  s.ss.$bytes.set(v.ss.$bytes);
+  s.tr.$bytes.set(v.tr.$bytes);
+  s.ldt.$bytes.set(v.ldtr.$bytes);
+  s.gdt.base = v.gdtr.base;
+  s.gdt.limit = v.gdtr.limit;
+  s.idt.base = v.idtr.base;
+  s.idt.limit = v.idtr.limit;
+  s.cr0 = v.cr0;
+  s.cr2 = v.cr2;
+  s.cr3 = v.cr3;
+  s.cr4 = v.cr4;
+  s.cr8 = v.cr8;
+  s.efer = v.efer;
+  s.apic_base = v.apic_base;
+  // No interrupt is ever pending injection (no interrupt delivery).
+  s.interrupt_bitmap.$bytes.fill(0);
+}
+
+/** `__set_sregs()`: loads a validated `struct kvm_sregs` into the VMCS. */
+function set_sregs(v: vmcs_view, s: sregs_view): void {
+  v.cs.$bytes.set(s.cs.$bytes);
+  v.ds.$bytes.set(s.ds.$bytes);
+  v.es.$bytes.set(s.es.$bytes);
+  v.fs.$bytes.set(s.fs.$bytes);
+  v.gs.$bytes.set(s.gs.$bytes);
+  v.ss.$bytes.set(s.ss.$bytes);
+  v.tr.$bytes.set(s.tr.$bytes);
+  v.ldtr.$bytes.set(s.ldt.$bytes);
+  v.gdtr.base = s.gdt.base;
+  v.gdtr.limit = s.gdt.limit;
+  v.idtr.base = s.idt.base;
+  v.idtr.limit = s.idt.limit;
+  v.cr0 = s.cr0;
+  v.cr2 = s.cr2;
+  v.cr3 = s.cr3;
+  v.cr4 = s.cr4;
+  v.cr8 = s.cr8;
+  v.efer = s.efer;
+  v.apic_base = s.apic_base;
+}
+
+const sregs_out = kvm_sregs.alloc();
+
 /** KVM_GET_SREGS. */
 export function kvm_arch_vcpu_ioctl_get_sregs(vcpu: kvm_vcpu, arg: bigint): number {
   if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
-  return copy_out(arg, vcpu.arch.sregs.$bytes) ? -EFAULT : 0;
+  get_sregs(vcpu.arch.vmcs, sregs_out);
+  return copy_out(arg, sregs_out.$bytes) ? -EFAULT : 0;
 }
 
 function kvm_is_valid_cr4(vcpu: kvm_vcpu, cr4: bigint): boolean {
@@ -953,8 +1096,7 @@ export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): numb
   if (!kvm_is_valid_sregs(vcpu, sregs_in)) return -EINVAL;
   if (sregs_in.efer & EFER_RESERVED) return -EINVAL;
   if (!kvm_valid_apic_base(vcpu, sregs_in.apic_base)) return -EINVAL;
-  vcpu.arch.sregs.$bytes.set(sregs_in.$bytes.subarray(0, kvm_sregs.size));
-  vcpu.arch.sregs.interrupt_bitmap.$bytes.fill(0);
+  set_sregs(vcpu.arch.vmcs, sregs_in);
   kvm_update_cpuid_runtime(vcpu);
   return 0;
 }
@@ -967,7 +1109,7 @@ export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): numb
  */
 export function kvm_update_cpuid_runtime(vcpu: kvm_vcpu): void {
   const e = vcpu.arch.cpuid_entries;
-  const s = vcpu.arch.sregs;
+  const s = vcpu.arch.vmcs;
   const set = (v: number, bit: number, on: boolean) =>
     (on ? v | (1 << bit) : v & ~(1 << bit)) >>> 0;
   const l1 = kvm_find_cpuid_entry_index(e, 1, 0);
@@ -1071,7 +1213,7 @@ function kvm_vcpu_ioctl_get_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
 }
 
 /** `__kvm_set_xcr()`: XCR0 must keep x87, AVX needs SSE, AVX-512 needs all its parts and AVX. */
-function kvm_set_xcr0(vcpu: kvm_vcpu, xcr0: bigint): number {
+export function kvm_set_xcr0(vcpu: kvm_vcpu, xcr0: bigint): number {
   const l = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 0xd, 0);
   const guest_supported = l ? (BigInt(l.eax) | BigInt(l.edx) << 32n) & KVM_SUPPORTED_XCR0 : 1n;
   if (!(xcr0 & 1n)) return 1;
@@ -1080,7 +1222,7 @@ function kvm_set_xcr0(vcpu: kvm_vcpu, xcr0: bigint): number {
   const avx512 = 0xe0n;
   if ((xcr0 & avx512) && (xcr0 & avx512) !== avx512) return 1;
   if ((xcr0 & avx512) && !(xcr0 & 4n)) return 1;
-  vcpu.arch.xcr0 = xcr0;
+  vcpu.arch.vmcs.xcr0 = xcr0;
   return 0;
 }
 
@@ -1101,7 +1243,7 @@ function kvm_vcpu_ioctl_x86_get_xcrs(vcpu: kvm_vcpu, arg: bigint): number {
   scratch_u8.fill(0, 0, kvm_xcrs.size);
   xcrs_v.nr_xcrs = 1;
   xcrs_v.xcrs.at(0).xcr = 0;
-  xcrs_v.xcrs.at(0).value = vcpu.arch.xcr0;
+  xcrs_v.xcrs.at(0).value = vcpu.arch.vmcs.xcr0;
   return copy_out(arg, scratch_u8, kvm_xcrs.size) ? -EFAULT : 0;
 }
 
@@ -1111,9 +1253,9 @@ function kvm_vcpu_set_tsc_khz(vcpu: kvm_vcpu, arg: bigint): number {
   if (khz >= MAX_GUEST_TSC_KHZ) return -EINVAL;
   if (khz === 0) khz = HOST_TSC_KHZ;
   const tsc = guest_tsc(vcpu);
-  vcpu.arch.virtual_tsc_khz = khz;
+  vcpu.arch.vmcs.tsc_khz = khz;
   // The guest TSC continues from where it was, at the new rate.
-  vcpu.arch.tsc_offset = BigInt.asUintN(64, tsc - host_tsc_scaled(vcpu));
+  vcpu.arch.vmcs.tsc_offset = BigInt.asUintN(64, tsc - host_tsc_scaled(vcpu));
   return 0;
 }
 
@@ -1136,7 +1278,7 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
     case KVM_GET_XSAVE2: {
       const x = vcpu.arch.xsave;
       // XSTATE_BV in the header says which components hold state.
-      new DataView(x.buffer, x.byteOffset).setBigUint64(512, vcpu.arch.xcr0 & 3n, true);
+      new DataView(x.buffer, x.byteOffset).setBigUint64(512, vcpu.arch.vmcs.xcr0 & 3n, true);
       return copy_out(arg, x) ? -EFAULT : 0;
     }
     case KVM_SET_XSAVE: {
@@ -1158,8 +1300,12 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
       vcpu.arch.events.$bytes.set(ev.$bytes.subarray(0, kvm_vcpu_events.size));
       return 0;
     }
-    case KVM_GET_DEBUGREGS:
-      return copy_out(arg, vcpu.arch.debugregs.$bytes) ? -EFAULT : 0;
+    case KVM_GET_DEBUGREGS: {
+      const d = vcpu.arch.debugregs;
+      d.dr6 = vcpu.arch.vmcs.dr6;
+      d.dr7 = vcpu.arch.vmcs.dr7;
+      return copy_out(arg, d.$bytes) ? -EFAULT : 0;
+    }
     case KVM_SET_DEBUGREGS: {
       if (copy_in(arg, kvm_debugregs.size)) return -EFAULT;
       const d = kvm_debugregs.view(scratch);
@@ -1167,12 +1313,14 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
       // DR6 and DR7 bits 63:32 are reserved.
       if (d.dr6 >> 32n || d.dr7 >> 32n) return -EINVAL;
       vcpu.arch.debugregs.$bytes.set(d.$bytes.subarray(0, kvm_debugregs.size));
+      vcpu.arch.vmcs.dr6 = d.dr6;
+      vcpu.arch.vmcs.dr7 = d.dr7;
       return 0;
     }
     case KVM_SET_TSC_KHZ:
       return kvm_vcpu_set_tsc_khz(vcpu, arg);
     case KVM_GET_TSC_KHZ:
-      return vcpu.arch.virtual_tsc_khz;
+      return vcpu.arch.vmcs.tsc_khz;
     default:
       return -EINVAL;
   }

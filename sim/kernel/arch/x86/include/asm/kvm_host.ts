@@ -6,22 +6,29 @@
  * register state KVM holds while the vCPU is not in guest mode, the CPUID
  * table, emulated MSRs, and the userspace-completion callback).
  *
- * Register state is kept in byte images laid out as the uAPI structs
- * (`kvm_regs`, `kvm_sregs`, `kvm_fpu`, ...), so KVM_GET_* is one copy to user
- * memory and the vCPU thread reads the same images.
+ * A vCPU has ONE architectural register state: its VMCS (`sim/cpu/vmcs.ts`),
+ * the block it shares with its CPU worker. GPRs, RIP, RFLAGS, segments,
+ * descriptor tables, control registers, EFER, XCR0, DR6/DR7, APIC base, PAT,
+ * the TSC offset and frequency and the syscall/sysenter MSRs live only there;
+ * the register ioctls and `kvm_get_msr`/`kvm_set_msr` read and write it
+ * directly, as VMX's `vmcs_read*`/`vmcs_write*` accessors do, and the CPU
+ * sees every change at its next entry. What the CPU never uses (FPU/XSAVE
+ * images, DR0-3, queued events, the other emulated MSRs, CPUID) stays here.
  *
  * @module
  */
 
 import type { cpuid_entry } from "../../kvm/cpuid.ts";
 import type { View } from "../../../../../../include/c/layout.ts";
-import {
-  type kvm_debugregs,
-  type kvm_fpu,
-  kvm_regs,
-  type kvm_sregs,
-  type kvm_vcpu_events,
+import type {
+  kvm_debugregs,
+  kvm_fpu,
+  kvm_vcpu_events,
 } from "../../../../../../include/linux/kvm.ts";
+import type { vmcs_view } from "../../../../../cpu/vmcs.ts";
+import type { vcpu_thread } from "../../../../../cpu/vcpu_thread.ts";
+import type { guest_memory_map } from "../../../../../cpu/memory.ts";
+import type { gpa_range } from "../../../../virt/kvm/memslot_map.ts";
 
 /** `enum kvm_irqchip_mode`: no in-kernel irqchip. */
 export const KVM_IRQCHIP_NONE = 0;
@@ -84,6 +91,23 @@ export interface kvm_arch {
   disabled_quirks: number;
   /** `KVM_SET_NR_MMU_PAGES`' value (`n_requested_mmu_pages`); 0 until set. */
   n_requested_mmu_pages: number;
+  /**
+   * The guest image the vCPU workers import: the module URLs of the program
+   * that created the VM (`current.exe_file` at KVM_CREATE_VM).
+   */
+  images: readonly string[];
+  /** The stage-2 view of memory (`kvm_build_memory_map()`), rebuilt when `kvm->generation` moves. */
+  memmap: kvm_memmap_cache | null;
+}
+
+/** The memory map of a VM at one generation, as the kernel and the CPU see it. */
+export interface kvm_memmap_cache {
+  /** The `kvm->generation` it was built at. */
+  generation: number;
+  /** The ranges, sorted by GPA (kernel view: includes ranges that must fault). */
+  ranges: gpa_range[];
+  /** What the CPU gets: the ranges that have memory. */
+  map: guest_memory_map;
 }
 
 /** Pending work for the next KVM_RUN after an exit to userspace (`complete_userspace_io`). */
@@ -91,37 +115,30 @@ export type complete_userspace_io = (() => number) | null;
 
 /** `struct kvm_vcpu_arch`: the state KVM keeps for a vCPU outside guest mode. */
 export interface kvm_vcpu_arch {
-  /** RAX..R15, RIP, RFLAGS in `struct kvm_regs` order. */
-  readonly regs: BigUint64Array;
-  /** `struct kvm_sregs` image (interrupt_bitmap unused: no pending external interrupt). */
-  readonly sregs: View<typeof kvm_sregs.fields>;
+  /** The VMCS: the vCPU's architectural register state (see the module documentation). */
+  readonly vmcs: vmcs_view;
+  /** The CPU worker, created at the first KVM_RUN (`null` until then and after VM free). */
+  thread: vcpu_thread | null;
+  /** The `kvm->generation` of the memory map the worker has. */
+  memmap_generation: number;
   /** `struct kvm_fpu` image. */
   readonly fpu: View<typeof kvm_fpu.fields>;
-  /** `struct kvm_debugregs` image. */
+  /** `struct kvm_debugregs` image: DR0-3 and flags (DR6/DR7 are in the VMCS). */
   readonly debugregs: View<typeof kvm_debugregs.fields>;
   /** `struct kvm_vcpu_events` image (pending and injected events). */
   readonly events: View<typeof kvm_vcpu_events.fields>;
   /** The XSAVE area (4096 bytes, legacy + header), for KVM_GET/SET_XSAVE. */
   readonly xsave: Uint8Array;
-  /** XCR0. */
-  xcr0: bigint;
-  /** MSRs KVM emulates, by index. */
+  /** MSRs KVM emulates that have no VMCS field, by index. */
   readonly msrs: Map<number, bigint>;
   /** KVM_SET_CPUID2 entries. */
   cpuid_entries: cpuid_entry[];
   /** `mp_state`. */
   mp_state: number;
-  /** `virtual_tsc_khz`. */
-  virtual_tsc_khz: number;
-  /** TSC offset: guest TSC = host TSC scaled + offset. */
-  tsc_offset: bigint;
   /** Work to finish on the next KVM_RUN (IN data, MMIO read data, MSR data). */
   complete_userspace_io: complete_userspace_io;
+  /** `vcpu->arch.pio.linear_rip` / `mmio` RIP: where the exiting instruction was. */
+  exit_rip: bigint;
   /** MAXPHYADDR from the vCPU's CPUID (`cpuid_maxphyaddr()`). */
   maxphyaddr: number;
-}
-
-/** A fresh `kvm_regs` image. */
-export function alloc_regs(): BigUint64Array {
-  return new BigUint64Array(kvm_regs.size / 8);
 }

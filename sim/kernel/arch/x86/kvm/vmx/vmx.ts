@@ -3,75 +3,312 @@
  * VMX (`arch/x86/kvm/vmx/vmx.c`) and the run loop of `x86.c`
  * (`kvm_arch_vcpu_ioctl_run`, `vcpu_run`, `vcpu_enter_guest`): KVM_RUN's
  * checks, the completion of what userspace answered for the last exit
- * (`complete_userspace_io`), entry into the vCPU thread, and the filling of
- * `kvm_run` for exits that go to userspace.
+ * (`complete_userspace_io`), VM entry into the vCPU's CPU worker
+ * (`sim/cpu/vcpu_thread.ts`), and `vmx_handle_exit()`: exits handled in the
+ * kernel resume the guest at once, the others fill `kvm_run` and return to
+ * userspace.
  *
- * The vCPU thread (the CPU, `sim/cpu/`) is attached through
- * {@linkcode set_vcpu_thread_factory}; without one, entering the guest fails
- * with `KVM_EXIT_FAIL_ENTRY`, as a VM entry that the hardware refuses does.
+ * The CPU worker is created lazily, at the vCPU's first KVM_RUN (a VM may
+ * create thousands of vCPUs that never run), and imports the VM's guest image
+ * (`kvm->arch.images`, the creating process's `exe_file`). The memory map it
+ * uses (the stage-2 view, `kvm_build_memory_map()`) is pushed before each
+ * entry whose map is stale and, for vCPUs in guest mode, as soon as memslots
+ * or memory attributes change.
+ *
+ * The exit protocol is the VMCS's (`sim/cpu/vmcs.ts`): RIP advanced by
+ * `exit_instruction_len` completes the exiting instruction, RIP unchanged
+ * retries it (an injected fault), any other RIP is a jump.
  *
  * @module
  */
 
-import { EBUSY, EINTR, EINVAL } from "../../../../../../include/linux/errno.ts";
+import { EBUSY, EFAULT, EINTR, EINVAL, EIO } from "../../../../../../include/linux/errno.ts";
 import {
   KVM_EXIT_FAIL_ENTRY,
+  KVM_EXIT_HLT,
+  KVM_EXIT_HYPERCALL,
+  KVM_EXIT_INTERNAL_ERROR,
   KVM_EXIT_INTR,
+  KVM_EXIT_IO,
+  KVM_EXIT_IO_IN,
+  KVM_EXIT_IO_OUT,
+  KVM_EXIT_MEMORY_FAULT,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_SHUTDOWN,
+  KVM_EXIT_X86_RDMSR,
+  KVM_EXIT_X86_WRMSR,
+  KVM_INTERNAL_ERROR_DELIVERY_EV,
+  KVM_INTERNAL_ERROR_EMULATION,
+  KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
+  KVM_MEMORY_EXIT_FLAG_PRIVATE,
+  KVM_MP_STATE_HALTED,
   KVM_MP_STATE_UNINITIALIZED,
+  KVM_MSR_EXIT_REASON_FILTER,
+  KVM_MSR_EXIT_REASON_INVAL,
+  KVM_MSR_EXIT_REASON_UNKNOWN,
+  KVM_MSR_FILTER_READ,
+  KVM_MSR_FILTER_WRITE,
   kvm_run,
   KVM_SYNC_X86_VALID_FIELDS,
+  KVM_X86_DISABLE_EXITS_HLT,
 } from "../../../../../../include/linux/kvm.ts";
+import { KVM_X86_QUIRK_OUT_7E_INC_RIP } from "../../../../../../include/asm/kvm.ts";
+import {
+  KVM_EINVAL,
+  KVM_ENOSYS,
+  KVM_EOPNOTSUPP,
+  KVM_EPERM,
+  KVM_HC_CLOCK_PAIRING,
+  KVM_HC_KICK_CPU,
+  KVM_HC_MAP_GPA_RANGE,
+  KVM_HC_SCHED_YIELD,
+  KVM_HC_SEND_IPI,
+  KVM_HC_VAPIC_POLL_IRQ,
+} from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
-import type { kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
+import type { kvm, kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
+import type { kvm_memmap_cache } from "../../include/asm/kvm_host.ts";
+import { GuestCodeError, vcpu_thread } from "../../../../../cpu/vcpu_thread.ts";
+import { sim_vmcs, VMCS_SIZE } from "../../../../../cpu/vmcs.ts";
+import type { guest_memslot } from "../../../../../cpu/memory.ts";
+import {
+  EPT_VIOLATION_ACC_INSTR,
+  EPT_VIOLATION_ACC_WRITE,
+  EPT_VIOLATION_GVA_TRANSLATED,
+  EXIT_REASON_CPUID,
+  EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_HLT,
+  EXIT_REASON_IO_INSTRUCTION,
+  EXIT_REASON_MSR_READ,
+  EXIT_REASON_MSR_WRITE,
+  EXIT_REASON_TDCALL,
+  EXIT_REASON_TRIPLE_FAULT,
+  EXIT_REASON_VMCALL,
+  EXIT_REASON_WBINVD,
+  EXIT_REASON_XSETBV,
+  GP_VECTOR,
+  GUEST_INTR_STATE_MOV_SS,
+  GUEST_INTR_STATE_STI,
+  INTR_INFO_DELIVER_CODE_MASK,
+  INTR_INFO_VALID_MASK,
+  INTR_TYPE_HARD_EXCEPTION,
+  IO_QUAL_IN,
+  IO_QUAL_SIZE_MASK,
+  IO_QUAL_STRING,
+  SIM_EXIT_REASON_DEAD,
+  SIM_EXIT_REASON_DEADLINE,
+  SIM_EXIT_REASON_GUEST_CRASH,
+  UD_VECTOR,
+  VCPU_REGS_RAX,
+  VCPU_REGS_RBX,
+  VCPU_REGS_RCX,
+  VCPU_REGS_RDX,
+  VMX_EXIT_REASONS_FAILED_VMENTRY,
+  X86_EFLAGS_IF,
+} from "../../../../../cpu/vmx.ts";
+import { kvm_build_memory_map } from "../../../../virt/kvm/memslot_map.ts";
+import { kvm_cpuid } from "../cpuid.ts";
+import {
+  irqchip_in_kernel,
+  kvm_get_msr,
+  kvm_msr_allowed,
+  KVM_MSR_RET_FILTERED,
+  KVM_MSR_RET_UNSUPPORTED,
+  kvm_set_msr,
+  kvm_set_xcr0,
+  kvm_update_cpuid_runtime,
+} from "../x86.ts";
 
-const OFF_IMMEDIATE_EXIT = offsetof(kvm_run, "immediate_exit");
-const OFF_EXIT_REASON = offsetof(kvm_run, "exit_reason");
-const OFF_VALID_REGS = offsetof(kvm_run, "kvm_valid_regs");
-const OFF_DIRTY_REGS = offsetof(kvm_run, "kvm_dirty_regs");
-const OFF_FAIL_ENTRY_REASON = offsetof(kvm_run, "fail_entry.hardware_entry_failure_reason");
-const OFF_FAIL_ENTRY_CPU = offsetof(kvm_run, "fail_entry.cpu");
+export { GuestCodeError };
+
+// kvm_run (include/uapi/linux/kvm.h), offsets into the vCPU's mmap area.
+const R_IMMEDIATE_EXIT = offsetof(kvm_run, "immediate_exit");
+const R_EXIT_REASON = offsetof(kvm_run, "exit_reason");
+const R_READY_FOR_INJECTION = offsetof(kvm_run, "ready_for_interrupt_injection");
+const R_IF_FLAG = offsetof(kvm_run, "if_flag");
+const R_FLAGS = offsetof(kvm_run, "flags");
+const R_CR8 = offsetof(kvm_run, "cr8");
+const R_APIC_BASE = offsetof(kvm_run, "apic_base");
+const R_VALID_REGS = offsetof(kvm_run, "kvm_valid_regs");
+const R_DIRTY_REGS = offsetof(kvm_run, "kvm_dirty_regs");
+const R_FAIL_ENTRY_REASON = offsetof(kvm_run, "fail_entry.hardware_entry_failure_reason");
+const R_FAIL_ENTRY_CPU = offsetof(kvm_run, "fail_entry.cpu");
+const R_IO_DIRECTION = offsetof(kvm_run, "io.direction");
+const R_IO_SIZE = offsetof(kvm_run, "io.size");
+const R_IO_PORT = offsetof(kvm_run, "io.port");
+const R_IO_COUNT = offsetof(kvm_run, "io.count");
+const R_IO_DATA_OFFSET = offsetof(kvm_run, "io.data_offset");
+const R_MMIO_PHYS_ADDR = offsetof(kvm_run, "mmio.phys_addr");
+const R_MMIO_DATA = offsetof(kvm_run, "mmio.data");
+const R_MMIO_LEN = offsetof(kvm_run, "mmio.len");
+const R_MMIO_IS_WRITE = offsetof(kvm_run, "mmio.is_write");
+const R_HC_NR = offsetof(kvm_run, "hypercall.nr");
+const R_HC_ARGS = offsetof(kvm_run, "hypercall.args");
+const R_HC_RET = offsetof(kvm_run, "hypercall.ret");
+const R_HC_FLAGS = offsetof(kvm_run, "hypercall.flags");
+const R_MSR_ERROR = offsetof(kvm_run, "msr.error");
+const R_MSR_REASON = offsetof(kvm_run, "msr.reason");
+const R_MSR_INDEX = offsetof(kvm_run, "msr.index");
+const R_MSR_DATA = offsetof(kvm_run, "msr.data");
+const R_INTERNAL_SUBERROR = offsetof(kvm_run, "internal.suberror");
+const R_INTERNAL_NDATA = offsetof(kvm_run, "internal.ndata");
+const R_INTERNAL_DATA = offsetof(kvm_run, "internal.data");
+const R_MF_FLAGS = offsetof(kvm_run, "memory_fault.flags");
+const R_MF_GPA = offsetof(kvm_run, "memory_fault.gpa");
+const R_MF_SIZE = offsetof(kvm_run, "memory_fault.size");
+
+/** `KVM_PIO_PAGE_OFFSET`: the PIO data page is page 1 of the vCPU mapping. */
+export const KVM_PIO_PAGE_OFFSET = 1;
+const PIO_DATA_OFFSET = KVM_PIO_PAGE_OFFSET * 4096;
+/** `KVM_EXIT_HYPERCALL_LONG_MODE`: `hypercall.flags` bit 0, the guest was in 64-bit mode. */
+export const KVM_EXIT_HYPERCALL_LONG_MODE = 1n;
+/** `XCR_XFEATURE_ENABLED_MASK`: XCR0, the only XCR. */
+const XCR_XFEATURE_ENABLED_MASK = 0;
+
+// The VMCS (sim/cpu/vmcs.ts), offsets into the shared block.
+const V = (f: string): number => offsetof(sim_vmcs, f as never);
+const V_REGS = V("regs");
+const V_RIP = V("rip");
+const V_CS_L = V("cs") + 19;
+const V_SS_DPL = V("ss") + 16;
+const V_CR0 = V("cr0");
+const V_EFER = V("efer");
+const V_INTERRUPTIBILITY = V("interruptibility_info");
+const V_EXIT_REASON = V("exit_reason");
+const V_EXIT_LEN = V("exit_instruction_len");
+const V_EXIT_QUAL = V("exit_qualification");
+const V_GPA = V("guest_physical_address");
+const V_IO_COUNT = V("io_count");
+const V_MMIO_LEN = V("mmio_len");
+const V_MMIO_IS_WRITE = V("mmio_is_write");
+const V_MMIO_DATA = V("mmio_data");
+const V_ENTRY_INTR_INFO = V("entry_intr_info");
+const V_ENTRY_EC = V("entry_exception_error_code");
+const V_MAXPHYADDR = V("maxphyaddr");
+const V_IO_DATA = V("io_data");
+
+const EFER_LMA = 1 << 10;
+const X86_CR0_PE = 1;
+
+/** `struct vcpu_vmx`: the host side of one vCPU's VMX state. */
+interface vcpu_vmx {
+  readonly thread: vcpu_thread;
+  /** A DataView over the VMCS. */
+  readonly dv: DataView;
+  /** Bytes of the VMCS. */
+  readonly u8: Uint8Array;
+  /** The PIO data page of `kvm_run`. */
+  readonly pio: Uint8Array;
+  /** Bytes of the `kvm_run` page. */
+  readonly run_u8: Uint8Array;
+  /** Width of the pending IN. */
+  pio_size: number;
+  /** EPT violations retried in a row (the page was mapped by the time the kernel looked). */
+  ept_retries: number;
+  /** `complete_fast_pio_out`, allocated once: the exit round trip allocates nothing. */
+  readonly complete_pio_out: () => number;
+  /** `complete_fast_pio_in`, allocated once. */
+  readonly complete_pio_in: () => number;
+}
+
+const vmx_of = new WeakMap<kvm_vcpu, vcpu_vmx>();
+
+// ---------------------------------------------------------------------------
+// Memory map (the stage-2 view).
+
+/** The VM's memory map at its current generation, rebuilt when memslots or attributes changed. */
+export function kvm_memmap(k: kvm): kvm_memmap_cache {
+  const c = k.arch.memmap;
+  if (c && c.generation === k.generation) return c;
+  const ranges = kvm_build_memory_map(k);
+  const slots: guest_memslot[] = [];
+  for (const r of ranges) {
+    // Ranges without shareable memory are left out: the CPU reports an EPT
+    // violation, and the kernel turns it into KVM_EXIT_MEMORY_FAULT below.
+    if (!r.buffer) continue;
+    const len = r.buffer.byteLength;
+    slots.push({
+      slot: r.slot,
+      base_gpa: BigInt(r.gpa),
+      npages: r.size / 4096,
+      readonly: r.readonly,
+      backing: {
+        chunks: [r.buffer],
+        chunk_size: Math.ceil(len / 4096) * 4096,
+        offset: r.offset,
+      },
+    });
+  }
+  const m: kvm_memmap_cache = { generation: k.generation, ranges, map: { slots } };
+  k.arch.memmap = m;
+  return m;
+}
+
+function memmap_lookup(m: kvm_memmap_cache, gpa: number) {
+  const rs = m.ranges;
+  let lo = 0, hi = rs.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const r = rs[mid]!;
+    if (gpa < r.gpa) hi = mid - 1;
+    else if (gpa >= r.gpa + r.size) lo = mid + 1;
+    else return r;
+  }
+  return undefined;
+}
+
+function kvm_vcpu_sync_memmap(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
+  const k = vcpu.kvm;
+  if (vcpu.arch.memmap_generation === k.generation) return;
+  vmx.thread.set_memory_map(kvm_memmap(k).map);
+  vcpu.arch.memmap_generation = k.generation;
+}
 
 /**
- * A JavaScript exception thrown by guest code: a bug in the test. KVM_RUN
- * throws it on the host (the only exception the simulated kernel lets out of
- * a syscall), carrying the guest's stack.
+ * `kvm_arch_memslots_updated()`: memslots or memory attributes changed. vCPUs
+ * in guest mode get the new map now (the CPU picks it up at its next TLB
+ * miss, as KVM zaps SPTEs and kicks vCPUs); the others at their next entry.
  */
-export class GuestCodeError extends Error {
-  /** The stack of the exception inside the guest. */
-  readonly guest_stack: string;
-  /** The vCPU id that crashed. */
-  readonly vcpu_id: number;
-
-  /**
-   * Wraps a guest exception for the host.
-   *
-   * @param message the guest exception's message
-   * @param guest_stack the guest exception's stack
-   * @param vcpu_id the vCPU that ran the code
-   */
-  constructor(message: string, guest_stack: string, vcpu_id: number) {
-    super(`Guest code on vCPU ${vcpu_id} threw: ${message}\n--- guest stack ---\n${guest_stack}`);
-    this.name = "GuestCodeError";
-    this.guest_stack = guest_stack;
-    this.vcpu_id = vcpu_id;
+export function kvm_arch_memslots_updated(k: kvm): void {
+  for (const vcpu of k.vcpus) {
+    const vmx = vmx_of.get(vcpu);
+    if (vmx && vcpu.running) {
+      kvm_vcpu_sync_memmap(vcpu, vmx);
+      // kvm_flush_remote_tlbs(): the ioctl returns only once no vCPU can
+      // still use the old mappings.
+      vmx.thread.flush_memory_map();
+    }
   }
 }
 
-/** The host side of a vCPU thread, as the run loop uses it. */
-export interface vcpu_thread_ops {
-  /** Runs the guest until the next exit; returns 1 to resume, or a KVM_RUN result (<= 0). */
-  run(vcpu: kvm_vcpu): number;
-  /** The same, letting other JavaScript run meanwhile. */
-  run_async(vcpu: kvm_vcpu): Promise<number>;
-  /** Stops the vCPU thread and frees it. */
-  destroy(vcpu: kvm_vcpu): void;
-}
+// ---------------------------------------------------------------------------
+// Entry.
 
-let thread_ops: vcpu_thread_ops | null = null;
-
-/** Attaches the CPU implementation that runs guest code. */
-export function set_vcpu_thread_factory(ops: vcpu_thread_ops | null): void {
-  thread_ops = ops;
+/** The vCPU's CPU worker, started at its first entry (`vmx_vcpu_create` is lazy here). */
+function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
+  let vmx = vmx_of.get(vcpu);
+  if (vmx) return vmx;
+  const v = vcpu.arch.vmcs;
+  const thread = new vcpu_thread({
+    vcpu_id: vcpu.vcpu_id,
+    images: vcpu.kvm.arch.images,
+    vmcs: v,
+  });
+  vcpu.arch.thread = thread;
+  const x: vcpu_vmx = {
+    thread,
+    dv: new DataView(v.$buffer, v.$offset, VMCS_SIZE),
+    u8: new Uint8Array(v.$buffer, v.$offset, VMCS_SIZE),
+    pio: new Uint8Array(vcpu.run_buffer, PIO_DATA_OFFSET, 4096),
+    run_u8: new Uint8Array(vcpu.run_buffer),
+    pio_size: 0,
+    ept_retries: 0,
+    complete_pio_out: () => complete_pio(vcpu, x),
+    complete_pio_in: () => complete_fast_pio_in(vcpu, x, x.pio_size),
+  };
+  vmx = x;
+  vmx_of.set(vcpu, vmx);
+  return vmx;
 }
 
 /**
@@ -80,15 +317,24 @@ export function set_vcpu_thread_factory(ops: vcpu_thread_ops | null): void {
  */
 export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
   const run = vcpu.run;
-  // Invalid sync-register requests are refused before anything runs.
-  const valid = run.getBigUint64(OFF_VALID_REGS, true);
-  const dirty = run.getBigUint64(OFF_DIRTY_REGS, true);
-  if ((valid | dirty) & ~KVM_SYNC_X86_VALID_FIELDS) return -EINVAL;
+  const immediate_exit = run.getUint8(R_IMMEDIATE_EXIT) !== 0;
+  const k = vcpu.kvm;
   if (vcpu.arch.mp_state === KVM_MP_STATE_UNINITIALIZED) {
+    // immediate_exit leaves exit_reason alone (selftests rely on that).
+    if (immediate_exit) return -EINTR;
     // An AP waits for INIT-SIPI; with no IPIs to wait for, KVM_RUN returns as
     // if a signal interrupted the wait (see docs/fidelity.md).
-    run.setUint32(OFF_EXIT_REASON, KVM_EXIT_INTR, true);
+    run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
     return -EINTR;
+  }
+  const valid = run.getBigUint64(R_VALID_REGS, true);
+  const dirty = run.getBigUint64(R_DIRTY_REGS, true);
+  if ((valid | dirty) & ~KVM_SYNC_X86_VALID_FIELDS) return -EINVAL;
+  if (!irqchip_in_kernel(k)) {
+    // Userspace owns the TPR without an in-kernel LAPIC: `kvm_set_cr8()`.
+    const cr8 = run.getBigUint64(R_CR8, true);
+    if (cr8 & ~0xfn) return -EINVAL;
+    vcpu.arch.vmcs.cr8 = cr8;
   }
   const cui = vcpu.arch.complete_userspace_io;
   if (cui) {
@@ -96,51 +342,596 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
     const r = cui();
     if (r <= 0) return r;
   }
-  if (run.getUint8(OFF_IMMEDIATE_EXIT)) {
-    run.setUint32(OFF_EXIT_REASON, KVM_EXIT_INTR, true);
+  if (immediate_exit) return -EINTR;
+  if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) {
+    // vcpu_block(): nothing can wake a halted vCPU (no interrupt delivery);
+    // KVM_RUN ends as a signal would end the wait.
+    run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
     return -EINTR;
   }
   return 1;
 }
 
-function fail_entry(vcpu: kvm_vcpu): number {
-  vcpu.run.setUint32(OFF_EXIT_REASON, KVM_EXIT_FAIL_ENTRY, true);
-  vcpu.run.setBigUint64(OFF_FAIL_ENTRY_REASON, 0n, true);
-  vcpu.run.setUint32(OFF_FAIL_ENTRY_CPU, 0, true);
-  return 0;
+/** `post_kvm_run_save()`: the interrupt-window state userspace reads after every KVM_RUN. */
+function post_kvm_run_save(vcpu: kvm_vcpu): void {
+  const run = vcpu.run;
+  const v = vcpu.arch.vmcs;
+  const if_flag = (Number(v.rflags & 0xffffffffn) & X86_EFLAGS_IF) !== 0;
+  const blocked = (v.interruptibility_info & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) !==
+    0;
+  run.setUint8(R_IF_FLAG, if_flag ? 1 : 0);
+  run.setUint16(R_FLAGS, 0, true);
+  run.setBigUint64(R_CR8, v.cr8, true);
+  run.setBigUint64(R_APIC_BASE, v.apic_base, true);
+  const pic = vcpu.kvm.arch.irqchip_mode === 1;
+  run.setUint8(R_READY_FOR_INJECTION, pic || (if_flag && !blocked) ? 1 : 0);
+}
+
+function prepare_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
+  kvm_vcpu_sync_memmap(vcpu, vmx);
+  vmx.dv.setUint32(V_MAXPHYADDR, vcpu.arch.maxphyaddr, true);
 }
 
 /** KVM_RUN, blocking the calling thread until an exit goes to userspace. */
 export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
   if (vcpu.running) return -EBUSY;
-  const r = kvm_vcpu_pre_run(vcpu);
-  if (r <= 0) return r;
-  vcpu.has_run = true;
-  if (!thread_ops) return fail_entry(vcpu);
   vcpu.running = true;
   try {
-    return thread_ops.run(vcpu);
+    let r = kvm_vcpu_pre_run(vcpu);
+    if (r > 0) {
+      const vmx = vmx_get_vcpu(vcpu);
+      vcpu.has_run = true;
+      do {
+        prepare_entry(vcpu, vmx);
+        r = vmx_handle_exit(vcpu, vmx, vmx.thread.enter());
+      } while (r > 0);
+    }
+    post_kvm_run_save(vcpu);
+    return r;
   } finally {
     vcpu.running = false;
   }
+}
+
+/** Longest time async KVM_RUNs may keep the event loop's timers waiting. */
+const YIELD_INTERVAL_MS = 10;
+let last_yield = 0;
+
+/**
+ * Lets timers and I/O callbacks run. An exit that comes back while the host
+ * still spins settles the async KVM_RUN with microtasks only, so a guest
+ * that exits in a tight loop would starve the event loop, where a C test's
+ * other threads keep running beside its vCPU thread.
+ */
+async function yield_to_event_loop(): Promise<void> {
+  const now = performance.now();
+  if (now - last_yield < YIELD_INTERVAL_MS) return;
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  last_yield = performance.now();
 }
 
 /** KVM_RUN, letting other JavaScript (other vCPUs) run while the guest runs. */
 export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
   if (vcpu.running) return -EBUSY;
-  const r = kvm_vcpu_pre_run(vcpu);
-  if (r <= 0) return r;
-  vcpu.has_run = true;
-  if (!thread_ops) return fail_entry(vcpu);
   vcpu.running = true;
+  await yield_to_event_loop();
   try {
-    return await thread_ops.run_async(vcpu);
+    let r = kvm_vcpu_pre_run(vcpu);
+    if (r > 0) {
+      const vmx = vmx_get_vcpu(vcpu);
+      vcpu.has_run = true;
+      do {
+        prepare_entry(vcpu, vmx);
+        r = vmx_handle_exit(vcpu, vmx, await vmx.thread.enter_async());
+      } while (r > 0);
+    }
+    post_kvm_run_save(vcpu);
+    return r;
   } finally {
     vcpu.running = false;
   }
 }
 
-/** Frees the vCPU's thread (`vmx_vcpu_free`). */
+/** Frees the vCPU's CPU worker (`vmx_vcpu_free`). */
 export function vmx_vcpu_destroy(vcpu: kvm_vcpu): void {
-  thread_ops?.destroy(vcpu);
+  const vmx = vmx_of.get(vcpu);
+  if (!vmx) return;
+  vmx.thread.destroy();
+  vmx_of.delete(vcpu);
+  vcpu.arch.thread = null;
+}
+
+// ---------------------------------------------------------------------------
+// Register helpers over the VMCS.
+
+function reg(vmx: vcpu_vmx, r: number): bigint {
+  return vmx.dv.getBigUint64(V_REGS + 8 * r, true);
+}
+
+function set_reg(vmx: vcpu_vmx, r: number, v: bigint): void {
+  vmx.dv.setBigUint64(V_REGS + 8 * r, BigInt.asUintN(64, v), true);
+}
+
+function reg32(vmx: vcpu_vmx, r: number): number {
+  return vmx.dv.getUint32(V_REGS + 8 * r, true);
+}
+
+function set_reg32(vmx: vcpu_vmx, r: number, v: number): void {
+  // A 32-bit register write zero-extends, as in 64-bit mode.
+  vmx.dv.setUint32(V_REGS + 8 * r, v >>> 0, true);
+  vmx.dv.setUint32(V_REGS + 8 * r + 4, 0, true);
+}
+
+function rip(vmx: vcpu_vmx): bigint {
+  return vmx.dv.getBigUint64(V_RIP, true);
+}
+
+/** `vmx_get_cpl()`: SS.DPL in protected mode, 0 in real mode. */
+function get_cpl(vmx: vcpu_vmx): number {
+  if (!(vmx.dv.getUint32(V_CR0, true) & X86_CR0_PE)) return 0;
+  return vmx.u8[V_SS_DPL]! & 3;
+}
+
+/** `is_64_bit_hypercall()`: long mode with a 64-bit code segment. */
+function is_64_bit_mode(vmx: vcpu_vmx): boolean {
+  return (vmx.dv.getUint32(V_EFER, true) & EFER_LMA) !== 0 && vmx.u8[V_CS_L] === 1;
+}
+
+/**
+ * `kvm_skip_emulated_instruction()`: RIP past the exiting instruction, which
+ * completes it (the VMCS exit protocol), and the STI/MOV SS shadow ends.
+ */
+function skip_emulated_instruction(vmx: vcpu_vmx): number {
+  const len = vmx.dv.getUint32(V_EXIT_LEN, true);
+  vmx.dv.setBigUint64(V_RIP, BigInt.asUintN(64, rip(vmx) + BigInt(len)), true);
+  const i = vmx.dv.getUint32(V_INTERRUPTIBILITY, true);
+  vmx.dv.setUint32(V_INTERRUPTIBILITY, i & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS), true);
+  return 1;
+}
+
+/** `kvm_queue_exception_e()` as VM-entry event injection: the instruction raises it. */
+function inject_exception(vmx: vcpu_vmx, vector: number, error_code?: number): number {
+  let info = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | vector;
+  if (error_code !== undefined) {
+    info |= INTR_INFO_DELIVER_CODE_MASK;
+    vmx.dv.setUint32(V_ENTRY_EC, error_code, true);
+  }
+  vmx.dv.setUint32(V_ENTRY_INTR_INFO, info >>> 0, true);
+  return 1;
+}
+
+function set_exit_reason(vcpu: kvm_vcpu, reason: number): void {
+  vcpu.run.setUint32(R_EXIT_REASON, reason, true);
+}
+
+// ---------------------------------------------------------------------------
+// Exit handlers (vmx.c kvm_vmx_exit_handlers[] and the x86.c emulation they call).
+
+/** `handle_io()`: `kvm_fast_pio()` for IN/OUT, the emulator for INS/OUTS. */
+function handle_io(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  const q = vmx.dv.getUint32(V_EXIT_QUAL, true);
+  const size = (q & IO_QUAL_SIZE_MASK) + 1;
+  const is_in = (q & IO_QUAL_IN) !== 0;
+  const string = (q & IO_QUAL_STRING) !== 0;
+  const port = q >>> 16;
+  const run = vcpu.run;
+  set_exit_reason(vcpu, KVM_EXIT_IO);
+  run.setUint8(R_IO_DIRECTION, is_in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT);
+  run.setUint8(R_IO_SIZE, size);
+  run.setUint16(R_IO_PORT, port, true);
+  run.setBigUint64(R_IO_DATA_OFFSET, BigInt(PIO_DATA_OFFSET), true);
+  const exit_rip = rip(vmx);
+  vcpu.arch.exit_rip = exit_rip;
+  if (!string) {
+    run.setUint32(R_IO_COUNT, 1, true);
+    if (is_in) {
+      vmx.pio_size = size;
+      vcpu.arch.complete_userspace_io = vmx.complete_pio_in;
+      return 0;
+    }
+    // OUT: the data is copied to the PIO page now.
+    for (let i = 0; i < size; i++) vmx.pio[i] = vmx.u8[V_REGS + i]!;
+    if (port === 0x7e && !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_OUT_7E_INC_RIP)) {
+      // The quirk: old userspace expects RIP past "OUT 0x7e" during the exit.
+      skip_emulated_instruction(vmx);
+      vcpu.arch.complete_userspace_io = () => 1;
+      return 0;
+    }
+    vcpu.arch.complete_userspace_io = vmx.complete_pio_out;
+    return 0;
+  }
+  const count = vmx.dv.getUint32(V_IO_COUNT, true);
+  const bytes = Math.min(count * size, 4096);
+  run.setUint32(R_IO_COUNT, count, true);
+  if (!is_in) vmx.pio.set(vmx.u8.subarray(V_IO_DATA, V_IO_DATA + bytes));
+  vcpu.arch.complete_userspace_io = () => {
+    if (rip(vmx) !== vcpu.arch.exit_rip) return 1;
+    if (is_in) vmx.u8.set(vmx.pio.subarray(0, bytes), V_IO_DATA);
+    return skip_emulated_instruction(vmx);
+  };
+  return 0;
+}
+
+/** `complete_fast_pio_out()`: the OUT completes unless userspace moved RIP. */
+function complete_pio(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  if (rip(vmx) !== vcpu.arch.exit_rip) return 1;
+  return skip_emulated_instruction(vmx);
+}
+
+/** `complete_fast_pio_in()`: AL/AX merge into RAX, EAX zero-extends, then the IN completes. */
+function complete_fast_pio_in(vcpu: kvm_vcpu, vmx: vcpu_vmx, size: number): number {
+  if (rip(vmx) !== vcpu.arch.exit_rip) return 1;
+  if (size === 4) {
+    set_reg32(vmx, VCPU_REGS_RAX, new DataView(vmx.pio.buffer, PIO_DATA_OFFSET).getUint32(0, true));
+  } else for (let i = 0; i < size; i++) vmx.u8[V_REGS + i] = vmx.pio[i]!;
+  return skip_emulated_instruction(vmx);
+}
+
+/** `kvm_emulate_cpuid()`: from the vCPU's CPUID table, with the runtime bits current. */
+function handle_cpuid(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  kvm_update_cpuid_runtime(vcpu);
+  const [a, b, c, d] = kvm_cpuid(
+    vcpu.arch.cpuid_entries,
+    reg32(vmx, VCPU_REGS_RAX),
+    reg32(vmx, VCPU_REGS_RCX),
+  );
+  set_reg32(vmx, VCPU_REGS_RAX, a);
+  set_reg32(vmx, VCPU_REGS_RBX, b);
+  set_reg32(vmx, VCPU_REGS_RCX, c);
+  set_reg32(vmx, VCPU_REGS_RDX, d);
+  return skip_emulated_instruction(vmx);
+}
+
+/**
+ * `kvm_emulate_halt()`: HLT completes, then without an in-kernel LAPIC the
+ * vCPU exits with KVM_EXIT_HLT; with one it blocks until an interrupt, which
+ * the simulator never delivers, so KVM_RUN ends as a signal would end it.
+ */
+function handle_halt(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  skip_emulated_instruction(vmx);
+  const k = vcpu.kvm;
+  if (irqchip_in_kernel(k) || (k.arch.disabled_exits & KVM_X86_DISABLE_EXITS_HLT)) {
+    vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
+    set_exit_reason(vcpu, KVM_EXIT_INTR);
+    return -EINTR;
+  }
+  set_exit_reason(vcpu, KVM_EXIT_HLT);
+  return 0;
+}
+
+/** `kvm_msr_reason()`. */
+function kvm_msr_reason(r: number): number {
+  switch (r) {
+    case KVM_MSR_RET_UNSUPPORTED:
+      return KVM_MSR_EXIT_REASON_UNKNOWN;
+    case KVM_MSR_RET_FILTERED:
+      return KVM_MSR_EXIT_REASON_FILTER;
+    default:
+      return KVM_MSR_EXIT_REASON_INVAL;
+  }
+}
+
+/** `kvm_msr_user_space()`: hands a failed guest MSR access to userspace when it asked for it. */
+function kvm_msr_user_space(
+  vcpu: kvm_vcpu,
+  index: number,
+  exit_reason: number,
+  data: bigint,
+  completion: () => number,
+  r: number,
+): boolean {
+  const reason = kvm_msr_reason(r);
+  if (!(vcpu.kvm.arch.user_space_msr_mask & reason)) return false;
+  const run = vcpu.run;
+  set_exit_reason(vcpu, exit_reason);
+  run.setUint8(R_MSR_ERROR, 0);
+  for (let i = 1; i < 8; i++) run.setUint8(R_MSR_ERROR + i, 0);
+  run.setUint32(R_MSR_REASON, reason, true);
+  run.setUint32(R_MSR_INDEX, index, true);
+  run.setBigUint64(R_MSR_DATA, data, true);
+  vcpu.arch.complete_userspace_io = completion;
+  return true;
+}
+
+/** `vmx_complete_emulated_msr()`: #GP on error, else the instruction completes. */
+function complete_emulated_msr(vmx: vcpu_vmx, err: boolean): number {
+  if (err) return inject_exception(vmx, GP_VECTOR, 0);
+  return skip_emulated_instruction(vmx);
+}
+
+const msr_data = [0n];
+
+/** `kvm_emulate_rdmsr()` with the MSR filter (`kvm_get_msr_with_filter()`). */
+function handle_rdmsr(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  const index = reg32(vmx, VCPU_REGS_RCX);
+  let r: number;
+  if (!kvm_msr_allowed(vcpu.kvm, index, KVM_MSR_FILTER_READ)) r = KVM_MSR_RET_FILTERED;
+  else r = kvm_get_msr(vcpu, index, msr_data, false);
+  if (!r) {
+    set_reg32(vmx, VCPU_REGS_RAX, Number(msr_data[0]! & 0xffffffffn));
+    set_reg32(vmx, VCPU_REGS_RDX, Number(msr_data[0]! >> 32n));
+    return skip_emulated_instruction(vmx);
+  }
+  const complete = () => {
+    const run = vcpu.run;
+    const err = run.getUint8(R_MSR_ERROR) !== 0;
+    if (!err) {
+      const data = run.getBigUint64(R_MSR_DATA, true);
+      set_reg32(vmx, VCPU_REGS_RAX, Number(data & 0xffffffffn));
+      set_reg32(vmx, VCPU_REGS_RDX, Number(data >> 32n));
+    }
+    return complete_emulated_msr(vmx, err);
+  };
+  if (kvm_msr_user_space(vcpu, index, KVM_EXIT_X86_RDMSR, 0n, complete, r)) return 0;
+  return complete_emulated_msr(vmx, true);
+}
+
+/** `kvm_emulate_wrmsr()` with the MSR filter (`kvm_set_msr_with_filter()`). */
+function handle_wrmsr(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  const index = reg32(vmx, VCPU_REGS_RCX);
+  const data = (BigInt(reg32(vmx, VCPU_REGS_RDX)) << 32n) | BigInt(reg32(vmx, VCPU_REGS_RAX));
+  let r: number;
+  if (!kvm_msr_allowed(vcpu.kvm, index, KVM_MSR_FILTER_WRITE)) r = KVM_MSR_RET_FILTERED;
+  else r = kvm_set_msr(vcpu, index, data, false);
+  if (!r) return skip_emulated_instruction(vmx);
+  const complete = () => complete_emulated_msr(vmx, vcpu.run.getUint8(R_MSR_ERROR) !== 0);
+  if (kvm_msr_user_space(vcpu, index, KVM_EXIT_X86_WRMSR, data, complete, r)) return 0;
+  return complete_emulated_msr(vmx, true);
+}
+
+/** `complete_hypercall_exit()`: RAX = the result (32 bits outside 64-bit mode); VMCALL completes. */
+function complete_hypercall(vmx: vcpu_vmx, ret: bigint, op_64_bit: boolean): number {
+  set_reg(vmx, VCPU_REGS_RAX, op_64_bit ? ret : ret & 0xffffffffn);
+  return skip_emulated_instruction(vmx);
+}
+
+/** `kvm_emulate_hypercall()`: KVM's hypercall ABI (RAX = nr, RBX/RCX/RDX/RSI = arguments). */
+function handle_vmcall(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  const op_64_bit = is_64_bit_mode(vmx);
+  const mask = op_64_bit ? 0xffffffffffffffffn : 0xffffffffn;
+  const nr = reg(vmx, VCPU_REGS_RAX) & mask;
+  const a0 = reg(vmx, VCPU_REGS_RBX) & mask;
+  const a1 = reg(vmx, VCPU_REGS_RCX) & mask;
+  const a2 = reg(vmx, VCPU_REGS_RDX) & mask;
+  const k = vcpu.kvm;
+  let ret = BigInt(-KVM_ENOSYS);
+  if (get_cpl(vmx) !== 0) {
+    ret = BigInt(-KVM_EPERM);
+  } else {
+    switch (nr) {
+      case BigInt(KVM_HC_VAPIC_POLL_IRQ):
+      case BigInt(KVM_HC_KICK_CPU):
+      case BigInt(KVM_HC_SCHED_YIELD):
+        // Nothing to poll, kick or yield to: no interrupt delivery, no blocking.
+        ret = 0n;
+        break;
+      case BigInt(KVM_HC_SEND_IPI):
+        // PV IPIs need the in-kernel LAPIC; with one, none is delivered (0 sent).
+        if (irqchip_in_kernel(k)) ret = 0n;
+        break;
+      case BigInt(KVM_HC_CLOCK_PAIRING):
+        // The host clocksource is not the TSC.
+        ret = BigInt(-KVM_EOPNOTSUPP);
+        break;
+      case BigInt(KVM_HC_MAP_GPA_RANGE): {
+        if (!(k.arch.hypercall_exit_enabled & (1n << BigInt(KVM_HC_MAP_GPA_RANGE)))) break;
+        const gfn = a0 >> 12n;
+        if ((a0 & 0xfffn) || !a1 || BigInt.asUintN(64, gfn + a1) <= gfn) {
+          ret = BigInt(-KVM_EINVAL);
+          break;
+        }
+        const run = vcpu.run;
+        set_exit_reason(vcpu, KVM_EXIT_HYPERCALL);
+        run.setBigUint64(R_HC_NR, BigInt(KVM_HC_MAP_GPA_RANGE), true);
+        run.setBigUint64(R_HC_RET, 0n, true);
+        run.setBigUint64(R_HC_ARGS, a0, true);
+        run.setBigUint64(R_HC_ARGS + 8, a1, true);
+        run.setBigUint64(R_HC_ARGS + 16, a2, true);
+        run.setBigUint64(R_HC_FLAGS, op_64_bit ? KVM_EXIT_HYPERCALL_LONG_MODE : 0n, true);
+        vcpu.arch.complete_userspace_io = () =>
+          complete_hypercall(vmx, run.getBigUint64(R_HC_RET, true), is_64_bit_mode(vmx));
+        return 0;
+      }
+    }
+  }
+  return complete_hypercall(vmx, BigInt.asUintN(64, ret), op_64_bit);
+}
+
+/** `kvm_emulate_xsetbv()`: CPL 0 and a valid XCR0, else #GP. */
+function handle_xsetbv(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  const index = reg32(vmx, VCPU_REGS_RCX);
+  const value = (BigInt(reg32(vmx, VCPU_REGS_RDX)) << 32n) | BigInt(reg32(vmx, VCPU_REGS_RAX));
+  if (get_cpl(vmx) !== 0 || index !== XCR_XFEATURE_ENABLED_MASK || kvm_set_xcr0(vcpu, value)) {
+    return inject_exception(vmx, GP_VECTOR, 0);
+  }
+  return skip_emulated_instruction(vmx);
+}
+
+/**
+ * `prepare_emulation_failure_exit()` without instruction bytes: the exit
+ * information (`vmx_get_exit_info()`) follows the flags word. KVM also queues
+ * #UD, which the guest gets if userspace runs it again.
+ */
+function emulation_failure(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  inject_exception(vmx, UD_VECTOR);
+  // Above CPL 0 the guest just takes the #UD.
+  if (get_cpl(vmx) !== 0) return 1;
+  const run = vcpu.run;
+  set_exit_reason(vcpu, KVM_EXIT_INTERNAL_ERROR);
+  run.setUint32(R_INTERNAL_SUBERROR, KVM_INTERNAL_ERROR_EMULATION, true);
+  run.setUint32(R_INTERNAL_NDATA, 6, true);
+  const info = [
+    0n, // emulation_failure.flags: no instruction bytes
+    BigInt(vmx.dv.getUint32(V_EXIT_REASON, true)),
+    vmx.dv.getBigUint64(V_EXIT_QUAL, true),
+    0n, // IDT-vectoring information
+    0n, // exit interruption information
+    0n, // its error code
+  ];
+  info.forEach((d, i) => run.setBigUint64(R_INTERNAL_DATA + 8 * i, d, true));
+  return 0;
+}
+
+/** `kvm_prepare_memory_fault_exit()`: KVM_RUN fails with EFAULT and says which page. */
+function memory_fault(vcpu: kvm_vcpu, gpa: number, priv: boolean): number {
+  const run = vcpu.run;
+  set_exit_reason(vcpu, KVM_EXIT_MEMORY_FAULT);
+  run.setBigUint64(R_MF_FLAGS, priv ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0n, true);
+  run.setBigUint64(R_MF_GPA, BigInt(Math.floor(gpa / 4096) * 4096), true);
+  run.setBigUint64(R_MF_SIZE, 4096n, true);
+  return -EFAULT;
+}
+
+/**
+ * An emulated MMIO access (`emulator_read_write()`): the exit carries the
+ * GPA, width and, for writes, the data; a read completes on the next entry
+ * with `kvm_run.mmio.data` (`complete_emulated_mmio()`).
+ */
+function mmio_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): number {
+  const run = vcpu.run;
+  const len = Math.min(vmx.dv.getUint32(V_MMIO_LEN, true), 8);
+  const is_write = vmx.dv.getUint32(V_MMIO_IS_WRITE, true) !== 0;
+  set_exit_reason(vcpu, KVM_EXIT_MMIO);
+  run.setBigUint64(R_MMIO_PHYS_ADDR, BigInt(gpa), true);
+  run.setUint32(R_MMIO_LEN, len, true);
+  run.setUint8(R_MMIO_IS_WRITE, is_write ? 1 : 0);
+  // A read leaves `data` as it was, as KVM does.
+  if (is_write) {
+    for (let i = 0; i < len; i++) vmx.run_u8[R_MMIO_DATA + i] = vmx.u8[V_MMIO_DATA + i]!;
+  }
+  vcpu.arch.exit_rip = rip(vmx);
+  vcpu.arch.complete_userspace_io = () => {
+    if (rip(vmx) !== vcpu.arch.exit_rip) return 1;
+    if (!is_write) {
+      for (let i = 0; i < 8; i++) {
+        vmx.u8[V_MMIO_DATA + i] = i < len ? vmx.run_u8[R_MMIO_DATA + i]! : 0;
+      }
+    }
+    return skip_emulated_instruction(vmx);
+  };
+  return 0;
+}
+
+/**
+ * `handle_ept_violation()` → `kvm_mmu_page_fault()`: a GPA the CPU's map
+ * lacks. No memslot: MMIO, emulated (data accesses) or an emulation failure
+ * (instruction fetch, page-table walk: the emulator cannot read the bytes).
+ * A write to a read-only slot: MMIO. A slot whose memory cannot be faulted
+ * in (no shareable backing, or a private page without guest_memfd):
+ * KVM_EXIT_MEMORY_FAULT.
+ */
+function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  const q = vmx.dv.getUint32(V_EXIT_QUAL, true);
+  const gpa = Number(vmx.dv.getBigUint64(V_GPA, true));
+  const k = vcpu.kvm;
+  const m = kvm_memmap(k);
+  const r = memmap_lookup(m, gpa);
+  const emulatable = !(q & EPT_VIOLATION_ACC_INSTR) && (q & EPT_VIOLATION_GVA_TRANSLATED) !== 0;
+  // A data access of length 0 is the CPU's own (IDT, GDT, stack) while it
+  // delivers an event: KVM cannot emulate event delivery into MMIO.
+  const vectoring = !(q & EPT_VIOLATION_ACC_INSTR) && vmx.dv.getUint32(V_EXIT_LEN, true) === 0;
+  if (!r || (r.buffer && r.readonly && (q & EPT_VIOLATION_ACC_WRITE))) {
+    if (vectoring && !(r === undefined && is_private_gfn(k, gpa))) {
+      return event_vectoring_exit(vcpu, vmx, gpa);
+    }
+  }
+  if (!r) {
+    if (is_private_gfn(k, gpa)) return memory_fault(vcpu, gpa, true);
+    return emulatable ? mmio_exit(vcpu, vmx, gpa) : emulation_failure(vcpu, vmx);
+  }
+  if (!r.buffer) return memory_fault(vcpu, gpa, r.private);
+  if (r.readonly && (q & EPT_VIOLATION_ACC_WRITE)) {
+    return emulatable ? mmio_exit(vcpu, vmx, gpa) : emulation_failure(vcpu, vmx);
+  }
+  // The page is mapped now (memslots changed after the CPU faulted): retry,
+  // as KVM does (RET_PF_RETRY). Endless retries would be a simulator bug.
+  if (++vmx.ept_retries < 1000) return 1;
+  return unexpected_exit(vcpu, vmx, EXIT_REASON_EPT_VIOLATION);
+}
+
+function is_private_gfn(k: kvm, gpa: number): boolean {
+  return k.arch.has_private_mem && (k.mem_attrs.get(Math.floor(gpa / 4096)) & 8n) !== 0n;
+}
+
+/**
+ * `kvm_prepare_event_vectoring_exit()`: MMIO hit while delivering an event.
+ * data: IDT-vectoring information (not recorded by the simulated CPU: 0),
+ * exit reason, qualification, the GPA, the last VM-entry CPU.
+ */
+function event_vectoring_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): number {
+  const run = vcpu.run;
+  set_exit_reason(vcpu, KVM_EXIT_INTERNAL_ERROR);
+  run.setUint32(R_INTERNAL_SUBERROR, KVM_INTERNAL_ERROR_DELIVERY_EV, true);
+  run.setUint32(R_INTERNAL_NDATA, 5, true);
+  const data = [
+    0n,
+    BigInt(vmx.dv.getUint32(V_EXIT_REASON, true)),
+    vmx.dv.getBigUint64(V_EXIT_QUAL, true),
+    BigInt(gpa),
+    0n,
+  ];
+  data.forEach((d, i) => run.setBigUint64(R_INTERNAL_DATA + 8 * i, d, true));
+  return 0;
+}
+
+/** `vmx_handle_exit()`'s default: KVM_EXIT_INTERNAL_ERROR, UNEXPECTED_EXIT_REASON. */
+function unexpected_exit(vcpu: kvm_vcpu, _vmx: vcpu_vmx, reason: number): number {
+  const run = vcpu.run;
+  set_exit_reason(vcpu, KVM_EXIT_INTERNAL_ERROR);
+  run.setUint32(R_INTERNAL_SUBERROR, KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON, true);
+  run.setUint32(R_INTERNAL_NDATA, 2, true);
+  run.setBigUint64(R_INTERNAL_DATA, BigInt(reason >>> 0), true);
+  run.setBigUint64(R_INTERNAL_DATA + 8, 0n, true); // last_vmentry_cpu
+  return 0;
+}
+
+/**
+ * `vmx_handle_exit()`: 1 to re-enter the guest, or the KVM_RUN result with
+ * `kvm_run` filled. Throws {@linkcode GuestCodeError} when guest code threw.
+ */
+function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number {
+  if (reason !== EXIT_REASON_EPT_VIOLATION) vmx.ept_retries = 0;
+  switch (reason) {
+    case EXIT_REASON_IO_INSTRUCTION:
+      return handle_io(vcpu, vmx);
+    case EXIT_REASON_CPUID:
+      return handle_cpuid(vcpu, vmx);
+    case EXIT_REASON_HLT:
+      return handle_halt(vcpu, vmx);
+    case EXIT_REASON_MSR_READ:
+      return handle_rdmsr(vcpu, vmx);
+    case EXIT_REASON_MSR_WRITE:
+      return handle_wrmsr(vcpu, vmx);
+    case EXIT_REASON_VMCALL:
+      return handle_vmcall(vcpu, vmx);
+    case EXIT_REASON_EPT_VIOLATION:
+      return handle_ept_violation(vcpu, vmx);
+    case EXIT_REASON_TRIPLE_FAULT:
+      set_exit_reason(vcpu, KVM_EXIT_SHUTDOWN);
+      return 0;
+    case EXIT_REASON_XSETBV:
+      return handle_xsetbv(vcpu, vmx);
+    case EXIT_REASON_WBINVD:
+      return skip_emulated_instruction(vmx);
+    case EXIT_REASON_TDCALL:
+      // TDCALL outside a TD is #UD (`handle_tdcall()`).
+      return inject_exception(vmx, UD_VECTOR);
+    case SIM_EXIT_REASON_GUEST_CRASH:
+      throw new GuestCodeError(vcpu.vcpu_id, vmx.thread.guest_error());
+    case SIM_EXIT_REASON_DEADLINE:
+      // The harness timeout stopped the guest: what a signal gives.
+      set_exit_reason(vcpu, KVM_EXIT_INTR);
+      return -EINTR;
+    case SIM_EXIT_REASON_DEAD:
+      // The CPU is gone (VM freed, or its worker died): a bugged vCPU.
+      return -EIO;
+  }
+  if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+    const run = vcpu.run;
+    set_exit_reason(vcpu, KVM_EXIT_FAIL_ENTRY);
+    run.setBigUint64(R_FAIL_ENTRY_REASON, BigInt(reason >>> 0), true);
+    run.setUint32(R_FAIL_ENTRY_CPU, 0, true);
+    return 0;
+  }
+  return unexpected_exit(vcpu, vmx, reason);
 }
