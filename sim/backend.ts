@@ -38,6 +38,7 @@ import {
   FALLOC_FL_ZERO_RANGE,
 } from "../include/linux/falloc.ts";
 import { O_ACCMODE, O_RDONLY, O_WRONLY } from "../include/linux/fcntl.ts";
+import { do_vfs_ioctl } from "./kernel/fs/ioctl.ts";
 import { MAP_ANONYMOUS } from "../include/linux/mman.ts";
 import { file, fput, get_file, NR_OPEN_MAX } from "./kernel/fs/file.ts";
 import { RLIM_INFINITY, RLIMIT_NOFILE } from "../include/linux/resource.ts";
@@ -123,9 +124,11 @@ export const backend: Backend = {
   ioctl(fd: number, request: number, arg: bigint): number {
     const f = fget(fd);
     if (!f) return -EBADF;
-    const op = f.f_op.unlocked_ioctl;
-    if (!op) return -ENOTTY;
     try {
+      const vfs = do_vfs_ioctl(f, request >>> 0, arg);
+      if (vfs !== null) return vfs;
+      const op = f.f_op.unlocked_ioctl;
+      if (!op) return -ENOTTY;
       return op(f, request >>> 0, arg);
     } catch (e) {
       return bug(e);
@@ -135,9 +138,11 @@ export const backend: Backend = {
   async ioctl_async(fd: number, request: number, arg: bigint): Promise<number> {
     const f = fget(fd);
     if (!f) return -EBADF;
-    const op = f.f_op.unlocked_ioctl_async ?? f.f_op.unlocked_ioctl;
-    if (!op) return -ENOTTY;
     try {
+      const vfs = do_vfs_ioctl(f, request >>> 0, arg);
+      if (vfs !== null) return vfs;
+      const op = f.f_op.unlocked_ioctl_async ?? f.f_op.unlocked_ioctl;
+      if (!op) return -ENOTTY;
       return await op(f, request >>> 0, arg);
     } catch (e) {
       return bug(e);

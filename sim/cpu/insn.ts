@@ -374,22 +374,27 @@ export function inl(port: number): number {
 /**
  * `rep outs`/`rep ins` of `count` elements of `size` bytes at `gva`. The data
  * goes through the VMCS I/O page; more than a page of data exits once per
- * page-sized chunk, each completed by the kernel as one instruction.
+ * page-sized chunk, each completed by the kernel as one instruction. RCX and
+ * RDI/RSI are live, as on the CPU: each chunk starts from their current
+ * values and advances them by what it transferred, and userspace may change
+ * RCX during an exit (the chunk then ends early if the new count is smaller).
  */
 function io_string(port: number, size: number, gva: gva_t, count: number, is_in: boolean): void {
   const per_exit = Math.floor(4096 / size);
-  let done = 0;
-  while (done < count) {
+  const ptr_reg = is_in ? VCPU_REGS_RDI : VCPU_REGS_RSI;
+  reg_set(VCPU_REGS_RCX, BigInt(count));
+  reg_set(ptr_reg, BigInt(gva));
+  for (;;) {
+    const left = reg_get(VCPU_REGS_RCX);
+    if (left === 0n) return;
     tick();
     if (!io_allowed()) {
       if (raise(GP_VECTOR, 0) === RESUME_RETRY) continue;
       return;
     }
-    const n = Math.min(per_exit, count - done);
-    const base = add(gva, done * size);
+    const n = left < BigInt(per_exit) ? Number(left) : per_exit;
+    const base = reg_get(ptr_reg);
     reg_set_sized(VCPU_REGS_RDX, 2, port);
-    reg_set(VCPU_REGS_RCX, BigInt(count - done));
-    reg_set(is_in ? VCPU_REGS_RDI : VCPU_REGS_RSI, BigInt(base));
     const page = io_data();
     if (!is_in) { for (let i = 0; i < n * size; i++) page[i] = readb(add(base, i)); }
     set_io_count(n);
@@ -399,9 +404,12 @@ function io_string(port: number, size: number, gva: gva_t, count: number, is_in:
       ? raise_ve(EXIT_REASON_IO_INSTRUCTION, BigInt(qual), 0n, 0n, 2)
       : vmexit(EXIT_REASON_IO_INSTRUCTION, 2, qual);
     if (r === RESUME_RETRY) continue;
-    if (is_in) { for (let i = 0; i < n * size; i++) writeb(page[i]!, add(base, i)); }
-    done += n;
-    reg_set(VCPU_REGS_RCX, BigInt(count - done));
+    // Re-read RCX: the count userspace left there bounds what this chunk completes.
+    const now = reg_get(VCPU_REGS_RCX);
+    const done = now < BigInt(n) ? Number(now) : n;
+    if (is_in) { for (let i = 0; i < done * size; i++) writeb(page[i]!, add(base, i)); }
+    reg_set(ptr_reg, BigInt.asUintN(64, base + BigInt(done * size)));
+    reg_set(VCPU_REGS_RCX, now - BigInt(done));
   }
 }
 

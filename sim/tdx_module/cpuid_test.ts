@@ -37,8 +37,8 @@ Deno.test("the TD CPUID table: fixed, native, XFAM and identity leaves", () => {
   assertEquals((q(0xd) as readonly number[])[2], 2688);
   // AVX-512F (7.0 EBX[16]) is native and allowed: kept.
   assertEquals(((q(7) as readonly number[])[1]! >> 16) & 1, 1);
-  // 0x80000008: MAXPA 46 as configured.
-  assertEquals((q(0x80000008) as readonly number[])[0]! & 0xff, 46);
+  // 0x80000008: MAXPA 52 as configured.
+  assertEquals((q(0x80000008) as readonly number[])[0]! & 0xff, 52);
 });
 
 Deno.test("XFAM without AVX-512 hides AVX-512 CPUID bits; PKS follows ATTRIBUTES", () => {

@@ -188,7 +188,7 @@ Deno.test("TDH.MNG.RD: CPUID fields as KVM_TDX_GET_CPUID walks them, TDCS fields
   );
   assertEquals(tdh_mng_rd(td, td_md_field_id_cpuid(0xb, 0, 0), v), TDX_METADATA_FIELD_ID_INCORRECT);
   assertEquals(tdh_mng_rd(td, td_md_field_id_cpuid(0x80000008, null, 0), v), TDX_SUCCESS);
-  assertEquals(Number(v.value & 0xffn), 46);
+  assertEquals(Number(v.value & 0xffn), 52);
   assertEquals(tdh_mng_rd(td, TDCS_CONFIG_FLAGS, v), TDX_SUCCESS);
   assertEquals(v.value, 4n);
   assertEquals(tdh_mng_rd(td, TDCS_TD_CTLS, v), TDX_SUCCESS);

@@ -98,7 +98,7 @@ Deno.test("initial vCPU state is spec 4.1's, loaded into a VMCS", () => {
   assertEquals(v.td_guest, 1);
   assertEquals(v.shared_gpa_mask, 1n << 47n);
   assertEquals(v.tsc_khz, 2_500_000);
-  assertEquals(v.maxphyaddr, 46);
+  assertEquals(v.maxphyaddr, 52);
   const bsp = vmcs_alloc(0);
   tdx_vcpu_load_initial_state(bsp, vps[0]!);
   assertEquals(bsp.apic_base, 0xfee00d00n);

@@ -51,6 +51,53 @@ export const HOST_CAPS: ReadonlySet<number> = new Set([
 ]);
 
 /**
+ * Capabilities the simulator reports as 0 because it lacks the feature
+ * (docs/fidelity.md): advertising them would promise ioctls it cannot honour.
+ * Also the AMD-only ones (SEV context copy/move: 0 on a VMX host) and
+ * SMALLER_MAXPHYADDR (a module parameter). Any error is still compared.
+ */
+export const SIM_UNIMPLEMENTED_CAPS: ReadonlySet<number> = new Set([
+  kvm.KVM_CAP_ASYNC_PF, // async page faults: no host paging to wait on
+  kvm.KVM_CAP_ASYNC_PF_INT,
+  kvm.KVM_CAP_CLOCKSOURCE, // kvmclock pages are never written
+  kvm.KVM_CAP_KVMCLOCK_CTRL,
+  kvm.KVM_CAP_STEAL_TIME,
+  kvm.KVM_CAP_BINARY_STATS_FD, // no stats fds
+  kvm.KVM_CAP_COALESCED_PIO, // no coalesced zones
+  kvm.KVM_CAP_DEVICE_CTRL, // no KVM_CREATE_DEVICE
+  kvm.KVM_CAP_DIRTY_LOG_RING, // no dirty ring
+  kvm.KVM_CAP_DIRTY_LOG_RING_ACQ_REL,
+  kvm.KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+  kvm.KVM_CAP_IOEVENTFD, // no eventfds
+  kvm.KVM_CAP_IOEVENTFD_ANY_LENGTH,
+  kvm.KVM_CAP_IOEVENTFD_NO_LENGTH,
+  kvm.KVM_CAP_IRQFD,
+  kvm.KVM_CAP_IRQFD_RESAMPLE,
+  kvm.KVM_CAP_IRQ_ROUTING, // no GSI routing table
+  kvm.KVM_CAP_LAST_CPU,
+  kvm.KVM_CAP_MCE, // no KVM_X86_SETUP_MCE / KVM_X86_SET_MCE
+  kvm.KVM_CAP_ONE_REG, // no KVM_GET/SET_ONE_REG
+  kvm.KVM_CAP_PIT, // no in-kernel PIT
+  kvm.KVM_CAP_PIT2,
+  kvm.KVM_CAP_PIT_STATE2,
+  kvm.KVM_CAP_REINJECT_CONTROL,
+  kvm.KVM_CAP_PMU_EVENT_FILTER, // no PMU
+  kvm.KVM_CAP_PMU_EVENT_MASKED_EVENTS,
+  kvm.KVM_CAP_SET_GUEST_DEBUG, // no guest debugging
+  kvm.KVM_CAP_SET_GUEST_DEBUG2,
+  kvm.KVM_CAP_SREGS2, // no KVM_GET/SET_SREGS2
+  kvm.KVM_CAP_SYNC_REGS, // kvm_run's sync area is never filled
+  kvm.KVM_CAP_SYS_ATTRIBUTES, // no device attributes
+  kvm.KVM_CAP_VCPU_ATTRIBUTES,
+  kvm.KVM_CAP_VAPIC, // no in-kernel LAPIC
+  kvm.KVM_CAP_X86_APIC_BUS_CYCLES_NS,
+  kvm.KVM_CAP_VM_DISABLE_NX_HUGE_PAGES, // no NX huge page mitigation
+  kvm.KVM_CAP_VM_COPY_ENC_CONTEXT_FROM, // AMD SEV only: 0 on a VMX host
+  kvm.KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM,
+  kvm.KVM_CAP_SMALLER_MAXPHYADDR, // allow_smaller_maxphyaddr module parameter
+]);
+
+/**
  * VM type bits of KVM_CAP_VM_TYPES that depend on the host: SEV, SEV-ES, SNP
  * and TDX need the hardware, SW_PROTECTED needs CONFIG_KVM_SW_PROTECTED_VM
  * (a debug option distributions leave off; the simulator has it).
@@ -68,6 +115,20 @@ export const HOST_MSRS: ReadonlySet<number> = new Set([
   0x345, // IA32_PERF_CAPABILITIES: host PMU
   0x4b564d01, // MSR_KVM_SYSTEM_TIME_NEW: kvmclock
 ]);
+
+/**
+ * MSR value bits that depend on the CPU vendor, cleared before comparing:
+ * IA32_MISC_ENABLE's BTS_UNAVAIL and PEBS_UNAVAIL (bits 11, 12) are set by
+ * intel_pmu_refresh() only; an AMD host reports the common reset value alone.
+ */
+export const VENDOR_MSR_BITS: ReadonlyMap<number, bigint> = new Map([
+  [0x1a0, (1n << 11n) | (1n << 12n)],
+]);
+
+/** `data` with the vendor-dependent bits of MSR `index` cleared. */
+function msr_data_as_compared(index: number, data: bigint): bigint {
+  return data & ~(VENDOR_MSR_BITS.get(index) ?? 0n);
+}
 
 /** The list of legitimate differences, as `docs/backends.md` prints it. */
 export const EXEMPTIONS: readonly Exemption[] = [
@@ -100,6 +161,24 @@ export const EXEMPTIONS: readonly Exemption[] = [
       "X86_NOTIFY_VMEXIT, SGX_ATTRIBUTE, PMU_CAPABILITY, MEMORY_ATTRIBUTES, MULTI_ADDRESS_SPACE",
     why: "host configuration and CPU (0 included); an error is still compared. Memslots in " +
       "address space 1 are generated only when both have SMM",
+  },
+  {
+    id: "vendor-msr-bits",
+    what: "IA32_MISC_ENABLE bits BTS_UNAVAIL and PEBS_UNAVAIL in values read",
+    why: "set by the Intel PMU code (intel_pmu_refresh) only; an AMD reference reports the " +
+      "vendor-neutral reset value (FAST_STRING)",
+  },
+  {
+    id: "sim-caps",
+    what: "KVM_CHECK_EXTENSION value of ASYNC_PF(_INT), CLOCKSOURCE, KVMCLOCK_CTRL, STEAL_TIME, " +
+      "BINARY_STATS_FD, COALESCED_PIO, DEVICE_CTRL, DIRTY_LOG_RING(_ACQ_REL), " +
+      "MANUAL_DIRTY_LOG_PROTECT2, IOEVENTFD*, IRQFD*, IRQ_ROUTING, LAST_CPU, MCE, ONE_REG, PIT*, " +
+      "REINJECT_CONTROL, PMU_EVENT_*, SET_GUEST_DEBUG(2), SREGS2, SYNC_REGS, SYS/VCPU_ATTRIBUTES, " +
+      "VAPIC, X86_APIC_BUS_CYCLES_NS, VM_DISABLE_NX_HUGE_PAGES, VM_COPY/MOVE_ENC_CONTEXT_FROM, " +
+      "SMALLER_MAXPHYADDR",
+    why: "the simulator lacks these features and reports 0 (docs/fidelity.md); the SEV context " +
+      "caps are AMD-only (0 on VMX) and SMALLER_MAXPHYADDR is a module parameter; an error is " +
+      "still compared",
   },
   {
     id: "vm-types",
@@ -185,6 +264,7 @@ export function pretty(ret: string): string {
 export function cap_value(cap: number, r: string): string {
   const n = Number(r);
   if (HOST_CAPS.has(cap) && n >= 0) return "host";
+  if (SIM_UNIMPLEMENTED_CAPS.has(cap) && n >= 0) return "unimplemented";
   if (!(n > 0)) return r;
   if (cap === kvm.KVM_CAP_VM_TYPES) return `0x${(n & ~HW_VM_TYPES_MASK).toString(16)}`;
   return r;
@@ -227,7 +307,12 @@ function out_of(c: Call, rec: CallRecord): Record<string, Uint8Array> {
     const dv = new DataView(b.buffer);
     const n = Math.min(dv.getUint32(0, true), (b.length - 8) / 16);
     for (let i = 0; i < n; i++) {
-      if (HOST_MSRS.has(dv.getUint32(8 + 16 * i, true))) dv.setBigUint64(16 + 16 * i, 0n, true);
+      const index = dv.getUint32(8 + 16 * i, true);
+      if (HOST_MSRS.has(index)) dv.setBigUint64(16 + 16 * i, 0n, true);
+      else {
+        const v = dv.getBigUint64(16 + 16 * i, true);
+        dv.setBigUint64(16 + 16 * i, msr_data_as_compared(index, v), true);
+      }
     }
     return { arg: b };
   }
@@ -322,6 +407,14 @@ export function compare(
       if (c.op === "msr_list" && x && y && HOST_MSRS.has(Number(k.slice(4)))) {
         x = x.slice(0, 8);
         y = y.slice(0, 8);
+      } else if (c.op === "msr_list" && x && y && VENDOR_MSR_BITS.has(Number(k.slice(4)))) {
+        const index = Number(k.slice(4));
+        x = x.slice();
+        y = y.slice();
+        for (const z of [x, y]) {
+          const dv = new DataView(z.buffer, z.byteOffset);
+          dv.setBigUint64(8, msr_data_as_compared(index, dv.getBigUint64(8, true)), true);
+        }
       }
       const n = Math.max(x?.length ?? 0, y?.length ?? 0);
       let first = -1;

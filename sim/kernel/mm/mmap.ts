@@ -12,7 +12,10 @@
  *   in a heap-like zone that grows up from {@linkcode USER_HEAP_BASE}. The
  *   buffer is held weakly: the mapping disappears when the buffer is collected
  *   (a `FinalizationRegistry` removes it), and the same buffer always has the
- *   same address. A guard page separates buffers, so an overrun faults.
+ *   same address. A guard page separates buffers, so an overrun faults. As in
+ *   a C program, whose memory is page-granular, the rest of a buffer's last
+ *   page is accessible: it reads as zeros and writes to it are dropped (so the
+ *   kernel copying 8 bytes from a 1-byte array succeeds, as it does in C).
  * - **mmap'd memory** (anonymous memory, the vCPU's `kvm_run` pages, a
  *   guest_memfd) in a zone that grows down from {@linkcode MMAP_BASE}, as
  *   Linux's top-down allocator does. Anonymous memory is made of
@@ -157,6 +160,13 @@ export class chunked_backing implements mm_backing {
     return new chunked_backing(chunks, chunk_size);
   }
 }
+
+/**
+ * The bytes past the end of a JavaScript buffer up to its page boundary:
+ * zeroed before each read, and the sink of writes there.
+ */
+const js_tail = new ArrayBuffer(PAGE_SIZE);
+const js_tail_u8 = new Uint8Array(js_tail);
 
 class weak_backing implements mm_backing {
   readonly size: number;
@@ -443,6 +453,18 @@ export class mm_struct {
       if (!(vma.vm_flags & (write ? VM_WRITE : VM_READ))) return false;
       const b = vma.backing;
       const obj = a - vma.vm_start + vma.vm_pgoff * PAGE_SIZE;
+      if (obj >= b.size && b instanceof weak_backing && b.chunk(0)) {
+        // The tail of a JavaScript buffer's last page (see the module doc).
+        const n = Math.min(end - a, vma.vm_end - a);
+        if (!write) js_tail_u8.fill(0, 0, n);
+        seg.buffer = js_tail;
+        seg.offset = 0;
+        seg.length = n;
+        seg.addr = a;
+        fn(seg);
+        a += n;
+        continue;
+      }
       if (obj >= b.size) return false;
       const ci = b.chunk_size === Infinity ? 0 : Math.floor(obj / b.chunk_size);
       const buf = b.chunk(ci);
@@ -490,11 +512,14 @@ export class mm_struct {
     const a = user_addr(addr);
     let view: Uint8Array | null = null;
     let pieces = 0;
+    let tail = false;
     const ok = this.walk(a, len, false, (s) => {
       pieces++;
+      tail ||= s.buffer === js_tail;
       view = new Uint8Array(s.buffer, s.offset, s.length);
     });
-    if (!ok || pieces > 1) return null;
+    // The tail of a JavaScript buffer's page has no memory to alias.
+    if (!ok || pieces > 1 || tail) return null;
     return view ?? new Uint8Array(0);
   }
 }

@@ -9,7 +9,8 @@
 import { assertEquals, assertNotEquals } from "@std/assert";
 import { mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts";
 import { errno_get as errno } from "../../../include/libc/errno.ts";
-import { EBADF, EEXIST, EINVAL } from "../../../include/linux/errno.ts";
+import { EBADF, EEXIST, EFAULT, EINVAL } from "../../../include/linux/errno.ts";
+import { current } from "../include/linux/sched.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -99,4 +100,20 @@ Deno.test("a sparse 64 GiB memslot costs only the pages touched", () => {
   assertEquals(munmap(hva, size), 0);
   close(vm);
   close(kvm);
+});
+
+Deno.test("JavaScript buffers are page-granular: the rest of the last page reads 0, writes drop", () => {
+  const { mm } = current;
+  const one = new Uint8Array([0x5a]);
+  const a = BigInt(mm.addr_of(one.buffer, 0));
+  const got = new Uint8Array(8).fill(0xff);
+  assertEquals(mm.copy_from_user(got, a, 8), 0, "8 bytes from a 1-byte array");
+  assertEquals([...got], [0x5a, 0, 0, 0, 0, 0, 0, 0]);
+  assertEquals(mm.copy_to_user(a, new Uint8Array([1, 2, 3]), 3), 0, "write over the end");
+  assertEquals(one[0], 1);
+  assertEquals(mm.copy_from_user(got, a + 1n, 2), 0);
+  assertEquals([...got.subarray(0, 2)], [0, 0], "the dropped bytes read back as 0");
+  // The guard page after the last page still faults.
+  assertEquals(mm.copy_from_user(got, a + 4095n, 2), -EFAULT, "across the page end");
+  assertEquals(mm.user_memory(a + 1n, 1), null, "no memory to alias in the tail");
 });

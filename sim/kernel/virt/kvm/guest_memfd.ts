@@ -74,6 +74,8 @@ export class gmem_file {
 
 /** `kvm_gmem_get_supported_flags()`: INIT_SHARED only where memory is not private by default. */
 export function kvm_gmem_get_supported_flags(k: kvm | null): bigint {
+  // A TD's guest_memfd holds only private memory: it can never be mapped (mainline TDX).
+  if (k && k.arch.has_protected_state) return 0n;
   let flags = GUEST_MEMFD_FLAG_MMAP;
   if (!k || !k.arch.has_private_mem) flags |= GUEST_MEMFD_FLAG_INIT_SHARED;
   return flags;

@@ -410,6 +410,8 @@ function kvm_vm_ioctl_set_mem_attributes(k: kvm): number {
 // vCPUs
 
 function kvm_vm_ioctl_create_vcpu(k: kvm, id: bigint): number {
+  // The id is an unsigned long: -1 is huge, not negative.
+  id = BigInt.asUintN(64, id);
   if (id >= BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
   if (k.created_vcpus >= k.max_vcpus) return -EINVAL;
   let r = kvm_arch_vcpu_precreate(k, Number(id));

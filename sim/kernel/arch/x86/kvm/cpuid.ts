@@ -7,7 +7,7 @@
  * The simulated host is a 4th-generation Xeon Scalable (Sapphire Rapids,
  * family 6 model 0x8f stepping 8) as KVM would expose it: x2APIC, XSAVE with
  * x87/SSE/AVX/AVX-512 state (no AMX, whose dynamic state needs XFD), NX, long
- * mode, 1 GiB pages, LA57; MAXPHYADDR 46 and 57-bit virtual addresses; no
+ * mode, 1 GiB pages, LA57; MAXPHYADDR 52 and 57-bit virtual addresses; no
  * nested VMX, no PMU, and in the hypervisor leaves only the paravirtual
  * feature the simulator implements (KVM_FEATURE_HC_MAP_GPA_RANGE).
  *
@@ -49,7 +49,9 @@ export const HOST_CPUID_1_EAX = 0x000806f8;
 /** XCR0 bits KVM supports: x87, SSE, AVX, AVX-512 opmask, ZMM_Hi256, Hi16_ZMM. */
 export const KVM_SUPPORTED_XCR0 = 0xe7n;
 /** MAXPHYADDR of the simulated host. */
-export const HOST_MAXPHYADDR = 46;
+export const HOST_MAXPHYADDR = 52;
+/** The largest GPA KVM maps for a guest (CPUID.0x80000008.EAX[23:16]): all of it with 5-level EPT. */
+export const HOST_GUEST_PHYS_BITS = HOST_MAXPHYADDR;
 /** Virtual address bits of the simulated host (LA57). */
 export const HOST_VADDR_BITS = 57;
 
@@ -155,7 +157,9 @@ export const supported_cpuid: readonly cpuid_entry[] = Object.freeze([
   e(0x80000006, 0, 0, 0, 0x08007040, 0),
   // Invariant TSC.
   e(0x80000007, 0, 0, 0, 0, 0x100),
-  e(0x80000008, 0, HOST_VADDR_BITS << 8 | HOST_MAXPHYADDR, 0, 0, 0),
+  // GuestPhysBits (EAX[23:16]): KVM reports the largest GPA its TDP can map,
+  // MAXPHYADDR itself with 5-level EPT (the TDX library sizes a TD's GPAW from it).
+  e(0x80000008, 0, HOST_GUEST_PHYS_BITS << 16 | HOST_VADDR_BITS << 8 | HOST_MAXPHYADDR, 0, 0, 0),
 ]);
 
 /** Writes `ent` as a `kvm_cpuid_entry2` at `off` of `dv`. */

@@ -16,6 +16,13 @@
  */
 
 import {
+  is_td,
+  tdx_vcpu_arch_ioctl,
+  tdx_vcpu_precreate,
+  tdx_vm_destroy,
+  tdx_vm_ioctl,
+} from "./vmx/tdx.ts";
+import {
   E2BIG,
   EBUSY,
   EEXIST,
@@ -29,20 +36,35 @@ import {
   KVM_CAP_DEBUGREGS,
   KVM_CAP_DISABLE_QUIRKS,
   KVM_CAP_DISABLE_QUIRKS2,
+  KVM_CAP_ENABLE_CAP,
+  KVM_CAP_ENFORCE_PV_FEATURE_CPUID,
+  KVM_CAP_EXCEPTION_PAYLOAD,
   KVM_CAP_EXIT_HYPERCALL,
+  KVM_CAP_EXIT_ON_EMULATION_FAILURE,
   KVM_CAP_EXT_CPUID,
+  KVM_CAP_EXT_EMUL_CPUID,
   KVM_CAP_GET_MSR_FEATURES,
   KVM_CAP_GET_TSC_KHZ,
+  KVM_CAP_HALT_POLL,
   KVM_CAP_HLT,
   KVM_CAP_IMMEDIATE_EXIT,
+  KVM_CAP_IOAPIC_POLARITY_IGNORED,
+  KVM_CAP_IRQ_INJECT_STATUS,
   KVM_CAP_IRQCHIP,
   KVM_CAP_MAX_VCPU_ID,
   KVM_CAP_MAX_VCPUS,
   KVM_CAP_MEMORY_FAULT_INFO,
+  KVM_CAP_MMU_SHADOW_CACHE_CONTROL,
   KVM_CAP_MP_STATE,
+  KVM_CAP_MSR_PLATFORM_INFO,
+  KVM_CAP_NOP_IO_DELAY,
   KVM_CAP_NR_VCPUS,
+  KVM_CAP_PCI_SEGMENT,
   KVM_CAP_READONLY_MEM,
+  KVM_CAP_SET_BOOT_CPU_ID,
+  KVM_CAP_SET_IDENTITY_MAP_ADDR,
   KVM_CAP_SET_TSS_ADDR,
+  KVM_CAP_SIGNAL_MSI,
   KVM_CAP_SPLIT_IRQCHIP,
   KVM_CAP_SYNC_MMU,
   KVM_CAP_TSC_CONTROL,
@@ -52,14 +74,19 @@ import {
   KVM_CAP_VM_TYPES,
   KVM_CAP_X2APIC_API,
   KVM_CAP_X86_DISABLE_EXITS,
+  KVM_CAP_X86_GUEST_MODE,
   KVM_CAP_X86_MSR_FILTER,
+  KVM_CAP_X86_ROBUST_SINGLESTEP,
+  KVM_CAP_X86_TRIPLE_FAULT_EVENT,
   KVM_CAP_X86_USER_SPACE_MSR,
   KVM_CAP_XCRS,
   KVM_CAP_XSAVE,
+  kvm_cpuid,
   kvm_cpuid2,
   KVM_CREATE_IRQCHIP,
   kvm_debugregs,
-  type kvm_enable_cap,
+  KVM_ENABLE_CAP,
+  kvm_enable_cap,
   kvm_fpu,
   KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
@@ -77,6 +104,7 @@ import {
   kvm_irq_level,
   KVM_IRQ_LINE,
   KVM_MAX_XCRS,
+  KVM_MEMORY_ENCRYPT_OP,
   kvm_mp_state,
   KVM_MP_STATE_AP_RESET_HOLD,
   KVM_MP_STATE_HALTED,
@@ -94,6 +122,7 @@ import {
   kvm_msrs,
   kvm_regs,
   KVM_SET_BOOT_CPU_ID,
+  KVM_SET_CPUID,
   KVM_SET_CPUID2,
   KVM_SET_DEBUGREGS,
   KVM_SET_IDENTITY_MAP_ADDR,
@@ -115,6 +144,7 @@ import {
   KVM_X86_SW_PROTECTED_VM,
   kvm_xcrs,
 } from "../../../../../include/linux/kvm.ts";
+import { KVM_X86_TDX_VM } from "../../../../../include/asm/kvm.ts";
 import { KVM_HC_MAP_GPA_RANGE } from "../../../../../include/linux/kvm_para.ts";
 import { current } from "../../../include/linux/sched.ts";
 import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
@@ -150,14 +180,29 @@ export const HOST_TSC_KHZ = 2_000_000;
 export const MAX_GUEST_TSC_KHZ = 0xffffffff;
 /** `MAX_NR_RESERVED_IOAPIC_PINS`. */
 export const MAX_NR_RESERVED_IOAPIC_PINS = 48;
-/** `KVM_X2APIC_API_VALID_FLAGS` (the EOI-broadcast flags are not supported). */
+/** `KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST`: offered only with a split irqchip. */
+export const KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST = 1 << 2;
+/** `KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST`. */
+export const KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST = 1 << 3;
+/** `KVM_X2APIC_API_VALID_FLAGS`: what KVM_CAP_X2APIC_API reports on `/dev/kvm`. */
 export const KVM_X2APIC_API_VALID_FLAGS: number = KVM_X2APIC_API_USE_32BIT_IDS |
-  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK;
+  KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK | KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST |
+  KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST;
+/** `KVM_CLOCK_VALID_FLAGS` (TSC_STABLE, REALTIME, HOST_TSC): KVM_CAP_ADJUST_CLOCK's value. */
+export const KVM_CLOCK_VALID_FLAGS = 0x2 | 0x4 | 0x8;
+/** `KVM_MAX_IRQ_ROUTES`: the most IOAPIC pins KVM_CAP_SPLIT_IRQCHIP may reserve. */
+export const KVM_MAX_IRQ_ROUTES = 4096;
+/** `KVM_MAX_MCE_BANKS`: every vCPU starts with this many MCE banks (`mcg_cap`). */
+export const KVM_MAX_MCE_BANKS = 32;
+/** `MAX_IO_MSRS`: KVM_GET/SET_MSRS refuse this many entries or more. */
+export const MAX_IO_MSRS = 256;
+/** `MSR_PLATFORM_INFO_CPUID_FAULT`: the bit KVM sets in every vCPU's PLATFORM_INFO. */
+export const MSR_PLATFORM_INFO_CPUID_FAULT = 1n << 31n;
 /** `KVM_EXIT_HYPERCALL_VALID_MASK`. */
 export const KVM_EXIT_HYPERCALL_VALID_MASK: bigint = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
 /** `kvm_caps.supported_vm_types`: what KVM_CAP_VM_TYPES reports. */
 export const KVM_SUPPORTED_VM_TYPES: number = (1 << KVM_X86_DEFAULT_VM) |
-  (1 << KVM_X86_SW_PROTECTED_VM);
+  (1 << KVM_X86_SW_PROTECTED_VM) | (1 << KVM_X86_TDX_VM);
 /** `kvm_get_allowed_disable_exits()`: HLT and PAUSE can be left to the guest. */
 export const KVM_ALLOWED_DISABLE_EXITS: number = KVM_X86_DISABLE_EXITS_HLT |
   KVM_X86_DISABLE_EXITS_PAUSE;
@@ -216,8 +261,9 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
   const vm_type = Number(type);
   return {
     vm_type,
-    has_private_mem: vm_type === KVM_X86_SW_PROTECTED_VM,
-    has_protected_state: false,
+    has_private_mem: vm_type === KVM_X86_SW_PROTECTED_VM || vm_type === KVM_X86_TDX_VM,
+    // A TD's vCPU state belongs to the TDX module (`kvm->arch.has_protected_state`).
+    has_protected_state: vm_type === KVM_X86_TDX_VM,
     irqchip_mode: KVM_IRQCHIP_NONE,
     nr_reserved_ioapic_pins: 0,
     x2apic_format: false,
@@ -228,6 +274,7 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
     default_tsc_khz: HOST_TSC_KHZ,
     disabled_exits: 0,
     max_vcpu_ids: 0,
+    guest_can_read_msr_platform_info: true,
     bsp_vcpu_id: 0,
     disabled_quirks: 0,
     n_requested_mmu_pages: 0,
@@ -237,7 +284,9 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
 }
 
 /** `kvm_arch_destroy_vm()`. */
-export function kvm_arch_destroy_vm(_k: kvm): void {}
+export function kvm_arch_destroy_vm(k: kvm): void {
+  if (is_td(k)) tdx_vm_destroy(k);
+}
 
 /** `irqchip_in_kernel()`: full or split. */
 export function irqchip_in_kernel(k: kvm): boolean {
@@ -267,8 +316,30 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
     case KVM_CAP_MEMORY_FAULT_INFO:
     case KVM_CAP_GET_MSR_FEATURES:
     case KVM_CAP_SET_TSS_ADDR:
-    case KVM_CAP_ADJUST_CLOCK:
+    // Each of these has its ioctl or KVM_ENABLE_CAP here, or only informs
+    // (NOP_IO_DELAY, PCI_SEGMENT, IRQ_INJECT_STATUS, ROBUST_SINGLESTEP,
+    // IOAPIC_POLARITY_IGNORED; X86_GUEST_MODE: the flag is never set, no nested).
+    case KVM_CAP_ENABLE_CAP:
+    case KVM_CAP_EXT_EMUL_CPUID:
+    case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+    case KVM_CAP_SET_BOOT_CPU_ID:
+    case KVM_CAP_SET_IDENTITY_MAP_ADDR:
+    case KVM_CAP_SIGNAL_MSI:
+    case KVM_CAP_NOP_IO_DELAY:
+    case KVM_CAP_PCI_SEGMENT:
+    case KVM_CAP_IRQ_INJECT_STATUS:
+    case KVM_CAP_X86_ROBUST_SINGLESTEP:
+    case KVM_CAP_IOAPIC_POLARITY_IGNORED:
+    case KVM_CAP_X86_GUEST_MODE:
+    case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+    case KVM_CAP_MSR_PLATFORM_INFO:
+    case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+    case KVM_CAP_EXCEPTION_PAYLOAD:
+    case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+    case KVM_CAP_HALT_POLL:
       return 1;
+    case KVM_CAP_ADJUST_CLOCK:
+      return KVM_CLOCK_VALID_FLAGS;
     case KVM_CAP_READONLY_MEM:
       return k ? (k.arch.has_protected_state ? 0 : 1) : 1;
     case KVM_CAP_NR_VCPUS:
@@ -278,6 +349,10 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
     case KVM_CAP_MAX_VCPU_ID:
       return k && k.arch.max_vcpu_ids ? k.arch.max_vcpu_ids : KVM_MAX_VCPU_IDS;
     case KVM_CAP_X2APIC_API:
+      // Suppressing EOI broadcasts needs the userspace IOAPIC of a split irqchip.
+      if (k && k.arch.irqchip_mode !== KVM_IRQCHIP_SPLIT) {
+        return KVM_X2APIC_API_VALID_FLAGS & ~KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST;
+      }
       return KVM_X2APIC_API_VALID_FLAGS;
     case KVM_CAP_EXIT_HYPERCALL:
       return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
@@ -303,7 +378,7 @@ export function kvm_vm_ioctl_enable_cap(
   const arg0 = cap.args.at(0);
   switch (cap.cap) {
     case KVM_CAP_SPLIT_IRQCHIP:
-      if (arg0 > BigInt(MAX_NR_RESERVED_IOAPIC_PINS)) return -EINVAL;
+      if (arg0 > BigInt(KVM_MAX_IRQ_ROUTES)) return -EINVAL;
       if (irqchip_in_kernel(k)) return -EEXIST;
       if (k.created_vcpus) return -EEXIST;
       k.arch.irqchip_mode = KVM_IRQCHIP_SPLIT;
@@ -311,6 +386,13 @@ export function kvm_vm_ioctl_enable_cap(
       return 0;
     case KVM_CAP_X2APIC_API:
       if (arg0 & ~BigInt(KVM_X2APIC_API_VALID_FLAGS)) return -EINVAL;
+      {
+        const en = BigInt(KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST);
+        const dis = BigInt(KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST);
+        // Enabling and disabling at once is contradictory; enabling needs a split irqchip.
+        if ((arg0 & en) && (arg0 & dis)) return -EINVAL;
+        if ((arg0 & en) && k.arch.irqchip_mode !== KVM_IRQCHIP_SPLIT) return -EINVAL;
+      }
       if (arg0 & BigInt(KVM_X2APIC_API_USE_32BIT_IDS)) k.arch.x2apic_format = true;
       if (arg0 & BigInt(KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK)) {
         k.arch.x2apic_broadcast_quirk_disabled = true;
@@ -340,6 +422,8 @@ export function kvm_vm_ioctl_enable_cap(
       return 0;
     case KVM_CAP_MAX_VCPU_ID:
       if (arg0 > BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
+      // The limit sizes per-VM tables: it cannot change once a vCPU exists.
+      if (k.created_vcpus) return -EINVAL;
       if (BigInt(k.arch.bsp_vcpu_id) > arg0) return -EINVAL;
       if (BigInt(k.arch.max_vcpu_ids) === arg0) return 0;
       if (!k.arch.max_vcpu_ids) {
@@ -347,6 +431,15 @@ export function kvm_vm_ioctl_enable_cap(
         return 0;
       }
       return -EINVAL;
+    case KVM_CAP_MSR_PLATFORM_INFO:
+      k.arch.guest_can_read_msr_platform_info = arg0 !== 0n;
+      return 0;
+    case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+    case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
+      // Boolean flags: no interrupt delivery or emulator here consults them.
+      return arg0 & ~1n ? -EINVAL : 0;
+    case KVM_CAP_EXCEPTION_PAYLOAD:
+      return 0;
     default:
       return -EINVAL;
   }
@@ -414,6 +507,11 @@ export function kvm_msr_allowed(k: kvm, index: number, type: number): boolean {
 
 /** `kvm_arch_vm_ioctl()`: the x86 VM ioctls; unknown numbers are `-ENOTTY`. */
 export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
+  if (is_td(k)) {
+    // TDX: KVM_MEMORY_ENCRYPT_OP is the TD's; no in-kernel PIC/IOAPIC (split irqchip only).
+    if (cmd === KVM_MEMORY_ENCRYPT_OP) return tdx_vm_ioctl(k, arg);
+    if (cmd === KVM_CREATE_IRQCHIP) return -ENOTTY;
+  }
   switch (cmd) {
     case KVM_SET_NR_MMU_PAGES:
       // Shadow-paging pool size: meaningless with EPT, but the floor is still enforced.
@@ -521,15 +619,21 @@ function get_msr_list(arg: bigint, list: readonly number[]): number {
   return 0;
 }
 
+/** What KVM_GET_EMULATED_CPUID reports: the instructions KVM can emulate. */
+const emulated_cpuid: readonly cpuid_entry[] = [
+  { function: 0, index: 0, flags: 0, eax: 7, ebx: 0, ecx: 0, edx: 0 },
+  { function: 1, index: 0, flags: 0, eax: 0, ebx: 0, ecx: 1 << 22, edx: 0 },
+  { function: 7, index: 0, flags: 1, eax: 0, ebx: 0, ecx: 1 << 22, edx: 0 },
+];
+
 /** `kvm_dev_ioctl_get_cpuid()` + its ioctl wrapper. */
 function kvm_dev_ioctl_get_cpuid(arg: bigint, emulated: boolean): number {
   if (copy_in(arg, kvm_cpuid2.size)) return -EFAULT;
   let nent = scratch_dv.getUint32(0, true);
   if (nent < 1) return -E2BIG;
   if (nent > KVM_MAX_CPUID_ENTRIES) nent = KVM_MAX_CPUID_ENTRIES;
-  // The emulated table holds what KVM emulates even when the host lacks it:
-  // MOVBE and RDPID are already in the simulated host, so it is empty but for leaf 0.
-  const table = emulated ? supported_cpuid.slice(0, 1) : supported_cpuid;
+  // __do_cpuid_func_emulated(): leaf 0 (max leaf 7), MOVBE in leaf 1, RDPID in leaf 7.
+  const table = emulated ? emulated_cpuid : supported_cpuid;
   if (nent < table.length) return -E2BIG;
   const out = new Uint8Array(table.length * CPUID_ENTRY2_SIZE);
   const dv = new DataView(out.buffer);
@@ -580,8 +684,8 @@ function msr_io(
 ): number {
   if (copy_in(arg, kvm_msrs.size)) return -EFAULT;
   const n = scratch_dv.getUint32(0, true);
-  // KVM caps the list to what fits in its allocation.
-  if (n >= 0x1000000 / 16) return -E2BIG;
+  // Checked before the entries are copied: a huge count with no entries is E2BIG.
+  if (n >= MAX_IO_MSRS) return -E2BIG;
   const bytes = new Uint8Array(n * 16);
   if (current.mm.copy_from_user(bytes, arg + 8n)) return -EFAULT;
   const dv = new DataView(bytes.buffer);
@@ -676,12 +780,36 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
     case msr.MSR_IA32_PRED_CMD:
       return host ? 0 : KVM_MSR_RET_UNSUPPORTED;
     case msr.MSR_IA32_TSC_DEADLINE:
-      if (!irqchip_in_kernel(vcpu.kvm)) return KVM_MSR_RET_UNSUPPORTED;
+      // kvm_get_lapic_tscdeadline_msr(): 0 without an in-kernel LAPIC.
+      data[0] = irqchip_in_kernel(vcpu.kvm) ? a.msrs.get(index) ?? 0n : 0n;
+      return 0;
+    case msr.MSR_PLATFORM_INFO:
+      if (!host && !vcpu.kvm.arch.guest_can_read_msr_platform_info) return KVM_MSR_RET_INVALID;
       break;
+    case MSR_IA32_POWER_CTL:
+    case msr.MSR_KVM_WALL_CLOCK:
+    case msr.MSR_KVM_SYSTEM_TIME:
+    case msr.MSR_KVM_WALL_CLOCK_NEW:
+    case msr.MSR_KVM_SYSTEM_TIME_NEW:
+    case msr.MSR_KVM_ASYNC_PF_EN:
+    case msr.MSR_KVM_STEAL_TIME:
+    case msr.MSR_KVM_PV_EOI_EN:
+      // Stored as written; 0 at reset.
+      data[0] = a.msrs.get(index) ?? 0n;
+      return 0;
     case msr.MSR_IA32_XSS:
       break;
     default:
       if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return KVM_MSR_RET_UNSUPPORTED;
+      if (index >= msr.MSR_IA32_MC0_CTL && index < msr.MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS) {
+        // get_msr_mce(): banks beyond MCG_CAP's count do not exist.
+        const bank = (index - msr.MSR_IA32_MC0_CTL) >> 2;
+        if (bank >= Number((a.msrs.get(msr.MSR_IA32_MCG_CAP) ?? 0n) & 0xffn)) {
+          return KVM_MSR_RET_UNSUPPORTED;
+        }
+        data[0] = a.msrs.get(index) ?? 0n;
+        return 0;
+      }
   }
   const val = a.msrs.get(index);
   if (val === undefined) return KVM_MSR_RET_UNSUPPORTED;
@@ -715,7 +843,14 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_CSTAR:
     case msr.MSR_IA32_SYSENTER_ESP:
     case msr.MSR_IA32_SYSENTER_EIP:
-      if (!host && is_noncanonical(data)) return KVM_MSR_RET_INVALID;
+      if (index === msr.MSR_IA32_SYSENTER_ESP || index === msr.MSR_IA32_SYSENTER_EIP) {
+        // __kvm_set_msr() makes these canonical instead of failing (AMD ignores
+        // their top half), so that VM entry cannot fail on Intel.
+        data = BigInt.asUintN(64, BigInt.asIntN(57, data));
+      } else if (is_noncanonical(data)) {
+        // __kvm_set_msr() checks canonicality for userspace writes too.
+        return KVM_MSR_RET_INVALID;
+      }
       if (index === msr.MSR_FS_BASE) v.fs.base = data;
       else if (index === msr.MSR_GS_BASE) v.gs.base = data;
       else if (index === msr.MSR_KERNEL_GS_BASE) v.kernel_gs_base = data;
@@ -753,17 +888,45 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       v.sysenter_cs = data;
       return 0;
     case msr.MSR_TSC_AUX:
-      if ((data >> 32n) && !host) return KVM_MSR_RET_INVALID;
+      // Bits 63:32 are reserved on Intel, for userspace as well.
+      if (data >> 32n) return KVM_MSR_RET_INVALID;
       v.tsc_aux = data;
       return 0;
     case msr.MSR_IA32_MISC_ENABLE:
       v.misc_enable = data;
       return 0;
+    case msr.MSR_MTRRdefType: {
+      // kvm_mtrr_valid(): type, FE and E only; the type must be a valid memory type.
+      const type = data & 0xffn;
+      if (data & ~0xcffn || type === 2n || type === 3n || type > 6n) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
+    }
     case msr.MSR_IA32_SPEC_CTRL:
     case msr.MSR_IA32_TSC_ADJUST:
     case msr.MSR_IA32_MCG_STATUS:
     case msr.MSR_IA32_FEAT_CTL:
-    case msr.MSR_MTRRdefType:
+    case MSR_IA32_POWER_CTL:
+    case msr.MSR_KVM_WALL_CLOCK:
+    case msr.MSR_KVM_SYSTEM_TIME:
+    case msr.MSR_KVM_WALL_CLOCK_NEW:
+    case msr.MSR_KVM_SYSTEM_TIME_NEW:
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_KVM_PV_EOI_EN:
+      // kvm_lapic_set_pv_eoi(): the address (all but the enable bit) must be 4-byte aligned.
+      if (data & 2n) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_KVM_ASYNC_PF_EN:
+      // kvm_pv_enable_async_pf(): reserved bits 4-5; without an in-kernel LAPIC only 0.
+      if (data & 0x30n) return KVM_MSR_RET_INVALID;
+      if (!irqchip_in_kernel(vcpu.kvm) && data) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_KVM_STEAL_TIME:
+      // KVM_STEAL_RESERVED_MASK: bits 1-5 (the area is 64-byte aligned).
+      if (data & 0x3en) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_IA32_PRED_CMD:
@@ -771,20 +934,58 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_IA32_XSS:
       return data ? KVM_MSR_RET_INVALID : (a.msrs.set(index, 0n), 0);
     case msr.MSR_IA32_TSC_DEADLINE:
-      if (!irqchip_in_kernel(vcpu.kvm)) return KVM_MSR_RET_UNSUPPORTED;
-      a.msrs.set(index, data);
+      // kvm_set_lapic_tscdeadline_msr() ignores the write without an in-kernel LAPIC.
+      if (irqchip_in_kernel(vcpu.kvm)) a.msrs.set(index, data);
       return 0;
     case msr.MSR_IA32_ARCH_CAPABILITIES:
-    case msr.MSR_IA32_UCODE_REV:
+      // Only userspace, and only with bits KVM supports.
+      if (!host || (data & ~HOST_ARCH_CAPABILITIES)) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
     case msr.MSR_IA32_MCG_CAP:
+      // set_msr_mce(): userspace only; the bank count, bits 16-23 and what the host supports.
+      if (!host || (data & ~(KVM_MCE_CAP_SUPPORTED | 0xffn | 0xff0000n))) {
+        return KVM_MSR_RET_INVALID;
+      }
+      a.msrs.set(index, data);
+      return 0;
     case msr.MSR_PLATFORM_INFO:
+      if (!host) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_IA32_UCODE_REV:
       // Only userspace may set these (feature MSRs).
       if (!host) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
       return 0;
     default:
+      if (index >= msr.MSR_IA32_MC0_CTL && index < msr.MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS) {
+        return set_msr_mce_bank(vcpu, index, data, host);
+      }
       return KVM_MSR_RET_UNSUPPORTED;
   }
+}
+
+/** `MSR_IA32_POWER_CTL`: emulated by KVM (read back as written), so it never exits. */
+export const MSR_IA32_POWER_CTL = 0x1fc;
+/** `kvm_caps.supported_mce_cap` on VMX: MCG_CTL_P, CMCI_P, SER_P, LMCE_P. */
+const KVM_MCE_CAP_SUPPORTED = (1n << 8n) | (1n << 10n) | (1n << 24n) | (1n << 27n);
+
+/** `set_msr_mce()` for the MCi_CTL/STATUS/ADDR/MISC bank MSRs. */
+function set_msr_mce_bank(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
+  const a = vcpu.arch;
+  const off = index - msr.MSR_IA32_MC0_CTL;
+  if ((off >> 2) >= Number((a.msrs.get(msr.MSR_IA32_MCG_CAP) ?? 0n) & 0xffn)) {
+    return KVM_MSR_RET_UNSUPPORTED;
+  }
+  // MCi_CTL is all or nothing (bit 10 and bit 0 may be clear on some CPUs).
+  if ((off & 3) === 0 && data !== 0n && (data | (1n << 10n) | 1n) !== 0xffffffffffffffffn) {
+    return KVM_MSR_RET_INVALID;
+  }
+  // Only userspace may set MCi_STATUS to a non-zero value (MCE injection).
+  if ((off & 3) === 1 && !host && data !== 0n) return KVM_MSR_RET_INVALID;
+  a.msrs.set(index, data);
+  return 0;
 }
 
 /**
@@ -807,6 +1008,10 @@ export function guest_tsc(vcpu: kvm_vcpu): bigint {
 
 /** `kvm_arch_vcpu_precreate()`: the per-VM vCPU id limit. */
 export function kvm_arch_vcpu_precreate(k: kvm, id: number): number {
+  if (is_td(k)) {
+    const r = tdx_vcpu_precreate(k);
+    if (r) return r;
+  }
   if (k.arch.max_vcpu_ids && id >= k.arch.max_vcpu_ids) return -EINVAL;
   return 0;
 }
@@ -842,6 +1047,8 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   seg(v.cs, 0xf000, 0xffff0000n, 0xb);
   for (const r of [v.ds, v.es, v.fs, v.gs, v.ss]) seg(r, 0, 0n, 3);
   seg(v.tr, 0, 0n, 0xb);
+  // A busy TSS is a system segment: S is clear, as KVM_GET_SREGS shows at reset.
+  v.tr.s = 0;
   seg(v.ldtr, 0, 0n, 2);
   v.gdtr.base = 0n;
   v.gdtr.limit = 0xffff;
@@ -859,12 +1066,14 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   v.activity_state = 0;
   v.interruptibility_info = 0;
   const k = vcpu.kvm;
-  v.apic_base = irqchip_in_kernel(k)
-    ? msr.APIC_DEFAULT_PHYS_BASE | msr.MSR_IA32_APICBASE_ENABLE |
-      (vcpu.vcpu_id === k.arch.bsp_vcpu_id ? msr.MSR_IA32_APICBASE_BSP : 0n)
-    : 0n;
+  // KVM sets the architectural APIC base even without an in-kernel LAPIC.
+  v.apic_base = msr.APIC_DEFAULT_PHYS_BASE | msr.MSR_IA32_APICBASE_ENABLE |
+    (vcpu.vcpu_id === k.arch.bsp_vcpu_id ? msr.MSR_IA32_APICBASE_BSP : 0n);
   v.pat = msr.MSR_IA32_CR_PAT_DEFAULT;
-  v.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+  // FAST_STRING from kvm_vcpu_reset() (what a 6.18 AMD host reports), plus
+  // PEBS/BTS_UNAVAIL that intel_pmu_refresh() adds on a VMX host without guest PEBS/BTS.
+  v.misc_enable = msr.MSR_IA32_MISC_ENABLE_FAST_STRING | msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
+    msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
   v.star = 0n;
   v.lstar = 0n;
   v.cstar = 0n;
@@ -891,9 +1100,9 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   a.msrs.set(msr.MSR_IA32_XSS, 0n);
   a.msrs.set(msr.MSR_IA32_UCODE_REV, 0x100000000n);
   a.msrs.set(msr.MSR_IA32_ARCH_CAPABILITIES, HOST_ARCH_CAPABILITIES);
-  a.msrs.set(msr.MSR_IA32_MCG_CAP, 0x1000n | 32n);
+  a.msrs.set(msr.MSR_IA32_MCG_CAP, BigInt(KVM_MAX_MCE_BANKS));
   a.msrs.set(msr.MSR_IA32_MCG_STATUS, 0n);
-  a.msrs.set(msr.MSR_PLATFORM_INFO, 0n);
+  a.msrs.set(msr.MSR_PLATFORM_INFO, MSR_PLATFORM_INFO_CPUID_FAULT);
   a.msrs.set(msr.MSR_IA32_FEAT_CTL, 0n);
   a.msrs.set(msr.MSR_MTRRdefType, 0n);
   a.msrs.set(msr.MSR_IA32_SPEC_CTRL, 0n);
@@ -920,6 +1129,7 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
     complete_userspace_io: null,
     exit_rip: 0n,
     maxphyaddr: 36,
+    pv_cpuid_enforce: false,
   };
   (vcpu as { arch: kvm_vcpu_arch }).arch = arch;
   arch.vmcs.tsc_khz = k.arch.default_tsc_khz;
@@ -989,7 +1199,6 @@ function get_sregs(v: vmcs_view, s: sregs_view): void {
   s.cr8 = v.cr8;
   s.efer = v.efer;
   s.apic_base = v.apic_base;
-  // No interrupt is ever pending injection (no interrupt delivery).
   s.interrupt_bitmap.$bytes.fill(0);
 }
 
@@ -1011,9 +1220,37 @@ function set_sregs(v: vmcs_view, s: sregs_view): void {
   v.cr2 = s.cr2;
   v.cr3 = s.cr3;
   v.cr4 = s.cr4;
-  v.cr8 = s.cr8;
+  // kvm_set_cr8()'s failure (reserved bits) is ignored by KVM_SET_SREGS: CR8 stays.
+  if (!(s.cr8 & ~0xfn)) v.cr8 = s.cr8;
   v.efer = s.efer;
   v.apic_base = s.apic_base;
+}
+
+/**
+ * `__set_sregs()`'s interrupt bitmap: the lowest pending vector is queued as
+ * an injected external interrupt (`kvm_queue_interrupt()`); the simulated CPU
+ * does not deliver it, but KVM_GET_SREGS and KVM_GET_VCPU_EVENTS report it.
+ */
+function set_sregs_interrupt(vcpu: kvm_vcpu, s: sregs_view): void {
+  const b = s.interrupt_bitmap.$bytes;
+  for (let i = 0; i < b.length; i++) {
+    if (!b[i]) continue;
+    const vec = i * 8 + (31 - Math.clz32(b[i]! & -b[i]!));
+    const ev = vcpu.arch.events;
+    ev.interrupt.injected = 1;
+    ev.interrupt.nr = vec;
+    ev.interrupt.soft = 0;
+    return;
+  }
+}
+
+/** `__get_sregs()`'s interrupt bitmap: the injected, not soft, interrupt. */
+function get_sregs_interrupt(vcpu: kvm_vcpu, s: sregs_view): void {
+  const ev = vcpu.arch.events;
+  if (ev.interrupt.injected && !ev.interrupt.soft) {
+    const nr = ev.interrupt.nr;
+    s.interrupt_bitmap.$bytes[nr >> 3]! |= 1 << (nr & 7);
+  }
 }
 
 const sregs_out = kvm_sregs.alloc();
@@ -1022,6 +1259,7 @@ const sregs_out = kvm_sregs.alloc();
 export function kvm_arch_vcpu_ioctl_get_sregs(vcpu: kvm_vcpu, arg: bigint): number {
   if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
   get_sregs(vcpu.arch.vmcs, sregs_out);
+  get_sregs_interrupt(vcpu, sregs_out);
   return copy_out(arg, sregs_out.$bytes) ? -EFAULT : 0;
 }
 
@@ -1097,6 +1335,7 @@ export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): numb
   if (sregs_in.efer & EFER_RESERVED) return -EINVAL;
   if (!kvm_valid_apic_base(vcpu, sregs_in.apic_base)) return -EINVAL;
   set_sregs(vcpu.arch.vmcs, sregs_in);
+  set_sregs_interrupt(vcpu, sregs_in);
   kvm_update_cpuid_runtime(vcpu);
   return 0;
 }
@@ -1108,7 +1347,11 @@ export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): numb
  * CPUID.1.EDX.APIC = APIC enabled and CPUID.7.ECX.OSPKE = CR4.PKE.
  */
 export function kvm_update_cpuid_runtime(vcpu: kvm_vcpu): void {
-  const e = vcpu.arch.cpuid_entries;
+  cpuid_runtime_update(vcpu, vcpu.arch.cpuid_entries);
+}
+
+/** `__kvm_update_cpuid_runtime()`: the live-state bits of `e`, a table that is or may become the vCPU's. */
+function cpuid_runtime_update(vcpu: kvm_vcpu, e: cpuid_entry[]): void {
   const s = vcpu.arch.vmcs;
   const set = (v: number, bit: number, on: boolean) =>
     (on ? v | (1 << bit) : v & ~(1 << bit)) >>> 0;
@@ -1185,7 +1428,19 @@ function kvm_vcpu_ioctl_set_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
   const dv = new DataView(bytes.buffer);
   const e2: cpuid_entry[] = [];
   for (let i = 0; i < nent; i++) e2.push(get_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE));
-  if (vcpu.has_run) return kvm_cpuid_check_equal(vcpu, e2);
+  return kvm_set_cpuid(vcpu, e2);
+}
+
+/**
+ * `kvm_set_cpuid()`. After KVM_RUN only the same table may be set again; the
+ * incoming entries get the runtime updates first, so userspace may set back
+ * exactly what KVM_GET_CPUID2 returned.
+ */
+function kvm_set_cpuid(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
+  if (vcpu.has_run) {
+    cpuid_runtime_update(vcpu, e2);
+    return kvm_cpuid_check_equal(vcpu, e2);
+  }
   // kvm_check_cpuid(): only 48- or 57-bit virtual addresses are handled.
   const ext8 = kvm_find_cpuid_entry_index(e2, 0x80000008, 0);
   if (ext8) {
@@ -1196,6 +1451,48 @@ function kvm_vcpu_ioctl_set_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
   vcpu.arch.maxphyaddr = cpuid_maxphyaddr(e2);
   kvm_update_cpuid_runtime(vcpu);
   return 0;
+}
+
+/** `struct kvm_cpuid_entry` (KVM_SET_CPUID): function, eax, ebx, ecx, edx, padding. */
+const CPUID_ENTRY_SIZE = 24;
+
+/** `kvm_vcpu_ioctl_set_cpuid()`: the legacy table, without subleaves or flags. */
+function kvm_vcpu_ioctl_set_cpuid(vcpu: kvm_vcpu, arg: bigint): number {
+  if (copy_in(arg, kvm_cpuid.size)) return -EFAULT;
+  const nent = scratch_dv.getUint32(0, true);
+  if (nent > KVM_MAX_CPUID_ENTRIES) return -E2BIG;
+  const bytes = new Uint8Array(nent * CPUID_ENTRY_SIZE);
+  if (nent && current.mm.copy_from_user(bytes, arg + BigInt(kvm_cpuid.size))) return -EFAULT;
+  const dv = new DataView(bytes.buffer);
+  const e2: cpuid_entry[] = [];
+  for (let i = 0; i < nent; i++) {
+    const o = i * CPUID_ENTRY_SIZE;
+    e2.push({
+      function: dv.getUint32(o, true),
+      index: 0,
+      flags: 0,
+      eax: dv.getUint32(o + 4, true),
+      ebx: dv.getUint32(o + 8, true),
+      ecx: dv.getUint32(o + 12, true),
+      edx: dv.getUint32(o + 16, true),
+    });
+  }
+  return kvm_set_cpuid(vcpu, e2);
+}
+
+/** `kvm_vcpu_ioctl_enable_cap()`: the vCPU capabilities. */
+function kvm_vcpu_ioctl_enable_cap(vcpu: kvm_vcpu, arg: bigint): number {
+  if (copy_in(arg, kvm_enable_cap.size)) return -EFAULT;
+  const cap = kvm_enable_cap.view(scratch);
+  if (cap.flags) return -EINVAL;
+  switch (cap.cap) {
+    case KVM_CAP_ENFORCE_PV_FEATURE_CPUID:
+      // Any non-zero value enables it; the simulator's PV MSRs do not consult it yet.
+      vcpu.arch.pv_cpuid_enforce = cap.args.at(0) !== 0n;
+      return 0;
+    default:
+      return -EINVAL;
+  }
 }
 
 /** `kvm_vcpu_ioctl_get_cpuid2()`. */
@@ -1232,9 +1529,8 @@ function kvm_vcpu_ioctl_x86_set_xcrs(vcpu: kvm_vcpu, arg: bigint): number {
   if (n > KVM_MAX_XCRS || xcrs_v.flags) return -EINVAL;
   for (let i = 0; i < n; i++) {
     const x = xcrs_v.xcrs.at(i);
-    // Only XCR0 exists; a failed one is EINVAL for the whole call.
-    if (x.xcr !== 0) return -EINVAL;
-    if (kvm_set_xcr0(vcpu, x.value)) return -EINVAL;
+    // Only the first XCR0 entry is applied; other XCR indices are ignored.
+    if (x.xcr === 0) return kvm_set_xcr0(vcpu, x.value) ? -EINVAL : 0;
   }
   return 0;
 }
@@ -1261,6 +1557,10 @@ function kvm_vcpu_set_tsc_khz(vcpu: kvm_vcpu, arg: bigint): number {
 
 /** `kvm_arch_vcpu_ioctl()`: the x86 vCPU ioctls; unknown numbers are `-EINVAL`, as in x86.c. */
 export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): number {
+  if (is_td(vcpu.kvm)) {
+    const r = tdx_vcpu_arch_ioctl(vcpu, cmd, arg);
+    if (r !== null) return r;
+  }
   switch (cmd) {
     case KVM_GET_MSRS:
       return msr_io(arg, (i, d) => kvm_get_msr(vcpu, i, d, true), true);
@@ -1268,6 +1568,10 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
       return msr_io(arg, (i, d) => kvm_set_msr(vcpu, i, d[0]!, true), false);
     case KVM_SET_CPUID2:
       return kvm_vcpu_ioctl_set_cpuid2(vcpu, arg);
+    case KVM_SET_CPUID:
+      return kvm_vcpu_ioctl_set_cpuid(vcpu, arg);
+    case KVM_ENABLE_CAP:
+      return kvm_vcpu_ioctl_enable_cap(vcpu, arg);
     case KVM_GET_CPUID2:
       return kvm_vcpu_ioctl_get_cpuid2(vcpu, arg);
     case KVM_GET_XCRS:

@@ -85,6 +85,8 @@ export interface kvm_arch {
   disabled_exits: number;
   /** KVM_CAP_MAX_VCPU_ID (0: the default limit). */
   max_vcpu_ids: number;
+  /** KVM_CAP_MSR_PLATFORM_INFO: whether the guest may read MSR_PLATFORM_INFO (default true). */
+  guest_can_read_msr_platform_info: boolean;
   /** The BSP's vCPU id (KVM_SET_BOOT_CPU_ID). */
   bsp_vcpu_id: number;
   /** Quirks disabled by KVM_CAP_DISABLE_QUIRKS(2). */
@@ -141,4 +143,6 @@ export interface kvm_vcpu_arch {
   exit_rip: bigint;
   /** MAXPHYADDR from the vCPU's CPUID (`cpuid_maxphyaddr()`). */
   maxphyaddr: number;
+  /** KVM_CAP_ENFORCE_PV_FEATURE_CPUID (`pv_cpuid.enforce`). */
+  pv_cpuid_enforce: boolean;
 }

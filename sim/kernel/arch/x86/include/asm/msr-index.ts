@@ -93,3 +93,21 @@ export const MSR_IA32_MISC_ENABLE_BTS_UNAVAIL = 1n << 11n;
 export const MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL = 1n << 12n;
 /** `MSR_IA32_CR_PAT_DEFAULT` */
 export const MSR_IA32_CR_PAT_DEFAULT = 0x0007040600070406n;
+/** `MSR_IA32_MC0_CTL`: the first machine-check bank (CTL, STATUS, ADDR, MISC per bank). */
+export const MSR_IA32_MC0_CTL = 0x400;
+/** `MSR_KVM_WALL_CLOCK` (kvm_para.h, the original kvmclock MSRs). */
+export const MSR_KVM_WALL_CLOCK = 0x11;
+/** `MSR_KVM_SYSTEM_TIME`. */
+export const MSR_KVM_SYSTEM_TIME = 0x12;
+/** `MSR_KVM_WALL_CLOCK_NEW`. */
+export const MSR_KVM_WALL_CLOCK_NEW = 0x4b564d00;
+/** `MSR_KVM_SYSTEM_TIME_NEW`. */
+export const MSR_KVM_SYSTEM_TIME_NEW = 0x4b564d01;
+/** `MSR_KVM_ASYNC_PF_EN`. */
+export const MSR_KVM_ASYNC_PF_EN = 0x4b564d02;
+/** `MSR_KVM_STEAL_TIME`. */
+export const MSR_KVM_STEAL_TIME = 0x4b564d03;
+/** `MSR_KVM_PV_EOI_EN`. */
+export const MSR_KVM_PV_EOI_EN = 0x4b564d04;
+/** `MSR_IA32_MISC_ENABLE_FAST_STRING`. */
+export const MSR_IA32_MISC_ENABLE_FAST_STRING = 1n << 0n;

@@ -118,6 +118,7 @@ import {
   kvm_set_xcr0,
   kvm_update_cpuid_runtime,
 } from "../x86.ts";
+import { is_td, tdx_handle_exit, tdx_memmap, tdx_vcpu_pre_run } from "./tdx.ts";
 
 export { GuestCodeError };
 
@@ -239,7 +240,8 @@ export function kvm_memmap(k: kvm): kvm_memmap_cache {
       },
     });
   }
-  const m: kvm_memmap_cache = { generation: k.generation, ranges, map: { slots } };
+  const map = is_td(k) ? tdx_memmap(k, ranges) : { slots };
+  const m: kvm_memmap_cache = { generation: k.generation, ranges, map };
   k.arch.memmap = m;
   return m;
 }
@@ -319,6 +321,10 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
   const run = vcpu.run;
   const immediate_exit = run.getUint8(R_IMMEDIATE_EXIT) !== 0;
   const k = vcpu.kvm;
+  if (is_td(k)) {
+    const r = tdx_vcpu_pre_run(vcpu);
+    if (r) return r;
+  }
   if (vcpu.arch.mp_state === KVM_MP_STATE_UNINITIALIZED) {
     // immediate_exit leaves exit_reason alone (selftests rely on that).
     if (immediate_exit) return -EINTR;
@@ -891,6 +897,11 @@ function unexpected_exit(vcpu: kvm_vcpu, _vmx: vcpu_vmx, reason: number): number
  */
 function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number {
   if (reason !== EXIT_REASON_EPT_VIOLATION) vmx.ept_retries = 0;
+  if (is_td(vcpu.kvm)) {
+    // `tdx_handle_exit()`: the TD's exits, as the TDX module reports them.
+    const r = tdx_handle_exit(vcpu, reason);
+    if (r !== null) return r;
+  }
   switch (reason) {
     case EXIT_REASON_IO_INSTRUCTION:
       return handle_io(vcpu, vmx);
