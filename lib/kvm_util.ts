@@ -101,7 +101,7 @@ import {
   KVM_SET_REGS,
   KVM_SET_SREGS,
 } from "../include/linux/kvm.ts";
-import { EINTR, EIO, ENOENT, ENOTTY } from "../include/linux/errno.ts";
+import { EACCES, EINTR, EIO, ENOENT, ENOTTY } from "../include/linux/errno.ts";
 import { O_RDONLY, O_RDWR } from "../include/linux/fcntl.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../include/linux/falloc.ts";
 import {
@@ -512,12 +512,12 @@ export function __open_path_or_exit(path: string, flags: number, enoent_help: st
   const fd = open(path, flags);
   if (fd >= 0) return fd;
   const e = errno_get();
-  if (e === 13 || e === ENOENT) {
+  if (e === EACCES || e === ENOENT) {
     ksft_exit_skip(
       "- Cannot open '%s': %s.  %s\n",
       path,
       strerror(e),
-      e === 13 ? "Root required?" : enoent_help,
+      e === EACCES ? "Root required?" : enoent_help,
     );
   }
   return TEST_FAIL("Failed to open '%s'", path);

@@ -2,6 +2,8 @@
 // A TypeScript guest on the simulated KVM with raw ioctls only: a VM, anonymous
 // memory as memslot 0, 4-level page tables, GDT and IDT written by hand, code
 // records of the guest functions, and every exit of the guest checked in order.
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "./use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
 import { ioctl } from "../include/libc/syscall.ts";
 import { KVM_EXIT_HLT, KVM_EXIT_IO, KVM_EXIT_MMIO, KVM_RUN } from "../include/linux/kvm.ts";

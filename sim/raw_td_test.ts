@@ -4,6 +4,8 @@
 // 32-bit protected mode with paging off, each TDG.VP.VMCALL leaf and each
 // TDCALL leaf with valid and invalid operands, and every path by which the
 // host could read TD private memory or registers.
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "./use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
 import { close, ioctl, mmap, munmap, pread, user_memory } from "../include/libc/syscall.ts";
 import { errno_get as errno } from "../include/libc/errno.ts";

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { assertEquals } from "@std/assert";
-import { run_program, tap_line } from "./run_selftests.ts";
+import { run_program, tap_line, xfail_of } from "./run_selftests.ts";
+import { expected_host_failure } from "../include/known_host_failures.ts";
 
 const prog = new URL("./testdata/prog.ts", import.meta.url);
 const env = Deno.env.toObject();
@@ -23,4 +24,25 @@ Deno.test("a program past its timeout is killed and reported as a TIMEOUT", asyn
   const r = await run_program(prog, ["hang"], env, 1);
   assertEquals(r.code, null);
   assertEquals(tap_line(4, r, 1), "not ok 4 selftests: kvm: prog # TIMEOUT 1 seconds");
+});
+
+Deno.test("a known host-kernel difference on kvm is an XFAIL; anywhere else a failure", () => {
+  const r = {
+    name: "set_sregs_test",
+    code: 254,
+    output: "  KVM allowed invalid efer bit (0x100)\n",
+    ms: 1,
+  };
+  const xf = expected_host_failure(r.name, "kvm", r.output, "6.18.0");
+  assertEquals(xf?.program, "set_sregs_test");
+  assertEquals(
+    tap_line(5, r, 30, xf),
+    `ok 5 selftests: kvm: set_sregs_test # XFAIL ${xf!.reason}`,
+  );
+  assertEquals(xfail_of(r, "sim"), undefined);
+  assertEquals(
+    tap_line(5, r, 30, xfail_of(r, "sim")),
+    "not ok 5 selftests: kvm: set_sregs_test # exit=254",
+  );
+  assertEquals(xfail_of({ ...r, code: null }, "kvm"), undefined);
 });

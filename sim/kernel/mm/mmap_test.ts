@@ -6,6 +6,8 @@
  * @module
  */
 
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../use_sim_backend.ts";
 import { assertEquals, assertNotEquals } from "@std/assert";
 import { mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts";
 import { errno_get as errno } from "../../../include/libc/errno.ts";

@@ -7,6 +7,8 @@
  * @module
  */
 
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../use_sim_backend.ts";
 import { stat } from "../../../../include/asm/stat.ts";
 import { assertEquals } from "@std/assert";
 import {

@@ -7,6 +7,8 @@
  * @module
  */
 
+// The simulator's own figures: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../use_sim_backend.ts";
 import { close, ioctl } from "../../../../include/libc/syscall.ts";
 import {
   KVM_CAP_USER_MEMORY2,

@@ -8,6 +8,8 @@
  * @module
  */
 
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
 import { close, ioctl, mmap, munmap, open } from "../../../../include/libc/syscall.ts";
 import { errno_get as errno } from "../../../../include/libc/errno.ts";

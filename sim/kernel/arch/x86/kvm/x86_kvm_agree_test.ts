@@ -9,6 +9,8 @@
  * @module
  */
 
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../../use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
 import { ioctl } from "../../../../../include/libc/syscall.ts";
 import { kvm_cpuid } from "../../../../../include/asm/kvm.ts";

@@ -9,6 +9,8 @@
  * @module
  */
 
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../../use_sim_backend.ts";
 import { assertEquals, assertNotEquals } from "@std/assert";
 import { close, ioctl, mmap, munmap, ptr } from "../../../../../include/libc/syscall.ts";
 import { E2BIG, EEXIST, EFAULT, EINTR, EINVAL, ENXIO } from "../../../../../include/linux/errno.ts";

@@ -561,13 +561,16 @@ function tdx_vcpu_init_mem_region(vcpu: kvm_vcpu, t: kvm_tdx): number {
       r = -EINVAL;
       break;
     }
-    if (!copy_in(src, region.source_addr)) {
+    // The source page is pinned (get_user_pages) and the module copies from
+    // it: alias it when it lies in one buffer, else copy it in.
+    const pinned = current.mm.user_memory(region.source_addr, 4096) ?? src;
+    if (pinned === src && !copy_in(src, region.source_addr)) {
       r = -EFAULT;
       break;
     }
     const st = measure
-      ? tdh_mem_page_add_measured(t.td, region.gpa, page, src)
-      : tdh_mem_page_add(t.td, region.gpa, page, src);
+      ? tdh_mem_page_add_measured(t.td, region.gpa, page, pinned)
+      : tdh_mem_page_add(t.td, region.gpa, page, pinned);
     if (st !== TDX_SUCCESS) {
       r = st === TDX_OPERAND_BUSY ? -EBUSY : -EIO;
       break;

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // KVM_RUN through the syscall boundary: exit round trip, VM lifetime, guest memory writes.
+// The simulator's own figures: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../../../use_sim_backend.ts";
 import { ioctl } from "../../../../../../include/libc/syscall.ts";
 import { KVM_RUN } from "../../../../../../include/linux/kvm.ts";
 import { RAW_DATA, raw_vm } from "../../../../testdata/raw_vm.ts";

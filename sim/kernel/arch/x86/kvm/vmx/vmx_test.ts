@@ -7,6 +7,8 @@
  * @module
  */
 
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../../../use_sim_backend.ts";
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { ioctl, ioctl_async, ptr } from "../../../../../../include/libc/syscall.ts";
 import {

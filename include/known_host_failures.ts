@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Expected failures (kselftest's XFAIL) of ported selftests on the real
+ * `/dev/kvm`, where the host runs an older kernel than the one the port
+ * follows. The ports track the newest kvm-x86 selftests, which assert the
+ * newest KVM's behaviour; upstream only ever runs them against the matching
+ * kernel, so on an older host some assertions fail for a reason that is not a
+ * bug of this project or of the host. The tests stay faithful to upstream;
+ * the selftest runner and the `deno test` adapter report such a failure as
+ * `XFAIL` with its reason instead of a failure.
+ *
+ * An entry is deliberately narrow: one program, one backend, the exact
+ * assertion message, and kernels up to a version. Any other failure of the
+ * same program, the same failure on the simulator, or on a newer kernel, is a
+ * failure as usual.
+ *
+ * @module
+ */
+
+/** One known difference between the host kernel and the kernel the port follows. */
+export interface known_host_failure {
+  /** The program, as kselftest names it (`set_sregs_test`). */
+  program: string;
+  /** The backend on which it is expected (always the real kernel: `kvm`). */
+  backend: string;
+  /** Text the failure output must contain (the assertion's message). */
+  message: string;
+  /** The newest host kernel `[major, minor]` known to behave this way. */
+  through_kernel: readonly [number, number];
+  /** Why it fails: printed after `XFAIL`. */
+  reason: string;
+}
+
+/** The known differences. Add one only with the kernel change that explains it. */
+export const KNOWN_HOST_FAILURES: readonly known_host_failure[] = [
+  {
+    program: "set_sregs_test",
+    backend: "kvm",
+    message: "KVM allowed invalid efer bit",
+    through_kernel: [6, 18],
+    reason: "host KVM's KVM_SET_SREGS does not check EFER against guest CPUID " +
+      "(newer kvm-x86 rejects it; the port asserts the newer behaviour)",
+  },
+];
+
+/**
+ * The kernel's `[major, minor]` from a release string such as `6.18.44-fc`.
+ *
+ * @param release `uname -r`
+ * @returns the version, or `null` when it does not parse
+ */
+export function kernel_version(release: string): [number, number] | null {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  return m ? [Number(m[1]), Number(m[2])] : null;
+}
+
+/** `uname -r` of the host, or "" without `--allow-sys`. */
+export function host_kernel_release(): string {
+  try {
+    return Deno.osRelease();
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * The known difference that explains a failed program, if any.
+ *
+ * @param program the program name (a leading `./` and a `.ts` suffix are ignored)
+ * @param backend the backend it ran on
+ * @param output what it printed (or the failure's reason)
+ * @param release the host's `uname -r`
+ * @returns the matching entry, or `undefined` for an unexpected failure
+ */
+export function expected_host_failure(
+  program: string,
+  backend: string,
+  output: string,
+  release: string = host_kernel_release(),
+): known_host_failure | undefined {
+  const name = program.replace(/^\.\//, "").replace(/\.ts$/, "");
+  const v = kernel_version(release);
+  if (v === null) return undefined;
+  return KNOWN_HOST_FAILURES.find((k) =>
+    k.program === name && k.backend === backend && output.includes(k.message) &&
+    (v[0] < k.through_kernel[0] || (v[0] === k.through_kernel[0] && v[1] <= k.through_kernel[1]))
+  );
+}
