@@ -1,150 +1,182 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * The `kvm` backend: the host's real `/dev/kvm`, reached through the C
- * library by `Deno.dlopen`. Every call is the libc function of the same name;
- * `errno` is read through `__errno_location()` right after a failing call, on
- * the thread that made it, and handed back as `-errno` like the raw syscall.
+ * The `kvm` backend: the host's real `/dev/kvm`, reached with raw system
+ * calls through Deno FFI.
  *
- * `ioctl_async` (how several vCPUs run at once, as pthreads do in C) runs the
- * ioctl synchronously on a worker thread of its own, because a nonblocking FFI
- * call runs on a runtime thread whose `errno` cannot be read afterwards.
+ * The calls go through a six-argument `syscall` trampoline (a few bytes of
+ * x86-64 code in an executable page), not through libc's wrappers: the kernel
+ * hands back `-errno` in RAX, which is exactly the `Backend` contract, and no
+ * `errno` has to be read afterwards. Reading libc's `errno` with a second FFI
+ * call is racy: the runtime may make its own system calls on the same thread
+ * in between (a failing KVM_CREATE_GUEST_MEMFD was seen to report the EAGAIN
+ * of some unrelated call). The same trampoline, declared `nonblocking`, gives
+ * `ioctl_async`: KVM_RUN blocks a runtime thread, not the event loop, so
+ * several vCPUs run at once as pthreads do in C.
  *
  * @module
  */
 
 import type { Backend } from "./backend.ts";
 
-/** The libc symbols the backend calls; `ioctl` is variadic in C, called here with one pointer-sized argument as the x86-64 SysV ABI allows. */
-export const LIBC_SYMBOLS = {
-  open: { parameters: ["buffer", "i32", "u32"], result: "i32" },
-  close: { parameters: ["i32"], result: "i32" },
-  ioctl: { parameters: ["i32", "u64", "u64"], result: "i32" },
-  mmap: { parameters: ["u64", "usize", "i32", "i32", "i32", "i64"], result: "u64" },
-  munmap: { parameters: ["u64", "usize"], result: "i32" },
-  fallocate: { parameters: ["i32", "i32", "i64", "i64"], result: "i32" },
-  read: { parameters: ["i32", "u64", "usize"], result: "isize" },
-  write: { parameters: ["i32", "u64", "usize"], result: "isize" },
-  pread: { parameters: ["i32", "u64", "usize", "i64"], result: "isize" },
-  pwrite: { parameters: ["i32", "u64", "usize", "i64"], result: "isize" },
-  fstat: { parameters: ["i32", "u64"], result: "i32" },
-  dup: { parameters: ["i32"], result: "i32" },
-  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  setrlimit: { parameters: ["i32", "buffer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
+/** x86-64 Linux system call numbers the backend makes. */
+export const SYS = {
+  read: 0n,
+  write: 1n,
+  open: 2n,
+  close: 3n,
+  fstat: 5n,
+  mmap: 9n,
+  munmap: 11n,
+  ioctl: 16n,
+  pread64: 17n,
+  pwrite64: 18n,
+  dup: 32n,
+  getrlimit: 97n,
+  setrlimit: 160n,
+  fallocate: 285n,
 } as const;
 
-/** The opened C library. */
-export type Libc = Deno.DynamicLibrary<typeof LIBC_SYMBOLS>["symbols"];
+/**
+ * `long raw_syscall(long nr, long a1, ..., long a6)`: moves the C arguments
+ * into the kernel's syscall registers (RAX, RDI, RSI, RDX, R10, R8, R9; the
+ * sixth argument is on the stack), executes `syscall` and returns RAX.
+ */
+const TRAMPOLINE = new Uint8Array([
+  0x48,
+  0x89,
+  0xf8, // mov rax, rdi
+  0x48,
+  0x89,
+  0xf7, // mov rdi, rsi
+  0x48,
+  0x89,
+  0xd6, // mov rsi, rdx
+  0x48,
+  0x89,
+  0xca, // mov rdx, rcx
+  0x4d,
+  0x89,
+  0xc2, // mov r10, r8
+  0x4d,
+  0x89,
+  0xc8, // mov r8, r9
+  0x4c,
+  0x8b,
+  0x4c,
+  0x24,
+  0x08, // mov r9, [rsp + 8]
+  0x0f,
+  0x05, // syscall
+  0xc3, // ret
+]);
 
-/** Opens glibc; throws when FFI is not permitted or libc cannot be found. */
-export function open_libc(): Libc {
-  return Deno.dlopen("libc.so.6", LIBC_SYMBOLS).symbols;
+const SYSCALL_DEF = {
+  parameters: ["i64", "i64", "i64", "i64", "i64", "i64", "i64"],
+  result: "i64",
+} as const;
+
+type sys_fn = (nr: bigint, ...args: bigint[]) => bigint;
+type sys_fn_async = (nr: bigint, ...args: bigint[]) => Promise<bigint>;
+
+/** The raw system call entry, blocking and nonblocking; throws without `--allow-ffi`. */
+export function open_syscall(): { syscall: sys_fn; syscall_async: sys_fn_async } {
+  // libc's mmap is used once, to get an executable page for the trampoline.
+  const libc = Deno.dlopen("libc.so.6", {
+    mmap: { parameters: ["u64", "usize", "i32", "i32", "i32", "i64"], result: "u64" },
+  });
+  const PROT_RWX = 7, MAP_PRIVATE_ANONYMOUS = 0x22;
+  const page = libc.symbols.mmap(0n, 4096n, PROT_RWX, MAP_PRIVATE_ANONYMOUS, -1, 0n);
+  if (page === 0xffff_ffff_ffff_ffffn) throw new Error("Cannot map the syscall trampoline");
+  const p = Deno.UnsafePointer.create(page)!;
+  new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, TRAMPOLINE.length)).set(TRAMPOLINE);
+  const NONBLOCKING_DEF = { ...SYSCALL_DEF, nonblocking: true } as const;
+  const sync = new Deno.UnsafeFnPointer(
+    p as Deno.PointerObject<Omit<typeof SYSCALL_DEF, "nonblocking">>,
+    SYSCALL_DEF,
+  );
+  const nonblocking = new Deno.UnsafeFnPointer(
+    p as Deno.PointerObject<Omit<typeof NONBLOCKING_DEF, "nonblocking">>,
+    NONBLOCKING_DEF,
+  );
+  const pad = (args: bigint[]): bigint[] => [...args, 0n, 0n, 0n, 0n, 0n, 0n].slice(0, 6);
+  return {
+    syscall: (nr, ...args) => {
+      const [a, b, c, d, e, f] = pad(args);
+      return sync.call(nr, a!, b!, c!, d!, e!, f!) as bigint;
+    },
+    syscall_async: (nr, ...args) => {
+      const [a, b, c, d, e, f] = pad(args);
+      return nonblocking.call(nr, a!, b!, c!, d!, e!, f!) as Promise<bigint>;
+    },
+  };
 }
 
-/** Reads the calling thread's `errno`. */
-export function read_errno(libc: Libc): number {
-  const p = libc.__errno_location();
-  return p === null ? 0 : new Deno.UnsafePointerView(p).getInt32();
+/** The address of JavaScript memory, as the kernel must be given it. */
+function addr(bytes: Uint8Array): bigint {
+  const p = Deno.UnsafePointer.of(bytes);
+  return p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
 }
 
-function makeBackend(libc: Libc): Backend {
-  const neg = (r: number): number => (r === -1 ? -read_errno(libc) : r);
-  const negBig = (r: bigint): bigint => (r === -1n ? BigInt(-read_errno(libc)) : r);
-  const cstr = (s: string): Uint8Array => new TextEncoder().encode(`${s}\0`);
-  let asyncWorkers: AsyncIoctl[] = [];
-
+function makeBackend(sys: ReturnType<typeof open_syscall>): Backend {
+  const { syscall, syscall_async } = sys;
+  const int = (r: bigint): number => Number(BigInt.asIntN(32, r));
   return {
     name: "kvm",
-    open: (path, flags, mode) => neg(libc.open(cstr(path), flags, mode)),
-    close: (fd) => neg(libc.close(fd)),
-    ioctl: (fd, request, arg) => neg(libc.ioctl(fd, BigInt(request), arg)),
-    ioctl_async(fd, request, arg) {
-      const w = asyncWorkers.find((x) => !x.busy) ?? new AsyncIoctl();
-      if (!asyncWorkers.includes(w)) asyncWorkers = [...asyncWorkers, w];
-      return w.call(fd, request, arg);
+    open(path, flags, mode) {
+      const s = new TextEncoder().encode(`${path}\0`);
+      return int(syscall(SYS.open, addr(s), BigInt(flags), BigInt(mode)));
     },
-    mmap(addr, length, prot, flags, fd, offset) {
-      const r = libc.mmap(addr, length, prot, flags, fd, offset);
-      // MAP_FAILED is (void *)-1, which reads back as 2^64 - 1.
-      return r === 0xffff_ffff_ffff_ffffn ? BigInt(-read_errno(libc)) : r;
+    close: (fd) => int(syscall(SYS.close, BigInt(fd))),
+    ioctl: (fd, request, arg) => int(syscall(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg)),
+    async ioctl_async(fd, request, arg) {
+      return int(await syscall_async(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg));
     },
-    munmap: (addr, length) => neg(libc.munmap(addr, length)),
-    fallocate: (fd, mode, offset, len) => neg(libc.fallocate(fd, mode, offset, len)),
-    read: (fd, buf, count) => negBig(libc.read(fd, buf, count)),
-    write: (fd, buf, count) => negBig(libc.write(fd, buf, count)),
-    pread: (fd, buf, count, offset) => negBig(libc.pread(fd, buf, count, offset)),
-    pwrite: (fd, buf, count, offset) => negBig(libc.pwrite(fd, buf, count, offset)),
-    fstat: (fd, statbuf) => neg(libc.fstat(fd, statbuf)),
-    dup: (fd) => neg(libc.dup(fd)),
+    mmap(a, length, prot, flags, fd, offset) {
+      const r = syscall(SYS.mmap, a, length, BigInt(prot), BigInt(flags), BigInt(fd), offset);
+      // The kernel returns -errno in [-4095, -1]; anything else is the address.
+      return r < 0n && r >= -4095n ? r : BigInt.asUintN(64, r);
+    },
+    munmap: (a, length) => int(syscall(SYS.munmap, a, length)),
+    fallocate: (fd, mode, offset, len) =>
+      int(syscall(SYS.fallocate, BigInt(fd), BigInt(mode), offset, len)),
+    read: (fd, buf, count) => syscall(SYS.read, BigInt(fd), buf, count),
+    write: (fd, buf, count) => syscall(SYS.write, BigInt(fd), buf, count),
+    pread: (fd, buf, count, offset) => syscall(SYS.pread64, BigInt(fd), buf, count, offset),
+    pwrite: (fd, buf, count, offset) => syscall(SYS.pwrite64, BigInt(fd), buf, count, offset),
+    fstat: (fd, statbuf) => int(syscall(SYS.fstat, BigInt(fd), statbuf)),
+    dup: (fd) => int(syscall(SYS.dup, BigInt(fd))),
     getrlimit(resource) {
       const rl = new BigUint64Array(2);
-      const r = libc.getrlimit(resource, rl);
-      return r === -1 ? -read_errno(libc) : [rl[0]!, rl[1]!];
+      const r = int(syscall(SYS.getrlimit, BigInt(resource), addr(new Uint8Array(rl.buffer))));
+      return r < 0 ? r : [rl[0]!, rl[1]!];
     },
-    setrlimit: (resource, cur, max) =>
-      neg(libc.setrlimit(resource, new BigUint64Array([cur, max]))),
+    setrlimit(resource, cur, max) {
+      const rl = new BigUint64Array([cur, max]);
+      return int(syscall(SYS.setrlimit, BigInt(resource), addr(new Uint8Array(rl.buffer))));
+    },
     addr_of(buffer, offset) {
-      const p = Deno.UnsafePointer.of(new Uint8Array(buffer, offset));
-      return p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
+      return addr(new Uint8Array(buffer, offset));
     },
-    user_memory(addr, len) {
-      if (addr === 0n) return null;
-      const p = Deno.UnsafePointer.create(addr);
+    user_memory(a, len) {
+      if (a === 0n) return null;
+      const p = Deno.UnsafePointer.create(a);
       if (p === null) return null;
       return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(p, len));
     },
   };
 }
 
-/** One worker thread that makes blocking ioctls and reports `-errno` from its own thread. */
-class AsyncIoctl {
-  busy = false;
-  readonly #worker: Worker;
-  readonly #ctl = new BigInt64Array(new SharedArrayBuffer(40));
-  readonly #i32 = new Int32Array(this.#ctl.buffer);
-
-  constructor() {
-    this.#worker = new Worker(new URL("./kvm_backend_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    this.#worker.postMessage(this.#ctl.buffer);
-    // The worker only ever waits on shared memory: never keep the process alive for it.
-    (this.#worker as unknown as { unref?: () => void }).unref?.();
-  }
-
-  async call(fd: number, request: number, arg: bigint): Promise<number> {
-    this.busy = true;
-    try {
-      this.#ctl[1] = BigInt(fd);
-      this.#ctl[2] = BigInt(request);
-      this.#ctl[3] = arg;
-      Atomics.store(this.#i32, 0, 1);
-      Atomics.notify(this.#i32, 0);
-      for (;;) {
-        const w = Atomics.waitAsync(this.#i32, 0, 1);
-        if (w.async) await w.value;
-        if (Atomics.load(this.#i32, 0) === 2) break;
-      }
-      const r = Number(this.#ctl[4]);
-      Atomics.store(this.#i32, 0, 0);
-      return r;
-    } finally {
-      this.busy = false;
-    }
-  }
-}
-
-let libcOrError: Libc | Error | undefined;
+let sysOrError: ReturnType<typeof open_syscall> | Error;
 try {
-  libcOrError = open_libc();
+  sysOrError = open_syscall();
 } catch (e) {
-  libcOrError = e instanceof Error ? e : new Error(String(e));
+  sysOrError = e instanceof Error ? e : new Error(String(e));
 }
 
-/** The `kvm` backend; loading fails with the reason when libc cannot be opened (no `--allow-ffi`). */
+/** The `kvm` backend; loading fails with the reason when FFI is unavailable (no `--allow-ffi`). */
 export const backend: Backend = (() => {
-  if (libcOrError instanceof Error) {
-    throw new Error(`Cannot open libc for the kvm backend: ${libcOrError.message}`);
+  if (sysOrError instanceof Error) {
+    throw new Error(`Cannot reach the kernel for the kvm backend: ${sysOrError.message}`);
   }
-  return makeBackend(libcOrError as Libc);
+  return makeBackend(sysOrError);
 })();
