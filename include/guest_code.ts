@@ -7,20 +7,30 @@
  * image's text region. The simulated CPU fetches the record at RIP through
  * the guest page tables, checks it and runs the function. So code pages are
  * real guest memory: a missing or overwritten code page faults as on
- * hardware, and a TD's measurement covers the functions' source text
- * (changing one byte of guest code changes MRTD).
+ * hardware, and a TD's measurement covers the functions' code (changing one
+ * byte of a guest function's source changes its record, hence MRTD).
  *
  * Record layout (little-endian; `struct guest_code_record_hdr` then data):
  *
  * | offset | size | field |
  * | --- | --- | --- |
  * | 0 | 4 | `magic`: the bytes `0F 0B 54 53`, i.e. `ud2` then `"TS"` (real hardware executing a record takes #UD) |
- * | 4 | 2 | `version` = 1 |
+ * | 4 | 2 | `version` = 2 |
  * | 6 | 2 | `hdr_size` = 16 |
  * | 8 | 4 | `name_len`: bytes of the UTF-8 name |
- * | 12 | 4 | `text_len`: bytes of the UTF-8 source text |
+ * | 12 | 4 | `digest_len` = 32 |
  * | 16 | `name_len` | the function's name |
- * | 16 + `name_len` | `text_len` | `fn.toString()` |
+ * | 16 + `name_len` | 32 | SHA-256 of `fn.toString()` (UTF-8) |
+ *
+ * **Why a digest and not the source text** (version 1 carried the text): a
+ * record must be as small as the machine code it stands for where the layout
+ * is fixed by upstream. The TD boot code must end at the reset vector and be
+ * reachable by the `JMP rel8` upstream writes there (`EB <256-2-size> CC`), so
+ * it has at most 126 bytes; a record of `"tdx:td_boot"` is 59 bytes, one with
+ * its source text would be kilobytes. SHA-256 keeps what the text gave: the
+ * CPU still checks that the function it resolves is byte for byte the one the
+ * record was made from (any other source → #UD), and a TD's MRTD still
+ * changes with any byte of any guest function, since the digest does.
  *
  * The record is `guest_code_record_size(fn)` bytes; RIP holds its first byte
  * while the function runs.
@@ -28,13 +38,14 @@
  * **Resolution** (in the vCPU worker): the name is looked up in the SDK's
  * guest-function registry ({@linkcode guest_fn_register}) first, then in the
  * exports of the guest image modules, in order (an export whose key or whose
- * function `name` equals the record's name). The function found must have
- * exactly the record's source text; otherwise, or when nothing is found, the
- * fetch raises #UD.
+ * function `name` equals the record's name). The SHA-256 of the function
+ * found's source must be the record's digest; otherwise, or when nothing is
+ * found, the fetch raises #UD.
  *
  * @module
  */
 
+import { createHash } from "node:crypto";
 import { type RecordType, struct, u16, u32 } from "./c/layout.ts";
 
 /** A function that can run as guest code. */
@@ -44,7 +55,9 @@ export type guest_fn = (...args: any[]) => unknown;
 /** The first four bytes of a code record (`ud2; "TS"`), as a little-endian `u32`. */
 export const GUEST_CODE_MAGIC = 0x53540b0f;
 /** The record format version this SDK writes and reads. */
-export const GUEST_CODE_VERSION = 1;
+export const GUEST_CODE_VERSION = 2;
+/** Bytes of the source digest a record carries (SHA-256). */
+export const GUEST_CODE_DIGEST_SIZE = 32;
 
 /** `struct guest_code_record_hdr`: the fixed part of a code record. */
 export const guest_code_record_hdr: RecordType<{
@@ -52,13 +65,13 @@ export const guest_code_record_hdr: RecordType<{
   version: u16;
   hdr_size: u16;
   name_len: u32;
-  text_len: u32;
+  digest_len: u32;
 }> = struct("guest_code_record_hdr", {
   magic: u32,
   version: u16,
   hdr_size: u16,
   name_len: u32,
-  text_len: u32,
+  digest_len: u32,
 });
 
 /** Bytes of {@linkcode guest_code_record_hdr}. */
@@ -66,8 +79,9 @@ export const GUEST_CODE_HDR_SIZE: number = guest_code_record_hdr.size;
 
 const encoder = new TextEncoder();
 const sources = new WeakMap<guest_fn, string>();
+const digests = new WeakMap<guest_fn, Uint8Array>();
 
-/** The source text a record of `fn` carries (`fn.toString()`, cached). */
+/** The source text a record of `fn` stands for (`fn.toString()`, cached). */
 export function guest_fn_source(fn: guest_fn): string {
   let s = sources.get(fn);
   if (s === undefined) {
@@ -75,6 +89,22 @@ export function guest_fn_source(fn: guest_fn): string {
     sources.set(fn, s);
   }
   return s;
+}
+
+/**
+ * The digest a record of `fn` carries: SHA-256 of its source text as UTF-8
+ * (cached; treat the result as read-only).
+ *
+ * @param fn the guest function
+ * @returns 32 bytes
+ */
+export function guest_fn_digest(fn: guest_fn): Uint8Array {
+  let d = digests.get(fn);
+  if (d === undefined) {
+    d = new Uint8Array(createHash("sha256").update(encoder.encode(guest_fn_source(fn))).digest());
+    digests.set(fn, d);
+  }
+  return d;
 }
 
 /**
@@ -88,22 +118,25 @@ export function guest_fn_source(fn: guest_fn): string {
 export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Array {
   if (name.length === 0) throw new TypeError("A guest function needs a name");
   const nameBytes = encoder.encode(name);
-  const text = encoder.encode(guest_fn_source(fn));
-  const out = new Uint8Array(GUEST_CODE_HDR_SIZE + nameBytes.length + text.length);
+  const digest = guest_fn_digest(fn);
+  const out = new Uint8Array(GUEST_CODE_HDR_SIZE + nameBytes.length + digest.length);
   const hdr = guest_code_record_hdr.view(out);
   hdr.magic = GUEST_CODE_MAGIC;
   hdr.version = GUEST_CODE_VERSION;
   hdr.hdr_size = GUEST_CODE_HDR_SIZE;
   hdr.name_len = nameBytes.length;
-  hdr.text_len = text.length;
+  hdr.digest_len = digest.length;
   out.set(nameBytes, GUEST_CODE_HDR_SIZE);
-  out.set(text, GUEST_CODE_HDR_SIZE + nameBytes.length);
+  out.set(digest, GUEST_CODE_HDR_SIZE + nameBytes.length);
   return out;
 }
 
-/** Bytes of the code record of `fn` (what {@linkcode guest_code_record} returns). */
+/**
+ * Bytes of the code record of `fn` (what {@linkcode guest_code_record}
+ * returns): it depends on the name only, as the digest has a fixed size.
+ */
 export function guest_code_record_size(fn: guest_fn, name: string = fn.name): number {
-  return guest_code_record(fn, name).length;
+  return GUEST_CODE_HDR_SIZE + encoder.encode(name).length + GUEST_CODE_DIGEST_SIZE;
 }
 
 const registry = new Map<string, guest_fn>();

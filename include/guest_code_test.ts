@@ -15,20 +15,26 @@ function sample_guest(x: bigint): bigint {
   return x + 1n;
 }
 
-Deno.test("a code record is ud2 + 'TS', lengths, the name and fn.toString() as UTF-8", () => {
+Deno.test("a code record is ud2 + 'TS', lengths, the name and SHA-256 of fn.toString()", async () => {
   const rec = guest_code_record(sample_guest);
   assertEquals([...rec.subarray(0, 4)], [0x0f, 0x0b, 0x54, 0x53]);
   const hdr = guest_code_record_hdr.view(rec);
   assertEquals(hdr.magic, GUEST_CODE_MAGIC);
-  assertEquals(hdr.version, 1);
+  assertEquals(hdr.version, 2);
   assertEquals(hdr.hdr_size, GUEST_CODE_HDR_SIZE);
   assertEquals(hdr.name_len, "sample_guest".length);
   const dec = new TextDecoder();
   const name = dec.decode(rec.subarray(16, 16 + hdr.name_len));
-  const text = dec.decode(rec.subarray(16 + hdr.name_len));
   assertEquals(name, "sample_guest");
-  assertEquals(text, sample_guest.toString());
+  assertEquals(hdr.digest_len, 32);
+  const want = await crypto.subtle.digest(
+    "SHA-256",
+    new TextEncoder().encode(sample_guest.toString()),
+  );
+  assertEquals([...rec.subarray(16 + hdr.name_len)], [...new Uint8Array(want)]);
   assertEquals(guest_code_record_size(sample_guest), rec.length);
+  // Small enough for the TD boot code's JMP rel8 (at most 126 bytes).
+  assertEquals(guest_code_record(sample_guest, "tdx:td_boot").length, 59);
 });
 
 Deno.test("changing the function's source changes the record", () => {

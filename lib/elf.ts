@@ -129,7 +129,7 @@ export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
   let record: Uint8Array;
   if (typeof fn === "string") {
     // SDK guest functions (exception stubs, boot code) are resolved by their
-    // registry name; the record still carries their source text, so the CPU
+    // registry name; the record still carries the digest of their source, so the CPU
     // can check it and a TD measures it.
     const sdk_fn = guest_fn_lookup(fn);
     TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);

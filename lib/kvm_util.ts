@@ -25,6 +25,7 @@ import type { View } from "../include/c/layout.ts";
 import {
   GUEST_MEMFD_FLAG_MMAP,
   KVM_CAP_BINARY_STATS_FD,
+  KVM_CAP_GUEST_MEMFD_FLAGS,
   KVM_CAP_IMMEDIATE_EXIT,
   KVM_CAP_MAX_VCPUS,
   KVM_CAP_SPLIT_IRQCHIP,
@@ -307,6 +308,24 @@ function assert_at(
 /** C `static_assert_is_vm()` done at run time: the wrappers take the right object. */
 function is_vm(x: kvm_vm | kvm_vcpu): x is kvm_vm {
   return "regions" in x;
+}
+
+/**
+ * C `TEST_ASSERT_VM_VCPU_IOCTL(cond, cmd, ret, vm)` as the ioctl wrappers of
+ * other headers (`tdx_vm_ioctl`) expand it: reported at their caller.
+ *
+ * @param cond the condition that must hold (`!ret`)
+ * @param name the command's name (C: `#cmd`)
+ * @param ret the command's result
+ * @param vm the VM
+ */
+export function TEST_ASSERT_VM_VCPU_IOCTL(
+  cond: boolean,
+  name: string,
+  ret: number,
+  vm: kvm_vm,
+): void {
+  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(2), cond, "!ret", name, ret, vm);
 }
 
 /**
@@ -876,12 +895,17 @@ export function __vm_create(
   const vm = ____vm_create(shape);
 
   // CoCo VMs keep their private memory in guest_memfd; slot 0 starts shared
-  // so the host can load the image into it before it is converted.
+  // so the host can load the image into it before it is converted. The
+  // series asks for GUEST_MEMFD_FLAG_INIT_SHARED unconditionally (its target
+  // kernel has guest_memfd in-place conversion); a mainline TD accepts no
+  // guest_memfd flag, and there unconverted pages are shared anyway (served
+  // from userspace_addr), so the flag is passed only where KVM offers it.
   let flags = 0;
   let gmem_flags = 0n;
   if (is_guest_memfd_required(shape)) {
     flags |= KVM_MEM_GUEST_MEMFD;
-    gmem_flags = 1n << 1n; // GUEST_MEMFD_FLAG_INIT_SHARED
+    gmem_flags = BigInt(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS)) &
+      (1n << 1n); // GUEST_MEMFD_FLAG_INIT_SHARED
   }
   vm_mem_add(
     vm,

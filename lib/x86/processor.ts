@@ -31,6 +31,8 @@ import {
   kvm_regs,
   kvm_segment,
   kvm_sregs,
+  KVM_TDX_GET_CPUID,
+  KVM_TDX_INIT_VCPU,
   KVM_X86_TDX_VM,
   kvm_xcrs,
 } from "../../include/asm/kvm.ts";
@@ -76,6 +78,16 @@ import {
 import { sparsebit_is_set } from "../sparsebit.ts";
 import { guest_global } from "../guest_globals.ts";
 import { guest_code_gva } from "../elf.ts";
+import {
+  tdx_init_vm,
+  tdx_vcpu_ioctl,
+  tdx_vcpu_load_boot_parameters,
+  tdx_vcpu_set_entry_point,
+  tdx_vm_finalize,
+  tdx_vm_load_common_boot_parameters,
+  tdx_vm_setup_boot_code_region,
+  tdx_vm_setup_boot_parameters_region,
+} from "./tdx/tdx_util.ts";
 import { idt_handler_name } from "./handlers.ts";
 export { idt_handler_name };
 import { get_ucall, REPORT_GUEST_ASSERT, ucall_struct, UCALL_UNHANDLED } from "../ucall_common.ts";
@@ -995,6 +1007,18 @@ export function kvm_allocate_vcpu_stack(vm: kvm_vm): gva_t {
 }
 
 /**
+ * C `tdx_vcpu_init(vm, vcpu)`: KVM_TDX_GET_CPUID → KVM_SET_CPUID2 →
+ * KVM_TDX_INIT_VCPU (initial RCX 0), then the vCPU's boot parameters.
+ */
+function tdx_vcpu_init(vm: kvm_vm, vcpu: kvm_vcpu): void {
+  const cpuid = allocate_kvm_cpuid2(MAX_NR_CPUID_ENTRIES);
+  tdx_vcpu_ioctl(vcpu, KVM_TDX_GET_CPUID, 0, cpuid);
+  vcpu_init_cpuid(vcpu, cpuid);
+  tdx_vcpu_ioctl(vcpu, KVM_TDX_INIT_VCPU, 0, null);
+  tdx_vcpu_load_boot_parameters(vm, vcpu);
+}
+
+/**
  * C `vm_arch_vcpu_add(vm, vcpu_id)`: the vCPU with the supported CPUID,
  * 64-bit sregs, XCR0, a stack, RFLAGS.FIXED and MP state RUNNABLE.
  *
@@ -1005,16 +1029,19 @@ export function kvm_allocate_vcpu_stack(vm: kvm_vm): gva_t {
 export function vm_arch_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
   const vcpu = __vm_vcpu_add(vm, vcpu_id);
   if (is_tdx_vm(vm)) {
-    TEST_FAIL("TDX vCPUs need lib/x86/tdx/tdx_util.ts (tdx_vcpu_init)");
+    // A TD's registers belong to the TDX module: the boot code gets its
+    // stack and entry point from the boot parameters instead.
+    tdx_vcpu_init(vm, vcpu);
+  } else {
+    vcpu_init_cpuid(vcpu, kvm_get_supported_cpuid());
+    vcpu_init_sregs(vm, vcpu);
+    vcpu_init_xcrs(vm, vcpu);
+    const regs = kvm_regs.alloc();
+    vcpu_regs_get(vcpu, regs);
+    regs.rflags = regs.rflags | 0x2n;
+    regs.rsp = kvm_allocate_vcpu_stack(vm);
+    vcpu_regs_set(vcpu, regs);
   }
-  vcpu_init_cpuid(vcpu, kvm_get_supported_cpuid());
-  vcpu_init_sregs(vm, vcpu);
-  vcpu_init_xcrs(vm, vcpu);
-  const regs = kvm_regs.alloc();
-  vcpu_regs_get(vcpu, regs);
-  regs.rflags = regs.rflags | 0x2n;
-  regs.rsp = kvm_allocate_vcpu_stack(vm);
-  vcpu_regs_set(vcpu, regs);
   const mp_state = kvm_mp_state.alloc();
   mp_state.mp_state = 0;
   vcpu_ioctl(vcpu, KVM_SET_MP_STATE, mp_state);
@@ -1032,6 +1059,10 @@ export function vm_arch_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
  * @param guest_code the entry point
  */
 export function vcpu_arch_set_entry_point(vcpu: kvm_vcpu, guest_code: guest_code_t): void {
+  if (is_tdx_vm(vcpu.vm)) {
+    tdx_vcpu_set_entry_point(vcpu, guest_code);
+    return;
+  }
   const regs = kvm_regs.alloc();
   vcpu_regs_get(vcpu, regs);
   regs.rip = guest_code_gva(vcpu.vm, guest_code);
@@ -1069,9 +1100,9 @@ export function vcpu_args_set(
  * host-vendor globals, the TSC frequency global.
  *
  * @param vm the VM
- * @param _nr_vcpus the number of vCPUs (TDX sizes its boot parameters with it)
+ * @param nr_vcpus the number of vCPUs (TDX sizes its boot parameters with it)
  */
-export function kvm_arch_vm_post_create(vm: kvm_vm, _nr_vcpus: number): void {
+export function kvm_arch_vm_post_create(vm: kvm_vm, nr_vcpus: number): void {
   TEST_ASSERT(
     kvm_has_cap(KVM_CAP_GET_TSC_KHZ),
     "Require KVM_GET_TSC_KHZ to provide udelay() to guest.",
@@ -1084,6 +1115,12 @@ export function kvm_arch_vm_post_create(vm: kvm_vm, _nr_vcpus: number): void {
   sync_global_to_guest(vm, host_cpu_is_amd);
   is_forced_emulation_enabled.value = kvm_is_forced_emulation_enabled() ? 1 : 0;
   sync_global_to_guest(vm, is_forced_emulation_enabled);
+  if (is_tdx_vm(vm)) {
+    tdx_init_vm(vm, 0n);
+    tdx_vm_setup_boot_code_region(vm);
+    tdx_vm_setup_boot_parameters_region(vm, nr_vcpus);
+    tdx_vm_load_common_boot_parameters(vm);
+  }
   const r = __vm_ioctl(vm, KVM_GET_TSC_KHZ, 0);
   TEST_ASSERT(r > 0, "KVM_GET_TSC_KHZ did not provide a valid TSC frequency.");
   guest_tsc_khz.value = BigInt(r);
@@ -1097,7 +1134,7 @@ export function kvm_arch_vm_post_create(vm: kvm_vm, _nr_vcpus: number): void {
  * @param vm the VM
  */
 export function kvm_arch_vm_finalize_vcpus(vm: kvm_vm): void {
-  if (is_tdx_vm(vm)) TEST_FAIL("TDX VMs need lib/x86/tdx/tdx_util.ts (tdx_vm_finalize)");
+  if (is_tdx_vm(vm)) tdx_vm_finalize(vm);
 }
 
 /**

@@ -62,12 +62,13 @@
 import { receiveMessageOnPort } from "node:worker_threads";
 import type { MessagePort } from "node:worker_threads";
 import {
+  GUEST_CODE_DIGEST_SIZE,
   GUEST_CODE_HDR_SIZE,
   GUEST_CODE_MAGIC,
   GUEST_CODE_VERSION,
   type guest_fn,
+  guest_fn_digest,
   guest_fn_resolve,
-  guest_fn_source,
 } from "../../include/guest_code.ts";
 import { ex_regs, EX_REGS_GPRS, type ex_regs_view } from "./ex_regs.ts";
 import {
@@ -1112,7 +1113,6 @@ function run_handler(vector: number, ec: number, has_ec: boolean): void {
 
 const fetch_buf = new Uint8Array(16);
 const decoder = new TextDecoder("utf-8", { fatal: true });
-const source_bytes = new WeakMap<guest_fn, Uint8Array>();
 const encoder = new TextEncoder();
 let rec_fn: guest_fn | undefined;
 let rec_len = 0;
@@ -1165,15 +1165,15 @@ function fetch_record(hi: number, lo: number): number {
   const version = hv.getUint16(4, true);
   const hdr_size = hv.getUint16(6, true);
   const name_len = hv.getUint32(8, true);
-  const text_len = hv.getUint32(12, true);
+  const digest_len = hv.getUint32(12, true);
   if (
     version !== GUEST_CODE_VERSION || hdr_size !== GUEST_CODE_HDR_SIZE || name_len === 0 ||
-    name_len > 4096 || text_len > (1 << 26)
+    name_len > 4096 || digest_len !== GUEST_CODE_DIGEST_SIZE
   ) {
     raise(UD_VECTOR);
     return -2;
   }
-  const body = new Uint8Array(name_len + text_len);
+  const body = new Uint8Array(name_len + digest_len);
   if (!fetch(hi, lo + GUEST_CODE_HDR_SIZE, body.length, body)) return -1;
   let name: string;
   try {
@@ -1183,23 +1183,14 @@ function fetch_record(hi: number, lo: number): number {
     return -2;
   }
   const fn = guest_fn_resolve(name, images);
-  if (!fn || !same_bytes(source_of(fn), body.subarray(name_len))) {
+  if (!fn || !same_bytes(guest_fn_digest(fn), body.subarray(name_len))) {
     // Not the function the record claims (or overwritten code): invalid opcode.
     raise(UD_VECTOR);
     return -2;
   }
   rec_fn = fn;
-  rec_len = GUEST_CODE_HDR_SIZE + name_len + text_len;
+  rec_len = GUEST_CODE_HDR_SIZE + name_len + digest_len;
   return 1;
-}
-
-function source_of(fn: guest_fn): Uint8Array {
-  let b = source_bytes.get(fn);
-  if (!b) {
-    b = encoder.encode(guest_fn_source(fn));
-    source_bytes.set(fn, b);
-  }
-  return b;
 }
 
 function same_bytes(a: Uint8Array, b: Uint8Array): boolean {
