@@ -147,46 +147,30 @@ export const EPT_VIOLATION_SIM_PRIVATE_HI = 1 << 0;
 // ---------------------------------------------------------------------------
 // Exception vectors (arch/x86/include/asm/trapnr.h).
 
-/** Divide error. */
-export const DE_VECTOR = 0;
-/** Debug. */
-export const DB_VECTOR = 1;
-/** Non-maskable interrupt. */
+/** NMI (not in the uAPI's vector list: KVM's own `NMI_VECTOR`). */
 export const NMI_VECTOR = 2;
-/** Breakpoint (INT3). */
-export const BP_VECTOR = 3;
-/** Overflow. */
-export const OF_VECTOR = 4;
-/** BOUND range exceeded. */
-export const BR_VECTOR = 5;
-/** Invalid opcode. */
-export const UD_VECTOR = 6;
-/** Device not available. */
-export const NM_VECTOR = 7;
-/** Double fault. */
-export const DF_VECTOR = 8;
-/** Invalid TSS. */
-export const TS_VECTOR = 10;
-/** Segment not present. */
-export const NP_VECTOR = 11;
-/** Stack fault. */
-export const SS_VECTOR = 12;
-/** General protection. */
-export const GP_VECTOR = 13;
-/** Page fault. */
-export const PF_VECTOR = 14;
-/** x87 floating point error. */
-export const MF_VECTOR = 16;
-/** Alignment check. */
-export const AC_VECTOR = 17;
-/** Machine check. */
-export const MC_VECTOR = 18;
-/** SIMD floating point. */
-export const XM_VECTOR = 19;
-/** Virtualization exception (#VE, TDX). */
-export const VE_VECTOR = 20;
-/** Control protection. */
-export const CP_VECTOR = 21;
+// The architectural exception vectors are the uAPI's (`<asm/kvm.h>`); one definition.
+export {
+  AC_VECTOR,
+  BP_VECTOR,
+  BR_VECTOR,
+  CP_VECTOR,
+  DB_VECTOR,
+  DE_VECTOR,
+  DF_VECTOR,
+  GP_VECTOR,
+  MC_VECTOR,
+  MF_VECTOR,
+  NM_VECTOR,
+  NP_VECTOR,
+  OF_VECTOR,
+  PF_VECTOR,
+  SS_VECTOR,
+  TS_VECTOR,
+  UD_VECTOR,
+  VE_VECTOR,
+  XM_VECTOR,
+} from "../../include/asm/kvm.ts";
 
 /** #PF error code: the page was present (protection violation). */
 export const PFERR_PRESENT_MASK = 1 << 0;
