@@ -5,21 +5,22 @@ import { td_measurement } from "./measure.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
+/** One 128-byte record of the TDX module's format: ASCII tag at 0, GPA (LE) at 16. */
+function rec(tag: string, gpa: number): number[] {
+  const r = new Array(128).fill(0);
+  for (let i = 0; i < tag.length; i++) r[i] = tag.charCodeAt(i);
+  for (let i = 0; i < 8; i++) r[16 + i] = Math.floor(gpa / 2 ** (8 * i)) & 0xff;
+  return r;
+}
+
 /** The algorithm written out straight from the TDX module's record format, independently. */
 function straight_line(pages: { gpa: number; data: Uint8Array; measure: boolean }[]): string {
   const chunks: number[] = [];
-  const rec = (tag: string, gpa: number) => {
-    const r = new Array(128).fill(0);
-    for (let i = 0; i < tag.length; i++) r[i] = tag.charCodeAt(i);
-    for (let i = 0; i < 8; i++) r[16 + i] = Math.floor(gpa / 2 ** (8 * i)) & 0xff;
-    chunks.push(...r);
-  };
   for (const p of pages) {
-    rec("MEM.PAGE.ADD", p.gpa);
+    chunks.push(...rec("MEM.PAGE.ADD", p.gpa));
     if (!p.measure) continue;
     for (let off = 0; off < 4096; off += 256) {
-      rec("MR.EXTEND", p.gpa + off);
-      chunks.push(...p.data.subarray(off, off + 256));
+      chunks.push(...rec("MR.EXTEND", p.gpa + off), ...p.data.subarray(off, off + 256));
     }
   }
   return createHash("sha384").update(new Uint8Array(chunks)).digest("hex");
@@ -45,6 +46,33 @@ Deno.test("a multi-page TD measures as the straight-line record sequence does", 
     else m.page_add(BigInt(p.gpa));
   }
   assertEquals(hex(m.finalize()), straight_line(pages));
+});
+
+Deno.test("staged pages reach the hash in order across batches and mixed records", () => {
+  // 75 measured pages cross two staging batches; an unmeasured ADD and a lone
+  // MR.EXTEND in between must land after the pages staged before them.
+  const pages = Array.from({ length: 77 }, (_, i) => ({
+    gpa: 0x10_0000 + i * 0x1000,
+    data: new Uint8Array(4096).map((_, j) => (j * 13 + i * 3) & 0xff),
+    measure: i !== 40 && i !== 41,
+  }));
+  const m = new td_measurement();
+  for (const p of pages) {
+    if (p.measure) m.page_add_measured(BigInt(p.gpa), p.data);
+    else m.page_add(BigInt(p.gpa));
+  }
+  assertEquals(hex(m.finalize()), straight_line(pages));
+  const n = new td_measurement();
+  n.page_add_measured(0x1000n, pages[0]!.data);
+  n.page_add(0x2000n);
+  n.mr_extend(0x2100n, pages[1]!.data.subarray(0, 256));
+  const want = rec("MEM.PAGE.ADD", 0x1000);
+  for (let off = 0; off < 4096; off += 256) {
+    want.push(...rec("MR.EXTEND", 0x1000 + off), ...pages[0]!.data.subarray(off, off + 256));
+  }
+  want.push(...rec("MEM.PAGE.ADD", 0x2000), ...rec("MR.EXTEND", 0x2100));
+  want.push(...pages[1]!.data.subarray(0, 256));
+  assertEquals(hex(n.finalize()), createHash("sha384").update(new Uint8Array(want)).digest("hex"));
 });
 
 Deno.test("page_add_measured feeds exactly what ADD plus 16 EXTENDs feed", () => {

@@ -2,26 +2,42 @@
 /**
  * Raw-ioctl helpers for TD tests and benches (no TDX library): the
  * `struct kvm_tdx_cmd` call, KVM_TDX_CAPABILITIES with the selftests' E2BIG
- * retry, a `struct kvm_tdx_init_vm` from the capabilities, memslots.
+ * retry, a `struct kvm_tdx_init_vm` from the capabilities, memslots, and a
+ * TD built up to KVM_TDX_INIT_VCPU.
  *
  * @module
  */
 
 import { assertEquals } from "@std/assert";
-import { ioctl, user_memory } from "../../../include/libc/syscall.ts";
+import { close, ioctl, munmap, user_memory } from "../../../include/libc/syscall.ts";
 import { errno_get as errno } from "../../../include/libc/errno.ts";
 import {
+  KVM_CAP_SPLIT_IRQCHIP,
+  KVM_CREATE_GUEST_MEMFD,
+  kvm_create_guest_memfd,
+  KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
   KVM_ENABLE_CAP,
   kvm_enable_cap,
+  KVM_MEM_GUEST_MEMFD,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+  kvm_memory_attributes,
   KVM_MEMORY_ENCRYPT_OP,
+  KVM_SET_CPUID2,
+  KVM_SET_MEMORY_ATTRIBUTES,
   KVM_SET_USER_MEMORY_REGION2,
   kvm_userspace_memory_region2,
 } from "../../../include/linux/kvm.ts";
 import {
+  kvm_cpuid2,
   KVM_TDX_CAPABILITIES,
   kvm_tdx_capabilities,
   kvm_tdx_cmd,
+  KVM_TDX_GET_CPUID,
+  KVM_TDX_INIT_VCPU,
+  KVM_TDX_INIT_VM,
   kvm_tdx_init_vm,
+  KVM_X86_TDX_VM,
 } from "../../../include/asm/kvm.ts";
 import { E2BIG } from "../../../include/linux/errno.ts";
 import { native_cpuid } from "../../tdx_module/sysinfo.ts";
@@ -125,4 +141,53 @@ export function region2(
   r.guest_memfd = gmem;
   r.guest_memfd_offset = 0n;
   return ioctl(vm, KVM_SET_USER_MEMORY_REGION2, r);
+}
+
+/** A TD built up to KVM_TDX_INIT_VCPU by {@linkcode td_up_to_init_vcpu}. */
+export interface raw_td {
+  vm: number;
+  vcpu: number;
+  gmem: number;
+  /** First GPA of the private slot (it ends at 4 GiB). */
+  gpa: bigint;
+  hva: bigint;
+  slot_size: bigint;
+}
+
+/**
+ * A TD up to INIT_VCPU (INIT_VM from `init`, split irqchip, one vCPU with the
+ * TD's CPUID) with a private guest_memfd slot of `slot_size` bytes ending at
+ * 4 GiB, all of it set private.
+ */
+export function td_up_to_init_vcpu(kvm: number, init: bigint, slot_size: bigint): raw_td {
+  const vm = ioctl(kvm, KVM_CREATE_VM, KVM_X86_TDX_VM);
+  const c = cmd(KVM_TDX_INIT_VM, init);
+  if (enc_op(vm, c)) {
+    throw new Error(`INIT_VM: errno ${errno()} hw_error ${c.hw_error.toString(16)}`);
+  }
+  enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24n);
+  const vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+  const cpuid = anon(8 + 256 * 40);
+  kvm_cpuid2.view(user_memory(cpuid, kvm_cpuid2.size)).nent = 256;
+  enc_op(vcpu, cmd(KVM_TDX_GET_CPUID, cpuid));
+  ioctl(vcpu, KVM_SET_CPUID2, cpuid);
+  if (enc_op(vcpu, cmd(KVM_TDX_INIT_VCPU, 0n))) throw new Error("INIT_VCPU");
+  const g = kvm_create_guest_memfd.alloc();
+  g.size = slot_size;
+  const gmem = ioctl(vm, KVM_CREATE_GUEST_MEMFD, g);
+  const gpa = (1n << 32n) - slot_size;
+  const hva = anon(slot_size);
+  if (region2(vm, KVM_MEM_GUEST_MEMFD, gpa, slot_size, hva, gmem)) throw new Error("memslot");
+  const at = kvm_memory_attributes.alloc();
+  at.address = gpa;
+  at.size = slot_size;
+  at.attributes = BigInt(KVM_MEMORY_ATTRIBUTE_PRIVATE);
+  if (ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, at)) throw new Error("attributes");
+  return { vm, vcpu, gmem, gpa, hva, slot_size };
+}
+
+/** Closes a {@linkcode raw_td}'s files and unmaps its slot's memory. */
+export function free_td(td: raw_td): void {
+  for (const fd of [td.gmem, td.vcpu, td.vm]) close(fd);
+  munmap(td.hva, Number(td.slot_size));
 }
