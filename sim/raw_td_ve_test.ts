@@ -75,7 +75,7 @@ const SLOT_SIZE = 2n << 20n;
 /** The boot image: 8 pages at the top of 4 GiB. */
 const IMG_GPA = 0xffff8000;
 const PML4 = IMG_GPA; // PML4[0] → PDPT
-const PDPT = IMG_GPA + 0x1000; // PDPT[3] → 1 GiB page at 3 GiB
+const PDPT = IMG_GPA + 0x1000; // PDPT[3] and PDPT[2] → 1 GiB page at 3 GiB
 const GDT = IMG_GPA + 0x2000; // null, 64-bit code (8), data (16); descriptor pointers at +0x100/+0x110
 const IDT = IMG_GPA + 0x3000;
 const STACK_TOP = IMG_GPA + 0x5000;
@@ -84,6 +84,8 @@ const HANDLER_GPA = IMG_GPA + 0x6000; // ve_handler's record
 const BOOT_GPA = IMG_GPA + 0x7000; // td_ve_boot's record and the reset-vector jmp
 /** A page KVM AUGs on first touch and the guest accepts in its #VE handler. */
 const PENDING = 0xffe10000n;
+/** The same page through the alias mapping at 2 GiB: its GLA differs from its GPA. */
+const PENDING_ALIAS = PENDING - 0x40000000n;
 
 function report(v: bigint): void {
   tdcall(0, {
@@ -97,13 +99,14 @@ function report(v: bigint): void {
   });
 }
 
-/** #VE: reports VEINFO (status, exit reason, qualification, GPA, length), then skips or accepts. */
+/** #VE: reports VEINFO (status, exit reason, qualification, GLA, GPA, length), then skips or accepts. */
 export function ve_handler(regs: ex_regs_view): void {
   const a: tdx_module_args = {};
   report(tdcall(TDG_VP_VEINFO_GET, a));
   report(regs.vector);
   report(a.rcx! & 0xffffffffn);
   report(a.rdx!);
+  report(a.r8!);
   report(a.r9!);
   report(a.r10! & 0xffffffffn);
   if ((a.rcx! & 0xffffn) === 48n) tdcall(TDG_MEM_PAGE_ACCEPT, { rcx: a.r9! & ~0xfffn });
@@ -117,7 +120,7 @@ export function td_ve_long(): void {
   outb(0x80, 1);
   inb(0x81);
   cpuid(0x40000000);
-  report(BigInt(readl(PENDING + 8n))); // pending: #VE, ACCEPT in the handler, retried
+  report(BigInt(readl(PENDING_ALIAS + 8n))); // pending: #VE, ACCEPT in the handler, retried
   report(tdcall(TDG_VP_VEINFO_GET, {})); // consumed by the handler
   for (;;) tdcall(0, { rcx: 0xfc00n, r10: 0n, r11: 12n, r12: 0n });
 }
@@ -162,6 +165,7 @@ Deno.test("raw TD: #VE in the guest from long mode, VEINFO.GET, pending page", (
   const o = (gpa: number) => gpa - IMG_GPA;
   dv.setBigUint64(o(PML4), BigInt(PDPT) | 3n, true);
   dv.setBigUint64(o(PDPT) + 3 * 8, 0xc0000000n | 0x83n, true); // P | W | PS
+  dv.setBigUint64(o(PDPT) + 2 * 8, 0xc0000000n | 0x83n, true);
   dv.setBigUint64(o(GDT) + 8, 0x00af9b000000ffffn, true);
   dv.setBigUint64(o(GDT) + 16, 0x00cf93000000ffffn, true);
   dv.setUint16(o(GDT) + 0x100, 0xff, true);
@@ -199,17 +203,20 @@ Deno.test("raw TD: #VE in the guest from long mode, VEINFO.GET, pending page", (
     return new DataView(run.mmio.data.$bytes.slice().buffer).getBigUint64(0, true);
   };
   assertEquals(reported("64-bit code"), 0x64n);
-  const ve = (what: string) => [0, 1, 2, 3, 4, 5].map((i) => reported(`${what} ${i}`));
-  // [VEINFO.GET status, vector, exit reason, qualification, GPA, instruction length]
-  assertEquals(ve("hlt"), [0n, 20n, 12n, 0n, 0n, 1n]);
+  const ve = (what: string) => [0, 1, 2, 3, 4, 5, 6].map((i) => reported(`${what} ${i}`));
+  // [VEINFO.GET status, vector, exit reason, qualification, GLA, GPA, instruction length]
+  assertEquals(ve("hlt"), [0n, 20n, 12n, 0n, 0n, 0n, 1n]);
   const io_out = ve("out");
-  assertEquals([io_out[0], io_out[1], io_out[2], io_out[5]], [0n, 20n, 30n, 1n]);
+  assertEquals([io_out[0], io_out[1], io_out[2], io_out[6]], [0n, 20n, 30n, 1n]);
   assertEquals(io_out[3]! >> 16n, 0x80n, "port in the qualification");
   const io_in = ve("in");
   assertEquals([io_in[2], io_in[3]! >> 16n, (io_in[3]! >> 3n) & 1n], [30n, 0x81n, 1n]);
-  assertEquals(ve("cpuid 0x40000000"), [0n, 20n, 10n, 0n, 0n, 2n]);
+  assertEquals(ve("cpuid 0x40000000"), [0n, 20n, 10n, 0n, 0n, 0n, 2n]);
   const ept = ve("pending page");
-  assertEquals([ept[0], ept[1], ept[2], ept[4]], [0n, 20n, 48n, PENDING + 8n]); // the exact GPA, not the page
+  // The exact addresses, not the page's: the linear one through the alias.
+  assertEquals([ept[0], ept[1], ept[2]], [0n, 20n, 48n]);
+  assertEquals([ept[4], ept[5]], [PENDING_ALIAS + 8n, PENDING + 8n]);
+  assertEquals(ept[3]! & 0x80n, 0x80n, "qualification: GLA valid");
   assertEquals(reported("the accepted page reads zero"), 0n);
   assertEquals(reported("VEINFO consumed"), 0xc000070400000000n);
   munmap(run_addr, 3 * 4096);

@@ -118,6 +118,7 @@ import type { kvm, kvm_memory_slot, kvm_vcpu } from "../../../../include/linux/k
 import type { guest_memslot } from "../../../../../cpu/memory.ts";
 import type { vmcs_view } from "../../../../../cpu/vmcs.ts";
 import {
+  EPT_VIOLATION_GVA_IS_VALID,
   EXIT_REASON_CPUID,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_HLT,
@@ -852,8 +853,8 @@ function inject(v: vmcs_view, vector: number, error_code?: number): number {
 }
 
 /** The module injects #VE for an instruction it does not virtualise. */
-function inject_ve(v: vmcs_view, reason: number, qual = 0n, gpa = 0n): number {
-  if (!td_set_ve_info(v, reason, qual, 0n, gpa, v.exit_instruction_len)) {
+function inject_ve(v: vmcs_view, reason: number, qual = 0n, gpa = 0n, gla = 0n): number {
+  if (!td_set_ve_info(v, reason, qual, gla, gpa, v.exit_instruction_len)) {
     return inject(v, 8, 0); // #VE with the VE info unread: #DF
   }
   return inject(v, VE_VECTOR);
@@ -896,7 +897,10 @@ function tdx_pending_access(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view, gpa: bigin
     vcpu.kvm.vm_dead = true;
     return -EIO;
   }
-  return inject_ve(v, EXIT_REASON_EPT_VIOLATION, q & 0xfffn, gpa);
+  // Exit qualification bit 7: the access had a linear address, which the
+  // module reports as VE_INFO.GLA (R8 of TDG.VP.VEINFO.GET).
+  const gla = q & BigInt(EPT_VIOLATION_GVA_IS_VALID) ? v.guest_linear_address : 0n;
+  return inject_ve(v, EXIT_REASON_EPT_VIOLATION, q & 0xfffn, gpa, gla);
 }
 
 function tdx_handle_ept_violation(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view): number {
