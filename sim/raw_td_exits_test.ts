@@ -28,12 +28,17 @@ import {
   KVM_MEMORY_ATTRIBUTE_PRIVATE,
   kvm_memory_attributes,
   KVM_MEMORY_EXIT_FLAG_PRIVATE,
+  KVM_MSR_EXIT_REASON_FILTER,
   KVM_MSR_EXIT_REASON_UNKNOWN,
   KVM_MSR_EXIT_REASON_VALID_MASK,
+  kvm_msr_filter,
+  KVM_MSR_FILTER_DEFAULT_ALLOW,
+  KVM_MSR_FILTER_WRITE,
   KVM_RUN,
   kvm_run,
   KVM_SET_CPUID2,
   KVM_SET_MEMORY_ATTRIBUTES,
+  KVM_X86_SET_MSR_FILTER,
 } from "../include/linux/kvm.ts";
 import {
   KVM_TDX_FINALIZE_VM,
@@ -136,6 +141,8 @@ export function td_msr_guest(): void {
   a = vmcall(32n, 0x11n, 0x1122334455667788n); // WRMSR: userspace fails it
   report(a.r10!);
   a = vmcall(31n, 0x12n); // RDMSR: userspace fails it
+  report(a.r10!);
+  a = vmcall(32n, 0x1a0n, 0x1801n); // WRMSR MISC_ENABLE: the filter denies it
   report(a.r10!);
   a = vmcall(31n, 0x1a0n); // MISC_ENABLE: emulated in KVM, no exit
   report(a.r11!);
@@ -371,6 +378,15 @@ Deno.test("raw TD: user-space MSR exits", () => {
   const td = boot_td(td_msr_guest, {
     caps: [[KVM_CAP_X86_USER_SPACE_MSR, BigInt(KVM_MSR_EXIT_REASON_VALID_MASK)]],
   });
+  // Writes of MISC_ENABLE denied; everything else allowed by default.
+  const f = kvm_msr_filter.alloc();
+  f.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+  const r = f.ranges.at(0);
+  r.flags = KVM_MSR_FILTER_WRITE;
+  r.base = 0x1a0;
+  r.nmsrs = 1;
+  r.bitmap = ptr_of(new Uint8Array(1));
+  assertEquals(ioctl(td.vm, KVM_X86_SET_MSR_FILTER, f), 0);
   const v = td.vcpus[0]!;
   const { go, reported } = runner(v);
   // struct { u8 error; u8 pad[7]; u32 reason; u32 index; u64 data; } at 32.
@@ -400,7 +416,12 @@ Deno.test("raw TD: user-space MSR exits", () => {
   assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_UNKNOWN, 0x12, 0n]);
   m.u.dv.setUint8(0, 1);
   assertEquals(reported("RDMSR msr.error → R10"), INVALID);
-  assertEquals(reported("MISC_ENABLE in the kernel"), 0x1800n);
+  go("WRMSR MISC_ENABLE, denied by the filter");
+  assertEquals(v.run.exit_reason, KVM_EXIT_X86_WRMSR);
+  m = msr();
+  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_FILTER, 0x1a0, 0x1801n]);
+  assertEquals(reported("filtered WRMSR answered by userspace"), SUCCESS);
+  assertEquals(reported("MISC_ENABLE in the kernel, unchanged"), 0x1800n);
   td.close();
 });
 

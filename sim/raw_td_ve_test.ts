@@ -4,7 +4,8 @@
 // host added with KVM_TDX_INIT_MEM_REGION, enables PAE and paging (EFER.LME is
 // set by the TDX module at reset) and jumps to 64-bit code, whose #VE handler
 // (vector 20) reads TDG.VP.VEINFO.GET. Checked: raw `hlt`, port I/O, CPUID of
-// a hypervisor leaf, and an access to a pending page with SEPT_VE_DISABLE clear.
+// a hypervisor leaf, and an access to a pending page with SEPT_VE_DISABLE clear;
+// then a shared access to a private-attribute GPA (a memory fault, flags 0).
 // The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
 import "./use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
@@ -16,6 +17,7 @@ import {
   kvm_create_guest_memfd,
   KVM_CREATE_VCPU,
   KVM_CREATE_VM,
+  KVM_EXIT_MEMORY_FAULT,
   KVM_EXIT_MMIO,
   KVM_MEM_GUEST_MEMFD,
   KVM_MEMORY_ATTRIBUTE_PRIVATE,
@@ -54,7 +56,8 @@ import {
   type tdx_module_args,
 } from "./cpu/insn.ts";
 import { TDG_MEM_PAGE_ACCEPT, TDG_VP_VEINFO_GET } from "../include/x86/tdx/tdcall.ts";
-import { anon, open_kvm } from "./kernel/testdata/util.ts";
+import { anon, assert_errno, open_kvm } from "./kernel/testdata/util.ts";
+import { EFAULT } from "../include/linux/errno.ts";
 import {
   capabilities,
   cmd,
@@ -75,7 +78,8 @@ const SLOT_SIZE = 2n << 20n;
 /** The boot image: 8 pages at the top of 4 GiB. */
 const IMG_GPA = 0xffff8000;
 const PML4 = IMG_GPA; // PML4[0] → PDPT
-const PDPT = IMG_GPA + 0x1000; // PDPT[3] and PDPT[2] → 1 GiB page at 3 GiB
+// PDPT[3] and PDPT[2] → 1 GiB page at 3 GiB; PDPT[1] → the same GPAs with the shared bit.
+const PDPT = IMG_GPA + 0x1000;
 const GDT = IMG_GPA + 0x2000; // null, 64-bit code (8), data (16); descriptor pointers at +0x100/+0x110
 const IDT = IMG_GPA + 0x3000;
 const STACK_TOP = IMG_GPA + 0x5000;
@@ -86,6 +90,9 @@ const BOOT_GPA = IMG_GPA + 0x7000; // td_ve_boot's record and the reset-vector j
 const PENDING = 0xffe10000n;
 /** The same page through the alias mapping at 2 GiB: its GLA differs from its GPA. */
 const PENDING_ALIAS = PENDING - 0x40000000n;
+/** A page of the private slot the guest reads as shared, through PDPT[1]. */
+const R = 0xffe20000n;
+const R_SHARED_GVA = R - 0x80000000n;
 
 function report(v: bigint): void {
   tdcall(0, {
@@ -122,6 +129,7 @@ export function td_ve_long(): void {
   cpuid(0x40000000);
   report(BigInt(readl(PENDING_ALIAS + 8n))); // pending: #VE, ACCEPT in the handler, retried
   report(tdcall(TDG_VP_VEINFO_GET, {})); // consumed by the handler
+  report(BigInt(readl(R_SHARED_GVA))); // attribute private: memory fault, then shared memory
   for (;;) tdcall(0, { rcx: 0xfc00n, r10: 0n, r11: 12n, r12: 0n });
 }
 
@@ -153,7 +161,8 @@ Deno.test("raw TD: #VE in the guest from long mode, VEINFO.GET, pending page", (
   const g = kvm_create_guest_memfd.alloc();
   g.size = SLOT_SIZE;
   const gmem = ioctl(vm, KVM_CREATE_GUEST_MEMFD, g);
-  assertEquals(region2(vm, KVM_MEM_GUEST_MEMFD, SLOT_GPA, SLOT_SIZE, anon(SLOT_SIZE), gmem), 0);
+  const slot_hva = anon(SLOT_SIZE);
+  assertEquals(region2(vm, KVM_MEM_GUEST_MEMFD, SLOT_GPA, SLOT_SIZE, slot_hva, gmem), 0);
   const at = kvm_memory_attributes.alloc();
   at.address = SLOT_GPA;
   at.size = SLOT_SIZE;
@@ -166,6 +175,7 @@ Deno.test("raw TD: #VE in the guest from long mode, VEINFO.GET, pending page", (
   dv.setBigUint64(o(PML4), BigInt(PDPT) | 3n, true);
   dv.setBigUint64(o(PDPT) + 3 * 8, 0xc0000000n | 0x83n, true); // P | W | PS
   dv.setBigUint64(o(PDPT) + 2 * 8, 0xc0000000n | 0x83n, true);
+  dv.setBigUint64(o(PDPT) + 1 * 8, SHARED | 0xc0000000n | 0x83n, true);
   dv.setBigUint64(o(GDT) + 8, 0x00af9b000000ffffn, true);
   dv.setBigUint64(o(GDT) + 16, 0x00cf93000000ffffn, true);
   dv.setUint16(o(GDT) + 0x100, 0xff, true);
@@ -219,6 +229,22 @@ Deno.test("raw TD: #VE in the guest from long mode, VEINFO.GET, pending page", (
   assertEquals(ept[3]! & 0x80n, 0x80n, "qualification: GLA valid");
   assertEquals(reported("the accepted page reads zero"), 0n);
   assertEquals(reported("VEINFO consumed"), 0xc000070400000000n);
+  // A shared access to a private-attribute GPA: a memory fault with flags 0
+  // and the GPA without the shared bit; once userspace makes the page shared
+  // the access reads the memslot's shared memory.
+  assert_errno(ioctl(vcpu, KVM_RUN, 0), EFAULT, "shared read of a private-attribute GPA");
+  assertEquals(run.exit_reason, KVM_EXIT_MEMORY_FAULT);
+  assertEquals(
+    [run.memory_fault.flags, run.memory_fault.gpa, run.memory_fault.size],
+    [0n, R, 4096n],
+  );
+  at.address = R;
+  at.size = 4096n;
+  at.attributes = 0n;
+  assertEquals(ioctl(vm, KVM_SET_MEMORY_ATTRIBUTES, at), 0);
+  const shared = user_memory(slot_hva + R - SLOT_GPA, 4);
+  new DataView(shared.buffer, shared.byteOffset).setUint32(0, 0x5a5a5a5a, true);
+  assertEquals(reported("the shared page's content"), 0x5a5a5a5an);
   munmap(run_addr, 3 * 4096);
   for (const fd of [gmem, vcpu, vm, kvm]) close(fd);
 });
