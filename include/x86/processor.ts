@@ -168,6 +168,23 @@ export const MSR_IA32_POWER_CTL = 0x1fc;
 export const MSR_SYSCALL_MASK = 0xc0000084;
 /** `MSR_FS_BASE` spelled as in some tests. */
 export const MSR_IA32_FS_BASE: number = MSR_FS_BASE;
+/** `MSR_AMD64_SEV_ES_GHCB`: the GHCB MSR, which carries GHCB MSR protocol requests. */
+export const MSR_AMD64_SEV_ES_GHCB = 0xc0010130;
+/** `MSR_AMD64_SEV`: the guest's SEV status (read-only; SEV-ES guests read it without an exit). */
+export const MSR_AMD64_SEV = 0xc0010131;
+/** `MSR_AMD64_SEV_ENABLED`: the guest runs with encrypted memory. */
+export const MSR_AMD64_SEV_ENABLED: bigint = BIT_ULL(0);
+/** `MSR_AMD64_SEV_ES_ENABLED`: the guest's register state is encrypted too. */
+export const MSR_AMD64_SEV_ES_ENABLED: bigint = BIT_ULL(1);
+/** `MSR_AMD64_SEV_SNP_ENABLED`: the guest is an SEV-SNP guest. */
+export const MSR_AMD64_SEV_SNP_ENABLED: bigint = BIT_ULL(2);
+
+/** C `XFEATURE_MASK_FP`: XSAVE state component 0, x87. */
+export const XFEATURE_MASK_FP: bigint = BIT_ULL(0);
+/** C `XFEATURE_MASK_SSE`: component 1, XMM registers and MXCSR. */
+export const XFEATURE_MASK_SSE: bigint = BIT_ULL(1);
+/** C `XFEATURE_MASK_YMM`: component 2, the upper halves of the YMM registers. */
+export const XFEATURE_MASK_YMM: bigint = BIT_ULL(2);
 
 /** C `KERNEL_CS`: the 64-bit code segment selector the library installs. */
 export const KERNEL_CS = 0x8;
@@ -543,51 +560,7 @@ export const idt_entry: RecordType<{
   reserved: U32,
 });
 
-/**
- * C `struct ex_regs`: what the guest's exception stubs push, handed to the
- * handler that `vm_install_exception_handler` registered. A handler may
- * change `rip` (skip the faulting instruction) or any register.
- */
-export const ex_regs: RecordType<{
-  rax: u64;
-  rcx: u64;
-  rdx: u64;
-  rbx: u64;
-  rbp: u64;
-  rsi: u64;
-  rdi: u64;
-  r8: u64;
-  r9: u64;
-  r10: u64;
-  r11: u64;
-  r12: u64;
-  r13: u64;
-  r14: u64;
-  r15: u64;
-  vector: u64;
-  error_code: u64;
-  rip: u64;
-  cs: u64;
-  rflags: u64;
-}> = struct("ex_regs", {
-  rax: U64,
-  rcx: U64,
-  rdx: U64,
-  rbx: U64,
-  rbp: U64,
-  rsi: U64,
-  rdi: U64,
-  r8: U64,
-  r9: U64,
-  r10: U64,
-  r11: U64,
-  r12: U64,
-  r13: U64,
-  r14: U64,
-  r15: U64,
-  vector: U64,
-  error_code: U64,
-  rip: U64,
-  cs: U64,
-  rflags: U64,
-});
+// C `struct ex_regs`: one definition, the frame the simulated CPU's
+// exception entry builds for the handler `vm_install_exception_handler`
+// registered.
+export { ex_regs, type ex_regs_fields } from "../../sim/cpu/ex_regs.ts";

@@ -14,18 +14,13 @@
  * @module
  */
 
-import type { View } from "../../include/c/layout.ts";
 import type { Ref } from "../../include/kvm_util_types.ts";
-import type {
-  ex_regs,
-  kvm_x86_cpu_feature,
-  kvm_x86_cpu_property,
-} from "../../include/x86/processor.ts";
+import type { kvm_x86_cpu_feature, kvm_x86_cpu_property } from "../../include/x86/processor.ts";
 import { guest_cpu } from "../guest_insn.ts";
 import { type guest_ptr, guest_read_u64 } from "../guest_memory.ts";
 
-/** A handler's view of its `struct ex_regs`. */
-export type ex_regs_view = View<typeof ex_regs.fields>;
+export type { ex_regs_view } from "../../sim/cpu/ex_regs.ts";
+import type { ex_regs_view } from "../../sim/cpu/ex_regs.ts";
 
 /**
  * C `inb(port)`: `in al, dx`.
