@@ -50,6 +50,22 @@ async function open_backend(name: string): Promise<Backend | string> {
   }
 }
 
+/**
+ * The KVM vendor module behind the host's `/dev/kvm` (`kvm_intel`,
+ * `kvm_amd`, or another such as `kvm_pvm`), from sysfs: which vendor code
+ * the reference's answers come from.
+ */
+function kvm_vendor_module(): string {
+  try {
+    for (const e of Deno.readDirSync("/sys/module")) {
+      if (e.name.startsWith("kvm_")) return e.name;
+    }
+  } catch {
+    // No sysfs: say so below.
+  }
+  return "unknown";
+}
+
 /** Entry point; returns the exit status. */
 export async function main(args: string[]): Promise<number> {
   const f = parseArgs(args, {
@@ -99,6 +115,7 @@ export async function main(args: string[]): Promise<number> {
     },
   });
   if (!quiet) console.log();
+  if (f.a === "kvm" || f.b === "kvm") console.log(`/dev/kvm vendor module: ${kvm_vendor_module()}`);
   console.log(format_report(report));
   return agreement(report) * 100 >= Number(f["min-rate"]) ? 0 : 1;
 }

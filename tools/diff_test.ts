@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { assert, assertEquals, assertGreaterOrEqual, assertNotEquals } from "@std/assert";
 import type { Backend } from "../include/libc/backend.ts";
+import { offsetof } from "../include/c/layout.ts";
 import { load_backend } from "../include/libc/backend.ts";
 import * as kvm from "../include/linux/kvm.ts";
 import { EBADF } from "../include/linux/errno.ts";
@@ -108,6 +109,129 @@ Deno.test("diff: differences through a handle of a disagreeing call are cascades
     [rec("fd"), rec("fd"), rec("fd"), rec("-4")],
   );
   assertEquals(c.diffs.map((d) => [d.pos, d.cascade]), [[2, false], [3, true]]);
+});
+
+Deno.test("diff: state read back after an earlier difference is a consequence, not a group", () => {
+  const sregs = (cr4: bigint, tr_type = 0xb) => {
+    const v = kvm.kvm_sregs.alloc();
+    v.cr4 = cr4;
+    v.tr.type = tr_type;
+    return new Uint8Array(v.$buffer);
+  };
+  const calls: Call[] = [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CREATE_VM, arg: 0n },
+    { id: 2, op: "ioctl", fd: { fd: 1 }, req: kvm.KVM_CREATE_VCPU, arg: 0n },
+    // One kernel takes the set, the other refuses it: the result is the difference.
+    { id: 3, op: "regs", vcpu: { fd: 2 }, kind: "sregs", set: { cr4: 1n << 22n, "tr.type": 0n } },
+    // The next read finds the state that set left: a consequence.
+    { id: 4, op: "regs", vcpu: { fd: 2 }, kind: "sregs", set: { cr4: 0x20n } },
+  ];
+  const fd = rec("fd");
+  const c = compare(calls, [
+    fd,
+    fd,
+    fd,
+    rec("0/0/0", {
+      before: sregs(0n),
+      after: sregs(1n << 22n, 0),
+    }),
+    rec("0/0/0", { before: sregs(1n << 22n, 0), after: sregs(0x20n, 0) }),
+  ], [
+    fd,
+    fd,
+    fd,
+    rec(
+      "0/-22/0",
+      { before: sregs(0n), after: sregs(0n) },
+    ),
+    rec("0/0/0", { before: sregs(0n), after: sregs(0x20n) }),
+  ]);
+  assertEquals(c.diffs.map((d) => [d.pos, d.field, d.cascade]), [
+    [3, "ret", false],
+    // The first differing member of each record (TR comes before CR4 in kvm_sregs).
+    [4, "before: tr.type", true],
+    [4, "after: tr.type", true],
+  ]);
+  assertEquals(c.compared - c.agreed, 2, "both calls still count as disagreeing");
+});
+
+Deno.test("diff: KVM_GET_MSRS data past the entry where one kernel stopped is not compared", () => {
+  const msrs = (data: bigint[]) => {
+    const m = kvm.kvm_msrs.alloc(data.length);
+    m.nmsrs = data.length;
+    data.forEach((d, i) => m.entries.at(i).data = d);
+    return new Uint8Array(m.$buffer);
+  };
+  const set = { nmsrs: 2n, "entries[0].index": 0x3an, "entries[1].index": 0x176n };
+  const calls: Call[] = [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CREATE_VM, arg: 0n },
+    { id: 2, op: "ioctl", fd: { fd: 1 }, req: kvm.KVM_CREATE_VCPU, arg: 0n },
+    {
+      id: 3,
+      op: "ioctl",
+      fd: { fd: 2 },
+      req: kvm.KVM_GET_MSRS,
+      arg: { struct: "kvm_msrs", set, flex: 2 },
+    },
+    {
+      id: 4,
+      op: "ioctl",
+      fd: { fd: 2 },
+      req: kvm.KVM_GET_MSRS,
+      arg: { struct: "kvm_msrs", set, flex: 2 },
+    },
+  ];
+  const fd = rec("fd");
+  const c = compare(
+    calls,
+    [fd, fd, fd, rec("0", { arg: msrs([0n, 0n]) }), rec("2", { arg: msrs([1n, 0n]) })],
+    [fd, fd, fd, rec("2", { arg: msrs([1n, 5n]) }), rec("2", { arg: msrs([1n, 7n]) })],
+  );
+  assertEquals(c.diffs.map((d) => [d.pos, d.field, d.cascade]), [
+    [3, "ret", false],
+    // Equal counts, different values: compared, but on a vCPU that already differed.
+    [4, "arg: entries[1].data", true],
+  ]);
+});
+
+Deno.test("diff: a closed fd in a struct member reaches the kernel as -1, not as its old number", async () => {
+  // A fake kernel that reads the guest_memfd member of the struct it is given.
+  const buffers = new Map<bigint, ArrayBuffer>();
+  const gmem_fds: bigint[] = [];
+  let next_fd = 3;
+  const off = offsetof(kvm.kvm_userspace_memory_region2, "guest_memfd");
+  const fake = {
+    name: "fake",
+    open: () => next_fd++,
+    close: () => 0,
+    addr_of: (b: ArrayBuffer) => {
+      const addr = 0x10000n * BigInt(buffers.size + 1);
+      buffers.set(addr, b);
+      return addr;
+    },
+    ioctl: (_fd: number, _req: number, arg: bigint) => {
+      gmem_fds.push(BigInt(new DataView(buffers.get(arg)!).getInt32(off, true)));
+      return 0;
+    },
+    munmap: () => 0,
+  } as unknown as Backend;
+  const region = (id: number): Call => ({
+    id,
+    op: "ioctl",
+    fd: { fd: 0 },
+    req: kvm.KVM_SET_USER_MEMORY_REGION2,
+    arg: { struct: "kvm_userspace_memory_region2", set: { guest_memfd: { fd: 1 } } },
+  });
+  await replay(fake, [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "open", path: "/dev/kvm" },
+    region(2),
+    { id: 3, op: "close", fd: { fd: 1 } },
+    region(4),
+  ]);
+  assertEquals(gmem_fds, [4n, -1n]);
 });
 
 Deno.test("diff: replay never passes an fd it does not own, and closes what it opened", async () => {

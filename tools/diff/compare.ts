@@ -218,8 +218,10 @@ export interface Difference {
    */
   readonly key: string;
   /**
-   * The call uses a handle (fd, mapping) made by a call that already
-   * disagreed: a consequence, not a cause. Counted, but not grouped.
+   * A consequence, not a cause: the call uses a handle (fd, mapping) made by
+   * a call that already disagreed, or it reads back (registers before a set,
+   * MSR values) the state of a handle an earlier call already left different.
+   * Counted, but not grouped.
    */
   readonly cascade: boolean;
 }
@@ -368,14 +370,18 @@ export function compare(
 ): Comparison {
   const res: Comparison = { compared: 0, agreed: 0, diffs: [] };
   const tainted = new Set<number>();
+  // Handles (by the call that made them) whose object's state already
+  // differed: what a later register read finds there is that difference again.
+  const diverged = new Set<string>();
   calls.forEach((c, pos) => {
     const ra = a[pos]!;
     const rb = b[pos]!;
     const kind = call_kind(c);
     const before = res.diffs.length;
     const cascade = refs(c).some((id) => tainted.has(id));
-    const push = (d: Omit<Difference, "pos" | "call" | "cascade">) =>
-      res.diffs.push({ ...d, pos, call: c, cascade });
+    const target = handle_of(c);
+    const push = (d: Omit<Difference, "pos" | "call" | "cascade">, state_cascade = false) =>
+      res.diffs.push({ ...d, pos, call: c, cascade: cascade || state_cascade });
     const ea = ret_of(c, ra);
     const eb = ret_of(c, rb);
     // mem-attributes: the reference kernel has no such ioctl; nothing to compare against.
@@ -401,7 +407,14 @@ export function compare(
     const keys = c.op === "msr_list"
       ? Object.keys(oa).filter((k) => k in ob) // indices only one side lists are exempt
       : [...new Set([...Object.keys(oa), ...Object.keys(ob)])];
+    // A register set one kernel accepted and the other refused leaves different
+    // registers: the result says it all, the state read back adds nothing.
+    const set_differs = c.op === "regs" && ra.ret.split("/")[1] !== rb.ret.split("/")[1];
+    // KVM_GET_MSRS stopped at different entries: the data from there on differs with it.
+    const msrs_read = is_msr_read(c) && ea !== eb ? Math.min(Number(ea), Number(eb)) : NaN;
+    const before_fields = new Set<string>();
     for (const k of keys) {
+      if (c.op === "regs" && k === "after" && set_differs) continue;
       let x = oa[k];
       let y = ob[k];
       if (c.op === "msr_list" && x && y && HOST_MSRS.has(Number(k.slice(4)))) {
@@ -425,6 +438,7 @@ export function compare(
         }
       }
       if (first < 0) continue;
+      if (k === "arg" && first >= 8 + 16 * msrs_read) continue;
       const lay = out_layout(c, k);
       let field: string;
       let from = first;
@@ -442,6 +456,14 @@ export function compare(
         field = `+${first}`;
       }
       const name = c.op === "msr_list" ? `${k} ${field}` : `${k}: ${field}`;
+      if (k === "before") before_fields.add(field);
+      // The state a register call reads first, when the handle already
+      // differed, and a member set leaves as it read it, are one difference.
+      const was_diverged = target !== undefined && diverged.has(target);
+      const read_back = c.op === "regs"
+        ? (k === "before" && was_diverged) ||
+          (k === "after" && before_fields.has(field) && !(field in c.set))
+        : was_diverged && (c.op === "msr_list" ? field === "data" : is_msr_read(c));
       push({
         field: name,
         a: hex(x, from, to),
@@ -449,13 +471,31 @@ export function compare(
         key: c.op === "msr_list"
           ? `${kind} ${name}`
           : `${kind} ${k}: ${field.replace(/\[\d+\]/g, "[]")}`,
-      });
+      }, read_back);
     }
     res.compared++;
     if (res.diffs.length === before) res.agreed++;
-    else tainted.add(c.id);
+    else {
+      tainted.add(c.id);
+      if (target !== undefined) diverged.add(target);
+    }
   });
   return res;
+}
+
+/** KVM_GET_MSRS: its output is the values read. */
+function is_msr_read(c: Call): boolean {
+  return c.op === "ioctl" && c.req === kvm.KVM_GET_MSRS;
+}
+
+/** The fd handle a call acts on, as a key (`"3"`: the result of call 3), if any. */
+function handle_of(c: Call): string | undefined {
+  const v = c.op === "regs" || c.op === "msr_list" || c.op === "tsc_khz" || c.op === "run"
+    ? c.vcpu
+    : c.op === "ioctl"
+    ? c.fd
+    : undefined;
+  return typeof v === "object" && "fd" in v ? String(v.fd) : undefined;
 }
 
 /**

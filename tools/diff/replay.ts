@@ -194,12 +194,23 @@ class Replayer {
     return fd;
   }
 
+  /**
+   * An argument value. An fd the sequence closed or never owned becomes -1:
+   * its number may meanwhile belong to another sequence replaying in the same
+   * process (a struct's `guest_memfd`), which would make the result depend on
+   * scheduling.
+   */
+  #value(v: Val): bigint {
+    if (typeof v === "object" && "fd" in v) return BigInt(this.#fd(v) ?? -1);
+    return this.#resolve(v);
+  }
+
   #arg(a: Arg): { value: bigint; bytes?: Uint8Array } {
-    if (!is_struct(a)) return { value: this.#resolve(a) };
+    if (!is_struct(a)) return { value: this.#value(a) };
     const t = layout(a.struct);
     const s = this.#scratch(struct_size(t, a.flex ?? 0));
     for (const [d, v] of Object.entries(a.set)) {
-      put_le(s.bytes, offsetof(t, d), member_size(t, d), this.#resolve(v));
+      put_le(s.bytes, offsetof(t, d), member_size(t, d), this.#value(v));
     }
     return { value: s.addr, bytes: s.bytes };
   }

@@ -63,11 +63,17 @@ const XSTATE: readonly [number, number, number][] = [
   [7, 1024, 1664],
 ];
 
-/** `xstate_required_size()`: bytes of an uncompacted XSAVE area for `xcr0`. */
-export function xstate_required_size(xcr0: bigint): number {
+/**
+ * `xstate_required_size()`: bytes of an XSAVE area for the features in
+ * `xfeatures`, standard or compacted. In the compacted format components
+ * follow one another (none of the simulated host's asks for 64-byte
+ * alignment in CPUID.0xD.i ECX).
+ */
+export function xstate_required_size(xfeatures: bigint, compacted = false): number {
   let size = 512 + 64;
   for (const [bit, sz, off] of XSTATE) {
-    if (xcr0 & (1n << BigInt(bit))) size = Math.max(size, off + sz);
+    if (!(xfeatures & (1n << BigInt(bit)))) continue;
+    size = compacted ? size + sz : Math.max(size, off + sz);
   }
   return size;
 }
@@ -126,11 +132,12 @@ export const supported_cpuid: readonly cpuid_entry[] = Object.freeze([
   e(4, 4, 0, 0, 0, 0, SIG),
   // Thermal and power: ARAT only, as KVM reports.
   e(6, 0, 0x4, 0, 0, 0),
-  // EBX: FSGSBASE BMI1 AVX2 SMEP BMI2 ERMS INVPCID AVX512F DQ RDSEED ADX SMAP
-  // IFMA CLFLUSHOPT CLWB AVX512CD SHA AVX512BW VL; ECX: VBMI UMIP VBMI2 GFNI
-  // VAES VPCLMULQDQ VNNI BITALG VPOPCNTDQ LA57 RDPID MOVDIRI MOVDIR64B;
-  // EDX: FSRM SERIALIZE SPEC_CTRL STIBP ARCH_CAPABILITIES SSBD.
-  e(7, 0, 1, 0xf1bf07a9, 0x18415f46, 0xac004010, SIG),
+  // EBX: FSGSBASE TSC_ADJUST (emulated by KVM) BMI1 AVX2 SMEP BMI2 ERMS
+  // INVPCID AVX512F DQ RDSEED ADX SMAP IFMA CLFLUSHOPT CLWB AVX512CD SHA
+  // AVX512BW VL; ECX: VBMI UMIP VBMI2 GFNI VAES VPCLMULQDQ VNNI BITALG
+  // VPOPCNTDQ LA57 RDPID MOVDIRI MOVDIR64B; EDX: FSRM SERIALIZE SPEC_CTRL
+  // STIBP ARCH_CAPABILITIES SSBD.
+  e(7, 0, 1, 0xf1bf07ab, 0x18415f46, 0xac004010, SIG),
   e(7, 1, 0x30, 0, 0, 0, SIG),
   e(0xb, 0, 1, 1, 0x100, 0, SIG),
   e(0xb, 1, 1, 1, 0x201, 0, SIG),

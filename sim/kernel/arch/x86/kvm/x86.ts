@@ -104,6 +104,7 @@ import {
   kvm_irq_level,
   KVM_IRQ_LINE,
   KVM_MAX_XCRS,
+  KVM_MEM_READONLY,
   KVM_MEMORY_ENCRYPT_OP,
   kvm_mp_state,
   KVM_MP_STATE_AP_RESET_HOLD,
@@ -145,7 +146,15 @@ import {
   kvm_xcrs,
 } from "../../../../../include/linux/kvm.ts";
 import { KVM_X86_TDX_VM } from "../../../../../include/asm/kvm.ts";
-import { KVM_HC_MAP_GPA_RANGE } from "../../../../../include/linux/kvm_para.ts";
+import {
+  KVM_CPUID_SIGNATURE,
+  KVM_FEATURE_ASYNC_PF,
+  KVM_FEATURE_CLOCKSOURCE,
+  KVM_FEATURE_CLOCKSOURCE2,
+  KVM_FEATURE_PV_EOI,
+  KVM_FEATURE_STEAL_TIME,
+  KVM_HC_MAP_GPA_RANGE,
+} from "../../../../../include/linux/kvm_para.ts";
 import { current } from "../../../include/linux/sched.ts";
 import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
 import { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from "../../../include/linux/kvm_host.ts";
@@ -168,11 +177,14 @@ import {
   KVM_SUPPORTED_XCR0,
   put_cpuid_entry,
   supported_cpuid,
+  xstate_required_size,
 } from "./cpuid.ts";
 import { vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
 import { sim_vmcs, vmcs_alloc, type vmcs_view } from "../../../../cpu/vmcs.ts";
 import { VCPU_REGS_RDX } from "../../../../cpu/vmx.ts";
 import { offsetof } from "../../../../../include/c/layout.ts";
+import { PAGE_SHIFT } from "../../../mm/mmap.ts";
+import { gfn_to_memslot } from "../../../virt/kvm/kvm_main.ts";
 
 /** `tsc_khz` of the simulated host (2.0 GHz, a Xeon Platinum 8480+ base clock). */
 export const HOST_TSC_KHZ = 2_000_000;
@@ -563,7 +575,11 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
 // ---------------------------------------------------------------------------
 // /dev/kvm
 
-/** `msrs_to_save` + `emulated_msrs`: what KVM_GET_MSR_INDEX_LIST reports. */
+/**
+ * `msrs_to_save`: the architectural MSRs of `msrs_to_save_base` that the
+ * simulated host has. XSS is left out as `kvm_probe_msr_to_save()` leaves it
+ * out when `kvm_caps.supported_xss` is 0 (no XSAVES).
+ */
 export const msrs_to_save: readonly number[] = [
   msr.MSR_IA32_SYSENTER_CS,
   msr.MSR_IA32_SYSENTER_ESP,
@@ -574,19 +590,42 @@ export const msrs_to_save: readonly number[] = [
   msr.MSR_SYSCALL_MASK,
   msr.MSR_LSTAR,
   msr.MSR_IA32_TSC,
+  msr.MSR_IA32_CR_PAT,
+  msr.MSR_IA32_FEAT_CTL,
   msr.MSR_TSC_AUX,
   msr.MSR_IA32_SPEC_CTRL,
-  msr.MSR_IA32_XSS,
+];
+
+/**
+ * `emulated_msrs`: the KVM-defined and emulated MSRs of `emulated_msrs_all`
+ * the simulator implements. MCG_CAP is not among them: KVM sets it only
+ * through KVM_X86_SETUP_MCE.
+ */
+export const emulated_msrs: readonly number[] = [
+  msr.MSR_KVM_SYSTEM_TIME,
+  msr.MSR_KVM_WALL_CLOCK,
+  msr.MSR_KVM_SYSTEM_TIME_NEW,
+  msr.MSR_KVM_WALL_CLOCK_NEW,
+  msr.MSR_KVM_ASYNC_PF_EN,
+  msr.MSR_KVM_STEAL_TIME,
+  msr.MSR_KVM_PV_EOI_EN,
   msr.MSR_IA32_TSC_ADJUST,
   msr.MSR_IA32_TSC_DEADLINE,
   msr.MSR_IA32_ARCH_CAPABILITIES,
   msr.MSR_IA32_MISC_ENABLE,
   msr.MSR_IA32_MCG_STATUS,
-  msr.MSR_IA32_MCG_CAP,
-  msr.MSR_IA32_FEAT_CTL,
-  msr.MSR_IA32_UCODE_REV,
   msr.MSR_PLATFORM_INFO,
+  0x1fc, // MSR_IA32_POWER_CTL
+  msr.MSR_IA32_UCODE_REV,
 ];
+
+/**
+ * `kvm_is_advertised_msr()`: in KVM_GET_MSR_INDEX_LIST, so userspace may read
+ * it and write 0 to it even where KVM does not fully support it.
+ */
+export function kvm_is_advertised_msr(index: number): boolean {
+  return msrs_to_save.includes(index) || emulated_msrs.includes(index);
+}
 
 /** `msr_based_features`: what KVM_GET_MSR_FEATURE_INDEX_LIST reports. */
 export const msr_based_features: readonly number[] = [
@@ -648,7 +687,7 @@ function kvm_dev_ioctl_get_cpuid(arg: bigint, emulated: boolean): number {
 export function kvm_arch_dev_ioctl(cmd: number, arg: bigint): number {
   switch (cmd) {
     case KVM_GET_MSR_INDEX_LIST:
-      return get_msr_list(arg, msrs_to_save);
+      return get_msr_list(arg, [...msrs_to_save, ...emulated_msrs]);
     case KVM_GET_MSR_FEATURE_INDEX_LIST:
       return get_msr_list(arg, msr_based_features);
     case KVM_GET_SUPPORTED_CPUID:
@@ -656,12 +695,14 @@ export function kvm_arch_dev_ioctl(cmd: number, arg: bigint): number {
     case KVM_GET_EMULATED_CPUID:
       return kvm_dev_ioctl_get_cpuid(arg, true);
     case KVM_GET_MSRS:
-      return msr_io(arg, (index, data) => {
-        const v = kvm_get_msr_feature(index);
-        if (v === null) return 1;
-        data[0] = v;
-        return 0;
-      }, true);
+      // do_get_feature_msr(): the feature MSRs, and 0 for the other advertised ones.
+      return msr_io(arg, (index, data) =>
+        kvm_do_msr_access(index, data, true, (i, d) => {
+          const v = kvm_get_msr_feature(i);
+          if (v === null) return KVM_MSR_RET_UNSUPPORTED;
+          d[0] = v;
+          return 0;
+        }), true);
     default:
       return -EINVAL;
   }
@@ -692,8 +733,10 @@ function msr_io(
   let i = 0;
   for (; i < n; i++) {
     msr_data[0] = dv.getBigUint64(i * 16 + 8, true);
-    if (fn(dv.getUint32(i * 16, true), msr_data)) break;
+    const r = fn(dv.getUint32(i * 16, true), msr_data);
+    // The failing entry goes back too: a failed read leaves its data zeroed.
     dv.setBigUint64(i * 16 + 8, msr_data[0], true);
+    if (r) break;
   }
   if (writeback && copy_out(arg + 8n, bytes)) return -EFAULT;
   return i;
@@ -711,6 +754,23 @@ export const KVM_MSR_RET_INVALID = 1;
 export const KVM_MSR_RET_UNSUPPORTED = 2;
 /** `KVM_MSR_RET_FILTERED`: the MSR filter denied a guest access. */
 export const KVM_MSR_RET_FILTERED = 3;
+
+/**
+ * `kvm_do_msr_access()` for userspace (host-initiated) accesses: a failed
+ * read returns 0 as its data, and an MSR KVM advertises but does not support
+ * reads as 0 and takes a write of 0. `ignore_msrs` is off, as by default.
+ */
+export function kvm_do_msr_access(
+  index: number,
+  data: bigint[],
+  read: boolean,
+  access: (index: number, data: bigint[]) => number,
+): number {
+  const r = access(index, data);
+  if (r && read) data[0] = 0n;
+  if (r === KVM_MSR_RET_UNSUPPORTED && data[0] === 0n && kvm_is_advertised_msr(index)) return 0;
+  return r;
+}
 
 /**
  * `kvm_get_msr_common()` + the VMX MSRs: 0 and the value in `data[0]`, or
@@ -786,7 +846,6 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
     case msr.MSR_PLATFORM_INFO:
       if (!host && !vcpu.kvm.arch.guest_can_read_msr_platform_info) return KVM_MSR_RET_INVALID;
       break;
-    case MSR_IA32_POWER_CTL:
     case msr.MSR_KVM_WALL_CLOCK:
     case msr.MSR_KVM_SYSTEM_TIME:
     case msr.MSR_KVM_WALL_CLOCK_NEW:
@@ -794,6 +853,10 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
     case msr.MSR_KVM_ASYNC_PF_EN:
     case msr.MSR_KVM_STEAL_TIME:
     case msr.MSR_KVM_PV_EOI_EN:
+      if (!guest_pv_has(vcpu, pv_msr_feature(index))) return KVM_MSR_RET_UNSUPPORTED;
+      data[0] = a.msrs.get(index) ?? 0n;
+      return 0;
+    case MSR_IA32_POWER_CTL:
       // Stored as written; 0 at reset.
       data[0] = a.msrs.get(index) ?? 0n;
       return 0;
@@ -902,29 +965,47 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       a.msrs.set(index, data);
       return 0;
     }
-    case msr.MSR_IA32_SPEC_CTRL:
-    case msr.MSR_IA32_TSC_ADJUST:
-    case msr.MSR_IA32_MCG_STATUS:
     case msr.MSR_IA32_FEAT_CTL:
+      if (!is_vmx_feature_control_msr_valid(vcpu, data, host)) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_IA32_TSC_ADJUST: {
+      // Without TSC_ADJUST in the guest CPUID the write is dropped, not refused.
+      const l7 = kvm_find_cpuid_entry_index(a.cpuid_entries, 7, 0);
+      if (l7 && l7.ebx & (1 << 1)) a.msrs.set(index, data);
+      return 0;
+    }
+    case msr.MSR_IA32_SPEC_CTRL:
+    case msr.MSR_IA32_MCG_STATUS:
     case MSR_IA32_POWER_CTL:
+      a.msrs.set(index, data);
+      return 0;
     case msr.MSR_KVM_WALL_CLOCK:
     case msr.MSR_KVM_SYSTEM_TIME:
     case msr.MSR_KVM_WALL_CLOCK_NEW:
     case msr.MSR_KVM_SYSTEM_TIME_NEW:
+      if (!guest_pv_has(vcpu, pv_msr_feature(index))) return KVM_MSR_RET_UNSUPPORTED;
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_KVM_PV_EOI_EN:
-      // kvm_lapic_set_pv_eoi(): the address (all but the enable bit) must be 4-byte aligned.
+      if (!guest_pv_has(vcpu, KVM_FEATURE_PV_EOI)) return KVM_MSR_RET_UNSUPPORTED;
+      // kvm_lapic_set_pv_eoi(): the address (all but the enable bit) must be
+      // 4-byte aligned, and enabling maps it (kvm_gfn_to_hva_cache_init()).
       if (data & 2n) return KVM_MSR_RET_INVALID;
+      if ((data & 1n) && !kvm_gpa_is_writable(vcpu.kvm, data & ~1n, 1)) {
+        return KVM_MSR_RET_INVALID;
+      }
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_KVM_ASYNC_PF_EN:
+      if (!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF)) return KVM_MSR_RET_UNSUPPORTED;
       // kvm_pv_enable_async_pf(): reserved bits 4-5; without an in-kernel LAPIC only 0.
       if (data & 0x30n) return KVM_MSR_RET_INVALID;
       if (!irqchip_in_kernel(vcpu.kvm) && data) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_KVM_STEAL_TIME:
+      if (!guest_pv_has(vcpu, KVM_FEATURE_STEAL_TIME)) return KVM_MSR_RET_UNSUPPORTED;
       // KVM_STEAL_RESERVED_MASK: bits 1-5 (the area is 64-byte aligned).
       if (data & 0x3en) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
@@ -940,13 +1021,6 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_IA32_ARCH_CAPABILITIES:
       // Only userspace, and only with bits KVM supports.
       if (!host || (data & ~HOST_ARCH_CAPABILITIES)) return KVM_MSR_RET_INVALID;
-      a.msrs.set(index, data);
-      return 0;
-    case msr.MSR_IA32_MCG_CAP:
-      // set_msr_mce(): userspace only; the bank count, bits 16-23 and what the host supports.
-      if (!host || (data & ~(KVM_MCE_CAP_SUPPORTED | 0xffn | 0xff0000n))) {
-        return KVM_MSR_RET_INVALID;
-      }
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_PLATFORM_INFO:
@@ -966,10 +1040,86 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
   }
 }
 
+/**
+ * `guest_pv_has()`: with KVM_CAP_ENFORCE_PV_FEATURE_CPUID, a paravirtual
+ * feature exists only if the KVM leaf of the guest CPUID
+ * (`kvm_find_kvm_cpuid_features()`: the "KVMKVMKVM" signature in a
+ * 0x40000000 + n * 0x100 leaf, features in EAX of the next) offers it. A PV
+ * MSR without its feature is unsupported, for userspace too (which may still
+ * read it as 0 and write 0: `kvm_do_msr_access()`).
+ */
+export function guest_pv_has(vcpu: kvm_vcpu, feature: number): boolean {
+  if (!vcpu.arch.pv_cpuid_enforce) return true;
+  const e = vcpu.arch.cpuid_entries;
+  for (let base = KVM_CPUID_SIGNATURE; base < 0x50000000; base += 0x100) {
+    const sig = kvm_find_cpuid_entry_index(e, base, 0);
+    if (
+      sig && sig.ebx === KVM_SIGNATURE[0] && sig.ecx === KVM_SIGNATURE[1] &&
+      sig.edx === KVM_SIGNATURE[2] && sig.eax - base < 0x100
+    ) {
+      const f = kvm_find_cpuid_entry_index(e, base | 1, 0);
+      return !!f && ((f.eax >>> feature) & 1) === 1;
+    }
+  }
+  return false;
+}
+
+/** "KVMKVMKVM\0\0\0" as CPUID EBX, ECX, EDX. */
+const KVM_SIGNATURE = [0x4b4d564b, 0x564b4d56, 0x4d];
+
+/** The PV feature whose CPUID bit guards a kvmclock MSR. */
+function pv_msr_feature(index: number): number {
+  switch (index) {
+    case msr.MSR_KVM_WALL_CLOCK:
+    case msr.MSR_KVM_SYSTEM_TIME:
+      return KVM_FEATURE_CLOCKSOURCE;
+    case msr.MSR_KVM_ASYNC_PF_EN:
+      return KVM_FEATURE_ASYNC_PF;
+    case msr.MSR_KVM_STEAL_TIME:
+      return KVM_FEATURE_STEAL_TIME;
+    case msr.MSR_KVM_PV_EOI_EN:
+      return KVM_FEATURE_PV_EOI;
+    default:
+      return KVM_FEATURE_CLOCKSOURCE2;
+  }
+}
+
 /** `MSR_IA32_POWER_CTL`: emulated by KVM (read back as written), so it never exits. */
 export const MSR_IA32_POWER_CTL = 0x1fc;
-/** `kvm_caps.supported_mce_cap` on VMX: MCG_CTL_P, CMCI_P, SER_P, LMCE_P. */
-const KVM_MCE_CAP_SUPPORTED = (1n << 8n) | (1n << 10n) | (1n << 24n) | (1n << 27n);
+/** `FEAT_CTL_LOCKED`: IA32_FEATURE_CONTROL bit 0. */
+const FEAT_CTL_LOCKED = 1n;
+/**
+ * `KVM_SUPPORTED_FEATURE_CONTROL`: LOCKED, VMX inside/outside SMX, SGX
+ * launch control and enable, LMCE: what userspace may set.
+ */
+const KVM_SUPPORTED_FEATURE_CONTROL = FEAT_CTL_LOCKED | (1n << 1n) | (1n << 2n) | (1n << 17n) |
+  (1n << 18n) | (1n << 20n);
+
+/**
+ * `is_vmx_feature_control_msr_valid()`: userspace may set any bit KVM
+ * supports; the guest only the vCPU's valid bits, and nothing once LOCKED is
+ * set. The valid bits are LOCKED alone: no nested VMX, no SGX, and no
+ * KVM_X86_SETUP_MCE to offer LMCE.
+ */
+function is_vmx_feature_control_msr_valid(vcpu: kvm_vcpu, data: bigint, host: boolean): boolean {
+  if (host) return !(data & ~KVM_SUPPORTED_FEATURE_CONTROL);
+  if ((vcpu.arch.msrs.get(msr.MSR_IA32_FEAT_CTL) ?? 0n) & FEAT_CTL_LOCKED) return false;
+  return !(data & ~FEAT_CTL_LOCKED);
+}
+
+/**
+ * Whether `kvm_gfn_to_hva_cache_init()` can map `len` bytes at `gpa`: every
+ * page in a writable memslot of address space 0.
+ */
+function kvm_gpa_is_writable(k: kvm, gpa: bigint, len: number): boolean {
+  const first = gpa >> BigInt(PAGE_SHIFT);
+  const last = (gpa + BigInt(len) - 1n) >> BigInt(PAGE_SHIFT);
+  for (let gfn = first; gfn <= last; gfn++) {
+    const s = gfn_to_memslot(k, Number(gfn));
+    if (!s || (s.flags & KVM_MEM_READONLY)) return false;
+  }
+  return true;
+}
 
 /** `set_msr_mce()` for the MCi_CTL/STATUS/ADDR/MISC bank MSRs. */
 function set_msr_mce_bank(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
@@ -1130,6 +1280,7 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
     exit_rip: 0n,
     maxphyaddr: 36,
     pv_cpuid_enforce: false,
+    sipi_pending: false,
   };
   (vcpu as { arch: kvm_vcpu_arch }).arch = arch;
   arch.vmcs.tsc_khz = k.arch.default_tsc_khz;
@@ -1353,19 +1504,31 @@ export function kvm_update_cpuid_runtime(vcpu: kvm_vcpu): void {
 /** `__kvm_update_cpuid_runtime()`: the live-state bits of `e`, a table that is or may become the vCPU's. */
 function cpuid_runtime_update(vcpu: kvm_vcpu, e: cpuid_entry[]): void {
   const s = vcpu.arch.vmcs;
+  // A TD's CR4 belongs to the TDX module: tdx_vcpu_create() gives the guest
+  // every CR4 bit and TDX never caches the register, so KVM's copy stays at
+  // its reset value, 0 (the TD's CPUID instruction is the module's business).
+  const cr4 = is_td(vcpu.kvm) ? 0n : s.cr4;
   const set = (v: number, bit: number, on: boolean) =>
     (on ? v | (1 << bit) : v & ~(1 << bit)) >>> 0;
   const l1 = kvm_find_cpuid_entry_index(e, 1, 0);
   if (l1) {
-    l1.ecx = set(l1.ecx, 27, (s.cr4 & X86_CR4_OSXSAVE) !== 0n);
+    l1.ecx = set(l1.ecx, 27, (cr4 & X86_CR4_OSXSAVE) !== 0n);
     l1.edx = set(l1.edx, 9, (s.apic_base & APIC_BASE_ENABLE) !== 0n);
   }
   const l7 = kvm_find_cpuid_entry_index(e, 7, 0);
-  if (l7) l7.ecx = set(l7.ecx, 4, (s.cr4 & X86_CR4_PKE) !== 0n);
+  if (l7) l7.ecx = set(l7.ecx, 4, (cr4 & X86_CR4_PKE) !== 0n);
+  // The XSAVE area sizes for the features XCR0 enables: standard format in
+  // 0xD.0 EBX, compacted (XCR0 | XSS, XSS is 0) in 0xD.1 EBX when the table
+  // offers XSAVEC or XSAVES.
+  const d0 = kvm_find_cpuid_entry_index(e, 0xd, 0);
+  if (d0) d0.ebx = xstate_required_size(s.xcr0);
+  const d1 = kvm_find_cpuid_entry_index(e, 0xd, 1);
+  if (d1 && (d1.eax & ((1 << 1) | (1 << 3)))) d1.ebx = xstate_required_size(s.xcr0, true);
 }
 
 /** KVM_GET_MP_STATE. */
 export function kvm_arch_vcpu_ioctl_get_mpstate(vcpu: kvm_vcpu, arg: bigint): number {
+  kvm_apic_accept_events(vcpu);
   mp_v.mp_state = vcpu.arch.mp_state;
   return copy_out(arg, scratch_u8, 4) ? -EFAULT : 0;
 }
@@ -1386,8 +1549,33 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
       return -EINVAL;
   }
   if (!irqchip_in_kernel(vcpu.kvm) && st !== KVM_MP_STATE_RUNNABLE) return -EINVAL;
-  vcpu.arch.mp_state = st === KVM_MP_STATE_SIPI_RECEIVED ? KVM_MP_STATE_INIT_RECEIVED : st;
+  if (st === KVM_MP_STATE_SIPI_RECEIVED) {
+    // A SIPI is latched for the vCPU, which waits for it in INIT_RECEIVED.
+    vcpu.arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+    vcpu.arch.sipi_pending = true;
+  } else {
+    vcpu.arch.mp_state = st;
+  }
   return 0;
+}
+
+/**
+ * `kvm_apic_accept_events()`: a latched SIPI starts a vCPU waiting in
+ * INIT_RECEIVED at its vector (`kvm_vcpu_deliver_sipi_vector()`: CS selector
+ * vector << 8, base vector << 12, RIP 0); the simulated LAPIC never receives
+ * a SIPI message, so the vector is the reset value 0. Run by KVM_GET_MP_STATE
+ * and KVM_RUN.
+ */
+export function kvm_apic_accept_events(vcpu: kvm_vcpu): void {
+  if (!irqchip_in_kernel(vcpu.kvm) || !vcpu.arch.sipi_pending) return;
+  vcpu.arch.sipi_pending = false;
+  if (vcpu.arch.mp_state !== KVM_MP_STATE_INIT_RECEIVED) return;
+  const v = vcpu.arch.vmcs;
+  const sipi_vector = 0;
+  v.cs.selector = sipi_vector << 8;
+  v.cs.base = BigInt(sipi_vector << 12);
+  v.rip = 0n;
+  vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
 }
 
 /** KVM_GET_FPU. */
@@ -1438,6 +1626,7 @@ function kvm_vcpu_ioctl_set_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
  */
 function kvm_set_cpuid(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
   if (vcpu.has_run) {
+    kvm_update_cpuid_runtime(vcpu);
     cpuid_runtime_update(vcpu, e2);
     return kvm_cpuid_check_equal(vcpu, e2);
   }
@@ -1498,6 +1687,8 @@ function kvm_vcpu_ioctl_enable_cap(vcpu: kvm_vcpu, arg: bigint): number {
 /** `kvm_vcpu_ioctl_get_cpuid2()`. */
 function kvm_vcpu_ioctl_get_cpuid2(vcpu: kvm_vcpu, arg: bigint): number {
   if (copy_in(arg, 8)) return -EFAULT;
+  // The dynamic bits follow state changed since the table was set (XCR0 by XSETBV).
+  kvm_update_cpuid_runtime(vcpu);
   const nent = scratch_dv.getUint32(0, true);
   const e = vcpu.arch.cpuid_entries;
   if (nent < e.length) return -E2BIG;
@@ -1563,9 +1754,17 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
   }
   switch (cmd) {
     case KVM_GET_MSRS:
-      return msr_io(arg, (i, d) => kvm_get_msr(vcpu, i, d, true), true);
+      return msr_io(
+        arg,
+        (i, d) => kvm_do_msr_access(i, d, true, (j, e) => kvm_get_msr(vcpu, j, e, true)),
+        true,
+      );
     case KVM_SET_MSRS:
-      return msr_io(arg, (i, d) => kvm_set_msr(vcpu, i, d[0]!, true), false);
+      return msr_io(
+        arg,
+        (i, d) => kvm_do_msr_access(i, d, false, (j, e) => kvm_set_msr(vcpu, j, e[0]!, true)),
+        false,
+      );
     case KVM_SET_CPUID2:
       return kvm_vcpu_ioctl_set_cpuid2(vcpu, arg);
     case KVM_SET_CPUID:

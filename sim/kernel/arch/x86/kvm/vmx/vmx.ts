@@ -42,6 +42,7 @@ import {
   KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON,
   KVM_MEMORY_EXIT_FLAG_PRIVATE,
   KVM_MP_STATE_HALTED,
+  KVM_MP_STATE_INIT_RECEIVED,
   KVM_MP_STATE_UNINITIALIZED,
   KVM_MSR_EXIT_REASON_FILTER,
   KVM_MSR_EXIT_REASON_INVAL,
@@ -58,6 +59,9 @@ import {
   KVM_ENOSYS,
   KVM_EOPNOTSUPP,
   KVM_EPERM,
+  KVM_FEATURE_PV_SCHED_YIELD,
+  KVM_FEATURE_PV_SEND_IPI,
+  KVM_FEATURE_PV_UNHALT,
   KVM_HC_CLOCK_PAIRING,
   KVM_HC_KICK_CPU,
   KVM_HC_MAP_GPA_RANGE,
@@ -109,7 +113,9 @@ import {
 import { kvm_build_memory_map } from "../../../../virt/kvm/memslot_map.ts";
 import { kvm_cpuid } from "../cpuid.ts";
 import {
+  guest_pv_has,
   irqchip_in_kernel,
+  kvm_apic_accept_events,
   kvm_get_msr,
   kvm_msr_allowed,
   KVM_MSR_RET_FILTERED,
@@ -349,9 +355,14 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
     if (r <= 0) return r;
   }
   if (immediate_exit) return -EINTR;
-  if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) {
-    // vcpu_block(): nothing can wake a halted vCPU (no interrupt delivery);
-    // KVM_RUN ends as a signal would end the wait.
+  // vcpu_block() first takes a latched SIPI (INIT_RECEIVED → RUNNABLE).
+  kvm_apic_accept_events(vcpu);
+  if (
+    vcpu.arch.mp_state === KVM_MP_STATE_HALTED ||
+    vcpu.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED
+  ) {
+    // vcpu_block(): nothing can wake a halted vCPU (no interrupt delivery),
+    // nor send a waiting one its SIPI; KVM_RUN ends as a signal would end the wait.
     run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
     return -EINTR;
   }
@@ -706,14 +717,24 @@ function handle_vmcall(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   } else {
     switch (nr) {
       case BigInt(KVM_HC_VAPIC_POLL_IRQ):
+        ret = 0n;
+        break;
       case BigInt(KVM_HC_KICK_CPU):
       case BigInt(KVM_HC_SCHED_YIELD):
-        // Nothing to poll, kick or yield to: no interrupt delivery, no blocking.
-        ret = 0n;
+        // Nothing to kick or yield to: no interrupt delivery, no blocking. The
+        // PV feature must exist when userspace enforces the PV CPUID.
+        if (
+          guest_pv_has(
+            vcpu,
+            nr === BigInt(KVM_HC_KICK_CPU) ? KVM_FEATURE_PV_UNHALT : KVM_FEATURE_PV_SCHED_YIELD,
+          )
+        ) {
+          ret = 0n;
+        }
         break;
       case BigInt(KVM_HC_SEND_IPI):
         // PV IPIs need the in-kernel LAPIC; with one, none is delivered (0 sent).
-        if (irqchip_in_kernel(k)) ret = 0n;
+        if (guest_pv_has(vcpu, KVM_FEATURE_PV_SEND_IPI) && irqchip_in_kernel(k)) ret = 0n;
         break;
       case BigInt(KVM_HC_CLOCK_PAIRING):
         // The host clocksource is not the TSC.
