@@ -39,4 +39,5 @@ export * from "./include/test_util.ts";
 export * from "./include/linux/resource.ts";
 export * from "./include/kvm_util.ts";
 export * from "./include/x86/processor.ts";
+export * from "./include/x86/sev.ts";
 export * from "./include/x86/tdx/td_boot.ts";

@@ -43,3 +43,19 @@ export function guest_cpu(): guest_cpu {
   }
   return cpu;
 }
+
+/**
+ * An instruction the simulated CPU does not model: executing it in a vCPU
+ * worker is a JavaScript exception in guest code, which fails the test with
+ * the guest's stack (never a silently wrong result); on the host it is
+ * {@linkcode guest_cpu}'s error. Guest helpers of instructions that only
+ * hardware the simulator does not offer would run (AMD SEV-ES) use it.
+ *
+ * @param insn the instruction, as its C twin's asm spells it
+ * @param why what the simulated machine lacks
+ * @returns never
+ */
+export function guest_insn_unimplemented(insn: string, why: string): never {
+  guest_cpu();
+  throw new Error(`'${insn}' is not implemented by the simulated CPU: ${why}`);
+}

@@ -88,3 +88,18 @@ export function print_skip(fmt: string, ...args: unknown[]): void {
   vprintf(fmt, args);
   puts(", skipping test");
 }
+
+/**
+ * C `is_smt_on()`: whether the host runs with SMT active (sysfs
+ * `devices/system/cpu/smt/active` reads `1`). A host fact, not a KVM one, so
+ * it is read from the host whatever the backend; false when it cannot be read.
+ *
+ * @returns whether SMT is active
+ */
+export function is_smt_on(): boolean {
+  try {
+    return Deno.readTextFileSync("/sys/devices/system/cpu/smt/active").startsWith("1");
+  } catch {
+    return false;
+  }
+}

@@ -197,9 +197,13 @@ struct kvm_sev_init {
 	__u16 pad1;
 	__u32 pad2[8];
 };
+#define KVM_SEV_INIT2 22
 #endif
 
 #ifndef KVM_SEV_SNP_PAGE_TYPE_NORMAL
+#define KVM_SEV_SNP_LAUNCH_START 100
+#define KVM_SEV_SNP_LAUNCH_UPDATE 101
+#define KVM_SEV_SNP_LAUNCH_FINISH 102
 struct kvm_sev_snp_launch_start {
 	__u64 policy;
 	__u8 gosvw[16];
@@ -234,6 +238,7 @@ struct kvm_sev_snp_launch_finish {
 #define KVM_EXIT_ARM_SEA 41
 #define KVM_EXIT_ARM_LDST64B 42
 #define KVM_EXIT_SNP_REQ_CERTS 43
+#define KVM_SEV_SNP_ENABLE_REQ_CERTS 103
 struct kvm_exit_snp_req_certs {
 	__u64 gpa;
 	__u64 npages;
@@ -472,7 +477,8 @@ function inSystemStruct(name: string, d: string): boolean {
 
 /**
  * Enumerators (which `#ifdef` cannot see) to compare: those of the system
- * header with the newest values, and the TDX ids the prelude declares.
+ * header with the newest values, and the TDX and newer SEV ids the prelude
+ * declares where the system header lacks them.
  */
 const ENUMERATORS = [
   "kvm_ioeventfd_flag_nr_datamatch",
@@ -503,6 +509,11 @@ const ENUMERATORS = [
   "KVM_SEV_CERT_EXPORT",
   "KVM_SEV_GET_ATTESTATION_REPORT",
   "KVM_SEV_SEND_CANCEL",
+  "KVM_SEV_INIT2",
+  "KVM_SEV_SNP_LAUNCH_START",
+  "KVM_SEV_SNP_LAUNCH_UPDATE",
+  "KVM_SEV_SNP_LAUNCH_FINISH",
+  "KVM_SEV_SNP_ENABLE_REQ_CERTS",
   "KVM_TDX_CAPABILITIES",
   "KVM_TDX_INIT_VM",
   "KVM_TDX_INIT_VCPU",

@@ -95,3 +95,17 @@ export function _exit(status: number): never {
   if (in_deno_test()) throw new ExitError(code);
   Deno.exit(code);
 }
+
+/** Signal number of SIGABRT on Linux. */
+const SIGABRT = 6;
+
+/**
+ * C `abort()`: ends the process as death by SIGABRT reads in a shell, status
+ * 134 (128 + SIGABRT), without running `atexit` handlers; under `deno test`
+ * it throws {@linkcode ExitError} with that status.
+ *
+ * @returns never
+ */
+export function abort(): never {
+  return _exit(128 + SIGABRT);
+}

@@ -18,11 +18,13 @@ import {
   KVM_GET_MSRS,
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_TSC_KHZ,
+  KVM_GET_XSAVE,
   kvm_mp_state,
   KVM_SET_CPUID2,
   KVM_SET_MP_STATE,
   KVM_SET_MSRS,
   KVM_SET_XCRS,
+  KVM_SET_XSAVE,
 } from "../../include/linux/kvm.ts";
 import {
   kvm_cpuid2,
@@ -30,11 +32,14 @@ import {
   kvm_msrs,
   kvm_regs,
   kvm_segment,
+  kvm_sev_init,
+  KVM_SEV_INIT2,
   kvm_sregs,
   KVM_TDX_GET_CPUID,
   KVM_TDX_INIT_VCPU,
   KVM_X86_TDX_VM,
   kvm_xcrs,
+  type kvm_xsave,
 } from "../../include/asm/kvm.ts";
 import { user_memory } from "../../include/libc/syscall.ts";
 import type { View } from "../../include/c/layout.ts";
@@ -88,7 +93,10 @@ import {
   tdx_vm_setup_boot_code_region,
   tdx_vm_setup_boot_parameters_region,
 } from "./tdx/tdx_util.ts";
+import { is_sev_vm, vm_sev_ioctl } from "./sev.ts";
+import { open_sev_dev_path_or_exit } from "./svm.ts";
 import { idt_handler_name } from "./handlers.ts";
+import { kvm_arch_mmio_init } from "./mmio.ts";
 export { idt_handler_name };
 import { get_ucall, REPORT_GUEST_ASSERT, ucall_struct, UCALL_UNHANDLED } from "../ucall_common.ts";
 import {
@@ -124,6 +132,7 @@ import {
   X86_PROPERTY_MAX_EXT_LEAF,
   X86_PROPERTY_MAX_PHY_ADDR,
   X86_PROPERTY_MAX_VIRT_ADDR,
+  X86_PROPERTY_SEV_C_BIT,
   X86_PROPERTY_SUPPORTED_XCR0_HI,
   X86_PROPERTY_SUPPORTED_XCR0_LO,
 } from "../../include/x86/processor.ts";
@@ -257,6 +266,20 @@ export function kvm_get_supported_cpuid(): View<typeof kvm_cpuid2.fields> {
   kvm_free_fd(kvm_fd);
   kvm_supported_cpuid = cpuid;
   return cpuid;
+}
+
+/**
+ * C `this_cpu_vendor_string_is(vendor)` run on the host. TypeScript cannot
+ * execute CPUID, so the host's vendor comes from KVM_GET_SUPPORTED_CPUID
+ * leaf 0, which KVM copies from the host CPU: the simulated Intel host on the
+ * simulator, the real CPU on /dev/kvm.
+ */
+function host_cpu_vendor_string_is(vendor: string): boolean {
+  const e = entries_of(kvm_get_supported_cpuid()).find((e) => e.function === 0);
+  if (!e) return false;
+  const dv = new DataView(new ArrayBuffer(12));
+  [e.ebx, e.edx, e.ecx].forEach((r, i) => dv.setUint32(i * 4, r, true));
+  return new TextDecoder().decode(dv.buffer) === vendor;
 }
 
 /** The entries of a CPUID table that `nent` says are valid. */
@@ -553,25 +576,23 @@ export function is_tdx_vm(vm: kvm_vm): boolean {
 }
 
 /**
- * C `is_sev_vm(vm)`.
- *
- * @param vm the VM
- * @returns whether it is an SEV, SEV-ES or SNP VM
- */
-export function is_sev_vm(vm: kvm_vm): boolean {
-  return vm.type === 2 || vm.type === 3 || vm.type === 4;
-}
-
-/**
- * C `kvm_init_vm_address_properties(vm)`: the S-bit of a TD (bit
- * GUEST_MAX_PHY_ADDR - 1, which tags shared GPAs) and the GPA tag mask. SEV
- * (C-bit) needs `/dev/sev`, which the simulator does not have.
+ * C `kvm_init_vm_address_properties(vm)`: the C-bit of an SEV VM (which tags
+ * private GPAs) or the S-bit of a TD (bit GUEST_MAX_PHY_ADDR - 1, which tags
+ * shared GPAs), and the GPA tag mask. An SEV VM also opens `/dev/sev`, and
+ * skips the program where there is none (the simulator has none).
  *
  * @param vm the VM
  */
 export function kvm_init_vm_address_properties(vm: kvm_vm): void {
   vm.arch.sev_fd = -1;
-  if (is_tdx_vm(vm)) {
+  if (is_sev_vm(vm)) {
+    vm.arch.sev_fd = open_sev_dev_path_or_exit();
+    // Upstream reads the host's CPUID (this_cpu_property), which TypeScript
+    // cannot execute on the host; KVM reports the host's C-bit position
+    // unchanged in 0x8000001F.EBX[5:0] whenever it supports SEV.
+    vm.arch.c_bit = 1n << BigInt(kvm_cpu_property(X86_PROPERTY_SEV_C_BIT));
+    vm.gpa_tag_mask = vm.arch.c_bit;
+  } else if (is_tdx_vm(vm)) {
     const gpa_bits = kvm_cpu_property(X86_PROPERTY_GUEST_MAX_PHY_ADDR);
     TEST_ASSERT(
       gpa_bits === 48 || gpa_bits === 52,
@@ -702,6 +723,17 @@ export function virt_arch_pgd_alloc(vm: kvm_vm): void {
  * @param level `PG_LEVEL_4K`, `PG_LEVEL_2M` or `PG_LEVEL_1G`
  */
 export function __virt_pg_map(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t, level: number): void {
+  ___virt_pg_map(vm, vaddr, paddr, level, vm_is_gpa_protected(vm, paddr));
+}
+
+/** C `___virt_pg_map()` (the TDX series, v8): `__virt_pg_map` with the leaf's C/S-bit chosen by the caller. */
+function ___virt_pg_map(
+  vm: kvm_vm,
+  vaddr: gva_t,
+  paddr: gpa_t,
+  level: number,
+  is_protected: boolean,
+): void {
   const pg_size = PG_LEVEL_SIZE(level);
   TEST_ASSERT(
     vm.mode === vm_guest_mode.VM_MODE_PXXVYY_4K,
@@ -746,7 +778,7 @@ export function __virt_pg_map(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t, level: num
     vaddr,
   );
   let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK | (paddr & PHYSICAL_PAGE_MASK);
-  v |= vm_is_gpa_protected(vm, paddr) ? vm.arch.c_bit : vm.arch.s_bit;
+  v |= is_protected ? vm.arch.c_bit : vm.arch.s_bit;
   pte.set(v);
 }
 
@@ -762,10 +794,24 @@ export function virt_arch_pg_map(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t): void {
 }
 
 /**
+ * C `virt_arch_pg_map_shared(vm, vaddr, paddr)` (the TDX series, v8): a 4K
+ * mapping whose leaf has the S-bit whatever the GPA's protection.
+ *
+ * @param vm the VM
+ * @param vaddr the GVA
+ * @param paddr the GPA
+ */
+export function virt_arch_pg_map_shared(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t): void {
+  ___virt_pg_map(vm, vaddr, paddr, 1, false);
+}
+
+/**
  * C `__vm_get_page_table_entry()` reduced to the walk: the leaf PTE of a GVA
  * and its level, or null when it is not mapped.
  */
 function vm_walk(vm: kvm_vm, vaddr: gva_t): { pte: bigint; level: number } | null {
+  // After an SEV launch the tables are encrypted: the host mapping holds ciphertext.
+  TEST_ASSERT(!vm.arch.is_pt_protected, "Walking page tables of protected guests is impossible");
   if (!vm.mmu.pgd_created) return null;
   let table = vm.mmu.pgd;
   for (let level = vm.mmu.pgtable_levels; level >= 1; level--) {
@@ -1109,12 +1155,17 @@ export function kvm_arch_vm_post_create(vm: kvm_vm, nr_vcpus: number): void {
   );
   vm_create_irqchip(vm);
   vm_init_descriptor_tables(vm);
-  host_cpu_is_intel.value = 1n;
-  host_cpu_is_amd.value = 0n;
+  host_cpu_is_intel.value = host_cpu_vendor_string_is("GenuineIntel") ? 1n : 0n;
+  host_cpu_is_amd.value = host_cpu_vendor_string_is("AuthenticAMD") ? 1n : 0n;
   sync_global_to_guest(vm, host_cpu_is_intel);
   sync_global_to_guest(vm, host_cpu_is_amd);
   is_forced_emulation_enabled.value = kvm_is_forced_emulation_enabled() ? 1 : 0;
   sync_global_to_guest(vm, is_forced_emulation_enabled);
+  kvm_arch_mmio_init(vm);
+  if (is_sev_vm(vm)) {
+    const init = kvm_sev_init.alloc();
+    vm_sev_ioctl(vm, KVM_SEV_INIT2, init);
+  }
   if (is_tdx_vm(vm)) {
     tdx_init_vm(vm, 0n);
     tdx_vm_setup_boot_code_region(vm);
@@ -1149,6 +1200,27 @@ export function kvm_arch_vm_finalize_vcpus(vm: kvm_vm): void {
 export function assert_on_unhandled_exception(vcpu: kvm_vcpu): void {
   const uc = ucall_struct.alloc();
   if (get_ucall(vcpu, uc) === UCALL_UNHANDLED) REPORT_GUEST_ASSERT(uc);
+}
+
+/**
+ * C `vcpu_xsave_get(vcpu, xsave)`: KVM_GET_XSAVE (the first 4096 bytes, in
+ * the standard, non-compacted format).
+ *
+ * @param vcpu the vCPU
+ * @param xsave receives the XSAVE image
+ */
+export function vcpu_xsave_get(vcpu: kvm_vcpu, xsave: View<typeof kvm_xsave.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_XSAVE, xsave);
+}
+
+/**
+ * C `vcpu_xsave_set(vcpu, xsave)`: KVM_SET_XSAVE.
+ *
+ * @param vcpu the vCPU
+ * @param xsave the XSAVE image
+ */
+export function vcpu_xsave_set(vcpu: kvm_vcpu, xsave: View<typeof kvm_xsave.fields>): void {
+  vcpu_ioctl(vcpu, KVM_SET_XSAVE, xsave);
 }
 
 // ---------------------------------------------------------------------------
