@@ -15,6 +15,9 @@
 export * from "./kvm_util_types.ts";
 export * from "../lib/kvm_util.ts";
 export * from "./ucall_common.ts";
+export * from "./x86/kvm_util_arch.ts";
+// C kvm_util.h's MMIO_WRITE() / MMIO_READ(), over kvm_arch_mmio_write() / _read().
+export { MMIO_READ, MMIO_WRITE } from "../lib/x86/mmio.ts";
 export * from "./test_util.ts";
 export { guest_global } from "../lib/guest_globals.ts";
 export { guest_code_gva, kvm_vm_elf_load } from "../lib/elf.ts";

@@ -94,6 +94,7 @@ import {
   kvm_userspace_memory_region2,
 } from "../include/linux/kvm.ts";
 import type { kvm_msrs, kvm_regs, kvm_sregs } from "../include/asm/kvm.ts";
+import { KVM_GET_MP_STATE, type kvm_mp_state, KVM_SET_MP_STATE } from "../include/linux/kvm.ts";
 import {
   KVM_GET_MSRS,
   KVM_GET_REGS,
@@ -194,6 +195,7 @@ import {
   kvm_init_vm_address_properties,
   vcpu_arch_set_entry_point,
   virt_arch_pg_map,
+  virt_arch_pg_map_shared,
   virt_arch_pgd_alloc,
   vm_arch_has_protected_memory,
   vm_arch_vcpu_add,
@@ -1905,6 +1907,7 @@ function ____vm_alloc(
   vm: kvm_vm,
   sz: number | bigint,
   min_gva: gva_t,
+  min_gpa: gpa_t,
   type: kvm_mem_region_type,
   is_protected: boolean,
 ): gva_t {
@@ -1912,13 +1915,7 @@ function ____vm_alloc(
   const page_size = BigInt(vm.page_size);
   let pages = (size >> BigInt(vm.page_shift)) + (size % page_size !== 0n ? 1n : 0n);
   virt_pgd_alloc(vm);
-  let gpa = __vm_phy_pages_alloc(
-    vm,
-    pages,
-    KVM_UTIL_MIN_PFN * page_size,
-    vm.memslots[type]!,
-    is_protected,
-  );
+  let gpa = __vm_phy_pages_alloc(vm, pages, min_gpa, vm.memslots[type]!, is_protected);
   const gva_start = vm_unused_gva_gap(vm, size, min_gva);
   for (let gva = gva_start; pages > 0n; pages--, gva += page_size, gpa += page_size) {
     virt_pg_map(vm, gva, gpa);
@@ -1942,7 +1939,8 @@ export function __vm_alloc(
   min_gva: gva_t,
   type: kvm_mem_region_type,
 ): gva_t {
-  return ____vm_alloc(vm, sz, min_gva, type, vm_arch_has_protected_memory(vm));
+  const min_gpa = KVM_UTIL_MIN_PFN * BigInt(vm.page_size);
+  return ____vm_alloc(vm, sz, min_gva, min_gpa, type, vm_arch_has_protected_memory(vm));
 }
 
 /**
@@ -1960,7 +1958,29 @@ export function vm_alloc_shared(
   min_gva: gva_t,
   type: kvm_mem_region_type,
 ): gva_t {
-  return ____vm_alloc(vm, sz, min_gva, type, false);
+  return ____vm_alloc(vm, sz, min_gva, KVM_UTIL_MIN_PFN * BigInt(vm.page_size), type, false);
+}
+
+/**
+ * C `vm_vaddr_alloc_private(vm, sz, vaddr_min, paddr_min, type)` (the TDX
+ * series, v8): protected memory at or above both a chosen GVA and a chosen
+ * GPA, for a test that puts its data in a memslot of its own.
+ *
+ * @param vm the VM
+ * @param sz the size in bytes
+ * @param vaddr_min the lowest acceptable GVA
+ * @param paddr_min the lowest acceptable GPA
+ * @param type which memslot to allocate from
+ * @returns the GVA
+ */
+export function vm_vaddr_alloc_private(
+  vm: kvm_vm,
+  sz: number | bigint,
+  vaddr_min: gva_t,
+  paddr_min: gpa_t,
+  type: kvm_mem_region_type,
+): gva_t {
+  return ____vm_alloc(vm, sz, vaddr_min, paddr_min, type, true);
 }
 
 /**
@@ -2025,6 +2045,42 @@ export function virt_map(vm: kvm_vm, gva: gva_t, gpa: gpa_t, npages: number): vo
   TEST_ASSERT(BigInt.asUintN(64, gpa + size) > gpa, "Paddr overflow");
   while (npages--) {
     virt_pg_map(vm, gva, gpa);
+    gva += page_size;
+    gpa += page_size;
+  }
+}
+
+/**
+ * C `virt_pg_map_shared(vm, gva, gpa)` (the TDX series, v8): map one page
+ * shared (the leaf PTE gets the S-bit) even when the GPA is protected, so a
+ * TD can reach a page it converts at run time without editing its page
+ * tables.
+ *
+ * @param vm the VM
+ * @param gva the guest virtual page
+ * @param gpa the guest physical page
+ */
+export function virt_pg_map_shared(vm: kvm_vm, gva: gva_t, gpa: gpa_t): void {
+  virt_arch_pg_map_shared(vm, gva, gpa);
+}
+
+/**
+ * C `virt_map_shared(vm, gva, gpa, npages)` (the TDX series, v8):
+ * {@linkcode virt_map}, with shared mappings.
+ *
+ * @param vm the VM
+ * @param gva the first guest virtual page
+ * @param gpa the first guest physical page
+ * @param npages how many pages
+ */
+export function virt_map_shared(vm: kvm_vm, gva: gva_t, gpa: gpa_t, npages: number): void {
+  const page_size = BigInt(vm.page_size);
+  const size = BigInt(npages) * page_size;
+  TEST_ASSERT(BigInt.asUintN(64, gva + size) > gva, "Vaddr overflow");
+  TEST_ASSERT(BigInt.asUintN(64, gpa + size) > gpa, "Paddr overflow");
+  while (npages--) {
+    virt_pg_map_shared(vm, gva, gpa);
+    sparsebit_set(vm.vpages_mapped, gva >> BigInt(vm.page_shift));
     gva += page_size;
     gpa += page_size;
   }
@@ -2402,6 +2458,32 @@ export function vcpu_regs_get(vcpu: kvm_vcpu, regs: View<typeof kvm_regs.fields>
  */
 export function vcpu_regs_set(vcpu: kvm_vcpu, regs: View<typeof kvm_regs.fields>): void {
   vcpu_ioctl(vcpu, KVM_SET_REGS, regs);
+}
+
+/**
+ * C `vcpu_mp_state_get(vcpu, &mp_state)`.
+ *
+ * @param vcpu the vCPU
+ * @param mp_state receives the MP state
+ */
+export function vcpu_mp_state_get(
+  vcpu: kvm_vcpu,
+  mp_state: View<typeof kvm_mp_state.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_GET_MP_STATE, mp_state);
+}
+
+/**
+ * C `vcpu_mp_state_set(vcpu, &mp_state)`.
+ *
+ * @param vcpu the vCPU
+ * @param mp_state the MP state
+ */
+export function vcpu_mp_state_set(
+  vcpu: kvm_vcpu,
+  mp_state: View<typeof kvm_mp_state.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_SET_MP_STATE, mp_state);
 }
 
 /**

@@ -133,6 +133,9 @@ const UCALL_HEADER_SIZE = UCALL_HEADER_BITMAP + KVM_MAX_VCPUS * ucall_struct.siz
 /** C `ucall_pool`: the pool's GVA, per VM (written into each VM, never read by the host). */
 const ucall_pool = guest_global("ucall_pool", U64);
 
+/** Host: each VM's pool (`struct ucall_header`), for arch exits that name a slot by index. */
+const pool_hva = new WeakMap<kvm_vm, bigint>();
+
 /**
  * C `ucall_nr_pages_required(page_size)`.
  *
@@ -168,7 +171,25 @@ export function ucall_init(vm: kvm_vm, mmio_gpa: gpa_t): void {
     dv.setBigUint64(off + OFF_HVA, hdr_hva + BigInt(off), true);
   }
   write_guest_global(vm, ucall_pool, vaddr);
+  pool_hva.set(vm, hdr_hva);
   ucall_arch_init(vm, mmio_gpa);
+}
+
+/**
+ * Host: the host address of slot `index` of `vm`'s ucall pool. Not in C: an
+ * arch exit whose payload is too small for a pointer (a TD's 4-byte PIO) can
+ * name the slot by index instead (`lib/x86/ucall.ts`).
+ *
+ * @param vm the VM
+ * @param index the slot, as {@linkcode ucall_pool_index} gave it
+ * @returns the slot's host address, or 0 when `index` is not a slot of the pool
+ */
+export function ucall_pool_hva(vm: kvm_vm, index: number): bigint {
+  const hva = pool_hva.get(vm);
+  if (hva === undefined || !Number.isInteger(index) || index < 0 || index >= KVM_MAX_VCPUS) {
+    return 0n;
+  }
+  return hva + BigInt(UCALL_HEADER_BITMAP + index * ucall_struct.size);
 }
 
 // ---------------------------------------------------------------------------
@@ -200,6 +221,24 @@ function ucall_alloc(): guest_ucall | null {
 
 function ucall_free(uc: guest_ucall): void {
   guest_clear_bit(uc.index, ucall_pool.value);
+}
+
+/**
+ * Guest: the pool index of the ucall whose host address is `uc` (the inverse
+ * of {@linkcode ucall_pool_hva}). Each slot's `hva` field says where the host
+ * sees it, so the first slot's gives the pool's host base.
+ *
+ * @param uc the ucall's host address, as `ucall_arch_do_ucall()` receives it
+ * @returns the slot index, or -1 when `uc` is not a slot of this VM's pool
+ */
+export function ucall_pool_index(uc: bigint): number {
+  const pool = ucall_pool.value;
+  if (!pool) return -1;
+  const first = guest_read_u64(pool + BigInt(UCALL_HEADER_BITMAP + OFF_HVA));
+  const off = uc - first;
+  const size = BigInt(ucall_struct.size);
+  if (off < 0n || off % size !== 0n || off / size >= BigInt(KVM_MAX_VCPUS)) return -1;
+  return Number(off / size);
 }
 
 /** A ucall argument: an integer, or a string the guest passes by address (see the module notes). */

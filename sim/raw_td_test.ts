@@ -42,6 +42,7 @@ import {
   KVM_SET_CPUID2,
   KVM_SET_MEMORY_ATTRIBUTES,
   KVM_SET_MP_STATE,
+  KVM_SET_MSRS,
   KVM_SET_REGS,
   KVM_SET_TSC_KHZ,
   KVM_SYSTEM_EVENT_TDX_FATAL,
@@ -295,6 +296,15 @@ Deno.test("raw TD: lifecycle, TDVMCALL and TDCALL leaves, private memory", () =>
   mdv.setUint32(24, 0xc0000082, true); // LSTAR: the module's
   assertEquals(ioctl(vcpu, KVM_GET_MSRS, msrs), 1);
   assertEquals(mdv.getBigUint64(16, true), 0x1800n);
+  // MCG_CAP is on the TD's emulated list but only KVM_X86_SETUP_MCE sets it:
+  // a host write of a non-zero value stops KVM_SET_MSRS at that entry.
+  mdv.setUint32(0, 1, true);
+  mdv.setUint32(8, 0x179, true);
+  mdv.setBigUint64(16, 0x1n, true);
+  assertEquals(ioctl(vcpu, KVM_SET_MSRS, msrs), 0);
+  mdv.setUint32(8, 0x200, true); // MTRRphysBase0: emulated, kept
+  mdv.setBigUint64(16, 0x6n, true);
+  assertEquals(ioctl(vcpu, KVM_SET_MSRS, msrs), 1);
 
   // Run the TD.
   const run_addr = mmap(0n, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);

@@ -62,6 +62,53 @@ export const TDX_CPUIDVE_USER = 1n << 1n;
 export const TDG_VP_INFO_SYS_RD = 1n << 0n;
 
 // ---------------------------------------------------------------------------
+// The guest library's TDCALL wrappers (`lib/x86/tdx/tdcall.ts`)
+
+/** `__tdx_hypercall()` flag: copy R10..R15 back into the arguments after the call. */
+export const TDX_HCALL_HAS_OUTPUT = 1 << 0;
+
+/**
+ * C `struct tdx_hypercall_args`: R10..R15 of a TDG.VP.VMCALL, in and
+ * (with {@linkcode TDX_HCALL_HAS_OUTPUT}) out. A software structure, not
+ * part of the TDX module's or the VMM's ABI: R10 is the GHCI call type
+ * (`TDX_HYPERCALL_STANDARD`) going in and the VMM's status coming back, R11
+ * the sub-function going in and its first output coming back.
+ */
+export interface tdx_hypercall_args {
+  /** R10. */
+  r10: bigint;
+  /** R11. */
+  r11: bigint;
+  /** R12. */
+  r12: bigint;
+  /** R13. */
+  r13: bigint;
+  /** R14. */
+  r14: bigint;
+  /** R15. */
+  r15: bigint;
+}
+
+/**
+ * C `struct tdx_module_output`: the registers a TDCALL to the TDX module
+ * (anything but TDG.VP.VMCALL) returns besides RAX, the completion status.
+ */
+export interface tdx_module_output {
+  /** RCX. */
+  rcx: bigint;
+  /** RDX. */
+  rdx: bigint;
+  /** R8. */
+  r8: bigint;
+  /** R9. */
+  r9: bigint;
+  /** R10. */
+  r10: bigint;
+  /** R11. */
+  r11: bigint;
+}
+
+// ---------------------------------------------------------------------------
 // SEAMCALL leaves (the host's side, for diagnostics and the KVM port)
 
 /** SEAMCALL leaf: TDH.VP.ENTER. */

@@ -13,6 +13,12 @@
  * Names are the selftest series' (`TDG_VP_VMCALL_*`); the kernel's
  * `asm/shared/tdx.h` spellings (`TDVMCALL_*`) are aliases.
  *
+ * The simulated TDX module and KVM import this header too, so it holds only
+ * constants and types: the functions the C header declares
+ * (`tdg_vp_vmcall_instruction_io()` & co.) are in `lib/x86/tdx/tdx.ts`,
+ * which a test imports for them, and which would pull the selftest library
+ * into the simulated kernel if this file re-exported it.
+ *
  * @module
  */
 
@@ -93,6 +99,29 @@ export const TDVMCALL_STATUS_SUBFUNC_UNSUPPORTED: bigint = TDG_VP_VMCALL_SUBFUNC
 export const TDVMCALLINFO_GET_QUOTE = 1n << 0n;
 /** GetTdVmCallInfo(1) R11 bit 1: the VMM implements SetupEventNotifyInterrupt. */
 export const TDVMCALLINFO_SETUP_EVENT_NOTIFY_INTERRUPT = 1n << 1n;
+
+// ---------------------------------------------------------------------------
+// TDG.VP.VEINFO.GET
+
+/**
+ * C `struct ve_info` (the series' `tdx.h`, after the kernel's
+ * `asm/tdx.h`): what TDG.VP.VEINFO.GET returns about the last #VE. A
+ * software structure filled from RCX, RDX, R8, R9 and R10 of the TDCALL.
+ */
+export interface ve_info {
+  /** RCX: the exit reason of the #VE (e.g. 48, EPT violation). */
+  exit_reason: bigint;
+  /** RDX: the exit qualification. */
+  exit_qual: bigint;
+  /** R8: the guest linear address. */
+  gla: bigint;
+  /** R9: the guest physical address. */
+  gpa: bigint;
+  /** R10[31:0]: the instruction length. */
+  instr_len: number;
+  /** R10[63:32]: the instruction information. */
+  instr_info: number;
+}
 
 // ---------------------------------------------------------------------------
 // TD ATTRIBUTES (TD_PARAMS.ATTRIBUTES, TDG.VP.INFO RDX, TDINFO.ATTRIBUTES)

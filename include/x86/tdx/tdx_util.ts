@@ -15,6 +15,7 @@ export {
   is_tdx_supported,
   is_tdx_vm,
   tdx_init_vm,
+  tdx_s_bit,
   tdx_vcpu_ioctl,
   tdx_vcpu_load_boot_parameters,
   tdx_vcpu_set_entry_point,

@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { View } from "../../../include/c/layout.ts";
+import { u64, type View } from "../../../include/c/layout.ts";
 import {
   kvm_cpuid2,
   kvm_cpuid_entry2,
@@ -56,6 +56,7 @@ import {
   __vm_ioctl,
   addr_gpa2hva,
   kvm_check_cap,
+  sync_global_to_guest,
   TEST_ASSERT_VM_VCPU_IOCTL,
   virt_map,
   vm_mem_set_private,
@@ -64,6 +65,7 @@ import {
 } from "../../kvm_util.ts";
 import { sparsebit_runs } from "../../sparsebit.ts";
 import { guest_code_gva } from "../../elf.ts";
+import { guest_global } from "../../guest_globals.ts";
 import type { guest_code_t } from "../../../include/kvm_util_types.ts";
 import {
   allocate_kvm_cpuid2,
@@ -93,6 +95,13 @@ const X86_CR4_VMXE = 1n << 13n;
 const X86_CR4_SMXE = 1n << 14n;
 
 export { is_tdx_vm } from "../processor.ts";
+
+/**
+ * C `tdx_s_bit` (the v8 series' `tdx_util.h`): the TD's shared bit, which
+ * guest code ORs into a GPA for MMIO and MapGPA. `tdx_init_vm` syncs it to
+ * the guest, as v8's `td_initialize()` did, so every TD has it.
+ */
+export const tdx_s_bit: guest_global<bigint> = guest_global("tdx_s_bit", u64);
 
 /**
  * C `is_tdx_supported()`: KVM offers the TDX VM type.
@@ -290,6 +299,9 @@ export function tdx_init_vm(vm: kvm_vm, attributes: bigint): void {
   tdx_check_attributes(vm, attributes);
   init_vm.attributes = attributes;
   tdx_vm_ioctl(vm, KVM_TDX_INIT_VM, 0, init_vm);
+
+  tdx_s_bit.value = vm.arch.s_bit;
+  sync_global_to_guest(vm, tdx_s_bit);
 }
 
 function DIV_ROUND_UP(n: number, d: number): number {

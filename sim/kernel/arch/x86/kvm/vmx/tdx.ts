@@ -1304,7 +1304,10 @@ export function tdx_set_msr(vcpu: kvm_vcpu, index: number, data: bigint): number
   if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_UNSUPPORTED;
   if (tdx_is_read_only_msr(index)) return 1;
   const r = kvm_set_msr(vcpu, index, data, true);
-  if (r === KVM_MSR_RET_UNSUPPORTED) {
+  // The MTRR and machine-check banks KVM emulates but the simulated x86 core
+  // does not model keep what is written. MCG_CAP is not one of them: only
+  // KVM_X86_SETUP_MCE sets it, kvm_set_msr_common() has no case for it.
+  if (r === KVM_MSR_RET_UNSUPPORTED && index !== msr.MSR_IA32_MCG_CAP) {
     vcpu.arch.msrs.set(index, data);
     return 0;
   }

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Twin of `tools/testing/selftests/kvm/lib/x86/tdx/test_util.c` (the TDX
+ * selftest series, v8): the guest reports with port I/O and
+ * ReportFatalError, the host runs the TD and checks each exit.
+ *
+ * v8 ran a TD with `td_vcpu_run()` from `tdx_util.c`, which also answered a
+ * MapGPA exit (`handle_userspace_map_gpa()`, from `tdx.c`, through
+ * `handle_memory_conversion()`). v13's `tdx_util` has neither, so the three
+ * live here, beside `tdx_run()`, their one caller in the library. v8's
+ * `run_in_new_process()` and `is_tdx_enabled()` are not ported: the harness
+ * runs every `TEST` in a child of its own, and v13 names the check
+ * `is_tdx_supported()`.
+ *
+ * Tests import it through `include/x86/tdx/test_util.ts`.
+ *
+ * @module
+ */
+
+import {
+  KVM_EXIT_HYPERCALL,
+  KVM_EXIT_IO,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_SYSTEM_EVENT,
+  KVM_MEMORY_ATTRIBUTE_PRIVATE,
+} from "../../../include/linux/kvm.ts";
+import {
+  KVM_HC_MAP_GPA_RANGE,
+  KVM_MAP_GPA_RANGE_ENCRYPTED,
+} from "../../../include/linux/kvm_para.ts";
+import { user_memory } from "../../../include/libc/syscall.ts";
+import { type kvm_vcpu, type kvm_vm, ref } from "../../../include/kvm_util_types.ts";
+import { pr_debug, TEST_ASSERT, TEST_FAIL } from "../../../include/test_util.ts";
+import {
+  PORT_WRITE,
+  TDX_TEST_REPORT_PORT,
+  TDX_TEST_REPORT_SIZE,
+  TDX_TEST_SUCCESS_PORT,
+  TDX_TEST_SUCCESS_SIZE,
+} from "../../../include/x86/tdx/test_util.ts";
+import { exit_reason_str, vcpu_run, vm_set_memory_attributes } from "../../kvm_util.ts";
+import { tdg_vp_vmcall_instruction_io, tdg_vp_vmcall_report_fatal_error } from "./tdx.ts";
+
+/** C `*(uint32_t *)((void *)vcpu->run + vcpu->run->io.data_offset)`. */
+function io_data_u32(vcpu: kvm_vcpu): number {
+  const b = user_memory(vcpu.run_hva + vcpu.run.io.data_offset, 4);
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
+}
+
+// ---------------------------------------------------------------------------
+// Host
+
+/**
+ * C `tdx_test_assert_io(vcpu, port, size, direction)`: the last exit is a
+ * port I/O of `size` bytes at `port` in `direction`.
+ *
+ * @param vcpu the vCPU
+ * @param port the port
+ * @param size the access size in bytes
+ * @param direction `PORT_READ` or `PORT_WRITE`
+ */
+export function tdx_test_assert_io(
+  vcpu: kvm_vcpu,
+  port: number,
+  size: number,
+  direction: number,
+): void {
+  const run = vcpu.run;
+  TEST_ASSERT(
+    run.exit_reason === KVM_EXIT_IO,
+    "Got exit_reason other than KVM_EXIT_IO: %u (%s)\n",
+    run.exit_reason,
+    exit_reason_str(run.exit_reason),
+  );
+  TEST_ASSERT(
+    run.exit_reason === KVM_EXIT_IO && run.io.port === port && run.io.size === size &&
+      run.io.direction === direction,
+    "Got unexpected IO exit values: %u (%s) %u %u %u\n",
+    run.exit_reason,
+    exit_reason_str(run.exit_reason),
+    run.io.port,
+    run.io.size,
+    run.io.direction,
+  );
+}
+
+/**
+ * C `tdx_test_assert_mmio(vcpu, phys_addr, size, is_write)`: the last exit is
+ * an MMIO access of `size` bytes at `phys_addr` (KVM strips the S-bit).
+ *
+ * @param vcpu the vCPU
+ * @param phys_addr the GPA, without the S-bit
+ * @param size the access size in bytes
+ * @param is_write `TDG_VP_VMCALL_VE_REQUEST_MMIO_READ` or `_WRITE` (v8's
+ *   `MMIO_READ`/`MMIO_WRITE` constants, renamed as later upstream did: the
+ *   names now belong to the guest accessors of `lib/x86/mmio.ts`)
+ */
+export function tdx_test_assert_mmio(
+  vcpu: kvm_vcpu,
+  phys_addr: bigint,
+  size: number,
+  is_write: bigint | number,
+): void {
+  const run = vcpu.run;
+  TEST_ASSERT(
+    run.exit_reason === KVM_EXIT_MMIO,
+    "Got exit_reason other than KVM_EXIT_MMIO: %u (%s)\n",
+    run.exit_reason,
+    exit_reason_str(run.exit_reason),
+  );
+  TEST_ASSERT(
+    run.exit_reason === KVM_EXIT_MMIO && run.mmio.phys_addr === phys_addr &&
+      run.mmio.len === size && run.mmio.is_write === Number(is_write),
+    "Got an unexpected MMIO exit values: %u (%s) %llu %u %u\n",
+    run.exit_reason,
+    exit_reason_str(run.exit_reason),
+    run.mmio.phys_addr,
+    run.mmio.len,
+    run.mmio.is_write,
+  );
+}
+
+/**
+ * C `handle_memory_conversion(vm, vcpu_id, gpa, size, shared_to_private)`
+ * (v8 `tdx_util.c`): set the memory attributes of the range. The backing
+ * stays as it is (guest_memfd for private, the memslot's memory for shared).
+ *
+ * @param vm the VM
+ * @param vcpu_id the vCPU that asked (for the debug message)
+ * @param gpa the first GPA, without the S-bit
+ * @param size the size in bytes
+ * @param shared_to_private true to make the range private, false to make it shared
+ */
+export function handle_memory_conversion(
+  vm: kvm_vm,
+  vcpu_id: number,
+  gpa: bigint,
+  size: bigint,
+  shared_to_private: boolean,
+): void {
+  const attributes = shared_to_private ? KVM_MEMORY_ATTRIBUTE_PRIVATE : 0n;
+  pr_debug(
+    "\t... call KVM_SET_MEMORY_ATTRIBUTES ioctl from vCPU %u with gpa=%#lx, size=%#lx, attributes=%#llx\n",
+    vcpu_id,
+    gpa,
+    size,
+    attributes,
+  );
+  vm_set_memory_attributes(vm, gpa, size, attributes);
+}
+
+/**
+ * C `handle_userspace_map_gpa(vcpu)` (v8 `tdx.c`): answer the
+ * `KVM_EXIT_HYPERCALL` (`KVM_HC_MAP_GPA_RANGE`) that KVM makes of a TD's
+ * MapGPA: convert the chunk and report success in `hypercall.ret`.
+ *
+ * @param vcpu the vCPU
+ */
+export function handle_userspace_map_gpa(vcpu: kvm_vcpu): void {
+  const hc = vcpu.run.hypercall;
+  handle_memory_conversion(
+    vcpu.vm,
+    vcpu.id,
+    hc.args.at(0),
+    hc.args.at(1) << 12n,
+    (hc.args.at(2) & KVM_MAP_GPA_RANGE_ENCRYPTED) !== 0n,
+  );
+  hc.ret = 0n;
+}
+
+/**
+ * C `td_vcpu_run(vcpu)` (v8 `tdx_util.c`): `vcpu_run()`, then answer a
+ * MapGPA exit, which KVM completes on the next `KVM_RUN`.
+ *
+ * @param vcpu the vCPU
+ */
+export function td_vcpu_run(vcpu: kvm_vcpu): void {
+  vcpu_run(vcpu);
+  if (
+    vcpu.run.exit_reason === KVM_EXIT_HYPERCALL &&
+    vcpu.run.hypercall.nr === BigInt(KVM_HC_MAP_GPA_RANGE)
+  ) {
+    handle_userspace_map_gpa(vcpu);
+  }
+}
+
+/**
+ * C `tdx_run(vcpu)`: run the TD to its next exit and fail the test if the
+ * guest reported a fatal error (`tdx_test_fatal()`), printing its code.
+ *
+ * @param vcpu the vCPU
+ */
+export function tdx_run(vcpu: kvm_vcpu): void {
+  td_vcpu_run(vcpu);
+  if (vcpu.run.exit_reason === KVM_EXIT_SYSTEM_EVENT) {
+    const data = vcpu.run.system_event.data;
+    TEST_FAIL("Guest reported error. error code: %lld (0x%llx)\n", data.at(12), data.at(13));
+  }
+}
+
+/**
+ * C `tdx_test_assert_success(vcpu)`: the last exit is the guest's
+ * `tdx_test_success()`.
+ *
+ * @param vcpu the vCPU
+ */
+export function tdx_test_assert_success(vcpu: kvm_vcpu): void {
+  const run = vcpu.run;
+  TEST_ASSERT(
+    run.exit_reason === KVM_EXIT_IO && run.io.port === TDX_TEST_SUCCESS_PORT &&
+      run.io.size === TDX_TEST_SUCCESS_SIZE && run.io.direction === PORT_WRITE,
+    "Unexpected exit values while waiting for test completion: %u (%s) %d %d %d\n",
+    run.exit_reason,
+    exit_reason_str(run.exit_reason),
+    run.io.port,
+    run.io.size,
+    run.io.direction,
+  );
+}
+
+/**
+ * C `tdx_test_read_report_from_guest(vcpu)`: the 32-bit value of the
+ * guest's `tdx_test_report_to_user_space()`.
+ *
+ * @param vcpu the vCPU
+ * @returns the value
+ */
+export function tdx_test_read_report_from_guest(vcpu: kvm_vcpu): number {
+  tdx_test_assert_io(vcpu, TDX_TEST_REPORT_PORT, 4, PORT_WRITE);
+  return io_data_u32(vcpu);
+}
+
+/**
+ * C `tdx_test_read_64bit(vcpu, port)`: the 64-bit value of the guest's
+ * `tdx_test_send_64bit()`, low half from this exit, high half from the next.
+ *
+ * @param vcpu the vCPU
+ * @param port the port
+ * @returns the value
+ */
+export function tdx_test_read_64bit(vcpu: kvm_vcpu, port: number): bigint {
+  tdx_test_assert_io(vcpu, port, 4, PORT_WRITE);
+  const lo = io_data_u32(vcpu);
+
+  vcpu_run(vcpu);
+
+  tdx_test_assert_io(vcpu, port, 4, PORT_WRITE);
+  const hi = io_data_u32(vcpu);
+
+  return BigInt(hi) << 32n | BigInt(lo);
+}
+
+/**
+ * C `tdx_test_read_64bit_report_from_guest(vcpu)`.
+ *
+ * @param vcpu the vCPU
+ * @returns the value of the guest's `tdx_test_report_64bit_to_user_space()`
+ */
+export function tdx_test_read_64bit_report_from_guest(vcpu: kvm_vcpu): bigint {
+  return tdx_test_read_64bit(vcpu, TDX_TEST_REPORT_PORT);
+}
+
+// ---------------------------------------------------------------------------
+// Guest
+
+/** C `tdx_test_success()` (guest): tell the host the test passed. */
+export function tdx_test_success(): void {
+  const code = ref(0n);
+  tdg_vp_vmcall_instruction_io(TDX_TEST_SUCCESS_PORT, TDX_TEST_SUCCESS_SIZE, PORT_WRITE, code);
+}
+
+/**
+ * C `tdx_test_fatal_with_data(error_code, data_gpa)` (guest): report a fatal
+ * error. The VMM's answer is ignored: a host that resumes the TD after a
+ * fatal error gets what it asked for.
+ *
+ * @param error_code the code the host sees in `system_event.data[12]`
+ * @param data_gpa the GPA of more data (`data[13]`), or 0
+ */
+export function tdx_test_fatal_with_data(
+  error_code: number | bigint,
+  data_gpa: number | bigint,
+): void {
+  tdg_vp_vmcall_report_fatal_error(error_code, data_gpa);
+}
+
+/**
+ * C `tdx_test_fatal(error_code)` (guest).
+ *
+ * @param error_code the code the host sees in `system_event.data[12]`
+ */
+export function tdx_test_fatal(error_code: number | bigint): void {
+  tdx_test_fatal_with_data(error_code, 0);
+}
+
+/**
+ * C `tdx_assert_error(error)` (guest): a non-zero status is reported as a
+ * fatal error with that status as its code.
+ *
+ * @param error a TDVMCALL or TDCALL status
+ */
+export function tdx_assert_error(error: bigint): void {
+  if (error) tdx_test_fatal(error);
+}
+
+/**
+ * C `tdx_test_report_to_user_space(data)` (guest): a 32-bit value to the
+ * host on `TDX_TEST_REPORT_PORT`.
+ *
+ * @param data the value (C `uint32_t`)
+ * @returns the VMM's status
+ */
+export function tdx_test_report_to_user_space(data: number): bigint {
+  const data_64 = ref(BigInt(data >>> 0));
+  return tdg_vp_vmcall_instruction_io(
+    TDX_TEST_REPORT_PORT,
+    TDX_TEST_REPORT_SIZE,
+    PORT_WRITE,
+    data_64,
+  );
+}
+
+/**
+ * C `tdx_test_send_64bit(port, data)` (guest): a 64-bit value as two 32-bit
+ * port writes, the low half first.
+ *
+ * @param port the port
+ * @param data the value
+ * @returns the VMM's status of the first write that failed, or of the second
+ */
+export function tdx_test_send_64bit(port: number, data: bigint): bigint {
+  const data_hi = ref((data >> 32n) & 0xffffffffn);
+  const data_lo = ref(data & 0xffffffffn);
+
+  const err = tdg_vp_vmcall_instruction_io(port, 4, PORT_WRITE, data_lo);
+  if (err) return err;
+
+  return tdg_vp_vmcall_instruction_io(port, 4, PORT_WRITE, data_hi);
+}
+
+/**
+ * C `tdx_test_report_64bit_to_user_space(data)` (guest).
+ *
+ * @param data the value
+ * @returns the VMM's status
+ */
+export function tdx_test_report_64bit_to_user_space(data: bigint): bigint {
+  return tdx_test_send_64bit(TDX_TEST_REPORT_PORT, data);
+}
