@@ -72,13 +72,19 @@ function c_equal(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * What C's TEST_ASSERT_EQ/NE compare: integers (and pointers) cast to
+ * `unsigned long`. Strings and objects are not (C would compare addresses).
+ */
+export type c_scalar = bigint | number | boolean | null | undefined;
+
+/**
  * Assert `a == b`, or fail with `"%#lx != %#lx (%s != %s)"` of the two values
  * (as unsigned long) and their source texts (C `TEST_ASSERT_EQ`).
  *
  * @param a the first value
  * @param b the second value
  */
-export function TEST_ASSERT_EQ(a: unknown, b: unknown): void {
+export function TEST_ASSERT_EQ(a: c_scalar, b: c_scalar): void {
   if (c_equal(a, b)) return;
   const site = macro_site();
   const sa = site.args?.[0] ?? String(a);
@@ -102,7 +108,7 @@ export function TEST_ASSERT_EQ(a: unknown, b: unknown): void {
  * @param a the first value
  * @param b the second value
  */
-export function TEST_ASSERT_NE(a: unknown, b: unknown): void {
+export function TEST_ASSERT_NE(a: c_scalar, b: c_scalar): void {
   if (!c_equal(a, b)) return;
   const site = macro_site();
   const sa = site.args?.[0] ?? String(a);

@@ -197,7 +197,7 @@ TEST_F(ucall, "sync_assert", (_self, variant) => {
   vcpu_run(vcpu.value);
   TEST_ASSERT_EQ(vcpu.value.run.exit_reason, variant.exit_reason);
   TEST_ASSERT_EQ(get_ucall(vcpu.value, uc), UCALL_SYNC);
-  TEST_ASSERT_EQ(c_str(uc.args.at(0)), "hello");
+  TEST_ASSERT(c_str(uc.args.at(0)) === "hello", "GUEST_SYNC string: '%s'", c_str(uc.args.at(0)));
   TEST_ASSERT_EQ(uc.args.at(1), 1n);
 
   vcpu_run(vcpu.value);
@@ -208,7 +208,11 @@ TEST_F(ucall, "sync_assert", (_self, variant) => {
 
   vcpu_run(vcpu.value);
   TEST_ASSERT_EQ(get_ucall(vcpu.value, uc), UCALL_ABORT);
-  TEST_ASSERT_EQ(ucall_buffer(uc), "0x2a != 0x2b (answer != 43)");
+  TEST_ASSERT(
+    ucall_buffer(uc) === "0x2a != 0x2b (answer != 43)",
+    "GUEST_ASSERT_EQ message: '%s'",
+    ucall_buffer(uc),
+  );
   TEST_ASSERT(
     c_str(uc.args.at(GUEST_FILE)).endsWith("tdx_ucall_test.ts"),
     "guest assert names file '%s'",
