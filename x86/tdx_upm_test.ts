@@ -29,6 +29,7 @@
 import { ksft_main, TEST, test_harness_run } from "../include/kselftest_harness.ts";
 import { u64 } from "../include/c/layout.ts";
 import { VE_VECTOR } from "../include/asm/kvm.ts";
+import { EXIT_REASON_EPT_VIOLATION } from "../include/asm/vmx.ts";
 import {
   KVM_CAP_EXIT_HYPERCALL,
   KVM_EXIT_HYPERCALL,
@@ -92,9 +93,6 @@ import {
   tdg_vp_veinfo_get,
   tdg_vp_vmcall_map_gpa,
 } from "../lib/x86/tdx/tdx.ts";
-
-/** C `EXIT_REASON_EPT_VIOLATION` (uAPI `asm/vmx.h`, which the SDK has no twin of yet). */
-const EXIT_REASON_EPT_VIOLATION = 48;
 
 // TDX UPM test patterns.
 const PATTERN_CONFIDENCE_CHECK = 0x11;

@@ -14,6 +14,7 @@ import * as ioctl from "../linux/ioctl.ts";
 import * as kvm from "../linux/kvm.ts";
 import * as kvm_para from "../linux/kvm_para.ts";
 import * as mman from "../linux/mman.ts";
+import * as vmx from "../asm/vmx.ts";
 
 const MODULES: Record<string, Record<string, unknown>> = {
   "linux/kvm.ts": kvm,
@@ -23,6 +24,7 @@ const MODULES: Record<string, Record<string, unknown>> = {
   "linux/fcntl.ts": fcntl,
   "linux/falloc.ts": falloc,
   "linux/ioctl.ts": ioctl,
+  "asm/vmx.ts": vmx,
 };
 
 const SYS_KVM_H = "/usr/include/linux/kvm.h";
@@ -45,6 +47,7 @@ const PRELUDE = String.raw`
 #include <sys/mman.h>
 #include <linux/mman.h>
 #include <linux/falloc.h>
+#include <asm/vmx.h>
 #include <linux/memfd.h>
 #define kvm_run kvm_run_sys
 #define kvm_sev_cmd kvm_sev_cmd_sys

@@ -59,6 +59,7 @@ import {
   TDX_PS_2M,
   TDX_SUCCESS,
 } from "../../include/x86/tdx/tdcall.ts";
+import { EXIT_REASON_CPUID, EXIT_REASON_EPT_VIOLATION } from "../../include/asm/vmx.ts";
 import { TDX_REPORT_SIZE, TDX_REPORTDATA_SIZE } from "../../include/x86/tdx/tdreport.ts";
 import { td_cpuid_lookup, type td_cpuid_result } from "./cpuid.ts";
 import { SHA384_DIGEST_SIZE } from "./measure.ts";
@@ -142,11 +143,6 @@ export type tdcall_outcome =
     readonly accept_level: number;
   }
   | { readonly kind: "ve" };
-
-/** EPT-violation exit reason, the #VE reason of a pending-page access. */
-const EXIT_REASON_EPT_VIOLATION = 48;
-/** CPUID exit reason, the #VE reason of a CPUID the module does not answer. */
-const EXIT_REASON_CPUID = 10;
 
 const RAX = 0;
 const RCX = 1;
