@@ -26,7 +26,12 @@ export interface Backend {
   open(path: string, flags: number, mode: number): number;
   /** `close(2)`. */
   close(fd: number): number;
-  /** `ioctl(2)`: `arg` is the unsigned long the kernel receives (a value or a user address). */
+  /**
+   * `ioctl(2)`: `arg` is the unsigned long the kernel receives (a value or a
+   * user address). The result is the kernel's raw `long`; one beyond 2^53 in
+   * magnitude may be given as any number with the same low 32 bits that is
+   * not in -4095..-1, since libc's `int` keeps only those.
+   */
   ioctl(fd: number, request: number, arg: bigint): number;
   /**
    * `ioctl(2)` for calls that block in the kernel (`KVM_RUN`): the promise

@@ -120,6 +120,11 @@ function addr(bytes: Uint8Array): bigint {
 function makeBackend(sys: ReturnType<typeof open_syscall>): Backend {
   const { syscall, syscall_async } = sys;
   const int = (r: bigint): number => Number(BigInt.asIntN(32, r));
+  // ioctl returns a long: keep it whole so that libc's -4095..-1 test sees the
+  // kernel's value, not its low 32 bits (an int-truncated positive can look
+  // like -errno). Past 2^53 only the low 32 bits can matter to the caller.
+  const long = (r: bigint): number =>
+    r >= -(1n << 53n) && r <= 1n << 53n ? Number(r) : Number(BigInt.asUintN(32, r)) + 2 ** 32;
   return {
     name: "kvm",
     open(path, flags, mode) {
@@ -127,9 +132,9 @@ function makeBackend(sys: ReturnType<typeof open_syscall>): Backend {
       return int(syscall(SYS.open, addr(s), BigInt(flags), BigInt(mode)));
     },
     close: (fd) => int(syscall(SYS.close, BigInt(fd))),
-    ioctl: (fd, request, arg) => int(syscall(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg)),
+    ioctl: (fd, request, arg) => long(syscall(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg)),
     async ioctl_async(fd, request, arg) {
-      return int(await syscall_async(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg));
+      return long(await syscall_async(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg));
     },
     mmap(a, length, prot, flags, fd, offset) {
       const r = syscall(SYS.mmap, a, length, BigInt(prot), BigInt(flags), BigInt(fd), offset);

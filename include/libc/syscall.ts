@@ -37,16 +37,24 @@ export function ptr(p: Pointer): bigint {
   return b.addr_of(p, 0);
 }
 
+/** The kernel's error returns: libc treats only -4095..-1 (`-MAX_ERRNO..-1`) as `-errno`. */
+const MAX_ERRNO = 4095;
+
+/**
+ * libc's wrapper around a syscall that returns `int`: a raw return in
+ * -4095..-1 becomes -1 with `errno` set; anything else is the kernel's
+ * `long` truncated to C's `int`, as glibc's `ioctl()` returns it.
+ */
 function ret(r: number): number {
-  if (r < 0) {
+  if (r >= -MAX_ERRNO && r <= -1) {
     errno_set(-r);
     return -1;
   }
-  return r;
+  return r | 0;
 }
 
 function retBig(r: bigint): bigint {
-  if (r < 0n && r >= -4095n) {
+  if (r < 0n && r >= -BigInt(MAX_ERRNO)) {
     errno_set(Number(-r));
     return -1n;
   }

@@ -134,3 +134,28 @@ Deno.test("selecting an unknown backend fails with a clear error naming the know
   assertEquals(r.code, 1);
   assertStringIncludes(r.stderr, "Cannot select backend 'nosuch': known backends are 'sim'");
 });
+
+Deno.test("libc's rule: only raw returns in -4095..-1 are -errno; others are the long cut to int", () => {
+  const saved = backend();
+  try {
+    const cases: [number, number, number][] = [
+      // [raw long from the kernel, what ioctl() returns, errno afterwards (7 = untouched)]
+      [-1, -1, 1],
+      [-4095, -1, 4095],
+      [-4096, -4096, 7],
+      [-154_596_536, -154_596_536, 7],
+      [4_140_370_760, -154_596_536, 7],
+      [2 ** 32 + 5, 5, 7],
+      [2 ** 32 - 1, -1, 7],
+      [0x7fff_ffff, 0x7fff_ffff, 7],
+    ];
+    for (const [raw, want, want_errno] of cases) {
+      set_backend(scripted({ ioctl: raw }));
+      errno_set(7);
+      assertEquals(ioctl(3, 0xae00), want, `raw ${raw}`);
+      assertEquals(errno_get(), want_errno, `errno after raw ${raw}`);
+    }
+  } finally {
+    set_backend(saved);
+  }
+});

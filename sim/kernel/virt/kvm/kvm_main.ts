@@ -466,7 +466,8 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
       if (copy_arg(arg, kvm_create_guest_memfd.size)) return -EFAULT;
       return kvm_gmem_create(k, gmem_v);
     default:
-      return kvm_arch_vm_ioctl(k, cmd, arg);
+      // kvm_arch_vm_ioctl() returns int; kvm_vm_ioctl()'s long sign-extends it.
+      return kvm_arch_vm_ioctl(k, cmd, arg) | 0;
   }
 }
 
@@ -526,7 +527,8 @@ function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
     case KVM_SET_FPU:
       return kvm_arch_vcpu_ioctl_set_fpu(vcpu, arg);
     default:
-      return kvm_arch_vcpu_ioctl(vcpu, cmd, arg);
+      // kvm_arch_vcpu_ioctl()'s result is an int (`int r` in x86.c).
+      return kvm_arch_vcpu_ioctl(vcpu, cmd, arg) | 0;
   }
 }
 

@@ -94,7 +94,6 @@ import {
   KVM_GET_MSR_FEATURE_INDEX_LIST,
   KVM_GET_MSR_INDEX_LIST,
   KVM_GET_MSRS,
-  KVM_GET_NR_MMU_PAGES,
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_TSC_KHZ,
   KVM_GET_VCPU_EVENTS,
@@ -526,12 +525,13 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
   }
   switch (cmd) {
     case KVM_SET_NR_MMU_PAGES:
-      // Shadow-paging pool size: meaningless with EPT, but the floor is still enforced.
+      // Shadow-paging pool size: meaningless with EPT, but the floor is still
+      // enforced. KVM_GET_NR_MMU_PAGES is gone from kvm-x86 (x86.c at
+      // 042007c2 has no case for it: its unsigned long did not fit the
+      // ioctl's int), so it falls to ENOTTY below.
       if (arg < BigInt(KVM_MIN_ALLOC_MMU_PAGES)) return -EINVAL;
       k.arch.n_requested_mmu_pages = Number(arg);
       return 0;
-    case KVM_GET_NR_MMU_PAGES:
-      return k.arch.n_requested_mmu_pages;
     case KVM_SET_TSS_ADDR:
       // VMX needs three pages below 4 GiB for real mode; only the range is checked.
       return arg > 0xffffffffn - 3n * 4096n ? -EINVAL : 0;
@@ -563,7 +563,9 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
       return 0;
     }
     case KVM_GET_TSC_KHZ:
-      return k.arch.default_tsc_khz;
+      // The u32 lands in kvm_arch_vm_ioctl()'s `int r` (x86.c at 042007c2):
+      // a frequency at or above 2^31 kHz comes back negative.
+      return k.arch.default_tsc_khz | 0;
     case KVM_X86_SET_MSR_FILTER:
       if (copy_in(arg, kvm_msr_filter.size)) return -EFAULT;
       return kvm_vm_ioctl_set_msr_filter(k);
@@ -1823,7 +1825,8 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
     case KVM_SET_TSC_KHZ:
       return kvm_vcpu_set_tsc_khz(vcpu, arg);
     case KVM_GET_TSC_KHZ:
-      return vcpu.arch.vmcs.tsc_khz;
+      // virtual_tsc_khz (u32) through kvm_arch_vcpu_ioctl()'s `int r`.
+      return vcpu.arch.vmcs.tsc_khz | 0;
     default:
       return -EINVAL;
   }

@@ -13,7 +13,16 @@
 import "../../../../use_sim_backend.ts";
 import { assertEquals, assertNotEquals } from "@std/assert";
 import { close, ioctl, mmap, munmap, ptr } from "../../../../../include/libc/syscall.ts";
-import { E2BIG, EEXIST, EFAULT, EINTR, EINVAL, ENXIO } from "../../../../../include/linux/errno.ts";
+import {
+  E2BIG,
+  EEXIST,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  ENOTTY,
+  ENXIO,
+} from "../../../../../include/linux/errno.ts";
+import { errno_get, errno_set } from "../../../../../include/libc/errno.ts";
 import {
   KVM_CAP_EXIT_HYPERCALL,
   KVM_CAP_SPLIT_IRQCHIP,
@@ -28,6 +37,7 @@ import {
   KVM_GET_MP_STATE,
   KVM_GET_MSR_INDEX_LIST,
   KVM_GET_MSRS,
+  KVM_GET_NR_MMU_PAGES,
   KVM_GET_REGS,
   KVM_GET_SREGS,
   KVM_GET_SUPPORTED_CPUID,
@@ -49,6 +59,7 @@ import {
   KVM_SET_CPUID2,
   KVM_SET_MP_STATE,
   KVM_SET_MSRS,
+  KVM_SET_NR_MMU_PAGES,
   KVM_SET_REGS,
   KVM_SET_SREGS,
   KVM_SET_TSC_KHZ,
@@ -311,6 +322,27 @@ Deno.test("KVM_SET_TSC_KHZ: the VM default only before vCPUs; limits", () => {
   assertEquals(ioctl(vcpu, KVM_SET_TSC_KHZ, 2_500_000), 0);
   assertEquals(ioctl(vcpu, KVM_GET_TSC_KHZ, 0), 2_500_000);
   close_all(vcpu, vm, kvm);
+});
+
+Deno.test("ioctl results are C ints: TSC kHz past 2^31 comes back negative, errno untouched", () => {
+  const [kvm, vm] = create_vm();
+  // 4,140,370,760 kHz fits the u32 KVM stores but not kvm_arch_vm_ioctl()'s int.
+  assertEquals(ioctl(vm, KVM_SET_TSC_KHZ, 4_140_370_760), 0);
+  errno_set(0);
+  assertEquals(ioctl(vm, KVM_GET_TSC_KHZ, 0), 4_140_370_760 | 0);
+  assertEquals(errno_get(), 0, "a negative int beyond -4095 is a value, not -errno");
+  const vcpu = create_vcpu(vm);
+  assertEquals(ioctl(vcpu, KVM_GET_TSC_KHZ, 0), 4_140_370_760 | 0);
+  assertEquals(errno_get(), 0);
+  close_all(vcpu, vm, kvm);
+});
+
+Deno.test("KVM_SET_NR_MMU_PAGES takes an unsigned long; KVM_GET_NR_MMU_PAGES is gone (ENOTTY)", () => {
+  const [kvm, vm] = create_vm();
+  assert_errno(ioctl(vm, KVM_SET_NR_MMU_PAGES, 63), EINVAL, "below KVM_MIN_ALLOC_MMU_PAGES");
+  assertEquals(ioctl(vm, KVM_SET_NR_MMU_PAGES, 0x1_0000_0040n), 0);
+  assert_errno(ioctl(vm, KVM_GET_NR_MMU_PAGES, 0), ENOTTY, "removed from kvm-x86");
+  close_all(vm, kvm);
 });
 
 Deno.test("irqchip: split only before vCPUs, EEXIST after CREATE_IRQCHIP; IRQ_LINE needs one", () => {
