@@ -117,6 +117,7 @@ export function guest_fn_digest(fn: guest_fn): Uint8Array {
  */
 export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Array {
   if (name.length === 0) throw new TypeError("A guest function needs a name");
+  guest_fn_check(fn, name);
   const nameBytes = encoder.encode(name);
   const digest = guest_fn_digest(fn);
   const out = new Uint8Array(GUEST_CODE_HDR_SIZE + nameBytes.length + digest.length);
@@ -129,6 +130,31 @@ export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Ar
   out.set(nameBytes, GUEST_CODE_HDR_SIZE);
   out.set(digest, GUEST_CODE_HDR_SIZE + nameBytes.length);
   return out;
+}
+
+/**
+ * Refuses a function that cannot be guest code: an `async` function (or a
+ * generator) returns to its caller at its first `await` (`yield`) with a
+ * promise, and finishes later from the event loop, which a vCPU never runs;
+ * as guest code it would "return" at once and the CPU would pop a return
+ * address the guest never pushed.
+ *
+ * @param fn the candidate guest function
+ * @param name the name it would be resolved by
+ * @throws TypeError naming the function and the reason
+ */
+export function guest_fn_check(fn: guest_fn, name: string = fn.name): void {
+  const kind = (fn as { [Symbol.toStringTag]?: string })[Symbol.toStringTag];
+  if (
+    kind === "AsyncFunction" || kind === "AsyncGeneratorFunction" || kind === "GeneratorFunction"
+  ) {
+    throw new TypeError(
+      `Guest function '${name}' is ${kind === "GeneratorFunction" ? "a generator" : "async"}: ` +
+        "guest code runs synchronously on the vCPU (each intrinsic is one instruction that " +
+        "completes or exits before it returns), and an async function would return a promise " +
+        "at its first await and never finish; write it as a plain function",
+    );
+  }
 }
 
 /**

@@ -86,7 +86,7 @@ import { format, vformat } from "./linux/printf.ts";
 import { type call_site, callsite, source_file_name, stringify_args } from "./linux/stringify.ts";
 import { fprintf, stderr, stdio_set_muted } from "./libc/stdio.ts";
 import { exit, ExitError, run_atexit_handlers } from "./libc/exit.ts";
-import { backend, selected_backend_name } from "./libc/backend.ts";
+import { assert_no_leaks, backend, selected_backend_name } from "./libc/backend.ts";
 import { expected_host_failure } from "./known_host_failures.ts";
 import {
   getenv,
@@ -1398,6 +1398,7 @@ async function run_in_process(ctx: Deno.TestContext, s: selected_test): Promise<
     // The in-process test was a process: release what it left open.
     run_atexit_handlers();
   }
+  assert_no_leaks();
   let exit_code: number;
   let reason = md.reason;
   let error: unknown;
@@ -1554,6 +1555,7 @@ function run_main_in_deno_test(prog: string, argv: string[], main: ksft_main_fn)
         } finally {
           run_atexit_handlers();
         }
+        assert_no_leaks();
         if (status === KSFT_PASS) return;
         if (status === KSFT_SKIP) {
           await ctx.step({ name: `SKIP: ${reason || "unknown"}`, ignore: true, fn: () => {} });

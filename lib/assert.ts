@@ -11,6 +11,7 @@ import { KSFT_SKIP } from "../include/kselftest.ts";
 import { vformat } from "../include/linux/printf.ts";
 import { errno_get, strerror } from "../include/libc/errno.ts";
 import { exit } from "../include/libc/exit.ts";
+import { host_only } from "../include/libc/process.ts";
 import { fputs, stderr } from "../include/libc/stdio.ts";
 import { print_skip } from "./test_util.ts";
 
@@ -73,6 +74,12 @@ export function test_assert(
   ...args: unknown[]
 ): void {
   if (exp) return;
+  // In guest code the report could only be printed by the vCPU's thread and
+  // exit() would end it: refuse before either happens.
+  host_only(
+    `TEST_ASSERT(${exp_str}) at ${file}:${line}`,
+    "guest code asserts with GUEST_ASSERT(), a ucall the host reports",
+  );
   const errno = errno_get();
   const pid = Deno.pid;
   // A Deno program has no gettid(); the main thread's tid is the pid.

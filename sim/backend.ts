@@ -50,7 +50,7 @@ import { current } from "./kernel/include/linux/sched.ts";
 import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
 import { kvm_chardev_ops } from "./kernel/virt/kvm/kvm_main.ts";
 import { is_gmem_file } from "./kernel/virt/kvm/guest_memfd.ts";
-import { GuestCodeError } from "./cpu/vcpu_thread.ts";
+import { GuestCodeError, vcpu_threads_alive } from "./cpu/vcpu_thread.ts";
 import { set_exe_file } from "./kernel/include/linux/sched.ts";
 
 export { GuestCodeError, set_exe_file };
@@ -267,5 +267,9 @@ export const backend: Backend = {
 
   user_memory(addr: bigint, len: number): Uint8Array | null {
     return current.mm.user_memory(addr, len);
+  },
+
+  leaks(): string[] {
+    return vcpu_threads_alive();
   },
 };

@@ -74,6 +74,12 @@ export interface Backend {
    * go through), or `null` when the range is not mapped.
    */
   user_memory(addr: bigint, len: number): Uint8Array | null;
+  /**
+   * What the process has left running that a finished test must not leave:
+   * one line per leak (the simulator's vCPU workers still alive). A backend
+   * whose kernel reclaims everything on close (the real one) has none.
+   */
+  leaks?(): string[];
 }
 
 /** How each backend is loaded; loading is lazy so a missing one costs nothing until chosen. */
@@ -149,4 +155,17 @@ export async function init_backend(): Promise<Backend> {
 export function backend(): Backend {
   if (!current) throw new BackendError("No backend loaded: import lib/libc/syscall.ts first");
   return current;
+}
+
+/**
+ * Throws when the backend reports leaks ({@linkcode Backend.leaks}): the
+ * harness calls it after each in-process test has released what it left
+ * open, as a sanitizer would, so a test that leaves a vCPU thread running
+ * fails instead of burning a core for the rest of the run.
+ */
+export function assert_no_leaks(): void {
+  const leaks = current?.leaks?.() ?? [];
+  if (leaks.length > 0) {
+    throw new Error(`The test left vCPU threads alive:\n  ${leaks.join("\n  ")}`);
+  }
 }

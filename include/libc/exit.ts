@@ -13,7 +13,10 @@
  * @module
  */
 
-import { in_deno_test } from "./process.ts";
+import { host_only, in_deno_test } from "./process.ts";
+
+const EXIT_HINT = "guest code ends with GUEST_DONE() or fails with GUEST_ASSERT()/GUEST_FAIL() " +
+  "(ucalls the host turns into the test's result)";
 
 /** What `exit(status)` throws under `deno test` instead of ending the process. */
 export class ExitError extends Error {
@@ -45,6 +48,7 @@ export class ExitError extends Error {
  * @returns never
  */
 export function exit(status: number, reason?: string): never {
+  host_only(`exit(${status})`, EXIT_HINT);
   const code = status & 0xff;
   if (in_deno_test()) throw new ExitError(code, reason);
   run_atexit_handlers();
@@ -91,6 +95,7 @@ export function run_atexit_handlers(): void {
  * @returns never
  */
 export function _exit(status: number): never {
+  host_only(`_exit(${status})`, EXIT_HINT);
   const code = status & 0xff;
   if (in_deno_test()) throw new ExitError(code);
   Deno.exit(code);

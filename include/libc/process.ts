@@ -47,6 +47,51 @@ export function in_guest_worker(): boolean {
 }
 
 /**
+ * True in a simulated vCPU's worker (`sim/cpu/worker.ts` sets
+ * `globalThis.__KVM_GUEST_WORKER__` before it imports the guest image), where
+ * only guest code runs. Other workers (the differential checker's) are host
+ * threads and may make system calls.
+ *
+ * @returns whether this code runs on a simulated vCPU
+ */
+export function in_vcpu_worker(): boolean {
+  return (globalThis as { __KVM_GUEST_WORKER__?: unknown }).__KVM_GUEST_WORKER__ === true;
+}
+
+/**
+ * Thrown when guest code (or a test module's top-level code loading in a
+ * vCPU worker) calls something only the host process can do: a system call,
+ * `exit()`, `TEST_ASSERT()`. The call does not happen; on the vCPU the throw
+ * is a guest crash, so `KVM_RUN` fails the test with this message and the
+ * guest stack.
+ */
+export class HostOnlyError extends Error {
+  /** The host-only operation that was called. */
+  readonly operation: string;
+
+  /**
+   * @param operation what was called, as C names it (`ioctl()`, `exit()`)
+   * @param hint what guest code uses instead
+   */
+  constructor(operation: string, hint: string) {
+    super(`${operation} is host-only and cannot run in guest code (a vCPU); ${hint}`);
+    this.name = "HostOnlyError";
+    this.operation = operation;
+  }
+}
+
+/**
+ * Refuses a host-only operation on a simulated vCPU.
+ *
+ * @param operation what was called
+ * @param hint what guest code uses instead
+ * @throws HostOnlyError in a vCPU worker
+ */
+export function host_only(operation: string, hint: string): void {
+  if (in_vcpu_worker()) throw new HostOnlyError(operation, hint);
+}
+
+/**
  * Whether a permission is already granted, without prompting: SDK code that only
  * peeks at the environment or at source files must not ask the user.
  *

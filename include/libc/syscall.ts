@@ -15,8 +15,21 @@ import type { ViewBase } from "../c/layout.ts";
 import { MAP_FAILED } from "../linux/mman.ts";
 import { type Backend, backend, init_backend } from "./backend.ts";
 import { errno_set } from "./errno.ts";
+import { host_only, in_vcpu_worker } from "./process.ts";
 
-await init_backend();
+// A vCPU worker imports the test module for its guest code only: it has no
+// kernel to reach, so it loads no backend (each syscall below refuses there).
+if (!in_vcpu_worker()) await init_backend();
+
+const SYSCALL_HINT = "guest code reaches the host through exits (ucall, port I/O, MMIO, " +
+  "hypercalls); a test module's top-level code must not make system calls either, " +
+  "as vCPU workers import the module for its guest functions";
+
+/** The backend, after refusing a system call made on a simulated vCPU. */
+function kernel(call: string): Backend {
+  host_only(call, SYSCALL_HINT);
+  return backend();
+}
 
 /** Anything C would pass as a pointer: a user address, or JavaScript memory. */
 export type Pointer = bigint | ArrayBufferView | ArrayBufferLike | ViewBase;
@@ -31,7 +44,7 @@ function isView(p: unknown): p is ViewBase {
 /** The user address of `p`, as `(unsigned long)p` in C. */
 export function ptr(p: Pointer): bigint {
   if (typeof p === "bigint") return p;
-  const b: Backend = backend();
+  const b: Backend = kernel("ptr()");
   if (isView(p)) return b.addr_of(p.$buffer, p.$offset);
   if (ArrayBuffer.isView(p)) return b.addr_of(p.buffer, p.byteOffset);
   return b.addr_of(p, 0);
@@ -63,12 +76,12 @@ function retBig(r: bigint): bigint {
 
 /** `open(2)`. */
 export function open(path: string, flags: number, mode = 0): number {
-  return ret(backend().open(path, flags, mode));
+  return ret(kernel("open()").open(path, flags, mode));
 }
 
 /** `close(2)`. */
 export function close(fd: number): number {
-  return ret(backend().close(fd));
+  return ret(kernel("close()").close(fd));
 }
 
 function ioctlArg(arg: IoctlArg | undefined): bigint {
@@ -79,7 +92,7 @@ function ioctlArg(arg: IoctlArg | undefined): bigint {
 
 /** `ioctl(2)`; a number is passed by value, anything else by address. */
 export function ioctl(fd: number, request: number, arg?: IoctlArg): number {
-  return ret(backend().ioctl(fd, request, ioctlArg(arg)));
+  return ret(kernel("ioctl()").ioctl(fd, request, ioctlArg(arg)));
 }
 
 /**
@@ -87,7 +100,7 @@ export function ioctl(fd: number, request: number, arg?: IoctlArg): number {
  * the way a pthread blocks in `KVM_RUN` while its siblings run.
  */
 export async function ioctl_async(fd: number, request: number, arg?: IoctlArg): Promise<number> {
-  return ret(await backend().ioctl_async(fd, request, ioctlArg(arg)));
+  return ret(await kernel("ioctl()").ioctl_async(fd, request, ioctlArg(arg)));
 }
 
 /** `mmap(2)`: the address, or `MAP_FAILED` with `errno` set. */
@@ -99,13 +112,13 @@ export function mmap(
   fd: number,
   offset: number | bigint,
 ): bigint {
-  const r = retBig(backend().mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset)));
+  const r = retBig(kernel("mmap()").mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset)));
   return r === -1n ? MAP_FAILED : r;
 }
 
 /** `munmap(2)`. */
 export function munmap(addr: bigint, length: number | bigint): number {
-  return ret(backend().munmap(addr, BigInt(length)));
+  return ret(kernel("munmap()").munmap(addr, BigInt(length)));
 }
 
 /** `fallocate(2)`. */
@@ -115,22 +128,22 @@ export function fallocate(
   offset: number | bigint,
   len: number | bigint,
 ): number {
-  return ret(backend().fallocate(fd, mode, BigInt(offset), BigInt(len)));
+  return ret(kernel("fallocate()").fallocate(fd, mode, BigInt(offset), BigInt(len)));
 }
 
 /** `read(2)` into `buf`; the byte count, or -1. */
 export function read(fd: number, buf: Pointer, count: number): number {
-  return Number(retBig(backend().read(fd, ptr(buf), BigInt(count))));
+  return Number(retBig(kernel("read()").read(fd, ptr(buf), BigInt(count))));
 }
 
 /** `write(2)` from `buf`; the byte count, or -1. */
 export function write(fd: number, buf: Pointer, count: number): number {
-  return Number(retBig(backend().write(fd, ptr(buf), BigInt(count))));
+  return Number(retBig(kernel("write()").write(fd, ptr(buf), BigInt(count))));
 }
 
 /** `dup(2)`. */
 export function dup(fd: number): number {
-  return ret(backend().dup(fd));
+  return ret(kernel("dup()").dup(fd));
 }
 
 /** `struct rlimit`. */
@@ -143,7 +156,7 @@ export interface rlimit {
 
 /** `getrlimit(2)`: fills `rl`; 0 or -1. */
 export function getrlimit(resource: number, rl: rlimit): number {
-  const r = backend().getrlimit(resource);
+  const r = kernel("getrlimit()").getrlimit(resource);
   if (typeof r === "number") return ret(r);
   [rl.rlim_cur, rl.rlim_max] = r;
   return 0;
@@ -151,22 +164,22 @@ export function getrlimit(resource: number, rl: rlimit): number {
 
 /** `setrlimit(2)`. */
 export function setrlimit(resource: number, rl: rlimit): number {
-  return ret(backend().setrlimit(resource, rl.rlim_cur, rl.rlim_max));
+  return ret(kernel("setrlimit()").setrlimit(resource, rl.rlim_cur, rl.rlim_max));
 }
 
 /** `pread(2)` into `buf`; the byte count, or -1. */
 export function pread(fd: number, buf: Pointer, count: number, offset: number | bigint): number {
-  return Number(retBig(backend().pread(fd, ptr(buf), BigInt(count), BigInt(offset))));
+  return Number(retBig(kernel("pread()").pread(fd, ptr(buf), BigInt(count), BigInt(offset))));
 }
 
 /** `pwrite(2)` from `buf`; the byte count, or -1. */
 export function pwrite(fd: number, buf: Pointer, count: number, offset: number | bigint): number {
-  return Number(retBig(backend().pwrite(fd, ptr(buf), BigInt(count), BigInt(offset))));
+  return Number(retBig(kernel("pwrite()").pwrite(fd, ptr(buf), BigInt(count), BigInt(offset))));
 }
 
 /** `fstat(2)`: fills `statbuf` (a `struct stat`, `include/asm/stat.ts`). */
 export function fstat(fd: number, statbuf: Pointer): number {
-  return ret(backend().fstat(fd, ptr(statbuf)));
+  return ret(kernel("fstat()").fstat(fd, ptr(statbuf)));
 }
 
 /**
@@ -175,7 +188,7 @@ export function fstat(fd: number, statbuf: Pointer): number {
  * take SIGSEGV).
  */
 export function user_memory(addr: bigint, len: number): Uint8Array {
-  const m = backend().user_memory(addr, len);
+  const m = kernel("user_memory()").user_memory(addr, len);
   if (!m) {
     throw new RangeError(
       `Segmentation fault: ${len} bytes at 0x${addr.toString(16)} are not mapped`,

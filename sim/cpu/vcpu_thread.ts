@@ -30,6 +30,7 @@
  */
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
+import { in_deno_test } from "../../include/libc/process.ts";
 import type { guest_memory_map } from "./memory.ts";
 import {
   SIM_EXIT_REASON_DEAD,
@@ -38,6 +39,7 @@ import {
   VCPU_STATE_EXIT,
   VCPU_STATE_RUN,
   WORKER_DEAD,
+  WORKER_READY,
 } from "./vmx.ts";
 import {
   vmcs_alloc,
@@ -55,7 +57,17 @@ const SPIN_ITERATIONS = 20000;
 /** Longest single wait, so that deadlines and worker death are noticed. */
 const WAIT_SLICE_MS = 20;
 
-let deadline_ms: number | undefined;
+/**
+ * The per-entry deadline under `deno test` when none is set: the harness's
+ * default test timeout (C `TEST_TIMEOUT_DEFAULT`, 30 s). In-process tests
+ * block in a synchronous KVM_RUN, where Deno's own test timeout cannot fire.
+ */
+const DENO_TEST_DEADLINE_MS = 30_000;
+
+let deadline_ms: number | undefined = in_deno_test() ? DENO_TEST_DEADLINE_MS : undefined;
+
+/** Every vCPU thread whose worker may still run JavaScript (see {@linkcode vcpu_threads_alive}). */
+const threads = new Set<vcpu_thread>();
 
 /**
  * Sets the longest time one `enter()` / `enter_async()` may wait for a VM
@@ -73,6 +85,31 @@ export function set_run_deadline(ms: number | undefined): void {
 /** The deadline {@linkcode set_run_deadline} set, in milliseconds. */
 export function run_deadline(): number | undefined {
   return deadline_ms;
+}
+
+/**
+ * What is left of the process's vCPU threads: one line per vCPU that was
+ * never destroyed (its VM was not freed), and per worker that still runs
+ * JavaScript after being stopped (guest code looping without executing an
+ * instruction, which `Worker.terminate()` cannot interrupt in Deno 2.9.6).
+ * Waits up to `grace_ms` for stopped workers to finish. A stuck worker is
+ * reported once; the caller (the harness, after each test) fails the test.
+ *
+ * @param grace_ms how long stopped workers may take to end
+ * @returns the leaks, empty when none
+ */
+export function vcpu_threads_alive(grace_ms = 500): string[] {
+  const give_up = performance.now() + grace_ms;
+  const out: string[] = [];
+  for (const t of [...threads]) {
+    const r = t.leak(give_up);
+    if (r === null) threads.delete(t);
+    else if (r !== "") {
+      out.push(r);
+      if (t.destroyed) threads.delete(t);
+    }
+  }
+  return out;
 }
 
 /**
@@ -147,6 +184,8 @@ export class vcpu_thread {
   #dead_reason = 0;
   #generation = 0;
   #error = "";
+  #killed_by_host = false;
+  #death_reported = false;
 
   /** Starts the worker, which imports the guest image and waits for the first entry. */
   constructor(options: vcpu_thread_options) {
@@ -167,7 +206,7 @@ export class vcpu_thread {
       // An error that escapes the worker's own handling: it is dead, and the
       // host must not be crashed by it.
       e.preventDefault();
-      this.#error ||= `vCPU worker failed: ${e.message}`;
+      this.#error ||= `vCPU worker died: ${e.message}`;
       Atomics.store(this.#ctl, VMCS_CTL_WORKER_STATE, WORKER_DEAD);
       Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
     };
@@ -179,6 +218,31 @@ export class vcpu_thread {
     };
     worker.postMessage(init, [channel.port2 as unknown as Transferable]);
     this.#worker = worker;
+    threads.add(this);
+  }
+
+  /** Whether {@linkcode destroy} (or a deadline) stopped the vCPU. */
+  get destroyed(): boolean {
+    return this.#worker === undefined;
+  }
+
+  /**
+   * For {@linkcode vcpu_threads_alive}: `null` when the worker is gone (or
+   * was stopped before it ran guest code, which `terminate()` does end), ""
+   * while a live vCPU is not yet a leak, else the leak's description.
+   */
+  leak(give_up: number): string | null {
+    const ctl = this.#ctl;
+    if (!this.destroyed) return `vCPU ${this.vcpu_id}: never destroyed (its VM was not freed)`;
+    while (Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_READY) {
+      const left = give_up - performance.now();
+      if (left <= 0) {
+        return `vCPU ${this.vcpu_id}: its worker still runs JavaScript after being stopped ` +
+          `(guest code that loops without executing an instruction cannot be interrupted)`;
+      }
+      Atomics.wait(ctl, VMCS_CTL_WORKER_STATE, WORKER_READY, Math.min(left, WAIT_SLICE_MS));
+    }
+    return null;
   }
 
   /** Whether the vCPU is in guest mode (an entry is in progress). */
@@ -278,8 +342,20 @@ export class vcpu_thread {
     return this.#error;
   }
 
+  /**
+   * Why the worker died while the vCPU was in use (its error, or the crash
+   * text it left), once: later calls return "" (the vCPU just stays dead).
+   */
+  take_death_reason(): string {
+    if (this.#death_reported) return "";
+    this.#death_reported = true;
+    if (this.#dead_reason !== SIM_EXIT_REASON_DEAD || this.#killed_by_host) return "";
+    return this.guest_error();
+  }
+
   /** Stops the worker and releases its resources (VM free). Idempotent. */
   destroy(): void {
+    if (this.#worker) this.#killed_by_host = true;
     this.#stop(SIM_EXIT_REASON_DEAD);
     this.#port.close();
   }

@@ -954,9 +954,13 @@ function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number 
       // The harness timeout stopped the guest: what a signal gives.
       set_exit_reason(vcpu, KVM_EXIT_INTR);
       return -EINTR;
-    case SIM_EXIT_REASON_DEAD:
-      // The CPU is gone (VM freed, or its worker died): a bugged vCPU.
+    case SIM_EXIT_REASON_DEAD: {
+      // The CPU is gone (VM freed, or its worker died): a bugged vCPU, -EIO
+      // from now on. A worker that died under the test fails it once, loudly.
+      const why = vmx.thread.take_death_reason();
+      if (why) throw new GuestCodeError(vcpu.vcpu_id, why);
       return -EIO;
+    }
   }
   if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
     const run = vcpu.run;

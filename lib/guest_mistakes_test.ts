@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Every way guest code can go wrong ends the test promptly, with the reason:
+ * host-only helpers (`TEST_ASSERT`, `exit`, `Deno.exit`, system calls) are
+ * guest errors that never run, a worker that dies fails KVM_RUN with the
+ * reason, an `async` guest function is refused, and no vCPU worker outlives
+ * its VM. This module is its own guest image; its guest functions are below.
+ *
+ * @module
+ */
+
+import "../sim/use_sim_backend.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import {
+  GUEST_DONE,
+  type kvm_vcpu,
+  kvm_vm_free,
+  ref,
+  TEST_ASSERT,
+  vcpu_run,
+  vm_create_with_one_vcpu,
+} from "../include/kvm_util.ts";
+import { exit } from "../include/libc/exit.ts";
+import { close, open } from "../include/libc/syscall.ts";
+import { O_RDWR } from "../include/linux/fcntl.ts";
+import { GuestCodeError } from "../sim/backend.ts";
+import { vcpu_thread, vcpu_threads_alive } from "../sim/cpu/vcpu_thread.ts";
+import { SIM_EXIT_REASON_GUEST_CRASH } from "../sim/cpu/vmx.ts";
+
+/** Guest: a host assertion. */
+export function guest_test_assert(): void {
+  TEST_ASSERT(1 + 1 === 3, "the guest should have used GUEST_ASSERT");
+  GUEST_DONE();
+}
+
+/** Guest: C's exit(). */
+export function guest_exit(): void {
+  exit(3);
+}
+
+/** Guest: the runtime's exit. */
+export function guest_deno_exit(): void {
+  Deno.exit(5);
+}
+
+/** Guest: a system call through the syscall boundary. */
+export function guest_syscall(): void {
+  open("/dev/kvm", O_RDWR);
+  GUEST_DONE();
+}
+
+/** Guest: ends its worker's JavaScript with the worker scope's close(). */
+export function guest_close(): void {
+  (globalThis as unknown as { close(): void }).close();
+}
+
+/** Guest: async, refused before it runs. */
+export async function guest_async(): Promise<void> {
+  await Promise.resolve();
+  GUEST_DONE();
+}
+
+/**
+ * Runs `fn` as guest code on a fresh VM and returns the error KVM_RUN threw;
+ * the VM is freed either way.
+ */
+function guest_error_of(fn: () => unknown): GuestCodeError {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, fn);
+  try {
+    return assertThrows(() => vcpu_run(vcpu.value), GuestCodeError);
+  } finally {
+    kvm_vm_free(vm);
+    assertEquals(vcpu_threads_alive(), [], "a vCPU worker outlived its VM");
+  }
+}
+
+Deno.test("TEST_ASSERT in guest code is a guest error naming it; nothing is printed or exited", () => {
+  const e = guest_error_of(guest_test_assert);
+  assertMatch(e.message, /HostOnlyError: TEST_ASSERT\(1 \+ 1 === 3\) at .*guest_mistakes_test/);
+  assertMatch(e.message, /GUEST_ASSERT/);
+  assertMatch(e.guest_stack, /guest_test_assert/);
+});
+
+Deno.test("exit() and Deno.exit() in guest code are guest errors, not a silently ended vCPU", () => {
+  assertMatch(guest_error_of(guest_exit).message, /HostOnlyError: exit\(3\) is host-only/);
+  const e = guest_error_of(guest_deno_exit);
+  assertMatch(e.message, /HostOnlyError: Deno\.exit\(5\) is host-only/);
+  assertMatch(e.guest_stack, /guest_deno_exit/);
+});
+
+Deno.test("a system call in guest code is refused and never reaches the kernel", () => {
+  const e = guest_error_of(guest_syscall);
+  assertMatch(e.message, /HostOnlyError: open\(\) is host-only/);
+  assertMatch(e.message, /top-level code must not make system calls/);
+});
+
+Deno.test("close() of the worker in guest code is a guest error", () => {
+  assertMatch(guest_error_of(guest_close).message, /HostOnlyError: close\(\) is host-only/);
+});
+
+Deno.test("an async guest function is refused with the reason before the vCPU is created", () => {
+  const vcpu = ref<kvm_vcpu>();
+  const e = assertThrows(() => vm_create_with_one_vcpu(vcpu, guest_async), TypeError);
+  assertMatch(e.message, /Guest function 'guest_async' is async/);
+  assertMatch(e.message, /at its first await/);
+  assertEquals(vcpu_threads_alive(), []);
+});
+
+Deno.test("a guest image whose top-level code makes a system call fails to load, with the reason", () => {
+  using v = new vcpu_thread({
+    vcpu_id: 0,
+    images: [new URL("./testdata/toplevel_syscall.ts", import.meta.url)],
+  });
+  assertEquals(v.enter(), SIM_EXIT_REASON_GUEST_CRASH);
+  assertMatch(
+    v.guest_error(),
+    /could not load the guest image: HostOnlyError: open\(\) is host-only/,
+  );
+  assert(!v.alive);
+});
+
+Deno.test("the syscall boundary is host-only only on a vCPU", () => {
+  // The host process itself is not refused.
+  const fd = open("/dev/kvm", O_RDWR);
+  assert(fd >= 0);
+  assertEquals(close(fd), 0);
+});
