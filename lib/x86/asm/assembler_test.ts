@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import { AsmError, assembler, type code_mode } from "./assembler.ts";
+import {
+  emit_line,
+  gnu_as_lines,
+  GNU_AS_MISSING,
+  gnu_as_program,
+  hex,
+  repo_as_program,
+} from "./testdata/gnu_as.ts";
+
+/** One instruction per entry, with the bytes GNU as 2.40 gave for it. */
+interface insn_case {
+  mode: code_mode;
+  text: string;
+  hex: string;
+}
+
+/** A program with labels, relaxed branches and data, linked by ld at `origin`. */
+interface program_case {
+  name: string;
+  origin: number;
+  source: string[];
+  hex: string;
+}
+
+const INSNS: insn_case[] = JSON.parse(
+  await Deno.readTextFile(new URL("./testdata/gnu_as_insns.json", import.meta.url)),
+);
+const PROGRAMS: program_case[] = JSON.parse(
+  await Deno.readTextFile(new URL("./testdata/gnu_as_programs.json", import.meta.url)),
+);
+
+function one(mode: code_mode, line: string): string {
+  const a = assembler({ mode });
+  emit_line(a, line);
+  return hex(a.assemble().bytes);
+}
+
+Deno.test("every pinned instruction encodes as GNU as encoded it", () => {
+  const bad: string[] = [];
+  for (const c of INSNS) {
+    let got: string;
+    try {
+      got = one(c.mode, c.text);
+    } catch (e) {
+      got = `error: ${(e as Error).message}`;
+    }
+    if (got !== c.hex) bad.push(`.code${c.mode} ${c.text}: want ${c.hex}, got ${got}`);
+  }
+  assertEquals(bad, []);
+  // The table covers all three modes broadly.
+  for (const m of [16, 32, 64]) assert(INSNS.filter((c) => c.mode === m).length > 100);
+});
+
+Deno.test({
+  name: "the pinned instruction bytes are what GNU as produces today",
+  ignore: GNU_AS_MISSING !== undefined,
+  async fn() {
+    for (const mode of [16, 32, 64] as const) {
+      const cases = INSNS.filter((c) => c.mode === mode);
+      const got = await gnu_as_lines(mode, cases.map((c) => c.text));
+      const bad = cases.filter((c, i) => hex(got[i]!) !== c.hex).map((c, i) =>
+        `${c.text}: ${hex(got[i]!)}`
+      );
+      assertEquals(bad, [], `.code${mode}: GNU as disagrees with the pinned bytes`);
+    }
+  },
+});
+
+if (GNU_AS_MISSING) console.warn(`assembler_test: GNU as comparison skipped: ${GNU_AS_MISSING}`);
+
+Deno.test("programs with labels, relaxation and data match the pinned GNU as + ld images", () => {
+  for (const p of PROGRAMS) {
+    assertEquals(hex(repo_as_program(p.source, p.origin)), p.hex, p.name);
+  }
+});
+
+Deno.test({
+  name: "programs with labels, relaxation and data match GNU as + ld now",
+  ignore: GNU_AS_MISSING !== undefined,
+  async fn() {
+    for (const p of PROGRAMS) {
+      const gnu = await gnu_as_program(p.source.join("\n"), p.origin);
+      assertEquals(hex(repo_as_program(p.source, p.origin)), hex(gnu), p.name);
+    }
+  },
+});
+
+Deno.test({
+  name: "random ALU/mov/lea operand combinations match GNU as",
+  ignore: GNU_AS_MISSING !== undefined,
+  async fn() {
+    // A seeded sweep over register, addressing-form and immediate-size
+    // combinations beyond the pinned table.
+    let seed = 0x1234567;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
+    const R64 = [
+      "rax",
+      "rcx",
+      "rdx",
+      "rbx",
+      "rsp",
+      "rbp",
+      "rsi",
+      "rdi",
+      "r8",
+      "r9",
+      "r12",
+      "r13",
+      "r15",
+    ];
+    const R32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
+    const IDX64 = R64.filter((r) => r !== "rsp");
+    const IDX32 = R32.filter((r) => r !== "esp");
+    const DISP = ["", "0", "8", "-8", "127", "128", "-129", "0x1000", "-0x12345678"];
+    const IMM = ["0", "1", "-1", "127", "128", "-128", "0x7fffffff", "-0x80000000", "0x1234"];
+    const OPS = ["add", "sub", "and", "or", "xor", "cmp", "adc", "sbb", "mov", "test"];
+    for (const mode of [32, 64] as const) {
+      const regs = mode === 64 ? R64 : R32;
+      const idx = mode === 64 ? IDX64 : IDX32;
+      const sfx = mode === 64 ? "q" : "l";
+      const lines: string[] = [];
+      for (let i = 0; i < 300; i++) {
+        const mem = () => {
+          const form = rnd(4);
+          const d = pick(DISP);
+          if (form === 0) return `${d}(%${pick(regs)})`;
+          if (form === 1) return `${d}(%${pick(regs)},%${pick(idx)},${pick([1, 2, 4, 8])})`;
+          if (form === 2) return `${d || "0"}(,%${pick(idx)},${pick([1, 2, 4, 8])})`;
+          return d && d !== "0" && !d.startsWith("-") ? d : "0x2000";
+        };
+        const op = pick(OPS);
+        switch (rnd(5)) {
+          case 0:
+            lines.push(`${op}${sfx} $${pick(IMM)}, %${pick(regs)}`);
+            break;
+          case 1:
+            lines.push(`${op}${sfx} $${pick(IMM)}, ${mem()}`);
+            break;
+          case 2:
+            lines.push(`${op}${sfx} %${pick(regs)}, ${mem()}`);
+            break;
+          case 3:
+            lines.push(
+              op === "test"
+                ? `lea${sfx} ${mem()}, %${pick(regs)}`
+                : `${op}${sfx} ${mem()}, %${pick(regs)}`,
+            );
+            break;
+          default:
+            lines.push(`${op}${sfx} %${pick(regs)}, %${pick(regs)}`);
+        }
+      }
+      const gnu = await gnu_as_lines(mode, lines);
+      const bad = lines.filter((l, i) => one(mode, l) !== hex(gnu[i]!)).map((l) =>
+        `${l}: ${one(mode, l)}`
+      );
+      assertEquals(bad, [], `.code${mode}`);
+    }
+  },
+});
+
+Deno.test("the builder API reads like the .S file and exports global labels", () => {
+  const a = assembler({ origin: 0x1000, defines: { KERNEL_CS: 8, OFF: 4 } });
+  a.code32().global("entry").label("entry");
+  a.cli();
+  a.movl("$KERNEL_CS", "%ebx");
+  a.movl("OFF(%ebx)", "%edi");
+  a.ljmp("$(KERNEL_CS)", "$1f");
+  a.label("1");
+  a.code64();
+  a.jmp("*8(%eax)");
+  a.global("end").label("end");
+  const obj = a.assemble();
+  assertEquals(hex(obj.bytes), "fa" + "bb08000000" + "8b7b04" + "ea1010000008" + "00" + "67ff6008");
+  assertEquals(obj.symbols.get("entry"), 0x1000n);
+  assertEquals(obj.symbols.get("end"), 0x1000n + BigInt(obj.bytes.length));
+  assertEquals(obj.listing.length, 8);
+  assertEquals(obj.listing[4]!.text, "ljmp $(KERNEL_CS), $1f");
+});
+
+Deno.test("bad input is an AsmError naming the line", () => {
+  const cases: [string, (a: ReturnType<typeof assembler>) => unknown, RegExp][] = [
+    ["unknown register", (a) => a.movl("%exx", "%eax"), /unknown register/],
+    ["REX with a high byte register", (a) => a.code64().movb("%ah", "%sil"), /REX/],
+    ["64-bit register in 32-bit code", (a) => a.code32().movq("%rax", "%rbx"), /needs \.code64/],
+    ["immediate too wide", (a) => a.code32().movb("$256", "%al"), /does not fit 8 bits/],
+    ["no operand size", (a) => a.code32().mov("$1", "(%eax)"), /no suffix/],
+    ["suffix and register disagree", (a) => a.code32().movl("%ax", "%bx"), /suffix/],
+    ["direct far jump in 64-bit code", (a) => a.code64().ljmp("$8", "$0"), /invalid in 64-bit/],
+    ["scale", (a) => a.movl("(%eax,%ebx,3)", "%eax"), /scale/],
+    ["%esp as index", (a) => a.movl("(%eax,%esp)", "%eax"), /index/],
+    ["16-bit form", (a) => a.code16().movw("(%ax)", "%ax"), /16-bit addressing/],
+    ["unknown mnemonic", (a) => a.insn("frobl", "%eax"), /unknown mnemonic/],
+    ["bad expression", (a) => a.movl("$(1+", "%eax"), /missing/],
+    ["duplicate label", (a) => a.label("x").label("x"), /already defined/],
+  ];
+  for (const [what, f, re] of cases) {
+    const e = assertThrows(() => f(assembler()), AsmError, undefined, what);
+    assert(re.test(e.message), `${what}: ${e.message}`);
+  }
+});
+
+Deno.test("layout errors: undefined symbols, unreachable {disp8} and loop targets", () => {
+  const a = assembler();
+  a.jmp("nowhere");
+  assertThrows(() => a.assemble(), AsmError, "undefined symbol(s): nowhere");
+
+  const b = assembler();
+  b.label("top").fill(200, 1, 0x90).disp8().jmp("top");
+  assertThrows(() => b.assemble(), AsmError, "rel8");
+
+  const c = assembler();
+  c.label("top").fill(130, 1, 0x90).loop("top");
+  assertThrows(() => c.assemble(), AsmError, "rel8");
+
+  assertThrows(() => assembler().jmp("1b"), AsmError, "no earlier label 1");
+});
+
+Deno.test("a jmp relaxes only when its target is out of rel8 reach", () => {
+  for (const [n, size] of [[126, 2], [127, 2], [128, 5], [129, 5]] as const) {
+    const a = assembler({ mode: 32 });
+    a.jmp("1f").fill(n, 1, 0x90).label("1");
+    assertEquals(a.assemble().bytes.length - n, size, `${n} bytes ahead`);
+  }
+  for (const [n, size] of [[126, 2], [127, 5]] as const) {
+    const a = assembler({ mode: 32 });
+    a.label("1").fill(n, 1, 0x90).jmp("1b");
+    assertEquals(a.assemble().bytes.length - n, size, `${n} bytes behind`);
+  }
+});
