@@ -111,13 +111,72 @@ export function open_syscall(): { syscall: sys_fn; syscall_async: sys_fn_async }
   };
 }
 
+/**
+ * What runs a vCPU whose guest code is TypeScript (the guest runtime,
+ * `lib/x86/guest_runtime_host.ts`): `KVM_RUN` on its fd goes to the hook,
+ * which returns what the kernel's `KVM_RUN` returned for the next exit that
+ * is not the runtime's own.
+ */
+export interface kvm_run_hook {
+  /** `KVM_RUN`, blocking. */
+  run(): number;
+  /** `KVM_RUN` without blocking the event loop. */
+  run_async(): Promise<number>;
+  /** The fd is being closed. */
+  release(): void;
+}
+
+const run_hooks = new Map<number, kvm_run_hook>();
+/** `KVM_RUN`: `_IO(KVMIO, 0x80)`. */
+const KVM_RUN_REQUEST = 0xae80;
+
+/**
+ * Routes `KVM_RUN` on `fd` through `hook` (null removes it). The hook is
+ * dropped when the fd is closed through the backend.
+ *
+ * @param fd the vCPU fd
+ * @param hook the hook, or null
+ */
+export function kvm_set_run_hook(fd: number, hook: kvm_run_hook | null): void {
+  if (hook) run_hooks.set(fd, hook);
+  else run_hooks.delete(fd);
+}
+
+/** The raw `KVM_RUN` ioctl on `fd`, bypassing any hook (the hooks' own entries). */
+export function kvm_raw_run(fd: number): number {
+  return Number(
+    BigInt.asIntN(32, raw().syscall(SYS.ioctl, BigInt(fd), BigInt(KVM_RUN_REQUEST), 0n)),
+  );
+}
+
+/** {@linkcode kvm_raw_run} without blocking the event loop. */
+export async function kvm_raw_run_async(fd: number): Promise<number> {
+  const r = await raw().syscall_async(SYS.ioctl, BigInt(fd), BigInt(KVM_RUN_REQUEST), 0n);
+  return Number(BigInt.asIntN(32, r));
+}
+
+function raw(): ReturnType<typeof open_syscall> {
+  if (sysOrError instanceof Error) throw sysOrError;
+  return sysOrError;
+}
+
 /** The address of JavaScript memory, as the kernel must be given it. */
 function addr(bytes: Uint8Array): bigint {
   const p = Deno.UnsafePointer.of(bytes);
   return p === null ? 0n : BigInt(Deno.UnsafePointer.value(p));
 }
 
-function makeBackend(sys: ReturnType<typeof open_syscall>): Backend {
+/** The `kvm` backend's calls beyond {@linkcode Backend}: the guest runtime's `KVM_RUN` hooks. */
+export interface kvm_backend extends Backend {
+  /** {@linkcode kvm_set_run_hook}. */
+  set_run_hook(fd: number, hook: kvm_run_hook | null): void;
+  /** {@linkcode kvm_raw_run}. */
+  raw_run(fd: number): number;
+  /** {@linkcode kvm_raw_run_async}. */
+  raw_run_async(fd: number): Promise<number>;
+}
+
+function makeBackend(sys: ReturnType<typeof open_syscall>): kvm_backend {
   const { syscall, syscall_async } = sys;
   const int = (r: bigint): number => Number(BigInt.asIntN(32, r));
   // ioctl returns a long: keep it whole so that libc's -4095..-1 test sees the
@@ -131,9 +190,29 @@ function makeBackend(sys: ReturnType<typeof open_syscall>): Backend {
       const s = new TextEncoder().encode(`${path}\0`);
       return int(syscall(SYS.open, addr(s), BigInt(flags), BigInt(mode)));
     },
-    close: (fd) => int(syscall(SYS.close, BigInt(fd))),
-    ioctl: (fd, request, arg) => long(syscall(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg)),
+    set_run_hook: kvm_set_run_hook,
+    raw_run: kvm_raw_run,
+    raw_run_async: kvm_raw_run_async,
+    close(fd) {
+      const hook = run_hooks.get(fd);
+      if (hook) {
+        run_hooks.delete(fd);
+        hook.release();
+      }
+      return int(syscall(SYS.close, BigInt(fd)));
+    },
+    ioctl(fd, request, arg) {
+      if (run_hooks.size !== 0 && (request >>> 0) === KVM_RUN_REQUEST) {
+        const hook = run_hooks.get(fd);
+        if (hook) return hook.run();
+      }
+      return long(syscall(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg));
+    },
     async ioctl_async(fd, request, arg) {
+      if (run_hooks.size !== 0 && (request >>> 0) === KVM_RUN_REQUEST) {
+        const hook = run_hooks.get(fd);
+        if (hook) return await hook.run_async();
+      }
       return long(await syscall_async(SYS.ioctl, BigInt(fd), BigInt(request >>> 0), arg));
     },
     mmap(a, length, prot, flags, fd, offset) {
@@ -179,7 +258,7 @@ try {
 }
 
 /** The `kvm` backend; loading fails with the reason when FFI is unavailable (no `--allow-ffi`). */
-export const backend: Backend = (() => {
+export const backend: kvm_backend = (() => {
   if (sysOrError instanceof Error) {
     throw new Error(`Cannot reach the kernel for the kvm backend: ${sysOrError.message}`);
   }
