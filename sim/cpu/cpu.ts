@@ -97,10 +97,10 @@ import {
 } from "./mmu.ts";
 import { offsetof } from "../../include/c/layout.ts";
 import { sim_vmcs, VMCS_CRASH_TEXT_SIZE, VMCS_SIZE } from "./vmcs.ts";
+import { interp_run } from "./interp.ts";
 import type { vcpu_memmap_message } from "./vcpu_thread.ts";
 import {
   AC_VECTOR,
-  BP_VECTOR,
   DE_VECTOR,
   DF_VECTOR,
   EFER_LMA,
@@ -109,7 +109,6 @@ import {
   EPT_VIOLATION_SIM_PRIVATE_HI,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_EXCEPTION_NMI,
-  EXIT_REASON_HLT,
   EXIT_REASON_TRIPLE_FAULT,
   GP_VECTOR,
   GUEST_ACTIVITY_SHUTDOWN,
@@ -141,7 +140,9 @@ import {
   X86_CR0_PG,
   X86_CR0_WP,
   X86_CR4_LA57,
+  X86_CR4_PAE,
   X86_CR4_PGE,
+  X86_CR4_PSE,
   X86_CR4_SMAP,
   X86_CR4_SMEP,
   X86_EFLAGS_AC,
@@ -384,6 +385,86 @@ export function is_td(): boolean {
   return td;
 }
 
+/** Whether the default operand size of the code segment is 16 bits (outside 64-bit mode). */
+export function is_code16(): boolean {
+  return code16;
+}
+
+/** Whether IA-32e mode is active (EFER.LMA), in 64-bit or compatibility mode. */
+export function is_lma(): boolean {
+  return lma;
+}
+
+/** Bits 31:0 of a segment register's base, as a number. */
+export function seg_base_lo(sreg: number): number {
+  return U32[(seg_off(sreg) + SEG_BASE) >> 2]!;
+}
+
+/** Bits 63:32 of a segment register's base. */
+export function seg_base_hi(sreg: number): number {
+  return U32[((seg_off(sreg) + SEG_BASE) >> 2) + 1]!;
+}
+
+/** A segment register's (byte-granular) limit. */
+export function seg_limit(sreg: number): number {
+  return U32[(seg_off(sreg) + SEG_LIMIT) >> 2]!;
+}
+
+/** A segment register's type field (bits 3:0 of the access byte). */
+export function seg_type(sreg: number): number {
+  return U8[seg_off(sreg) + SEG_TYPE]!;
+}
+
+/** Whether a segment register is usable (not loaded with a null selector). */
+export function seg_usable(sreg: number): boolean {
+  return U8[seg_off(sreg) + SEG_UNUSABLE] === 0;
+}
+
+/** The D/B bit of a segment register (SS.B picks the stack width outside 64-bit mode). */
+export function seg_db(sreg: number): boolean {
+  return U8[seg_off(sreg) + SEG_DB] === 1;
+}
+
+/** A 64-bit guest-state field without an accessor of its own (`dr6`, `dr7`, `tsc_aux`). */
+export function vmcs_field_get(name: "dr6" | "dr7" | "tsc_aux"): bigint {
+  return u64_at(o(name));
+}
+
+/** Sets a field of {@linkcode vmcs_field_get}. */
+export function vmcs_field_set(name: "dr6" | "dr7" | "tsc_aux", v: bigint): void {
+  set_u64_at(o(name), v);
+}
+
+/** Whether 5-level paging is active (canonical addresses are 57 bits). */
+export function la57_active(): boolean {
+  return lma && (U32[O_CR4 >> 2]! & X86_CR4_LA57) !== 0;
+}
+
+/** The data an MMIO read exit was completed with. */
+export function mmio_data(): bigint {
+  return DV.getBigUint64(O_MMIO_DATA, true);
+}
+
+/** Sets the interruptibility state (`GUEST_INTR_STATE_*`: the STI / MOV SS shadow). */
+export function set_interruptibility(bits: number): void {
+  U32[O_INTERRUPTIBILITY >> 2] = bits;
+}
+
+/** The interruptibility state. */
+export function interruptibility(): number {
+  return U32[O_INTERRUPTIBILITY >> 2]!;
+}
+
+/**
+ * Catches the CPU's control-transfer signal for the interpreter, which
+ * simply continues at the new RIP: returns whether `e` was that signal.
+ */
+export function take_transfer(e: unknown): boolean {
+  if (e !== TRANSFER) return false;
+  transfer_pending = false;
+  return true;
+}
+
 /** Whether the vCPU is in protected mode (CR0.PE). */
 export function in_protected_mode(): boolean {
   return protected_mode;
@@ -430,15 +511,12 @@ export function sync_mode(): void {
   const pg = (cr0 & X86_CR0_PG) !== 0;
   let levels = 0;
   if (pg) {
-    if (!lma) {
-      throw new Error(
-        "sim: paging outside IA-32e mode (32-bit or PAE paging) is not modelled",
-      );
-    }
-    levels = cr4 & X86_CR4_LA57 ? 5 : 4;
+    if (!lma) levels = cr4 & X86_CR4_PAE ? 3 : 2;
+    else levels = cr4 & X86_CR4_LA57 ? 5 : 4;
   }
   mmu_configure({
     levels,
+    pse: (cr4 & X86_CR4_PSE) !== 0,
     long_mode: lma,
     cr3: cr3_hi * TWO32 + cr3_lo,
     wp: (cr0 & X86_CR0_WP) !== 0,
@@ -576,10 +654,24 @@ function after_entry(start_lo: number, start_hi: number): number {
   return classify(start_lo, start_hi);
 }
 
+/**
+ * Length of the raw machine-code instruction being interpreted (0 while a
+ * code record runs): an exit that RIP left `raw_len` bytes further completed
+ * it, and MMIO exits report it as their instruction length.
+ */
+let raw_len = 0;
+
+/** Marks the start (`len` > 0) or end (0) of an interpreted instruction of `len` bytes. */
+export function set_raw_insn(len: number): void {
+  raw_len = len;
+  if (len > 0) fn_len = 0;
+}
+
 function classify(start_lo: number, start_hi: number): number {
   const lo = rip_lo();
   const hi = rip_hi();
   if (lo === start_lo && hi === start_hi) return RESUME_RETRY;
+  if (raw_len > 0 && (hi - start_hi) * TWO32 + (lo - start_lo) === raw_len) return RESUME_COMPLETE;
   if (fn_len > 0) {
     const d = (hi - fn_hi) * TWO32 + (lo - fn_lo);
     if (d > 0 && d < fn_len) {
@@ -800,7 +892,8 @@ function phys_byte(hi: number, lo: number, acc: number, w: number): number {
   }
 }
 
-function ept_exit_raw(gla: bigint, is_write: number, len: number, data: number): number {
+/** The EPT-violation exit of an access by the CPU itself or of an instruction fetch (length 0). */
+export function ept_exit_raw(gla: bigint, is_write: number, len: number, data: number): number {
   set_exit_addresses(gla, e_gpa);
   U32[O_MMIO_LEN >> 2] = len;
   U32[O_MMIO_IS_WRITE >> 2] = is_write;
@@ -832,7 +925,7 @@ function load_hidden(sreg: number, sel: number): void {
   if (g) limit = ((limit << 12) | 0xfff) >>> 0;
   DV.setUint16(off + SEG_SELECTOR, sel, true);
   let b = BigInt(base);
-  if (sreg === 6) {
+  if (sreg === 6 || sreg === 7) {
     // A system descriptor in IA-32e mode is 16 bytes: bits 63:32 of the base follow.
     const [hi] = [Number(imp_read(u64_at(O_GDTR) + BigInt((sel & 0xfff8) + 8), 4))];
     if (lma) b |= BigInt(hi) << 32n;
@@ -871,10 +964,15 @@ function null_segment(sreg: number, sel: number): void {
  * selector as error code. Returns like {@linkcode raise}, or
  * {@linkcode RESUME_COMPLETE} when loaded.
  */
-export function load_segment(sreg: number, sel: number): number {
+export function load_segment(sreg: number, sel: number, as_cpl: number = cpl): number {
+  if (!protected_mode) {
+    load_real_segment(sreg, sel);
+    if (sreg === 1 || sreg === 2) sync_mode();
+    return RESUME_COMPLETE;
+  }
   for (;;) {
     try {
-      load_segment_checked(sreg, sel);
+      load_segment_checked(sreg, sel, as_cpl);
       if (sreg === 1 || sreg === 2) sync_mode();
       return RESUME_COMPLETE;
     } catch (e) {
@@ -885,14 +983,29 @@ export function load_segment(sreg: number, sel: number): number {
   }
 }
 
-function load_segment_checked(sreg: number, sel: number): void {
+/**
+ * The checks and the load of {@linkcode load_segment}; `as_cpl` is the
+ * privilege level the load is checked for (the new CPL of a far return or
+ * IRET to an outer level).
+ */
+function load_segment_checked(sreg: number, sel: number, as_cpl: number = cpl): void {
   const rpl = sel & 3;
   if ((sel & 0xfffc) === 0) {
-    // A null selector: fine for DS/ES/FS/GS (and SS in 64-bit mode at CPL<3).
-    if (sreg === 1 || sreg === 6 || (sreg === 2 && !(long64 && cpl < 3))) {
+    // A null selector: fine for DS/ES/FS/GS and LDTR (and SS in 64-bit mode at CPL<3).
+    if (sreg === 1 || sreg === 6 || (sreg === 2 && !(long64 && as_cpl < 3))) {
       delivery_fault(GP_VECTOR, 0);
     }
     null_segment(sreg, sel);
+    return;
+  }
+  if (sreg === 7) {
+    // LLDT: an LDT descriptor (system type 2) in the GDT.
+    read_descriptor(sel, GP_VECTOR);
+    if ((desc_hi >>> 12) & 1 || ((desc_hi >>> 8) & 0xf) !== 2) {
+      delivery_fault(GP_VECTOR, sel & 0xfffc);
+    }
+    if (!((desc_hi >>> 15) & 1)) delivery_fault(NP_VECTOR, sel & 0xfffc);
+    load_hidden(7, sel);
     return;
   }
   read_descriptor(sel, GP_VECTOR);
@@ -913,12 +1026,14 @@ function load_segment_checked(sreg: number, sel: number): void {
   if (sreg === 1) {
     if (!code) delivery_fault(GP_VECTOR, sel & 0xfffc);
     if (!p) delivery_fault(NP_VECTOR, sel & 0xfffc);
-    load_hidden(1, (sel & 0xfffc) | cpl);
+    load_hidden(1, (sel & 0xfffc) | as_cpl);
     mark_accessed(sel);
     return;
   }
   if (sreg === 2) {
-    if (rpl !== cpl || dpl !== cpl || code || !(type & 2)) delivery_fault(GP_VECTOR, sel & 0xfffc);
+    if (rpl !== as_cpl || dpl !== as_cpl || code || !(type & 2)) {
+      delivery_fault(GP_VECTOR, sel & 0xfffc);
+    }
     if (!p) delivery_fault(SS_VECTOR, sel & 0xfffc);
   } else {
     if (code && !(type & 2)) delivery_fault(GP_VECTOR, sel & 0xfffc);
@@ -946,10 +1061,10 @@ function deliver(vector: number, type: number, ec: number, has_ec: boolean): voi
   let e = ec;
   let he = has_ec;
   let t = type;
-  if (!protected_mode) triple_fault();
   for (;;) {
     try {
-      deliver_once(v, t, e, he);
+      if (protected_mode) deliver_once(v, t, e, he);
+      else deliver_real(v);
       break;
     } catch (x) {
       if (x !== DELIVERY_FAULT) throw x;
@@ -971,7 +1086,52 @@ function deliver(vector: number, type: number, ec: number, has_ec: boolean): voi
       t = INTR_TYPE_HARD_EXCEPTION;
     }
   }
+  // A handler in machine code runs in the interpreter, which executes its IRET.
+  if (!protected_mode || !at_record()) return;
   run_handler(v, e, he);
+}
+
+/**
+ * Real-mode delivery (SDM 20.1.4): the IVT entry (offset, segment) at
+ * IDTR.base + 4 * vector, FLAGS, CS and IP pushed as words on SS:SP, IF, TF
+ * and AC cleared. No error code is pushed.
+ */
+function deliver_real(v: number): void {
+  const base = u64_at(O_IDTR);
+  const limit = DV.getUint16(O_IDTR + 8, true);
+  if (v * 4 + 3 > limit) delivery_fault(GP_VECTOR, 0);
+  const ent = Number(imp_read(base + BigInt(v * 4), 4));
+  const ss = seg_base(2);
+  let sp = reg_lo(VCPU_REGS_RSP) & 0xffff;
+  const words = [rflags() & 0xffff, seg_selector(1), rip_lo() & 0xffff];
+  for (const w of words) {
+    sp = (sp - 2) & 0xffff;
+    imp_write(ss + BigInt(sp), 2, BigInt(w));
+  }
+  reg_set_sized(VCPU_REGS_RSP, 2, sp);
+  set_rflags(rflags() & ~(X86_EFLAGS_IF | X86_EFLAGS_TF | X86_EFLAGS_AC | X86_EFLAGS_RF));
+  load_real_segment(1, ent >>> 16);
+  rip_set(BigInt(ent & 0xffff));
+}
+
+/** A segment load in real mode: base = selector * 16; limit and attributes stay. */
+function load_real_segment(sreg: number, sel: number): void {
+  const off = seg_off(sreg);
+  DV.setUint16(off + SEG_SELECTOR, sel, true);
+  set_u64_at(off + SEG_BASE, BigInt(sel << 4));
+}
+
+/** Whether RIP holds a code record (a TypeScript handler) rather than machine code. */
+function at_record(): boolean {
+  const [hi, lo] = code_linear();
+  let magic = 0;
+  for (let i = 0; i < 4; i++) {
+    if (translate(hi, lo + i >= TWO32 ? lo + i - TWO32 : lo + i, ACC_FETCH) !== TR_OK) {
+      return false;
+    }
+    magic |= t_dv.getUint8(t_off) << (8 * i);
+  }
+  return magic >>> 0 === GUEST_CODE_MAGIC;
 }
 
 /** Sets RIP, CS, RSP, RFLAGS for the handler after pushing the frame. */
@@ -1210,9 +1370,10 @@ function execute(regs: ex_regs_view | null): void {
     const r = fetch_record(hi, lo);
     if (r < 0) continue;
     if (r === 0) {
-      execute_raw(hi, lo);
+      interp_run();
       continue;
     }
+    raw_len = 0;
     const fn = rec_fn!;
     fn_lo = rip_lo();
     fn_hi = rip_hi();
@@ -1253,54 +1414,6 @@ function execute(regs: ex_regs_view | null): void {
   }
 }
 
-function execute_raw(hi: number, lo: number): void {
-  fn_len = 0;
-  const op = fetch_buf[0]!;
-  const width = long64 ? 64 : code16 ? 16 : 32;
-  const advance = (n: bigint): void => {
-    let next = rip_get() + n;
-    if (width === 32) next &= 0xffffffffn;
-    else if (width === 16) next &= 0xffffn;
-    rip_set(next);
-  };
-  switch (op) {
-    case 0x90:
-      advance(1n);
-      return;
-    case 0xeb: {
-      if (!fetch(hi, lo, 2, fetch_buf)) return;
-      const rel = (fetch_buf[1]! << 24) >> 24;
-      advance(BigInt(2 + rel));
-      return;
-    }
-    case 0xe9: {
-      const n = width === 16 ? 3 : 5;
-      if (!fetch(hi, lo, n, fetch_buf)) return;
-      const rel = width === 16
-        ? ((fetch_buf[1]! | (fetch_buf[2]! << 8)) << 16) >> 16
-        : fetch_buf[1]! | (fetch_buf[2]! << 8) | (fetch_buf[3]! << 16) | (fetch_buf[4]! << 24);
-      advance(BigInt(n + rel));
-      return;
-    }
-    case 0xf4:
-      if (cpl > 0) raise(GP_VECTOR, 0);
-      else vmexit(EXIT_REASON_HLT, 1, 0);
-      return;
-    case 0xcc:
-      raise_trap(BP_VECTOR, 1);
-      return;
-    case 0xfa:
-    case 0xfb: {
-      const fl = rflags();
-      set_rflags(op === 0xfa ? fl & ~X86_EFLAGS_IF : fl | X86_EFLAGS_IF);
-      advance(1n);
-      return;
-    }
-    default:
-      raise(UD_VECTOR);
-  }
-}
-
 /**
  * `call` of the guest function whose code record is at `gva` (a function
  * pointer read from guest memory, such as a registered exception handler):
@@ -1324,9 +1437,9 @@ export function call_gva(hi: number, lo: number, args: unknown[]): unknown {
     const r = fetch_record(h, l);
     if (r < 0) continue;
     if (r === 0) {
-      // Raw machine code cannot be called from TypeScript.
-      raise(UD_VECTOR);
-      continue;
+      // Machine code: called with the SysV argument registers; it returns
+      // (RET) to the caller's record address, which ends the call.
+      return call_raw(ret_hi, ret_lo, saved_lo, saved_hi, saved_len, args);
     }
     const fn = rec_fn!;
     fn_lo = lo;
@@ -1340,6 +1453,44 @@ export function call_gva(hi: number, lo: number, args: unknown[]): unknown {
     set_rip(ret_hi, ret_lo);
     return result;
   }
+}
+
+function call_raw(
+  ret_hi: number,
+  ret_lo: number,
+  saved_lo: number,
+  saved_hi: number,
+  saved_len: number,
+  args: unknown[],
+): bigint {
+  const arg_regs = [VCPU_REGS_RDI, VCPU_REGS_RSI, VCPU_REGS_RDX, VCPU_REGS_RCX, 8, 9];
+  args.slice(0, 6).forEach((a, i) => {
+    if (typeof a === "bigint" || typeof a === "number") reg_set(arg_regs[i]!, BigInt(a));
+  });
+  const w = long64 ? 8 : 4;
+  const rsp = reg_get(VCPU_REGS_RSP) - BigInt(w);
+  const ret = BigInt(ret_hi) * 0x100000000n + BigInt(ret_lo);
+  try {
+    imp_write(rsp, w, ret);
+  } catch (e) {
+    if (e !== DELIVERY_FAULT) throw e;
+    raise(d_vector, d_ec, d_cr2);
+    return reg_get(VCPU_REGS_RAX);
+  }
+  reg_set(VCPU_REGS_RSP, rsp);
+  const depth_rsp = rsp + BigInt(w);
+  for (;;) {
+    tick();
+    // Returns at the first code record RIP reaches: the caller's (RET), or another (a jump).
+    interp_run();
+    if (rip_lo() === ret_lo && rip_hi() === ret_hi && reg_get(VCPU_REGS_RSP) === depth_rsp) break;
+    jump_to(rip_hi(), rip_lo());
+  }
+  raw_len = 0;
+  fn_lo = saved_lo;
+  fn_hi = saved_hi;
+  fn_len = saved_len;
+  return reg_get(VCPU_REGS_RAX);
 }
 
 /**
@@ -1391,8 +1542,12 @@ function skip_value(size: number): number {
   return size === 4 ? v : v & ((1 << (8 * size)) - 1);
 }
 
-/** The guest-physical half of an access that found no RAM: exit (or #VE in a TD). */
-function mmio(
+/**
+ * The guest-physical half of an access that found no RAM: exit (or #VE in a
+ * TD). The exit reports the interpreted instruction's length, or a `mov`'s
+ * for a code record's access. Returns like {@linkcode vmexit}.
+ */
+export function mmio(
   hi: number,
   lo: number,
   size: number,
@@ -1402,7 +1557,13 @@ function mmio(
 ): number {
   const gla = BigInt(hi) * 0x100000000n + BigInt(lo);
   if (e_td_mmio) {
-    return raise_ve(EXIT_REASON_EPT_VIOLATION, BigInt(e_qual), gla, BigInt(e_gpa), INSN_LEN_MOV);
+    return raise_ve(
+      EXIT_REASON_EPT_VIOLATION,
+      BigInt(e_qual),
+      gla,
+      BigInt(e_gpa),
+      raw_len || INSN_LEN_MOV,
+    );
   }
   set_exit_addresses(gla, e_gpa);
   U32[O_MMIO_LEN >> 2] = size;
@@ -1411,7 +1572,7 @@ function mmio(
   DV.setUint32(O_MMIO_DATA + 4, is_write ? data_hi : 0, true);
   return vmexit(
     EXIT_REASON_EPT_VIOLATION,
-    INSN_LEN_MOV,
+    raw_len || INSN_LEN_MOV,
     e_qual,
     e_private ? EPT_VIOLATION_SIM_PRIVATE_HI : 0,
   );

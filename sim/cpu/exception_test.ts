@@ -121,14 +121,15 @@ Deno.test("the exception bitmap makes an exception exit instead of being deliver
   assertEquals(next_report(v), 0x600d);
 });
 
-Deno.test("a returning entry function pops 0 and faults on the fetch: triple fault without IDT", () => {
+Deno.test("a returning entry function pops 0 and runs the zeroes there (`add [rax], al`) until a fetch faults: triple fault without IDT", () => {
   const vm = new test_vm();
   using v = vm.vcpu(guest_returns);
   v.vmcs.idtr.limit = 0;
   expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
   skip(v);
   expect_exit(v, EXIT_REASON_TRIPLE_FAULT);
-  assertEquals(v.vmcs.rip, 0n, "ret popped the zero at the top of the stack");
+  // Two-byte instructions from 0 end exactly at the first page whose fetch faults.
+  assert(v.vmcs.rip > 0n && v.vmcs.rip % 4096n === 0n, `rip ${v.vmcs.rip.toString(16)}`);
 });
 
 Deno.test("a code record whose source text no longer matches raises #UD", () => {

@@ -302,41 +302,39 @@ function io_allowed(): boolean {
   return get_cpl() <= ((rflags() & X86_EFLAGS_IOPL) >>> 12);
 }
 
-function io_out(port: number, size: number, value: number): void {
+/**
+ * The IN/OUT exit path, shared by the intrinsics and the machine-code
+ * interpreter: #GP above IOPL, `EXIT_REASON_IO_INSTRUCTION` (#VE in a TD)
+ * with the instruction's length `len`; the operands are already in place
+ * (AL/AX/EAX for OUT). A retried instruction exits again.
+ */
+export function exit_io(port: number, size: number, is_in: boolean, len: number): void {
   for (;;) {
     tick();
     if (!io_allowed()) {
       if (raise(GP_VECTOR, 0) === RESUME_RETRY) continue;
       return;
     }
-    reg_set_sized(VCPU_REGS_RAX, size, value);
-    reg_set_sized(VCPU_REGS_RDX, 2, port);
-    const qual = ((size - 1) | ((port & 0xffff) << IO_QUAL_PORT_SHIFT)) >>> 0;
-    if (is_td()) {
-      if (raise_ve(EXIT_REASON_IO_INSTRUCTION, BigInt(qual), 0n, 0n, 1) === RESUME_RETRY) continue;
-      return;
-    }
-    if (vmexit(EXIT_REASON_IO_INSTRUCTION, 1, qual) === RESUME_RETRY) continue;
+    const qual =
+      ((size - 1) | (is_in ? IO_QUAL_IN : 0) | ((port & 0xffff) << IO_QUAL_PORT_SHIFT)) >>>
+      0;
+    const r = is_td()
+      ? raise_ve(EXIT_REASON_IO_INSTRUCTION, BigInt(qual), 0n, 0n, len)
+      : vmexit(EXIT_REASON_IO_INSTRUCTION, len, qual);
+    if (r === RESUME_RETRY) continue;
     return;
   }
 }
 
+function io_out(port: number, size: number, value: number): void {
+  reg_set_sized(VCPU_REGS_RAX, size, value);
+  reg_set_sized(VCPU_REGS_RDX, 2, port);
+  exit_io(port, size, false, 1);
+}
+
 function io_in(port: number, size: number): number {
-  for (;;) {
-    tick();
-    if (!io_allowed()) {
-      if (raise(GP_VECTOR, 0) === RESUME_RETRY) continue;
-      break;
-    }
-    reg_set_sized(VCPU_REGS_RDX, 2, port);
-    const qual = ((size - 1) | IO_QUAL_IN | ((port & 0xffff) << IO_QUAL_PORT_SHIFT)) >>> 0;
-    if (is_td()) {
-      if (raise_ve(EXIT_REASON_IO_INSTRUCTION, BigInt(qual), 0n, 0n, 1) === RESUME_RETRY) continue;
-      break;
-    }
-    if (vmexit(EXIT_REASON_IO_INSTRUCTION, 1, qual) === RESUME_RETRY) continue;
-    break;
-  }
+  reg_set_sized(VCPU_REGS_RDX, 2, port);
+  exit_io(port, size, true, 1);
   const v = reg_lo(VCPU_REGS_RAX);
   return size === 4 ? v : v & ((1 << (8 * size)) - 1);
 }
@@ -371,21 +369,46 @@ export function inl(port: number): number {
   return io_in(port, 4);
 }
 
+/** Where string I/O finds its memory operand: segment base, address size, direction. */
+export interface io_string_operand {
+  /** Linear base of the segment (ES for INS, DS or an override for OUTS). */
+  seg_base: number;
+  /** Address size in bytes (2, 4, 8): RCX/RSI/RDI are used and written at this width. */
+  asize: number;
+  /** RFLAGS.DF: elements go downwards. */
+  down: boolean;
+}
+
+const FLAT: io_string_operand = { seg_base: 0, asize: 8, down: false };
+
 /**
- * `rep outs`/`rep ins` of `count` elements of `size` bytes at `gva`. The data
- * goes through the VMCS I/O page; more than a page of data exits once per
- * page-sized chunk, each completed by the kernel as one instruction. RCX and
- * RDI/RSI are live, as on the CPU: each chunk starts from their current
- * values and advances them by what it transferred, and userspace may change
- * RCX during an exit (the chunk then ends early if the new count is smaller).
+ * INS/OUTS, with or without REP: the exit path shared by the intrinsics and
+ * the interpreter. The data goes through the VMCS I/O page; with REP more
+ * than a page of data exits once per page-sized chunk, each completed by the
+ * kernel as one instruction. RCX and RDI/RSI are live, as on the CPU: each
+ * chunk starts from their current values and advances them by what it
+ * transferred, and userspace may change RCX during an exit (the chunk then
+ * ends early if the new count is smaller).
  */
-function io_string(port: number, size: number, gva: gva_t, count: number, is_in: boolean): void {
-  const per_exit = Math.floor(4096 / size);
+export function exit_io_string(
+  port: number,
+  size: number,
+  is_in: boolean,
+  len: number,
+  rep: boolean,
+  op: io_string_operand = FLAT,
+): void {
+  const per_exit = rep ? Math.floor(4096 / size) : 1;
   const ptr_reg = is_in ? VCPU_REGS_RDI : VCPU_REGS_RSI;
-  reg_set(VCPU_REGS_RCX, BigInt(count));
-  reg_set(ptr_reg, BigInt(gva));
+  const amask = op.asize === 8 ? 0xffffffffffffffffn : op.asize === 4 ? 0xffffffffn : 0xffffn;
+  const step = op.down ? -size : size;
+  const at = (base: bigint, i: number): gva_t => {
+    const off = BigInt.asUintN(64, base + BigInt(Math.floor(i / size) * step + (i % size))) &
+      amask;
+    return op.asize === 8 ? off : Number((BigInt(op.seg_base) + off) & 0xffffffffn);
+  };
   for (;;) {
-    const left = reg_get(VCPU_REGS_RCX);
+    const left = rep ? reg_get(VCPU_REGS_RCX) & amask : 1n;
     if (left === 0n) return;
     tick();
     if (!io_allowed()) {
@@ -393,24 +416,35 @@ function io_string(port: number, size: number, gva: gva_t, count: number, is_in:
       return;
     }
     const n = left < BigInt(per_exit) ? Number(left) : per_exit;
-    const base = reg_get(ptr_reg);
-    reg_set_sized(VCPU_REGS_RDX, 2, port);
+    const base = reg_get(ptr_reg) & amask;
     const page = io_data();
-    if (!is_in) { for (let i = 0; i < n * size; i++) page[i] = readb(add(base, i)); }
+    if (!is_in) { for (let i = 0; i < n * size; i++) page[i] = readb(at(base, i)); }
     set_io_count(n);
-    const qual = ((size - 1) | IO_QUAL_STRING | IO_QUAL_REP | (is_in ? IO_QUAL_IN : 0) |
+    const qual = ((size - 1) | IO_QUAL_STRING | (rep ? IO_QUAL_REP : 0) | (is_in ? IO_QUAL_IN : 0) |
       ((port & 0xffff) << IO_QUAL_PORT_SHIFT)) >>> 0;
     const r = is_td()
-      ? raise_ve(EXIT_REASON_IO_INSTRUCTION, BigInt(qual), 0n, 0n, 2)
-      : vmexit(EXIT_REASON_IO_INSTRUCTION, 2, qual);
+      ? raise_ve(EXIT_REASON_IO_INSTRUCTION, BigInt(qual), 0n, 0n, len)
+      : vmexit(EXIT_REASON_IO_INSTRUCTION, len, qual);
     if (r === RESUME_RETRY) continue;
     // Re-read RCX: the count userspace left there bounds what this chunk completes.
-    const now = reg_get(VCPU_REGS_RCX);
+    const now = rep ? reg_get(VCPU_REGS_RCX) & amask : 1n;
     const done = now < BigInt(n) ? Number(now) : n;
-    if (is_in) { for (let i = 0; i < done * size; i++) writeb(page[i]!, add(base, i)); }
-    reg_set(ptr_reg, BigInt.asUintN(64, base + BigInt(done * size)));
-    reg_set(VCPU_REGS_RCX, now - BigInt(done));
+    if (is_in) { for (let i = 0; i < done * size; i++) writeb(page[i]!, at(base, i)); }
+    const moved = BigInt.asUintN(64, base + BigInt(done * step)) & amask;
+    if (op.asize === 8) reg_set(ptr_reg, moved);
+    else reg_set_sized(ptr_reg, op.asize, Number(moved));
+    if (!rep) return;
+    const rest = now - BigInt(done);
+    if (op.asize === 8) reg_set(VCPU_REGS_RCX, rest);
+    else reg_set_sized(VCPU_REGS_RCX, op.asize, Number(rest));
   }
+}
+
+/** `rep outs`/`rep ins` of `count` elements of `size` bytes at `gva` (flat, upwards). */
+function io_string(port: number, size: number, gva: gva_t, count: number, is_in: boolean): void {
+  reg_set(VCPU_REGS_RCX, BigInt(count));
+  reg_set(is_in ? VCPU_REGS_RDI : VCPU_REGS_RSI, BigInt(gva));
+  exit_io_string(port, size, is_in, 2, true);
 }
 
 /** `rep outsb`: writes `count` bytes from guest memory at `gva` to `port`. */
@@ -446,36 +480,38 @@ export function insl(port: number, gva: gva_t, count: number): void {
 // ---------------------------------------------------------------------------
 // MSRs, CPUID, hypercalls.
 
-/** `rdmsr`: exits to the kernel (`EXIT_REASON_MSR_READ`, index in ECX). */
-export function rdmsr(msr: number): bigint {
-  for (;;) {
-    tick();
-    if (get_cpl() > 0) {
-      if (raise(GP_VECTOR, 0) === RESUME_RETRY) continue;
-      break;
-    }
-    reg_set_sized(VCPU_REGS_RCX, 4, msr >>> 0);
-    if (vmexit(EXIT_REASON_MSR_READ, 2, 0) === RESUME_RETRY) continue;
-    break;
-  }
-  return (BigInt(reg_lo(VCPU_REGS_RDX)) << 32n) | BigInt(reg_lo(VCPU_REGS_RAX));
-}
-
-/** `wrmsr`: exits to the kernel (`EXIT_REASON_MSR_WRITE`, ECX, EDX:EAX). */
-export function wrmsr(msr: number, value: bigint): void {
+/**
+ * The RDMSR/WRMSR exit path shared with the interpreter: #GP above CPL 0,
+ * else `EXIT_REASON_MSR_READ`/`_WRITE` with ECX (and EDX:EAX) in place.
+ */
+export function exit_msr(is_write: boolean, len: number): void {
   for (;;) {
     tick();
     if (get_cpl() > 0) {
       if (raise(GP_VECTOR, 0) === RESUME_RETRY) continue;
       return;
     }
-    const v = BigInt.asUintN(64, value);
-    reg_set_sized(VCPU_REGS_RCX, 4, msr >>> 0);
-    reg_set_pair(VCPU_REGS_RAX, 0, Number(v & 0xffffffffn));
-    reg_set_pair(VCPU_REGS_RDX, 0, Number(v >> 32n));
-    if (vmexit(EXIT_REASON_MSR_WRITE, 2, 0) === RESUME_RETRY) continue;
+    if (vmexit(is_write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ, len, 0) === RESUME_RETRY) {
+      continue;
+    }
     return;
   }
+}
+
+/** `rdmsr`: exits to the kernel (`EXIT_REASON_MSR_READ`, index in ECX). */
+export function rdmsr(msr: number): bigint {
+  reg_set_sized(VCPU_REGS_RCX, 4, msr >>> 0);
+  exit_msr(false, 2);
+  return (BigInt(reg_lo(VCPU_REGS_RDX)) << 32n) | BigInt(reg_lo(VCPU_REGS_RAX));
+}
+
+/** `wrmsr`: exits to the kernel (`EXIT_REASON_MSR_WRITE`, ECX, EDX:EAX). */
+export function wrmsr(msr: number, value: bigint): void {
+  const v = BigInt.asUintN(64, value);
+  reg_set_sized(VCPU_REGS_RCX, 4, msr >>> 0);
+  reg_set_pair(VCPU_REGS_RAX, 0, Number(v & 0xffffffffn));
+  reg_set_pair(VCPU_REGS_RDX, 0, Number(v >> 32n));
+  exit_msr(true, 2);
 }
 
 /**
@@ -510,13 +546,9 @@ export interface cpuid_regs {
 
 /** `cpuid` with EAX = `fn`, ECX = `index`: always exits (`EXIT_REASON_CPUID`). */
 export function cpuid(fn: number, index = 0): cpuid_regs {
-  for (;;) {
-    tick();
-    reg_set_sized(VCPU_REGS_RAX, 4, fn >>> 0);
-    reg_set_sized(VCPU_REGS_RCX, 4, index >>> 0);
-    if (vmexit(EXIT_REASON_CPUID, 2, 0) === RESUME_RETRY) continue;
-    break;
-  }
+  reg_set_sized(VCPU_REGS_RAX, 4, fn >>> 0);
+  reg_set_sized(VCPU_REGS_RCX, 4, index >>> 0);
+  exit_simple(EXIT_REASON_CPUID, 2);
   return {
     eax: reg_lo(VCPU_REGS_RAX),
     ebx: reg_lo(VCPU_REGS_RBX),
@@ -525,18 +557,35 @@ export function cpuid(fn: number, index = 0): cpuid_regs {
   };
 }
 
-/** `hlt`: exits with `EXIT_REASON_HLT` (#VE in a TD; #GP above CPL 0). */
-export function hlt(): void {
+/**
+ * An instruction that always exits with `reason` and length `len`
+ * (CPUID, VMCALL, TDCALL, XSETBV): shared with the interpreter.
+ */
+export function exit_simple(reason: number, len: number): void {
+  for (;;) {
+    tick();
+    if (vmexit(reason, len, 0) === RESUME_RETRY) continue;
+    return;
+  }
+}
+
+/** The HLT exit path shared with the interpreter (#GP above CPL 0; #VE in a TD). */
+export function exit_hlt(len: number): void {
   for (;;) {
     tick();
     const r = get_cpl() > 0
       ? raise(GP_VECTOR, 0)
       : is_td()
-      ? raise_ve(EXIT_REASON_HLT, 0n, 0n, 0n, 1)
-      : vmexit(EXIT_REASON_HLT, 1, 0);
+      ? raise_ve(EXIT_REASON_HLT, 0n, 0n, 0n, len)
+      : vmexit(EXIT_REASON_HLT, len, 0);
     if (r === RESUME_RETRY) continue;
     return;
   }
+}
+
+/** `hlt`: exits with `EXIT_REASON_HLT` (#VE in a TD; #GP above CPL 0). */
+export function hlt(): void {
+  exit_hlt(1);
 }
 
 /** `sti; hlt`: upstream's `safe_halt()`. */
@@ -547,11 +596,19 @@ export function safe_halt(): void {
 
 /** `vmcall` with the registers as they are; returns RAX. */
 export function vmcall(): bigint {
+  exit_vmcall(3);
+  return reg_get(VCPU_REGS_RAX);
+}
+
+/** The VMCALL exit path shared with the interpreter (#VE in a TD). */
+export function exit_vmcall(len: number): void {
   for (;;) {
     tick();
-    const r = is_td() ? raise_ve(18, 0n, 0n, 0n, 3) : vmexit(EXIT_REASON_VMCALL, 3, 0);
+    const r = is_td()
+      ? raise_ve(EXIT_REASON_VMCALL, 0n, 0n, 0n, len)
+      : vmexit(EXIT_REASON_VMCALL, len, 0);
     if (r === RESUME_RETRY) continue;
-    return reg_get(VCPU_REGS_RAX);
+    return;
   }
 }
 
@@ -621,19 +678,20 @@ const TDX_ARG_REGS: readonly [keyof tdx_module_args, number][] = [
  * from the registers, as Linux's `__tdcall_ret()`; returns RAX.
  */
 export function tdcall(fn: bigint | number, args: tdx_module_args = {}): bigint {
-  for (;;) {
-    tick();
-    reg_set(VCPU_REGS_RAX, BigInt(fn));
-    for (const [k, r] of TDX_ARG_REGS) reg_set(r, args[k] ?? 0n);
-    if (vmexit(EXIT_REASON_TDCALL, 4, 0) === RESUME_RETRY) continue;
-    break;
-  }
+  reg_set(VCPU_REGS_RAX, BigInt(fn));
+  for (const [k, r] of TDX_ARG_REGS) reg_set(r, args[k] ?? 0n);
+  exit_simple(EXIT_REASON_TDCALL, 4);
   for (const [k, r] of TDX_ARG_REGS) args[k] = reg_get(r);
   return reg_get(VCPU_REGS_RAX);
 }
 
 /** `wbinvd`: exits (`EXIT_REASON_WBINVD`; #VE in a TD). */
 export function wbinvd(): void {
+  exit_wbinvd(2);
+}
+
+/** The WBINVD exit path shared with the interpreter. */
+export function exit_wbinvd(len: number): void {
   for (;;) {
     tick();
     if (get_cpl() > 0) {
@@ -641,8 +699,8 @@ export function wbinvd(): void {
       return;
     }
     const r = is_td()
-      ? raise_ve(EXIT_REASON_WBINVD, 0n, 0n, 0n, 2)
-      : vmexit(EXIT_REASON_WBINVD, 2, 0);
+      ? raise_ve(EXIT_REASON_WBINVD, 0n, 0n, 0n, len)
+      : vmexit(EXIT_REASON_WBINVD, len, 0);
     if (r === RESUME_RETRY) continue;
     return;
   }
@@ -662,15 +720,11 @@ export function xgetbv(index: number): bigint {
 
 /** `xsetbv`: exits (`EXIT_REASON_XSETBV`, ECX = index, EDX:EAX = value). */
 export function xsetbv(index: number, value: bigint): void {
-  for (;;) {
-    tick();
-    const v = BigInt.asUintN(64, value);
-    reg_set_sized(VCPU_REGS_RCX, 4, index >>> 0);
-    reg_set_pair(VCPU_REGS_RAX, 0, Number(v & 0xffffffffn));
-    reg_set_pair(VCPU_REGS_RDX, 0, Number(v >> 32n));
-    if (vmexit(EXIT_REASON_XSETBV, 3, 0) === RESUME_RETRY) continue;
-    return;
-  }
+  const v = BigInt.asUintN(64, value);
+  reg_set_sized(VCPU_REGS_RCX, 4, index >>> 0);
+  reg_set_pair(VCPU_REGS_RAX, 0, Number(v & 0xffffffffn));
+  reg_set_pair(VCPU_REGS_RDX, 0, Number(v >> 32n));
+  exit_simple(EXIT_REASON_XSETBV, 3);
 }
 
 // ---------------------------------------------------------------------------

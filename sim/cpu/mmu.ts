@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * Linear → guest-physical translation of the simulated CPU (worker side):
- * IA-32e 4-level and 5-level (CR4.LA57) paging as SDM Vol. 3 chapter 4
- * defines it, with a TLB, and guest-physical → backing through the memory map.
+ * 32-bit paging (with CR4.PSE 4 MiB pages), PAE paging, and IA-32e 4-level
+ * and 5-level (CR4.LA57) paging as SDM Vol. 3 chapter 4 defines them, with a
+ * TLB, and guest-physical → backing through the memory map. PAE's four
+ * PDPTEs are read from memory on each walk rather than cached at MOV CR3
+ * (SDM 4.4.1 lets the processor load them then): a guest that edits its
+ * PDPTEs without reloading CR3 sees the edit earlier than hardware would.
  *
  * - Permission checks: present, R/W with CR0.WP, U/S by CPL, XD with
  *   EFER.NXE, SMEP and SMAP; reserved bits above MAXPHYADDR, XD without NXE,
@@ -82,7 +86,8 @@ const tlb_gpa = new Float64Array(TLB_SIZE);
 const tlb_dv: DataView[] = new Array(TLB_SIZE).fill(mem.dv);
 
 // Paging configuration, set by the CPU from CR0/CR3/CR4/EFER/CPL.
-let levels = 0; // 0: paging off; 4 or 5
+let levels = 0; // 0: paging off; 2: 32-bit; 3: PAE; 4 or 5
+let pse = false;
 let long_addr = false; // linear addresses are 64-bit (IA-32e)
 let cr3_base = 0;
 let wp = false;
@@ -122,8 +127,10 @@ export let e_td_mmio = false;
 
 /** Paging configuration of {@linkcode mmu_configure}. */
 export interface mmu_config {
-  /** 0 (paging off), 4 or 5. */
+  /** 0 (paging off), 2 (32-bit paging), 3 (PAE), 4 or 5. */
   levels: number;
+  /** CR4.PSE (4 MiB pages under 32-bit paging). */
+  pse?: boolean;
   /** IA-32e mode (EFER.LMA): linear addresses are 64-bit and must be canonical. */
   long_mode: boolean;
   /** CR3 (the top-level table's GPA). */
@@ -153,6 +160,7 @@ export interface mmu_config {
 /** Sets the paging configuration; the caller flushes the TLB when it changes. */
 export function mmu_configure(c: mmu_config): void {
   levels = c.levels;
+  pse = c.pse ?? false;
   long_addr = c.long_mode;
   wp = c.wp;
   nxe = c.nxe;
@@ -168,6 +176,9 @@ export function mmu_configure(c: mmu_config): void {
   rsvd_hi = 0xfffff & ~addr_hi_mask;
   // CR3 bits 11:0 are flags (PCD, PWT) and bits above MAXPHYADDR are not address.
   cr3_base = (Math.floor(c.cr3 / TWO32) & addr_hi_mask) * TWO32 + ((c.cr3 & 0xfffff000) >>> 0);
+  // Under PAE paging CR3 holds the 32-byte-aligned PDPT address (bits 31:5).
+  if (levels === 3) cr3_base = (c.cr3 & 0xffffffe0) >>> 0;
+  if (levels === 2) cr3_base = (c.cr3 & 0xfffff000) >>> 0;
 }
 
 /** Updates RFLAGS.AC without touching the TLB (it is not cached there). */
@@ -221,6 +232,75 @@ function ept(gpa: number, qual: number, priv: boolean): number {
   return TR_EPT;
 }
 
+let walk_perm = 0;
+
+/**
+ * The 32-bit paging walk (SDM 4.3): 4-byte entries, no XD, 4 MiB pages with
+ * CR4.PSE (PSE-36: PDE bits 20:13 are physical bits 39:32). Returns the
+ * page's GPA, or -1 after recording a fault; the TLB permission bits are in
+ * `walk_perm`.
+ */
+function walk32(lo: number, kind: number, user: boolean, implicit: boolean): number {
+  const pfbase = (kind === ACC_WRITE ? PFERR_WRITE_MASK : 0) | (user ? PFERR_USER_MASK : 0);
+  const pde_gpa = cr3_base + (lo >>> 22) * 4;
+  if (mem.lookup(pde_gpa, false, false) !== 0) {
+    ept(pde_gpa, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GVA_IS_VALID, false);
+    return -2;
+  }
+  const ddv = mem.dv;
+  const doff = mem.off;
+  const pde = ddv.getUint32(doff, true);
+  if (!(pde & 1)) return fault32(pfbase, lo);
+  let w = (pde >>> 1) & 1;
+  let u = (pde >>> 2) & 1;
+  let base: number;
+  let leaf_dv = ddv;
+  let leaf_off = doff;
+  let leaf = pde;
+  const big = (pde & 0x80) !== 0 && pse;
+  if (big) {
+    if (pde & 0x200000) return fault32(pfbase | PFERR_PRESENT_MASK | PFERR_RSVD_MASK, lo);
+    base = ((pde >>> 13) & 0xff) * TWO32 + ((pde & 0xffc00000) >>> 0) + (lo & 0x3ff000);
+  } else {
+    const pte_gpa = ((pde & 0xfffff000) >>> 0) + ((lo >>> 12) & 1023) * 4;
+    if (mem.lookup(pte_gpa, false, false) !== 0) {
+      ept(pte_gpa, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GVA_IS_VALID, false);
+      return -2;
+    }
+    leaf_dv = mem.dv;
+    leaf_off = mem.off;
+    leaf = leaf_dv.getUint32(leaf_off, true);
+    if (!(leaf & 1)) return fault32(pfbase, lo);
+    w &= (leaf >>> 1) & 1;
+    u &= (leaf >>> 2) & 1;
+    base = (leaf & 0xfffff000) >>> 0;
+  }
+  const smap_block = smap && !user && u === 1 && kind !== ACC_FETCH && (implicit || !ac);
+  if (
+    (user && !u) || (kind === ACC_WRITE && !w && (user || wp)) ||
+    (kind === ACC_FETCH && smep && !user && u) || smap_block
+  ) {
+    return fault32(pfbase | PFERR_PRESENT_MASK, lo);
+  }
+  if (!(pde & 0x20)) ddv.setUint32(doff, (pde | 0x20) >>> 0, true);
+  const now = leaf_dv.getUint32(leaf_off, true);
+  const want = now | 0x20 | (kind === ACC_WRITE ? 0x40 : 0);
+  if (want !== now) leaf_dv.setUint32(leaf_off, want >>> 0, true);
+  const dirty = (want & 0x40) !== 0;
+  let perm = 0;
+  if (!(user && !u) && !(smap && !user && u === 1 && !ac)) perm |= P_R;
+  if ((perm & P_R) && (w || (!user && !wp)) && dirty) perm |= P_W;
+  if (!(user && !u) && !(smep && !user && u)) perm |= P_X;
+  if (pge && (leaf & 0x100)) perm |= P_G;
+  walk_perm = perm;
+  return base;
+}
+
+function fault32(ec: number, lo: number): number {
+  fault(PF_VECTOR, ec, 0, lo);
+  return -1;
+}
+
 // Where each level's entry of the current walk lives, to set A/D afterwards.
 const walk_dv: DataView[] = new Array(6).fill(mem.dv);
 const walk_off = new Float64Array(6);
@@ -250,6 +330,11 @@ export function translate(hi: number, lo: number, acc: number): number {
   }
   if (levels === 0) {
     gpa = hi * TWO32 + ((lo & 0xfffff000) >>> 0);
+  } else if (levels === 2) {
+    const r = walk32(lo, kind, user, implicit);
+    if (r < 0) return r === -1 ? TR_FAULT : TR_EPT;
+    gpa = r;
+    perm = walk_perm;
   } else {
     let table = cr3_base;
     let w = 1;
@@ -281,7 +366,18 @@ export function translate(hi: number, lo: number, acc: number): number {
       const pl = dv.getUint32(off, true);
       const ph = dv.getUint32(off + 4, true);
       if (!(pl & 1)) return fault(PF_VECTOR, pfbase, hi, lo);
-      const ps = (pl & 0x80) !== 0 && level <= 3;
+      if (levels === 3 && level === 3) {
+        // A PAE PDPTE: no R/W, U/S, A or XD; bits 2:1, 8:5 and 63:MAXPHYADDR reserved
+        // (a load of such an entry is #GP at MOV CR3 on hardware; reported as #PF here).
+        if ((pl & 0x1e6) !== 0 || (ph & rsvd_hi) !== 0) {
+          return fault(PF_VECTOR, pfbase | PFERR_PRESENT_MASK | PFERR_RSVD_MASK, hi, lo);
+        }
+        table = (ph & addr_hi_mask) * TWO32 + ((pl & 0xfffff000) >>> 0);
+        walk_dv[3] = dv;
+        walk_off[3] = -1;
+        continue;
+      }
+      const ps = (pl & 0x80) !== 0 && level <= (levels === 3 ? 2 : 3);
       let rsvd = (ph & rsvd_hi) !== 0 || (!nxe && (ph & 0x80000000) !== 0);
       if ((pl & 0x80) !== 0 && level >= 4) rsvd = true;
       if (ps && level === 2 && (pl & 0x1fe000) !== 0) rsvd = true;
@@ -317,6 +413,7 @@ export function translate(hi: number, lo: number, acc: number): number {
     for (let level = levels; level >= leaf_level; level--) {
       const dv = walk_dv[level]!;
       const off = walk_off[level]!;
+      if (off < 0) continue;
       const pl = dv.getUint32(off, true);
       let want = pl | 0x20;
       if (level === leaf_level && kind === ACC_WRITE) want |= 0x40;
