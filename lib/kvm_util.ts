@@ -193,6 +193,7 @@ import {
   kvm_arch_vm_post_create,
   kvm_get_cpu_address_width,
   kvm_init_vm_address_properties,
+  kvm_la57_usable,
   vcpu_arch_set_entry_point,
   virt_arch_pg_map,
   virt_arch_pg_map_shared,
@@ -200,6 +201,7 @@ import {
   vm_arch_has_protected_memory,
   vm_arch_vcpu_add,
   vm_compute_max_gfn,
+  x86_guest_va_bits,
 } from "./x86/processor.ts";
 
 /** The host page size (C `getpagesize()`). */
@@ -768,7 +770,7 @@ export function ____vm_create(shape: vm_shape): kvm_vm {
     case vm_guest_mode.VM_MODE_PXXVYY_4K: {
       const widths = kvm_get_cpu_address_width();
       vm.pa_bits = widths.pa_bits;
-      vm.va_bits = widths.va_bits;
+      vm.va_bits = x86_guest_va_bits(widths.va_bits, widths.va_bits !== 57 || kvm_la57_usable());
       kvm_init_vm_address_properties(vm);
       pr_debug("Guest physical address width detected: %d\n", vm.pa_bits);
       pr_debug("Guest virtual address width detected: %d\n", vm.va_bits);

@@ -14,8 +14,11 @@ import { u64, u8 } from "../../include/c/layout.ts";
 import { backend } from "../../include/libc/backend.ts";
 import {
   KVM_CAP_GET_TSC_KHZ,
+  KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
   KVM_GET_CPUID2,
   KVM_GET_MSRS,
+  KVM_GET_SREGS,
   KVM_GET_SUPPORTED_CPUID,
   KVM_GET_TSC_KHZ,
   KVM_GET_XSAVE,
@@ -23,6 +26,7 @@ import {
   KVM_SET_CPUID2,
   KVM_SET_MP_STATE,
   KVM_SET_MSRS,
+  KVM_SET_SREGS,
   KVM_SET_XCRS,
   KVM_SET_XSAVE,
 } from "../../include/linux/kvm.ts";
@@ -41,9 +45,9 @@ import {
   kvm_xcrs,
   type kvm_xsave,
 } from "../../include/asm/kvm.ts";
-import { user_memory } from "../../include/libc/syscall.ts";
+import { ioctl, user_memory } from "../../include/libc/syscall.ts";
 import type { View } from "../../include/c/layout.ts";
-import { TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL } from "../../include/test_util.ts";
+import { pr_info, TEST_ASSERT, TEST_ASSERT_EQ, TEST_FAIL } from "../../include/test_util.ts";
 import {
   DEFAULT_GUEST_STACK_VADDR_MIN,
   DEFAULT_STACK_PGS,
@@ -56,6 +60,7 @@ import {
   vm_guest_mode,
 } from "../../include/kvm_util_types.ts";
 import {
+  __kvm_ioctl,
   __vcpu_ioctl,
   __vm_alloc,
   __vm_ioctl,
@@ -125,6 +130,7 @@ import {
   X86_CR4_OSFXSR,
   X86_CR4_OSXSAVE,
   X86_CR4_PAE,
+  X86_FEATURE_LA57,
   X86_FEATURE_PAE,
   X86_FEATURE_XSAVE,
   X86_PROPERTY_GUEST_MAX_PHY_ADDR,
@@ -546,6 +552,62 @@ export function kvm_get_cpu_address_width(): { pa_bits: number; va_bits: number 
     pa_bits: kvm_cpu_property(X86_PROPERTY_MAX_PHY_ADDR),
     va_bits: kvm_cpu_property(X86_PROPERTY_MAX_VIRT_ADDR),
   };
+}
+
+/**
+ * The guest's virtual-address width the library builds page tables for: what
+ * KVM reports (`kvm_get_cpu_address_width()`), except that 57 bits need a
+ * vCPU that takes CR4.LA57. Some hosts list LA57 in KVM_GET_SUPPORTED_CPUID
+ * and still refuse CR4.LA57 in KVM_SET_SREGS (a `kvm_pvm` host on Intel
+ * does); upstream would fail every `vm_vcpu_add()` there, the SDK builds
+ * 4-level tables instead.
+ *
+ * @param va_bits the width KVM reports
+ * @param la57_usable whether a vCPU takes CR4.LA57 ({@linkcode kvm_la57_usable})
+ * @returns 57 or 48 (other widths are returned unchanged, for the caller's assert)
+ */
+export function x86_guest_va_bits(va_bits: number, la57_usable: boolean): number {
+  return va_bits === 57 && !la57_usable ? 48 : va_bits;
+}
+
+let la57_usable: boolean | undefined;
+
+/**
+ * SDK addition: whether KVM lets a vCPU run with CR4.LA57, asked once per
+ * process the way `vm_vcpu_add()` would meet it: a scratch VM whose vCPU gets
+ * the supported CPUID (KVM checks CR4 against the guest's CPUID,
+ * `kvm_is_valid_cr4()`) and then a 64-bit KVM_SET_SREGS with LA57 set.
+ *
+ * @returns false when LA57 is not advertised or the host refuses it
+ */
+export function kvm_la57_usable(): boolean {
+  if (la57_usable !== undefined) return la57_usable;
+  la57_usable = false;
+  if (!kvm_cpu_has(X86_FEATURE_LA57)) return false;
+  const kvm_fd = open_kvm_dev_path_or_exit();
+  const vm_fd = __kvm_ioctl(kvm_fd, KVM_CREATE_VM, 0);
+  kvm_free_fd(kvm_fd);
+  if (vm_fd < 0) return false;
+  const vcpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0);
+  if (vcpu_fd >= 0) {
+    const sregs = kvm_sregs.alloc();
+    if (
+      ioctl(vcpu_fd, KVM_SET_CPUID2, kvm_get_supported_cpuid()) === 0 &&
+      ioctl(vcpu_fd, KVM_GET_SREGS, sregs) === 0
+    ) {
+      sregs.cr0 = kvm_get_default_cr0();
+      sregs.cr4 = kvm_get_default_cr4() | X86_CR4_LA57;
+      sregs.efer = kvm_get_default_efer();
+      kvm_seg_set_kernel_code_64bit(sregs.cs);
+      la57_usable = ioctl(vcpu_fd, KVM_SET_SREGS, sregs) === 0;
+    }
+    kvm_free_fd(vcpu_fd);
+  }
+  kvm_free_fd(vm_fd);
+  if (!la57_usable) {
+    pr_info("KVM lists LA57 but refuses CR4.LA57: the guest gets 4-level paging\n");
+  }
+  return la57_usable;
 }
 
 /**

@@ -26,6 +26,8 @@ import {
 } from "./compare.ts";
 import { type Call, format_call } from "./sequence.ts";
 import { shrink } from "./shrink.ts";
+import { common_offer, type HostProfile, type Offer, probe_host } from "./probe.ts";
+import { explain, known_groups, type KnownGroup } from "./known.ts";
 
 /** How a run is made. */
 export interface CheckOptions {
@@ -63,6 +65,16 @@ export interface VmTypes {
   smm: boolean;
 }
 
+/** What was asked of both backends before a run, and what the run generates from it. */
+export interface RunProbe {
+  /** VM types. */
+  vm_types: VmTypes;
+  /** Each backend's profile, reference first. */
+  profiles: [HostProfile, HostProfile];
+  /** What both offer: what is generated and what is exempt because of it. */
+  offer: Offer;
+}
+
 /** One cause of disagreement. */
 export interface Group {
   /** The grouping key (see `Difference.key`). */
@@ -89,8 +101,8 @@ export interface CheckReport {
   seed: number;
   /** Backend names, reference first. */
   backends: [string, string];
-  /** VM types probed. */
-  vm_types: VmTypes;
+  /** What the probe found. */
+  probe: RunProbe;
   /** Sequences run. */
   sequences: number;
   /** Sequences where every call agreed. */
@@ -142,11 +154,60 @@ export function probe_vm_types(a: Backend, b: Backend): VmTypes {
   };
 }
 
+/**
+ * The KVM vendor module behind the host's `/dev/kvm` (`kvm_intel`,
+ * `kvm_amd`, or another such as `kvm_pvm`), from sysfs: which vendor code
+ * the reference's answers come from.
+ */
+export function kvm_vendor_module(): string {
+  try {
+    for (const e of Deno.readDirSync("/sys/module")) {
+      if (e.name.startsWith("kvm_")) return e.name;
+    }
+  } catch {
+    // No sysfs: say so below.
+  }
+  return "unknown";
+}
+
+function profile_of(b: Backend): HostProfile {
+  if (b.name !== "kvm") return probe_host(b, b.name, { vendor_module: b.name });
+  let kernel = "";
+  try {
+    kernel = Deno.osRelease();
+  } catch {
+    // Without --allow-sys the profile has no kernel release.
+  }
+  return probe_host(b, b.name, { vendor_module: kvm_vendor_module(), kernel });
+}
+
+/** Probes both backends: VM types, capabilities, guest_memfd, LA57. */
+export function probe(a: Backend, b: Backend): RunProbe {
+  const profiles: [HostProfile, HostProfile] = [profile_of(a), profile_of(b)];
+  return { vm_types: probe_vm_types(a, b), profiles, offer: common_offer(...profiles) };
+}
+
+/** The generator's options for a run of `seed` against what the probe found. */
+export function gen_options(seed: number, p: RunProbe): GenOptions {
+  return {
+    seed,
+    vm_types: p.vm_types.common,
+    bad_vm_types: p.vm_types.neither,
+    smm: p.vm_types.smm,
+    guest_memfd: p.offer.guest_memfd,
+  };
+}
+
 /** Replays `calls` on both backends and compares. */
-export async function diff_calls(a: Backend, b: Backend, calls: readonly Call[]) {
+export async function diff_calls(
+  a: Backend,
+  b: Backend,
+  calls: readonly Call[],
+  feature_caps: readonly number[] = [],
+) {
   const ra = await replay(a, calls);
   const rb = await replay(b, calls);
-  return compare(calls, ra, rb);
+  return compare(calls, ra, rb, new Set(feature_caps));
 }
 
 /** The part of a run one thread makes: sequences `[first, first + count)`, no shrinking. */
@@ -157,23 +218,18 @@ export interface SliceOptions {
   first: number;
   /** Number of sequences. */
   count: number;
-  /** VM types, as probed once for the whole run. */
-  vm_types: VmTypes;
+  /** What the probe found, once for the whole run. */
+  probe: RunProbe;
   /** Called after each sequence with the number done. */
   progress?: ((done: number) => void) | undefined;
 }
 
 /** A run's counts and groups before shrinking: what a slice (or a worker) hands back. */
-export type SliceReport = Omit<CheckReport, "ms" | "shrink_ms" | "backends" | "seed" | "vm_types">;
+export type SliceReport = Omit<CheckReport, "ms" | "shrink_ms" | "backends" | "seed" | "probe">;
 
 /** Runs one slice of a run on two backends in this thread. */
 export async function run_slice(a: Backend, b: Backend, o: SliceOptions): Promise<SliceReport> {
-  const gen: GenOptions = {
-    seed: o.seed,
-    vm_types: o.vm_types.common,
-    bad_vm_types: o.vm_types.neither,
-    smm: o.vm_types.smm,
-  };
+  const gen = gen_options(o.seed, o.probe);
   const groups = new Map<string, Group>();
   const r: SliceReport = {
     sequences: 0,
@@ -185,7 +241,7 @@ export async function run_slice(a: Backend, b: Backend, o: SliceOptions): Promis
   };
   for (let i = o.first; i < o.first + o.count; i++) {
     const seq = generate(gen, i);
-    const c = await diff_calls(a, b, seq.calls);
+    const c = await diff_calls(a, b, seq.calls, o.probe.offer.feature_caps);
     r.sequences++;
     r.compared += c.compared;
     r.agreed += c.agreed;
@@ -260,7 +316,7 @@ function run_slice_in_worker(names: [string, string], o: SliceOptions): Promise<
 
 /** Runs the checker. */
 export async function check(o: CheckOptions): Promise<CheckReport> {
-  const vm_types = probe_vm_types(o.a, o.b);
+  const p = probe(o.a, o.b);
   const t0 = performance.now();
   const first = o.first ?? 0;
   const jobs = Math.max(1, Math.min(o.jobs ?? 1, o.count));
@@ -279,7 +335,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         seed: o.seed,
         first,
         count: o.count,
-        vm_types,
+        probe: p,
         progress: o.progress,
       }),
     );
@@ -297,7 +353,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         seed: o.seed,
         first: f,
         count: n,
-        vm_types,
+        probe: p,
         progress: (d) => {
           done[j] = d;
           o.progress?.(done.reduce((x, y) => x + y, 0));
@@ -309,26 +365,22 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
   const ms = performance.now() - t0;
   const sorted = total.groups.sort((x, y) => y.count - x.count || x.index - y.index);
   const t1 = performance.now();
-  const gen: GenOptions = {
-    seed: o.seed,
-    vm_types: vm_types.common,
-    bad_vm_types: vm_types.neither,
-    smm: vm_types.smm,
-  };
+  const gen = gen_options(o.seed, p);
+  const fc = p.offer.feature_caps;
   for (const g of sorted.slice(0, o.shrink_groups ?? 0)) {
     const calls = generate(gen, g.index).calls;
     g.reproducer = await shrink(calls, async (cand) => {
-      const c = await diff_calls(o.a, o.b, cand);
+      const c = await diff_calls(o.a, o.b, cand, fc);
       return c.diffs.some((d) => d.key === g.key && !d.cascade);
     });
-    g.reproducer_diffs = (await diff_calls(o.a, o.b, g.reproducer)).diffs;
+    g.reproducer_diffs = (await diff_calls(o.a, o.b, g.reproducer, fc)).diffs;
   }
   return {
     ...total,
     groups: sorted,
     seed: o.seed,
     backends: [o.a.name, o.b.name],
-    vm_types,
+    probe: p,
     ms,
     shrink_ms: performance.now() - t1,
   };
@@ -339,16 +391,41 @@ export function agreement(r: CheckReport): number {
   return r.compared ? r.agreed / r.compared : 1;
 }
 
-/** The report as text: summary, exemptions in force, then each group with its reproducer. */
-export function format_report(r: CheckReport): string {
+/**
+ * The groups of a run that no rule of `docs/fidelity.md` explains: each is a
+ * simulator bug until a reason is found and written down.
+ */
+export function unexplained_groups(
+  r: CheckReport,
+  known: readonly KnownGroup[] = known_groups(),
+): Group[] {
+  return r.groups.filter((g) => !explain(g.key, known));
+}
+
+/**
+ * The report as text: summary, what the probe found, exemptions in force,
+ * then each group with the rule that explains it (or UNEXPLAINED) and its
+ * reproducer.
+ */
+export function format_report(
+  r: CheckReport,
+  known: readonly KnownGroup[] = known_groups(),
+): string {
   const [na, nb] = r.backends;
   const hex = (n: number) => (n < 0 ? String(n) : `0x${n.toString(16)}`);
+  const vt = r.probe.vm_types;
+  const describe = (p: HostProfile) =>
+    p.available
+      ? `${p.name}: ${p.vendor_module ?? "?"}${p.kernel ? ` on ${p.kernel}` : ""}`
+      : `${p.name}: unavailable (${p.reason})`;
   const lines = [
     `differential check: ${na} vs ${nb}, seed ${r.seed}, ${r.sequences} sequences`,
-    `VM types: ${na} ${hex(r.vm_types.a)}, ${nb} ${hex(r.vm_types.b)} ` +
-    `(${r.vm_types.agree ? "agree" : "DISAGREE"} without the SEV/SNP/TDX bits); ` +
-    `generated: [${r.vm_types.common}], must fail: [${r.vm_types.neither}]; ` +
-    `SMM address space: ${r.vm_types.smm ? "both" : "not on both (as_id 1 not generated)"}`,
+    `probe: ${r.probe.profiles.map(describe).join("; ")}`,
+    `VM types: ${na} ${hex(vt.a)}, ${nb} ${hex(vt.b)} ` +
+    `(${vt.agree ? "agree" : "DISAGREE"} without the SEV/SNP/TDX bits); ` +
+    `generated: [${vt.common}], must fail: [${vt.neither}]; ` +
+    `SMM address space: ${vt.smm ? "both" : "not on both (as_id 1 not generated)"}`,
+    ...r.probe.offer.findings,
     `agreement: ${r.agreed}/${r.compared} calls = ${(agreement(r) * 100).toFixed(2)}%; ` +
     `${r.clean}/${r.sequences} sequences agree entirely; ` +
     `${r.cascades} differences are consequences of earlier ones (not grouped)`,
@@ -358,12 +435,16 @@ export function format_report(r: CheckReport): string {
     (r.shrink_ms ? `, shrinking ${(r.shrink_ms / 1000).toFixed(1)} s` : ""),
     `exempt (docs/backends.md): ${EXEMPTIONS.map((e) => e.id).join(", ")}`,
   ];
-  if (r.groups.length) lines.push("", `${r.groups.length} disagreement groups:`);
+  const open = unexplained_groups(r, known).length;
+  if (r.groups.length) {
+    lines.push("", `${r.groups.length} disagreement groups, ${open} unexplained:`);
+  }
   r.groups.forEach((g, n) => {
     lines.push(
       "",
       `[${n + 1}] ${g.key}: ${g.count} calls in ${g.sequences} sequences ` +
-        `(first: --seed ${r.seed} --index ${g.index})`,
+        `(first: --seed ${r.seed} --index ${g.index}) ` +
+        (explain(g.key, known)?.rule ?? "UNEXPLAINED (not in docs/fidelity.md)"),
       `  ${format_difference(g.first, na, nb).replaceAll("\n", "\n  ")}`,
     );
     if (g.variants.length > 1) lines.push(`  covers: ${g.variants.join(", ")}`);

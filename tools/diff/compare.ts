@@ -263,14 +263,21 @@ export function pretty(ret: string): string {
 }
 
 /** A KVM_CHECK_EXTENSION result as compared. */
-export function cap_value(cap: number, r: string): string {
+export function cap_value(
+  cap: number,
+  r: string,
+  feature_caps: ReadonlySet<number> = NO_CAPS,
+): string {
   const n = Number(r);
+  if (feature_caps.has(cap) && n >= 0) return "feature";
   if (HOST_CAPS.has(cap) && n >= 0) return "host";
   if (SIM_UNIMPLEMENTED_CAPS.has(cap) && n >= 0) return "unimplemented";
   if (!(n > 0)) return r;
   if (cap === kvm.KVM_CAP_VM_TYPES) return `0x${(n & ~HW_VM_TYPES_MASK).toString(16)}`;
   return r;
 }
+
+const NO_CAPS: ReadonlySet<number> = new Set();
 
 /** The grouping key of a KVM_CHECK_EXTENSION difference: by kind of difference, not by cap. */
 function cap_key(cap: number, a: string, b: string): string {
@@ -279,12 +286,12 @@ function cap_key(cap: number, a: string, b: string): string {
   return `KVM_CHECK_EXTENSION(${cap_name(cap)}) ret ${a} vs ${b}`;
 }
 
-function ret_of(c: Call, rec: CallRecord): string {
+function ret_of(c: Call, rec: CallRecord, feature_caps: ReadonlySet<number>): string {
   const r = pretty(rec.ret);
   if (c.op === "ioctl") {
     const n = Number(r);
     if (c.req === kvm.KVM_CHECK_EXTENSION && typeof c.arg === "bigint") {
-      return cap_value(Number(c.arg), r);
+      return cap_value(Number(c.arg), r, feature_caps);
     }
     if (c.req === kvm.KVM_GET_TSC_KHZ && n > 0) return "khz";
   }
@@ -362,11 +369,16 @@ function msr_field(off: number): string {
   return off < 4 ? "get" : off < 8 ? "set" : "data";
 }
 
-/** Compares two replays of `calls`. */
+/**
+ * Compares two replays of `calls`. `feature_caps` are capabilities of a
+ * feature one backend lacks (the probe's `probe-guest-memfd`): their values
+ * are not compared, their errors are.
+ */
 export function compare(
   calls: readonly Call[],
   a: readonly CallRecord[],
   b: readonly CallRecord[],
+  feature_caps: ReadonlySet<number> = NO_CAPS,
 ): Comparison {
   const res: Comparison = { compared: 0, agreed: 0, diffs: [] };
   const tainted = new Set<number>();
@@ -382,8 +394,8 @@ export function compare(
     const target = handle_of(c);
     const push = (d: Omit<Difference, "pos" | "call" | "cascade">, state_cascade = false) =>
       res.diffs.push({ ...d, pos, call: c, cascade: cascade || state_cascade });
-    const ea = ret_of(c, ra);
-    const eb = ret_of(c, rb);
+    const ea = ret_of(c, ra, feature_caps);
+    const eb = ret_of(c, rb, feature_caps);
     // mem-attributes: the reference kernel has no such ioctl; nothing to compare against.
     const noAttrs = c.op === "ioctl" && c.req === kvm.KVM_SET_MEMORY_ATTRIBUTES && ea === "-ENOTTY";
     if (ea !== eb && !noAttrs) push({ field: "ret", a: ea, b: eb, key: ret_key(c, kind, ea, eb) });
@@ -391,9 +403,9 @@ export function compare(
       for (const [name, x] of Object.entries(ra.out)) {
         const y = rb.out[name];
         const cap = Number(kvm[name as keyof typeof kvm]);
-        const va = cap_value(cap, pretty(String(BigInt.asIntN(64, get_le(x, 0, 8)))));
+        const va = cap_value(cap, pretty(String(BigInt.asIntN(64, get_le(x, 0, 8)))), feature_caps);
         const vb = y
-          ? cap_value(cap, pretty(String(BigInt.asIntN(64, get_le(y, 0, 8)))))
+          ? cap_value(cap, pretty(String(BigInt.asIntN(64, get_le(y, 0, 8)))), feature_caps)
           : "(none)";
         if (va !== vb) push({ field: name, a: va, b: vb, key: cap_key(cap, va, vb) });
       }
@@ -463,7 +475,10 @@ export function compare(
       const read_back = c.op === "regs"
         ? (k === "before" && was_diverged) ||
           (k === "after" && before_fields.has(field) && !(field in c.set))
-        : was_diverged && (c.op === "msr_list" ? field === "data" : is_msr_read(c));
+        : was_diverged &&
+          // kvm_run's state fields (apic_base, cr8, if_flag, ...) and MSR
+          // values read back what an earlier difference left behind.
+          (c.op === "run" || (c.op === "msr_list" ? field === "data" : is_msr_read(c)));
       push({
         field: name,
         a: hex(x, from, to),

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * The seeded generator of ioctl sequences. Sequence `i` of seed `s` depends
- * only on `(s, i, vm_types)`, so any sequence of a report can be regenerated
+ * only on `(s, i)` and what the probe found (VM types, guest_memfd), so any sequence of a report can be regenerated
  * alone. Each sequence opens `/dev/kvm`, usually creates a VM and a vCPU,
  * then draws calls from the families below, against handles it holds (most
  * of the time the right kind of fd, sometimes another kind, a closed one or
@@ -59,6 +59,13 @@ export interface GenOptions {
   bad_vm_types: readonly number[];
   /** Whether both backends have the SMM address space (KVM_CAP_MULTI_ADDRESS_SPACE = 2). */
   smm?: boolean;
+  /**
+   * Whether both backends have guest_memfd (the probe, `probe.ts`): without
+   * it on one side, no guest_memfd, KVM_MEM_GUEST_MEMFD slot or
+   * KVM_CREATE_GUEST_MEMFD on another fd is generated, since the kernel
+   * lacking the feature answers all of them with its absence.
+   */
+  guest_memfd?: boolean;
 }
 
 const PAGE = 4096n;
@@ -210,7 +217,7 @@ class Gen {
       [hasVm ? (hasVcpu ? 4 : 15) : 0, () => this.#createVcpu(false)],
       [hasVcpu ? 34 : 0, () => this.#vcpu()],
       [hasVm ? 16 : 0, () => this.#memslot()],
-      [hasVm ? 10 : 0, () => this.#gmem()],
+      [hasVm && this.#o.guest_memfd !== false ? 10 : 0, () => this.#gmem()],
       [5, () => this.#mem()],
       [5, () => this.#bogus()],
       [2, () => this.#close()],
@@ -429,7 +436,7 @@ class Gen {
       [14, 0],
       [3, kvm.KVM_MEM_LOG_DIRTY_PAGES],
       [2, kvm.KVM_MEM_READONLY],
-      [v2 ? 5 : 1, kvm.KVM_MEM_GUEST_MEMFD],
+      [this.#o.guest_memfd === false ? 0 : v2 ? 5 : 1, kvm.KVM_MEM_GUEST_MEMFD],
       [1, r.pick([1 << 3, 1 << 31, 0xffff])],
     ]);
     if (old && r.chance(0.3)) {
@@ -870,7 +877,7 @@ class Gen {
           kvm.KVM_GET_XCRS,
           kvm.KVM_SET_USER_MEMORY_REGION,
           kvm.KVM_GET_SUPPORTED_CPUID,
-          kvm.KVM_CREATE_GUEST_MEMFD,
+          ...(this.#o.guest_memfd === false ? [] : [kvm.KVM_CREATE_GUEST_MEMFD]),
           kvm.KVM_SET_MEMORY_ATTRIBUTES,
         ]);
         this.#ioctl(fd, req, r.chance(0.5) ? { buf: 512, fill: 0 } : this.#badPtr());

@@ -15,6 +15,7 @@ import { close, ioctl, mmap, munmap, open } from "../../../../include/libc/sysca
 import { errno_get as errno } from "../../../../include/libc/errno.ts";
 import {
   EBADF,
+  EBUSY,
   EEXIST,
   EFAULT,
   EINVAL,
@@ -54,6 +55,7 @@ import {
   kvm_memory_attributes,
   kvm_regs,
   KVM_RUN,
+  KVM_SET_BOOT_CPU_ID,
   KVM_SET_MEMORY_ATTRIBUTES,
   KVM_SET_USER_MEMORY_REGION2,
   kvm_userspace_memory_region2,
@@ -73,6 +75,7 @@ import {
   set_region,
 } from "../../testdata/util.ts";
 import { vm_list } from "./kvm_main.ts";
+import { KVM_MAX_VCPU_IDS } from "../../include/linux/kvm_host.ts";
 
 const MB = 1n << 20n;
 
@@ -214,8 +217,10 @@ Deno.test("KVM_CREATE_VCPU: ids, duplicates and the per-VM id limit", () => {
   assert_errno(ioctl(vm, KVM_CREATE_VCPU, 0), EEXIST, "duplicate id");
   assert_errno(ioctl(vm, KVM_CREATE_VCPU, 16384), EINVAL, "id >= KVM_MAX_VCPU_IDS");
   const v5 = create_vcpu(vm, 5);
-  // Once a vCPU exists the limit cannot be set (KVM sizes per-VM tables with it).
+  // The first vCPU locked the default limit in (kvm_arch_vcpu_precreate()):
+  // another value is refused, the one in force is accepted.
   assert_errno(enable_cap(vm, CAP_MAX_VCPU_ID, 8n), EINVAL, "limit after a vCPU");
+  assertEquals(enable_cap(vm, CAP_MAX_VCPU_ID, BigInt(KVM_MAX_VCPU_IDS)), 0);
   assert_errno(ioctl(vm, KVM_CREATE_VCPU, -1n), EINVAL, "id -1 is huge, not negative");
   close_all(v0, v5, vm);
   const vm2 = ioctl(kvm, KVM_CREATE_VM, 0);
@@ -227,6 +232,27 @@ Deno.test("KVM_CREATE_VCPU: ids, duplicates and the per-VM id limit", () => {
   assert_errno(ioctl(vm2, KVM_CREATE_VCPU, 8), EINVAL, "id >= max_vcpu_ids");
   assertEquals(ioctl(vm2, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID), 8);
   close_all(vm2, kvm);
+});
+
+// kvm-x86 next, arch/x86/kvm/x86.c: KVM_SET_BOOT_CPU_ID in kvm_arch_vm_ioctl()
+// (EBUSY once a vCPU exists, then `arg > KVM_MAX_VCPU_IDS` or `arg > max_vcpu_ids`
+// give EINVAL: the id may equal the limit) and KVM_CAP_MAX_VCPU_ID in
+// kvm_vm_ioctl_enable_cap() (a limit below the boot CPU id is refused; the
+// value in force is accepted again, also after vCPUs exist).
+Deno.test("KVM_SET_BOOT_CPU_ID and KVM_CAP_MAX_VCPU_ID bound each other as x86.c does", () => {
+  const [kvm, vm] = create_vm();
+  const max = BigInt(KVM_MAX_VCPU_IDS);
+  assert_errno(ioctl(vm, KVM_SET_BOOT_CPU_ID, max + 1n), EINVAL, "above KVM_MAX_VCPU_IDS");
+  assertEquals(ioctl(vm, KVM_SET_BOOT_CPU_ID, max), 0);
+  assertEquals(ioctl(vm, KVM_SET_BOOT_CPU_ID, 3n), 0);
+  assert_errno(enable_cap(vm, CAP_MAX_VCPU_ID, 2n), EINVAL, "limit below the boot CPU");
+  assertEquals(enable_cap(vm, CAP_MAX_VCPU_ID, 3n), 0);
+  assertEquals(ioctl(vm, KVM_SET_BOOT_CPU_ID, 3n), 0);
+  assert_errno(ioctl(vm, KVM_SET_BOOT_CPU_ID, 4n), EINVAL, "above max_vcpu_ids");
+  const v = create_vcpu(vm, 0);
+  assertEquals(enable_cap(vm, CAP_MAX_VCPU_ID, 3n), 0);
+  assert_errno(ioctl(vm, KVM_SET_BOOT_CPU_ID, 0n), EBUSY, "after a vCPU");
+  close_all(v, vm, kvm);
 });
 
 Deno.test("KVM_ENABLE_CAP: flags must be zero, unknown caps are EINVAL, bad pointer EFAULT", () => {

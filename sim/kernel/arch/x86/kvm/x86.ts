@@ -432,9 +432,10 @@ export function kvm_vm_ioctl_enable_cap(
       k.arch.disabled_quirks |= Number(arg0 & BigInt(KVM_X86_VALID_QUIRKS));
       return 0;
     case KVM_CAP_MAX_VCPU_ID:
+      // kvm_vm_ioctl_enable_cap() (kvm-x86 next): the first vCPU locks the
+      // limit in (kvm_arch_vcpu_precreate() sets the default), after which
+      // only the value already in force is accepted.
       if (arg0 > BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
-      // The limit sizes per-VM tables: it cannot change once a vCPU exists.
-      if (k.created_vcpus) return -EINVAL;
       if (BigInt(k.arch.bsp_vcpu_id) > arg0) return -EINVAL;
       if (BigInt(k.arch.max_vcpu_ids) === arg0) return 0;
       if (!k.arch.max_vcpu_ids) {
@@ -550,8 +551,10 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
       // The line level is accepted; no simulated interrupt controller consumes it yet.
       return irq_v.irq >= 0 ? 0 : -EINVAL;
     case KVM_SET_BOOT_CPU_ID:
+      // kvm_arch_vm_ioctl(): the id may equal the limit (the checks are `>`).
       if (k.created_vcpus) return -EBUSY;
-      if (k.arch.max_vcpu_ids && arg >= BigInt(k.arch.max_vcpu_ids)) return -EINVAL;
+      if (arg > BigInt(KVM_MAX_VCPU_IDS)) return -EINVAL;
+      if (k.arch.max_vcpu_ids && arg > BigInt(k.arch.max_vcpu_ids)) return -EINVAL;
       k.arch.bsp_vcpu_id = Number(arg & 0xffffffffn);
       return 0;
     case KVM_SET_TSC_KHZ: {
@@ -1160,11 +1163,13 @@ export function guest_tsc(vcpu: kvm_vcpu): bigint {
 
 /** `kvm_arch_vcpu_precreate()`: the per-VM vCPU id limit. */
 export function kvm_arch_vcpu_precreate(k: kvm, id: number): number {
+  // The first vCPU fixes the id limit; then the vendor's pre-create hook.
+  if (!k.arch.max_vcpu_ids) k.arch.max_vcpu_ids = KVM_MAX_VCPU_IDS;
+  if (id >= k.arch.max_vcpu_ids) return -EINVAL;
   if (is_td(k)) {
     const r = tdx_vcpu_precreate(k);
     if (r) return r;
   }
-  if (k.arch.max_vcpu_ids && id >= k.arch.max_vcpu_ids) return -EINVAL;
   return 0;
 }
 
