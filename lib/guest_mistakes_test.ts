@@ -21,9 +21,12 @@ import {
   vm_create_with_one_vcpu,
 } from "../include/kvm_util.ts";
 import { exit } from "../include/libc/exit.ts";
-import { close, open } from "../include/libc/syscall.ts";
+import { close, ioctl, open } from "../include/libc/syscall.ts";
+import { KVM_GET_API_VERSION } from "../include/linux/kvm.ts";
+import { current } from "../sim/kernel/include/linux/sched.ts";
+import type { file_operations } from "../sim/kernel/fs/file.ts";
 import { O_RDWR } from "../include/linux/fcntl.ts";
-import { GuestCodeError } from "../sim/backend.ts";
+import { GuestCodeError, SimulatorBugError } from "../sim/backend.ts";
 import { vcpu_thread, vcpu_threads_alive } from "../sim/cpu/vcpu_thread.ts";
 import { SIM_EXIT_REASON_GUEST_CRASH } from "../sim/cpu/vmx.ts";
 
@@ -125,4 +128,34 @@ Deno.test("the syscall boundary is host-only only on a vCPU", () => {
   const fd = open("/dev/kvm", O_RDWR);
   assert(fd >= 0);
   assertEquals(close(fd), 0);
+});
+
+Deno.test("a JavaScript exception inside the simulated kernel fails the call loudly, not with EIO", () => {
+  const fd = open("/dev/kvm", O_RDWR);
+  try {
+    // A file whose ioctl handler is broken: the kernel-side TypeError must surface.
+    const f = current.files.lookup(fd)! as unknown as { f_op: file_operations };
+    const saved = f.f_op;
+    f.f_op = {
+      ...saved,
+      unlocked_ioctl: () => {
+        throw new TypeError("simulated defect");
+      },
+    };
+    try {
+      const e = assertThrows(() => ioctl(fd, KVM_GET_API_VERSION, 0), SimulatorBugError);
+      assertMatch(
+        e.message,
+        /BUG in the simulated kernel during ioctl\(\): TypeError: simulated defect/,
+      );
+      f.f_op = { ...saved, unlocked_ioctl: () => undefined as unknown as number };
+      assertThrows(() => ioctl(fd, KVM_GET_API_VERSION, 0), SimulatorBugError, "not a long");
+    } finally {
+      f.f_op = saved;
+    }
+    // The process, and the file, go on.
+    assertEquals(ioctl(fd, KVM_GET_API_VERSION, 0), 12);
+  } finally {
+    close(fd);
+  }
 });

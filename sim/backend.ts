@@ -6,10 +6,11 @@
  * the VFS's errnos where an operation is missing (`ENOTTY` for ioctl,
  * `ENODEV` for mmap, ...), exactly as the kernel's syscall layer does.
  *
- * Nothing a caller passes can make a syscall throw: a JavaScript exception
- * inside the simulated kernel is a simulator bug, reported on stderr and
- * returned as `-EIO`. The one exception that propagates is
- * {@linkcode GuestCodeError}, raised by KVM_RUN when guest code throws.
+ * Nothing a caller passes makes a syscall throw: bad input gets the kernel's
+ * errno. Two exceptions propagate, to fail the test loudly: a JavaScript
+ * exception inside the simulated kernel ({@linkcode SimulatorBugError}, a
+ * simulator defect), and {@linkcode GuestCodeError}, raised by KVM_RUN when
+ * guest code throws.
  *
  * @module
  */
@@ -19,7 +20,6 @@ import {
   EBADF,
   EFBIG,
   EINVAL,
-  EIO,
   ENODEV,
   ENOENT,
   ENOTTY,
@@ -55,10 +55,39 @@ import { set_exe_file } from "./kernel/include/linux/sched.ts";
 
 export { GuestCodeError, set_exe_file };
 
-function bug(e: unknown): number {
-  if (e instanceof GuestCodeError) throw e;
-  console.error("sim: BUG in the simulated kernel:", e);
-  return -EIO;
+/**
+ * A JavaScript exception inside the simulated kernel: a simulator defect,
+ * never an errno. It propagates out of the syscall to fail the test that
+ * made the call, with the kernel-side stack, while the process goes on (a
+ * `-EIO` here would let a test that expects EIO pass over the crash).
+ */
+export class SimulatorBugError extends Error {
+  /**
+   * @param call the syscall that hit the defect
+   * @param cause the exception thrown inside the simulated kernel
+   */
+  constructor(call: string, cause: unknown) {
+    super(
+      `sim: BUG in the simulated kernel during ${call}: ${
+        cause instanceof Error ? cause.stack ?? cause.message : String(cause)
+      }`,
+      { cause },
+    );
+    this.name = "SimulatorBugError";
+  }
+}
+
+function bug(e: unknown, call = "a system call"): never {
+  if (e instanceof GuestCodeError || e instanceof SimulatorBugError) throw e;
+  throw new SimulatorBugError(call, e);
+}
+
+/** An ioctl result must be the kernel's `long`: anything else is a simulator defect. */
+function long_result(r: unknown): number {
+  if (typeof r !== "number" || !Number.isSafeInteger(r)) {
+    throw new TypeError(`the ioctl handler returned ${String(r)}, not a long`);
+  }
+  return r;
 }
 
 function fget(fd: number): file | undefined {
@@ -109,7 +138,7 @@ export const backend: Backend = {
       if (!f) return -ENOENT;
       return current.files.fd_install(f);
     } catch (e) {
-      return bug(e);
+      return bug(e, "open()");
     }
   },
 
@@ -117,7 +146,7 @@ export const backend: Backend = {
     try {
       return current.files.close_fd(fd);
     } catch (e) {
-      return bug(e);
+      return bug(e, "close()");
     }
   },
 
@@ -129,9 +158,9 @@ export const backend: Backend = {
       if (vfs !== null) return vfs;
       const op = f.f_op.unlocked_ioctl;
       if (!op) return -ENOTTY;
-      return op(f, request >>> 0, arg);
+      return long_result(op(f, request >>> 0, arg));
     } catch (e) {
-      return bug(e);
+      return bug(e, "ioctl()");
     }
   },
 
@@ -143,9 +172,9 @@ export const backend: Backend = {
       if (vfs !== null) return vfs;
       const op = f.f_op.unlocked_ioctl_async ?? f.f_op.unlocked_ioctl;
       if (!op) return -ENOTTY;
-      return await op(f, request >>> 0, arg);
+      return long_result(await op(f, request >>> 0, arg));
     } catch (e) {
-      return bug(e);
+      return bug(e, "ioctl()");
     }
   },
 
@@ -160,7 +189,7 @@ export const backend: Backend = {
       }
       return BigInt(current.mm.do_mmap(addr, length, prot, flags, f, offset));
     } catch (e) {
-      return BigInt(bug(e));
+      return bug(e, "mmap()");
     }
   },
 
@@ -170,7 +199,7 @@ export const backend: Backend = {
       if (a < 0 || length > BigInt(Number.MAX_SAFE_INTEGER)) return -EINVAL;
       return current.mm.do_munmap(a, Number(length));
     } catch (e) {
-      return bug(e);
+      return bug(e, "munmap()");
     }
   },
 
@@ -180,7 +209,7 @@ export const backend: Backend = {
     try {
       return vfs_fallocate(f, mode, offset, len);
     } catch (e) {
-      return bug(e);
+      return bug(e, "fallocate()");
     }
   },
 
@@ -191,7 +220,7 @@ export const backend: Backend = {
     try {
       return f.f_op.read ? f.f_op.read(f, buf, count) : BigInt(-EINVAL);
     } catch (e) {
-      return BigInt(bug(e));
+      return bug(e, "read()");
     }
   },
 
@@ -202,7 +231,7 @@ export const backend: Backend = {
     try {
       return f.f_op.write ? f.f_op.write(f, buf, count) : BigInt(-EINVAL);
     } catch (e) {
-      return BigInt(bug(e));
+      return bug(e, "write()");
     }
   },
 
@@ -231,7 +260,7 @@ export const backend: Backend = {
       st.st_blocks = 0n;
       return current.mm.copy_to_user(statbuf, st.$bytes);
     } catch (e) {
-      return bug(e);
+      return bug(e, "fstat()");
     }
   },
 

@@ -274,20 +274,32 @@ export class vcpu_thread {
    * {@linkcode set_memory_map} (and flushed its TLB), as KVM's remote TLB
    * flush waits for every vCPU: afterwards the guest cannot reach memory
    * through the old map. Returns at once when the vCPU is not in guest mode
-   * (it applies the map at its next entry); gives up after `timeout_ms`.
+   * (it applies the map at its next entry). A vCPU that does not acknowledge
+   * within `timeout_ms` is stopped, so it can never use the old map; its
+   * KVM_RUN then fails with the reason.
    *
-   * @returns whether the map is applied or will be before the guest runs again
+   * @returns whether the map is applied or will be before the guest runs
+   *   again; false when the vCPU had to be stopped
    */
   flush_memory_map(timeout_ms = 1000): boolean {
     const ctl = this.#ctl;
     const want = this.#generation;
     const give_up = performance.now() + timeout_ms;
-    for (let i = 0;; i++) {
-      if (Atomics.load(ctl, VMCS_CTL_MEMMAP_ACK) >= want) return true;
+    for (;;) {
+      const ack = Atomics.load(ctl, VMCS_CTL_MEMMAP_ACK);
+      if (ack >= want) return true;
       if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return true;
       if (Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD) return true;
-      if ((i & 1023) === 1023 && performance.now() > give_up) return false;
+      if (!this.#worker) return true;
+      const left = give_up - performance.now();
+      if (left <= 0) break;
+      Atomics.wait(ctl, VMCS_CTL_MEMMAP_ACK, ack, Math.min(left, 1));
     }
+    this.#error ||= `vCPU ${this.vcpu_id} did not acknowledge a memory map change within ` +
+      `${timeout_ms} ms (guest code running without touching memory?); it was stopped so that ` +
+      "it cannot reach memory through the old map";
+    this.#stop(SIM_EXIT_REASON_DEAD);
+    return false;
   }
 
   /**
@@ -381,6 +393,7 @@ export class vcpu_thread {
   }
 
   #check(deadline: number): number {
+    if (!this.#worker) return this.#dead_exit();
     if (Atomics.load(this.#ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD) {
       this.#running = false;
       // The worker may have stored a crash exit just before dying.
