@@ -24,10 +24,26 @@ import { in_guest_worker } from "../include/libc/process.ts";
 export type guest_cpu = typeof insn;
 
 const CPU_MODULE = new URL("../sim/cpu/insn.ts", import.meta.url).href;
+/** The same intrinsics on a real vCPU, through the guest runtime (kvm backend). */
+const RUNTIME_MODULE = new URL("./x86/guest_runtime_cpu.ts", import.meta.url).href;
 
 let cpu: guest_cpu | undefined;
 if (in_guest_worker()) {
-  cpu = (await import(CPU_MODULE)) as guest_cpu;
+  if ((globalThis as { __KVM_GUEST_RUNTIME__?: boolean }).__KVM_GUEST_RUNTIME__ === true) {
+    // Intrinsics the runtime lacks are a clear error in guest code.
+    const mod = (await import(RUNTIME_MODULE)) as Record<string, unknown>;
+    cpu = new Proxy(mod, {
+      get(target, name) {
+        const v = target[name as string];
+        if (v !== undefined || typeof name !== "string") return v;
+        return () => {
+          throw new Error(`'${name}' is not available in the kvm backend's guest runtime`);
+        };
+      },
+    }) as unknown as guest_cpu;
+  } else {
+    cpu = (await import(CPU_MODULE)) as guest_cpu;
+  }
 }
 
 /**

@@ -101,6 +101,11 @@ import {
 import { is_sev_vm, vm_sev_ioctl } from "./sev.ts";
 import { open_sev_dev_path_or_exit } from "./svm.ts";
 import { idt_handler_name } from "./handlers.ts";
+import {
+  guest_runtime_attach,
+  guest_runtime_idt_entry,
+  guest_runtime_needed,
+} from "./guest_runtime_host.ts";
 import { kvm_arch_mmio_init } from "./mmio.ts";
 export { idt_handler_name };
 import { get_ucall, REPORT_GUEST_ASSERT, ucall_struct, UCALL_UNHANDLED } from "../ucall_common.ts";
@@ -1021,8 +1026,14 @@ export function vm_init_descriptor_tables(vm: kvm_vm): void {
   vm.handlers = __vm_alloc(vm, getpagesize(), 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
   vm.arch.tss = __vm_alloc(vm, getpagesize(), 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
 
+  // On the kvm backend the gates point at the guest runtime's machine-code
+  // stubs, which hand the frame to the same TypeScript router.
+  const runtime = guest_runtime_needed();
   for (let i = 0; i < NUM_INTERRUPTS; i++) {
-    set_idt_entry(vm, i, guest_code_gva(vm, idt_handler_name(i)), 0, KERNEL_CS);
+    const target = runtime
+      ? guest_runtime_idt_entry(vm, i)
+      : guest_code_gva(vm, idt_handler_name(i));
+    set_idt_entry(vm, i, target, 0, KERNEL_CS);
   }
   write_guest_global(vm, exception_handlers, vm.handlers);
 
@@ -1153,6 +1164,7 @@ export function vm_arch_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
   const mp_state = kvm_mp_state.alloc();
   mp_state.mp_state = 0;
   vcpu_ioctl(vcpu, KVM_SET_MP_STATE, mp_state);
+  if (!is_tdx_vm(vm)) guest_runtime_attach(vcpu);
   // KVM updates guest CPUID at run time (OSXSAVE after CR4, XSAVE sizes
   // after XCR0): refresh the cache so it matches the vCPU.
   vcpu_get_cpuid(vcpu);

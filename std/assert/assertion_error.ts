@@ -1,22 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/assert@1: same API as its `AssertionError`.
 
 /**
- * Error thrown when an assertion fails.
- *
- * @example Usage
- * ```ts ignore
- * import { AssertionError } from "@std/assert";
- *
- * throw new AssertionError("Assertion failed", { cause: "bad value" });
- * ```
+ * The one error type every assertion in this package throws. Test runners and
+ * callers tell a failed check apart from an ordinary bug by this class (or by
+ * its `name`, which survives structured cloning across workers).
  */
 export class AssertionError extends Error {
   /**
-   * Constructs a new instance.
+   * Creates the error; `name` is set to `"AssertionError"`.
    *
-   * @param message The error message.
-   * @param options Additional options such as `cause`.
+   * @param message What was checked and how the values differed.
+   * @param options Standard error options; `cause` keeps the underlying error.
    */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);

@@ -1,40 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/assert@1: same API as its `mod.ts` for the re-exported names.
 
 /**
- * A library of assertion functions (in-repo compatibility subset of
- * `jsr:@std/assert@1`). If the assertion is false an `AssertionError` will
- * be thrown which will result in a readable diff of the failing assertion.
+ * Assertions for tests, API-compatible with `jsr:@std/assert@^1` for the names
+ * listed below (see `std/README.md` for what is left out and the known
+ * differences). Every failed check throws {@linkcode AssertionError}.
  *
- * ```ts ignore
- * import { assert } from "@std/assert";
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
  *
- * assert("I am truthy"); // Doesn't throw
- * assert(false); // Throws `AssertionError`
+ * assertEquals(new Map([["k", [1, 2]]]), new Map([["k", [1, 2]]]));
+ * assertThrows(() => BigInt("1.5"), SyntaxError);
  * ```
  *
  * @module
  */
 
-export * from "./assert.ts";
-export * from "./assert_array_includes.ts";
-export * from "./assert_equals.ts";
-export * from "./assert_exists.ts";
-export * from "./assert_false.ts";
-export * from "./assert_greater.ts";
-export * from "./assert_greater_or_equal.ts";
-export * from "./assert_instance_of.ts";
-export * from "./assert_is_error.ts";
-export * from "./assert_less.ts";
-export * from "./assert_less_or_equal.ts";
-export * from "./assert_match.ts";
-export * from "./assert_not_equals.ts";
-export * from "./assert_object_match.ts";
-export * from "./assert_rejects.ts";
-export * from "./assert_strict_equals.ts";
-export * from "./assert_string_includes.ts";
-export * from "./assert_throws.ts";
-export * from "./assertion_error.ts";
-export * from "./equal.ts";
-export * from "./fail.ts";
-export * from "./unreachable.ts";
+export { AssertionError } from "./assertion_error.ts";
+export { equal } from "./equal.ts";
+export {
+  type AnyConstructor,
+  type ArrayLikeArg,
+  assert,
+  assertArrayIncludes,
+  assertEquals,
+  assertExists,
+  assertFalse,
+  assertGreater,
+  assertGreaterOrEqual,
+  assertInstanceOf,
+  assertIsError,
+  assertLess,
+  assertLessOrEqual,
+  assertMatch,
+  assertNotEquals,
+  assertObjectMatch,
+  assertRejects,
+  assertStrictEquals,
+  assertStringIncludes,
+  assertThrows,
+  fail,
+  type Falsy,
+  type GetConstructorType,
+  unreachable,
+} from "./assertions.ts";

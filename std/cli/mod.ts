@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/cli@1: same API as its `mod.ts` for the re-exported names.
 
 /**
- * Tools for creating interactive command line tools (in-repo compatibility
- * subset of `jsr:@std/cli@1`: only {@linkcode parseArgs}).
+ * Command-line parsing, API-compatible with `jsr:@std/cli@^1` for
+ * {@linkcode parseArgs} and its types (the rest of that package is not
+ * provided; see `std/README.md`).
  *
- * ```ts ignore
+ * @example
+ * ```ts
  * import { parseArgs } from "@std/cli";
  *
- * const args = parseArgs(Deno.args, { boolean: ["verbose"] });
+ * const flags = parseArgs(Deno.args, {
+ *   boolean: ["help"],
+ *   string: ["jobs"],
+ *   default: { jobs: "1" },
+ * });
+ * if (flags.help) console.log("usage: tool [--jobs N] FILE...");
  * ```
  *
  * @module
  */
 
-export * from "./parse_args.ts";
+export { type Args, parseArgs, type ParseOptions } from "./parse_args.ts";

@@ -1,135 +1,186 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/cli@1: same API, option set, result typing and parsing
-// rules as its `parseArgs` (itself modelled on minimist).
 
 /**
- * Command line arguments parser (in-repo compatibility subset of
- * `jsr:@std/cli@1/parse-args`).
- *
- * @example Usage
- * ```ts ignore
- * import { parseArgs } from "@std/cli";
- *
- * parseArgs(["--foo", "--bar=baz", "./quux.txt"]);
- * // { foo: true, bar: "baz", _: ["./quux.txt"] }
- * ```
+ * A minimist-style command-line parser with a typed result, API-compatible
+ * with `parseArgs` from `jsr:@std/cli@^1`.
  *
  * @module
  */
 
 // ---------------------------------------------------------------------------
-// Result typing. Same results as std's conditional types: `boolean` names are
-// `boolean`, `string` names `string | undefined`, `collect` names arrays,
-// `negatable` names may be `false`, `default` values widen and make a name
-// required, `alias` keys add their alias names, dotted names nest. Without any
-// `boolean`/`string`/`collect` option the result is `Record<string, any>`.
-// ---------------------------------------------------------------------------
+// Result typing. The options' literal names are carried through as type
+// parameters so that, e.g., `string: ["out"]` yields `out: string | undefined`.
 
 /**
- * Union to intersection; an empty union gives an empty record.
+ * What the `boolean` option may hold: `true` (every `--flag` is boolean) or flag names.
+ *
  * @internal
  */
-type Merge<U> = [U] extends [never] ? Record<never, never>
-  : (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I
+type BooleanType = boolean | string | undefined;
+/**
+ * What the `string` option may name.
+ *
+ * @internal
+ */
+type StringType = string | undefined;
+/**
+ * What the `collect` option may name.
+ *
+ * @internal
+ */
+type Collectable = string | undefined;
+/**
+ * What the `negatable` option may name.
+ *
+ * @internal
+ */
+type Negatable = string | undefined;
+
+/**
+ * Turns a union of object types into their intersection.
+ *
+ * @internal
+ */
+type Merge<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I
   : never;
 
 /**
- * Flattens intersections into one object type, recursively.
+ * Flattens nested intersections so editors show one object type.
+ *
  * @internal
  */
-type Flat<T> = T extends Record<string, unknown> ? { [K in keyof T]: Flat<T[K]> } : T;
-
-/**
- * `"a.b"` → `{ a?: { b?: V } }` (or with required members when `Req` is true).
- * @internal
- */
-type Nest<N extends string, V, Req extends boolean> = N extends `${infer Head}.${infer Rest}`
-  ? Req extends true ? { [K in Head]: Nest<Rest, V, Req> } : { [K in Head]?: Nest<Rest, V, Req> }
-  : Req extends true ? { [K in N]: V }
-  : { [K in N]?: V };
-
-/**
- * Value type of a declared name, `| false` when it is negatable.
- * @internal
- */
-type Leaf<N, V, TNegatable> = N extends TNegatable ? V | false : V;
-
-/** @internal */
-type StringValues<TStrings, TCollectable, TNegatable> = undefined extends TStrings
-  ? Record<never, never>
-  : Merge<
-    TStrings extends string ? TStrings extends TCollectable ? Nest<
-          TStrings,
-          Leaf<TStrings, string[], TNegatable>,
-          true
-        >
-      : Nest<TStrings, Leaf<TStrings, string, TNegatable>, false>
-      : never
-  >;
-
-/** @internal */
-type BooleanValues<TBooleans, TCollectable> = undefined extends TBooleans ? Record<never, never>
-  : Merge<
-    TBooleans extends string
-      ? Nest<TBooleans, TBooleans extends TCollectable ? boolean[] : boolean, true>
-      : never
-  >;
-
-/** @internal */
-type UnknownCollectValues<TBooleans, TStrings, TCollectable, TNegatable> = Merge<
-  TCollectable extends string ? TCollectable extends TBooleans | TStrings ? never
-    : Nest<TCollectable, Leaf<TCollectable, unknown[], TNegatable>, true>
-    : never
->;
-
-/**
- * `{ "a.b": V }` → `{ a: { b: V } }`.
- * @internal
- */
-type Dedot<T> = Record<string, unknown> extends T ? T
-  : T extends Record<string, unknown>
-    ? Merge<{ [K in keyof T]: K extends string ? Nest<K, T[K], true> : never }[keyof T]>
+type Flat<T> = T extends readonly unknown[] ? T
+  : T extends Record<string, unknown> ? { [K in keyof T]: Flat<T[K]> }
   : T;
 
 /**
- * Applies defaults: defaulted names become required and may hold the default's type.
+ * `"a.b.c"` with value V becomes `{ a: { b: { c: V } } }`; the leaf is
+ * optional when the flat key was.
+ *
  * @internal
  */
-type WithDefaults<TArgs, TDefaults> = TDefaults extends undefined ? TArgs
-  : TArgs extends Record<string, unknown> ?
-      & Omit<TArgs, keyof TDefaults>
-      & {
-        [K in keyof TDefaults]: K extends keyof TArgs
-          ? (TArgs[K] & TDefaults[K] | TDefaults[K]) extends Record<string, unknown>
-            ? NonNullable<WithDefaults<TArgs[K], TDefaults[K]>>
-          : TDefaults[K] | NonNullable<TArgs[K]>
-          : unknown;
-      }
+type Dotted<K extends string, V, Opt> = K extends `${infer Head}.${infer Rest}`
+  ? { [P in Head]: Dotted<Rest, V, Opt> }
+  : Opt extends true ? { [P in K]?: V }
+  : { [P in K]: V };
+
+/**
+ * Keys of F that may be absent.
+ *
+ * @internal
+ */
+type OptionalKeys<F> = { [K in keyof F]-?: Record<never, never> extends Pick<F, K> ? K : never }[
+  keyof F
+];
+
+/**
+ * Expands every dotted key of a flat record into nested objects; plain keys
+ * are kept as they are (optional ones stay optional).
+ *
+ * @internal
+ */
+type Nest<F> =
+  & Pick<F, Exclude<keyof F, `${string}.${string}`>>
+  & Merge<
+    {
+      [K in keyof F & `${string}.${string}`]-?: Dotted<
+        K,
+        Exclude<F[K], undefined> | (K extends OptionalKeys<F> ? undefined : never),
+        K extends OptionalKeys<F> ? true : false
+      >;
+    }[keyof F & `${string}.${string}`]
+  >;
+
+/**
+ * The names listed in one option (`never` when it is absent or `true`); `_`
+ * is excluded because it always holds the positionals.
+ *
+ * @internal
+ */
+type Named<T> = Exclude<Extract<T, string>, "_">;
+
+/**
+ * Alias pairs as a union of `[name, other]` tuples, both directions.
+ *
+ * @internal
+ */
+type AliasPairs<A> = A extends Record<string, unknown> ? {
+    [K in keyof A & string]: A[K] extends readonly (infer E extends string)[] ? [K, E] | [E, K]
+      : A[K] extends string ? [K, A[K]] | [A[K], K]
+      : never;
+  }[keyof A & string]
   : never;
 
-/** @internal */
-type AliasNames<K, TAliases> = K extends keyof TAliases ? string extends TAliases[K] ? K
-  : TAliases[K] extends string ? K | TAliases[K]
-  : TAliases[K] extends readonly string[] ? K | TAliases[K][number]
-  : K
-  : K;
-
-/** @internal */
-type WithAliases<TArgs, TAliases> = {
-  [K in keyof TArgs as AliasNames<K, TAliases>]: TArgs[K];
-};
-
 /**
- * Whether any of `boolean`, `string` or `collect` was given (std's "typed" mode).
+ * Names that an alias ties to one of `Keys`.
+ *
  * @internal
  */
-type IsTyped<TBooleans, TStrings, TCollectable> = undefined extends
-  ((false extends TBooleans ? undefined : TBooleans) & TStrings & TCollectable) ? false
-  : true;
+type AliasOf<Keys extends string, A> = Extract<AliasPairs<A>, [Keys, string]>[1];
 
 /**
- * The flags record {@linkcode parseArgs} computes from its options (the
- * part of {@linkcode Args} besides `_` and `--`).
+ * The keys that `default` gives a value.
+ *
+ * @internal
+ */
+type Defaulted<D> = D extends Record<string, unknown> ? keyof D & string : never;
+
+/**
+ * Value types of the keys the options name, before aliases and dots.
+ *
+ * @internal
+ */
+type Declared<
+  B extends BooleanType,
+  S extends StringType,
+  C extends Collectable,
+  N extends Negatable,
+  D extends Record<string, unknown> | undefined,
+> =
+  & { [K in Exclude<Named<B>, Named<C>>]: boolean }
+  & { [K in Extract<Named<B>, Named<C>>]: boolean[] }
+  & {
+    [K in Exclude<Named<S>, Named<B> | Named<C> | Defaulted<D>>]?:
+      | string
+      | (K extends Named<N> ? false : never)
+      | undefined;
+  }
+  & {
+    [K in Extract<Exclude<Named<S>, Named<B> | Named<C>>, Defaulted<D>>]:
+      | string
+      | (K extends Named<N> ? false : never)
+      | (D extends Record<string, unknown> ? D[K] : never);
+  }
+  & { [K in Exclude<Extract<Named<S>, Named<C>>, Named<B>>]: string[] }
+  & { [K in Exclude<Named<C>, Named<B> | Named<S>>]: unknown[] }
+  & (D extends Record<string, unknown> ? {
+      [K in Exclude<keyof D & string, Named<B> | Named<S> | Named<C>>]: D[K];
+    }
+    : Record<never, never>);
+
+/**
+ * Adds every alias of a declared key with the same value type.
+ *
+ * @internal
+ */
+type WithAliases<F, A> =
+  & F
+  & {
+    [K in AliasOf<Exclude<keyof F, OptionalKeys<F>> & string, A> as K extends keyof F ? never : K]:
+      F[Extract<AliasPairs<A>, [keyof F & string, K]>[0]];
+  }
+  & {
+    [K in AliasOf<OptionalKeys<F> & string, A> as K extends keyof F ? never : K]?: F[
+      Extract<AliasPairs<A>, [keyof F & string, K]>[0]
+    ];
+  };
+
+/**
+ * The parsed flags' type as computed from the options' type parameters (see
+ * {@linkcode parseArgs}). Untyped use (no `boolean`, `string` or `collect`
+ * names) gives `Record<string, any>`; `boolean: true` adds an index signature
+ * for the undeclared flags.
+ *
  * @internal
  */
 type Values<
@@ -139,74 +190,51 @@ type Values<
   TNegatable extends Negatable,
   TDefault extends Record<string, unknown> | undefined,
   TAliases extends Aliases | undefined,
-> = IsTyped<TBooleans, TStrings, TCollectable> extends true ?
-    & Record<string, unknown>
-    & WithAliases<
-      WithDefaults<
-        & StringValues<TStrings, TCollectable, TNegatable>
-        & BooleanValues<TBooleans, TCollectable>
-        & UnknownCollectValues<TBooleans, TStrings, TCollectable, TNegatable>,
-        Dedot<TDefault>
-      >,
-      TAliases
-    >
+> = [Named<TBooleans> | Named<TStrings> | Named<TCollectable>] extends [never] ? Untyped<TBooleans>
+  // Names widened to `string` (options built in a variable without `as const`)
+  // cannot be typed one by one either.
+  : string extends Named<TBooleans> | Named<TStrings> | Named<TCollectable> ? Untyped<TBooleans>
+  : Flat<
+    & Nest<WithAliases<Declared<TBooleans, TStrings, TCollectable, TNegatable, TDefault>, TAliases>>
+    & (true extends TBooleans ? Record<string, unknown> : Record<never, never>)
+  >;
+
+/**
+ * The result type when no flag names are known.
+ *
+ * @internal
+ */
+type Untyped<TBooleans> = true extends TBooleans ? Record<string, unknown>
   // deno-lint-ignore no-explicit-any
   : Record<string, any>;
 
 /**
- * Accepted types of the `boolean` option's type parameter.
- * @internal
- */
-type BooleanType = boolean | string | undefined;
-/**
- * Accepted types of the `string` option's type parameter.
- * @internal
- */
-type StringType = string | undefined;
-/**
- * Accepted types of the `collect` option's type parameter.
- * @internal
- */
-type Collectable = string | undefined;
-/**
- * Accepted types of the `negatable` option's type parameter.
- * @internal
- */
-type Negatable = string | undefined;
-/**
- * Shape of the `alias` option: argument name → alias name(s).
+ * The shape of the `alias` option: a name mapped to one or more other names.
+ *
  * @internal
  */
 type Aliases<TArgNames = string, TAliasNames extends string = string> = Partial<
   Record<Extract<TArgNames, string>, TAliasNames | ReadonlyArray<TAliasNames>>
 >;
 
-/** The value returned from {@linkcode parseArgs}. */
+/**
+ * The value returned by {@linkcode parseArgs}: the flags (typed by `TArgs`),
+ * the positional arguments in `_`, and, with the `"--"` option, the arguments
+ * after `--`.
+ */
 export type Args<
   // deno-lint-ignore no-explicit-any
   TArgs extends Record<string, unknown> = Record<string, any>,
   TDoubleDash extends boolean | undefined = undefined,
 > = Flat<
   & TArgs
-  & {
-    /** Contains all the arguments that didn't have an option associated with them. */
-    _: Array<string | number>;
-  }
-  & (boolean extends TDoubleDash ? DoubleDash
-    : true extends TDoubleDash ? Required<DoubleDash>
+  & { _: Array<string | number> }
+  & (boolean extends TDoubleDash ? { "--"?: Array<string> }
+    : true extends TDoubleDash ? { "--": Array<string> }
     : Record<never, never>)
 >;
 
-/**
- * The `--` member of {@linkcode Args} when the `"--"` option is set.
- * @internal
- */
-type DoubleDash = {
-  /** Contains all the arguments that appear after the double dash: "--". */
-  "--"?: Array<string>;
-};
-
-/** Options for {@linkcode parseArgs}. */
+/** The options of {@linkcode parseArgs}. */
 export interface ParseOptions<
   TBooleans extends BooleanType = BooleanType,
   TStrings extends StringType = StringType,
@@ -217,160 +245,137 @@ export interface ParseOptions<
   TDoubleDash extends boolean | undefined = boolean | undefined,
 > {
   /**
-   * When `true`, populate the result `_` with everything before the `--` and
-   * the result `['--']` with everything after the `--`.
+   * When true, arguments after a bare `--` go to the result's `"--"` array
+   * instead of `_`. Either way they are not parsed as flags.
    *
    * @default {false}
    */
   "--"?: TDoubleDash;
   /**
-   * An object mapping string names to strings or arrays of string argument
-   * names to use as aliases.
-   *
-   * @default {{}}
+   * Other names for a flag, e.g. `{ h: "help" }`. Each name of a group is set
+   * whenever any of them is, and a type or default given to one applies to
+   * all.
    */
   alias?: TAliases;
   /**
-   * A boolean, string or array of strings to always treat as booleans. If
-   * `true` will treat all double hyphenated arguments without equal signs as
-   * `boolean` (e.g. affects `--foo`, not `-f` or `--foo=bar`).
-   * All `boolean` arguments will be set to `false` by default.
+   * Flags that take no value and are `true` when present, `false` when not.
+   * `true` makes every `--name` without `=` boolean.
    *
    * @default {false}
    */
   boolean?: TBooleans | ReadonlyArray<Extract<TBooleans, string>>;
-  /**
-   * An object mapping string argument names to default values.
-   *
-   * @default {{}}
-   */
+  /** Values for flags not given on the command line (also set on aliases). */
   default?: TDefault;
-  /**
-   * When `true`, populate the result `_` with everything after the first
-   * non-option.
-   *
-   * @default {false}
-   */
+  /** When true, the first positional argument ends parsing: it and everything after go to `_`. */
   stopEarly?: boolean;
-  /**
-   * A string or array of strings argument names to always treat as strings.
-   *
-   * @default {[]}
-   */
+  /** Flags whose value is always kept as a string (never converted to a number). */
   string?: TStrings | ReadonlyArray<Extract<TStrings, string>>;
   /**
-   * A string or array of strings argument names to always treat as arrays.
-   * Collectable options can be used multiple times. All values will be
-   * collected into one array. If a non-collectable option is used multiple
-   * times, the last value is used.
-   *
-   * @default {[]}
+   * Flags that may repeat: every occurrence is collected into an array, which
+   * is empty when the flag is absent.
    */
   collect?: TCollectable | ReadonlyArray<Extract<TCollectable, string>>;
-  /**
-   * A string or array of strings argument names which can be negated
-   * by prefixing them with `--no-`, like `--no-config`.
-   *
-   * @default {[]}
-   */
+  /** Flags that `--no-name` sets to `false`. */
   negatable?: TNegatable | ReadonlyArray<Extract<TNegatable, string>>;
   /**
-   * A function which is invoked with a command line parameter not defined in
-   * the `options` configuration object. If the function returns `false`, the
-   * unknown option is not added to `parsedArgs`.
+   * Called for each flag that no option declares and for each positional
+   * argument (then with the argument only). Returning `false` drops it from the
+   * result.
    */
   unknown?: (arg: string, key?: string, value?: unknown) => unknown;
 }
 
 // ---------------------------------------------------------------------------
-// Parser.
-// ---------------------------------------------------------------------------
+// Parsing.
 
-interface Nested {
-  [key: string]: unknown;
+/** Texts that become numbers when the flag is not declared a string. */
+const NUMERIC = /^(?:0x[0-9a-f]+|[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[-+]?\d+)?)$/i;
+
+function looksNumeric(v: string): boolean {
+  return NUMERIC.test(v);
 }
 
-/** `-x…`, `--x…`, `--no-x…`, optionally followed by `=value` (non-empty). */
-const FLAG = /^-(?:(?<long>-)(?<negated>no-)?)?(?<key>.+?)(?:=(?<value>.+?))?$/s;
-
-/** std converts a value to a number when it is non-blank and finite as a `Number`. */
-function isNumber(text: string): boolean {
-  return /\S/.test(text) && Number.isFinite(Number(text));
+function names(spec: unknown): string[] {
+  if (typeof spec === "string") return spec === "" ? [] : [spec];
+  if (Array.isArray(spec)) return spec.filter((s): s is string => typeof s === "string" && !!s);
+  return [];
 }
 
-function toList<T>(value: T | ReadonlyArray<T> | undefined): T[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? [...value] as T[] : [value as T];
+type Tree = Record<string, unknown>;
+
+function own(o: Tree, k: string): unknown {
+  return Object.prototype.hasOwnProperty.call(o, k) ? o[k] : undefined;
 }
 
-/** Sets `keys` (a dotted path) in `target`; with `collect`, appends to an array instead. */
-function setPath(target: Nested, keys: string[], value: unknown, collect = false): void {
-  let object = target;
-  for (const key of keys.slice(0, -1)) object = (object[key] ??= {}) as Nested;
-  const last = keys[keys.length - 1]!;
-  if (collect) {
-    const current = object[last];
-    if (Array.isArray(current)) {
-      current.push(value);
-      return;
+/** Sets an own property even for names like `__proto__`. */
+function put(o: Tree, k: string, v: unknown): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** Walks a dotted key down `root`, creating objects; returns the parent and last name. */
+function slot(root: Tree, key: string): [Tree, string] {
+  const parts = key.split(".");
+  let node = root;
+  for (const p of parts.slice(0, -1)) {
+    let next = own(node, p);
+    if (typeof next !== "object" || next === null || Array.isArray(next)) {
+      next = {};
+      put(node, p, next);
     }
-    value = current ? [current, value] : [value];
+    node = next as Tree;
   }
-  object[last] = value;
+  return [node, parts[parts.length - 1]!];
 }
 
-function hasPath(target: Nested, keys: string[]): boolean {
-  let object: unknown = target;
-  for (const key of keys) {
-    if (object === null || object === undefined || !Object.hasOwn(object, key)) return false;
-    object = (object as Nested)[key];
+function isSet(root: Tree, key: string): boolean {
+  let node: unknown = root;
+  for (const p of key.split(".")) {
+    if (typeof node !== "object" || node === null) return false;
+    if (!Object.prototype.hasOwnProperty.call(node, p)) return false;
+    node = (node as Tree)[p];
   }
   return true;
 }
 
 /**
- * Take a set of command line arguments, optionally with a set of options, and
- * return an object representing the flags found in the passed arguments.
+ * Parses command-line arguments into flags and positional arguments.
  *
- * By default, any arguments starting with `-` or `--` are considered boolean
- * flags. If the argument name is followed by an equal sign (`=`) it is
- * considered a key-value pair. Any arguments which could not be parsed are
- * available in the `_` property of the returned object.
+ * - `--name=value`, `--name value` and `-n value` set a flag; a value that
+ *   looks like a number becomes one unless the flag is declared in `string`.
+ * - `--name` or `-n` with no value is `true` (`""` for string flags); boolean
+ *   flags never take the next argument as value, except a literal `true` or
+ *   `false`.
+ * - `-abc` sets `a`, `b` and `c`; `-n5` and `-n=5` give `n` the value `5`.
+ * - Dotted names build nested objects: `--db.port 1` gives `{ db: { port: 1 } }`.
+ * - A bare `--` ends flag parsing; `-` alone is positional.
  *
- * By default, the return type has an index signature with `any` as value. If
- * the `string`, `boolean` or `collect` option is set, the return value is
- * fully typed and the index signature becomes `{ [x: string]: unknown }`.
- *
- * Any arguments after `'--'` will not be parsed and will end up in
- * `parsedArgs._` (or `parsedArgs["--"]` with the `"--"` option).
- *
- * Numeric-looking arguments will be returned as numbers unless
- * `options.string` or `options.boolean` is set for that argument name.
- *
- * @typeParam TArgs Type of result.
- * @typeParam TDoubleDash Used by `TArgs` for the result.
- * @typeParam TBooleans Used by `TArgs` for the result.
- * @typeParam TStrings Used by `TArgs` for the result.
- * @typeParam TCollectable Used by `TArgs` for the result.
- * @typeParam TNegatable Used by `TArgs` for the result.
- * @typeParam TDefaults Used by `TArgs` for the result.
- * @typeParam TAliases Used by `TArgs` for the result.
- * @typeParam TAliasArgNames Used by `TArgs` for the result.
- * @typeParam TAliasNames Used by `TArgs` for the result.
- * @param args An array of command line arguments.
- * @param options Options for the parse function.
- * @returns The parsed arguments.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { parseArgs } from "@std/cli";
  *
- * const args = parseArgs(["--foo", "--bar", "baz", "-n", "3", "x"], {
- *   boolean: ["foo"],
- *   string: ["bar"],
+ * const args = parseArgs(["-v", "--out", "a.txt", "in.txt", "--", "-x"], {
+ *   boolean: ["verbose"],
+ *   string: ["out"],
+ *   alias: { v: "verbose" },
+ *   "--": true,
  * });
- * // { foo: true, bar: "baz", n: 3, _: ["x"] }
+ * // { _: ["in.txt"], "--": ["-x"], verbose: true, v: true, out: "a.txt" }
+ * args.out; // typed string | undefined
  * ```
+ *
+ * @typeParam TArgs The result's flag types (computed; not meant to be given).
+ * @typeParam TDoubleDash Whether the `"--"` option is set.
+ * @typeParam TBooleans Names in `boolean`, or `true`.
+ * @typeParam TStrings Names in `string`.
+ * @typeParam TCollectable Names in `collect`.
+ * @typeParam TNegatable Names in `negatable`.
+ * @typeParam TDefaults The type of `default`.
+ * @typeParam TAliases The type of `alias`.
+ * @typeParam TAliasArgNames Keys of `alias`.
+ * @typeParam TAliasNames Values of `alias`.
+ * @param args The arguments, e.g. `Deno.args`.
+ * @param options What the flags are.
+ * @returns The parsed arguments.
  */
 export function parseArgs<
   TArgs extends Values<TBooleans, TStrings, TCollectable, TNegatable, TDefaults, TAliases>,
@@ -385,7 +390,7 @@ export function parseArgs<
   TAliasNames extends string = string,
 >(
   args: string[],
-  options?: ParseOptions<
+  options: ParseOptions<
     TBooleans,
     TStrings,
     TCollectable,
@@ -393,181 +398,188 @@ export function parseArgs<
     TDefaults,
     TAliases,
     TDoubleDash
-  >,
+  > = {},
 ): Args<TArgs, TDoubleDash> {
-  const {
-    "--": doubleDash = false,
-    alias = {},
-    boolean = false,
-    default: defaults = {},
-    stopEarly = false,
-    string,
-    collect,
-    negatable,
-    unknown = (arg: string): unknown => arg,
-  } = options ?? {};
+  return new Parser(options as ParseOptions).run(args) as Args<TArgs, TDoubleDash>;
+}
 
-  // name → the other names it is linked to by `alias`.
-  const aliases = new Map<string, Set<string>>();
-  for (const [key, value] of Object.entries(alias ?? {})) {
-    if (value === undefined) throw new TypeError("Alias value must be defined");
-    const names = toList<string>(value as string | ReadonlyArray<string>);
-    aliases.set(key, new Set(names));
-    for (const name of names) {
-      aliases.set(name, new Set([key, ...names.filter((other) => other !== name)]));
+/** One parse: the options digested into lookup sets, and the result being built. */
+class Parser {
+  readonly #group = new Map<string, Set<string>>();
+  readonly #bool = new Set<string>();
+  readonly #str = new Set<string>();
+  readonly #collect = new Set<string>();
+  readonly #negatable = new Set<string>();
+  readonly #allBool: boolean;
+  readonly #opts: ParseOptions;
+  readonly #out: Tree = { _: [] };
+
+  constructor(opts: ParseOptions) {
+    this.#opts = opts;
+    // Alias groups are the connected components of the alias relation.
+    for (const [key, value] of Object.entries(opts.alias ?? {})) {
+      const members = [key, ...names(value)];
+      const merged = new Set<string>();
+      for (const m of members) for (const x of this.#group.get(m) ?? [m]) merged.add(x);
+      for (const m of merged) this.#group.set(m, merged);
     }
-  }
-  /** The listed names plus their aliases. */
-  const withAliases = (names: ReadonlyArray<string | undefined>): Set<string> => {
-    const set = new Set<string>();
-    for (const name of names) {
-      if (!name) continue;
-      set.add(name);
-      for (const other of aliases.get(name) ?? []) set.add(other);
-    }
-    return set;
-  };
-  const allBooleans = boolean === true;
-  const booleans = typeof boolean === "boolean"
-    ? new Set<string>()
-    : withAliases(toList<string | undefined>(boolean as string | string[]));
-  const strings = withAliases(toList<string | undefined>(string as string | string[]));
-  const collects = withAliases(toList<string | undefined>(collect as string | string[]));
-  const negatables = withAliases(toList<string | undefined>(negatable as string | string[]));
-  const aliasIsBoolean = (key: string): boolean =>
-    [...aliases.get(key) ?? []].some((name) => booleans.has(name));
-  const isBooleanFlag = (key: string): boolean =>
-    booleans.has(key) || (aliases.has(key) && aliasIsBoolean(key));
-
-  const argv: Args = { _: [] };
-
-  function set(key: string, value: string | number | boolean, arg: string, collect: boolean) {
-    const known = booleans.has(key) || strings.has(key) || aliases.has(key) ||
-      (allBooleans && /^--[^=]+$/.test(arg));
-    if (!known && unknown(arg, key, value) === false) return;
-    if (typeof value === "string" && !strings.has(key) && isNumber(value)) value = Number(value);
-    const collectable = collect && collects.has(key);
-    setPath(argv, key.split("."), value, collectable);
-    for (const other of aliases.get(key) ?? []) {
-      setPath(argv, other.split("."), value, collectable);
+    this.#allBool = opts.boolean === true;
+    for (
+      const [spec, set] of [
+        [opts.boolean, this.#bool],
+        [opts.string, this.#str],
+        [opts.collect, this.#collect],
+        [opts.negatable, this.#negatable],
+      ] as const
+    ) {
+      for (const n of names(spec)) for (const m of this.#names(n)) set.add(m);
     }
   }
 
-  // Everything after a literal "--" is left unparsed.
-  let rest: string[] = [];
-  const dashDash = args.indexOf("--");
-  if (dashDash !== -1) {
-    rest = args.slice(dashDash + 1);
-    args = args.slice(0, dashDash);
+  /** A flag and all its aliases. */
+  #names(key: string): Iterable<string> {
+    return this.#group.get(key) ?? [key];
   }
 
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    const flag = FLAG.exec(arg)?.groups;
+  #declared(key: string, arg: string): boolean {
+    return (this.#allBool && /^--[^=]+$/.test(arg)) || this.#bool.has(key) ||
+      this.#str.has(key) || this.#collect.has(key) || this.#negatable.has(key) ||
+      this.#group.has(key);
+  }
 
-    if (!flag) {
-      if (unknown(arg) !== false) {
-        argv._.push(strings.has("_") || !isNumber(arg) ? arg : Number(arg));
+  /** Records one occurrence of flag `key` seen in argument `arg`. */
+  #set(key: string, raw: unknown, arg: string, collect = true): void {
+    const unknown = this.#opts.unknown;
+    if (unknown && !this.#declared(key, arg) && unknown(arg, key, raw) === false) return;
+    const value = typeof raw === "string" && !this.#str.has(key) && looksNumeric(raw)
+      ? Number(raw)
+      : raw;
+    for (const name of this.#names(key)) {
+      const [parent, last] = slot(this.#out, name);
+      if (collect && this.#collect.has(name)) {
+        const prev = own(parent, last);
+        put(parent, last, Array.isArray(prev) ? [...prev, value] : [value]);
+      } else {
+        put(parent, last, value);
       }
-      if (stopEarly) {
-        argv._.push(...args.slice(i + 1));
+    }
+  }
+
+  /** The value a valueless flag gets. */
+  #bare(key: string): string | boolean {
+    return this.#str.has(key) && !this.#bool.has(key) ? "" : true;
+  }
+
+  #positional(arg: string): void {
+    if (this.#opts.unknown && this.#opts.unknown(arg) === false) return;
+    (this.#out._ as unknown[]).push(
+      this.#str.has("_") || !looksNumeric(arg) ? arg : Number(arg),
+    );
+  }
+
+  run(args: readonly string[]): Tree {
+    let rest: string[] = [];
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i]!;
+      const next = args[i + 1];
+      if (arg === "--") {
+        rest = args.slice(i + 1);
         break;
       }
-      continue;
-    }
-
-    if (flag.long) {
-      let key = flag.key!;
-      if (flag.value) {
-        set(key, booleans.has(key) ? flag.value !== "false" : flag.value, arg, true);
-        continue;
-      }
-      if (flag.negated) {
-        if (negatables.has(key)) {
-          set(key, false, arg, false);
-          continue;
-        }
-        key = `no-${key}`;
-      }
-      const next = args[i + 1];
-      if (
-        next && !booleans.has(key) && !allBooleans && !next.startsWith("-") && !isBooleanFlag(key)
-      ) {
-        set(key, next, arg, true);
-        i++;
-      } else if (next === "true" || next === "false") {
-        set(key, next === "true", arg, true);
-        i++;
+      if (arg.startsWith("--") && arg.length > 2) {
+        if (this.#long(arg.slice(2), arg, next)) i++;
+      } else if (arg.startsWith("-") && arg.length > 1) {
+        if (this.#short(arg.slice(1), arg, next)) i++;
       } else {
-        set(key, strings.has(key) ? "" : true, arg, true);
+        this.#positional(arg);
+        if (this.#opts.stopEarly) {
+          (this.#out._ as unknown[]).push(...args.slice(i + 1));
+          break;
+        }
       }
-      continue;
     }
+    this.#fill();
+    if (this.#opts["--"]) this.#out["--"] = rest;
+    else (this.#out._ as unknown[]).push(...rest);
+    return this.#out;
+  }
 
-    // Short group "-abc": every letter but the last is a flag of its own, unless what
-    // follows it reads as its value ("-n5", "-n=5", "-a-", "-x/path").
-    const letters = arg.slice(1, -1);
-    let consumedRest = false;
-    for (let j = 0; j < letters.length; j++) {
-      const letter = letters[j]!;
-      const after = arg.slice(j + 2);
+  /** Handles `--body`; returns true when it consumed `next` as its value. */
+  #long(body: string, arg: string, next: string | undefined): boolean {
+    const eq = body.indexOf("=");
+    if (eq > 0) {
+      const key = body.slice(0, eq);
+      const text = body.slice(eq + 1);
+      this.#set(key, this.#bool.has(key) ? text !== "false" : text, arg);
+      return false;
+    }
+    if (body.startsWith("no-") && this.#negatable.has(body.slice(3))) {
+      this.#set(body.slice(3), false, arg, false);
+      return false;
+    }
+    return this.#valueFromNext(body, arg, next, !this.#allBool && !/^-/.test(next ?? "-"));
+  }
+
+  /**
+   * Gives flag `key` its value: the next argument when `mayTake` allows and
+   * the flag is not boolean, a following literal `true`/`false`, or nothing.
+   */
+  #valueFromNext(key: string, arg: string, next: string | undefined, mayTake: boolean): boolean {
+    if (next !== undefined && mayTake && !this.#bool.has(key)) {
+      this.#set(key, next, arg);
+      return true;
+    }
+    if (next === "true" || next === "false") {
+      this.#set(key, next === "true", arg);
+      return true;
+    }
+    this.#set(key, this.#bare(key), arg);
+    return false;
+  }
+
+  /** Handles `-body` (one or more single-letter flags); true when `next` was consumed. */
+  #short(body: string, arg: string, next: string | undefined): boolean {
+    for (let j = 0; j < body.length - 1; j++) {
+      const letter = body[j]!;
+      const after = body.slice(j + 1);
       if (after === "-") {
-        set(letter, after, arg, true);
+        this.#set(letter, after, arg);
         continue;
       }
       if (/[A-Za-z]/.test(letter)) {
-        const assigned = /=(.+)/.exec(after);
-        if (assigned) {
-          set(letter, assigned[1]!, arg, true);
-          consumedRest = true;
-          break;
+        if (after.startsWith("=")) {
+          this.#set(letter, after.slice(1), arg);
+          return false;
         }
-        if (/-?\d+(\.\d*)?(e-?\d+)?$/.test(after)) {
-          set(letter, after, arg, true);
-          consumedRest = true;
-          break;
+        if (looksNumeric(after)) {
+          this.#set(letter, after, arg);
+          return false;
         }
       }
-      if (/\W/.test(letters[j + 1] ?? "")) {
-        set(letter, after, arg, true);
-        consumedRest = true;
-        break;
+      if (/\W/.test(body[j + 1]!)) {
+        this.#set(letter, after, arg);
+        return false;
       }
-      set(letter, strings.has(letter) ? "" : true, arg, true);
+      this.#set(letter, this.#bare(letter), arg);
     }
-    if (consumedRest) continue;
-
-    const key = arg.slice(-1);
-    if (key === "-") continue;
-    const next = args[i + 1];
-    if (next && !/^(-|--)[^-]/.test(next) && !isBooleanFlag(key)) {
-      set(key, next, arg, true);
-      i++;
-    } else if (next === "true" || next === "false") {
-      set(key, next === "true", arg, true);
-      i++;
-    } else {
-      set(key, strings.has(key) ? "" : true, arg, true);
-    }
+    const last = body[body.length - 1]!;
+    if (last === "-") return false;
+    return this.#valueFromNext(last, arg, next, !/^-{1,2}[^-]/.test(next ?? "-x"));
   }
 
-  for (const [key, value] of Object.entries(defaults ?? {})) {
-    const keys = key.split(".");
-    if (hasPath(argv, keys)) continue;
-    setPath(argv, keys, value);
-    for (const other of aliases.get(key) ?? []) setPath(argv, other.split("."), value);
+  /** Booleans default to false, collections to [], then `default` fills the rest. */
+  #fill(): void {
+    const defaults = this.#opts.default ?? {};
+    const seed = (key: string, value: unknown) => {
+      if (isSet(this.#out, key)) return;
+      for (const name of this.#names(key)) {
+        if (isSet(this.#out, name)) continue;
+        const [parent, last] = slot(this.#out, name);
+        put(parent, last, Array.isArray(value) ? [...value] : value);
+      }
+    };
+    for (const [key, value] of Object.entries(defaults)) seed(key, value);
+    for (const key of this.#collect) seed(key, []);
+    for (const key of this.#bool) seed(key, false);
   }
-  for (const key of booleans) {
-    const keys = key.split(".");
-    if (!hasPath(argv, keys)) setPath(argv, keys, collects.has(key) ? [] : false);
-  }
-  for (const key of strings) {
-    const keys = key.split(".");
-    if (!hasPath(argv, keys) && collects.has(key)) setPath(argv, keys, []);
-  }
-
-  if (doubleDash) argv["--"] = rest;
-  else argv._.push(...rest);
-
-  return argv as Args<TArgs, TDoubleDash>;
 }

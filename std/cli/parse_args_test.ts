@@ -1,363 +1,207 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/cli@1: same API as std; specs for `parseArgs` and its typing.
-import { assertEquals, assertStrictEquals, assertThrows } from "@std/assert";
-import { type Args, parseArgs, type ParseOptions } from "./parse_args.ts";
+// Spec for parseArgs: one test per rule of the command-line grammar, then the
+// static types of the result.
 
-/** `true` only when `A` and `B` are the same type. */
-type IsExact<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
-  : false;
-/** Compile-time check: the argument must be the literal `true`. */
-function assertType<T extends true>(_: T): void {}
+import { assertEquals, assertStrictEquals } from "@std/assert";
+import { parseArgs } from "./mod.ts";
 
-// ----------------------------------------------------------------- runtime ---
-
-Deno.test("parseArgs() reads long flags, --key=value and bare arguments", () => {
-  assertEquals(parseArgs(["--foo", "--bar=baz", "./quux.txt"]), {
-    foo: true,
-    bar: "baz",
-    _: ["./quux.txt"],
+Deno.test("parseArgs: positionals, numbers and the bare dashes", () => {
+  assertEquals(parseArgs(["a", "5", "-", "0x10", "1e3", "-2.5x"]), {
+    _: ["a", 5, "-", 16, 1000],
+    "2": ".5x",
   });
-  assertEquals(parseArgs(["--host", "localhost", "--port", "555"]), {
-    host: "localhost",
-    port: 555,
+  assertEquals(parseArgs(["x", "--", "--y", "-z", "7"]), { _: ["x", "--y", "-z", "7"] });
+  assertEquals(parseArgs(["x", "--", "--y"], { "--": true }), { _: ["x"], "--": ["--y"] });
+  assertEquals(parseArgs([], { "--": true }), { _: [], "--": [] });
+  assertEquals(parseArgs(["1", "2"], { string: ["_"] }), { _: ["1", "2"] });
+});
+
+Deno.test("parseArgs: long flags with =, with the next argument, or alone", () => {
+  assertEquals(parseArgs(["--a=1", "--b", "two", "--c", "--d=x=y", "--e="]), {
     _: [],
+    a: 1,
+    b: "two",
+    c: true,
+    d: "x=y",
+    e: "",
   });
+  // The next argument is not a value when it looks like a flag.
+  assertEquals(parseArgs(["--a", "--b", "-5"]), { _: [], a: true, b: true, "5": true });
+  // Repeating a flag that is not collected keeps the last value.
+  assertEquals(parseArgs(["--n", "1", "--n", "2"]), { _: [], n: 2 });
 });
 
-Deno.test("parseArgs() converts numeric-looking values and positionals to numbers", () => {
-  const argv = parseArgs([
-    "-x",
-    "1234",
-    "-y",
-    "5.67",
-    "-z",
-    "1e7",
-    "-w",
-    "10f",
-    "--hex",
-    "0xff",
-    "7",
-  ]);
-  assertEquals(argv, { x: 1234, y: 5.67, z: 1e7, w: "10f", hex: 255, _: [7] });
-  assertEquals(parseArgs(["-x", "\t"]).x, "\t");
-});
-
-Deno.test("parseArgs() keeps string options as strings, empty when valueless", () => {
-  assertStrictEquals(parseArgs(["-s", "0001234"], { string: "s" }).s, "0001234");
-  assertStrictEquals(parseArgs(["--str"], { string: "str" }).str, "");
-  const positional = parseArgs(["  ", "5"], { string: "_" })._;
-  assertEquals([positional[0], positional[1]], ["  ", "5"]);
-  const letters = parseArgs(["-art"], { string: ["a", "t"] });
-  assertEquals([letters.a, letters.r, letters.t], ["", true, ""]);
-});
-
-Deno.test("parseArgs() splits short groups and lets the last letter take a value", () => {
-  assertEquals(parseArgs(["-cats"]), { c: true, a: true, t: true, s: true, _: [] });
-  assertEquals(parseArgs(["-cats", "meow"]), { c: true, a: true, t: true, s: "meow", _: [] });
-  assertEquals(parseArgs(["-h", "localhost", "-fp", "555", "script.js"]), {
-    f: true,
-    p: 555,
-    h: "localhost",
-    _: ["script.js"],
-  });
-});
-
-Deno.test("parseArgs() reads values attached to short flags", () => {
-  assertEquals(parseArgs(["-b=123"]), { b: 123, _: [] });
-  assertEquals(parseArgs(["-n123"]), { n: 123, _: [] });
-  assertEquals(parseArgs(["-123", "456"]), { 1: true, 2: true, 3: 456, _: [] });
-  assertEquals(parseArgs(["-I/foo/bar"]), { I: "/foo/bar", _: [] });
-  assertEquals(parseArgs(["-xyz/foo"]), { x: true, y: true, z: "/foo", _: [] });
-  assertEquals(parseArgs(["-f=abc=def", "-e=="]), { f: "abc=def", e: "=", _: [] });
-});
-
-Deno.test("parseArgs() treats a lone hyphen as a value or positional", () => {
-  assertEquals(parseArgs(["-n", "-"]), { n: "-", _: [] });
-  assertEquals(parseArgs(["-"]), { _: ["-"] });
-  assertEquals(parseArgs(["-f-"]), { f: "-", _: [] });
-  assertEquals(parseArgs(["-b", "-"], { boolean: "b" }), { b: true, _: ["-"] });
-});
-
-Deno.test("parseArgs() never lets a boolean flag swallow the next argument", () => {
-  assertEquals(parseArgs(["-x", "-z", "one", "two"], { boolean: ["x", "y", "z"] }), {
-    x: true,
-    y: false,
-    z: true,
-    _: ["one", "two"],
-  });
-  assertEquals(
-    parseArgs(["--verbose", "false", "moo", "-t", "true"], { boolean: ["t", "verbose"] }),
-    {
-      verbose: false,
-      t: true,
-      _: ["moo"],
-    },
-  );
-  assertEquals(parseArgs(["--b=false"], { boolean: ["b"] }).b, false);
-  assertEquals(parseArgs(["--other=true"], { boolean: ["b"] }).other, "true");
-});
-
-Deno.test("parseArgs() with boolean: true only affects long flags without '='", () => {
-  assertEquals(parseArgs(["moo", "--honk", "cow", "-p", "55", "--tacos=good"], { boolean: true }), {
-    honk: true,
-    tacos: "good",
-    p: 55,
-    _: ["moo", "cow"],
-  });
-});
-
-Deno.test("parseArgs() applies --no-x to negatable names and keeps the last occurrence", () => {
-  assertEquals(parseArgs(["--no-moo"]), { "no-moo": true, _: [] });
-  const opts = { boolean: ["foo"], negatable: ["foo"] };
-  assertEquals(parseArgs(["--foo", "--no-foo"], opts).foo, false);
-  assertEquals(parseArgs(["--no-foo", "--foo"], opts).foo, true);
-  assertEquals(parseArgs(["-v", "a", "-v", "b"]), { v: "b", _: [] });
-});
-
-Deno.test("parseArgs() mirrors values onto every alias", () => {
-  assertEquals(parseArgs(["-h", "derp"], { boolean: "herp", alias: { h: "herp" } }), {
-    herp: true,
-    h: true,
-    _: ["derp"],
-  });
-  const argv = parseArgs(["--zoom", "55"], { alias: { z: ["zm", "zoom"] } });
-  assertEquals([argv.z, argv.zm, argv.zoom], [55, 55, 55]);
-  const s = parseArgs(["--str", "000123"], { string: "s", alias: { s: "str" } });
-  assertEquals([s.s, s.str], ["000123", "000123"]);
-  assertEquals(parseArgs([], { string: ["foo"], boolean: ["bar"], alias: { bar: "b" } }), {
-    bar: false,
-    b: false,
+Deno.test("parseArgs: short flags group, take attached or following values", () => {
+  assertEquals(parseArgs(["-abc"]), { _: [], a: true, b: true, c: true });
+  assertEquals(parseArgs(["-abc", "v"]), { _: [], a: true, b: true, c: "v" });
+  assertEquals(parseArgs(["-n5", "-m=x", "-p-", "-q/tmp", "-r", "-1"]), {
     _: [],
+    n: 5,
+    m: "x",
+    p: "-",
+    q: "/tmp",
+    r: true,
+    "1": true,
   });
-  assertThrows(
-    () => parseArgs([], { alias: { x: undefined } }),
-    TypeError,
-    "Alias value must be defined",
-  );
+  assertEquals(parseArgs(["-x-"]), { _: [], x: "-" });
 });
 
-Deno.test("parseArgs() nests dotted keys, defaults and aliases", () => {
-  const argv = parseArgs([
-    "--foo.bar",
-    "3",
-    "--foo.quux.quibble",
-    "5",
-    "--foo.quux.oO",
-    "--beep.boop",
-  ]);
-  assertEquals(argv.foo, { bar: 3, quux: { quibble: 5, oO: true } });
-  assertEquals(argv.beep, { boop: true });
-  const d = parseArgs(["--a.b", "22"], { default: { "a.b": 11 }, alias: { "a.b": "aa.bb" } });
-  assertEquals([d.a.b, d.aa.bb], [22, 22]);
-  assertEquals(parseArgs([], { default: { "a.b": 11 } }).a.b, 11);
+Deno.test("parseArgs: boolean flags never swallow a value except true/false", () => {
+  const opts = { boolean: ["v", "w"] };
+  assertEquals(parseArgs(["-v", "file"], opts), { _: ["file"], v: true, w: false });
+  assertEquals(parseArgs(["--v", "false", "--w=false"], opts), { _: [], v: false, w: false });
+  assertEquals(parseArgs(["--w=yes", "-v", "true"], opts), { _: [], v: true, w: true });
+  // Undeclared flags may also be given a literal boolean.
+  assertEquals(parseArgs(["--z", "true"]), { _: [], z: "true" });
 });
 
-Deno.test("parseArgs() fills defaults only for names not given", () => {
-  assertEquals(
-    parseArgs(["--boool=false"], { boolean: ["boool"], default: { boool: true } }).boool,
-    false,
-  );
-  assertEquals(parseArgs([], { boolean: "maybe", default: { maybe: null } }).maybe, null);
-  assertEquals(parseArgs([], { collect: ["foo"], default: { foo: ["bar", "baz"] } }), {
-    foo: ["bar", "baz"],
+Deno.test("parseArgs: boolean: true covers every --name but not -n or --name=value", () => {
+  assertEquals(parseArgs(["--a", "x", "-b", "y", "--c=z"], { boolean: true }), {
+    _: ["x"],
+    a: true,
+    b: "y",
+    c: "z",
+  });
+  assertEquals(parseArgs(["--a", "false"], { boolean: true }), { _: [], a: false });
+});
+
+Deno.test("parseArgs: string flags stay strings and are empty when valueless", () => {
+  assertEquals(parseArgs(["--s", "007", "-t"], { string: ["s", "t"] }), { _: [], s: "007", t: "" });
+  assertEquals(parseArgs([], { string: ["s"] }), { _: [] });
+});
+
+Deno.test("parseArgs: collect gathers repeats, [] when absent", () => {
+  const opts = { string: ["tag"], boolean: ["v"], collect: ["tag", "v", "n"] };
+  assertEquals(parseArgs([], opts), { _: [], tag: [], v: [], n: [] });
+  assertEquals(parseArgs(["--tag", "a", "--tag=b", "-v", "-v", "--n", "3"], opts), {
     _: [],
+    tag: ["a", "b"],
+    v: [true, true],
+    n: [3],
   });
 });
 
-Deno.test("parseArgs() collects repeated options into arrays", () => {
-  assertEquals(
-    parseArgs([
-      "--foo",
-      "bar",
-      "--foo",
-      "baz",
-      "--beep",
-      "boop",
-      "--bib",
-      "--bib",
-      "--bab",
-      "--bab",
-    ], {
-      collect: ["beep", "bib"],
-    }),
-    { foo: "baz", beep: ["boop"], bib: [true, true], bab: true, _: [] },
-  );
-  assertEquals(
-    parseArgs(["--bool", "--boolArr", "--str", "foo", "--strArr", "beep", "--unknownArr"], {
-      boolean: ["bool", "boolArr", "empty"],
-      string: ["str", "strArr", "emptyStr"],
-      collect: ["boolArr", "strArr", "unknownArr", "empty", "emptyStr"],
-      alias: { strArr: "S" },
-    }),
-    {
-      bool: true,
-      boolArr: [true],
-      str: "foo",
-      strArr: ["beep"],
-      S: ["beep"],
-      unknownArr: [true],
-      empty: [],
-      emptyStr: [],
-      _: [],
-    },
-  );
-  assertEquals(
-    parseArgs(["--foo", "123", "-f", "456", "--no-foo"], {
-      string: ["foo"],
-      collect: ["foo"],
-      negatable: ["foo"],
-      alias: { foo: "f" },
-    }),
-    { foo: false, f: false, _: [] },
-  );
+Deno.test("parseArgs: negatable flags turn off with --no-", () => {
+  const opts = { boolean: ["color"], string: ["cfg"], negatable: ["color", "cfg"] };
+  assertEquals(parseArgs(["--no-color", "--no-cfg"], opts), { _: [], color: false, cfg: false });
+  assertEquals(parseArgs(["--color"], opts), { _: [], color: true });
+  // Without negatable, --no-x is just a flag named "no-x".
+  assertEquals(parseArgs(["--no-x"]), { _: [], "no-x": true });
 });
 
-Deno.test("parseArgs() leaves everything after -- unparsed, in _ or in '--'", () => {
-  assertEquals(parseArgs(["--a", "--", "b", "--c", "7"]), { a: true, _: ["b", "--c", "7"] });
-  assertEquals(parseArgs(["--name", "John", "before", "--", "after"], { "--": true }), {
-    name: "John",
-    _: ["before"],
-    "--": ["after"],
-  });
-});
-
-Deno.test("parseArgs() with stopEarly puts everything after the first positional in _", () => {
-  assertEquals(parseArgs(["--aaa", "bbb", "ccc", "--ddd"], { stopEarly: true }), {
-    aaa: "bbb",
-    _: ["ccc", "--ddd"],
-  });
-});
-
-Deno.test("parseArgs() asks unknown() about undeclared names and drops them on false", () => {
-  const seen: unknown[] = [];
-  const unknown = (arg: string, k?: string, v?: unknown) => {
-    seen.push([arg, k, v]);
-    return false;
+Deno.test("parseArgs: aliases share value, type and default in both directions", () => {
+  const opts = {
+    boolean: ["help"],
+    string: ["out"],
+    alias: { h: "help", o: ["out", "output"] },
+    default: { out: "a.txt" },
   };
-  const argv = parseArgs(["--honk", "--tacos=good", "cow", "-p", "55"], { boolean: true, unknown });
-  assertEquals(argv, { honk: true, _: [] });
-  assertEquals(seen, [["--tacos=good", "tacos", "good"], ["cow", undefined, undefined], [
-    "-p",
-    "p",
-    "55",
-  ]]);
-  seen.length = 0;
-  parseArgs(["-h", "hello", "--herp", "x"], {
-    default: { h: "bar" },
-    alias: { h: "herp" },
-    unknown,
+  assertEquals(parseArgs([], opts), {
+    _: [],
+    help: false,
+    h: false,
+    out: "a.txt",
+    o: "a.txt",
+    output: "a.txt",
   });
-  assertEquals(seen, []);
-});
-
-Deno.test("parseArgs() sets flags named like Object.prototype members", () => {
-  const argv = parseArgs(["--toString", "--valueOf", "foo"]);
-  assertEquals(argv, { toString: true, valueOf: "foo", _: [] });
-});
-
-// ------------------------------------------------------------------- types ---
-// (Optional members read `x?: T` rather than `x?: T | undefined` because this repo
-// compiles with exactOptionalPropertyTypes.)
-
-Deno.test("parseArgs() result is Record<string, any> without boolean/string/collect", () => {
-  const argv = parseArgs([], { default: { bar: 123 } });
-  // deno-lint-ignore no-explicit-any
-  assertType<IsExact<typeof argv, { [x: string]: any; _: Array<string | number> }>>(true);
-  assertEquals(argv.bar, 123);
-});
-
-Deno.test("parseArgs() types boolean, string and defaulted names", () => {
-  const argv = parseArgs([], {
-    boolean: ["foo", "foo-bar"],
-    string: ["beep", "boop"],
-    default: { boop: new Date(), bar: 1 },
+  assertEquals(parseArgs(["-h", "x", "--output", "007"], opts), {
+    _: ["x"],
+    help: true,
+    h: true,
+    out: "007",
+    o: "007",
+    output: "007",
   });
-  assertType<
-    IsExact<typeof argv, {
-      [x: string]: unknown;
-      foo: boolean;
-      "foo-bar": boolean;
-      beep?: string;
-      boop: string | Date;
-      bar: unknown;
-      _: Array<string | number>;
-    }>
-  >(true);
-  assertEquals(argv.foo, false);
-});
-
-Deno.test("parseArgs() types dotted names as nested objects", () => {
-  const argv = parseArgs([], {
-    boolean: ["blubb", "foo.bar", "foo.baz.biz"],
-    string: ["foo.baz.buz", "beep.boop"],
-    default: { "foo.bar": 123, beep: 1 },
+  // A type given to the alias name applies to the key too.
+  assertEquals(parseArgs(["--verbose", "x"], { boolean: ["v"], alias: { v: "verbose" } }), {
+    _: ["x"],
+    v: true,
+    verbose: true,
   });
-  assertType<
-    IsExact<typeof argv, {
-      [x: string]: unknown;
-      blubb: boolean;
-      foo: { bar: boolean | number; baz: { biz: boolean; buz?: string } };
-      beep: number | { boop?: string };
-      _: Array<string | number>;
-    }>
-  >(true);
-  assertEquals(argv.foo.bar, 123);
 });
 
-Deno.test("parseArgs() types collect, negatable and alias names", () => {
-  const argv = parseArgs([], {
-    boolean: ["l", "v"],
-    string: ["t", "o"],
-    collect: ["t", "x"],
-    negatable: ["o", "x"],
-    alias: { t: "test", v: ["verbose", "V"] },
+Deno.test("parseArgs: defaults fill only what the command line left unset", () => {
+  const opts = { boolean: ["b"], default: { b: true, n: 3, s: "x" } };
+  assertEquals(parseArgs([], opts), { _: [], b: true, n: 3, s: "x" });
+  assertEquals(parseArgs(["--b=false", "--n", "4"], opts), { _: [], b: false, n: 4, s: "x" });
+  // A collected default is copied, never shared between results.
+  const c = { collect: ["c"], default: { c: ["d"] } };
+  const first = parseArgs(["--c", "e"], c);
+  assertEquals(first.c, ["d", "e"].slice(1));
+  const second = parseArgs([], c);
+  assertEquals(second.c, ["d"]);
+  (second.c as unknown[]).push("mutated");
+  assertEquals(parseArgs([], c).c, ["d"]);
+});
+
+Deno.test("parseArgs: dotted names nest", () => {
+  assertEquals(parseArgs(["--db.host", "h", "--db.port=5", "--a.b.c"]), {
+    _: [],
+    db: { host: "h", port: 5 },
+    a: { b: { c: true } },
   });
-  assertType<
-    IsExact<typeof argv, {
-      [x: string]: unknown;
-      l: boolean;
-      v: boolean;
-      verbose: boolean;
-      V: boolean;
-      t: string[];
-      test: string[];
-      o?: string | false;
-      x: unknown[] | false;
-      _: Array<string | number>;
-    }>
-  >(true);
-  assertEquals(argv.test, []);
+  assertEquals(parseArgs([], { default: { "x.y": 1 } }), { _: [], x: { y: 1 } });
 });
 
-Deno.test("parseArgs() types '--' from the \"--\" option", () => {
-  const argv = parseArgs([], { boolean: true, "--": true });
-  assertType<
-    IsExact<typeof argv, { [x: string]: unknown; _: Array<string | number>; "--": Array<string> }>
-  >(true);
-  const opts: ParseOptions = { boolean: ["foo"] };
-  const loose = parseArgs([], opts);
-  assertType<
-    IsExact<typeof loose, {
-      // deno-lint-ignore no-explicit-any
-      [x: string]: any;
-      _: (string | number)[];
-      "--"?: string[];
-    }>
-  >(true);
-  assertEquals(argv["--"], []);
+Deno.test("parseArgs: stopEarly hands everything from the first positional to _", () => {
+  assertEquals(parseArgs(["--a", "1", "cmd", "--b", "2"], { stopEarly: true }), {
+    _: ["cmd", "--b", "2"],
+    a: 1,
+  });
 });
 
-Deno.test("Args<T, true> adds _ and a required '--' to T", () => {
-  type Result = Args<{ foo?: number } & { bar: string }, true>;
-  assertType<
-    IsExact<Result, {
-      foo?: number;
-      bar: string;
-      _: Array<string | number>;
-      "--": Array<string>;
-    }>
-  >(true);
-  const explicit = parseArgs<{ n: number }>(["--n", "1"]);
-  assertType<IsExact<typeof explicit, { n: number; _: Array<string | number> }>>(true);
-  assertEquals(explicit.n, 1);
+Deno.test("parseArgs: unknown sees undeclared flags and positionals and may drop them", () => {
+  const seen: unknown[][] = [];
+  const out = parseArgs(["--known", "pos", "-x", "--other=1", "drop", "--", "raw"], {
+    boolean: ["known"],
+    unknown: (...a: unknown[]) => {
+      seen.push(a);
+      return a[0] !== "drop" && a[1] !== "other";
+    },
+  });
+  // Arguments after "--" are not shown to unknown().
+  assertEquals<Record<string, unknown>>(out, { _: ["pos", "raw"], known: true, x: true });
+  assertEquals(seen, [["pos"], ["-x", "x", true], ["--other=1", "other", "1"], ["drop"]]);
+});
+
+Deno.test("parseArgs: hostile names become own properties, not prototype writes", () => {
+  const out = parseArgs(["--__proto__.polluted", "1", "--constructor=2"]);
+  assertStrictEquals(({} as Record<string, unknown>).polluted, undefined);
+  assertEquals(Object.keys(out).sort(), ["_", "__proto__", "constructor"]);
+});
+
+// ---------------------------------------------------------------------------
+// Static types: these fail `deno check` rather than at run time.
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true
+  : false;
+function typeIs<A, B>(_proof: Same<A, B>): void {}
+
+Deno.test("parseArgs types: declared flags, defaults, collect, negatable, aliases", () => {
+  const a = parseArgs([], {
+    boolean: ["list", "quiet"],
+    string: ["test", "jobs", "cfg"],
+    collect: ["test"],
+    negatable: ["cfg"],
+    default: { jobs: "1" },
+    alias: { l: "list", t: "test" },
+  });
+  typeIs<typeof a.list, boolean>(true);
+  typeIs<typeof a.l, boolean>(true);
+  typeIs<typeof a.test, string[]>(true);
+  typeIs<typeof a.t, string[]>(true);
+  typeIs<typeof a.jobs, string>(true);
+  typeIs<typeof a.cfg, string | false | undefined>(true);
+  typeIs<typeof a._, Array<string | number>>(true);
+  assertEquals(a.test, []);
+});
+
+Deno.test("parseArgs types: dotted names, double dash and untyped use", () => {
+  const a = parseArgs([], { string: ["db.host"], "--": true });
+  typeIs<typeof a.db.host, string | undefined>(true);
+  typeIs<typeof a["--"], string[]>(true);
+  const u = parseArgs(["--x", "1"]);
+  // Untyped results are open records.
+  const x: number = u.x;
+  assertEquals(x, 1);
 });

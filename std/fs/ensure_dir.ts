@@ -1,79 +1,100 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/fs@1: same API and errors as its `ensureDir` and
-// `ensureDirSync`.
 
-function typeName(info: Deno.FileInfo): string | undefined {
-  return info.isFile ? "file" : info.isDirectory ? "dir" : info.isSymlink ? "symlink" : undefined;
+/**
+ * Creating a directory path if it is missing.
+ *
+ * @module
+ */
+
+import { toPath } from "./_path.ts";
+
+function kind(info: Deno.FileInfo): string {
+  if (info.isFile) return "file";
+  if (info.isDirectory) return "dir";
+  if (info.isSymlink) return "symlink";
+  return "other";
 }
 
-function assertIsDirectory(info: Deno.FileInfo): void {
+/** A dangling symlink is reported as the link itself; other errors propagate. */
+function danglingOk(e: unknown, link: Deno.FileInfo): Deno.FileInfo {
+  if (e instanceof Deno.errors.NotFound) return link;
+  throw e;
+}
+
+function requireDirectory(dir: string, info: Deno.FileInfo): void {
   if (!info.isDirectory) {
-    throw new Error(`Failed to ensure directory exists: expected 'dir', got '${typeName(info)}'`);
+    throw new Error(
+      `Failed to ensure directory exists: expected 'dir', got '${kind(info)}' at '${dir}'`,
+    );
   }
 }
 
 /**
- * Asynchronously ensures that the directory exists, like `mkdir -p`.
+ * Makes sure `dir` is a directory, creating it and any missing parents. An
+ * existing directory (or symbolic link to one) is left alone; anything else
+ * already at that path is an error.
  *
- * If the directory already exists, this function does nothing. If the
- * directory does not exist, it is created with its missing parents. A symlink
- * to a directory counts as a directory.
- *
- * Requires `--allow-read` and `--allow-write` permissions.
- *
- * @param dir The path of the directory to ensure, as a string or URL.
- * @throws {Error} If the path exists and is not a directory.
- * @returns A promise that resolves once the directory exists.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { ensureDir } from "@std/fs";
- *
- * await ensureDir("./bar");
+ * await ensureDir(await Deno.makeTempDir() + "/a/b/c");
  * ```
+ *
+ * @param dir The directory path or `file:` URL.
+ * @returns Resolves once the directory exists.
+ * @throws {Error} When the path exists but is not a directory.
  */
 export async function ensureDir(dir: string | URL): Promise<void> {
+  const path = toPath(dir);
   try {
-    assertIsDirectory(await Deno.stat(dir));
+    requireDirectory(path, await Deno.stat(path));
     return;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   try {
-    await Deno.mkdir(dir, { recursive: true });
-  } catch (err) {
-    // Lost a race with another creator: fine if what now exists is a directory.
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    assertIsDirectory(await Deno.stat(dir));
+    await Deno.mkdir(path, { recursive: true });
+  } catch (e) {
+    // Lost a race with another creator, or a dangling symlink / file is in the way.
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    let info = await Deno.lstat(path);
+    if (info.isSymlink) info = await Deno.stat(path).catch((s) => danglingOk(s, info));
+    requireDirectory(path, info);
   }
 }
 
 /**
- * Synchronously ensures that the directory exists, like `mkdir -p`.
+ * Synchronous {@linkcode ensureDir}.
  *
- * Requires `--allow-read` and `--allow-write` permissions.
- *
- * @param dir The path of the directory to ensure, as a string or URL.
- * @throws {Error} If the path exists and is not a directory.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { ensureDirSync } from "@std/fs";
- *
- * ensureDirSync("./bar");
+ * ensureDirSync(Deno.makeTempDirSync() + "/x/y");
  * ```
+ *
+ * @param dir The directory path or `file:` URL.
+ * @throws {Error} When the path exists but is not a directory.
  */
 export function ensureDirSync(dir: string | URL): void {
+  const path = toPath(dir);
   try {
-    assertIsDirectory(Deno.statSync(dir));
+    requireDirectory(path, Deno.statSync(path));
     return;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   try {
-    Deno.mkdirSync(dir, { recursive: true });
-  } catch (err) {
-    if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    assertIsDirectory(Deno.statSync(dir));
+    Deno.mkdirSync(path, { recursive: true });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    let info = Deno.lstatSync(path);
+    if (info.isSymlink) {
+      try {
+        info = Deno.statSync(path);
+      } catch (s) {
+        info = danglingOk(s, info);
+      }
+    }
+    requireDirectory(path, info);
   }
 }

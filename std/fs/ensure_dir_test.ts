@@ -1,61 +1,33 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/fs@1: same API as std; specs for ensureDir(Sync).
-import { assert, assertRejects, assertThrows } from "@std/assert";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { ensureDir, ensureDirSync } from "./ensure_dir.ts";
+// Spec for ensureDir/ensureDirSync.
 
-Deno.test("ensureDir() creates missing parents and is idempotent", async () => {
-  const tmp = Deno.makeTempDirSync({ prefix: "std_ensure_dir_" });
-  try {
-    const dir = join(tmp, "a", "b", "c");
-    await ensureDir(dir);
-    assert(Deno.statSync(dir).isDirectory);
-    Deno.writeTextFileSync(join(dir, "keep"), "x");
-    await ensureDir(dir);
-    assert(Deno.statSync(join(dir, "keep")).isFile, "existing contents are kept");
-    await ensureDir(pathToFileURL(join(tmp, "url")));
-    assert(Deno.statSync(join(tmp, "url")).isDirectory);
-  } finally {
-    Deno.removeSync(tmp, { recursive: true });
-  }
+import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
+import { ensureDir, ensureDirSync } from "./mod.ts";
+import { tree } from "./_testdir.ts";
+
+Deno.test("ensureDir: creates missing parents, leaves existing directories", async () => {
+  using t = tree({ "keep/x": "" });
+  await ensureDir(`${t.root}/a/b/c`);
+  ensureDirSync(`${t.root}/s/t`);
+  assertEquals(Deno.statSync(`${t.root}/a/b/c`).isDirectory, true);
+  assertEquals(Deno.statSync(`${t.root}/s/t`).isDirectory, true);
+  await ensureDir(`${t.root}/keep`);
+  ensureDirSync(new URL(`file://${t.root}/keep`));
+  assertEquals(Deno.readTextFileSync(`${t.root}/keep/x`), "");
 });
 
-Deno.test("ensureDirSync() creates missing parents and is idempotent", () => {
-  const tmp = Deno.makeTempDirSync({ prefix: "std_ensure_dir_" });
-  try {
-    const dir = join(tmp, "x", "y");
-    ensureDirSync(dir);
-    ensureDirSync(dir);
-    assert(Deno.statSync(dir).isDirectory);
-  } finally {
-    Deno.removeSync(tmp, { recursive: true });
-  }
+Deno.test("ensureDir: a link to a directory counts as the directory", async () => {
+  using t = tree({ "d/": "", "l": "->d" });
+  await ensureDir(`${t.root}/l`);
+  ensureDirSync(`${t.root}/l`);
 });
 
-Deno.test("ensureDir() accepts a symlink to a directory and leaves it a symlink", async () => {
-  const tmp = Deno.makeTempDirSync({ prefix: "std_ensure_dir_" });
-  try {
-    const link = join(tmp, "link");
-    Deno.symlinkSync(tmp, link);
-    await ensureDir(link);
-    ensureDirSync(link);
-    assert(Deno.lstatSync(link).isSymlink);
-  } finally {
-    Deno.removeSync(tmp, { recursive: true });
-  }
-});
-
-Deno.test("ensureDir() rejects when the path is a file", async () => {
-  const tmp = Deno.makeTempDirSync({ prefix: "std_ensure_dir_" });
-  try {
-    const file = join(tmp, "file");
-    Deno.writeTextFileSync(file, "");
-    const message = "Failed to ensure directory exists: expected 'dir', got 'file'";
-    await assertRejects(() => ensureDir(file), Error, message);
-    assertThrows(() => ensureDirSync(file), Error, message);
-    await assertRejects(() => ensureDir(join(file, "sub")), Deno.errors.NotADirectory);
-  } finally {
-    Deno.removeSync(tmp, { recursive: true });
-  }
+Deno.test("ensureDir: anything else in the way is an error naming it", async () => {
+  using t = tree({ "f": "", "dangling": "->nowhere" });
+  const e = await assertRejects(() => ensureDir(`${t.root}/f`), Error);
+  assertStringIncludes(e.message, "expected 'dir', got 'file'");
+  assertThrows(() => ensureDirSync(`${t.root}/f`), Error, "got 'file'");
+  await assertRejects(() => ensureDir(`${t.root}/dangling`), Error, "got 'symlink'");
+  assertThrows(() => ensureDirSync(`${t.root}/dangling`), Error, "got 'symlink'");
+  await assertRejects(() => ensureDir(`${t.root}/f/sub`), Error);
 });

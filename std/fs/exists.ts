@@ -1,121 +1,114 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/fs@1: same API and semantics as its `exists` and
-// `existsSync`.
 
-/** Options for {@linkcode exists} and {@linkcode existsSync}. */
+/**
+ * Existence checks. Prefer simply attempting the operation and handling
+ * `Deno.errors.NotFound`: a check followed by an action races with anything
+ * else changing the file system in between.
+ *
+ * @module
+ */
+
+import { toPath } from "./_path.ts";
+
+/** What else, besides existing, a path must be for {@linkcode exists}. */
 export interface ExistsOptions {
   /**
-   * When `true`, will check if the path is readable by the user as well.
+   * Also require that the current user may read the path, judged by its
+   * permission bits against the process's user and primary group id only
+   * (so root is not assumed to read everything).
    *
    * @default {false}
    */
   isReadable?: boolean;
   /**
-   * When `true`, will check if the path is a directory as well. Directory
-   * symlinks are included.
+   * Also require a directory (after following symbolic links). Cannot be
+   * combined with `isFile`.
    *
    * @default {false}
    */
   isDirectory?: boolean;
   /**
-   * When `true`, will check if the path is a file as well. File symlinks are
-   * included.
+   * Also require a regular file (after following symbolic links). Cannot be
+   * combined with `isDirectory`.
    *
    * @default {false}
    */
   isFile?: boolean;
 }
 
-/** Owner/group/other read bit check against the current user (POSIX only). */
-function isReadable(info: Deno.FileInfo): boolean {
-  if (info.mode === null) return true; // non-POSIX systems
-  if (Deno.uid() === info.uid) return (info.mode & 0o400) === 0o400;
-  if (Deno.gid() === info.gid) return (info.mode & 0o040) === 0o040;
-  return (info.mode & 0o004) === 0o004;
+function checkOptions(options: ExistsOptions | undefined): void {
+  if (options?.isDirectory && options.isFile) {
+    throw new TypeError("ExistsOptions: isDirectory and isFile cannot both be true");
+  }
 }
 
-/** Applies the options to a successful `stat`. */
-function check(info: Deno.FileInfo, options: ExistsOptions | undefined): boolean {
-  if (!options || !(options.isReadable || options.isDirectory || options.isFile)) return true;
-  if (options.isDirectory && options.isFile) {
-    throw new TypeError(
-      "ExistsOptions.options.isDirectory and ExistsOptions.options.isFile must not be true together",
-    );
-  }
-  if ((options.isDirectory && !info.isDirectory) || (options.isFile && !info.isFile)) return false;
-  return options.isReadable ? isReadable(info) : true;
+/** Applies the options to what stat reported. */
+function fits(info: Deno.FileInfo, options: ExistsOptions | undefined): boolean {
+  if (options?.isDirectory && !info.isDirectory) return false;
+  if (options?.isFile && !info.isFile) return false;
+  if (!options?.isReadable || info.mode === null) return true;
+  // Owner, else group, else other: the first class the process falls in
+  // decides, in the kernel's order. Supplementary groups and capabilities
+  // (root's CAP_DAC_OVERRIDE) are not considered, matching JSR's answer.
+  const uid = Deno.uid();
+  const gid = Deno.gid();
+  if (uid !== null && uid === info.uid) return (info.mode & 0o400) !== 0;
+  if (gid !== null && gid === info.gid) return (info.mode & 0o040) !== 0;
+  return (info.mode & 0o004) !== 0;
+}
+
+function absent(e: unknown, options: ExistsOptions | undefined): boolean {
+  // ENOTDIR: a prefix of the path is a file, so nothing can be at the path.
+  if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.NotADirectory) return true;
+  // An unreadable parent directory means the path cannot be read either.
+  return !!options?.isReadable && e instanceof Deno.errors.PermissionDenied;
 }
 
 /**
- * Asynchronously test whether or not the given path exists by checking with
- * the file system (following symlinks, so a dangling symlink does not exist).
+ * Resolves to whether `path` exists (following symbolic links, so a dangling
+ * link does not) and meets `options`.
  *
- * Note: Do not use this function if performing a check before another
- * operation on that file. Doing so creates a race condition. Instead, perform
- * the actual file operation directly.
- *
- * Requires `--allow-read` permissions, and in some cases, `--allow-sys`
- * permissions if `options.isReadable` is `true`.
- *
- * @param path The path to the file or directory, as a string or URL.
- * @param options Additional options for the check.
- * @returns A promise that resolves with `true` if the path exists, `false` otherwise.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { exists } from "@std/fs";
- *
- * await exists("./exists"); // true
- * await exists("./does_not_exist"); // false
- * await exists("./file", { isDirectory: true }); // false
+ * if (await exists("/etc/hosts", { isFile: true })) console.log("have hosts");
  * ```
+ *
+ * @param path The path or `file:` URL to check.
+ * @param options Further requirements.
+ * @returns Whether the path exists and meets them.
+ * @throws {TypeError} When both `isDirectory` and `isFile` are set.
  */
 export async function exists(path: string | URL, options?: ExistsOptions): Promise<boolean> {
+  checkOptions(options);
   try {
-    return check(await Deno.stat(path), options);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    if (
-      error instanceof Deno.errors.PermissionDenied &&
-      (await Deno.permissions.query({ name: "read", path })).state === "granted"
-    ) {
-      // The file system refused the stat, so the entry exists but cannot be read.
-      return !options?.isReadable;
-    }
-    throw error;
+    return fits(await Deno.stat(toPath(path)), options);
+  } catch (e) {
+    if (absent(e, options)) return false;
+    throw e;
   }
 }
 
 /**
- * Synchronously test whether or not the given path exists by checking with
- * the file system (following symlinks, so a dangling symlink does not exist).
+ * Synchronous {@linkcode exists}.
  *
- * Requires `--allow-read` permissions, and in some cases, `--allow-sys`
- * permissions if `options.isReadable` is `true`.
- *
- * @param path The path to the file or directory, as a string or URL.
- * @param options Additional options for the check.
- * @returns `true` if the path exists, `false` otherwise.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { existsSync } from "@std/fs";
- *
- * existsSync("./exists"); // true
- * existsSync("./does_not_exist"); // false
+ * existsSync("/tmp", { isDirectory: true }); // true
  * ```
+ *
+ * @param path The path or `file:` URL to check.
+ * @param options Further requirements.
+ * @returns Whether the path exists and meets them.
+ * @throws {TypeError} When both `isDirectory` and `isFile` are set.
  */
 export function existsSync(path: string | URL, options?: ExistsOptions): boolean {
+  checkOptions(options);
   try {
-    return check(Deno.statSync(path), options);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    if (
-      error instanceof Deno.errors.PermissionDenied &&
-      Deno.permissions.querySync({ name: "read", path }).state === "granted"
-    ) {
-      return !options?.isReadable;
-    }
-    throw error;
+    return fits(Deno.statSync(toPath(path)), options);
+  } catch (e) {
+    if (absent(e, options)) return false;
+    throw e;
   }
 }

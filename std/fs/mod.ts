@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/fs@1: same API as its `mod.ts` for the re-exported names.
 
 /**
- * Helpers for working with the file system (in-repo compatibility subset of
- * `jsr:@std/fs@1`: walking, globbing, `ensureDir` and `exists`).
+ * File-system helpers, API-compatible with `jsr:@std/fs@^1` for the names
+ * exported here (POSIX paths only; see `std/README.md`).
  *
- * ```ts ignore
- * import { ensureDir, expandGlob } from "@std/fs";
+ * @example
+ * ```ts
+ * import { ensureDir, exists, expandGlob } from "@std/fs";
  *
- * await ensureDir("./out");
- * for await (const entry of expandGlob("**\/*_test.ts")) console.log(entry.path);
+ * const out = await Deno.makeTempDir();
+ * await ensureDir(`${out}/logs`);
+ * console.log(await exists(`${out}/logs`, { isDirectory: true })); // true
+ * for await (const e of expandGlob("*.md", { root: out })) console.log(e.name);
  * ```
  *
  * @module
  */
 
-export * from "./ensure_dir.ts";
-export * from "./exists.ts";
-export * from "./expand_glob.ts";
-export * from "./walk.ts";
+export { ensureDir, ensureDirSync } from "./ensure_dir.ts";
+export { exists, type ExistsOptions, existsSync } from "./exists.ts";
+export { expandGlob, type ExpandGlobOptions, expandGlobSync, type GlobOptions } from "./glob.ts";
+export { walk, type WalkEntry, type WalkOptions, walkSync } from "./walk.ts";

@@ -1,84 +1,74 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/fs@1: same API, options and traversal order as its
-// `walk` and `walkSync` (entries come in `Deno.readDir` order, not sorted).
 
-import { join } from "node:path";
-import {
-  createWalkEntry,
-  createWalkEntrySync,
-  toPathString,
-  type WalkEntry,
-} from "./_create_walk_entry.ts";
+/**
+ * Recursive directory traversal.
+ *
+ * @module
+ */
+
+import { ask, driveAsync, driveSync, found, type Traversal, type WalkEntry } from "./_drive.ts";
+import { basename, join, normalize, toPath } from "./_path.ts";
 
 export type { WalkEntry };
 
 /** Options for {@linkcode walk} and {@linkcode walkSync}. */
 export interface WalkOptions {
   /**
-   * The maximum depth of the file tree to be walked recursively.
+   * How many levels below the root to descend: 0 yields only the root,
+   * 1 also its direct children, and so on. Negative yields nothing.
    *
    * @default {Infinity}
    */
   maxDepth?: number;
   /**
-   * Indicates whether file entries should be included or not.
+   * Yield files (and other non-directory entries).
    *
    * @default {true}
    */
   includeFiles?: boolean;
   /**
-   * Indicates whether directory entries should be included or not.
+   * Yield directories, the root included.
    *
    * @default {true}
    */
   includeDirs?: boolean;
   /**
-   * Indicates whether symlink entries should be included or not.
-   * This option is meaningful only if `followSymlinks` is set to `false`.
+   * Yield symbolic links (when they are not followed).
    *
    * @default {true}
    */
   includeSymlinks?: boolean;
   /**
-   * Indicates whether symlinks should be resolved or not.
+   * Treat a symbolic link as what it points to: descend into linked
+   * directories and yield linked files. A link back to a directory that is
+   * being walked is yielded but not entered again.
    *
    * @default {false}
    */
   followSymlinks?: boolean;
   /**
-   * Indicates whether the followed symlink's path should be canonicalized.
-   * This option works only if `followSymlinks` is not `false`.
+   * With `followSymlinks`, report entries reached through a link under the
+   * link target's real path instead of the path through the link.
    *
    * @default {true}
    */
   canonicalize?: boolean;
   /**
-   * List of file extensions used to filter entries (with or without the
-   * leading dot). If specified, entries without a matching extension are
-   * excluded.
-   *
-   * @default {undefined}
+   * Only yield entries whose path ends in one of these extensions (`"ts"` and
+   * `".ts"` mean the same). Applies to directories too.
    */
   exts?: string[];
-  /**
-   * List of regular expression patterns used to filter entries.
-   * If specified, entries whose path does not match any pattern are excluded.
-   *
-   * @default {undefined}
-   */
+  /** Only yield entries whose path matches at least one of these patterns. */
   match?: RegExp[];
   /**
-   * List of regular expression patterns used to filter entries.
-   * If specified, entries whose path matches any pattern are excluded (and
-   * skipped directories are not descended into).
-   *
-   * @default {undefined}
+   * Do not yield entries whose path matches any of these patterns, and do not
+   * descend into such directories.
    */
   skip?: RegExp[];
 }
 
-/** Options with defaults applied and `exts` normalized to start with a dot. */
-interface Resolved {
+/** The options with defaults applied. */
+interface Plan {
   maxDepth: number;
   includeFiles: boolean;
   includeDirs: boolean;
@@ -90,8 +80,7 @@ interface Resolved {
   skip: RegExp[] | undefined;
 }
 
-function resolveOptions(options: WalkOptions | undefined): Resolved {
-  const o = options ?? {};
+function plan(o: WalkOptions): Plan {
   return {
     maxDepth: o.maxDepth ?? Infinity,
     includeFiles: o.includeFiles ?? true,
@@ -99,135 +88,160 @@ function resolveOptions(options: WalkOptions | undefined): Resolved {
     includeSymlinks: o.includeSymlinks ?? true,
     followSymlinks: o.followSymlinks ?? false,
     canonicalize: o.canonicalize ?? true,
-    exts: o.exts?.map((ext) => ext.startsWith(".") ? ext : `.${ext}`),
+    exts: o.exts?.map((e) => e.startsWith(".") ? e : `.${e}`),
     match: o.match,
     skip: o.skip,
   };
 }
 
-/** Whether `path` passes the `exts`, `match` and `skip` filters. */
-function include(path: string, exts?: string[], match?: RegExp[], skip?: RegExp[]): boolean {
-  if (exts && !exts.some((ext) => path.endsWith(ext))) return false;
-  if (match && !match.some((pattern) => pattern.test(path))) return false;
-  if (skip && skip.some((pattern) => pattern.test(path))) return false;
-  return true;
+/** Tests a pattern without being thrown off by a `g`/`y` flag's `lastIndex`. */
+function hits(re: RegExp, path: string): boolean {
+  re.lastIndex = 0;
+  return re.test(path);
 }
 
-/** What to do with one directory entry once symlinks are dealt with. */
-type Step =
-  | { kind: "yield"; entry: WalkEntry }
-  | { kind: "descend"; path: string }
-  | { kind: "none" };
+function skipped(p: Plan, path: string): boolean {
+  return !!p.skip?.some((re) => hits(re, path));
+}
 
-function classify(
-  o: Resolved,
-  path: string,
-  entry: Deno.DirEntry,
-  resolved: { isSymlink: boolean; isDirectory: boolean },
-): Step {
-  if (resolved.isSymlink || resolved.isDirectory) return { kind: "descend", path };
-  if (o.includeFiles && include(path, o.exts, o.match, o.skip)) {
-    return { kind: "yield", entry: { path, ...entry } };
+function wanted(p: Plan, path: string): boolean {
+  if (p.exts && !p.exts.some((e) => path.endsWith(e))) return false;
+  if (p.match && !p.match.some((re) => hits(re, path))) return false;
+  return !skipped(p, path);
+}
+
+function dirEntry(path: string, name: string): WalkEntry {
+  return { path, name, isFile: false, isDirectory: true, isSymlink: false };
+}
+
+/** The traversal shared by walk and walkSync. */
+export function* traverse(root: string | URL, options: WalkOptions): Traversal {
+  const p = plan(options);
+  if (p.maxDepth < 0) return;
+  const start = normalize(toPath(root));
+  const info = yield* ask<Deno.FileInfo>({ call: "stat", path: start });
+  if (!info.isDirectory) {
+    if (p.includeFiles && wanted(p, start)) {
+      yield* found({
+        path: start,
+        name: basename(start),
+        isFile: info.isFile,
+        isDirectory: false,
+        isSymlink: false,
+      });
+    }
+    return;
   }
-  return { kind: "none" };
+  const ancestors = new Set<string>();
+  yield* directory(start, basename(start), p.maxDepth, p, ancestors);
+}
+
+/** Yields directory `path` (per the options) and, depth allowing, what is below it. */
+function* directory(
+  path: string,
+  name: string,
+  depth: number,
+  p: Plan,
+  ancestors: Set<string>,
+): Traversal {
+  if (p.includeDirs && wanted(p, path)) yield* found(dirEntry(path, name));
+  if (depth < 1 || skipped(p, path)) return;
+  // Only a followed link can lead back up; remember the real paths above us.
+  const real = p.followSymlinks ? yield* ask<string>({ call: "realPath", path }) : undefined;
+  if (real !== undefined) ancestors.add(real);
+  try {
+    const children = yield* ask<Deno.DirEntry[]>({ call: "readDir", path });
+    for (const child of children) {
+      const childPath = join(path, child.name);
+      if (child.isSymlink && p.followSymlinks) {
+        yield* followed(childPath, child, depth, p, ancestors);
+      } else if (child.isSymlink) {
+        if (p.includeSymlinks && wanted(p, childPath)) yield* found({ ...child, path: childPath });
+      } else if (child.isDirectory) {
+        yield* directory(childPath, child.name, depth - 1, p, ancestors);
+      } else if (p.includeFiles && wanted(p, childPath)) {
+        yield* found({ ...child, path: childPath });
+      }
+    }
+  } finally {
+    if (real !== undefined) ancestors.delete(real);
+  }
+}
+
+/** A symbolic link met with followSymlinks: handled as its target. */
+function* followed(
+  linkPath: string,
+  link: Deno.DirEntry,
+  depth: number,
+  p: Plan,
+  ancestors: Set<string>,
+): Traversal {
+  let real: string;
+  let target: Deno.FileInfo;
+  try {
+    real = yield* ask<string>({ call: "realPath", path: linkPath });
+    target = yield* ask<Deno.FileInfo>({ call: "stat", path: real });
+  } catch (e) {
+    // A dangling link has nothing to follow: report it as the link it is.
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    if (p.includeSymlinks && wanted(p, linkPath)) yield* found({ ...link, path: linkPath });
+    return;
+  }
+  const path = p.canonicalize ? real : linkPath;
+  if (!target.isDirectory) {
+    if (p.includeFiles && wanted(p, path)) yield* found({ ...link, path });
+  } else if (ancestors.has(real)) {
+    if (p.includeDirs && wanted(p, path)) yield* found(dirEntry(path, basename(path)));
+  } else {
+    yield* directory(path, basename(path), depth - 1, p, ancestors);
+  }
 }
 
 /**
- * Recursively walks through a directory and yields information about each file
- * and directory encountered.
+ * Walks the tree under `root` depth first, yielding the root and then each
+ * directory before its contents. Sibling order is the order the operating
+ * system lists them in. Paths are `root` (normalized) joined with the names
+ * below it, so a relative root gives relative paths. A root that is not a
+ * directory yields just itself (as a file).
  *
- * The root path determines whether the file paths are relative or absolute.
- * The root directory is included in the yielded entries (unless filtered out).
- * Entries are yielded in the order `Deno.readDir` returns them, depth first;
- * they are not sorted.
- *
- * Requires `--allow-read` permission.
- *
- * @param root The root directory to start the walk from, as a string or URL.
- * @param options The options for the walk.
- * @throws {Deno.errors.NotFound} If the root directory does not exist.
- * @returns An async iterable iterator that yields the walk entry objects.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { walk } from "@std/fs";
  *
- * for await (const entry of walk(".", { exts: [".ts"], skip: [/node_modules/] })) {
- *   console.log(entry.path);
+ * for await (const e of walk(".", { exts: [".ts"], skip: [/node_modules/] })) {
+ *   console.log(e.path);
  * }
  * ```
+ *
+ * @param root The directory (path or `file:` URL) to start from.
+ * @param options What to yield and how far to go.
+ * @returns The entries found.
  */
-export async function* walk(
+export function walk(
   root: string | URL,
-  options?: WalkOptions,
+  options: WalkOptions = {},
 ): AsyncIterableIterator<WalkEntry> {
-  yield* walkFrom(toPathString(root), resolveOptions(options));
-}
-
-async function* walkFrom(root: string, o: Resolved): AsyncIterableIterator<WalkEntry> {
-  if (o.maxDepth < 0) return;
-  if (o.includeDirs && include(root, o.exts, o.match, o.skip)) yield await createWalkEntry(root);
-  if (o.maxDepth < 1 || !include(root, undefined, undefined, o.skip)) return;
-  for await (const entry of Deno.readDir(root)) {
-    let path = join(root, entry.name);
-    let resolved = { isSymlink: entry.isSymlink, isDirectory: entry.isDirectory };
-    if (entry.isSymlink) {
-      if (!o.followSymlinks) {
-        if (o.includeSymlinks && include(path, o.exts, o.match, o.skip)) yield { path, ...entry };
-        continue;
-      }
-      const realPath = await Deno.realPath(path);
-      if (o.canonicalize) path = realPath;
-      resolved = await Deno.lstat(realPath);
-    }
-    const step = classify(o, path, entry, resolved);
-    if (step.kind === "descend") yield* walkFrom(step.path, { ...o, maxDepth: o.maxDepth - 1 });
-    else if (step.kind === "yield") yield step.entry;
-  }
+  return driveAsync(traverse(root, options));
 }
 
 /**
- * Synchronous version of {@linkcode walk}: same options, same order.
+ * Synchronous {@linkcode walk}.
  *
- * Requires `--allow-read` permission.
- *
- * @param root The root directory to start the walk from, as a string or URL.
- * @param options The options for the walk.
- * @throws {Deno.errors.NotFound} If the root directory does not exist.
- * @returns A synchronous iterable iterator that yields the walk entry objects.
- *
- * @example Usage
- * ```ts ignore
+ * @example
+ * ```ts
  * import { walkSync } from "@std/fs";
  *
- * const files = [...walkSync("src", { includeDirs: false })].map((e) => e.path);
+ * const dirs = [...walkSync(".", { includeFiles: false, maxDepth: 1 })];
+ * console.log(dirs.map((e) => e.name));
  * ```
+ *
+ * @param root The directory (path or `file:` URL) to start from.
+ * @param options What to yield and how far to go.
+ * @returns The entries found.
  */
-export function* walkSync(
+export function walkSync(
   root: string | URL,
-  options?: WalkOptions,
+  options: WalkOptions = {},
 ): IterableIterator<WalkEntry> {
-  yield* walkFromSync(toPathString(root), resolveOptions(options));
-}
-
-function* walkFromSync(root: string, o: Resolved): IterableIterator<WalkEntry> {
-  if (o.maxDepth < 0) return;
-  if (o.includeDirs && include(root, o.exts, o.match, o.skip)) yield createWalkEntrySync(root);
-  if (o.maxDepth < 1 || !include(root, undefined, undefined, o.skip)) return;
-  for (const entry of Deno.readDirSync(root)) {
-    let path = join(root, entry.name);
-    let resolved = { isSymlink: entry.isSymlink, isDirectory: entry.isDirectory };
-    if (entry.isSymlink) {
-      if (!o.followSymlinks) {
-        if (o.includeSymlinks && include(path, o.exts, o.match, o.skip)) yield { path, ...entry };
-        continue;
-      }
-      const realPath = Deno.realPathSync(path);
-      if (o.canonicalize) path = realPath;
-      resolved = Deno.lstatSync(realPath);
-    }
-    const step = classify(o, path, entry, resolved);
-    if (step.kind === "descend") yield* walkFromSync(step.path, { ...o, maxDepth: o.maxDepth - 1 });
-    else if (step.kind === "yield") yield step.entry;
-  }
+  return driveSync(traverse(root, options));
 }

@@ -1,217 +1,153 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// Compatibility subset of jsr:@std/fs@1: same API as std; specs for `walk` and `walkSync`.
-import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { walk, type WalkEntry, type WalkOptions, walkSync } from "./walk.ts";
+// Spec for walk/walkSync: what is yielded, in which order, and how the
+// filters, depth limit and symlink options change that.
 
-/**
- * root/
- *   a/x.ts  a/y.js
- *   b/c/z.ts
- *   top.md
- *   file-link -> a/x.ts
- *   dir-link -> b
- */
-function makeTree(): string {
-  const root = Deno.makeTempDirSync({ prefix: "std_walk_" });
-  Deno.mkdirSync(join(root, "a"));
-  Deno.mkdirSync(join(root, "b", "c"), { recursive: true });
-  for (const f of ["a/x.ts", "a/y.js", "b/c/z.ts", "top.md"]) {
-    Deno.writeTextFileSync(join(root, f), f);
-  }
-  Deno.symlinkSync(join(root, "a", "x.ts"), join(root, "file-link"));
-  Deno.symlinkSync(join(root, "b"), join(root, "dir-link"));
-  return root;
+import { assertEquals, assertRejects, assertThrows } from "@std/assert";
+import { walk, type WalkEntry, type WalkOptions, walkSync } from "./mod.ts";
+import { tree } from "./_testdir.ts";
+
+const FILES = {
+  "a.ts": "",
+  "b.md": "",
+  "sub/c.ts": "",
+  "sub/deeper/d.ts": "",
+  "empty/": "",
+};
+
+/** Both front ends must agree; returns the relative paths, sorted. */
+async function both(root: string, o: WalkOptions = {}): Promise<string[]> {
+  const rel = (es: WalkEntry[]) =>
+    es.map((e) => e.path === root ? "." : e.path.slice(root.length + 1)).sort();
+  const a = rel(await Array.fromAsync(walk(root, o)));
+  const s = rel([...walkSync(root, o)]);
+  assertEquals(a, s, "walk and walkSync disagree");
+  return a;
 }
 
-async function both(root: string | URL, options?: WalkOptions): Promise<WalkEntry[]> {
-  const entries = await Array.fromAsync(walk(root, options));
-  assertEquals([...walkSync(root, options)], entries, "walkSync() differs from walk()");
-  return entries;
-}
+Deno.test("walk: yields the root, every directory and file", async () => {
+  using t = tree(FILES);
+  assertEquals(await both(t.root), [
+    ".",
+    "a.ts",
+    "b.md",
+    "empty",
+    "sub",
+    "sub/c.ts",
+    "sub/deeper",
+    "sub/deeper/d.ts",
+  ]);
+});
 
-function rel(root: string, entries: WalkEntry[]): string[] {
-  return entries.map((e) => e.path === root ? "." : e.path.slice(root.length + 1)).sort();
-}
+Deno.test("walk: a directory comes before its contents", () => {
+  using t = tree(FILES);
+  const paths = [...walkSync(t.root)].map((e) => e.path);
+  const at = (p: string) => paths.indexOf(`${t.root}/${p}`);
+  assertEquals(paths[0], t.root);
+  assertEquals(at("sub") < at("sub/c.ts") && at("sub/deeper") < at("sub/deeper/d.ts"), true);
+});
 
-Deno.test("walk() yields the root and every entry below it", async () => {
-  const root = makeTree();
+Deno.test("walk: entries carry name and kind, paths keep a relative root relative", () => {
+  using t = tree(FILES);
+  const cwd = Deno.cwd();
+  Deno.chdir(t.root);
   try {
-    const entries = await both(root);
-    assertEquals(rel(root, entries), [
-      ".",
-      "a",
-      "a/x.ts",
-      "a/y.js",
-      "b",
-      "b/c",
-      "b/c/z.ts",
-      "dir-link",
-      "file-link",
-      "top.md",
-    ]);
-    assertEquals(entries[0], {
-      path: root,
-      name: root.slice(root.lastIndexOf("/") + 1),
+    const es = [...walkSync("./sub/")];
+    assertEquals(es[0], {
+      path: "sub",
+      name: "sub",
       isFile: false,
       isDirectory: true,
       isSymlink: false,
     });
-    const x = entries.find((e) => e.path === join(root, "a", "x.ts"));
-    assertEquals(x, {
-      path: join(root, "a", "x.ts"),
-      name: "x.ts",
+    const c = es.find((e) => e.name === "c.ts");
+    assertEquals(c, {
+      path: "sub/c.ts",
+      name: "c.ts",
       isFile: true,
       isDirectory: false,
       isSymlink: false,
     });
   } finally {
-    Deno.removeSync(root, { recursive: true });
+    Deno.chdir(cwd);
   }
 });
 
-Deno.test("walk() follows Deno.readDir order depth-first instead of sorting", async () => {
-  const root = makeTree();
-  try {
-    const entries = await both(root, { maxDepth: 1 });
-    const readDirOrder = [...Deno.readDirSync(root)].map((e) => e.name);
-    assertEquals(entries.slice(1).map((e) => e.name), readDirOrder);
-    const all = (await both(root)).map((e) => e.path);
-    // Each directory comes right before its own subtree.
-    const b = all.indexOf(join(root, "b"));
-    assertEquals(all.slice(b, b + 3), [
-      join(root, "b"),
-      join(root, "b", "c"),
-      join(root, "b", "c", "z.ts"),
-    ]);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
+Deno.test("walk: maxDepth counts levels below the root", async () => {
+  using t = tree(FILES);
+  assertEquals(await both(t.root, { maxDepth: 0 }), ["."]);
+  assertEquals(await both(t.root, { maxDepth: 1 }), [".", "a.ts", "b.md", "empty", "sub"]);
+  assertEquals(await both(t.root, { maxDepth: -1 }), []);
 });
 
-Deno.test("walk() honours maxDepth, includeFiles and includeDirs", async () => {
-  const root = makeTree();
-  try {
-    assertEquals(rel(root, await both(root, { maxDepth: 0 })), ["."]);
-    assertEquals(await both(root, { maxDepth: -1 }), []);
-    assertEquals(rel(root, await both(root, { maxDepth: 1 })), [
-      ".",
-      "a",
-      "b",
-      "dir-link",
-      "file-link",
-      "top.md",
-    ]);
-    assertEquals(rel(root, await both(root, { includeFiles: false, includeSymlinks: false })), [
-      ".",
-      "a",
-      "b",
-      "b/c",
-    ]);
-    assertEquals(rel(root, await both(root, { includeDirs: false, includeSymlinks: false })), [
-      "a/x.ts",
-      "a/y.js",
-      "b/c/z.ts",
-      "top.md",
-    ]);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
+Deno.test("walk: includeFiles / includeDirs", async () => {
+  using t = tree(FILES);
+  assertEquals(await both(t.root, { includeFiles: false }), [".", "empty", "sub", "sub/deeper"]);
+  assertEquals(await both(t.root, { includeDirs: false }), [
+    "a.ts",
+    "b.md",
+    "sub/c.ts",
+    "sub/deeper/d.ts",
+  ]);
 });
 
-Deno.test("walk() filters by exts (with or without dot), match and skip", async () => {
-  const root = makeTree();
-  try {
-    assertEquals(rel(root, await both(root, { exts: ["ts"] })), ["a/x.ts", "b/c/z.ts"]);
-    assertEquals(rel(root, await both(root, { exts: [".js", ".md"] })), ["a/y.js", "top.md"]);
-    assertEquals(rel(root, await both(root, { match: [/\.ts$/, /top/] })), [
-      "a/x.ts",
-      "b/c/z.ts",
-      "top.md",
-    ]);
-    // skip prunes whole directories.
-    assertEquals(rel(root, await both(root, { skip: [/\/b$/], includeSymlinks: false })), [
-      ".",
-      "a",
-      "a/x.ts",
-      "a/y.js",
-      "top.md",
-    ]);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
+Deno.test("walk: exts, match and skip filter paths; skip also prunes", async () => {
+  using t = tree(FILES);
+  const ts = ["a.ts", "sub/c.ts", "sub/deeper/d.ts"];
+  assertEquals(await both(t.root, { exts: ["ts"] }), ts);
+  assertEquals(await both(t.root, { exts: [".ts"] }), ts);
+  assertEquals(await both(t.root, { match: [/deeper/], includeDirs: false }), ["sub/deeper/d.ts"]);
+  assertEquals(await both(t.root, { skip: [/\/sub$/] }), [".", "a.ts", "b.md", "empty"]);
+  // A global regex's lastIndex must not make alternate entries fail.
+  assertEquals(await both(t.root, { match: [/\.ts$/g], includeDirs: false }), ts);
 });
 
-Deno.test("walk() reports symlinks unfollowed, or drops them on request", async () => {
-  const root = makeTree();
-  try {
-    const entries = await both(root);
-    const link = entries.find((e) => e.name === "dir-link");
-    assertEquals(link, {
-      path: join(root, "dir-link"),
-      name: "dir-link",
-      isFile: false,
-      isDirectory: false,
-      isSymlink: true,
-    });
-    const noLinks = await both(root, { includeSymlinks: false });
-    assert(noLinks.every((e) => !e.isSymlink));
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
+Deno.test("walk: symlinks are yielded as links unless followed", async () => {
+  using t = tree({
+    "real/f.txt": "",
+    "out/": "",
+    "out/link": "->../real",
+    "out/flink": "->../real/f.txt",
+  });
+  const out = `${t.root}/out`;
+  assertEquals(await both(out), [".", "flink", "link"]);
+  assertEquals(await both(out, { includeSymlinks: false }), ["."]);
+  const link = [...walkSync(out)].find((e) => e.name === "link")!;
+  assertEquals([link.isSymlink, link.isDirectory, link.isFile], [true, false, false]);
 });
 
-Deno.test("walk() with followSymlinks descends into links, canonicalizing by default", async () => {
-  const root = makeTree();
-  try {
-    const real = Deno.realPathSync(root);
-    const followed = await both(root, { followSymlinks: true, includeDirs: false });
-    const paths = followed.map((e) => e.path).sort();
-    assertEquals(
-      paths,
-      [
-        join(root, "a", "x.ts"),
-        join(root, "a", "y.js"),
-        join(root, "b", "c", "z.ts"),
-        join(real, "a", "x.ts"), // file-link, canonicalized
-        join(real, "b", "c", "z.ts"), // via dir-link, canonicalized
-        join(root, "top.md"),
-      ].sort(),
-    );
-    const fileLink = followed.find((e) => e.name === "file-link");
-    assertEquals(fileLink?.path, join(real, "a", "x.ts"));
-    const raw = await both(root, { followSymlinks: true, canonicalize: false, includeDirs: false });
-    assert(raw.some((e) => e.path === join(root, "dir-link", "c", "z.ts")));
-    assert(raw.some((e) => e.path === join(root, "file-link")));
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
+Deno.test("walk: followSymlinks enters linked directories, canonicalize picks the path", () => {
+  using t = tree({ "real/f.txt": "", "out/": "", "out/link": "->../real" });
+  const out = `${t.root}/out`;
+  const real = Deno.realPathSync(`${t.root}/real`);
+  const canon = [...walkSync(out, { followSymlinks: true })].map((e) => e.path).sort();
+  assertEquals(canon, [out, real, `${real}/f.txt`].sort());
+  const through = [...walkSync(out, { followSymlinks: true, canonicalize: false })]
+    .map((e) => e.path).sort();
+  assertEquals(through, [out, `${out}/link`, `${out}/link/f.txt`]);
 });
 
-Deno.test("walk() accepts a file URL and normalizes the root path", async () => {
-  const root = makeTree();
-  try {
-    const fromUrl = await both(pathToFileURL(join(root, "b")));
-    assertEquals(fromUrl.map((e) => e.path), [
-      join(root, "b"),
-      join(root, "b", "c"),
-      join(root, "b", "c", "z.ts"),
-    ]);
-    const [first] = await both(`${root}/b/../a`);
-    assertEquals([first?.path, first?.name], [join(root, "a"), "a"]);
-  } finally {
-    Deno.removeSync(root, { recursive: true });
-  }
+Deno.test("walk: a link cycle is reported once, not followed forever", async () => {
+  using t = tree({ "d/f": "", "d/up": "->.." });
+  const got = await both(t.root, { followSymlinks: true, canonicalize: false });
+  assertEquals(got, [".", "d", "d/f", "d/up"]);
 });
 
-Deno.test("walk() rejects with NotFound when the root does not exist", async () => {
-  const tmp = Deno.makeTempDirSync({ prefix: "std_walk_" });
-  try {
-    const missing = join(tmp, "missing");
-    await assertRejects(() => Array.fromAsync(walk(missing)), Deno.errors.NotFound);
-    assertThrows(() => [...walkSync(missing)], Deno.errors.NotFound);
-  } finally {
-    Deno.removeSync(tmp, { recursive: true });
-  }
+Deno.test("walk: dangling links stay links; a file root yields itself", async () => {
+  using t = tree({ "x/gone": "->/nonexistent/target", "file.txt": "" });
+  assertEquals(await both(`${t.root}/x`, { followSymlinks: true }), [".", "gone"]);
+  const f = [...walkSync(`${t.root}/file.txt`)];
+  assertEquals(f.map((e) => [e.name, e.isFile]), [["file.txt", true]]);
+});
+
+Deno.test("walk: a missing root is an error, also for file: URLs", async () => {
+  using t = tree({});
+  await assertRejects(() => Array.fromAsync(walk(`${t.root}/missing`)), Deno.errors.NotFound);
+  assertThrows(() => [...walkSync(new URL(`file://${t.root}/missing`))], Deno.errors.NotFound);
+  assertEquals([...walkSync(new URL(`file://${t.root}`))].length, 1);
+});
+
+Deno.test("walk: stopping early closes the traversal", async () => {
+  using t = tree(FILES);
+  for await (const _ of walk(t.root)) break;
+  for (const _ of walkSync(t.root)) break;
 });

@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The guest runtime: a small program in x86-64 machine code that lets
+ * TypeScript guest code run on a real vCPU (the `kvm` backend). No C twin: a
+ * C selftest's guest code is machine code already.
+ *
+ * The TypeScript guest function runs in the vCPU's worker on the host, as on
+ * the simulator. Each intrinsic (`outb`, `rdmsr`, `readq`, `lgdt`, ...) is
+ * one **request** to this runtime, which executes the real instruction inside
+ * the real guest: so the exits, faults, dirty bits and MMIO are the kernel's
+ * own. The worker and the runtime share one 4 KiB **request page** per vCPU in
+ * guest memory (the worker sees it through the memslot's host mapping):
+ *
+ * | offset | size | field |
+ * | --- | --- | --- |
+ * | 0x000 | 16 × 8 | the guest's general-purpose registers, `VCPU_REGS_*` order (RSP's slot unused) |
+ * | 0x080 | 4 | `op`: the request ({@linkcode GR_OP}) |
+ * | 0x084 | 4 | `event`: why the runtime rang ({@linkcode GR_EVENT_DONE}, {@linkcode GR_EVENT_EXCEPTION}) |
+ * | 0x100 | 22 × 8 | the exception frame: `struct ex_regs`, then the hardware frame's RSP and SS |
+ * | 0x800 | 2048 | a buffer for block copies |
+ * | 0x1000 | 12 KiB | the runtime's private stack (the area is 16 KiB per vCPU) |
+ *
+ * **The doorbell** is port I/O to {@linkcode GR_DOORBELL_PORT} (0x7e57), a
+ * port no selftest and no KVM device uses, so it always exits to userspace
+ * and the worker's `KVM_RUN` loop consumes it (the test never sees it):
+ *
+ * - `out %eax, (%dx)` (4 bytes): the runtime has finished a request, or an
+ *   exception stub has stored a frame; the worker reads the page.
+ * - `in (%dx), %eax` (4 bytes): an exception stub asks which request page is
+ *   its vCPU's; the worker answers with the page's address (below 4 GiB).
+ *   Asking costs one exit but needs no per-vCPU register, MSR or segment
+ *   base that a test could see or change.
+ *
+ * **Serving** (`serve`, entered with the page in RDI and the event in ESI):
+ * push the page pointer, ring, then for each request load every GPR from the
+ * page, execute the request's instruction with RSP pointing at the saved
+ * page pointer, store every GPR back, ring again. A request's instruction
+ * takes its operands from the registers the worker wrote (`out %al, (%dx)`
+ * uses AL and DX, `rdmsr` ECX, ...), so what the kernel reads and writes in
+ * the registers at an exit is what it would be for compiled C; the
+ * `GR_OP_RETURN` request leaves `serve`.
+ *
+ * **Exceptions** go through the guest's real IDT to 256 stubs
+ * (`idt_stub_<n>` at {@linkcode guest_runtime_image}'s `stubs`, 16 bytes
+ * apart), which push the vector (and a zero error code where the CPU pushes
+ * none), save the GPRs as `struct ex_regs`, ask for the page, copy the frame
+ * into it, and `serve` with `GR_EVENT_EXCEPTION`. The worker runs the
+ * TypeScript handler (requests served meanwhile are the handler's
+ * instructions), writes the possibly changed frame back and sends
+ * `GR_OP_RETURN`; the stub copies the frame back, restores the GPRs and
+ * `iretq`s. A `#UD` at a code record (`ud2; "TS"`) is how a vCPU enters a
+ * TypeScript function: the worker then runs that function instead of a
+ * handler.
+ *
+ * The bytes are assembled from the AT&T source below (one line per
+ * instruction, each with its encoding in {@linkcode guest_runtime_listing}).
+ *
+ * @module
+ */
+
+/** The port of the runtime's doorbell. */
+export const GR_DOORBELL_PORT = 0x7e57;
+
+/** Request page: the register file. */
+export const GR_REGS = 0x000;
+/** Request page: the request (u32). */
+export const GR_OP_OFF = 0x080;
+/** Request page: the event (u32). */
+export const GR_EVENT_OFF = 0x084;
+/** Request page: the exception frame (22 qwords). */
+export const GR_FRAME = 0x100;
+/** Qwords of the exception frame: `struct ex_regs` (20) + RSP + SS. */
+export const GR_FRAME_QWORDS = 22;
+/** Request page: the block-copy buffer. */
+export const GR_BUF = 0x800;
+/** Bytes of the block-copy buffer. */
+export const GR_BUF_SIZE = 0x800;
+/** Bytes of a request page. */
+export const GR_PAGE_SIZE = 0x1000;
+/** Bytes of a vCPU's runtime area: the request page, then the runtime's private stack. */
+export const GR_AREA_SIZE = 0x4000;
+/** Offset of the private stack's lowest byte in the area. */
+export const GR_STACK_BOTTOM = 0x1000;
+/** Offset of the private stack's top in the area. */
+export const GR_STACK_TOP = 0x4000;
+
+/** Bytes reserved for the runtime at the top of the image's text region (kvm backend). */
+export const GUEST_RUNTIME_TEXT_RESERVE = 0x2000;
+
+/** Event: the request finished. */
+export const GR_EVENT_DONE = 1;
+/** Event: an exception stub stored a frame. */
+export const GR_EVENT_EXCEPTION = 2;
+
+/**
+ * The requests: name → [instruction(s) executed with the page's registers,
+ * what the worker must know]. Every request but `RETURN` is one instruction
+ * (`STI_HLT` is `sti; hlt`, whose STI shadow must cover the HLT).
+ */
+const OPS: readonly (readonly [string, readonly string[]])[] = [
+  ["RETURN", []],
+  ["NOP", ["nop"]],
+  ["OUTB", ["out %al, (%dx)"]],
+  ["OUTW", ["out %ax, (%dx)"]],
+  ["OUTL", ["out %eax, (%dx)"]],
+  ["INB", ["in (%dx), %al"]],
+  ["INW", ["in (%dx), %ax"]],
+  ["INL", ["in (%dx), %eax"]],
+  ["OUTSB", ["rep outsb (%rsi), (%dx)"]],
+  ["OUTSW", ["rep outsw (%rsi), (%dx)"]],
+  ["OUTSL", ["rep outsl (%rsi), (%dx)"]],
+  ["INSB", ["rep insb (%dx), (%rdi)"]],
+  ["INSW", ["rep insw (%dx), (%rdi)"]],
+  ["INSL", ["rep insl (%dx), (%rdi)"]],
+  ["RDMSR", ["rdmsr"]],
+  ["WRMSR", ["wrmsr"]],
+  ["CPUID", ["cpuid"]],
+  ["HLT", ["hlt"]],
+  ["STI_HLT", ["sti", "hlt"]],
+  ["VMCALL", ["vmcall"]],
+  ["TDCALL", ["tdcall"]],
+  ["WBINVD", ["wbinvd"]],
+  ["XGETBV", ["xgetbv"]],
+  ["XSETBV", ["xsetbv"]],
+  ["RDTSC", ["rdtsc"]],
+  ["PAUSE", ["pause"]],
+  ["CLI", ["cli"]],
+  ["STI", ["sti"]],
+  ["UD2", ["ud2"]],
+  ["INT3", ["int3"]],
+  ["READ_CR0", ["mov %cr0, %rax"]],
+  ["READ_CR2", ["mov %cr2, %rax"]],
+  ["READ_CR3", ["mov %cr3, %rax"]],
+  ["READ_CR4", ["mov %cr4, %rax"]],
+  ["READ_CR8", ["mov %cr8, %rax"]],
+  ["WRITE_CR0", ["mov %rax, %cr0"]],
+  ["WRITE_CR2", ["mov %rax, %cr2"]],
+  ["WRITE_CR3", ["mov %rax, %cr3"]],
+  ["WRITE_CR4", ["mov %rax, %cr4"]],
+  ["WRITE_CR8", ["mov %rax, %cr8"]],
+  ["LGDT", ["lgdt (%rbx)"]],
+  ["LIDT", ["lidt (%rbx)"]],
+  ["SGDT", ["sgdt (%rbx)"]],
+  ["SIDT", ["sidt (%rbx)"]],
+  ["LTR", ["ltr %ax"]],
+  ["STR", ["str %eax"]],
+  ["INVLPG", ["invlpg (%rbx)"]],
+  ["READB", ["movzbl (%rbx), %eax"]],
+  ["READW", ["movzwl (%rbx), %eax"]],
+  ["READL", ["mov (%rbx), %eax"]],
+  ["READQ", ["mov (%rbx), %rax"]],
+  ["WRITEB", ["mov %al, (%rbx)"]],
+  ["WRITEW", ["mov %ax, (%rbx)"]],
+  ["WRITEL", ["mov %eax, (%rbx)"]],
+  ["WRITEQ", ["mov %rax, (%rbx)"]],
+  ["MOVSB", ["rep movsb (%rsi), (%rdi)"]],
+  ["STOSB", ["rep stosb %al, (%rdi)"]],
+  ["BTS", ["lock btsl %ecx, (%rbx)", "setc %al"]],
+  ["BTR", ["lock btrl %ecx, (%rbx)"]],
+  ["RFLAGS", ["pushf", "pop %rax"]],
+  ["READ_CS", ["mov %cs, %eax"]],
+  ["READ_SS", ["mov %ss, %eax"]],
+  ["READ_DS", ["mov %ds, %eax"]],
+  ["READ_ES", ["mov %es, %eax"]],
+  ["READ_FS", ["mov %fs, %eax"]],
+  ["READ_GS", ["mov %gs, %eax"]],
+  ["LOAD_SS", ["mov %eax, %ss"]],
+  ["LOAD_DS", ["mov %eax, %ds"]],
+  ["LOAD_ES", ["mov %eax, %es"]],
+  ["LOAD_FS", ["mov %eax, %fs"]],
+  ["LOAD_GS", ["mov %eax, %gs"]],
+  ["CALL", ["call *%rbx"]],
+];
+
+/** Request numbers by name (`GR_OP.OUTB`, ...). */
+export const GR_OP: Readonly<Record<string, number>> = Object.freeze(
+  Object.fromEntries(OPS.map(([name], i) => [name, i])),
+);
+
+// ---------------------------------------------------------------------------
+// The source.
+
+const GPR = [
+  "rax",
+  "rcx",
+  "rdx",
+  "rbx",
+  "rsp",
+  "rbp",
+  "rsi",
+  "rdi",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+];
+
+/** `struct ex_regs` order of the saved GPRs (`VCPU_REGS_*` numbers). */
+const EX_REGS_ORDER = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+
+/** CPU exceptions that push an error code (SDM Vol. 3 Table 6-1). */
+const HAS_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17, 21, 29, 30]);
+
+const hex = (n: number): string => `0x${n.toString(16)}`;
+
+/** The runtime's AT&T source, one instruction or label per line. */
+export function guest_runtime_source(): string[] {
+  const s: string[] = [];
+  // serve(page: %rdi, event: %esi)
+  s.push("serve:");
+  s.push("push %rdi");
+  s.push(`movl %esi, ${hex(GR_EVENT_OFF)}(%rdi)`);
+  s.push("ring:");
+  s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+  s.push("out %eax, (%dx)");
+  s.push("mov (%rsp), %rax");
+  s.push(`movl ${hex(GR_OP_OFF)}(%rax), %eax`);
+  s.push(`cmp $${hex(OPS.length)}, %eax`);
+  s.push("jae bad_op");
+  s.push("lea optable(%rip), %rcx");
+  s.push("movslq (%rcx,%rax,4), %rax");
+  s.push("add %rcx, %rax");
+  // The request's instruction is reached by RET, so that RSP points at the
+  // page pointer while it executes and all GPRs can hold the guest's values.
+  s.push("push %rax");
+  s.push("mov 8(%rsp), %rax");
+  for (let r = 1; r < 16; r++) {
+    if (r !== 4) s.push(`mov ${hex(GR_REGS + 8 * r)}(%rax), %${GPR[r]}`);
+  }
+  s.push(`mov ${hex(GR_REGS)}(%rax), %rax`);
+  s.push("ret");
+  s.push("bad_op:");
+  s.push("ud2");
+  for (const [name, insns] of OPS) {
+    s.push(`op_${name}:`);
+    if (name === "RETURN") {
+      s.push("pop %rdi");
+      s.push("ret");
+      continue;
+    }
+    for (const i of insns) s.push(i);
+    s.push(`op_${name}_end:`);
+    s.push("jmp store_all");
+  }
+  s.push("store_all:");
+  s.push("push %rax");
+  s.push("mov 8(%rsp), %rax");
+  for (let r = 1; r < 16; r++) {
+    if (r !== 4) s.push(`mov %${GPR[r]}, ${hex(GR_REGS + 8 * r)}(%rax)`);
+  }
+  s.push("pop %rcx");
+  s.push(`mov %rcx, ${hex(GR_REGS)}(%rax)`);
+  s.push(`movl $${GR_EVENT_DONE}, ${hex(GR_EVENT_OFF)}(%rax)`);
+  s.push("jmp ring");
+  s.push(".align 4");
+  s.push("optable:");
+  for (const [name] of OPS) s.push(`.long op_${name} - optable`);
+  // The exception stubs: 16 bytes each.
+  s.push(".align 16");
+  s.push("stubs:");
+  for (let v = 0; v < 256; v++) {
+    s.push(".align 16");
+    s.push(`idt_stub_${v}:`);
+    if (!HAS_ERROR_CODE.has(v)) s.push("push $0");
+    s.push(`push $${hex(v)}`);
+    s.push("jmp stub_common");
+  }
+  s.push("stub_common:");
+  for (let i = EX_REGS_ORDER.length - 1; i >= 0; i--) s.push(`push %${GPR[EX_REGS_ORDER[i]!]}`);
+  s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+  s.push("in (%dx), %eax");
+  s.push("mov %rax, %rdi");
+  for (let q = 0; q < GR_FRAME_QWORDS; q++) {
+    s.push(`mov ${hex(8 * q)}(%rsp), %rax`);
+    s.push(`mov %rax, ${hex(GR_FRAME + 8 * q)}(%rdi)`);
+  }
+  // Serve on the vCPU's private stack unless already there (an exception
+  // raised by a request): the guest's own stack may be overwritten by the
+  // code the exception enters, as its frame was copied into the page.
+  s.push("mov %rsp, %rbx");
+  s.push(`lea ${hex(GR_STACK_TOP)}(%rdi), %rax`);
+  s.push(`lea ${hex(GR_STACK_BOTTOM)}(%rdi), %rcx`);
+  s.push("cmp %rcx, %rsp");
+  s.push("jb switch_stack");
+  s.push("cmp %rax, %rsp");
+  s.push("jbe on_stack");
+  s.push("switch_stack:");
+  s.push("mov %rax, %rsp");
+  s.push("on_stack:");
+  s.push("push %rbx");
+  s.push("push %rbx");
+  s.push(`mov $${GR_EVENT_EXCEPTION}, %esi`);
+  s.push("call serve");
+  s.push("pop %rbx");
+  s.push("pop %rbx");
+  s.push("mov %rbx, %rsp");
+  for (let q = 0; q < GR_FRAME_QWORDS; q++) {
+    s.push(`mov ${hex(GR_FRAME + 8 * q)}(%rdi), %rax`);
+    s.push(`mov %rax, ${hex(8 * q)}(%rsp)`);
+  }
+  for (const r of EX_REGS_ORDER) s.push(`pop %${GPR[r]}`);
+  s.push("add $0x10, %rsp");
+  s.push("iretq");
+  s.push("end:");
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// A temporary encoder for exactly the instructions above (to be replaced by
+// the in-repo assembler in lib/x86/asm/).
+
+const REG64 = new Map(GPR.map((r, i) => [`%${r}`, i]));
+const REG32 = new Map(
+  [
+    "eax",
+    "ecx",
+    "edx",
+    "ebx",
+    "esp",
+    "ebp",
+    "esi",
+    "edi",
+    "r8d",
+    "r9d",
+    "r10d",
+    "r11d",
+    "r12d",
+    "r13d",
+    "r14d",
+    "r15d",
+  ].map((r, i) => [`%${r}`, i]),
+);
+
+/** Fixed encodings. */
+const FIXED: Readonly<Record<string, number[]>> = {
+  "nop": [0x90],
+  "ret": [0xc3],
+  "iretq": [0x48, 0xcf],
+  "ud2": [0x0f, 0x0b],
+  "out %al, (%dx)": [0xee],
+  "out %ax, (%dx)": [0x66, 0xef],
+  "out %eax, (%dx)": [0xef],
+  "in (%dx), %al": [0xec],
+  "in (%dx), %ax": [0x66, 0xed],
+  "in (%dx), %eax": [0xed],
+  "rep outsb (%rsi), (%dx)": [0xf3, 0x6e],
+  "rep outsw (%rsi), (%dx)": [0x66, 0xf3, 0x6f],
+  "rep outsl (%rsi), (%dx)": [0xf3, 0x6f],
+  "rep insb (%dx), (%rdi)": [0xf3, 0x6c],
+  "rep insw (%dx), (%rdi)": [0x66, 0xf3, 0x6d],
+  "rep insl (%dx), (%rdi)": [0xf3, 0x6d],
+  "rep movsb (%rsi), (%rdi)": [0xf3, 0xa4],
+  "rep stosb %al, (%rdi)": [0xf3, 0xaa],
+  "rdmsr": [0x0f, 0x32],
+  "wrmsr": [0x0f, 0x30],
+  "cpuid": [0x0f, 0xa2],
+  "hlt": [0xf4],
+  "vmcall": [0x0f, 0x01, 0xc1],
+  "tdcall": [0x66, 0x0f, 0x01, 0xcc],
+  "wbinvd": [0x0f, 0x09],
+  "xgetbv": [0x0f, 0x01, 0xd0],
+  "xsetbv": [0x0f, 0x01, 0xd1],
+  "rdtsc": [0x0f, 0x31],
+  "pause": [0xf3, 0x90],
+  "cli": [0xfa],
+  "sti": [0xfb],
+  "int3": [0xcc],
+  "mov %cr0, %rax": [0x0f, 0x20, 0xc0],
+  "mov %cr2, %rax": [0x0f, 0x20, 0xd0],
+  "mov %cr3, %rax": [0x0f, 0x20, 0xd8],
+  "mov %cr4, %rax": [0x0f, 0x20, 0xe0],
+  "mov %cr8, %rax": [0x44, 0x0f, 0x20, 0xc0],
+  "mov %rax, %cr0": [0x0f, 0x22, 0xc0],
+  "mov %rax, %cr2": [0x0f, 0x22, 0xd0],
+  "mov %rax, %cr3": [0x0f, 0x22, 0xd8],
+  "mov %rax, %cr4": [0x0f, 0x22, 0xe0],
+  "mov %rax, %cr8": [0x44, 0x0f, 0x22, 0xc0],
+  "lgdt (%rbx)": [0x0f, 0x01, 0x13],
+  "lidt (%rbx)": [0x0f, 0x01, 0x1b],
+  "sgdt (%rbx)": [0x0f, 0x01, 0x03],
+  "sidt (%rbx)": [0x0f, 0x01, 0x0b],
+  "ltr %ax": [0x0f, 0x00, 0xd8],
+  "str %eax": [0x0f, 0x00, 0xc8],
+  "invlpg (%rbx)": [0x0f, 0x01, 0x3b],
+  "movzbl (%rbx), %eax": [0x0f, 0xb6, 0x03],
+  "movzwl (%rbx), %eax": [0x0f, 0xb7, 0x03],
+  "mov (%rbx), %eax": [0x8b, 0x03],
+  "mov (%rbx), %rax": [0x48, 0x8b, 0x03],
+  "mov %al, (%rbx)": [0x88, 0x03],
+  "mov %ax, (%rbx)": [0x66, 0x89, 0x03],
+  "mov %eax, (%rbx)": [0x89, 0x03],
+  "mov %rax, (%rbx)": [0x48, 0x89, 0x03],
+  "lock btsl %ecx, (%rbx)": [0xf0, 0x0f, 0xab, 0x0b],
+  "lock btrl %ecx, (%rbx)": [0xf0, 0x0f, 0xb3, 0x0b],
+  "setc %al": [0x0f, 0x92, 0xc0],
+  "pushf": [0x9c],
+  "mov %cs, %eax": [0x8c, 0xc8],
+  "mov %ss, %eax": [0x8c, 0xd0],
+  "mov %ds, %eax": [0x8c, 0xd8],
+  "mov %es, %eax": [0x8c, 0xc0],
+  "mov %fs, %eax": [0x8c, 0xe0],
+  "mov %gs, %eax": [0x8c, 0xe8],
+  "mov %eax, %ss": [0x8e, 0xd0],
+  "mov %eax, %ds": [0x8e, 0xd8],
+  "mov %eax, %es": [0x8e, 0xc0],
+  "mov %eax, %fs": [0x8e, 0xe0],
+  "mov %eax, %gs": [0x8e, 0xe8],
+  "call *%rbx": [0xff, 0xd3],
+  "movslq (%rcx,%rax,4), %rax": [0x48, 0x63, 0x04, 0x81],
+  "add %rcx, %rax": [0x48, 0x01, 0xc8],
+  "add $0x10, %rsp": [0x48, 0x83, 0xc4, 0x10],
+  "mov %rax, %rdi": [0x48, 0x89, 0xc7],
+  "mov %rsp, %rbx": [0x48, 0x89, 0xe3],
+  "mov %rax, %rsp": [0x48, 0x89, 0xc4],
+  "mov %rbx, %rsp": [0x48, 0x89, 0xdc],
+  "cmp %rcx, %rsp": [0x48, 0x39, 0xcc],
+  "cmp %rax, %rsp": [0x48, 0x39, 0xc4],
+};
+
+function parse_int(s: string): number {
+  const neg = s.startsWith("-");
+  const v = Number(neg ? s.slice(1) : s);
+  if (!Number.isInteger(v)) throw new Error(`guest runtime: bad number '${s}'`);
+  return neg ? -v : v;
+}
+
+/** `disp(%base)` → [disp, base register number]. */
+function parse_mem(op: string): [number, number] | undefined {
+  const m = /^(-?(?:0x[0-9a-f]+|\d+))?\((%\w+)\)$/.exec(op);
+  if (!m) return undefined;
+  const base = REG64.get(m[2]!);
+  if (base === undefined) return undefined;
+  return [m[1] ? parse_int(m[1]) : 0, base];
+}
+
+/** REX prefix (if needed), opcode, ModRM (+SIB, disp) of `op reg, disp(base)`. */
+function modrm_mem(
+  opcode: number[],
+  reg: number,
+  disp: number,
+  base: number,
+  w: boolean,
+): number[] {
+  const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
+  const out = rex !== 0x40 ? [rex, ...opcode] : [...opcode];
+  const mod = disp === 0 && (base & 7) !== 5 ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
+  out.push((mod << 6) | ((reg & 7) << 3) | (base & 7));
+  if ((base & 7) === 4) out.push(0x24);
+  if (mod === 1) out.push(disp & 0xff);
+  if (mod === 2) {
+    out.push(disp & 0xff, (disp >> 8) & 0xff, (disp >> 16) & 0xff, (disp >>> 24) & 0xff);
+  }
+  return out;
+}
+
+const le32 = (
+  v: number,
+): number[] => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
+
+interface pending {
+  at: number;
+  len: number;
+  encode: (labels: Map<string, number>) => number[];
+}
+
+/**
+ * Encodes one instruction at `at`; label references are resolved later (all
+ * branches use 32-bit displacements, so sizes do not depend on labels).
+ */
+function encode(line: string, at: number): pending {
+  const fixed = FIXED[line];
+  if (fixed) return { at, len: fixed.length, encode: () => fixed };
+  const [mn, rest = ""] = line.split(/\s+(.*)/s);
+  const ops = rest.length ? rest.split(/,\s*(?![^(]*\))/) : [];
+  const done = (b: number[]): pending => ({ at, len: b.length, encode: () => b });
+  const rel = (opcode: number[], label: string): pending => {
+    const len = opcode.length + 4;
+    return {
+      at,
+      len,
+      encode: (labels) => {
+        const t = labels.get(label);
+        if (t === undefined) throw new Error(`guest runtime: no label '${label}'`);
+        return [...opcode, ...le32(t - (at + len))];
+      },
+    };
+  };
+  switch (mn) {
+    case "jmp":
+      return rel([0xe9], ops[0]!);
+    case "jae":
+      return rel([0x0f, 0x83], ops[0]!);
+    case "jb":
+      return rel([0x0f, 0x82], ops[0]!);
+    case "jbe":
+      return rel([0x0f, 0x86], ops[0]!);
+    case "call":
+      return rel([0xe8], ops[0]!);
+    case "push": {
+      const r = REG64.get(ops[0]!);
+      if (r !== undefined) return done(r >= 8 ? [0x41, 0x50 + (r & 7)] : [0x50 + r]);
+      const v = parse_int(ops[0]!.slice(1));
+      return done(v < 0x80 ? [0x6a, v] : [0x68, ...le32(v)]);
+    }
+    case "pop": {
+      const r = REG64.get(ops[0]!)!;
+      return done(r >= 8 ? [0x41, 0x58 + (r & 7)] : [0x58 + r]);
+    }
+    case "cmp": {
+      if (ops[1] === "%eax") return done([0x3d, ...le32(parse_int(ops[0]!.slice(1)))]);
+      break;
+    }
+    case "lea": {
+      const m = /^(\w+)\(%rip\)$/.exec(ops[0]!);
+      const r = REG64.get(ops[1]!)!;
+      if (m) {
+        const opcode = [0x48 | ((r >> 3) << 2), 0x8d, ((r & 7) << 3) | 5];
+        return rel(opcode, m[1]!);
+      }
+      const mem = parse_mem(ops[0]!);
+      if (mem) return done(modrm_mem([0x8d], r, mem[0], mem[1], true));
+      break;
+    }
+    case "mov":
+    case "movl": {
+      const [src, dst] = ops as [string, string];
+      if (src.startsWith("$")) {
+        const v = parse_int(src.slice(1));
+        const r32 = REG32.get(dst);
+        if (r32 !== undefined) {
+          return done([...(r32 >= 8 ? [0x41] : []), 0xb8 + (r32 & 7), ...le32(v)]);
+        }
+        const m = parse_mem(dst);
+        if (m) return done([...modrm_mem([0xc7], 0, m[0], m[1], false), ...le32(v)]);
+        break;
+      }
+      const sm = parse_mem(src);
+      const dm = parse_mem(dst);
+      const s64 = REG64.get(src), d64 = REG64.get(dst);
+      const s32 = REG32.get(src), d32 = REG32.get(dst);
+      if (sm && d64 !== undefined) return done(modrm_mem([0x8b], d64, sm[0], sm[1], true));
+      if (sm && d32 !== undefined) return done(modrm_mem([0x8b], d32, sm[0], sm[1], false));
+      if (dm && s64 !== undefined) return done(modrm_mem([0x89], s64, dm[0], dm[1], true));
+      if (dm && s32 !== undefined) return done(modrm_mem([0x89], s32, dm[0], dm[1], false));
+      break;
+    }
+  }
+  throw new Error(`guest runtime: cannot encode '${line}'`);
+}
+
+/** One assembled line: its offset, bytes and source. */
+export interface guest_runtime_line {
+  /** Offset from the runtime's start. */
+  offset: number;
+  /** The encoding. */
+  bytes: Uint8Array;
+  /** The source line. */
+  source: string;
+}
+
+/** The assembled runtime. */
+export interface guest_runtime_image {
+  /** The machine code. */
+  code: Uint8Array;
+  /** Label offsets. */
+  labels: ReadonlyMap<string, number>;
+  /** Per line: offset, bytes, source. */
+  listing: readonly guest_runtime_line[];
+}
+
+let cached: guest_runtime_image | undefined;
+
+/** Assembles the runtime (cached). */
+export function guest_runtime_image(): guest_runtime_image {
+  if (cached) return cached;
+  const labels = new Map<string, number>();
+  const items: { p: pending; source: string }[] = [];
+  let at = 0;
+  for (const line of guest_runtime_source()) {
+    if (line.endsWith(":")) {
+      labels.set(line.slice(0, -1), at);
+      continue;
+    }
+    if (line.startsWith(".align ")) {
+      const a = parse_int(line.slice(7));
+      const pad = (a - (at % a)) % a;
+      // Padding is int3: nothing jumps into it.
+      const b = new Array(pad).fill(0xcc);
+      items.push({ p: { at, len: pad, encode: () => b }, source: line });
+      at += pad;
+      continue;
+    }
+    if (line.startsWith(".long ")) {
+      const [a, b] = line.slice(6).split(/\s*-\s*/) as [string, string];
+      const here = at;
+      items.push({
+        p: { at: here, len: 4, encode: (l) => le32(l.get(a)! - l.get(b)!) },
+        source: line,
+      });
+      at += 4;
+      continue;
+    }
+    const p = encode(line, at);
+    items.push({ p, source: line });
+    at += p.len;
+  }
+  const code = new Uint8Array(at);
+  const listing: guest_runtime_line[] = [];
+  for (const { p, source } of items) {
+    const b = new Uint8Array(p.encode(labels));
+    if (b.length !== p.len) throw new Error(`guest runtime: '${source}' changed size`);
+    code.set(b, p.at);
+    listing.push({ offset: p.at, bytes: b, source });
+  }
+  cached = { code, labels, listing };
+  return cached;
+}
+
+/** The listing as text: offset, bytes, source, one instruction per line. */
+export function guest_runtime_listing(): string {
+  return guest_runtime_image().listing.filter((l) => l.bytes.length > 0).map((l) =>
+    `${l.offset.toString(16).padStart(4, "0")}: ${
+      [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ").padEnd(30)
+    } ${l.source}`
+  ).join("\n");
+}
+
+/** Offset of the exception stub of `vector` from the runtime's start. */
+export function guest_runtime_stub_offset(vector: number): number {
+  return guest_runtime_image().labels.get(`idt_stub_${vector}`)!;
+}
+
+/** Where a request's instruction(s) start and end (offsets from the runtime's start). */
+export function guest_runtime_op_range(op: number): [number, number] {
+  const name = OPS[op]![0];
+  const l = guest_runtime_image().labels;
+  return [l.get(`op_${name}`)!, l.get(`op_${name}_end`) ?? l.get(`op_${name}`)!];
+}
+
+/** The message that starts a runtime worker (see `guest_runtime_host.ts`). */
+export interface guest_runtime_worker_init {
+  /** The vCPU id. */
+  vcpu_id: number;
+  /** The vCPU fd (the worker issues KVM_RUN on it). */
+  fd: number;
+  /** Host address of the vCPU's `kvm_run` mapping. */
+  run_hva: string;
+  /** Bytes of the `kvm_run` mapping. */
+  run_size: number;
+  /** Host address of the request page. */
+  page_hva: string;
+  /** Guest address of the request page. */
+  page_gva: string;
+  /** Guest address of the runtime's first byte. */
+  runtime_gva: string;
+  /** The handoff words and the crash text (see `guest_runtime_host.ts`). */
+  ctl: SharedArrayBuffer;
+  /** Guest image module URLs. */
+  images: string[];
+}
+
+/** Handoff words (Int32 indexes into `ctl`). */
+export const GRC_STATE = 0;
+/** The return value of the KVM_RUN the host asked for. */
+export const GRC_RET = 1;
+/** Bytes of crash text in the text area. */
+export const GRC_TEXT_LEN = 2;
+/** Byte offset of the crash text. */
+export const GRC_TEXT_OFF = 64;
+/** Bytes of `ctl`. */
+export const GRC_SIZE = 64 + 8192;
+/** State: the worker is not running the vCPU (host owns `kvm_run`). */
+export const GRS_IDLE = 0;
+/** State: the host asked for a KVM_RUN. */
+export const GRS_RUN = 1;
+/** State: the worker came back with a real exit (GRC_RET). */
+export const GRS_EXIT = 2;
+/** State: guest code threw; the text says what. */
+export const GRS_CRASH = 3;
+/** State: the host stops the worker. */
+export const GRS_KILL = 4;
+/** State: the worker is gone. */
+export const GRS_DEAD = 5;
+
+/** Number of requests. */
+export const GR_NR_OPS: number = OPS.length;
