@@ -17,10 +17,12 @@ import {
   KVM_EXIT_MMIO,
   KVM_GET_REGS,
   KVM_GET_SREGS,
+  KVM_GET_SUPPORTED_CPUID,
   KVM_GET_VCPU_MMAP_SIZE,
   kvm_regs,
   KVM_RUN,
   kvm_run,
+  KVM_SET_CPUID2,
   KVM_SET_REGS,
   KVM_SET_SREGS,
   KVM_SET_USER_MEMORY_REGION,
@@ -32,6 +34,12 @@ import { MAP_ANONYMOUS, MAP_SHARED, PROT_READ, PROT_WRITE } from "../../include/
 
 /** Bytes of guest RAM (slot 0 at GPA 0). */
 export const CODE_VM_RAM = 1 << 20;
+
+/** Where `long` mode's page tables go (PML4, PDPT, PD: three pages). */
+export const CODE_VM_PML4 = 0x80000;
+
+/** The modes {@linkcode code_vm.set_mode} sets up. */
+export type code_vm_mode = "real" | "prot16" | "prot32" | "long";
 
 /** The register names of `struct kvm_regs`, in order. */
 export const KVM_REGS_NAMES = [
@@ -105,6 +113,12 @@ export class code_vm {
     r.userspace_addr = this.#hva;
     this.#check(b.ioctl(this.vm, KVM_SET_USER_MEMORY_REGION, this.#arg(r)), "SET_USER_MEMORY");
     this.vcpu = this.#check(b.ioctl(this.vm, KVM_CREATE_VCPU, 0n), "KVM_CREATE_VCPU");
+    // The guest's CPUID: what the host supports (long mode needs CPUID.80000001H:LM).
+    const cpuid = new Uint8Array(8 + 256 * 40);
+    new DataView(cpuid.buffer).setUint32(0, 256, true);
+    const ca = b.addr_of(cpuid.buffer, 0);
+    this.#check(b.ioctl(this.kvm, KVM_GET_SUPPORTED_CPUID, ca), "KVM_GET_SUPPORTED_CPUID");
+    this.#check(b.ioctl(this.vcpu, KVM_SET_CPUID2, ca), "KVM_SET_CPUID2");
     this.#run_size = this.#check(b.ioctl(this.kvm, KVM_GET_VCPU_MMAP_SIZE, 0n), "MMAP_SIZE");
     this.#run_addr = b.mmap(
       0n,
@@ -135,38 +149,51 @@ export class code_vm {
 
   /**
    * Sets the mode: `real` (CS:IP = 0:`rip`, segment bases 0, limits 64 KiB),
-   * or flat `prot16`/`prot32` (CR0.PE, 4 GiB segments with B/D clear or set;
-   * no GDT is needed until a segment is loaded), paging off in both.
+   * flat `prot16`/`prot32` (CR0.PE, 4 GiB segments with B/D clear or set;
+   * no GDT is needed until a segment is loaded), paging off; or `long`
+   * (64-bit mode, 4-level paging identity-mapping the first GiB with 2 MiB
+   * pages, tables at {@linkcode CODE_VM_PML4}).
    */
-  set_mode(
-    mode: "real" | "prot16" | "prot32",
-    rip: number,
-    regs: Record<string, bigint> = {},
-  ): void {
+  set_mode(mode: code_vm_mode, rip: number, regs: Record<string, bigint> = {}): void {
+    if (mode === "long") this.write_page_tables();
     const s = kvm_sregs.alloc();
     this.#check(this.b.ioctl(this.vcpu, KVM_GET_SREGS, this.#arg(s)), "KVM_GET_SREGS");
     const segs = [s.cs, s.ds, s.es, s.ss, s.fs, s.gs];
-    for (const seg of segs) {
-      seg.selector = mode === "real" ? 0 : seg === s.cs ? 0x8 : 0x10;
+    segs.forEach((seg, i) => {
+      // The views are fresh objects per access: CS is the first.
+      const is_cs = i === 0;
+      seg.selector = mode === "real" ? 0 : is_cs ? 0x8 : 0x10;
       seg.base = 0n;
       seg.limit = mode === "real" ? 0xffff : 0xffffffff;
-      seg.type = seg === s.cs ? 0xb : 0x3;
+      seg.type = is_cs ? 0xb : 0x3;
       seg.s = 1;
       seg.present = 1;
       seg.dpl = 0;
-      seg.db = mode === "prot32" ? 1 : 0;
-      seg.l = 0;
+      seg.db = mode === "prot32" || (mode === "long" && !is_cs) ? 1 : 0;
+      seg.l = mode === "long" && is_cs ? 1 : 0;
       seg.g = mode === "real" ? 0 : 1;
-    }
-    s.cr0 = mode === "real" ? 0x60000010n : 0x11n;
-    s.cr4 = 0n;
-    s.efer = 0n;
+    });
+    s.cr0 = mode === "real" ? 0x60000010n : mode === "long" ? 0x80000011n : 0x11n;
+    s.cr4 = mode === "long" ? 0x20n : 0n;
+    s.efer = mode === "long" ? 0x500n : 0n;
+    s.cr3 = mode === "long" ? BigInt(CODE_VM_PML4) : 0n;
     this.#check(this.b.ioctl(this.vcpu, KVM_SET_SREGS, this.#arg(s)), "KVM_SET_SREGS");
     const r = kvm_regs.alloc();
     for (const [k, v] of Object.entries(regs)) (r as unknown as Record<string, bigint>)[k] = v;
     r.rip = BigInt(rip);
     r.rflags = regs.rflags ?? 2n;
     this.#check(this.b.ioctl(this.vcpu, KVM_SET_REGS, this.#arg(r)), "KVM_SET_REGS");
+  }
+
+  /** Writes the identity page tables of `long` mode (also for code that enables paging itself). */
+  write_page_tables(): void {
+    const dv = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
+    const pml4 = CODE_VM_PML4;
+    dv.setBigUint64(pml4, BigInt(pml4 + 0x1000) | 3n, true);
+    dv.setBigUint64(pml4 + 0x1000, BigInt(pml4 + 0x2000) | 3n, true);
+    for (let i = 0; i < 512; i++) {
+      dv.setBigUint64(pml4 + 0x2000 + 8 * i, (BigInt(i) << 21n) | 0x83n, true);
+    }
   }
 
   /** KVM_GET_REGS as a record. */

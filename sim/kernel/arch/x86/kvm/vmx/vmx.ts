@@ -278,6 +278,10 @@ function kvm_vcpu_sync_memmap(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
  * miss, as KVM zaps SPTEs and kicks vCPUs); the others at their next entry.
  */
 export function kvm_arch_memslots_updated(k: kvm): void {
+  // A TD's S-EPT is zapped (BLOCK, TRACK, PAGE.REMOVE) before the ioctl
+  // returns, as kvm_vm_set_mem_attributes() and memslot deletion do in
+  // KVM: rebuild the map now, not at the next entry.
+  if (is_td(k)) kvm_memmap(k);
   for (const vcpu of k.vcpus) {
     const vmx = vmx_of.get(vcpu);
     if (vmx && vcpu.running) {
@@ -539,6 +543,11 @@ function handle_io(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   run.setBigUint64(R_IO_DATA_OFFSET, BigInt(PIO_DATA_OFFSET), true);
   const exit_rip = rip(vmx);
   vcpu.arch.exit_rip = exit_rip;
+  // emulator_pio_in_out() (x86.c, kvm-x86/linux): an IN exit's data area starts zeroed.
+  if (is_in) {
+    const n = string ? Math.min(vmx.dv.getUint32(V_IO_COUNT, true) * size, 4096) : size;
+    vmx.pio.fill(0, 0, n);
+  }
   if (!string) {
     run.setUint32(R_IO_COUNT, 1, true);
     if (is_in) {
