@@ -237,11 +237,17 @@ function request(op: number): void {
 /** A request that uses RBX/RAX (and more) as scratch: the file's values are put back. */
 function scratch<T>(regs: readonly number[], body: () => T): T {
   const saved = regs.map(reg);
+  const restore = () => regs.forEach((r, i) => set_reg_raw(r, saved[i]!));
+  let result: T;
   try {
-    return body();
-  } finally {
-    regs.forEach((r, i) => set_reg_raw(r, saved[i]!));
+    result = body();
+  } catch (e) {
+    // A stopped vCPU's memory may be unmapped already: touch nothing.
+    if (e !== KILL) restore();
+    throw e;
   }
+  restore();
+  return result;
 }
 
 const big = (v: gva_t): bigint => BigInt.asUintN(64, BigInt(v));
