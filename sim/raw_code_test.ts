@@ -9,7 +9,7 @@ import { type Backend, load_backend } from "../include/libc/backend.ts";
 import { KVM_EXIT_HLT, KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
 import { set_exe_file } from "./backend.ts";
 import { code_vm, type code_vm_mode, KVM_REGS_NAMES } from "./testdata/code_vm.ts";
-import { BOOT64, LONG64, PAGING32, PROT32, REAL16 } from "./testdata/raw_code_progs.ts";
+import { BOOT64, EXC64, LONG64, PAGING32, PROT32, REAL16 } from "./testdata/raw_code_progs.ts";
 
 // The guests are machine code only: the vCPU workers load no guest image.
 set_exe_file([]);
@@ -169,4 +169,20 @@ Deno.test("32-bit and PAE paging: #PF with CR2 and error code, retry after IRET,
     "io out port 18 size 4 count 1 data cafef00d",
     `exit ${KVM_EXIT_HLT}`,
   ]);
+});
+
+Deno.test(`64-bit exceptions through the program's own IDT: same exits and registers on both backends${why}`, async () => {
+  const t = await both(EXC64.mode, EXC64.bytes);
+  assertEquals(t.slice(0, 8), [
+    "io out port 20 size 4 count 1 data 06000000", // #UD handler
+    "io out port 10 size 1 count 1 data 06",
+    "io out port 11 size 1 count 1 data 06",
+    "io out port 22 size 4 count 1 data 00000000", // #GP(0): non-canonical
+    "io out port 12 size 1 count 1 data 00",
+    "io out port 23 size 4 count 1 data 00000040", // CR2 = 0x40000000
+    "io out port 23 size 4 count 1 data 00000000",
+    "io out port 24 size 4 count 1 data 00000000", // #PF error code: not present, read
+  ]);
+  assert(t.includes("io out port 25 size 4 count 1 data 08000000"), "#DE frame: CS");
+  assertEquals(t.at(-2), `exit ${KVM_EXIT_HLT}`);
 });
