@@ -23,14 +23,15 @@
  * | 16 + `name_len` | 32 | SHA-256 of `fn.toString()` (UTF-8) |
  *
  * **Why a digest and not the source text** (version 1 carried the text): a
- * record must be as small as the machine code it stands for where the layout
- * is fixed by upstream. The TD boot code must end at the reset vector and be
- * reachable by the `JMP rel8` upstream writes there (`EB <256-2-size> CC`), so
- * it has at most 126 bytes; a record of `"tdx:td_boot"` is 59 bytes, one with
- * its source text would be kilobytes. SHA-256 keeps what the text gave: the
- * CPU still checks that the function it resolves is byte for byte the one the
- * record was made from (any other source → #UD), and a TD's MRTD still
- * changes with any byte of any guest function, since the digest does.
+ * record stays a few dozen bytes whatever the function's size (59 for an
+ * 11-character name), so records fit where the C twin's machine code would;
+ * one with its source text would be kilobytes. (The TD boot code, which must
+ * fit the 126 bytes a `JMP rel8` at the reset vector reaches, was two records
+ * once; it is machine code now, `lib/x86/tdx/td_boot.ts`.) SHA-256 keeps what
+ * the text gave: the CPU still checks that the function it resolves is byte
+ * for byte the one the record was made from (any other source → #UD), and a
+ * TD's MRTD still changes with any byte of any guest function, since the
+ * digest does.
  *
  * The record is `guest_code_record_size(fn)` bytes; RIP holds its first byte
  * while the function runs.

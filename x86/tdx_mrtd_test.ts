@@ -4,8 +4,9 @@
  * into a private page and hands the 48-byte MRTD of its TDREPORT back to
  * the host in one ucall. The host then checks that the measurement is
  * reproducible (the same build twice) and that it covers what it must: the
- * guest code, the boot parameters and the order in which memory regions
- * were added (TDH.MEM.PAGE.ADD/TDH.MR.EXTEND are hashed in order).
+ * guest code, the boot code (the machine code of `td_boot.S` the vCPU runs
+ * from the reset vector), the boot parameters and the order in which memory
+ * regions were added (TDH.MEM.PAGE.ADD/TDH.MR.EXTEND are hashed in order).
  *
  * There is no upstream twin; it uses the library of the TDX series
  * (`vm_create_shape_with_one_vcpu` split into its steps, so that regions can
@@ -18,6 +19,7 @@ import { ksft_main, TEST, test_harness_run } from "../include/kselftest_harness.
 import { offsetof, u64 } from "../include/c/layout.ts";
 import {
   __vm_create,
+  addr_gpa2hva,
   addr_gva2gpa,
   get_ucall,
   GUEST_ASSERT_EQ,
@@ -47,6 +49,8 @@ import { TDG_MR_REPORT, TDX_SUCCESS } from "../include/x86/tdx/tdcall.ts";
 import { tdx_report, TDX_REPORT_SIZE } from "../include/x86/tdx/tdreport.ts";
 import { is_tdx_supported } from "../include/x86/tdx/tdx_util.ts";
 import { guest_cpu } from "../lib/guest_insn.ts";
+import { user_memory } from "../include/libc/syscall.ts";
+import { td_boot_code, TD_BOOT_CODE_GPA } from "../lib/x86/tdx/td_boot.ts";
 
 /** Bytes of MRTD (SHA-384). */
 const MRTD_SIZE = 48;
@@ -92,6 +96,12 @@ interface td_build {
   nr_vcpus: number;
   /** Extra one-page protected slots (offsets from EXTRA_SLOT), in the order they are added. */
   extra_slots: number[];
+  /**
+   * Replace the boot code's first instruction, `cli`, by a `nop` before the
+   * TD is measured: another boot code that still boots (a TD starts with
+   * RFLAGS.IF clear).
+   */
+  boot_nop?: boolean;
 }
 
 const BASE: td_build = { guest_code: guest_code_a, nr_vcpus: 1, extra_slots: [0, 1] };
@@ -116,6 +126,12 @@ function td_mrtd(build: td_build): string {
       KVM_MEM_GUEST_MEMFD,
     );
     TEST_ASSERT_EQ(vm_phy_pages_alloc(vm, 1, gpa, EXTRA_SLOT + n), gpa);
+  }
+
+  if (build.boot_nop) {
+    const boot = user_memory(addr_gpa2hva(vm, BigInt(TD_BOOT_CODE_GPA)), td_boot_code().length);
+    TEST_ASSERT_EQ(boot[0]!, 0xfa); // cli
+    boot[0] = 0x90; // nop
   }
 
   // A private page the guest owns; page-aligned, hence 1024-byte aligned.
@@ -154,6 +170,12 @@ TEST("mrtd_guest_code", () => {
   TEST_ASSERT(a !== b, "Changing the guest code left MRTD at %s", a);
 });
 
+TEST("mrtd_boot_code", () => {
+  const a = td_mrtd(BASE);
+  const b = td_mrtd({ ...BASE, boot_nop: true });
+  TEST_ASSERT(a !== b, "Changing one byte of the boot code left MRTD at %s", a);
+});
+
 TEST("mrtd_boot_parameters", () => {
   const a = td_mrtd(BASE);
   // A second vCPU fills td_per_vcpu_parameters[1] (its stack and entry point).
@@ -174,4 +196,4 @@ function main(argc: number, argv: string[]): Promise<number> {
   return test_harness_run(argc, argv);
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);
