@@ -18,6 +18,7 @@
  */
 
 import {
+  _metadata,
   FIXTURE,
   type fixture_metadata,
   FIXTURE_SETUP,
@@ -35,6 +36,9 @@ export interface kvm_one_vcpu_fixture {
   vcpu: Ref<kvm_vcpu>;
 }
 
+/** Per suite, the tests that run guest code (their setup skips where it cannot run). */
+const suites_with_guest_code = new WeakMap<object, Set<string>>();
+
 /**
  * C `KVM_ONE_VCPU_TEST_SUITE(name)`: the fixture; its setup creates a VM with
  * one vCPU and no entry point, its teardown frees the VM.
@@ -46,7 +50,15 @@ export function KVM_ONE_VCPU_TEST_SUITE(
   name: string,
 ): fixture_metadata<kvm_one_vcpu_fixture, Record<string, never>> {
   const f = FIXTURE<kvm_one_vcpu_fixture>(name, () => ({ vcpu: ref<kvm_vcpu>() }));
+  const with_guest_code = new Set<string>();
+  suites_with_guest_code.set(f, with_guest_code);
   FIXTURE_SETUP(f, (self) => {
+    // Skip before touching the host: a test that cannot run its guest code
+    // must not fail in the VM creation it would not need.
+    if (with_guest_code.has(_metadata().name) && !kvm_can_run_guest_code()) {
+      SKIP("TypeScript guest code cannot run on this backend");
+      return;
+    }
     vm_create_with_one_vcpu(self.vcpu, null);
   });
   FIXTURE_TEARDOWN(f, (self) => {
@@ -70,11 +82,8 @@ export function KVM_ONE_VCPU_TEST(
   guestcode: guest_code_t | null,
   body: (vcpu: kvm_vcpu) => void | Promise<void>,
 ): void {
+  if (guestcode) suites_with_guest_code.get(suite)?.add(test);
   TEST_F(suite, test, (self) => {
-    if (guestcode && !kvm_can_run_guest_code()) {
-      SKIP("TypeScript guest code runs only on the simulated CPU");
-      return;
-    }
     if (guestcode) vcpu_arch_set_entry_point(self.vcpu.value, guestcode);
     return body(self.vcpu.value);
   });

@@ -19,8 +19,7 @@ Deno.test("struct ucall is 1096 bytes and the pool of 512 takes 138 pages", () =
 
 Deno.test({
   name: "a failed guest assert prints the guest's file, line, expression and message; exit 254",
-  // TypeScript guest code runs only on the simulated CPU.
-  ignore: !has_cpu || Deno.env.get("KVM_SELFTESTS_BACKEND") === "kvm",
+  ignore: !has_cpu,
   fn: async () => {
     const prog = new URL("./testdata/guest_assert_fail.ts", import.meta.url);
     const out = await new Deno.Command(Deno.execPath(), {

@@ -391,7 +391,7 @@ function test_guest_memfd_guest(): void {
   if (!kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS)) return;
 
   if (!kvm_can_run_guest_code()) {
-    pr_info("Skipping test_guest_memfd_guest: guest code runs only on the simulated CPU\n");
+    pr_info("Skipping test_guest_memfd_guest: TypeScript guest code cannot run on this backend\n");
     return;
   }
 
@@ -452,4 +452,4 @@ function main(): number {
   return 0;
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);

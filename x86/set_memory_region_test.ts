@@ -131,7 +131,7 @@ const BIT = (nr: number): number => (1 << nr) >>> 0;
 
 /** Guest-code subtests are named here, once, with the reason they do not run. */
 function skip_guest_test(name: string): void {
-  pr_info("Skipping %s: TypeScript guest code runs only on the simulated CPU\n", name);
+  pr_info("Skipping %s: TypeScript guest code cannot run on this backend\n", name);
 }
 
 const MMIO_VAL = 0xbeefn;
@@ -888,4 +888,4 @@ async function main(argc: number, argv: string[]): Promise<number> {
   return 0;
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);
