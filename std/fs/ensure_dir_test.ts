@@ -3,7 +3,7 @@
 
 import { assertEquals, assertRejects, assertStringIncludes, assertThrows } from "@std/assert";
 import { ensureDir, ensureDirSync } from "./mod.ts";
-import { tree } from "./_testdir.ts";
+import { tree } from "./testdata/tree.ts";
 
 Deno.test("ensureDir: creates missing parents, leaves existing directories", async () => {
   using t = tree({ "keep/x": "" });

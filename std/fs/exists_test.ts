@@ -3,7 +3,7 @@
 
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { exists, type ExistsOptions, existsSync } from "./mod.ts";
-import { tree } from "./_testdir.ts";
+import { tree } from "./testdata/tree.ts";
 
 async function both(path: string | URL, o?: ExistsOptions): Promise<boolean> {
   const a = await exists(path, o);

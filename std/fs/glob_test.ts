@@ -4,7 +4,7 @@
 import { assertEquals } from "@std/assert";
 import { expandGlob, type ExpandGlobOptions, expandGlobSync } from "./mod.ts";
 import { type GlobOptions, globToRegExp, isGlob } from "./glob.ts";
-import { tree } from "./_testdir.ts";
+import { tree } from "./testdata/tree.ts";
 
 function matches(glob: string, path: string, o?: GlobOptions): boolean {
   return globToRegExp(glob, o).test(path);

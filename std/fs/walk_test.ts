@@ -4,7 +4,7 @@
 
 import { assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { walk, type WalkEntry, type WalkOptions, walkSync } from "./mod.ts";
-import { tree } from "./_testdir.ts";
+import { tree } from "./testdata/tree.ts";
 
 const FILES = {
   "a.ts": "",
