@@ -24,7 +24,7 @@
  * `[%seg:][disp](%base[,%index[,scale]])`, a bare `expr` (an absolute memory
  * address; for `jmp`/`jcc`/`call`/`loop` the branch target), `*operand` (an
  * indirect `jmp`/`call`/`ljmp`/`lcall`), and `%rip`-relative addressing.
- * Expressions: see `expr.ts` (numbers, symbols, `.`, `1f`/`1b`, C operators).
+ * Expressions: see `expr.ts` (numbers, symbols, `.`, `1f`/`1b`, operators with GNU as precedence).
  * Mnemonics take the suffix `b/w/l/q` or get the operand size from their
  * register operands; the list is {@linkcode mnemonic} (ALU and logic, `mov`
  * incl. segment, control and debug registers, `movz*`/`movs*`, `lea`,

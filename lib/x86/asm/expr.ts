@@ -3,11 +3,12 @@
  * Expressions of the assembler: what may stand after `$`, before `(` of a
  * memory operand, as a branch target or in a data directive.
  *
- * Grammar (C precedence, 64-bit two's-complement arithmetic on `bigint`):
+ * Grammar (GNU as precedence, 64-bit two's-complement arithmetic on `bigint`):
  * numbers (`42`, `0x2a`, `0b101010`, `052` octal as in GNU as, `'c'`),
  * symbols (constants passed to the assembler, `.set` names, labels), the
  * location counter `.`, numeric local label references `1f`/`1b`,
- * parentheses, unary `- ~ !`, and binary `* / % << >> & ^ | + -`.
+ * parentheses, unary `- ~ !`, and binary `* / % << >>` over `| & ^` over
+ * `+ -` (`>>` is arithmetic, as on GNU as's signed values).
  *
  * @module
  */
@@ -90,13 +91,15 @@ function tokenize(s: string, local: local_ref): token[] {
   return out;
 }
 
+/**
+ * Binary operators by precedence, lowest first, as GNU as ranks them (not as
+ * C does): `+ -`, then `| & ^`, then `* / % << >>`, each left-associative;
+ * so `1 + 2 << 3` is 17 and `4 + 1 & 3` is 5.
+ */
 const BINARY: readonly (readonly string[])[] = [
-  ["|"],
-  ["^"],
-  ["&"],
-  ["<<", ">>"],
   ["+", "-"],
-  ["*", "/", "%"],
+  ["|", "&", "^"],
+  ["*", "/", "%", "<<", ">>"],
 ];
 
 /**
@@ -221,7 +224,7 @@ export function eval_expr(
           v = (a.value << (b.value & 63n)) & MASK64;
           break;
         case ">>":
-          v = (a.value & MASK64) >> (b.value & 63n);
+          v = a.value >> (b.value & 63n);
           break;
         case "&":
           v = a.value & b.value;

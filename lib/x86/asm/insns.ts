@@ -842,6 +842,87 @@ const int: encoder = (ctx, ops, _sfx, name) => {
   return [...ctx.prefixes, 0xcd, ...le_bytes(v.value, 1)];
 };
 
+/**
+ * `movabs`: `REX.W B8+r io` for an immediate into a 64-bit register, or the
+ * `A0`-`A3` forms with a 64-bit absolute address (64-bit code only).
+ */
+const movabs: encoder = (ctx, ops, sfx, name) => {
+  nops(name, ops, 2);
+  if (ctx.mode !== 64) fail(name, ops, "needs .code64");
+  const [src, dst] = ops as [operand, operand];
+  if (src.t === "imm") {
+    if (!isreg(dst) || dst.r.size !== 64) {
+      fail(name, ops, "loads an immediate into a 64-bit register");
+    }
+    if (sfx !== undefined && sfx !== 64) fail(name, ops, "suffix does not match");
+    return enc(ctx, {
+      rex_w: true,
+      opcode: [0xb8],
+      opreg: dst.r,
+      imm: [imm_field(ctx.value(src.e).value, 8)],
+    });
+  }
+  const [acc, abs, op] = isreg(dst) ? [dst, src, 0xa0] : [src, dst, 0xa2];
+  if (!isreg(acc) || acc.r.num !== 0 || abs.t !== "mem" || abs.base || abs.index) {
+    fail(name, ops, "moves between an absolute address and %al/%ax/%eax/%rax");
+  }
+  const size = opsize(name, [acc], sfx);
+  const seg = abs.seg && abs.seg.num !== SEG_DS ? [SEG_PREFIX[abs.seg.num]!] : [];
+  const addr = abs.disp ? ctx.value(abs.disp).value : 0n;
+  const bytes = enc(ctx, {
+    ...size_parts(ctx, size),
+    opcode: [op + (size === 8 ? 0 : 1)],
+    imm: [imm_field(addr, 8)],
+  });
+  return [...seg, ...bytes];
+};
+
+/** `nop` (`90`), or the multi-byte `nopw/nopl/nopq r/m` (`0F 1F /0`). */
+const nop: encoder = (ctx, ops, sfx, name) => {
+  nops(name, ops, 0, 1);
+  if (ops.length === 0) {
+    if (sfx !== undefined) fail(name, ops, "the suffixed form takes an operand");
+    return [...ctx.prefixes, 0x90];
+  }
+  const size = opsize(name, ops, sfx);
+  if (size === 8) fail(name, ops, "no byte form");
+  return enc(ctx, { ...size_parts(ctx, size), opcode: [0x0f, 0x1f], reg: 0, rm: rm_of(ops[0]!) });
+};
+
+/** `enter $frame_size, $nesting`. */
+const enter: encoder = (ctx, ops, sfx, name) => {
+  nops(name, ops, 2);
+  const [size_op, level] = ops as [operand, operand];
+  const sp = size_parts(ctx, stack_size(ctx, sfx), true);
+  return enc(ctx, {
+    ...sp,
+    opcode: [0xc8],
+    imm: [imm_for(ctx, size_op, 16), imm_for(ctx, level, 8)],
+  });
+};
+
+/** `cmpxchg8b`/`cmpxchg16b mem`: `0F C7 /1`, REX.W for 16 bytes. */
+function cmpxchgNb(wide: boolean): encoder {
+  return (ctx, ops, _sfx, name) => {
+    nops(name, ops, 1);
+    const o = ops[0]!;
+    if (o.t !== "mem") fail(name, ops, "takes a memory operand");
+    if (wide && ctx.mode !== 64) fail(name, ops, "needs .code64");
+    return enc(ctx, { ...(wide ? { rex_w: true } : {}), opcode: [0x0f, 0xc7], reg: 1, rm: o });
+  };
+}
+
+/** `lmsw r/m16` (`0F 01 /6`) and `smsw` (`0F 01 /4`, a register destination takes its size). */
+function msw(digit: number): encoder {
+  return (ctx, ops, _sfx, name) => {
+    nops(name, ops, 1);
+    const o = ops[0]!;
+    if (o.t === "imm") fail(name, ops, "takes a register or memory operand");
+    const sp = digit === 4 && isreg(o) ? size_parts(ctx, o.r.size) : {};
+    return enc(ctx, { ...sp, opcode: [0x0f, 0x01], reg: digit, rm: rm_of(o) });
+  };
+}
+
 // ---- the table ----
 
 /** Condition codes, by the names GNU as accepts after `j`, `set` and `cmov`. */
@@ -943,6 +1024,9 @@ export const SIZED = [
   "outs",
   "pushf",
   "popf",
+  "nop",
+  "movabs",
+  "enter",
 ] as const;
 
 /** Mnemonics written without a suffix. */
@@ -986,9 +1070,9 @@ export const PLAIN = [
   "cld",
   "std",
   "cmc",
-  "nop",
   "pause",
   "int",
+  "int1",
   "int3",
   "into",
   "ud2",
@@ -1023,6 +1107,11 @@ export const PLAIN = [
   "ltr",
   "sldt",
   "str",
+  "lmsw",
+  "smsw",
+  "clts",
+  "cmpxchg8b",
+  "cmpxchg16b",
 ] as const;
 
 /** Every mnemonic the assembler has a method for. */
@@ -1102,6 +1191,9 @@ const FAMILY: Record<(typeof SIZED)[number], encoder> = {
   outs: string_op(0x6e),
   pushf: flags_op(0x9c),
   popf: flags_op(0x9d),
+  nop,
+  movabs,
+  enter,
 };
 
 for (const [base, e] of Object.entries(FAMILY)) {
@@ -1152,9 +1244,9 @@ const PLAIN_ENC: Record<(typeof PLAIN)[number], encoder> = {
   cld: fixed([0xfc]),
   std: fixed([0xfd]),
   cmc: fixed([0xf5]),
-  nop: fixed([0x90]),
   pause: fixed([0xf3, 0x90]),
   int,
+  int1: fixed([0xf1]),
   int3: fixed([0xcc]),
   into: fixed([0xce], [16, 32]),
   ud2: fixed([0x0f, 0x0b]),
@@ -1189,6 +1281,11 @@ const PLAIN_ENC: Record<(typeof PLAIN)[number], encoder> = {
   ltr: sys16(3, false),
   sldt: sys16(0, true),
   str: sys16(1, true),
+  lmsw: msw(6),
+  smsw: msw(4),
+  clts: fixed([0x0f, 0x06]),
+  cmpxchg8b: cmpxchgNb(false),
+  cmpxchg16b: cmpxchgNb(true),
 };
 
 for (const [name, e] of Object.entries(PLAIN_ENC)) def(name, e);
