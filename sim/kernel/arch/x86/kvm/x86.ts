@@ -1556,6 +1556,14 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
       return -EINVAL;
   }
   if (!irqchip_in_kernel(vcpu.kvm) && st !== KVM_MP_STATE_RUNNABLE) return -EINVAL;
+  // A vCPU with protected state (a TD's: the TDX module owns its reset) cannot
+  // be put in INIT or SIPI state by userspace.
+  if (
+    vcpu.kvm.arch.has_protected_state &&
+    (st === KVM_MP_STATE_INIT_RECEIVED || st === KVM_MP_STATE_SIPI_RECEIVED)
+  ) {
+    return -EINVAL;
+  }
   if (st === KVM_MP_STATE_SIPI_RECEIVED) {
     // A SIPI is latched for the vCPU, which waits for it in INIT_RECEIVED.
     vcpu.arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;

@@ -229,6 +229,13 @@ interface vcpu_tdx {
   map_gpa_next: bigint;
   map_gpa_end: bigint;
   map_gpa_shared: bigint;
+  /**
+   * The TD's own IA32_PAT, in its TDVPS: the TDX module context-switches it
+   * and the TD reads and writes it natively. KVM's IA32_PAT for the vCPU
+   * (`vcpu->arch.pat`, what KVM_GET/SET_MSRS and a TDVMCALL reach, as
+   * `tdx_has_emulated_msr()` lists it) is a different value.
+   */
+  td_pat: bigint;
 }
 
 const tdx_of = new WeakMap<kvm, kvm_tdx>();
@@ -268,6 +275,7 @@ function to_tdx(vcpu: kvm_vcpu): vcpu_tdx {
       map_gpa_next: 0n,
       map_gpa_end: 0n,
       map_gpa_shared: 0n,
+      td_pat: PAT_RESET_VALUE,
     };
     vcpu_tdx_of.set(vcpu, t);
   }
@@ -936,12 +944,38 @@ const TD_NATIVE_MSRS = new Set<number>([
   msr.MSR_IA32_SPEC_CTRL,
 ]);
 
+/** IA32_PAT at power-on (SDM vol. 3 §13.12.4): WB, WT, UC-, UC, repeated. */
+const PAT_RESET_VALUE = 0x0007040600070406n;
+
+/** Each PAT entry must be a valid memory type (0, 1, 4, 5, 6 or 7). */
+function pat_valid(d: bigint): boolean {
+  for (let i = 0n; i < 64n; i += 8n) {
+    const t = (d >> i) & 0xffn;
+    if (t === 2n || t === 3n || t > 7n) return false;
+  }
+  return true;
+}
+
 /** The module's handling of a native RDMSR/WRMSR: native ones run, the others #VE. */
 function tdx_native_msr(vcpu: kvm_vcpu, v: vmcs_view, write: boolean): number {
   const index = Number(v.regs.at(1) & 0xffffffffn);
   const reason = write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ;
   const native = TD_NATIVE_MSRS.has(index) || (!write && index === msr.MSR_IA32_TSC);
   if (!native) return inject_ve(v, reason, 0n);
+  if (index === msr.MSR_IA32_CR_PAT) {
+    // The TD's PAT, never KVM's emulated one (tdx.c lists PAT as emulated:
+    // host accesses reach vcpu->arch.pat, not this).
+    const x = to_tdx(vcpu);
+    if (write) {
+      const d = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
+      if (!pat_valid(d)) return inject(v, GP_VECTOR, 0);
+      x.td_pat = d;
+    } else {
+      v.regs.set(0, x.td_pat & 0xffffffffn);
+      v.regs.set(2, x.td_pat >> 32n);
+    }
+    return skip(v);
+  }
   if (write) {
     const d = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
     if (index === msr.MSR_EFER) return inject(v, GP_VECTOR, 0);
