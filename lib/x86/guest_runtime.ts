@@ -58,6 +58,8 @@
  * @module
  */
 
+import { type Assembler, assembler } from "./asm/assembler.ts";
+
 /** The port of the runtime's doorbell. */
 export const GR_DOORBELL_PORT = 0x7e57;
 
@@ -106,12 +108,12 @@ const OPS: readonly (readonly [string, readonly string[]])[] = [
   ["INB", ["in (%dx), %al"]],
   ["INW", ["in (%dx), %ax"]],
   ["INL", ["in (%dx), %eax"]],
-  ["OUTSB", ["rep outsb (%rsi), (%dx)"]],
-  ["OUTSW", ["rep outsw (%rsi), (%dx)"]],
-  ["OUTSL", ["rep outsl (%rsi), (%dx)"]],
-  ["INSB", ["rep insb (%dx), (%rdi)"]],
-  ["INSW", ["rep insw (%dx), (%rdi)"]],
-  ["INSL", ["rep insl (%dx), (%rdi)"]],
+  ["OUTSB", ["rep outsb"]],
+  ["OUTSW", ["rep outsw"]],
+  ["OUTSL", ["rep outsl"]],
+  ["INSB", ["rep insb"]],
+  ["INSW", ["rep insw"]],
+  ["INSL", ["rep insl"]],
   ["RDMSR", ["rdmsr"]],
   ["WRMSR", ["wrmsr"]],
   ["CPUID", ["cpuid"]],
@@ -153,8 +155,8 @@ const OPS: readonly (readonly [string, readonly string[]])[] = [
   ["WRITEW", ["mov %ax, (%rbx)"]],
   ["WRITEL", ["mov %eax, (%rbx)"]],
   ["WRITEQ", ["mov %rax, (%rbx)"]],
-  ["MOVSB", ["rep movsb (%rsi), (%rdi)"]],
-  ["STOSB", ["rep stosb %al, (%rdi)"]],
+  ["MOVSB", ["rep movsb"]],
+  ["STOSB", ["rep stosb"]],
   ["BTS", ["lock btsl %ecx, (%rbx)", "setc %al"]],
   ["BTR", ["lock btrl %ecx, (%rbx)"]],
   ["RFLAGS", ["pushf", "pop %rax"]],
@@ -310,246 +312,35 @@ export function guest_runtime_source(): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// A temporary encoder for exactly the instructions above (to be replaced by
-// the in-repo assembler in lib/x86/asm/).
+// Assembly, with the in-repo assembler (lib/x86/asm/): one call per line.
 
-const REG64 = new Map(GPR.map((r, i) => [`%${r}`, i]));
-const REG32 = new Map(
-  [
-    "eax",
-    "ecx",
-    "edx",
-    "ebx",
-    "esp",
-    "ebp",
-    "esi",
-    "edi",
-    "r8d",
-    "r9d",
-    "r10d",
-    "r11d",
-    "r12d",
-    "r13d",
-    "r14d",
-    "r15d",
-  ].map((r, i) => [`%${r}`, i]),
-);
-
-/** Fixed encodings. */
-const FIXED: Readonly<Record<string, number[]>> = {
-  "nop": [0x90],
-  "ret": [0xc3],
-  "iretq": [0x48, 0xcf],
-  "ud2": [0x0f, 0x0b],
-  "out %al, (%dx)": [0xee],
-  "out %ax, (%dx)": [0x66, 0xef],
-  "out %eax, (%dx)": [0xef],
-  "in (%dx), %al": [0xec],
-  "in (%dx), %ax": [0x66, 0xed],
-  "in (%dx), %eax": [0xed],
-  "rep outsb (%rsi), (%dx)": [0xf3, 0x6e],
-  "rep outsw (%rsi), (%dx)": [0x66, 0xf3, 0x6f],
-  "rep outsl (%rsi), (%dx)": [0xf3, 0x6f],
-  "rep insb (%dx), (%rdi)": [0xf3, 0x6c],
-  "rep insw (%dx), (%rdi)": [0x66, 0xf3, 0x6d],
-  "rep insl (%dx), (%rdi)": [0xf3, 0x6d],
-  "rep movsb (%rsi), (%rdi)": [0xf3, 0xa4],
-  "rep stosb %al, (%rdi)": [0xf3, 0xaa],
-  "rdmsr": [0x0f, 0x32],
-  "wrmsr": [0x0f, 0x30],
-  "cpuid": [0x0f, 0xa2],
-  "hlt": [0xf4],
-  "vmcall": [0x0f, 0x01, 0xc1],
-  "tdcall": [0x66, 0x0f, 0x01, 0xcc],
-  "wbinvd": [0x0f, 0x09],
-  "xgetbv": [0x0f, 0x01, 0xd0],
-  "xsetbv": [0x0f, 0x01, 0xd1],
-  "rdtsc": [0x0f, 0x31],
-  "pause": [0xf3, 0x90],
-  "cli": [0xfa],
-  "sti": [0xfb],
-  "int3": [0xcc],
-  "mov %cr0, %rax": [0x0f, 0x20, 0xc0],
-  "mov %cr2, %rax": [0x0f, 0x20, 0xd0],
-  "mov %cr3, %rax": [0x0f, 0x20, 0xd8],
-  "mov %cr4, %rax": [0x0f, 0x20, 0xe0],
-  "mov %cr8, %rax": [0x44, 0x0f, 0x20, 0xc0],
-  "mov %rax, %cr0": [0x0f, 0x22, 0xc0],
-  "mov %rax, %cr2": [0x0f, 0x22, 0xd0],
-  "mov %rax, %cr3": [0x0f, 0x22, 0xd8],
-  "mov %rax, %cr4": [0x0f, 0x22, 0xe0],
-  "mov %rax, %cr8": [0x44, 0x0f, 0x22, 0xc0],
-  "lgdt (%rbx)": [0x0f, 0x01, 0x13],
-  "lidt (%rbx)": [0x0f, 0x01, 0x1b],
-  "sgdt (%rbx)": [0x0f, 0x01, 0x03],
-  "sidt (%rbx)": [0x0f, 0x01, 0x0b],
-  "ltr %ax": [0x0f, 0x00, 0xd8],
-  "str %eax": [0x0f, 0x00, 0xc8],
-  "invlpg (%rbx)": [0x0f, 0x01, 0x3b],
-  "movzbl (%rbx), %eax": [0x0f, 0xb6, 0x03],
-  "movzwl (%rbx), %eax": [0x0f, 0xb7, 0x03],
-  "mov (%rbx), %eax": [0x8b, 0x03],
-  "mov (%rbx), %rax": [0x48, 0x8b, 0x03],
-  "mov %al, (%rbx)": [0x88, 0x03],
-  "mov %ax, (%rbx)": [0x66, 0x89, 0x03],
-  "mov %eax, (%rbx)": [0x89, 0x03],
-  "mov %rax, (%rbx)": [0x48, 0x89, 0x03],
-  "lock btsl %ecx, (%rbx)": [0xf0, 0x0f, 0xab, 0x0b],
-  "lock btrl %ecx, (%rbx)": [0xf0, 0x0f, 0xb3, 0x0b],
-  "setc %al": [0x0f, 0x92, 0xc0],
-  "pushf": [0x9c],
-  "mov %cs, %eax": [0x8c, 0xc8],
-  "mov %ss, %eax": [0x8c, 0xd0],
-  "mov %ds, %eax": [0x8c, 0xd8],
-  "mov %es, %eax": [0x8c, 0xc0],
-  "mov %fs, %eax": [0x8c, 0xe0],
-  "mov %gs, %eax": [0x8c, 0xe8],
-  "mov %eax, %ss": [0x8e, 0xd0],
-  "mov %eax, %ds": [0x8e, 0xd8],
-  "mov %eax, %es": [0x8e, 0xc0],
-  "mov %eax, %fs": [0x8e, 0xe0],
-  "mov %eax, %gs": [0x8e, 0xe8],
-  "call *%rbx": [0xff, 0xd3],
-  "movslq (%rcx,%rax,4), %rax": [0x48, 0x63, 0x04, 0x81],
-  "add %rcx, %rax": [0x48, 0x01, 0xc8],
-  "add $0x10, %rsp": [0x48, 0x83, 0xc4, 0x10],
-  "mov %rax, %rdi": [0x48, 0x89, 0xc7],
-  "mov %rsp, %rbx": [0x48, 0x89, 0xe3],
-  "mov %rax, %rsp": [0x48, 0x89, 0xc4],
-  "mov %rbx, %rsp": [0x48, 0x89, 0xdc],
-  "cmp %rcx, %rsp": [0x48, 0x39, 0xcc],
-  "cmp %rax, %rsp": [0x48, 0x39, 0xc4],
-};
-
-function parse_int(s: string): number {
-  const neg = s.startsWith("-");
-  const v = Number(neg ? s.slice(1) : s);
-  if (!Number.isInteger(v)) throw new Error(`guest runtime: bad number '${s}'`);
-  return neg ? -v : v;
-}
-
-/** `disp(%base)` → [disp, base register number]. */
-function parse_mem(op: string): [number, number] | undefined {
-  const m = /^(-?(?:0x[0-9a-f]+|\d+))?\((%\w+)\)$/.exec(op);
-  if (!m) return undefined;
-  const base = REG64.get(m[2]!);
-  if (base === undefined) return undefined;
-  return [m[1] ? parse_int(m[1]) : 0, base];
-}
-
-/** REX prefix (if needed), opcode, ModRM (+SIB, disp) of `op reg, disp(base)`. */
-function modrm_mem(
-  opcode: number[],
-  reg: number,
-  disp: number,
-  base: number,
-  w: boolean,
-): number[] {
-  const rex = 0x40 | (w ? 8 : 0) | ((reg >> 3) << 2) | (base >> 3);
-  const out = rex !== 0x40 ? [rex, ...opcode] : [...opcode];
-  const mod = disp === 0 && (base & 7) !== 5 ? 0 : disp >= -128 && disp <= 127 ? 1 : 2;
-  out.push((mod << 6) | ((reg & 7) << 3) | (base & 7));
-  if ((base & 7) === 4) out.push(0x24);
-  if (mod === 1) out.push(disp & 0xff);
-  if (mod === 2) {
-    out.push(disp & 0xff, (disp >> 8) & 0xff, (disp >> 16) & 0xff, (disp >>> 24) & 0xff);
+/** Feeds one source line to the assembler (labels, `.align`, `.long`, prefixes, instructions). */
+function emit(a: Assembler, line: string): void {
+  if (line.endsWith(":")) {
+    a.label(line.slice(0, -1));
+    return;
   }
-  return out;
-}
-
-const le32 = (
-  v: number,
-): number[] => [v & 0xff, (v >> 8) & 0xff, (v >> 16) & 0xff, (v >>> 24) & 0xff];
-
-interface pending {
-  at: number;
-  len: number;
-  encode: (labels: Map<string, number>) => number[];
-}
-
-/**
- * Encodes one instruction at `at`; label references are resolved later (all
- * branches use 32-bit displacements, so sizes do not depend on labels).
- */
-function encode(line: string, at: number): pending {
-  const fixed = FIXED[line];
-  if (fixed) return { at, len: fixed.length, encode: () => fixed };
-  const [mn, rest = ""] = line.split(/\s+(.*)/s);
-  const ops = rest.length ? rest.split(/,\s*(?![^(]*\))/) : [];
-  const done = (b: number[]): pending => ({ at, len: b.length, encode: () => b });
-  const rel = (opcode: number[], label: string): pending => {
-    const len = opcode.length + 4;
-    return {
-      at,
-      len,
-      encode: (labels) => {
-        const t = labels.get(label);
-        if (t === undefined) throw new Error(`guest runtime: no label '${label}'`);
-        return [...opcode, ...le32(t - (at + len))];
-      },
-    };
-  };
-  switch (mn) {
-    case "jmp":
-      return rel([0xe9], ops[0]!);
-    case "jae":
-      return rel([0x0f, 0x83], ops[0]!);
-    case "jb":
-      return rel([0x0f, 0x82], ops[0]!);
-    case "jbe":
-      return rel([0x0f, 0x86], ops[0]!);
-    case "call":
-      return rel([0xe8], ops[0]!);
-    case "push": {
-      const r = REG64.get(ops[0]!);
-      if (r !== undefined) return done(r >= 8 ? [0x41, 0x50 + (r & 7)] : [0x50 + r]);
-      const v = parse_int(ops[0]!.slice(1));
-      return done(v < 0x80 ? [0x6a, v] : [0x68, ...le32(v)]);
-    }
-    case "pop": {
-      const r = REG64.get(ops[0]!)!;
-      return done(r >= 8 ? [0x41, 0x58 + (r & 7)] : [0x58 + r]);
-    }
-    case "cmp": {
-      if (ops[1] === "%eax") return done([0x3d, ...le32(parse_int(ops[0]!.slice(1)))]);
-      break;
-    }
-    case "lea": {
-      const m = /^(\w+)\(%rip\)$/.exec(ops[0]!);
-      const r = REG64.get(ops[1]!)!;
-      if (m) {
-        const opcode = [0x48 | ((r >> 3) << 2), 0x8d, ((r & 7) << 3) | 5];
-        return rel(opcode, m[1]!);
-      }
-      const mem = parse_mem(ops[0]!);
-      if (mem) return done(modrm_mem([0x8d], r, mem[0], mem[1], true));
-      break;
-    }
-    case "mov":
-    case "movl": {
-      const [src, dst] = ops as [string, string];
-      if (src.startsWith("$")) {
-        const v = parse_int(src.slice(1));
-        const r32 = REG32.get(dst);
-        if (r32 !== undefined) {
-          return done([...(r32 >= 8 ? [0x41] : []), 0xb8 + (r32 & 7), ...le32(v)]);
-        }
-        const m = parse_mem(dst);
-        if (m) return done([...modrm_mem([0xc7], 0, m[0], m[1], false), ...le32(v)]);
-        break;
-      }
-      const sm = parse_mem(src);
-      const dm = parse_mem(dst);
-      const s64 = REG64.get(src), d64 = REG64.get(dst);
-      const s32 = REG32.get(src), d32 = REG32.get(dst);
-      if (sm && d64 !== undefined) return done(modrm_mem([0x8b], d64, sm[0], sm[1], true));
-      if (sm && d32 !== undefined) return done(modrm_mem([0x8b], d32, sm[0], sm[1], false));
-      if (dm && s64 !== undefined) return done(modrm_mem([0x89], s64, dm[0], dm[1], true));
-      if (dm && s32 !== undefined) return done(modrm_mem([0x89], s32, dm[0], dm[1], false));
-      break;
-    }
+  if (line.startsWith(".align ")) {
+    // Padding is int3: nothing jumps into it.
+    a.align(Number(line.slice(7)), 0xcc);
+    return;
   }
-  throw new Error(`guest runtime: cannot encode '${line}'`);
+  if (line.startsWith(".long ")) {
+    a.long(line.slice(6));
+    return;
+  }
+  const [first, rest = ""] = line.split(/\s+(.*)/s) as [string, string?];
+  let mn = first;
+  let ops = rest;
+  let b: Assembler = a;
+  if (mn === "rep" || mn === "lock") {
+    b = mn === "rep" ? a.rep() : a.lock();
+    [mn, ops = ""] = ops.split(/\s+(.*)/s) as [string, string?];
+  }
+  const operands = ops.length ? ops.split(/,\s*(?![^(]*\))/) : [];
+  const f = (b as unknown as Record<string, (...o: string[]) => Assembler>)[mn];
+  if (typeof f !== "function") throw new Error(`guest runtime: no mnemonic '${mn}'`);
+  f.apply(b, operands);
 }
 
 /** One assembled line: its offset, bytes and source. */
@@ -558,17 +349,17 @@ export interface guest_runtime_line {
   offset: number;
   /** The encoding. */
   bytes: Uint8Array;
-  /** The source line. */
+  /** The source line, as GNU as reads it. */
   source: string;
 }
 
 /** The assembled runtime. */
 export interface guest_runtime_image {
-  /** The machine code. */
+  /** The machine code (position-independent: it may be loaded anywhere). */
   code: Uint8Array;
   /** Label offsets. */
   labels: ReadonlyMap<string, number>;
-  /** Per line: offset, bytes, source. */
+  /** Per statement: offset, bytes, source. */
   listing: readonly guest_runtime_line[];
 }
 
@@ -577,50 +368,22 @@ let cached: guest_runtime_image | undefined;
 /** Assembles the runtime (cached). */
 export function guest_runtime_image(): guest_runtime_image {
   if (cached) return cached;
+  const a = assembler({ origin: 0 });
+  a.code64();
+  for (const line of guest_runtime_source()) emit(a, line);
+  const obj = a.assemble();
   const labels = new Map<string, number>();
-  const items: { p: pending; source: string }[] = [];
-  let at = 0;
-  for (const line of guest_runtime_source()) {
-    if (line.endsWith(":")) {
-      labels.set(line.slice(0, -1), at);
-      continue;
-    }
-    if (line.startsWith(".align ")) {
-      const a = parse_int(line.slice(7));
-      const pad = (a - (at % a)) % a;
-      // Padding is int3: nothing jumps into it.
-      const b = new Array(pad).fill(0xcc);
-      items.push({ p: { at, len: pad, encode: () => b }, source: line });
-      at += pad;
-      continue;
-    }
-    if (line.startsWith(".long ")) {
-      const [a, b] = line.slice(6).split(/\s*-\s*/) as [string, string];
-      const here = at;
-      items.push({
-        p: { at: here, len: 4, encode: (l) => le32(l.get(a)! - l.get(b)!) },
-        source: line,
-      });
-      at += 4;
-      continue;
-    }
-    const p = encode(line, at);
-    items.push({ p, source: line });
-    at += p.len;
-  }
-  const code = new Uint8Array(at);
-  const listing: guest_runtime_line[] = [];
-  for (const { p, source } of items) {
-    const b = new Uint8Array(p.encode(labels));
-    if (b.length !== p.len) throw new Error(`guest runtime: '${source}' changed size`);
-    code.set(b, p.at);
-    listing.push({ offset: p.at, bytes: b, source });
-  }
-  cached = { code, labels, listing };
+  for (const [name, addr] of obj.labels) labels.set(name, Number(addr));
+  const listing = obj.listing.map((l) => ({
+    offset: Number(l.addr),
+    bytes: l.bytes,
+    source: l.text,
+  }));
+  cached = { code: obj.bytes, labels, listing };
   return cached;
 }
 
-/** The listing as text: offset, bytes, source, one instruction per line. */
+/** The listing as text: offset, bytes, source, one statement per line. */
 export function guest_runtime_listing(): string {
   return guest_runtime_image().listing.filter((l) => l.bytes.length > 0).map((l) =>
     `${l.offset.toString(16).padStart(4, "0")}: ${
