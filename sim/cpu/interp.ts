@@ -618,6 +618,12 @@ function ud(): never {
 function exec(op: number): void {
   if (op < 0x40 && (op & 7) < 6) return alu_op(op);
   if (op >= 0x100) return exec_0f(op & 0xff);
+  if (op >= 0x70 && op <= 0x7f) {
+    no_lock();
+    const rel = ib_s();
+    if (A.cond(op & 15, rflags())) return jump_rel(rel);
+    return finish();
+  }
   if (d.lock && !is_lockable(op)) ud();
   switch (op) {
     case 0x06:
