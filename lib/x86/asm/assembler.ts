@@ -49,7 +49,8 @@
  * `ascii/asciz(text)`, `fill(repeat, size, value)`, `skip(n, fill)`,
  * `align(n, fill)` and `p2align(k, fill)`. Constants can also be passed to
  * {@linkcode assembler} as `defines` (what `#include` of a header gives a
- * `.S` file).
+ * `.S` file). {@linkcode AsmCore.line} takes a whole line of source text
+ * instead (`a.line("1: lock incl (%rax)")`), for porting a `.S` file verbatim.
  *
  * **Layout.** Labels are addresses: `origin` plus their offset (GNU as plus a
  * link at `-Ttext=origin`). Forward references are resolved by relaxation:
@@ -89,6 +90,7 @@ import {
   type relax_state,
 } from "./insns.ts";
 import { type operand, parse_operand } from "./operand.ts";
+import { parse_source_line, parse_string_literal } from "./source.ts";
 
 export { AsmError } from "./asm_error.ts";
 export type { code_mode } from "./encode.ts";
@@ -414,6 +416,120 @@ export class AsmCore {
   disp32(): this {
     this.#force = "near";
     return this;
+  }
+
+  /**
+   * One line of AT&T source, as GNU as reads it: `label:`s, `lock`/`rep`/
+   * `{disp8}`/`{disp32}` prefixes, an instruction or one of the directives
+   * this builder has (`.code16/32/64`, `.globl`/`.global`, `.set`/`.equ`,
+   * `.byte`, `.word`/`.short`, `.long`/`.int`, `.quad`, `.ascii`,
+   * `.asciz`/`.string`, `.fill`, `.skip`/`.space`, `.align`/`.balign`,
+   * `.p2align`; `.text` is accepted and changes nothing). `;` separates
+   * statements, `#` and one-line `/* ... *\/` are comments. For porting a
+   * `.S` file verbatim; the method calls are the same statements.
+   *
+   * @param text the line
+   */
+  line(text: string): this {
+    let stmts;
+    try {
+      stmts = parse_source_line(text);
+    } catch (e) {
+      throw new AsmError(`${text.trim()}: ${(e as Error).message}`);
+    }
+    for (const st of stmts) {
+      for (const l of st.labels) this.label(l);
+      for (const p of st.prefixes) {
+        if (p === "{disp8}") this.disp8();
+        else if (p === "{disp32}") this.disp32();
+        else {this.#prefix(
+            PREFIX_BYTES[
+              p === "repz" ? "repe" : p === "repnz" ? "repne" : p as keyof typeof PREFIX_BYTES
+            ],
+          );}
+      }
+      if (!st.op) continue;
+      if (st.op.startsWith(".")) this.#directive(st.op, st.args, text.trim());
+      else this.insn(st.op, ...st.args);
+    }
+    return this;
+  }
+
+  #directive(dir: string, args: string[], text: string): void {
+    const n = (i: number): number | undefined => {
+      const a = args[i];
+      if (a === undefined || a === "") return undefined;
+      const v = Number(a);
+      if (!Number.isInteger(v)) throw new AsmError(`${text}: argument ${i + 1} must be a number`);
+      return v;
+    };
+    const want = (lo: number, hi: number) => {
+      if (args.length < lo || args.length > hi) {
+        throw new AsmError(`${text}: ${dir} takes ${lo}-${hi} arguments`);
+      }
+    };
+    switch (dir) {
+      case ".code16":
+      case ".code32":
+      case ".code64":
+        want(0, 0);
+        this.#mode = Number(dir.slice(5)) as code_mode;
+        return;
+      case ".text":
+        return;
+      case ".globl":
+      case ".global":
+        this.global(...args);
+        return;
+      case ".set":
+      case ".equ":
+        want(2, 2);
+        this.set(args[0]!, args[1]!);
+        return;
+      case ".byte":
+        this.byte(...args);
+        return;
+      case ".word":
+      case ".short":
+        this.word(...args);
+        return;
+      case ".long":
+      case ".int":
+        this.long(...args);
+        return;
+      case ".quad":
+        this.quad(...args);
+        return;
+      case ".ascii":
+      case ".asciz":
+      case ".string":
+        for (const a of args) {
+          const bytes = parse_string_literal(a);
+          if (dir !== ".ascii") bytes.push(0);
+          this.#stmts.push({ k: "bytes", bytes, text: `${dir} ${a}` });
+        }
+        return;
+      case ".fill":
+        want(1, 3);
+        this.fill(args[0]!, n(1) ?? 1, args[2] ?? 0);
+        return;
+      case ".skip":
+      case ".space":
+        want(1, 2);
+        this.skip(args[0]!, args[1] ?? 0);
+        return;
+      case ".align":
+      case ".balign":
+        want(1, 2);
+        this.align(n(0)!, n(1));
+        return;
+      case ".p2align":
+        want(1, 2);
+        this.p2align(n(0)!, n(1));
+        return;
+      default:
+        throw new AsmError(`${text}: unsupported directive ${dir}`);
+    }
   }
 
   /**

@@ -2,7 +2,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { AsmError, assembler, type code_mode } from "./assembler.ts";
 import {
-  emit_line,
   gnu_as_lines,
   GNU_AS_MISSING,
   gnu_as_program,
@@ -33,9 +32,7 @@ const PROGRAMS: program_case[] = JSON.parse(
 );
 
 function one(mode: code_mode, line: string): string {
-  const a = assembler({ mode });
-  emit_line(a, line);
-  return hex(a.assemble().bytes);
+  return hex(assembler({ mode }).line(line).assemble().bytes);
 }
 
 Deno.test("every pinned instruction encodes as GNU as encoded it", () => {
@@ -200,6 +197,10 @@ Deno.test("bad input is an AsmError naming the line", () => {
     ["unknown mnemonic", (a) => a.insn("frobl", "%eax"), /unknown mnemonic/],
     ["bad expression", (a) => a.movl("$(1+", "%eax"), /missing/],
     ["duplicate label", (a) => a.label("x").label("x"), /already defined/],
+    ["unsupported directive", (a) => a.line(".section .data"), /unsupported directive \.section/],
+    ["directive arguments", (a) => a.line(".set X"), /takes 2-2 arguments/],
+    ["bad string", (a) => a.line(".ascii kvm"), /string literal/],
+    ["line names the statement", (a) => a.line("1: movl %eax, %rbx # mixed"), /^movl %eax, %rbx: /],
   ];
   for (const [what, f, re] of cases) {
     const e = assertThrows(() => f(assembler()), AsmError, undefined, what);
