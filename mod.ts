@@ -41,3 +41,21 @@ export * from "./include/kvm_util.ts";
 export * from "./include/x86/processor.ts";
 export * from "./include/x86/sev.ts";
 export * from "./include/x86/tdx/td_boot.ts";
+// Machine code for guests and boot code, written like GNU as AT&T source.
+export {
+  type asm_line,
+  type asm_object,
+  type asm_value,
+  AsmCore,
+  AsmError,
+  type AsmInsns,
+  type Assembler,
+  assembler,
+  type assembler_options,
+  type code_mode,
+  type condition,
+  CONDITIONS,
+  type mnemonic,
+  PLAIN_MNEMONICS,
+  SIZED_MNEMONICS,
+} from "./lib/x86/asm/assembler.ts";

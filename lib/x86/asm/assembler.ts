@@ -94,7 +94,7 @@ import { parse_source_line, parse_string_literal } from "./source.ts";
 
 export { AsmError } from "./asm_error.ts";
 export type { code_mode } from "./encode.ts";
-export { CONDITIONS, PLAIN, SIZED } from "./insns.ts";
+export { CONDITIONS, PLAIN_MNEMONICS, SIZED_MNEMONICS } from "./insns.ts";
 export type { condition, mnemonic } from "./insns.ts";
 
 /** A value a directive or `defines` accepts: a number or an expression's text. */

@@ -963,7 +963,7 @@ export const CONDITIONS = {
 export type condition = keyof typeof CONDITIONS;
 
 /** Mnemonics that take a `b/w/l/q` suffix (or none, with register operands). */
-export const SIZED = [
+export const SIZED_MNEMONICS = [
   "add",
   "or",
   "adc",
@@ -1030,7 +1030,7 @@ export const SIZED = [
 ] as const;
 
 /** Mnemonics written without a suffix. */
-export const PLAIN = [
+export const PLAIN_MNEMONICS = [
   "movzx",
   "movsx",
   "movzbw",
@@ -1116,9 +1116,9 @@ export const PLAIN = [
 
 /** Every mnemonic the assembler has a method for. */
 export type mnemonic =
-  | (typeof SIZED)[number]
-  | `${(typeof SIZED)[number]}${"b" | "w" | "l" | "q"}`
-  | (typeof PLAIN)[number]
+  | (typeof SIZED_MNEMONICS)[number]
+  | `${(typeof SIZED_MNEMONICS)[number]}${"b" | "w" | "l" | "q"}`
+  | (typeof PLAIN_MNEMONICS)[number]
   | `j${condition}`
   | `set${condition}`
   | `cmov${condition}`
@@ -1130,7 +1130,7 @@ function def(name: string, enc: encoder, size?: op_size): void {
   table.set(name, size === undefined ? { enc } : { enc, size });
 }
 
-const FAMILY: Record<(typeof SIZED)[number], encoder> = {
+const FAMILY: Record<(typeof SIZED_MNEMONICS)[number], encoder> = {
   add: alu(0),
   or: alu(1),
   adc: alu(2),
@@ -1201,7 +1201,7 @@ for (const [base, e] of Object.entries(FAMILY)) {
   for (const [s, size] of Object.entries(SUFFIX)) def(base + s, e, size);
 }
 
-const PLAIN_ENC: Record<(typeof PLAIN)[number], encoder> = {
+const PLAIN_ENC: Record<(typeof PLAIN_MNEMONICS)[number], encoder> = {
   movzx: movx(0xb6, undefined, undefined),
   movsx: movx(0xbe, undefined, undefined),
   movzbw: movx(0xb6, 8, 16),
