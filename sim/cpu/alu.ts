@@ -158,6 +158,84 @@ export function alu64(op: number, a: bigint, b: bigint, fl: number): bigint {
   return r;
 }
 
+/** Bits 63:32 of the last {@linkcode alu64p} result. */
+export let alu_hi = 0;
+
+/**
+ * {@linkcode alu64} on operands given as 32-bit halves (no bigint): returns
+ * bits 31:0 of the result, bits 63:32 in {@linkcode alu_hi}.
+ */
+export function alu64p(
+  op: number,
+  ahi: number,
+  alo: number,
+  bhi: number,
+  blo: number,
+  fl: number,
+): number {
+  let hi: number;
+  let lo: number;
+  let f = 0;
+  switch (op) {
+    case ADD:
+    case ADC: {
+      let l = alo + blo + (op === ADC ? fl & CF : 0);
+      let c = 0;
+      if (l >= 0x100000000) {
+        l -= 0x100000000;
+        c = 1;
+      }
+      let h = ahi + bhi + c;
+      if (h >= 0x100000000) {
+        h -= 0x100000000;
+        f |= CF;
+      }
+      hi = h;
+      lo = l;
+      if ((ahi ^ hi) & (bhi ^ hi) & 0x80000000) f |= OF;
+      f |= (alo ^ blo ^ lo) & AF;
+      break;
+    }
+    case SUB:
+    case SBB:
+    case CMP: {
+      let l = alo - blo - (op === SBB ? fl & CF : 0);
+      let c = 0;
+      if (l < 0) {
+        l += 0x100000000;
+        c = 1;
+      }
+      let h = ahi - bhi - c;
+      if (h < 0) {
+        h += 0x100000000;
+        f |= CF;
+      }
+      hi = h;
+      lo = l;
+      if ((ahi ^ bhi) & (ahi ^ hi) & 0x80000000) f |= OF;
+      f |= (alo ^ blo ^ lo) & AF;
+      break;
+    }
+    case OR:
+      hi = (ahi | bhi) >>> 0;
+      lo = (alo | blo) >>> 0;
+      break;
+    case AND:
+      hi = (ahi & bhi) >>> 0;
+      lo = (alo & blo) >>> 0;
+      break;
+    default:
+      hi = (ahi ^ bhi) >>> 0;
+      lo = (alo ^ blo) >>> 0;
+  }
+  f |= PARITY[lo & 0xff]!;
+  if (lo === 0 && hi === 0) f |= ZF;
+  if (hi & 0x80000000) f |= SF;
+  alu_flags = (fl & ~STATUS) | f;
+  alu_hi = hi;
+  return lo;
+}
+
 /** INC (`dec` false) or DEC: as ADD/SUB 1, CF unchanged. */
 export function incdec(dec: boolean, size: number, a: number, fl: number): number {
   const r = alu(dec ? SUB : ADD, size, a, 1, fl);

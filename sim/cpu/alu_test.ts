@@ -7,7 +7,9 @@ import {
   AF,
   alu,
   alu64,
+  alu64p,
   alu_flags,
+  alu_hi,
   AND,
   bitscan,
   CF,
@@ -175,4 +177,28 @@ Deno.test("condition codes of Jcc/SETcc/CMOVcc", () => {
   assertEquals([0x2, 0x3, 0x6, 0x7].map((cc) => cond(cc, CF)), [true, false, true, false]);
   assertEquals([0x4, 0x5, 0xa, 0xb].map((cc) => cond(cc, ZF | PF)), [true, false, true, false]);
   assertEquals([0x0, 0x1, 0x8, 0x9].map((cc) => cond(cc, OF)), [true, false, false, true]);
+});
+
+Deno.test("64-bit ALU on 32-bit halves agrees with the bigint form (random operands)", () => {
+  let seed = 12345;
+  const rnd = (): number => {
+    seed = (seed * 1103515245 + 12345) >>> 0;
+    return seed;
+  };
+  const edge = [0, 1, 0x7fffffff, 0x80000000, 0xffffffff];
+  for (let i = 0; i < 2000; i++) {
+    const v = [0, 0, 0, 0].map(() => (rnd() & 3) === 0 ? edge[rnd() % 5]! : rnd());
+    const [ahi, alo, bhi, blo] = v as [number, number, number, number];
+    const op = rnd() & 7;
+    const fl = FIXED | (rnd() & CF);
+    const big = alu64(
+      op,
+      (BigInt(ahi) << 32n) | BigInt(alo),
+      (BigInt(bhi) << 32n) | BigInt(blo),
+      fl,
+    );
+    const fb = alu_flags;
+    const lo = alu64p(op, ahi, alo, bhi, blo, fl);
+    assertEquals([alu_flags, (BigInt(alu_hi) << 32n) | BigInt(lo)], [fb, big], `op ${op}: ${v}`);
+  }
 });

@@ -289,7 +289,8 @@ export function rip_hi(): number {
   return U32[(O_RIP >> 2) + 1]!;
 }
 
-function set_rip(hi: number, lo: number): void {
+/** Sets RIP from two 32-bit halves. */
+export function set_rip(hi: number, lo: number): void {
   U32[O_RIP >> 2] = lo;
   U32[(O_RIP >> 2) + 1] = hi;
 }

@@ -78,6 +78,7 @@ import {
   set_interruptibility,
   set_raw_insn,
   set_rflags,
+  set_rip,
   take_transfer,
   tick,
   vmcs_field_get,
@@ -389,6 +390,49 @@ function set_rmb(size: number, v: bigint): void {
   wrb(d.eseg, d.ea_hi, d.ea_lo, size, v);
 }
 
+// 8-byte operands as 32-bit halves: the hot 64-bit paths avoid bigints.
+let p_hi = 0;
+
+/** Bits 31:0 of the 8-byte r/m operand; bits 63:32 in `p_hi`. */
+function get_rm_p(): number {
+  if (!d.mem) {
+    p_hi = reg_hi(d.rm);
+    return reg_lo(d.rm);
+  }
+  ea_final();
+  linear(d.eseg, d.ea_hi, d.ea_lo, 8, false);
+  const o = l_lo & 0xfff;
+  const i = (l_lo >>> 12) & tlb.mask;
+  if (
+    o <= 4088 && tlb.tag[i] === l_hi * 1048576 + (l_lo >>> 12) && (tlb.perm[i]! & TLB_P_R) !== 0
+  ) {
+    const dv = tlb.dv[i]!;
+    const off = tlb.off[i]! + o;
+    p_hi = dv.getUint32(off + 4, true);
+    return dv.getUint32(off, true);
+  }
+  const v = rd_lin(l_hi, l_lo, 8);
+  p_hi = Number(v >> 32n);
+  return Number(v & 0xffffffffn);
+}
+
+function set_rm_p(hi: number, lo: number): void {
+  if (!d.mem) return reg_set_pair(d.rm, hi, lo);
+  linear(d.eseg, d.ea_hi, d.ea_lo, 8, true);
+  const o = l_lo & 0xfff;
+  const i = (l_lo >>> 12) & tlb.mask;
+  if (
+    o <= 4088 && tlb.tag[i] === l_hi * 1048576 + (l_lo >>> 12) && (tlb.perm[i]! & TLB_P_W) !== 0
+  ) {
+    const dv = tlb.dv[i]!;
+    const off = tlb.off[i]! + o;
+    dv.setUint32(off, lo, true);
+    dv.setUint32(off + 4, hi, true);
+    return;
+  }
+  wr_lin(l_hi, l_lo, 8, (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
+}
+
 /** The operand size of byte (`b` = even opcode) / full-size forms. */
 function bsize(op: number): number {
   return (op & 1) === 0 ? 1 : d.osize;
@@ -475,7 +519,7 @@ function next_ip(): void {
 }
 
 function set_ip(hi: number, lo: number): void {
-  rip_set(BigInt(hi) * 0x100000000n + BigInt(lo));
+  set_rip(hi, lo);
 }
 
 function finish(): void {
@@ -745,8 +789,10 @@ function exec(op: number): void {
     case 0x85: {
       modrm();
       const size = bsize(op);
-      if (size === 8) A.alu64(A.AND, get_rmb(8), reg_get(d.reg), rflags());
-      else A.alu(A.AND, size, get_rm(size), gr(d.reg, size), rflags());
+      if (size === 8) {
+        const lo = get_rm_p();
+        A.alu64p(A.AND, p_hi, lo, reg_hi(d.reg), reg_lo(d.reg), rflags());
+      } else A.alu(A.AND, size, get_rm(size), gr(d.reg, size), rflags());
       set_rflags(A.alu_flags);
       return finish();
     }
@@ -765,7 +811,7 @@ function exec(op: number): void {
     case 0x89: {
       modrm();
       const size = bsize(op);
-      if (size === 8) set_rmb(8, reg_get(d.reg));
+      if (size === 8) set_rm_p(reg_hi(d.reg), reg_lo(d.reg));
       else set_rm(size, gr(d.reg, size));
       return finish();
     }
@@ -773,8 +819,10 @@ function exec(op: number): void {
     case 0x8b: {
       modrm();
       const size = bsize(op);
-      if (size === 8) reg_set(d.reg, get_rmb(8));
-      else sr(d.reg, size, get_rm(size));
+      if (size === 8) {
+        const lo = get_rm_p();
+        reg_set_pair(d.reg, p_hi, lo);
+      } else sr(d.reg, size, get_rm(size));
       return finish();
     }
     case 0x8c: {
@@ -1161,8 +1209,15 @@ function alu_op(op: number): void {
     const size = form === 4 ? 1 : d.osize;
     const imm = imm_for(size);
     if (size === 8) {
-      const r = A.alu64(kind, reg_get(RAX), BigInt.asUintN(64, BigInt(imm)), rflags());
-      if (kind !== A.CMP) reg_set(RAX, r);
+      const r = A.alu64p(
+        kind,
+        reg_hi(RAX),
+        reg_lo(RAX),
+        imm < 0 ? 0xffffffff : 0,
+        imm >>> 0,
+        rflags(),
+      );
+      if (kind !== A.CMP) reg_set_pair(RAX, A.alu_hi, r);
     } else {
       const r = A.alu(kind, size, gr(RAX, size), imm >>> 0 & A.size_mask(size), rflags());
       if (kind !== A.CMP) sr(RAX, size, r);
@@ -1175,14 +1230,15 @@ function alu_op(op: number): void {
   if (form < 2) {
     // E ← E op G.
     if (d.lock && (!d.mem || kind === A.CMP)) ud();
-    if (size === 8) return alu_apply_big(kind, reg_get(d.reg));
+    if (size === 8) return alu_apply_p(kind, reg_hi(d.reg), reg_lo(d.reg));
     return alu_apply(kind, size, gr(d.reg, size), false);
   }
   no_lock();
   // G ← G op E.
   if (size === 8) {
-    const r = A.alu64(kind, reg_get(d.reg), get_rmb(8), rflags());
-    if (kind !== A.CMP) reg_set(d.reg, r);
+    const blo = get_rm_p();
+    const r = A.alu64p(kind, reg_hi(d.reg), reg_lo(d.reg), p_hi, blo, rflags());
+    if (kind !== A.CMP) reg_set_pair(d.reg, A.alu_hi, r);
   } else {
     const r = A.alu(kind, size, gr(d.reg, size), get_rm(size), rflags());
     if (kind !== A.CMP) sr(d.reg, size, r);
@@ -1194,7 +1250,7 @@ function alu_op(op: number): void {
 /** E ← E op `b` (`imm`: `b` is a sign-extended immediate). */
 function alu_apply(kind: number, size: number, b: number, imm: boolean): void {
   if (d.lock && (!d.mem || kind === A.CMP)) ud();
-  if (size === 8) return alu_apply_big(kind, BigInt.asUintN(64, BigInt(b)));
+  if (size === 8) return alu_apply_p(kind, b < 0 ? 0xffffffff : 0, b >>> 0);
   const bv = imm ? (b & A.size_mask(size)) >>> 0 : b;
   const a = get_rm(size);
   const r = A.alu(kind, size, a, bv, rflags());
@@ -1203,10 +1259,10 @@ function alu_apply(kind: number, size: number, b: number, imm: boolean): void {
   finish();
 }
 
-function alu_apply_big(kind: number, b: bigint): void {
-  const a = get_rmb(8);
-  const r = A.alu64(kind, a, b, rflags());
-  if (kind !== A.CMP) set_rmb(8, r);
+function alu_apply_p(kind: number, bhi: number, blo: number): void {
+  const alo = get_rm_p();
+  const r = A.alu64p(kind, p_hi, alo, bhi, blo, rflags());
+  if (kind !== A.CMP) set_rm_p(A.alu_hi, r);
   set_rflags(A.alu_flags);
   finish();
 }
@@ -1488,8 +1544,14 @@ function group45(op: number): void {
   if (dg <= 1) {
     lock_ok();
     const size = bsize(op);
-    if (size === 8) set_rmb(8, A.incdec64(dg === 1, get_rmb(8), rflags()));
-    else set_rm(size, A.incdec(dg === 1, size, get_rm(size), rflags()));
+    if (size === 8) {
+      const fl = rflags();
+      const lo = get_rm_p();
+      const r = A.alu64p(dg === 1 ? A.SUB : A.ADD, p_hi, lo, 0, 1, fl);
+      set_rm_p(A.alu_hi, r);
+      set_rflags((A.alu_flags & ~A.CF) | (fl & A.CF));
+      return finish();
+    } else set_rm(size, A.incdec(dg === 1, size, get_rm(size), rflags()));
     set_rflags(A.alu_flags);
     return finish();
   }
