@@ -85,79 +85,158 @@ Deno.test({
   },
 });
 
+/** A seeded generator of instruction lines for one mode (operand forms, sizes, immediates). */
+function random_lines(mode: code_mode, count: number, seed: number): string[] {
+  // xorshift32: 32-bit integer arithmetic only.
+  const rnd = (n: number) => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) % n;
+  };
+  const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
+  const R: Record<number, string[]> = {
+    8: mode === 64
+      ? ["al", "cl", "dl", "bl", "sil", "dil", "r8b", "r12b"]
+      : ["al", "cl", "dl", "bl", "ah", "bh"],
+    16: mode === 64
+      ? ["ax", "cx", "si", "di", "r9w", "r14w"]
+      : ["ax", "cx", "dx", "bx", "sp", "bp", "si", "di"],
+    32: mode === 64
+      ? ["eax", "ecx", "edx", "esp", "ebp", "r10d", "r13d"]
+      : ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"],
+    64: ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r12", "r13", "r15"],
+  };
+  const sizes = mode === 64 ? [8, 16, 32, 64] : [8, 16, 32];
+  const SFX: Record<number, string> = { 8: "b", 16: "w", 32: "l", 64: "q" };
+  const DISP = ["", "0", "8", "-8", "127", "128", "-129", "0x1000", "-0x1234"];
+  const IMM = ["0", "1", "-1", "2", "127", "128", "-128", "-129", "0x7f", "0x1234"];
+  const mem = (): string => {
+    const d = pick(DISP);
+    if (mode === 16) {
+      const form = pick([
+        "(%bx)",
+        "(%si)",
+        "(%di)",
+        "(%bp)",
+        "(%bx,%si)",
+        "(%bx,%di)",
+        "(%bp,%si)",
+        "(%bp,%di)",
+      ]);
+      return `${d}${form}`;
+    }
+    const base = mode === 64 ? R[64]! : R[32]!;
+    const idx = base.filter((r) => r !== "rsp" && r !== "esp");
+    const seg = rnd(8) === 0 ? `%${pick(["es", "cs", "ss", "ds", "fs", "gs"])}:` : "";
+    switch (rnd(4)) {
+      case 0:
+        return `${seg}${d}(%${pick(base)})`;
+      case 1:
+        return `${seg}${d}(%${pick(base)},%${pick(idx)},${pick([1, 2, 4, 8])})`;
+      case 2:
+        return `${seg}${d || "0"}(,%${pick(idx)},${pick([1, 2, 4, 8])})`;
+      default:
+        return mode === 64 ? `${seg}${d || "0"}(%rip)` : `${seg}0x2000`;
+    }
+  };
+  const ALU = ["add", "sub", "and", "or", "xor", "cmp", "adc", "sbb", "mov", "test"];
+  const lines: string[] = [];
+  while (lines.length < count) {
+    const size = pick(sizes);
+    const sx = SFX[size]!;
+    const reg = () => `%${pick(R[size]!)}`;
+    const imm = () => {
+      const v = pick(IMM);
+      return size === 8 && (v === "0x1234" || v === "-129" || v === "128") ? "0x12" : v;
+    };
+    let l: string;
+    switch (rnd(12)) {
+      case 0:
+        l = `${pick(ALU)}${sx} $${imm()}, ${rnd(2) ? reg() : mem()}`;
+        break;
+      case 1:
+        l = `${pick(ALU)}${sx} ${reg()}, ${rnd(2) ? reg() : mem()}`;
+        break;
+      case 2:
+        l = `${pick(ALU.filter((x) => x !== "test"))}${sx} ${mem()}, ${reg()}`;
+        break;
+      case 3:
+        l = `${pick(["shl", "shr", "sar", "rol", "ror", "rcl", "rcr"])}${sx} ${
+          pick(["$1", "$3", "%cl", ""])
+        }${rnd(2) ? "" : ""}`;
+        l = l.endsWith(" ") ? `${l}${reg()}` : `${l}, ${rnd(2) ? reg() : mem()}`;
+        break;
+      case 4:
+        l = `${pick(["inc", "dec", "not", "neg", "mul", "div", "idiv"])}${sx} ${
+          rnd(2) ? reg() : mem()
+        }`;
+        break;
+      case 5:
+        if (size === 8) continue;
+        l = `${
+          pick(["lea", "imul", "bsf", "bsr", `cmov${pick(["e", "ne", "b", "ae", "l", "g"])}`])
+        }${sx} ${mem()}, ${reg()}`;
+        break;
+      case 6:
+        if (size === 8) continue;
+        l = `${pick(["bt", "bts", "btr", "btc"])}${sx} ${rnd(2) ? "$" + rnd(16) : reg()}, ${
+          rnd(2) ? reg() : mem()
+        }`;
+        break;
+      case 7:
+        l = `xchg${sx} ${reg()}, ${rnd(2) ? reg() : mem()}`;
+        break;
+      case 8: {
+        const st = mode === 64 ? [16, 64] : [16, 32];
+        const ps = pick(st);
+        const r = `%${pick(R[ps]!)}`;
+        l = `${pick(["push", "pop"])}${SFX[ps]} ${rnd(2) ? r : mem()}`;
+        break;
+      }
+      case 9:
+        l = `set${pick(["e", "ne", "o", "s", "p", "le"])} ${rnd(2) ? "%" + pick(R[8]!) : mem()}`;
+        break;
+      case 10: {
+        if (size === 8) continue;
+        const ext = pick(sizes.filter((x) => x > 8 && x <= size));
+        const src = ext === size ? 8 : pick([8, 16].filter((x) => x < size));
+        l = `mov${pick(["z", "s"])}${SFX[src]}${SFX[size]} ${
+          rnd(2) ? "%" + pick(R[src]!) : mem()
+        }, ${reg()}`;
+        break;
+      }
+      default:
+        l = `mov${sx} $${imm()}, ${rnd(2) ? reg() : mem()}`;
+    }
+    lines.push(l);
+  }
+  return lines;
+}
+
 Deno.test({
-  name: "random ALU/mov/lea operand combinations match GNU as",
+  name: "random instruction forms in each mode match GNU as",
   ignore: GNU_AS_MISSING !== undefined,
   async fn() {
-    // A seeded sweep over register, addressing-form and immediate-size
-    // combinations beyond the pinned table.
-    let seed = 0x1234567;
-    const rnd = (n: number) => {
-      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
-      return seed % n;
-    };
-    const pick = <T>(xs: readonly T[]): T => xs[rnd(xs.length)]!;
-    const R64 = [
-      "rax",
-      "rcx",
-      "rdx",
-      "rbx",
-      "rsp",
-      "rbp",
-      "rsi",
-      "rdi",
-      "r8",
-      "r9",
-      "r12",
-      "r13",
-      "r15",
-    ];
-    const R32 = ["eax", "ecx", "edx", "ebx", "esp", "ebp", "esi", "edi"];
-    const IDX64 = R64.filter((r) => r !== "rsp");
-    const IDX32 = R32.filter((r) => r !== "esp");
-    const DISP = ["", "0", "8", "-8", "127", "128", "-129", "0x1000", "-0x12345678"];
-    const IMM = ["0", "1", "-1", "127", "128", "-128", "0x7fffffff", "-0x80000000", "0x1234"];
-    const OPS = ["add", "sub", "and", "or", "xor", "cmp", "adc", "sbb", "mov", "test"];
-    for (const mode of [32, 64] as const) {
-      const regs = mode === 64 ? R64 : R32;
-      const idx = mode === 64 ? IDX64 : IDX32;
-      const sfx = mode === 64 ? "q" : "l";
-      const lines: string[] = [];
-      for (let i = 0; i < 300; i++) {
-        const mem = () => {
-          const form = rnd(4);
-          const d = pick(DISP);
-          if (form === 0) return `${d}(%${pick(regs)})`;
-          if (form === 1) return `${d}(%${pick(regs)},%${pick(idx)},${pick([1, 2, 4, 8])})`;
-          if (form === 2) return `${d || "0"}(,%${pick(idx)},${pick([1, 2, 4, 8])})`;
-          return d && d !== "0" && !d.startsWith("-") ? d : "0x2000";
-        };
-        const op = pick(OPS);
-        switch (rnd(5)) {
-          case 0:
-            lines.push(`${op}${sfx} $${pick(IMM)}, %${pick(regs)}`);
-            break;
-          case 1:
-            lines.push(`${op}${sfx} $${pick(IMM)}, ${mem()}`);
-            break;
-          case 2:
-            lines.push(`${op}${sfx} %${pick(regs)}, ${mem()}`);
-            break;
-          case 3:
-            lines.push(
-              op === "test"
-                ? `lea${sfx} ${mem()}, %${pick(regs)}`
-                : `${op}${sfx} ${mem()}, %${pick(regs)}`,
-            );
-            break;
-          default:
-            lines.push(`${op}${sfx} %${pick(regs)}, %${pick(regs)}`);
-        }
-      }
+    // A seeded sweep over registers, addressing forms, segment overrides,
+    // sizes and immediates beyond the pinned table.
+    for (const mode of [16, 32, 64] as const) {
+      const lines = random_lines(mode, 400, 0x1234567 + mode);
       const gnu = await gnu_as_lines(mode, lines);
-      const bad = lines.filter((l, i) => one(mode, l) !== hex(gnu[i]!)).map((l) =>
-        `${l}: ${one(mode, l)}`
-      );
+      const bad = lines
+        .map((l, i) => ({
+          l,
+          gnu: hex(gnu[i]!),
+          mine: (() => {
+            try {
+              return one(mode, l);
+            } catch (e) {
+              return `error: ${(e as Error).message}`;
+            }
+          })(),
+        }))
+        .filter((x) => x.gnu !== x.mine)
+        .map((x) => `${x.l}: gnu ${x.gnu} mine ${x.mine}`);
       assertEquals(bad, [], `.code${mode}`);
     }
   },
