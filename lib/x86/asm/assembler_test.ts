@@ -270,6 +270,7 @@ Deno.test("bad input is an AsmError naming the line", () => {
     ["no operand size", (a) => a.code32().mov("$1", "(%eax)"), /no suffix/],
     ["suffix and register disagree", (a) => a.code32().movl("%ax", "%bx"), /suffix/],
     ["direct far jump in 64-bit code", (a) => a.code64().ljmp("$8", "$0"), /invalid in 64-bit/],
+    ["ljmpq, which GNU as refuses", (a) => a.code64().ljmpq("*(%rax)"), /w or l suffix/],
     ["scale", (a) => a.movl("(%eax,%ebx,3)", "%eax"), /scale/],
     ["%esp as index", (a) => a.movl("(%eax,%esp)", "%eax"), /index/],
     ["16-bit form", (a) => a.code16().movw("(%ax)", "%ax"), /16-bit addressing/],

@@ -549,6 +549,8 @@ function far(direct_op: number, digit: number): encoder {
     const o = ops[0]!;
     if (o.t !== "mem" || !o.star) fail(name, ops, "takes *mem or $selector, $offset");
     const size = sfx ?? (ctx.mode === 16 ? 16 : 32);
+    // REX.W FF /5 (m16:64) exists on Intel only; GNU as has no suffix for it.
+    if (size === 64 || size === 8) fail(name, ops, "takes the w or l suffix (m16:16 or m16:32)");
     return enc(ctx, { ...size_parts(ctx, size), opcode: [0xff], reg: digit, rm: o });
   };
 }
