@@ -9,7 +9,15 @@ import { type Backend, load_backend } from "../include/libc/backend.ts";
 import { KVM_EXIT_HLT, KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
 import { set_exe_file } from "./backend.ts";
 import { code_vm, type code_vm_mode, KVM_REGS_NAMES } from "./testdata/code_vm.ts";
-import { BOOT64, EXC64, LONG64, PAGING32, PROT32, REAL16 } from "./testdata/raw_code_progs.ts";
+import {
+  BOOT64,
+  EXC64,
+  LONG64,
+  PAGING32,
+  PROT32,
+  REAL16,
+  RING3,
+} from "./testdata/raw_code_progs.ts";
 
 // The guests are machine code only: the vCPU workers load no guest image.
 set_exe_file([]);
@@ -185,4 +193,21 @@ Deno.test(`64-bit exceptions through the program's own IDT: same exits and regis
   ]);
   assert(t.includes("io out port 25 size 4 count 1 data 08000000"), "#DE frame: CS");
   assertEquals(t.at(-2), `exit ${KVM_EXIT_HLT}`);
+});
+
+Deno.test("32-bit privilege change: IRETD to CPL 3, #GP from OUT onto the TSS's ring-0 stack (sim)", async () => {
+  // /dev/kvm is not asked: KVM's emulator, which the PVM host uses for 32-bit code, has no
+  // protected-mode IRET.
+  const t = trace(await load_backend("sim"), RING3.mode, RING3.bytes);
+  assertEquals(t.slice(0, 9), [
+    "io out port 20 size 4 count 1 data 00000000", // #GP(0)
+    "io out port 21 size 4 count 1 data 06000000", // EIP: the OUT in user code
+    "io out port 21 size 4 count 1 data 1b000000", // CS: ring 3
+    "io out port 22 size 4 count 1 data 00700000", // old ESP
+    "io out port 22 size 4 count 1 data 23000000", // old SS
+    "io out port 23 size 4 count 1 data e8870000", // ESP0 - 6 dwords
+    "io out port 23 size 4 count 1 data 10000000", // SS0
+    "io out port 23 size 4 count 1 data 08000000", // ring-0 CS
+    `exit ${KVM_EXIT_HLT}`,
+  ]);
 });

@@ -10,11 +10,17 @@
  * (`include/guest_code.ts`) while that function runs. The CPU fetches at RIP
  * (through the page tables, with execute permission), checks the record,
  * resolves the function and calls it with RDI, RSI, RDX, RCX, R8, R9 as
- * arguments (`bigint`s), as the SysV ABI passes them. A few raw x86
- * instructions are also executed where the fetch finds no record, as far as
- * boot code needs them: `jmp rel8` (EB), `jmp rel32` (E9), `nop` (90), `hlt`
- * (F4), `int3` (CC), `cli` (FA), `sti` (FB), `ud2` (0F 0B). Anything else
- * raises #UD.
+ * arguments (`bigint`s), as the SysV ABI passes them.
+ *
+ * Where the fetch finds no record, the bytes are **machine code**: the
+ * interpreter (`interp.ts`, decoding in `decode.ts`, flags in `alu.ts`)
+ * executes x86 integer instructions in real mode, 16/32-bit protected mode
+ * (paging off, 32-bit or PAE paging) and 64-bit mode until RIP reaches a
+ * record again. Machine code may jump or call into a record, and a record
+ * may `call()` machine code (RET to the caller's record ends the call; RAX
+ * is the result). Exiting instructions take the exit paths of `insn.ts`
+ * with their own encoded length; MMIO by machine code exits with the
+ * instruction's length, width and data. `docs/sim.md` lists what runs.
  *
  * **When an entry function returns**, the CPU executes `ret`: it pops the
  * return address from the guest stack into RIP and fetches there. The
@@ -50,7 +56,12 @@
  * A fault while delivering follows SDM Table 6-5 (contributory + contributory
  * or #PF + #PF/contributory → #DF); a fault while delivering #DF is a triple
  * fault: `EXIT_REASON_TRIPLE_FAULT`, and the vCPU restarts at RIP on the next
- * entry. Exceptions in real mode are triple faults too (no IVT is modelled).
+ * entry. Outside IA-32e mode the IDT holds 8-byte 32-bit gates (a frame of
+ * EFLAGS, CS, EIP and the error code; a privilege change takes SS:ESP from
+ * the 32-bit TSS); in real mode the IVT (offset:segment at 4 × vector) is
+ * used and FLAGS, CS, IP are pushed. A gate whose target is machine code
+ * rather than a record just moves RIP there: the interpreter runs the
+ * handler and its IRET.
  *
  * `kvm_asm_safe()` (and the `*_safe` intrinsics) catch an exception raised by
  * the instruction themselves, without the IDT, and return its vector, as
@@ -1047,9 +1058,13 @@ function load_segment_checked(sreg: number, sel: number, as_cpl: number = cpl): 
 let frame_addr = 0n;
 let frame_width = 8;
 
+/** Linear base of the stack a frame is pushed on (SS.base outside IA-32e mode). */
+let push_base = 0n;
+
 function push(rsp: bigint, v: bigint): bigint {
-  const n = rsp - BigInt(frame_width);
-  imp_write(n, frame_width, v);
+  let n = rsp - BigInt(frame_width);
+  if (frame_width === 4) n &= 0xffffffffn;
+  imp_write(frame_width === 4 ? (push_base + n) & 0xffffffffn : n, frame_width, v);
   return n;
 }
 
@@ -1179,6 +1194,8 @@ function deliver_once(v: number, type: number, ec: number, has_ec: boolean): voi
   let rsp = old_rsp;
   const new_cpl = cdpl;
   const tss = seg_base(6);
+  let new_ss = -1;
+  push_base = 0n;
   if (lma) {
     if (ist) rsp = imp_read(tss + BigInt(0x24 + 8 * (ist - 1)), 8);
     else if (new_cpl < cpl) rsp = imp_read(tss + BigInt(4 + 8 * new_cpl), 8);
@@ -1189,16 +1206,30 @@ function deliver_once(v: number, type: number, ec: number, has_ec: boolean): voi
     rsp = push(rsp, old_rsp);
   } else {
     frame_width = 4;
-    if (new_cpl < cpl) delivery_fault(TS_VECTOR, seg_selector(6) & 0xfffc);
+    rsp &= 0xffffffffn;
+    push_base = seg_base(2) & 0xffffffffn;
+    if (new_cpl < cpl) {
+      // The 32-bit TSS: ESPn at 4 + 8n, SSn at 8 + 8n; the old SS:ESP go on the new stack.
+      rsp = imp_read(tss + BigInt(4 + 8 * new_cpl), 4);
+      new_ss = Number(imp_read(tss + BigInt(8 + 8 * new_cpl), 2));
+      if ((new_ss & 0xfffc) === 0) delivery_fault(TS_VECTOR, seg_selector(6) & 0xfffc);
+      read_descriptor(new_ss, TS_VECTOR);
+      push_base = BigInt(
+        ((desc_lo >>> 16) | ((desc_hi & 0xff) << 16) | (desc_hi & 0xff000000)) >>> 0,
+      );
+      rsp = push(rsp, BigInt(old_ss));
+      rsp = push(rsp, old_rsp & 0xffffffffn);
+    }
   }
   rsp = push(rsp, old_rflags);
   rsp = push(rsp, BigInt(old_cs));
   rsp = push(rsp, lma ? old_rip : old_rip & 0xffffffffn);
-  frame_addr = rsp;
+  frame_addr = lma ? rsp : (push_base + rsp) & 0xffffffffn;
   if (has_ec) rsp = push(rsp, BigInt(ec));
   // Commit: nothing above faulted.
   load_hidden(1, (sel & 0xfffc) | new_cpl);
   if (new_cpl < cpl && lma) null_segment(2, new_cpl);
+  if (new_ss >= 0) load_segment_checked(2, new_ss, new_cpl);
   reg_set(VCPU_REGS_RSP, rsp);
   let fl = Number(old_rflags) & ~(X86_EFLAGS_TF | X86_EFLAGS_NT | X86_EFLAGS_RF | X86_EFLAGS_VM);
   if (gtype === 0xe) fl &= ~X86_EFLAGS_IF;

@@ -924,3 +924,107 @@ export const EXC64: { mode: "real" | "prot32" | "long"; bytes: Uint8Array } = {
       "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
   ),
 };
+/**
+ * 32-bit privilege change: LTR of a 32-bit TSS, IRETD to CPL 3, an OUT there
+ * (IOPL 0) raises #GP(0), delivered through a 32-bit gate onto the ring-0
+ * stack of the TSS (ESP0/SS0) with the old SS:ESP in the frame.
+ *
+ * ```asm
+ * .intel_syntax noprefix
+ * .code32
+ * .globl _start
+ * _start:
+ *   mov esp, 0x9000
+ *   lgdt [gdtr]
+ *   ljmp 0x08, offset next
+ * next:
+ *   mov ax, 0x10
+ *   mov ds, ax
+ *   mov es, ax
+ *   mov ss, ax
+ *   lidt [idtr]
+ *   mov eax, offset gp_handler
+ *   mov [idt + 13*8], ax
+ *   mov word ptr [idt + 13*8 + 2], 0x08
+ *   mov word ptr [idt + 13*8 + 4], 0x8e00
+ *   shr eax, 16
+ *   mov [idt + 13*8 + 6], ax
+ *   mov eax, offset tss
+ *   mov [gdt + 0x28 + 2], ax
+ *   shr eax, 16
+ *   mov [gdt + 0x28 + 4], al
+ *   mov [gdt + 0x28 + 7], ah
+ *   mov dword ptr [tss + 4], 0x8800
+ *   mov dword ptr [tss + 8], 0x10
+ *   mov ax, 0x28
+ *   ltr ax
+ *   push 0x23
+ *   push 0x7000
+ *   push 0x2
+ *   push 0x1b
+ *   push offset user
+ *   iretd
+ * user:
+ *   mov ax, cs
+ *   and eax, 3
+ *   out 0x10, al
+ *   hlt
+ * gp_handler:
+ *   mov eax, [esp]
+ *   out 0x20, eax
+ *   mov eax, [esp + 4]
+ *   sub eax, offset user
+ *   out 0x21, eax
+ *   mov eax, [esp + 8]
+ *   out 0x21, eax
+ *   mov eax, [esp + 16]
+ *   out 0x22, eax
+ *   mov eax, [esp + 20]
+ *   out 0x22, eax
+ *   mov eax, esp
+ *   out 0x23, eax
+ *   mov ax, ss
+ *   out 0x23, eax
+ *   mov ax, cs
+ *   out 0x23, eax
+ *   hlt
+ * .align 8
+ * gdt:
+ *   .quad 0
+ *   .quad 0x00cf9b000000ffff
+ *   .quad 0x00cf93000000ffff
+ *   .quad 0x00cffb000000ffff
+ *   .quad 0x00cff3000000ffff
+ *   .quad 0x0000890000000067
+ * gdt_end:
+ * gdtr:
+ *   .word gdt_end - gdt - 1
+ *   .long gdt
+ * .align 8
+ * idtr:
+ *   .word 14*8 - 1
+ *   .long idt
+ * .align 8
+ * idt:
+ *   .fill 14*8, 1, 0
+ * .align 8
+ * tss:
+ *   .fill 0x68, 1, 0
+ * ```
+ */
+export const RING3: { mode: "real" | "prot32" | "long"; bytes: Uint8Array } = {
+  mode: "prot32",
+  bytes: hex(
+    "bc009000000f011500110000ea13100000080066b810008ed88ec08ed00f011d08110000b89810000066a37811000066" +
+      "c7057a110000080066c7057c110000008ec1e81066a37e110000b88011000066a3fa100000c1e810a2fc1000008825ff" +
+      "100000c7058411000000880000c705881100001000000066b828000f00d86a2368007000006a026a1b688f100000cf66" +
+      "8cc883e003e610f48b0424e7208b4424042d8f100000e7218b442408e7218b442410e7228b442414e72289e0e723668c" +
+      "d0e723668cc8e723f48db426000000000000000000000000ffff0000009bcf00ffff00000093cf00ffff000000fbcf00" +
+      "ffff000000f3cf0067000000008900002f00d010000066906f0010110000669000000000000000000000000000000000" +
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" +
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" +
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" +
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" +
+      "0000000000000000",
+  ),
+};
