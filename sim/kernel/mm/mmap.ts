@@ -125,14 +125,96 @@ export interface mm_backing {
   chunk(i: number): ArrayBufferLike | undefined;
 }
 
-/** A backing made of buffers held strongly (anonymous memory, kvm_run pages, guest_memfd). */
+/**
+ * Released anonymous chunks kept for reuse, by size. Freeing a
+ * `SharedArrayBuffer` returns its memory to the OS only after the event loop
+ * turns (the runtime frees backing stores from a task; a forced GC does not),
+ * so a synchronous loop creating and freeing VMs would grow without bound.
+ * A chunk is recycled once nothing maps it and no VM's memory map uses it,
+ * and zeroed page by page when reused (a page never touched reads as the
+ * zero page and costs nothing to check).
+ */
+const anon_pool = new Map<number, SharedArrayBuffer[]>();
+let anon_pool_bytes = 0;
+/** Most bytes the pool keeps; more are left to the garbage collector. */
+const ANON_POOL_MAX_BYTES = 128 << 20;
+/** The largest chunk recycled: scanning a bigger one on reuse costs more than it saves. */
+const ANON_POOL_MAX_CHUNK = 64 << 20;
+/** Users of chunks besides their mappings (a VM's memory map): see {@linkcode anon_chunk_pin}. */
+const chunk_pins = new WeakMap<ArrayBufferLike, number>();
+
+/**
+ * Marks `buf` as in use by something other than its mapping (a VM's memory
+ * map handed to vCPUs), so that unmapping does not recycle it meanwhile.
+ */
+export function anon_chunk_pin(buf: ArrayBufferLike): void {
+  chunk_pins.set(buf, (chunk_pins.get(buf) ?? 0) + 1);
+}
+
+/** Undoes one {@linkcode anon_chunk_pin}; a chunk already unmapped is recycled. */
+export function anon_chunk_unpin(buf: ArrayBufferLike): void {
+  const n = (chunk_pins.get(buf) ?? 0) - 1;
+  if (n > 0) {
+    chunk_pins.set(buf, n);
+    return;
+  }
+  chunk_pins.delete(buf);
+  if (released.has(buf)) {
+    released.delete(buf);
+    anon_recycle(buf as SharedArrayBuffer);
+  }
+}
+
+/** Chunks whose mappings are gone but which were pinned at the time. */
+const released = new WeakSet<ArrayBufferLike>();
+
+function anon_recycle(buf: SharedArrayBuffer): void {
+  const n = buf.byteLength;
+  if (n > ANON_POOL_MAX_CHUNK || anon_pool_bytes + n > ANON_POOL_MAX_BYTES) return;
+  let list = anon_pool.get(n);
+  if (!list) anon_pool.set(n, list = []);
+  list.push(buf);
+  anon_pool_bytes += n;
+}
+
+/** A zeroed anonymous chunk of `n` bytes: a recycled one if the pool has it. */
+function anon_chunk_alloc(n: number): SharedArrayBuffer {
+  const buf = anon_pool.get(n)?.pop();
+  if (!buf) return new SharedArrayBuffer(n);
+  anon_pool_bytes -= n;
+  const words = new Int32Array(buf, 0, n >> 2);
+  for (let p = 0; p < words.length; p += PAGE_SIZE >> 2) {
+    const e = Math.min(p + (PAGE_SIZE >> 2), words.length);
+    for (let i = p; i < e; i++) {
+      if (words[i] !== 0) {
+        words.fill(0, p, e);
+        break;
+      }
+    }
+  }
+  new Uint8Array(buf, n & ~3).fill(0);
+  return buf;
+}
+
+/** Bytes of released anonymous memory kept for reuse (diagnostics, tests). */
+export function anon_pool_size(): number {
+  return anon_pool_bytes;
+}
+
+/**
+ * A backing made of buffers held strongly (anonymous memory, kvm_run pages,
+ * guest_memfd). Anonymous memory creates its chunks when first used, so a
+ * huge sparse mapping or guest_memfd costs only the chunks touched.
+ */
 export class chunked_backing implements mm_backing {
-  /** The chunks, in order. */
-  readonly chunks: readonly ArrayBufferLike[];
+  readonly #chunks: (ArrayBufferLike | undefined)[];
+  readonly #anonymous: boolean;
   /** Bytes of the object. */
   readonly size: number;
   /** Bytes per chunk. */
   readonly chunk_size: number;
+  /** VMAs mapping anonymous memory; at 0 its chunks are recycled. */
+  mappings = 0;
 
   /**
    * Wraps existing buffers.
@@ -140,24 +222,65 @@ export class chunked_backing implements mm_backing {
    * @param chunks the buffers, each `chunk_size` bytes but the last
    * @param chunk_size bytes per chunk
    */
-  constructor(chunks: readonly ArrayBufferLike[], chunk_size: number) {
-    this.chunks = chunks;
+  constructor(chunks: readonly ArrayBufferLike[], chunk_size: number);
+  /** @internal anonymous memory of `size` bytes, chunks created on use */
+  constructor(chunks: readonly ArrayBufferLike[], chunk_size: number, size: number);
+  constructor(chunks: readonly ArrayBufferLike[], chunk_size: number, size?: number) {
+    this.#chunks = [...chunks];
     this.chunk_size = chunk_size;
-    this.size = chunks.reduce((n, c) => n + c.byteLength, 0);
+    this.#anonymous = size !== undefined;
+    this.size = size ?? chunks.reduce((n, c) => n + c.byteLength, 0);
   }
 
-  /** Chunk `i`. */
+  /** The number of chunks. */
+  get nr_chunks(): number {
+    return this.chunk_size === Infinity
+      ? this.#chunks.length
+      : Math.ceil(this.size / this.chunk_size);
+  }
+
+  /** Chunk `i` (created, zero-filled, at first use for anonymous memory). */
   chunk(i: number): ArrayBufferLike | undefined {
-    return this.chunks[i];
+    const c = this.#chunks[i];
+    if (c || !this.#anonymous || i < 0 || i >= this.nr_chunks) return c;
+    const n = Math.min(this.chunk_size, this.size - i * this.chunk_size);
+    return this.#chunks[i] = anon_chunk_alloc(n);
   }
 
-  /** Zero-filled `SharedArrayBuffer` chunks covering `size` bytes. */
-  static anonymous(size: number, chunk_size: number = ANON_CHUNK_SIZE): chunked_backing {
-    const chunks: SharedArrayBuffer[] = [];
-    for (let off = 0; off < size; off += chunk_size) {
-      chunks.push(new SharedArrayBuffer(Math.min(chunk_size, size - off)));
+  /** Whether chunk `i` exists (was ever used). */
+  has_chunk(i: number): boolean {
+    return this.#chunks[i] !== undefined;
+  }
+
+  /**
+   * Drops chunk `i` (a hole punched over all of it): its memory goes back
+   * to the host, and a later use gets a zeroed chunk.
+   */
+  drop_chunk(i: number): void {
+    const c = this.#chunks[i];
+    if (!c || !this.#anonymous) return;
+    this.#chunks[i] = undefined;
+    this.#release(c);
+  }
+
+  /** Recycles the chunks of anonymous memory nothing maps any more. */
+  release(): void {
+    if (!this.#anonymous) return;
+    for (let i = 0; i < this.#chunks.length; i++) {
+      const c = this.#chunks[i];
+      if (c) this.#release(c);
+      this.#chunks[i] = undefined;
     }
-    return new chunked_backing(chunks, chunk_size);
+  }
+
+  #release(c: ArrayBufferLike): void {
+    if (chunk_pins.get(c)) released.add(c);
+    else anon_recycle(c as SharedArrayBuffer);
+  }
+
+  /** Anonymous memory of `size` bytes in `chunk_size` chunks, zero-filled, created on use. */
+  static anonymous(size: number, chunk_size: number = ANON_CHUNK_SIZE): chunked_backing {
+    return new chunked_backing([], chunk_size, size);
   }
 }
 
@@ -388,7 +511,9 @@ export class mm_struct {
     };
     if (anon) {
       vma.vm_pgoff = 0;
-      vma.backing = chunked_backing.anonymous(len);
+      const b = chunked_backing.anonymous(len);
+      b.mappings = 1;
+      vma.backing = b;
     } else {
       const r = filp.f_op.mmap!(filp, vma);
       if (r < 0) return r;
@@ -425,6 +550,12 @@ export class mm_struct {
       if (m.vm_file) {
         for (let k = 0; k < pieces.length; k++) get_file(m.vm_file);
         fput(m.vm_file);
+      }
+      // Anonymous memory nothing maps any more is freed (recycled).
+      const b = m.backing;
+      if (b instanceof chunked_backing && b.mappings > 0) {
+        b.mappings += pieces.length - 1;
+        if (b.mappings === 0) b.release();
       }
       v.splice(i, 1, ...pieces);
       i += pieces.length;

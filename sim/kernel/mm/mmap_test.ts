@@ -13,6 +13,7 @@ import { mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts
 import { errno_get as errno } from "../../../include/libc/errno.ts";
 import { EBADF, EEXIST, EFAULT, EINVAL } from "../../../include/linux/errno.ts";
 import { current } from "../include/linux/sched.ts";
+import { anon_pool_size } from "./mmap.ts";
 import {
   MAP_ANONYMOUS,
   MAP_FIXED,
@@ -118,4 +119,50 @@ Deno.test("JavaScript buffers are page-granular: the rest of the last page reads
   // The guard page after the last page still faults.
   assertEquals(mm.copy_from_user(got, a + 4095n, 2), -EFAULT, "across the page end");
   assertEquals(mm.user_memory(a + 1n, 1), null, "no memory to alias in the tail");
+});
+
+Deno.test("a 2^46-byte anonymous mapping allocates only the chunk touched", () => {
+  const rss0 = Deno.memoryUsage().rss;
+  const len = 2 ** 46;
+  const a = mmap(0n, len, RW, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  assertNotEquals(a, -1n);
+  user_memory(a + BigInt(len - 8), 8).set([1, 2, 3, 4, 5, 6, 7, 8]);
+  assertEquals([...user_memory(a + BigInt(len - 8), 8)], [1, 2, 3, 4, 5, 6, 7, 8]);
+  assertEquals([...user_memory(a, 8)], [0, 0, 0, 0, 0, 0, 0, 0]);
+  assertEquals(Deno.memoryUsage().rss - rss0 < 64 << 20, true);
+  assertEquals(munmap(a, len), 0);
+});
+
+Deno.test("unmapped anonymous memory is recycled at once, zeroed: no growth in a synchronous loop", () => {
+  const len = 3 << 20;
+  const touch = (a: bigint) => {
+    const m = user_memory(a, len);
+    for (let i = 0; i < len; i += 4096) m[i] = 0xa5;
+  };
+  const a = mmap(0n, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  touch(a);
+  const pooled = anon_pool_size();
+  assertEquals(munmap(a, len), 0);
+  assertEquals(anon_pool_size(), pooled + len, "the released chunk is kept for reuse");
+  const b = mmap(0n, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assertEquals(user_memory(b, len).every((x) => x === 0), true, "reused memory reads as zeros");
+  assertEquals(anon_pool_size(), pooled);
+  assertEquals(munmap(b, len), 0);
+  // A partial munmap keeps the rest mapped: nothing is recycled until the last piece goes.
+  const c = mmap(0n, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  touch(c);
+  const before = anon_pool_size();
+  assertEquals(munmap(c, 4096), 0);
+  assertEquals(anon_pool_size(), before);
+  assertEquals(user_memory(c + 4096n, 1)[0], 0xa5);
+  assertEquals(munmap(c + 4096n, len - 4096), 0);
+  assertEquals(anon_pool_size(), before + len);
+  // 500 cycles of 3 MiB touched would be 1.5 GiB if each waited for the event loop.
+  const rss0 = Deno.memoryUsage().rss;
+  for (let i = 0; i < 500; i++) {
+    const d = mmap(0n, len, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    touch(d);
+    munmap(d, len);
+  }
+  assertEquals(Deno.memoryUsage().rss - rss0 < 50 << 20, true, "RSS stays within 50 MiB");
 });

@@ -88,14 +88,14 @@ function kvm_gmem_punch_hole(g: gmem_file, offset: number, len: number): void {
   while (a < end) {
     const ci = Math.floor(a / cs);
     const cstart = ci * cs;
-    const chunk = g.backing.chunks[ci] as SharedArrayBuffer;
-    const n = Math.min(end, cstart + chunk.byteLength) - a;
-    if (a === cstart && n === chunk.byteLength) {
-      // A whole chunk is replaced rather than zeroed, so that a punched
+    const clen = Math.min(cs, g.size - cstart);
+    const n = Math.min(end, cstart + clen) - a;
+    if (a === cstart && n === clen) {
+      // A whole chunk is dropped rather than zeroed, so that a punched
       // range gives its memory back to the host instead of committing it.
-      (g.backing.chunks as SharedArrayBuffer[])[ci] = new SharedArrayBuffer(chunk.byteLength);
-    } else {
-      new Uint8Array(chunk, a - cstart, n).fill(0);
+      g.backing.drop_chunk(ci);
+    } else if (g.backing.has_chunk(ci)) {
+      new Uint8Array(g.backing.chunk(ci)!, a - cstart, n).fill(0);
     }
     a += n;
   }

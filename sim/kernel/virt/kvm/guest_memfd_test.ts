@@ -115,3 +115,17 @@ Deno.test("guest_memfd: mmap only with FLAG_MMAP and MAP_SHARED; punch hole zero
   close_all(g, plain, vm, kvm);
   void close;
 });
+
+Deno.test("a 2^46-byte guest_memfd (Linux accepts it) costs only the chunks used", () => {
+  const [kvm, vm] = create_vm(1);
+  const rss0 = Deno.memoryUsage().rss;
+  const fd = gmem(vm, 1n << 46n);
+  assertEquals(fd >= 0, true, `errno ${errno()}`);
+  // Punching a hole over a terabyte touches nothing either.
+  assertEquals(fallocate(fd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0n, 1n << 40n), 0);
+  assertEquals(fallocate(fd, FALLOC_FL_KEEP_SIZE, (1n << 46n) - 4096n, 4096n), 0);
+  assertEquals(Deno.memoryUsage().rss - rss0 < 64 << 20, true, "no chunk was allocated up front");
+  close(fd);
+  close(vm);
+  close(kvm);
+});

@@ -92,7 +92,7 @@ function push_gmem(out: gpa_range[], slot: kvm_memory_slot, gpa: number, size: n
   while (a < end) {
     const ci = Math.floor(off / cs);
     const inner = off - ci * cs;
-    const chunk = g.backing.chunks[ci] as SharedArrayBuffer;
+    const chunk = g.backing.chunk(ci) as SharedArrayBuffer;
     const n = Math.min(end - a, chunk.byteLength - inner);
     out.push({
       gpa: a,

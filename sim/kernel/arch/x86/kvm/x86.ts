@@ -178,7 +178,7 @@ import {
   supported_cpuid,
   xstate_required_size,
 } from "./cpuid.ts";
-import { vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
+import { kvm_memmap_free, vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
 import { sim_vmcs, vmcs_alloc, type vmcs_view } from "../../../../cpu/vmcs.ts";
 import { VCPU_REGS_RDX } from "../../../../cpu/vmx.ts";
 import { offsetof } from "../../../../../include/c/layout.ts";
@@ -297,6 +297,7 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
 /** `kvm_arch_destroy_vm()`. */
 export function kvm_arch_destroy_vm(k: kvm): void {
   if (is_td(k)) tdx_vm_destroy(k);
+  kvm_memmap_free(k);
 }
 
 /** `irqchip_in_kernel()`: full or split. */

@@ -531,7 +531,7 @@ function gmem_page_in(slot: kvm_memory_slot, gfn: number): Uint8Array | null | "
   const off = slot.gmem.pgoff * 4096 + (gfn - slot.base_gfn) * 4096;
   const cs = g.backing.chunk_size;
   const ci = Math.floor(off / cs);
-  const chunk = g.backing.chunks[ci];
+  const chunk = g.backing.chunk(ci);
   if (!chunk) return null;
   return new Uint8Array(chunk, off - ci * cs, 4096);
 }

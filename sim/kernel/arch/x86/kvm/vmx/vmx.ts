@@ -124,6 +124,7 @@ import {
   kvm_set_xcr0,
   kvm_update_cpuid_runtime,
 } from "../x86.ts";
+import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
 import { is_td, tdx_handle_exit, tdx_memmap, tdx_vcpu_pre_run } from "./tdx.ts";
 
 export { GuestCodeError };
@@ -248,8 +249,19 @@ export function kvm_memmap(k: kvm): kvm_memmap_cache {
   }
   const map = is_td(k) ? tdx_memmap(k, ranges) : { slots };
   const m: kvm_memmap_cache = { generation: k.generation, ranges, map };
+  // vCPUs may hold the map's buffers until they take the next one: unmapping
+  // the memory must not recycle them meanwhile.
+  for (const r of ranges) if (r.buffer) anon_chunk_pin(r.buffer);
+  if (c) { for (const r of c.ranges) if (r.buffer) anon_chunk_unpin(r.buffer); }
   k.arch.memmap = m;
   return m;
+}
+
+/** Drops the VM's memory map (VM destroy, after its vCPUs are gone). */
+export function kvm_memmap_free(k: kvm): void {
+  const c = k.arch.memmap;
+  k.arch.memmap = null;
+  if (c) { for (const r of c.ranges) if (r.buffer) anon_chunk_unpin(r.buffer); }
 }
 
 function memmap_lookup(m: kvm_memmap_cache, gpa: number) {
