@@ -13,7 +13,7 @@
  *   TEST_ASSERT_EQ(6 * 7, 42);
  * });
  *
- * TEST_HARNESS_MAIN(import.meta);
+ * await TEST_HARNESS_MAIN(import.meta);
  * ```
  *
  * The backend is chosen by `KVM_SELFTESTS_BACKEND` (`sim`, the default, or

@@ -159,6 +159,7 @@ export function ksft_reset_state(): void {
   ksft_cnt.ksft_xskip = 0;
   ksft_cnt.ksft_error = 0;
   ksft_plan = 0;
+  ksft_parts.length = 0;
 }
 
 /** Print `TAP version 13`, unless `KSFT_TAP_LEVEL` is set (a runner already printed it). */
@@ -233,6 +234,33 @@ export function ksft_perror(msg: string): void {
 function result_line(prefix: string, fmt: string, args: readonly unknown[]): void {
   printf(prefix, ksft_test_num());
   vprintf(fmt, args);
+  const m = / # (SKIP|XFAIL|XPASS) $/.exec(prefix);
+  if (m) {
+    ksft_parts.push({ directive: m[1] as ksft_part["directive"], msg: vformat(fmt, args).trim() });
+  }
+}
+
+/** A part of a program that did not simply pass: a low-level `ksft_test_result_*` line. */
+export interface ksft_part {
+  /** The TAP directive it printed. */
+  readonly directive: "SKIP" | "XFAIL" | "XPASS";
+  /** Its message. */
+  readonly msg: string;
+}
+
+const ksft_parts: ksft_part[] = [];
+
+/**
+ * The parts reported with a SKIP, XFAIL or XPASS directive since the last
+ * {@linkcode ksft_reset_state}: under `deno test` each becomes an ignored
+ * step of the program's test, so a part that could not run is counted as
+ * skipped instead of being folded into a pass. (No C twin: kselftest's TAP
+ * line is what a C runner counts.)
+ *
+ * @returns the parts, in order
+ */
+export function ksft_get_parts(): readonly ksft_part[] {
+  return ksft_parts;
 }
 
 /**

@@ -52,14 +52,17 @@
  *   `Test terminated by assertion`. An exception thrown by a test is a failure:
  *   the child prints its stack on stderr and exits 1. `exit()` in a test only
  *   ends the child.
- * - **`deno test`**: the same file registers one `Deno.test` per selected
- *   (fixture, variant, test), named `fixture[.variant].test`, which runs setup,
- *   body and teardown in-process; a failed `ASSERT_*` or `EXPECT_*`, a non-zero
- *   `exit()` or an exception fails it. A `TEST_REQUIRE` that fails in `main`
- *   before `test_harness_run` registers every test as ignored, named
- *   `<name> # SKIP <reason>`. Deno has no runtime skip, so a test that skips while
- *   running passes, with an ignored step named `SKIP: <reason>` to show it.
- *   `TEST_SIGNAL` tests run in a child process, as standalone.
+ * - **`deno test`**: while the module loads (`await TEST_HARNESS_MAIN(...)`),
+ *   each selected (fixture, variant, test) runs setup, body and teardown
+ *   in-process, one after another; then one `Deno.test` per result is
+ *   registered, named `fixture[.variant].test`. A failed `ASSERT_*` or
+ *   `EXPECT_*`, a non-zero `exit()`, an exception or an overrun timeout fails
+ *   it (the Deno test rethrows the recorded error). A test that skipped is
+ *   registered as ignored, named `<name> # SKIP <reason>`, so Deno's summary and
+ *   its JUnit report count it as skipped; so is every test when a
+ *   `TEST_REQUIRE` fails in `main` before `test_harness_run`. Parts reported
+ *   with `ksft_test_result_skip/xfail` become ignored steps. `TEST_SIGNAL` tests
+ *   run in a child process, as standalone.
  * - **vCPU workers** import the test module for its guest code: there every
  *   registration and `ksft_main` is inert ({@linkcode in_guest_worker}).
  *
@@ -71,6 +74,8 @@ import {
   KSFT_FAIL,
   ksft_get_error_cnt,
   ksft_get_fail_cnt,
+  ksft_get_parts,
+  type ksft_part,
   KSFT_PASS,
   ksft_print_header,
   ksft_print_msg,
@@ -1363,34 +1368,52 @@ async function run_parent(argv: readonly string[]): Promise<never> {
 // ---------------------------------------------------------------------------
 // deno test
 
-async function report_in_deno_test(
-  ctx: Deno.TestContext,
-  exit_code: number,
-  reason: string,
-  error: unknown,
-): Promise<void> {
-  switch (exit_code) {
-    case KSFT_PASS:
-      return;
-    case KSFT_SKIP:
-    case KSFT_XFAIL:
-    case KSFT_XPASS: {
-      // Deno has no runtime skip: show the directive as an ignored step.
-      const what = exit_code === KSFT_SKIP ? "SKIP" : exit_code === KSFT_XFAIL ? "XFAIL" : "XPASS";
-      await ctx.step({ name: `${what}: ${reason || "unknown"}`, ignore: true, fn: () => {} });
-      return;
-    }
-    default:
-      throw error;
-  }
+/**
+ * What one test (or a `main()`-only program) did. Under `deno test` the
+ * tests run while the module loads and each result is then registered as a
+ * Deno test: Deno can ignore a test only when registering it, so this is how
+ * a test that skips at run time is counted as ignored (skipped), not passed.
+ */
+interface load_result {
+  /** The Deno test's name. */
+  name: string;
+  /** The `KSFT_*` outcome. */
+  exit_code: number;
+  /** The SKIP / XFAIL reason. */
+  reason: string;
+  /** What the Deno test throws when the outcome is a failure. */
+  error: unknown;
+  /** Parts reported through the low-level API (`ksft_test_result_skip`, ...): ignored steps. */
+  parts: readonly ksft_part[];
 }
 
-async function run_in_process(ctx: Deno.TestContext, s: selected_test): Promise<void> {
+function register_result(r: load_result): void {
+  deno_tests_registered = true;
+  if (r.exit_code === KSFT_SKIP) {
+    Deno.test({ name: `${r.name} # SKIP ${r.reason || "unknown"}`, ignore: true, fn: () => {} });
+    return;
+  }
+  const steps = r.parts.map((p) => `${p.directive}: ${p.msg || "unknown"}`);
+  if (r.exit_code === KSFT_XFAIL || r.exit_code === KSFT_XPASS) {
+    steps.push(`${r.exit_code === KSFT_XFAIL ? "XFAIL" : "XPASS"}: ${r.reason || "unknown"}`);
+  }
+  Deno.test({
+    name: r.name,
+    fn: async (ctx) => {
+      // Parts that did not run (or failed as the host explains) are ignored steps.
+      for (const name of steps) await ctx.step({ name, ignore: true, fn: () => {} });
+      if (!test_passed(r.exit_code)) throw r.error;
+    },
+  });
+}
+
+async function run_in_process(s: selected_test): Promise<load_result> {
   const { f, v, t } = s;
   ksft_reset_state();
   const md = new_state(t.name, undefined);
   current = md;
   let out: outcome;
+  const t0 = performance.now();
   try {
     out = await run_test_body(f, v, t, md, true);
   } finally {
@@ -1398,10 +1421,14 @@ async function run_in_process(ctx: Deno.TestContext, s: selected_test): Promise<
     // The in-process test was a process: release what it left open.
     run_atexit_handlers();
   }
-  assert_no_leaks();
   let exit_code: number;
   let reason = md.reason;
   let error: unknown;
+  try {
+    assert_no_leaks();
+  } catch (e) {
+    out = { kind: "exception", error: e };
+  }
   switch (out.kind) {
     case "returned":
       exit_code = md.exit_code;
@@ -1430,32 +1457,48 @@ async function run_in_process(ctx: Deno.TestContext, s: selected_test): Promise<
       error = out.error;
       break;
   }
+  // In-process there is no child to SIGKILL: a test that outlived its
+  // timeout fails as the standalone harness reports it (guest code cannot
+  // outlive it: KVM_RUN has a deadline under deno test).
+  if (performance.now() - t0 > t.timeout * 1000 && exit_code !== KSFT_FAIL) {
+    fprintf(stderr, "# %s: Test terminated by timeout\n", t.name);
+    exit_code = KSFT_FAIL;
+    error = new Error(`${t.name}: Test terminated by timeout (${t.timeout} s)`);
+  }
   if (is_xfail(f, v, t)) exit_code = test_passed(exit_code) ? KSFT_XPASS : KSFT_XFAIL;
-  await report_in_deno_test(ctx, exit_code, reason, error);
+  return { name: full_name(f, v, t), exit_code, reason, error, parts: [...ksft_get_parts()] };
 }
 
-async function run_signal_test_in_child(ctx: Deno.TestContext, s: selected_test): Promise<void> {
+async function run_signal_test_in_child(s: selected_test): Promise<load_result> {
   const results_path = Deno.makeTempFileSync({ prefix: "kselftest-results-" });
   try {
     const r = await run_in_child(s.fi, s.vi, s.ti, s.t, results_path);
     let exit_code = r.exit_code;
     if (is_xfail(s.f, s.v, s.t)) exit_code = test_passed(exit_code) ? KSFT_XPASS : KSFT_XFAIL;
-    await report_in_deno_test(ctx, exit_code, r.reason, new Error(`${s.t.name}: Test failed`));
+    return {
+      name: full_name(s.f, s.v, s.t),
+      exit_code,
+      reason: r.reason,
+      error: new Error(`${s.t.name}: Test failed`),
+      parts: [],
+    };
   } finally {
     Deno.removeSync(results_path);
   }
 }
 
-function register_deno_tests(argv: readonly string[]): void {
+/**
+ * Runs the selected tests now, one after another in this process, then
+ * registers one Deno test per result. A `deno test --filter` chooses among
+ * the registered results; the tests themselves all ran.
+ */
+async function run_and_register_deno_tests(argv: readonly string[]): Promise<void> {
   deno_tests_registered = true;
+  const results: load_result[] = [];
   for (const s of selected_tests(argv).tests) {
-    const name = full_name(s.f, s.v, s.t);
-    if (s.t.termsig !== -1) {
-      Deno.test({ name, fn: (ctx) => run_signal_test_in_child(ctx, s) });
-    } else {
-      Deno.test({ name, timeout: s.t.timeout * 1000, fn: (ctx) => run_in_process(ctx, s) });
-    }
+    results.push(await (s.t.termsig !== -1 ? run_signal_test_in_child(s) : run_in_process(s)));
   }
+  for (const r of results) register_result(r);
 }
 
 function register_ignored(suffix: string): void {
@@ -1487,8 +1530,7 @@ export function test_harness_run(argc: number, argv: readonly string[]): Promise
   const ret = test_harness_argv_check(args);
   if (ret !== KSFT_PASS) return Promise.resolve(ret);
   if (in_deno_test()) {
-    register_deno_tests(args);
-    return exit(KSFT_PASS);
+    return run_and_register_deno_tests(args).then(() => exit(KSFT_PASS));
   }
   return run_parent(args);
 }
@@ -1508,13 +1550,7 @@ function program_name(meta: ImportMeta): string {
 }
 
 function fail_main_as_test(prog: string, error: unknown): void {
-  deno_tests_registered = true;
-  Deno.test({
-    name: prog,
-    fn: () => {
-      throw error;
-    },
-  });
+  register_result({ name: prog, exit_code: KSFT_FAIL, reason: "", error, parts: [] });
 }
 
 function settle_main_in_deno_test(prog: string, status: number, reason: string | undefined): void {
@@ -1537,56 +1573,65 @@ function backend_in_use(): string {
   }
 }
 
-function run_main_in_deno_test(prog: string, argv: string[], main: ksft_main_fn): void {
+async function run_main_in_deno_test(
+  prog: string,
+  argv: string[],
+  main: ksft_main_fn,
+): Promise<void> {
   const has_tests = __fixture_list.some((f) => f.tests.length > 0);
-  if (!has_tests) {
-    // A main()-only program (most KVM selftests): one Deno test runs main.
-    Deno.test({
-      name: prog,
-      fn: async (ctx) => {
-        let status = 0;
-        let reason: string | undefined;
-        try {
-          status = (await main(argv.length, argv)) ?? 0;
-        } catch (e) {
-          if (!(e instanceof ExitError)) throw e;
-          status = e.status;
-          reason = e.reason;
-        } finally {
-          run_atexit_handlers();
-        }
-        assert_no_leaks();
-        if (status === KSFT_PASS) return;
-        if (status === KSFT_SKIP) {
-          await ctx.step({ name: `SKIP: ${reason || "unknown"}`, ignore: true, fn: () => {} });
-          return;
-        }
-        // A failure the host's older kernel explains (known_host_failures.ts) is
-        // kselftest's XFAIL: reported with its reason, as the selftest runner does.
-        const xfail = expected_host_failure(prog, backend_in_use(), reason ?? "");
-        if (xfail) {
-          await ctx.step({ name: `XFAIL: ${xfail.reason}`, ignore: true, fn: () => {} });
-          return;
-        }
-        throw new ExitError(status, reason);
-      },
-    });
+  ksft_reset_state();
+  let status = 0;
+  let reason: string | undefined;
+  let error: unknown;
+  try {
+    status = (await main(argv.length, argv)) ?? 0;
+  } catch (e) {
+    if (e instanceof ExitError) {
+      status = e.status;
+      reason = e.reason;
+      error = e;
+    } else {
+      status = KSFT_FAIL;
+      error = e;
+    }
+  } finally {
+    if (!has_tests) run_atexit_handlers();
+  }
+  if (has_tests) {
+    // test_harness_run() registered the tests; otherwise main ended before it.
+    if (error !== undefined && !(error instanceof ExitError) && !deno_tests_registered) {
+      fail_main_as_test(prog, error);
+    } else {
+      settle_main_in_deno_test(prog, status, reason);
+    }
     return;
   }
-  const on_error = (e: unknown): void => {
-    if (e instanceof ExitError) settle_main_in_deno_test(prog, e.status, e.reason);
-    else if (!deno_tests_registered) fail_main_as_test(prog, e);
-  };
+  // A main()-only program (most KVM selftests): one Deno test carries its result.
   try {
-    const r = main(argv.length, argv);
-    if (is_promise(r)) {
-      r.then((rc) => settle_main_in_deno_test(prog, rc ?? 0, undefined), on_error);
-    } else {
-      settle_main_in_deno_test(prog, r ?? 0, undefined);
-    }
+    assert_no_leaks();
   } catch (e) {
-    on_error(e);
+    status = KSFT_FAIL;
+    error = e;
   }
+  const parts = [...ksft_get_parts()];
+  if (status === KSFT_SKIP || status === KSFT_PASS) {
+    register_result({ name: prog, exit_code: status, reason: reason ?? "", error, parts });
+    return;
+  }
+  // A failure the host's older kernel explains (known_host_failures.ts) is
+  // kselftest's XFAIL: reported with its reason, as the selftest runner does.
+  const xfail = expected_host_failure(prog, backend_in_use(), reason ?? "");
+  if (xfail) {
+    register_result({ name: prog, exit_code: KSFT_XFAIL, reason: xfail.reason, error, parts });
+    return;
+  }
+  register_result({
+    name: prog,
+    exit_code: KSFT_FAIL,
+    reason: reason ?? "",
+    error: error ?? new ExitError(status, reason),
+    parts,
+  });
 }
 
 /**
@@ -1594,18 +1639,21 @@ function run_main_in_deno_test(prog: string, argv: string[], main: ksft_main_fn)
  *
  * - `deno run`: calls `main(argc, argv)` with `argv = ["./<file name without
  *   extension>", ...Deno.args]` and exits with its status.
- * - `deno test`: runs `main` while the module loads so that `test_harness_run`
- *   registers the Deno tests (or, for a program without `TEST`s, registers one
- *   Deno test named after the program that runs `main`). Call it after the
- *   `TEST`s, as the last statement of the file; a `main` that awaits before
- *   calling `test_harness_run` registers nothing.
+ * - `deno test`: runs `main` while the module loads, and with it the
+ *   program's `TEST`s (`test_harness_run`), then registers one Deno test per
+ *   result (or, for a program without `TEST`s, one named after the program).
+ *   Deno decides whether a test is ignored when it is registered, so this is
+ *   what lets a test that skips at run time count as ignored. The module
+ *   must therefore `await` this call, as its last statement:
+ *   `await ksft_main(import.meta, main);`.
  * - In a worker, or when the module is imported by another one: does nothing.
  *
  * @param meta the test module's `import.meta`
  * @param main the program's `main`
+ * @returns settles once the results are registered (at once outside `deno test`)
  */
-export function ksft_main(meta: ImportMeta, main: ksft_main_fn): void {
-  if (in_guest_worker()) return;
+export function ksft_main(meta: ImportMeta, main: ksft_main_fn): Promise<void> {
+  if (in_guest_worker()) return Promise.resolve();
   const prog = program_name(meta);
   const argv = [prog, ...Deno.args];
   if (meta.main) {
@@ -1616,12 +1664,12 @@ export function ksft_main(meta: ImportMeta, main: ksft_main_fn): void {
     } else {
       exit(r ?? 0);
     }
-    return;
+    return Promise.resolve();
   }
   // Under `deno test` the test module is Deno.mainModule without being `main`.
-  if (meta.url !== Deno.mainModule) return;
+  if (meta.url !== Deno.mainModule) return Promise.resolve();
   set_deno_test_mode(true);
-  run_main_in_deno_test(prog.slice(2), argv, main);
+  return run_main_in_deno_test(prog.slice(2), argv, main);
 }
 
 /**
@@ -1629,6 +1677,6 @@ export function ksft_main(meta: ImportMeta, main: ksft_main_fn): void {
  *
  * @param meta the test module's `import.meta`
  */
-export function TEST_HARNESS_MAIN(meta: ImportMeta): void {
-  ksft_main(meta, (argc, argv) => test_harness_run(argc, argv));
+export function TEST_HARNESS_MAIN(meta: ImportMeta): Promise<void> {
+  return ksft_main(meta, (argc, argv) => test_harness_run(argc, argv));
 }

@@ -133,6 +133,17 @@ export function xfail_of(r: program_result, backend: string): known_host_failure
   return expected_host_failure(r.name, backend, r.output);
 }
 
+/**
+ * The directives of the SKIP and XFAIL result lines a program printed for
+ * its parts (`ok N # SKIP ...`, `ok N name # XFAIL ...`): a passing program
+ * whose parts could not all run.
+ */
+export function skipped_parts(output: string): ("SKIP" | "XFAIL")[] {
+  return [...output.matchAll(/^ok \d+ [^\n]*?# (SKIP|XFAIL)\b/gm)].map((m) =>
+    m[1] as "SKIP" | "XFAIL"
+  );
+}
+
 function indent(output: string): string {
   if (output.length === 0) return "";
   const body = output.endsWith("\n") ? output.slice(0, -1) : output;
@@ -226,9 +237,12 @@ export async function main(argv: string[]): Promise<number> {
   );
   const skipped = rs.filter((r) => r.code === KSFT_SKIP);
   const passed = rs.length - failed.length - xfailed.length - skipped.length;
+  const parts = rs.filter((r) => r.code === 0).flatMap((r) => skipped_parts(r.output));
   console.log(
     `# Totals: pass:${passed} fail:${failed.length} xfail:${xfailed.length} ` +
-      `skip:${skipped.length} (backend ${backend})`,
+      `skip:${skipped.length} (backend ${backend}); parts of passing programs: ` +
+      `skip:${parts.filter((p) => p === "SKIP").length} ` +
+      `xfail:${parts.filter((p) => p === "XFAIL").length}`,
   );
   for (const r of xfailed) {
     console.log(`# XFAIL: ${r.name} (exit=${r.code}): ${xfail_of(r, backend)!.reason}`);

@@ -25,6 +25,7 @@
  */
 
 import { ksft_main } from "../include/kselftest_harness.ts";
+import { ksft_test_result_skip } from "../include/kselftest.ts";
 import {
   __GUEST_ASSERT,
   __vm_create_guest_memfd,
@@ -41,7 +42,6 @@ import {
   type kvm_vm,
   kvm_vm_free,
   memset,
-  pr_info,
   readb,
   ref,
   TEST_ASSERT,
@@ -311,8 +311,8 @@ let reported_unportable = false;
 function report_unportable(): void {
   if (reported_unportable) return;
   reported_unportable = true;
-  pr_info(
-    "Skipping fault_overflow, fault_private and collapse: SIGBUS from user memory and " +
+  ksft_test_result_skip(
+    "fault_overflow, fault_private and collapse: SIGBUS from user memory and " +
       "madvise() are not at the syscall boundary\n",
   );
 }
@@ -391,7 +391,9 @@ function test_guest_memfd_guest(): void {
   if (!kvm_check_cap(KVM_CAP_GUEST_MEMFD_FLAGS)) return;
 
   if (!kvm_can_run_guest_code()) {
-    pr_info("Skipping test_guest_memfd_guest: TypeScript guest code cannot run on this backend\n");
+    ksft_test_result_skip(
+      "test_guest_memfd_guest: TypeScript guest code cannot run on this backend\n",
+    );
     return;
   }
 

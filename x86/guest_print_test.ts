@@ -246,4 +246,4 @@ function test_type_str(vcpu: kvm_vcpu, a: bigint, b: bigint, sa: string, sb: str
   run_test(vcpu, format(PRINTF_FMT(fmt_t), sa, sb), format(ASSERT_FMT(fmt_t), sa, sb));
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);

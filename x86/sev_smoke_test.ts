@@ -347,4 +347,4 @@ function main(): number {
   return 0;
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);

@@ -361,4 +361,4 @@ function main(argc: number, argv: string[]): Promise<number> | number {
   return test_harness_run(argc, argv);
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);

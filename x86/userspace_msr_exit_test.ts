@@ -827,4 +827,4 @@ KVM_ONE_VCPU_TEST(user_msr, "user_exit_msr_flags", null, (vcpu) => {
   run_msr_filter_flag_test(vm);
 });
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);

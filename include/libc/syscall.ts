@@ -15,6 +15,7 @@ import type { ViewBase } from "../c/layout.ts";
 import { MAP_FAILED } from "../linux/mman.ts";
 import { type Backend, backend, init_backend } from "./backend.ts";
 import { errno_set } from "./errno.ts";
+import { atexit } from "./exit.ts";
 import { host_only, in_vcpu_worker } from "./process.ts";
 
 // A vCPU worker imports the test module for its guest code only: it has no
@@ -113,13 +114,48 @@ export function mmap(
   offset: number | bigint,
 ): bigint {
   const r = retBig(kernel("mmap()").mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset)));
-  return r === -1n ? MAP_FAILED : r;
+  if (r === -1n) return MAP_FAILED;
+  mappings_forget(r, page_align(BigInt(length)));
+  mappings.push([r, r + page_align(BigInt(length))]);
+  return r;
 }
 
 /** `munmap(2)`. */
 export function munmap(addr: bigint, length: number | bigint): number {
-  return ret(kernel("munmap()").munmap(addr, BigInt(length)));
+  const r = ret(kernel("munmap()").munmap(addr, BigInt(length)));
+  if (r === 0) mappings_forget(addr, page_align(BigInt(length)));
+  return r;
 }
+
+// The mappings this process made and has not unmapped, as [start, end) ranges.
+// A process's exit unmaps them (and so drops the references they hold: a
+// guest_memfd mapping keeps its VM alive); under `deno test` a test is a
+// process, and the harness runs the atexit handlers after each one.
+let mappings: [bigint, bigint][] = [];
+
+function page_align(len: bigint): bigint {
+  return (len + 0xfffn) & ~0xfffn;
+}
+
+function mappings_forget(start: bigint, len: bigint): void {
+  const end = start + len;
+  const left: [bigint, bigint][] = [];
+  for (const [s, e] of mappings) {
+    if (e <= start || s >= end) {
+      left.push([s, e]);
+      continue;
+    }
+    if (s < start) left.push([s, start]);
+    if (e > end) left.push([end, e]);
+  }
+  mappings = left;
+}
+
+atexit(() => {
+  const left = mappings;
+  mappings = [];
+  for (const [s, e] of left) kernel("munmap()").munmap(s, e - s);
+});
 
 /** `fallocate(2)`. */
 export function fallocate(

@@ -36,4 +36,4 @@ const scenarios: Record<string, () => void> = {
   },
 };
 
-ksft_main(import.meta, (_argc, argv) => scenarios[argv[1]!]!());
+await ksft_main(import.meta, (_argc, argv) => scenarios[argv[1]!]!());

@@ -82,4 +82,4 @@ const untested = FIXTURE("untested");
 FIXTURE_VARIANT_ADD(untested, "one", {});
 FIXTURE_VARIANT_ADD(untested, "two", {});
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);

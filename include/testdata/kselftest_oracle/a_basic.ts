@@ -22,4 +22,4 @@ TEST("skip_with_reason", () => {
   TH_LOG("never reached");
 });
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);

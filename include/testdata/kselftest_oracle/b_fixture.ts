@@ -36,4 +36,4 @@ TEST_F(counter, "expect_fails", (self) => {
   TH_LOG("still running after EXPECT");
 });
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);

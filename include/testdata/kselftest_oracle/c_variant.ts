@@ -37,4 +37,4 @@ TEST_F(sizes, "fits_in_u32", (self, variant) => {
   ASSERT_GE(4, self.bytes);
 });
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);

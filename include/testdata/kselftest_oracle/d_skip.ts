@@ -13,4 +13,4 @@ function main(argc: number, argv: string[]): Promise<number> {
   return test_harness_run(argc, argv);
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);

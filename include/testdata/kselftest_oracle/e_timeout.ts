@@ -29,7 +29,7 @@ TEST_F(slow, "runs_after_timeout", () => {
   TH_LOG("ran");
 });
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);
 
 /** C sleep(): blocks the thread, as the C test does, so only SIGKILL ends it early. */
 function sleep(seconds: number): void {

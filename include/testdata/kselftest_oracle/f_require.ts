@@ -11,4 +11,4 @@ TEST("requires_tdx", () => {
 
 TEST("runs_last", () => {});
 
-TEST_HARNESS_MAIN(import.meta);
+await TEST_HARNESS_MAIN(import.meta);

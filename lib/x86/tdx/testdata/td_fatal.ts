@@ -71,4 +71,4 @@ function main(_argc: number, argv: string[]): number {
   return 0;
 }
 
-ksft_main(import.meta, main);
+await ksft_main(import.meta, main);
