@@ -368,25 +368,96 @@ function probe_write(hi: number, lo: number): void {
 // ---------------------------------------------------------------------------
 // Operands.
 
+// Locked read-modify-writes (LOCK, XCHG with memory): the read is an atomic
+// load and the write a compare-exchange against it, so other vCPUs see the
+// RMW as one access; a lost race re-executes the instruction (its memory
+// write is the first side effect). An unaligned or MMIO operand falls back
+// to a read then a write.
+let locked = false;
+let lk_arr: Uint8Array | Uint16Array | Uint32Array | BigUint64Array | null = null;
+let lk_idx = 0;
+let lk_old: number | bigint = 0;
+
+interface atomic_views {
+  u8: Uint8Array;
+  u16: Uint16Array;
+  u32: Uint32Array;
+  u64: BigUint64Array;
+}
+const views_of = new WeakMap<SharedArrayBuffer, atomic_views>();
+
+function atomic_view(buf: SharedArrayBuffer): atomic_views {
+  let v = views_of.get(buf);
+  if (!v) {
+    const n = buf.byteLength;
+    v = {
+      u8: new Uint8Array(buf),
+      u16: new Uint16Array(buf, 0, n >> 1),
+      u32: new Uint32Array(buf, 0, n >> 2),
+      u64: new BigUint64Array(buf, 0, n >> 3),
+    };
+    views_of.set(buf, v);
+  }
+  return v;
+}
+
+/** Opens the locked memory operand of `size` bytes; false when it cannot be atomic. */
+function lock_open(size: number): boolean {
+  lk_arr = null;
+  ea_final();
+  linear(d.eseg, d.ea_hi, d.ea_lo, size, true);
+  if (l_lo % size !== 0) return false;
+  const i = (l_lo >>> 12) & tlb.mask;
+  const tag = l_hi * 1048576 + (l_lo >>> 12);
+  if (tlb.tag[i] !== tag || (tlb.perm[i]! & TLB_P_W) === 0) {
+    // Walk for the write (A/D set); a fault or MMIO is left to the ordinary path.
+    if (translate(l_hi, l_lo, ACC_WRITE) !== TR_OK) return false;
+    if (tlb.tag[i] !== tag || (tlb.perm[i]! & TLB_P_W) === 0) return false;
+  }
+  const dv = tlb.dv[i]!;
+  if (!(dv.buffer instanceof SharedArrayBuffer)) return false;
+  const byte = dv.byteOffset + tlb.off[i]! + (l_lo & 0xfff);
+  if (byte % size !== 0) return false;
+  const v = atomic_view(dv.buffer);
+  lk_arr = size === 1 ? v.u8 : size === 2 ? v.u16 : size === 4 ? v.u32 : v.u64;
+  lk_idx = byte / size;
+  lk_old = Atomics.load(lk_arr as Uint32Array, lk_idx);
+  return true;
+}
+
+/** The compare-exchange of a locked write; a changed location re-executes the instruction. */
+function lock_store(v: number | bigint): void {
+  const arr = lk_arr!;
+  lk_arr = null;
+  const got = arr instanceof BigUint64Array
+    ? Atomics.compareExchange(arr, lk_idx, lk_old as bigint, BigInt.asUintN(64, v as bigint))
+    : Atomics.compareExchange(arr as Uint32Array, lk_idx, lk_old as number, Number(v));
+  if (got !== lk_old) throw ABORT;
+}
+
 function get_rm(size: number): number {
   if (!d.mem) return gr(d.rm, size);
+  if (locked && lock_open(size)) return Number(lk_old);
   ea_final();
   return rd(d.eseg, d.ea_hi, d.ea_lo, size);
 }
 
 function set_rm(size: number, v: number): void {
   if (!d.mem) return sr(d.rm, size, v);
+  if (lk_arr) return lock_store(v >>> 0);
   wr(d.eseg, d.ea_hi, d.ea_lo, size, v);
 }
 
 function get_rmb(size: number): bigint {
   if (!d.mem) return grb(d.rm, size);
+  if (locked && lock_open(size)) return BigInt(lk_old);
   ea_final();
   return rdb(d.eseg, d.ea_hi, d.ea_lo, size);
 }
 
 function set_rmb(size: number, v: bigint): void {
   if (!d.mem) return srb(d.rm, size, v);
+  if (lk_arr) return lock_store(size === 8 ? v : Number(BigInt.asUintN(size * 8, v)));
   wrb(d.eseg, d.ea_hi, d.ea_lo, size, v);
 }
 
@@ -398,6 +469,11 @@ function get_rm_p(): number {
   if (!d.mem) {
     p_hi = reg_hi(d.rm);
     return reg_lo(d.rm);
+  }
+  if (locked && lock_open(8)) {
+    const v = lk_old as bigint;
+    p_hi = Number(v >> 32n);
+    return Number(v & 0xffffffffn);
   }
   ea_final();
   linear(d.eseg, d.ea_hi, d.ea_lo, 8, false);
@@ -418,6 +494,7 @@ function get_rm_p(): number {
 
 function set_rm_p(hi: number, lo: number): void {
   if (!d.mem) return reg_set_pair(d.rm, hi, lo);
+  if (lk_arr) return lock_store((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
   linear(d.eseg, d.ea_hi, d.ea_lo, 8, true);
   const o = l_lo & 0xfff;
   const i = (l_lo >>> 12) & tlb.mask;
@@ -592,6 +669,8 @@ export function interp_run(): void {
       step();
     } catch (e) {
       set_raw_insn(0);
+      locked = false;
+      lk_arr = null;
       if (e === ABORT) continue;
       if (take_transfer(e)) continue;
       throw e;
@@ -628,7 +707,11 @@ function step(): void {
   // An interrupt shadow (MOV SS, POP SS, STI) covers exactly one instruction.
   const had_shadow = shadow_pending;
   shadow_pending = false;
+  // XCHG with a memory operand is locked without the prefix.
+  locked = d.lock || d.op === 0x86 || d.op === 0x87;
+  lk_arr = null;
   exec(d.op);
+  locked = false;
   if (had_shadow && !shadow_pending && interruptibility() !== 0) set_interruptibility(0);
   set_raw_insn(0);
 }
@@ -1873,8 +1956,8 @@ function exec_0f(op: number): void {
       const sum = size === 8
         ? A.alu64(A.ADD, dst, src, rflags())
         : BigInt(A.alu(A.ADD, size, Number(dst), Number(src), rflags()));
-      srb(d.reg, size, dst);
       set_rmb(size, sum);
+      srb(d.reg, size, dst);
       set_rflags(A.alu_flags);
       return finish();
     }

@@ -103,3 +103,22 @@ Deno.test("exit_instruction_len of every exiting form is its encoded length (pre
     skip(v);
   });
 });
+
+Deno.test("LOCK read-modify-writes are atomic across vCPUs", async () => {
+  const vm = new test_vm();
+  // Both vCPUs meet at a barrier (one flag byte each, RAX = 0 or 1), then each does
+  // 200000 `lock inc qword [0x2f1000]`:
+  //   mov byte [0x2f1010 + rax], 1; 2: cmp word [0x2f1010], 0x0101; jne 2b
+  //   mov ecx, 200000; 1: lock inc qword [0x2f1000]; dec ecx; jnz 1b; hlt
+  const loop = "c68010102f000166813c2510102f00010175f4b9400d0300f048ff042500102f00ffc975f3f4";
+  code_at(vm, CODE, [...loop.matchAll(/../g)].map((m) => parseInt(m[0], 16)));
+  using a = vm.vcpu(guest_jmp, [BigInt(CODE)], 0);
+  using b = vm.vcpu(guest_jmp, [BigInt(CODE)], 1);
+  a.vmcs.regs.set(VCPU_REGS_RAX, 0n);
+  b.vmcs.regs.set(VCPU_REGS_RAX, 1n);
+  assertEquals(await Promise.all([a.enter_async(), b.enter_async()]), [
+    EXIT_REASON_HLT,
+    EXIT_REASON_HLT,
+  ]);
+  assertEquals(vm.q(CODE + 0x1000), 400000n, "no increment lost");
+});
