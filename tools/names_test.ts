@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-only
+import { assert, assertEquals } from "@std/assert";
+import {
+  coverage,
+  format_coverage,
+  library_names,
+  overall_percent,
+  read_name_lists,
+} from "./names.ts";
+
+/**
+ * The overall share of upstream's names the library offers may only grow:
+ * raise this floor when names are added.
+ */
+const NAMES_FLOOR_PERCENT = 44.7;
+
+Deno.test("names: the upstream lists hold the 467 names of the five headers", () => {
+  const lists = read_name_lists();
+  const headers = new Set(lists.map((l) => l.header));
+  assertEquals(
+    [...headers].sort(),
+    ["kvm_util.h", "kvm_util_types.h", "test_util.h", "ucall_common.h", "x86/processor.h"],
+  );
+  assertEquals(lists.reduce((s, l) => s + l.names.length, 0), 467);
+  assert(lists.find((l) => l.file === "processor.h.fn")!.names.includes("vcpu_save_state"));
+});
+
+Deno.test("names: coverage counts per header and lists what is missing in order", () => {
+  const cov = coverage([
+    { file: "a.h.fn", header: "a.h", kind: "fn", names: ["x", "y", "z"] },
+    { file: "a.h.macro", header: "a.h", kind: "macro", names: ["M"] },
+    { file: "b.h.fn", header: "b.h", kind: "fn", names: ["w"] },
+  ], new Set(["y", "M", "unrelated"]));
+  assertEquals(cov, [
+    { header: "a.h", total: 4, offered: 2, missing: ["x", "z"] },
+    { header: "b.h", total: 1, offered: 0, missing: ["w"] },
+  ]);
+  assertEquals(overall_percent(cov), 40);
+  const text = format_coverage(cov);
+  assert(text.includes("overall               2/5 40.0%"), text);
+  assert(text.includes("missing from a.h: x z"), text);
+});
+
+Deno.test("names: the library's share of upstream's names does not fall", async () => {
+  const cov = coverage(read_name_lists(), await library_names());
+  const pct = overall_percent(cov);
+  assert(
+    pct >= NAMES_FLOOR_PERCENT,
+    `${pct.toFixed(1)}% < ${NAMES_FLOOR_PERCENT}%\n${format_coverage(cov)}`,
+  );
+});
