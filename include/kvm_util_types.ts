@@ -305,6 +305,8 @@ export interface kvm_vm {
   memslots: number[];
   /** Binary stats fd, or -1. */
   stats_fd: number;
+  /** Bytes per vCPU dirty ring, once `vm_enable_dirty_ring()` enabled it. */
+  dirty_ring_size?: number;
   /** The guest image this VM runs (see `kvm_vm_elf_load`). */
   image: guest_image | undefined;
 }

@@ -132,6 +132,55 @@ import {
 import { errno_get, errno_set, strerror } from "../include/libc/errno.ts";
 import { backend } from "../include/libc/backend.ts";
 import { open } from "../include/libc/syscall.ts";
+import { type Pointer, pread, ptr, read } from "../include/libc/syscall.ts";
+import { _IOC_SIZE } from "../include/linux/ioctl.ts";
+import { E2BIG } from "../include/linux/errno.ts";
+import { atoi_paranoid } from "./test_util.ts";
+import {
+  KVM_CAP_DIRTY_LOG_RING,
+  KVM_CAP_DIRTY_LOG_RING_ACQ_REL,
+  KVM_CAP_VM_DISABLE_NX_HUGE_PAGES,
+  KVM_CLEAR_DIRTY_LOG,
+  kvm_clear_dirty_log,
+  kvm_coalesced_mmio_zone,
+  KVM_CREATE_DEVICE,
+  kvm_create_device as kvm_create_device_struct,
+  KVM_CREATE_DEVICE_TEST,
+  kvm_device_attr,
+  kvm_dirty_log,
+  KVM_GET_DEVICE_ATTR,
+  KVM_GET_DIRTY_LOG,
+  KVM_GET_FPU,
+  KVM_GET_NESTED_STATE,
+  KVM_GET_ONE_REG,
+  KVM_GET_REG_LIST,
+  KVM_GET_VCPU_EVENTS,
+  type kvm_guest_debug,
+  KVM_HAS_DEVICE_ATTR,
+  kvm_irq_level,
+  KVM_IRQ_LINE,
+  kvm_irq_routing,
+  KVM_IRQ_ROUTING_IRQCHIP,
+  KVM_IRQFD,
+  kvm_irqfd as kvm_irqfd_struct,
+  KVM_IRQFD_FLAG_DEASSIGN,
+  kvm_one_reg,
+  kvm_reg_list,
+  KVM_REG_SIZE,
+  KVM_REGISTER_COALESCED_MMIO,
+  KVM_RESET_DIRTY_RINGS,
+  KVM_SET_DEVICE_ATTR,
+  KVM_SET_FPU,
+  KVM_SET_GSI_ROUTING,
+  KVM_SET_GUEST_DEBUG,
+  KVM_SET_NESTED_STATE,
+  KVM_SET_ONE_REG,
+  KVM_SET_VCPU_EVENTS,
+  kvm_stats_desc,
+  kvm_stats_header,
+  KVM_UNREGISTER_COALESCED_MMIO,
+} from "../include/linux/kvm.ts";
+import type { kvm_fpu, kvm_nested_state, kvm_vcpu_events } from "../include/asm/kvm.ts";
 import { type FILE, fprintf, fputs, stderr } from "../include/libc/stdio.ts";
 
 // vm_dump() takes a stream, so the stream type is part of the public API.
@@ -329,14 +378,14 @@ export function TEST_ASSERT_VM_VCPU_IOCTL(
   ret: number,
   vm: kvm_vm,
 ): void {
-  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(2), cond, "!ret", name, ret, vm);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(2), cond, "!ret", name, ret, vm);
 }
 
 /**
- * C `__TEST_ASSERT_VM_VCPU_IOCTL(cond, name, ret, vm)`: on failure, tell a
+ * C `__TEST_ASSERT_VM_VCPU_IOCTL_AT(cond, name, ret, vm)`: on failure, tell a
  * killed VM (`EIO` and even `KVM_CHECK_EXTENSION` fails) from a plain error.
  */
-function __TEST_ASSERT_VM_VCPU_IOCTL(
+function __TEST_ASSERT_VM_VCPU_IOCTL_AT(
   site: call_site | undefined,
   cond: boolean,
   cond_text: string,
@@ -408,7 +457,7 @@ export function __vm_ioctl(vm: kvm_vm, cmd: number, arg?: IoctlArg): number {
  */
 export function _vm_ioctl(vm: kvm_vm, cmd: number, name: string, arg?: IoctlArg): void {
   const ret = __vm_ioctl(vm, cmd, arg);
-  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(1), !ret, "!ret", name, ret, vm);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(1), !ret, "!ret", name, ret, vm);
 }
 
 /**
@@ -421,7 +470,7 @@ export function _vm_ioctl(vm: kvm_vm, cmd: number, name: string, arg?: IoctlArg)
 export function vm_ioctl(vm: kvm_vm, cmd: number, arg?: IoctlArg): void {
   const ret = __vm_ioctl(vm, cmd, arg);
   const site = callsite(1);
-  __TEST_ASSERT_VM_VCPU_IOCTL(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vm);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vm);
 }
 
 /**
@@ -447,7 +496,7 @@ export function __vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg?: IoctlArg): numbe
 export function vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg?: IoctlArg): void {
   const ret = __vcpu_ioctl(vcpu, cmd, arg);
   const site = callsite(1);
-  __TEST_ASSERT_VM_VCPU_IOCTL(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vcpu.vm);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(site, !ret, "!ret", arg_text(site, 1, String(cmd)), ret, vcpu.vm);
 }
 
 /**
@@ -603,7 +652,7 @@ export function kvm_has_cap(cap: number): boolean {
  */
 export function vm_check_cap(vm: kvm_vm, cap: number): number {
   const ret = __vm_ioctl(vm, KVM_CHECK_EXTENSION, cap);
-  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(0), ret >= 0, "ret >= 0", "KVM_CHECK_EXTENSION", ret, vm);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(0), ret >= 0, "ret >= 0", "KVM_CHECK_EXTENSION", ret, vm);
   return ret >>> 0;
 }
 
@@ -647,7 +696,7 @@ export function vm_create_irqchip(vm: kvm_vm): void {
   if (r && errno_get() === ENOTTY && kvm_has_cap(KVM_CAP_SPLIT_IRQCHIP)) {
     vm_enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24);
   } else {
-    __TEST_ASSERT_VM_VCPU_IOCTL(callsite(0), !r, "!r", "KVM_CREATE_IRQCHIP", r, vm);
+    __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(0), !r, "!r", "KVM_CREATE_IRQCHIP", r, vm);
   }
   vm.has_irqchip = true;
 }
@@ -716,8 +765,13 @@ function vm_open(vm: kvm_vm): void {
   vm.stats_fd = kvm_has_cap(KVM_CAP_BINARY_STATS_FD) ? __vm_ioctl(vm, KVM_GET_STATS_FD, 0) : -1;
 }
 
-/** C `vm_populate_gva_bitmap()`: the canonical halves of the VA space. */
-function vm_populate_gva_bitmap(vm: kvm_vm): void {
+/**
+ * C `vm_populate_gva_bitmap(vm)`: marks the canonical halves of the VA space
+ * as usable for `vm_alloc()`.
+ *
+ * @param vm the VM
+ */
+export function vm_populate_gva_bitmap(vm: kvm_vm): void {
   const half = (1n << BigInt(vm.va_bits - 1)) >> BigInt(vm.page_shift);
   sparsebit_set_num(vm.vpages_valid, 0n, half);
   const hi = (BigInt.asUintN(64, ~((1n << BigInt(vm.va_bits - 1)) - 1n))) >> BigInt(vm.page_shift);
@@ -2300,7 +2354,7 @@ function vcpu_exists(vm: kvm_vm, vcpu_id: number): boolean {
 export function __vm_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
   TEST_ASSERT(!vcpu_exists(vm, vcpu_id), "vCPU%d already exists", vcpu_id);
   const fd = __vm_ioctl(vm, KVM_CREATE_VCPU, vcpu_id);
-  __TEST_ASSERT_VM_VCPU_IOCTL(callsite(0), fd >= 0, "vcpu->fd >= 0", "KVM_CREATE_VCPU", fd, vm);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(0), fd >= 0, "vcpu->fd >= 0", "KVM_CREATE_VCPU", fd, vm);
   const size = vcpu_mmap_sz();
   const run_hva = kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, fd);
   const vcpu: kvm_vcpu = {
@@ -2692,4 +2746,1259 @@ export function TEST_REQUIRE_GUEST_CODE(): void {
     "TypeScript guest code cannot run on the '%s' backend",
     backend().name,
   );
+}
+
+// ---------------------------------------------------------------------------
+// kvm_util.h's remaining static inlines and macros (baseline: kvm-x86 next,
+// 1a27afa0511e). Each mirrors the C helper's name, arguments and checks.
+
+/**
+ * C `__TEST_ASSERT_VM_VCPU_IOCTL(cond, name, ret, vm)`: fail with the ioctl's
+ * failure text, or with "KVM killed/bugged the VM" when KVM killed the VM.
+ *
+ * @param cond the condition that must hold
+ * @param name the ioctl's name
+ * @param ret the ioctl's result
+ * @param vm the VM the ioctl went to
+ */
+export function __TEST_ASSERT_VM_VCPU_IOCTL(
+  cond: boolean,
+  name: string,
+  ret: number,
+  vm: kvm_vm,
+): void {
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(1), cond, "cond", name, ret, vm);
+}
+
+/**
+ * C `static_assert_is_vm(vm)`: C checks the type at compile time; here a
+ * `struct kvm_vcpu` passed for a VM throws.
+ *
+ * @param vm what must be a VM
+ */
+export function static_assert_is_vm(vm: kvm_vm): void {
+  if (!is_vm(vm)) throw new TypeError("static_assert_is_vm: not a struct kvm_vm");
+}
+
+/**
+ * C `static_assert_is_vcpu(vcpu)`: a VM passed for a vCPU throws.
+ *
+ * @param vcpu what must be a vCPU
+ */
+export function static_assert_is_vcpu(vcpu: kvm_vcpu): void {
+  if (is_vm(vcpu)) throw new TypeError("static_assert_is_vcpu: not a struct kvm_vcpu");
+}
+
+/**
+ * C `kvm_do_ioctl(fd, cmd, arg)`: `ioctl()`, after checking (C: at compile
+ * time) that a struct argument has the size the ioctl number encodes.
+ *
+ * @param fd the file descriptor
+ * @param cmd the ioctl number
+ * @param arg the argument
+ * @returns the ioctl's result
+ */
+export function kvm_do_ioctl(fd: number, cmd: number, arg?: IoctlArg): number {
+  const size = _IOC_SIZE(cmd);
+  if (size && typeof arg === "object" && arg !== null && "$type" in arg) {
+    const t = (arg as { $type: { size: number } }).$type;
+    if (t.size !== size) {
+      throw new TypeError(
+        `kvm_do_ioctl: argument is ${t.size} bytes, ioctl 0x${
+          (cmd >>> 0).toString(16)
+        } takes ${size}`,
+      );
+    }
+  }
+  return ioctl(fd, cmd, arg);
+}
+
+/**
+ * C `ptes_per_page(page_size)`: 8-byte page-table entries per page on x86.
+ *
+ * @param page_size the page size
+ * @returns entries per page
+ */
+export function ptes_per_page(page_size: number): number {
+  return Math.floor(page_size / 8);
+}
+
+/**
+ * C `kvm_for_each_vcpu(vm, i, vcpu)`: calls `fn(i, vcpu)` for each vCPU the
+ * VM has, in id order.
+ *
+ * @param vm the VM
+ * @param fn the loop body
+ */
+export function kvm_for_each_vcpu(vm: kvm_vm, fn: (i: number, vcpu: kvm_vcpu) => void): void {
+  const vcpus = [...vm.vcpus].sort((a, b) => a.id - b.id);
+  for (const vcpu of vcpus) fn(vcpu.id, vcpu);
+}
+
+/**
+ * C `vm_get_mem_region(vm, type)`: the memslot the VM uses for allocations of
+ * `type`.
+ *
+ * @param vm the VM
+ * @param type a `kvm_mem_region_type`
+ * @returns the region
+ */
+export function vm_get_mem_region(vm: kvm_vm, type: kvm_mem_region_type): userspace_mem_region {
+  TEST_ASSERT(type < kvm_mem_region_type.NR_MEM_REGIONS, "Invalid memory region type '%u'", type);
+  return memslot2region(vm, vm.memslots[type]!);
+}
+
+/** C `get_module_param()`: reads `/sys/module/<module>/parameters/<param>`. */
+function get_module_param(module_name: string, param: string, buffer_size: number): Uint8Array {
+  const path = `/sys/module/${module_name}/parameters/${param}`;
+  const fd = open_path_or_exit(path, O_RDONLY);
+  const buf = new Uint8Array(buffer_size);
+  const bytes_read = read(fd, buf, buffer_size);
+  TEST_ASSERT(
+    bytes_read > 0,
+    "read(%s) returned %ld, wanted %ld bytes",
+    path,
+    bytes_read,
+    buffer_size,
+  );
+  const r = close(fd);
+  TEST_ASSERT(!r, "close(%s) failed", path);
+  return buf.subarray(0, bytes_read);
+}
+
+/**
+ * C `kvm_get_module_param_integer(module_name, param)`.
+ *
+ * @param module_name `kvm`, `kvm_intel` or `kvm_amd`
+ * @param param the parameter
+ * @returns its value
+ */
+export function kvm_get_module_param_integer(module_name: string, param: string): number {
+  // A 64-bit value in decimal, the newline and the NUL C keeps room for.
+  const value = get_module_param(module_name, param, 16 + 1 + 1);
+  const text = new TextDecoder().decode(value);
+  TEST_ASSERT(
+    text.endsWith("\n"),
+    "Expected trailing newline for module param '%s', got '%s'",
+    param,
+    text,
+  );
+  return atoi_paranoid(text.slice(0, -1));
+}
+
+/**
+ * C `kvm_get_module_param_bool(module_name, param)`.
+ *
+ * @param module_name `kvm`, `kvm_intel` or `kvm_amd`
+ * @param param the parameter
+ * @returns its value
+ */
+export function kvm_get_module_param_bool(module_name: string, param: string): boolean {
+  const value = get_module_param(module_name, param, 1);
+  TEST_ASSERT(value.length === 1, "expected 1 byte of '%s', got %d", param, value.length);
+  const c = String.fromCharCode(value[0]!);
+  if (c === "Y") return true;
+  if (c === "N") return false;
+  TEST_FAIL("Unrecognized value '%c' for boolean module param", value[0]!);
+}
+
+/**
+ * C `get_kvm_param_bool(param)`: a boolean parameter of the `kvm` module.
+ *
+ * @param param the parameter
+ * @returns its value
+ */
+export function get_kvm_param_bool(param: string): boolean {
+  return kvm_get_module_param_bool("kvm", param);
+}
+
+/**
+ * C `get_kvm_param_integer(param)`: an integer parameter of the `kvm` module.
+ *
+ * @param param the parameter
+ * @returns its value
+ */
+export function get_kvm_param_integer(param: string): number {
+  return kvm_get_module_param_integer("kvm", param);
+}
+
+/**
+ * C `vm_enable_dirty_ring(vm, ring_size)`: the ACQ_REL ring when KVM has it.
+ *
+ * @param vm the VM
+ * @param ring_size the ring's size in bytes
+ */
+export function vm_enable_dirty_ring(vm: kvm_vm, ring_size: number): void {
+  if (vm_check_cap(vm, KVM_CAP_DIRTY_LOG_RING_ACQ_REL)) {
+    vm_enable_cap(vm, KVM_CAP_DIRTY_LOG_RING_ACQ_REL, ring_size);
+  } else {
+    vm_enable_cap(vm, KVM_CAP_DIRTY_LOG_RING, ring_size);
+  }
+  vm.dirty_ring_size = ring_size;
+}
+
+/**
+ * C `kvm_vm_get_dirty_log(vm, slot, log)`: KVM_GET_DIRTY_LOG into `log`, one
+ * bit per page of the slot.
+ *
+ * @param vm the VM
+ * @param slot the memslot
+ * @param log receives the bitmap
+ */
+export function kvm_vm_get_dirty_log(vm: kvm_vm, slot: number, log: Pointer): void {
+  const args = kvm_dirty_log.alloc();
+  args.dirty_bitmap = ptr(log);
+  args.slot = slot;
+  vm_ioctl(vm, KVM_GET_DIRTY_LOG, args);
+}
+
+/**
+ * C `kvm_vm_clear_dirty_log(vm, slot, log, first_page, num_pages)`.
+ *
+ * @param vm the VM
+ * @param slot the memslot
+ * @param log the bits to clear
+ * @param first_page the page bit 0 of `log` stands for
+ * @param num_pages how many pages
+ */
+export function kvm_vm_clear_dirty_log(
+  vm: kvm_vm,
+  slot: number,
+  log: Pointer,
+  first_page: bigint | number,
+  num_pages: number,
+): void {
+  const args = kvm_clear_dirty_log.alloc();
+  args.dirty_bitmap = ptr(log);
+  args.slot = slot;
+  args.first_page = BigInt(first_page);
+  args.num_pages = num_pages;
+  vm_ioctl(vm, KVM_CLEAR_DIRTY_LOG, args);
+}
+
+/**
+ * C `kvm_vm_reset_dirty_ring(vm)`: KVM_RESET_DIRTY_RINGS, its raw result.
+ *
+ * @param vm the VM
+ * @returns the number of entries reset, or -1
+ */
+export function kvm_vm_reset_dirty_ring(vm: kvm_vm): number {
+  return __vm_ioctl(vm, KVM_RESET_DIRTY_RINGS, 0);
+}
+
+function coalesced_zone(address: bigint, size: bigint | number, pio: boolean) {
+  const zone = kvm_coalesced_mmio_zone.alloc();
+  zone.addr = address;
+  zone.size = Number(size);
+  zone.pio = pio ? 1 : 0;
+  return zone;
+}
+
+/**
+ * C `kvm_vm_register_coalesced_io(vm, address, size, pio)`.
+ *
+ * @param vm the VM
+ * @param address the zone's start
+ * @param size the zone's length
+ * @param pio a port-I/O zone rather than MMIO
+ */
+export function kvm_vm_register_coalesced_io(
+  vm: kvm_vm,
+  address: bigint,
+  size: bigint | number,
+  pio: boolean,
+): void {
+  vm_ioctl(vm, KVM_REGISTER_COALESCED_MMIO, coalesced_zone(address, size, pio));
+}
+
+/**
+ * C `kvm_vm_unregister_coalesced_io(vm, address, size, pio)`.
+ *
+ * @param vm the VM
+ * @param address the zone's start
+ * @param size the zone's length
+ * @param pio a port-I/O zone rather than MMIO
+ */
+export function kvm_vm_unregister_coalesced_io(
+  vm: kvm_vm,
+  address: bigint,
+  size: bigint | number,
+  pio: boolean,
+): void {
+  vm_ioctl(vm, KVM_UNREGISTER_COALESCED_MMIO, coalesced_zone(address, size, pio));
+}
+
+/**
+ * C `vm_get_stats_fd(vm)`: KVM_GET_STATS_FD on the VM, which must succeed.
+ *
+ * @param vm the VM
+ * @returns the stats fd
+ */
+export function vm_get_stats_fd(vm: kvm_vm): number {
+  const fd = __vm_ioctl(vm, KVM_GET_STATS_FD, 0);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(1), fd >= 0, "fd >= 0", "KVM_GET_STATS_FD", fd, vm);
+  return fd;
+}
+
+/**
+ * C `vcpu_get_stats_fd(vcpu)`: KVM_GET_STATS_FD on the vCPU.
+ *
+ * @param vcpu the vCPU
+ * @returns the stats fd
+ */
+export function vcpu_get_stats_fd(vcpu: kvm_vcpu): number {
+  const fd = __vcpu_ioctl(vcpu, KVM_GET_STATS_FD, 0);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(
+    callsite(1),
+    fd >= 0,
+    "fd >= 0",
+    "KVM_GET_STATS_FD",
+    fd,
+    vcpu.vm,
+  );
+  return fd;
+}
+
+/**
+ * C `__kvm_irqfd(vm, gsi, eventfd, flags)`: KVM_IRQFD, its raw result.
+ *
+ * @param vm the VM
+ * @param gsi the GSI
+ * @param eventfd the eventfd
+ * @param flags `KVM_IRQFD_FLAG_*`
+ * @returns the ioctl's result
+ */
+export function __kvm_irqfd(vm: kvm_vm, gsi: number, eventfd: number, flags: number): number {
+  const irqfd = kvm_irqfd_struct.alloc();
+  irqfd.fd = eventfd;
+  irqfd.gsi = gsi;
+  irqfd.flags = flags;
+  irqfd.resamplefd = 0xffffffff;
+  return __vm_ioctl(vm, KVM_IRQFD, irqfd);
+}
+
+/**
+ * C `kvm_irqfd(vm, gsi, eventfd, flags)`: KVM_IRQFD, which must succeed.
+ *
+ * @param vm the VM
+ * @param gsi the GSI
+ * @param eventfd the eventfd
+ * @param flags `KVM_IRQFD_FLAG_*`
+ */
+export function kvm_irqfd(vm: kvm_vm, gsi: number, eventfd: number, flags: number): void {
+  const ret = __kvm_irqfd(vm, gsi, eventfd, flags);
+  __TEST_ASSERT_VM_VCPU_IOCTL_AT(callsite(1), !ret, "!ret", "KVM_IRQFD", ret, vm);
+}
+
+/**
+ * C `kvm_assign_irqfd(vm, gsi, eventfd)`.
+ *
+ * @param vm the VM
+ * @param gsi the GSI
+ * @param eventfd the eventfd
+ */
+export function kvm_assign_irqfd(vm: kvm_vm, gsi: number, eventfd: number): void {
+  kvm_irqfd(vm, gsi, eventfd, 0);
+}
+
+/**
+ * C `kvm_deassign_irqfd(vm, gsi, eventfd)`.
+ *
+ * @param vm the VM
+ * @param gsi the GSI
+ * @param eventfd the eventfd
+ */
+export function kvm_deassign_irqfd(vm: kvm_vm, gsi: number, eventfd: number): void {
+  kvm_irqfd(vm, gsi, eventfd, KVM_IRQFD_FLAG_DEASSIGN);
+}
+
+// --- binary statistics (KVM_GET_STATS_FD) ------------------------------------
+
+/** C `struct kvm_binary_stats`: a stats fd with its header and descriptors, read once. */
+export interface kvm_binary_stats {
+  /** The stats fd, or -1. */
+  fd: number;
+  /** The header, once read. */
+  header: View<typeof kvm_stats_header.fields> | null;
+  /** The descriptors (`header.num_desc` of them, back to back), once read. */
+  desc: Uint8Array | null;
+}
+
+const binary_stats = new WeakMap<kvm_vm | kvm_vcpu, kvm_binary_stats>();
+
+/** C `&vm->stats` / `&vcpu->stats`: the object's stats, created on first use. */
+function stats_of(o: kvm_vm | kvm_vcpu): kvm_binary_stats {
+  let s = binary_stats.get(o);
+  if (!s || s.fd !== o.stats_fd) {
+    s = { fd: o.stats_fd, header: null, desc: null };
+    binary_stats.set(o, s);
+  }
+  return s;
+}
+
+/**
+ * C `read_stats_header(stats_fd, header)`.
+ *
+ * @param stats_fd the stats fd
+ * @param header receives the header
+ */
+export function read_stats_header(
+  stats_fd: number,
+  header: View<typeof kvm_stats_header.fields>,
+): void {
+  const ret = pread(stats_fd, header, kvm_stats_header.size, 0);
+  TEST_ASSERT(
+    ret === kvm_stats_header.size,
+    "Failed to read '%lu' header bytes, ret = '%ld'",
+    kvm_stats_header.size,
+    ret,
+  );
+}
+
+/**
+ * C `get_stats_descriptor_size(header)`: a descriptor and its name.
+ *
+ * @param header the header
+ * @returns bytes per descriptor
+ */
+export function get_stats_descriptor_size(header: View<typeof kvm_stats_header.fields>): number {
+  return kvm_stats_desc.size + header.name_size;
+}
+
+/**
+ * C `read_stats_descriptors(stats_fd, header)`: all descriptors, back to back.
+ *
+ * @param stats_fd the stats fd
+ * @param header its header
+ * @returns the descriptors' bytes
+ */
+export function read_stats_descriptors(
+  stats_fd: number,
+  header: View<typeof kvm_stats_header.fields>,
+): Uint8Array {
+  const desc_size = get_stats_descriptor_size(header);
+  const total_size = header.num_desc * desc_size;
+  const stats_desc = new Uint8Array(total_size);
+  const ret = pread(stats_fd, stats_desc, total_size, header.desc_offset);
+  TEST_ASSERT(
+    ret === total_size,
+    "Read KVM stats descriptors",
+  );
+  return stats_desc;
+}
+
+/**
+ * C `get_stats_descriptor(stats, index, header)`: descriptor `index`.
+ *
+ * @param stats the descriptors
+ * @param index which one
+ * @param header the header
+ * @returns a view of the descriptor (its `name` is `header.name_size` bytes)
+ */
+export function get_stats_descriptor(
+  stats: Uint8Array,
+  index: number,
+  header: View<typeof kvm_stats_header.fields>,
+): View<typeof kvm_stats_desc.fields> {
+  const off = index * get_stats_descriptor_size(header);
+  return kvm_stats_desc.view(stats.subarray(off, off + get_stats_descriptor_size(header)));
+}
+
+/** A descriptor's NUL-terminated name. */
+function stats_desc_name(
+  desc: View<typeof kvm_stats_desc.fields>,
+  header: View<typeof kvm_stats_header.fields>,
+): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < header.name_size; i++) {
+    const c = desc.name.at(i);
+    if (!c) break;
+    bytes.push(c);
+  }
+  return String.fromCharCode(...bytes);
+}
+
+/**
+ * C `read_stat_data(stats_fd, header, desc, data, max_elements)`: up to
+ * `max_elements` of the stat's u64 values.
+ *
+ * @param stats_fd the stats fd
+ * @param header its header
+ * @param desc the stat's descriptor
+ * @param data receives the values
+ * @param max_elements the room in `data`
+ */
+export function read_stat_data(
+  stats_fd: number,
+  header: View<typeof kvm_stats_header.fields>,
+  desc: View<typeof kvm_stats_desc.fields>,
+  data: BigUint64Array,
+  max_elements: number,
+): void {
+  const nr_elements = Math.min(desc.size, max_elements);
+  const size = nr_elements * 8;
+  TEST_ASSERT(desc.size, "No elements in stat '%s'", stats_desc_name(desc, header));
+  TEST_ASSERT(max_elements, "Zero elements requested for stat '%s'", stats_desc_name(desc, header));
+  const ret = pread(stats_fd, data, size, header.data_offset + desc.offset);
+  TEST_ASSERT(
+    ret >= 0,
+    "pread() failed on stat '%s', errno: %i (%s)",
+    stats_desc_name(desc, header),
+    errno_get(),
+    strerror(errno_get()),
+  );
+  TEST_ASSERT(
+    ret === size,
+    "pread() on stat '%s' read %ld bytes, wanted %lu bytes",
+    stats_desc_name(desc, header),
+    ret,
+    size,
+  );
+}
+
+/**
+ * C `kvm_get_stat(stats, name, data, max_elements)`: the values of the stat
+ * called `name`; fails the test when there is none.
+ *
+ * @param stats the stats (`&vm->stats` is `vm_stats(vm)`)
+ * @param name the stat's name
+ * @param data receives the values
+ * @param max_elements the room in `data`
+ */
+export function kvm_get_stat(
+  stats: kvm_binary_stats,
+  name: string,
+  data: BigUint64Array,
+  max_elements: number,
+): void {
+  if (!stats.desc || !stats.header) {
+    const header = kvm_stats_header.alloc();
+    read_stats_header(stats.fd, header);
+    stats.header = header;
+    stats.desc = read_stats_descriptors(stats.fd, header);
+  }
+  const header = stats.header!;
+  for (let i = 0; i < header.num_desc; i++) {
+    const desc = get_stats_descriptor(stats.desc!, i, header);
+    if (stats_desc_name(desc, header) !== name) continue;
+    read_stat_data(stats.fd, header, desc, data, max_elements);
+    return;
+  }
+  TEST_FAIL("Unable to find stat '%s'", name);
+}
+
+/**
+ * C `__get_stat(stats, stat)`: one stat's first value.
+ *
+ * @param stats the stats
+ * @param stat the stat's name (C passes the bare identifier)
+ * @returns its value
+ */
+export function __get_stat(stats: kvm_binary_stats, stat: string): bigint {
+  const data = new BigUint64Array(1);
+  kvm_get_stat(stats, stat, data, 1);
+  return data[0]!;
+}
+
+/**
+ * C `vm_get_stat(vm, stat)`: a VM statistic by name (`vm_get_stat(vm,
+ * "pages_4k")` for C's `vm_get_stat(vm, pages_4k)`).
+ *
+ * @param vm the VM
+ * @param stat the stat's name
+ * @returns its value
+ */
+export function vm_get_stat(vm: kvm_vm, stat: string): bigint {
+  return __get_stat(stats_of(vm), stat);
+}
+
+/**
+ * C `vcpu_get_stat(vcpu, stat)`: a vCPU statistic by name.
+ *
+ * @param vcpu the vCPU
+ * @param stat the stat's name
+ * @returns its value
+ */
+export function vcpu_get_stat(vcpu: kvm_vcpu, stat: string): bigint {
+  return __get_stat(stats_of(vcpu), stat);
+}
+
+// --- SMT ---------------------------------------------------------------------
+
+/**
+ * C `read_smt_control(buf, buf_size)`: the host's
+ * `/sys/devices/system/cpu/smt/control`, or null when it cannot be read.
+ *
+ * @returns the file's contents, or null
+ */
+export function read_smt_control(): string | null {
+  try {
+    const s = Deno.readTextFileSync("/sys/devices/system/cpu/smt/control");
+    return s.length > 0 ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * C `is_smt_possible()`: false when SMT is forced off or not supported.
+ *
+ * @returns whether the host may run SMT siblings
+ */
+export function is_smt_possible(): boolean {
+  const buf = read_smt_control();
+  if (buf !== null && (buf.startsWith("forceoff") || buf.startsWith("notsupported"))) {
+    return false;
+  }
+  return true;
+}
+
+// --- vCPU state wrappers -----------------------------------------------------
+
+/**
+ * C `vcpu_enable_cap(vcpu, cap, arg0)`.
+ *
+ * @param vcpu the vCPU
+ * @param cap a `KVM_CAP_*`
+ * @param arg0 `args[0]`
+ */
+export function vcpu_enable_cap(vcpu: kvm_vcpu, cap: number, arg0: number | bigint): void {
+  const enable_cap = kvm_enable_cap.alloc();
+  enable_cap.cap = cap;
+  enable_cap.args.set(0, BigInt.asUintN(64, BigInt(arg0)));
+  vcpu_ioctl(vcpu, KVM_ENABLE_CAP, enable_cap);
+}
+
+/**
+ * C `vcpu_guest_debug_set(vcpu, debug)`.
+ *
+ * @param vcpu the vCPU
+ * @param debug the debug controls
+ */
+export function vcpu_guest_debug_set(
+  vcpu: kvm_vcpu,
+  debug: View<typeof kvm_guest_debug.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_SET_GUEST_DEBUG, debug);
+}
+
+/**
+ * C `vcpu_fpu_get(vcpu, fpu)`.
+ *
+ * @param vcpu the vCPU
+ * @param fpu receives the FPU state
+ */
+export function vcpu_fpu_get(vcpu: kvm_vcpu, fpu: View<typeof kvm_fpu.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_FPU, fpu);
+}
+
+/**
+ * C `vcpu_fpu_set(vcpu, fpu)`.
+ *
+ * @param vcpu the vCPU
+ * @param fpu the FPU state
+ */
+export function vcpu_fpu_set(vcpu: kvm_vcpu, fpu: View<typeof kvm_fpu.fields>): void {
+  vcpu_ioctl(vcpu, KVM_SET_FPU, fpu);
+}
+
+/**
+ * C `__vcpu_get_reg(vcpu, id, addr)`: KVM_GET_ONE_REG into `addr`.
+ *
+ * @param vcpu the vCPU
+ * @param id the register id
+ * @param addr receives the value
+ * @returns the ioctl's result
+ */
+export function __vcpu_get_reg(vcpu: kvm_vcpu, id: bigint, addr: Pointer): number {
+  const reg = kvm_one_reg.alloc();
+  reg.id = id;
+  reg.addr = ptr(addr);
+  return __vcpu_ioctl(vcpu, KVM_GET_ONE_REG, reg);
+}
+
+/**
+ * C `__vcpu_set_reg(vcpu, id, val)`: KVM_SET_ONE_REG.
+ *
+ * @param vcpu the vCPU
+ * @param id the register id
+ * @param val the value
+ * @returns the ioctl's result
+ */
+export function __vcpu_set_reg(vcpu: kvm_vcpu, id: bigint, val: bigint): number {
+  const v = new BigUint64Array([BigInt.asUintN(64, val)]);
+  const reg = kvm_one_reg.alloc();
+  reg.id = id;
+  reg.addr = ptr(v);
+  return __vcpu_ioctl(vcpu, KVM_SET_ONE_REG, reg);
+}
+
+/**
+ * C `vcpu_get_reg(vcpu, id)`: a register of at most 64 bits.
+ *
+ * @param vcpu the vCPU
+ * @param id the register id
+ * @returns the value
+ */
+export function vcpu_get_reg(vcpu: kvm_vcpu, id: bigint): bigint {
+  const v = new BigUint64Array(1);
+  TEST_ASSERT(KVM_REG_SIZE(id) <= 8, "Reg %lx too big", id);
+  const reg = kvm_one_reg.alloc();
+  reg.id = id;
+  reg.addr = ptr(v);
+  vcpu_ioctl(vcpu, KVM_GET_ONE_REG, reg);
+  return v[0]!;
+}
+
+/**
+ * C `vcpu_set_reg(vcpu, id, val)`.
+ *
+ * @param vcpu the vCPU
+ * @param id the register id
+ * @param val the value
+ */
+export function vcpu_set_reg(vcpu: kvm_vcpu, id: bigint, val: bigint): void {
+  const v = new BigUint64Array([BigInt.asUintN(64, val)]);
+  TEST_ASSERT(KVM_REG_SIZE(id) <= 8, "Reg %lx too big", id);
+  const reg = kvm_one_reg.alloc();
+  reg.id = id;
+  reg.addr = ptr(v);
+  vcpu_ioctl(vcpu, KVM_SET_ONE_REG, reg);
+}
+
+/**
+ * C `vcpu_get_reg_list(vcpu)`: KVM_GET_REG_LIST, sized by a first call that
+ * must fail with E2BIG.
+ *
+ * @param vcpu the vCPU
+ * @returns the list
+ */
+export function vcpu_get_reg_list(vcpu: kvm_vcpu): View<typeof kvm_reg_list.fields> {
+  const reg_list_n = kvm_reg_list.alloc();
+  const ret = __vcpu_ioctl(vcpu, KVM_GET_REG_LIST, reg_list_n);
+  TEST_ASSERT(ret === -1 && errno_get() === E2BIG, "KVM_GET_REG_LIST n=0");
+  const reg_list = kvm_reg_list.alloc(Number(reg_list_n.n));
+  reg_list.n = reg_list_n.n;
+  vcpu_ioctl(vcpu, KVM_GET_REG_LIST, reg_list);
+  return reg_list;
+}
+
+/**
+ * C `vcpu_events_get(vcpu, events)`.
+ *
+ * @param vcpu the vCPU
+ * @param events receives the pending and injected events
+ */
+export function vcpu_events_get(vcpu: kvm_vcpu, events: View<typeof kvm_vcpu_events.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_VCPU_EVENTS, events);
+}
+
+/**
+ * C `vcpu_events_set(vcpu, events)`.
+ *
+ * @param vcpu the vCPU
+ * @param events the events
+ */
+export function vcpu_events_set(vcpu: kvm_vcpu, events: View<typeof kvm_vcpu_events.fields>): void {
+  vcpu_ioctl(vcpu, KVM_SET_VCPU_EVENTS, events);
+}
+
+/**
+ * C `vcpu_nested_state_get(vcpu, state)`. Without nested virtualization
+ * (the simulated host has none) KVM has no KVM_GET_NESTED_STATE and the test
+ * fails with the ioctl's error.
+ *
+ * @param vcpu the vCPU
+ * @param state receives the nested state (`size` set to the room)
+ */
+export function vcpu_nested_state_get(
+  vcpu: kvm_vcpu,
+  state: View<typeof kvm_nested_state.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_GET_NESTED_STATE, state);
+}
+
+/**
+ * C `__vcpu_nested_state_set(vcpu, state)`: the raw ioctl.
+ *
+ * @param vcpu the vCPU
+ * @param state the nested state
+ * @returns the ioctl's result
+ */
+export function __vcpu_nested_state_set(
+  vcpu: kvm_vcpu,
+  state: View<typeof kvm_nested_state.fields>,
+): number {
+  return __vcpu_ioctl(vcpu, KVM_SET_NESTED_STATE, state);
+}
+
+/**
+ * C `vcpu_nested_state_set(vcpu, state)`.
+ *
+ * @param vcpu the vCPU
+ * @param state the nested state
+ */
+export function vcpu_nested_state_set(
+  vcpu: kvm_vcpu,
+  state: View<typeof kvm_nested_state.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_SET_NESTED_STATE, state);
+}
+
+// --- device attributes and devices -------------------------------------------
+
+function device_attr(group: number, attr: bigint | number, val: Pointer | null) {
+  const a = kvm_device_attr.alloc();
+  a.group = group;
+  a.attr = BigInt(attr);
+  a.addr = val === null ? 0n : ptr(val);
+  return a;
+}
+
+/**
+ * C `__kvm_has_device_attr(dev_fd, group, attr)`: KVM_HAS_DEVICE_ATTR.
+ *
+ * @param dev_fd a device, VM, vCPU or system fd
+ * @param group the attribute group
+ * @param attr the attribute
+ * @returns the ioctl's result
+ */
+export function __kvm_has_device_attr(
+  dev_fd: number,
+  group: number,
+  attr: bigint | number,
+): number {
+  return ioctl(dev_fd, KVM_HAS_DEVICE_ATTR, device_attr(group, attr, null));
+}
+
+/**
+ * C `kvm_has_device_attr(dev_fd, group, attr)`: the attribute must exist.
+ *
+ * @param dev_fd the fd
+ * @param group the attribute group
+ * @param attr the attribute
+ */
+export function kvm_has_device_attr(dev_fd: number, group: number, attr: bigint | number): void {
+  const ret = __kvm_has_device_attr(dev_fd, group, attr);
+  TEST_ASSERT(!ret, "KVM_HAS_DEVICE_ATTR failed, rc: %i errno: %i", ret, errno_get());
+}
+
+/**
+ * C `__kvm_device_attr_get(dev_fd, group, attr, val)`.
+ *
+ * @param dev_fd the fd
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val receives the value
+ * @returns the ioctl's result
+ */
+export function __kvm_device_attr_get(
+  dev_fd: number,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): number {
+  return ioctl(dev_fd, KVM_GET_DEVICE_ATTR, device_attr(group, attr, val));
+}
+
+/**
+ * C `kvm_device_attr_get(dev_fd, group, attr, val)`.
+ *
+ * @param dev_fd the fd
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val receives the value
+ */
+export function kvm_device_attr_get(
+  dev_fd: number,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): void {
+  const ret = __kvm_device_attr_get(dev_fd, group, attr, val);
+  TEST_ASSERT(!ret, __KVM_IOCTL_ERROR("KVM_GET_DEVICE_ATTR", ret));
+}
+
+/**
+ * C `__kvm_device_attr_set(dev_fd, group, attr, val)`.
+ *
+ * @param dev_fd the fd
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val the value
+ * @returns the ioctl's result
+ */
+export function __kvm_device_attr_set(
+  dev_fd: number,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): number {
+  return ioctl(dev_fd, KVM_SET_DEVICE_ATTR, device_attr(group, attr, val));
+}
+
+/**
+ * C `kvm_device_attr_set(dev_fd, group, attr, val)`.
+ *
+ * @param dev_fd the fd
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val the value
+ */
+export function kvm_device_attr_set(
+  dev_fd: number,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): void {
+  const ret = __kvm_device_attr_set(dev_fd, group, attr, val);
+  TEST_ASSERT(!ret, __KVM_IOCTL_ERROR("KVM_SET_DEVICE_ATTR", ret));
+}
+
+/**
+ * C `__vcpu_has_device_attr(vcpu, group, attr)`.
+ *
+ * @param vcpu the vCPU
+ * @param group the attribute group
+ * @param attr the attribute
+ * @returns the ioctl's result
+ */
+export function __vcpu_has_device_attr(
+  vcpu: kvm_vcpu,
+  group: number,
+  attr: bigint | number,
+): number {
+  return __kvm_has_device_attr(vcpu.fd, group, attr);
+}
+
+/**
+ * C `vcpu_has_device_attr(vcpu, group, attr)`.
+ *
+ * @param vcpu the vCPU
+ * @param group the attribute group
+ * @param attr the attribute
+ */
+export function vcpu_has_device_attr(vcpu: kvm_vcpu, group: number, attr: bigint | number): void {
+  kvm_has_device_attr(vcpu.fd, group, attr);
+}
+
+/**
+ * C `__vcpu_device_attr_get(vcpu, group, attr, val)`.
+ *
+ * @param vcpu the vCPU
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val receives the value
+ * @returns the ioctl's result
+ */
+export function __vcpu_device_attr_get(
+  vcpu: kvm_vcpu,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): number {
+  return __kvm_device_attr_get(vcpu.fd, group, attr, val);
+}
+
+/**
+ * C `vcpu_device_attr_get(vcpu, group, attr, val)`.
+ *
+ * @param vcpu the vCPU
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val receives the value
+ */
+export function vcpu_device_attr_get(
+  vcpu: kvm_vcpu,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): void {
+  kvm_device_attr_get(vcpu.fd, group, attr, val);
+}
+
+/**
+ * C `__vcpu_device_attr_set(vcpu, group, attr, val)`.
+ *
+ * @param vcpu the vCPU
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val the value
+ * @returns the ioctl's result
+ */
+export function __vcpu_device_attr_set(
+  vcpu: kvm_vcpu,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): number {
+  return __kvm_device_attr_set(vcpu.fd, group, attr, val);
+}
+
+/**
+ * C `vcpu_device_attr_set(vcpu, group, attr, val)`.
+ *
+ * @param vcpu the vCPU
+ * @param group the attribute group
+ * @param attr the attribute
+ * @param val the value
+ */
+export function vcpu_device_attr_set(
+  vcpu: kvm_vcpu,
+  group: number,
+  attr: bigint | number,
+  val: Pointer,
+): void {
+  kvm_device_attr_set(vcpu.fd, group, attr, val);
+}
+
+/**
+ * C `__kvm_test_create_device(vm, type)`: KVM_CREATE_DEVICE with
+ * `KVM_CREATE_DEVICE_TEST`, which only asks whether the type exists.
+ *
+ * @param vm the VM
+ * @param type the device type
+ * @returns the ioctl's result
+ */
+export function __kvm_test_create_device(vm: kvm_vm, type: number): number {
+  const create_dev = kvm_create_device_struct.alloc();
+  create_dev.type = type;
+  create_dev.fd = 0xffffffff;
+  create_dev.flags = KVM_CREATE_DEVICE_TEST;
+  return __vm_ioctl(vm, KVM_CREATE_DEVICE, create_dev);
+}
+
+/**
+ * C `__kvm_create_device(vm, type)`: the new device's fd, or the failing
+ * ioctl's result.
+ *
+ * @param vm the VM
+ * @param type the device type
+ * @returns the device fd, or -1
+ */
+export function __kvm_create_device(vm: kvm_vm, type: number): number {
+  const create_dev = kvm_create_device_struct.alloc();
+  create_dev.type = type;
+  create_dev.fd = 0xffffffff;
+  create_dev.flags = 0;
+  const err = __vm_ioctl(vm, KVM_CREATE_DEVICE, create_dev);
+  return err ? err : create_dev.fd | 0;
+}
+
+/**
+ * C `kvm_create_device(vm, type)`: the device must be created.
+ *
+ * @param vm the VM
+ * @param type the device type
+ * @returns the device fd
+ */
+export function kvm_create_device(vm: kvm_vm, type: number): number {
+  const fd = __kvm_create_device(vm, type);
+  TEST_ASSERT(fd >= 0, __KVM_IOCTL_ERROR("KVM_CREATE_DEVICE", fd));
+  return fd;
+}
+
+// --- interrupt lines and GSI routing -----------------------------------------
+
+/**
+ * C `_kvm_irq_line(vm, irq, level)`: KVM_IRQ_LINE, its raw result.
+ *
+ * @param vm the VM
+ * @param irq the interrupt line
+ * @param level its level
+ * @returns the ioctl's result
+ */
+export function _kvm_irq_line(vm: kvm_vm, irq: number, level: number): number {
+  const irq_level = kvm_irq_level.alloc();
+  irq_level.irq = irq;
+  irq_level.level = level;
+  return __vm_ioctl(vm, KVM_IRQ_LINE, irq_level);
+}
+
+/**
+ * C `kvm_irq_line(vm, irq, level)`.
+ *
+ * @param vm the VM
+ * @param irq the interrupt line
+ * @param level its level
+ */
+export function kvm_irq_line(vm: kvm_vm, irq: number, level: number): void {
+  const ret = _kvm_irq_line(vm, irq, level);
+  TEST_ASSERT(ret >= 0, __KVM_IOCTL_ERROR("KVM_IRQ_LINE", ret));
+}
+
+/** C `KVM_MAX_IRQ_ROUTES`. */
+export const KVM_MAX_IRQ_ROUTES = 4096;
+
+/**
+ * C `kvm_gsi_routing_create()`: an empty table with room for
+ * `KVM_MAX_IRQ_ROUTES` entries.
+ *
+ * @returns the table
+ */
+export function kvm_gsi_routing_create(): View<typeof kvm_irq_routing.fields> {
+  const routing = kvm_irq_routing.alloc(KVM_MAX_IRQ_ROUTES);
+  routing.nr = 0;
+  return routing;
+}
+
+/**
+ * C `kvm_gsi_routing_irqchip_add(routing, gsi, pin)`: route `gsi` to pin
+ * `pin` of irqchip 0.
+ *
+ * @param routing the table
+ * @param gsi the GSI
+ * @param pin the irqchip pin
+ */
+export function kvm_gsi_routing_irqchip_add(
+  routing: View<typeof kvm_irq_routing.fields>,
+  gsi: number,
+  pin: number,
+): void {
+  TEST_ASSERT(gsi < KVM_MAX_IRQ_ROUTES, "Too many routes");
+  const i = routing.nr;
+  const e = routing.entries.at(i);
+  e.gsi = gsi;
+  e.type = KVM_IRQ_ROUTING_IRQCHIP;
+  e.flags = 0;
+  e.u.irqchip.irqchip = 0;
+  e.u.irqchip.pin = pin;
+  routing.nr = i + 1;
+}
+
+/**
+ * C `_kvm_gsi_routing_write(vm, routing)`: KVM_SET_GSI_ROUTING, its raw
+ * result.
+ *
+ * @param vm the VM
+ * @param routing the table
+ * @returns the ioctl's result
+ */
+export function _kvm_gsi_routing_write(
+  vm: kvm_vm,
+  routing: View<typeof kvm_irq_routing.fields>,
+): number {
+  return __vm_ioctl(vm, KVM_SET_GSI_ROUTING, routing);
+}
+
+/**
+ * C `kvm_gsi_routing_write(vm, routing)`.
+ *
+ * @param vm the VM
+ * @param routing the table
+ */
+export function kvm_gsi_routing_write(
+  vm: kvm_vm,
+  routing: View<typeof kvm_irq_routing.fields>,
+): void {
+  const ret = _kvm_gsi_routing_write(vm, routing);
+  TEST_ASSERT(!ret, __KVM_IOCTL_ERROR("KVM_SET_GSI_ROUTING", ret));
+}
+
+// --- memslots and page counts ------------------------------------------------
+
+/**
+ * C `vm_mem_region_reload(vm, slot)`: deletes and re-adds the memslot, so KVM
+ * drops everything it derived from it.
+ *
+ * @param vm the VM
+ * @param slot the memslot
+ */
+export function vm_mem_region_reload(vm: kvm_vm, slot: number): void {
+  const region = memslot2region(vm, slot);
+  const tmp = kvm_userspace_memory_region2.alloc();
+  new Uint8Array(tmp.$buffer, tmp.$offset, kvm_userspace_memory_region2.size).set(
+    new Uint8Array(region.region.$buffer, region.region.$offset, kvm_userspace_memory_region2.size),
+  );
+  tmp.memory_size = 0n;
+  vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, tmp);
+  vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, region.region);
+}
+
+/** C `vm_calc_num_pages()`: a page count converted between page sizes. */
+function vm_calc_num_pages(
+  num_pages: number,
+  page_shift: number,
+  new_page_shift: number,
+  ceil: boolean,
+): number {
+  if (page_shift >= new_page_shift) return num_pages * (1 << (page_shift - new_page_shift));
+  const n = 1 << (new_page_shift - page_shift);
+  return Math.floor(num_pages / n) + (ceil && num_pages % n ? 1 : 0);
+}
+
+/** C `getpageshift()`. */
+function getpageshift(): number {
+  return 31 - Math.clz32(getpagesize());
+}
+
+/**
+ * C `vm_num_host_pages(mode, num_guest_pages)`: host pages that hold them
+ * (rounded up).
+ *
+ * @param mode the guest mode
+ * @param num_guest_pages guest pages
+ * @returns host pages
+ */
+export function vm_num_host_pages(mode: vm_guest_mode, num_guest_pages: number): number {
+  return vm_calc_num_pages(
+    num_guest_pages,
+    vm_guest_mode_params_table[mode]!.page_shift,
+    getpageshift(),
+    true,
+  );
+}
+
+/**
+ * C `vm_num_guest_pages(mode, num_host_pages)`: guest pages in them (rounded
+ * down).
+ *
+ * @param mode the guest mode
+ * @param num_host_pages host pages
+ * @returns guest pages
+ */
+export function vm_num_guest_pages(mode: vm_guest_mode, num_host_pages: number): number {
+  return vm_calc_num_pages(
+    num_host_pages,
+    getpageshift(),
+    vm_guest_mode_params_table[mode]!.page_shift,
+    false,
+  );
+}
+
+/**
+ * C `vm_calc_num_guest_pages(mode, size)`: guest pages for `size` bytes,
+ * adjusted to whole host pages.
+ *
+ * @param mode the guest mode
+ * @param size bytes
+ * @returns guest pages
+ */
+export function vm_calc_num_guest_pages(mode: vm_guest_mode, size: number | bigint): number {
+  const page_size = BigInt(vm_guest_mode_params_table[mode]!.page_size);
+  const n = (BigInt(size) + page_size - 1n) / page_size;
+  return Number(vm_adjust_num_guest_pages(mode, n));
+}
+
+/**
+ * C `vm_page_align(vm, v)`: `v` rounded up to the VM's page size.
+ *
+ * @param vm the VM
+ * @param v a size or address
+ * @returns the aligned value
+ */
+export function vm_page_align(vm: kvm_vm, v: bigint | number): bigint {
+  const ps = BigInt(vm.page_size);
+  return BigInt.asUintN(64, (BigInt(v) + ps - 1n) & ~(ps - 1n));
+}
+
+/**
+ * C `__vm_disable_nx_huge_pages(vm)`: KVM_CAP_VM_DISABLE_NX_HUGE_PAGES, its
+ * raw result (KVM requires CAP_SYS_BOOT or the module parameter).
+ *
+ * @param vm the VM
+ * @returns the ioctl's result
+ */
+export function __vm_disable_nx_huge_pages(vm: kvm_vm): number {
+  return __vm_enable_cap(vm, KVM_CAP_VM_DISABLE_NX_HUGE_PAGES, 0);
 }

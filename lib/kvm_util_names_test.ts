@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// kvm_util.h's static inlines and macros added under their upstream names.
+import { assert, assertEquals, assertThrows } from "@std/assert";
+import {
+  get_kvm_param_bool,
+  get_kvm_param_integer,
+  kvm_for_each_vcpu,
+  kvm_get_module_param_bool,
+  kvm_vm_free,
+  kvm_vm_register_coalesced_io,
+  memslot2region,
+  ptes_per_page,
+  static_assert_is_vcpu,
+  static_assert_is_vm,
+  vcpu_events_get,
+  vcpu_events_set,
+  vcpu_fpu_get,
+  vcpu_fpu_set,
+  vm_calc_num_guest_pages,
+  vm_create,
+  vm_create_barebones,
+  vm_get_mem_region,
+  vm_get_stat,
+  vm_mem_region_reload,
+  vm_num_guest_pages,
+  vm_num_host_pages,
+  vm_page_align,
+  vm_vcpu_add,
+} from "../include/kvm_util.ts";
+import { kvm_mem_region_type, type kvm_vcpu, vm_guest_mode } from "../include/kvm_util_types.ts";
+import { kvm_fpu, kvm_vcpu_events, KVM_VCPUEVENT_VALID_NMI_PENDING } from "../include/asm/kvm.ts";
+import { ExitError } from "../include/libc/exit.ts";
+import { selected_backend_name } from "../include/libc/backend.ts";
+import { vm_create_with_one_vcpu } from "./kvm_util.ts";
+import { ref } from "../include/kvm_util_types.ts";
+
+const sim = selected_backend_name() === "sim";
+
+Deno.test({
+  name: "module parameters read /sys/module/kvm*/parameters through the syscall boundary",
+  ignore: !sim,
+  fn() {
+    // The simulated kvm module: no PMU, halt polling at 200 us.
+    assertEquals(get_kvm_param_bool("enable_pmu"), false);
+    assertEquals(get_kvm_param_integer("halt_poll_ns"), 200000);
+    assertEquals(kvm_get_module_param_bool("kvm_intel", "ept"), true);
+    // A module the host does not have skips, as open_path_or_exit() does.
+    const e = assertThrows(() => kvm_get_module_param_bool("kvm_amd", "npt"), ExitError);
+    assertEquals(e.status, 4);
+    // An integer parameter read as a bool is refused.
+    const f = assertThrows(() => get_kvm_param_bool("halt_poll_ns"), ExitError);
+    assertEquals(f.status, 254);
+    assert(f.reason?.endsWith("Unrecognized value '2' for boolean module param"), f.reason);
+  },
+});
+
+Deno.test("page-count helpers convert between guest and host pages as C rounds", () => {
+  const m = vm_guest_mode.VM_MODE_PXXVYY_4K;
+  assertEquals(vm_num_host_pages(m, 3), 3);
+  assertEquals(vm_num_guest_pages(m, 3), 3);
+  assertEquals(vm_calc_num_guest_pages(m, 4097), 2);
+  assertEquals(vm_calc_num_guest_pages(m, 4096), 1);
+  // 16K guest pages on a 4K host: 4 host pages each; host pages round down to guest pages.
+  assertEquals(vm_num_host_pages(vm_guest_mode.VM_MODE_P52V48_16K, 3), 12);
+  assertEquals(vm_num_guest_pages(vm_guest_mode.VM_MODE_P52V48_16K, 7), 1);
+  assertEquals(ptes_per_page(4096), 512);
+});
+
+Deno.test("vm_page_align, vm_get_mem_region, kvm_for_each_vcpu, static_assert_is_*", () => {
+  const vm = vm_create(2);
+  try {
+    assertEquals(vm_page_align(vm, 1n), 4096n);
+    assertEquals(vm_page_align(vm, 4096n), 4096n);
+    assertEquals(vm_page_align(vm, 0n), 0n);
+    const a = vm_vcpu_add(vm, 3, null);
+    const b = vm_vcpu_add(vm, 1, null);
+    const seen: [number, kvm_vcpu][] = [];
+    kvm_for_each_vcpu(vm, (i, v) => seen.push([i, v]));
+    assertEquals(seen, [[1, b], [3, a]]);
+    static_assert_is_vm(vm);
+    static_assert_is_vcpu(a);
+    assertThrows(() => static_assert_is_vm(a as never), TypeError);
+    assertThrows(() => static_assert_is_vcpu(vm as never), TypeError);
+    // Asking for a region type that does not exist fails the test.
+    assertThrows(() => vm_get_mem_region(vm, kvm_mem_region_type.NR_MEM_REGIONS), ExitError);
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+Deno.test("vcpu_events_set/get round-trip a pending NMI; vcpu_fpu_set/get round-trip FCW", () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, null);
+  try {
+    const ev = kvm_vcpu_events.alloc();
+    vcpu_events_get(vcpu.value, ev);
+    assertEquals(ev.nmi.pending, 0);
+    ev.nmi.pending = 1;
+    ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+    vcpu_events_set(vcpu.value, ev);
+    const back = kvm_vcpu_events.alloc();
+    vcpu_events_get(vcpu.value, back);
+    assertEquals(back.nmi.pending, 1);
+
+    const fpu = kvm_fpu.alloc();
+    vcpu_fpu_get(vcpu.value, fpu);
+    assertEquals(fpu.fcw, 0x37f);
+    fpu.fcw = 0x27f;
+    vcpu_fpu_set(vcpu.value, fpu);
+    const fpu2 = kvm_fpu.alloc();
+    vcpu_fpu_get(vcpu.value, fpu2);
+    assertEquals(fpu2.fcw, 0x27f);
+
+    // Reloading memslot 0 keeps its contents and layout.
+    const before = memslot2region(vm, 0).region.memory_size;
+    vm_mem_region_reload(vm, 0);
+    assertEquals(memslot2region(vm, 0).region.memory_size, before);
+    assertEquals(vm_get_mem_region(vm, kvm_mem_region_type.MEM_REGION_CODE), memslot2region(vm, 0));
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+Deno.test({
+  name: "without a stats fd vm_get_stat fails reading the header, as upstream's pread does",
+  ignore: !sim,
+  fn() {
+    const vm = vm_create_barebones();
+    try {
+      const e = assertThrows(() => vm_get_stat(vm, "pages_4k"), ExitError);
+      assertEquals(e.status, 254);
+      assert(e.reason?.includes("Failed to read '24' header bytes"), e.reason);
+      // Coalesced MMIO zones are refused until the simulator has them.
+      assertThrows(() => kvm_vm_register_coalesced_io(vm, 0xd0000000n, 8, false), ExitError);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
