@@ -17,10 +17,16 @@ import { type Backend, backend, init_backend } from "./backend.ts";
 import { errno_set } from "./errno.ts";
 import { atexit } from "./exit.ts";
 import { host_only, in_vcpu_worker } from "./process.ts";
+import { kvm_trace, trace_ioctl, trace_mmap, trace_set_reader } from "./trace.ts";
 
 // A vCPU worker imports the test module for its guest code only: it has no
 // kernel to reach, so it loads no backend (each syscall below refuses there).
 if (!in_vcpu_worker()) await init_backend();
+
+// KVM_SELFTESTS_TRACE (include/libc/trace.ts): decided once, so an untraced
+// call pays one boolean test.
+const tracing = kvm_trace.ioctl || kvm_trace.exit;
+if (tracing) trace_set_reader((addr, len) => backend().user_memory(addr, len));
 
 const SYSCALL_HINT = "guest code reaches the host through exits (ucall, port I/O, MMIO, " +
   "hypercalls); a test module's top-level code must not make system calls either, " +
@@ -93,7 +99,10 @@ function ioctlArg(arg: IoctlArg | undefined): bigint {
 
 /** `ioctl(2)`; a number is passed by value, anything else by address. */
 export function ioctl(fd: number, request: number, arg?: IoctlArg): number {
-  return ret(kernel("ioctl()").ioctl(fd, request, ioctlArg(arg)));
+  const a = ioctlArg(arg);
+  const r = kernel("ioctl()").ioctl(fd, request, a);
+  if (tracing) trace_ioctl(fd, request, a, r);
+  return ret(r);
 }
 
 /**
@@ -101,7 +110,10 @@ export function ioctl(fd: number, request: number, arg?: IoctlArg): number {
  * the way a pthread blocks in `KVM_RUN` while its siblings run.
  */
 export async function ioctl_async(fd: number, request: number, arg?: IoctlArg): Promise<number> {
-  return ret(await kernel("ioctl()").ioctl_async(fd, request, ioctlArg(arg)));
+  const a = ioctlArg(arg);
+  const r = await kernel("ioctl()").ioctl_async(fd, request, a);
+  if (tracing) trace_ioctl(fd, request, a, r);
+  return ret(r);
 }
 
 /** `mmap(2)`: the address, or `MAP_FAILED` with `errno` set. */
@@ -115,6 +127,7 @@ export function mmap(
 ): bigint {
   const r = retBig(kernel("mmap()").mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset)));
   if (r === -1n) return MAP_FAILED;
+  if (tracing) trace_mmap(fd, BigInt(offset), r);
   mappings_forget(r, page_align(BigInt(length)));
   mappings.push([r, r + page_align(BigInt(length))]);
   return r;

@@ -71,8 +71,21 @@ function field(v: number, mask: number, what: string): number {
   return v;
 }
 
+/**
+ * The argument type of each request packed with a laid-out C type, by request
+ * number (the first one wins): what `KVM_SELFTESTS_TRACE=ioctl` decodes an
+ * argument as (`include/libc/trace.ts`).
+ */
+export const ioc_arg_types: Map<number, CType> = new Map();
+
 /** `_IOC(dir, type, nr, size)`: packs a request number. */
 export function _IOC(dir: number, type: number, nr: number, size: IocSize): number {
+  const req = _IOC_pack(dir, type, nr, size);
+  if (typeof size !== "number" && !ioc_arg_types.has(req)) ioc_arg_types.set(req, size);
+  return req;
+}
+
+function _IOC_pack(dir: number, type: number, nr: number, size: IocSize): number {
   return ((field(dir, _IOC_DIRMASK, "direction") << _IOC_DIRSHIFT) |
     (field(type, _IOC_TYPEMASK, "type") << _IOC_TYPESHIFT) |
     (field(nr, _IOC_NRMASK, "number") << _IOC_NRSHIFT) |

@@ -26,6 +26,13 @@
  * @module
  */
 
+import { kvm_trace } from "../../include/libc/trace.ts";
+import {
+  tdx_status_name,
+  trace_tdcall,
+  trace_tdvmcall_done,
+  trace_tdvmcall_enter,
+} from "./trace.ts";
 import {
   OPERAND_ID_R8,
   OPERAND_ID_RAX,
@@ -232,6 +239,43 @@ export function tdg_dispatch(
   g: tdx_guest_state,
   mem: td_private_memory,
 ): tdcall_outcome {
+  if (kvm_trace.tdcall || kvm_trace.tdvmcall) return tdg_dispatch_traced(td, vp, g, mem);
+  return __tdg_dispatch(td, vp, g, mem);
+}
+
+/** The R10 and R11 each traced TDVMCALL came with (R11 may carry an output later). */
+const vmcall_leaves = new WeakMap<tdvmcall_exit, [bigint, bigint]>();
+
+/** {@linkcode tdg_dispatch} under `KVM_SELFTESTS_TRACE=tdcall` or `tdvmcall`. */
+function tdg_dispatch_traced(
+  td: tdx_td,
+  vp: tdx_vp,
+  g: tdx_guest_state,
+  mem: td_private_memory,
+): tdcall_outcome {
+  const rax = g.regs.at(RAX);
+  const inputs = [g.regs.at(RCX), g.regs.at(RDX), g.regs.at(R8), g.regs.at(R9)];
+  const o = __tdg_dispatch(td, vp, g, mem);
+  if (o.kind === "vmcall") {
+    vmcall_leaves.set(o.exit, [o.exit.regs[10]!, o.exit.regs[11]!]);
+    if (kvm_trace.tdvmcall) trace_tdvmcall_enter(o.exit.regs);
+  } else if (kvm_trace.tdcall) {
+    const outcome = o.kind === "handled"
+      ? tdx_status_name(g.regs.at(RAX))
+      : o.kind === "ve"
+      ? "#VE"
+      : `EPT violation gpa=0x${o.gpa.toString(16)} (KVM maps it, the TDCALL runs again)`;
+    trace_tdcall(rax, inputs, outcome);
+  }
+  return o;
+}
+
+function __tdg_dispatch(
+  td: tdx_td,
+  vp: tdx_vp,
+  g: tdx_guest_state,
+  mem: td_private_memory,
+): tdcall_outcome {
   const rax = g.regs.at(RAX);
   const leaf = Number(rax & 0xffffn);
   const version = Number((rax >> 16n) & 0xffn);
@@ -287,6 +331,10 @@ function tdg_vp_vmcall(td: tdx_td, g: tdx_guest_state): tdcall_outcome {
  * The caller then moves RIP past the TDCALL.
  */
 export function tdh_vp_enter_after_vmcall(g: tdx_guest_state, exit: tdvmcall_exit): void {
+  if (kvm_trace.tdvmcall) {
+    const traced = vmcall_leaves.get(exit);
+    if (traced) trace_tdvmcall_done(traced[0], traced[1], exit.regs);
+  }
   for (let i = 2; i < 16; i++) if (exit.mask & (1 << i)) g.regs.set(i, exit.regs[i]!);
   g.regs.set(RAX, TDX_SUCCESS);
   g.regs.set(RCX, BigInt(exit.mask));

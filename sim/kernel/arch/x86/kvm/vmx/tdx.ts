@@ -192,6 +192,11 @@ import {
   VMX_EPTP_PWL_4,
   VMX_EPTP_PWL_5,
 } from "../../../../../tdx_module/mod.ts";
+import {
+  trace_mr_finalize,
+  trace_page_add,
+  traced_seamcall,
+} from "../../../../../tdx_module/trace.ts";
 
 /** `KVM_SUPPORTED_TD_ATTRS`: KVM lets a TD choose only SEPT_VE_DISABLE. */
 export const KVM_SUPPORTED_TD_ATTRS: bigint = TDX_TD_ATTR_SEPT_VE_DISABLE;
@@ -424,14 +429,14 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
   const hkid = m.guest_keyid_alloc();
   if (hkid < 0) return hkid;
   const td = t.td;
-  let st = tdh_mng_create(td, hkid);
+  let st = traced_seamcall("TDH.MNG.CREATE", tdh_mng_create(td, hkid));
   if (st !== TDX_SUCCESS) {
     m.guest_keyid_free(hkid);
     return -EIO;
   }
   t.hkid = hkid;
-  st = tdh_mng_key_config(td);
-  if (st === TDX_SUCCESS) st = tdh_mng_init(td, params);
+  st = traced_seamcall("TDH.MNG.KEY.CONFIG", tdh_mng_key_config(td));
+  if (st === TDX_SUCCESS) st = traced_seamcall("TDH.MNG.INIT", tdh_mng_init(td, params));
   if (st !== TDX_SUCCESS) {
     // __tdx_td_init()'s unwind: the HKID goes back to the pool.
     tdx_td_teardown(td);
@@ -450,7 +455,7 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
 /** `tdx_td_finalize()`. */
 function tdx_td_finalize(k: kvm, t: kvm_tdx): number {
   if (!t.hkid || t.state !== TD_STATE_INITIALIZED) return -EINVAL;
-  const st = tdh_mr_finalize(t.td);
+  const st = trace_mr_finalize(t.td, tdh_mr_finalize(t.td));
   cmd_buf.hw_error = st;
   if (st === TDX_OPERAND_BUSY) return -EBUSY;
   if (st !== TDX_SUCCESS) return -EIO;
@@ -501,8 +506,12 @@ function tdx_vcpu_init(vcpu: kvm_vcpu, t: kvm_tdx): number {
   // kvm_apic_set_base(X2APIC_ENABLE): reserved unless the KVM CPUID has x2APIC.
   const l1 = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 1, 0);
   if (!l1 || !(l1.ecx & (1 << 21))) return -EINVAL;
-  if (!x.vp.td && tdh_vp_create(t.td, x.vp) !== TDX_SUCCESS) return -EIO;
-  if (tdh_vp_init(x.vp, cmd_buf.data, vcpu.vcpu_id) !== TDX_SUCCESS) return -EIO;
+  if (!x.vp.td && traced_seamcall("TDH.VP.CREATE", tdh_vp_create(t.td, x.vp)) !== TDX_SUCCESS) {
+    return -EIO;
+  }
+  if (
+    traced_seamcall("TDH.VP.INIT", tdh_vp_init(x.vp, cmd_buf.data, vcpu.vcpu_id)) !== TDX_SUCCESS
+  ) return -EIO;
   tdx_vcpu_load_initial_state(vcpu.arch.vmcs, x.vp);
   // KVM's emulated MISC_ENABLE of a TD: PEBS and BTS unavailable, nothing else.
   vcpu.arch.vmcs.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
@@ -616,8 +625,8 @@ function tdx_vcpu_init_mem_region(vcpu: kvm_vcpu, t: kvm_tdx): number {
     }
     pinned_left--;
     const st = measure
-      ? tdh_mem_page_add_measured(t.td, gpa, page, source)
-      : tdh_mem_page_add(t.td, gpa, page, source);
+      ? trace_page_add(gpa, source, true, tdh_mem_page_add_measured(t.td, gpa, page, source))
+      : trace_page_add(gpa, source, false, tdh_mem_page_add(t.td, gpa, page, source));
     if (st !== TDX_SUCCESS) {
       r = st === TDX_OPERAND_BUSY ? -EBUSY : -EIO;
       break;
@@ -892,7 +901,10 @@ function tdx_fault_private(vcpu: kvm_vcpu, t: kvm_tdx, gpa: bigint): number {
   if (!page || page === "noslot") return memory_fault(vcpu, gpa, true);
   const st = t.td.sept.state(gfn);
   if (st === SEPT_FREE) {
-    if (tdh_mem_page_aug(t.td, gpa & ~0xfffn) !== TDX_SUCCESS) return -EIO;
+    if (
+      traced_seamcall("TDH.MEM.PAGE.AUG", tdh_mem_page_aug(t.td, gpa & ~0xfffn), gpa & ~0xfffn) !==
+        TDX_SUCCESS
+    ) return -EIO;
     k.generation++;
   }
   return 1;
