@@ -22,6 +22,7 @@
  */
 
 import { ENOSPC } from "../../include/linux/errno.ts";
+import { hkid_alloc_fails } from "../fault_inject.ts";
 import {
   HOST_CPUID_1_EAX,
   KVM_SUPPORTED_XCR0,
@@ -243,6 +244,7 @@ export class tdx_module {
    * when all are taken (what KVM's KVM_TDX_INIT_VM then returns).
    */
   guest_keyid_alloc(): number {
+    if (hkid_alloc_fails()) return -ENOSPC;
     const s = this.sysinfo.guest_keyid_start;
     for (let k = s; k < s + this.sysinfo.nr_guest_keyids; k++) {
       if (!this.#ida.has(k)) {

@@ -20,6 +20,7 @@
  * @module
  */
 
+import { seamcall_fault } from "../fault_inject.ts";
 import {
   OPERAND_ID_RCX,
   TDX_EPT_ENTRY_FREE,
@@ -90,6 +91,8 @@ export function tdh_mem_page_add(
   page: Uint8Array,
   source: Uint8Array,
 ): bigint {
+  const fault = seamcall_fault("TDH.MEM.PAGE.ADD");
+  if (fault !== null) return fault;
   check_page(page, "page");
   check_page(source, "source");
   const st = building(td);
@@ -115,6 +118,8 @@ export function tdh_mem_page_add_measured(
   page: Uint8Array,
   source: Uint8Array,
 ): bigint {
+  const fault = seamcall_fault("TDH.MEM.PAGE.ADD");
+  if (fault !== null) return fault;
   check_page(page, "page");
   check_page(source, "source");
   const st = building(td);
@@ -153,6 +158,8 @@ export function tdh_mr_extend(td: tdx_td, gpa: bigint, page: Uint8Array): bigint
  * before TDH.MNG.INIT → TDX_OP_STATE_INCORRECT.
  */
 export function tdh_mr_finalize(td: tdx_td): bigint {
+  const fault = seamcall_fault("TDH.MR.FINALIZE");
+  if (fault !== null) return fault;
   const st = building(td);
   if (st !== TDX_SUCCESS) return st;
   td.measurement.finalize();
@@ -167,6 +174,8 @@ export function tdh_mr_finalize(td: tdx_td): bigint {
  * already holding a page → TDX_EPT_ENTRY_NOT_FREE.
  */
 export function tdh_mem_page_aug(td: tdx_td, gpa: bigint): bigint {
+  const fault = seamcall_fault("TDH.MEM.PAGE.AUG");
+  if (fault !== null) return fault;
   if (td.lifecycle !== TD_KEYS_CONFIGURED) return TDX_LIFECYCLE_STATE_INCORRECT;
   if (td.op_state !== OP_STATE_RUNNABLE) return TDX_OP_STATE_INCORRECT;
   if (!td_private_gpa_valid(td, gpa, 4096n)) return operand_invalid(OPERAND_ID_RCX);
@@ -187,6 +196,8 @@ function mem_lifecycle_ok(td: tdx_td): boolean {
  * OPERAND_INVALID(RCX).
  */
 export function tdh_mem_range_block(td: tdx_td, gpa: bigint, level = 0): bigint {
+  const fault = seamcall_fault("TDH.MEM.RANGE.BLOCK");
+  if (fault !== null) return fault;
   if (!mem_lifecycle_ok(td)) return TDX_LIFECYCLE_STATE_INCORRECT;
   if (level !== 0 || !td_private_gpa_valid(td, gpa, 4096n)) return operand_invalid(OPERAND_ID_RCX);
   const gfn = gpa_to_gfn(gpa);
@@ -215,6 +226,8 @@ export function tdh_mem_range_unblock(td: tdx_td, gpa: bigint, level = 0): bigin
  * access, so blocking takes effect at once and tracking has nothing to wait for.
  */
 export function tdh_mem_track(td: tdx_td): bigint {
+  const fault = seamcall_fault("TDH.MEM.TRACK");
+  if (fault !== null) return fault;
   if (!mem_lifecycle_ok(td)) return TDX_LIFECYCLE_STATE_INCORRECT;
   return TDX_SUCCESS;
 }
@@ -225,6 +238,8 @@ export function tdh_mem_track(td: tdx_td): bigint {
  * TDX_GPA_RANGE_NOT_BLOCKED; nothing mapped → TDX_EPT_ENTRY_FREE.
  */
 export function tdh_mem_page_remove(td: tdx_td, gpa: bigint, level = 0): bigint {
+  const fault = seamcall_fault("TDH.MEM.PAGE.REMOVE");
+  if (fault !== null) return fault;
   if (!mem_lifecycle_ok(td)) return TDX_LIFECYCLE_STATE_INCORRECT;
   if (level !== 0 || !td_private_gpa_valid(td, gpa, 4096n)) return operand_invalid(OPERAND_ID_RCX);
   const gfn = gpa_to_gfn(gpa);

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { seamcall_fault, TDX_INTERRUPTED_RESUMABLE } from "../fault_inject.ts";
 import type { Ref } from "../../include/kvm_util_types.ts";
 import {
   OPERAND_ID_ATTRIBUTES,
@@ -92,6 +93,8 @@ export function operand_invalid(id: bigint): bigint {
  * holds → TDX_HKID_NOT_FREE; a TDR already in use → OPERAND_INVALID(RCX).
  */
 export function tdh_mng_create(td: tdx_td, hkid: number): bigint {
+  const fault = seamcall_fault("TDH.MNG.CREATE");
+  if (fault !== null) return fault;
   const m = td.module;
   if (!m.is_private_hkid(hkid)) return operand_invalid(OPERAND_ID_RDX);
   if (td.lifecycle !== TD_LIFECYCLE_NONE) return operand_invalid(OPERAND_ID_RCX);
@@ -107,6 +110,8 @@ export function tdh_mng_create(td: tdx_td, hkid: number): bigint {
  * the TDX_KEY_CONFIGURED warning; a TD being torn down cannot.
  */
 export function tdh_mng_key_config(td: tdx_td): bigint {
+  const fault = seamcall_fault("TDH.MNG.KEY.CONFIG");
+  if (fault !== null) return fault;
   if (td.lifecycle === TD_KEYS_CONFIGURED) return TDX_KEY_CONFIGURED;
   if (td.lifecycle !== TD_HKID_ASSIGNED) return TDX_LIFECYCLE_STATE_INCORRECT;
   td.lifecycle = TD_KEYS_CONFIGURED;
@@ -173,6 +178,8 @@ export function tdh_mng_init(
   params: td_params_view | Uint8Array,
   extended_err?: Ref<bigint>,
 ): bigint {
+  const fault = seamcall_fault("TDH.MNG.INIT");
+  if (fault !== null) return fault;
   if (td.lifecycle !== TD_KEYS_CONFIGURED) {
     return td.lifecycle === TD_HKID_ASSIGNED
       ? TDX_TD_KEYS_NOT_CONFIGURED
@@ -307,6 +314,8 @@ export function tdh_mng_vpflushdone(td: tdx_td): bigint {
  * KeyID to its allocator (`tdx_module.guest_keyid_free`).
  */
 export function tdh_mng_key_freeid(td: tdx_td): bigint {
+  const fault = seamcall_fault("TDH.MNG.KEY.FREEID");
+  if (fault !== null) return fault;
   if (td.lifecycle !== TD_BLOCKED) return TDX_LIFECYCLE_STATE_INCORRECT;
   td.module.kot_set(td.hkid, KOT_STATE_HKID_FREE);
   td.lifecycle = TD_TEARDOWN;
@@ -314,13 +323,41 @@ export function tdh_mng_key_freeid(td: tdx_td): bigint {
 }
 
 /**
- * The whole teardown KVM performs when a TD's VM goes away
- * (`tdx_mmu_release_hkid()`): VPFLUSHDONE, KEY.FREEID, then the KeyID back
- * to the host allocator. Safe on a TD that never got an HKID.
+ * TDH.PHYMEM.CACHE.WB: writes back and invalidates the caches of private
+ * KeyIDs (one package). The simulated caches hold nothing, so it completes
+ * at once; a real module may stop part way with TDX_INTERRUPTED_RESUMABLE,
+ * and the caller calls again with `resume`.
  */
-export function tdx_td_teardown(td: tdx_td): void {
-  if (td.lifecycle === TD_LIFECYCLE_NONE || td.lifecycle === TD_TEARDOWN) return;
-  tdh_mng_vpflushdone(td);
-  tdh_mng_key_freeid(td);
+export function tdh_phymem_cache_wb(_resume: boolean): bigint {
+  const fault = seamcall_fault("TDH.PHYMEM.CACHE.WB");
+  if (fault !== null) return fault;
+  return TDX_SUCCESS;
+}
+
+/** `TDX_SEAMCALL_RETRIES`: how often KVM resumes an interrupted cache write-back. */
+export const TDX_SEAMCALL_RETRIES = 10000;
+
+/**
+ * The whole teardown KVM performs when a TD's VM goes away
+ * (`tdx_mmu_release_hkid()`, arch/x86/kvm/vmx/tdx.c at 09c6f74e): VPFLUSHDONE,
+ * the cache write-back (resumed while it answers TDX_INTERRUPTED_RESUMABLE,
+ * as `smp_func_do_phymem_cache_wb()` does), KEY.FREEID, then the KeyID back
+ * to the host allocator. A failed step leaks the HKID, as KVM does ("HKID %d
+ * is leaked"). Safe on a TD that never got an HKID.
+ *
+ * @returns false when the HKID was leaked
+ */
+export function tdx_td_teardown(td: tdx_td): boolean {
+  if (td.lifecycle === TD_LIFECYCLE_NONE || td.lifecycle === TD_TEARDOWN) return true;
+  if (tdh_mng_vpflushdone(td) !== TDX_SUCCESS) return false;
+  let err = TDX_SUCCESS;
+  for (let i = TDX_SEAMCALL_RETRIES; i > 0; i--) {
+    err = tdh_phymem_cache_wb(err !== TDX_SUCCESS);
+    if (err !== TDX_INTERRUPTED_RESUMABLE) break;
+  }
+  // A failed write-back makes KEY.FREEID fail in the module: the key stays taken.
+  if (err !== TDX_SUCCESS) return false;
+  if (tdh_mng_key_freeid(td) !== TDX_SUCCESS) return false;
   td.module.guest_keyid_free(td.hkid);
+  return true;
 }

@@ -14,6 +14,7 @@
  * @module
  */
 
+import { seamcall_fault } from "../fault_inject.ts";
 import type { vmcs_view } from "../cpu/vmcs.ts";
 import {
   OPERAND_ID_RCX,
@@ -34,6 +35,8 @@ import { OP_STATE_INITIALIZED, TD_KEYS_CONFIGURED, type tdx_td, type tdx_vp } fr
  * OPERAND_INVALID(RCX).
  */
 export function tdh_vp_create(td: tdx_td, vp: tdx_vp): bigint {
+  const fault = seamcall_fault("TDH.VP.CREATE");
+  if (fault !== null) return fault;
   if (vp.td) return operand_invalid(OPERAND_ID_RCX);
   if (td.lifecycle !== TD_KEYS_CONFIGURED || td.op_state !== OP_STATE_INITIALIZED) {
     return TDX_OP_STATE_INCORRECT;
@@ -52,6 +55,8 @@ export function tdh_vp_create(td: tdx_td, vp: tdx_vp): bigint {
  * TDX_X2APIC_ID_NOT_UNIQUE.
  */
 export function tdh_vp_init(vp: tdx_vp, rcx: bigint, x2apic_id: number): bigint {
+  const fault = seamcall_fault("TDH.VP.INIT");
+  if (fault !== null) return fault;
   const td = vp.td;
   if (!td) return operand_invalid(OPERAND_ID_RCX);
   if (td.lifecycle !== TD_KEYS_CONFIGURED || td.op_state !== OP_STATE_INITIALIZED) {

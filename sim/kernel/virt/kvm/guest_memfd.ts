@@ -14,8 +14,16 @@
  * @module
  */
 
+import { alloc_fails } from "../../../fault_inject.ts";
 import { S_IFREG } from "../../../../include/asm/stat.ts";
-import { EBADF, EEXIST, EINVAL, ENODEV, EOPNOTSUPP } from "../../../../include/linux/errno.ts";
+import {
+  EBADF,
+  EEXIST,
+  EINVAL,
+  ENODEV,
+  ENOMEM,
+  EOPNOTSUPP,
+} from "../../../../include/linux/errno.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../../../../include/linux/falloc.ts";
 import {
   GUEST_MEMFD_FLAG_INIT_SHARED,
@@ -167,6 +175,8 @@ export function kvm_gmem_create(
   // loff_t is signed: a size with bit 63 set is negative.
   if (size === 0n || size >= 1n << 63n || !PAGE_ALIGNED(size)) return -EINVAL;
   if (size > BigInt(Number.MAX_SAFE_INTEGER)) return -EINVAL;
+  // __kvm_gmem_create(): the gmem and its inode are allocated after the checks.
+  if (alloc_fails("gmem")) return -ENOMEM;
   const g = new gmem_file(k, Number(size), flags);
   const filp = new file(kvm_gmem_fops, g, O_RDWR, get_next_ino());
   g.filp = filp;

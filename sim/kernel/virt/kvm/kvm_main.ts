@@ -13,7 +13,8 @@
  * @module
  */
 
-import { EEXIST, EFAULT, EINVAL, EIO } from "../../../../include/linux/errno.ts";
+import { alloc_fails } from "../../../fault_inject.ts";
+import { EEXIST, EFAULT, EINVAL, EIO, ENOMEM } from "../../../../include/linux/errno.ts";
 import { _IOC_TYPE } from "../../../../include/linux/ioctl.ts";
 import {
   KVM_API_VERSION,
@@ -216,6 +217,8 @@ export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint)
 // /dev/kvm
 
 function kvm_dev_ioctl_create_vm(type: bigint): number {
+  // kvm_create_vm(): the struct kvm is allocated before the type is checked.
+  if (alloc_fails("kvm")) return -ENOMEM;
   const arch = kvm_arch_init_vm(type);
   if (typeof arch === "number") return arch;
   const k: kvm = {
@@ -358,6 +361,8 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
   ) {
     return -EEXIST;
   }
+  // kvm_set_memory_region(): the new slot is allocated after every check.
+  if (alloc_fails("memslot")) return -ENOMEM;
   const slot: kvm_memory_slot = {
     id,
     as_id,
@@ -416,6 +421,8 @@ function kvm_vm_ioctl_create_vcpu(k: kvm, id: bigint): number {
   if (k.created_vcpus >= k.max_vcpus) return -EINVAL;
   let r = kvm_arch_vcpu_precreate(k, Number(id));
   if (r) return r;
+  // The vcpu and its kvm_run page are allocated before the duplicate-id check.
+  if (alloc_fails("vcpu")) return -ENOMEM;
   if (k.vcpus.some((v) => v.vcpu_id === Number(id))) return -EEXIST;
   const run_buffer = new SharedArrayBuffer(KVM_VCPU_MMAP_SIZE);
   const vcpu = {
