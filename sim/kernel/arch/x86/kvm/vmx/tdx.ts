@@ -26,14 +26,12 @@
 
 import {
   E2BIG,
-  EAGAIN,
   EBUSY,
   EEXIST,
   EFAULT,
   EINTR,
   EINVAL,
   EIO,
-  ENOMEM,
 } from "../../../../../../include/linux/errno.ts";
 import {
   KVM_EXIT_HYPERCALL,
@@ -90,10 +88,7 @@ import {
   KVM_TDX_MEASURE_MEMORY_REGION,
   KVM_X86_TDX_VM,
 } from "../../../../../../include/asm/kvm.ts";
-import {
-  KVM_ENOSYS,
-  KVM_HC_MAP_GPA_RANGE,
-} from "../../../../../../include/linux/kvm_para.ts";
+import { KVM_ENOSYS, KVM_HC_MAP_GPA_RANGE } from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
 import {
   TDG_VP_VMCALL_ALIGN_ERROR,
@@ -115,17 +110,11 @@ import {
 import {
   TDX_OPERAND_BUSY,
   TDX_OPERAND_INVALID,
-  TDX_RND_NO_ENTROPY,
   TDX_SUCCESS,
 } from "../../../../../../include/x86/tdx/tdcall.ts";
-import { alloc_fails } from "../../../../../fault_inject.ts";
 import { TDX_TD_ATTR_SEPT_VE_DISABLE } from "../../../../../../include/x86/tdx/tdx.ts";
 import { current } from "../../../../include/linux/sched.ts";
-import type {
-  kvm,
-  kvm_memory_slot,
-  kvm_vcpu,
-} from "../../../../include/linux/kvm_host.ts";
+import type { kvm, kvm_memory_slot, kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
 import type { guest_memslot } from "../../../../../cpu/memory.ts";
 import type { vmcs_view } from "../../../../../cpu/vmcs.ts";
 import {
@@ -203,6 +192,11 @@ import {
   VMX_EPTP_PWL_4,
   VMX_EPTP_PWL_5,
 } from "../../../../../tdx_module/mod.ts";
+import {
+  trace_mr_finalize,
+  trace_page_add,
+  traced_seamcall,
+} from "../../../../../tdx_module/trace.ts";
 
 /** `KVM_SUPPORTED_TD_ATTRS`: KVM lets a TD choose only SEPT_VE_DISABLE. */
 export const KVM_SUPPORTED_TD_ATTRS: bigint = TDX_TD_ATTR_SEPT_VE_DISABLE;
@@ -227,8 +221,6 @@ export interface kvm_tdx {
   state: number;
   /** The HKID, 0 until INIT_VM. */
   hkid: number;
-  /** The teardown failed and the HKID was leaked, as KVM leaks it. */
-  hkid_leaked: boolean;
   /** The shared-GPA bit (`gfn_direct_bits` as a GPA bit), once INIT_VM set GPAW. */
   shared_bit: bigint;
 }
@@ -270,7 +262,6 @@ export function to_kvm_tdx(k: kvm): kvm_tdx {
       td: new tdx_td(tdx_module_global),
       state: TD_STATE_UNINITIALIZED,
       hkid: 0,
-      hkid_leaked: false,
       shared_bit: 0n,
     };
     tdx_of.set(k, t);
@@ -399,9 +390,7 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
   if (hdr.xfam & ~supported_xfam()) return -EINVAL;
   const dv = new DataView(ents_b.buffer);
   const ents: cpuid_entry[] = [];
-  for (let i = 0; i < nent; i++) {
-    ents.push(get_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE));
-  }
+  for (let i = 0; i < nent; i++) ents.push(get_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE));
   const ext8 = ents.find((e) => e.function === 0x80000008 && e.index === 0);
   if (!ext8) return -EINVAL;
   const gpaw = (ext8.eax >> 16) & 0xff;
@@ -411,9 +400,7 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
   const params = td_params_alloc();
   let used = 0;
   cfg.forEach((c, i) => {
-    const e = ents.find((x) =>
-      x.function === c.function && x.index === c.index
-    );
+    const e = ents.find((x) => x.function === c.function && x.index === c.index);
     if (!e) return;
     used++;
     const v = params.cpuid_values.at(i);
@@ -425,60 +412,40 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
   // Every entry must be a configurable leaf (none left over, none twice).
   if (used !== nent) return -EINVAL;
   const l7 = ents.find((e) => e.function === 7 && e.index === 0);
-  if (l7 && ((l7.ebx & ((1 << 4) | (1 << 11))) || (l7.ecx & (1 << 5)))) {
-    return -EINVAL;
-  }
+  if (l7 && ((l7.ebx & ((1 << 4) | (1 << 11))) || (l7.ecx & (1 << 5)))) return -EINVAL;
 
-  params.attributes = hdr.attributes |
-    tdx_module_global.sysinfo.td_conf.attributes_fixed1;
+  params.attributes = hdr.attributes | tdx_module_global.sysinfo.td_conf.attributes_fixed1;
   params.xfam = hdr.xfam | tdx_module_global.sysinfo.td_conf.xfam_fixed1;
   params.max_vcpus = k.max_vcpus;
-  params.eptp_controls = VMX_EPTP_MT_WB |
-    (gpaw === 52 ? VMX_EPTP_PWL_5 : VMX_EPTP_PWL_4);
+  params.eptp_controls = VMX_EPTP_MT_WB | (gpaw === 52 ? VMX_EPTP_PWL_5 : VMX_EPTP_PWL_4);
   params.config_flags = TDX_CONFIG_FLAGS_NO_RBP_MOD |
     (gpaw === 52 ? TDX_CONFIG_FLAGS_MAX_GPAW : 0n);
-  params.tsc_frequency = Math.floor(
-    (k.arch.default_tsc_khz || HOST_TSC_KHZ) / TDX_TSC_KHZ_UNIT,
-  );
+  params.tsc_frequency = Math.floor((k.arch.default_tsc_khz || HOST_TSC_KHZ) / TDX_TSC_KHZ_UNIT);
   params.mr_config_id.$bytes.set(hdr.mrconfigid.$bytes);
   params.mr_owner.$bytes.set(hdr.mrowner.$bytes);
   params.mr_owner_config.$bytes.set(hdr.mrownerconfig.$bytes);
 
-  // __tdx_td_init() (tdx.c at 09c6f74e), in its order: the HKID, the TDR
-  // page, TDH.MNG.CREATE (no entropy is -EAGAIN, anything else bugs the
-  // VM), the key configuration, TDH.MNG.INIT (a bad operand is -EINVAL with
-  // hw_error, anything else bugs the VM).
   const m = tdx_module_global;
   const hkid = m.guest_keyid_alloc();
   if (hkid < 0) return hkid;
-  if (alloc_fails("tdr")) {
-    m.guest_keyid_free(hkid);
-    return -ENOMEM;
-  }
   const td = t.td;
-  let st = tdh_mng_create(td, hkid);
+  let st = traced_seamcall("TDH.MNG.CREATE", tdh_mng_create(td, hkid));
   if (st !== TDX_SUCCESS) {
     m.guest_keyid_free(hkid);
-    if (st === TDX_RND_NO_ENTROPY) return -EAGAIN;
-    return TDX_BUG_ON(k);
+    return -EIO;
   }
   t.hkid = hkid;
-  st = tdh_mng_key_config(td);
-  if (st !== TDX_SUCCESS) {
-    if (!tdx_td_teardown(td)) t.hkid_leaked = true;
-    t.hkid = 0;
-    return TDX_BUG_ON(k);
-  }
-  st = tdh_mng_init(td, params);
+  st = traced_seamcall("TDH.MNG.KEY.CONFIG", tdh_mng_key_config(td));
+  if (st === TDX_SUCCESS) st = traced_seamcall("TDH.MNG.INIT", tdh_mng_init(td, params));
   if (st !== TDX_SUCCESS) {
     // __tdx_td_init()'s unwind: the HKID goes back to the pool.
-    if (!tdx_td_teardown(td)) t.hkid_leaked = true;
+    tdx_td_teardown(td);
     t.hkid = 0;
     if ((st & 0xffffffff00000000n) === TDX_OPERAND_INVALID) {
       cmd_buf.hw_error = st;
       return -EINVAL;
     }
-    return TDX_BUG_ON(k);
+    return -EIO;
   }
   t.state = TD_STATE_INITIALIZED;
   t.shared_bit = td.shared_bit;
@@ -488,10 +455,10 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
 /** `tdx_td_finalize()`. */
 function tdx_td_finalize(k: kvm, t: kvm_tdx): number {
   if (!t.hkid || t.state !== TD_STATE_INITIALIZED) return -EINVAL;
-  const st = tdh_mr_finalize(t.td);
+  const st = trace_mr_finalize(t.td, tdh_mr_finalize(t.td));
   cmd_buf.hw_error = st;
   if (st === TDX_OPERAND_BUSY) return -EBUSY;
-  if (st !== TDX_SUCCESS) return TDX_BUG_ON(k);
+  if (st !== TDX_SUCCESS) return -EIO;
   t.state = TD_STATE_RUNNABLE;
   k.generation++;
   return 0;
@@ -539,13 +506,12 @@ function tdx_vcpu_init(vcpu: kvm_vcpu, t: kvm_tdx): number {
   // kvm_apic_set_base(X2APIC_ENABLE): reserved unless the KVM CPUID has x2APIC.
   const l1 = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 1, 0);
   if (!l1 || !(l1.ecx & (1 << 21))) return -EINVAL;
-  // TDH.VP.CREATE and TDH.VP.INIT failures are KVM bugs (TDX_BUG_ON): -EIO, VM dead.
-  if (!x.vp.td && tdh_vp_create(t.td, x.vp) !== TDX_SUCCESS) {
-    return TDX_BUG_ON(vcpu.kvm);
+  if (!x.vp.td && traced_seamcall("TDH.VP.CREATE", tdh_vp_create(t.td, x.vp)) !== TDX_SUCCESS) {
+    return -EIO;
   }
-  if (tdh_vp_init(x.vp, cmd_buf.data, vcpu.vcpu_id) !== TDX_SUCCESS) {
-    return TDX_BUG_ON(vcpu.kvm);
-  }
+  if (
+    traced_seamcall("TDH.VP.INIT", tdh_vp_init(x.vp, cmd_buf.data, vcpu.vcpu_id)) !== TDX_SUCCESS
+  ) return -EIO;
   tdx_vcpu_load_initial_state(vcpu.arch.vmcs, x.vp);
   // KVM's emulated MISC_ENABLE of a TD: PEBS and BTS unavailable, nothing else.
   vcpu.arch.vmcs.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
@@ -567,10 +533,7 @@ function slot_of(k: kvm, gfn: number): kvm_memory_slot | undefined {
  * The guest_memfd page of `slot` that backs `gfn`: null when the file has no
  * memory there, "noslot" when the slot is not a guest_memfd one.
  */
-function gmem_page_in(
-  slot: kvm_memory_slot,
-  gfn: number,
-): Uint8Array | null | "noslot" {
+function gmem_page_in(slot: kvm_memory_slot, gfn: number): Uint8Array | null | "noslot" {
   if (!(slot.flags & KVM_MEM_GUEST_MEMFD) || !slot.gmem) return "noslot";
   const g = kvm_gmem_of_slot(slot);
   if (!g) return null;
@@ -647,9 +610,7 @@ function tdx_vcpu_init_mem_region(vcpu: kvm_vcpu, t: kvm_tdx): number {
     // The source page is pinned (get_user_pages) and the module copies from
     // it: alias it when it lies in one buffer, else copy it in.
     if (!pinned_left) {
-      pinned_left = nr_pages < BigInt(PIN_BATCH_PAGES)
-        ? Number(nr_pages)
-        : PIN_BATCH_PAGES;
+      pinned_left = nr_pages < BigInt(PIN_BATCH_PAGES) ? Number(nr_pages) : PIN_BATCH_PAGES;
       pinned_run = current.mm.user_memory(source_addr, pinned_left * 4096);
     }
     let source: Uint8Array;
@@ -664,11 +625,10 @@ function tdx_vcpu_init_mem_region(vcpu: kvm_vcpu, t: kvm_tdx): number {
     }
     pinned_left--;
     const st = measure
-      ? tdh_mem_page_add_measured(t.td, gpa, page, source)
-      : tdh_mem_page_add(t.td, gpa, page, source);
+      ? trace_page_add(gpa, source, true, tdh_mem_page_add_measured(t.td, gpa, page, source))
+      : trace_page_add(gpa, source, false, tdh_mem_page_add(t.td, gpa, page, source));
     if (st !== TDX_SUCCESS) {
-      // tdx_mem_page_add(): busy is -EBUSY for userspace to retry; anything else a KVM bug.
-      r = st === TDX_OPERAND_BUSY ? -EBUSY : TDX_BUG_ON(k);
+      r = st === TDX_OPERAND_BUSY ? -EBUSY : -EIO;
       break;
     }
     source_addr += 4096n;
@@ -729,9 +689,7 @@ function tdx_vcpu_get_cpuid(t: kvm_tdx): number {
   for (let l = 0; l <= l0.eax; l++) add(l);
   for (let l = 0x80000000; l <= x0.eax; l++) add(l);
   for (const e of out) {
-    if (e.function === 0x80000008) {
-      e.eax = ((e.eax & ~0xff0000) | (t.td.gpaw << 16)) >>> 0;
-    }
+    if (e.function === 0x80000008) e.eax = ((e.eax & ~0xff0000) | (t.td.gpaw << 16)) >>> 0;
   }
   hdv.setUint32(0, out.length, true);
   if (cap < out.length) return copy_out(arg, hdr) ? -E2BIG : -EFAULT;
@@ -765,7 +723,7 @@ export function tdx_vcpu_ioctl(vcpu: kvm_vcpu, arg: bigint): number {
 export function tdx_vm_destroy(k: kvm): void {
   const t = tdx_of.get(k);
   if (!t) return;
-  if (!tdx_td_teardown(t.td)) t.hkid_leaked = true;
+  tdx_td_teardown(t.td);
   t.hkid = 0;
   tdx_of.delete(k);
 }
@@ -781,14 +739,9 @@ export function tdx_hkid(k: kvm): number {
 /** `tdx_vcpu_pre_run()`: the TD must be finalized and the vCPU initialised. */
 export function tdx_vcpu_pre_run(vcpu: kvm_vcpu): number {
   const t = to_kvm_tdx(vcpu.kvm);
-  if (t.state !== TD_STATE_RUNNABLE || !to_tdx(vcpu).initialized) {
-    return -EINVAL;
-  }
+  if (t.state !== TD_STATE_RUNNABLE || !to_tdx(vcpu).initialized) return -EINVAL;
   // Sync regs: the valid mask is 0 for protected-state VMs.
-  if (
-    vcpu.run.getBigUint64(R_VALID_REGS, true) ||
-    vcpu.run.getBigUint64(R_DIRTY_REGS, true)
-  ) {
+  if (vcpu.run.getBigUint64(R_VALID_REGS, true) || vcpu.run.getBigUint64(R_DIRTY_REGS, true)) {
     return -EINVAL;
   }
   return 0;
@@ -802,10 +755,7 @@ export function tdx_vcpu_pre_run(vcpu: kvm_vcpu): number {
  * first (TDH.MEM.RANGE.BLOCK, TRACK, PAGE.REMOVE), as KVM zaps on an
  * attribute conversion: their content is gone for the guest.
  */
-export function tdx_memmap(
-  k: kvm,
-  ranges: ReturnType<typeof kvm_build_memory_map>,
-) {
+export function tdx_memmap(k: kvm, ranges: ReturnType<typeof kvm_build_memory_map>) {
   const t = to_kvm_tdx(k);
   const td = t.td;
   if (td.sept.nr_pages) tdx_zap_converted(k, t);
@@ -833,9 +783,7 @@ export function tdx_memmap(
     while (i < n) {
       const mapped = td.sept.state(first + i) === SEPT_MAPPED;
       let j = i + 1;
-      while (j < n && (td.sept.state(first + j) === SEPT_MAPPED) === mapped) {
-        j++;
-      }
+      while (j < n && (td.sept.state(first + j) === SEPT_MAPPED) === mapped) j++;
       const attributes = new Uint8Array(j - i).fill(8);
       const sub = { ...backing, offset: r.offset + i * 4096 };
       slots.push({
@@ -853,25 +801,6 @@ export function tdx_memmap(
   return { slots };
 }
 
-/**
- * `TDX_BUG_ON()`: an unexpected SEAMCALL error is a KVM bug; the VM is
- * marked bugged (every later VM and vCPU ioctl is -EIO) and the call fails.
- */
-function TDX_BUG_ON(k: kvm): number {
-  k.vm_dead = true;
-  return -EIO;
-}
-
-/**
- * `tdh_do_no_vcpus()`: a SEAMCALL that removes or blocks S-EPT entries can
- * collide with a running vCPU's TDCALL (TDX_OPERAND_BUSY); KVM kicks the
- * vCPUs out of the guest and makes it once more.
- */
-function tdh_do_no_vcpus(call: () => bigint): bigint {
-  const err = call();
-  return (err & 0xffffffff00000000n) === TDX_OPERAND_BUSY ? call() : err;
-}
-
 function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
   const td = t.td;
   for (const c of td.sept.chunks) {
@@ -880,16 +809,9 @@ function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
       const gfn = c.base_gfn + i;
       if (gfn_private(k, gfn)) continue;
       const gpa = BigInt(gfn) << 12n;
-      // tdx_sept_remove_private_spte(): each step through tdh_do_no_vcpus(),
-      // which retries once after a busy answer; a failure bugs the VM.
-      if (
-        tdh_do_no_vcpus(() => tdh_mem_range_block(td, gpa)) !== TDX_SUCCESS ||
-        tdh_do_no_vcpus(() => tdh_mem_track(td)) !== TDX_SUCCESS ||
-        tdh_do_no_vcpus(() => tdh_mem_page_remove(td, gpa)) !== TDX_SUCCESS
-      ) {
-        TDX_BUG_ON(k);
-        return;
-      }
+      tdh_mem_range_block(td, gpa);
+      tdh_mem_track(td);
+      tdh_mem_page_remove(td, gpa);
     }
   }
 }
@@ -948,13 +870,7 @@ function inject(v: vmcs_view, vector: number, error_code?: number): number {
 }
 
 /** The module injects #VE for an instruction it does not virtualise. */
-function inject_ve(
-  v: vmcs_view,
-  reason: number,
-  qual = 0n,
-  gpa = 0n,
-  gla = 0n,
-): number {
+function inject_ve(v: vmcs_view, reason: number, qual = 0n, gpa = 0n, gla = 0n): number {
   if (!td_set_ve_info(v, reason, qual, gla, gpa, v.exit_instruction_len)) {
     return inject(v, 8, 0); // #VE with the VE info unread: #DF
   }
@@ -985,23 +901,17 @@ function tdx_fault_private(vcpu: kvm_vcpu, t: kvm_tdx, gpa: bigint): number {
   if (!page || page === "noslot") return memory_fault(vcpu, gpa, true);
   const st = t.td.sept.state(gfn);
   if (st === SEPT_FREE) {
-    const r = tdh_mem_page_aug(t.td, gpa & ~0xfffn);
-    // Busy: the fault is retried (RET_PF_RETRY), the guest re-executes the access.
-    if (r === TDX_OPERAND_BUSY) return 1;
-    if (r !== TDX_SUCCESS) return TDX_BUG_ON(k);
+    if (
+      traced_seamcall("TDH.MEM.PAGE.AUG", tdh_mem_page_aug(t.td, gpa & ~0xfffn), gpa & ~0xfffn) !==
+        TDX_SUCCESS
+    ) return -EIO;
     k.generation++;
   }
   return 1;
 }
 
 /** A private access hit a PENDING page: #VE, or (SEPT_VE_DISABLE) a dead VM. */
-function tdx_pending_access(
-  vcpu: kvm_vcpu,
-  t: kvm_tdx,
-  v: vmcs_view,
-  gpa: bigint,
-  q: bigint,
-) {
+function tdx_pending_access(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view, gpa: bigint, q: bigint) {
   if (t.td.pending_ve_disable) {
     // "Guest access before accepting": KVM bugs the VM.
     vcpu.kvm.vm_dead = true;
@@ -1009,17 +919,11 @@ function tdx_pending_access(
   }
   // Exit qualification bit 7: the access had a linear address, which the
   // module reports as VE_INFO.GLA (R8 of TDG.VP.VEINFO.GET).
-  const gla = q & BigInt(EPT_VIOLATION_GVA_IS_VALID)
-    ? v.guest_linear_address
-    : 0n;
+  const gla = q & BigInt(EPT_VIOLATION_GVA_IS_VALID) ? v.guest_linear_address : 0n;
   return inject_ve(v, EXIT_REASON_EPT_VIOLATION, q & 0xfffn, gpa, gla);
 }
 
-function tdx_handle_ept_violation(
-  vcpu: kvm_vcpu,
-  t: kvm_tdx,
-  v: vmcs_view,
-): number {
+function tdx_handle_ept_violation(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view): number {
   const gpa = v.guest_physical_address;
   const q = v.exit_qualification;
   const priv = (q >> 32n & 1n) !== 0n;
@@ -1028,9 +932,7 @@ function tdx_handle_ept_violation(
   if (!gfn_private(vcpu.kvm, gfn)) return memory_fault(vcpu, gpa, true);
   const r = tdx_fault_private(vcpu, t, gpa);
   if (r <= 0) return r;
-  if (t.td.sept.state(gfn) === SEPT_PENDING) {
-    return tdx_pending_access(vcpu, t, v, gpa, q);
-  }
+  if (t.td.sept.state(gfn) === SEPT_PENDING) return tdx_pending_access(vcpu, t, v, gpa, q);
   return 1;
 }
 
@@ -1070,16 +972,14 @@ function pat_valid(d: bigint): boolean {
 function tdx_native_msr(vcpu: kvm_vcpu, v: vmcs_view, write: boolean): number {
   const index = Number(v.regs.at(1) & 0xffffffffn);
   const reason = write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ;
-  const native = TD_NATIVE_MSRS.has(index) ||
-    (!write && index === msr.MSR_IA32_TSC);
+  const native = TD_NATIVE_MSRS.has(index) || (!write && index === msr.MSR_IA32_TSC);
   if (!native) return inject_ve(v, reason, 0n);
   if (index === msr.MSR_IA32_CR_PAT) {
     // The TD's PAT, never KVM's emulated one (tdx.c lists PAT as emulated:
     // host accesses reach vcpu->arch.pat, not this).
     const x = to_tdx(vcpu);
     if (write) {
-      const d = (v.regs.at(2) & 0xffffffffn) << 32n |
-        (v.regs.at(0) & 0xffffffffn);
+      const d = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
       if (!pat_valid(d)) return inject(v, GP_VECTOR, 0);
       x.td_pat = d;
     } else {
@@ -1089,14 +989,11 @@ function tdx_native_msr(vcpu: kvm_vcpu, v: vmcs_view, write: boolean): number {
     return skip(v);
   }
   if (write) {
-    const d = (v.regs.at(2) & 0xffffffffn) << 32n |
-      (v.regs.at(0) & 0xffffffffn);
+    const d = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
     if (index === msr.MSR_EFER) return inject(v, GP_VECTOR, 0);
     if (kvm_set_msr(vcpu, index, d, true)) return inject(v, GP_VECTOR, 0);
   } else {
-    if (kvm_get_msr(vcpu, index, msr_data, true)) {
-      return inject(v, GP_VECTOR, 0);
-    }
+    if (kvm_get_msr(vcpu, index, msr_data, true)) return inject(v, GP_VECTOR, 0);
     v.regs.set(0, msr_data[0]! & 0xffffffffn);
     v.regs.set(2, msr_data[0]! >> 32n);
   }
@@ -1117,8 +1014,7 @@ function tdx_native_cpuid(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view): number {
 /** XSETBV is native in a TD, limited by XFAM. */
 function tdx_native_xsetbv(t: kvm_tdx, v: vmcs_view): number {
   const idx = Number(v.regs.at(1) & 0xffffffffn);
-  const val = (v.regs.at(2) & 0xffffffffn) << 32n |
-    (v.regs.at(0) & 0xffffffffn);
+  const val = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
   if (idx !== 0 || v.ss.dpl !== 0 || !(val & 1n) || (val & ~t.td.xfam)) {
     return inject(v, GP_VECTOR, 0);
   }
@@ -1249,12 +1145,7 @@ function tdx_handle_vmcall(
       return tdx_emulate_io(vcpu, v, e);
     case TDG_VP_VMCALL_INSTRUCTION_RDMSR:
     case TDG_VP_VMCALL_INSTRUCTION_WRMSR:
-      return tdx_emulate_msr(
-        vcpu,
-        v,
-        e,
-        leaf === TDG_VP_VMCALL_INSTRUCTION_WRMSR,
-      );
+      return tdx_emulate_msr(vcpu, v, e, leaf === TDG_VP_VMCALL_INSTRUCTION_WRMSR);
     case TDG_VP_VMCALL_VE_REQUEST_MMIO:
       return tdx_emulate_mmio(vcpu, t, v, e);
     case TDG_VP_VMCALL_GET_TD_VM_CALL_INFO:
@@ -1276,9 +1167,7 @@ function tdx_handle_vmcall(
         for (let i = 2; i < 6; i++) run.setBigUint64(R_TDX_U + 8 * i, 0n, true);
         vcpu.arch.complete_userspace_io = () => {
           r[R10] = run.getBigUint64(R_TDX_U, true);
-          for (let i = 0; i < 4; i++) {
-            r[R11 + i] = run.getBigUint64(R_TDX_U + 16 + 8 * i, true);
-          }
+          for (let i = 0; i < 4; i++) r[R11 + i] = run.getBigUint64(R_TDX_U + 16 + 8 * i, true);
           return vmcall_done(vcpu, v);
         };
         return exit_to_user(vcpu, KVM_EXIT_TDX);
@@ -1293,11 +1182,7 @@ function tdx_handle_vmcall(
       run.setUint32(R_SE_NDATA, 16, true);
       run.setBigUint64(R_SE_DATA, BigInt(EXIT_REASON_TDCALL), true);
       for (let i = 1; i < 16; i++) {
-        run.setBigUint64(
-          R_SE_DATA + 8 * i,
-          i === 4 || i === 5 ? 0n : r[i]!,
-          true,
-        );
+        run.setBigUint64(R_SE_DATA + 8 * i, i === 4 || i === 5 ? 0n : r[i]!, true);
       }
       // No completion: re-entering resumes after the TDCALL, R10 untouched.
       vcpu.arch.complete_userspace_io = () => vmcall_done(vcpu, v);
@@ -1336,18 +1221,11 @@ function tdx_handle_vmcall(
 }
 
 /** `tdx_emulate_io()`. */
-function tdx_emulate_io(
-  vcpu: kvm_vcpu,
-  v: vmcs_view,
-  e: tdvmcall_exit,
-): number {
+function tdx_emulate_io(vcpu: kvm_vcpu, v: vmcs_view, e: tdvmcall_exit): number {
   const r = e.regs;
   const size = r[R12]!;
   const write = r[R13]!;
-  if (
-    (write !== 0n && write !== 1n) ||
-    (size !== 1n && size !== 2n && size !== 4n)
-  ) {
+  if ((write !== 0n && write !== 1n) || (size !== 1n && size !== 2n && size !== 4n)) {
     set_status(e, TDG_VP_VMCALL_INVALID_OPERAND);
     return vmcall_done(vcpu, v);
   }
@@ -1360,18 +1238,13 @@ function tdx_emulate_io(
   run.setBigUint64(R_IO_DATA_OFFSET, BigInt(PIO_DATA_OFFSET), true);
   if (write) {
     for (let i = 0; i < n; i++) {
-      run.setUint8(
-        PIO_DATA_OFFSET + i,
-        Number((r[R15]! >> BigInt(8 * i)) & 0xffn),
-      );
+      run.setUint8(PIO_DATA_OFFSET + i, Number((r[R15]! >> BigInt(8 * i)) & 0xffn));
     }
     vcpu.arch.complete_userspace_io = () => vmcall_done(vcpu, v);
   } else {
     vcpu.arch.complete_userspace_io = () => {
       let val = 0n;
-      for (let i = 0; i < n; i++) {
-        val |= BigInt(run.getUint8(PIO_DATA_OFFSET + i)) << BigInt(8 * i);
-      }
+      for (let i = 0; i < n; i++) val |= BigInt(run.getUint8(PIO_DATA_OFFSET + i)) << BigInt(8 * i);
       r[R11] = val;
       return vmcall_done(vcpu, v);
     };
@@ -1380,12 +1253,7 @@ function tdx_emulate_io(
 }
 
 /** `tdx_emulate_mmio()`: shared GPAs only; the exit carries the GPA without the shared bit. */
-function tdx_emulate_mmio(
-  vcpu: kvm_vcpu,
-  t: kvm_tdx,
-  v: vmcs_view,
-  e: tdvmcall_exit,
-): number {
+function tdx_emulate_mmio(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view, e: tdvmcall_exit): number {
   const r = e.regs;
   const size = r[R12]!;
   const write = r[R13]!;
@@ -1410,9 +1278,7 @@ function tdx_emulate_mmio(
   } else {
     vcpu.arch.complete_userspace_io = () => {
       let val = 0n;
-      for (let i = 0; i < n; i++) {
-        val |= BigInt(run.getUint8(R_MMIO_DATA + i)) << BigInt(8 * i);
-      }
+      for (let i = 0; i < n; i++) val |= BigInt(run.getUint8(R_MMIO_DATA + i)) << BigInt(8 * i);
       r[R11] = val;
       return vmcall_done(vcpu, v);
     };
@@ -1461,11 +1327,7 @@ function tdx_is_read_only_msr(index: number): boolean {
 }
 
 /** `tdx_get_msr()`: only the emulated list. 0 or a `KVM_MSR_RET_*`. */
-export function tdx_get_msr(
-  vcpu: kvm_vcpu,
-  index: number,
-  data: bigint[],
-): number {
+export function tdx_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[]): number {
   if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_UNSUPPORTED;
   if (index === msr.MSR_IA32_FEAT_CTL) {
     data[0] = 1n; // LOCKED
@@ -1484,11 +1346,7 @@ export function tdx_get_msr(
 }
 
 /** `tdx_set_msr()`: only the emulated list; APICBASE, EFER, FEAT_CTL read-only. */
-export function tdx_set_msr(
-  vcpu: kvm_vcpu,
-  index: number,
-  data: bigint,
-): number {
+export function tdx_set_msr(vcpu: kvm_vcpu, index: number, data: bigint): number {
   if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_UNSUPPORTED;
   if (tdx_is_read_only_msr(index)) return 1;
   const r = kvm_set_msr(vcpu, index, data, true);
@@ -1503,23 +1361,12 @@ export function tdx_set_msr(
 }
 
 /** TDVMCALL RDMSR/WRMSR: filter, emulated MSRs, user-space MSR exits; errors → INVALID_OPERAND. */
-function tdx_emulate_msr(
-  vcpu: kvm_vcpu,
-  v: vmcs_view,
-  e: tdvmcall_exit,
-  write: boolean,
-): number {
+function tdx_emulate_msr(vcpu: kvm_vcpu, v: vmcs_view, e: tdvmcall_exit, write: boolean): number {
   const r = e.regs;
   const index = Number(r[R12]! & 0xffffffffn);
   const data = r[R13]!;
   let ret: number;
-  if (
-    !kvm_msr_allowed(
-      vcpu.kvm,
-      index,
-      write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ,
-    )
-  ) {
+  if (!kvm_msr_allowed(vcpu.kvm, index, write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ)) {
     ret = KVM_MSR_RET_FILTERED;
   } else if (write) ret = tdx_set_msr(vcpu, index, data);
   else ret = tdx_get_msr(vcpu, index, msr_data);
@@ -1539,9 +1386,8 @@ function tdx_emulate_msr(
     run.setUint32(R_MSR_INDEX, index, true);
     run.setBigUint64(R_MSR_DATA, write ? data : 0n, true);
     vcpu.arch.complete_userspace_io = () => {
-      if (run.getUint8(R_MSR_ERROR)) {
-        set_status(e, TDG_VP_VMCALL_INVALID_OPERAND);
-      } else if (!write) r[R11] = run.getBigUint64(R_MSR_DATA, true);
+      if (run.getUint8(R_MSR_ERROR)) set_status(e, TDG_VP_VMCALL_INVALID_OPERAND);
+      else if (!write) r[R11] = run.getBigUint64(R_MSR_DATA, true);
       return vmcall_done(vcpu, v);
     };
     return exit_to_user(vcpu, write ? KVM_EXIT_X86_WRMSR : KVM_EXIT_X86_RDMSR);
@@ -1588,24 +1434,14 @@ function tdx_map_gpa(
   return map_gpa_exit(vcpu, t, x, v, e);
 }
 
-function map_gpa_exit(
-  vcpu: kvm_vcpu,
-  t: kvm_tdx,
-  x: vcpu_tdx,
-  v: vmcs_view,
-  e: tdvmcall_exit,
-) {
+function map_gpa_exit(vcpu: kvm_vcpu, t: kvm_tdx, x: vcpu_tdx, v: vmcs_view, e: tdvmcall_exit) {
   const run = vcpu.run;
   let size = x.map_gpa_end - x.map_gpa_next;
   if (size > TDX_MAP_GPA_MAX_LEN) size = TDX_MAP_GPA_MAX_LEN;
   run.setBigUint64(R_HC_NR, BigInt(KVM_HC_MAP_GPA_RANGE), true);
   run.setBigUint64(R_HC_ARGS, x.map_gpa_next & ~t.shared_bit, true);
   run.setBigUint64(R_HC_ARGS + 8, size / 4096n, true);
-  run.setBigUint64(
-    R_HC_ARGS + 16,
-    x.map_gpa_shared ? 0n : KVM_MAP_GPA_RANGE_ENCRYPTED,
-    true,
-  );
+  run.setBigUint64(R_HC_ARGS + 16, x.map_gpa_shared ? 0n : KVM_MAP_GPA_RANGE_ENCRYPTED, true);
   run.setBigUint64(R_HC_RET, 0n, true);
   run.setBigUint64(R_HC_FLAGS, 1n, true);
   vcpu.arch.complete_userspace_io = () => {
@@ -1617,10 +1453,7 @@ function map_gpa_exit(
       return map_gpa_exit(vcpu, t, x, v, e) === 0 ? 0 : 1;
     }
     if (ret === 11n || ret === 22n) {
-      set_status(
-        e,
-        ret === 11n ? TDG_VP_VMCALL_RETRY : TDG_VP_VMCALL_INVALID_OPERAND,
-      );
+      set_status(e, ret === 11n ? TDG_VP_VMCALL_RETRY : TDG_VP_VMCALL_INVALID_OPERAND);
       r[R11] = x.map_gpa_next;
       return vmcall_done(vcpu, v);
     }
@@ -1630,11 +1463,7 @@ function map_gpa_exit(
 }
 
 /** TDVMCALL with R10 != 0: a KVM hypercall (nr = R10, a0..a3 = R11..R14); result in R10. */
-function tdx_kvm_hypercall(
-  vcpu: kvm_vcpu,
-  v: vmcs_view,
-  e: tdvmcall_exit,
-): number {
+function tdx_kvm_hypercall(vcpu: kvm_vcpu, v: vmcs_view, e: tdvmcall_exit): number {
   const r = e.regs;
   const nr = r[R10]!;
   const k = vcpu.kvm;
@@ -1644,9 +1473,7 @@ function tdx_kvm_hypercall(
       ret = 0n;
       break;
     case BigInt(KVM_HC_MAP_GPA_RANGE): {
-      if (
-        !(k.arch.hypercall_exit_enabled & (1n << BigInt(KVM_HC_MAP_GPA_RANGE)))
-      ) break;
+      if (!(k.arch.hypercall_exit_enabled & (1n << BigInt(KVM_HC_MAP_GPA_RANGE)))) break;
       const a0 = r[R11]!, a1 = r[R12]!;
       const gfn = a0 >> 12n;
       if ((a0 & 0xfffn) || !a1 || BigInt.asUintN(64, gfn + a1) <= gfn) {
@@ -1672,9 +1499,7 @@ function tdx_kvm_hypercall(
 }
 
 /** Guard used by KVM_CREATE_VCPU / INIT ordering tests: the TD state name. */
-export function tdx_td_state(
-  k: kvm,
-): "uninitialized" | "initialized" | "runnable" {
+export function tdx_td_state(k: kvm): "uninitialized" | "initialized" | "runnable" {
   const s = tdx_of.get(k)?.state ?? TD_STATE_UNINITIALIZED;
   return s === TD_STATE_RUNNABLE
     ? "runnable"
@@ -1730,11 +1555,7 @@ function tdx_msr_io(vcpu: kvm_vcpu, arg: bigint, write: boolean): number {
  * protected state is EINVAL, MSRs are limited to the emulated list,
  * KVM_MEMORY_ENCRYPT_OP goes to {@linkcode tdx_vcpu_ioctl}.
  */
-export function tdx_vcpu_arch_ioctl(
-  vcpu: kvm_vcpu,
-  cmd: number,
-  arg: bigint,
-): number | null {
+export function tdx_vcpu_arch_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): number | null {
   if (TDX_PROTECTED_IOCTLS.has(cmd)) return -EINVAL;
   switch (cmd) {
     case KVM_MEMORY_ENCRYPT_OP:
