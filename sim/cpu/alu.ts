@@ -78,6 +78,9 @@ function szp64(r: bigint): number {
  */
 export function alu(op: number, size: number, a: number, b: number, fl: number): number {
   const m = size_mask(size);
+  // Operands as unsigned values of their size, whatever the caller's sign.
+  a = (a & m) >>> 0;
+  b = (b & m) >>> 0;
   const sb = sign_bit(size);
   let r: number;
   let f: number;

@@ -1302,7 +1302,7 @@ function alu_op(op: number): void {
       );
       if (kind !== A.CMP) reg_set_pair(RAX, A.alu_hi, r);
     } else {
-      const r = A.alu(kind, size, gr(RAX, size), imm >>> 0 & A.size_mask(size), rflags());
+      const r = A.alu(kind, size, gr(RAX, size), (imm & A.size_mask(size)) >>> 0, rflags());
       if (kind !== A.CMP) sr(RAX, size, r);
     }
     set_rflags(A.alu_flags);

@@ -152,9 +152,15 @@ export class code_vm {
    * flat `prot16`/`prot32` (CR0.PE, 4 GiB segments with B/D clear or set;
    * no GDT is needed until a segment is loaded), paging off; or `long`
    * (64-bit mode, 4-level paging identity-mapping the first GiB with 2 MiB
-   * pages, tables at {@linkcode CODE_VM_PML4}).
+   * pages, tables at {@linkcode CODE_VM_PML4}). `tables` sets GDTR/IDTR
+   * (base, limit) for code that loads segments or takes exceptions.
    */
-  set_mode(mode: code_vm_mode, rip: number, regs: Record<string, bigint> = {}): void {
+  set_mode(
+    mode: code_vm_mode,
+    rip: number,
+    regs: Record<string, bigint> = {},
+    tables: { gdt?: [number, number]; idt?: [number, number] } = {},
+  ): void {
     if (mode === "long") this.write_page_tables();
     const s = kvm_sregs.alloc();
     this.#check(this.b.ioctl(this.vcpu, KVM_GET_SREGS, this.#arg(s)), "KVM_GET_SREGS");
@@ -177,6 +183,8 @@ export class code_vm {
     s.cr4 = mode === "long" ? 0x20n : 0n;
     s.efer = mode === "long" ? 0x500n : 0n;
     s.cr3 = mode === "long" ? BigInt(CODE_VM_PML4) : 0n;
+    if (tables.gdt) [s.gdt.base, s.gdt.limit] = [BigInt(tables.gdt[0]), tables.gdt[1]];
+    if (tables.idt) [s.idt.base, s.idt.limit] = [BigInt(tables.idt[0]), tables.idt[1]];
     this.#check(this.b.ioctl(this.vcpu, KVM_SET_SREGS, this.#arg(s)), "KVM_SET_SREGS");
     const r = kvm_regs.alloc();
     for (const [k, v] of Object.entries(regs)) (r as unknown as Record<string, bigint>)[k] = v;
