@@ -26,12 +26,14 @@
 
 import {
   E2BIG,
+  EAGAIN,
   EBUSY,
   EEXIST,
   EFAULT,
   EINTR,
   EINVAL,
   EIO,
+  ENOMEM,
 } from "../../../../../../include/linux/errno.ts";
 import {
   KVM_EXIT_HYPERCALL,
@@ -110,8 +112,10 @@ import {
 import {
   TDX_OPERAND_BUSY,
   TDX_OPERAND_INVALID,
+  TDX_RND_NO_ENTROPY,
   TDX_SUCCESS,
 } from "../../../../../../include/x86/tdx/tdcall.ts";
+import { alloc_fails } from "../../../../../fault_inject.ts";
 import { TDX_TD_ATTR_SEPT_VE_DISABLE } from "../../../../../../include/x86/tdx/tdx.ts";
 import { current } from "../../../../include/linux/sched.ts";
 import type { kvm, kvm_memory_slot, kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
@@ -221,6 +225,8 @@ export interface kvm_tdx {
   state: number;
   /** The HKID, 0 until INIT_VM. */
   hkid: number;
+  /** The teardown failed and the HKID was leaked, as KVM leaks it. */
+  hkid_leaked: boolean;
   /** The shared-GPA bit (`gfn_direct_bits` as a GPA bit), once INIT_VM set GPAW. */
   shared_bit: bigint;
 }
@@ -262,6 +268,7 @@ export function to_kvm_tdx(k: kvm): kvm_tdx {
       td: new tdx_td(tdx_module_global),
       state: TD_STATE_UNINITIALIZED,
       hkid: 0,
+      hkid_leaked: false,
       shared_bit: 0n,
     };
     tdx_of.set(k, t);
@@ -425,27 +432,41 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
   params.mr_owner.$bytes.set(hdr.mrowner.$bytes);
   params.mr_owner_config.$bytes.set(hdr.mrownerconfig.$bytes);
 
+  // __tdx_td_init() (tdx.c at 09c6f74e), in its order: the HKID, the TDR
+  // page, TDH.MNG.CREATE (no entropy is -EAGAIN, anything else bugs the
+  // VM), the key configuration, TDH.MNG.INIT (a bad operand is -EINVAL with
+  // hw_error, anything else bugs the VM).
   const m = tdx_module_global;
   const hkid = m.guest_keyid_alloc();
   if (hkid < 0) return hkid;
+  if (alloc_fails("tdr")) {
+    m.guest_keyid_free(hkid);
+    return -ENOMEM;
+  }
   const td = t.td;
   let st = traced_seamcall("TDH.MNG.CREATE", tdh_mng_create(td, hkid));
   if (st !== TDX_SUCCESS) {
     m.guest_keyid_free(hkid);
-    return -EIO;
+    if (st === TDX_RND_NO_ENTROPY) return -EAGAIN;
+    return TDX_BUG_ON(k);
   }
   t.hkid = hkid;
   st = traced_seamcall("TDH.MNG.KEY.CONFIG", tdh_mng_key_config(td));
-  if (st === TDX_SUCCESS) st = traced_seamcall("TDH.MNG.INIT", tdh_mng_init(td, params));
+  if (st !== TDX_SUCCESS) {
+    if (!tdx_td_teardown(td)) t.hkid_leaked = true;
+    t.hkid = 0;
+    return TDX_BUG_ON(k);
+  }
+  st = traced_seamcall("TDH.MNG.INIT", tdh_mng_init(td, params));
   if (st !== TDX_SUCCESS) {
     // __tdx_td_init()'s unwind: the HKID goes back to the pool.
-    tdx_td_teardown(td);
+    if (!tdx_td_teardown(td)) t.hkid_leaked = true;
     t.hkid = 0;
     if ((st & 0xffffffff00000000n) === TDX_OPERAND_INVALID) {
       cmd_buf.hw_error = st;
       return -EINVAL;
     }
-    return -EIO;
+    return TDX_BUG_ON(k);
   }
   t.state = TD_STATE_INITIALIZED;
   t.shared_bit = td.shared_bit;
@@ -458,7 +479,7 @@ function tdx_td_finalize(k: kvm, t: kvm_tdx): number {
   const st = trace_mr_finalize(t.td, tdh_mr_finalize(t.td));
   cmd_buf.hw_error = st;
   if (st === TDX_OPERAND_BUSY) return -EBUSY;
-  if (st !== TDX_SUCCESS) return -EIO;
+  if (st !== TDX_SUCCESS) return TDX_BUG_ON(k);
   t.state = TD_STATE_RUNNABLE;
   k.generation++;
   return 0;
@@ -506,12 +527,13 @@ function tdx_vcpu_init(vcpu: kvm_vcpu, t: kvm_tdx): number {
   // kvm_apic_set_base(X2APIC_ENABLE): reserved unless the KVM CPUID has x2APIC.
   const l1 = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 1, 0);
   if (!l1 || !(l1.ecx & (1 << 21))) return -EINVAL;
+  // TDH.VP.CREATE and TDH.VP.INIT failures are KVM bugs (TDX_BUG_ON): -EIO, VM dead.
   if (!x.vp.td && traced_seamcall("TDH.VP.CREATE", tdh_vp_create(t.td, x.vp)) !== TDX_SUCCESS) {
-    return -EIO;
+    return TDX_BUG_ON(vcpu.kvm);
   }
   if (
     traced_seamcall("TDH.VP.INIT", tdh_vp_init(x.vp, cmd_buf.data, vcpu.vcpu_id)) !== TDX_SUCCESS
-  ) return -EIO;
+  ) return TDX_BUG_ON(vcpu.kvm);
   tdx_vcpu_load_initial_state(vcpu.arch.vmcs, x.vp);
   // KVM's emulated MISC_ENABLE of a TD: PEBS and BTS unavailable, nothing else.
   vcpu.arch.vmcs.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
@@ -628,7 +650,8 @@ function tdx_vcpu_init_mem_region(vcpu: kvm_vcpu, t: kvm_tdx): number {
       ? trace_page_add(gpa, source, true, tdh_mem_page_add_measured(t.td, gpa, page, source))
       : trace_page_add(gpa, source, false, tdh_mem_page_add(t.td, gpa, page, source));
     if (st !== TDX_SUCCESS) {
-      r = st === TDX_OPERAND_BUSY ? -EBUSY : -EIO;
+      // tdx_mem_page_add(): busy is -EBUSY for userspace to retry; anything else a KVM bug.
+      r = st === TDX_OPERAND_BUSY ? -EBUSY : TDX_BUG_ON(k);
       break;
     }
     source_addr += 4096n;
@@ -723,7 +746,7 @@ export function tdx_vcpu_ioctl(vcpu: kvm_vcpu, arg: bigint): number {
 export function tdx_vm_destroy(k: kvm): void {
   const t = tdx_of.get(k);
   if (!t) return;
-  tdx_td_teardown(t.td);
+  if (!tdx_td_teardown(t.td)) t.hkid_leaked = true;
   t.hkid = 0;
   tdx_of.delete(k);
 }
@@ -801,6 +824,25 @@ export function tdx_memmap(k: kvm, ranges: ReturnType<typeof kvm_build_memory_ma
   return { slots };
 }
 
+/**
+ * `TDX_BUG_ON()`: an unexpected SEAMCALL error is a KVM bug; the VM is
+ * marked bugged (every later VM and vCPU ioctl is -EIO) and the call fails.
+ */
+function TDX_BUG_ON(k: kvm): number {
+  k.vm_dead = true;
+  return -EIO;
+}
+
+/**
+ * `tdh_do_no_vcpus()`: a SEAMCALL that removes or blocks S-EPT entries can
+ * collide with a running vCPU's TDCALL (TDX_OPERAND_BUSY); KVM kicks the
+ * vCPUs out of the guest and makes it once more.
+ */
+function tdh_do_no_vcpus(call: () => bigint): bigint {
+  const err = call();
+  return (err & 0xffffffff00000000n) === TDX_OPERAND_BUSY ? call() : err;
+}
+
 function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
   const td = t.td;
   for (const c of td.sept.chunks) {
@@ -809,9 +851,16 @@ function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
       const gfn = c.base_gfn + i;
       if (gfn_private(k, gfn)) continue;
       const gpa = BigInt(gfn) << 12n;
-      tdh_mem_range_block(td, gpa);
-      tdh_mem_track(td);
-      tdh_mem_page_remove(td, gpa);
+      // tdx_sept_remove_private_spte(): each step through tdh_do_no_vcpus(),
+      // which retries once after a busy answer; a failure bugs the VM.
+      if (
+        tdh_do_no_vcpus(() => tdh_mem_range_block(td, gpa)) !== TDX_SUCCESS ||
+        tdh_do_no_vcpus(() => tdh_mem_track(td)) !== TDX_SUCCESS ||
+        tdh_do_no_vcpus(() => tdh_mem_page_remove(td, gpa)) !== TDX_SUCCESS
+      ) {
+        TDX_BUG_ON(k);
+        return;
+      }
     }
   }
 }
@@ -901,10 +950,14 @@ function tdx_fault_private(vcpu: kvm_vcpu, t: kvm_tdx, gpa: bigint): number {
   if (!page || page === "noslot") return memory_fault(vcpu, gpa, true);
   const st = t.td.sept.state(gfn);
   if (st === SEPT_FREE) {
-    if (
-      traced_seamcall("TDH.MEM.PAGE.AUG", tdh_mem_page_aug(t.td, gpa & ~0xfffn), gpa & ~0xfffn) !==
-        TDX_SUCCESS
-    ) return -EIO;
+    const r = traced_seamcall(
+      "TDH.MEM.PAGE.AUG",
+      tdh_mem_page_aug(t.td, gpa & ~0xfffn),
+      gpa & ~0xfffn,
+    );
+    // Busy: the fault is retried (RET_PF_RETRY), the guest re-executes the access.
+    if (r === TDX_OPERAND_BUSY) return 1;
+    if (r !== TDX_SUCCESS) return TDX_BUG_ON(k);
     k.generation++;
   }
   return 1;
