@@ -10,9 +10,9 @@
  *
  * - **JavaScript buffers** get an address on first use ({@linkcode mm_struct.addr_of}),
  *   in a heap-like zone that grows up from {@linkcode USER_HEAP_BASE}. The
- *   buffer is held weakly: the mapping disappears when the buffer is collected
- *   (a `FinalizationRegistry` removes it), and the same buffer always has the
- *   same address. A guard page separates buffers, so an overrun faults. As in
+ *   same buffer always has the same address; the last
+ *   {@linkcode JS_MAPPINGS_MAX} buffers passed stay mapped (an older one is
+ *   mapped again when passed again). A guard page separates buffers, so an overrun faults. As in
  *   a C program, whose memory is page-granular, the rest of a buffer's last
  *   page is accessible: it reads as zeros and writes to it are dropped (so the
  *   kernel copying 8 bytes from a 1-byte array succeeds, as it does in C).
@@ -113,8 +113,7 @@ export function PAGE_ALIGNED(n: number | bigint): boolean {
 /**
  * The memory behind a mapping: buffers of `chunk_size` bytes each, the last
  * one possibly shorter, covering `size` bytes from offset 0 of the object
- * (the anonymous memory, the file). `chunk(i)` is `undefined` once a weakly
- * held buffer was collected.
+ * (the anonymous memory, the file). `chunk(i)` is `undefined` past the end.
  */
 export interface mm_backing {
   /** Bytes of the object. */
@@ -291,16 +290,26 @@ export class chunked_backing implements mm_backing {
 const js_tail = new ArrayBuffer(PAGE_SIZE);
 const js_tail_u8 = new Uint8Array(js_tail);
 
-class weak_backing implements mm_backing {
+/**
+ * How many JavaScript buffers stay mapped at once. The mapping of a buffer
+ * holds it; the oldest mapping is dropped past this many (and made again,
+ * at the same address, when the buffer is passed again). Holding buffers
+ * weakly instead (a `WeakRef`) keeps every one alive until the event loop
+ * turns, so a synchronous loop of ioctls would grow without bound.
+ */
+export const JS_MAPPINGS_MAX = 16384;
+
+/** The backing of a JavaScript buffer's mapping. */
+class js_backing implements mm_backing {
   readonly size: number;
   readonly chunk_size: number = Infinity;
-  readonly #ref: WeakRef<ArrayBufferLike>;
+  readonly #buf: ArrayBufferLike;
   constructor(buf: ArrayBufferLike) {
-    this.#ref = new WeakRef(buf);
+    this.#buf = buf;
     this.size = buf.byteLength;
   }
   chunk(i: number): ArrayBufferLike | undefined {
-    return i === 0 ? this.#ref.deref() : undefined;
+    return i === 0 ? this.#buf : undefined;
   }
 }
 
@@ -351,7 +360,8 @@ export class mm_struct {
   #heap_top = USER_HEAP_BASE;
   #mmap_top = MMAP_BASE;
   readonly #js = new WeakMap<ArrayBufferLike, vm_area_struct>();
-  readonly #registry = new FinalizationRegistry<vm_area_struct>((vma) => this.#remove(vma));
+  /** The JavaScript buffers' VMAs now in the address space, oldest first. */
+  readonly #js_mapped = new Set<vm_area_struct>();
   /**
    * Bumped whenever a mapping goes away or is replaced, so that users of
    * translated ranges (memslots handed to vCPUs) know to translate again.
@@ -411,10 +421,16 @@ export class mm_struct {
 
   /**
    * The user address of byte `offset` of a JavaScript buffer; the buffer is
-   * mapped on first use and stays mapped while it is reachable.
+   * mapped on first use, and always at the same address. The last
+   * {@linkcode JS_MAPPINGS_MAX} buffers passed stay mapped (see there).
    */
   addr_of(buffer: ArrayBufferLike, offset: number): number {
     let vma = this.#js.get(buffer);
+    if (vma && !this.#js_mapped.has(vma)) {
+      this.#insert(vma);
+      this.#js_mapped.add(vma);
+      this.#js_evict();
+    }
     if (!vma) {
       const len = PAGE_ALIGN(Math.max(buffer.byteLength, 1));
       vma = {
@@ -423,14 +439,23 @@ export class mm_struct {
         vm_flags: VM_READ | VM_WRITE | VM_SHARED | VM_MAYSHARE,
         vm_pgoff: 0,
         vm_file: null,
-        backing: new weak_backing(buffer),
+        backing: new js_backing(buffer),
       };
       this.#heap_top += len + PAGE_SIZE;
       this.#js.set(buffer, vma);
       this.#insert(vma);
-      this.#registry.register(buffer, vma);
+      this.#js_mapped.add(vma);
+      this.#js_evict();
     }
     return vma.vm_start + offset;
+  }
+
+  #js_evict(): void {
+    while (this.#js_mapped.size > JS_MAPPINGS_MAX) {
+      const old = this.#js_mapped.values().next().value!;
+      this.#js_mapped.delete(old);
+      this.#remove(old);
+    }
   }
 
   /** Finds room for `len` bytes below the mmap top, honouring a free hint. */
@@ -551,6 +576,7 @@ export class mm_struct {
         for (let k = 0; k < pieces.length; k++) get_file(m.vm_file);
         fput(m.vm_file);
       }
+      this.#js_mapped.delete(m);
       // Anonymous memory nothing maps any more is freed (recycled).
       const b = m.backing;
       if (b instanceof chunked_backing && b.mappings > 0) {
@@ -584,7 +610,7 @@ export class mm_struct {
       if (!(vma.vm_flags & (write ? VM_WRITE : VM_READ))) return false;
       const b = vma.backing;
       const obj = a - vma.vm_start + vma.vm_pgoff * PAGE_SIZE;
-      if (obj >= b.size && b instanceof weak_backing && b.chunk(0)) {
+      if (obj >= b.size && b instanceof js_backing) {
         // The tail of a JavaScript buffer's last page (see the module doc).
         const n = Math.min(end - a, vma.vm_end - a);
         if (!write) js_tail_u8.fill(0, 0, n);
