@@ -15,12 +15,12 @@
  * | offset | size | field |
  * | --- | --- | --- |
  * | 0 | 4 | `magic`: the bytes `0F 0B 54 53`, i.e. `ud2` then `"TS"` (real hardware executing a record takes #UD) |
- * | 4 | 2 | `version` = 2 |
+ * | 4 | 2 | `version` = 3 |
  * | 6 | 2 | `hdr_size` = 16 |
  * | 8 | 4 | `name_len`: bytes of the UTF-8 name |
  * | 12 | 4 | `digest_len` = 32 |
  * | 16 | `name_len` | the function's name |
- * | 16 + `name_len` | 32 | SHA-256 of `fn.toString()` (UTF-8) |
+ * | 16 + `name_len` | 32 | SHA-256 of the function's canonical text (UTF-8, {@linkcode guest_fn_canonical}) |
  *
  * **Why a digest and not the source text** (version 1 carried the text): a
  * record stays a few dozen bytes whatever the function's size (59 for an
@@ -29,9 +29,19 @@
  * fit the 126 bytes a `JMP rel8` at the reset vector reaches, was two records
  * once; it is machine code now, `lib/x86/tdx/td_boot.ts`.) SHA-256 keeps what
  * the text gave: the CPU still checks that the function it resolves is byte
- * for byte the one the record was made from (any other source → #UD), and a
- * TD's MRTD still changes with any byte of any guest function, since the
- * digest does.
+ * for token the one the record was made from (any other code → #UD), and a
+ * TD's MRTD changes with any token of any guest function, since the digest
+ * does.
+ *
+ * **Why tokens and not the text** (version 2 hashed `fn.toString()`): a
+ * record stands for what the function does, and a comment or a reflowed line
+ * cannot change that, while it moved MRTD. The digest covers the function's
+ * tokens ({@linkcode js_tokens}: comments and whitespace dropped, literals
+ * verbatim) joined by single spaces, keeping a line break only where
+ * JavaScript's grammar gives one a meaning (after `return`, before postfix
+ * `++`, ...). Any token that changes (an operator, a constant, a called
+ * helper's name, a string) changes the digest; so does renaming a local,
+ * which a lexer cannot tell from renaming a global.
  *
  * The record is `guest_code_record_size(fn)` bytes; RIP holds its first byte
  * while the function runs.
@@ -56,7 +66,7 @@ export type guest_fn = (...args: any[]) => unknown;
 /** The first four bytes of a code record (`ud2; "TS"`), as a little-endian `u32`. */
 export const GUEST_CODE_MAGIC = 0x53540b0f;
 /** The record format version this SDK writes and reads. */
-export const GUEST_CODE_VERSION = 2;
+export const GUEST_CODE_VERSION = 3;
 /** Bytes of the source digest a record carries (SHA-256). */
 export const GUEST_CODE_DIGEST_SIZE = 32;
 
@@ -81,6 +91,7 @@ export const GUEST_CODE_HDR_SIZE: number = guest_code_record_hdr.size;
 const encoder = new TextEncoder();
 const sources = new WeakMap<guest_fn, string>();
 const digests = new WeakMap<guest_fn, Uint8Array>();
+const canonical = new WeakMap<guest_fn, string>();
 
 /** The source text a record of `fn` stands for (`fn.toString()`, cached). */
 export function guest_fn_source(fn: guest_fn): string {
@@ -93,8 +104,8 @@ export function guest_fn_source(fn: guest_fn): string {
 }
 
 /**
- * The digest a record of `fn` carries: SHA-256 of its source text as UTF-8
- * (cached; treat the result as read-only).
+ * The digest a record of `fn` carries: SHA-256 of its canonical text
+ * ({@linkcode guest_fn_canonical}) as UTF-8 (cached; treat the result as read-only).
  *
  * @param fn the guest function
  * @returns 32 bytes
@@ -102,7 +113,9 @@ export function guest_fn_source(fn: guest_fn): string {
 export function guest_fn_digest(fn: guest_fn): Uint8Array {
   let d = digests.get(fn);
   if (d === undefined) {
-    d = new Uint8Array(createHash("sha256").update(encoder.encode(guest_fn_source(fn))).digest());
+    d = new Uint8Array(
+      createHash("sha256").update(encoder.encode(guest_fn_canonical(fn))).digest(),
+    );
     digests.set(fn, d);
   }
   return d;
@@ -219,4 +232,244 @@ export function guest_fn_resolve(
     }
   }
   return undefined;
+}
+
+// ---------------------------------------------------------------------------
+// What a record's digest covers: the function's tokens
+
+const PUNCTUATORS = [
+  ">>>=",
+  "...",
+  "===",
+  "!==",
+  "**=",
+  "<<=",
+  ">>=",
+  ">>>",
+  "&&=",
+  "||=",
+  "??=",
+  "=>",
+  "==",
+  "!=",
+  "<=",
+  ">=",
+  "&&",
+  "||",
+  "??",
+  "?.",
+  "++",
+  "--",
+  "+=",
+  "-=",
+  "*=",
+  "/=",
+  "%=",
+  "&=",
+  "|=",
+  "^=",
+  "**",
+  "<<",
+  ">>",
+];
+
+/** Keywords after which a `/` starts a regular expression, not a division. */
+const REGEX_AFTER = new Set([
+  "return",
+  "typeof",
+  "instanceof",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "case",
+  "do",
+  "else",
+  "yield",
+  "await",
+]);
+
+/**
+ * Tokens around which a line break changes the parse (ECMA-262's restricted
+ * productions: no line terminator after `return`, `throw`, `break`,
+ * `continue`, `yield`, `async`, before postfix `++`/`--` or `=>`), plus the
+ * contextual words whose meaning a line break can change (`let`, `get`,
+ * `set`, `static`). Elsewhere automatic semicolon insertion only applies
+ * where the code without the line break would not parse, so dropping the
+ * break cannot make two valid functions read alike.
+ */
+const BREAK_AFTER = new Set([
+  "return",
+  "throw",
+  "break",
+  "continue",
+  "yield",
+  "async",
+  "let",
+  "get",
+  "set",
+  "static",
+]);
+const BREAK_BEFORE = new Set(["++", "--", "=>"]);
+
+const ID_START = /[\p{ID_Start}$_#\\]/u;
+const ID_PART = /[\p{ID_Continue}$\u200c\u200d\\]/u;
+
+/**
+ * The tokens of a JavaScript function's source, in order, with comments and
+ * whitespace dropped: identifiers, keywords, punctuators, and literals
+ * (strings, numbers, regular expressions, template chunks) verbatim. A token
+ * is preceded by `"\n"` when a line break before it can change the parse
+ * (see `BREAK_AFTER`), else by nothing.
+ *
+ * @param src the source text (`fn.toString()`)
+ * @returns the tokens
+ * @throws SyntaxError on an unterminated comment, string, template or regular expression
+ */
+export function js_tokens(src: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  let prev = "";
+  let sawBreak = false;
+  // For each template literal open around `i`: the depth of `{` inside its current `${`.
+  const templates: number[] = [];
+  const push = (tok: string) => {
+    if (sawBreak && (BREAK_AFTER.has(prev) || BREAK_BEFORE.has(tok))) out.push("\n");
+    out.push(tok);
+    prev = tok;
+    sawBreak = false;
+  };
+  const fail = (what: string): never => {
+    throw new SyntaxError(`Unterminated ${what} at offset ${i} of a guest function's source`);
+  };
+  // Scans a template chunk from `i` (just past "`" or "}") to its end ("`" or "${").
+  const templateChunk = (start: number) => {
+    let j = i;
+    for (;;) {
+      if (j >= src.length) fail("template literal");
+      const c = src[j]!;
+      if (c === "\\") j += 2;
+      else if (c === "`") {
+        push(src.slice(start, j + 1));
+        i = j + 1;
+        return;
+      } else if (c === "$" && src[j + 1] === "{") {
+        push(src.slice(start, j + 2));
+        templates.push(0);
+        i = j + 2;
+        return;
+      } else j++;
+    }
+  };
+  while (i < src.length) {
+    const c = src[i]!;
+    if (c === "\n" || c === "\r" || c === "\u2028" || c === "\u2029") {
+      sawBreak = true;
+      i++;
+    } else if (/\s/.test(c)) {
+      i++;
+    } else if (c === "/" && src[i + 1] === "/") {
+      while (i < src.length && !/[\n\r\u2028\u2029]/.test(src[i]!)) i++;
+    } else if (c === "/" && src[i + 1] === "*") {
+      const end = src.indexOf("*/", i + 2);
+      if (end < 0) fail("comment");
+      if (/[\n\r\u2028\u2029]/.test(src.slice(i, end))) sawBreak = true;
+      i = end + 2;
+    } else if (c === "'" || c === '"') {
+      let j = i + 1;
+      while (j < src.length && src[j] !== c) j += src[j] === "\\" ? 2 : 1;
+      if (j >= src.length) fail("string");
+      push(src.slice(i, j + 1));
+      i = j + 1;
+    } else if (c === "`") {
+      i++;
+      templateChunk(i - 1);
+    } else if (c === "}" && templates.length > 0 && templates.at(-1) === 0) {
+      templates.pop();
+      i++;
+      templateChunk(i - 1);
+    } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(src[i + 1] ?? ""))) {
+      let j = i + 1;
+      const hex = /^0[xX]/.test(src.slice(i, i + 2));
+      while (j < src.length) {
+        const d = src[j]!;
+        if (/[0-9a-zA-Z_.]/.test(d)) j++;
+        else if ((d === "+" || d === "-") && !hex && /[eE]/.test(src[j - 1]!)) j++;
+        else break;
+      }
+      push(src.slice(i, j));
+      i = j;
+    } else if (ID_START.test(c)) {
+      let j = i + 1;
+      while (j < src.length && ID_PART.test(src[j]!)) j++;
+      push(src.slice(i, j));
+      i = j;
+    } else if (
+      c === "/" &&
+      (prev === "" || REGEX_AFTER.has(prev) ||
+        (!ID_PART.test(prev.at(-1)!) && !/[)\]'"`]$/.test(prev)))
+    ) {
+      let j = i + 1;
+      let cls = false;
+      for (;; j++) {
+        if (j >= src.length || /[\n\r]/.test(src[j]!)) fail("regular expression");
+        const d = src[j]!;
+        if (d === "\\") j++;
+        else if (d === "[") cls = true;
+        else if (d === "]") cls = false;
+        else if (d === "/" && !cls) break;
+      }
+      j++;
+      while (j < src.length && ID_PART.test(src[j]!)) j++;
+      push(src.slice(i, j));
+      i = j;
+    } else {
+      let tok = c;
+      for (const p of PUNCTUATORS) {
+        if (src.startsWith(p, i)) {
+          tok = p;
+          break;
+        }
+      }
+      // `?.` before a digit is `?` then a number (`a?.5:b`).
+      if (tok === "?." && /[0-9]/.test(src[i + 2] ?? "")) tok = "?";
+      if (templates.length > 0) {
+        if (tok === "{") templates[templates.length - 1]!++;
+        else if (tok === "}") templates[templates.length - 1]!--;
+      }
+      push(tok);
+      i += tok.length;
+    }
+  }
+  if (templates.length > 0) fail("template literal");
+  return out;
+}
+
+/**
+ * The canonical text of a guest function, what its record's digest covers:
+ * {@linkcode js_tokens} of its source joined by single spaces (a line break
+ * only where it can change the parse). Comments, indentation, blank lines
+ * and line wrapping do not reach it; any change to a token does.
+ *
+ * @param fn the guest function
+ * @returns the canonical text (cached)
+ */
+export function guest_fn_canonical(fn: guest_fn): string {
+  let s = canonical.get(fn);
+  if (s === undefined) {
+    s = "";
+    let sep = "";
+    for (const tok of js_tokens(guest_fn_source(fn))) {
+      if (tok === "\n") {
+        sep = "\n";
+        continue;
+      }
+      s += s === "" ? tok : sep + tok;
+      sep = " ";
+    }
+    canonical.set(fn, s);
+  }
+  return s;
 }

@@ -77,6 +77,8 @@ import {
   kvm_get_default_idt_limit,
   kvm_get_supported_cpuid,
 } from "../processor.ts";
+import { kvm_trace } from "../../../include/libc/trace.ts";
+import { tdx_mrtd_log } from "./mrtd_log.ts";
 import { td_boot_code, TD_BOOT_CODE_SIZE } from "./td_boot.ts";
 // The guest half: a TD's ucall goes through tdx_mmio_write().
 import "./tdx.ts";
@@ -85,6 +87,12 @@ import "./tdx.ts";
 const TD_BOOT_CODE_SLOT = 20;
 /** C `TD_BOOT_PARAMETERS_SLOT`. */
 const TD_BOOT_PARAMETERS_SLOT = 21;
+
+/** What the two boot slots hold, for `KVM_SELFTESTS_TRACE=mrtd`. */
+const MRTD_BOOT_SLOTS: ReadonlyMap<number, [string, string]> = new Map([
+  [TD_BOOT_CODE_SLOT, ["boot-code", `td_boot (${TD_BOOT_CODE_SIZE} bytes) + reset vector JMP`]],
+  [TD_BOOT_PARAMETERS_SLOT, ["boot-parameters", "td_boot_parameters + per_vcpu[]"]],
+]);
 /** C `X86_RESET_VECTOR_SIZE`. */
 const X86_RESET_VECTOR_SIZE = 16;
 const PAGE_SIZE = 4096;
@@ -491,6 +499,7 @@ function tdx_load_private_memory(vm: kvm_vm): void {
       const offset = (i - base_pfn) * BigInt(vm.page_size);
       const gpa = i * BigInt(vm.page_size);
       vm_mem_set_private(vm, gpa, size);
+      if (kvm_trace.mrtd) tdx_mrtd_log(vm, region.region.slot, gpa, size, MRTD_BOOT_SLOTS);
       tdx_init_mem_region(vm, region.host_mem + offset, gpa, size);
     }
   }
