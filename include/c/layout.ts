@@ -626,3 +626,80 @@ export function member_size(type: RecordType, designator: string): number {
   }
   return t.size;
 }
+
+// ---------------------------------------------------------------------------
+// C declarations of the layouts
+
+function naturalAlign(t: RecordType): number {
+  if (t.packed) return 1;
+  return t.members.reduce((a, m) => Math.max(a, m.type.align), 1);
+}
+
+function attributes(t: RecordType): string {
+  const a: string[] = [];
+  if (t.packed) a.push("packed");
+  if (t.align > naturalAlign(t)) a.push(`aligned(${t.align})`);
+  return a.length ? ` __attribute__((${a.join(", ")}))` : "";
+}
+
+/** `T name` with the array suffixes of `type`, as a C declarator. */
+function declarator(type: CType, name: string, indent: string): string {
+  let suffix = "";
+  let t: CType = type;
+  while (t.kind === "array") {
+    suffix += t.flexible ? "[]" : `[${t.length}]`;
+    t = t.elem;
+  }
+  const sep = name === "" ? "" : " ";
+  if (t.kind === "scalar") return `${t.name}${sep}${name}${suffix}`;
+  if (t.name !== "") return `${t.kind} ${t.name}${sep}${name}${suffix}`;
+  return `${body(t, indent)}${sep}${name}${suffix}`;
+}
+
+/** `struct { ... }` (or union) with the members at `indent` + one tab. */
+function body(t: RecordType, indent: string): string {
+  const inner = `${indent}\t`;
+  const lines = t.members.map((m) =>
+    `${inner}${declarator(m.type, m.name.startsWith("$") ? "" : m.name, inner)};`
+  );
+  return `${t.kind} {\n${lines.join("\n")}\n${indent}}${attributes(t)}`;
+}
+
+/**
+ * The C declaration of a named struct or union, as a uAPI header writes it
+ * (`struct kvm_regs {\n\t__u64 rax;\n ...};`): anonymous members and
+ * unnamed member types inline, named member types by tag (declare them first:
+ * {@linkcode c_declarations}), `__attribute__((packed))` and `aligned(n)`
+ * after the closing brace where the layout has them (the kernel's `__packed`),
+ * flexible array members as `[]`.
+ *
+ * @param type a record with a tag
+ * @returns the declaration, ending in `;`
+ */
+export function c_declaration(type: RecordType): string {
+  if (type.name === "") throw new TypeError("c_declaration() needs a struct or union with a tag");
+  return `${type.kind} ${type.name} ${body(type, "").slice(type.kind.length + 1)};`;
+}
+
+/**
+ * The C declarations of `types` and of every tagged record they use, each
+ * once, dependencies first: a header gcc can compile.
+ *
+ * @param types the records to declare
+ * @returns the declarations, blank-line separated
+ */
+export function c_declarations(types: Iterable<RecordType>): string {
+  const done = new Set<RecordType>();
+  const out: string[] = [];
+  const visit = (t: CType) => {
+    if (t.kind === "array") return visit(t.elem);
+    if (t.kind === "scalar") return;
+    if (t.name !== "" && done.has(t)) return;
+    for (const m of t.members) visit(m.type);
+    if (t.name === "") return;
+    done.add(t);
+    out.push(c_declaration(t));
+  };
+  for (const t of types) visit(t);
+  return out.join("\n\n");
+}

@@ -5,7 +5,7 @@
 // definitions below) know, and glibc's errno texts; the tests compare each
 // with what the TypeScript modules compute.
 import { assert, assertEquals } from "@std/assert";
-import { type CType, member_size, offsetof, type RecordType } from "./layout.ts";
+import { c_declarations, type CType, member_size, offsetof, type RecordType } from "./layout.ts";
 import * as errno from "../linux/errno.ts";
 import * as falloc from "../linux/falloc.ts";
 import * as fcntl from "../linux/fcntl.ts";
@@ -782,3 +782,50 @@ Deno.test({
     assertEquals(missing, []);
   },
 });
+
+/**
+ * The layout engine's own C (`c_declarations()`), compiled alone: each
+ * exported struct as the engine declares it must have the layout the engine
+ * computes, member by member. This is what `deno task export-c` writes into a
+ * patch, so a struct that exports wrongly fails here by name.
+ */
+function exportProgram(items: Item[]): string {
+  const lines = [
+    "#include <stddef.h>",
+    "#include <stdio.h>",
+    "#include <linux/types.h>",
+    c_declarations(exportedRecords().values()),
+    '#define P(key, fmt, val) printf("%s\\t" fmt "\\n", key, val)',
+    "int main(void)",
+    "{",
+  ];
+  for (const it of items) lines.push(`\tP(${cString(it.key)}, "%zu", ${it.c});`);
+  lines.push("\treturn 0;", "}", "");
+  return lines.join("\n");
+}
+
+oracleTest(
+  "the engine's exported C compiles and gcc agrees with its every sizeof and offsetof",
+  async () => {
+    const items = structItems(exportedRecords()).filter((it) => !it.key.includes("_sys"));
+    assert(items.length > 1000, `only ${items.length} layout items`);
+    const dir = await Deno.makeTempDir({ prefix: "layout_export_" });
+    try {
+      await Deno.writeTextFile(`${dir}/export.c`, exportProgram(items));
+      const cc = await new Deno.Command("gcc", {
+        args: ["-Wall", "-Werror", "-O0", "-o", `${dir}/export`, `${dir}/export.c`],
+        stderr: "piped",
+      }).output();
+      assert(cc.success, `gcc refused the exported C:\n${new TextDecoder().decode(cc.stderr)}`);
+      const run = await new Deno.Command(`${dir}/export`, { stdout: "piped" }).output();
+      const gcc = new Map<string, string>();
+      for (const line of new TextDecoder().decode(run.stdout).split("\n")) {
+        const tab = line.indexOf("\t");
+        if (tab > 0) gcc.set(line.slice(0, tab), line.slice(tab + 1));
+      }
+      assertEquals(compare(items, gcc), []);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

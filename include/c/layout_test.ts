@@ -141,3 +141,26 @@ Deno.test("a struct whose last member ends in a flexible array is itself flexibl
   assertThrows(() => union("bad", { cpuid: cpuid2 }), TypeError, "last member");
   assertThrows(() => array(cpuid2, 2), TypeError, "flexible array");
 });
+
+Deno.test("c_declaration writes the struct as a uAPI header does: packed, arrays, flexible, unions", async () => {
+  const { c_declaration, c_declarations, struct, union, array, flex, u8, u16, u32, u64 } =
+    await import("./layout.ts");
+  const dtr = struct("dtr", { limit: u16, base: u32 }, { packed: true });
+  const t = struct("t", {
+    a: u32,
+    d: dtr,
+    v: array(u8, 3),
+    $u: union("", { x: u64, y: array(u32, 2) }),
+    tail: flex(u16),
+  });
+  assertEquals(
+    c_declaration(dtr),
+    "struct dtr {\n\t__u16 limit;\n\t__u32 base;\n} __attribute__((packed));",
+  );
+  assertEquals(
+    c_declarations([t]),
+    "struct dtr {\n\t__u16 limit;\n\t__u32 base;\n} __attribute__((packed));\n\n" +
+      "struct t {\n\t__u32 a;\n\tstruct dtr d;\n\t__u8 v[3];\n" +
+      "\tunion {\n\t\t__u64 x;\n\t\t__u32 y[2];\n\t};\n\t__u16 tail[];\n};",
+  );
+});
