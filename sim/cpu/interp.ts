@@ -1913,8 +1913,9 @@ function exec_0f(op: number): void {
       else A.alu(A.CMP, size, Number(acc), Number(dst), rflags());
       if (dst === acc) set_rmb(size, grb(d.reg, size));
       else {
-        // The destination is written back unchanged (a locked cycle always writes).
-        if (d.mem) set_rmb(size, dst);
+        // The destination is written back unchanged (a locked cycle always writes; a
+        // 32-bit register in 64-bit mode is zero-extended by the write).
+        set_rmb(size, dst);
         srb(RAX, size, dst);
       }
       set_rflags(A.alu_flags);
@@ -1956,8 +1957,15 @@ function exec_0f(op: number): void {
       const sum = size === 8
         ? A.alu64(A.ADD, dst, src, rflags())
         : BigInt(A.alu(A.ADD, size, Number(dst), Number(src), rflags()));
-      set_rmb(size, sum);
-      srb(d.reg, size, dst);
+      // The destination is written last (XADD r, r with one register leaves the sum);
+      // a locked memory destination first, as the compare-exchange may retry.
+      if (d.mem) {
+        set_rmb(size, sum);
+        srb(d.reg, size, dst);
+      } else {
+        srb(d.reg, size, dst);
+        set_rmb(size, sum);
+      }
       set_rflags(A.alu_flags);
       return finish();
     }

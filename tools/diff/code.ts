@@ -59,6 +59,12 @@ export interface code_result {
   exits: string[];
   /** Bytes of the scratch area after the run (hex). */
   memory: string;
+  /**
+   * Whether the run ended on an exit with nothing pending (not at the exit
+   * cap in the middle of an I/O or MMIO exit, whose completion KVM would
+   * apply to the next sequence).
+   */
+  clean: boolean;
 }
 
 const STATUS_FLAGS = 0x8d5; // OF SF ZF AF PF CF
@@ -489,7 +495,11 @@ export function gen_code(seed: number, index: number, length = 24): code_seq {
   const obj = a.assemble();
   const handlers = new Map<number, number>();
   if (mode === "long") {
-    for (const v of [0, 13, 14]) handlers.set(v, Number(obj.symbols.get(`h${v}`)));
+    for (const v of [0, 13, 14]) {
+      const at = obj.labels.get(`h${v}`);
+      if (at === undefined) throw new Error(`code: no handler label h${v}`);
+      handlers.set(v, Number(at));
+    }
   }
   const regs: Record<string, bigint> = {};
   for (const k of ["rax", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12"]) {
@@ -540,6 +550,7 @@ export function run_code(vm: code_vm, seq: code_seq): code_result {
     idt: [IDT, seq.mode === "long" ? 16 * 15 - 1 : 0],
   });
   const exits: string[] = [];
+  let clean = false;
   for (let i = 0; i < 200; i++) {
     const e = vm.step();
     if (e.ret !== 0) {
@@ -567,6 +578,7 @@ export function run_code(vm: code_vm, seq: code_seq): code_result {
       continue;
     }
     exits.push(`exit ${e.reason}`);
+    clean = true;
     if (e.reason === KVM_EXIT_HLT) {
       // RF (bit 16) is the processor's own; not compared.
       exits.push(
@@ -580,7 +592,7 @@ export function run_code(vm: code_vm, seq: code_seq): code_result {
   // Memory below the stack pointer is not compared: the frames exceptions leave there are
   // the CPU's, and the CI host (PVM) writes frames of its own there too.
   const memory = hex(vm.ram.subarray(SCRATCH, SCRATCH + 0x500));
-  return { exits, memory };
+  return { exits, memory, clean };
 }
 
 /** One disagreement: the group key and the sequence. */
@@ -654,7 +666,15 @@ export function check_code(o: code_check_options): code_report {
         pair = [new code_vm(o.a), new code_vm(o.b)];
         vms.set(seq.mode, pair);
       }
-      const d = compare_code(seq, run_code(pair[0], seq), run_code(pair[1], seq));
+      const ra = run_code(pair[0], seq);
+      const rb = run_code(pair[1], seq);
+      if (!ra.clean || !rb.clean) {
+        // Something may be pending in the vCPU: the next sequence gets fresh ones.
+        pair[0][Symbol.dispose]();
+        pair[1][Symbol.dispose]();
+        vms.delete(seq.mode);
+      }
+      const d = compare_code(seq, ra, rb);
       if (!d) {
         agreed++;
         continue;
