@@ -10,6 +10,8 @@
  * deno task diff --seed 42 -n 500       # a reproducible run
  * deno task diff --seed 42 --index 17   # one sequence of a report, with its calls
  * deno task diff --a kvm --b kvm        # self-test: must agree 100%
+ * deno task diff --code -n 2000         # machine-code sequences (diff/code.ts)
+ * deno task diff --code --index 17      # one of them: its source and both results
  * ```
  *
  * Exit status: 0 when every disagreement group is one `docs/fidelity.md`
@@ -35,9 +37,13 @@ import {
 import { generate } from "./diff/generator.ts";
 import { format_difference } from "./diff/compare.ts";
 import { format_call } from "./diff/sequence.ts";
+import { check_code, compare_code, format_code_report, gen_code, run_code } from "./diff/code.ts";
+import { code_vm } from "../sim/testdata/code_vm.ts";
 
-const USAGE = `usage: deno task diff [--seed N] [-n COUNT] [--index I] [--a kvm] [--b sim]
+const USAGE = `usage: deno task diff [--code] [--seed N] [-n COUNT] [--index I] [--a kvm] [--b sim]
                       [--shrink GROUPS] [--min-rate PERCENT] [--jobs J] [--quiet]
+  --code           random machine-code sequences in real, protected and 64-bit mode
+                   instead of ioctl sequences: exits, registers and memory compared
   --seed N         generator seed (default: random, printed)
   -n, --count N    sequences to run (default 2000)
   --index I        run only sequence I and print it with both backends' results
@@ -66,7 +72,7 @@ async function open_backend(name: string): Promise<Backend | string> {
 export async function main(args: string[]): Promise<number> {
   const f = parseArgs(args, {
     string: ["seed", "count", "index", "a", "b", "shrink", "min-rate", "jobs"],
-    boolean: ["help", "quiet"],
+    boolean: ["help", "quiet", "code"],
     alias: { n: "count", h: "help" },
     default: { a: "kvm", b: "sim", count: "2000", shrink: "20", "min-rate": "0", jobs: "2" },
   });
@@ -85,6 +91,7 @@ export async function main(args: string[]): Promise<number> {
   }
   const ba = a as Backend;
   const bb = b as Backend;
+  if (f.code) return code_main(ba, bb, seed, f);
   if (f.index !== undefined) {
     const p = probe(ba, bb);
     const seq = generate(gen_options(seed, p), Number(f.index));
@@ -111,6 +118,40 @@ export async function main(args: string[]): Promise<number> {
   console.log(format_report(report));
   if (unexplained_groups(report).length) return 1;
   return agreement(report) * 100 >= Number(f["min-rate"]) ? 0 : 1;
+}
+
+/** `--code`: machine-code sequences; exit status 1 on any disagreement below `--min-rate`. */
+function code_main(
+  a: Backend,
+  b: Backend,
+  seed: number,
+  f: { index?: string | undefined; count: string; "min-rate": string },
+): number {
+  if (f.index !== undefined) {
+    const seq = gen_code(seed, Number(f.index));
+    console.log(`# ${seq.mode}\n${seq.lines.join("\n")}`);
+    const va = new code_vm(a);
+    const vb = new code_vm(b);
+    try {
+      const ra = run_code(va, seq);
+      const rb = run_code(vb, seq);
+      console.log(
+        `\n${a.name}:\n  ${ra.exits.join("\n  ")}\n${b.name}:\n  ${rb.exits.join("\n  ")}`,
+      );
+      const d = compare_code(seq, ra, rb);
+      console.log(d ? `differ: ${d.key}` : "agree");
+      return d ? 1 : 0;
+    } finally {
+      va[Symbol.dispose]();
+      vb[Symbol.dispose]();
+    }
+  }
+  const r = check_code({ seed, count: Number(f.count), a, b });
+  console.log(format_code_report(r));
+  const rate = (100 * r.agreed) / Math.max(1, r.sequences);
+  return r.groups.length === 0 || rate >= Number(f["min-rate"]) && Number(f["min-rate"]) > 0
+    ? 0
+    : 1;
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
