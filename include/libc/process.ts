@@ -59,11 +59,21 @@ export function in_vcpu_worker(): boolean {
 }
 
 /**
- * Thrown when guest code (or a test module's top-level code loading in a
- * vCPU worker) calls something only the host process can do: a system call,
- * `exit()`, `TEST_ASSERT()`. The call does not happen; on the vCPU the throw
- * is a guest crash, so `KVM_RUN` fails the test with this message and the
- * guest stack.
+ * True once a vCPU worker runs guest code (`sim/cpu/worker.ts` sets
+ * `globalThis.__KVM_GUEST_RUNNING__` after the guest image loaded): from
+ * then on, host-only operations are refused.
+ *
+ * @returns whether this code runs as guest code on a simulated vCPU
+ */
+export function in_guest_code(): boolean {
+  return (globalThis as { __KVM_GUEST_RUNNING__?: unknown }).__KVM_GUEST_RUNNING__ === true;
+}
+
+/**
+ * Thrown when guest code calls something only the host process can do: a
+ * system call, `exit()`, `TEST_ASSERT()`. The call does not happen; on the
+ * vCPU the throw is a guest crash, so `KVM_RUN` fails the test with this
+ * message and the guest stack.
  */
 export class HostOnlyError extends Error {
   /** The host-only operation that was called. */
@@ -81,14 +91,14 @@ export class HostOnlyError extends Error {
 }
 
 /**
- * Refuses a host-only operation on a simulated vCPU.
+ * Refuses a host-only operation in guest code.
  *
  * @param operation what was called
  * @param hint what guest code uses instead
- * @throws HostOnlyError in a vCPU worker
+ * @throws HostOnlyError when guest code runs on a simulated vCPU
  */
 export function host_only(operation: string, hint: string): void {
-  if (in_vcpu_worker()) throw new HostOnlyError(operation, hint);
+  if (in_guest_code()) throw new HostOnlyError(operation, hint);
 }
 
 /**

@@ -6,8 +6,11 @@
  * the image modules, and runs the CPU until the host stops it.
  *
  * Ways for JavaScript to end a thread silently (`Deno.exit()`,
- * `process.exit()`, `close()`) are host-only here: guest code that calls them
- * gets a {@linkcode HostOnlyError}, which the CPU reports as a guest crash.
+ * `process.exit()`, `close()`) are host-only here: guest code (or the image's
+ * top-level code) that calls them gets a {@linkcode HostOnlyError}, which the
+ * CPU reports as a guest crash (or a failed image load). The image's
+ * top-level system calls go to the worker's own simulated kernel
+ * (`include/libc/syscall.ts`); guest code's are refused.
  * However the worker's JavaScript ends, its last act is to mark the worker
  * dead in the VMCS (with a crash text when the end was not the host's kill),
  * so a host blocked in KVM_RUN sees it without waiting for an error event.
@@ -107,6 +110,8 @@ async function start(init: vcpu_worker_init): Promise<void> {
     return;
   }
   let why = "vCPU worker ended while the vCPU was still in use";
+  // From here on only guest code runs: host-only operations are refused.
+  (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = true;
   try {
     cpu.cpu_run(images);
   } catch (e) {
