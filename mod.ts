@@ -38,6 +38,9 @@ export * from "./include/kselftest_harness.ts";
 export * from "./include/test_util.ts";
 export * from "./include/linux/resource.ts";
 export * from "./include/kvm_util.ts";
+// C keeps struct tags apart from functions; here the helpers take the names
+// (the structs stay in include/linux/kvm.ts).
+export { kvm_create_device, kvm_irqfd } from "./include/kvm_util.ts";
 export * from "./include/x86/processor.ts";
 export * from "./include/x86/sev.ts";
 export * from "./include/x86/tdx/td_boot.ts";

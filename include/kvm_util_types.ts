@@ -193,15 +193,97 @@ export enum kvm_mem_region_type {
   NR_MEM_REGIONS,
 }
 
+/** C `MEM_REGION_CODE`. */
+export const MEM_REGION_CODE: kvm_mem_region_type = kvm_mem_region_type.MEM_REGION_CODE;
+/** C `MEM_REGION_DATA`. */
+export const MEM_REGION_DATA: kvm_mem_region_type = kvm_mem_region_type.MEM_REGION_DATA;
+/** C `MEM_REGION_PT`. */
+export const MEM_REGION_PT: kvm_mem_region_type = kvm_mem_region_type.MEM_REGION_PT;
+/** C `MEM_REGION_TEST_DATA`. */
+export const MEM_REGION_TEST_DATA: kvm_mem_region_type = kvm_mem_region_type.MEM_REGION_TEST_DATA;
+/** C `MEM_REGION_TEST_EXTRA`. */
+export const MEM_REGION_TEST_EXTRA: kvm_mem_region_type = kvm_mem_region_type.MEM_REGION_TEST_EXTRA;
+/** C `NR_MEM_REGIONS`. */
+export const NR_MEM_REGIONS: number = kvm_mem_region_type.NR_MEM_REGIONS;
+
 /** C `enum vm_mem_backing_src_type`. */
 export enum vm_mem_backing_src_type {
   VM_MEM_SRC_ANONYMOUS,
   VM_MEM_SRC_ANONYMOUS_THP,
   VM_MEM_SRC_ANONYMOUS_HUGETLB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_16KB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_64KB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_512KB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_1MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_2MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_8MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_16MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_32MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_256MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_512MB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_1GB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_2GB,
+  VM_MEM_SRC_ANONYMOUS_HUGETLB_16GB,
   VM_MEM_SRC_SHMEM,
   VM_MEM_SRC_SHARED_HUGETLB,
   NUM_SRC_TYPES,
 }
+
+/** C `VM_MEM_SRC_ANONYMOUS`. */
+export const VM_MEM_SRC_ANONYMOUS: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS;
+/** C `VM_MEM_SRC_ANONYMOUS_THP`. */
+export const VM_MEM_SRC_ANONYMOUS_THP: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_THP;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_16KB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_16KB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_16KB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_64KB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_64KB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_64KB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_512KB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_512KB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_512KB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_1MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_1MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_1MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_2MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_2MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_2MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_8MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_8MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_8MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_16MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_16MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_16MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_32MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_32MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_32MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_256MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_256MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_256MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_512MB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_512MB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_512MB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_1GB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_1GB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_1GB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_2GB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_2GB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_2GB;
+/** C `VM_MEM_SRC_ANONYMOUS_HUGETLB_16GB`. */
+export const VM_MEM_SRC_ANONYMOUS_HUGETLB_16GB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_HUGETLB_16GB;
+/** C `VM_MEM_SRC_SHMEM`. */
+export const VM_MEM_SRC_SHMEM: vm_mem_backing_src_type = vm_mem_backing_src_type.VM_MEM_SRC_SHMEM;
+/** C `VM_MEM_SRC_SHARED_HUGETLB`. */
+export const VM_MEM_SRC_SHARED_HUGETLB: vm_mem_backing_src_type =
+  vm_mem_backing_src_type.VM_MEM_SRC_SHARED_HUGETLB;
+/** C `NUM_SRC_TYPES`. */
+export const NUM_SRC_TYPES: number = vm_mem_backing_src_type.NUM_SRC_TYPES;
 
 /** C `DEFAULT_VM_MEM_SRC`. */
 export const DEFAULT_VM_MEM_SRC: vm_mem_backing_src_type =

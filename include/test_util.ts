@@ -21,7 +21,7 @@ import { getenv } from "./libc/process.ts";
 import { test_assert } from "../lib/assert.ts";
 
 export { test_assert } from "../lib/assert.ts";
-export { atoi_paranoid, is_smt_on, print_skip } from "../lib/test_util.ts";
+export * from "../lib/test_util.ts";
 import { atoi_paranoid } from "../lib/test_util.ts";
 
 /** The call site of the macro's caller and its argument texts. */

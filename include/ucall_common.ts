@@ -10,3 +10,5 @@
 
 export * from "../lib/ucall_common.ts";
 export * from "./x86/ucall.ts";
+// The arch hooks ucall_common.h declares.
+export { ucall_arch_do_ucall, ucall_arch_get_ucall, ucall_arch_init } from "../lib/x86/ucall.ts";

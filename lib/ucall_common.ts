@@ -480,7 +480,7 @@ function guest_site(): { site: call_site | undefined; args: string[] | undefined
   return { site, args: site ? stringify_args(site) : undefined };
 }
 
-function ____GUEST_ASSERT(
+function guest_assert_at(
   site: call_site | undefined,
   exp: string,
   fmt: string,
@@ -500,7 +500,7 @@ function ____GUEST_ASSERT(
 export function __GUEST_ASSERT(cond: unknown, fmt: string, ...args: unknown[]): void {
   if (cond) return;
   const { site, args: texts } = guest_site();
-  ____GUEST_ASSERT(site, texts?.[0] ?? String(cond), fmt, args);
+  guest_assert_at(site, texts?.[0] ?? String(cond), fmt, args);
 }
 
 /**
@@ -512,7 +512,7 @@ export function GUEST_ASSERT(cond: unknown): void {
   if (cond) return;
   const { site, args: texts } = guest_site();
   const text = texts?.[0] ?? String(cond);
-  ____GUEST_ASSERT(site, text, text.replaceAll("%", "%%"), []);
+  guest_assert_at(site, text, text.replaceAll("%", "%%"), []);
 }
 
 /**
@@ -523,7 +523,7 @@ export function GUEST_ASSERT(cond: unknown): void {
  */
 export function GUEST_FAIL(fmt: string, ...args: unknown[]): void {
   const { site } = guest_site();
-  ____GUEST_ASSERT(site, "Unconditional guest failure", fmt, args);
+  guest_assert_at(site, "Unconditional guest failure", fmt, args);
 }
 
 function c_eq(a: unknown, b: unknown): boolean {
@@ -551,7 +551,7 @@ export function GUEST_ASSERT_EQ(a: unknown, b: unknown): void {
   const { site, args: texts } = guest_site();
   const sa = texts?.[0] ?? String(a);
   const sb = texts?.[1] ?? String(b);
-  ____GUEST_ASSERT(site, `${sa} == ${sb}`, "%#lx != %#lx (%s != %s)", [a, b, sa, sb]);
+  guest_assert_at(site, `${sa} == ${sb}`, "%#lx != %#lx (%s != %s)", [a, b, sa, sb]);
 }
 
 /**
@@ -565,7 +565,7 @@ export function GUEST_ASSERT_NE(a: unknown, b: unknown): void {
   const { site, args: texts } = guest_site();
   const sa = texts?.[0] ?? String(a);
   const sb = texts?.[1] ?? String(b);
-  ____GUEST_ASSERT(site, `${sa} != ${sb}`, "%#lx == %#lx (%s == %s)", [a, b, sa, sb]);
+  guest_assert_at(site, `${sa} != ${sb}`, "%#lx == %#lx (%s == %s)", [a, b, sa, sb]);
 }
 
 // ---------------------------------------------------------------------------
@@ -664,4 +664,23 @@ export function REPORT_GUEST_ASSERT(uc: ucall): never {
  */
 export function REPORT_GUEST_PRINTF(uc: ucall): void {
   pr_info("%s", ucall_buffer(uc));
+}
+
+/**
+ * C `____GUEST_ASSERT(condition, exp, fmt, ...)` (guest): the assert the
+ * others expand to, with the expression text given by the caller.
+ *
+ * @param cond the condition
+ * @param exp the text reported as the failed expression
+ * @param fmt the message format
+ * @param args the arguments
+ */
+export function ____GUEST_ASSERT(
+  cond: unknown,
+  exp: string,
+  fmt: string,
+  ...args: unknown[]
+): void {
+  if (cond) return;
+  guest_assert_at(callsite(1), exp, fmt, args);
 }

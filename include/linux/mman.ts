@@ -79,6 +79,8 @@ export const HUGETLB_FLAG_ENCODE_MASK = 0x3f;
 export const MAP_HUGE_SHIFT: number = HUGETLB_FLAG_ENCODE_SHIFT;
 /** `MAP_HUGE_MASK`: `HUGETLB_FLAG_ENCODE_MASK` for mmap. */
 export const MAP_HUGE_MASK: number = HUGETLB_FLAG_ENCODE_MASK;
+/** `MAP_HUGE_16KB`: 16 KiB huge pages. */
+export const MAP_HUGE_16KB: number = (14 << HUGETLB_FLAG_ENCODE_SHIFT) >>> 0;
 /** `MAP_HUGE_64KB`: 64 KiB huge pages. */
 export const MAP_HUGE_64KB: number = (16 << HUGETLB_FLAG_ENCODE_SHIFT) >>> 0;
 /** `MAP_HUGE_512KB`: 512 KiB huge pages. */

@@ -564,3 +564,357 @@ export const idt_entry: RecordType<{
 // exception entry builds for the handler `vm_install_exception_handler`
 // registered.
 export { ex_regs, type ex_regs_fields } from "../../sim/cpu/ex_regs.ts";
+
+// ---------------------------------------------------------------------------
+// The rest of processor.h's constants and pure macros (baseline kvm-x86 next,
+// 1a27afa0511e). Enum members are also plain constants, as C code names them.
+
+/** C `NMI_VECTOR`. */
+export const NMI_VECTOR = 0x02;
+/** C `KVM_MAGIC_DE_VECTOR`: what exception fixup reports for #DE (0 means "no exception"). */
+export const KVM_MAGIC_DE_VECTOR = 0xff;
+/** C `KVM_EXCEPTION_MAGIC`: the marker exception fixup looks for in R9. */
+export const KVM_EXCEPTION_MAGIC = 0xabacadaban;
+
+/** C `XFEATURE_MASK_BNDREGS`: MPX bound registers. */
+export const XFEATURE_MASK_BNDREGS: bigint = BIT_ULL(3);
+/** C `XFEATURE_MASK_BNDCSR`: MPX configuration and status. */
+export const XFEATURE_MASK_BNDCSR: bigint = BIT_ULL(4);
+/** C `XFEATURE_MASK_OPMASK`: AVX-512 opmask registers. */
+export const XFEATURE_MASK_OPMASK: bigint = BIT_ULL(5);
+/** C `XFEATURE_MASK_ZMM_Hi256`: upper halves of ZMM0-15. */
+export const XFEATURE_MASK_ZMM_Hi256: bigint = BIT_ULL(6);
+/** C `XFEATURE_MASK_Hi16_ZMM`: ZMM16-31. */
+export const XFEATURE_MASK_Hi16_ZMM: bigint = BIT_ULL(7);
+/** C `XFEATURE_MASK_PT`: processor trace (supervisor). */
+export const XFEATURE_MASK_PT: bigint = BIT_ULL(8);
+/** C `XFEATURE_MASK_PKRU`: protection keys. */
+export const XFEATURE_MASK_PKRU: bigint = BIT_ULL(9);
+/** C `XFEATURE_MASK_PASID` (supervisor). */
+export const XFEATURE_MASK_PASID: bigint = BIT_ULL(10);
+/** C `XFEATURE_MASK_CET_USER` (supervisor). */
+export const XFEATURE_MASK_CET_USER: bigint = BIT_ULL(11);
+/** C `XFEATURE_MASK_CET_KERNEL` (supervisor). */
+export const XFEATURE_MASK_CET_KERNEL: bigint = BIT_ULL(12);
+/** C `XFEATURE_MASK_LBR` (supervisor). */
+export const XFEATURE_MASK_LBR: bigint = BIT_ULL(15);
+/** C `XFEATURE_MASK_XTILE_CFG`: AMX tile configuration. */
+export const XFEATURE_MASK_XTILE_CFG: bigint = BIT_ULL(17);
+/** C `XFEATURE_MASK_XTILE_DATA`: AMX tile data. */
+export const XFEATURE_MASK_XTILE_DATA: bigint = BIT_ULL(18);
+/** C `XFEATURE_MASK_AVX512`: the three AVX-512 components, which XCR0 sets together. */
+export const XFEATURE_MASK_AVX512: bigint = XFEATURE_MASK_OPMASK | XFEATURE_MASK_ZMM_Hi256 |
+  XFEATURE_MASK_Hi16_ZMM;
+/** C `XFEATURE_MASK_XTILE`: both AMX components, which XCR0 sets together. */
+export const XFEATURE_MASK_XTILE: bigint = XFEATURE_MASK_XTILE_DATA | XFEATURE_MASK_XTILE_CFG;
+
+/** Page-fault error code bit: the page was present. */
+export const PFERR_PRESENT_BIT = 0;
+/** Page-fault error code bit: a write. */
+export const PFERR_WRITE_BIT = 1;
+/** Page-fault error code bit: a user-mode access. */
+export const PFERR_USER_BIT = 2;
+/** Page-fault error code bit: a reserved bit was set. */
+export const PFERR_RSVD_BIT = 3;
+/** Page-fault error code bit: an instruction fetch. */
+export const PFERR_FETCH_BIT = 4;
+/** Page-fault error code bit: a protection-key violation. */
+export const PFERR_PK_BIT = 5;
+/** Page-fault error code bit: an SGX violation. */
+export const PFERR_SGX_BIT = 15;
+/** KVM-internal error code bit: the fault was on the final GPA. */
+export const PFERR_GUEST_FINAL_BIT = 32;
+/** KVM-internal error code bit: the fault was on a guest page-table walk. */
+export const PFERR_GUEST_PAGE_BIT = 33;
+/** KVM-internal error code bit: an implicit supervisor access. */
+export const PFERR_IMPLICIT_ACCESS_BIT = 48;
+/** C `PFERR_PRESENT_MASK`. */
+export const PFERR_PRESENT_MASK: bigint = BIT_ULL(PFERR_PRESENT_BIT);
+/** C `PFERR_WRITE_MASK`. */
+export const PFERR_WRITE_MASK: bigint = BIT_ULL(PFERR_WRITE_BIT);
+/** C `PFERR_USER_MASK`. */
+export const PFERR_USER_MASK: bigint = BIT_ULL(PFERR_USER_BIT);
+/** C `PFERR_RSVD_MASK`. */
+export const PFERR_RSVD_MASK: bigint = BIT_ULL(PFERR_RSVD_BIT);
+/** C `PFERR_FETCH_MASK`. */
+export const PFERR_FETCH_MASK: bigint = BIT_ULL(PFERR_FETCH_BIT);
+/** C `PFERR_PK_MASK`. */
+export const PFERR_PK_MASK: bigint = BIT_ULL(PFERR_PK_BIT);
+/** C `PFERR_SGX_MASK`. */
+export const PFERR_SGX_MASK: bigint = BIT_ULL(PFERR_SGX_BIT);
+/** C `PFERR_GUEST_FINAL_MASK`. */
+export const PFERR_GUEST_FINAL_MASK: bigint = BIT_ULL(PFERR_GUEST_FINAL_BIT);
+/** C `PFERR_GUEST_PAGE_MASK`. */
+export const PFERR_GUEST_PAGE_MASK: bigint = BIT_ULL(PFERR_GUEST_PAGE_BIT);
+/** C `PFERR_IMPLICIT_ACCESS`. */
+export const PFERR_IMPLICIT_ACCESS: bigint = BIT_ULL(PFERR_IMPLICIT_ACCESS_BIT);
+
+/** CPUID.80000001H:ECX[23]: PERFCTR_CORE. */
+export const X86_FEATURE_PERFCTR_CORE: kvm_x86_cpu_feature = F(0x80000001, 0, C, 23);
+/** CPUID.80000001H:ECX[24]: PERFCTR_NB. */
+export const X86_FEATURE_PERFCTR_NB: kvm_x86_cpu_feature = F(0x80000001, 0, C, 24);
+/** CPUID.80000001H:ECX[28]: PERFCTR_LLC. */
+export const X86_FEATURE_PERFCTR_LLC: kvm_x86_cpu_feature = F(0x80000001, 0, C, 28);
+/** CPUID.8000000AH:EDX[1]: LBRV. */
+export const X86_FEATURE_LBRV: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 1);
+/** CPUID.8000000AH:EDX[3]: NRIPS. */
+export const X86_FEATURE_NRIPS: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 3);
+/** CPUID.8000000AH:EDX[4]: TSCRATEMSR. */
+export const X86_FEATURE_TSCRATEMSR: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 4);
+/** CPUID.8000000AH:EDX[10]: PAUSEFILTER. */
+export const X86_FEATURE_PAUSEFILTER: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 10);
+/** CPUID.8000000AH:EDX[12]: PFTHRESHOLD. */
+export const X86_FEATURE_PFTHRESHOLD: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 12);
+/** CPUID.8000000AH:EDX[15]: V_VMSAVE_VMLOAD. */
+export const X86_FEATURE_V_VMSAVE_VMLOAD: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 15);
+/** CPUID.8000000AH:EDX[16]: VGIF. */
+export const X86_FEATURE_VGIF: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 16);
+/** CPUID.8000000AH:EDX[30]: IDLE_HLT. */
+export const X86_FEATURE_IDLE_HLT: kvm_x86_cpu_feature = F(0x8000000a, 0, D, 30);
+/** CPUID.80000022H:EAX[0]: PERFMON_V2. */
+export const X86_FEATURE_PERFMON_V2: kvm_x86_cpu_feature = F(0x80000022, 0, A, 0);
+/** CPUID.80000022H:EAX[2]: LBR_PMC_FREEZE. */
+export const X86_FEATURE_LBR_PMC_FREEZE: kvm_x86_cpu_feature = F(0x80000022, 0, A, 2);
+
+/** KVM_CPUID_FEATURES (0x40000001) EAX[0]: KVM_CLOCKSOURCE. */
+export const X86_FEATURE_KVM_CLOCKSOURCE: kvm_x86_cpu_feature = F(0x40000001, 0, A, 0);
+/** KVM_CPUID_FEATURES EAX[1]: KVM_NOP_IO_DELAY. */
+export const X86_FEATURE_KVM_NOP_IO_DELAY: kvm_x86_cpu_feature = F(0x40000001, 0, A, 1);
+/** KVM_CPUID_FEATURES EAX[2]: KVM_MMU_OP. */
+export const X86_FEATURE_KVM_MMU_OP: kvm_x86_cpu_feature = F(0x40000001, 0, A, 2);
+/** KVM_CPUID_FEATURES EAX[3]: KVM_CLOCKSOURCE2. */
+export const X86_FEATURE_KVM_CLOCKSOURCE2: kvm_x86_cpu_feature = F(0x40000001, 0, A, 3);
+/** KVM_CPUID_FEATURES EAX[4]: KVM_ASYNC_PF. */
+export const X86_FEATURE_KVM_ASYNC_PF: kvm_x86_cpu_feature = F(0x40000001, 0, A, 4);
+/** KVM_CPUID_FEATURES EAX[5]: KVM_STEAL_TIME. */
+export const X86_FEATURE_KVM_STEAL_TIME: kvm_x86_cpu_feature = F(0x40000001, 0, A, 5);
+/** KVM_CPUID_FEATURES EAX[6]: KVM_PV_EOI. */
+export const X86_FEATURE_KVM_PV_EOI: kvm_x86_cpu_feature = F(0x40000001, 0, A, 6);
+/** KVM_CPUID_FEATURES EAX[7]: KVM_PV_UNHALT. */
+export const X86_FEATURE_KVM_PV_UNHALT: kvm_x86_cpu_feature = F(0x40000001, 0, A, 7);
+/** KVM_CPUID_FEATURES EAX[9]: KVM_PV_TLB_FLUSH. */
+export const X86_FEATURE_KVM_PV_TLB_FLUSH: kvm_x86_cpu_feature = F(0x40000001, 0, A, 9);
+/** KVM_CPUID_FEATURES EAX[10]: KVM_ASYNC_PF_VMEXIT. */
+export const X86_FEATURE_KVM_ASYNC_PF_VMEXIT: kvm_x86_cpu_feature = F(0x40000001, 0, A, 10);
+/** KVM_CPUID_FEATURES EAX[11]: KVM_PV_SEND_IPI. */
+export const X86_FEATURE_KVM_PV_SEND_IPI: kvm_x86_cpu_feature = F(0x40000001, 0, A, 11);
+/** KVM_CPUID_FEATURES EAX[12]: KVM_POLL_CONTROL. */
+export const X86_FEATURE_KVM_POLL_CONTROL: kvm_x86_cpu_feature = F(0x40000001, 0, A, 12);
+/** KVM_CPUID_FEATURES EAX[13]: KVM_PV_SCHED_YIELD. */
+export const X86_FEATURE_KVM_PV_SCHED_YIELD: kvm_x86_cpu_feature = F(0x40000001, 0, A, 13);
+/** KVM_CPUID_FEATURES EAX[14]: KVM_ASYNC_PF_INT. */
+export const X86_FEATURE_KVM_ASYNC_PF_INT: kvm_x86_cpu_feature = F(0x40000001, 0, A, 14);
+/** KVM_CPUID_FEATURES EAX[15]: KVM_MSI_EXT_DEST_ID. */
+export const X86_FEATURE_KVM_MSI_EXT_DEST_ID: kvm_x86_cpu_feature = F(0x40000001, 0, A, 15);
+/** KVM_CPUID_FEATURES EAX[16]: KVM_HC_MAP_GPA_RANGE. */
+export const X86_FEATURE_KVM_HC_MAP_GPA_RANGE: kvm_x86_cpu_feature = F(0x40000001, 0, A, 16);
+/** KVM_CPUID_FEATURES EAX[17]: KVM_MIGRATION_CONTROL. */
+export const X86_FEATURE_KVM_MIGRATION_CONTROL: kvm_x86_cpu_feature = F(0x40000001, 0, A, 17);
+
+/** CPUID.0AH:EAX[23:16]: PMU_GP_COUNTERS_BIT_WIDTH. */
+export const X86_PROPERTY_PMU_GP_COUNTERS_BIT_WIDTH: kvm_x86_cpu_property = P(0xa, 0, A, 16, 23);
+/** CPUID.0AH:EAX[31:24]: PMU_EBX_BIT_VECTOR_LENGTH. */
+export const X86_PROPERTY_PMU_EBX_BIT_VECTOR_LENGTH: kvm_x86_cpu_property = P(0xa, 0, A, 24, 31);
+/** CPUID.0AH:EBX[12:0]: PMU_EVENTS_MASK. */
+export const X86_PROPERTY_PMU_EVENTS_MASK: kvm_x86_cpu_property = P(0xa, 0, B, 0, 12);
+/** CPUID.0AH:ECX[31:0]: PMU_FIXED_COUNTERS_BITMASK. */
+export const X86_PROPERTY_PMU_FIXED_COUNTERS_BITMASK: kvm_x86_cpu_property = P(0xa, 0, C, 0, 31);
+/** CPUID.0AH:EDX[4:0]: PMU_NR_FIXED_COUNTERS. */
+export const X86_PROPERTY_PMU_NR_FIXED_COUNTERS: kvm_x86_cpu_property = P(0xa, 0, D, 0, 4);
+/** CPUID.0AH:EDX[12:5]: PMU_FIXED_COUNTERS_BIT_WIDTH. */
+export const X86_PROPERTY_PMU_FIXED_COUNTERS_BIT_WIDTH: kvm_x86_cpu_property = P(0xa, 0, D, 5, 12);
+/** CPUID.1DH:EAX[31:0]: AMX_MAX_PALETTE_TABLES. */
+export const X86_PROPERTY_AMX_MAX_PALETTE_TABLES: kvm_x86_cpu_property = P(0x1d, 0, A, 0, 31);
+/** CPUID.(1DH,1):EAX[15:0]: AMX_TOTAL_TILE_BYTES. */
+export const X86_PROPERTY_AMX_TOTAL_TILE_BYTES: kvm_x86_cpu_property = P(0x1d, 1, A, 0, 15);
+/** CPUID.(1DH,1):EAX[31:16]: AMX_BYTES_PER_TILE. */
+export const X86_PROPERTY_AMX_BYTES_PER_TILE: kvm_x86_cpu_property = P(0x1d, 1, A, 16, 31);
+/** CPUID.(1DH,1):EBX[15:0]: AMX_BYTES_PER_ROW. */
+export const X86_PROPERTY_AMX_BYTES_PER_ROW: kvm_x86_cpu_property = P(0x1d, 1, B, 0, 15);
+/** CPUID.(1DH,1):EBX[31:16]: AMX_NR_TILE_REGS. */
+export const X86_PROPERTY_AMX_NR_TILE_REGS: kvm_x86_cpu_property = P(0x1d, 1, B, 16, 31);
+/** CPUID.(1DH,1):ECX[15:0]: AMX_MAX_ROWS. */
+export const X86_PROPERTY_AMX_MAX_ROWS: kvm_x86_cpu_property = P(0x1d, 1, C, 0, 15);
+/** CPUID.80000022H:EBX[3:0]: NR_PERFCTR_CORE. */
+export const X86_PROPERTY_NR_PERFCTR_CORE: kvm_x86_cpu_property = P(0x80000022, 0, B, 0, 3);
+/** CPUID.80000022H:EBX[15:10]: NR_PERFCTR_NB. */
+export const X86_PROPERTY_NR_PERFCTR_NB: kvm_x86_cpu_property = P(0x80000022, 0, B, 10, 15);
+
+/**
+ * C `struct kvm_x86_pmu_feature`: an architectural PMU event (CPUID.0AH:EBX,
+ * where a set bit means "not available") or fixed counter (CPUID.0AH:ECX).
+ */
+export interface kvm_x86_pmu_feature {
+  /** The CPUID bit. */
+  readonly f: kvm_x86_cpu_feature;
+}
+
+/**
+ * C `KVM_X86_PMU_FEATURE(reg, bit)`: leaf 0xA's EBX or ECX only.
+ *
+ * @param reg `KVM_CPUID_EBX` or `KVM_CPUID_ECX`
+ * @param bit the bit
+ * @returns the PMU feature
+ */
+export function KVM_X86_PMU_FEATURE(reg: number, bit: number): kvm_x86_pmu_feature {
+  if (reg !== KVM_CPUID_EBX && reg !== KVM_CPUID_ECX) {
+    throw new TypeError("KVM_X86_PMU_FEATURE: the register must be EBX or ECX");
+  }
+  return Object.freeze({ f: F(0xa, 0, reg, bit) });
+}
+
+/** Architectural event: unhalted core cycles. */
+export const X86_PMU_FEATURE_CPU_CYCLES: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 0);
+/** Architectural event: instructions retired. */
+export const X86_PMU_FEATURE_INSNS_RETIRED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 1);
+/** Architectural event: unhalted reference cycles. */
+export const X86_PMU_FEATURE_REFERENCE_CYCLES: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 2);
+/** Architectural event: LLC references. */
+export const X86_PMU_FEATURE_LLC_REFERENCES: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 3);
+/** Architectural event: LLC misses. */
+export const X86_PMU_FEATURE_LLC_MISSES: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 4);
+/** Architectural event: branch instructions retired. */
+export const X86_PMU_FEATURE_BRANCH_INSNS_RETIRED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 5);
+/** Architectural event: branches mispredicted. */
+export const X86_PMU_FEATURE_BRANCHES_MISPREDICTED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(
+  B,
+  6,
+);
+/** Architectural event: topdown slots. */
+export const X86_PMU_FEATURE_TOPDOWN_SLOTS: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 7);
+/** Architectural event: topdown backend bound. */
+export const X86_PMU_FEATURE_TOPDOWN_BE_BOUND: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 8);
+/** Architectural event: topdown bad speculation. */
+export const X86_PMU_FEATURE_TOPDOWN_BAD_SPEC: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 9);
+/** Architectural event: topdown frontend bound. */
+export const X86_PMU_FEATURE_TOPDOWN_FE_BOUND: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 10);
+/** Architectural event: topdown retiring. */
+export const X86_PMU_FEATURE_TOPDOWN_RETIRING: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 11);
+/** Architectural event: LBR inserts. */
+export const X86_PMU_FEATURE_LBR_INSERTS: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(B, 12);
+/** Fixed counter 0: instructions retired. */
+export const X86_PMU_FEATURE_INSNS_RETIRED_FIXED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(C, 0);
+/** Fixed counter 1: core cycles. */
+export const X86_PMU_FEATURE_CPU_CYCLES_FIXED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(C, 1);
+/** Fixed counter 2: reference TSC cycles. */
+export const X86_PMU_FEATURE_REFERENCE_TSC_CYCLES_FIXED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(
+  C,
+  2,
+);
+/** Fixed counter 3: topdown slots. */
+export const X86_PMU_FEATURE_TOPDOWN_SLOTS_FIXED: kvm_x86_pmu_feature = KVM_X86_PMU_FEATURE(C, 3);
+
+/**
+ * C `x86_family(eax)`: the family of a CPUID.1:EAX signature (base plus
+ * extended family when the base is 0xf).
+ *
+ * @param eax CPUID.1:EAX
+ * @returns the family
+ */
+export function x86_family(eax: number): number {
+  let x86 = (eax >>> 8) & 0xf;
+  if (x86 === 0xf) x86 += (eax >>> 20) & 0xff;
+  return x86;
+}
+
+/**
+ * C `x86_model(eax)`: the model, extended model in the high nibble.
+ *
+ * @param eax CPUID.1:EAX
+ * @returns the model
+ */
+export function x86_model(eax: number): number {
+  return ((eax >>> 12) & 0xf0) | ((eax >>> 4) & 0x0f);
+}
+
+/**
+ * C `get_desc64_base(desc)`: the 64-bit base of a 16-byte system descriptor.
+ *
+ * @param desc the descriptor
+ * @returns its base
+ */
+export function get_desc64_base(desc: { lo: bigint; hi: bigint }): bigint {
+  const base0 = (desc.lo >> 16n) & 0xffffn;
+  const base1 = (desc.lo >> 32n) & 0xffn;
+  const base2 = (desc.lo >> 56n) & 0xffn;
+  const base3 = desc.hi & 0xffffffffn;
+  return (base3 << 32n) | (base2 << 24n) | (base1 << 16n) | base0;
+}
+
+/**
+ * C `HUGEPAGE_SHIFT(x)`: the shift of a page at level `x`.
+ *
+ * @param x the level
+ * @returns the shift
+ */
+export function HUGEPAGE_SHIFT(x: number): number {
+  return PAGE_SHIFT + (x - 1) * 9;
+}
+
+/**
+ * C `HUGEPAGE_SIZE(x)`.
+ *
+ * @param x the level
+ * @returns the size of a page at level `x`
+ */
+export function HUGEPAGE_SIZE(x: number): bigint {
+  return 1n << BigInt(HUGEPAGE_SHIFT(x));
+}
+
+/**
+ * C `HUGEPAGE_MASK(x)`: the physical-address bits above a level-`x` page.
+ *
+ * @param x the level
+ * @returns the mask
+ */
+export function HUGEPAGE_MASK(x: number): bigint {
+  return ~(HUGEPAGE_SIZE(x) - 1n) & PHYSICAL_PAGE_MASK;
+}
+
+/**
+ * C `PTE_GET_PA(pte)`: the physical address a PTE holds.
+ *
+ * @param pte the entry
+ * @returns the address
+ */
+export function PTE_GET_PA(pte: bigint): bigint {
+  return pte & PHYSICAL_PAGE_MASK;
+}
+
+/**
+ * C `PTE_GET_PFN(pte)`.
+ *
+ * @param pte the entry
+ * @returns the frame number
+ */
+export function PTE_GET_PFN(pte: bigint): bigint {
+  return PTE_GET_PA(pte) >> BigInt(PAGE_SHIFT);
+}
+
+/** C `PG_LEVEL_NONE`. */
+export const PG_LEVEL_NONE: number = pg_level.PG_LEVEL_NONE;
+/** C `PG_LEVEL_4K`. */
+export const PG_LEVEL_4K: number = pg_level.PG_LEVEL_4K;
+/** C `PG_LEVEL_2M`. */
+export const PG_LEVEL_2M: number = pg_level.PG_LEVEL_2M;
+/** C `PG_LEVEL_1G`. */
+export const PG_LEVEL_1G: number = pg_level.PG_LEVEL_1G;
+/** C `PG_LEVEL_512G`. */
+export const PG_LEVEL_512G: number = pg_level.PG_LEVEL_512G;
+/** C `PG_LEVEL_256T`. */
+export const PG_LEVEL_256T: number = pg_level.PG_LEVEL_256T;
+/** C `PG_SIZE_4K`. */
+export const PG_SIZE_4K: bigint = PG_LEVEL_SIZE(pg_level.PG_LEVEL_4K);
+/** C `PG_SIZE_2M`. */
+export const PG_SIZE_2M: bigint = PG_LEVEL_SIZE(pg_level.PG_LEVEL_2M);
+/** C `PG_SIZE_1G`. */
+export const PG_SIZE_1G: bigint = PG_LEVEL_SIZE(pg_level.PG_LEVEL_1G);
+
+/** C `PTE_HUGE_MASK` of the x86 stage-1 MMU: PS. */
+export const PTE_HUGE_MASK: bigint = PTE_LARGE_MASK;
+/** C `PTE_READABLE_MASK` of the x86 stage-1 MMU: none (only EPT has a read bit). */
+export const PTE_READABLE_MASK = 0n;
+/** C `PTE_EXECUTABLE_MASK` of the x86 stage-1 MMU: none (execution is allowed unless NX). */
+export const PTE_EXECUTABLE_MASK = 0n;
+/** C `PTE_ALWAYS_SET_MASK` of the x86 stage-1 MMU: none. */
+export const PTE_ALWAYS_SET_MASK = 0n;

@@ -517,3 +517,235 @@ export function route_exception(regs: ex_regs_view, handlers_gva: bigint): boole
   }
   return false;
 }
+
+// ---------------------------------------------------------------------------
+// The rest of processor.h's guest-side helpers (baseline kvm-x86 next,
+// 1a27afa0511e).
+
+// KVM's `VCPU_SREG_*` numbering, which the CPU model's read_sreg() takes.
+const VCPU_SREG_ES = 0, VCPU_SREG_CS = 1, VCPU_SREG_SS = 2, VCPU_SREG_DS = 3;
+const VCPU_SREG_FS = 4, VCPU_SREG_GS = 5;
+
+/**
+ * C `get_es()`: `mov %es, r16`.
+ *
+ * @returns the ES selector
+ */
+export function get_es(): number {
+  return guest_cpu().read_sreg(VCPU_SREG_ES);
+}
+
+/**
+ * C `get_cs()`.
+ *
+ * @returns the CS selector
+ */
+export function get_cs(): number {
+  return guest_cpu().read_sreg(VCPU_SREG_CS);
+}
+
+/**
+ * C `get_ss()`.
+ *
+ * @returns the SS selector
+ */
+export function get_ss(): number {
+  return guest_cpu().read_sreg(VCPU_SREG_SS);
+}
+
+/**
+ * C `get_ds()`.
+ *
+ * @returns the DS selector
+ */
+export function get_ds(): number {
+  return guest_cpu().read_sreg(VCPU_SREG_DS);
+}
+
+/**
+ * C `get_fs()`.
+ *
+ * @returns the FS selector
+ */
+export function get_fs(): number {
+  return guest_cpu().read_sreg(VCPU_SREG_FS);
+}
+
+/**
+ * C `get_gs()`.
+ *
+ * @returns the GS selector
+ */
+export function get_gs(): number {
+  return guest_cpu().read_sreg(VCPU_SREG_GS);
+}
+
+/**
+ * C `get_tr()`: `str`.
+ *
+ * @returns the TR selector
+ */
+export function get_tr(): number {
+  return guest_cpu().str();
+}
+
+/**
+ * C `__this_cpu_has(function, index, reg, lo, hi)`: bits `hi:lo` of one
+ * register of the vCPU's CPUID.
+ *
+ * @param fn the leaf
+ * @param index the subleaf
+ * @param reg `KVM_CPUID_EAX`..`KVM_CPUID_EDX`
+ * @param lo the lowest bit
+ * @param hi the highest bit
+ * @returns the field
+ */
+export function __this_cpu_has(
+  fn: number,
+  index: number,
+  reg: number,
+  lo: number,
+  hi: number,
+): number {
+  const v = cpuid_reg(fn, index, reg);
+  const width = hi - lo + 1;
+  return width >= 32 ? v : ((v >>> lo) & ((1 << width) - 1)) >>> 0;
+}
+
+/**
+ * C `this_cpu_fms()`: CPUID.1:EAX.
+ *
+ * @returns the family/model/stepping signature
+ */
+export function this_cpu_fms(): number {
+  return cpuid_reg(1, 0, 0);
+}
+
+/**
+ * C `this_cpu_family()`.
+ *
+ * @returns the vCPU's family
+ */
+export function this_cpu_family(): number {
+  const eax = this_cpu_fms();
+  let x86 = (eax >>> 8) & 0xf;
+  if (x86 === 0xf) x86 += (eax >>> 20) & 0xff;
+  return x86;
+}
+
+/**
+ * C `this_cpu_model()`.
+ *
+ * @returns the vCPU's model
+ */
+export function this_cpu_model(): number {
+  const eax = this_cpu_fms();
+  return ((eax >>> 12) & 0xf0) | ((eax >>> 4) & 0x0f);
+}
+
+/**
+ * C `this_cpu_vendor_string_is(vendor)`: CPUID.0's EBX, EDX, ECX.
+ *
+ * @param vendor the 12-character vendor string
+ * @returns whether the vCPU reports it
+ */
+export function this_cpu_vendor_string_is(vendor: string): boolean {
+  const r = guest_cpu().cpuid(0, 0);
+  const chunk = (i: number) =>
+    (vendor.charCodeAt(i) | (vendor.charCodeAt(i + 1) << 8) | (vendor.charCodeAt(i + 2) << 16) |
+      (vendor.charCodeAt(i + 3) << 24)) >>> 0;
+  return (r.ebx >>> 0) === chunk(0) && (r.edx >>> 0) === chunk(4) && (r.ecx >>> 0) === chunk(8);
+}
+
+/**
+ * C `this_cpu_is_intel()`.
+ *
+ * @returns whether the vCPU says GenuineIntel
+ */
+export function this_cpu_is_intel(): boolean {
+  return this_cpu_vendor_string_is("GenuineIntel");
+}
+
+/**
+ * C `this_cpu_is_amd()` (early K5's "AMDisbetter!" does not count).
+ *
+ * @returns whether the vCPU says AuthenticAMD
+ */
+export function this_cpu_is_amd(): boolean {
+  return this_cpu_vendor_string_is("AuthenticAMD");
+}
+
+/**
+ * C `this_cpu_is_hygon()`.
+ *
+ * @returns whether the vCPU says HygonGenuine
+ */
+export function this_cpu_is_hygon(): boolean {
+  return this_cpu_vendor_string_is("HygonGenuine");
+}
+
+/**
+ * C `this_cpu_has_p(property)`: whether the property's leaf is within the
+ * maximum leaf of its range (basic, KVM, extended or Centaur).
+ *
+ * @param property the property
+ * @returns whether the leaf exists
+ */
+export function this_cpu_has_p(property: kvm_x86_cpu_property): boolean {
+  const base = (property.function & 0xc0000000) >>> 0;
+  const max_leaf = cpuid_reg(base, 0, 0);
+  return max_leaf >= property.function >>> 0;
+}
+
+/**
+ * C `this_cpu_supported_xcr0()`: CPUID.0DH's EDX:EAX, 0 without leaf 0xd.
+ *
+ * @returns the XCR0 bits the vCPU may set
+ */
+export function this_cpu_supported_xcr0(): bigint {
+  if (cpuid_reg(0, 0, 0) < 0xd) return 0n;
+  return BigInt(cpuid_reg(0xd, 0, 0)) | (BigInt(cpuid_reg(0xd, 0, 3)) << 32n);
+}
+
+/**
+ * C `xgetbv_safe(index, &val)`: the vector `xgetbv` raised, or 0; `val` gets
+ * EDX:EAX.
+ *
+ * @param index the XCR
+ * @param val receives the value
+ * @returns 0, or the exception vector
+ */
+export function xgetbv_safe(index: number, val: Ref<bigint>): number {
+  let v = 0n;
+  const vector = kvm_asm_safe(() => {
+    v = guest_cpu().xgetbv(index);
+  });
+  val.value = v;
+  return vector;
+}
+
+/**
+ * C `xsetbv_safe(index, value)`: the vector `xsetbv` raised, or 0.
+ *
+ * @param index the XCR
+ * @param value the value
+ * @returns 0, or the exception vector
+ */
+export function xsetbv_safe(index: number, value: bigint): number {
+  return kvm_asm_safe(() => guest_cpu().xsetbv(index, BigInt.asUintN(64, value)));
+}
+
+/** C `sti_nop()`: `sti; nop`, so pending interrupts are taken before it returns. */
+export function sti_nop(): void {
+  const cpu = guest_cpu();
+  cpu.sti();
+  cpu.nop();
+}
+
+/** C `sti_nop_cli()`: opens the interrupt window for one instruction. */
+export function sti_nop_cli(): void {
+  const cpu = guest_cpu();
+  cpu.sti();
+  cpu.nop();
+  cpu.cli();
+}

@@ -11,7 +11,6 @@
  */
 
 import { u64, u8 } from "../../include/c/layout.ts";
-import { backend } from "../../include/libc/backend.ts";
 import {
   KVM_CAP_GET_TSC_KHZ,
   KVM_CREATE_VCPU,
@@ -43,7 +42,7 @@ import {
   KVM_TDX_INIT_VCPU,
   KVM_X86_TDX_VM,
   kvm_xcrs,
-  type kvm_xsave,
+  kvm_xsave,
 } from "../../include/asm/kvm.ts";
 import { ioctl, user_memory } from "../../include/libc/syscall.ts";
 import type { View } from "../../include/c/layout.ts";
@@ -71,7 +70,6 @@ import {
   kvm_free_fd,
   kvm_has_cap,
   kvm_ioctl,
-  KVM_IOCTL_ERROR,
   open_kvm_dev_path_or_exit,
   sync_global_to_guest,
   vcpu_ioctl,
@@ -107,8 +105,56 @@ import {
   guest_runtime_needed,
 } from "./guest_runtime_host.ts";
 import { kvm_arch_mmio_init } from "./mmio.ts";
+import {
+  __KVM_IOCTL_ERROR,
+  get_kvm_param_bool,
+  get_kvm_param_integer,
+  kvm_check_cap,
+  kvm_get_module_param_bool,
+  kvm_get_module_param_integer,
+  vcpu_events_get,
+  vcpu_events_set,
+  vcpu_mp_state_get,
+  vcpu_mp_state_set,
+  vcpu_nested_state_get,
+  vcpu_nested_state_set,
+  vcpu_run_complete_io,
+  vm_check_cap,
+} from "../kvm_util.ts";
+import { sparsebit_set_num } from "../sparsebit.ts";
+import { KVM_HC_MAP_GPA_RANGE } from "../../include/linux/kvm_para.ts";
+import { sys_get_cur_clocksource } from "../test_util.ts";
+import { test_assert } from "../assert.ts";
+import { callsite, stringify_args } from "../../include/linux/stringify.ts";
+import { errno_get, strerror } from "../../include/libc/errno.ts";
+import { E2BIG } from "../../include/linux/errno.ts";
+import {
+  KVM_CAP_NESTED_STATE,
+  KVM_CAP_XCRS,
+  KVM_CAP_XSAVE2,
+  KVM_GET_DEBUGREGS,
+  KVM_GET_MSR_FEATURE_INDEX_LIST,
+  KVM_GET_MSR_INDEX_LIST,
+  KVM_GET_XCRS,
+  KVM_GET_XSAVE2,
+  KVM_SET_DEBUGREGS,
+} from "../../include/linux/kvm.ts";
+import {
+  kvm_debugregs,
+  kvm_msr_list,
+  kvm_nested_state,
+  kvm_vcpu_events,
+} from "../../include/asm/kvm.ts";
+import type { hva_t, kvm_mmu } from "../../include/kvm_util_types.ts";
 export { idt_handler_name };
-import { get_ucall, REPORT_GUEST_ASSERT, ucall_struct, UCALL_UNHANDLED } from "../ucall_common.ts";
+import {
+  get_ucall,
+  GUEST_ASSERT,
+  REPORT_GUEST_ASSERT,
+  ucall_struct,
+  UCALL_UNHANDLED,
+} from "../ucall_common.ts";
+import { __this_cpu_has, kvm_hypercall, rdtsc, this_cpu_has } from "./guest.ts";
 import {
   desc64,
   EFER_LMA,
@@ -118,15 +164,31 @@ import {
   KERNEL_CS,
   KERNEL_DS,
   KERNEL_TSS,
+  KVM_CPUID_EAX,
+  KVM_CPUID_EBX,
+  KVM_CPUID_ECX,
+  KVM_CPUID_EDX,
+  KVM_MAGIC_DE_VECTOR,
   type kvm_x86_cpu_feature,
   type kvm_x86_cpu_property,
+  type kvm_x86_pmu_feature,
   MAX_NR_CPUID_ENTRIES,
+  MSR_IA32_TSC,
   NUM_INTERRUPTS,
+  PAGE_SHIFT,
   PG_LEVEL_SHIFT,
   PG_LEVEL_SIZE,
   PHYSICAL_PAGE_MASK,
+  PTE_ACCESSED_MASK,
+  PTE_DIRTY_MASK,
+  PTE_EXECUTABLE_MASK,
+  PTE_GET_PA,
+  PTE_HUGE_MASK,
   PTE_LARGE_MASK,
+  PTE_NX_MASK,
   PTE_PRESENT_MASK,
+  PTE_READABLE_MASK,
+  PTE_USER_MASK,
   PTE_WRITABLE_MASK,
   X86_CR0_NE,
   X86_CR0_PE,
@@ -135,14 +197,20 @@ import {
   X86_CR4_OSFXSR,
   X86_CR4_OSXSAVE,
   X86_CR4_PAE,
+  x86_family,
   X86_FEATURE_LA57,
   X86_FEATURE_PAE,
   X86_FEATURE_XSAVE,
+  x86_model,
   X86_PROPERTY_GUEST_MAX_PHY_ADDR,
   X86_PROPERTY_MAX_BASIC_LEAF,
+  X86_PROPERTY_MAX_CENTAUR_LEAF,
   X86_PROPERTY_MAX_EXT_LEAF,
+  X86_PROPERTY_MAX_KVM_LEAF,
   X86_PROPERTY_MAX_PHY_ADDR,
   X86_PROPERTY_MAX_VIRT_ADDR,
+  X86_PROPERTY_PMU_EBX_BIT_VECTOR_LENGTH,
+  X86_PROPERTY_PMU_NR_FIXED_COUNTERS,
   X86_PROPERTY_SEV_C_BIT,
   X86_PROPERTY_SUPPORTED_XCR0_HI,
   X86_PROPERTY_SUPPORTED_XCR0_LO,
@@ -178,13 +246,7 @@ export const is_forced_emulation_enabled: guest_global<number> = guest_global(
  * @returns whether forced emulation is enabled
  */
 export function kvm_is_forced_emulation_enabled(): boolean {
-  if (backend().name === "sim") return false;
-  try {
-    const v = Deno.readTextFileSync("/sys/module/kvm/parameters/force_emulation_prefix").trim();
-    return v !== "0" && v !== "N";
-  } catch {
-    return false;
-  }
+  return !!get_kvm_param_integer("force_emulation_prefix");
 }
 
 // ---------------------------------------------------------------------------
@@ -395,10 +457,22 @@ export function kvm_cpu_property(property: kvm_x86_cpu_property): number {
  * @returns whether the max (extended) leaf covers it
  */
 export function kvm_cpu_has_p(property: kvm_x86_cpu_property): boolean {
-  const max_leaf = kvm_cpu_property(
-    property.function & 0x80000000 ? X86_PROPERTY_MAX_EXT_LEAF : X86_PROPERTY_MAX_BASIC_LEAF,
-  );
+  const max_leaf = kvm_cpu_property(max_leaf_property(property.function));
   return max_leaf >= property.function;
+}
+
+/** The property holding the highest leaf of `fn`'s range (basic, KVM, extended, Centaur). */
+function max_leaf_property(fn: number): kvm_x86_cpu_property {
+  switch ((fn & 0xc0000000) >>> 0) {
+    case 0:
+      return X86_PROPERTY_MAX_BASIC_LEAF;
+    case 0x40000000:
+      return X86_PROPERTY_MAX_KVM_LEAF;
+    case 0x80000000:
+      return X86_PROPERTY_MAX_EXT_LEAF;
+    default:
+      return X86_PROPERTY_MAX_CENTAUR_LEAF;
+  }
 }
 
 /**
@@ -407,6 +481,7 @@ export function kvm_cpu_has_p(property: kvm_x86_cpu_property): boolean {
  * @returns the XCR0 bits KVM supports
  */
 export function kvm_cpu_supported_xcr0(): bigint {
+  if (!kvm_cpu_has_p(X86_PROPERTY_SUPPORTED_XCR0_LO)) return 0n;
   return BigInt(kvm_cpu_property(X86_PROPERTY_SUPPORTED_XCR0_LO)) |
     (BigInt(kvm_cpu_property(X86_PROPERTY_SUPPORTED_XCR0_HI)) << 32n);
 }
@@ -536,7 +611,7 @@ export function vcpu_set_or_clear_cpuid_feature(
   feature: kvm_x86_cpu_feature,
   set: boolean,
 ): void {
-  const e = get_cpuid_entry(vcpu.cpuid!, feature.function, feature.index);
+  const e = __vcpu_get_cpuid_entry(vcpu, feature.function, feature.index);
   const keys = ["eax", "ebx", "ecx", "edx"] as const;
   const k = keys[feature.reg]!;
   const mask = (1 << feature.bit) >>> 0;
@@ -706,10 +781,6 @@ function pgd_ref(vm: kvm_vm): pte_ref {
     },
     is_pgd: true,
   };
-}
-
-function PTE_GET_PA(pte: bigint): bigint {
-  return pte & PHYSICAL_PAGE_MASK;
 }
 
 function virt_get_pte(vm: kvm_vm, parent: pte_ref, vaddr: gva_t, level: number): pte_ref {
@@ -1229,11 +1300,11 @@ export function kvm_arch_vm_post_create(vm: kvm_vm, nr_vcpus: number): void {
   );
   vm_create_irqchip(vm);
   vm_init_descriptor_tables(vm);
-  host_cpu_is_intel.value = host_cpu_vendor_string_is("GenuineIntel") ? 1n : 0n;
-  host_cpu_is_amd.value = host_cpu_vendor_string_is("AuthenticAMD") ? 1n : 0n;
+  kvm_selftest_arch_init();
   sync_global_to_guest(vm, host_cpu_is_intel);
   sync_global_to_guest(vm, host_cpu_is_amd);
-  is_forced_emulation_enabled.value = kvm_is_forced_emulation_enabled() ? 1 : 0;
+  sync_global_to_guest(vm, host_cpu_is_hygon);
+  sync_global_to_guest(vm, host_cpu_is_amd_compatible);
   sync_global_to_guest(vm, is_forced_emulation_enabled);
   kvm_arch_mmio_init(vm);
   if (is_sev_vm(vm)) {
@@ -1355,12 +1426,842 @@ export function _vcpu_set_msr(vcpu: kvm_vcpu, msr_index: number, msr_value: bigi
  * @param msr_value the value
  */
 export function vcpu_set_msr(vcpu: kvm_vcpu, msr_index: number, msr_value: number | bigint): void {
-  const r = _vcpu_set_msr(vcpu, msr_index, BigInt(msr_value));
-  TEST_ASSERT(
-    r === 1,
-    "KVM_SET_MSRS failed on MSR 0x%x, value 0x%lx: %s",
-    msr_index,
-    BigInt(msr_value),
-    KVM_IOCTL_ERROR(KVM_SET_MSRS, r),
+  const v = BigInt.asUintN(64, BigInt(msr_value));
+  const site = callsite(1);
+  const name = (site && stringify_args(site)?.[1]) ?? `0x${(msr_index >>> 0).toString(16)}`;
+  const fail = (fmt: string, ...args: unknown[]) => {
+    const constant = /^(?:[A-Z][A-Z0-9_]*|0x[0-9a-fA-F]+|\d+)$/.test(name.trim());
+    test_assert(
+      false,
+      "cond",
+      site?.file ?? "?",
+      site?.line ?? 0,
+      fmt,
+      constant ? name : `MSR 0x${(msr_index >>> 0).toString(16)}`,
+      ...args,
+    );
+  };
+  if (_vcpu_set_msr(vcpu, msr_index, v) !== 1) {
+    fail("KVM_SET_MSRS failed on %s, value = 0x%lx", v);
+    return;
+  }
+  if (!is_durable_msr(msr_index)) return;
+  const r = vcpu_get_msr(vcpu, msr_index);
+  if (r !== v) fail("Set %s to '0x%lx', got back '0x%lx'", v, r);
+}
+
+// ---------------------------------------------------------------------------
+// The rest of processor.h / processor.c (baseline kvm-x86 next, 1a27afa0511e)
+
+/** C `host_cpu_is_hygon`, synced to the guest. */
+export const host_cpu_is_hygon: guest_global<bigint> = guest_global("host_cpu_is_hygon", u64);
+/** C `host_cpu_is_amd_compatible`: AMD or Hygon, synced to the guest. */
+export const host_cpu_is_amd_compatible: guest_global<bigint> = guest_global(
+  "host_cpu_is_amd_compatible",
+  u64,
+);
+
+/**
+ * C `kvm_selftest_arch_init()`: the host-vendor globals (C runs it as a
+ * constructor; here the first VM's creation runs it, since it asks KVM).
+ */
+export function kvm_selftest_arch_init(): void {
+  host_cpu_is_intel.value = host_cpu_vendor_string_is("GenuineIntel") ? 1n : 0n;
+  host_cpu_is_amd.value = host_cpu_vendor_string_is("AuthenticAMD") ? 1n : 0n;
+  host_cpu_is_hygon.value = host_cpu_vendor_string_is("HygonGenuine") ? 1n : 0n;
+  host_cpu_is_amd_compatible.value = host_cpu_is_amd.value || host_cpu_is_hygon.value ? 1n : 0n;
+  is_forced_emulation_enabled.value = kvm_is_forced_emulation_enabled() ? 1 : 0;
+}
+
+/**
+ * C `kvm_arch_has_default_irqchip()`: x86 VMs get an in-kernel irqchip.
+ *
+ * @returns true
+ */
+export function kvm_arch_has_default_irqchip(): boolean {
+  return true;
+}
+
+const exception_names: readonly string[] = [
+  "#DE",
+  "#DB",
+  "#NMI",
+  "#BP",
+  "#OF",
+  "#BR",
+  "#UD",
+  "#NM",
+  "#DF",
+  "",
+  "#TS",
+  "#NP",
+  "#SS",
+  "#GP",
+  "#PF",
+  "",
+  "#MF",
+  "#AC",
+  "#MC",
+  "#XM",
+  "#VE",
+  "#CP",
+];
+
+/**
+ * C `ex_str(vector)`: an exception's mnemonic, for messages.
+ *
+ * @param vector the vector
+ * @returns `"#GP"` and the like, or `"vector <n>"`
+ */
+export function ex_str(vector: number): string {
+  if (vector === KVM_MAGIC_DE_VECTOR) return "no exception";
+  const s = vector >= 0 && vector < exception_names.length ? exception_names[vector]! : "";
+  return s || `vector ${vector}`;
+}
+
+/**
+ * C `kvm_cpu_fms()`: KVM's CPUID.1:EAX.
+ *
+ * @returns the family/model/stepping signature
+ */
+export function kvm_cpu_fms(): number {
+  return get_cpuid_entry(kvm_get_supported_cpuid(), 0x1, 0).eax;
+}
+
+/**
+ * C `kvm_cpu_family()`.
+ *
+ * @returns the family of KVM's CPUID
+ */
+export function kvm_cpu_family(): number {
+  return x86_family(kvm_cpu_fms());
+}
+
+/**
+ * C `kvm_cpu_model()`.
+ *
+ * @returns the model of KVM's CPUID
+ */
+export function kvm_cpu_model(): number {
+  return x86_model(kvm_cpu_fms());
+}
+
+/**
+ * C `kvm_pmu_has(feature)`: an architectural event is available when EBX's
+ * bit vector is long enough and the bit is clear; a fixed counter when the
+ * counter count covers it or its ECX bit is set.
+ *
+ * @param feature the PMU feature
+ * @returns whether KVM's PMU has it
+ */
+export function kvm_pmu_has(feature: kvm_x86_pmu_feature): boolean {
+  if (feature.f.reg === KVM_CPUID_EBX) {
+    const nr_bits = kvm_cpu_property(X86_PROPERTY_PMU_EBX_BIT_VECTOR_LENGTH);
+    return nr_bits > feature.f.bit && !kvm_cpu_has(feature.f);
+  }
+  TEST_ASSERT_EQ(feature.f.reg, KVM_CPUID_ECX);
+  const nr_bits = kvm_cpu_property(X86_PROPERTY_PMU_NR_FIXED_COUNTERS);
+  return nr_bits > feature.f.bit || kvm_cpu_has(feature.f);
+}
+
+/**
+ * C `vcpu_set_cpuid_property(vcpu, property, value)`: replaces the field in
+ * the vCPU's CPUID and sets the table.
+ *
+ * @param vcpu the vCPU
+ * @param property the field
+ * @param value its new value
+ */
+export function vcpu_set_cpuid_property(
+  vcpu: kvm_vcpu,
+  property: kvm_x86_cpu_property,
+  value: number,
+): void {
+  const entry = __vcpu_get_cpuid_entry(vcpu, property.function, property.index);
+  const k = (["eax", "ebx", "ecx", "edx"] as const)[property.reg]!;
+  const width = property.hi_bit - property.lo_bit + 1;
+  const mask = (width >= 32 ? 0xffffffff : ((1 << width) - 1) << property.lo_bit) >>> 0;
+  entry[k] = ((entry[k] & ~mask) | ((value << property.lo_bit) & mask)) >>> 0;
+  vcpu_set_cpuid(vcpu);
+}
+
+/**
+ * C `vcpu_set_cpuid_maxphyaddr(vcpu, maxphyaddr)`.
+ *
+ * @param vcpu the vCPU
+ * @param maxphyaddr CPUID.80000008H:EAX[7:0]
+ */
+export function vcpu_set_cpuid_maxphyaddr(vcpu: kvm_vcpu, maxphyaddr: number): void {
+  vcpu_set_cpuid_property(vcpu, X86_PROPERTY_MAX_PHY_ADDR, maxphyaddr & 0xff);
+}
+
+/**
+ * C `vcpu_clear_cpuid_entry(vcpu, function)`: zeroes leaf `function`
+ * (subleaf 0) of the vCPU's CPUID and sets the table.
+ *
+ * @param vcpu the vCPU
+ * @param fn the leaf
+ */
+export function vcpu_clear_cpuid_entry(vcpu: kvm_vcpu, fn: number): void {
+  const entry = vcpu_get_cpuid_entry(vcpu, fn);
+  entry.eax = 0;
+  entry.ebx = 0;
+  entry.ecx = 0;
+  entry.edx = 0;
+  vcpu_set_cpuid(vcpu);
+}
+
+/**
+ * C `vcpu_set_cpuid_feature(vcpu, feature)`.
+ *
+ * @param vcpu the vCPU
+ * @param feature the feature to set
+ */
+export function vcpu_set_cpuid_feature(vcpu: kvm_vcpu, feature: kvm_x86_cpu_feature): void {
+  vcpu_set_or_clear_cpuid_feature(vcpu, feature, true);
+}
+
+/**
+ * C `vcpu_clear_cpuid_feature(vcpu, feature)`.
+ *
+ * @param vcpu the vCPU
+ * @param feature the feature to clear
+ */
+export function vcpu_clear_cpuid_feature(vcpu: kvm_vcpu, feature: kvm_x86_cpu_feature): void {
+  vcpu_set_or_clear_cpuid_feature(vcpu, feature, false);
+}
+
+/**
+ * C `is_durable_msr(msr)`: whether reading the MSR back returns what was
+ * written (the TSC moves on).
+ *
+ * @param msr the MSR
+ * @returns whether it is durable
+ */
+export function is_durable_msr(msr: number): boolean {
+  return msr !== MSR_IA32_TSC;
+}
+
+/**
+ * C `TEST_ASSERT_MSR(cond, fmt, msr, str, ...)`: `fmt`'s first `%s` is the
+ * MSR's name as written at the call site (`str`) when that is a constant,
+ * else `MSR 0x<index>`, as C's `__builtin_constant_p(msr)` decides.
+ *
+ * @param cond the condition
+ * @param fmt the message, whose first conversion is `%s`
+ * @param msr the MSR index
+ * @param str the MSR argument's source text
+ * @param args the other arguments
+ */
+export function TEST_ASSERT_MSR(
+  cond: unknown,
+  fmt: string,
+  msr: number,
+  str: string,
+  ...args: unknown[]
+): void {
+  if (cond) return;
+  const constant = /^(?:[A-Z][A-Z0-9_]*|0x[0-9a-fA-F]+|\d+)$/.test(str.trim());
+  const site = callsite(1);
+  test_assert(
+    false,
+    "cond",
+    site?.file ?? "?",
+    site?.line ?? 0,
+    fmt,
+    constant ? str : `MSR 0x${(msr >>> 0).toString(16)}`,
+    ...args,
   );
+}
+
+/**
+ * C `vcpu_msrs_set(vcpu, msrs)`: KVM_SET_MSRS that must write every MSR.
+ *
+ * @param vcpu the vCPU
+ * @param msrs the MSRs
+ */
+export function vcpu_msrs_set(vcpu: kvm_vcpu, msrs: View<typeof kvm_msrs.fields>): void {
+  const r = __vcpu_ioctl(vcpu, KVM_SET_MSRS, msrs);
+  TEST_ASSERT(
+    r === msrs.nmsrs,
+    "KVM_SET_MSRS failed, r: %i (failed on MSR %x)",
+    r,
+    r < 0 || r >= msrs.nmsrs ? -1 : msrs.entries.at(r).index,
+  );
+}
+
+/**
+ * C `vcpu_debugregs_get(vcpu, debugregs)`.
+ *
+ * @param vcpu the vCPU
+ * @param debugregs receives DR0-3, DR6, DR7
+ */
+export function vcpu_debugregs_get(
+  vcpu: kvm_vcpu,
+  debugregs: View<typeof kvm_debugregs.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_GET_DEBUGREGS, debugregs);
+}
+
+/**
+ * C `vcpu_debugregs_set(vcpu, debugregs)`.
+ *
+ * @param vcpu the vCPU
+ * @param debugregs DR0-3, DR6, DR7
+ */
+export function vcpu_debugregs_set(
+  vcpu: kvm_vcpu,
+  debugregs: View<typeof kvm_debugregs.fields>,
+): void {
+  vcpu_ioctl(vcpu, KVM_SET_DEBUGREGS, debugregs);
+}
+
+/**
+ * C `vcpu_xsave2_get(vcpu, xsave)`: KVM_GET_XSAVE2 (allocate
+ * `KVM_CHECK_EXTENSION(KVM_CAP_XSAVE2)` bytes).
+ *
+ * @param vcpu the vCPU
+ * @param xsave receives the XSAVE image
+ */
+export function vcpu_xsave2_get(vcpu: kvm_vcpu, xsave: View<typeof kvm_xsave.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_XSAVE2, xsave);
+}
+
+/**
+ * C `vcpu_xcrs_get(vcpu, xcrs)`.
+ *
+ * @param vcpu the vCPU
+ * @param xcrs receives the XCRs
+ */
+export function vcpu_xcrs_get(vcpu: kvm_vcpu, xcrs: View<typeof kvm_xcrs.fields>): void {
+  vcpu_ioctl(vcpu, KVM_GET_XCRS, xcrs);
+}
+
+/**
+ * C `vcpu_xcrs_set(vcpu, xcrs)`.
+ *
+ * @param vcpu the vCPU
+ * @param xcrs the XCRs
+ */
+export function vcpu_xcrs_set(vcpu: kvm_vcpu, xcrs: View<typeof kvm_xcrs.fields>): void {
+  vcpu_ioctl(vcpu, KVM_SET_XCRS, xcrs);
+}
+
+function __kvm_get_msr_index_list(feature_msrs: boolean): View<typeof kvm_msr_list.fields> {
+  const cmd = feature_msrs ? KVM_GET_MSR_FEATURE_INDEX_LIST : KVM_GET_MSR_INDEX_LIST;
+  const nmsrs = kvm_msr_list.alloc();
+  nmsrs.nmsrs = 0;
+  const kvm_fd = open_kvm_dev_path_or_exit();
+  const r = __kvm_ioctl(kvm_fd, cmd, nmsrs);
+  TEST_ASSERT(
+    r === -1 && errno_get() === E2BIG,
+    "Expected -E2BIG, got rc: %i errno: %i (%s)",
+    r,
+    errno_get(),
+    strerror(errno_get()),
+  );
+  const list = kvm_msr_list.alloc(nmsrs.nmsrs);
+  list.nmsrs = nmsrs.nmsrs;
+  const r2 = __kvm_ioctl(kvm_fd, cmd, list);
+  TEST_ASSERT(
+    !r2,
+    __KVM_IOCTL_ERROR(
+      feature_msrs ? "KVM_GET_MSR_FEATURE_INDEX_LIST" : "KVM_GET_MSR_INDEX_LIST",
+      r2,
+    ),
+  );
+  kvm_free_fd(kvm_fd);
+  TEST_ASSERT(
+    list.nmsrs === nmsrs.nmsrs,
+    "Number of MSRs in list changed, was %d, now %d",
+    nmsrs.nmsrs,
+    list.nmsrs,
+  );
+  return list;
+}
+
+let msr_index_list: View<typeof kvm_msr_list.fields> | undefined;
+let feature_msr_index_list: View<typeof kvm_msr_list.fields> | undefined;
+
+/**
+ * C `kvm_get_msr_index_list()`: the MSRs KVM saves and restores (read once).
+ *
+ * @returns the list
+ */
+export function kvm_get_msr_index_list(): View<typeof kvm_msr_list.fields> {
+  return msr_index_list ??= __kvm_get_msr_index_list(false);
+}
+
+/**
+ * C `kvm_get_feature_msr_index_list()`: the feature MSRs `/dev/kvm` reports.
+ *
+ * @returns the list
+ */
+export function kvm_get_feature_msr_index_list(): View<typeof kvm_msr_list.fields> {
+  return feature_msr_index_list ??= __kvm_get_msr_index_list(true);
+}
+
+/**
+ * C `kvm_msr_is_in_save_restore_list(msr_index)`.
+ *
+ * @param msr_index the MSR
+ * @returns whether KVM_GET_MSR_INDEX_LIST lists it
+ */
+export function kvm_msr_is_in_save_restore_list(msr_index: number): boolean {
+  const list = kvm_get_msr_index_list();
+  for (let i = 0; i < list.nmsrs; ++i) if (list.indices.at(i) === msr_index >>> 0) return true;
+  return false;
+}
+
+/**
+ * C `kvm_get_feature_msr(msr_index)`: a feature MSR read with KVM_GET_MSRS
+ * on `/dev/kvm`.
+ *
+ * @param msr_index the MSR
+ * @returns its value
+ */
+export function kvm_get_feature_msr(msr_index: number): bigint {
+  const buffer = kvm_msrs.alloc(1);
+  buffer.nmsrs = 1;
+  buffer.entries.at(0).index = msr_index;
+  const kvm_fd = open_kvm_dev_path_or_exit();
+  const r = __kvm_ioctl(kvm_fd, KVM_GET_MSRS, buffer);
+  TEST_ASSERT(r === 1, __KVM_IOCTL_ERROR("KVM_GET_MSRS", r));
+  kvm_free_fd(kvm_fd);
+  return buffer.entries.at(0).data;
+}
+
+/** C `sizeof(state->nested_)`: the room `vcpu_save_state` gives nested state. */
+const NESTED_STATE_ROOM = 16384;
+
+/** C `struct kvm_x86_state`: everything `vcpu_save_state` saves. */
+export interface kvm_x86_state {
+  /** XSAVE image (KVM_GET_XSAVE2's size when KVM has it). */
+  xsave: View<typeof kvm_xsave.fields>;
+  /** Pending and injected events. */
+  events: View<typeof kvm_vcpu_events.fields>;
+  /** MP state. */
+  mp_state: View<typeof kvm_mp_state.fields>;
+  /** GPRs. */
+  regs: View<typeof kvm_regs.fields>;
+  /** XCRs. */
+  xcrs: View<typeof kvm_xcrs.fields>;
+  /** Special registers. */
+  sregs: View<typeof kvm_sregs.fields>;
+  /** Debug registers. */
+  debugregs: View<typeof kvm_debugregs.fields>;
+  /** Nested state (`size` 0 when the host has none), with 16 KiB of room. */
+  nested: View<typeof kvm_nested_state.fields>;
+  /** The MSRs of KVM_GET_MSR_INDEX_LIST. */
+  msrs: View<typeof kvm_msrs.fields>;
+}
+
+let nested_size = -1;
+
+/**
+ * C `vcpu_save_state(vcpu)`: completes pending I/O first, as KVM only
+ * guarantees consistent state after re-entering KVM_RUN.
+ *
+ * @param vcpu the vCPU
+ * @returns the state
+ */
+export function vcpu_save_state(vcpu: kvm_vcpu): kvm_x86_state {
+  const msr_list = kvm_get_msr_index_list();
+  if (nested_size === -1) {
+    nested_size = kvm_check_cap(KVM_CAP_NESTED_STATE);
+    TEST_ASSERT(
+      nested_size <= NESTED_STATE_ROOM,
+      "Nested state size too big, %i > %zi",
+      nested_size,
+      NESTED_STATE_ROOM,
+    );
+  }
+  vcpu_run_complete_io(vcpu);
+  const xsave_size = vm_check_cap(vcpu.vm, KVM_CAP_XSAVE2);
+  const state: kvm_x86_state = {
+    xsave: kvm_xsave.alloc(xsave_size > 4096 ? Math.ceil((xsave_size - 4096) / 4) : 0),
+    events: kvm_vcpu_events.alloc(),
+    mp_state: kvm_mp_state.alloc(),
+    regs: kvm_regs.alloc(),
+    xcrs: kvm_xcrs.alloc(),
+    sregs: kvm_sregs.alloc(),
+    debugregs: kvm_debugregs.alloc(),
+    nested: kvm_nested_state.view(new Uint8Array(NESTED_STATE_ROOM)),
+    msrs: kvm_msrs.alloc(msr_list.nmsrs),
+  };
+  vcpu_events_get(vcpu, state.events);
+  vcpu_mp_state_get(vcpu, state.mp_state);
+  vcpu_regs_get(vcpu, state.regs);
+  if (xsave_size) vcpu_xsave2_get(vcpu, state.xsave);
+  else vcpu_xsave_get(vcpu, state.xsave);
+  if (kvm_has_cap(KVM_CAP_XCRS)) vcpu_xcrs_get(vcpu, state.xcrs);
+  vcpu_sregs_get(vcpu, state.sregs);
+  if (nested_size) {
+    state.nested.size = NESTED_STATE_ROOM;
+    vcpu_nested_state_get(vcpu, state.nested);
+    TEST_ASSERT(
+      state.nested.size <= nested_size,
+      "Nested state size too big, %i (KVM_CHECK_CAP gave %i)",
+      state.nested.size,
+      nested_size,
+    );
+  } else {
+    state.nested.size = 0;
+  }
+  state.msrs.nmsrs = msr_list.nmsrs;
+  for (let i = 0; i < msr_list.nmsrs; i++) {
+    state.msrs.entries.at(i).index = msr_list.indices.at(i);
+  }
+  vcpu_msrs_get(vcpu, state.msrs);
+  vcpu_debugregs_get(vcpu, state.debugregs);
+  return state;
+}
+
+/**
+ * C `vcpu_load_state(vcpu, state)`: in upstream's order (sregs before MSRs
+ * so EFER-dependent MSRs are accepted, regs last).
+ *
+ * @param vcpu the vCPU
+ * @param state what `vcpu_save_state` returned
+ */
+export function vcpu_load_state(vcpu: kvm_vcpu, state: kvm_x86_state): void {
+  vcpu_sregs_set(vcpu, state.sregs);
+  vcpu_msrs_set(vcpu, state.msrs);
+  if (kvm_has_cap(KVM_CAP_XCRS)) vcpu_xcrs_set(vcpu, state.xcrs);
+  vcpu_xsave_set(vcpu, state.xsave);
+  vcpu_events_set(vcpu, state.events);
+  vcpu_mp_state_set(vcpu, state.mp_state);
+  vcpu_debugregs_set(vcpu, state.debugregs);
+  vcpu_regs_set(vcpu, state.regs);
+  if (state.nested.size) vcpu_nested_state_set(vcpu, state.nested);
+}
+
+const cleaned_states = new WeakSet<kvm_x86_state>();
+
+/**
+ * C `kvm_x86_state_cleanup(state)`: releases the state; loading it or
+ * cleaning it again afterwards is a use after free, and fails the test.
+ *
+ * @param state the state
+ */
+export function kvm_x86_state_cleanup(state: kvm_x86_state): void {
+  TEST_ASSERT(!cleaned_states.has(state), "kvm_x86_state_cleanup: state already freed");
+  cleaned_states.add(state);
+  state.xsave.$bytes.fill(0);
+  state.msrs.nmsrs = 0;
+}
+
+/**
+ * C `get_kvm_intel_param_bool(param)`.
+ *
+ * @param param the parameter
+ * @returns its value
+ */
+export function get_kvm_intel_param_bool(param: string): boolean {
+  return kvm_get_module_param_bool("kvm_intel", param);
+}
+
+/**
+ * C `get_kvm_amd_param_bool(param)`.
+ *
+ * @param param the parameter
+ * @returns its value
+ */
+export function get_kvm_amd_param_bool(param: string): boolean {
+  return kvm_get_module_param_bool("kvm_amd", param);
+}
+
+/**
+ * C `get_kvm_intel_param_integer(param)`.
+ *
+ * @param param the parameter
+ * @returns its value
+ */
+export function get_kvm_intel_param_integer(param: string): number {
+  return kvm_get_module_param_integer("kvm_intel", param);
+}
+
+/**
+ * C `get_kvm_amd_param_integer(param)`.
+ *
+ * @param param the parameter
+ * @returns its value
+ */
+export function get_kvm_amd_param_integer(param: string): number {
+  return kvm_get_module_param_integer("kvm_amd", param);
+}
+
+/**
+ * C `kvm_is_tdp_enabled()`: EPT on Intel hosts, NPT on others.
+ *
+ * @returns whether two-dimensional paging is on
+ */
+export function kvm_is_tdp_enabled(): boolean {
+  if (host_cpu_vendor_string_is("GenuineIntel")) return get_kvm_intel_param_bool("ept");
+  return get_kvm_amd_param_bool("npt");
+}
+
+/**
+ * C `kvm_is_pmu_enabled()`: kvm's `enable_pmu`.
+ *
+ * @returns whether guests may have a PMU
+ */
+export function kvm_is_pmu_enabled(): boolean {
+  return get_kvm_param_bool("enable_pmu");
+}
+
+/**
+ * C `kvm_is_unrestricted_guest_enabled()`: kvm_intel's `unrestricted_guest`.
+ *
+ * @returns whether real mode runs natively
+ */
+export function kvm_is_unrestricted_guest_enabled(): boolean {
+  return get_kvm_intel_param_bool("unrestricted_guest");
+}
+
+/**
+ * C `kvm_is_ignore_msrs()`: kvm's `ignore_msrs`.
+ *
+ * @returns whether unknown MSRs are ignored
+ */
+export function kvm_is_ignore_msrs(): boolean {
+  return get_kvm_param_bool("ignore_msrs");
+}
+
+/**
+ * C `kvm_is_lbrv_enabled()`: kvm_amd's `lbrv`.
+ *
+ * @returns whether LBR virtualization is on
+ */
+export function kvm_is_lbrv_enabled(): boolean {
+  return !!get_kvm_amd_param_integer("lbrv");
+}
+
+/**
+ * C `vm_get_pte(vm, vaddr)`: the host address of the leaf PTE that maps
+ * `vaddr` (C returns a `uint64_t *` into guest memory; read and write it with
+ * `user_memory()`, or pass it to the `is_*_pte` helpers).
+ *
+ * @param vm the VM
+ * @param vaddr the GVA
+ * @returns the PTE's host address
+ */
+export function vm_get_pte(vm: kvm_vm, vaddr: gva_t): hva_t {
+  TEST_ASSERT(vm.mmu.pgd_created, "No page table for vaddr 0x%lx", vaddr);
+  let table = vm.mmu.pgd;
+  for (let level = vm.mmu.pgtable_levels; level >= 1; level--) {
+    const index = Number((vaddr >> BigInt(PG_LEVEL_SHIFT(level))) & 0x1ffn);
+    const pte_hva = addr_gpa2hva(vm, PTE_GET_PA(table)) + BigInt(index * 8);
+    const pte = read_pte(pte_hva);
+    TEST_ASSERT(pte & PTE_PRESENT_MASK, "No mapping for vaddr 0x%lx at level %d", vaddr, level);
+    if (level === 1 || (pte & PTE_LARGE_MASK)) return pte_hva;
+    table = pte;
+  }
+  return TEST_FAIL("No mapping for vaddr 0x%lx", vaddr);
+}
+
+function read_pte(pte: hva_t): bigint {
+  const b = user_memory(pte, 8);
+  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0, true);
+}
+
+/**
+ * C `is_present_pte(mmu, pte)`: for an MMU without a present bit (EPT) a
+ * readable or executable entry counts as present.
+ *
+ * @param _mmu the MMU the entry belongs to (the x86 stage-1 MMU)
+ * @param pte the PTE's host address (`vm_get_pte()`)
+ * @returns whether it is present
+ */
+export function is_present_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  const present: bigint = PTE_PRESENT_MASK;
+  return present
+    ? !!(read_pte(pte) & present)
+    : !!(read_pte(pte) & (PTE_READABLE_MASK | PTE_EXECUTABLE_MASK));
+}
+
+/**
+ * C `is_executable_pte(mmu, pte)`: the execute bit set (none on x86 stage 1)
+ * and NX clear.
+ *
+ * @param _mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether instructions may be fetched through it
+ */
+export function is_executable_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  return (read_pte(pte) & (PTE_EXECUTABLE_MASK | PTE_NX_MASK)) === PTE_EXECUTABLE_MASK;
+}
+
+/**
+ * C `is_writable_pte(mmu, pte)`.
+ *
+ * @param _mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether R/W is set
+ */
+export function is_writable_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  return !!(read_pte(pte) & PTE_WRITABLE_MASK);
+}
+
+/**
+ * C `is_user_pte(mmu, pte)`.
+ *
+ * @param _mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether U/S is set
+ */
+export function is_user_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  return !!(read_pte(pte) & PTE_USER_MASK);
+}
+
+/**
+ * C `is_accessed_pte(mmu, pte)`: the CPU sets A on a walk that uses the entry.
+ *
+ * @param _mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether A is set
+ */
+export function is_accessed_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  return !!(read_pte(pte) & PTE_ACCESSED_MASK);
+}
+
+/**
+ * C `is_dirty_pte(mmu, pte)`: the CPU sets D on a write through the entry.
+ *
+ * @param _mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether D is set
+ */
+export function is_dirty_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  return !!(read_pte(pte) & PTE_DIRTY_MASK);
+}
+
+/**
+ * C `is_huge_pte(mmu, pte)`.
+ *
+ * @param _mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether PS is set
+ */
+export function is_huge_pte(_mmu: kvm_mmu, pte: hva_t): boolean {
+  return !!(read_pte(pte) & PTE_HUGE_MASK);
+}
+
+/**
+ * C `is_nx_pte(mmu, pte)`.
+ *
+ * @param mmu the MMU
+ * @param pte the PTE's host address
+ * @returns whether fetches through it fault
+ */
+export function is_nx_pte(mmu: kvm_mmu, pte: hva_t): boolean {
+  return !is_executable_pte(mmu, pte);
+}
+
+/**
+ * C `virt_map_level(vm, vaddr, paddr, nr_bytes, level)`: maps `nr_bytes`
+ * with pages of one level.
+ *
+ * @param vm the VM
+ * @param vaddr the first GVA (aligned to the level's page size)
+ * @param paddr the first GPA (aligned likewise)
+ * @param nr_bytes a multiple of the level's page size
+ * @param level `PG_LEVEL_4K`, `PG_LEVEL_2M` or `PG_LEVEL_1G`
+ */
+export function virt_map_level(
+  vm: kvm_vm,
+  vaddr: gva_t,
+  paddr: gpa_t,
+  nr_bytes: bigint,
+  level: number,
+): void {
+  const pg_size = PG_LEVEL_SIZE(level);
+  const nr_pages = nr_bytes / pg_size;
+  TEST_ASSERT(
+    nr_bytes % pg_size === 0n,
+    "Region size not aligned: nr_bytes: 0x%lx, page size: 0x%lx",
+    nr_bytes,
+    pg_size,
+  );
+  for (let i = 0n; i < nr_pages; i++) {
+    __virt_pg_map(vm, vaddr, paddr, level);
+    // Upstream marks nr_bytes / PAGE_SIZE pages from each page's GVA; the
+    // pages this one mapping covers are what is mapped.
+    sparsebit_set_num(
+      vm.vpages_mapped,
+      vaddr >> BigInt(vm.page_shift),
+      pg_size >> BigInt(vm.page_shift),
+    );
+    vaddr += pg_size;
+    paddr += pg_size;
+  }
+}
+
+/**
+ * C `sys_clocksource_is_based_on_tsc()`: the host's clocksource reads the TSC.
+ *
+ * @returns whether it is `tsc` (or Hyper-V's TSC page)
+ */
+export function sys_clocksource_is_based_on_tsc(): boolean {
+  const clk_name = sys_get_cur_clocksource();
+  return clk_name === "tsc\n" || clk_name === "hyperv_clocksource_tsc_page\n";
+}
+
+/**
+ * C `this_pmu_has(feature)` (guest): see `kvm_pmu_has()`, on the vCPU's own
+ * CPUID.
+ *
+ * @param feature the PMU feature
+ * @returns whether the vCPU's PMU has it
+ */
+export function this_pmu_has(feature: kvm_x86_pmu_feature): boolean {
+  if (feature.f.reg === KVM_CPUID_EBX) {
+    const nr_bits = __this_cpu_has(0xa, 0, KVM_CPUID_EAX, 24, 31);
+    return nr_bits > feature.f.bit && !this_cpu_has(feature.f);
+  }
+  GUEST_ASSERT(feature.f.reg === KVM_CPUID_ECX);
+  const nr_bits = __this_cpu_has(0xa, 0, KVM_CPUID_EDX, 0, 4);
+  return nr_bits > feature.f.bit || this_cpu_has(feature.f);
+}
+
+/**
+ * C `udelay(usec)` (guest): spins on RDTSC for `usec` microseconds of the
+ * guest's TSC; without PAUSE, so no PAUSE-loop exit stretches the delay.
+ *
+ * @param usec microseconds
+ */
+export function udelay(usec: number | bigint): void {
+  const tsc_khz = guest_tsc_khz.value;
+  GUEST_ASSERT(tsc_khz);
+  const cycles = tsc_khz / 1000n * BigInt(usec);
+  const start = rdtsc();
+  let now: bigint;
+  do {
+    now = rdtsc();
+  } while (now - start < cycles);
+}
+
+/**
+ * C `__kvm_hypercall_map_gpa_range(gpa, size, flags)` (guest):
+ * KVM_HC_MAP_GPA_RANGE for `size` bytes.
+ *
+ * @param gpa the first GPA
+ * @param size bytes
+ * @param flags `KVM_MAP_GPA_RANGE_*`
+ * @returns the hypercall's result
+ */
+export function __kvm_hypercall_map_gpa_range(gpa: bigint, size: bigint, flags: bigint): bigint {
+  return kvm_hypercall(KVM_HC_MAP_GPA_RANGE, gpa, size >> BigInt(PAGE_SHIFT), flags, 0n);
+}
+
+/**
+ * C `kvm_hypercall_map_gpa_range(gpa, size, flags)` (guest): must succeed.
+ *
+ * @param gpa the first GPA
+ * @param size bytes
+ * @param flags `KVM_MAP_GPA_RANGE_*`
+ */
+export function kvm_hypercall_map_gpa_range(gpa: bigint, size: bigint, flags: bigint): void {
+  const ret = __kvm_hypercall_map_gpa_range(gpa, size, flags);
+  GUEST_ASSERT(!ret);
 }

@@ -19,6 +19,8 @@ export const pseudo_files: ReadonlyMap<string, string> = new Map([
   ["/sys/module/kvm/parameters/tdp_mmu", "Y\n"],
   ["/sys/module/kvm/parameters/ignore_msrs", "N\n"],
   ["/sys/module/kvm/parameters/eager_page_split", "Y\n"],
+  // No instruction emulator to force: the prefix is off, as on a default kvm.
+  ["/sys/module/kvm/parameters/force_emulation_prefix", "0\n"],
   ["/sys/module/kvm_intel/parameters/ept", "Y\n"],
   ["/sys/module/kvm_intel/parameters/unrestricted_guest", "Y\n"],
   ["/sys/module/kvm_intel/parameters/nested", "N\n"],
