@@ -89,10 +89,28 @@ export interface ucall_x86_ops {
   /**
    * Host: the ucall address the vCPU's last exit carries.
    *
+   * **It may be called more than once for one exit**, and must give the
+   * same answer each time: `get_ucall()` is called by the library as well as
+   * by the test (`assert_on_unhandled_exception()` looks at every exit
+   * first, then the test's own `get_ucall()` reads it again). So read the
+   * exit (`vcpu.run`, registers) and change nothing: do not complete the
+   * exit, re-enter the guest, or consume a one-shot value; `get_ucall()`
+   * completes pending I/O itself.
+   *
    * @param vcpu the vCPU
    * @returns the address, or 0 when the exit is no ucall
    */
   get_ucall(vcpu: kvm_vcpu): bigint;
+  /**
+   * Host, optional: prepare `vm` for this design, called by
+   * {@linkcode ucall_x86_set_ops} (so also by `ucall_arch_init()` for the
+   * default) before the guest runs: map a GPA, write a guest global the
+   * guest half reads (and `sync_global_to_guest()` it). On a TD it runs
+   * before `kvm_arch_vm_finalize_vcpus()`, so what it writes is measured.
+   *
+   * @param vm the VM
+   */
+  setup?(vm: kvm_vm): void;
 }
 
 /** The `in` from `UCALL_PIO_PORT` with RDI = uc: upstream's x86 ucall. */
@@ -301,6 +319,7 @@ export function ucall_x86_set_ops(vm: kvm_vm, ops: ucall_x86_ops): void {
   vm_ucall_ops.set(vm, ops);
   ucall_ops_index.value = index;
   sync_global_to_guest(vm, ucall_ops_index);
+  ops.setup?.(vm);
 }
 
 /**

@@ -28,11 +28,14 @@ const TDVMCALL_LEAVES: ReadonlyMap<bigint, string> = new Map([
   [tdx.TDG_VP_VMCALL_INSTRUCTION_RDMSR, "Instruction.RDMSR"],
   [tdx.TDG_VP_VMCALL_INSTRUCTION_WRMSR, "Instruction.WRMSR"],
   [tdx.TDG_VP_VMCALL_VE_REQUEST_MMIO, "#VE.RequestMMIO"],
+  [tdx.TDG_VP_VMCALL_INSTRUCTION_WBINVD, "Instruction.WBINVD"],
+  [tdx.TDG_VP_VMCALL_INSTRUCTION_PCONFIG, "Instruction.PCONFIG"],
   [tdx.TDG_VP_VMCALL_GET_TD_VM_CALL_INFO, "GetTdVmCallInfo"],
   [tdx.TDG_VP_VMCALL_MAP_GPA, "MapGPA"],
   [tdx.TDG_VP_VMCALL_GET_QUOTE, "GetQuote"],
   [tdx.TDG_VP_VMCALL_REPORT_FATAL_ERROR, "ReportFatalError"],
   [tdx.TDG_VP_VMCALL_SETUP_EVENT_NOTIFY_INTERRUPT, "SetupEventNotifyInterrupt"],
+  [tdx.TDG_VP_VMCALL_SERVICE, "Service"],
 ]);
 
 function constantNames(mod: Record<string, unknown>, re: RegExp): Map<bigint, string> {

@@ -40,6 +40,10 @@ export const TDG_VP_VMCALL_INSTRUCTION_RDMSR = 31n;
 export const TDG_VP_VMCALL_INSTRUCTION_WRMSR = 32n;
 /** Sub-function: #VE.RequestMMIO (exit reason 48); R12 size, R13 direction, R14 GPA, R15 data. */
 export const TDG_VP_VMCALL_VE_REQUEST_MMIO = 48n;
+/** Sub-function: Instruction.WBINVD (exit reason 54); R12 = 0 for WBINVD, 1 for WBNOINVD. */
+export const TDG_VP_VMCALL_INSTRUCTION_WBINVD = 54n;
+/** Sub-function: Instruction.PCONFIG (exit reason 65); R12 = the PCONFIG leaf (EAX), R13..R15 = RBX, RCX, RDX. */
+export const TDG_VP_VMCALL_INSTRUCTION_PCONFIG = 65n;
 /** Sub-function: GetTdVmCallInfo; R12 = leaf. */
 export const TDG_VP_VMCALL_GET_TD_VM_CALL_INFO = 0x10000n;
 /** Sub-function: MapGPA; R12 = GPA (shared bit = convert to shared), R13 = size. */
@@ -50,6 +54,12 @@ export const TDG_VP_VMCALL_GET_QUOTE = 0x10002n;
 export const TDG_VP_VMCALL_REPORT_FATAL_ERROR = 0x10003n;
 /** Sub-function: SetupEventNotifyInterrupt; R12 = vector. */
 export const TDG_VP_VMCALL_SETUP_EVENT_NOTIFY_INTERRUPT = 0x10004n;
+/**
+ * Sub-function: Service (GHCI 1.5); R12 = shared GPA of the command buffer,
+ * R13 = shared GPA of the response buffer, R14 = notification vector (0:
+ * none), R15 = timeout.
+ */
+export const TDG_VP_VMCALL_SERVICE = 0x10005n;
 
 /** Instruction.IO R13: IN (read from the port). */
 export const TDG_VP_VMCALL_INSTRUCTION_IO_READ = 0n;

@@ -28,14 +28,26 @@ import { guest_cpu } from "../../guest_insn.ts";
  * TDX module hands the VMM zeros for every other GPR, so nothing else could
  * carry an argument anyway).
  *
+ * `mask` replaces that RCX for a negative test: the TDX module refuses a
+ * mask exposing RAX, RCX, RSP (or RBP, as KVM configures TDs) or bits 63:32
+ * with `TDX_OPERAND_INVALID` in RAX before the VMM sees anything, and that
+ * status is what this returns then (R10 is untouched); a mask that hides
+ * R10..R15 hands the VMM zeros in their place.
+ *
  * @param args R10 (call type) and R11 (sub-function) and the arguments in R12..R15
  * @param flags {@linkcode TDX_HCALL_HAS_OUTPUT} to copy R10..R15 back into `args`
- * @returns R10 after the call: the VMM's TDVMCALL status (`TDG_VP_VMCALL_SUCCESS`, ...),
- *   not RAX, which only says whether the TDX module itself accepted the TDCALL
+ * @param mask RCX: the GPRs exposed to the VMM (bit n = GPR n)
+ * @returns R10 after the call: the VMM's TDVMCALL status (`TDG_VP_VMCALL_SUCCESS`, ...);
+ *   RAX only when the TDX module refused the TDCALL itself (non-zero: `TDX_OPERAND_INVALID`
+ *   for a bad `mask`), where upstream's assembly would return the untouched R10
  */
-export function __tdx_hypercall(args: tdx_hypercall_args, flags: number): bigint {
+export function __tdx_hypercall(
+  args: tdx_hypercall_args,
+  flags: number,
+  mask: bigint = TDG_VP_VMCALL_DEFAULT_EXPOSED_MASK,
+): bigint {
   const regs = {
-    rcx: TDG_VP_VMCALL_DEFAULT_EXPOSED_MASK,
+    rcx: mask,
     r10: args.r10,
     r11: args.r11,
     r12: args.r12,
@@ -43,7 +55,9 @@ export function __tdx_hypercall(args: tdx_hypercall_args, flags: number): bigint
     r14: args.r14,
     r15: args.r15,
   };
-  guest_cpu().tdcall(TDG_VP_VMCALL, regs);
+  const status = guest_cpu().tdcall(TDG_VP_VMCALL, regs);
+  // The module refused the TDCALL itself (a bad mask): nothing reached the VMM.
+  if (status !== 0n) return status;
   if (flags & TDX_HCALL_HAS_OUTPUT) {
     args.r10 = regs.r10;
     args.r11 = regs.r11;

@@ -27,14 +27,19 @@ import {
   type tdx_module_output,
 } from "../../../include/x86/tdx/tdcall.ts";
 import {
+  TDG_VP_VMCALL_GET_QUOTE,
   TDG_VP_VMCALL_GET_TD_VM_CALL_INFO,
   TDG_VP_VMCALL_INSTRUCTION_CPUID,
   TDG_VP_VMCALL_INSTRUCTION_HLT,
   TDG_VP_VMCALL_INSTRUCTION_IO,
+  TDG_VP_VMCALL_INSTRUCTION_PCONFIG,
   TDG_VP_VMCALL_INSTRUCTION_RDMSR,
+  TDG_VP_VMCALL_INSTRUCTION_WBINVD,
   TDG_VP_VMCALL_INSTRUCTION_WRMSR,
   TDG_VP_VMCALL_MAP_GPA,
   TDG_VP_VMCALL_REPORT_FATAL_ERROR,
+  TDG_VP_VMCALL_SERVICE,
+  TDG_VP_VMCALL_SETUP_EVENT_NOTIFY_INTERRUPT,
   TDG_VP_VMCALL_VE_REQUEST_MMIO,
   TDG_VP_VMCALL_VE_REQUEST_MMIO_READ,
   TDG_VP_VMCALL_VE_REQUEST_MMIO_WRITE,
@@ -418,4 +423,135 @@ export const MMIO_SIZE_8B = 8;
  */
 export function tdx_mmio_write(address: bigint, size: number, data_in: bigint): bigint {
   return tdg_vp_vmcall_ve_request_mmio_write(address, size, data_in);
+}
+
+/**
+ * TDG.VP.VMCALL<GetTdVmCallInfo> for any `leaf` (guest). Leaf 0 (the helper
+ * above) asks which sub-functions the VMM supports; leaf 1 is the
+ * TDVMCALL_GET_TD_VM_CALL_INFO that KVM passes to userspace as `KVM_EXIT_TDX`
+ * (`run.tdx.get_tdvmcall_info`); KVM answers any other leaf with
+ * `TDG_VP_VMCALL_INVALID_OPERAND`.
+ *
+ * @param leaf R12
+ * @param r11 receives R11, or null
+ * @param r12 receives R12, or null
+ * @param r13 receives R13, or null
+ * @param r14 receives R14, or null
+ * @returns the VMM's status
+ */
+export function tdg_vp_vmcall_get_td_vmcall_info_leaf(
+  leaf: number | bigint,
+  r11: Ref<bigint> | null,
+  r12: Ref<bigint> | null,
+  r13: Ref<bigint> | null,
+  r14: Ref<bigint> | null,
+): bigint {
+  const args = hypercall_args(TDG_VP_VMCALL_GET_TD_VM_CALL_INFO);
+  args.r12 = u64(leaf);
+  const ret = __tdx_hypercall(args, TDX_HCALL_HAS_OUTPUT);
+  if (r11) r11.value = args.r11;
+  if (r12) r12.value = args.r12;
+  if (r13) r13.value = args.r13;
+  if (r14) r14.value = args.r14;
+  return ret;
+}
+
+/**
+ * TDG.VP.VMCALL<GetQuote> (guest): ask the VMM to turn the TDREPORT in the
+ * shared buffer at `buffer_gpa` into a quote. KVM refuses a GPA without the
+ * S-bit (`TDG_VP_VMCALL_INVALID_OPERAND`) and passes the others to userspace
+ * as `KVM_EXIT_TDX` (`run.tdx.get_quote`, GPA with the S-bit stripped), whose
+ * `ret` becomes the status.
+ *
+ * @param buffer_gpa the buffer's GPA, with the S-bit
+ * @param size the buffer's size in bytes
+ * @returns the VMM's status
+ */
+export function tdg_vp_vmcall_get_quote(
+  buffer_gpa: number | bigint,
+  size: number | bigint,
+): bigint {
+  const args = hypercall_args(TDG_VP_VMCALL_GET_QUOTE);
+  args.r12 = u64(buffer_gpa);
+  args.r13 = u64(size);
+  return __tdx_hypercall(args, 0);
+}
+
+/**
+ * TDG.VP.VMCALL<SetupEventNotifyInterrupt> (guest): ask the VMM to notify
+ * events with interrupt `vector`. KVM refuses a vector outside 32..255
+ * (`TDG_VP_VMCALL_INVALID_OPERAND`) and passes the others to userspace as
+ * `KVM_EXIT_TDX` (`run.tdx.setup_event_notify`).
+ *
+ * @param vector the interrupt vector
+ * @returns the VMM's status
+ */
+export function tdg_vp_vmcall_setup_event_notify_interrupt(vector: number | bigint): bigint {
+  const args = hypercall_args(TDG_VP_VMCALL_SETUP_EVENT_NOTIFY_INTERRUPT);
+  args.r12 = u64(vector);
+  return __tdx_hypercall(args, 0);
+}
+
+/**
+ * TDG.VP.VMCALL<Instruction.WBINVD> (guest): what a TD does instead of
+ * WBINVD/WBNOINVD. KVM does not implement it for TDs
+ * (`TDG_VP_VMCALL_SUBFUNC_UNSUPPORTED`).
+ *
+ * @param wbnoinvd 0 for WBINVD, 1 for WBNOINVD (R12)
+ * @returns the VMM's status
+ */
+export function tdg_vp_vmcall_instruction_wbinvd(wbnoinvd: number | bigint): bigint {
+  const args = hypercall_args(TDG_VP_VMCALL_INSTRUCTION_WBINVD);
+  args.r12 = u64(wbnoinvd);
+  return __tdx_hypercall(args, 0);
+}
+
+/**
+ * TDG.VP.VMCALL<Instruction.PCONFIG> (guest): PCONFIG's leaf and operands
+ * in R12..R15. KVM does not implement it for TDs
+ * (`TDG_VP_VMCALL_SUBFUNC_UNSUPPORTED`).
+ *
+ * @param leaf PCONFIG's leaf (EAX)
+ * @param rbx RBX
+ * @param rcx RCX
+ * @param rdx RDX
+ * @returns the VMM's status
+ */
+export function tdg_vp_vmcall_instruction_pconfig(
+  leaf: number | bigint,
+  rbx: number | bigint,
+  rcx: number | bigint,
+  rdx: number | bigint,
+): bigint {
+  const args = hypercall_args(TDG_VP_VMCALL_INSTRUCTION_PCONFIG);
+  args.r12 = u64(leaf);
+  args.r13 = u64(rbx);
+  args.r14 = u64(rcx);
+  args.r15 = u64(rdx);
+  return __tdx_hypercall(args, 0);
+}
+
+/**
+ * TDG.VP.VMCALL<Service> (guest, GHCI 1.5): a service request in the shared
+ * command buffer, answered in the shared response buffer. KVM does not
+ * implement it (`TDG_VP_VMCALL_SUBFUNC_UNSUPPORTED`).
+ *
+ * @param cmd_gpa the command buffer's GPA, with the S-bit
+ * @param resp_gpa the response buffer's GPA, with the S-bit
+ * @param notify_vector the vector to notify completion with, 0 for none
+ * @param timeout the timeout (0: none)
+ * @returns the VMM's status
+ */
+export function tdg_vp_vmcall_service(
+  cmd_gpa: number | bigint,
+  resp_gpa: number | bigint,
+  notify_vector: number | bigint,
+  timeout: number | bigint,
+): bigint {
+  const args = hypercall_args(TDG_VP_VMCALL_SERVICE);
+  args.r12 = u64(cmd_gpa);
+  args.r13 = u64(resp_gpa);
+  args.r14 = u64(notify_vector);
+  args.r15 = u64(timeout);
+  return __tdx_hypercall(args, 0);
 }
