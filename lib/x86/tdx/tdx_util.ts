@@ -88,11 +88,17 @@ const TD_BOOT_CODE_SLOT = 20;
 /** C `TD_BOOT_PARAMETERS_SLOT`. */
 const TD_BOOT_PARAMETERS_SLOT = 21;
 
-/** What the two boot slots hold, for `KVM_SELFTESTS_TRACE=mrtd`. */
-const MRTD_BOOT_SLOTS: ReadonlyMap<number, [string, string]> = new Map([
-  [TD_BOOT_CODE_SLOT, ["boot-code", `td_boot (${TD_BOOT_CODE_SIZE} bytes) + reset vector JMP`]],
-  [TD_BOOT_PARAMETERS_SLOT, ["boot-parameters", "td_boot_parameters + per_vcpu[]"]],
-]);
+/**
+ * What the two boot slots hold, for `KVM_SELFTESTS_TRACE=mrtd` (a function:
+ * `td_boot.ts` and this module import each other, so its values are read
+ * when a TD is built, not while the modules load).
+ */
+function mrtd_boot_slots(): ReadonlyMap<number, [string, string]> {
+  return new Map([
+    [TD_BOOT_CODE_SLOT, ["boot-code", `td_boot (${TD_BOOT_CODE_SIZE} bytes) + reset vector JMP`]],
+    [TD_BOOT_PARAMETERS_SLOT, ["boot-parameters", "td_boot_parameters + per_vcpu[]"]],
+  ]);
+}
 /** C `X86_RESET_VECTOR_SIZE`. */
 const X86_RESET_VECTOR_SIZE = 16;
 const PAGE_SIZE = 4096;
@@ -499,7 +505,7 @@ function tdx_load_private_memory(vm: kvm_vm): void {
       const offset = (i - base_pfn) * BigInt(vm.page_size);
       const gpa = i * BigInt(vm.page_size);
       vm_mem_set_private(vm, gpa, size);
-      if (kvm_trace.mrtd) tdx_mrtd_log(vm, region.region.slot, gpa, size, MRTD_BOOT_SLOTS);
+      if (kvm_trace.mrtd) tdx_mrtd_log(vm, region.region.slot, gpa, size, mrtd_boot_slots());
       tdx_init_mem_region(vm, region.host_mem + offset, gpa, size);
     }
   }
