@@ -911,7 +911,7 @@ export function kvm_set_files_rlimit(nr_vcpus: number): void {
       rl.rlim_max = nr_fds_wanted;
       __TEST_REQUIRE(
         setrlimit(RLIMIT_NOFILE, rl) >= 0,
-        "RLIMIT_NOFILE hard limit is too low (%d, wanted %d)\n",
+        "RLIMIT_NOFILE hard limit is too low (%d, wanted %d)",
         old_rlim_max,
         nr_fds_wanted,
       );
@@ -2663,10 +2663,13 @@ export function TEST_ASSERT_KVM_EXIT_REASON(vcpu: kvm_vcpu, expected: number): v
   const exit_reason = vcpu.run.exit_reason;
   if (exit_reason === expected) return;
   const site = callsite(1);
+  // C stringizes `exit_reason == (expected)` after expanding the argument, so
+  // a KVM_EXIT_* constant (a macro in C) appears as its value.
+  const text = arg_text(site, 1, String(expected));
+  const shown = /^[A-Z][A-Z0-9_]*$/.test(text) ? String(expected) : text;
   test_assert(
     false,
-    `${arg_text(site, 0, "vcpu")}->run->exit_reason == ${arg_text(site, 1, String(expected))}`
-      .replace(/^vcpu\.value->/, "vcpu->"),
+    `exit_reason == (${shown})`,
     site?.file ?? "?",
     site?.line ?? 0,
     "Wanted KVM exit reason: %u (%s), got: %u (%s)",

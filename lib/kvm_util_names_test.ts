@@ -12,6 +12,7 @@ import {
   ptes_per_page,
   static_assert_is_vcpu,
   static_assert_is_vm,
+  TEST_ASSERT_KVM_EXIT_REASON,
   vcpu_events_get,
   vcpu_events_set,
   vcpu_fpu_get,
@@ -30,6 +31,7 @@ import {
 import { kvm_mem_region_type, type kvm_vcpu, vm_guest_mode } from "../include/kvm_util_types.ts";
 import { kvm_fpu, kvm_vcpu_events, KVM_VCPUEVENT_VALID_NMI_PENDING } from "../include/asm/kvm.ts";
 import { ExitError } from "../include/libc/exit.ts";
+import { KVM_EXIT_IO } from "../include/linux/kvm.ts";
 import { selected_backend_name } from "../include/libc/backend.ts";
 import { vm_create_with_one_vcpu } from "./kvm_util.ts";
 import { ref } from "../include/kvm_util_types.ts";
@@ -136,4 +138,19 @@ Deno.test({
       kvm_vm_free(vm);
     }
   },
+});
+
+Deno.test("TEST_ASSERT_KVM_EXIT_REASON prints C's expanded expression and both reasons", () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, null);
+  try {
+    const e = assertThrows(() => TEST_ASSERT_KVM_EXIT_REASON(vcpu.value, KVM_EXIT_IO), ExitError);
+    assert(e.reason?.includes(": exit_reason == (2)\n"), e.reason);
+    assert(e.reason?.endsWith("Wanted KVM exit reason: 2 (IO), got: 0 (UNKNOWN)"), e.reason);
+    const expected = KVM_EXIT_IO;
+    const f = assertThrows(() => TEST_ASSERT_KVM_EXIT_REASON(vcpu.value, expected), ExitError);
+    assert(f.reason?.includes(": exit_reason == (expected)\n"), f.reason);
+  } finally {
+    kvm_vm_free(vm);
+  }
 });

@@ -443,11 +443,13 @@ function main(): number {
 
   // Not all architectures support KVM_CAP_VM_TYPES. However, those that
   // support guest_memfd have that support for the default VM type.
-  let vm_types = kvm_check_cap(KVM_CAP_VM_TYPES);
-  if (!vm_types) vm_types = Number(BIT(VM_TYPE_DEFAULT));
+  let vm_types = BigInt(kvm_check_cap(KVM_CAP_VM_TYPES));
+  if (!vm_types) vm_types = BIT(VM_TYPE_DEFAULT);
 
-  for (let vm_type = 0; vm_type < 32; vm_type++) {
-    if (vm_types & (1 << vm_type)) test_guest_memfd(vm_type);
+  // for_each_set_bit(vm_type, &vm_types, BITS_PER_TYPE(vm_types)): all 64
+  // bits of the unsigned long.
+  for (let vm_type = 0; vm_type < 64; vm_type++) {
+    if (vm_types & BIT(vm_type)) test_guest_memfd(vm_type);
   }
 
   test_guest_memfd_guest();

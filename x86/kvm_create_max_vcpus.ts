@@ -46,18 +46,18 @@ function main(): number {
   pr_info("KVM_CAP_MAX_VCPU_ID: %d\n", kvm_max_vcpu_id);
   pr_info("KVM_CAP_MAX_VCPUS: %d\n", kvm_max_vcpus);
 
+  kvm_set_files_rlimit(kvm_max_vcpus);
+
   // Upstream KVM prior to 4.8 does not support KVM_CAP_MAX_VCPU_ID.
   // Userspace is supposed to use KVM_CAP_MAX_VCPUS as the maximum ID in this case.
   if (!kvm_max_vcpu_id) kvm_max_vcpu_id = kvm_max_vcpus;
 
   TEST_ASSERT(
     kvm_max_vcpu_id >= kvm_max_vcpus,
-    "KVM_MAX_VCPU_ID (%d) must be at least as large as KVM_MAX_VCPUS (%d).",
+    "KVM_MAX_VCPU_IDS (%d) must be at least as large as KVM_MAX_VCPUS (%d).",
     kvm_max_vcpu_id,
     kvm_max_vcpus,
   );
-
-  kvm_set_files_rlimit(kvm_max_vcpus);
 
   test_vcpu_creation(0, kvm_max_vcpus);
 

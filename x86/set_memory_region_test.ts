@@ -19,6 +19,8 @@
  * - In `test_add_private_memory_region`, the "Regular memfd() should fail"
  *   case: `memfd_create()` (C `kvm_memfd_alloc()`) is not at the syscall
  *   boundary.
+ * - `wait_for_vcpu()`'s `clock_gettime()` assert: the semaphore's
+ *   `timedwait()` takes a relative timeout, so there is no clock to read.
  * - Upstream's `spawn_vm()` now uses `vm_override_mem_region()` and
  *   `MEM_REGION_TEST_EXTRA`; the SDK does not have that helper yet, so the
  *   region is added and allocated from by slot, as upstream did before.
@@ -705,7 +707,7 @@ function test_add_overlapping_private_memory_regions(): void {
 
   const vm = vm_create_barebones_type(KVM_X86_SW_PROTECTED_VM);
 
-  const memfd = vm_create_guest_memfd(vm, MEM_REGION_SIZE * 4, 0);
+  const memfd = vm_create_guest_memfd(vm, MEM_REGION_SIZE * 5, 0);
 
   vm_set_user_memory_region2(
     vm,
@@ -742,7 +744,41 @@ function test_add_overlapping_private_memory_regions(): void {
     0n,
   );
 
-  // Overlap the front half of the other slot.
+  // Verify that overlap in the guest_memfd bindings (i.e. in guest_memfd
+  // file offsets), but _not_ in the GPA space, fails with -EEXIST.
+  r = __vm_set_user_memory_region2(
+    vm,
+    MEM_REGION_SLOT,
+    KVM_MEM_GUEST_MEMFD,
+    MEM_REGION_GPA,
+    size * 2n,
+    0n,
+    memfd,
+    size,
+  );
+  TEST_ASSERT(
+    r === -1 && errno_get() === EEXIST,
+    "Overlapping guest_memfd() bindings should fail with EEXIST",
+  );
+
+  // And now the back half of the other slot's guest_memfd binding.
+  r = __vm_set_user_memory_region2(
+    vm,
+    MEM_REGION_SLOT,
+    KVM_MEM_GUEST_MEMFD,
+    MEM_REGION_GPA,
+    size * 2n,
+    0n,
+    memfd,
+    size * 3n,
+  );
+  TEST_ASSERT(
+    r === -1 && errno_get() === EEXIST,
+    "Overlapping guest_memfd() bindings should fail with EEXIST",
+  );
+
+  // Repeat the overlap tests, but this time with overlap in the memslots'
+  // GPA space. Regardless of where there is overlap, KVM returns -EEXIST.
   r = __vm_set_user_memory_region2(
     vm,
     MEM_REGION_SLOT,

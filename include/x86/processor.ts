@@ -4,9 +4,11 @@
  * register, EFER and MSR constants, the CPUID feature and property encodings
  * (`X86_FEATURE_*`, `X86_PROPERTY_*`, as upstream's `KVM_X86_CPU_FEATURE()` /
  * `KVM_X86_CPU_PROPERTY()` encode them), the VM shapes of the x86 VM types,
- * descriptor-table layouts, and, through `lib/x86/processor.ts`, every
- * function of `processor.h`/`processor.c`: host helpers and the guest-side
- * instruction helpers (`rdmsr`, `wrmsr`, `cpuid`, `inb`, `get_cr0`, ...).
+ * descriptor-table layouts, and, through `lib/x86/processor.ts`, the
+ * functions of `processor.h`/`processor.c` the library offers: host helpers
+ * and the guest-side instruction helpers (`rdmsr`, `wrmsr`, `cpuid`, `inb`,
+ * `get_cr0`, ...). `deno task names` lists the ones it does not offer yet
+ * (TDP/nested-paging setup, FEP variants, SSE register access, Xen hypercalls).
  *
  * @module
  */
