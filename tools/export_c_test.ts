@@ -111,3 +111,52 @@ Deno.test("a prototype's changes: structs, constants, prototypes, marked bodies"
     await Deno.remove(now, { recursive: true });
   }
 });
+
+Deno.test("boot code and offsets modules translate call by call into td_boot.S and the Kbuild offsets file", async () => {
+  const base = await Deno.makeTempDir();
+  const now = await Deno.makeTempDir();
+  try {
+    for (const root of [base, now]) await Deno.mkdir(`${root}/lib/x86/tdx`, { recursive: true });
+    const boot = (cr3: string) =>
+      `export function td_boot_assemble(a: any): void {\n  // CR3 first.\n  a.label("td_boot");\n` +
+      `  a.movl(${cr3}, "%edi");\n  a.movl("%edi", "%cr3");\n}\n`;
+    await Deno.writeTextFile(
+      `${base}/lib/x86/tdx/td_boot.ts`,
+      boot('"TD_BOOT_PARAMETERS_CR3(%ebx)"'),
+    );
+    await Deno.writeTextFile(
+      `${now}/lib/x86/tdx/td_boot.ts`,
+      boot('"TD_PER_VCPU_PARAMETERS_CR3(%eax)"'),
+    );
+    const offs = (extra: string) =>
+      `export function common(): void {\n  OFFSET("TD_PER_VCPU_PARAMETERS_ESP_GVA", t, "esp_gva");\n${extra}` +
+      `  DEFINE("SIZEOF_TD_PER_VCPU_PARAMETERS", sizeof(td_per_vcpu_parameters));\n}\n`;
+    await Deno.writeTextFile(`${base}/lib/x86/tdx/td_boot_offsets.ts`, offs(""));
+    await Deno.writeTextFile(
+      `${now}/lib/x86/tdx/td_boot_offsets.ts`,
+      offs('  OFFSET("TD_PER_VCPU_PARAMETERS_CR3", t, "cr3");\n'),
+    );
+    const [asm] = await export_module(base, now, "lib/x86/tdx/td_boot.ts");
+    assertEquals(asm!.file, "tools/testing/selftests/kvm/lib/x86/tdx/td_boot.S");
+    assertEquals(asm!.marked, false);
+    assertEquals(asm!.lines, [
+      "\t/* CR3 first. */",
+      "td_boot:",
+      "\tmovl TD_PER_VCPU_PARAMETERS_CR3(%eax), %edi",
+      "\tmovl %edi, %cr3",
+    ]);
+    const [kb] = await export_module(base, now, "lib/x86/tdx/td_boot_offsets.ts");
+    assertEquals(kb!.file, "tools/testing/selftests/kvm/lib/x86/tdx/td_boot_offsets.c");
+    assertEquals(kb!.lines, [
+      "static void __attribute__((used)) common(void)",
+      "{",
+      "\tOFFSET(TD_PER_VCPU_PARAMETERS_ESP_GVA, t, esp_gva);",
+      "\tOFFSET(TD_PER_VCPU_PARAMETERS_CR3, t, cr3);",
+      "\tDEFINE(SIZEOF_TD_PER_VCPU_PARAMETERS, sizeof(struct td_per_vcpu_parameters));",
+      "}",
+    ]);
+  } finally {
+    await Deno.remove(base, { recursive: true });
+    await Deno.remove(now, { recursive: true });
+  }
+});
