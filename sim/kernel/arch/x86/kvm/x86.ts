@@ -936,7 +936,17 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     }
     case msr.MSR_IA32_TSC:
-      v.tsc_offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
+      // kvm_set_msr_common() (kvm-x86 next, arch/x86/kvm/x86.c): userspace
+      // sets the offset outright (kvm_synchronize_tsc()); a guest write moves
+      // the offset by the difference and IA32_TSC_ADJUST by the same amount.
+      if (host) {
+        v.tsc_offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
+      } else {
+        const adj = BigInt.asUintN(64, data - host_tsc_scaled(vcpu) - v.tsc_offset);
+        v.tsc_offset = BigInt.asUintN(64, v.tsc_offset + adj);
+        const adjust = a.msrs.get(msr.MSR_IA32_TSC_ADJUST) ?? 0n;
+        a.msrs.set(msr.MSR_IA32_TSC_ADJUST, BigInt.asUintN(64, adjust + adj));
+      }
       return 0;
     case msr.MSR_IA32_CR_PAT: {
       // Each byte must be a valid memory type (0, 1, 4, 5, 6, 7).
@@ -977,8 +987,16 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     case msr.MSR_IA32_TSC_ADJUST: {
       // Without TSC_ADJUST in the guest CPUID the write is dropped, not refused.
+      // A guest write also moves the TSC offset by the change (kvm_set_msr_common()
+      // -> adjust_tsc_offset_guest()); userspace only sets the MSR.
       const l7 = kvm_find_cpuid_entry_index(a.cpuid_entries, 7, 0);
-      if (l7 && l7.ebx & (1 << 1)) a.msrs.set(index, data);
+      if (l7 && l7.ebx & (1 << 1)) {
+        if (!host) {
+          const adj = BigInt.asUintN(64, data - (a.msrs.get(index) ?? 0n));
+          v.tsc_offset = BigInt.asUintN(64, v.tsc_offset + adj);
+        }
+        a.msrs.set(index, data);
+      }
       return 0;
     }
     case msr.MSR_IA32_SPEC_CTRL:
