@@ -147,6 +147,18 @@ export function ts_signatures(source: string): Map<string, ts_signature> {
   return out;
 }
 
+/** The text of `export const name ...` up to its end (a `;` line or a closing `};`). */
+function decl_text(source: string, name: string): string | undefined {
+  const m = new RegExp(`^export (?:const|let) ${name}\\b.*$`, "m").exec(source);
+  if (!m) return undefined;
+  const start = m.index;
+  if (/;\s*$/.test(m[0])) return m[0];
+  const end = /^\S.*[;)]\s*$/m.exec(source.slice(start + m[0].length + 1));
+  return end
+    ? source.slice(start, start + m[0].length + 1 + end.index + end[0].length).trimEnd()
+    : m[0];
+}
+
 /** The C prototype of `sig`, and the parameters whose C type is not known. */
 export function c_prototype(sig: ts_signature): { proto: string; unknown: string[] } {
   const unknown: string[] = [];
@@ -321,6 +333,23 @@ export async function export_module(
       }
     } else if (typeof v === "number" || typeof v === "bigint") {
       if (old !== v) defines.push(`#define ${name} ${c_value(v)}`);
+    } else if (typeof v === "object" && v !== null && !isRecord(v)) {
+      // An object (an ops table, a shape): C's twin is an initialized struct
+      // or a table the author writes; its TypeScript is kept to port from.
+      const text = decl_text(source, name);
+      if (!text || decl_text(beforeSource, name) === text) continue;
+      hunks.push({
+        file,
+        title: `${name in before ? "changed" : "new"} ${name} (no C twin)`,
+        lines: [
+          `/* EXPORT-C: write ${name} in C (an initialized struct or table), from ${path} */`,
+          `#error "export-c: port ${name} from ${path}"`,
+          "#if 0",
+          ...text.split("\n"),
+          "#endif",
+        ],
+        marked: true,
+      });
     } else if (typeof v === "function") {
       const sig = sigs.get(name);
       if (!sig || beforeSigs.get(name)?.text === sig.text) continue;
