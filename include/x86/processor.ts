@@ -920,3 +920,30 @@ export const PTE_READABLE_MASK = 0n;
 export const PTE_EXECUTABLE_MASK = 0n;
 /** C `PTE_ALWAYS_SET_MASK` of the x86 stage-1 MMU: none. */
 export const PTE_ALWAYS_SET_MASK = 0n;
+
+// MSRs of asm/msr-index.h the ported programs name.
+
+/** AMD `MSR_K7_HWCR`: hardware configuration. */
+export const MSR_K7_HWCR = 0xc0010015;
+/** AMD `MSR_AMD64_DE_CFG`: decode configuration. */
+export const MSR_AMD64_DE_CFG = 0xc0011029;
+/** `MSR_IA32_VMX_BASIC`. */
+export const MSR_IA32_VMX_BASIC = 0x480;
+/** `MSR_IA32_VMX_PINBASED_CTLS`. */
+export const MSR_IA32_VMX_PINBASED_CTLS = 0x481;
+/** `MSR_IA32_VMX_PROCBASED_CTLS`. */
+export const MSR_IA32_VMX_PROCBASED_CTLS = 0x482;
+/** `MSR_IA32_VMX_EXIT_CTLS`. */
+export const MSR_IA32_VMX_EXIT_CTLS = 0x483;
+/** `MSR_IA32_VMX_ENTRY_CTLS`. */
+export const MSR_IA32_VMX_ENTRY_CTLS = 0x484;
+/** `MSR_IA32_VMX_MISC`. */
+export const MSR_IA32_VMX_MISC = 0x485;
+/** `MSR_IA32_VMX_CR0_FIXED0`. */
+export const MSR_IA32_VMX_CR0_FIXED0 = 0x486;
+/** `MSR_IA32_VMX_CR0_FIXED1`. */
+export const MSR_IA32_VMX_CR0_FIXED1 = 0x487;
+/** `MSR_IA32_VMX_CR4_FIXED0`. */
+export const MSR_IA32_VMX_CR4_FIXED0 = 0x488;
+/** `MSR_IA32_VMX_CR4_FIXED1`. */
+export const MSR_IA32_VMX_CR4_FIXED1 = 0x489;

@@ -862,6 +862,9 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       if (!guest_pv_has(vcpu, pv_msr_feature(index))) return KVM_MSR_RET_UNSUPPORTED;
       data[0] = a.msrs.get(index) ?? 0n;
       return 0;
+    case msr.MSR_K7_HWCR:
+      data[0] = a.msrs.get(index) ?? 0n;
+      return 0;
     case MSR_IA32_POWER_CTL:
       // Stored as written; 0 at reset.
       data[0] = a.msrs.get(index) ?? 0n;
@@ -1001,6 +1004,13 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     }
     case msr.MSR_IA32_SPEC_CTRL:
     case msr.MSR_IA32_MCG_STATUS:
+    case msr.MSR_K7_HWCR:
+      // kvm_set_msr_common(): bits 3, 6 and 8 are ignored; only McStatusWrEn
+      // (18) and TscFreqSel (24) are kept; anything else fails.
+      data &= ~(0x40n | 0x100n | 0x8n);
+      if (data & ~((1n << 18n) | (1n << 24n))) return KVM_MSR_RET_INVALID;
+      a.msrs.set(index, data);
+      return 0;
     case MSR_IA32_POWER_CTL:
       a.msrs.set(index, data);
       return 0;

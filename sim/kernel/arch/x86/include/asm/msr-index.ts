@@ -111,3 +111,5 @@ export const MSR_KVM_STEAL_TIME = 0x4b564d03;
 export const MSR_KVM_PV_EOI_EN = 0x4b564d04;
 /** `MSR_IA32_MISC_ENABLE_FAST_STRING`. */
 export const MSR_IA32_MISC_ENABLE_FAST_STRING = 1n << 0n;
+/** `MSR_K7_HWCR`: AMD's hardware configuration register, which KVM emulates on every host. */
+export const MSR_K7_HWCR = 0xc0010015;
