@@ -144,7 +144,10 @@ import {
   KVM_X86_SW_PROTECTED_VM,
   kvm_xcrs,
 } from "../../../../../include/linux/kvm.ts";
-import { KVM_X86_TDX_VM } from "../../../../../include/asm/kvm.ts";
+import {
+  KVM_X86_QUIRK_STUFF_FEATURE_MSRS,
+  KVM_X86_TDX_VM,
+} from "../../../../../include/asm/kvm.ts";
 import {
   KVM_CPUID_SIGNATURE,
   KVM_FEATURE_ASYNC_PF,
@@ -1284,11 +1287,16 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   a.events.$bytes.fill(0);
   a.msrs.clear();
   a.msrs.set(msr.MSR_IA32_XSS, 0n);
-  a.msrs.set(msr.MSR_IA32_UCODE_REV, 0x100000000n);
-  a.msrs.set(msr.MSR_IA32_ARCH_CAPABILITIES, HOST_ARCH_CAPABILITIES);
+  // kvm_arch_vcpu_create() and __vmx_vcpu_reset() (kvm-x86 next) stuff the
+  // feature MSRs with KVM's full configuration only while
+  // KVM_X86_QUIRK_STUFF_FEATURE_MSRS is enabled; without it they start at 0
+  // for userspace to configure.
+  const stuff = !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_STUFF_FEATURE_MSRS);
+  a.msrs.set(msr.MSR_IA32_UCODE_REV, stuff ? 0x100000000n : 0n);
+  a.msrs.set(msr.MSR_IA32_ARCH_CAPABILITIES, stuff ? HOST_ARCH_CAPABILITIES : 0n);
   a.msrs.set(msr.MSR_IA32_MCG_CAP, BigInt(KVM_MAX_MCE_BANKS));
   a.msrs.set(msr.MSR_IA32_MCG_STATUS, 0n);
-  a.msrs.set(msr.MSR_PLATFORM_INFO, MSR_PLATFORM_INFO_CPUID_FAULT);
+  a.msrs.set(msr.MSR_PLATFORM_INFO, stuff ? MSR_PLATFORM_INFO_CPUID_FAULT : 0n);
   a.msrs.set(msr.MSR_IA32_FEAT_CTL, 0n);
   a.msrs.set(msr.MSR_MTRRdefType, 0n);
   a.msrs.set(msr.MSR_IA32_SPEC_CTRL, 0n);
