@@ -68,7 +68,9 @@ function c_equal(a: unknown, b: unknown): boolean {
   ) {
     return Number(x) === Number(y);
   }
-  return BigInt(x) === BigInt(y);
+  // 64-bit integers compare as C's u64 do (GUEST_ASSERT_EQ too): a bigint
+  // that went negative is the wrapped value in C.
+  return BigInt.asUintN(64, BigInt(x)) === BigInt.asUintN(64, BigInt(y));
 }
 
 /**

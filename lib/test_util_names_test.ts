@@ -19,6 +19,7 @@ import {
   parse_backing_src_type,
   parse_size,
   strdup_printf,
+  TEST_ASSERT_EQ,
   timespec_add,
   timespec_add_ns,
   timespec_div,
@@ -112,4 +113,10 @@ Deno.test("backing sources: names, flags, page sizes as test_util.c lists them",
   assertThrows(() => vm_mem_backing_src_alias(NUM_SRC_TYPES), ExitError);
   assertThrows(() => parse_backing_src_type("bogus"), ExitError);
   assertEquals(strdup_printf("%s-%d", "a", 7), "a-7");
+});
+
+Deno.test("TEST_ASSERT_EQ compares 64-bit integers modulo 2^64, as C's u64 and GUEST_ASSERT_EQ do", () => {
+  TEST_ASSERT_EQ(-(1n << 34n), 0xfffffffc00000000n);
+  TEST_ASSERT_EQ(-1n, 0xffffffffffffffffn);
+  assertThrows(() => TEST_ASSERT_EQ(-1n, 0xfffffffffffffffen), ExitError);
 });
