@@ -286,7 +286,7 @@ export class vcpu_thread {
    * @returns whether the map is applied or will be before the guest runs
    *   again; false when the vCPU had to be stopped
    */
-  flush_memory_map(timeout_ms = 1000): boolean {
+  flush_memory_map(timeout_ms = 5000): boolean {
     const ctl = this.#ctl;
     const want = this.#generation;
     const give_up = performance.now() + timeout_ms;
