@@ -10,7 +10,7 @@
  */
 
 import "../sim/use_sim_backend.ts";
-import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
+import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import {
   GUEST_DONE,
   type kvm_vcpu,
@@ -18,7 +18,10 @@ import {
   ref,
   TEST_ASSERT,
   vcpu_run,
+  vcpu_run_async,
   vm_create_with_one_vcpu,
+  VM_MEM_SRC_ANONYMOUS,
+  vm_userspace_mem_region_add,
 } from "../include/kvm_util.ts";
 import { exit } from "../include/libc/exit.ts";
 import { close, ioctl, open, user_memory } from "../include/libc/syscall.ts";
@@ -27,7 +30,7 @@ import { current } from "../sim/kernel/include/linux/sched.ts";
 import type { file_operations } from "../sim/kernel/fs/file.ts";
 import { O_RDWR } from "../include/linux/fcntl.ts";
 import { GuestCodeError, SimulatorBugError } from "../sim/backend.ts";
-import { vcpu_threads_alive } from "../sim/cpu/vcpu_thread.ts";
+import { set_memmap_flush_timeout, vcpu_threads_alive } from "../sim/cpu/vcpu_thread.ts";
 import { backend } from "../include/libc/backend.ts";
 import { KVM_EXIT_IO } from "../include/linux/kvm.ts";
 import { outb } from "../include/x86/processor.ts";
@@ -40,6 +43,15 @@ const toplevel_backend = backend().name;
 /** Guest: reports whether this worker's top-level code reached a (simulated) kernel. */
 export function guest_toplevel_report(): void {
   outb(0x80, toplevel_fd >= 0 && toplevel_backend === "sim" ? 1 : 0);
+  GUEST_DONE();
+}
+
+/** Guest: computes for a while without executing an instruction, then finishes. */
+export function guest_busy_without_instructions(): void {
+  const until = Date.now() + 1500;
+  while (Date.now() < until) {
+    // No intrinsic, no guest memory access: nothing the CPU can stop at.
+  }
   GUEST_DONE();
 }
 
@@ -175,4 +187,23 @@ Deno.test("a JavaScript exception inside the simulated kernel fails the call lou
   } finally {
     close(fd);
   }
+});
+
+Deno.test("a vCPU that does not take a new memory map in time is stopped; KVM_RUN says why", async () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, guest_busy_without_instructions);
+  set_memmap_flush_timeout(200);
+  try {
+    const run = vcpu_run_async(vcpu.value);
+    // Let the guest start its loop, then change the memslots under it.
+    await new Promise((r) => setTimeout(r, 300));
+    vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, 1n << 32n, 10, 16, 0);
+    const e = await assertRejects(() => run, GuestCodeError);
+    assertMatch(e.message, /did not acknowledge a memory map change within 200 ms/);
+  } finally {
+    set_memmap_flush_timeout(5000);
+    kvm_vm_free(vm);
+  }
+  // The worker is stopped as soon as its loop lets it (it cannot be interrupted before).
+  assertEquals(vcpu_threads_alive(3000), [], "the stopped worker ended after its loop");
 });

@@ -87,6 +87,19 @@ export function set_run_deadline(ms: number | undefined): void {
   deadline_ms = ms;
 }
 
+let flush_timeout_ms = 5000;
+
+/**
+ * Sets how long {@linkcode vcpu_thread.flush_memory_map} waits for a vCPU
+ * in guest mode to take a new memory map before stopping it (default 5 s).
+ *
+ * @param ms milliseconds
+ */
+export function set_memmap_flush_timeout(ms: number): void {
+  if (!(ms > 0)) throw new RangeError(`Bad flush timeout ${ms}`);
+  flush_timeout_ms = ms;
+}
+
 /** The deadline {@linkcode set_run_deadline} set, in milliseconds. */
 export function run_deadline(): number | undefined {
   return deadline_ms;
@@ -286,7 +299,7 @@ export class vcpu_thread {
    * @returns whether the map is applied or will be before the guest runs
    *   again; false when the vCPU had to be stopped
    */
-  flush_memory_map(timeout_ms = 5000): boolean {
+  flush_memory_map(timeout_ms: number = flush_timeout_ms): boolean {
     const ctl = this.#ctl;
     const want = this.#generation;
     const give_up = performance.now() + timeout_ms;
