@@ -28,7 +28,9 @@
  * Host and workers agree on the GVAs without depending on module evaluation
  * order: the image's first data page is a directory of (key hash, GVA) pairs
  * written by the host, and a worker resolves each global through it on first
- * use. The key is the declaring module's URL and the global's name.
+ * use. The key is the declaring module's URL (relative to the SDK's root
+ * for its own modules and tests, so MRTD does not depend on the checkout's
+ * path) and the global's name.
  *
  * @module
  */
@@ -73,6 +75,19 @@ interface global_record {
 
 const globals: global_record[] = [];
 let data_end = IMAGE_DATA_DIRECTORY_SIZE;
+
+/** The SDK's root directory URL. */
+const SDK_ROOT = new URL("../", import.meta.url).href;
+
+/**
+ * A declaring module's URL relative to the SDK's root when it lies inside:
+ * the directory is measured into a TD, and a TD's MRTD must not depend on
+ * where the tree is checked out (`deno task mrtd --diff` builds the other
+ * revision in a temporary directory).
+ */
+function portable_url(url: string): string {
+  return url.startsWith(SDK_ROOT) ? `sdk:${url.slice(SDK_ROOT.length)}` : url;
+}
 
 /** FNV-1a, 64 bits: the directory's key hash. */
 function fnv1a64(s: string): bigint {
@@ -137,7 +152,7 @@ export function guest_global(
   init?: number | bigint,
 ): guest_global<unknown> {
   const site = callsite(1);
-  const key = `${site?.url ?? "?"}#${name}`;
+  const key = `${portable_url(site?.url ?? "?")}#${name}`;
   const size = type.size;
   const align = Math.max(8, type.align);
   data_end = (data_end + align - 1) & ~(align - 1);

@@ -61,6 +61,18 @@ Deno.test("MRTD follows boot-parameter sizes and guest behaviour, not comments",
     assert(/image-text +[0-9a-f]{16} code records: guest_code_probe/.test(log), log);
     assert(/image-text +[0-9a-f]{16} code records: idt_handler_0\.\.63/.test(log), log);
 
+    await t.step("the same tree checked out elsewhere: same MRTD", async () => {
+      const other = await copy_tree();
+      try {
+        await Deno.writeTextFile(`${other}/x86/mrtd_probe.ts`, PROGRAM);
+        const there = await mrtd_run(other, "x86/mrtd_probe.ts", []);
+        assertEquals(mrtd_diff(base, there), []);
+        assertEquals(there[0]!.mrtd, base[0]!.mrtd);
+      } finally {
+        await Deno.remove(other, { recursive: true });
+      }
+    });
+
     await t.step("a comment and reformatting in a guest function: same MRTD", async () => {
       await Deno.writeTextFile(
         prog,
