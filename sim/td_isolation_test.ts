@@ -25,6 +25,7 @@ import {
   readq,
   sync_global_to_guest,
   vm_alloc,
+  vm_mem_set_private,
   vm_mem_set_shared,
   vm_vcpu_add,
   writeq,
@@ -84,6 +85,10 @@ import {
   KVM_SYNC_X86_REGS,
 } from "../include/linux/kvm.ts";
 import { open_kvm } from "./kernel/testdata/util.ts";
+import { current } from "./kernel/include/linux/sched.ts";
+import { file_to_kvm } from "./kernel/virt/kvm/kvm_main.ts";
+import { to_kvm_tdx } from "./kernel/arch/x86/kvm/vmx/tdx.ts";
+import { SEPT_FREE, SEPT_MAPPED } from "./tdx_module/sept.ts";
 
 /** What the TD writes privately; none of these may reach the host. */
 const SECRET_MEM = 0x5ec2e7_0000_a11cen;
@@ -271,6 +276,15 @@ Deno.test("no host path reveals or changes what a TD wrote privately", () => {
 
   // Converting the page to shared destroys its private contents before the ioctl returns.
   const gpa = addr_gva2gpa(vm, page);
+  const td = to_kvm_tdx(file_to_kvm(current.files.lookup(vm.fd)!)!).td;
+  const gfn = Number(gpa >> 12n);
+  assertEquals(td.sept.state(gfn), SEPT_MAPPED);
+  vm_mem_set_shared(vm, gpa, BigInt(PAGE_SIZE));
+  // KVM zaps the S-EPT inside KVM_SET_MEMORY_ATTRIBUTES, not at the next entry:
+  // converting back to private before any entry must not bring the old page back.
+  assertEquals(td.sept.state(gfn), SEPT_FREE, "removed from the S-EPT when the ioctl returned");
+  vm_mem_set_private(vm, gpa, BigInt(PAGE_SIZE));
+  assertEquals(td.sept.state(gfn), SEPT_FREE, "still gone after converting back");
   vm_mem_set_shared(vm, gpa, BigInt(PAGE_SIZE));
   check("the page after private->shared conversion", user_memory(hva, PAGE_SIZE));
   check("kvm_run at the end", user_memory(vcpu.run_hva, 3 * 4096));
