@@ -30,7 +30,7 @@ import {
   KVM_X86_TDX_VM,
 } from "../include/asm/kvm.ts";
 import { EAGAIN, EBUSY, EIO, ENOMEM, ENOSPC } from "../include/linux/errno.ts";
-import { __vm_create, kvm_vm_free } from "../include/kvm_util.ts";
+import { __vm_create } from "../include/kvm_util.ts";
 import { VM_SHAPE_TDX } from "../include/x86/processor.ts";
 import { current } from "./kernel/include/linux/sched.ts";
 import { file_to_kvm } from "./kernel/virt/kvm/kvm_main.ts";
