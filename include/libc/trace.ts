@@ -33,7 +33,7 @@ import { ioc_arg_types } from "../linux/ioctl.ts";
 import * as kvm from "../linux/kvm.ts";
 import { strerrorname_np } from "../linux/errno.ts";
 import type { CType, RecordType, ViewBase } from "../c/layout.ts";
-import { getenv } from "./process.ts";
+import { getenv, in_vcpu_worker } from "./process.ts";
 
 /** The environment variable that turns tracing on. */
 export const TRACE_ENV = "KVM_SELFTESTS_TRACE";
@@ -77,7 +77,9 @@ export function trace_parse(spec: string, out: Record<trace_class, boolean> = kv
   }
 }
 
-trace_parse(getenv(TRACE_ENV) ?? "");
+// A vCPU worker's own simulated kernel (which a test module's top-level
+// code reaches there) is not the process's: its calls are not traced.
+if (!in_vcpu_worker()) trace_parse(getenv(TRACE_ENV) ?? "");
 
 const encoder = new TextEncoder();
 
