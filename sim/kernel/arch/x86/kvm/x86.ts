@@ -154,6 +154,7 @@ import {
   KVM_FEATURE_CLOCKSOURCE,
   KVM_FEATURE_CLOCKSOURCE2,
   KVM_FEATURE_PV_EOI,
+  KVM_FEATURE_PV_UNHALT,
   KVM_FEATURE_STEAL_TIME,
   KVM_HC_MAP_GPA_RANGE,
 } from "../../../../../include/linux/kvm_para.ts";
@@ -1087,18 +1088,40 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
  */
 export function guest_pv_has(vcpu: kvm_vcpu, feature: number): boolean {
   if (!vcpu.arch.pv_cpuid_enforce) return true;
-  const e = vcpu.arch.cpuid_entries;
+  const f = kvm_find_kvm_cpuid_features(vcpu.arch.cpuid_entries);
+  return !!f && ((f.eax >>> feature) & 1) === 1;
+}
+
+/**
+ * `kvm_find_kvm_cpuid_features()`: the KVM_CPUID_FEATURES leaf of the KVM
+ * paravirt base ("KVMKVMKVM" at 0x40000000 + n * 0x100), or undefined when
+ * the table has no KVM signature.
+ */
+function kvm_find_kvm_cpuid_features(e: readonly cpuid_entry[]): cpuid_entry | undefined {
   for (let base = KVM_CPUID_SIGNATURE; base < 0x50000000; base += 0x100) {
     const sig = kvm_find_cpuid_entry_index(e, base, 0);
     if (
       sig && sig.ebx === KVM_SIGNATURE[0] && sig.ecx === KVM_SIGNATURE[1] &&
       sig.edx === KVM_SIGNATURE[2] && sig.eax - base < 0x100
     ) {
-      const f = kvm_find_cpuid_entry_index(e, base | 1, 0);
-      return !!f && ((f.eax >>> feature) & 1) === 1;
+      return kvm_find_cpuid_entry_index(e, base | 1, 0) ?? undefined;
     }
   }
-  return false;
+  return undefined;
+}
+
+/**
+ * `kvm_apply_cpuid_pv_features_quirk()` (cpuid.c, kvm-x86 next, from
+ * kvm_vcpu_after_set_cpuid()): with HLT exits disabled the guest halts
+ * natively, so KVM cannot wake it for a PV kick: PV_UNHALT is cleared from
+ * the KVM features leaf, if the table has KVM's signature.
+ */
+function kvm_apply_cpuid_pv_features_quirk(vcpu: kvm_vcpu): void {
+  const best = kvm_find_kvm_cpuid_features(vcpu.arch.cpuid_entries);
+  if (!best) return;
+  if (vcpu.kvm.arch.disabled_exits & KVM_X86_DISABLE_EXITS_HLT) {
+    best.eax = (best.eax & ~(1 << KVM_FEATURE_PV_UNHALT)) >>> 0;
+  }
 }
 
 /** "KVMKVMKVM\0\0\0" as CPUID EBX, ECX, EDX. */
@@ -1691,6 +1714,7 @@ function kvm_set_cpuid(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
   vcpu.arch.cpuid_entries = e2;
   vcpu.arch.maxphyaddr = cpuid_maxphyaddr(e2);
   kvm_update_cpuid_runtime(vcpu);
+  kvm_apply_cpuid_pv_features_quirk(vcpu);
   return 0;
 }
 
