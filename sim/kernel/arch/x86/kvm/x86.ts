@@ -53,6 +53,7 @@ import {
   KVM_CAP_IRQCHIP,
   KVM_CAP_MAX_VCPU_ID,
   KVM_CAP_MAX_VCPUS,
+  KVM_CAP_MCE,
   KVM_CAP_MEMORY_FAULT_INFO,
   KVM_CAP_MMU_SHADOW_CACHE_CONTROL,
   KVM_CAP_MP_STATE,
@@ -60,6 +61,7 @@ import {
   KVM_CAP_NOP_IO_DELAY,
   KVM_CAP_NR_VCPUS,
   KVM_CAP_PCI_SEGMENT,
+  KVM_CAP_PRE_FAULT_MEMORY,
   KVM_CAP_READONLY_MEM,
   KVM_CAP_SET_BOOT_CPU_ID,
   KVM_CAP_SET_IDENTITY_MAP_ADDR,
@@ -87,6 +89,7 @@ import {
   kvm_debugregs,
   KVM_ENABLE_CAP,
   kvm_enable_cap,
+  kvm_enc_region,
   kvm_fpu,
   KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
@@ -100,11 +103,15 @@ import {
   KVM_GET_XCRS,
   KVM_GET_XSAVE,
   KVM_GET_XSAVE2,
+  KVM_INTERRUPT,
+  kvm_interrupt,
   kvm_irq_level,
   KVM_IRQ_LINE,
   KVM_MAX_XCRS,
   KVM_MEM_READONLY,
   KVM_MEMORY_ENCRYPT_OP,
+  KVM_MEMORY_ENCRYPT_REG_REGION,
+  KVM_MEMORY_ENCRYPT_UNREG_REGION,
   kvm_mp_state,
   KVM_MP_STATE_AP_RESET_HOLD,
   KVM_MP_STATE_HALTED,
@@ -140,7 +147,11 @@ import {
   KVM_X86_DEFAULT_VM,
   KVM_X86_DISABLE_EXITS_HLT,
   KVM_X86_DISABLE_EXITS_PAUSE,
+  KVM_X86_GET_MCE_CAP_SUPPORTED,
+  kvm_x86_mce,
+  KVM_X86_SET_MCE,
   KVM_X86_SET_MSR_FILTER,
+  KVM_X86_SETUP_MCE,
   KVM_X86_SW_PROTECTED_VM,
   kvm_xcrs,
 } from "../../../../../include/linux/kvm.ts";
@@ -153,6 +164,7 @@ import {
   KVM_FEATURE_ASYNC_PF,
   KVM_FEATURE_CLOCKSOURCE,
   KVM_FEATURE_CLOCKSOURCE2,
+  KVM_FEATURE_POLL_CONTROL,
   KVM_FEATURE_PV_EOI,
   KVM_FEATURE_PV_UNHALT,
   KVM_FEATURE_STEAL_TIME,
@@ -295,6 +307,8 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
     n_requested_mmu_pages: 0,
     images: current.exe_file,
     memmap: null,
+    // kvm_arch_init_vm(): a TD may pre-fault only once finalized (tdx_td_finalize()).
+    pre_fault_allowed: vm_type === KVM_X86_DEFAULT_VM || vm_type === KVM_X86_SW_PROTECTED_VM,
   };
 }
 
@@ -356,6 +370,11 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
       return 1;
     case KVM_CAP_ADJUST_CLOCK:
       return KVM_CLOCK_VALID_FLAGS;
+    case KVM_CAP_MCE:
+      return KVM_MAX_MCE_BANKS;
+    case KVM_CAP_PRE_FAULT_MEMORY:
+      // `tdp_enabled`: the simulated host always has EPT.
+      return 1;
     case KVM_CAP_READONLY_MEM:
       return k ? (k.arch.has_protected_state ? 0 : 1) : 1;
     case KVM_CAP_NR_VCPUS:
@@ -527,7 +546,8 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
   if (is_td(k)) {
     // TDX: KVM_MEMORY_ENCRYPT_OP is the TD's; no in-kernel PIC/IOAPIC (split irqchip only).
     if (cmd === KVM_MEMORY_ENCRYPT_OP) return tdx_vm_ioctl(k, arg);
-    if (cmd === KVM_CREATE_IRQCHIP) return -ENOTTY;
+    // KVM_CREATE_IRQCHIP: EEXIST first, then ENOTTY for protected EOIs.
+    if (cmd === KVM_CREATE_IRQCHIP) return irqchip_in_kernel(k) ? -EEXIST : -ENOTTY;
   }
   switch (cmd) {
     case KVM_SET_NR_MMU_PAGES:
@@ -539,12 +559,22 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
       k.arch.n_requested_mmu_pages = Number(arg);
       return 0;
     case KVM_SET_TSS_ADDR:
-      // VMX needs three pages below 4 GiB for real mode; only the range is checked.
-      return arg > 0xffffffffn - 3n * 4096n ? -EINVAL : 0;
-    case KVM_SET_IDENTITY_MAP_ADDR: {
-      if (copy_in(arg, 8)) return -EFAULT;
-      return k.created_vcpus ? -EINVAL : 0;
-    }
+      // kvm_vm_ioctl_set_tss_addr() (x86.c at 042007c2): the three real-mode
+      // pages must fit below 4 GiB, `addr > (unsigned int)(-3 * PAGE_SIZE)`.
+      // vt_set_tss_addr() then takes it (a TD, or vmx_set_tss_addr() with
+      // unrestricted guest, allocates nothing).
+      return arg > 0xffffd000n ? -EINVAL : 0;
+    case KVM_SET_IDENTITY_MAP_ADDR:
+      // kvm_arch_vm_ioctl(): vCPUs already created wins over a bad pointer;
+      // vt_set_identity_map_addr() then records it (nothing to allocate with
+      // unrestricted guest).
+      if (k.created_vcpus) return -EINVAL;
+      return copy_in(arg, 8) ? -EFAULT : 0;
+    case KVM_MEMORY_ENCRYPT_REG_REGION:
+    case KVM_MEMORY_ENCRYPT_UNREG_REGION:
+      // The region is copied in first; VMX and TDX have no
+      // mem_enc_(un)register_region hook, so a readable one is ENOTTY.
+      return copy_in(arg, kvm_enc_region.size) ? -EFAULT : -ENOTTY;
     case KVM_CREATE_IRQCHIP:
       if (irqchip_in_kernel(k)) return -EEXIST;
       if (k.created_vcpus) return -EINVAL;
@@ -624,9 +654,12 @@ export const emulated_msrs: readonly number[] = [
   msr.MSR_IA32_ARCH_CAPABILITIES,
   msr.MSR_IA32_MISC_ENABLE,
   msr.MSR_IA32_MCG_STATUS,
+  msr.MSR_IA32_MCG_CTL,
+  msr.MSR_IA32_MCG_EXT_CTL,
   msr.MSR_PLATFORM_INFO,
   0x1fc, // MSR_IA32_POWER_CTL
   msr.MSR_IA32_UCODE_REV,
+  msr.MSR_KVM_POLL_CONTROL,
 ];
 
 /**
@@ -704,6 +737,9 @@ export function kvm_arch_dev_ioctl(cmd: number, arg: bigint): number {
       return kvm_dev_ioctl_get_cpuid(arg, false);
     case KVM_GET_EMULATED_CPUID:
       return kvm_dev_ioctl_get_cpuid(arg, true);
+    case KVM_X86_GET_MCE_CAP_SUPPORTED:
+      scratch_dv.setBigUint64(0, KVM_MCE_CAP_SUPPORTED, true);
+      return copy_out(arg, scratch_u8, 8) ? -EFAULT : 0;
     case KVM_GET_MSRS:
       // do_get_feature_msr(): the feature MSRs, and 0 for the other advertised ones.
       return msr_io(arg, (index, data) =>
@@ -869,6 +905,18 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
     case msr.MSR_K7_HWCR:
       data[0] = a.msrs.get(index) ?? 0n;
       return 0;
+    case msr.MSR_KVM_POLL_CONTROL:
+      // kvm_get_msr_common(): 1 (not UNSUPPORTED) without the PV feature.
+      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_INVALID;
+      data[0] = a.msr_kvm_poll_control;
+      return 0;
+    case msr.MSR_IA32_MCG_EXT_CTL:
+      // vmx_get_msr(): the guest needs LMCE opted in through FEATURE_CONTROL.
+      if (!host && !((a.msrs.get(msr.MSR_IA32_FEAT_CTL) ?? 0n) & msr.FEAT_CTL_LMCE_ENABLED)) {
+        return KVM_MSR_RET_INVALID;
+      }
+      data[0] = a.mce.mcg_ext_ctl;
+      return 0;
     case MSR_IA32_POWER_CTL:
       // Stored as written; 0 at reset.
       data[0] = a.msrs.get(index) ?? 0n;
@@ -877,15 +925,7 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       break;
     default:
       if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return KVM_MSR_RET_UNSUPPORTED;
-      if (index >= msr.MSR_IA32_MC0_CTL && index < msr.MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS) {
-        // get_msr_mce(): banks beyond MCG_CAP's count do not exist.
-        const bank = (index - msr.MSR_IA32_MC0_CTL) >> 2;
-        if (bank >= Number((a.msrs.get(msr.MSR_IA32_MCG_CAP) ?? 0n) & 0xffn)) {
-          return KVM_MSR_RET_UNSUPPORTED;
-        }
-        data[0] = a.msrs.get(index) ?? 0n;
-        return 0;
-      }
+      if (is_mce_msr(index)) return get_msr_mce(vcpu, index, data, host);
   }
   const val = a.msrs.get(index);
   if (val === undefined) return KVM_MSR_RET_UNSUPPORTED;
@@ -1007,7 +1047,25 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     }
     case msr.MSR_IA32_SPEC_CTRL:
-    case msr.MSR_IA32_MCG_STATUS:
+      // Stored as written (the host's SPEC_CTRL test write is not modelled).
+      a.msrs.set(index, data);
+      return 0;
+    case msr.MSR_KVM_POLL_CONTROL:
+      // kvm_set_msr_common(): only the enable bit exists.
+      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_INVALID;
+      if (data & ~1n) return KVM_MSR_RET_INVALID;
+      a.msr_kvm_poll_control = data;
+      return 0;
+    case msr.MSR_IA32_MCG_EXT_CTL:
+      // vmx_set_msr(): LMCE opted in (or userspace), and only LMCE_EN.
+      if (
+        (!host && !((a.msrs.get(msr.MSR_IA32_FEAT_CTL) ?? 0n) & msr.FEAT_CTL_LMCE_ENABLED)) ||
+        (data & ~MCG_EXT_CTL_LMCE_EN)
+      ) {
+        return KVM_MSR_RET_INVALID;
+      }
+      a.mce.mcg_ext_ctl = data;
+      return 0;
     case msr.MSR_K7_HWCR:
       // kvm_set_msr_common(): bits 3, 6 and 8 are ignored; only McStatusWrEn
       // (18) and TscFreqSel (24) are kept; anything else fails.
@@ -1071,8 +1129,10 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       a.msrs.set(index, data);
       return 0;
     default:
-      if (index >= msr.MSR_IA32_MC0_CTL && index < msr.MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS) {
-        return set_msr_mce_bank(vcpu, index, data, host);
+      // kvm_set_msr_common() sends MCG_CTL/STATUS and the banks to
+      // set_msr_mce(); MCG_CAP and the P5 MSRs have no write case.
+      if (is_mce_msr(index) && index !== msr.MSR_IA32_MCG_CAP && index > msr.MSR_IA32_P5_MC_TYPE) {
+        return set_msr_mce(vcpu, index, data, host);
       }
       return KVM_MSR_RET_UNSUPPORTED;
   }
@@ -1164,7 +1224,9 @@ const KVM_SUPPORTED_FEATURE_CONTROL = FEAT_CTL_LOCKED | (1n << 1n) | (1n << 2n) 
 function is_vmx_feature_control_msr_valid(vcpu: kvm_vcpu, data: bigint, host: boolean): boolean {
   if (host) return !(data & ~KVM_SUPPORTED_FEATURE_CONTROL);
   if ((vcpu.arch.msrs.get(msr.MSR_IA32_FEAT_CTL) ?? 0n) & FEAT_CTL_LOCKED) return false;
-  return !(data & ~FEAT_CTL_LOCKED);
+  // vmx_setup_mce(): LMCE_ENABLED is valid while MCG_CAP has LMCE_P.
+  const lmce = vcpu.arch.mce.mcg_cap & MCG_LMCE_P ? msr.FEAT_CTL_LMCE_ENABLED : 0n;
+  return !(data & ~(FEAT_CTL_LOCKED | lmce));
 }
 
 /**
@@ -1181,20 +1243,239 @@ function kvm_gpa_is_writable(k: kvm, gpa: bigint, len: number): boolean {
   return true;
 }
 
-/** `set_msr_mce()` for the MCi_CTL/STATUS/ADDR/MISC bank MSRs. */
-function set_msr_mce_bank(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
-  const a = vcpu.arch;
-  const off = index - msr.MSR_IA32_MC0_CTL;
-  if ((off >> 2) >= Number((a.msrs.get(msr.MSR_IA32_MCG_CAP) ?? 0n) & 0xffn)) {
-    return KVM_MSR_RET_UNSUPPORTED;
+// ---------------------------------------------------------------------------
+// Machine check (x86.c at 042007c2: set_msr_mce(), get_msr_mce(),
+// kvm_vcpu_ioctl_x86_setup_mce(), kvm_vcpu_ioctl_x86_set_mce())
+
+/** `MCG_CTL_P`: MCG_CTL exists. */
+const MCG_CTL_P = 1n << 8n;
+/** `MCG_CMCI_P`: corrected-error interrupts (MCi_CTL2) exist. */
+const MCG_CMCI_P = 1n << 10n;
+/** `MCG_SER_P`: software error recovery. */
+const MCG_SER_P = 1n << 24n;
+/** `MCG_LMCE_P`: local machine checks (MCG_EXT_CTL). */
+const MCG_LMCE_P = 1n << 27n;
+/** `MCG_EXT_CTL_LMCE_EN`. */
+const MCG_EXT_CTL_LMCE_EN = 1n;
+/** `MCG_STATUS_MCIP`: a machine check is in progress. */
+const MCG_STATUS_MCIP = 1n << 2n;
+const MCI_STATUS_VAL = 1n << 63n;
+const MCI_STATUS_OVER = 1n << 62n;
+const MCI_STATUS_UC = 1n << 61n;
+const MCI_STATUS_PCC = 1n << 57n;
+const MCI_STATUS_S = 1n << 56n;
+const MCI_STATUS_AR = 1n << 55n;
+/** `MCI_CTL2_CMCI_EN` | `MCI_CTL2_CMCI_THRESHOLD_MASK`: the writable MCi_CTL2 bits. */
+const MCI_CTL2_CMCI_EN = 1n << 30n;
+const MCI_CTL2_VALID = MCI_CTL2_CMCI_EN | 0x7fffn;
+const U64_MAX = 0xffffffffffffffffn;
+/** `MC_VECTOR`. */
+const MC_VECTOR = 18;
+/** `X86_CR4_MCE`. */
+const X86_CR4_MCE = 1n << 6n;
+
+/**
+ * `kvm_caps.supported_mce_cap` on VMX: CTL_P and SER_P from
+ * kvm_x86_vendor_init(), LMCE_P and CMCI_P from vmx hardware_setup().
+ */
+export const KVM_MCE_CAP_SUPPORTED: bigint = MCG_CTL_P | MCG_SER_P | MCG_LMCE_P | MCG_CMCI_P;
+
+/** The MSRs `kvm_get_msr_common()` hands to `get_msr_mce()`. */
+function is_mce_msr(index: number): boolean {
+  return index === msr.MSR_IA32_P5_MC_ADDR || index === msr.MSR_IA32_P5_MC_TYPE ||
+    index === msr.MSR_IA32_MCG_CAP || index === msr.MSR_IA32_MCG_CTL ||
+    index === msr.MSR_IA32_MCG_STATUS ||
+    (index >= msr.MSR_IA32_MC0_CTL && index < msr.MSR_IA32_MC0_CTL + 4 * KVM_MAX_MCE_BANKS) ||
+    (index >= msr.MSR_IA32_MC0_CTL2 && index < msr.MSR_IA32_MC0_CTL2 + KVM_MAX_MCE_BANKS);
+}
+
+/**
+ * `can_set_mci_status()`: only a guest whose CPUID vendor is AMD or Hygon,
+ * with HWCR.McStatusWrEn (bit 18), may write a non-zero MCi_STATUS.
+ */
+function can_set_mci_status(vcpu: kvm_vcpu): boolean {
+  const e = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 0, 0);
+  // "AuthenticAMD" / "HygonGenuine" EBX.
+  const amd = !!e && (e.ebx === 0x68747541 || e.ebx === 0x6f677948);
+  return amd && ((vcpu.arch.msrs.get(msr.MSR_K7_HWCR) ?? 0n) & (1n << 18n)) !== 0n;
+}
+
+/** `get_msr_mce()`: 0 and `data[0]`, or KVM_MSR_RET_INVALID. */
+function get_msr_mce(vcpu: kvm_vcpu, index: number, data: bigint[], host: boolean): number {
+  const m = vcpu.arch.mce;
+  const bank_num = Number(m.mcg_cap & 0xffn);
+  switch (index) {
+    case msr.MSR_IA32_P5_MC_ADDR:
+    case msr.MSR_IA32_P5_MC_TYPE:
+      data[0] = 0n;
+      return 0;
+    case msr.MSR_IA32_MCG_CAP:
+      data[0] = m.mcg_cap;
+      return 0;
+    case msr.MSR_IA32_MCG_CTL:
+      if (!(m.mcg_cap & MCG_CTL_P) && !host) return KVM_MSR_RET_INVALID;
+      data[0] = m.mcg_ctl;
+      return 0;
+    case msr.MSR_IA32_MCG_STATUS:
+      data[0] = m.mcg_status;
+      return 0;
   }
-  // MCi_CTL is all or nothing (bit 10 and bit 0 may be clear on some CPUs).
-  if ((off & 3) === 0 && data !== 0n && (data | (1n << 10n) | 1n) !== 0xffffffffffffffffn) {
+  if (index >= msr.MSR_IA32_MC0_CTL2 && index < msr.MSR_IA32_MC0_CTL2 + KVM_MAX_MCE_BANKS) {
+    if (index > msr.MSR_IA32_MC0_CTL2 + bank_num - 1) return KVM_MSR_RET_INVALID;
+    if (!(m.mcg_cap & MCG_CMCI_P) && !host) return KVM_MSR_RET_INVALID;
+    data[0] = m.ctl2[index - msr.MSR_IA32_MC0_CTL2]!;
+    return 0;
+  }
+  if (index > msr.MSR_IA32_MC0_CTL + 4 * bank_num - 1) return KVM_MSR_RET_INVALID;
+  data[0] = m.banks[index - msr.MSR_IA32_MC0_CTL]!;
+  return 0;
+}
+
+/**
+ * `set_msr_mce()`: MCG_STATUS, MCG_CTL, the banks and their CTL2, checked in
+ * the kernel's order; 0 or KVM_MSR_RET_INVALID (a #GP for the guest).
+ */
+function set_msr_mce(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
+  const m = vcpu.arch.mce;
+  const bank_num = Number(m.mcg_cap & 0xffn);
+  switch (index) {
+    case msr.MSR_IA32_MCG_STATUS:
+      m.mcg_status = data;
+      return 0;
+    case msr.MSR_IA32_MCG_CTL:
+      // Without MCG_CTL_P only userspace may write, and only 0.
+      if (!(m.mcg_cap & MCG_CTL_P) && (data || !host)) return KVM_MSR_RET_INVALID;
+      if (data !== 0n && data !== U64_MAX) return KVM_MSR_RET_INVALID;
+      m.mcg_ctl = data;
+      return 0;
+  }
+  if (index >= msr.MSR_IA32_MC0_CTL2 && index < msr.MSR_IA32_MC0_CTL2 + KVM_MAX_MCE_BANKS) {
+    if (index > msr.MSR_IA32_MC0_CTL2 + bank_num - 1) return KVM_MSR_RET_INVALID;
+    if (!(m.mcg_cap & MCG_CMCI_P) && (data || !host)) return KVM_MSR_RET_INVALID;
+    if (data & ~MCI_CTL2_VALID) return KVM_MSR_RET_INVALID;
+    m.ctl2[index - msr.MSR_IA32_MC0_CTL2] = data;
+    return 0;
+  }
+  if (index > msr.MSR_IA32_MC0_CTL + 4 * bank_num - 1) return KVM_MSR_RET_INVALID;
+  // MCi_CTL: 0 or all ones, where bit 10 (AMD K8 GART erratum) and bit 0
+  // (UnixWare) may be clear.
+  if ((index & 3) === 0 && data !== 0n && (data | (1n << 10n) | 1n) !== U64_MAX) {
     return KVM_MSR_RET_INVALID;
   }
-  // Only userspace may set MCi_STATUS to a non-zero value (MCE injection).
-  if ((off & 3) === 1 && !host && data !== 0n) return KVM_MSR_RET_INVALID;
-  a.msrs.set(index, data);
+  // MCi_STATUS: the guest may only clear it, unless AMD's McStatusWrEn.
+  if (!host && (index & 3) === 1 && data !== 0n && !can_set_mci_status(vcpu)) {
+    return KVM_MSR_RET_INVALID;
+  }
+  m.banks[index - msr.MSR_IA32_MC0_CTL] = data;
+  return 0;
+}
+
+/**
+ * `kvm_vcpu_ioctl_x86_setup_mce()`: 1..KVM_MAX_MCE_BANKS banks, feature bits
+ * KVM supports plus the bank count (bits 7:0) and extended count (23:16).
+ */
+function kvm_vcpu_ioctl_x86_setup_mce(vcpu: kvm_vcpu, mcg_cap: bigint): number {
+  const bank_num = Number(mcg_cap & 0xffn);
+  if (!bank_num || bank_num > KVM_MAX_MCE_BANKS) return -EINVAL;
+  if (mcg_cap & ~(KVM_MCE_CAP_SUPPORTED | 0xffn | 0xff0000n)) return -EINVAL;
+  const m = vcpu.arch.mce;
+  m.mcg_cap = mcg_cap;
+  if (mcg_cap & MCG_CTL_P) m.mcg_ctl = U64_MAX;
+  for (let bank = 0; bank < bank_num; bank++) {
+    m.banks[bank * 4] = U64_MAX;
+    if (mcg_cap & MCG_CMCI_P) m.ctl2[bank] = 0n;
+  }
+  // kvm_apic_after_set_mcg_cap() (the CMCI LVT; no LAPIC here) and
+  // vmx_setup_mce(): FEATURE_CONTROL's valid bits follow LMCE_P, read from
+  // mcg_cap by is_vmx_feature_control_msr_valid().
+  return 0;
+}
+
+/** `is_ucna()`: uncorrected, no action required (signalled by CMCI, not #MC). */
+function is_ucna(mce: ReturnType<typeof kvm_x86_mce.view>): boolean {
+  return !mce.mcg_status && !(mce.status & (MCI_STATUS_PCC | MCI_STATUS_S | MCI_STATUS_AR)) &&
+    !!(mce.status & MCI_STATUS_VAL) && !!(mce.status & MCI_STATUS_UC);
+}
+
+/** `kvm_vcpu_ioctl_x86_set_mce()`: records the error in its bank, queuing #MC for a UC one. */
+function kvm_vcpu_ioctl_x86_set_mce(
+  vcpu: kvm_vcpu,
+  mce: ReturnType<typeof kvm_x86_mce.view>,
+): number {
+  const m = vcpu.arch.mce;
+  const bank_num = Number(m.mcg_cap & 0xffn);
+  if (mce.bank >= bank_num || !(mce.status & MCI_STATUS_VAL)) return -EINVAL;
+  const b = 4 * mce.bank;
+  const banks = m.banks;
+  if (is_ucna(mce)) {
+    // kvm_vcpu_x86_set_ucna(): the CMCI it may raise needs an in-kernel LAPIC.
+    banks[b + 1] = mce.status;
+    banks[b + 2] = mce.addr;
+    banks[b + 3] = mce.misc;
+    m.mcg_status = mce.mcg_status;
+    return 0;
+  }
+  const uc = (mce.status & MCI_STATUS_UC) !== 0n;
+  // Uncorrected errors are dropped while MCG_CTL or the bank's CTL is not all ones.
+  if (uc && (m.mcg_cap & MCG_CTL_P) && m.mcg_ctl !== U64_MAX) return 0;
+  if (uc && banks[b] !== U64_MAX) return 0;
+  let status = mce.status;
+  if (uc) {
+    // A second #MC while one is in progress, or with CR4.MCE clear, shuts down.
+    if ((m.mcg_status & MCG_STATUS_MCIP) || !(vcpu.arch.vmcs.cr4 & X86_CR4_MCE)) {
+      vcpu.arch.triple_fault_pending = true;
+      return 0;
+    }
+    if (banks[b + 1]! & MCI_STATUS_VAL) status |= MCI_STATUS_OVER;
+    banks[b + 2] = mce.addr;
+    banks[b + 3] = mce.misc;
+    m.mcg_status = mce.mcg_status;
+    banks[b + 1] = status;
+    kvm_queue_exception(vcpu, MC_VECTOR);
+  } else if (!(banks[b + 1]! & MCI_STATUS_VAL) || !(banks[b + 1]! & MCI_STATUS_UC)) {
+    if (banks[b + 1]! & MCI_STATUS_VAL) status |= MCI_STATUS_OVER;
+    banks[b + 2] = mce.addr;
+    banks[b + 3] = mce.misc;
+    banks[b + 1] = status;
+  } else {
+    banks[b + 1] = banks[b + 1]! | MCI_STATUS_OVER;
+  }
+  return 0;
+}
+
+/**
+ * `kvm_queue_exception()` seen through KVM_GET_VCPU_EVENTS: without
+ * KVM_CAP_EXCEPTION_PAYLOAD a pending exception reads as injected. The
+ * simulated CPU does not deliver it (docs/fidelity.md).
+ */
+function kvm_queue_exception(vcpu: kvm_vcpu, nr: number): void {
+  const ex = vcpu.arch.events.exception;
+  ex.injected = 1;
+  ex.nr = nr;
+  ex.has_error_code = 0;
+  ex.error_code = 0;
+}
+
+/**
+ * `kvm_vcpu_ioctl_interrupt()`: the vector is a `u32` below 256. Without an
+ * in-kernel irqchip it is queued as the injected interrupt
+ * (`kvm_queue_interrupt()`, which KVM_GET_VCPU_EVENTS and KVM_GET_SREGS
+ * report); with the full irqchip (in-kernel PIC) it is ENXIO; with a split
+ * one it becomes the pending ExtINT, one at a time (EEXIST).
+ */
+function kvm_vcpu_ioctl_interrupt(vcpu: kvm_vcpu, irq: number): number {
+  if (irq >= 256) return -EINVAL;
+  const k = vcpu.kvm;
+  if (!irqchip_in_kernel(k)) {
+    const ev = vcpu.arch.events.interrupt;
+    ev.injected = 1;
+    ev.nr = irq;
+    ev.soft = 0;
+    return 0;
+  }
+  if (k.arch.irqchip_mode === KVM_IRQCHIP_KERNEL) return -ENXIO;
+  if (vcpu.arch.pending_external_vector !== -1) return -EEXIST;
+  vcpu.arch.pending_external_vector = irq;
   return 0;
 }
 
@@ -1317,8 +1598,6 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   const stuff = !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_STUFF_FEATURE_MSRS);
   a.msrs.set(msr.MSR_IA32_UCODE_REV, stuff ? 0x100000000n : 0n);
   a.msrs.set(msr.MSR_IA32_ARCH_CAPABILITIES, stuff ? HOST_ARCH_CAPABILITIES : 0n);
-  a.msrs.set(msr.MSR_IA32_MCG_CAP, BigInt(KVM_MAX_MCE_BANKS));
-  a.msrs.set(msr.MSR_IA32_MCG_STATUS, 0n);
   a.msrs.set(msr.MSR_PLATFORM_INFO, stuff ? MSR_PLATFORM_INFO_CPUID_FAULT : 0n);
   a.msrs.set(msr.MSR_IA32_FEAT_CTL, 0n);
   a.msrs.set(msr.MSR_MTRRdefType, 0n);
@@ -1348,6 +1627,19 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
     maxphyaddr: 36,
     pv_cpuid_enforce: false,
     sipi_pending: false,
+    // kvm_arch_vcpu_create(): KVM_MAX_MCE_BANKS banks, no MCG_CAP feature bits.
+    mce: {
+      mcg_cap: BigInt(KVM_MAX_MCE_BANKS),
+      mcg_status: 0n,
+      mcg_ctl: 0n,
+      mcg_ext_ctl: 0n,
+      banks: new BigUint64Array(4 * KVM_MAX_MCE_BANKS),
+      ctl2: new BigUint64Array(KVM_MAX_MCE_BANKS),
+    },
+    // kvm_arch_vcpu_postcreate(): poll control enabled by default.
+    msr_kvm_poll_control: 1n,
+    pending_external_vector: -1,
+    triple_fault_pending: false,
   };
   (vcpu as { arch: kvm_vcpu_arch }).arch = arch;
   arch.vmcs.tsc_khz = k.arch.default_tsc_khz;
@@ -1901,6 +2193,15 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
     case KVM_GET_TSC_KHZ:
       // virtual_tsc_khz (u32) through kvm_arch_vcpu_ioctl()'s `int r`.
       return vcpu.arch.vmcs.tsc_khz | 0;
+    case KVM_INTERRUPT:
+      if (copy_in(arg, kvm_interrupt.size)) return -EFAULT;
+      return kvm_vcpu_ioctl_interrupt(vcpu, scratch_dv.getUint32(0, true));
+    case KVM_X86_SETUP_MCE:
+      if (copy_in(arg, 8)) return -EFAULT;
+      return kvm_vcpu_ioctl_x86_setup_mce(vcpu, scratch_dv.getBigUint64(0, true));
+    case KVM_X86_SET_MCE:
+      if (copy_in(arg, kvm_x86_mce.size)) return -EFAULT;
+      return kvm_vcpu_ioctl_x86_set_mce(vcpu, kvm_x86_mce.view(scratch));
     default:
       return -EINVAL;
   }

@@ -100,6 +100,11 @@ export interface kvm_arch {
   images: readonly string[];
   /** The stage-2 view of memory (`kvm_build_memory_map()`), rebuilt when `kvm->generation` moves. */
   memmap: kvm_memmap_cache | null;
+  /**
+   * `kvm->arch.pre_fault_allowed`: ordinary VMs from creation, a TD once
+   * KVM_TDX_FINALIZE_VM made it runnable (its initial image is measured).
+   */
+  pre_fault_allowed: boolean;
 }
 
 /** The memory map of a VM at one generation, as the kernel and the CPU see it. */
@@ -147,4 +152,29 @@ export interface kvm_vcpu_arch {
   pv_cpuid_enforce: boolean;
   /** A SIPI is latched (`KVM_APIC_SIPI` in `apic->pending_events`). */
   sipi_pending: boolean;
+  /**
+   * The machine-check state of `struct kvm_vcpu_arch`: `mcg_cap`,
+   * `mcg_status`, `mcg_ctl`, `mcg_ext_ctl`, the four MSRs of each bank
+   * (`mce_banks`, CTL/STATUS/ADDR/MISC) and each bank's CTL2
+   * (`mci_ctl2_banks`).
+   */
+  readonly mce: kvm_vcpu_mce;
+  /** `msr_kvm_poll_control` (1 from `kvm_arch_vcpu_postcreate()`). */
+  msr_kvm_poll_control: bigint;
+  /** `pending_external_vector` (KVM_INTERRUPT with a split irqchip), -1 if none. */
+  pending_external_vector: number;
+  /** `KVM_REQ_TRIPLE_FAULT` is pending: the next KVM_RUN exits with KVM_EXIT_SHUTDOWN. */
+  triple_fault_pending: boolean;
+}
+
+/** The machine-check registers of a vCPU (see `kvm_vcpu_arch.mce`). */
+export interface kvm_vcpu_mce {
+  mcg_cap: bigint;
+  mcg_status: bigint;
+  mcg_ctl: bigint;
+  mcg_ext_ctl: bigint;
+  /** 4 * KVM_MAX_MCE_BANKS: CTL, STATUS, ADDR, MISC of each bank. */
+  readonly banks: BigUint64Array;
+  /** KVM_MAX_MCE_BANKS: MCi_CTL2. */
+  readonly ctl2: BigUint64Array;
 }

@@ -95,6 +95,18 @@ export const MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL = 1n << 12n;
 export const MSR_IA32_CR_PAT_DEFAULT = 0x0007040600070406n;
 /** `MSR_IA32_MC0_CTL`: the first machine-check bank (CTL, STATUS, ADDR, MISC per bank). */
 export const MSR_IA32_MC0_CTL = 0x400;
+/** `MSR_IA32_MC0_CTL2`: the first bank's CMCI control (one MSR per bank). */
+export const MSR_IA32_MC0_CTL2 = 0x280;
+/** `MSR_IA32_MCG_CTL` */
+export const MSR_IA32_MCG_CTL = 0x17b;
+/** `MSR_IA32_MCG_EXT_CTL` */
+export const MSR_IA32_MCG_EXT_CTL = 0x4d0;
+/** `MSR_IA32_P5_MC_ADDR` */
+export const MSR_IA32_P5_MC_ADDR = 0;
+/** `MSR_IA32_P5_MC_TYPE` */
+export const MSR_IA32_P5_MC_TYPE = 1;
+/** `FEAT_CTL_LMCE_ENABLED`: IA32_FEATURE_CONTROL bit 20. */
+export const FEAT_CTL_LMCE_ENABLED = 1n << 20n;
 /** `MSR_KVM_WALL_CLOCK` (kvm_para.h, the original kvmclock MSRs). */
 export const MSR_KVM_WALL_CLOCK = 0x11;
 /** `MSR_KVM_SYSTEM_TIME`. */
@@ -109,6 +121,8 @@ export const MSR_KVM_ASYNC_PF_EN = 0x4b564d02;
 export const MSR_KVM_STEAL_TIME = 0x4b564d03;
 /** `MSR_KVM_PV_EOI_EN`. */
 export const MSR_KVM_PV_EOI_EN = 0x4b564d04;
+/** `MSR_KVM_POLL_CONTROL`: bit 0 lets the host poll before halting the vCPU. */
+export const MSR_KVM_POLL_CONTROL = 0x4b564d05;
 /** `MSR_IA32_MISC_ENABLE_FAST_STRING`. */
 export const MSR_IA32_MISC_ENABLE_FAST_STRING = 1n << 0n;
 /** `MSR_K7_HWCR`: AMD's hardware configuration register, which KVM emulates on every host. */

@@ -371,6 +371,12 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
     if (r <= 0) return r;
   }
   if (immediate_exit) return -EINTR;
+  if (vcpu.arch.triple_fault_pending) {
+    // vcpu_enter_guest(): KVM_REQ_TRIPLE_FAULT (from KVM_X86_SET_MCE) shuts down.
+    vcpu.arch.triple_fault_pending = false;
+    run.setUint32(R_EXIT_REASON, KVM_EXIT_SHUTDOWN, true);
+    return 0;
+  }
   // vcpu_block() first takes a latched SIPI (INIT_RECEIVED → RUNNABLE).
   kvm_apic_accept_events(vcpu);
   if (
