@@ -4005,3 +4005,41 @@ export function vm_page_align(vm: kvm_vm, v: bigint | number): bigint {
 export function __vm_disable_nx_huge_pages(vm: kvm_vm): number {
   return __vm_enable_cap(vm, KVM_CAP_VM_DISABLE_NX_HUGE_PAGES, 0);
 }
+
+// --- exit data -------------------------------------------------------------
+
+/**
+ * C `(void *)run + run->io.data_offset`: the data of the vCPU's KVM_EXIT_IO
+ * exit (`size * count` bytes in the run page), as a little-endian view, so
+ * that `*(u32 *)((void *)run + run->io.data_offset)` is
+ * `vcpu_io_data(vcpu).getUint32(0, true)`.
+ *
+ * @param vcpu the vCPU
+ * @returns the exit's data
+ */
+export function vcpu_io_data(vcpu: kvm_vcpu): DataView {
+  const io = vcpu.run.io;
+  const len = io.size * io.count;
+  TEST_ASSERT(
+    Number(io.data_offset) + len <= vcpu_mmap_sz(),
+    "io.data_offset 0x%x + %u bytes is outside the run mapping",
+    io.data_offset,
+    len,
+  );
+  const b = user_memory(vcpu.run_hva + io.data_offset, len);
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/**
+ * C `run->mmio.data`: the 8 data bytes of the vCPU's KVM_EXIT_MMIO exit, as
+ * a little-endian view (`*(u64 *)run->mmio.data = v` is
+ * `vcpu_mmio_data(vcpu).setBigUint64(0, v, true)`); `run->mmio.len` says
+ * how many of them count.
+ *
+ * @param vcpu the vCPU
+ * @returns the exit's data
+ */
+export function vcpu_mmio_data(vcpu: kvm_vcpu): DataView {
+  const d = vcpu.run.mmio.data.$bytes;
+  return new DataView(d.buffer, d.byteOffset, 8);
+}

@@ -4,6 +4,7 @@ import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
   get_kvm_param_bool,
   get_kvm_param_integer,
+  kvm_can_run_guest_code,
   kvm_for_each_vcpu,
   kvm_get_module_param_bool,
   kvm_vm_free,
@@ -17,6 +18,10 @@ import {
   vcpu_events_set,
   vcpu_fpu_get,
   vcpu_fpu_set,
+  vcpu_io_data,
+  vcpu_mmio_data,
+  vcpu_run,
+  virt_map,
   vm_calc_num_guest_pages,
   vm_create,
   vm_create_barebones,
@@ -27,11 +32,14 @@ import {
   vm_num_host_pages,
   vm_page_align,
   vm_vcpu_add,
+  writeq,
 } from "../include/kvm_util.ts";
+import { outl } from "../include/x86/processor.ts";
+import { in_guest_worker } from "../include/libc/process.ts";
 import { kvm_mem_region_type, type kvm_vcpu, vm_guest_mode } from "../include/kvm_util_types.ts";
 import { kvm_fpu, kvm_vcpu_events, KVM_VCPUEVENT_VALID_NMI_PENDING } from "../include/asm/kvm.ts";
 import { ExitError } from "../include/libc/exit.ts";
-import { KVM_EXIT_IO } from "../include/linux/kvm.ts";
+import { KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
 import { selected_backend_name } from "../include/libc/backend.ts";
 import { vm_create_with_one_vcpu } from "./kvm_util.ts";
 import { ref } from "../include/kvm_util_types.ts";
@@ -153,4 +161,33 @@ Deno.test("TEST_ASSERT_KVM_EXIT_REASON prints C's expanded expression and both r
   } finally {
     kvm_vm_free(vm);
   }
+});
+
+/** Guest: one port write, one MMIO write to an address no memslot backs. */
+export function guest_code_exit_data(): void {
+  outl(0x1234, 0xdeadbeef);
+  writeq(0x1122334455667788n, 0xc0000000n);
+}
+
+Deno.test({
+  name: "vcpu_io_data and vcpu_mmio_data expose the exit's data bytes",
+  ignore: in_guest_worker() || !kvm_can_run_guest_code(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_code_exit_data);
+    try {
+      virt_map(vm, 0xc0000000n, 0xc0000000n, 1);
+      vcpu_run(vcpu.value);
+      TEST_ASSERT_KVM_EXIT_REASON(vcpu.value, KVM_EXIT_IO);
+      assertEquals(vcpu.value.run.io.port, 0x1234);
+      assertEquals(vcpu_io_data(vcpu.value).byteLength, 4);
+      assertEquals(vcpu_io_data(vcpu.value).getUint32(0, true), 0xdeadbeef);
+      vcpu_run(vcpu.value);
+      TEST_ASSERT_KVM_EXIT_REASON(vcpu.value, KVM_EXIT_MMIO);
+      assertEquals(vcpu.value.run.mmio.phys_addr, 0xc0000000n);
+      assertEquals(vcpu_mmio_data(vcpu.value).getBigUint64(0, true), 0x1122334455667788n);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
 });

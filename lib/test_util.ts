@@ -660,3 +660,91 @@ export function sys_get_cur_clocksource(): string {
     return TEST_FAIL("failed to open clocksource file, errno: %d", err);
   }
 }
+
+// ---------------------------------------------------------------------------
+// C's fixed-width unsigned arithmetic on bigints. JavaScript bigints never
+// wrap, so `a - b` can go negative where C's u64 wraps; these give C's value.
+
+/**
+ * C `(u64)x`: `x` modulo 2^64.
+ *
+ * @param x a value
+ * @returns the u64 value
+ */
+export function to_u64(x: bigint | number): bigint {
+  return BigInt.asUintN(64, BigInt(x));
+}
+
+/**
+ * C `(s64)x`: `x` as a two's-complement 64-bit value.
+ *
+ * @param x a value
+ * @returns the s64 value
+ */
+export function to_s64(x: bigint | number): bigint {
+  return BigInt.asIntN(64, BigInt(x));
+}
+
+/**
+ * C `(u32)x`: `x` modulo 2^32.
+ *
+ * @param x a value
+ * @returns the u32 value
+ */
+export function to_u32(x: bigint | number): number {
+  return Number(BigInt.asUintN(32, BigInt(x)));
+}
+
+/**
+ * C `a + b` on u64.
+ *
+ * @param a a u64
+ * @param b a u64
+ * @returns the wrapped sum
+ */
+export function u64_add(a: bigint, b: bigint): bigint {
+  return BigInt.asUintN(64, a + b);
+}
+
+/**
+ * C `a - b` on u64.
+ *
+ * @param a a u64
+ * @param b a u64
+ * @returns the wrapped difference
+ */
+export function u64_sub(a: bigint, b: bigint): bigint {
+  return BigInt.asUintN(64, a - b);
+}
+
+/**
+ * C `a * b` on u64.
+ *
+ * @param a a u64
+ * @param b a u64
+ * @returns the wrapped product
+ */
+export function u64_mul(a: bigint, b: bigint): bigint {
+  return BigInt.asUintN(64, a * b);
+}
+
+/**
+ * C `a << n` on u64 (bits shifted past bit 63 are lost).
+ *
+ * @param a a u64
+ * @param n the shift, 0..63
+ * @returns the shifted value
+ */
+export function u64_shl(a: bigint, n: number | bigint): bigint {
+  return BigInt.asUintN(64, a << BigInt(n));
+}
+
+/**
+ * C `~a` on u64.
+ *
+ * @param a a u64
+ * @returns its complement
+ */
+export function u64_not(a: bigint): bigint {
+  return BigInt.asUintN(64, ~a);
+}

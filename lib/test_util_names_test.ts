@@ -26,6 +26,14 @@ import {
   timespec_elapsed,
   timespec_sub,
   timespec_to_ns,
+  to_s64,
+  to_u32,
+  to_u64,
+  u64_add,
+  u64_mul,
+  u64_not,
+  u64_shl,
+  u64_sub,
   vm_mem_backing_src_alias,
 } from "../include/test_util.ts";
 import {
@@ -119,4 +127,15 @@ Deno.test("TEST_ASSERT_EQ compares 64-bit integers modulo 2^64, as C's u64 and G
   TEST_ASSERT_EQ(-(1n << 34n), 0xfffffffc00000000n);
   TEST_ASSERT_EQ(-1n, 0xffffffffffffffffn);
   assertThrows(() => TEST_ASSERT_EQ(-1n, 0xfffffffffffffffen), ExitError);
+});
+
+Deno.test("u64 helpers wrap as C's unsigned 64-bit arithmetic does", () => {
+  assertEquals(u64_sub(4n << 32n, 64n << 30n), 0xfffffff400000000n);
+  assertEquals(u64_add(0xffffffffffffffffn, 2n), 1n);
+  assertEquals(u64_mul(1n << 63n, 2n), 0n);
+  assertEquals(u64_shl(3n, 63), 1n << 63n);
+  assertEquals(u64_not(0n), 0xffffffffffffffffn);
+  assertEquals(to_u64(-1), 0xffffffffffffffffn);
+  assertEquals(to_s64(0xffffffffffffffffn), -1n);
+  assertEquals(to_u32(-1), 0xffffffff);
 });
