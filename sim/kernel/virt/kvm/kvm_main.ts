@@ -54,6 +54,8 @@ import {
   kvm_memory_attributes,
   kvm_msi,
   KVM_MSI_VALID_DEVID,
+  KVM_PRE_FAULT_MEMORY,
+  kvm_pre_fault_memory,
   KVM_RUN,
   KVM_SET_FPU,
   KVM_SET_MEMORY_ATTRIBUTES,
@@ -118,6 +120,7 @@ import {
   kvm_vm_ioctl_enable_cap,
 } from "../../arch/x86/kvm/x86.ts";
 import { kvm_arch_memslots_updated } from "../../arch/x86/kvm/vmx/vmx.ts";
+import { kvm_arch_vcpu_pre_fault_memory } from "../../arch/x86/kvm/mmu/mmu.ts";
 
 /**
  * `KVM_GET_VCPU_MMAP_SIZE` on x86: the `kvm_run` page, the PIO data page
@@ -136,6 +139,7 @@ const attrs_v = kvm_memory_attributes.view(scratch);
 const gmem_v = kvm_create_guest_memfd.view(scratch);
 const cap_v = kvm_enable_cap.view(scratch);
 const msi_v = kvm_msi.view(scratch);
+const prefault_v = kvm_pre_fault_memory.view(scratch);
 
 function copy_arg(arg: bigint, size: number): number {
   return current.mm.copy_from_user(scratch_u8, arg, size);
@@ -533,10 +537,39 @@ function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
       return kvm_arch_vcpu_ioctl_get_fpu(vcpu, arg);
     case KVM_SET_FPU:
       return kvm_arch_vcpu_ioctl_set_fpu(vcpu, arg);
+    case KVM_PRE_FAULT_MEMORY: {
+      if (copy_arg(arg, kvm_pre_fault_memory.size)) return -EFAULT;
+      const r = kvm_vcpu_pre_fault_memory(vcpu);
+      // The range left is written back whatever happened.
+      if (current.mm.copy_to_user(arg, scratch_u8, kvm_pre_fault_memory.size)) return -EFAULT;
+      return r;
+    }
     default:
       // kvm_arch_vcpu_ioctl()'s result is an int (`int r` in x86.c).
       return kvm_arch_vcpu_ioctl(vcpu, cmd, arg) | 0;
   }
+}
+
+/**
+ * `kvm_vcpu_pre_fault_memory()` (kvm_main.c): flags must be 0, the range
+ * page aligned, non-empty and not wrapping; then the arch maps it piece by
+ * piece, `gpa`/`size` advancing in the caller's struct. Success if anything
+ * was mapped, else the first error.
+ */
+function kvm_vcpu_pre_fault_memory(vcpu: kvm_vcpu): number {
+  const range = prefault_v;
+  if (range.flags) return -EINVAL;
+  const end = BigInt.asUintN(64, range.gpa + range.size);
+  if ((range.gpa & 0xfffn) || (range.size & 0xfffn) || end <= range.gpa) return -EINVAL;
+  const full_size = range.size;
+  let r = 0n;
+  do {
+    r = kvm_arch_vcpu_pre_fault_memory(vcpu, range.gpa, range.size);
+    if (r <= 0n) break;
+    range.size -= r;
+    range.gpa += r;
+  } while (range.size);
+  return full_size === range.size ? Number(r) : 0;
 }
 
 function kvm_vcpu_ioctl_async(filp: file, cmd: number, arg: bigint): Promise<number> | number {

@@ -481,6 +481,8 @@ function tdx_td_finalize(k: kvm, t: kvm_tdx): number {
   if (st === TDX_OPERAND_BUSY) return -EBUSY;
   if (st !== TDX_SUCCESS) return TDX_BUG_ON(k);
   t.state = TD_STATE_RUNNABLE;
+  // Userspace may pre-fault only once the initial image is measured.
+  k.arch.pre_fault_allowed = true;
   k.generation++;
   return 0;
 }
@@ -961,6 +963,23 @@ function tdx_fault_private(vcpu: kvm_vcpu, t: kvm_tdx, gpa: bigint): number {
     k.generation++;
   }
   return 1;
+}
+
+/**
+ * The private half of `kvm_tdp_map_page()` for KVM_PRE_FAULT_MEMORY on a
+ * finalized TD: the page is AUGed into the S-EPT (left PENDING for the
+ * guest to accept). 0, or a negative errno with the memory-fault exit
+ * prepared.
+ */
+export function tdx_pre_fault_private(vcpu: kvm_vcpu, gpa: bigint): number {
+  const t = to_kvm_tdx(vcpu.kvm);
+  // RET_PF_RETRY on a busy S-EPT: the kernel loops; so does this.
+  for (let i = 0; i < 16; i++) {
+    const r = tdx_fault_private(vcpu, t, gpa);
+    if (r <= 0) return r;
+    if (t.td.sept.state(Number(gpa >> 12n)) !== SEPT_FREE) return 0;
+  }
+  return -EIO;
 }
 
 /** A private access hit a PENDING page: #VE, or (SEPT_VE_DISABLE) a dead VM. */

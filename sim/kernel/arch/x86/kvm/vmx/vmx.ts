@@ -264,7 +264,11 @@ export function kvm_memmap_free(k: kvm): void {
   if (c) { for (const r of c.ranges) if (r.buffer) anon_chunk_unpin(r.buffer); }
 }
 
-function memmap_lookup(m: kvm_memmap_cache, gpa: number) {
+/** The range of the memory map that holds `gpa`, if any. */
+export function memmap_lookup(
+  m: kvm_memmap_cache,
+  gpa: number,
+): kvm_memmap_cache["ranges"][number] | undefined {
   const rs = m.ranges;
   let lo = 0, hi = rs.length - 1;
   while (lo <= hi) {
@@ -827,7 +831,7 @@ function emulation_failure(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
 }
 
 /** `kvm_prepare_memory_fault_exit()`: KVM_RUN fails with EFAULT and says which page. */
-function memory_fault(vcpu: kvm_vcpu, gpa: number, priv: boolean): number {
+export function memory_fault(vcpu: kvm_vcpu, gpa: number, priv: boolean): number {
   const run = vcpu.run;
   set_exit_reason(vcpu, KVM_EXIT_MEMORY_FAULT);
   run.setBigUint64(R_MF_FLAGS, priv ? KVM_MEMORY_EXIT_FLAG_PRIVATE : 0n, true);
