@@ -7,6 +7,7 @@ import {
   kvm_can_run_guest_code,
   kvm_for_each_vcpu,
   kvm_get_module_param_bool,
+  kvm_has_cap,
   kvm_vm_free,
   kvm_vm_register_coalesced_io,
   memslot2region,
@@ -18,6 +19,7 @@ import {
   vcpu_events_set,
   vcpu_fpu_get,
   vcpu_fpu_set,
+  vcpu_get_stat,
   vcpu_io_data,
   vcpu_mmio_data,
   vcpu_run,
@@ -39,7 +41,7 @@ import { in_guest_worker } from "../include/libc/process.ts";
 import { kvm_mem_region_type, type kvm_vcpu, vm_guest_mode } from "../include/kvm_util_types.ts";
 import { kvm_fpu, kvm_vcpu_events, KVM_VCPUEVENT_VALID_NMI_PENDING } from "../include/asm/kvm.ts";
 import { ExitError } from "../include/libc/exit.ts";
-import { KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
+import { KVM_CAP_BINARY_STATS_FD, KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
 import { selected_backend_name } from "../include/libc/backend.ts";
 import { vm_create_with_one_vcpu } from "./kvm_util.ts";
 import { ref } from "../include/kvm_util_types.ts";
@@ -186,6 +188,25 @@ Deno.test({
       TEST_ASSERT_KVM_EXIT_REASON(vcpu.value, KVM_EXIT_MMIO);
       assertEquals(vcpu.value.run.mmio.phys_addr, 0xc0000000n);
       assertEquals(vcpu_mmio_data(vcpu.value).getBigUint64(0, true), 0x1122334455667788n);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "vm_get_stat/vcpu_get_stat read named stats where KVM has a binary stats fd",
+  ignore: in_guest_worker() || sim,
+  fn() {
+    if (!kvm_has_cap(KVM_CAP_BINARY_STATS_FD)) return;
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, null);
+    try {
+      // Memory is mapped as the guest faults it in: nothing yet.
+      assertEquals(typeof vm_get_stat(vm, "pages_4k"), "bigint");
+      assertEquals(vcpu_get_stat(vcpu.value, "exits"), 0n);
+      const e = assertThrows(() => vm_get_stat(vm, "no_such_stat"), ExitError);
+      assert(e.reason?.endsWith("Unable to find stat 'no_such_stat'"), e.reason);
     } finally {
       kvm_vm_free(vm);
     }
