@@ -63,12 +63,6 @@ import { type Assembler, assembler } from "./asm/assembler.ts";
 /** The port of the runtime's doorbell. */
 export const GR_DOORBELL_PORT = 0x7e57;
 
-/** Request page: the register file. */
-export const GR_REGS = 0x000;
-/** Request page: the request (u32). */
-export const GR_OP_OFF = 0x080;
-/** Request page: the event (u32). */
-export const GR_EVENT_OFF = 0x084;
 /** Request page: the exception frame (22 qwords). */
 export const GR_FRAME = 0x100;
 /** Qwords of the exception frame: `struct ex_regs` (20) + RSP + SS. */
@@ -88,96 +82,156 @@ export const GR_STACK_TOP = 0x4000;
 
 /** Bytes reserved for the runtime at the top of the image's text region (kvm backend). */
 export const GUEST_RUNTIME_TEXT_RESERVE = 0x2000;
+/**
+ * Where the runtime is loaded: the top {@linkcode GUEST_RUNTIME_TEXT_RESERVE}
+ * bytes of the image's text region (`IMAGE_TEXT_GVA` 0x400000 +
+ * `IMAGE_TEXT_SIZE` 0x80000), the same in every VM, so that its dispatch
+ * table holds absolute addresses.
+ */
+export const GUEST_RUNTIME_GVA = 0x47e000n;
+
+/** Serve frame (on the private stack, at the RSP the doorbell reports): the register file. */
+export const GR_FILE_REGS = 0x00;
+/** Serve frame: the request (u32). */
+export const GR_FILE_OP = 0x80;
+/** Bytes of a serve frame. */
+export const GR_FILE_SIZE = 0x90;
 
 /** Event: the request finished. */
 export const GR_EVENT_DONE = 1;
 /** Event: an exception stub stored a frame. */
 export const GR_EVENT_EXCEPTION = 2;
 
+/** The GPRs an intrinsic's instruction takes as operands (loaded from the file). */
+const IO = ["rax", "rcx", "rdx", "rsi", "rdi"];
+const ALL = [
+  "rax",
+  "rcx",
+  "rdx",
+  "rbx",
+  "rbp",
+  "rsi",
+  "rdi",
+  "r8",
+  "r9",
+  "r10",
+  "r11",
+  "r12",
+  "r13",
+  "r14",
+  "r15",
+];
+
+/** A request: its instruction(s), the GPRs loaded before and stored after. */
+interface op_def {
+  name: string;
+  insns: readonly string[];
+  ins: readonly string[];
+  outs: readonly string[];
+}
+
+const op = (
+  name: string,
+  insns: string[],
+  ins: readonly string[] = [],
+  outs: readonly string[] = [],
+): op_def => ({ name, insns, ins, outs });
+
 /**
- * The requests: name → [instruction(s) executed with the page's registers,
- * what the worker must know]. Every request but `RETURN` is one instruction
- * (`STI_HLT` is `sti; hlt`, whose STI shadow must cover the HLT).
+ * The requests. Every request but `RETURN` is one instruction (`STI_HLT` is
+ * `sti; hlt`, whose STI shadow must cover the HLT; `BTS` keeps the old bit
+ * with `setc`). Port I/O loads RAX, RCX, RDX, RSI and RDI, whatever its
+ * size, as a test's host side may read them at the exit (upstream's ucall
+ * passes its pointer in RDI); instructions that hypercall load and store
+ * every GPR.
  */
-const OPS: readonly (readonly [string, readonly string[]])[] = [
-  ["RETURN", []],
-  ["NOP", ["nop"]],
-  ["OUTB", ["out %al, (%dx)"]],
-  ["OUTW", ["out %ax, (%dx)"]],
-  ["OUTL", ["out %eax, (%dx)"]],
-  ["INB", ["in (%dx), %al"]],
-  ["INW", ["in (%dx), %ax"]],
-  ["INL", ["in (%dx), %eax"]],
-  ["OUTSB", ["rep outsb"]],
-  ["OUTSW", ["rep outsw"]],
-  ["OUTSL", ["rep outsl"]],
-  ["INSB", ["rep insb"]],
-  ["INSW", ["rep insw"]],
-  ["INSL", ["rep insl"]],
-  ["RDMSR", ["rdmsr"]],
-  ["WRMSR", ["wrmsr"]],
-  ["CPUID", ["cpuid"]],
-  ["HLT", ["hlt"]],
-  ["STI_HLT", ["sti", "hlt"]],
-  ["VMCALL", ["vmcall"]],
-  ["TDCALL", ["tdcall"]],
-  ["WBINVD", ["wbinvd"]],
-  ["XGETBV", ["xgetbv"]],
-  ["XSETBV", ["xsetbv"]],
-  ["RDTSC", ["rdtsc"]],
-  ["PAUSE", ["pause"]],
-  ["CLI", ["cli"]],
-  ["STI", ["sti"]],
-  ["UD2", ["ud2"]],
-  ["INT3", ["int3"]],
-  ["READ_CR0", ["mov %cr0, %rax"]],
-  ["READ_CR2", ["mov %cr2, %rax"]],
-  ["READ_CR3", ["mov %cr3, %rax"]],
-  ["READ_CR4", ["mov %cr4, %rax"]],
-  ["READ_CR8", ["mov %cr8, %rax"]],
-  ["WRITE_CR0", ["mov %rax, %cr0"]],
-  ["WRITE_CR2", ["mov %rax, %cr2"]],
-  ["WRITE_CR3", ["mov %rax, %cr3"]],
-  ["WRITE_CR4", ["mov %rax, %cr4"]],
-  ["WRITE_CR8", ["mov %rax, %cr8"]],
-  ["LGDT", ["lgdt (%rbx)"]],
-  ["LIDT", ["lidt (%rbx)"]],
-  ["SGDT", ["sgdt (%rbx)"]],
-  ["SIDT", ["sidt (%rbx)"]],
-  ["LTR", ["ltr %ax"]],
-  ["STR", ["str %eax"]],
-  ["INVLPG", ["invlpg (%rbx)"]],
-  ["READB", ["movzbl (%rbx), %eax"]],
-  ["READW", ["movzwl (%rbx), %eax"]],
-  ["READL", ["mov (%rbx), %eax"]],
-  ["READQ", ["mov (%rbx), %rax"]],
-  ["WRITEB", ["mov %al, (%rbx)"]],
-  ["WRITEW", ["mov %ax, (%rbx)"]],
-  ["WRITEL", ["mov %eax, (%rbx)"]],
-  ["WRITEQ", ["mov %rax, (%rbx)"]],
-  ["MOVSB", ["rep movsb"]],
-  ["STOSB", ["rep stosb"]],
-  ["BTS", ["lock btsl %ecx, (%rbx)", "setc %al"]],
-  ["BTR", ["lock btrl %ecx, (%rbx)"]],
-  ["RFLAGS", ["pushf", "pop %rax"]],
-  ["READ_CS", ["mov %cs, %eax"]],
-  ["READ_SS", ["mov %ss, %eax"]],
-  ["READ_DS", ["mov %ds, %eax"]],
-  ["READ_ES", ["mov %es, %eax"]],
-  ["READ_FS", ["mov %fs, %eax"]],
-  ["READ_GS", ["mov %gs, %eax"]],
-  ["LOAD_SS", ["mov %eax, %ss"]],
-  ["LOAD_DS", ["mov %eax, %ds"]],
-  ["LOAD_ES", ["mov %eax, %es"]],
-  ["LOAD_FS", ["mov %eax, %fs"]],
-  ["LOAD_GS", ["mov %eax, %gs"]],
-  ["CALL", ["call *%rbx"]],
+const OPS: readonly op_def[] = [
+  op("RETURN", []),
+  op("NOP", ["nop"]),
+  op("OUTB", ["out %al, (%dx)"], IO),
+  op("OUTW", ["out %ax, (%dx)"], IO),
+  op("OUTL", ["out %eax, (%dx)"], IO),
+  op("INB", ["in (%dx), %al"], IO, ["rax"]),
+  op("INW", ["in (%dx), %ax"], IO, ["rax"]),
+  op("INL", ["in (%dx), %eax"], IO, ["rax"]),
+  op("OUTSB", ["rep outsb"], IO, ["rcx", "rsi"]),
+  op("OUTSW", ["rep outsw"], IO, ["rcx", "rsi"]),
+  op("OUTSL", ["rep outsl"], IO, ["rcx", "rsi"]),
+  op("INSB", ["rep insb"], IO, ["rcx", "rdi"]),
+  op("INSW", ["rep insw"], IO, ["rcx", "rdi"]),
+  op("INSL", ["rep insl"], IO, ["rcx", "rdi"]),
+  op("RDMSR", ["rdmsr"], ["rax", "rcx", "rdx"], ["rax", "rdx"]),
+  op("WRMSR", ["wrmsr"], ["rax", "rcx", "rdx"]),
+  op("CPUID", ["cpuid"], ["rax", "rcx"], ["rax", "rbx", "rcx", "rdx"]),
+  op("HLT", ["hlt"]),
+  op("STI_HLT", ["sti", "hlt"]),
+  op("VMCALL", ["vmcall"], ALL, ALL),
+  op("TDCALL", ["tdcall"], ALL, ALL),
+  op("WBINVD", ["wbinvd"]),
+  op("XGETBV", ["xgetbv"], ["rcx"], ["rax", "rdx"]),
+  op("XSETBV", ["xsetbv"], ["rax", "rcx", "rdx"]),
+  op("RDTSC", ["rdtsc"], [], ["rax", "rdx"]),
+  op("PAUSE", ["pause"]),
+  op("CLI", ["cli"]),
+  op("STI", ["sti"]),
+  op("UD2", ["ud2"]),
+  op("INT3", ["int3"]),
+  op("READ_CR0", ["mov %cr0, %rax"], [], ["rax"]),
+  op("READ_CR2", ["mov %cr2, %rax"], [], ["rax"]),
+  op("READ_CR3", ["mov %cr3, %rax"], [], ["rax"]),
+  op("READ_CR4", ["mov %cr4, %rax"], [], ["rax"]),
+  op("READ_CR8", ["mov %cr8, %rax"], [], ["rax"]),
+  op("WRITE_CR0", ["mov %rax, %cr0"], ["rax"]),
+  op("WRITE_CR2", ["mov %rax, %cr2"], ["rax"]),
+  op("WRITE_CR3", ["mov %rax, %cr3"], ["rax"]),
+  op("WRITE_CR4", ["mov %rax, %cr4"], ["rax"]),
+  op("WRITE_CR8", ["mov %rax, %cr8"], ["rax"]),
+  op("LGDT", ["lgdt (%rbx)"], ["rbx"]),
+  op("LIDT", ["lidt (%rbx)"], ["rbx"]),
+  op("SGDT", ["sgdt (%rbx)"], ["rbx"]),
+  op("SIDT", ["sidt (%rbx)"], ["rbx"]),
+  op("LTR", ["ltr %ax"], ["rax"]),
+  op("STR", ["str %eax"], [], ["rax"]),
+  op("INVLPG", ["invlpg (%rbx)"], ["rbx"]),
+  op("READB", ["movzbl (%rbx), %eax"], ["rax", "rbx"], ["rax"]),
+  op("READW", ["movzwl (%rbx), %eax"], ["rax", "rbx"], ["rax"]),
+  op("READL", ["mov (%rbx), %eax"], ["rax", "rbx"], ["rax"]),
+  op("READQ", ["mov (%rbx), %rax"], ["rax", "rbx"], ["rax"]),
+  op("WRITEB", ["mov %al, (%rbx)"], ["rax", "rbx"]),
+  op("WRITEW", ["mov %ax, (%rbx)"], ["rax", "rbx"]),
+  op("WRITEL", ["mov %eax, (%rbx)"], ["rax", "rbx"]),
+  op("WRITEQ", ["mov %rax, (%rbx)"], ["rax", "rbx"]),
+  op("MOVSB", ["rep movsb"], ["rcx", "rsi", "rdi"], ["rcx", "rsi", "rdi"]),
+  op("STOSB", ["rep stosb"], ["rax", "rcx", "rdi"], ["rcx", "rdi"]),
+  op("BTS", ["lock btsl %ecx, (%rbx)", "setc %al"], ["rax", "rbx", "rcx"], ["rax"]),
+  op("BTR", ["lock btrl %ecx, (%rbx)"], ["rbx", "rcx"]),
+  op("RFLAGS", ["pushf", "pop %rax"], [], ["rax"]),
+  op("READ_CS", ["mov %cs, %eax"], [], ["rax"]),
+  op("READ_SS", ["mov %ss, %eax"], [], ["rax"]),
+  op("READ_DS", ["mov %ds, %eax"], [], ["rax"]),
+  op("READ_ES", ["mov %es, %eax"], [], ["rax"]),
+  op("READ_FS", ["mov %fs, %eax"], [], ["rax"]),
+  op("READ_GS", ["mov %gs, %eax"], [], ["rax"]),
+  op("LOAD_SS", ["mov %eax, %ss"], ["rax"]),
+  op("LOAD_DS", ["mov %eax, %ds"], ["rax"]),
+  op("LOAD_ES", ["mov %eax, %es"], ["rax"]),
+  op("LOAD_FS", ["mov %eax, %fs"], ["rax"]),
+  op("LOAD_GS", ["mov %eax, %gs"], ["rax"]),
+  op("CALL", ["call *%rbx"], ALL, ALL),
 ];
 
 /** Request numbers by name (`GR_OP.OUTB`, ...). */
 export const GR_OP: Readonly<Record<string, number>> = Object.freeze(
-  Object.fromEntries(OPS.map(([name], i) => [name, i])),
+  Object.fromEntries(OPS.map((o, i) => [o.name, i])),
 );
+
+/** `VCPU_REGS_*` numbers of the registers request `op` loads before its instruction. */
+export function guest_runtime_op_ins(op: number): readonly number[] {
+  return OPS[op]!.ins.map((r) => GPR.indexOf(r));
+}
+
+/** Entries of the dispatch table: the request number is masked to it. */
+const OPTABLE_SIZE = 128;
 
 // ---------------------------------------------------------------------------
 // The source.
@@ -208,59 +262,50 @@ const EX_REGS_ORDER = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
 const HAS_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17, 21, 29, 30]);
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+const file = (r: string): string => `${hex(GR_FILE_REGS + 8 * GPR.indexOf(r))}(%rsp)`;
 
 /** The runtime's AT&T source, one instruction or label per line. */
 export function guest_runtime_source(): string[] {
   const s: string[] = [];
-  // serve(page: %rdi, event: %esi)
+  // serve(event in %esi): a frame with the register file on the private
+  // stack; ring, then run requests until RETURN. RSP stays at the frame
+  // while a request's instruction executes, so the file is RSP-relative and
+  // every other GPR can hold the guest's value.
   s.push("serve:");
-  s.push("push %rdi");
-  s.push(`movl %esi, ${hex(GR_EVENT_OFF)}(%rdi)`);
+  s.push(`sub $${hex(GR_FILE_SIZE)}, %rsp`);
+  s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+  s.push("lea (%rsp,%rsi), %eax");
+  s.push("out %eax, (%dx)");
+  s.push("dispatch:");
+  s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
+  s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
+  s.push("jmp *optable(,%rax,8)");
   s.push("ring:");
   s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+  s.push(`lea ${GR_EVENT_DONE}(%rsp), %eax`);
   s.push("out %eax, (%dx)");
-  s.push("mov (%rsp), %rax");
-  s.push(`movl ${hex(GR_OP_OFF)}(%rax), %eax`);
-  s.push(`cmp $${hex(OPS.length)}, %eax`);
-  s.push("jae bad_op");
-  s.push("lea optable(%rip), %rcx");
-  s.push("movslq (%rcx,%rax,4), %rax");
-  s.push("add %rcx, %rax");
-  // The request's instruction is reached by RET, so that RSP points at the
-  // page pointer while it executes and all GPRs can hold the guest's values.
-  s.push("push %rax");
-  s.push("mov 8(%rsp), %rax");
-  for (let r = 1; r < 16; r++) {
-    if (r !== 4) s.push(`mov ${hex(GR_REGS + 8 * r)}(%rax), %${GPR[r]}`);
-  }
-  s.push(`mov ${hex(GR_REGS)}(%rax), %rax`);
-  s.push("ret");
+  s.push("jmp dispatch");
   s.push("bad_op:");
   s.push("ud2");
-  for (const [name, insns] of OPS) {
-    s.push(`op_${name}:`);
-    if (name === "RETURN") {
-      s.push("pop %rdi");
+  for (const o of OPS) {
+    s.push(`op_${o.name}:`);
+    if (o.name === "RETURN") {
+      s.push(`add $${hex(GR_FILE_SIZE)}, %rsp`);
       s.push("ret");
       continue;
     }
-    for (const i of insns) s.push(i);
-    s.push(`op_${name}_end:`);
-    s.push("jmp store_all");
+    for (const r of o.ins) s.push(`mov ${file(r)}, %${r}`);
+    s.push(`op_${o.name}_start:`);
+    for (const i of o.insns) s.push(i);
+    s.push(`op_${o.name}_end:`);
+    for (const r of o.outs) s.push(`mov %${r}, ${file(r)}`);
+    s.push("jmp ring");
   }
-  s.push("store_all:");
-  s.push("push %rax");
-  s.push("mov 8(%rsp), %rax");
-  for (let r = 1; r < 16; r++) {
-    if (r !== 4) s.push(`mov %${GPR[r]}, ${hex(GR_REGS + 8 * r)}(%rax)`);
-  }
-  s.push("pop %rcx");
-  s.push(`mov %rcx, ${hex(GR_REGS)}(%rax)`);
-  s.push(`movl $${GR_EVENT_DONE}, ${hex(GR_EVENT_OFF)}(%rax)`);
-  s.push("jmp ring");
-  s.push(".align 4");
+  s.push(".align 8");
   s.push("optable:");
-  for (const [name] of OPS) s.push(`.long op_${name} - optable`);
+  for (let i = 0; i < OPTABLE_SIZE; i++) {
+    s.push(`.quad ${i < OPS.length ? `op_${OPS[i]!.name}` : "bad_op"}`);
+  }
   // The exception stubs: 16 bytes each.
   s.push(".align 16");
   s.push("stubs:");
@@ -273,19 +318,23 @@ export function guest_runtime_source(): string[] {
   }
   s.push("stub_common:");
   for (let i = EX_REGS_ORDER.length - 1; i >= 0; i--) s.push(`push %${GPR[EX_REGS_ORDER[i]!]}`);
+  // Which area is this vCPU's? The worker answers the IN.
   s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
   s.push("in (%dx), %eax");
-  s.push("mov %rax, %rdi");
-  for (let q = 0; q < GR_FRAME_QWORDS; q++) {
-    s.push(`mov ${hex(8 * q)}(%rsp), %rax`);
-    s.push(`mov %rax, ${hex(GR_FRAME + 8 * q)}(%rdi)`);
-  }
+  s.push("mov %rax, %rbx");
+  // The frame into the area's page (the flags' DF is the interrupted code's:
+  // CLD, IRETQ restores it).
+  s.push("cld");
+  s.push("mov %rsp, %rsi");
+  s.push(`lea ${hex(GR_FRAME)}(%rbx), %rdi`);
+  s.push(`mov $${GR_FRAME_QWORDS}, %ecx`);
+  s.push("rep movsq");
   // Serve on the vCPU's private stack unless already there (an exception
   // raised by a request): the guest's own stack may be overwritten by the
   // code the exception enters, as its frame was copied into the page.
-  s.push("mov %rsp, %rbx");
-  s.push(`lea ${hex(GR_STACK_TOP)}(%rdi), %rax`);
-  s.push(`lea ${hex(GR_STACK_BOTTOM)}(%rdi), %rcx`);
+  s.push("mov %rsp, %rbp");
+  s.push(`lea ${hex(GR_STACK_TOP)}(%rbx), %rax`);
+  s.push(`lea ${hex(GR_STACK_BOTTOM)}(%rbx), %rcx`);
   s.push("cmp %rcx, %rsp");
   s.push("jb switch_stack");
   s.push("cmp %rax, %rsp");
@@ -293,17 +342,19 @@ export function guest_runtime_source(): string[] {
   s.push("switch_stack:");
   s.push("mov %rax, %rsp");
   s.push("on_stack:");
-  s.push("push %rbx");
+  s.push("push %rbp");
   s.push("push %rbx");
   s.push(`mov $${GR_EVENT_EXCEPTION}, %esi`);
   s.push("call serve");
   s.push("pop %rbx");
-  s.push("pop %rbx");
-  s.push("mov %rbx, %rsp");
-  for (let q = 0; q < GR_FRAME_QWORDS; q++) {
-    s.push(`mov ${hex(GR_FRAME + 8 * q)}(%rdi), %rax`);
-    s.push(`mov %rax, ${hex(8 * q)}(%rsp)`);
-  }
+  s.push("pop %rbp");
+  s.push("mov %rbp, %rsp");
+  // The frame the handler left, back onto the stack.
+  s.push("cld");
+  s.push(`lea ${hex(GR_FRAME)}(%rbx), %rsi`);
+  s.push("mov %rsp, %rdi");
+  s.push(`mov $${GR_FRAME_QWORDS}, %ecx`);
+  s.push("rep movsq");
   for (const r of EX_REGS_ORDER) s.push(`pop %${GPR[r]}`);
   s.push("add $0x10, %rsp");
   s.push("iretq");
@@ -325,8 +376,8 @@ function emit(a: Assembler, line: string): void {
     a.align(Number(line.slice(7)), 0xcc);
     return;
   }
-  if (line.startsWith(".long ")) {
-    a.long(line.slice(6));
+  if (line.startsWith(".quad ")) {
+    a.quad(line.slice(6));
     return;
   }
   const [first, rest = ""] = line.split(/\s+(.*)/s) as [string, string?];
@@ -368,14 +419,14 @@ let cached: guest_runtime_image | undefined;
 /** Assembles the runtime (cached). */
 export function guest_runtime_image(): guest_runtime_image {
   if (cached) return cached;
-  const a = assembler({ origin: 0 });
+  const a = assembler({ origin: GUEST_RUNTIME_GVA });
   a.code64();
   for (const line of guest_runtime_source()) emit(a, line);
   const obj = a.assemble();
   const labels = new Map<string, number>();
-  for (const [name, addr] of obj.labels) labels.set(name, Number(addr));
+  for (const [name, addr] of obj.labels) labels.set(name, Number(addr - GUEST_RUNTIME_GVA));
   const listing = obj.listing.map((l) => ({
-    offset: Number(l.addr),
+    offset: Number(l.addr - GUEST_RUNTIME_GVA),
     bytes: l.bytes,
     source: l.text,
   }));
@@ -399,9 +450,12 @@ export function guest_runtime_stub_offset(vector: number): number {
 
 /** Where a request's instruction(s) start and end (offsets from the runtime's start). */
 export function guest_runtime_op_range(op: number): [number, number] {
-  const name = OPS[op]![0];
+  const name = OPS[op]!.name;
   const l = guest_runtime_image().labels;
-  return [l.get(`op_${name}`)!, l.get(`op_${name}_end`) ?? l.get(`op_${name}`)!];
+  return [
+    l.get(`op_${name}_start`) ?? l.get(`op_${name}`)!,
+    l.get(`op_${name}_end`) ?? l.get(`op_${name}`)!,
+  ];
 }
 
 /** The message that starts a runtime worker (see `guest_runtime_host.ts`). */

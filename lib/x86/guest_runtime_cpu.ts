@@ -41,18 +41,21 @@ import {
 } from "../../include/guest_code.ts";
 import { open_syscall, SYS } from "../../include/libc/kvm_backend.ts";
 import {
+  GR_AREA_SIZE,
   GR_BUF,
   GR_BUF_SIZE,
   GR_DOORBELL_PORT,
   GR_EVENT_DONE,
   GR_EVENT_EXCEPTION,
-  GR_EVENT_OFF,
+  GR_FILE_OP,
+  GR_FILE_REGS,
+  GR_FILE_SIZE,
   GR_FRAME,
   GR_FRAME_QWORDS,
   GR_OP,
-  GR_OP_OFF,
   GR_PAGE_SIZE,
-  GR_REGS,
+  GR_STACK_BOTTOM,
+  GR_STACK_TOP,
   GRC_RET,
   GRC_SIZE,
   GRC_STATE,
@@ -64,6 +67,7 @@ import {
   GRS_KILL,
   GRS_RUN,
   guest_runtime_image,
+  guest_runtime_op_ins,
   guest_runtime_op_range,
   type guest_runtime_worker_init,
 } from "./guest_runtime.ts";
@@ -88,8 +92,15 @@ let init: guest_runtime_worker_init | undefined;
 let sys: ReturnType<typeof open_syscall>;
 let ctl: Int32Array;
 let run: DataView;
+/** The vCPU's runtime area (request page + private stack), through the host mapping. */
+let area: ArrayBuffer;
 let page: DataView;
 let page_u8: Uint8Array;
+/** The register file of the serve frame that runs the next request. */
+let file: DataView;
+/** The files of interrupted serve frames (innermost last). */
+const file_stack: DataView[] = [];
+const files = new Map<number, DataView>();
 let page_gva = 0n;
 let runtime_gva = 0n;
 let images: Record<string, unknown>[] = [];
@@ -142,9 +153,10 @@ export function guest_runtime_cpu_init(i: guest_runtime_worker_init): void {
   sys = open_syscall();
   ctl = new Int32Array(i.ctl, 0, 16);
   run = new DataView(host_view(i.run_hva, i.run_size));
-  const p = host_view(i.page_hva, GR_PAGE_SIZE);
-  page = new DataView(p);
-  page_u8 = new Uint8Array(p);
+  area = host_view(i.page_hva, GR_AREA_SIZE);
+  page = new DataView(area, 0, GR_PAGE_SIZE);
+  page_u8 = new Uint8Array(area, 0, GR_PAGE_SIZE);
+  file = new DataView(new ArrayBuffer(GR_FILE_SIZE));
   page_gva = BigInt(i.page_gva);
   runtime_gva = BigInt(i.runtime_gva);
 }
@@ -193,7 +205,16 @@ function enter(): number {
         run.setUint32(off, Number(page_gva), true);
         continue;
       }
-      return page.getUint32(GR_EVENT_OFF, true);
+      // EAX: the serve frame's RSP, plus the event in its low bits.
+      const eax = run.getUint32(Number(run.getBigUint64(RUN_IO + 8, true)), true);
+      const off = (eax & ~7) - Number(page_gva);
+      if (off < GR_STACK_BOTTOM || off + GR_FILE_SIZE > GR_STACK_TOP) {
+        fail(`doorbell from a frame outside the runtime's stack (0x${eax.toString(16)})`);
+      }
+      let f = files.get(off);
+      if (!f) files.set(off, f = new DataView(area, off, GR_FILE_SIZE));
+      file = f;
+      return eax & 7;
     }
     report(GRS_EXIT, r);
     wait_run();
@@ -203,27 +224,29 @@ function enter(): number {
 // ---------------------------------------------------------------------------
 // Requests.
 
-const reg = (r: number): bigint => page.getBigUint64(GR_REGS + 8 * r, true);
+const reg = (r: number): bigint => file.getBigUint64(GR_FILE_REGS + 8 * r, true);
 const set_reg_raw = (r: number, v: bigint): void =>
-  page.setBigUint64(GR_REGS + 8 * r, BigInt.asUintN(64, v), true);
-const reg32 = (r: number): number => page.getUint32(GR_REGS + 8 * r, true);
+  file.setBigUint64(GR_FILE_REGS + 8 * r, BigInt.asUintN(64, v), true);
+const reg32 = (r: number): number => file.getUint32(GR_FILE_REGS + 8 * r, true);
 /** A 32-bit register write zero-extends, as on the CPU. */
 const set_reg32 = (r: number, v: number): void => set_reg_raw(r, BigInt(v >>> 0));
-const set_reg16 = (r: number, v: number): void => page.setUint16(GR_REGS + 8 * r, v & 0xffff, true);
-const set_reg8 = (r: number, v: number): void => page.setUint8(GR_REGS + 8 * r, v & 0xff);
+const set_reg16 = (r: number, v: number): void =>
+  file.setUint16(GR_FILE_REGS + 8 * r, v & 0xffff, true);
+const set_reg8 = (r: number, v: number): void => file.setUint8(GR_FILE_REGS + 8 * r, v & 0xff);
 
 const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RSI = 6, RDI = 7;
 
 /** Executes request `op`; exceptions it raises go to the guest's handlers. */
 function request(op: number): void {
-  page.setUint32(GR_OP_OFF, op, true);
+  file.setUint32(GR_FILE_OP, op, true);
   op_stack.push(op);
+  const outer = file;
   try {
     for (;;) {
       const ev = enter();
       if (ev === GR_EVENT_DONE) break;
       if (ev !== GR_EVENT_EXCEPTION) fail(`unknown event ${ev}`);
-      handle_exception();
+      exception_event(outer);
     }
   } finally {
     op_stack.pop();
@@ -316,8 +339,29 @@ function run_fn(gva: bigint, r: record, args: unknown[]): unknown {
   }
 }
 
-/** Handles `GR_EVENT_EXCEPTION`: a code-record entry or an exception for the guest's handler. */
-function handle_exception(): void {
+/**
+ * `GR_EVENT_EXCEPTION`: `file` is the stub's new serve frame, `outer` the
+ * frame of the interrupted request (or undefined). Ends with `RETURN` in the
+ * stub's frame, and `outer` current again.
+ */
+function exception_event(outer: DataView | undefined): void {
+  const inner = file;
+  if (outer) file_stack.push(outer);
+  try {
+    handle_exception(inner);
+  } catch (e) {
+    // A stopped vCPU's memory may be unmapped already: touch nothing.
+    if (e !== KILL) inner.setUint32(GR_FILE_OP, GR_OP.RETURN!, true);
+    throw e;
+  } finally {
+    if (outer) file_stack.pop();
+  }
+  inner.setUint32(GR_FILE_OP, GR_OP.RETURN!, true);
+  if (outer) file = outer;
+}
+
+/** A code-record entry, or an exception for the guest's handler. */
+function handle_exception(inner: DataView): void {
   const f = read_frame();
   const vector = Number(f[F_VECTOR]!);
   const rip = f[F_RIP]!;
@@ -328,7 +372,7 @@ function handle_exception(): void {
       return;
     }
   }
-  deliver(f, vector);
+  deliver(f, vector, inner);
 }
 
 function in_runtime(rip: bigint): boolean {
@@ -348,11 +392,10 @@ function enter_function(f: bigint[], gva: bigint, rec: record): void {
   f[F_RIP] = target;
   f[F_RSP] = rsp + 8n;
   write_frame(f);
-  page.setUint32(GR_OP_OFF, GR_OP.RETURN!, true);
 }
 
 /** Delivers an exception to the guest's handler (`idt_route_exception`), or to a `*_safe` caller. */
-function deliver(f: bigint[], vector: number): void {
+function deliver(f: bigint[], vector: number, inner: DataView): void {
   const rip = f[F_RIP]!;
   const op = op_stack.length ? op_stack[op_stack.length - 1]! : -1;
   let start = -1n, end = -1n;
@@ -368,7 +411,6 @@ function deliver(f: bigint[], vector: number): void {
     safe_pending = true;
     f[F_RIP] = end;
     write_frame(f);
-    page.setUint32(GR_OP_OFF, GR_OP.RETURN!, true);
     return;
   }
   const fn = fn_stack.length ? fn_stack[fn_stack.length - 1]! : undefined;
@@ -382,10 +424,17 @@ function deliver(f: bigint[], vector: number): void {
   const names = ["rax", "rcx", "rdx", "rbx", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12"];
   names.push("r13", "r14", "r15", "vector", "error_code", "rip", "cs", "rflags");
   names.forEach((n, i) => view[n] = f[i]!);
+  // Registers the request did not load are the TypeScript code's, in the
+  // interrupted frame's file: the handler sees and may change those.
+  const outer = in_op || (op >= 0 && rip === end) ? file_stack[file_stack.length - 1] : undefined;
+  const loaded = op >= 0 ? guest_runtime_op_ins(op) : [];
+  const from_file = outer ? EX_GPRS.filter((r) => !loaded.includes(r)) : [];
+  const at = (r: number) => 8 * r;
+  for (const r of from_file) view[names[EX_GPRS.indexOf(r)]!] = outer!.getBigUint64(at(r), true);
   regs.rip = vrip;
-  const saved_file = Array.from({ length: 16 }, (_, r) => reg(r));
+  file = inner;
   route()(regs);
-  for (let r = 0; r < 16; r++) set_reg_raw(r, saved_file[r]!);
+  for (const r of from_file) outer!.setBigUint64(at(r), view[names[EX_GPRS.indexOf(r)]!]!, true);
   names.forEach((n, i) => f[i] = view[n]!);
   const nrip = regs.rip;
   const in_fn = fn !== undefined && (in_op || rip === end);
@@ -398,7 +447,6 @@ function deliver(f: bigint[], vector: number): void {
     transfer = in_fn;
   }
   write_frame(f);
-  page.setUint32(GR_OP_OFF, GR_OP.RETURN!, true);
   // The interrupted function is abandoned: the CPU continues at the new RIP.
   if (transfer) throw TRANSFER;
 }
@@ -442,7 +490,7 @@ export function guest_runtime_cpu_run(image_modules: Record<string, unknown>[]):
     try {
       const ev = enter();
       if (ev !== GR_EVENT_EXCEPTION) fail(`event ${ev} without a request`);
-      handle_exception();
+      exception_event(undefined);
     } catch (e) {
       if (e === KILL) return;
       if (e === TRANSFER) continue;

@@ -45,6 +45,7 @@ import {
   GRS_EXIT,
   GRS_KILL,
   GRS_RUN,
+  GUEST_RUNTIME_GVA,
   guest_runtime_image,
   guest_runtime_stub_offset,
   GUEST_RUNTIME_TEXT_RESERVE,
@@ -80,6 +81,12 @@ export function guest_runtime_load(vm: kvm_vm): gva_t {
     code.length,
   );
   const gva = image!.text + BigInt(image!.text_size);
+  TEST_ASSERT(
+    gva === GUEST_RUNTIME_GVA,
+    "Guest runtime at 0x%lx, linked at 0x%lx",
+    gva,
+    GUEST_RUNTIME_GVA,
+  );
   memcpy_to_guest(vm, gva, code);
   runtimes.set(vm, gva);
   return gva;

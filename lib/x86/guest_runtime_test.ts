@@ -36,6 +36,7 @@ import {
   GR_FRAME_QWORDS,
   GR_NR_OPS,
   GR_OP,
+  GUEST_RUNTIME_GVA,
   guest_runtime_image,
   guest_runtime_listing,
   guest_runtime_op_range,
@@ -97,7 +98,9 @@ const gas = (() => {
 })();
 
 Deno.test({
-  name: `the runtime's bytes are what GNU as makes of its source${gas ? "" : " (skipped: no as)"}`,
+  name: `the runtime's bytes are what GNU as and ld make of its source${
+    gas ? "" : " (skipped: no as)"
+  }`,
   ignore: !gas,
   fn: async () => {
     const dir = await Deno.makeTempDir();
@@ -111,10 +114,20 @@ Deno.test({
       })
         .output();
       assert(as.success, new TextDecoder().decode(as.stderr));
-      const oc = await new Deno.Command("objcopy", {
-        args: ["-O", "binary", "-j", ".text", `${dir}/rt.o`, `${dir}/rt.bin`],
+      // Linked where the runtime is loaded (its dispatch table is absolute).
+      const ld = await new Deno.Command("ld", {
+        args: [
+          `-Ttext=0x${GUEST_RUNTIME_GVA.toString(16)}`,
+          "-e",
+          "serve",
+          "--oformat",
+          "binary",
+          "-o",
+          `${dir}/rt.bin`,
+          `${dir}/rt.o`,
+        ],
       }).output();
-      assert(oc.success);
+      assert(ld.success, new TextDecoder().decode(ld.stderr));
       assertEquals(await Deno.readFile(`${dir}/rt.bin`), guest_runtime_image().code);
     } finally {
       await Deno.remove(dir, { recursive: true });
