@@ -382,10 +382,32 @@ export interface io_string_operand {
 const FLAT: io_string_operand = { seg_base: 0, asize: 8, down: false };
 
 /**
+ * Elements of one string-I/O exit, as KVM's emulator batches them (which
+ * runs every INS/OUTS, on VMX too): OUTS hands userspace one element per
+ * exit (`em_out()`, count 1); INS reads ahead as many as fit its 1024-byte
+ * buffer, RCX and the rest of RDI's page (`pio_in_emulated()`: `min3(in_page,
+ * sizeof(rc->data) / size, count)`, at least 1; the page remainder is in
+ * bytes there, and is taken as such), `arch/x86/kvm/emulate.c`, kvm-x86/linux.
+ */
+function io_string_batch(
+  is_in: boolean,
+  size: number,
+  left: bigint,
+  rdi: bigint,
+  down: boolean,
+): number {
+  if (!is_in) return 1;
+  const off = Number(rdi & 0xfffn);
+  const in_page = down ? off : 4096 - off;
+  const count = left > 0xffffffffn ? 0xffffffff : Number(left);
+  return Math.max(1, Math.min(in_page, Math.floor(1024 / size), count));
+}
+
+/**
  * INS/OUTS, with or without REP: the exit path shared by the intrinsics and
- * the interpreter. The data goes through the VMCS I/O page; with REP more
- * than a page of data exits once per page-sized chunk, each completed by the
- * kernel as one instruction. RCX and RDI/RSI are live, as on the CPU: each
+ * the interpreter. The data goes through the VMCS I/O page; with REP the
+ * elements exit in the batches of {@linkcode io_string_batch}, each completed
+ * by the kernel as one instruction. RCX and RDI/RSI are live, as on the CPU: each
  * chunk starts from their current values and advances them by what it
  * transferred, and userspace may change RCX during an exit (the chunk then
  * ends early if the new count is smaller).
@@ -398,7 +420,6 @@ export function exit_io_string(
   rep: boolean,
   op: io_string_operand = FLAT,
 ): void {
-  const per_exit = rep ? Math.floor(4096 / size) : 1;
   const ptr_reg = is_in ? VCPU_REGS_RDI : VCPU_REGS_RSI;
   const amask = op.asize === 8 ? 0xffffffffffffffffn : op.asize === 4 ? 0xffffffffn : 0xffffn;
   const step = op.down ? -size : size;
@@ -415,8 +436,8 @@ export function exit_io_string(
       if (raise(GP_VECTOR, 0) === RESUME_RETRY) continue;
       return;
     }
-    const n = left < BigInt(per_exit) ? Number(left) : per_exit;
     const base = reg_get(ptr_reg) & amask;
+    const n = io_string_batch(is_in, size, left, base, op.down);
     const page = io_data();
     if (!is_in) { for (let i = 0; i < n * size; i++) page[i] = readb(at(base, i)); }
     set_io_count(n);

@@ -182,7 +182,7 @@ class gen {
     const r = this.r;
     const size = this.pick(this.sizes);
     const sfx = SUFFIX[size]!;
-    const k = r.below(100);
+    const k = r.below(116);
     const dst = r.chance(0.25) ? this.mem() : this.reg(size);
     if (k < 22) {
       const op = this.pick(["add", "sub", "adc", "sbb", "cmp", "and", "or", "xor", "test"]);
@@ -315,8 +315,117 @@ class gen {
       }
     } else if (k < 97) {
       this.far();
-    } else {
+    } else if (k < 100) {
       this.fault();
+    } else {
+      this.misc(size);
+    }
+  }
+
+  /** Branches, conversions, BSWAP, XLAT, LAHF/SAHF, ENTER/LEAVE, PUSHA, segment pushes, INS/OUTS. */
+  misc(size: number): void {
+    const r = this.r;
+    const rs = this.rs;
+    const w = rs.wide;
+    const l = ++this.label;
+    switch (r.below(10)) {
+      case 0: {
+        this.need(STATUS_FLAGS);
+        const cc = this.pick([
+          "o",
+          "no",
+          "b",
+          "ae",
+          "e",
+          "ne",
+          "be",
+          "a",
+          "s",
+          "ns",
+          "p",
+          "np",
+          "l",
+          "ge",
+          "le",
+          "g",
+        ]);
+        this.emit(`j${cc} f${l}`);
+        this.emit(`inc${SUFFIX[w]} ${this.reg(w)}`);
+        this.emit(`f${l}:`);
+        this.undef = STATUS_FLAGS; // INC on one path only
+        return;
+      }
+      case 1: {
+        this.emit(`mov${SUFFIX[w]} $${r.below(4)}, ${rs.cx}`);
+        const op = this.pick(["loop", this.mode === "long" ? "jrcxz" : "jecxz"]);
+        if (this.mode === "real" && op !== "loop") this.emit(`jcxz f${l}`);
+        else this.emit(`${op} f${l}`);
+        this.emit(`not${SUFFIX[w]} ${this.reg(w)}`);
+        this.emit(`f${l}:`);
+        return;
+      }
+      case 2:
+        if (size >= 4) {
+          // BSWAP (0F C8+r; REX.W for 64 bits) of EAX ECX EDX EBP ESI EDI.
+          const p = size === 8 ? "0x48, " : this.mode === "real" ? "0x66, " : "";
+          this.emit(`.byte ${p}0x0f, ${0xc8 + this.pick([0, 1, 2, 5, 6, 7])}`);
+        } else {this.emit(
+            this.pick(["cbtw", "cwtl", "cwtd", "cltd"].concat(w === 8 ? ["cltq", "cqto"] : [])),
+          );}
+        return;
+      case 3:
+        this.emit(".byte 0xd7"); // XLAT
+        return;
+      case 4:
+        if (this.mode === "long") return;
+        this.need(STATUS_FLAGS);
+        this.emit("lahf");
+        this.emit(`xorb $${r.below(256)}, %ah`);
+        this.emit("sahf");
+        this.undef &= OF;
+        return;
+      case 5:
+        this.emit(`enter $${r.below(64)}, $0`);
+        // Real mode addresses the frame through BP (EBP's upper half is not the frame's).
+        if (this.mode === "real") this.emit(`movw ${this.reg(2)}, -2(%bp)`);
+        else {
+          this.emit(
+            `mov${SUFFIX[w]} ${this.reg(w)}, ${this.mode === "long" ? "-8(%rbp)" : "-4(%ebp)"}`,
+          );
+        }
+        this.emit("leave");
+        return;
+      case 6:
+        if (this.mode === "long") return;
+        // PUSHA/POPA (no mnemonic in the assembler): 60/61, 0x66 for the other size.
+        if (r.chance(0.5)) {
+          const p = this.mode === "real" ? "0x66, " : "";
+          this.emit(`.byte ${p}0x60`);
+          this.emit(`notl ${this.reg(4)}`);
+          this.emit(`.byte ${p}0x61`);
+        } else {
+          const p = this.mode === "real" ? "" : "0x66, ";
+          this.emit(`.byte ${p}0x60`);
+          this.emit(`notw ${this.reg(2)}`);
+          this.emit(`.byte ${p}0x61`);
+        }
+        return;
+      case 7:
+        if (this.mode === "long") return;
+        this.emit(`push${this.mode === "real" ? "w" : "l"} %ds`);
+        this.emit(`pop${this.mode === "real" ? "w" : "l"} %es`);
+        return;
+      default: {
+        // INS/OUTS, with or without REP, through the exit paths shared with IN/OUT.
+        const sz = this.pick([1, 2, 4]);
+        const mv = w === 8 ? "movq" : "movl";
+        this.emit(`movw $${0x80 + r.below(0x20)}, %dx`);
+        this.emit(`${mv} $${SCRATCH + 0x400}, ${rs.di}`);
+        this.emit(`${mv} $${SCRATCH + 0x100}, ${rs.si}`);
+        this.emit(`${mv} $${r.below(5)}, ${rs.cx}`);
+        const rep = r.chance(0.7) ? "rep " : "";
+        this.emit(`${rep}${this.pick(["ins", "outs"])}${SUFFIX[sz]}`);
+      }
     }
   }
 
@@ -456,9 +565,20 @@ class gen {
   }
 }
 
-/** The fixed part of a 64-bit sequence: exception handlers that report and resume at R15. */
-function handlers64(): string[] {
+/**
+ * The fixed part of a sequence: exception handlers. In 64-bit mode #DE, #GP
+ * and #PF report (vector, error code, CR2) and resume at R15; every other
+ * vector, and any exception in the other modes, reports and halts, so that a
+ * fault ends the run with an exit on both backends instead of looping.
+ */
+function handler_lines(mode: code_vm_mode): string[] {
   const h: string[] = [];
+  const a = mode === "real" ? "%ax" : "%eax";
+  h.push("hx:");
+  h.push(`mov${mode === "real" ? "w" : "l"} $0xeeee, ${a}`);
+  h.push(`out ${a}, $0xa0`);
+  h.push("hlt");
+  if (mode !== "long") return h;
   for (const [v, ec] of [[0, false], [13, true], [14, true]] as const) {
     h.push(`h${v}:`);
     h.push(`movl $${v}, %eax`);
@@ -489,17 +609,18 @@ export function gen_code(seed: number, index: number, length = 24): code_seq {
   g.emit("hlt");
   const lines = [mode === "long" ? ".code64" : mode === "prot32" ? ".code32" : ".code16"];
   lines.push(...g.out);
-  if (mode === "long") lines.push(...handlers64());
+  lines.push(...handler_lines(mode));
   const a = assembler({ origin: ORIGIN });
   for (const l of lines) a.line(l);
   const obj = a.assemble();
+  const label = (name: string): number => {
+    const at = obj.labels.get(name);
+    if (at === undefined) throw new Error(`code: no handler label ${name}`);
+    return Number(at);
+  };
   const handlers = new Map<number, number>();
-  if (mode === "long") {
-    for (const v of [0, 13, 14]) {
-      const at = obj.labels.get(`h${v}`);
-      if (at === undefined) throw new Error(`code: no handler label h${v}`);
-      handlers.set(v, Number(at));
-    }
+  for (let v = 0; v < (mode === "real" ? 256 : 32); v++) {
+    handlers.set(v, label(mode === "long" && (v === 0 || v === 13 || v === 14) ? `h${v}` : "hx"));
   }
   const regs: Record<string, bigint> = {};
   for (const k of ["rax", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12"]) {
@@ -517,11 +638,19 @@ function write_tables(vm: code_vm, seq: code_seq): void {
   dv.setBigUint64(GDT + 8, seq.mode === "long" ? 0x00af9b000000ffffn : 0x00cf9b000000ffffn, true);
   dv.setBigUint64(GDT + 16, 0x00cf93000000ffffn, true);
   for (const [v, at] of seq.handlers) {
-    const g = IDT + v * 16;
+    if (seq.mode === "real") {
+      // The IVT at 0: offset, segment 0.
+      dv.setUint32(v * 4, at & 0xffff, true);
+      continue;
+    }
+    // 64-bit gates are 16 bytes, 32-bit ones 8 (both interrupt gates, CS 0x08).
+    const g = IDT + v * (seq.mode === "long" ? 16 : 8);
     dv.setUint32(g, (at & 0xffff) | (0x8 << 16), true);
     dv.setUint32(g + 4, (at & 0xffff0000) | 0x8e00, true);
-    dv.setUint32(g + 8, 0, true);
-    dv.setUint32(g + 12, 0, true);
+    if (seq.mode === "long") {
+      dv.setUint32(g + 8, 0, true);
+      dv.setUint32(g + 12, 0, true);
+    }
   }
 }
 
@@ -547,7 +676,7 @@ export function run_code(vm: code_vm, seq: code_seq): code_result {
   write_tables(vm, seq);
   vm.set_mode(seq.mode, ORIGIN, seq.regs, {
     gdt: [GDT, 23],
-    idt: [IDT, seq.mode === "long" ? 16 * 15 - 1 : 0],
+    idt: seq.mode === "real" ? [0, 0x3ff] : [IDT, (seq.mode === "long" ? 16 : 8) * 32 - 1],
   });
   const exits: string[] = [];
   let clean = false;
