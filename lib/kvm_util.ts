@@ -249,6 +249,7 @@ import {
   virt_arch_pgd_alloc,
   vm_arch_has_protected_memory,
   vm_arch_vcpu_add,
+  vm_arch_vcpu_recreate,
   vm_compute_max_gfn,
   x86_guest_va_bits,
 } from "./x86/processor.ts";
@@ -1155,7 +1156,7 @@ export function kvm_vm_restart(vmp: kvm_vm): void {
  */
 export function vm_recreate_with_one_vcpu(vm: kvm_vm): kvm_vcpu {
   kvm_vm_restart(vm);
-  return __vm_vcpu_add(vm, 0);
+  return vm_vcpu_recreate(vm, 0);
 }
 
 /**
@@ -2399,7 +2400,7 @@ export function vm_vcpu_add(
  * @returns the vCPU
  */
 export function vm_vcpu_recreate(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
-  return __vm_vcpu_add(vm, vcpu_id);
+  return vm_arch_vcpu_recreate(vm, vcpu_id);
 }
 
 /**

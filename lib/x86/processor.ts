@@ -2265,3 +2265,27 @@ export function kvm_hypercall_map_gpa_range(gpa: bigint, size: bigint, flags: bi
   const ret = __kvm_hypercall_map_gpa_range(gpa, size, flags);
   GUEST_ASSERT(!ret);
 }
+
+/**
+ * C `vm_arch_vcpu_recreate(vm, vcpu_id)`: a vCPU for a restarted VM (state
+ * save/restore tests), with KVM's supported CPUID, so that the state loaded
+ * next (EFER, CR4, XSAVE) passes KVM's guest-CPUID checks.
+ *
+ * @param vm the VM
+ * @param vcpu_id the vCPU id
+ * @returns the vCPU
+ */
+export function vm_arch_vcpu_recreate(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
+  const vcpu = __vm_vcpu_add(vm, vcpu_id);
+  vcpu_init_cpuid(vcpu, kvm_get_supported_cpuid());
+  return vcpu;
+}
+
+/**
+ * C `vcpu_arch_free(vcpu)`: drops the vCPU's CPUID cache.
+ *
+ * @param vcpu the vCPU
+ */
+export function vcpu_arch_free(vcpu: kvm_vcpu): void {
+  vcpu.cpuid = null;
+}

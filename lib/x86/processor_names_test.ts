@@ -10,6 +10,7 @@ import {
   kvm_can_run_guest_code,
   type kvm_vcpu,
   kvm_vm_free,
+  kvm_vm_release,
   ref,
   REPORT_GUEST_ASSERT,
   UCALL_ABORT,
@@ -20,6 +21,7 @@ import {
   vcpu_run,
   vm_alloc,
   vm_create_with_one_vcpu,
+  vm_recreate_with_one_vcpu,
 } from "../../include/kvm_util.ts";
 import {
   ex_str,
@@ -77,6 +79,7 @@ import {
   xgetbv_safe,
 } from "../../include/x86/processor.ts";
 import { kvm_cpuid_property } from "./processor.ts";
+import { kvm_regs } from "../../include/asm/kvm.ts";
 import { user_memory } from "../../include/libc/syscall.ts";
 import { ExitError } from "../../include/libc/exit.ts";
 import { selected_backend_name } from "../../include/libc/backend.ts";
@@ -295,6 +298,31 @@ Deno.test({
       assert(uc.args.at(2) & 1n);
       assertEquals(uc.args.at(2) & ~uc.args.at(3), 0n);
       assertEquals(uc.args.at(4), 13n);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "vm_recreate_with_one_vcpu gives a vCPU with KVM's CPUID that takes a saved state",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, null);
+    try {
+      const state = vcpu_save_state(vcpu.value);
+      const rip = state.regs.rip;
+      kvm_vm_release(vm);
+      const v = vm_recreate_with_one_vcpu(vm);
+      assertEquals(v.id, 0);
+      assert(v.cpuid !== null && v.cpuid.nent > 0);
+      // EFER.LME/NX and CR4 bits of the 64-bit state need the guest CPUID.
+      vcpu_load_state(v, state);
+      const regs = kvm_regs.alloc();
+      vcpu_regs_get(v, regs);
+      assertEquals(regs.rip, rip);
+      kvm_x86_state_cleanup(state);
     } finally {
       kvm_vm_free(vm);
     }
