@@ -2084,9 +2084,6 @@ export function vm_alloc_page(vm: kvm_vm): gva_t {
   return vm_alloc_pages(vm, 1);
 }
 
-/** C's old name for `vm_alloc` (`vm_vaddr_alloc`), which tests of that era call. */
-export const vm_vaddr_alloc: typeof vm_alloc = vm_alloc;
-
 /**
  * C `virt_map(vm, gva, gpa, npages)`.
  *

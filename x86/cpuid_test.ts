@@ -41,8 +41,8 @@ import {
   vcpu_run,
   vcpu_sregs_get,
   vcpu_sregs_set,
+  vm_alloc,
   vm_create_with_one_vcpu,
-  vm_vaddr_alloc,
 } from "../include/kvm_util.ts";
 import { KVM_GET_CPUID2 } from "../include/linux/kvm.ts";
 import { E2BIG } from "../include/linux/errno.ts";
@@ -204,7 +204,7 @@ function run_vcpu(vcpu: kvm_vcpu, stage: number): void {
 /** C `vcpu_alloc_cpuid(vm, &p_gva, cpuid)`: a copy of `cpuid` in guest memory. */
 function vcpu_alloc_cpuid(vm: kvm_vm, p_gva: Ref<bigint>, cpuid: cpuid2): void {
   const size = kvm_cpuid2_size(cpuid.nent);
-  const gva = vm_vaddr_alloc(vm, size, KVM_UTIL_MIN_VADDR);
+  const gva = vm_alloc(vm, size, KVM_UTIL_MIN_VADDR);
 
   memcpy_to_guest(vm, gva, cpuid.$bytes.subarray(0, size));
 

@@ -29,7 +29,7 @@ import {
   sync_global_to_guest,
   vcpu_regs_get,
   vcpu_run,
-  vm_vaddr_alloc,
+  vm_alloc,
 } from "../../include/kvm_util.ts";
 import * as g from "./testdata/guest_runtime_guest.ts";
 
@@ -76,7 +76,7 @@ if (!have_kvm) {
   const reads = g.ref<kvm_vcpu>();
   const reads_vm = g.gr_create_vm(g.guest_read100_loop, reads);
   vms.push(reads_vm);
-  g.scratch_gva.value = vm_vaddr_alloc(reads_vm, 4096, 0x10000n);
+  g.scratch_gva.value = vm_alloc(reads_vm, 4096, 0x10000n);
   sync_global_to_guest(reads_vm, g.scratch_gva);
   vcpu_run(reads.value);
   expect_io(reads.value);
@@ -89,7 +89,7 @@ if (!have_kvm) {
   const mem = g.ref<kvm_vcpu>();
   const mem_vm = g.gr_create_vm(g.guest_mem10k_loop, mem);
   vms.push(mem_vm);
-  g.scratch_gva.value = vm_vaddr_alloc(mem_vm, 40960, 0x10000n);
+  g.scratch_gva.value = vm_alloc(mem_vm, 40960, 0x10000n);
   sync_global_to_guest(mem_vm, g.scratch_gva);
   vcpu_run(mem.value);
   expect_io(mem.value);

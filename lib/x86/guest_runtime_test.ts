@@ -24,7 +24,7 @@ import {
   UCALL_UNHANDLED,
   vcpu_regs_get,
   vcpu_sregs_get,
-  vm_vaddr_alloc,
+  vm_alloc,
 } from "../../include/kvm_util.ts";
 import {
   vcpu_args_set,
@@ -154,7 +154,7 @@ kvm_test("port I/O of each size and string I/O exit with the kernel's kvm_run", 
   const vcpu = g.ref<vcpu_t>();
   const vm = g.gr_create_vm(g.guest_io, vcpu);
   try {
-    g.scratch_gva.value = vm_vaddr_alloc(vm, 4096, 0x10000n);
+    g.scratch_gva.value = vm_alloc(vm, 4096, 0x10000n);
     sync_global_to_guest(vm, g.scratch_gva);
     const run = vcpu.value.run;
     const data = () => user_memory(vcpu.value.run_hva + BigInt(run.io.data_offset), 4096);
@@ -229,7 +229,7 @@ kvm_test("loads, stores, copies and fills go through the guest's page tables to 
   const vcpu = g.ref<vcpu_t>();
   const vm = g.gr_create_vm(g.guest_memory, vcpu);
   try {
-    const buf = vm_vaddr_alloc(vm, 4096, 0x10000n);
+    const buf = vm_alloc(vm, 4096, 0x10000n);
     g.scratch_gva.value = buf;
     sync_global_to_guest(vm, g.scratch_gva);
     assertEquals(next_ucall(vcpu.value)[0], UCALL_DONE);
@@ -280,7 +280,7 @@ kvm_test("an exception without a handler is upstream's UCALL_UNHANDLED, with the
 kvm_test("several vCPUs run guest code at once, each on its own worker", async () => {
   const { vm, vcpus } = g.gr_create_vm_vcpus(3, g.guest_multi);
   try {
-    const ids = vm_vaddr_alloc(vm, 4096, 0x10000n);
+    const ids = vm_alloc(vm, 4096, 0x10000n);
     g.ids_gva.value = ids;
     sync_global_to_guest(vm, g.ids_gva);
     vcpus.forEach((v, i) => vcpu_args_set(v, 1, i));
