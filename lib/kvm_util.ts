@@ -93,16 +93,9 @@ import {
   kvm_userspace_memory_region,
   kvm_userspace_memory_region2,
 } from "../include/linux/kvm.ts";
-import type { kvm_msrs, kvm_regs, kvm_sregs } from "../include/asm/kvm.ts";
+import type { kvm_regs, kvm_sregs } from "../include/asm/kvm.ts";
 import { KVM_GET_MP_STATE, type kvm_mp_state, KVM_SET_MP_STATE } from "../include/linux/kvm.ts";
-import {
-  KVM_GET_MSRS,
-  KVM_GET_REGS,
-  KVM_GET_SREGS,
-  KVM_SET_MSRS,
-  KVM_SET_REGS,
-  KVM_SET_SREGS,
-} from "../include/linux/kvm.ts";
+import { KVM_GET_REGS, KVM_GET_SREGS, KVM_SET_REGS, KVM_SET_SREGS } from "../include/linux/kvm.ts";
 import { EACCES, EINTR, EIO, ENOENT, ENOTTY } from "../include/linux/errno.ts";
 import { O_RDONLY, O_RDWR } from "../include/linux/fcntl.ts";
 import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../include/linux/falloc.ts";
@@ -2569,28 +2562,6 @@ export function vcpu_sregs_set(vcpu: kvm_vcpu, sregs: View<typeof kvm_sregs.fiel
  */
 export function _vcpu_sregs_set(vcpu: kvm_vcpu, sregs: View<typeof kvm_sregs.fields>): number {
   return __vcpu_ioctl(vcpu, KVM_SET_SREGS, sregs);
-}
-
-/**
- * C `vcpu_msrs_get(vcpu, msrs)` / KVM_GET_MSRS: the number of MSRs read.
- *
- * @param vcpu the vCPU
- * @param msrs the request
- * @returns how many were read
- */
-export function vcpu_get_msrs(vcpu: kvm_vcpu, msrs: View<typeof kvm_msrs.fields>): number {
-  return __vcpu_ioctl(vcpu, KVM_GET_MSRS, msrs);
-}
-
-/**
- * C `vcpu_set_msrs(vcpu, msrs)` / KVM_SET_MSRS: the number of MSRs written.
- *
- * @param vcpu the vCPU
- * @param msrs the request
- * @returns how many were written
- */
-export function vcpu_set_msrs(vcpu: kvm_vcpu, msrs: View<typeof kvm_msrs.fields>): number {
-  return __vcpu_ioctl(vcpu, KVM_SET_MSRS, msrs);
 }
 
 // ---------------------------------------------------------------------------
