@@ -53,6 +53,11 @@ import {
 } from "./guest_runtime.ts";
 
 const KVM_EXIT_IO = 2;
+/**
+ * Polls of the handoff word before sleeping on it. Short: on a loaded
+ * machine a spinning thread takes the CPU from the one doing the work.
+ */
+const SPIN_ITERATIONS = 2000;
 
 /** Whether this process's backend runs TypeScript guest code through the runtime. */
 export function guest_runtime_needed(): boolean {
@@ -183,7 +188,7 @@ class runtime_vcpu implements kvm_run_hook {
     }
     this.#begin();
     const ctl = this.#ctl;
-    for (let i = 0; i < 20000; i++) {
+    for (let i = 0; i < SPIN_ITERATIONS; i++) {
       if (Atomics.load(ctl, GRC_STATE) !== GRS_RUN) return this.#result();
     }
     while (Atomics.load(ctl, GRC_STATE) === GRS_RUN) Atomics.wait(ctl, GRC_STATE, GRS_RUN, 50);
