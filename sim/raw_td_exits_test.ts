@@ -29,7 +29,7 @@ import {
   kvm_memory_attributes,
   KVM_MEMORY_EXIT_FLAG_PRIVATE,
   KVM_MSR_EXIT_REASON_FILTER,
-  KVM_MSR_EXIT_REASON_UNKNOWN,
+  KVM_MSR_EXIT_REASON_INVAL,
   KVM_MSR_EXIT_REASON_VALID_MASK,
   kvm_msr_filter,
   KVM_MSR_FILTER_DEFAULT_ALLOW,
@@ -146,6 +146,19 @@ export function td_msr_guest(): void {
   report(a.r10!);
   a = vmcall(31n, 0x1a0n); // MISC_ENABLE: emulated in KVM, no exit
   report(a.r11!);
+  for (;;) vmcall(12n);
+}
+
+/** TDVMCALL #VE.RequestMMIO with size and direction wider than the kernel's `int`s. */
+export function td_mmio_width_guest(): void {
+  const MMIO = 0xfed01000n | SHARED;
+  // Size 4 and write 1 in the low 32 bits: a 4-byte write.
+  report(vmcall(48n, (1n << 32n) | 4n, (7n << 32n) | 1n, MMIO, 0x11223344n).r10!);
+  // Write 2: invalid; size 3: invalid.
+  report(vmcall(48n, 4n, 2n, MMIO, 0n).r10!);
+  report(vmcall(48n, 3n, 1n, MMIO, 0n).r10!);
+  // A private GPA: invalid.
+  report(vmcall(48n, 4n, 1n, 0xfed01000n, 0n).r10!);
   for (;;) vmcall(12n);
 }
 
@@ -397,23 +410,26 @@ Deno.test("raw TD: user-space MSR exits", () => {
       fields: [u.dv.getUint8(0), u.dv.getUint32(8, true), u.dv.getUint32(12, true), u.q(2)],
     };
   };
+  // tdx_get_msr()/tdx_set_msr() (tdx.c at 09c6f74e) fail an MSR outside
+  // tdx_has_emulated_msr() with 1, not KVM_MSR_RET_UNSUPPORTED: the exit
+  // says INVAL (kvm_msr_reason()).
   go("RDMSR 0x10");
   assertEquals(v.run.exit_reason, KVM_EXIT_X86_RDMSR);
   let m = msr();
-  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_UNKNOWN, 0x10, 0n]);
+  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_INVAL, 0x10, 0n]);
   m.u.dv.setBigUint64(16, 0x1234n, true);
   assertEquals(reported("RDMSR R10"), SUCCESS);
   assertEquals(reported("RDMSR R11 = msr.data"), 0x1234n);
   go("WRMSR 0x11");
   assertEquals(v.run.exit_reason, KVM_EXIT_X86_WRMSR);
   m = msr();
-  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_UNKNOWN, 0x11, 0x1122334455667788n]);
+  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_INVAL, 0x11, 0x1122334455667788n]);
   m.u.dv.setUint8(0, 1);
   assertEquals(reported("WRMSR msr.error → R10"), INVALID);
   go("RDMSR 0x12");
   assertEquals(v.run.exit_reason, KVM_EXIT_X86_RDMSR);
   m = msr();
-  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_UNKNOWN, 0x12, 0n]);
+  assertEquals(m.fields, [0, KVM_MSR_EXIT_REASON_INVAL, 0x12, 0n]);
   m.u.dv.setUint8(0, 1);
   assertEquals(reported("RDMSR msr.error → R10"), INVALID);
   go("WRMSR MISC_ENABLE, denied by the filter");
@@ -436,5 +452,23 @@ Deno.test("raw TD: two vCPUs, VCPU_INDEX in INIT_VCPU order", () => {
     assertEquals(r8 & 0xffffffffn, 2n, "NUM_VCPUS");
     assertEquals(reported(`vCPU ${id} VP.INFO R9`), index, "VCPU_INDEX");
   }
+  td.close();
+});
+
+Deno.test("raw TD: #VE.RequestMMIO takes size and direction as ints (tdx_emulate_mmio())", () => {
+  const td = boot_td(td_mmio_width_guest);
+  const v = td.vcpus[0]!;
+  const { go, reported } = runner(v);
+  go("MMIO write, size 1<<32|4, write 7<<32|1");
+  assertEquals(v.run.exit_reason, KVM_EXIT_MMIO);
+  assertEquals([v.run.mmio.phys_addr, v.run.mmio.len, v.run.mmio.is_write], [0xfed01000n, 4, 1]);
+  assertEquals(
+    new DataView(v.run.mmio.data.$bytes.slice().buffer).getUint32(0, true),
+    0x11223344,
+  );
+  assertEquals(reported("R10 after the write"), SUCCESS);
+  assertEquals(reported("write 2"), INVALID);
+  assertEquals(reported("size 3"), INVALID);
+  assertEquals(reported("private GPA"), INVALID);
   td.close();
 });

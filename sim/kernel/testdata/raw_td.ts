@@ -96,6 +96,26 @@ export function capabilities(vm: number) {
   }
 }
 
+/** `cpuid_function_is_indexed()` (cpuid.h), plus 0x23 (architectural perfmon). */
+const INDEXED_LEAVES = new Set([
+  4,
+  7,
+  0xb,
+  0xd,
+  0xf,
+  0x10,
+  0x12,
+  0x14,
+  0x17,
+  0x18,
+  0x1d,
+  0x1e,
+  0x1f,
+  0x23,
+  0x24,
+  0x8000001d,
+]);
+
 /** `struct kvm_tdx_init_vm` with the configurable leaves set to native & mask. */
 export function init_vm_struct(
   ents: number[][],
@@ -114,6 +134,10 @@ export function init_vm_struct(
     const o = kvm_tdx_init_vm.size + i * 40;
     dv.setUint32(o, fn!, true);
     dv.setUint32(o + 4, idx!, true);
+    // KVM_CPUID_FLAG_SIGNIFCANT_INDEX where the leaf has subleaves, as
+    // KVM_GET_SUPPORTED_CPUID reports it: setup_tdparams_cpuids() matches an
+    // entry without it to every subleaf of its function.
+    if (INDEXED_LEAVES.has(fn!)) dv.setUint32(o + 8, 1, true);
     for (let r = 0; r < 4; r++) dv.setUint32(o + 12 + 4 * r, (n[r]! & mask[r]!) >>> 0, true);
     if (fn === 0x80000008) {
       dv.setUint32(o + 12, ((n[0]! & mask[0]! & ~0xff0000) | (48 << 16)) >>> 0, true);

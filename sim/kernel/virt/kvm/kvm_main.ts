@@ -101,6 +101,7 @@ import {
   kvm_arch_destroy_vm,
   kvm_arch_dev_ioctl,
   kvm_arch_init_vm,
+  kvm_arch_prepare_memory_region,
   kvm_arch_vcpu_async_ioctl_run,
   kvm_arch_vcpu_create,
   kvm_arch_vcpu_destroy,
@@ -379,6 +380,15 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
   if (flags & KVM_MEM_GUEST_MEMFD) {
     r = kvm_gmem_bind(k, slot, m.guest_memfd, m.guest_memfd_offset);
     if (r) return r;
+  }
+  // kvm_set_memslot() → kvm_prepare_memory_region(): the arch checks come
+  // after the guest_memfd binding, which is undone if they fail.
+  if (change === "create" || change === "move") {
+    r = kvm_arch_prepare_memory_region(k, base_gfn, npages);
+    if (r) {
+      if (slot.gmem) kvm_gmem_unbind(slot);
+      return r;
+    }
   }
   slots.set(id, slot);
   if (change === "create") k.nr_memslot_pages += npages;

@@ -200,6 +200,7 @@ import { VCPU_REGS_RDX } from "../../../../cpu/vmx.ts";
 import { offsetof } from "../../../../../include/c/layout.ts";
 import { PAGE_SHIFT } from "../../../mm/mmap.ts";
 import { gfn_to_memslot } from "../../../virt/kvm/kvm_main.ts";
+import { kvm_is_gfn_alias, kvm_mmu_max_gfn } from "./mmu/mmu.ts";
 
 /** `tsc_khz` of the simulated host (2.0 GHz, a Xeon Platinum 8480+ base clock). */
 export const HOST_TSC_KHZ = 2_000_000;
@@ -316,6 +317,20 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
 export function kvm_arch_destroy_vm(k: kvm): void {
   if (is_td(k)) tdx_vm_destroy(k);
   kvm_memmap_free(k);
+}
+
+/**
+ * `kvm_arch_prepare_memory_region()` (x86.c at 042007c2) for a new or moved
+ * slot: its last GFN must be within the host's MAXPHYADDR
+ * (`kvm_mmu_max_gfn()`) and, for a TD after KVM_TDX_INIT_VM, not a shared
+ * alias (`kvm_is_gfn_alias()`: userspace places slots at the private GPA).
+ * 0 or -EINVAL.
+ */
+export function kvm_arch_prepare_memory_region(k: kvm, base_gfn: number, npages: number): number {
+  const last = BigInt(base_gfn) + BigInt(npages) - 1n;
+  if (last > kvm_mmu_max_gfn()) return -EINVAL;
+  if (kvm_is_gfn_alias(k, last)) return -EINVAL;
+  return 0;
 }
 
 /** `irqchip_in_kernel()`: full or split. */

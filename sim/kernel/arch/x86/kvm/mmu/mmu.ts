@@ -15,11 +15,33 @@
  */
 
 import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP } from "../../../../../../include/linux/errno.ts";
-import type { kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
+import type { kvm, kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
+import { HOST_MAXPHYADDR } from "../cpuid.ts";
 import { kvm_memmap, memmap_lookup, memory_fault } from "../vmx/vmx.ts";
 import { is_td, tdx_pre_fault_private, to_kvm_tdx } from "../vmx/tdx.ts";
 
 const PAGE_SIZE = 4096;
+
+/**
+ * `kvm_gfn_direct_bits()`: the bit a TD's shared GFNs carry (its GPAW - 1,
+ * set by KVM_TDX_INIT_VM), 0 for other VMs and for a TD before INIT_VM.
+ */
+export function kvm_gfn_direct_bits(k: kvm): bigint {
+  return is_td(k) ? to_kvm_tdx(k).shared_bit >> 12n : 0n;
+}
+
+/** `kvm_is_gfn_alias()`: a shared-alias GFN of a TD (userspace uses the other one). */
+export function kvm_is_gfn_alias(k: kvm, gfn: bigint): boolean {
+  return (gfn & kvm_gfn_direct_bits(k)) !== 0n;
+}
+
+/**
+ * `kvm_mmu_max_gfn()`: the host MAXPHYADDR bounds GPAs with TDP (the
+ * simulated host's is 52, `HOST_MAXPHYADDR`).
+ */
+export function kvm_mmu_max_gfn(): bigint {
+  return (1n << BigInt(HOST_MAXPHYADDR - 12)) - 1n;
+}
 
 /** `kvm_mem_is_private()`: the PRIVATE attribute of a VM with private memory. */
 function kvm_mem_is_private(vcpu: kvm_vcpu, gfn: number): boolean {
@@ -53,7 +75,7 @@ export function kvm_arch_vcpu_pre_fault_memory(
   const k = vcpu.kvm;
   if (!k.arch.pre_fault_allowed) return BigInt(-EOPNOTSUPP);
   const td = is_td(k);
-  if (td && (gpa & to_kvm_tdx(k).shared_bit)) return BigInt(-EINVAL);
+  if (kvm_is_gfn_alias(k, gpa >> 12n)) return BigInt(-EINVAL);
   // GPAs past 2^52 (any MAXPHYADDR) have no memslot: emulated, ENOENT.
   if (gpa >= 1n << 52n) return BigInt(-ENOENT);
   const g = Number(gpa);

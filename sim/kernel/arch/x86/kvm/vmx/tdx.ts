@@ -155,6 +155,7 @@ import {
   kvm_get_msr,
   kvm_msr_allowed,
   KVM_MSR_RET_FILTERED,
+  KVM_MSR_RET_INVALID,
   KVM_MSR_RET_UNSUPPORTED,
   kvm_set_msr,
   NUM_ONLINE_CPUS,
@@ -346,6 +347,29 @@ function tdx_cpuid_configs(): cpuid_entry[] {
   return out;
 }
 
+/**
+ * `kvm_find_cpuid_entry2()`: the first entry of `function` whose index is
+ * `index` or not significant (no KVM_CPUID_FLAG_SIGNIFCANT_INDEX).
+ */
+function kvm_find_cpuid_entry2(
+  ents: readonly cpuid_entry[],
+  fn: number,
+  index: number,
+): cpuid_entry | undefined {
+  return ents.find((e) =>
+    e.function === fn && (!(e.flags & KVM_CPUID_FLAG_SIGNIFCANT_INDEX) || e.index === index)
+  );
+}
+
+/**
+ * `tdx_unsupported_cpuid()`: `has_tsx()` or `has_waitpkg()`, which look at
+ * the entry's own function and index (7.0): HLE/RTM in EBX, WAITPKG in ECX.
+ */
+function tdx_unsupported_cpuid(e: cpuid_entry): boolean {
+  return e.function === 7 && e.index === 0 &&
+    ((e.ebx & ((1 << 4) | (1 << 11))) !== 0 || (e.ecx & (1 << 5)) !== 0);
+}
+
 function supported_xfam(): bigint {
   const c = tdx_module_global.sysinfo.td_conf;
   const x = KVM_SUPPORTED_XCR0 & c.xfam_fixed0;
@@ -398,28 +422,33 @@ function tdx_td_init(k: kvm, t: kvm_tdx): number {
   const dv = new DataView(ents_b.buffer);
   const ents: cpuid_entry[] = [];
   for (let i = 0; i < nent; i++) ents.push(get_cpuid_entry(dv, i * CPUID_ENTRY2_SIZE));
-  const ext8 = ents.find((e) => e.function === 0x80000008 && e.index === 0);
+  // setup_tdparams_eptp_controls(): GPAW from 0x80000008.EAX[23:16].
+  const ext8 = kvm_find_cpuid_entry2(ents, 0x80000008, 0);
   if (!ext8) return -EINVAL;
   const gpaw = (ext8.eax >> 16) & 0xff;
   if (gpaw !== 48 && gpaw !== 52) return -EINVAL;
   if (gpaw === 52 && !tdx_module_global.sysinfo.sept_5level) return -EINVAL;
   const cfg = tdx_cpuid_configs();
   const params = td_params_alloc();
-  let used = 0;
-  cfg.forEach((c, i) => {
-    const e = ents.find((x) => x.function === c.function && x.index === c.index);
-    if (!e) return;
-    used++;
+  // setup_tdparams_cpuids() (tdx.c at 09c6f74e): for each configurable leaf
+  // of the module, in its order, the first entry kvm_find_cpuid_entry2()
+  // matches (same function, and the same index unless the entry's index is
+  // not significant) fills that slot; a matched entry with TSX or WAITPKG is
+  // refused there and then; in the end every entry must have filled a slot.
+  let copy_cnt = 0;
+  for (let i = 0; i < cfg.length; i++) {
+    const c = cfg[i]!;
+    const e = kvm_find_cpuid_entry2(ents, c.function, c.index);
+    if (!e) continue;
+    if (tdx_unsupported_cpuid(e)) return -EINVAL;
+    copy_cnt++;
     const v = params.cpuid_values.at(i);
     v.eax = c.function === 0x80000008 ? (e.eax & ~0xff0000) >>> 0 : e.eax;
     v.ebx = e.ebx;
     v.ecx = e.ecx;
     v.edx = e.edx;
-  });
-  // Every entry must be a configurable leaf (none left over, none twice).
-  if (used !== nent) return -EINVAL;
-  const l7 = ents.find((e) => e.function === 7 && e.index === 0);
-  if (l7 && ((l7.ebx & ((1 << 4) | (1 << 11))) || (l7.ecx & (1 << 5)))) return -EINVAL;
+  }
+  if (copy_cnt !== nent) return -EINVAL;
 
   params.attributes = hdr.attributes | tdx_module_global.sysinfo.td_conf.attributes_fixed1;
   params.xfam = hdr.xfam | tdx_module_global.sysinfo.td_conf.xfam_fixed1;
@@ -1324,20 +1353,24 @@ function tdx_emulate_io(vcpu: kvm_vcpu, v: vmcs_view, e: tdvmcall_exit): number 
   return exit_to_user(vcpu, KVM_EXIT_IO);
 }
 
-/** `tdx_emulate_mmio()`: shared GPAs only; the exit carries the GPA without the shared bit. */
+/**
+ * `tdx_emulate_mmio()` (tdx.c at 09c6f74e): shared GPAs only; the exit
+ * carries the GPA without the shared bit. Size and direction are `int`s
+ * there, so only the low 32 bits of R12 and R13 count; the GPA is all of R14.
+ */
 function tdx_emulate_mmio(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view, e: tdvmcall_exit): number {
   const r = e.regs;
-  const size = r[R12]!;
-  const write = r[R13]!;
+  const size = Number(BigInt.asIntN(32, r[R12]!));
+  const write = Number(BigInt.asIntN(32, r[R13]!));
   const gpa = r[R14]!;
-  const bad = (size !== 1n && size !== 2n && size !== 4n && size !== 8n) ||
-    (write !== 0n && write !== 1n) || !(gpa & t.shared_bit) ||
-    !((gpa + size - 1n) & t.shared_bit);
+  const last = BigInt.asUintN(64, gpa + BigInt(size) - 1n);
+  const bad = (size !== 1 && size !== 2 && size !== 4 && size !== 8) ||
+    (write !== 0 && write !== 1) || !(gpa & t.shared_bit) || !(last & t.shared_bit);
   if (bad) {
     set_status(e, TDG_VP_VMCALL_INVALID_OPERAND);
     return vmcall_done(vcpu, v);
   }
-  const n = Number(size);
+  const n = size;
   const run = vcpu.run;
   run.setBigUint64(R_MMIO_PHYS_ADDR, gpa & ~t.shared_bit, true);
   run.setUint32(R_MMIO_LEN, n, true);
@@ -1398,33 +1431,63 @@ function tdx_is_read_only_msr(index: number): boolean {
     index === msr.MSR_IA32_FEAT_CTL;
 }
 
-/** `tdx_get_msr()`: only the emulated list. 0 or a `KVM_MSR_RET_*`. */
-export function tdx_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[]): number {
-  if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_UNSUPPORTED;
-  if (index === msr.MSR_IA32_FEAT_CTL) {
-    data[0] = 1n; // LOCKED
-    return 0;
+/** `MCG_LMCE_P`: MCG_CAP bit 27, local machine checks. */
+const MCG_LMCE_P = 1n << 27n;
+/** `FEAT_CTL_LOCKED`. */
+const FEAT_CTL_LOCKED = 1n;
+
+/**
+ * `tdx_get_msr()` (tdx.c at 09c6f74e): FEATURE_CONTROL reads LOCKED plus
+ * LMCE_ENABLED when MCG_CAP offers LMCE; MCG_EXT_CTL needs LMCE (for the
+ * guest); any MSR outside `tdx_has_emulated_msr()` fails with 1
+ * (KVM_MSR_RET_INVALID, so a user-space MSR exit says INVAL, not UNKNOWN);
+ * the rest is `kvm_get_msr_common()`. `host`: a KVM_GET_MSRS access.
+ */
+export function tdx_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host: boolean): number {
+  const m = vcpu.arch.mce;
+  switch (index) {
+    case msr.MSR_IA32_FEAT_CTL:
+      data[0] = FEAT_CTL_LOCKED | (m.mcg_cap & MCG_LMCE_P ? msr.FEAT_CTL_LMCE_ENABLED : 0n);
+      return 0;
+    case msr.MSR_IA32_MCG_EXT_CTL:
+      if (!host && !(m.mcg_cap & MCG_LMCE_P)) return KVM_MSR_RET_INVALID;
+      data[0] = m.mcg_ext_ctl;
+      return 0;
   }
+  if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_INVALID;
   if (index === msr.MSR_IA32_MISC_ENABLE && !vcpu.arch.msrs.has(index)) {
     data[0] = vcpu.arch.vmcs.misc_enable;
     return 0;
   }
-  const r = kvm_get_msr(vcpu, index, data, true);
+  const r = kvm_get_msr(vcpu, index, data, host);
   if (r === KVM_MSR_RET_UNSUPPORTED) {
+    // MTRRs and the like kvm_get_msr_common() emulates and the simulated
+    // core does not model: what was written, 0 at first.
     data[0] = vcpu.arch.msrs.get(index) ?? 0n;
     return 0;
   }
   return r;
 }
 
-/** `tdx_set_msr()`: only the emulated list; APICBASE, EFER, FEAT_CTL read-only. */
-export function tdx_set_msr(vcpu: kvm_vcpu, index: number, data: bigint): number {
-  if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_UNSUPPORTED;
-  if (tdx_is_read_only_msr(index)) return 1;
-  const r = kvm_set_msr(vcpu, index, data, true);
-  // The MTRR and machine-check banks KVM emulates but the simulated x86 core
-  // does not model keep what is written. MCG_CAP is not one of them: only
-  // KVM_X86_SETUP_MCE sets it, kvm_set_msr_common() has no case for it.
+/**
+ * `tdx_set_msr()`: MCG_EXT_CTL as for reads (LMCE_EN only); APICBASE, EFER
+ * and FEATURE_CONTROL are read-only; outside the emulated list 1; the rest
+ * `kvm_set_msr_common()`.
+ */
+export function tdx_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean): number {
+  if (index === msr.MSR_IA32_MCG_EXT_CTL) {
+    if ((!host && !(vcpu.arch.mce.mcg_cap & MCG_LMCE_P)) || (data & ~1n)) {
+      return KVM_MSR_RET_INVALID;
+    }
+    vcpu.arch.mce.mcg_ext_ctl = data;
+    return 0;
+  }
+  if (tdx_is_read_only_msr(index)) return KVM_MSR_RET_INVALID;
+  if (!tdx_has_emulated_msr(index)) return KVM_MSR_RET_INVALID;
+  const r = kvm_set_msr(vcpu, index, data, host);
+  // The MTRRs KVM emulates but the simulated x86 core does not model keep
+  // what is written. MCG_CAP is not one of them: only KVM_X86_SETUP_MCE sets
+  // it, kvm_set_msr_common() has no case for it.
   if (r === KVM_MSR_RET_UNSUPPORTED && index !== msr.MSR_IA32_MCG_CAP) {
     vcpu.arch.msrs.set(index, data);
     return 0;
@@ -1440,8 +1503,8 @@ function tdx_emulate_msr(vcpu: kvm_vcpu, v: vmcs_view, e: tdvmcall_exit, write: 
   let ret: number;
   if (!kvm_msr_allowed(vcpu.kvm, index, write ? KVM_MSR_FILTER_WRITE : KVM_MSR_FILTER_READ)) {
     ret = KVM_MSR_RET_FILTERED;
-  } else if (write) ret = tdx_set_msr(vcpu, index, data);
-  else ret = tdx_get_msr(vcpu, index, msr_data);
+  } else if (write) ret = tdx_set_msr(vcpu, index, data, false);
+  else ret = tdx_get_msr(vcpu, index, msr_data, false);
   if (!ret) {
     if (!write) r[R11] = msr_data[0]!;
     return vmcall_done(vcpu, v);
@@ -1604,7 +1667,8 @@ function tdx_msr_io(vcpu: kvm_vcpu, arg: bigint, write: boolean): number {
   const hdr = new Uint8Array(8);
   if (!copy_in(hdr, arg)) return -EFAULT;
   const n = new DataView(hdr.buffer).getUint32(0, true);
-  if (n >= 0x1000000 / 16) return -E2BIG;
+  // msr_io(): MAX_IO_MSRS entries or more are E2BIG.
+  if (n >= 256) return -E2BIG;
   const b = new Uint8Array(n * 16);
   if (n && !copy_in(b, arg + 8n)) return -EFAULT;
   const dv = new DataView(b.buffer);
@@ -1612,9 +1676,9 @@ function tdx_msr_io(vcpu: kvm_vcpu, arg: bigint, write: boolean): number {
   for (; i < n; i++) {
     const index = dv.getUint32(i * 16, true);
     if (write) {
-      if (tdx_set_msr(vcpu, index, dv.getBigUint64(i * 16 + 8, true))) break;
+      if (tdx_set_msr(vcpu, index, dv.getBigUint64(i * 16 + 8, true), true)) break;
     } else {
-      if (tdx_get_msr(vcpu, index, msr_data)) break;
+      if (tdx_get_msr(vcpu, index, msr_data, true)) break;
       dv.setBigUint64(i * 16 + 8, msr_data[0]!, true);
     }
   }
