@@ -211,3 +211,12 @@ Deno.test("32-bit privilege change: IRETD to CPL 3, #GP from OUT onto the TSS's 
     `exit ${KVM_EXIT_HLT}`,
   ]);
 });
+
+Deno.test(`real mode to 32-bit protected mode (LGDT, CR0.PE, far JMP): same on both backends${why}`, async () => {
+  const t = await both(REAL2PROT.mode, REAL2PROT.bytes);
+  assertEquals(t.slice(0, 3), [
+    "io out port 10 size 4 count 1 data 11000060", // CR0: CD | NW | ET | PE
+    "io out port 11 size 4 count 1 data 78563412",
+    `exit ${KVM_EXIT_HLT}`,
+  ]);
+});

@@ -1028,3 +1028,55 @@ export const RING3: { mode: "real" | "prot32" | "long"; bytes: Uint8Array } = {
       "0000000000000000",
   ),
 };
+/**
+ * From real mode to 32-bit protected mode: LGDT with a 16-bit operand, MOV
+ * CR0.PE, a far JMP to a 32-bit code segment, segment loads, a stack and
+ * memory in the new mode.
+ *
+ * ```asm
+ * .intel_syntax noprefix
+ * .code16
+ * .globl _start
+ * _start:
+ *   cli
+ *   lgdt [gdtr]
+ *   mov eax, cr0
+ *   or al, 1
+ *   mov cr0, eax
+ *   ljmp 0x08, offset prot
+ * .code32
+ * prot:
+ *   mov ax, 0x10
+ *   mov ds, ax
+ *   mov es, ax
+ *   mov ss, ax
+ *   mov esp, 0x9000
+ *   mov eax, cr0
+ *   out 0x10, eax
+ *   push 0x12345678
+ *   pop ebx
+ *   mov eax, ebx
+ *   out 0x11, eax
+ *   mov dword ptr [0x3000], 0xabcdef01
+ *   mov eax, [0x3000]
+ *   cmp eax, 0
+ *   hlt
+ * .align 8
+ * gdt:
+ *   .quad 0
+ *   .quad 0x00cf9b000000ffff
+ *   .quad 0x00cf93000000ffff
+ * gdt_end:
+ * gdtr:
+ *   .word gdt_end - gdt - 1
+ *   .long gdt
+ * ```
+ */
+export const REAL2PROT: { mode: "real" | "prot32" | "long"; bytes: Uint8Array } = {
+  mode: "real",
+  bytes: hex(
+    "fa0f011660100f20c00c010f22c0ea1310080066b810008ed88ec08ed0bc009000000f20c0e71068785634125b89d8e7" +
+      "11c7050030000001efcdaba10030000083f800f48d7426000000000000000000ffff0000009bcf00ffff00000093cf00" +
+      "170048100000",
+  ),
+};
