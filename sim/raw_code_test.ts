@@ -16,6 +16,7 @@ import {
   PAGING32,
   PROT32,
   REAL16,
+  REAL2PROT,
   RING3,
 } from "./testdata/raw_code_progs.ts";
 
