@@ -73,5 +73,8 @@ export function guest_cpu(): guest_cpu {
  */
 export function guest_insn_unimplemented(insn: string, why: string): never {
   guest_cpu();
-  throw new Error(`'${insn}' is not implemented by the simulated CPU: ${why}`);
+  const where = (globalThis as { __KVM_GUEST_RUNTIME__?: boolean }).__KVM_GUEST_RUNTIME__
+    ? "the kvm backend's guest runtime"
+    : "the simulated CPU";
+  throw new Error(`'${insn}' is not implemented by ${where}: ${why}`);
 }
