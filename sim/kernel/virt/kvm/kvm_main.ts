@@ -250,6 +250,18 @@ function kvm_dev_ioctl_create_vm(type: bigint): number {
   return fd;
 }
 
+/**
+ * The `/dev/kvm` requests `kvm_dev_ioctl()` answers itself; the rest go to
+ * `kvm_arch_dev_ioctl()` ({@linkcode kvm_arch_dev_ioctl_requests}). Every
+ * answered request has a row in docs/fidelity.md (checked by a test).
+ */
+export const kvm_dev_ioctl_requests: readonly number[] = [
+  KVM_GET_API_VERSION,
+  KVM_CREATE_VM,
+  KVM_CHECK_EXTENSION,
+  KVM_GET_VCPU_MMAP_SIZE,
+];
+
 function kvm_dev_ioctl(_filp: file, cmd: number, arg: bigint): number {
   switch (cmd) {
     case KVM_GET_API_VERSION:
@@ -462,6 +474,18 @@ function kvm_vm_ioctl_create_vcpu(k: kvm, id: bigint): number {
   return fd;
 }
 
+/** The VM requests `kvm_vm_ioctl()` answers; the rest go to `kvm_arch_vm_ioctl()`. */
+export const kvm_vm_ioctl_requests: readonly number[] = [
+  KVM_CREATE_VCPU,
+  KVM_ENABLE_CAP,
+  KVM_SET_USER_MEMORY_REGION,
+  KVM_SET_USER_MEMORY_REGION2,
+  KVM_SIGNAL_MSI,
+  KVM_CHECK_EXTENSION,
+  KVM_SET_MEMORY_ATTRIBUTES,
+  KVM_CREATE_GUEST_MEMFD,
+];
+
 function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
   const k = filp.private_data as kvm;
   if (k.vm_dead) return -EIO;
@@ -522,6 +546,20 @@ function vcpu_ioctl_prologue(vcpu: kvm_vcpu, cmd: number): number {
   if (_IOC_TYPE(cmd) !== KVMIO) return -EINVAL;
   return 0;
 }
+
+/** The vCPU requests `kvm_vcpu_ioctl()` answers; the rest go to `kvm_arch_vcpu_ioctl()`. */
+export const kvm_vcpu_ioctl_requests: readonly number[] = [
+  KVM_RUN,
+  KVM_GET_REGS,
+  KVM_SET_REGS,
+  KVM_GET_SREGS,
+  KVM_SET_SREGS,
+  KVM_GET_MP_STATE,
+  KVM_SET_MP_STATE,
+  KVM_GET_FPU,
+  KVM_SET_FPU,
+  KVM_PRE_FAULT_MEMORY,
+];
 
 function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
   const vcpu = filp.private_data as kvm_vcpu;

@@ -556,6 +556,22 @@ export function kvm_msr_allowed(k: kvm, index: number, type: number): boolean {
   return f.default_allow;
 }
 
+/** The requests `kvm_arch_vm_ioctl()` answers (KVM_MEMORY_ENCRYPT_OP only for a TD). */
+export const kvm_arch_vm_ioctl_requests: readonly number[] = [
+  KVM_MEMORY_ENCRYPT_OP,
+  KVM_SET_NR_MMU_PAGES,
+  KVM_SET_TSS_ADDR,
+  KVM_SET_IDENTITY_MAP_ADDR,
+  KVM_MEMORY_ENCRYPT_REG_REGION,
+  KVM_MEMORY_ENCRYPT_UNREG_REGION,
+  KVM_CREATE_IRQCHIP,
+  KVM_IRQ_LINE,
+  KVM_SET_BOOT_CPU_ID,
+  KVM_SET_TSC_KHZ,
+  KVM_GET_TSC_KHZ,
+  KVM_X86_SET_MSR_FILTER,
+];
+
 /** `kvm_arch_vm_ioctl()`: the x86 VM ioctls; unknown numbers are `-ENOTTY`. */
 export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
   if (is_td(k)) {
@@ -740,6 +756,16 @@ function kvm_dev_ioctl_get_cpuid(arg: bigint, emulated: boolean): number {
   if (copy_out(arg, scratch_u8, kvm_cpuid2.size)) return -EFAULT;
   return 0;
 }
+
+/** The requests `kvm_arch_dev_ioctl()` answers. */
+export const kvm_arch_dev_ioctl_requests: readonly number[] = [
+  KVM_GET_MSR_INDEX_LIST,
+  KVM_GET_MSR_FEATURE_INDEX_LIST,
+  KVM_GET_SUPPORTED_CPUID,
+  KVM_GET_EMULATED_CPUID,
+  KVM_X86_GET_MCE_CAP_SUPPORTED,
+  KVM_GET_MSRS,
+];
 
 /** `kvm_arch_dev_ioctl()`: the x86 `/dev/kvm` ioctls; unknown numbers are `-EINVAL`. */
 export function kvm_arch_dev_ioctl(cmd: number, arg: bigint): number {
@@ -2128,6 +2154,34 @@ function kvm_vcpu_set_tsc_khz(vcpu: kvm_vcpu, arg: bigint): number {
   vcpu.arch.vmcs.tsc_offset = BigInt.asUintN(64, tsc - host_tsc_scaled(vcpu));
   return 0;
 }
+
+/**
+ * The requests `kvm_arch_vcpu_ioctl()` answers (KVM_MEMORY_ENCRYPT_OP: a TD
+ * vCPU's, through `tdx_vcpu_arch_ioctl()`).
+ */
+export const kvm_arch_vcpu_ioctl_requests: readonly number[] = [
+  KVM_MEMORY_ENCRYPT_OP,
+  KVM_GET_MSRS,
+  KVM_SET_MSRS,
+  KVM_SET_CPUID2,
+  KVM_SET_CPUID,
+  KVM_ENABLE_CAP,
+  KVM_GET_CPUID2,
+  KVM_GET_XCRS,
+  KVM_SET_XCRS,
+  KVM_GET_XSAVE,
+  KVM_GET_XSAVE2,
+  KVM_SET_XSAVE,
+  KVM_GET_VCPU_EVENTS,
+  KVM_SET_VCPU_EVENTS,
+  KVM_GET_DEBUGREGS,
+  KVM_SET_DEBUGREGS,
+  KVM_SET_TSC_KHZ,
+  KVM_GET_TSC_KHZ,
+  KVM_INTERRUPT,
+  KVM_X86_SETUP_MCE,
+  KVM_X86_SET_MCE,
+];
 
 /** `kvm_arch_vcpu_ioctl()`: the x86 vCPU ioctls; unknown numbers are `-EINVAL`, as in x86.c. */
 export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): number {

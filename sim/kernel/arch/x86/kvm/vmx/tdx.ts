@@ -516,6 +516,13 @@ function tdx_td_finalize(k: kvm, t: kvm_tdx): number {
   return 0;
 }
 
+/** The KVM_MEMORY_ENCRYPT_OP sub-commands `tdx_vm_ioctl()` answers. */
+export const tdx_vm_ioctl_cmds: readonly number[] = [
+  KVM_TDX_CAPABILITIES,
+  KVM_TDX_INIT_VM,
+  KVM_TDX_FINALIZE_VM,
+];
+
 /** `tdx_vm_ioctl()`: KVM_MEMORY_ENCRYPT_OP on a TD's VM fd. */
 export function tdx_vm_ioctl(k: kvm, arg: bigint): number {
   let r = tdx_get_cmd(arg);
@@ -753,6 +760,13 @@ function tdx_vcpu_get_cpuid(t: kvm_tdx): number {
   if (!copy_out(arg, hdr) || !copy_out(arg + 8n, b)) return -EFAULT;
   return 0;
 }
+
+/** The KVM_MEMORY_ENCRYPT_OP sub-commands `tdx_vcpu_ioctl()` answers. */
+export const tdx_vcpu_ioctl_cmds: readonly number[] = [
+  KVM_TDX_INIT_VCPU,
+  KVM_TDX_INIT_MEM_REGION,
+  KVM_TDX_GET_CPUID,
+];
 
 /** `tdx_vcpu_ioctl()`: KVM_MEMORY_ENCRYPT_OP on a TD vCPU fd. */
 export function tdx_vcpu_ioctl(vcpu: kvm_vcpu, arg: bigint): number {
