@@ -264,6 +264,20 @@ kvm_test(
   },
 );
 
+kvm_test(
+  "a handler's retry runs the instruction again with its registers; kvm_asm_safe",
+  () => {
+    const vcpu = g.ref<vcpu_t>();
+    const vm = g.gr_create_vm(g.guest_retry_trap_safe, vcpu);
+    try {
+      vm_install_exception_handler(vm, 13, g.gr_gp_retry_handler);
+      assertEquals(next_ucall(vcpu.value)[0], UCALL_DONE);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+);
+
 kvm_test("an exception without a handler is upstream's UCALL_UNHANDLED, with the vector", () => {
   const vcpu = g.ref<vcpu_t>();
   const vm = g.gr_create_vm(g.guest_unhandled, vcpu);

@@ -182,6 +182,26 @@ export function gr_pf_handler(regs: ex_regs_view): void {
   regs.rip += 3n;
 }
 
+/**
+ * Retry with changed registers, and `kvm_asm_safe` around a load: the #GP
+ * handler leaves RIP (retry) and points RCX at a real MSR. (No `int3`: the
+ * kvm_pvm host answers it with KVM_EXIT_INTERNAL_ERROR.)
+ */
+export function guest_retry_trap_safe(): void {
+  exceptions.value = 0n;
+  wrmsr(0xc0000102, 0x7fff_0000_1000n);
+  GUEST_ASSERT_EQ(rdmsr(0xdeadbeef), 0x7fff_0000_1000n);
+  GUEST_ASSERT_EQ(guest_cpu().kvm_asm_safe(() => void readq(0x7f0000000000n)), 14);
+  GUEST_ASSERT_EQ(exceptions.value, 1n);
+  GUEST_DONE();
+}
+
+/** #GP handler: retry the RDMSR with RCX = MSR_KERNEL_GS_BASE. */
+export function gr_gp_retry_handler(regs: ex_regs_view): void {
+  exceptions.value = exceptions.value + 1n;
+  regs.rcx = 0xc0000102n;
+}
+
 /** An exception without a handler: upstream's UCALL_UNHANDLED report. */
 export function guest_unhandled(): void {
   ud2();
