@@ -528,6 +528,25 @@ export function kvm_munmap(mem: bigint, size: number | bigint): void {
 }
 
 /**
+ * C `kvm_fallocate(fd, mode, offset, len)` (`kvm_syscalls.h`): `fallocate()`
+ * that must succeed.
+ *
+ * @param fd the file
+ * @param mode `FALLOC_FL_*`
+ * @param offset where
+ * @param len how many bytes
+ */
+export function kvm_fallocate(
+  fd: number,
+  mode: number,
+  offset: number | bigint,
+  len: number | bigint,
+): void {
+  const ret = fallocate(fd, mode, offset, len);
+  TEST_ASSERT(!ret, __KVM_SYSCALL_ERROR("fallocate()", ret));
+}
+
+/**
  * C `__kvm_mmap()`: a shared or private mapping that must succeed.
  *
  * @param size the length

@@ -458,6 +458,42 @@ export function GUEST_SYNC3(arg0: ucall_arg, arg1: ucall_arg, arg2: ucall_arg): 
 }
 
 /**
+ * C `GUEST_SYNC4(arg0, arg1, arg2, arg3)`.
+ *
+ * @param arg0 argument 0
+ * @param arg1 argument 1
+ * @param arg2 argument 2
+ * @param arg3 argument 3
+ */
+export function GUEST_SYNC4(
+  arg0: ucall_arg,
+  arg1: ucall_arg,
+  arg2: ucall_arg,
+  arg3: ucall_arg,
+): void {
+  ucall(UCALL_SYNC, 4, arg0, arg1, arg2, arg3);
+}
+
+/**
+ * C `GUEST_SYNC5(arg0, arg1, arg2, arg3, arg4)`.
+ *
+ * @param arg0 argument 0
+ * @param arg1 argument 1
+ * @param arg2 argument 2
+ * @param arg3 argument 3
+ * @param arg4 argument 4
+ */
+export function GUEST_SYNC5(
+  arg0: ucall_arg,
+  arg1: ucall_arg,
+  arg2: ucall_arg,
+  arg3: ucall_arg,
+  arg4: ucall_arg,
+): void {
+  ucall(UCALL_SYNC, 5, arg0, arg1, arg2, arg3, arg4);
+}
+
+/**
  * C `GUEST_PRINTF(fmt, ...)`.
  *
  * @param fmt the format
