@@ -6,12 +6,19 @@
 // final HLT must be the same. Programs: sim/testdata/raw_code_progs.ts.
 import { assert, assertEquals } from "@std/assert";
 import { type Backend, load_backend } from "../include/libc/backend.ts";
-import { KVM_EXIT_HLT, KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
+import {
+  KVM_EXIT_HLT,
+  KVM_EXIT_IO,
+  KVM_EXIT_MMIO,
+  KVM_EXIT_SHUTDOWN,
+} from "../include/linux/kvm.ts";
+import { O_RDONLY, O_WRONLY } from "../include/linux/fcntl.ts";
 import { set_exe_file } from "./backend.ts";
 import { code_vm, type code_vm_mode, KVM_REGS_NAMES } from "./testdata/code_vm.ts";
 import {
   BOOT64,
   EXC64,
+  hex,
   LONG64,
   PAGING32,
   PROT32,
@@ -220,4 +227,43 @@ Deno.test(`real mode to 32-bit protected mode (LGDT, CR0.PE, far JMP): same on b
     "io out port 11 size 4 count 1 data 78563412",
     `exit ${KVM_EXIT_HLT}`,
   ]);
+});
+
+Deno.test('kvm.force_emulation_prefix: `ud2; .ascii "kvm"` runs the next instruction when set through sysfs (sim)', async () => {
+  // mov ecx, EFER; KVM_FEP rdmsr; out 0x10, eax; KVM_FEP out 0x11, al; mov al, 0x42; ud2
+  const prog = hex("b9800000c00f0b6b766d0f32e7100f0b6b766de611b0420f0b");
+  const sim = await load_backend("sim");
+  const path = "/sys/module/kvm/parameters/force_emulation_prefix";
+  const param = (text?: string): string => {
+    const fd = sim.open(path, text === undefined ? O_RDONLY : O_WRONLY, 0);
+    assert(fd >= 0, `open ${path}: ${fd}`);
+    try {
+      const buf = new Uint8Array(16);
+      if (text !== undefined) buf.set(new TextEncoder().encode(text));
+      const n = text === undefined
+        ? sim.read(fd, sim.addr_of(buf.buffer, 0), 16n)
+        : sim.write(fd, sim.addr_of(buf.buffer, 0), BigInt(text.length));
+      assert(n >= 0n, `${text === undefined ? "read" : "write"}: ${n}`);
+      return new TextDecoder().decode(buf.subarray(0, Number(n)));
+    } finally {
+      sim.close(fd);
+    }
+  };
+  assertEquals(param(), "0\n");
+  // Off: the prefix is a plain UD2 (#UD; without an IDT, a triple fault).
+  let t = trace(sim, "long", prog);
+  assertEquals(t[0], `exit ${KVM_EXIT_SHUTDOWN}`);
+  try {
+    assertEquals(param("1\n"), "1\n");
+    assertEquals(param(), "1\n");
+    t = trace(sim, "long", prog);
+    assert(t[3]!.includes("rip=1017"), t[3]); // at the last UD2
+    assertEquals(t.slice(0, 3), [
+      "io out port 10 size 4 count 1 data 00050000", // the emulated RDMSR of EFER
+      "io out port 11 size 1 count 1 data 00", // the emulated OUT
+      `exit ${KVM_EXIT_SHUTDOWN}`, // the last, unprefixed UD2
+    ]);
+  } finally {
+    param("0\n");
+  }
 });

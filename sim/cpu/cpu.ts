@@ -242,6 +242,7 @@ const O_EXC_BITMAP = o("exception_bitmap");
 const O_MAXPHY = o("maxphyaddr");
 const O_TSC_KHZ = o("tsc_khz");
 const O_TD = o("td_guest");
+const O_FEP = o("force_emulation_prefix");
 const O_SHARED_MASK = o("shared_gpa_mask");
 const O_VE = o("ve_info");
 const O_IO_DATA = o("io_data");
@@ -445,6 +446,11 @@ export function vmcs_field_get(name: "dr6" | "dr7" | "tsc_aux"): bigint {
 /** Sets a field of {@linkcode vmcs_field_get}. */
 export function vmcs_field_set(name: "dr6" | "dr7" | "tsc_aux", v: bigint): void {
   set_u64_at(o(name), v);
+}
+
+/** Whether the kernel enabled the forced-emulation prefix (`kvm.force_emulation_prefix` bit 0). */
+export function fep_enabled(): boolean {
+  return (U32[O_FEP >> 2]! & 1) !== 0;
 }
 
 /** Whether 5-level paging is active (canonical addresses are 57 bits). */

@@ -48,6 +48,7 @@ import {
   cs_l,
   dtable_get,
   dtable_set,
+  fep_enabled,
   get_cpl,
   in_protected_mode,
   interruptibility,
@@ -1828,6 +1829,10 @@ function exec_0f(op: number): void {
       exit_wbinvd(d.len);
       return finish();
     case 0x0b:
+      // KVM_FEP, `ud2; .ascii "kvm"`: with kvm.force_emulation_prefix KVM's #UD
+      // intercept (handle_ud(), x86.c) skips the five bytes and emulates the next
+      // instruction; emulating it is executing it here.
+      if (fep_enabled() && !d.p66 && d.rep === 0 && fep_signature()) return finish();
       fault(UD_VECTOR);
       break;
     case 0x0d:
@@ -1998,6 +2003,27 @@ function exec_0f(op: number): void {
     }
   }
   ud();
+}
+
+/**
+ * Whether "kvm" follows the UD2, read as KVM reads it (`kvm_read_guest_virt()`
+ * at the linear RIP: a failed read is no prefix, and faults nothing); consumes it.
+ */
+function fep_signature(): boolean {
+  const want = [0x6b, 0x76, 0x6d];
+  for (let i = 0; i < 3; i++) {
+    const k = d.len + i;
+    let b: number;
+    if (k < d.avail) b = d.fdv!.getUint8(d.foff + k);
+    else {
+      const [hi, lo] = add_lin(d.lin_hi, d.lin_lo, k);
+      if (translate(hi, lo, ACC_READ) !== TR_OK) return false;
+      b = t_dv.getUint8(t_off);
+    }
+    if (b !== want[i]) return false;
+  }
+  d.len += 3;
+  return true;
 }
 
 function is_lockable_0f(op: number): boolean {

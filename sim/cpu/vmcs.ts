@@ -178,6 +178,7 @@ export type sim_vmcs_fields = {
   maxphyaddr: u32;
   tsc_khz: u32;
   td_guest: u32;
+  force_emulation_prefix: u32;
   shared_gpa_mask: u64;
   ve_info: typeof sim_vmcs_ve_info;
   io_data: ArrayType<u8>;
@@ -225,6 +226,9 @@ export type sim_vmcs_fields = {
  * - `td_guest`: non-zero for a TD vCPU: I/O, HLT, VMCALL and shared MMIO
  *   raise #VE (with `ve_info`) instead of exiting; `shared_gpa_mask` is the
  *   TD's shared bit.
+ * - `force_emulation_prefix`: kvm's module parameter of that name: bit 0
+ *   set → `ud2; .ascii "kvm"` is a prefix that makes the next instruction
+ *   emulated, which on this CPU means executed by the interpreter.
  */
 export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   run_state: s32,
@@ -289,6 +293,7 @@ export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   maxphyaddr: u32,
   tsc_khz: u32,
   td_guest: u32,
+  force_emulation_prefix: u32,
   shared_gpa_mask: u64,
   ve_info: sim_vmcs_ve_info,
   io_data: array(u8, VMCS_IO_DATA_SIZE),

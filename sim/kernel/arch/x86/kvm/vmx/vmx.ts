@@ -193,6 +193,7 @@ const V_MMIO_DATA = V("mmio_data");
 const V_ENTRY_INTR_INFO = V("entry_intr_info");
 const V_ENTRY_EC = V("entry_exception_error_code");
 const V_MAXPHYADDR = V("maxphyaddr");
+const V_FEP = V("force_emulation_prefix");
 const V_IO_DATA = V("io_data");
 
 const EFER_LMA = 1 << 10;
@@ -410,9 +411,24 @@ function post_kvm_run_save(vcpu: kvm_vcpu): void {
   run.setUint8(R_READY_FOR_INJECTION, pic || (if_flag && !blocked) ? 1 : 0);
 }
 
+/**
+ * `kvm.force_emulation_prefix` (x86.c's module parameter, 0644 in sysfs):
+ * bit 0 lets guests force emulation with `ud2; .ascii "kvm"`. KVM's #UD
+ * intercept (`handle_ud()`) checks the bytes at RIP and emulates the next
+ * instruction; the simulated CPU does both itself (it executes what KVM would
+ * emulate), so the kernel only passes the parameter on at each entry.
+ */
+export let force_emulation_prefix = 0;
+
+/** `param_set_int()` for {@linkcode force_emulation_prefix}. */
+export function set_force_emulation_prefix(v: number): void {
+  force_emulation_prefix = v | 0;
+}
+
 function prepare_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   kvm_vcpu_sync_memmap(vcpu, vmx);
   vmx.dv.setUint32(V_MAXPHYADDR, vcpu.arch.maxphyaddr, true);
+  vmx.dv.setUint32(V_FEP, force_emulation_prefix, true);
 }
 
 /** KVM_RUN, blocking the calling thread until an exit goes to userspace. */
