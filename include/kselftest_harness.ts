@@ -1387,10 +1387,21 @@ interface load_result {
   parts: readonly ksft_part[];
 }
 
+/** In a `deno test` child (see {@linkcode DENO_TEST_CHILD_ENV}): where results go instead of Deno.test. */
+let child_results: load_result[] | undefined;
+
 function register_result(r: load_result): void {
   deno_tests_registered = true;
+  if (child_results) {
+    child_results.push(r);
+    return;
+  }
   if (r.exit_code === KSFT_SKIP) {
-    Deno.test({ name: `${r.name} # SKIP ${r.reason || "unknown"}`, ignore: true, fn: () => {} });
+    Deno.test({
+      name: `${r.name} # SKIP${r.reason ? ` ${r.reason}` : ""}`,
+      ignore: true,
+      fn: () => {},
+    });
     return;
   }
   const steps = r.parts.map((p) => `${p.directive}: ${p.msg || "unknown"}`);
@@ -1504,7 +1515,120 @@ async function run_and_register_deno_tests(argv: readonly string[]): Promise<voi
 function register_ignored(suffix: string): void {
   deno_tests_registered = true;
   for (const s of selected_tests([""]).tests) {
-    Deno.test({ name: full_name(s.f, s.v, s.t) + suffix, ignore: true, fn: () => {} });
+    const name = full_name(s.f, s.v, s.t);
+    if (child_results) {
+      // The parent names it as register_result() names any skip.
+      const reason = suffix.replace(/^ # SKIP ?/, "");
+      child_results.push({ name, exit_code: KSFT_SKIP, reason, error: undefined, parts: [] });
+    } else {
+      Deno.test({ name: name + suffix, ignore: true, fn: () => {} });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// deno test: each program in a child process
+
+/**
+ * Set in the environment of the child process that runs a test module for
+ * `deno test`: the path of the file its results go to. A test is a process,
+ * as in C: the child's exit releases whatever the tests left, and a guest
+ * that loops in JavaScript (which no `Worker.terminate()` interrupts) dies
+ * with it. `KSFT_DENO_TEST_IN_PROCESS=1` runs the tests in the `deno test`
+ * process instead (faster to debug, no isolation).
+ */
+export const DENO_TEST_CHILD_ENV = "KSFT_DENO_TEST_RESULTS";
+
+/** The child's deadline for a program without `TEST`s (kselftest's runner allows 45 s). */
+const PROGRAM_TIMEOUT_S = 300;
+
+interface child_record {
+  name: string;
+  exit_code: number;
+  reason: string;
+  error: string;
+  parts: ksft_part[];
+}
+
+function error_text(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+function write_child_results(path: string): void {
+  const out: child_record[] = (child_results ?? []).map((r) => ({
+    name: r.name,
+    exit_code: r.exit_code,
+    reason: r.reason,
+    error: r.error === undefined ? "" : error_text(r.error),
+    parts: [...r.parts],
+  }));
+  Deno.writeTextFileSync(path, JSON.stringify(out));
+}
+
+/** A failure carried over from the child: its message is the child's error and stack. */
+class ChildTestError extends Error {
+  override name = "ChildTestError";
+}
+
+async function run_program_in_child(prog: string): Promise<void> {
+  const results_path = Deno.makeTempFileSync({ prefix: "kselftest-deno-test-" });
+  const tests = __fixture_list.flatMap((f) => f.tests);
+  const timeout_s = tests.length
+    ? tests.reduce((n, t) => n + t.timeout, 0) + 30
+    : PROGRAM_TIMEOUT_S;
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", Deno.mainModule, ...Deno.args],
+      env: { [DENO_TEST_CHILD_ENV]: results_path },
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+    let timed_out = false;
+    const timer = setTimeout(() => {
+      timed_out = true;
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    }, timeout_s * 1000);
+    const status = await child.status.finally(() => clearTimeout(timer));
+    let records: child_record[] = [];
+    try {
+      records = JSON.parse(Deno.readTextFileSync(results_path) || "[]");
+    } catch {
+      // A child that died before writing its results: reported below.
+    }
+    if (records.length === 0 || timed_out || !status.success) {
+      const why = timed_out
+        ? `terminated by timeout after ${timeout_s} s`
+        : status.signal
+        ? `killed by ${status.signal}`
+        : `exited with ${status.code} before reporting its results`;
+      if (records.length === 0 || timed_out) {
+        register_result({
+          name: prog,
+          exit_code: KSFT_FAIL,
+          reason: "",
+          error: new ChildTestError(`${prog}: the test process ${why}`),
+          parts: [],
+        });
+        return;
+      }
+    }
+    for (const r of records) {
+      register_result({
+        name: r.name,
+        exit_code: r.exit_code,
+        reason: r.reason,
+        error: new ChildTestError(r.error || `${r.name}: Test failed`),
+        parts: r.parts,
+      });
+    }
+  } finally {
+    Deno.removeSync(results_path);
   }
 }
 
@@ -1610,8 +1734,11 @@ async function run_main_in_deno_test(
   try {
     assert_no_leaks();
   } catch (e) {
+    // Keep the program's own failure first: the leak is usually its consequence.
+    error = error === undefined || status === KSFT_PASS || status === KSFT_SKIP
+      ? e
+      : new Error(`${error_text(error)}\n${error_text(e)}`);
     status = KSFT_FAIL;
-    error = e;
   }
   const parts = [...ksft_get_parts()];
   if (status === KSFT_SKIP || status === KSFT_PASS) {
@@ -1657,6 +1784,17 @@ export function ksft_main(meta: ImportMeta, main: ksft_main_fn): Promise<void> {
   const prog = program_name(meta);
   const argv = [prog, ...Deno.args];
   if (meta.main) {
+    const results = getenv(DENO_TEST_CHILD_ENV);
+    if (results) {
+      // The child of a `deno test` run: the tests run as under deno test,
+      // their results go to the parent.
+      set_deno_test_mode(true);
+      child_results = [];
+      return run_main_in_deno_test(prog.slice(2), argv, main).then(() => {
+        write_child_results(results);
+        Deno.exit(0);
+      });
+    }
     set_deno_test_mode(false);
     const r = main(argv.length, argv);
     if (is_promise(r)) {
@@ -1669,6 +1807,7 @@ export function ksft_main(meta: ImportMeta, main: ksft_main_fn): Promise<void> {
   // Under `deno test` the test module is Deno.mainModule without being `main`.
   if (meta.url !== Deno.mainModule) return Promise.resolve();
   set_deno_test_mode(true);
+  if (getenv("KSFT_DENO_TEST_IN_PROCESS") !== "1") return run_program_in_child(prog.slice(2));
   return run_main_in_deno_test(prog.slice(2), argv, main);
 }
 

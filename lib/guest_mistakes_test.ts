@@ -48,7 +48,7 @@ export function guest_toplevel_report(): void {
 
 /** Guest: computes for a while without executing an instruction, then finishes. */
 export function guest_busy_without_instructions(): void {
-  const until = Date.now() + 1500;
+  const until = Date.now() + 4000;
   while (Date.now() < until) {
     // No intrinsic, no guest memory access: nothing the CPU can stop at.
   }
@@ -195,8 +195,10 @@ Deno.test("a vCPU that does not take a new memory map in time is stopped; KVM_RU
   set_memmap_flush_timeout(200);
   try {
     const run = vcpu_run_async(vcpu.value);
-    // Let the guest start its loop, then change the memslots under it.
-    await new Promise((r) => setTimeout(r, 300));
+    // Let the guest start its loop (a vCPU worker's start, which imports the
+    // test module, takes longer on a loaded machine), then change the
+    // memslots under it.
+    await new Promise((r) => setTimeout(r, 1500));
     vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, 1n << 32n, 10, 16, 0);
     const e = await assertRejects(() => run, GuestCodeError);
     assertMatch(e.message, /did not acknowledge a memory map change within 200 ms/);

@@ -69,7 +69,9 @@ const WAIT_SLICE_MS = 20;
  */
 const DENO_TEST_DEADLINE_MS = 30_000;
 
-let deadline_ms: number | undefined = in_deno_test() ? DENO_TEST_DEADLINE_MS : undefined;
+// Read when a vCPU enters, not at load: the harness decides whether the
+// process runs tests for `deno test` (also in its child) after this loads.
+let deadline_ms: number | undefined;
 
 /** Every vCPU thread whose worker may still run JavaScript (see {@linkcode vcpu_threads_alive}). */
 const threads = new Set<vcpu_thread>();
@@ -102,7 +104,7 @@ export function set_memmap_flush_timeout(ms: number): void {
 
 /** The deadline {@linkcode set_run_deadline} set, in milliseconds. */
 export function run_deadline(): number | undefined {
-  return deadline_ms;
+  return deadline_ms ?? (in_deno_test() ? DENO_TEST_DEADLINE_MS : undefined);
 }
 
 /**
@@ -332,7 +334,8 @@ export class vcpu_thread {
     for (let i = 0; i < SPIN_ITERATIONS; i++) {
       if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
     }
-    const deadline = deadline_ms === undefined ? Infinity : performance.now() + deadline_ms;
+    const ms = run_deadline();
+    const deadline = ms === undefined ? Infinity : performance.now() + ms;
     for (;;) {
       Atomics.wait(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN, WAIT_SLICE_MS);
       if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
@@ -352,7 +355,8 @@ export class vcpu_thread {
     for (let i = 0; i < 1000; i++) {
       if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
     }
-    const deadline = deadline_ms === undefined ? Infinity : performance.now() + deadline_ms;
+    const ms = run_deadline();
+    const deadline = ms === undefined ? Infinity : performance.now() + ms;
     for (;;) {
       const r = Atomics.waitAsync(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN, WAIT_SLICE_MS);
       if (r.async) await r.value;
@@ -379,6 +383,10 @@ export class vcpu_thread {
   take_death_reason(): string {
     if (this.#death_reported) return "";
     this.#death_reported = true;
+    if (this.#dead_reason === SIM_EXIT_REASON_DEADLINE) {
+      return `the guest did not exit within the run deadline (${run_deadline()} ms, the ` +
+        `harness timeout), so its vCPU was stopped; KVM_RUN gave -EINTR once`;
+    }
     if (this.#dead_reason !== SIM_EXIT_REASON_DEAD || this.#killed_by_host) return "";
     return this.guest_error();
   }
@@ -394,6 +402,8 @@ export class vcpu_thread {
   [Symbol.dispose](): void {
     this.destroy();
   }
+
+  #deadline_reported = false;
 
   #begin(): number {
     if (this.#running) throw new Error(`vCPU ${this.vcpu_id} is already running`);
@@ -421,6 +431,7 @@ export class vcpu_thread {
     }
     if (performance.now() >= deadline) {
       this.#running = false;
+      this.#deadline_reported = true;
       this.#stop(SIM_EXIT_REASON_DEADLINE);
       this.vmcs.exit_reason = SIM_EXIT_REASON_DEADLINE;
       return SIM_EXIT_REASON_DEADLINE;
@@ -430,7 +441,13 @@ export class vcpu_thread {
 
   #dead_exit(): number {
     this.#running = false;
-    const reason = this.#dead_reason === SIM_EXIT_REASON_DEADLINE
+    // The deadline plays the harness's signal once (KVM_RUN gives -EINTR,
+    // which upstream's _vcpu_run() retries); after that the vCPU is a dead
+    // one, or the retry would spin on EINTR for ever.
+    const first_deadline = this.#dead_reason === SIM_EXIT_REASON_DEADLINE &&
+      !this.#deadline_reported;
+    if (first_deadline) this.#deadline_reported = true;
+    const reason = first_deadline
       ? SIM_EXIT_REASON_DEADLINE
       : Atomics.load(this.#ctl, VMCS_CTL_WORKER_STATE) === WORKER_DEAD && this.vmcs.crash_len > 0
       ? SIM_EXIT_REASON_GUEST_CRASH
