@@ -53,9 +53,10 @@
  *   the child prints its stack on stderr and exits 1. `exit()` in a test only
  *   ends the child.
  * - **`deno test`**: while the module loads (`await TEST_HARNESS_MAIN(...)`),
- *   each selected (fixture, variant, test) runs setup, body and teardown
- *   in-process, one after another; then one `Deno.test` per result is
- *   registered, named `fixture[.variant].test`. A failed `ASSERT_*` or
+ *   the program runs in one child process (`deno run` of the module with
+ *   {@linkcode DENO_TEST_CHILD_ENV} set), where each selected (fixture,
+ *   variant, test) runs setup, body and teardown one after another; then the
+ *   parent registers one `Deno.test` per result, named `fixture[.variant].test`. A failed `ASSERT_*` or
  *   `EXPECT_*`, a non-zero `exit()`, an exception or an overrun timeout fails
  *   it (the Deno test rethrows the recorded error). A test that skipped is
  *   registered as ignored, named `<name> # SKIP <reason>`, so Deno's summary and
