@@ -159,7 +159,9 @@ class gen {
 
   mem(): string {
     const off = this.r.below(0x100) & ~(this.r.chance(0.8) ? 7 : 0);
-    return `${off}(${this.rs.base})`;
+    // Segment overrides (all flat here; ignored for ES/SS/DS in 64-bit mode).
+    const seg = this.r.chance(0.15) ? this.pick(["%es:", "%ss:", "%ds:"]) : "";
+    return `${seg}${off}(${this.rs.base})`;
   }
 
   /** A defining CMP when any of `need` is undefined. */
@@ -243,6 +245,13 @@ class gen {
       this.emit(`${op}${sfx} ${r.chance(0.5) ? this.mem() : this.reg(size)}, ${this.reg(size)}`);
       this.undef = (this.undef | CF | OF | SF | AF | PF) & ~ZF;
     } else if (k < 66) {
+      if (r.chance(0.2)) {
+        // The accumulator with an absolute address: the moffs forms (A0-A3).
+        const acc = this.rs.names[size]![0]!;
+        const at = SCRATCH + (r.below(0x100) & ~7);
+        this.emit(r.chance(0.5) ? `mov${sfx} ${at}, ${acc}` : `mov${sfx} ${acc}, ${at}`);
+        return;
+      }
       const src = r.chance(0.5) ? this.imm(size) : this.reg(size);
       this.emit(`mov${sfx} ${src}, ${dst}`);
     } else if (k < 69) {
@@ -445,12 +454,13 @@ class gen {
       this.undef = SF | ZF | AF | PF;
       return;
     }
-    // The divisor is the CX register of the size; outside 64-bit mode (no #DE
-    // handler) the dividend's upper half is the sign or zero and the divisor has
-    // bit 1 set, so the quotient fits.
+    // The divisor is the CX register of the size; mostly the dividend's upper half is
+    // the sign or zero and the divisor has bit 1 set, so the quotient fits; otherwise
+    // #DE may be raised (64-bit mode resumes after it, the other modes halt in the
+    // handler of the IVT or the 32-bit IDT).
     const rs = this.rs;
     const divisor = rs.names[size]![1]!;
-    if (this.mode !== "long" || this.r.chance(0.8)) {
+    if (this.r.chance(this.mode === "long" ? 0.8 : 0.9)) {
       if (size === 1) this.emit(op === "div" ? "movb $0, %ah" : "cbtw");
       else if (op === "div") this.emit(`xor${sfx} ${rs.names[size]![2]}, ${rs.names[size]![2]}`);
       else this.emit(size === 2 ? "cwtd" : size === 4 ? "cltd" : "cqto");
@@ -577,6 +587,8 @@ function handler_lines(mode: code_vm_mode): string[] {
   h.push("hx:");
   h.push(`mov${mode === "real" ? "w" : "l"} $0xeeee, ${a}`);
   h.push(`out ${a}, $0xa0`);
+  // The flags of a faulting DIV are undefined: define them before the final HLT.
+  h.push(`cmp ${a}, ${a}`);
   h.push("hlt");
   if (mode !== "long") return h;
   for (const [v, ec] of [[0, false], [13, true], [14, true]] as const) {
