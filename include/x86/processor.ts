@@ -947,3 +947,35 @@ export const MSR_IA32_VMX_CR0_FIXED1 = 0x487;
 export const MSR_IA32_VMX_CR4_FIXED0 = 0x488;
 /** `MSR_IA32_VMX_CR4_FIXED1`. */
 export const MSR_IA32_VMX_CR4_FIXED1 = 0x489;
+/** `MSR_IA32_SYSENTER_CS`. */
+export const MSR_IA32_SYSENTER_CS = 0x174;
+/** `MSR_IA32_SYSENTER_ESP`. */
+export const MSR_IA32_SYSENTER_ESP = 0x175;
+/** `MSR_IA32_SYSENTER_EIP`. */
+export const MSR_IA32_SYSENTER_EIP = 0x176;
+/** `MSR_CSTAR`: the compatibility-mode SYSCALL target. */
+export const MSR_CSTAR = 0xc0000083;
+/** `MSR_IA32_U_CET`: user-mode CET controls. */
+export const MSR_IA32_U_CET = 0x6a0;
+/** `MSR_IA32_S_CET`: supervisor-mode CET controls. */
+export const MSR_IA32_S_CET = 0x6a2;
+/** `MSR_IA32_PL0_SSP`: the ring-0 shadow stack pointer. */
+export const MSR_IA32_PL0_SSP = 0x6a4;
+/** `MSR_IA32_PL1_SSP`. */
+export const MSR_IA32_PL1_SSP = 0x6a5;
+/** `MSR_IA32_PL2_SSP`. */
+export const MSR_IA32_PL2_SSP = 0x6a6;
+/** `MSR_IA32_PL3_SSP`. */
+export const MSR_IA32_PL3_SSP = 0x6a7;
+/** `CET_SHSTK_EN`: shadow stacks enabled. */
+export const CET_SHSTK_EN: bigint = BIT_ULL(0);
+/** `CET_ENDBR_EN`: indirect branch tracking enabled. */
+export const CET_ENDBR_EN: bigint = BIT_ULL(2);
+/** `CET_RESERVED`: bits 9:6 of the CET control MSRs. */
+export const CET_RESERVED: bigint = BIT_ULL(6) | BIT_ULL(7) | BIT_ULL(8) | BIT_ULL(9);
+/** `MSR_IA32_MISC_ENABLE_FAST_STRING`. */
+export const MSR_IA32_MISC_ENABLE_FAST_STRING: bigint = BIT_ULL(0);
+/** `MSR_IA32_MISC_ENABLE_BTS_UNAVAIL`. */
+export const MSR_IA32_MISC_ENABLE_BTS_UNAVAIL: bigint = BIT_ULL(11);
+/** `MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL`. */
+export const MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL: bigint = BIT_ULL(12);

@@ -906,6 +906,7 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       data[0] = v.pat;
       return 0;
     case msr.MSR_TSC_AUX:
+      if (!host && !guest_has_tsc_aux(vcpu)) return KVM_MSR_RET_INVALID;
       data[0] = v.tsc_aux;
       return 0;
     case msr.MSR_IA32_MISC_ENABLE:
@@ -1055,13 +1056,23 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       v.sysenter_cs = data;
       return 0;
     case msr.MSR_TSC_AUX:
+      if (!host && !guest_has_tsc_aux(vcpu)) return KVM_MSR_RET_INVALID;
       // Bits 63:32 are reserved on Intel, for userspace as well.
       if (data >> 32n) return KVM_MSR_RET_INVALID;
       v.tsc_aux = data;
       return 0;
-    case msr.MSR_IA32_MISC_ENABLE:
+    case msr.MSR_IA32_MISC_ENABLE: {
+      // kvm_set_msr_common() (kvm-x86 next): for the guest, PEBS/BTS_UNAVAIL
+      // are read-only (a change faults) and EMON (bit 7) ignores writes.
+      const EMON = 1n << 7n;
+      const ro = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+      if (!host) {
+        if ((v.misc_enable ^ data) & ro) return KVM_MSR_RET_INVALID;
+        data = (data & ~EMON) | (v.misc_enable & EMON);
+      }
       v.misc_enable = data;
       return 0;
+    }
     case msr.MSR_MTRRdefType: {
       // kvm_mtrr_valid(): type, FE and E only; the type must be a valid memory type.
       const type = data & 0xffn;
@@ -1223,6 +1234,17 @@ function kvm_apply_cpuid_pv_features_quirk(vcpu: kvm_vcpu): void {
   if (vcpu.kvm.arch.disabled_exits & KVM_X86_DISABLE_EXITS_HLT) {
     best.eax = (best.eax & ~(1 << KVM_FEATURE_PV_UNHALT)) >>> 0;
   }
+}
+
+/**
+ * vmx_get_msr()/vmx_set_msr() (kvm-x86 next): the guest reaches TSC_AUX only
+ * if its CPUID has RDTSCP or RDPID; userspace always can.
+ */
+function guest_has_tsc_aux(vcpu: kvm_vcpu): boolean {
+  const e = vcpu.arch.cpuid_entries;
+  const ext1 = kvm_find_cpuid_entry_index(e, 0x80000001, 0);
+  const l7 = kvm_find_cpuid_entry_index(e, 7, 0);
+  return !!(ext1 && (ext1.edx >>> 27) & 1) || !!(l7 && (l7.ecx >>> 22) & 1);
 }
 
 /** "KVMKVMKVM\0\0\0" as CPUID EBX, ECX, EDX. */
@@ -1604,10 +1626,9 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   v.apic_base = msr.APIC_DEFAULT_PHYS_BASE | msr.MSR_IA32_APICBASE_ENABLE |
     (vcpu.vcpu_id === k.arch.bsp_vcpu_id ? msr.MSR_IA32_APICBASE_BSP : 0n);
   v.pat = msr.MSR_IA32_CR_PAT_DEFAULT;
-  // FAST_STRING from kvm_vcpu_reset() (what a 6.18 AMD host reports), plus
-  // PEBS/BTS_UNAVAIL that intel_pmu_refresh() adds on a VMX host without guest PEBS/BTS.
-  v.misc_enable = msr.MSR_IA32_MISC_ENABLE_FAST_STRING | msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
-    msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
+  // kvm_vcpu_reset() (kvm-x86 next, x86.c): PEBS_UNAVAIL | BTS_UNAVAIL at
+  // RESET; FAST_STRING is firmware's to set (msrs_test asserts 0x1800).
+  v.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
   v.star = 0n;
   v.lstar = 0n;
   v.cstar = 0n;
