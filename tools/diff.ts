@@ -23,6 +23,14 @@
  * @module
  */
 
+import {
+  check_guest,
+  compare_guest,
+  format_guest_report,
+  gen_guest,
+  run_guest_programs,
+} from "./diff/guest.ts";
+import { G } from "./diff/guest_image.ts";
 import { parseArgs } from "@std/cli";
 import { type Backend, load_backend } from "../include/libc/backend.ts";
 import {
@@ -40,9 +48,12 @@ import { format_call } from "./diff/sequence.ts";
 import { check_code, compare_code, format_code_report, gen_code, run_code } from "./diff/code.ts";
 import { code_vm } from "../sim/testdata/code_vm.ts";
 
-const USAGE = `usage: deno task diff [--code] [--seed N] [-n COUNT] [--index I] [--a kvm] [--b sim]
+const USAGE =
+  `usage: deno task diff [--code | --guest] [--seed N] [-n COUNT] [--index I] [--a kvm] [--b sim]
                       [--shrink GROUPS] [--min-rate PERCENT] [--jobs J] [--quiet]
   --code           random machine-code sequences in real, protected and 64-bit mode
+  --guest          random TypeScript guest programs (port I/O, MSRs, CPUID, memory through
+                   4-level paging, #PF/#GP to guest handlers); -n programs, --index one
                    instead of ioctl sequences: exits, registers and memory compared
   --seed N         generator seed (default: random, printed)
   -n, --count N    sequences to run (default 2000)
@@ -72,7 +83,7 @@ async function open_backend(name: string): Promise<Backend | string> {
 export async function main(args: string[]): Promise<number> {
   const f = parseArgs(args, {
     string: ["seed", "count", "index", "a", "b", "shrink", "min-rate", "jobs"],
-    boolean: ["help", "quiet", "code"],
+    boolean: ["help", "quiet", "code", "guest"],
     alias: { n: "count", h: "help" },
     default: { a: "kvm", b: "sim", count: "2000", shrink: "20", "min-rate": "0", jobs: "2" },
   });
@@ -91,7 +102,8 @@ export async function main(args: string[]): Promise<number> {
   }
   const ba = a as Backend;
   const bb = b as Backend;
-  if (f.code) return code_main(ba, bb, seed, f);
+  if (f.code) return await code_main(ba, bb, seed, f);
+  if (f.guest) return guest_main(ba, bb, seed, f);
   if (f.index !== undefined) {
     const p = probe(ba, bb);
     const seq = generate(gen_options(seed, p), Number(f.index));
@@ -120,13 +132,48 @@ export async function main(args: string[]): Promise<number> {
   return agreement(report) * 100 >= Number(f["min-rate"]) ? 0 : 1;
 }
 
-/** `--code`: machine-code sequences; exit status 1 on any disagreement below `--min-rate`. */
-function code_main(
+/** `--guest`: TypeScript guest programs (diff/guest.ts); exit status 1 below `--min-rate`. */
+function guest_main(
   a: Backend,
   b: Backend,
   seed: number,
   f: { index?: string | undefined; count: string; "min-rate": string },
 ): number {
+  console.log(`# seed ${seed}`);
+  if (f.index !== undefined) {
+    const i = Number(f.index);
+    const p = gen_guest(seed, i);
+    for (const [kind, arg] of p) {
+      console.log(`  ${Object.entries(G).find(([, v]) => v === kind)?.[0]} 0x${arg.toString(16)}`);
+    }
+    const [ta] = run_guest_programs(a, seed, i, 1);
+    const [tb] = run_guest_programs(b, seed, i, 1);
+    const d = compare_guest(p, ta!, tb!);
+    for (const [name, t] of [[a.name, ta!], [b.name, tb!]] as const) {
+      console.log(
+        `${name}: exits ${t.exits.join(", ")}; results ${t.results.map((r) => r.toString(16))}`,
+      );
+    }
+    console.log(d ? `differ: ${d}` : "agree");
+    return d ? 1 : 0;
+  }
+  const r = check_guest({ seed, count: Number(f.count), a, b });
+  console.log(format_guest_report(r, a.name, b.name));
+  return (100 * r.agreed) / Math.max(1, r.programs) >= Number(f["min-rate"]) ? 0 : 1;
+}
+
+/** `--code`: machine-code sequences; exit status 1 on any disagreement below `--min-rate`. */
+async function code_main(
+  a: Backend,
+  b: Backend,
+  seed: number,
+  f: { index?: string | undefined; count: string; "min-rate": string },
+): Promise<number> {
+  if (a.name === "sim" || b.name === "sim") {
+    // The sequences are machine code only: the simulator's vCPU workers need no guest image
+    // (by default they would import this program and everything it imports).
+    (await import("../sim/backend.ts")).set_exe_file([]);
+  }
   if (f.index !== undefined) {
     const seq = gen_code(seed, Number(f.index));
     console.log(`# ${seq.mode}\n${seq.lines.join("\n")}`);
