@@ -432,3 +432,25 @@ export interface guest_image {
   /** Code addresses of the functions placed so far. */
   functions: Map<guest_code_t | string, gva_t>;
 }
+
+/**
+ * C `__kvm_static_assert(expr, msg)`: C checks it at compile time; here it
+ * throws when the module (or function) that states it runs.
+ *
+ * @param expr what must hold
+ * @param msg the message (C's `_Static_assert` text)
+ */
+export function __kvm_static_assert(expr: unknown, msg: string): asserts expr {
+  if (!expr) throw new TypeError(`static assertion failed: ${msg}`);
+}
+
+/**
+ * C `kvm_static_assert(expr)`: {@linkcode __kvm_static_assert} with the
+ * expression's text (pass it as `msg`; TypeScript cannot stringize).
+ *
+ * @param expr what must hold
+ * @param msg the message
+ */
+export function kvm_static_assert(expr: unknown, msg = "kvm_static_assert"): asserts expr {
+  __kvm_static_assert(expr, msg);
+}

@@ -236,6 +236,7 @@ import {
   kvm_get_cpu_address_width,
   kvm_init_vm_address_properties,
   kvm_la57_usable,
+  vcpu_arch_dump,
   vcpu_arch_set_entry_point,
   virt_arch_pg_map,
   virt_arch_pg_map_shared,
@@ -2709,7 +2710,7 @@ export function vm_dump(stream: FILE, vm: kvm_vm, indent: number): void {
   }
   fprintf(stream, "%spgd_created: %u\n", pad(indent), vm.mmu.pgd_created ? 1 : 0);
   fprintf(stream, "%sVCPUs:\n", pad(indent));
-  for (const vcpu of vm.vcpus) fprintf(stream, "%svcpu_id: %u\n", pad(indent + 2), vcpu.id);
+  for (const vcpu of vm.vcpus) vcpu_dump(stream, vcpu, indent + 2);
 }
 
 /**
@@ -4030,4 +4031,15 @@ export function vcpu_io_data(vcpu: kvm_vcpu): DataView {
 export function vcpu_mmio_data(vcpu: kvm_vcpu): DataView {
   const d = vcpu.run.mmio.data.$bytes;
   return new DataView(d.buffer, d.byteOffset, 8);
+}
+
+/**
+ * C `vcpu_dump(stream, vcpu, indent)`.
+ *
+ * @param stream where to print
+ * @param vcpu the vCPU
+ * @param indent the left margin
+ */
+export function vcpu_dump(stream: FILE, vcpu: kvm_vcpu, indent: number): void {
+  vcpu_arch_dump(stream, vcpu, indent);
 }

@@ -15,6 +15,7 @@ import {
   static_assert_is_vcpu,
   static_assert_is_vm,
   TEST_ASSERT_KVM_EXIT_REASON,
+  vcpu_dump,
   vcpu_events_get,
   vcpu_events_set,
   vcpu_fpu_get,
@@ -38,6 +39,7 @@ import {
 } from "../include/kvm_util.ts";
 import { outl } from "../include/x86/processor.ts";
 import { in_guest_worker } from "../include/libc/process.ts";
+import { stdout } from "../include/libc/stdio.ts";
 import { kvm_mem_region_type, type kvm_vcpu, vm_guest_mode } from "../include/kvm_util_types.ts";
 import { kvm_fpu, kvm_vcpu_events, KVM_VCPUEVENT_VALID_NMI_PENDING } from "../include/asm/kvm.ts";
 import { ExitError } from "../include/libc/exit.ts";
@@ -211,4 +213,28 @@ Deno.test({
       kvm_vm_free(vm);
     }
   },
+});
+
+Deno.test("vcpu_dump prints the vCPU's id, registers and special registers", () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, null);
+  try {
+    const out: string[] = [];
+    const orig = Deno.stdout.writeSync;
+    Deno.stdout.writeSync = (b: Uint8Array) => {
+      out.push(new TextDecoder().decode(b));
+      return b.length;
+    };
+    try {
+      vcpu_dump(stdout, vcpu.value, 2);
+    } finally {
+      Deno.stdout.writeSync = orig;
+    }
+    const text = out.join("");
+    assert(text.startsWith("  vCPU ID: 0\n    regs:\n"), text);
+    assert(/rip: 0x000000000000fff0/.test(text), text);
+    assert(text.includes("      cs:\n"), text);
+  } finally {
+    kvm_vm_free(vm);
+  }
 });

@@ -15,6 +15,9 @@ import { exit } from "../include/libc/exit.ts";
 import { KSFT_SKIP } from "../include/kselftest.ts";
 import { vformat } from "../include/linux/printf.ts";
 import { vm_mem_backing_src_type } from "../include/kvm_util_types.ts";
+import { read as sys_read, write as sys_write } from "../include/libc/syscall.ts";
+import { errno_get } from "../include/libc/errno.ts";
+import { EAGAIN } from "../include/linux/errno.ts";
 import {
   MAP_ANONYMOUS,
   MAP_HUGE_16GB,
@@ -747,4 +750,74 @@ export function u64_shl(a: bigint, n: number | bigint): bigint {
  */
 export function u64_not(a: bigint): bigint {
   return BigInt.asUintN(64, ~a);
+}
+
+/**
+ * C `test_write(fd, buf, count)`: writes all `count` bytes, retrying on
+ * EAGAIN; any other failure, or a write of 0 bytes, fails the test.
+ *
+ * @param fd the file
+ * @param buf the bytes
+ * @param count how many
+ * @returns `count`
+ */
+export function test_write(fd: number, buf: Uint8Array, count: number): number {
+  let num_written = 0;
+  while (num_written < count) {
+    const rc = sys_write(fd, buf.subarray(num_written), count - num_written);
+    if (rc === -1) {
+      TEST_ASSERT(
+        errno_get() === EAGAIN,
+        "Unexpected write failure,\n  rc: %zi errno: %i",
+        rc,
+        errno_get(),
+      );
+      continue;
+    }
+    if (rc === 0) {
+      TEST_FAIL(
+        "Unexpected EOF,\n  rc: %zi num_written: %zi num_left: %zu",
+        rc,
+        num_written,
+        count - num_written,
+      );
+    }
+    num_written += rc;
+  }
+  return num_written;
+}
+
+/**
+ * C `test_read(fd, buf, count)`: reads all `count` bytes, retrying on
+ * EAGAIN; end of file before that, or another failure, fails the test.
+ *
+ * @param fd the file
+ * @param buf receives the bytes
+ * @param count how many
+ * @returns `count`
+ */
+export function test_read(fd: number, buf: Uint8Array, count: number): number {
+  let num_read = 0;
+  while (num_read < count) {
+    const rc = sys_read(fd, buf.subarray(num_read), count - num_read);
+    if (rc === -1) {
+      TEST_ASSERT(
+        errno_get() === EAGAIN,
+        "Unexpected read failure,\n  rc: %zi errno: %i",
+        rc,
+        errno_get(),
+      );
+      continue;
+    }
+    if (rc === 0) {
+      TEST_FAIL(
+        "Unexpected EOF,\n  rc: %zi num_read: %zi num_left: %zu",
+        rc,
+        num_read,
+        count - num_read,
+      );
+    }
+    num_read += rc;
+  }
+  return num_read;
 }

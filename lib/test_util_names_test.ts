@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // test_util.h's helpers added under their upstream names.
 import { assert, assertEquals, assertThrows } from "@std/assert";
+// kvm_util first: importing x86/processor.ts first trips a circular import of td_boot.ts.
+import "../include/kvm_util.ts";
 import {
   __kvm_random_bool,
   align_down,
@@ -20,6 +22,8 @@ import {
   parse_size,
   strdup_printf,
   TEST_ASSERT_EQ,
+  test_read,
+  test_write,
   timespec_add,
   timespec_add_ns,
   timespec_div,
@@ -47,6 +51,11 @@ import {
   VM_MEM_SRC_SHMEM,
 } from "../include/kvm_util_types.ts";
 import { ExitError } from "../include/libc/exit.ts";
+import { close, open } from "../include/libc/syscall.ts";
+import { O_RDONLY } from "../include/linux/fcntl.ts";
+import { selected_backend_name } from "../include/libc/backend.ts";
+import { kvm_static_assert } from "../include/kvm_util_types.ts";
+import { sse128_hi, sse128_lo } from "../include/x86/processor.ts";
 
 Deno.test("parse_size: digits in any strtoull base with a k/m/g/t/b suffix", () => {
   assertEquals(parse_size("4096"), 4096n);
@@ -138,4 +147,29 @@ Deno.test("u64 helpers wrap as C's unsigned 64-bit arithmetic does", () => {
   assertEquals(to_u64(-1), 0xffffffffffffffffn);
   assertEquals(to_s64(0xffffffffffffffffn), -1n);
   assertEquals(to_u32(-1), 0xffffffff);
+});
+
+Deno.test({
+  name: "test_read reads all it is asked for and fails at EOF; test_write fails on a read-only fd",
+  ignore: selected_backend_name() !== "sim",
+  fn() {
+    const path = "/sys/module/kvm/parameters/halt_poll_ns";
+    let fd = open(path, O_RDONLY);
+    const buf = new Uint8Array(16);
+    assertEquals(test_read(fd, buf, 7), 7);
+    assertEquals(new TextDecoder().decode(buf.subarray(0, 7)), "200000\n");
+    close(fd);
+    fd = open(path, O_RDONLY);
+    assertThrows(() => test_read(fd, buf, 16), ExitError);
+    assertThrows(() => test_write(fd, buf, 1), ExitError);
+    close(fd);
+  },
+});
+
+Deno.test("kvm_static_assert, sse128_lo/hi", () => {
+  kvm_static_assert(1 + 1 === 2);
+  assertThrows(() => kvm_static_assert(false, "sizeof(x) == 8"), TypeError, "sizeof(x) == 8");
+  const x = (0x1122334455667788n << 64n) | 0x99aabbccddeeff00n;
+  assertEquals(sse128_lo(x), 0x99aabbccddeeff00n);
+  assertEquals(sse128_hi(x), 0x1122334455667788n);
 });

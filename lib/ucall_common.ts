@@ -720,3 +720,16 @@ export function ____GUEST_ASSERT(
   if (cond) return;
   guest_assert_at(callsite(1), exp, fmt, args);
 }
+
+/**
+ * C `guest_snprintf(buf, n, fmt, ...)` (guest): at most `n - 1` characters
+ * of the formatted text (C writes them into `buf`; here they are returned).
+ *
+ * @param n the buffer size
+ * @param fmt the format
+ * @param args its arguments
+ * @returns the text
+ */
+export function guest_snprintf(n: number, fmt: string, ...args: unknown[]): string {
+  return guest_vsnprintf(n, fmt, args);
+}

@@ -1009,3 +1009,23 @@ export const FEAT_CTL_SGX_LC_ENABLED: bigint = BIT_ULL(17);
 export const FEAT_CTL_SGX_ENABLED: bigint = BIT_ULL(18);
 /** `FEAT_CTL_LMCE_ENABLED`. */
 export const FEAT_CTL_LMCE_ENABLED: bigint = BIT_ULL(20);
+
+/**
+ * C `sse128_lo(x)`: bits 63:0 of a 128-bit SSE value.
+ *
+ * @param x the value (as an unsigned 128-bit bigint)
+ * @returns its low quadword
+ */
+export function sse128_lo(x: bigint): bigint {
+  return BigInt.asUintN(64, x);
+}
+
+/**
+ * C `sse128_hi(x)`: bits 127:64 of a 128-bit SSE value.
+ *
+ * @param x the value (as an unsigned 128-bit bigint)
+ * @returns its high quadword
+ */
+export function sse128_hi(x: bigint): bigint {
+  return BigInt.asUintN(64, BigInt.asUintN(128, x) >> 64n);
+}

@@ -105,6 +105,7 @@ import {
   guest_runtime_needed,
 } from "./guest_runtime_host.ts";
 import { kvm_arch_mmio_init } from "./mmio.ts";
+import { type FILE, fprintf } from "../../include/libc/stdio.ts";
 import {
   __KVM_IOCTL_ERROR,
   get_kvm_param_bool,
@@ -2288,4 +2289,150 @@ export function vm_arch_vcpu_recreate(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
  */
 export function vcpu_arch_free(vcpu: kvm_vcpu): void {
   vcpu.cpuid = null;
+}
+
+function regs_dump(stream: FILE, regs: View<typeof kvm_regs.fields>, indent: number): void {
+  fprintf(
+    stream,
+    "%*srax: 0x%.16llx rbx: 0x%.16llx rcx: 0x%.16llx rdx: 0x%.16llx\n",
+    indent,
+    "",
+    regs.rax,
+    regs.rbx,
+    regs.rcx,
+    regs.rdx,
+  );
+  fprintf(
+    stream,
+    "%*srsi: 0x%.16llx rdi: 0x%.16llx rsp: 0x%.16llx rbp: 0x%.16llx\n",
+    indent,
+    "",
+    regs.rsi,
+    regs.rdi,
+    regs.rsp,
+    regs.rbp,
+  );
+  fprintf(
+    stream,
+    "%*sr8:  0x%.16llx r9:  0x%.16llx r10: 0x%.16llx r11: 0x%.16llx\n",
+    indent,
+    "",
+    regs.r8,
+    regs.r9,
+    regs.r10,
+    regs.r11,
+  );
+  fprintf(
+    stream,
+    "%*sr12: 0x%.16llx r13: 0x%.16llx r14: 0x%.16llx r15: 0x%.16llx\n",
+    indent,
+    "",
+    regs.r12,
+    regs.r13,
+    regs.r14,
+    regs.r15,
+  );
+  fprintf(stream, "%*srip: 0x%.16llx rfl: 0x%.16llx\n", indent, "", regs.rip, regs.rflags);
+}
+
+function segment_dump(stream: FILE, s: View<typeof kvm_segment.fields>, indent: number): void {
+  fprintf(
+    stream,
+    "%*sbase: 0x%.16llx limit: 0x%.8x selector: 0x%.4x type: 0x%.2x\n",
+    indent,
+    "",
+    s.base,
+    s.limit,
+    s.selector,
+    s.type,
+  );
+  fprintf(
+    stream,
+    "%*spresent: 0x%.2x dpl: 0x%.2x db: 0x%.2x s: 0x%.2x l: 0x%.2x\n",
+    indent,
+    "",
+    s.present,
+    s.dpl,
+    s.db,
+    s.s,
+    s.l,
+  );
+  fprintf(
+    stream,
+    "%*sg: 0x%.2x avl: 0x%.2x unusable: 0x%.2x padding: 0x%.2x\n",
+    indent,
+    "",
+    s.g,
+    s.avl,
+    s.unusable,
+    s.padding,
+  );
+}
+
+function sregs_dump(stream: FILE, sregs: View<typeof kvm_sregs.fields>, indent: number): void {
+  for (const name of ["cs", "ds", "es", "fs", "gs", "ss", "tr", "ldt"] as const) {
+    fprintf(stream, "%*s%s:\n", indent, "", name);
+    segment_dump(stream, sregs[name], indent + 2);
+  }
+  for (const name of ["gdt", "idt"] as const) {
+    const d = sregs[name];
+    fprintf(stream, "%*s%s:\n", indent, "", name);
+    fprintf(
+      stream,
+      "%*sbase: 0x%.16llx limit: 0x%.4x padding: 0x%.4x 0x%.4x 0x%.4x\n",
+      indent + 2,
+      "",
+      d.base,
+      d.limit,
+      d.padding.at(0),
+      d.padding.at(1),
+      d.padding.at(2),
+    );
+  }
+  fprintf(
+    stream,
+    "%*scr0: 0x%.16llx cr2: 0x%.16llx cr3: 0x%.16llx cr4: 0x%.16llx\n",
+    indent,
+    "",
+    sregs.cr0,
+    sregs.cr2,
+    sregs.cr3,
+    sregs.cr4,
+  );
+  fprintf(
+    stream,
+    "%*scr8: 0x%.16llx efer: 0x%.16llx apic_base: 0x%.16llx\n",
+    indent,
+    "",
+    sregs.cr8,
+    sregs.efer,
+    sregs.apic_base,
+  );
+  fprintf(stream, "%*sinterrupt_bitmap:\n", indent, "");
+  for (let i = 0; i < sregs.interrupt_bitmap.length; i++) {
+    fprintf(stream, "%*s%.16llx\n", indent + 2, "", sregs.interrupt_bitmap.at(i));
+  }
+}
+
+/**
+ * C `vcpu_arch_dump(stream, vcpu, indent)`: the vCPU's id, registers and
+ * special registers.
+ *
+ * @param stream where to print
+ * @param vcpu the vCPU
+ * @param indent the left margin
+ */
+export function vcpu_arch_dump(stream: FILE, vcpu: kvm_vcpu, indent: number): void {
+  const regs = kvm_regs.alloc();
+  const sregs = kvm_sregs.alloc();
+
+  fprintf(stream, "%*svCPU ID: %u\n", indent, "", vcpu.id);
+
+  fprintf(stream, "%*sregs:\n", indent + 2, "");
+  vcpu_regs_get(vcpu, regs);
+  regs_dump(stream, regs, indent + 4);
+
+  fprintf(stream, "%*ssregs:\n", indent + 2, "");
+  vcpu_sregs_get(vcpu, sregs);
+  sregs_dump(stream, sregs, indent + 4);
 }
