@@ -241,7 +241,9 @@ let walk_perm = 0;
  * `walk_perm`.
  */
 function walk32(lo: number, kind: number, user: boolean, implicit: boolean): number {
-  const pfbase = (kind === ACC_WRITE ? PFERR_WRITE_MASK : 0) | (user ? PFERR_USER_MASK : 0);
+  // I/D is reported for a fetch only with SMEP here (32-bit paging has no XD).
+  const pfbase = (kind === ACC_WRITE ? PFERR_WRITE_MASK : 0) | (user ? PFERR_USER_MASK : 0) |
+    (kind === ACC_FETCH && smep ? PFERR_FETCH_MASK : 0);
   const pde_gpa = cr3_base + (lo >>> 22) * 4;
   if (mem.lookup(pde_gpa, false, false) !== 0) {
     ept(pde_gpa, EPT_VIOLATION_ACC_READ | EPT_VIOLATION_GVA_IS_VALID, false);
