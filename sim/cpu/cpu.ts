@@ -1737,9 +1737,16 @@ export function write64_slow(hi: number, lo: number, v: bigint): void {
 /** TSC: host time at `tsc_khz`, plus the VMCS TSC offset. */
 export function read_tsc(): bigint {
   const khz = U32[O_TSC_KHZ >> 2]! || 1000000;
-  const ticks_now = BigInt(Math.floor((performance.timeOrigin + performance.now()) * khz));
+  let ticks_now = BigInt(Math.floor((performance.timeOrigin + performance.now()) * khz));
+  // The TSC counts cycles: two reads never return the same value, even when
+  // the host clock (microseconds, and a double past 2^53 ticks) has not moved.
+  if (ticks_now <= last_ticks) ticks_now = last_ticks + 1n;
+  last_ticks = ticks_now;
   return BigInt.asUintN(64, ticks_now + u64_at(O_TSC_OFFSET));
 }
+
+/** The last host-time reading of {@linkcode read_tsc}, before the guest's TSC offset. */
+let last_ticks = 0n;
 
 /** Stores `count` for a string I/O exit. */
 export function set_io_count(n: number): void {

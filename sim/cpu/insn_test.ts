@@ -12,6 +12,7 @@ import {
   guest_mmio,
   guest_msr,
   guest_outb,
+  guest_rdtsc_pairs,
   guest_string_io,
 } from "./testdata/guest.ts";
 import { expect_exit, io_in, io_port, next_report, skip } from "./testdata/kernel.ts";
@@ -257,4 +258,11 @@ Deno.test("call() runs a guest function by its record's address with RIP at the 
   assertEquals(next_report(v), 1, "bit 9 was set");
   assertEquals(next_report(v), 0, "cleared again");
   assertEquals(vm.dv.getUint8(bitmap + 1), 0);
+});
+
+Deno.test("rdtsc: every read is later than the one before (the TSC counts cycles)", () => {
+  const vm = new test_vm();
+  using v = vm.vcpu(guest_rdtsc_pairs);
+  expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+  assertEquals(v.vmcs.regs.at(VCPU_REGS_RAX) & 0xffn, 0n, "pairs that did not increase");
 });

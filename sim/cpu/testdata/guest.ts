@@ -29,6 +29,7 @@ import {
   pause,
   rdmsr,
   rdmsr_safe,
+  rdtsc,
   readb,
   readl,
   readq,
@@ -52,6 +53,17 @@ function report(v: number): void {
 /** One `outb` then `hlt`. */
 export function guest_outb(): void {
   outb(0x80, 0x5a);
+  hlt();
+}
+
+/** 100,000 `rdtsc` pairs: `outb(0x80, n)` with the pairs that did not increase, then `hlt`. */
+export function guest_rdtsc_pairs(): void {
+  let n = 0;
+  for (let i = 0; i < 100000; i++) {
+    const t0 = rdtsc();
+    if (rdtsc() <= t0) n++;
+  }
+  outb(0x80, Math.min(n, 255));
   hlt();
 }
 
