@@ -22,6 +22,7 @@ import {
   LONG64,
   PAGING32,
   PROT32,
+  PSE32,
   REAL16,
   REAL2PROT,
   RING3,
@@ -266,4 +267,17 @@ Deno.test('kvm.force_emulation_prefix: `ud2; .ascii "kvm"` runs the next instruc
   } finally {
     param("0\n");
   }
+});
+
+Deno.test("32-bit paging with 4 MiB pages (CR4.PSE), A/D bits, #PF(P|W) with CR0.WP (sim)", async () => {
+  // /dev/kvm is not asked: hosts differ in legacy paging support (PVM has none).
+  const t = trace(await load_backend("sim"), PSE32.mode, PSE32.bytes);
+  assertEquals(t.slice(0, 5), [
+    "io out port 10 size 4 count 1 data efbeadde", // read through the 4 MiB alias
+    "io out port 11 size 4 count 1 data 44556677", // a write through it, read back at 0x3000
+    "io out port 12 size 4 count 1 data e3000000", // the PDE: P RW A D PS
+    "io out port 13 size 4 count 1 data 03000000", // #PF error code: present, write
+    "io out port 13 size 4 count 1 data 00000500", // CR2
+  ]);
+  assertEquals(t.at(-2), `exit ${KVM_EXIT_HLT}`);
 });

@@ -1080,3 +1080,96 @@ export const REAL2PROT: { mode: "real" | "prot32" | "long"; bytes: Uint8Array } 
       "170048100000",
   ),
 };
+/**
+ * 32-bit paging with CR4.PSE: a 4 MiB page aliasing the first 4 MiB, the
+ * accessed and dirty bits it gets, and a write to a read-only page with CR0.WP
+ * (#PF with error code P|W and CR2).
+ *
+ * ```asm
+ * .intel_syntax noprefix
+ * .code32
+ * .globl _start
+ * _start:
+ *   mov esp, 0x9000
+ *   lgdt [gdtr]
+ *   ljmp 0x08, offset 1f
+ * 1:
+ *   mov ax, 0x10
+ *   mov ds, ax
+ *   mov ss, ax
+ *   lidt [idtr]
+ *   mov eax, offset pf_handler
+ *   mov [idt + 14*8], ax
+ *   mov word ptr [idt + 14*8 + 2], 0x08
+ *   mov word ptr [idt + 14*8 + 4], 0x8e00
+ *   shr eax, 16
+ *   mov [idt + 14*8 + 6], ax
+ *   /* PD at 0x20000: PDE 0 -> PT 0x21000 (identity, 4 KiB), PDE 1 -> 4 MiB page at GPA 0 (PS) * /
+ *   mov edi, 0x21000
+ *   mov eax, 3
+ *   mov ecx, 1024
+ * 2: stosd
+ *   add eax, 0x1000
+ *   loop 2b
+ *   mov dword ptr [0x21000 + 0x50*4], 0x50001   /* read-only page * /
+ *   mov dword ptr [0x20000], 0x21003
+ *   mov dword ptr [0x20004], 0x00000083          /* 4 MiB, RW, at 0 * /
+ *   mov eax, cr4
+ *   or eax, 0x10                                 /* PSE * /
+ *   mov cr4, eax
+ *   mov eax, 0x20000
+ *   mov cr3, eax
+ *   mov eax, cr0
+ *   or eax, 0x80010000                           /* PG | WP * /
+ *   mov cr0, eax
+ *   mov eax, [0x450000]                          /* the alias of 0x50000 * /
+ *   out 0x10, eax
+ *   mov dword ptr [0x403000], 0x77665544         /* write through the 4 MiB page * /
+ *   mov eax, [0x3000]
+ *   out 0x11, eax
+ *   mov eax, [0x20004]                           /* PDE: A and D now set * /
+ *   out 0x12, eax
+ *   mov dword ptr [0x50000], 1                   /* read-only with CR0.WP: #PF(P|W) * /
+ * after:
+ *   mov eax, [0x21000 + 0x50*4]                  /* PTE: A set, D clear * /
+ *   out 0x14, eax
+ *   cmp eax, 0
+ *   hlt
+ * pf_handler:
+ *   mov eax, [esp]
+ *   out 0x13, eax
+ *   mov eax, cr2
+ *   out 0x13, eax
+ *   add esp, 16
+ *   jmp after
+ * .align 8
+ * gdt:
+ *   .quad 0
+ *   .quad 0x00cf9b000000ffff
+ *   .quad 0x00cf93000000ffff
+ * gdt_end:
+ * gdtr:
+ *   .word gdt_end - gdt - 1
+ *   .long gdt
+ * .align 8
+ * idtr:
+ *   .word 15*8 - 1
+ *   .long idt
+ * .align 8
+ * idt:
+ *   .fill 15*8, 1, 0
+ * ```
+ */
+export const PSE32: { mode: "real" | "prot32" | "long"; bytes: Uint8Array } = {
+  mode: "prot32",
+  bytes: hex(
+    "bc009000000f0115f8100000ea13100000080066b810008ed88ed00f011d00110000b8cd10000066a37811000066c705" +
+      "7a110000080066c7057c110000008ec1e81066a37e110000bf00100200b803000000b900040000ab0500100000e2f8c7" +
+      "054011020001000500c7050000020003100200c70504000200830000000f20e083c8100f22e0b8000002000f22d80f20" +
+      "c00d000001800f22c0a100004500e710c7050030400044556677a100300000e711a104000200e712c705000005000100" +
+      "0000a140110200e71483f800f48b0424e7130f20d0e71383c410ebe68d7426000000000000000000ffff0000009bcf00" +
+      "ffff00000093cf001700e010000066907700081100006690000000000000000000000000000000000000000000000000" +
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000" +
+      "000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000",
+  ),
+};
