@@ -7,11 +7,15 @@
 import { assert, assertEquals } from "@std/assert";
 import { type Backend, load_backend } from "../include/libc/backend.ts";
 import {
+  KVM_CAP_DISABLE_QUIRKS2,
+  KVM_ENABLE_CAP,
+  kvm_enable_cap,
   KVM_EXIT_HLT,
   KVM_EXIT_IO,
   KVM_EXIT_MMIO,
   KVM_EXIT_SHUTDOWN,
 } from "../include/linux/kvm.ts";
+import { KVM_X86_QUIRK_FIX_HYPERCALL_INSN } from "../include/asm/kvm.ts";
 import { O_RDONLY, O_WRONLY } from "../include/linux/fcntl.ts";
 import { set_exe_file } from "./backend.ts";
 import { code_vm, type code_vm_mode, KVM_REGS_NAMES } from "./testdata/code_vm.ts";
@@ -280,4 +284,31 @@ Deno.test("32-bit paging with 4 MiB pages (CR4.PSE), A/D bits, #PF(P|W) with CR0
     "io out port 13 size 4 count 1 data 00000500", // CR2
   ]);
   assertEquals(t.at(-2), `exit ${KVM_EXIT_HLT}`);
+});
+
+Deno.test("VMMCALL on the Intel model: rewritten to VMCALL and run with KVM_X86_QUIRK_FIX_HYPERCALL_INSN, #UD without (sim)", async () => {
+  // mov eax, 12 (KVM_HC_SCHED_YIELD); vmmcall; out 0x10, eax; hlt
+  const prog = hex("b80c0000000f01d9e710f4");
+  const sim = await load_backend("sim");
+  for (const quirk of [true, false]) {
+    using vm = new code_vm(sim);
+    if (!quirk) {
+      const cap = kvm_enable_cap.alloc();
+      cap.cap = KVM_CAP_DISABLE_QUIRKS2;
+      cap.args.set(0, BigInt(KVM_X86_QUIRK_FIX_HYPERCALL_INSN));
+      assertEquals(sim.ioctl(vm.vm, KVM_ENABLE_CAP, sim.addr_of(cap.$buffer, cap.$offset)), 0);
+    }
+    vm.load(0x1000, prog);
+    vm.write_page_tables();
+    vm.set_mode("long", 0x1000);
+    const e = vm.step();
+    if (quirk) {
+      assertEquals(e.reason, KVM_EXIT_IO, "the hypercall completed, then the OUT");
+      assertEquals([...vm.ram.subarray(0x1005, 0x1008)], [0x0f, 0x01, 0xc1], "patched to VMCALL");
+    } else {
+      assertEquals(e.reason, KVM_EXIT_SHUTDOWN, "#UD, with no IDT");
+      assertEquals(e.regs.rip, 0x1005n);
+      assertEquals([...vm.ram.subarray(0x1005, 0x1008)], [0x0f, 0x01, 0xd9], "left alone");
+    }
+  }
 });

@@ -243,6 +243,7 @@ const O_MAXPHY = o("maxphyaddr");
 const O_TSC_KHZ = o("tsc_khz");
 const O_TD = o("td_guest");
 const O_FEP = o("force_emulation_prefix");
+const O_FIX_HC = o("fix_hypercall_insn");
 const O_SHARED_MASK = o("shared_gpa_mask");
 const O_VE = o("ve_info");
 const O_IO_DATA = o("io_data");
@@ -451,6 +452,11 @@ export function vmcs_field_set(name: "dr6" | "dr7" | "tsc_aux", v: bigint): void
 /** Whether the kernel enabled the forced-emulation prefix (`kvm.force_emulation_prefix` bit 0). */
 export function fep_enabled(): boolean {
   return (U32[O_FEP >> 2]! & 1) !== 0;
+}
+
+/** Whether KVM's `KVM_X86_QUIRK_FIX_HYPERCALL_INSN` is in effect for this vCPU's VM. */
+export function fix_hypercall_quirk(): boolean {
+  return U32[O_FIX_HC >> 2] !== 0;
 }
 
 /** Whether 5-level paging is active (canonical addresses are 57 bits). */

@@ -49,6 +49,7 @@ import {
   dtable_get,
   dtable_set,
   fep_enabled,
+  fix_hypercall_quirk,
   get_cpl,
   in_protected_mode,
   interruptibility,
@@ -2163,10 +2164,11 @@ function group7_reg(): void {
   const b = (d.mod << 6) | (d.digit << 3) | (d.rm & 7);
   switch (b) {
     case 0xc1: // VMCALL
-    case 0xd9: // VMMCALL: #UD on Intel, which KVM intercepts and emulates as a hypercall.
       exiting();
       exit_vmcall(d.len);
       return finish();
+    case 0xd9: // VMMCALL
+      return vmmcall();
     case 0xcc: // TDCALL (66 0F 01 CC)
       if (!d.p66) ud();
       exiting();
@@ -2204,6 +2206,20 @@ function group7_reg(): void {
   }
   if (d.digit === 6) return lmsw(gr(d.rm, 2));
   ud();
+}
+
+/**
+ * VMMCALL on this Intel CPU is #UD, which KVM intercepts: its emulator
+ * (`em_hypercall()` → `emulator_fix_hypercall()`, x86.c) writes the native
+ * VMCALL over it with KVM_X86_QUIRK_FIX_HYPERCALL_INSN, through the guest's
+ * page tables (a fault is injected), and lets the guest execute it again; with
+ * the quirk disabled the guest gets the #UD.
+ */
+function vmmcall(): void {
+  if (!fix_hypercall_quirk()) fault(UD_VECTOR);
+  // The emulator writes at the linear RIP, as a data write of the guest.
+  wr_lin(d.lin_hi, d.lin_lo, 3, 0xc1010fn);
+  set_ip(d.ip_hi, d.ip_lo);
 }
 
 function mov_cr(to_cr: boolean): void {

@@ -179,6 +179,7 @@ export type sim_vmcs_fields = {
   tsc_khz: u32;
   td_guest: u32;
   force_emulation_prefix: u32;
+  fix_hypercall_insn: u32;
   shared_gpa_mask: u64;
   ve_info: typeof sim_vmcs_ve_info;
   io_data: ArrayType<u8>;
@@ -229,6 +230,9 @@ export type sim_vmcs_fields = {
  * - `force_emulation_prefix`: kvm's module parameter of that name: bit 0
  *   set → `ud2; .ascii "kvm"` is a prefix that makes the next instruction
  *   emulated, which on this CPU means executed by the interpreter.
+ * - `fix_hypercall_insn`: `KVM_X86_QUIRK_FIX_HYPERCALL_INSN` is in effect:
+ *   VMMCALL (AMD's hypercall) is rewritten to VMCALL in guest memory and
+ *   re-executed; without it VMMCALL is #UD.
  */
 export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   run_state: s32,
@@ -294,6 +298,7 @@ export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   tsc_khz: u32,
   td_guest: u32,
   force_emulation_prefix: u32,
+  fix_hypercall_insn: u32,
   shared_gpa_mask: u64,
   ve_info: sim_vmcs_ve_info,
   io_data: array(u8, VMCS_IO_DATA_SIZE),

@@ -53,7 +53,10 @@ import {
   KVM_SYNC_X86_VALID_FIELDS,
   KVM_X86_DISABLE_EXITS_HLT,
 } from "../../../../../../include/linux/kvm.ts";
-import { KVM_X86_QUIRK_OUT_7E_INC_RIP } from "../../../../../../include/asm/kvm.ts";
+import {
+  KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
+  KVM_X86_QUIRK_OUT_7E_INC_RIP,
+} from "../../../../../../include/asm/kvm.ts";
 import {
   KVM_EINVAL,
   KVM_ENOSYS,
@@ -122,6 +125,8 @@ import {
   KVM_MSR_RET_UNSUPPORTED,
   kvm_set_msr,
   kvm_set_xcr0,
+  kvm_store_regs,
+  kvm_sync_regs,
   kvm_update_cpuid_runtime,
 } from "../x86.ts";
 import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
@@ -194,6 +199,7 @@ const V_ENTRY_INTR_INFO = V("entry_intr_info");
 const V_ENTRY_EC = V("entry_exception_error_code");
 const V_MAXPHYADDR = V("maxphyaddr");
 const V_FEP = V("force_emulation_prefix");
+const V_FIX_HC = V("fix_hypercall_insn");
 const V_IO_DATA = V("io_data");
 
 const EFER_LMA = 1 << 10;
@@ -363,6 +369,10 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
   const valid = run.getBigUint64(R_VALID_REGS, true);
   const dirty = run.getBigUint64(R_DIRTY_REGS, true);
   if ((valid | dirty) & ~KVM_SYNC_X86_VALID_FIELDS) return -EINVAL;
+  if (dirty) {
+    const r = kvm_sync_regs(vcpu);
+    if (r) return r;
+  }
   if (!irqchip_in_kernel(k)) {
     // Userspace owns the TPR without an in-kernel LAPIC: `kvm_set_cr8()`.
     const cr8 = run.getBigUint64(R_CR8, true);
@@ -429,6 +439,10 @@ function prepare_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   kvm_vcpu_sync_memmap(vcpu, vmx);
   vmx.dv.setUint32(V_MAXPHYADDR, vcpu.arch.maxphyaddr, true);
   vmx.dv.setUint32(V_FEP, force_emulation_prefix, true);
+  // KVM's #UD intercept emulates VMMCALL through emulator_fix_hypercall() (x86.c):
+  // the CPU does the rewrite itself and needs to know whether the quirk is on.
+  const fix = !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_FIX_HYPERCALL_INSN);
+  vmx.dv.setUint32(V_FIX_HC, fix ? 1 : 0, true);
 }
 
 /** KVM_RUN, blocking the calling thread until an exit goes to userspace. */
@@ -445,6 +459,7 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
         r = vmx_handle_exit(vcpu, vmx, vmx.thread.enter());
       } while (r > 0);
     }
+    kvm_store_regs(vcpu);
     post_kvm_run_save(vcpu);
     return r;
   } finally {
@@ -484,6 +499,7 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
         r = vmx_handle_exit(vcpu, vmx, await vmx.thread.enter_async());
       } while (r > 0);
     }
+    kvm_store_regs(vcpu);
     post_kvm_run_save(vcpu);
     return r;
   } finally {
