@@ -69,6 +69,7 @@ import {
   KVM_CAP_SIGNAL_MSI,
   KVM_CAP_SPLIT_IRQCHIP,
   KVM_CAP_SYNC_MMU,
+  KVM_CAP_SYNC_REGS,
   KVM_CAP_TSC_CONTROL,
   KVM_CAP_USER_NMI,
   KVM_CAP_VCPU_EVENTS,
@@ -128,6 +129,7 @@ import {
   KVM_MSR_FILTER_VALID_MASK,
   kvm_msrs,
   kvm_regs,
+  kvm_run,
   KVM_SET_BOOT_CPU_ID,
   KVM_SET_CPUID,
   KVM_SET_CPUID2,
@@ -141,6 +143,7 @@ import {
   KVM_SET_XCRS,
   KVM_SET_XSAVE,
   kvm_sregs,
+  kvm_sync_regs,
   kvm_vcpu_events,
   KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK,
   KVM_X2APIC_API_USE_32BIT_IDS,
@@ -156,6 +159,10 @@ import {
   kvm_xcrs,
 } from "../../../../../include/linux/kvm.ts";
 import {
+  KVM_SYNC_X86_EVENTS,
+  KVM_SYNC_X86_REGS,
+  KVM_SYNC_X86_SREGS,
+  KVM_SYNC_X86_VALID_FIELDS,
   KVM_X86_QUIRK_STUFF_FEATURE_MSRS,
   KVM_X86_TDX_VM,
 } from "../../../../../include/asm/kvm.ts";
@@ -390,6 +397,8 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
     case KVM_CAP_PRE_FAULT_MEMORY:
       // `tdp_enabled`: the simulated host always has EPT.
       return 1;
+    case KVM_CAP_SYNC_REGS:
+      return Number(KVM_SYNC_X86_VALID_FIELDS);
     case KVM_CAP_READONLY_MEM:
       return k ? (k.arch.has_protected_state ? 0 : 1) : 1;
     case KVM_CAP_NR_VCPUS:
@@ -948,10 +957,8 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       data[0] = a.msrs.get(index) ?? 0n;
       return 0;
     case msr.MSR_KVM_POLL_CONTROL:
-      // Without the PV feature: unsupported, like the other PV MSRs, so that
-      // userspace still reads 0 (the 6.18 reference does; x86.c at 042007c2
-      // reads `return 1`, docs/fidelity.md).
-      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_UNSUPPORTED;
+      // kvm_get_msr_common(): 1 (not UNSUPPORTED) without the PV feature.
+      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_INVALID;
       data[0] = a.msr_kvm_poll_control;
       return 0;
     case msr.MSR_IA32_MCG_EXT_CTL:
@@ -1106,7 +1113,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     case msr.MSR_KVM_POLL_CONTROL:
       // kvm_set_msr_common(): only the enable bit exists.
-      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_UNSUPPORTED;
+      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_INVALID;
       if (data & ~1n) return KVM_MSR_RET_INVALID;
       a.msr_kvm_poll_control = data;
       return 0;
@@ -1741,13 +1748,18 @@ export function kvm_arch_vcpu_ioctl_set_regs(vcpu: kvm_vcpu, arg: bigint): numbe
   if (current.mm.copy_from_user(new Uint8Array(regs_io.buffer), arg, kvm_regs.size)) {
     return -EFAULT;
   }
+  set_regs(vcpu);
+  return 0;
+}
+
+/** `__set_regs()` from `regs_io`. */
+function set_regs(vcpu: kvm_vcpu): void {
   const g = vmcs_gprs(vcpu.arch.vmcs);
   for (let i = 0; i < 16; i++) g[KVM_REGS_TO_VMCS[i]!] = regs_io[i]!;
   g[16] = regs_io[16]!;
   g[17] = regs_io[17]! | X86_EFLAGS_FIXED;
   // New registers cancel an exception KVM had queued for the old ones.
   vcpu.arch.events.exception.pending = 0;
-  return 0;
 }
 
 type sregs_view = ReturnType<typeof kvm_sregs.view>;
@@ -1905,6 +1917,11 @@ const sregs_in = kvm_sregs.view(scratch);
 export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): number {
   if (vcpu.kvm.arch.has_protected_state) return -EINVAL;
   if (copy_in(arg, kvm_sregs.size)) return -EFAULT;
+  return __set_sregs(vcpu);
+}
+
+/** `__set_sregs()` from `sregs_in`. */
+function __set_sregs(vcpu: kvm_vcpu): number {
   if (!kvm_is_valid_sregs(vcpu, sregs_in)) return -EINVAL;
   if (sregs_in.efer & EFER_RESERVED) return -EINVAL;
   if (!kvm_valid_apic_base(vcpu, sregs_in.apic_base)) return -EINVAL;
@@ -1912,6 +1929,74 @@ export function kvm_arch_vcpu_ioctl_set_sregs(vcpu: kvm_vcpu, arg: bigint): numb
   set_sregs_interrupt(vcpu, sregs_in);
   kvm_update_cpuid_runtime(vcpu);
   return 0;
+}
+
+/** `kvm_vcpu_ioctl_x86_set_vcpu_events()` from the start of `scratch`. */
+function set_vcpu_events(vcpu: kvm_vcpu): number {
+  const ev = kvm_vcpu_events.view(scratch);
+  if (ev.flags & ~0x3f) return -EINVAL;
+  if (ev.exception.injected && ev.exception.pending) return -EINVAL;
+  vcpu.arch.events.$bytes.set(ev.$bytes.subarray(0, kvm_vcpu_events.size));
+  return 0;
+}
+
+// KVM_CAP_SYNC_REGS: `kvm_run.s.regs` in the vCPU's mapping.
+const S_REGS = offsetof(kvm_run, "s") + offsetof(kvm_sync_regs, "regs");
+const S_SREGS = offsetof(kvm_run, "s") + offsetof(kvm_sync_regs, "sregs");
+const S_EVENTS = offsetof(kvm_run, "s") + offsetof(kvm_sync_regs, "events");
+const R_VALID_REGS = offsetof(kvm_run, "kvm_valid_regs");
+const R_DIRTY_REGS = offsetof(kvm_run, "kvm_dirty_regs");
+
+function run_bytes(vcpu: kvm_vcpu): Uint8Array {
+  return new Uint8Array(vcpu.run.buffer, vcpu.run.byteOffset, vcpu.run.byteLength);
+}
+
+/**
+ * `sync_regs()`: KVM_RUN loads the sets `kvm_run.kvm_dirty_regs` marks from
+ * `kvm_run.s.regs` (a copy of each, as KVM copies it before validating) and
+ * clears their bits; -EINVAL for a set the ioctl would refuse.
+ */
+export function sync_regs(vcpu: kvm_vcpu): number {
+  const run = vcpu.run;
+  const b = run_bytes(vcpu);
+  const clear = (bit: bigint) =>
+    run.setBigUint64(R_DIRTY_REGS, run.getBigUint64(R_DIRTY_REGS, true) & ~bit, true);
+  if (run.getBigUint64(R_DIRTY_REGS, true) & KVM_SYNC_X86_REGS) {
+    new Uint8Array(regs_io.buffer).set(b.subarray(S_REGS, S_REGS + kvm_regs.size));
+    set_regs(vcpu);
+    clear(KVM_SYNC_X86_REGS);
+  }
+  if (run.getBigUint64(R_DIRTY_REGS, true) & KVM_SYNC_X86_SREGS) {
+    scratch_u8.set(b.subarray(S_SREGS, S_SREGS + kvm_sregs.size));
+    if (__set_sregs(vcpu)) return -EINVAL;
+    clear(KVM_SYNC_X86_SREGS);
+  }
+  if (run.getBigUint64(R_DIRTY_REGS, true) & KVM_SYNC_X86_EVENTS) {
+    scratch_u8.set(b.subarray(S_EVENTS, S_EVENTS + kvm_vcpu_events.size));
+    if (set_vcpu_events(vcpu)) return -EINVAL;
+    clear(KVM_SYNC_X86_EVENTS);
+  }
+  return 0;
+}
+
+/** `store_regs()`: KVM_RUN's exit writes the sets `kvm_run.kvm_valid_regs` asks for to `kvm_run.s.regs`. */
+export function store_regs(vcpu: kvm_vcpu): void {
+  const valid = vcpu.run.getBigUint64(R_VALID_REGS, true);
+  if (!valid || vcpu.kvm.arch.has_protected_state) return;
+  const b = run_bytes(vcpu);
+  if (valid & KVM_SYNC_X86_REGS) {
+    const g = vmcs_gprs(vcpu.arch.vmcs);
+    for (let i = 0; i < 16; i++) regs_io[i] = g[KVM_REGS_TO_VMCS[i]!]!;
+    regs_io[16] = g[16]!;
+    regs_io[17] = g[17]!;
+    b.set(new Uint8Array(regs_io.buffer), S_REGS);
+  }
+  if (valid & KVM_SYNC_X86_SREGS) {
+    const s = kvm_sregs.view(b, S_SREGS);
+    get_sregs(vcpu.arch.vmcs, s);
+    get_sregs_interrupt(vcpu, s);
+  }
+  if (valid & KVM_SYNC_X86_EVENTS) b.set(vcpu.arch.events.$bytes, S_EVENTS);
 }
 
 /**
@@ -2257,11 +2342,7 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
       return copy_out(arg, vcpu.arch.events.$bytes) ? -EFAULT : 0;
     case KVM_SET_VCPU_EVENTS: {
       if (copy_in(arg, kvm_vcpu_events.size)) return -EFAULT;
-      const ev = kvm_vcpu_events.view(scratch);
-      if (ev.flags & ~0x3f) return -EINVAL;
-      if (ev.exception.injected && ev.exception.pending) return -EINVAL;
-      vcpu.arch.events.$bytes.set(ev.$bytes.subarray(0, kvm_vcpu_events.size));
-      return 0;
+      return set_vcpu_events(vcpu);
     }
     case KVM_GET_DEBUGREGS: {
       const d = vcpu.arch.debugregs;

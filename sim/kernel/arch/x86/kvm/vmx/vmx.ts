@@ -125,9 +125,9 @@ import {
   KVM_MSR_RET_UNSUPPORTED,
   kvm_set_msr,
   kvm_set_xcr0,
-  kvm_store_regs,
-  kvm_sync_regs,
   kvm_update_cpuid_runtime,
+  store_regs,
+  sync_regs,
 } from "../x86.ts";
 import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
 import { is_td, tdx_handle_exit, tdx_memmap, tdx_vcpu_pre_run } from "./tdx.ts";
@@ -370,7 +370,7 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
   const dirty = run.getBigUint64(R_DIRTY_REGS, true);
   if ((valid | dirty) & ~KVM_SYNC_X86_VALID_FIELDS) return -EINVAL;
   if (dirty) {
-    const r = kvm_sync_regs(vcpu);
+    const r = sync_regs(vcpu);
     if (r) return r;
   }
   if (!irqchip_in_kernel(k)) {
@@ -459,7 +459,7 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
         r = vmx_handle_exit(vcpu, vmx, vmx.thread.enter());
       } while (r > 0);
     }
-    kvm_store_regs(vcpu);
+    store_regs(vcpu);
     post_kvm_run_save(vcpu);
     return r;
   } finally {
@@ -499,7 +499,7 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
         r = vmx_handle_exit(vcpu, vmx, await vmx.thread.enter_async());
       } while (r > 0);
     }
-    kvm_store_regs(vcpu);
+    store_regs(vcpu);
     post_kvm_run_save(vcpu);
     return r;
   } finally {
