@@ -195,6 +195,7 @@ export function gen_options(seed: number, p: RunProbe): GenOptions {
     bad_vm_types: p.vm_types.neither,
     smm: p.vm_types.smm,
     guest_memfd: p.offer.guest_memfd,
+    pre_fault: p.offer.pre_fault,
   };
 }
 

@@ -66,6 +66,12 @@ export interface GenOptions {
    * lacking the feature answers all of them with its absence.
    */
   guest_memfd?: boolean;
+  /**
+   * Whether both backends have KVM_CAP_PRE_FAULT_MEMORY (the probe): without
+   * it on one side, KVM_PRE_FAULT_MEMORY is generated only with arguments
+   * `kvm_vcpu_pre_fault_memory()` refuses before the arch code.
+   */
+  pre_fault?: boolean;
 }
 
 const PAGE = 4096n;
@@ -99,12 +105,20 @@ export const MSR_MENU: readonly number[] = [
   0x174, // IA32_SYSENTER_CS
   0x175, // IA32_SYSENTER_ESP
   0x176, // IA32_SYSENTER_EIP
+  0x0, // IA32_P5_MC_ADDR
   0x179, // IA32_MCG_CAP
   0x17a, // IA32_MCG_STATUS
+  0x17b, // IA32_MCG_CTL
+  0x281, // IA32_MC1_CTL2
   0x1a0, // IA32_MISC_ENABLE
   0x277, // IA32_PAT
   0x2ff, // MTRRdefType
   0x400, // IA32_MC0_CTL
+  0x401, // IA32_MC0_STATUS
+  0x402, // IA32_MC0_ADDR
+  0x405, // IA32_MC1_STATUS
+  0x47f, // IA32_MC31_MISC
+  0x480, // past the last bank
   0x6e0, // IA32_TSC_DEADLINE
   0x802, // x2APIC ID
   0x808, // x2APIC TPR
@@ -120,6 +134,7 @@ export const MSR_MENU: readonly number[] = [
   0x4b564d02, // MSR_KVM_ASYNC_PF_EN
   0x4b564d03, // MSR_KVM_STEAL_TIME
   0x4b564d04, // MSR_KVM_PV_EOI_EN
+  0x4b564d05, // MSR_KVM_POLL_CONTROL
   0x12345678,
   0xdeadbeef,
   0x4000_0fff,
@@ -252,6 +267,15 @@ class Gen {
       [1, () => this.#cpuidList(fd, kvm.KVM_GET_EMULATED_CPUID)],
       [3, () => this.#msrList(fd, kvm.KVM_GET_MSR_INDEX_LIST)],
       [1, () => this.#msrList(fd, kvm.KVM_GET_MSR_FEATURE_INDEX_LIST)],
+      [
+        1,
+        () =>
+          this.#ioctl(
+            fd,
+            kvm.KVM_X86_GET_MCE_CAP_SUPPORTED,
+            r.chance(0.8) ? this.#st("u64", {}) : this.#badPtr(),
+          ),
+      ],
     ])();
   }
 
@@ -319,10 +343,43 @@ class Gen {
           this.#ioctl(
             fd,
             kvm.KVM_SET_TSS_ADDR,
-            r.pick([0xfffb_d000n, 0n, 0xffff_f000n, 1n << 40n]),
+            // kvm_vm_ioctl_set_tss_addr(): the limit is (unsigned int)(-3 * PAGE_SIZE).
+            r.pick([0xfffb_d000n, 0n, 0xffff_f000n, 1n << 40n, 0xffff_d000n, 0xffff_d001n]),
           ),
       ],
+      [1, () => this.#vmxAddr(fd)],
+      [
+        2,
+        () =>
+          this.#ioctl(
+            fd,
+            kvm.KVM_SET_BOOT_CPU_ID,
+            // KVM_MAX_VCPU_IDS is a host build option: stay clear of it.
+            r.pick([0n, 1n, 3n, 255n, 1n << 32n, 0xffff_ffff_ffff_ffffn]),
+          ),
+      ],
+      [1, () => this.#encRegion(fd)],
     ])();
+  }
+
+  /** KVM_SET_IDENTITY_MAP_ADDR: vCPUs already created is checked before the pointer. */
+  #vmxAddr(fd: Val): void {
+    const r = this.#r;
+    const arg = r.chance(0.25)
+      ? this.#badPtr()
+      : this.#st("u64", { value: r.pick([0xfeff_c000n, 0n, 1n << 40n]) });
+    this.#ioctl(fd, kvm.KVM_SET_IDENTITY_MAP_ADDR, arg);
+  }
+
+  /** KVM_MEMORY_ENCRYPT_(UN)REG_REGION: copied in, then ENOTTY without a hook. */
+  #encRegion(fd: Val): void {
+    const r = this.#r;
+    const req = r.pick([kvm.KVM_MEMORY_ENCRYPT_REG_REGION, kvm.KVM_MEMORY_ENCRYPT_UNREG_REGION]);
+    const arg = r.chance(0.3) ? this.#badPtr() : this.#st("kvm_enc_region", {
+      addr: r.pick([0n, 0x7f00_0000_0000n]),
+      size: r.pick([0n, PAGE]),
+    });
+    this.#ioctl(fd, req, arg);
   }
 
   #enableCapVm(fd: Val): void {
@@ -423,6 +480,13 @@ class Gen {
       [2, old ? old.gpa : 0n],
       [1, 0x800n],
       [1, 0xffff_ffff_ffff_f000n],
+      // The top of the guest physical address space: kvm_arch_prepare_memory_region()
+      // refuses a last GFN past kvm_mmu_max_gfn() (52 bits without TDP, as on
+      // the kvm_pvm reference, and on the simulated host).
+      [
+        1,
+        r.pick([(1n << 52n) - 2n * MiB, (1n << 52n) - PAGE, 1n << 52n, (1n << 52n) - 16n * PAGE]),
+      ],
     ]);
     let size = r.weighted<bigint>([
       [10, r.pick([PAGE, 16n * PAGE, 2n * MiB])],
@@ -611,6 +675,9 @@ class Gen {
       [3, () => this.#enableCapVcpu(fd)],
       [4, () => this.#emit({ op: "run", vcpu: fd })],
       [2, () => this.#mmapVcpu(fd)],
+      [3, () => this.#mce(fd)],
+      [2, () => this.#interrupt(fd)],
+      [2, () => this.#preFault(fd, v.vm)],
       [
         2,
         () =>
@@ -827,6 +894,78 @@ class Gen {
     const set: Record<string, Val> = { cap: BigInt(cap), "args[0]": r.pick([0n, 1n, 2n]) };
     if (r.chance(0.1)) set.flags = 1n;
     this.#ioctl(vcpu, kvm.KVM_ENABLE_CAP, this.#st("kvm_enable_cap", set));
+  }
+
+  /** KVM_X86_SETUP_MCE and KVM_X86_SET_MCE. */
+  #mce(vcpu: Val): void {
+    const r = this.#r;
+    if (r.chance(0.05)) {
+      return void this.#ioctl(
+        vcpu,
+        r.pick([kvm.KVM_X86_SETUP_MCE, kvm.KVM_X86_SET_MCE]),
+        this.#badPtr(),
+      );
+    }
+    if (r.chance(0.5)) {
+      // MCG_CAP: the bank count (0 and 33 are refused), the bits every vendor
+      // supports (CTL_P, SER_P), the extended count, and a bit nobody has.
+      const banks = r.pick([0n, 1n, 2n, 10n, 32n, 33n]);
+      const bits = r.pick([0n, 1n << 8n, (1n << 8n) | (1n << 24n), 0xab0000n, 1n << 9n]);
+      return void this.#ioctl(
+        vcpu,
+        kvm.KVM_X86_SETUP_MCE,
+        this.#st("u64", { value: banks | bits }),
+      );
+    }
+    const VAL = 1n << 63n, UC = 1n << 61n, S = 1n << 56n, PCC = 1n << 57n;
+    this.#ioctl(
+      vcpu,
+      kvm.KVM_X86_SET_MCE,
+      this.#st("kvm_x86_mce", {
+        status: r.pick([0n, VAL, VAL | 0x11n, VAL | UC, VAL | UC | S | PCC, UC]),
+        addr: r.pick([0n, 0x1000n]),
+        misc: r.pick([0n, 0x86n]),
+        mcg_status: r.pick([0n, 5n, 4n]),
+        bank: BigInt(r.pick([0, 1, 9, 31, 32, 255])),
+      }),
+    );
+  }
+
+  /** KVM_INTERRUPT: a u32 vector below 256 (`kvm_vcpu_ioctl_interrupt()`). */
+  #interrupt(vcpu: Val): void {
+    const r = this.#r;
+    if (r.chance(0.05)) return void this.#ioctl(vcpu, kvm.KVM_INTERRUPT, this.#badPtr());
+    this.#ioctl(
+      vcpu,
+      kvm.KVM_INTERRUPT,
+      this.#st("kvm_interrupt", { irq: r.pick([0n, 0x20n, 0x31n, 255n, 256n, 0xffff_ffffn]) }),
+    );
+  }
+
+  /**
+   * KVM_PRE_FAULT_MEMORY over the VM's slots, past them and with bad
+   * arguments; only the last where one side lacks it (`pre_fault`).
+   */
+  #preFault(vcpu: Val, vm: VmModel): void {
+    const r = this.#r;
+    const bad = !this.#o.pre_fault || r.chance(0.3);
+    if (r.chance(0.05)) return void this.#ioctl(vcpu, kvm.KVM_PRE_FAULT_MEMORY, this.#badPtr());
+    let set: Record<string, Val>;
+    if (bad) {
+      set = r.pick<Record<string, Val>>([
+        { gpa: 0n, size: PAGE, flags: 1n },
+        { gpa: 0x800n, size: PAGE },
+        { gpa: 0n, size: 0x800n },
+        { gpa: 0n, size: 0n },
+        { gpa: 0xffff_ffff_ffff_f000n, size: 2n * PAGE },
+      ]);
+    } else {
+      const slots = [...vm.slots.values()];
+      const s = slots.length && r.chance(0.7) ? r.pick(slots) : undefined;
+      const gpa = s ? s.gpa + r.pick([0n, PAGE]) : r.pick([0n, 1n << 30n, (1n << 52n) - PAGE]);
+      set = { gpa, size: r.pick([PAGE, 16n * PAGE, 2n * MiB, 4n * MiB]) };
+    }
+    this.#ioctl(vcpu, kvm.KVM_PRE_FAULT_MEMORY, this.#st("kvm_pre_fault_memory", set));
   }
 
   #mmapVcpu(vcpu: Val): void {

@@ -209,6 +209,12 @@ export interface Offer {
   guest_memfd: boolean;
   /** Capabilities whose values are not compared, because one side lacks their feature. */
   feature_caps: number[];
+  /**
+   * Whether both map memory ahead (KVM_CAP_PRE_FAULT_MEMORY, `tdp_enabled`):
+   * without it on one side only the generic argument checks of
+   * KVM_PRE_FAULT_MEMORY are generated (a shadow-paging host refuses the rest).
+   */
+  pre_fault: boolean;
   /** What the probe found, one line each, for the report header. */
   findings: string[];
 }
@@ -244,7 +250,13 @@ export function common_offer(a: HostProfile, b: HostProfile): Offer {
   findings.push(
     `virtual address bits: ${a.name} ${a.cpuid.max_virt_addr}, ${b.name} ${b.cpuid.max_virt_addr}`,
   );
-  return { guest_memfd: gm, feature_caps, findings };
+  const pf = (p: HostProfile) => (p.caps.KVM_CAP_PRE_FAULT_MEMORY ?? 0) > 0;
+  const pre_fault = pf(a) && pf(b);
+  findings.push(
+    `KVM_PRE_FAULT_MEMORY: ${a.name} ${pf(a) ? "yes" : "no"}, ${b.name} ${pf(b) ? "yes" : "no"}` +
+      (pre_fault ? "" : ": only its argument checks generated"),
+  );
+  return { guest_memfd: gm, feature_caps, findings, pre_fault };
 }
 
 /**

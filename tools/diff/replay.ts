@@ -34,7 +34,7 @@ import {
 } from "../../include/linux/mman.ts";
 import { O_RDWR } from "../../include/linux/fcntl.ts";
 import { EBADF } from "../../include/linux/errno.ts";
-import { member_size, offsetof, type RecordType } from "../../include/c/layout.ts";
+import { member_size, offsetof, type RecordType, struct, u64 } from "../../include/c/layout.ts";
 import { type Arg, type Call, cap_name, is_struct, type RegsKind, type Val } from "./sequence.ts";
 
 /** Every `KVM_CAP_*` number of the uAPI, for KVM_CHECK_EXTENSION sweeps. */
@@ -81,9 +81,18 @@ export const REGS: Readonly<Record<RegsKind, { get: number; set: number; type: R
   xcrs: { get: kvm.KVM_GET_XCRS, set: kvm.KVM_SET_XCRS, type: kvm.kvm_xcrs },
 };
 
+/**
+ * Argument layouts the uAPI header has no struct for: `u64` is a lone
+ * `__u64` passed by pointer (KVM_X86_SETUP_MCE, KVM_SET_IDENTITY_MAP_ADDR,
+ * KVM_X86_GET_MCE_CAP_SUPPORTED).
+ */
+const SCALAR_ARGS: Readonly<Record<string, RecordType>> = {
+  u64: struct("u64", { value: u64 }),
+};
+
 /** The uAPI layout of a struct argument, by name. */
 export function layout(name: string): RecordType {
-  const t = (kvm as unknown as Record<string, RecordType | undefined>)[name];
+  const t = SCALAR_ARGS[name] ?? (kvm as unknown as Record<string, RecordType | undefined>)[name];
   if (!t || (t.kind !== "struct" && t.kind !== "union")) throw new TypeError(`no layout ${name}`);
   return t;
 }
