@@ -957,8 +957,10 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       data[0] = a.msrs.get(index) ?? 0n;
       return 0;
     case msr.MSR_KVM_POLL_CONTROL:
-      // kvm_get_msr_common(): 1 (not UNSUPPORTED) without the PV feature.
-      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_INVALID;
+      // Without the PV feature: unsupported, like the other PV MSRs, so that
+      // userspace still reads 0 (the 6.18 reference does; x86.c at 042007c2
+      // reads `return 1`, docs/fidelity.md).
+      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_UNSUPPORTED;
       data[0] = a.msr_kvm_poll_control;
       return 0;
     case msr.MSR_IA32_MCG_EXT_CTL:
@@ -1113,7 +1115,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     case msr.MSR_KVM_POLL_CONTROL:
       // kvm_set_msr_common(): only the enable bit exists.
-      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_INVALID;
+      if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_UNSUPPORTED;
       if (data & ~1n) return KVM_MSR_RET_INVALID;
       a.msr_kvm_poll_control = data;
       return 0;
