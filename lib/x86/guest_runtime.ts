@@ -8,43 +8,47 @@
  * the simulator. Each intrinsic (`outb`, `rdmsr`, `readq`, `lgdt`, ...) is
  * one **request** to this runtime, which executes the real instruction inside
  * the real guest: so the exits, faults, dirty bits and MMIO are the kernel's
- * own. The worker and the runtime share one 4 KiB **request page** per vCPU in
- * guest memory (the worker sees it through the memslot's host mapping):
+ * own. Each vCPU has a 16 KiB **area** in guest memory, which the worker
+ * also sees through the memslot's host mapping:
  *
  * | offset | size | field |
  * | --- | --- | --- |
- * | 0x000 | 16 × 8 | the guest's general-purpose registers, `VCPU_REGS_*` order (RSP's slot unused) |
- * | 0x080 | 4 | `op`: the request ({@linkcode GR_OP}) |
- * | 0x084 | 4 | `event`: why the runtime rang ({@linkcode GR_EVENT_DONE}, {@linkcode GR_EVENT_EXCEPTION}) |
  * | 0x100 | 22 × 8 | the exception frame: `struct ex_regs`, then the hardware frame's RSP and SS |
  * | 0x800 | 2048 | a buffer for block copies |
- * | 0x1000 | 12 KiB | the runtime's private stack (the area is 16 KiB per vCPU) |
+ * | 0x1000 | 12 KiB | the runtime's private stack, which holds the serve frames |
+ *
+ * A **serve frame** ({@linkcode GR_FILE_SIZE} bytes at the RSP of `serve`)
+ * holds the guest's general-purpose registers in `VCPU_REGS_*` order (the
+ * register file; RSP's slot is the TypeScript code's RSP, which the runtime
+ * never loads) and, at {@linkcode GR_FILE_OP}, the request number.
  *
  * **The doorbell** is port I/O to {@linkcode GR_DOORBELL_PORT} (0x7e57), a
  * port no selftest and no KVM device uses, so it always exits to userspace
  * and the worker's `KVM_RUN` loop consumes it (the test never sees it):
  *
- * - `out %eax, (%dx)` (4 bytes): the runtime has finished a request, or an
- *   exception stub has stored a frame; the worker reads the page.
- * - `in (%dx), %eax` (4 bytes): an exception stub asks which request page is
- *   its vCPU's; the worker answers with the page's address (below 4 GiB).
+ * - `out %eax, (%dx)` (4 bytes) with EAX = the serve frame's address plus
+ *   {@linkcode GR_EVENT_DONE} (the request finished) or
+ *   {@linkcode GR_EVENT_EXCEPTION} (an exception stub stored a frame).
+ * - `in (%dx), %eax` (4 bytes): an exception stub asks which area is its
+ *   vCPU's; the worker answers with the area's address (below 4 GiB).
  *   Asking costs one exit but needs no per-vCPU register, MSR or segment
  *   base that a test could see or change.
  *
- * **Serving** (`serve`, entered with the page in RDI and the event in ESI):
- * push the page pointer, ring, then for each request load every GPR from the
- * page, execute the request's instruction with RSP pointing at the saved
- * page pointer, store every GPR back, ring again. A request's instruction
- * takes its operands from the registers the worker wrote (`out %al, (%dx)`
- * uses AL and DX, `rdmsr` ECX, ...), so what the kernel reads and writes in
- * the registers at an exit is what it would be for compiled C; the
- * `GR_OP_RETURN` request leaves `serve`.
+ * **Serving** (`serve`, event in ESI): open a serve frame, ring, then for
+ * each request jump through the dispatch table to its code, which loads the
+ * registers its instruction takes as operands from the file (RSP-relative,
+ * so any GPR can hold the guest's value), executes the instruction, stores
+ * its outputs and rings again; `RETURN` closes the frame and returns. So what
+ * the kernel reads and writes in the registers at an exit is what it would
+ * be for compiled C (`out %al, (%dx)` uses AL and DX, `rdmsr` ECX, ...), and a
+ * request is about 11 guest instructions: the `kvm_pvm` host emulates each.
  *
  * **Exceptions** go through the guest's real IDT to 256 stubs
  * (`idt_stub_<n>` at {@linkcode guest_runtime_image}'s `stubs`, 16 bytes
  * apart), which push the vector (and a zero error code where the CPU pushes
- * none), save the GPRs as `struct ex_regs`, ask for the page, copy the frame
- * into it, and `serve` with `GR_EVENT_EXCEPTION`. The worker runs the
+ * none), save the GPRs as `struct ex_regs`, ask for the area, copy the frame
+ * into it, move to the private stack unless already on it, and `serve` with
+ * `GR_EVENT_EXCEPTION`. The worker runs the
  * TypeScript handler (requests served meanwhile are the handler's
  * instructions), writes the possibly changed frame back and sends
  * `GR_OP_RETURN`; the stub copies the frame back, restores the GPRs and

@@ -18,13 +18,15 @@
  * code record continues there. The worker maps these onto the runtime's
  * real instruction addresses.
  *
- * **Registers** are the request page's register file: an intrinsic writes
- * its operands there (as the instruction's encoding takes them), the runtime
- * loads all GPRs from it before the instruction and stores them after, so
- * `reg_read`/`reg_write` cost no exit. Memory accesses use RBX (address) and
- * RAX (data) in the real guest, and the worker puts the register file's old
- * RBX and RAX back afterwards, as the simulator's accessors change no
- * register.
+ * **Registers** are the register file of the serve frame that runs the
+ * request (see `guest_runtime.ts`): an intrinsic writes its operands there
+ * (as the instruction's encoding takes them), the runtime loads the ones its
+ * instruction uses and stores its outputs, so `reg_read`/`reg_write` cost no
+ * exit. Memory accesses use RBX (address) and RAX (data) in the real guest,
+ * and the worker puts the file's old RBX and RAX back afterwards, as the
+ * simulator's accessors change no register. An exception handler gets a new
+ * serve frame; the registers the faulting instruction did not load are shown
+ * to it (and taken back from it) from the interrupted frame's file.
  *
  * @module
  */
