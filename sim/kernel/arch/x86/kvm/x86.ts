@@ -1933,11 +1933,17 @@ function __set_sregs(vcpu: kvm_vcpu): number {
   return 0;
 }
 
+/** `NMI_VECTOR` (arch/x86/include/asm/irq_vectors.h). */
+const NMI_VECTOR = 2;
+
 /** `kvm_vcpu_ioctl_x86_set_vcpu_events()` from the start of `scratch`. */
 function set_vcpu_events(vcpu: kvm_vcpu): number {
   const ev = kvm_vcpu_events.view(scratch);
   if (ev.flags & ~0x3f) return -EINVAL;
   if (ev.exception.injected && ev.exception.pending) return -EINVAL;
+  // An exception is a vector below 32 other than NMI's.
+  const exc = ev.exception;
+  if ((exc.injected || exc.pending) && (exc.nr > 31 || exc.nr === NMI_VECTOR)) return -EINVAL;
   vcpu.arch.events.$bytes.set(ev.$bytes.subarray(0, kvm_vcpu_events.size));
   return 0;
 }
