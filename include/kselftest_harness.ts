@@ -1787,6 +1787,8 @@ export function ksft_main(meta: ImportMeta, main: ksft_main_fn): Promise<void> {
   if (meta.main) {
     const results = getenv(DENO_TEST_CHILD_ENV);
     if (results) {
+      // Programs this one starts (a test that re-executes itself) are not children of deno test.
+      Deno.env.delete(DENO_TEST_CHILD_ENV);
       // The child of a `deno test` run: the tests run as under deno test,
       // their results go to the parent.
       set_deno_test_mode(true);
