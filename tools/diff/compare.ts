@@ -86,7 +86,6 @@ export const SIM_UNIMPLEMENTED_CAPS: ReadonlySet<number> = new Set([
   kvm.KVM_CAP_SET_GUEST_DEBUG, // no guest debugging
   kvm.KVM_CAP_SET_GUEST_DEBUG2,
   kvm.KVM_CAP_SREGS2, // no KVM_GET/SET_SREGS2
-  kvm.KVM_CAP_SYNC_REGS, // kvm_run's sync area is never filled
   kvm.KVM_CAP_SYS_ATTRIBUTES, // no device attributes
   kvm.KVM_CAP_VCPU_ATTRIBUTES,
   kvm.KVM_CAP_VAPIC, // no in-kernel LAPIC
@@ -189,7 +188,7 @@ export const EXEMPTIONS: readonly Exemption[] = [
     what: "KVM_CHECK_EXTENSION value of ASYNC_PF(_INT), CLOCKSOURCE, KVMCLOCK_CTRL, STEAL_TIME, " +
       "BINARY_STATS_FD, COALESCED_PIO, DEVICE_CTRL, DIRTY_LOG_RING(_ACQ_REL), " +
       "MANUAL_DIRTY_LOG_PROTECT2, IOEVENTFD*, IRQFD*, IRQ_ROUTING, LAST_CPU, ONE_REG, PIT*, " +
-      "REINJECT_CONTROL, PMU_EVENT_*, SET_GUEST_DEBUG(2), SREGS2, SYNC_REGS, SYS/VCPU_ATTRIBUTES, " +
+      "REINJECT_CONTROL, PMU_EVENT_*, SET_GUEST_DEBUG(2), SREGS2, SYS/VCPU_ATTRIBUTES, " +
       "VAPIC, X86_APIC_BUS_CYCLES_NS, VM_DISABLE_NX_HUGE_PAGES, VM_COPY/MOVE_ENC_CONTEXT_FROM, " +
       "SMALLER_MAXPHYADDR",
     why: "the simulator lacks these features and reports 0 (docs/fidelity.md); the SEV context " +
