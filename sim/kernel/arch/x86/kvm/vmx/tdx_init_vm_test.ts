@@ -12,17 +12,30 @@
 
 // The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
 import "../../../../../use_sim_backend.ts";
-import { assertEquals } from "@std/assert";
+import { assert, assertEquals } from "@std/assert";
 import { close, ioctl, user_memory } from "../../../../../../include/libc/syscall.ts";
-import { EINVAL } from "../../../../../../include/linux/errno.ts";
-import { KVM_CREATE_VM } from "../../../../../../include/linux/kvm.ts";
+import { EEXIST, EINVAL, ENOTTY, EOPNOTSUPP } from "../../../../../../include/linux/errno.ts";
+import {
+  KVM_CAP_SPLIT_IRQCHIP,
+  KVM_CREATE_IRQCHIP,
+  KVM_CREATE_VCPU,
+  KVM_CREATE_VM,
+  KVM_PRE_FAULT_MEMORY,
+  kvm_pre_fault_memory,
+} from "../../../../../../include/linux/kvm.ts";
 import {
   KVM_TDX_INIT_VM,
   kvm_tdx_init_vm,
   KVM_X86_TDX_VM,
 } from "../../../../../../include/asm/kvm.ts";
 import { anon, assert_errno, open_kvm, set_region } from "../../../../testdata/util.ts";
-import { capabilities, cmd, enc_op, init_vm_struct } from "../../../../testdata/raw_td.ts";
+import {
+  capabilities,
+  cmd,
+  enable_cap,
+  enc_op,
+  init_vm_struct,
+} from "../../../../testdata/raw_td.ts";
 
 const ENTRY = 40;
 
@@ -113,5 +126,23 @@ Deno.test("memslots: the last GFN within MAXPHYADDR; a TD's shared alias refused
   assert_errno(set_region(t.vm, 1, 0, SHARED + PAGE, PAGE, hva), EINVAL, "alias");
   assert_errno(set_region(t.vm, 2, 0, SHARED - PAGE, 2n * PAGE, hva), EINVAL, "ends in alias");
   assertEquals(set_region(t.vm, 3, 0, SHARED - 2n * PAGE, 2n * PAGE, hva), 0, "ends below");
+  t.close();
+});
+
+Deno.test("a TD: KVM_CREATE_IRQCHIP is EEXIST after the split irqchip, else ENOTTY; pre-fault EOPNOTSUPP until finalized", () => {
+  const t = td_vm();
+  // kvm_arch_vm_ioctl(): irqchip_in_kernel() first, then has_protected_eoi.
+  assert_errno(ioctl(t.vm, KVM_CREATE_IRQCHIP, 0), ENOTTY, "protected EOIs");
+  assertEquals(init_vm(t.vm, t.a), [0, 0n]);
+  assertEquals(enable_cap(t.vm, KVM_CAP_SPLIT_IRQCHIP, 24n), 0);
+  assert_errno(ioctl(t.vm, KVM_CREATE_IRQCHIP, 0), EEXIST, "split irqchip first");
+  const vcpu = ioctl(t.vm, KVM_CREATE_VCPU, 0);
+  assert(vcpu >= 0);
+  // kvm_arch_vcpu_pre_fault_memory(): pre_fault_allowed only after tdx_td_finalize().
+  const r = kvm_pre_fault_memory.alloc();
+  r.gpa = 0n;
+  r.size = 0x1000n;
+  assert_errno(ioctl(vcpu, KVM_PRE_FAULT_MEMORY, r), EOPNOTSUPP, "not finalized");
+  close(vcpu);
   t.close();
 });
