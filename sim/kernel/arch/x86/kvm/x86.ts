@@ -406,7 +406,9 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
     case KVM_CAP_MAX_VCPUS:
       return k ? k.max_vcpus : KVM_MAX_VCPUS;
     case KVM_CAP_MAX_VCPU_ID:
-      return k && k.arch.max_vcpu_ids ? k.arch.max_vcpu_ids : KVM_MAX_VCPU_IDS;
+      // kvm_vm_ioctl_check_extension() (x86.c at 042007c2): KVM_MAX_VCPU_IDS,
+      // also on a VM whose limit KVM_ENABLE_CAP lowered.
+      return KVM_MAX_VCPU_IDS;
     case KVM_CAP_X2APIC_API:
       // Suppressing EOI broadcasts needs the userspace IOAPIC of a split irqchip.
       if (k && k.arch.irqchip_mode !== KVM_IRQCHIP_SPLIT) {

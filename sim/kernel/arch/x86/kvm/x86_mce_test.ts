@@ -18,6 +18,7 @@ import { assertEquals } from "@std/assert";
 import { ioctl } from "../../../../../include/libc/syscall.ts";
 import { EEXIST, EFAULT, EINVAL, ENOTTY, ENXIO } from "../../../../../include/linux/errno.ts";
 import {
+  KVM_CAP_MAX_VCPU_ID,
   KVM_CAP_MCE,
   KVM_CAP_SPLIT_IRQCHIP,
   KVM_CHECK_EXTENSION,
@@ -306,4 +307,16 @@ Deno.test("MSR_KVM_POLL_CONTROL: 1 after creation, bit 0 only; needs the PV feat
   v.arch.pv_cpuid_enforce = true;
   assertEquals(kvm_get_msr(v, 0x4b564d05, [0n], true), KVM_MSR_RET_UNSUPPORTED);
   close_all(fd, vm, kvm);
+});
+
+Deno.test("KVM_CAP_MAX_VCPU_ID reads KVM_MAX_VCPU_IDS on a VM, also after KVM_ENABLE_CAP lowered the limit", () => {
+  const [kvm, vm] = create_vm();
+  const max = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID);
+  const e = kvm_enable_cap.alloc();
+  e.cap = KVM_CAP_MAX_VCPU_ID;
+  e.args.set(0, 8n);
+  assertEquals(ioctl(vm, KVM_ENABLE_CAP, e), 0);
+  // kvm_vm_ioctl_check_extension(): `r = KVM_MAX_VCPU_IDS`, no per-VM value.
+  assertEquals(ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPU_ID), max);
+  close_all(vm, kvm);
 });
