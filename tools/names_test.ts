@@ -12,7 +12,7 @@ import {
  * The overall share of upstream's names the library offers may only grow:
  * raise this floor when names are added.
  */
-const NAMES_FLOOR_PERCENT = 89.0;
+const NAMES_FLOOR_PERCENT = 89.5;
 
 Deno.test("names: the upstream lists hold the 467 names of the five headers", () => {
   const lists = read_name_lists();

@@ -175,6 +175,8 @@ import {
   type kvm_x86_pmu_feature,
   MAX_NR_CPUID_ENTRIES,
   MSR_IA32_TSC,
+  MSR_IA32_VMX_PROCBASED_CTLS2,
+  MSR_IA32_VMX_TRUE_PROCBASED_CTLS,
   NUM_INTERRUPTS,
   PAGE_SHIFT,
   PG_LEVEL_SHIFT,
@@ -200,7 +202,9 @@ import {
   X86_CR4_PAE,
   x86_family,
   X86_FEATURE_LA57,
+  X86_FEATURE_NPT,
   X86_FEATURE_PAE,
+  X86_FEATURE_VMX,
   X86_FEATURE_XSAVE,
   x86_model,
   X86_PROPERTY_GUEST_MAX_PHY_ADDR,
@@ -2000,6 +2004,28 @@ export function get_kvm_amd_param_integer(param: string): number {
 export function kvm_is_tdp_enabled(): boolean {
   if (host_cpu_vendor_string_is("GenuineIntel")) return get_kvm_intel_param_bool("ept");
   return get_kvm_amd_param_bool("npt");
+}
+
+/**
+ * C `kvm_cpu_has_tdp()`: whether KVM offers TDP to a nested guest,
+ * `kvm_cpu_has_ept() || kvm_cpu_has_npt()` (vmx.c, svm_util.h): EPT is in
+ * the allowed-1 half of the VMX secondary controls, when the true primary
+ * controls allow them; NPT is the CPUID feature.
+ *
+ * @returns whether nested EPT or NPT is available
+ */
+export function kvm_cpu_has_tdp(): boolean {
+  const CPU_BASED_ACTIVATE_SECONDARY_CONTROLS = 0x80000000n;
+  const SECONDARY_EXEC_ENABLE_EPT = 0x2n;
+  if (
+    kvm_cpu_has(X86_FEATURE_VMX) &&
+    (kvm_get_feature_msr(MSR_IA32_VMX_TRUE_PROCBASED_CTLS) >> 32n) &
+      CPU_BASED_ACTIVATE_SECONDARY_CONTROLS &&
+    (kvm_get_feature_msr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32n) & SECONDARY_EXEC_ENABLE_EPT
+  ) {
+    return true;
+  }
+  return kvm_cpu_has(X86_FEATURE_NPT);
 }
 
 /**

@@ -42,6 +42,7 @@ import {
   KERNEL_TSS,
   kvm_cpu_family,
   kvm_cpu_fms,
+  kvm_cpu_has_tdp,
   kvm_get_msr_index_list,
   kvm_is_ignore_msrs,
   kvm_is_pmu_enabled,
@@ -118,6 +119,8 @@ Deno.test({
   ignore: !sim,
   fn() {
     assertEquals(kvm_is_tdp_enabled(), true);
+    // No nested VMX or SVM on the simulated host: no nested TDP either.
+    assertEquals(kvm_cpu_has_tdp(), false);
     assertEquals(kvm_is_pmu_enabled(), false);
     assertEquals(kvm_is_ignore_msrs(), false);
     // No PMU: leaf 0xA's EBX bit-vector length is 0, so no event is available.
