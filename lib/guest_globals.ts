@@ -104,14 +104,17 @@ let directory: Map<bigint, gva_t> | undefined;
 
 function resolve_in_guest(rec: global_record): gva_t {
   if (!directory) {
-    directory = new Map();
+    // Filled before it is published: the read is guest instructions, and an
+    // exception (whose handler reads globals too) may interrupt it.
+    const dir = new Map<bigint, gva_t>();
     const bytes = guest_read(IMAGE_DATA_GVA, IMAGE_DATA_DIRECTORY_SIZE);
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     for (let off = 0; off + DIRECTORY_ENTRY_SIZE <= bytes.length; off += DIRECTORY_ENTRY_SIZE) {
       const gva = dv.getBigUint64(off + 8, true);
       if (gva === 0n) break;
-      directory.set(dv.getBigUint64(off, true), gva);
+      dir.set(dv.getBigUint64(off, true), gva);
     }
+    directory = dir;
   }
   const gva = directory.get(rec.hash);
   if (gva === undefined) {

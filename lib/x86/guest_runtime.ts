@@ -41,7 +41,8 @@
  * its outputs and rings again; `RETURN` closes the frame and returns. So what
  * the kernel reads and writes in the registers at an exit is what it would
  * be for compiled C (`out %al, (%dx)` uses AL and DX, `rdmsr` ECX, ...), and a
- * request is about 11 guest instructions: the `kvm_pvm` host emulates each.
+ * load is 10 guest instructions, ring and dispatch included: the `kvm_pvm`
+ * host emulates each.
  *
  * **Exceptions** go through the guest's real IDT to 256 stubs
  * (`idt_stub_<n>` at {@linkcode guest_runtime_image}'s `stubs`, 16 bytes
@@ -85,14 +86,14 @@ export const GR_STACK_BOTTOM = 0x1000;
 export const GR_STACK_TOP = 0x4000;
 
 /** Bytes reserved for the runtime at the top of the image's text region (kvm backend). */
-export const GUEST_RUNTIME_TEXT_RESERVE = 0x2000;
+export const GUEST_RUNTIME_TEXT_RESERVE = 0x3000;
 /**
  * Where the runtime is loaded: the top {@linkcode GUEST_RUNTIME_TEXT_RESERVE}
  * bytes of the image's text region (`IMAGE_TEXT_GVA` 0x400000 +
  * `IMAGE_TEXT_SIZE` 0x80000), the same in every VM, so that its dispatch
  * table holds absolute addresses.
  */
-export const GUEST_RUNTIME_GVA = 0x47e000n;
+export const GUEST_RUNTIME_GVA = 0x47d000n;
 
 /** Serve frame (on the private stack, at the RSP the doorbell reports): the register file. */
 export const GR_FILE_REGS = 0x00;
@@ -106,8 +107,6 @@ export const GR_EVENT_DONE = 1;
 /** Event: an exception stub stored a frame. */
 export const GR_EVENT_EXCEPTION = 2;
 
-/** The GPRs an intrinsic's instruction takes as operands (loaded from the file). */
-const IO = ["rax", "rcx", "rdx", "rsi", "rdi"];
 const ALL = [
   "rax",
   "rcx",
@@ -125,6 +124,12 @@ const ALL = [
   "r14",
   "r15",
 ];
+/**
+ * What instructions that exit to userspace load: every GPR, as the host may
+ * read any of them at the exit (upstream's ucall passes its pointer in RDI,
+ * sync_regs_test reads them all).
+ */
+const EXITS = ALL;
 
 /** A request: its instruction(s), the GPRs loaded before and stored after. */
 interface op_def {
@@ -144,31 +149,30 @@ const op = (
 /**
  * The requests. Every request but `RETURN` is one instruction (`STI_HLT` is
  * `sti; hlt`, whose STI shadow must cover the HLT; `BTS` keeps the old bit
- * with `setc`). Port I/O loads RAX, RCX, RDX, RSI and RDI, whatever its
- * size, as a test's host side may read them at the exit (upstream's ucall
- * passes its pointer in RDI); instructions that hypercall load and store
- * every GPR.
+ * with `setc`). Instructions that exit to userspace (port I/O, MSRs, HLT)
+ * load every GPR; those that hypercall also store every GPR. What the host
+ * changes at an exit the worker reads back with KVM_GET_REGS.
  */
 const OPS: readonly op_def[] = [
   op("RETURN", []),
   op("NOP", ["nop"]),
-  op("OUTB", ["out %al, (%dx)"], IO),
-  op("OUTW", ["out %ax, (%dx)"], IO),
-  op("OUTL", ["out %eax, (%dx)"], IO),
-  op("INB", ["in (%dx), %al"], IO, ["rax"]),
-  op("INW", ["in (%dx), %ax"], IO, ["rax"]),
-  op("INL", ["in (%dx), %eax"], IO, ["rax"]),
-  op("OUTSB", ["rep outsb"], IO, ["rcx", "rsi"]),
-  op("OUTSW", ["rep outsw"], IO, ["rcx", "rsi"]),
-  op("OUTSL", ["rep outsl"], IO, ["rcx", "rsi"]),
-  op("INSB", ["rep insb"], IO, ["rcx", "rdi"]),
-  op("INSW", ["rep insw"], IO, ["rcx", "rdi"]),
-  op("INSL", ["rep insl"], IO, ["rcx", "rdi"]),
-  op("RDMSR", ["rdmsr"], ["rax", "rcx", "rdx"], ["rax", "rdx"]),
-  op("WRMSR", ["wrmsr"], ["rax", "rcx", "rdx"]),
+  op("OUTB", ["out %al, (%dx)"], EXITS),
+  op("OUTW", ["out %ax, (%dx)"], EXITS),
+  op("OUTL", ["out %eax, (%dx)"], EXITS),
+  op("INB", ["in (%dx), %al"], EXITS, ["rax"]),
+  op("INW", ["in (%dx), %ax"], EXITS, ["rax"]),
+  op("INL", ["in (%dx), %eax"], EXITS, ["rax"]),
+  op("OUTSB", ["rep outsb"], EXITS, ["rcx", "rsi"]),
+  op("OUTSW", ["rep outsw"], EXITS, ["rcx", "rsi"]),
+  op("OUTSL", ["rep outsl"], EXITS, ["rcx", "rsi"]),
+  op("INSB", ["rep insb"], EXITS, ["rcx", "rdi"]),
+  op("INSW", ["rep insw"], EXITS, ["rcx", "rdi"]),
+  op("INSL", ["rep insl"], EXITS, ["rcx", "rdi"]),
+  op("RDMSR", ["rdmsr"], EXITS, ["rax", "rdx"]),
+  op("WRMSR", ["wrmsr"], EXITS),
   op("CPUID", ["cpuid"], ["rax", "rcx"], ["rax", "rbx", "rcx", "rdx"]),
-  op("HLT", ["hlt"]),
-  op("STI_HLT", ["sti", "hlt"]),
+  op("HLT", ["hlt"], EXITS),
+  op("STI_HLT", ["sti", "hlt"], EXITS),
   op("VMCALL", ["vmcall"], ALL, ALL),
   op("TDCALL", ["tdcall"], ALL, ALL),
   op("WBINVD", ["wbinvd"]),
@@ -234,6 +238,11 @@ export function guest_runtime_op_ins(op: number): readonly number[] {
   return OPS[op]!.ins.map((r) => GPR.indexOf(r));
 }
 
+/** `VCPU_REGS_*` numbers of the registers request `op` stores after its instruction. */
+export function guest_runtime_op_outs(op: number): readonly number[] {
+  return OPS[op]!.outs.map((r) => GPR.indexOf(r));
+}
+
 /** Entries of the dispatch table: the request number is masked to it. */
 const OPTABLE_SIZE = 128;
 
@@ -284,11 +293,6 @@ export function guest_runtime_source(): string[] {
   s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
   s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
   s.push("jmp *optable(,%rax,8)");
-  s.push("ring:");
-  s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
-  s.push(`lea ${GR_EVENT_DONE}(%rsp), %eax`);
-  s.push("out %eax, (%dx)");
-  s.push("jmp dispatch");
   s.push("bad_op:");
   s.push("ud2");
   for (const o of OPS) {
@@ -303,7 +307,14 @@ export function guest_runtime_source(): string[] {
     for (const i of o.insns) s.push(i);
     s.push(`op_${o.name}_end:`);
     for (const r of o.outs) s.push(`mov %${r}, ${file(r)}`);
-    s.push("jmp ring");
+    // Ring and dispatch the next request right here: every guest
+    // instruction counts where the host emulates them.
+    s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+    s.push(`lea ${GR_EVENT_DONE}(%rsp), %eax`);
+    s.push("out %eax, (%dx)");
+    s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
+    s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
+    s.push("jmp *optable(,%rax,8)");
   }
   s.push(".align 8");
   s.push("optable:");

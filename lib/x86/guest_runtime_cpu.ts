@@ -69,6 +69,7 @@ import {
   GRS_RUN,
   guest_runtime_image,
   guest_runtime_op_ins,
+  guest_runtime_op_outs,
   guest_runtime_op_range,
   type guest_runtime_worker_init,
 } from "./guest_runtime.ts";
@@ -182,9 +183,9 @@ function enter(): number {
   for (;;) {
     let r = 0;
     if (pending_exit) pending_exit = false;
-    else {r = Number(
-        BigInt.asIntN(32, sys.syscall(SYS.ioctl, BigInt(init!.fd), KVM_RUN_REQUEST, 0n)),
-      );}
+    else {
+      r = Number(BigInt.asIntN(32, sys.syscall(SYS.ioctl, BigInt(init!.fd), KVM_RUN_REQUEST, 0n)));
+    }
     if (
       r === 0 && run.getUint32(RUN_EXIT_REASON, true) === KVM_EXIT_IO &&
       run.getUint16(RUN_IO + 2, true) === GR_DOORBELL_PORT && run.getUint8(RUN_IO + 1) === 4
@@ -205,8 +206,44 @@ function enter(): number {
       file = f;
       return eax & 7;
     }
+    // A real exit: the host may change registers before it resumes the vCPU.
+    exit_regs ??= real_regs() ?? [];
     report(GRS_EXIT, r);
     wait_run();
+  }
+}
+
+/** `KVM_GET_REGS`: `_IOR(KVMIO, 0x81, struct kvm_regs)`. */
+const KVM_GET_REGS_REQUEST = 0x8090ae81n;
+/** `VCPU_REGS_*` of each `struct kvm_regs` member, in its order. */
+const KVM_REGS_ORDER = [0, 3, 1, 2, 6, 7, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15];
+const regs_buf = new BigUint64Array(18);
+
+/** The vCPU's real GPRs (`VCPU_REGS_*` order), or null when KVM_GET_REGS fails. */
+function real_regs(): bigint[] | null {
+  const p = BigInt(Deno.UnsafePointer.value(Deno.UnsafePointer.of(regs_buf)));
+  if (sys.syscall(SYS.ioctl, BigInt(init!.fd), KVM_GET_REGS_REQUEST, p) < 0n) return null;
+  const out: bigint[] = new Array(16);
+  KVM_REGS_ORDER.forEach((r, i) => out[r] = regs_buf[i]!);
+  return out;
+}
+
+/** The real GPRs at the first real exit of the request in progress, or null. */
+let exit_regs: bigint[] | null = null;
+
+/**
+ * After a request that exited to the host: registers the host changed
+ * meanwhile (KVM_SET_REGS, `kvm_run.s.regs`) go into the register file, as
+ * the simulator's host writes the CPU's registers. RAX and RDX are the
+ * runtime's doorbell operands by now; the request's own outputs are stored
+ * already.
+ */
+function take_host_regs(op: number, at_exit: bigint[]): void {
+  const now = real_regs();
+  if (!now || at_exit.length === 0) return;
+  const outs = guest_runtime_op_outs(op);
+  for (const r of [1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]) {
+    if (!outs.includes(r) && now[r] !== at_exit[r]) set_reg_raw(r, now[r]!);
   }
 }
 
@@ -230,6 +267,8 @@ function request(op: number): void {
   file.setUint32(GR_FILE_OP, op, true);
   op_stack.push(op);
   const outer = file;
+  const outer_exit = exit_regs;
+  exit_regs = null;
   try {
     for (;;) {
       const ev = enter();
@@ -237,8 +276,10 @@ function request(op: number): void {
       if (ev !== GR_EVENT_EXCEPTION) fail(`unknown event ${ev}`);
       exception_event(outer);
     }
+    if (exit_regs !== null) take_host_regs(op, exit_regs);
   } finally {
     op_stack.pop();
+    exit_regs = outer_exit;
   }
   if (safe_pending) {
     safe_pending = false;
