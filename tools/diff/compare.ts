@@ -88,8 +88,7 @@ export const SIM_UNIMPLEMENTED_CAPS: ReadonlySet<number> = new Set([
   kvm.KVM_CAP_SREGS2, // no KVM_GET/SET_SREGS2
   kvm.KVM_CAP_SYS_ATTRIBUTES, // no device attributes
   kvm.KVM_CAP_VCPU_ATTRIBUTES,
-  kvm.KVM_CAP_VAPIC, // no in-kernel LAPIC
-  kvm.KVM_CAP_X86_APIC_BUS_CYCLES_NS,
+  kvm.KVM_CAP_VAPIC, // no TPR access reporting / VAPIC page
   kvm.KVM_CAP_VM_DISABLE_NX_HUGE_PAGES, // no NX huge page mitigation
   kvm.KVM_CAP_VM_COPY_ENC_CONTEXT_FROM, // AMD SEV only: 0 on a VMX host
   kvm.KVM_CAP_VM_MOVE_ENC_CONTEXT_FROM,
@@ -189,7 +188,7 @@ export const EXEMPTIONS: readonly Exemption[] = [
       "BINARY_STATS_FD, COALESCED_PIO, DEVICE_CTRL, DIRTY_LOG_RING(_ACQ_REL), " +
       "MANUAL_DIRTY_LOG_PROTECT2, IOEVENTFD*, IRQFD*, IRQ_ROUTING, LAST_CPU, ONE_REG, PIT*, " +
       "REINJECT_CONTROL, PMU_EVENT_*, SET_GUEST_DEBUG(2), SREGS2, SYS/VCPU_ATTRIBUTES, " +
-      "VAPIC, X86_APIC_BUS_CYCLES_NS, VM_DISABLE_NX_HUGE_PAGES, VM_COPY/MOVE_ENC_CONTEXT_FROM, " +
+      "VAPIC, VM_DISABLE_NX_HUGE_PAGES, VM_COPY/MOVE_ENC_CONTEXT_FROM, " +
       "SMALLER_MAXPHYADDR",
     why: "the simulator lacks these features and reports 0 (docs/fidelity.md); the SEV context " +
       "caps are AMD-only (0 on VMX) and SMALLER_MAXPHYADDR is a module parameter; an error is " +

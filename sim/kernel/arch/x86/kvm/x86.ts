@@ -76,6 +76,7 @@ import {
   KVM_CAP_VM_TSC_CONTROL,
   KVM_CAP_VM_TYPES,
   KVM_CAP_X2APIC_API,
+  KVM_CAP_X86_APIC_BUS_CYCLES_NS,
   KVM_CAP_X86_DISABLE_EXITS,
   KVM_CAP_X86_GUEST_MODE,
   KVM_CAP_X86_MSR_FILTER,
@@ -95,6 +96,7 @@ import {
   KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
   KVM_GET_EMULATED_CPUID,
+  KVM_GET_LAPIC,
   KVM_GET_MSR_FEATURE_INDEX_LIST,
   KVM_GET_MSR_INDEX_LIST,
   KVM_GET_MSRS,
@@ -135,6 +137,7 @@ import {
   KVM_SET_CPUID2,
   KVM_SET_DEBUGREGS,
   KVM_SET_IDENTITY_MAP_ADDR,
+  KVM_SET_LAPIC,
   KVM_SET_MSRS,
   KVM_SET_NR_MMU_PAGES,
   KVM_SET_TSC_KHZ,
@@ -189,6 +192,25 @@ import {
   type kvm_x86_msr_filter,
 } from "../include/asm/kvm_host.ts";
 import * as msr from "../include/asm/msr-index.ts";
+import {
+  APIC_BUS_CYCLE_NS_DEFAULT,
+  kvm_apic_after_set_mcg_cap,
+  kvm_apic_get_state,
+  kvm_apic_has_pending_init_or_sipi,
+  kvm_apic_latch_sipi,
+  KVM_APIC_REG_SIZE,
+  kvm_apic_set_state,
+  kvm_apic_take_events,
+  kvm_get_lapic_tscdeadline_msr,
+  kvm_lapic_after_set_cpuid,
+  kvm_lapic_reset,
+  kvm_lapic_set_base,
+  kvm_set_apic_bus_cycles_ns,
+  kvm_set_lapic_tscdeadline_msr,
+  kvm_x2apic_msr_read,
+  kvm_x2apic_msr_write,
+  set_lapic_host_ops,
+} from "./lapic.ts";
 import {
   type cpuid_entry,
   CPUID_ENTRY2_SIZE,
@@ -415,6 +437,8 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
         return KVM_X2APIC_API_VALID_FLAGS & ~KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST;
       }
       return KVM_X2APIC_API_VALID_FLAGS;
+    case KVM_CAP_X86_APIC_BUS_CYCLES_NS:
+      return APIC_BUS_CYCLE_NS_DEFAULT;
     case KVM_CAP_EXIT_HYPERCALL:
       return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
     case KVM_CAP_VM_TYPES:
@@ -445,6 +469,8 @@ export function kvm_vm_ioctl_enable_cap(
       k.arch.irqchip_mode = KVM_IRQCHIP_SPLIT;
       k.arch.nr_reserved_ioapic_pins = Number(arg0);
       return 0;
+    case KVM_CAP_X86_APIC_BUS_CYCLES_NS:
+      return kvm_set_apic_bus_cycles_ns(k, arg0);
     case KVM_CAP_X2APIC_API:
       if (arg0 & ~BigInt(KVM_X2APIC_API_VALID_FLAGS)) return -EINVAL;
       {
@@ -939,8 +965,7 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
     case msr.MSR_IA32_PRED_CMD:
       return host ? 0 : KVM_MSR_RET_UNSUPPORTED;
     case msr.MSR_IA32_TSC_DEADLINE:
-      // kvm_get_lapic_tscdeadline_msr(): 0 without an in-kernel LAPIC.
-      data[0] = irqchip_in_kernel(vcpu.kvm) ? a.msrs.get(index) ?? 0n : 0n;
+      data[0] = kvm_get_lapic_tscdeadline_msr(vcpu);
       return 0;
     case msr.MSR_PLATFORM_INFO:
       if (!host && !vcpu.kvm.arch.guest_can_read_msr_platform_info) return KVM_MSR_RET_INVALID;
@@ -979,7 +1004,15 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
     case msr.MSR_IA32_XSS:
       break;
     default:
-      if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return KVM_MSR_RET_UNSUPPORTED;
+      if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) {
+        // kvm_x2apic_msr_read() (lapic.c): no in-kernel LAPIC, not in x2APIC mode,
+        // or a register x2APIC lacks: the access fails.
+        if (!irqchip_in_kernel(vcpu.kvm)) return KVM_MSR_RET_UNSUPPORTED;
+        const v = kvm_x2apic_msr_read(vcpu, index);
+        if (v === null) return KVM_MSR_RET_INVALID;
+        data[0] = v;
+        return 0;
+      }
       if (is_mce_msr(index)) return get_msr_mce(vcpu, index, data, host);
   }
   const val = a.msrs.get(index);
@@ -1031,10 +1064,18 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       else v.sysenter_eip = data;
       return 0;
     case msr.MSR_IA32_APICBASE: {
-      // Reserved bits above MAXPHYADDR and below bit 8 (other than BSP) must be clear.
-      const reserved = ~((1n << BigInt(a.maxphyaddr)) - 1n) | 0x2ffn;
-      if (data & reserved & 0xffffffffffffffffn) return KVM_MSR_RET_INVALID;
+      // kvm_set_apic_base(): reserved bits above MAXPHYADDR and below bit 8
+      // (other than BSP), x2APIC without it in CPUID, and x2APIC without the
+      // enable bit fail; the guest may not leave x2APIC for xAPIC, nor go from
+      // disabled straight to x2APIC.
+      if (v.apic_base === data) return 0;
+      if (!kvm_valid_apic_base(vcpu, data)) return KVM_MSR_RET_INVALID;
+      const mode = (b: bigint) => Number((b >> 10n) & 3n); // 0 off, 2 xAPIC, 3 x2APIC
+      if (!host && mode(v.apic_base) === 3 && mode(data) === 2) return KVM_MSR_RET_INVALID;
+      if (!host && mode(v.apic_base) === 0 && mode(data) === 3) return KVM_MSR_RET_INVALID;
+      const old = v.apic_base;
       v.apic_base = data;
+      kvm_lapic_set_base(vcpu, old);
       return 0;
     }
     case msr.MSR_IA32_TSC:
@@ -1177,7 +1218,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return data ? KVM_MSR_RET_INVALID : (a.msrs.set(index, 0n), 0);
     case msr.MSR_IA32_TSC_DEADLINE:
       // kvm_set_lapic_tscdeadline_msr() ignores the write without an in-kernel LAPIC.
-      if (irqchip_in_kernel(vcpu.kvm)) a.msrs.set(index, data);
+      kvm_set_lapic_tscdeadline_msr(vcpu, data);
       return 0;
     case msr.MSR_IA32_ARCH_CAPABILITIES:
       // Only userspace, and only with bits KVM supports.
@@ -1198,6 +1239,10 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       // set_msr_mce(); MCG_CAP and the P5 MSRs have no write case.
       if (is_mce_msr(index) && index !== msr.MSR_IA32_MCG_CAP && index > msr.MSR_IA32_P5_MC_TYPE) {
         return set_msr_mce(vcpu, index, data, host);
+      }
+      if (index >= msr.APIC_BASE_MSR && index <= 0x8ff && irqchip_in_kernel(vcpu.kvm)) {
+        // kvm_x2apic_msr_write() (lapic.c).
+        return kvm_x2apic_msr_write(vcpu, index, data) ? KVM_MSR_RET_INVALID : 0;
       }
       return KVM_MSR_RET_UNSUPPORTED;
   }
@@ -1461,7 +1506,7 @@ function kvm_vcpu_ioctl_x86_setup_mce(vcpu: kvm_vcpu, mcg_cap: bigint): number {
     m.banks[bank * 4] = U64_MAX;
     if (mcg_cap & MCG_CMCI_P) m.ctl2[bank] = 0n;
   }
-  // kvm_apic_after_set_mcg_cap() (the CMCI LVT; no LAPIC here) and
+  kvm_apic_after_set_mcg_cap(vcpu);
   // vmx_setup_mce(): FEATURE_CONTROL's valid bits follow LMCE_P, read from
   // mcg_cap by is_vmx_feature_control_msr_valid().
   return 0;
@@ -1570,6 +1615,24 @@ export function guest_tsc(vcpu: kvm_vcpu): bigint {
   return BigInt.asUintN(64, host_tsc_scaled(vcpu) + vcpu.arch.vmcs.tsc_offset);
 }
 
+/** `guest_cpuid_has()` for a CPUID.1:ECX bit. */
+function guest_cpuid_1_ecx(vcpu: kvm_vcpu, bit: number): boolean {
+  const l1 = kvm_find_cpuid_entry_index(vcpu.arch.cpuid_entries, 1, 0);
+  return !!l1 && (l1.ecx & (1 << bit)) !== 0;
+}
+
+// What lapic.c calls in x86.c: the guest TSC, CPUID bits (X2APIC is
+// CPUID.1:ECX[21], TSC_DEADLINE_TIMER [24]) and `kvm_inject_nmi()`, which
+// leaves the NMI pending for the next entry (KVM_GET_VCPU_EVENTS shows it).
+set_lapic_host_ops({
+  guest_tsc,
+  has_x2apic: (vcpu) => guest_cpuid_1_ecx(vcpu, 21),
+  has_tsc_deadline: (vcpu) => guest_cpuid_1_ecx(vcpu, 24),
+  inject_nmi: (vcpu) => {
+    vcpu.arch.events.nmi.pending = 1;
+  },
+});
+
 // ---------------------------------------------------------------------------
 // vCPUs
 
@@ -1603,10 +1666,17 @@ function seg(s: segment_view, selector: number, base: bigint, type: number): voi
   s.padding = 0;
 }
 
-/** `kvm_vcpu_reset()` + `vmx_vcpu_reset()` for a power-on reset: the architectural reset state. */
-export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
+/**
+ * `kvm_vcpu_reset()` + `vmx_vcpu_reset()`: the architectural reset state. An
+ * INIT (`init_event`) keeps the APIC base, the TSC, the MSRs and the
+ * machine-check state, and the LAPIC keeps its ID (`kvm_lapic_reset()`).
+ */
+export function kvm_vcpu_reset(vcpu: kvm_vcpu, init_event = false): void {
   const a = vcpu.arch;
   const v = a.vmcs;
+  const kept = init_event
+    ? { apic_base: v.apic_base, tsc_offset: v.tsc_offset, msrs: new Map(a.msrs) }
+    : null;
   for (let i = 0; i < 16; i++) v.regs.set(i, 0n);
   v.rip = 0xfff0n;
   v.rflags = X86_EFLAGS_FIXED;
@@ -1679,6 +1749,12 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu): void {
   a.msrs.set(msr.MSR_IA32_SPEC_CTRL, 0n);
   a.msrs.set(msr.MSR_IA32_TSC_ADJUST, 0n);
   v.tsc_offset = BigInt.asUintN(64, -host_tsc_scaled(vcpu));
+  if (kept) {
+    v.apic_base = kept.apic_base;
+    v.tsc_offset = kept.tsc_offset;
+    for (const [i, d] of kept.msrs) a.msrs.set(i, d);
+  }
+  kvm_lapic_reset(vcpu, init_event);
 }
 
 /** `kvm_arch_vcpu_create()`: state (a fresh VMCS), reset, MP state. No CPU worker yet. */
@@ -1701,7 +1777,6 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
     exit_rip: 0n,
     maxphyaddr: 36,
     pv_cpuid_enforce: false,
-    sipi_pending: false,
     // kvm_arch_vcpu_create(): KVM_MAX_MCE_BANKS banks, no MCG_CAP feature bits.
     mce: {
       mcg_cap: BigInt(KVM_MAX_MCE_BANKS),
@@ -1929,7 +2004,9 @@ function __set_sregs(vcpu: kvm_vcpu): number {
   if (!kvm_is_valid_sregs(vcpu, sregs_in)) return -EINVAL;
   if (sregs_in.efer & EFER_RESERVED) return -EINVAL;
   if (!kvm_valid_apic_base(vcpu, sregs_in.apic_base)) return -EINVAL;
+  const old_base = vcpu.arch.vmcs.apic_base;
   set_sregs(vcpu.arch.vmcs, sregs_in);
+  kvm_lapic_set_base(vcpu, old_base);
   set_sregs_interrupt(vcpu, sregs_in);
   kvm_update_cpuid_runtime(vcpu);
   return 0;
@@ -2078,7 +2155,7 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
   if (st === KVM_MP_STATE_SIPI_RECEIVED) {
     // A SIPI is latched for the vCPU, which waits for it in INIT_RECEIVED.
     vcpu.arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
-    vcpu.arch.sipi_pending = true;
+    kvm_apic_latch_sipi(vcpu);
   } else {
     vcpu.arch.mp_state = st;
   }
@@ -2086,22 +2163,29 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
 }
 
 /**
- * `kvm_apic_accept_events()`: a latched SIPI starts a vCPU waiting in
- * INIT_RECEIVED at its vector (`kvm_vcpu_deliver_sipi_vector()`: CS selector
- * vector << 8, base vector << 12, RIP 0); the simulated LAPIC never receives
- * a SIPI message, so the vector is the reset value 0. Run by KVM_GET_MP_STATE
- * and KVM_RUN.
+ * `kvm_apic_accept_events()` (lapic.c): a latched INIT resets the vCPU
+ * (`kvm_vcpu_reset(vcpu, true)`) and parks an AP in INIT_RECEIVED (the BSP
+ * stays RUNNABLE); a latched SIPI starts a vCPU waiting in INIT_RECEIVED at
+ * its vector (`kvm_vcpu_deliver_sipi_vector()`: CS selector vector << 8,
+ * base vector << 12, RIP 0) and is dropped otherwise. Run by
+ * KVM_GET_MP_STATE and KVM_RUN.
  */
 export function kvm_apic_accept_events(vcpu: kvm_vcpu): void {
-  if (!irqchip_in_kernel(vcpu.kvm) || !vcpu.arch.sipi_pending) return;
-  vcpu.arch.sipi_pending = false;
-  if (vcpu.arch.mp_state !== KVM_MP_STATE_INIT_RECEIVED) return;
-  const v = vcpu.arch.vmcs;
-  const sipi_vector = 0;
-  v.cs.selector = sipi_vector << 8;
-  v.cs.base = BigInt(sipi_vector << 12);
-  v.rip = 0n;
-  vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
+  if (!irqchip_in_kernel(vcpu.kvm) || !kvm_apic_has_pending_init_or_sipi(vcpu)) return;
+  const { init, sipi } = kvm_apic_take_events(vcpu);
+  if (init) {
+    kvm_vcpu_reset(vcpu, true);
+    vcpu.arch.mp_state = vcpu.vcpu_id === vcpu.kvm.arch.bsp_vcpu_id
+      ? KVM_MP_STATE_RUNNABLE
+      : KVM_MP_STATE_INIT_RECEIVED;
+  }
+  if (sipi >= 0 && vcpu.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED) {
+    const v = vcpu.arch.vmcs;
+    v.cs.selector = sipi << 8;
+    v.cs.base = BigInt(sipi << 12);
+    v.rip = 0n;
+    vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
+  }
 }
 
 /** KVM_GET_FPU. */
@@ -2166,6 +2250,7 @@ function kvm_set_cpuid(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
   vcpu.arch.maxphyaddr = cpuid_maxphyaddr(e2);
   kvm_update_cpuid_runtime(vcpu);
   kvm_apply_cpuid_pv_features_quirk(vcpu);
+  kvm_lapic_after_set_cpuid(vcpu);
   return 0;
 }
 
@@ -2299,6 +2384,8 @@ export const kvm_arch_vcpu_ioctl_requests: readonly number[] = [
   KVM_INTERRUPT,
   KVM_X86_SETUP_MCE,
   KVM_X86_SET_MCE,
+  KVM_GET_LAPIC,
+  KVM_SET_LAPIC,
 ];
 
 /** `kvm_arch_vcpu_ioctl()`: the x86 vCPU ioctls; unknown numbers are `-EINVAL`, as in x86.c. */
@@ -2385,6 +2472,18 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
     case KVM_X86_SET_MCE:
       if (copy_in(arg, kvm_x86_mce.size)) return -EFAULT;
       return kvm_vcpu_ioctl_x86_set_mce(vcpu, kvm_x86_mce.view(scratch));
+    case KVM_GET_LAPIC: {
+      // kvm_vcpu_ioctl_get_lapic(): no in-kernel LAPIC, or a TD's protected one, is EINVAL.
+      if (!irqchip_in_kernel(vcpu.kvm) || is_td(vcpu.kvm)) return -EINVAL;
+      const r = kvm_apic_get_state(vcpu, scratch_u8.subarray(0, KVM_APIC_REG_SIZE));
+      if (r) return r;
+      return copy_out(arg, scratch_u8, KVM_APIC_REG_SIZE) ? -EFAULT : 0;
+    }
+    case KVM_SET_LAPIC:
+      if (!irqchip_in_kernel(vcpu.kvm)) return -EINVAL;
+      if (copy_in(arg, KVM_APIC_REG_SIZE)) return -EFAULT;
+      if (is_td(vcpu.kvm)) return -EINVAL;
+      return kvm_apic_set_state(vcpu, scratch_u8.subarray(0, KVM_APIC_REG_SIZE));
     default:
       return -EINVAL;
   }

@@ -150,8 +150,6 @@ export interface kvm_vcpu_arch {
   maxphyaddr: number;
   /** KVM_CAP_ENFORCE_PV_FEATURE_CPUID (`pv_cpuid.enforce`). */
   pv_cpuid_enforce: boolean;
-  /** A SIPI is latched (`KVM_APIC_SIPI` in `apic->pending_events`). */
-  sipi_pending: boolean;
   /**
    * The machine-check state of `struct kvm_vcpu_arch`: `mcg_cap`,
    * `mcg_status`, `mcg_ctl`, `mcg_ext_ctl`, the four MSRs of each bank

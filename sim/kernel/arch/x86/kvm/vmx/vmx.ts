@@ -115,6 +115,7 @@ import {
 } from "../../../../../cpu/vmx.ts";
 import { kvm_build_memory_map } from "../../../../virt/kvm/memslot_map.ts";
 import { kvm_cpuid } from "../cpuid.ts";
+import { apic_mmio_read, apic_mmio_write } from "../lapic.ts";
 import {
   guest_pv_has,
   irqchip_in_kernel,
@@ -903,6 +904,24 @@ function mmio_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): number {
 }
 
 /**
+ * The in-kernel LAPIC's MMIO page (`apic_mmio_read()`/`apic_mmio_write()`):
+ * true when the LAPIC took the access (a read's data is in the VMCS).
+ */
+function lapic_mmio(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): boolean {
+  if (!irqchip_in_kernel(vcpu.kvm)) return false;
+  const len = Math.min(vmx.dv.getUint32(V_MMIO_LEN, true), 8);
+  if (vmx.dv.getUint32(V_MMIO_IS_WRITE, true) !== 0) {
+    let data = 0n;
+    for (let i = len - 1; i >= 0; i--) data = (data << 8n) | BigInt(vmx.u8[V_MMIO_DATA + i]!);
+    return apic_mmio_write(vcpu, gpa, len, data);
+  }
+  const v = apic_mmio_read(vcpu, gpa, len);
+  if (v === null) return false;
+  vmx.dv.setBigUint64(V_MMIO_DATA, v, true);
+  return true;
+}
+
+/**
  * `handle_ept_violation()` → `kvm_mmu_page_fault()`: a GPA the CPU's map
  * lacks. No memslot: MMIO, emulated (data accesses) or an emulation failure
  * (instruction fetch, page-table walk: the emulator cannot read the bytes).
@@ -927,7 +946,10 @@ function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   }
   if (!r) {
     if (is_private_gfn(k, gpa)) return memory_fault(vcpu, gpa, true);
-    return emulatable ? mmio_exit(vcpu, vmx, gpa) : emulation_failure(vcpu, vmx);
+    if (!emulatable) return emulation_failure(vcpu, vmx);
+    // vcpu_mmio_read/write(): the in-kernel LAPIC's page comes before userspace.
+    if (lapic_mmio(vcpu, vmx, gpa)) return skip_emulated_instruction(vmx);
+    return mmio_exit(vcpu, vmx, gpa);
   }
   if (!r.buffer) return memory_fault(vcpu, gpa, r.private);
   if (r.readonly && (q & EPT_VIOLATION_ACC_WRITE)) {
