@@ -6,8 +6,8 @@
  * compared.
  *
  * A sequence is AT&T source assembled by the in-repo assembler
- * (`lib/x86/asm`) at 0x1000, in real mode, 32-bit protected mode (paging
- * off) or 64-bit mode (identity-mapped first GiB): straight-line ALU
+ * (`lib/x86/asm`) at 0x1000, in real mode, 16- or 32-bit protected mode
+ * (paging off) or 64-bit mode (identity-mapped first GiB): straight-line ALU
  * operations of every size, shifts and rotates, multiply and divide, bit
  * operations, stack operations, string instructions with REP, port I/O,
  * MMIO, CPUID and RDMSR, far transfers through the GDT, and in 64-bit mode
@@ -26,7 +26,7 @@ import { code_vm, type code_vm_mode, KVM_REGS_NAMES } from "../../sim/testdata/c
 import { Prng } from "./prng.ts";
 
 /** The modes sequences run in. */
-export const CODE_MODES: readonly code_vm_mode[] = ["real", "prot32", "long"];
+export const CODE_MODES: readonly code_vm_mode[] = ["real", "prot16", "prot32", "long"];
 
 /** Where things are in guest memory. */
 const ORIGIN = 0x1000;
@@ -128,12 +128,15 @@ class gen {
   undef = 0;
   label = 0;
   readonly sizes: number[];
+  /** 16-bit default operand and address size (real mode, 16-bit protected mode). */
+  readonly code16: boolean;
 
   constructor(r: Prng, mode: code_vm_mode) {
     this.r = r;
     this.mode = mode;
     this.rs = mode === "long" ? RS64 : RS32;
     this.sizes = mode === "long" ? [1, 2, 4, 8] : [1, 2, 4];
+    this.code16 = mode === "real" || mode === "prot16";
   }
 
   pick<T>(a: readonly T[]): T {
@@ -229,7 +232,7 @@ class gen {
       const n = 1 + r.below(31);
       const regs = [0, 1, 2, 5, 6, 7]; // EAX ECX EDX EBP ESI EDI
       const modrm = 0xc0 | (this.pick(regs) << 3) | this.pick(regs);
-      const pre = this.mode === "real" ? "0x66, " : "";
+      const pre = this.code16 ? "0x66, " : "";
       this.emit(`.byte ${pre}0x0f, ${this.pick([0xa4, 0xac])}, ${modrm}, ${n}`);
       this.undef = AF | (n === 1 ? 0 : OF);
     } else if (k < 50) {
@@ -305,7 +308,7 @@ class gen {
       this.io(size);
     } else if (k < 92) {
       // MMIO: one exit per access, with the width and data (beyond real mode's 64 KiB).
-      if (this.mode === "real") return;
+      if (this.code16) return;
       const a = MMIO + (r.below(0x100) & ~7);
       if (r.chance(0.5)) this.emit(`mov${sfx} ${this.reg(size)}, ${a}`);
       else this.emit(`mov${sfx} ${a}, ${this.reg(size)}`);
@@ -367,7 +370,7 @@ class gen {
       case 1: {
         this.emit(`mov${SUFFIX[w]} $${r.below(4)}, ${rs.cx}`);
         const op = this.pick(["loop", this.mode === "long" ? "jrcxz" : "jecxz"]);
-        if (this.mode === "real" && op !== "loop") this.emit(`jcxz f${l}`);
+        if (this.code16 && op !== "loop") this.emit(`jcxz f${l}`);
         else this.emit(`${op} f${l}`);
         this.emit(`not${SUFFIX[w]} ${this.reg(w)}`);
         this.emit(`f${l}:`);
@@ -376,7 +379,7 @@ class gen {
       case 2:
         if (size >= 4) {
           // BSWAP (0F C8+r; REX.W for 64 bits) of EAX ECX EDX EBP ESI EDI.
-          const p = size === 8 ? "0x48, " : this.mode === "real" ? "0x66, " : "";
+          const p = size === 8 ? "0x48, " : this.code16 ? "0x66, " : "";
           this.emit(`.byte ${p}0x0f, ${0xc8 + this.pick([0, 1, 2, 5, 6, 7])}`);
         } else {this.emit(
             this.pick(["cbtw", "cwtl", "cwtd", "cltd"].concat(w === 8 ? ["cltq", "cqto"] : [])),
@@ -396,7 +399,7 @@ class gen {
       case 5:
         this.emit(`enter $${r.below(64)}, $0`);
         // Real mode addresses the frame through BP (EBP's upper half is not the frame's).
-        if (this.mode === "real") this.emit(`movw ${this.reg(2)}, -2(%bp)`);
+        if (this.code16) this.emit(`movw ${this.reg(2)}, -2(%bp)`);
         else {
           this.emit(
             `mov${SUFFIX[w]} ${this.reg(w)}, ${this.mode === "long" ? "-8(%rbp)" : "-4(%ebp)"}`,
@@ -408,12 +411,12 @@ class gen {
         if (this.mode === "long") return;
         // PUSHA/POPA (no mnemonic in the assembler): 60/61, 0x66 for the other size.
         if (r.chance(0.5)) {
-          const p = this.mode === "real" ? "0x66, " : "";
+          const p = this.code16 ? "0x66, " : "";
           this.emit(`.byte ${p}0x60`);
           this.emit(`notl ${this.reg(4)}`);
           this.emit(`.byte ${p}0x61`);
         } else {
-          const p = this.mode === "real" ? "" : "0x66, ";
+          const p = this.code16 ? "" : "0x66, ";
           this.emit(`.byte ${p}0x60`);
           this.emit(`notw ${this.reg(2)}`);
           this.emit(`.byte ${p}0x61`);
@@ -421,8 +424,8 @@ class gen {
         return;
       case 7:
         if (this.mode === "long") return;
-        this.emit(`push${this.mode === "real" ? "w" : "l"} %ds`);
-        this.emit(`pop${this.mode === "real" ? "w" : "l"} %es`);
+        this.emit(`push${this.code16 ? "w" : "l"} %ds`);
+        this.emit(`pop${this.code16 ? "w" : "l"} %es`);
         return;
       default: {
         // INS/OUTS, with or without REP, through the exit paths shared with IN/OUT.
@@ -542,8 +545,9 @@ class gen {
     if (this.mode === "real") {
       this.emit(`ljmp $0, $f${l}`);
       this.emit(`f${l}:`);
-    } else if (this.mode === "prot32") {
-      this.emit(`ljmp $0x8, $f${l}`);
+    } else if (this.mode === "prot32" || this.mode === "prot16") {
+      // The code segment of the mode: 0x08 (32-bit) or 0x18 (16-bit).
+      this.emit(`ljmp $${this.mode === "prot16" ? "0x18" : "0x8"}, $f${l}`);
       this.emit(`f${l}: movw $0x10, %ax`);
       this.emit("movw %ax, %ds");
     } else {
@@ -648,6 +652,7 @@ export function gen_code(seed: number, index: number, length = 24): code_seq {
 function write_tables(vm: code_vm, seq: code_seq): void {
   const dv = new DataView(vm.ram.buffer, vm.ram.byteOffset, vm.ram.byteLength);
   dv.setBigUint64(GDT + 8, seq.mode === "long" ? 0x00af9b000000ffffn : 0x00cf9b000000ffffn, true);
+  dv.setBigUint64(GDT + 24, 0x008f9b000000ffffn, true); // 16-bit code, 4 GiB
   dv.setBigUint64(GDT + 16, 0x00cf93000000ffffn, true);
   for (const [v, at] of seq.handlers) {
     if (seq.mode === "real") {
@@ -657,7 +662,7 @@ function write_tables(vm: code_vm, seq: code_seq): void {
     }
     // 64-bit gates are 16 bytes, 32-bit ones 8 (both interrupt gates, CS 0x08).
     const g = IDT + v * (seq.mode === "long" ? 16 : 8);
-    dv.setUint32(g, (at & 0xffff) | (0x8 << 16), true);
+    dv.setUint32(g, (at & 0xffff) | ((seq.mode === "prot16" ? 0x18 : 0x8) << 16), true);
     dv.setUint32(g + 4, (at & 0xffff0000) | 0x8e00, true);
     if (seq.mode === "long") {
       dv.setUint32(g + 8, 0, true);
@@ -687,7 +692,7 @@ export function run_code(vm: code_vm, seq: code_seq): code_result {
   for (let i = 0; i < 0x100; i++) vm.ram[SCRATCH + i] = (i * 7 + 3) & 0xff;
   write_tables(vm, seq);
   vm.set_mode(seq.mode, ORIGIN, seq.regs, {
-    gdt: [GDT, 23],
+    gdt: [GDT, 31],
     idt: seq.mode === "real" ? [0, 0x3ff] : [IDT, (seq.mode === "long" ? 16 : 8) * 32 - 1],
   });
   const exits: string[] = [];

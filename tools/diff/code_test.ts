@@ -22,14 +22,14 @@ function kvm_usable(): boolean {
 const no_kvm = !kvm_usable();
 const why = no_kvm ? " (skipped: /dev/kvm is missing or not accessible)" : "";
 
-Deno.test("code: 600 generated sequences assemble, in all three modes, reproducibly", () => {
+Deno.test("code: 600 generated sequences assemble, in all four modes, reproducibly", () => {
   const modes = new Set<string>();
   for (let i = 0; i < 600; i++) {
     const s = gen_code(20250101, i);
     modes.add(s.mode);
     assert(s.bytes.length > 0 && s.lines.at(-1) !== undefined);
   }
-  assertEquals([...modes].sort(), ["long", "prot32", "real"]);
+  assertEquals([...modes].sort(), ["long", "prot16", "prot32", "real"]);
   assertEquals(gen_code(5, 9).bytes, gen_code(5, 9).bytes);
 });
 
