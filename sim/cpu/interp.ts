@@ -478,7 +478,12 @@ function get_rm_p(): number {
     return Number(v & 0xffffffffn);
   }
   ea_final();
-  linear(d.eseg, d.ea_hi, d.ea_lo, 8, false);
+  return rd_p(d.eseg, d.ea_hi, d.ea_lo);
+}
+
+/** An 8-byte read at `seg`:`hi:lo`: bits 31:0 returned, 63:32 in `p_hi`. */
+function rd_p(seg: number, hi: number, lo: number): number {
+  linear(seg, hi, lo, 8, false);
   const o = l_lo & 0xfff;
   const i = (l_lo >>> 12) & tlb.mask;
   if (
@@ -497,7 +502,12 @@ function get_rm_p(): number {
 function set_rm_p(hi: number, lo: number): void {
   if (!d.mem) return reg_set_pair(d.rm, hi, lo);
   if (lk_arr) return lock_store((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0));
-  linear(d.eseg, d.ea_hi, d.ea_lo, 8, true);
+  wr_p(d.eseg, d.ea_hi, d.ea_lo, hi, lo);
+}
+
+/** An 8-byte write of `vhi:vlo` at `seg`:`hi:lo`. */
+function wr_p(seg: number, ahi: number, alo: number, hi: number, lo: number): void {
+  linear(seg, ahi, alo, 8, true);
   const o = l_lo & 0xfff;
   const i = (l_lo >>> 12) & tlb.mask;
   if (
@@ -572,6 +582,19 @@ function popv(size: number): bigint {
   const v = size === 8 ? rd64(SS, s_hi, s_lo) : BigInt(rd(SS, s_hi, s_lo, size));
   sp_add(size);
   return v;
+}
+
+/** Pushes an 8-byte value given as halves (64-bit mode's hot path, no bigint). */
+function push_p(hi: number, lo: number): void {
+  sp_add(-8);
+  wr_p(SS, s_hi, s_lo, hi, lo);
+}
+
+/** Pops 8 bytes: bits 31:0 returned, 63:32 in `p_hi`. */
+function pop_p(): number {
+  const lo = rd_p(SS, s_hi, s_lo);
+  sp_add(8);
+  return lo;
 }
 
 /** Operand size of PUSH/POP/CALL/RET: 64-bit mode defaults to 8 (0x66 selects 2). */
@@ -800,9 +823,9 @@ function exec(op: number): void {
     case 0x57: {
       const size = stack_osize();
       const r = (op & 7) | ((d.rex & 1) << 3);
-      const v = grb(r, size);
       sp_load();
-      pushv(size, v);
+      if (size === 8) push_p(reg_hi(r), reg_lo(r));
+      else pushv(size, grb(r, size));
       sp_store();
       return finish();
     }
@@ -817,6 +840,12 @@ function exec(op: number): void {
       const size = stack_osize();
       const r = (op & 7) | ((d.rex & 1) << 3);
       sp_load();
+      if (size === 8) {
+        const lo = pop_p();
+        sp_store();
+        reg_set_pair(r, p_hi, lo);
+        return finish();
+      }
       const v = popv(size);
       sp_store();
       srb(r, size, v);
@@ -1086,6 +1115,13 @@ function exec(op: number): void {
       const imm = op === 0xc2 ? iw() : 0;
       const size = stack_osize();
       sp_load();
+      if (size === 8) {
+        const lo = pop_p();
+        sp_add(imm);
+        jump(p_hi, lo, 8);
+        sp_store();
+        return;
+      }
       const t = popv(size);
       sp_add(imm);
       jump(Number(t >> 32n), Number(t & 0xffffffffn), size);
@@ -1218,7 +1254,8 @@ function exec(op: number): void {
       const rh = n_hi;
       const rl = n_lo;
       sp_load();
-      pushv(size, BigInt(rh) * 0x100000000n + BigInt(rl));
+      if (size === 8) push_p(rh, rl);
+      else pushv(size, rl);
       jump_rel(rel);
       sp_store();
       return;
