@@ -1083,7 +1083,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       // sets the offset outright (kvm_synchronize_tsc()); a guest write moves
       // the offset by the difference and IA32_TSC_ADJUST by the same amount.
       if (host) {
-        v.tsc_offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
+        kvm_synchronize_tsc(vcpu, data);
       } else {
         const adj = BigInt.asUintN(64, data - host_tsc_scaled(vcpu) - v.tsc_offset);
         v.tsc_offset = BigInt.asUintN(64, v.tsc_offset + adj);
@@ -1610,6 +1610,67 @@ function host_tsc_scaled(vcpu: kvm_vcpu): bigint {
   return BigInt(Math.floor((performance.timeOrigin + performance.now()) * khz));
 }
 
+/** `kvm->arch`'s TSC synchronization state (`kvm_synchronize_tsc()`). */
+interface tsc_sync_state {
+  last_tsc_nsec: bigint;
+  last_tsc_write: bigint;
+  last_tsc_khz: number;
+  cur_tsc_offset: bigint;
+  user_set_tsc: boolean;
+}
+const tsc_sync_of = new WeakMap<kvm, tsc_sync_state>();
+
+/**
+ * `kvm_synchronize_tsc()` (x86.c): a new vCPU (`user_value` null, from
+ * `kvm_arch_vcpu_postcreate()`) or a userspace write of 0 takes the VM's
+ * current offset, as does a userspace write within one second of TSC cycles
+ * of what the previous write would read now, so that vCPUs created or set one
+ * after another share one TSC (the simulated host TSC is stable); any other
+ * write sets the offset outright and becomes the VM's current one.
+ */
+export function kvm_synchronize_tsc(vcpu: kvm_vcpu, user_value: bigint | null): void {
+  let s = tsc_sync_of.get(vcpu.kvm);
+  if (!s) {
+    s = {
+      last_tsc_nsec: 0n,
+      last_tsc_write: 0n,
+      last_tsc_khz: 0,
+      cur_tsc_offset: 0n,
+      user_set_tsc: false,
+    };
+    tsc_sync_of.set(vcpu.kvm, s);
+  }
+  const data = user_value ?? 0n;
+  let offset = BigInt.asUintN(64, data - host_tsc_scaled(vcpu));
+  const ns = BigInt(Math.floor((performance.timeOrigin + performance.now()) * 1e6));
+  const elapsed = ns - s.last_tsc_nsec;
+  const khz = vcpu.arch.vmcs.tsc_khz;
+  let synchronizing = false;
+  if (khz) {
+    if (data === 0n) {
+      // Force synchronization when creating a vCPU, or when userspace writes 0.
+      synchronizing = true;
+    } else if (s.user_set_tsc) {
+      const tsc_exp = BigInt.asUintN(64, s.last_tsc_write + (elapsed * BigInt(khz)) / 1000000n);
+      const tsc_hz = BigInt(khz) * 1000n;
+      synchronizing = data < BigInt.asUintN(64, tsc_exp + tsc_hz) &&
+        BigInt.asUintN(64, data + tsc_hz) > tsc_exp;
+    }
+  }
+  if (user_value !== null) s.user_set_tsc = true;
+  let matched = false;
+  if (synchronizing && khz === s.last_tsc_khz) {
+    offset = s.cur_tsc_offset;
+    matched = true;
+  }
+  // __kvm_synchronize_tsc().
+  s.last_tsc_nsec = ns;
+  s.last_tsc_write = data;
+  s.last_tsc_khz = khz;
+  vcpu.arch.vmcs.tsc_offset = offset;
+  if (!matched) s.cur_tsc_offset = offset;
+}
+
 /** The guest's TSC now. */
 export function guest_tsc(vcpu: kvm_vcpu): bigint {
   return BigInt.asUintN(64, host_tsc_scaled(vcpu) + vcpu.arch.vmcs.tsc_offset);
@@ -1794,6 +1855,8 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
   (vcpu as { arch: kvm_vcpu_arch }).arch = arch;
   arch.vmcs.tsc_khz = k.arch.default_tsc_khz;
   kvm_vcpu_reset(vcpu);
+  // kvm_arch_vcpu_postcreate().
+  kvm_synchronize_tsc(vcpu, null);
   return 0;
 }
 
