@@ -44,7 +44,7 @@ import {
   KVM_CAP_BINARY_STATS_FD,
   KVM_STATS_BASE_MASK,
   KVM_STATS_BASE_MAX,
-  kvm_stats_desc,
+  type kvm_stats_desc,
   kvm_stats_header,
   KVM_STATS_TYPE_LINEAR_HIST,
   KVM_STATS_TYPE_MASK,

@@ -51,7 +51,7 @@ import {
   KVM_CAP_SYNC_REGS,
   KVM_EXIT_IO,
   KVM_EXIT_SHUTDOWN,
-  kvm_run,
+  type kvm_run,
   KVM_TRANSLATE,
   kvm_translation,
 } from "../include/linux/kvm.ts";
