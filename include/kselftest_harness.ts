@@ -72,6 +72,7 @@
 
 import {
   ksft_exit,
+  ksft_exit_skip,
   KSFT_FAIL,
   ksft_get_error_cnt,
   ksft_get_fail_cnt,
@@ -93,7 +94,7 @@ import { type call_site, callsite, source_file_name, stringify_args } from "./li
 import { fprintf, stderr, stdio_set_muted } from "./libc/stdio.ts";
 import { exit, ExitError, run_atexit_handlers } from "./libc/exit.ts";
 import { assert_no_leaks, backend, selected_backend_name } from "./libc/backend.ts";
-import { expected_host_failure } from "./known_host_failures.ts";
+import { expected_host_failure, expected_host_skip } from "./known_host_failures.ts";
 import {
   getenv,
   HARNESS_CHILD_ENV,
@@ -1780,10 +1781,17 @@ async function run_main_in_deno_test(
  * @param main the program's `main`
  * @returns settles once the results are registered (at once outside `deno test`)
  */
-export function ksft_main(meta: ImportMeta, main: ksft_main_fn): Promise<void> {
+export function ksft_main(meta: ImportMeta, program_main: ksft_main_fn): Promise<void> {
   if (in_guest_worker()) return Promise.resolve();
   const prog = program_name(meta);
   const argv = [prog, ...Deno.args];
+  // A program this host is known not to be able to run (it would hang) is
+  // skipped before it starts, with the reason (known_host_failures.ts).
+  const main: ksft_main_fn = (argc, args) => {
+    const k = expected_host_skip(prog, selected_backend_name());
+    if (k) ksft_exit_skip("%s\n", k.reason);
+    return program_main(argc, args);
+  };
   if (meta.main) {
     const results = getenv(DENO_TEST_CHILD_ENV);
     if (results) {

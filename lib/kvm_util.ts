@@ -2728,6 +2728,20 @@ export function kvm_can_run_guest_code(): boolean {
 }
 
 /**
+ * SDK addition: whether TypeScript guest code survives an exception the host
+ * injects at an arbitrary entry (KVM_SET_VCPU_EVENTS, `kvm_run.s.regs`
+ * events). The simulated CPU delivers it between two intrinsics; the `kvm`
+ * backend's guest runtime (lib/x86/guest_runtime.ts) cannot resume a
+ * TypeScript frame when the real CPU delivers it inside the runtime's own
+ * code, so a test built on such injections skips there.
+ *
+ * @returns true on the `sim` backend
+ */
+export function kvm_guest_code_survives_injected_events(): boolean {
+  return backend().name === "sim";
+}
+
+/**
  * Skip the program, with kselftest's skip line, unless guest code can run
  * (see {@linkcode kvm_can_run_guest_code}). Tests whose every part runs guest
  * code call it first in `main`, where C would have nothing to check.

@@ -19,16 +19,15 @@
  * where C's `pthread_testcancel()` is. `time(NULL)` is `Date.now()` in
  * seconds.
  *
- * On `--backend kvm` the guest runtime's port I/O loads RAX, RCX, RDX, RSI
- * and RDI from its register file but not RBX, so the RBX the host reads at
- * the exit (`kvm_run.s.regs`, KVM_GET_REGS) and writes (a dirty set) is not
- * the one the TypeScript guest increments: the four tests that follow RBX
- * through a run fail there (docs/backends.md).
+ * On `--backend kvm`, `race_inj_pen` skips: the guest runtime cannot resume
+ * TypeScript guest code after the #UD the racer injects at every entry lands
+ * inside the runtime's own code (`kvm_guest_code_survives_injected_events()`,
+ * docs/backends.md).
  *
  * @module
  */
 
-import { ksft_main, test_harness_run } from "../include/kselftest_harness.ts";
+import { ksft_main, SKIP, test_harness_run } from "../include/kselftest_harness.ts";
 import { KVM_ONE_VCPU_TEST, KVM_ONE_VCPU_TEST_SUITE } from "../include/kvm_test_harness.ts";
 import type { View } from "../include/c/layout.ts";
 import {
@@ -36,6 +35,7 @@ import {
   __vcpu_run_async,
   _vcpu_run,
   kvm_check_cap,
+  kvm_guest_code_survives_injected_events,
   type kvm_vcpu,
   TEST_ASSERT,
   TEST_ASSERT_EQ,
@@ -433,6 +433,10 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "race_exc", guest_code, async (vcpu) => {
 });
 
 KVM_ONE_VCPU_TEST(sync_regs_test, "race_inj_pen", guest_code, async (vcpu) => {
+  if (!kvm_guest_code_survives_injected_events()) {
+    SKIP("TypeScript guest code cannot follow a #UD injected at every entry on this backend");
+    return;
+  }
   await race_sync_regs(vcpu, race_events_inj_pen);
 });
 
