@@ -6,13 +6,14 @@
  * limit) and the Key Ownership Table (KOT) of private HKIDs.
  *
  * The simulated module is TDX 1.5.01 on the simulated platform, a Sapphire
- * Rapids whose CPUID is `sim/kernel/arch/x86/kvm/cpuid.ts`'s
- * `supported_cpuid`: the module samples it as the native CPUID (as the real
- * module does at TDH.SYS.INIT), so what KVM reports as supported and what the
- * TD sees agree.
+ * Rapids whose CPUID is `sim/host_cpu.ts`'s `host_cpuid`, the model KVM's
+ * table is also built from: the module samples it as the native CPUID (as the
+ * real module does at TDH.SYS.INIT), so what KVM reports as supported and what
+ * the TD sees agree.
  *
  * Key ids are finite, as on hardware: the platform reserves
- * {@linkcode TDX_NR_GUEST_KEYIDS} private KeyIDs for TDs and each live TD holds
+ * {@linkcode TDX_NR_GUEST_KEYIDS} private KeyIDs for TDs (the simulated host's
+ * `hkids`, `sim/host.ts`, as MAX_VCPUS_PER_TD is its `max_vcpus_per_td`) and each live TD holds
  * one from TDH.MNG.CREATE until TDH.MNG.KEY.FREEID. The allocator over that
  * range ({@linkcode tdx_module.guest_keyid_alloc}) plays the host kernel's
  * `tdx_guest_keyid_alloc()` (`arch/x86/virt/vmx/tdx/tdx.c`, an IDA), which
@@ -23,11 +24,8 @@
 
 import { ENOSPC } from "../../include/linux/errno.ts";
 import { hkid_alloc_fails } from "../fault_inject.ts";
-import {
-  HOST_CPUID_1_EAX,
-  KVM_SUPPORTED_XCR0,
-  supported_cpuid,
-} from "../kernel/arch/x86/kvm/cpuid.ts";
+import { sim_host_config, TDX_MAX_VCPUS_PER_TD, TDX_NR_GUEST_KEYIDS } from "../host.ts";
+import { host_cpuid, HOST_CPUID_1_EAX, HOST_SUPPORTED_XCR0 } from "../host_cpu.ts";
 import {
   TDX_TD_ATTR_DEBUG,
   TDX_TD_ATTR_MIGRATABLE,
@@ -51,16 +49,12 @@ export const TDX_ATTRIBUTES_FIXED1 = 0n;
 export const TDX_XFAM_FIXED0 = 0x0006dbe7n;
 /** XFAM bits a TD must set: x87 and SSE. */
 export const TDX_XFAM_FIXED1 = 0x00000003n;
-/** Maximum vCPUs per TD (TD_PARAMS.MAX_VCPUS upper bound) of TDX 1.5. */
-export const TDX_MAX_VCPUS_PER_TD = 576;
 /** TD_PARAMS.TSC_FREQUENCY lower bound, in 25 MHz units (100 MHz). */
 export const TDX_VIRT_TSC_FREQUENCY_MIN = 4;
 /** TD_PARAMS.TSC_FREQUENCY upper bound, in 25 MHz units (10 GHz). */
 export const TDX_VIRT_TSC_FREQUENCY_MAX = 400;
 /** The unit of TD_PARAMS.TSC_FREQUENCY, in kHz. */
 export const TDX_TSC_KHZ_UNIT = 25000;
-/** Number of private KeyIDs the simulated platform gives TDs. */
-export const TDX_NR_GUEST_KEYIDS = 15;
 /** The first private KeyID (KeyIDs below it are MKTME/shared ones). */
 export const TDX_GUEST_KEYID_START = 32;
 
@@ -69,7 +63,7 @@ export const TDX_GUEST_KEYID_START = 32;
  * to (XFAM_FIXED0 is the module's view; a bit also needs the CPU). The
  * simulated CPU has no supervisor XSAVE state.
  */
-export const TDX_PLATFORM_XFAM_SUPPORTED: bigint = KVM_SUPPORTED_XCR0;
+export const TDX_PLATFORM_XFAM_SUPPORTED: bigint = HOST_SUPPORTED_XCR0;
 
 /** One configurable CPUID leaf: the bits TD_PARAMS may set (CONFIG_DIRECT | ALLOW_DIRECT). */
 export interface tdx_cpuid_config {
@@ -121,8 +115,8 @@ export const TDX_CPUID_CONFIG_LEAVES: readonly tdx_cpuid_config[] = Object.freez
 
 /** The native CPUID of the platform (the module samples it at TDH.SYS.INIT). */
 export function native_cpuid(leaf: number, subleaf: number): [number, number, number, number] {
-  let any: (typeof supported_cpuid)[number] | undefined;
-  for (const e of supported_cpuid) {
+  let any: (typeof host_cpuid)[number] | undefined;
+  for (const e of host_cpuid) {
     if (e.function !== leaf) continue;
     if (e.index === subleaf) return [e.eax, e.ebx, e.ecx, e.edx];
     if (!(e.flags & 1)) any = e;
@@ -172,7 +166,9 @@ function mask_pair(c: tdx_cpuid_config): readonly [bigint, bigint] {
   return Object.freeze([m[1]! << 32n | m[0]!, m[3]! << 32n | m[2]!] as const);
 }
 
-/** The module's TD configuration metadata. */
+export { TDX_MAX_VCPUS_PER_TD, TDX_NR_GUEST_KEYIDS };
+
+/** The module's TD configuration metadata with the default MAX_VCPUS_PER_TD. */
 export const TDX_SYS_INFO_TD_CONF: tdx_sys_info_td_conf = Object.freeze({
   attributes_fixed0: TDX_ATTRIBUTES_FIXED0,
   attributes_fixed1: TDX_ATTRIBUTES_FIXED1,
@@ -191,10 +187,12 @@ export const KOT_STATE_HKID_FREE = 0;
 /** KOT entry state: TDH.MNG.CREATE gave the HKID to a TD. */
 export const KOT_STATE_HKID_ASSIGNED = 1;
 
-/** Options of a {@linkcode tdx_module}. */
+/** Options of a {@linkcode tdx_module}; what is left out follows the simulated host. */
 export interface tdx_module_options {
-  /** Number of private KeyIDs (default {@linkcode TDX_NR_GUEST_KEYIDS}). */
+  /** Number of private KeyIDs (default: the host's `hkids`). */
   nr_guest_keyids?: number;
+  /** MAX_VCPUS_PER_TD (default: the host's `max_vcpus_per_td`). */
+  max_vcpus_per_td?: number;
 }
 
 /**
@@ -203,24 +201,39 @@ export interface tdx_module_options {
  * tests make their own so that they can exhaust the keys.
  */
 export class tdx_module {
-  /** Global metadata (TDH.SYS.RD). */
-  readonly sysinfo: tdx_sys_info;
-  /** The Key Ownership Table: state per private HKID (index `hkid - start`). */
-  readonly #kot: Uint8Array;
+  readonly #options: tdx_module_options;
+  #sysinfo: tdx_sys_info | null = null;
+  #sysinfo_host: unknown = null;
+  /** The Key Ownership Table: state per assigned private HKID (absent: free). */
+  readonly #kot = new Map<number, number>();
   /** The host kernel's IDA over the private KeyIDs (allocated ones). */
   readonly #ida = new Set<number>();
 
   /** A module with `options`. */
   constructor(options: tdx_module_options = {}) {
-    const n = options.nr_guest_keyids ?? TDX_NR_GUEST_KEYIDS;
-    this.sysinfo = Object.freeze({
-      td_conf: TDX_SYS_INFO_TD_CONF,
+    this.#options = { ...options };
+  }
+
+  /**
+   * Global metadata (TDH.SYS.RD). A limit the options leave out is the
+   * simulated host's at the time of reading, so that a test's
+   * `sim_host_set()` reaches the machine's module.
+   */
+  get sysinfo(): tdx_sys_info {
+    const h = sim_host_config();
+    if (this.#sysinfo && this.#sysinfo_host === h) return this.#sysinfo;
+    const max_vcpus_per_td = this.#options.max_vcpus_per_td ?? h.max_vcpus_per_td;
+    this.#sysinfo = Object.freeze({
+      td_conf: max_vcpus_per_td === TDX_MAX_VCPUS_PER_TD
+        ? TDX_SYS_INFO_TD_CONF
+        : Object.freeze({ ...TDX_SYS_INFO_TD_CONF, max_vcpus_per_td }),
       guest_keyid_start: TDX_GUEST_KEYID_START,
-      nr_guest_keyids: n,
+      nr_guest_keyids: this.#options.nr_guest_keyids ?? h.hkids,
       platform_xfam: TDX_PLATFORM_XFAM_SUPPORTED,
       sept_5level: true,
     });
-    this.#kot = new Uint8Array(n);
+    this.#sysinfo_host = h;
+    return this.#sysinfo;
   }
 
   /** Whether `hkid` is one of the platform's private KeyIDs. */
@@ -231,12 +244,13 @@ export class tdx_module {
 
   /** KOT state of private `hkid`. */
   kot_state(hkid: number): number {
-    return this.#kot[hkid - this.sysinfo.guest_keyid_start]!;
+    return this.#kot.get(hkid) ?? KOT_STATE_HKID_FREE;
   }
 
   /** Sets the KOT state of private `hkid` (TDH.MNG.CREATE / TDH.MNG.KEY.FREEID). */
   kot_set(hkid: number, state: number): void {
-    this.#kot[hkid - this.sysinfo.guest_keyid_start] = state;
+    if (state === KOT_STATE_HKID_FREE) this.#kot.delete(hkid);
+    else this.#kot.set(hkid, state);
   }
 
   /**
@@ -245,8 +259,8 @@ export class tdx_module {
    */
   guest_keyid_alloc(): number {
     if (hkid_alloc_fails()) return -ENOSPC;
-    const s = this.sysinfo.guest_keyid_start;
-    for (let k = s; k < s + this.sysinfo.nr_guest_keyids; k++) {
+    const { guest_keyid_start: s, nr_guest_keyids: n } = this.sysinfo;
+    for (let k = s; k < s + n; k++) {
       if (!this.#ida.has(k)) {
         this.#ida.add(k);
         return k;

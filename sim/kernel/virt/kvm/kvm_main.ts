@@ -119,6 +119,7 @@ import {
   kvm_arch_vm_ioctl,
   kvm_vm_ioctl_check_extension,
   kvm_vm_ioctl_enable_cap,
+  kvm_x86_vm_init,
 } from "../../arch/x86/kvm/x86.ts";
 import { kvm_arch_memslots_updated } from "../../arch/x86/kvm/vmx/vmx.ts";
 import { kvm_arch_vcpu_pre_fault_memory } from "../../arch/x86/kvm/mmu/mmu.ts";
@@ -240,6 +241,7 @@ function kvm_dev_ioctl_create_vm(type: bigint): number {
     vm_dead: false,
     arch,
   };
+  kvm_x86_vm_init(k);
   const filp = new file(kvm_vm_fops, k, O_RDWR);
   const fd = current.files.fd_install(filp);
   if (fd < 0) {

@@ -16,10 +16,12 @@
  */
 
 import {
+  enable_tdx,
   is_td,
   tdx_vcpu_arch_ioctl,
   tdx_vcpu_precreate,
   tdx_vm_destroy,
+  tdx_vm_init,
   tdx_vm_ioctl,
 } from "./vmx/tdx.ts";
 import {
@@ -183,6 +185,7 @@ import {
 import { current } from "../../../include/linux/sched.ts";
 import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
 import { KVM_MAX_VCPU_IDS, KVM_MAX_VCPUS } from "../../../include/linux/kvm_host.ts";
+import { num_online_cpus } from "../../../include/linux/cpumask.ts";
 import {
   type kvm_arch,
   KVM_IRQCHIP_KERNEL,
@@ -257,21 +260,17 @@ export const MAX_IO_MSRS = 256;
 export const MSR_PLATFORM_INFO_CPUID_FAULT = 1n << 31n;
 /** `KVM_EXIT_HYPERCALL_VALID_MASK`. */
 export const KVM_EXIT_HYPERCALL_VALID_MASK: bigint = 1n << BigInt(KVM_HC_MAP_GPA_RANGE);
-/** `kvm_caps.supported_vm_types`: what KVM_CAP_VM_TYPES reports. */
-export const KVM_SUPPORTED_VM_TYPES: number = (1 << KVM_X86_DEFAULT_VM) |
-  (1 << KVM_X86_SW_PROTECTED_VM) | (1 << KVM_X86_TDX_VM);
+/**
+ * `kvm_caps.supported_vm_types`: what KVM_CAP_VM_TYPES reports. TDX is in it
+ * while `enable_tdx` holds (the simulated host's CPUs fit a TD).
+ */
+export function kvm_supported_vm_types(): number {
+  return (1 << KVM_X86_DEFAULT_VM) | (1 << KVM_X86_SW_PROTECTED_VM) |
+    (enable_tdx() ? 1 << KVM_X86_TDX_VM : 0);
+}
 /** `kvm_get_allowed_disable_exits()`: HLT and PAUSE can be left to the guest. */
 export const KVM_ALLOWED_DISABLE_EXITS: number = KVM_X86_DISABLE_EXITS_HLT |
   KVM_X86_DISABLE_EXITS_PAUSE;
-/** The number of online host CPUs the simulator reports (`KVM_CAP_NR_VCPUS`). */
-export const NUM_ONLINE_CPUS: number = (() => {
-  try {
-    return Math.max(1, navigator.hardwareConcurrency | 0);
-  } catch {
-    return 1;
-  }
-})();
-
 // Control register bits (arch/x86/include/uapi/asm/processor-flags.h).
 const X86_CR0_PE = 1n << 0n;
 const X86_CR0_ET = 1n << 4n;
@@ -312,9 +311,18 @@ const KVM_MIN_ALLOC_MMU_PAGES = 64;
 // ---------------------------------------------------------------------------
 // VM
 
+/**
+ * The part of `kvm_arch_init_vm()` that needs the `struct kvm`:
+ * `kvm_x86_call(vm_init)`, which for a TD is `tdx_vm_init()` (its vCPU limit
+ * is visible as soon as KVM_CREATE_VM returns).
+ */
+export function kvm_x86_vm_init(k: kvm): void {
+  if (is_td(k)) tdx_vm_init(k);
+}
+
 /** `kvm_arch_init_vm()` with `kvm_is_vm_type_supported()`: the arch state, or `-EINVAL`. */
 export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
-  if (type > 31n || !(KVM_SUPPORTED_VM_TYPES & (1 << Number(type)))) return -EINVAL;
+  if (type > 31n || !(kvm_supported_vm_types() & (1 << Number(type)))) return -EINVAL;
   const vm_type = Number(type);
   return {
     vm_type,
@@ -424,7 +432,7 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
     case KVM_CAP_READONLY_MEM:
       return k ? (k.arch.has_protected_state ? 0 : 1) : 1;
     case KVM_CAP_NR_VCPUS:
-      return Math.min(NUM_ONLINE_CPUS, KVM_MAX_VCPUS);
+      return Math.min(num_online_cpus(), KVM_MAX_VCPUS);
     case KVM_CAP_MAX_VCPUS:
       return k ? k.max_vcpus : KVM_MAX_VCPUS;
     case KVM_CAP_MAX_VCPU_ID:
@@ -442,7 +450,7 @@ export function kvm_vm_ioctl_check_extension(k: kvm | null, cap: number): number
     case KVM_CAP_EXIT_HYPERCALL:
       return Number(KVM_EXIT_HYPERCALL_VALID_MASK);
     case KVM_CAP_VM_TYPES:
-      return KVM_SUPPORTED_VM_TYPES;
+      return kvm_supported_vm_types();
     case KVM_CAP_X86_DISABLE_EXITS:
       return KVM_ALLOWED_DISABLE_EXITS;
     case KVM_CAP_DISABLE_QUIRKS:

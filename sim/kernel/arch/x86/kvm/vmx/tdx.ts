@@ -158,8 +158,8 @@ import {
   KVM_MSR_RET_INVALID,
   KVM_MSR_RET_UNSUPPORTED,
   kvm_set_msr,
-  NUM_ONLINE_CPUS,
 } from "../x86.ts";
+import { num_present_cpus } from "../../../../include/linux/cpumask.ts";
 import * as msr from "../../include/asm/msr-index.ts";
 import {
   SEPT_FREE,
@@ -259,8 +259,18 @@ export function is_td(k: kvm): boolean {
 }
 
 /**
- * `to_kvm_tdx()`; created at first use (`tdx_vm_init()`), which also
- * limits `max_vcpus` to the online CPUs as KVM does for a TD.
+ * `enable_tdx` after `__tdx_bringup()` (tdx.c, upstream v6.16+): KVM leaves
+ * TDX off on a host with more logical CPUs than the module's
+ * MAX_VCPUS_PER_TD, so that a TD can always have one vCPU per CPU.
+ */
+export function enable_tdx(): boolean {
+  return tdx_module_global.sysinfo.td_conf.max_vcpus_per_td >= num_present_cpus();
+}
+
+/**
+ * `to_kvm_tdx()`; created by `tdx_vm_init()` (or at first use), which also
+ * limits `max_vcpus` to the present CPUs as KVM does for a TD (tdx.c,
+ * upstream v6.16+: `min(kvm->max_vcpus, num_present_cpus())`).
  */
 export function to_kvm_tdx(k: kvm): kvm_tdx {
   let t = tdx_of.get(k);
@@ -273,9 +283,14 @@ export function to_kvm_tdx(k: kvm): kvm_tdx {
       shared_bit: 0n,
     };
     tdx_of.set(k, t);
-    k.max_vcpus = Math.min(k.max_vcpus, NUM_ONLINE_CPUS);
+    k.max_vcpus = Math.min(k.max_vcpus, num_present_cpus());
   }
   return t;
+}
+
+/** `tdx_vm_init()`: a new TD's KVM state, at KVM_CREATE_VM. */
+export function tdx_vm_init(k: kvm): void {
+  to_kvm_tdx(k);
 }
 
 function to_tdx(vcpu: kvm_vcpu): vcpu_tdx {
