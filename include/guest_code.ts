@@ -59,6 +59,31 @@
 import { createHash } from "node:crypto";
 import { type RecordType, struct, u16, u32 } from "./c/layout.ts";
 
+/**
+ * Guest code threw a JavaScript exception: a bug in the test. Thrown on the
+ * host by `KVM_RUN` on either backend (the simulator's vCPU worker or the kvm
+ * backend's guest runtime); the message carries the guest's error and stack.
+ */
+export class GuestCodeError extends Error {
+  /** The vCPU whose guest code threw. */
+  readonly vcpu_id: number;
+  /** The guest's error text, with its stack. */
+  readonly guest_stack: string;
+
+  /**
+   * Builds the error for a guest-crash exit.
+   *
+   * @param vcpu_id the vCPU
+   * @param guest_stack the guest's error text and stack
+   */
+  constructor(vcpu_id: number, guest_stack: string) {
+    super(`Guest code of vCPU ${vcpu_id} threw: ${guest_stack}`);
+    this.name = "GuestCodeError";
+    this.vcpu_id = vcpu_id;
+    this.guest_stack = guest_stack;
+  }
+}
+
 /** A function that can run as guest code. */
 // deno-lint-ignore no-explicit-any
 export type guest_fn = (...args: any[]) => unknown;

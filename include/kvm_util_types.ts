@@ -6,8 +6,9 @@
  * out-parameter convention ({@linkcode Ref}), and the shapes of
  * `struct kvm_vm`, `struct kvm_vcpu` and `struct userspace_mem_region`.
  *
- * Nothing here imports `lib/`, so every library module may import it without
- * creating an import cycle.
+ * Nothing here imports `lib/` at run time (the `sparsebit` import is
+ * type-only), so every library module may import it without creating an
+ * import cycle.
  *
  * @module
  */

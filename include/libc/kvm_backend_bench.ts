@@ -22,6 +22,7 @@
 import type { Backend } from "./backend.ts";
 import { load_backend } from "./backend.ts";
 import * as kvm from "../linux/kvm.ts";
+import { EXIT_REASON_IO_INSTRUCTION } from "../asm/vmx.ts";
 import { O_RDWR } from "../linux/fcntl.ts";
 import { MAP_ANONYMOUS, MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../linux/mman.ts";
 
@@ -137,7 +138,6 @@ if (kvm_b) {
 try {
   const { test_vm } = await import("../../sim/cpu/testdata/machine.ts");
   const { guest_outb_loop } = await import("../../sim/cpu/testdata/guest.ts");
-  const { EXIT_REASON_IO_INSTRUCTION } = await import("../../sim/cpu/vmx.ts");
   const vm = new test_vm();
   const rt = vm.vcpu(guest_outb_loop);
   if (rt.enter() !== EXIT_REASON_IO_INSTRUCTION) throw new Error(rt.guest_error());

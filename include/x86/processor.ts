@@ -562,10 +562,9 @@ export const idt_entry: RecordType<{
   reserved: U32,
 });
 
-// C `struct ex_regs`: one definition, the frame the simulated CPU's
-// exception entry builds for the handler `vm_install_exception_handler`
-// registered.
-export { ex_regs, type ex_regs_fields } from "../../sim/cpu/ex_regs.ts";
+// C `struct ex_regs`: the frame the exception entry (simulated CPU or guest
+// runtime) builds for the handler `vm_install_exception_handler` registered.
+export { ex_regs, type ex_regs_fields } from "./ex_regs.ts";
 
 // ---------------------------------------------------------------------------
 // The rest of processor.h's constants and pure macros (baseline kvm-x86 next,

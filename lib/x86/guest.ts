@@ -19,8 +19,8 @@ import type { kvm_x86_cpu_feature, kvm_x86_cpu_property } from "../../include/x8
 import { guest_cpu } from "../guest_insn.ts";
 import { type guest_ptr, guest_read_u64 } from "../guest_memory.ts";
 
-export type { ex_regs_view } from "../../sim/cpu/ex_regs.ts";
-import type { ex_regs_view } from "../../sim/cpu/ex_regs.ts";
+export type { ex_regs_view } from "../../include/x86/ex_regs.ts";
+import type { ex_regs_view } from "../../include/x86/ex_regs.ts";
 
 /**
  * C `inb(port)`: `in al, dx`.

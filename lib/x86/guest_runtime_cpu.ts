@@ -31,7 +31,7 @@
  * @module
  */
 
-import { ex_regs, type ex_regs_view } from "../../sim/cpu/ex_regs.ts";
+import { ex_regs, type ex_regs_view } from "../../include/x86/ex_regs.ts";
 import {
   GUEST_CODE_DIGEST_SIZE,
   GUEST_CODE_HDR_SIZE,

@@ -31,7 +31,7 @@ import {
   type kvm_vm,
 } from "../../include/kvm_util_types.ts";
 import { TEST_ASSERT } from "../../include/test_util.ts";
-import { GuestCodeError } from "../../sim/cpu/vcpu_thread.ts";
+import { GuestCodeError } from "../../include/guest_code.ts";
 import { __vm_alloc, addr_gva2hva, memcpy_to_guest } from "../kvm_util.ts";
 import {
   GR_AREA_SIZE,

@@ -1,69 +1,47 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * `struct ex_regs`: what an exception handler receives, with the layout of
- * upstream's `tools/testing/selftests/kvm/include/x86/processor.h` (the
- * registers the entry stub saves, then the vector, the error code and the
- * hardware frame's RIP, CS and RFLAGS).
- *
- * A handler changes `rip` to decide what happens after it returns (see
- * `docs` of `sim/cpu/cpu.ts`, "skip or retry"), and may change the saved
- * GPRs, which the CPU restores on return as the stub's pops do.
+ * The simulated CPU's side of `struct ex_regs` (defined in
+ * `include/x86/ex_regs.ts`): which register file slots the frame's GPR
+ * members are saved from and restored to.
  *
  * @module
  */
 
-import { type RecordType, struct, u64, type View } from "../../include/c/layout.ts";
+import {
+  VCPU_REGS_R10,
+  VCPU_REGS_R11,
+  VCPU_REGS_R12,
+  VCPU_REGS_R13,
+  VCPU_REGS_R14,
+  VCPU_REGS_R15,
+  VCPU_REGS_R8,
+  VCPU_REGS_R9,
+  VCPU_REGS_RAX,
+  VCPU_REGS_RBP,
+  VCPU_REGS_RBX,
+  VCPU_REGS_RCX,
+  VCPU_REGS_RDI,
+  VCPU_REGS_RDX,
+  VCPU_REGS_RSI,
+} from "./vmx.ts";
 
-/** The members of {@linkcode ex_regs}. */
-export type ex_regs_fields = {
-  rax: u64;
-  rcx: u64;
-  rdx: u64;
-  rbx: u64;
-  rbp: u64;
-  rsi: u64;
-  rdi: u64;
-  r8: u64;
-  r9: u64;
-  r10: u64;
-  r11: u64;
-  r12: u64;
-  r13: u64;
-  r14: u64;
-  r15: u64;
-  vector: u64;
-  error_code: u64;
-  rip: u64;
-  cs: u64;
-  rflags: u64;
-};
+export { ex_regs, type ex_regs_fields, type ex_regs_view } from "../../include/x86/ex_regs.ts";
 
-/** `struct ex_regs`. */
-export const ex_regs: RecordType<ex_regs_fields> = struct("ex_regs", {
-  rax: u64,
-  rcx: u64,
-  rdx: u64,
-  rbx: u64,
-  rbp: u64,
-  rsi: u64,
-  rdi: u64,
-  r8: u64,
-  r9: u64,
-  r10: u64,
-  r11: u64,
-  r12: u64,
-  r13: u64,
-  r14: u64,
-  r15: u64,
-  vector: u64,
-  error_code: u64,
-  rip: u64,
-  cs: u64,
-  rflags: u64,
-});
-
-/** A handler's view of its `struct ex_regs` (`regs.rip += 2n` skips a 2-byte instruction). */
-export type ex_regs_view = View<ex_regs_fields>;
-
-/** The GPR numbers (`VCPU_REGS_*`) of the first 15 members of {@linkcode ex_regs}, in order. */
-export const EX_REGS_GPRS: readonly number[] = [0, 1, 2, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15];
+/** The GPR numbers (`VCPU_REGS_*`) of the first 15 members of `ex_regs`, in order (no RSP). */
+export const EX_REGS_GPRS: readonly number[] = [
+  VCPU_REGS_RAX,
+  VCPU_REGS_RCX,
+  VCPU_REGS_RDX,
+  VCPU_REGS_RBX,
+  VCPU_REGS_RBP,
+  VCPU_REGS_RSI,
+  VCPU_REGS_RDI,
+  VCPU_REGS_R8,
+  VCPU_REGS_R9,
+  VCPU_REGS_R10,
+  VCPU_REGS_R11,
+  VCPU_REGS_R12,
+  VCPU_REGS_R13,
+  VCPU_REGS_R14,
+  VCPU_REGS_R15,
+];

@@ -36,6 +36,9 @@
 import type {} from "./worker.ts";
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { in_deno_test } from "../../include/libc/process.ts";
+import { GuestCodeError } from "../../include/guest_code.ts";
+
+export { GuestCodeError };
 import type { guest_memory_map } from "./memory.ts";
 import {
   SIM_EXIT_REASON_DEAD,
@@ -130,30 +133,6 @@ export function vcpu_threads_alive(grace_ms = 500): string[] {
     }
   }
   return out;
-}
-
-/**
- * Guest code threw a JavaScript exception: a bug in the test. Thrown on the
- * host by `KVM_RUN`; the message carries the guest's error and stack.
- */
-export class GuestCodeError extends Error {
-  /** The vCPU whose guest code threw. */
-  readonly vcpu_id: number;
-  /** The guest's error text, with its stack. */
-  readonly guest_stack: string;
-
-  /**
-   * Builds the error for a guest-crash exit.
-   *
-   * @param vcpu_id the vCPU
-   * @param guest_stack the text of {@linkcode vcpu_thread.guest_error}
-   */
-  constructor(vcpu_id: number, guest_stack: string) {
-    super(`Guest code of vCPU ${vcpu_id} threw: ${guest_stack}`);
-    this.name = "GuestCodeError";
-    this.vcpu_id = vcpu_id;
-    this.guest_stack = guest_stack;
-  }
 }
 
 /** Options of the {@linkcode vcpu_thread} constructor. */

@@ -21,7 +21,7 @@
  * @module
  */
 
-import { xstate_required_size } from "../kernel/arch/x86/kvm/cpuid.ts";
+import { xstate_required_size } from "../host_cpu.ts";
 import { TDX_TD_ATTR_MIGRATABLE, TDX_TD_ATTR_PKS } from "../../include/x86/tdx/tdx.ts";
 import { TDX_CPUIDVE_SUPERVISOR, TDX_CPUIDVE_USER } from "../../include/x86/tdx/tdcall.ts";
 import {

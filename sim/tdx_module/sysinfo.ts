@@ -6,10 +6,10 @@
  * limit) and the Key Ownership Table (KOT) of private HKIDs.
  *
  * The simulated module is TDX 1.5.01 on the simulated platform, a Sapphire
- * Rapids whose CPUID is `sim/kernel/arch/x86/kvm/cpuid.ts`'s
- * `supported_cpuid`: the module samples it as the native CPUID (as the real
- * module does at TDH.SYS.INIT), so what KVM reports as supported and what the
- * TD sees agree.
+ * Rapids whose CPUID is `sim/host_cpu.ts`'s `host_cpuid`, the model KVM's
+ * table is also built from: the module samples it as the native CPUID (as the
+ * real module does at TDH.SYS.INIT), so what KVM reports as supported and what
+ * the TD sees agree.
  *
  * Key ids are finite, as on hardware: the platform reserves
  * {@linkcode TDX_NR_GUEST_KEYIDS} private KeyIDs for TDs (the simulated host's
@@ -25,11 +25,7 @@
 import { ENOSPC } from "../../include/linux/errno.ts";
 import { hkid_alloc_fails } from "../fault_inject.ts";
 import { sim_host_config, TDX_MAX_VCPUS_PER_TD, TDX_NR_GUEST_KEYIDS } from "../host.ts";
-import {
-  HOST_CPUID_1_EAX,
-  KVM_SUPPORTED_XCR0,
-  supported_cpuid,
-} from "../kernel/arch/x86/kvm/cpuid.ts";
+import { host_cpuid, HOST_CPUID_1_EAX, HOST_SUPPORTED_XCR0 } from "../host_cpu.ts";
 import {
   TDX_TD_ATTR_DEBUG,
   TDX_TD_ATTR_MIGRATABLE,
@@ -67,7 +63,7 @@ export const TDX_GUEST_KEYID_START = 32;
  * to (XFAM_FIXED0 is the module's view; a bit also needs the CPU). The
  * simulated CPU has no supervisor XSAVE state.
  */
-export const TDX_PLATFORM_XFAM_SUPPORTED: bigint = KVM_SUPPORTED_XCR0;
+export const TDX_PLATFORM_XFAM_SUPPORTED: bigint = HOST_SUPPORTED_XCR0;
 
 /** One configurable CPUID leaf: the bits TD_PARAMS may set (CONFIG_DIRECT | ALLOW_DIRECT). */
 export interface tdx_cpuid_config {
@@ -119,8 +115,8 @@ export const TDX_CPUID_CONFIG_LEAVES: readonly tdx_cpuid_config[] = Object.freez
 
 /** The native CPUID of the platform (the module samples it at TDH.SYS.INIT). */
 export function native_cpuid(leaf: number, subleaf: number): [number, number, number, number] {
-  let any: (typeof supported_cpuid)[number] | undefined;
-  for (const e of supported_cpuid) {
+  let any: (typeof host_cpuid)[number] | undefined;
+  for (const e of host_cpuid) {
     if (e.function !== leaf) continue;
     if (e.index === subleaf) return [e.eax, e.ebx, e.ecx, e.edx];
     if (!(e.flags & 1)) any = e;

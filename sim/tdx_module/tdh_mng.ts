@@ -3,7 +3,7 @@
  * TD management SEAMCALLs: TDH.MNG.CREATE, TDH.MNG.KEY.CONFIG,
  * TDH.MNG.INIT, TDH.MNG.RD, TDH.MNG.VPFLUSHDONE and TDH.MNG.KEY.FREEID.
  * Each returns the module's completion status (`TDX_*` of
- * `include/x86/tdx/tdcall.ts`); outputs go to `Ref` out-parameters, as the
+ * `include/x86/tdx/tdcall.ts`); outputs go to `u64_out` holders, as the
  * kernel's `u64 *` ones.
  *
  * TDH.MNG.INIT validates TD_PARAMS in the module's order, each failure
@@ -18,7 +18,6 @@
  */
 
 import { seamcall_fault, TDX_INTERRUPTED_RESUMABLE } from "../fault_inject.ts";
-import type { Ref } from "../../include/kvm_util_types.ts";
 import {
   OPERAND_ID_ATTRIBUTES,
   OPERAND_ID_CPUID_CONFIG,
@@ -81,6 +80,16 @@ import {
   VMX_EPTP_PWL_5,
   VMX_EPTP_PWL_MASK,
 } from "./td_params.ts";
+
+/**
+ * A `u64 *` output of a SEAMCALL wrapper, as the kernel's `tdh_mng_rd()` takes
+ * one. Structural, so that callers pass any holder with a `value` (the
+ * selftest library's `Ref` among them) without the module depending on it.
+ */
+export interface u64_out {
+  /** The output. */
+  value: bigint;
+}
 
 /** `TDX_OPERAND_INVALID | id`. */
 export function operand_invalid(id: bigint): bigint {
@@ -176,7 +185,7 @@ function verify_eptp_controls(td: tdx_td, eptp: bigint, gpaw52: boolean): boolea
 export function tdh_mng_init(
   td: tdx_td,
   params: td_params_view | Uint8Array,
-  extended_err?: Ref<bigint>,
+  extended_err?: u64_out,
 ): bigint {
   const fault = seamcall_fault("TDH.MNG.INIT");
   if (fault !== null) return fault;
@@ -256,7 +265,7 @@ export function tdh_mng_init(
  * TDX_OP_STATE_INCORRECT; an unknown field or a CPUID leaf the TD does not
  * virtualise → TDX_METADATA_FIELD_ID_INCORRECT.
  */
-export function tdh_mng_rd(td: tdx_td, field: bigint, data: Ref<bigint>): bigint {
+export function tdh_mng_rd(td: tdx_td, field: bigint, data: u64_out): bigint {
   if (td.lifecycle !== TD_KEYS_CONFIGURED) return TDX_LIFECYCLE_STATE_INCORRECT;
   if (td.op_state === OP_STATE_UNINITIALIZED || !td.cpuid) return TDX_OP_STATE_INCORRECT;
   if ((field & 0xffffffff00000000n) === 0x9410000300000000n && (field & 0xfe0000n) === 0n) {
