@@ -13,9 +13,12 @@
  * their code addresses as C calls a `noinline` function; the "labels" are
  * those addresses (start) and start + 2 (end: both instructions are two bytes
  * long), which the image places at run time, so the host publishes them in
- * guest globals as the linker would have fixed them. `KVM_FEP` (forced
- * emulation) is not available on the simulator, so the `em_*` variants are
- * skipped as upstream skips them without `kvm.force_emulation_prefix`.
+ * guest globals as the linker would have fixed them. The `em_*` variants
+ * put `KVM_FEP` before the instruction, which only machine code can do:
+ * `test_em_rdmsr()`/`test_em_wrmsr()` are the same asm statements as C's,
+ * assembled with the in-repo assembler and loaded by the host
+ * (`vm_load_asm()`), their `em_*_start`/`em_*_end` labels published as guest
+ * globals. They run when `kvm.force_emulation_prefix` is set, as upstream.
  *
  * @module
  */
@@ -83,6 +86,7 @@ import {
   type ex_regs_view,
   guest_call,
   is_forced_emulation_enabled,
+  KVM_FEP,
   MSR_FS_BASE,
   MSR_GS_BASE,
   MSR_IA32_FLUSH_CMD,
@@ -91,6 +95,7 @@ import {
   MSR_SYSCALL_MASK,
   rdmsr,
   vm_install_exception_handler,
+  vm_load_asm,
   wrmsr,
 } from "../include/x86/processor.ts";
 
@@ -279,6 +284,77 @@ function sync_msr_labels(vm: kvm_vm): void {
   for (const g of [rdmsr_start, rdmsr_end, wrmsr_start, wrmsr_end]) sync_global_to_guest(vm, g);
 }
 
+/* The em_* asm labels and the machine-code functions around them. */
+const em_rdmsr_start = guest_global("em_rdmsr_start", u64);
+const em_rdmsr_end = guest_global("em_rdmsr_end", u64);
+const em_wrmsr_start = guest_global("em_wrmsr_start", u64);
+const em_wrmsr_end = guest_global("em_wrmsr_end", u64);
+const em_rdmsr_fn = guest_global("em_rdmsr_fn", u64);
+const em_wrmsr_fn = guest_global("em_wrmsr_fn", u64);
+
+/**
+ * C's `KVM_FEP "em_rdmsr_start: rdmsr; em_rdmsr_end:"` with `"c"(msr)`,
+ * `"=a"(a)`, `"=d"(d)` and `KVM_FEP "em_wrmsr_start: wrmsr; em_wrmsr_end:"`
+ * with `"a"(value)`, `"d"(value >> 32)`, `"c"(msr)`, as functions taking the
+ * SysV arguments and returning `a | d << 32` in RAX.
+ */
+const EM_MSR_ASM: readonly string[] = [
+  "em_rdmsr:",
+  "mov %edi, %ecx",
+  ...KVM_FEP,
+  "em_rdmsr_start:",
+  "rdmsr",
+  "em_rdmsr_end:",
+  "mov %eax, %eax",
+  "shl $32, %rdx",
+  "or %rdx, %rax",
+  "ret",
+  "em_wrmsr:",
+  "mov %edi, %ecx",
+  "mov %esi, %eax",
+  "mov %rsi, %rdx",
+  "shr $32, %rdx",
+  ...KVM_FEP,
+  "em_wrmsr_start:",
+  "wrmsr",
+  "em_wrmsr_end:",
+  "ret",
+];
+
+/** Loads the em_* functions and publishes their labels to the guest. */
+function sync_em_msr_labels(vm: kvm_vm): void {
+  const obj = vm_load_asm(vm, EM_MSR_ASM);
+  const label = (name: string): bigint => obj.labels.get(name)!;
+  em_rdmsr_fn.value = label("em_rdmsr");
+  em_wrmsr_fn.value = label("em_wrmsr");
+  em_rdmsr_start.value = label("em_rdmsr_start");
+  em_rdmsr_end.value = label("em_rdmsr_end");
+  em_wrmsr_start.value = label("em_wrmsr_start");
+  em_wrmsr_end.value = label("em_wrmsr_end");
+  for (
+    const g of [
+      em_rdmsr_fn,
+      em_wrmsr_fn,
+      em_rdmsr_start,
+      em_rdmsr_end,
+      em_wrmsr_start,
+      em_wrmsr_end,
+    ]
+  ) sync_global_to_guest(vm, g);
+}
+
+function test_em_rdmsr(msr: number): bigint {
+  guest_exception_count.value = 0;
+
+  return guest_call(em_rdmsr_fn.value, msr) as bigint;
+}
+
+function test_em_wrmsr(msr: number, value: bigint): void {
+  guest_exception_count.value = 0;
+
+  guest_call(em_wrmsr_fn.value, msr, value);
+}
+
 /** Guest entry point of `msr_filter_allow`. */
 export function guest_code_filter_allow(): void {
   let data: bigint;
@@ -332,11 +408,28 @@ export function guest_code_filter_allow(): void {
     GUEST_SYNC(0);
 
     /*
-     * The instruction emulator tests need KVM_FEP, which TypeScript guest
-     * code cannot emit; is_forced_emulation_enabled is never set on the
-     * backend that runs it.
+     * Now run the same tests with the instruction emulator.
      */
-    GUEST_FAIL("KVM_FEP is not supported");
+    data = test_em_rdmsr(MSR_IA32_XSS);
+    GUEST_ASSERT(data === 0n);
+    GUEST_ASSERT(guest_exception_count.value === 0);
+    test_em_wrmsr(MSR_IA32_XSS, 0n);
+    GUEST_ASSERT(guest_exception_count.value === 0);
+    test_em_wrmsr(MSR_IA32_XSS, 1n);
+    GUEST_ASSERT(guest_exception_count.value === 1);
+
+    test_em_rdmsr(MSR_IA32_FLUSH_CMD);
+    GUEST_ASSERT(guest_exception_count.value === 1);
+    test_em_wrmsr(MSR_IA32_FLUSH_CMD, 0n);
+    GUEST_ASSERT(guest_exception_count.value === 1);
+    test_em_wrmsr(MSR_IA32_FLUSH_CMD, 1n);
+    GUEST_ASSERT(guest_exception_count.value === 0);
+
+    test_em_wrmsr(MSR_NON_EXISTENT, 2n);
+    GUEST_ASSERT(guest_exception_count.value === 0);
+    data = test_em_rdmsr(MSR_NON_EXISTENT);
+    GUEST_ASSERT(data === 2n);
+    GUEST_ASSERT(guest_exception_count.value === 0);
   }
 
   GUEST_DONE();
@@ -435,6 +528,17 @@ export function guest_gp_handler(regs: ex_regs_view): void {
     rdmsr_end.value,
     wrmsr_start.value,
     wrmsr_end.value,
+  );
+}
+
+/** The #GP handler of the emulated (`KVM_FEP`) accesses. */
+export function guest_fep_gp_handler(regs: ex_regs_view): void {
+  __guest_gp_handler(
+    regs,
+    em_rdmsr_start.value,
+    em_rdmsr_end.value,
+    em_wrmsr_start.value,
+    em_wrmsr_end.value,
   );
 }
 
@@ -581,6 +685,7 @@ KVM_ONE_VCPU_TEST(user_msr, "msr_filter_allow", guest_code_filter_allow, (vcpu) 
   vm_ioctl(vm, KVM_X86_SET_MSR_FILTER, filter_allow());
 
   sync_msr_labels(vm);
+  if (is_forced_emulation_enabled.value) sync_em_msr_labels(vm);
   vm_install_exception_handler(vm, GP_VECTOR, guest_gp_handler);
 
   /* Process guest code userspace exits. */
@@ -600,7 +705,22 @@ KVM_ONE_VCPU_TEST(user_msr, "msr_filter_allow", guest_code_filter_allow, (vcpu) 
 
   if (is_forced_emulation_enabled.value) {
     TEST_ASSERT_EQ(cmd, UCALL_SYNC);
-    TEST_FAIL("KVM_FEP is not supported by TypeScript guest code");
+    vm_install_exception_handler(vm, GP_VECTOR, guest_fep_gp_handler);
+
+    /* Process emulated rdmsr and wrmsr instructions. */
+    run_guest_then_process_rdmsr(vcpu, MSR_IA32_XSS);
+    run_guest_then_process_wrmsr(vcpu, MSR_IA32_XSS);
+    run_guest_then_process_wrmsr(vcpu, MSR_IA32_XSS);
+
+    run_guest_then_process_rdmsr(vcpu, MSR_IA32_FLUSH_CMD);
+    run_guest_then_process_wrmsr(vcpu, MSR_IA32_FLUSH_CMD);
+    run_guest_then_process_wrmsr(vcpu, MSR_IA32_FLUSH_CMD);
+
+    run_guest_then_process_wrmsr(vcpu, MSR_NON_EXISTENT);
+    run_guest_then_process_rdmsr(vcpu, MSR_NON_EXISTENT);
+
+    /* Confirm the guest completed without issues. */
+    run_guest_then_process_ucall_done(vcpu);
   } else {
     TEST_ASSERT_EQ(cmd, UCALL_DONE);
     console.log(

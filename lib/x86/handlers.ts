@@ -22,6 +22,7 @@
 import { guest_fn_register } from "../../include/guest_code.ts";
 import { callsite } from "../../include/linux/stringify.ts";
 import { ucall_assert, UCALL_UNHANDLED } from "../ucall_common.ts";
+import { kvm_fixup_exception } from "./fep.ts";
 import { type ex_regs_view, route_exception } from "./guest.ts";
 import { exception_handlers } from "./processor.ts";
 
@@ -30,7 +31,9 @@ const NR_IDT_HANDLERS = 256;
 
 /**
  * C `route_exception(regs)` as the stubs call it: the handler installed for
- * the vector (`vm_install_exception_handler`), or a `UCALL_UNHANDLED` naming
+ * the vector (`vm_install_exception_handler`), else `kvm_fixup_exception()`
+ * for a machine-code `KVM_ASM_SAFE` sequence (lib/x86/fep.ts), else a
+ * `UCALL_UNHANDLED` naming
  * the vector and RIP, which `vcpu_run()` turns into the host's test failure
  * (`assert_on_unhandled_exception`). The ucall is `UCALL_UNHANDLED` rather
  * than newer upstream's `GUEST_FAIL` (`UCALL_ABORT`) so that tests which
@@ -40,6 +43,8 @@ const NR_IDT_HANDLERS = 256;
  */
 export function idt_route_exception(regs: ex_regs_view): void {
   if (route_exception(regs, exception_handlers.value)) return;
+  // An installed handler comes first; then a `KVM_ASM_SAFE` sequence's fixup.
+  if (kvm_fixup_exception(regs)) return;
   // C passes __FILE__ and __LINE__ of this call.
   const here = callsite(0);
   ucall_assert(

@@ -97,6 +97,7 @@ import {
   tdx_vm_setup_boot_parameters_region,
 } from "./tdx/tdx_util.ts";
 import { is_sev_vm, vm_sev_ioctl } from "./sev.ts";
+import { vm_load_fep_stubs } from "./fep.ts";
 import { open_sev_dev_path_or_exit } from "./svm.ts";
 import { idt_handler_name } from "./handlers.ts";
 import {
@@ -222,6 +223,7 @@ import {
 } from "../../include/x86/processor.ts";
 
 export * from "./guest.ts";
+export * from "./fep.ts";
 
 // ---------------------------------------------------------------------------
 // Guest globals of processor.c
@@ -1311,6 +1313,11 @@ export function kvm_arch_vm_post_create(vm: kvm_vm, nr_vcpus: number): void {
   sync_global_to_guest(vm, host_cpu_is_hygon);
   sync_global_to_guest(vm, host_cpu_is_amd_compatible);
   sync_global_to_guest(vm, is_forced_emulation_enabled);
+  // Guests use KVM_FEP only when the module parameter allows it; TypeScript
+  // guests reach the prefix through machine-code stubs (lib/x86/fep.ts).
+  if (is_forced_emulation_enabled.value && !is_sev_vm(vm) && !is_tdx_vm(vm)) {
+    vm_load_fep_stubs(vm);
+  }
   kvm_arch_mmio_init(vm);
   if (is_sev_vm(vm)) {
     const init = kvm_sev_init.alloc();
