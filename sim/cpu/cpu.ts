@@ -120,9 +120,12 @@ import {
   EPT_VIOLATION_SIM_PRIVATE_HI,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_EXCEPTION_NMI,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
+  EXIT_REASON_INTERRUPT_WINDOW,
   EXIT_REASON_TRIPLE_FAULT,
   GP_VECTOR,
   GUEST_ACTIVITY_SHUTDOWN,
+  GUEST_INTR_STATE_STI,
   INTR_INFO_DELIVER_CODE_MASK,
   INTR_INFO_VALID_MASK,
   INTR_TYPE_EXT_INTR,
@@ -254,6 +257,8 @@ const C_WORKER_STATE = o("worker_state") >> 2;
 const C_KILL = o("kill") >> 2;
 const C_GEN = o("memmap_generation") >> 2;
 const C_ACK = o("memmap_ack") >> 2;
+const C_KICK = o("kick") >> 2;
+const C_IRQ_WINDOW = o("irq_window") >> 2;
 
 /** GPR `r` as a `bigint`. */
 export function reg_get(r: number): bigint {
@@ -584,7 +589,40 @@ export function tick_slow(): void {
   if (Atomics.load(CTL, C_KILL) !== 0) throw KILL;
   if (transfer_pending) throw TRANSFER;
   if (Atomics.load(CTL, C_GEN) !== memmap_generation) sync_memmap();
+  if (sti_shadow_ticks > 0) {
+    // The STI intrinsic's shadow covers the next intrinsic only.
+    if (--sti_shadow_ticks === 0) {
+      U32[O_INTERRUPTIBILITY >> 2] = U32[O_INTERRUPTIBILITY >> 2]! & ~GUEST_INTR_STATE_STI;
+    } else ticks = 0;
+  }
+  event_windows();
 }
+
+/**
+ * Instruction-boundary event checks: a kick from the host (an interrupt
+ * became pending while the guest runs) exits as an external interrupt would;
+ * with interrupt-window exiting requested, the first boundary where the guest
+ * can take an interrupt exits. The kernel then injects the event, which
+ * {@linkcode vmexit} delivers before returning.
+ */
+function event_windows(): void {
+  if (Atomics.load(CTL, C_KICK) !== 0) {
+    Atomics.store(CTL, C_KICK, 0);
+    vmexit(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0);
+  } else if (irq_window) {
+    if ((rflags() & X86_EFLAGS_IF) && !(U32[O_INTERRUPTIBILITY >> 2]! & 3)) {
+      irq_window = false;
+      vmexit(EXIT_REASON_INTERRUPT_WINDOW, 0, 0);
+    }
+  }
+  // While the window is requested every boundary is checked.
+  if (irq_window || sti_shadow_ticks > 0) ticks = 0;
+}
+
+/** Interrupt-window exiting is requested (`irq_window`, read at each entry). */
+let irq_window = false;
+/** Ticks left in the STI shadow of the `sti` intrinsic (the interpreter tracks its own). */
+let sti_shadow_ticks = 0;
 
 function sync_memmap(): void {
   const want = Atomics.load(CTL, C_GEN);
@@ -628,6 +666,8 @@ function wait_for_run(): void {
   }
   if (Atomics.load(CTL, C_GEN) !== memmap_generation) sync_memmap();
   sync_mode();
+  irq_window = Atomics.load(CTL, C_IRQ_WINDOW) !== 0;
+  if (irq_window || Atomics.load(CTL, C_KICK) !== 0) ticks = 0;
 }
 
 function signal_exit(): void {
@@ -1762,6 +1802,9 @@ export function set_io_count(n: number): void {
 /** Sets or clears blocking by STI in the interruptibility state. */
 export function set_sti_blocking(on: boolean): void {
   U32[O_INTERRUPTIBILITY >> 2] = on ? 1 : 0;
+  // Blocking lasts through the next intrinsic: checked at the next two ticks.
+  sti_shadow_ticks = on ? 2 : 0;
+  if (on) ticks = 0;
 }
 
 /** GDTR/IDTR accessors for `lgdt`/`lidt`/`sgdt`/`sidt`. */

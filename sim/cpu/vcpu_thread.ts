@@ -370,6 +370,16 @@ export class vcpu_thread {
     return this.guest_error();
   }
 
+  /**
+   * The run deadline passed while the kernel held the vCPU outside guest
+   * mode (a HLT blocked in `vcpu_block()`): the vCPU is stopped as when the
+   * guest itself overran the deadline, so the next entry reports why.
+   */
+  expire(): void {
+    this.#deadline_reported = true;
+    this.#stop(SIM_EXIT_REASON_DEADLINE);
+  }
+
   /** Stops the worker and releases its resources (VM free). Idempotent. */
   destroy(): void {
     if (this.#worker) this.#killed_by_host = true;

@@ -119,6 +119,8 @@ export type sim_vmcs_fields = {
   memmap_generation: s32;
   vcpu_id: s32;
   memmap_ack: s32;
+  kick: s32;
+  irq_window: s32;
   ctl_reserved: ArrayType<s32>;
   // guest-state area
   regs: ArrayType<u64>;
@@ -195,6 +197,13 @@ export type sim_vmcs_fields = {
  *   {@linkcode vcpu_thread.set_memory_map} after it posted a new map;
  *   `memmap_ack`: the generation the CPU has applied (its TLB flushed), which
  *   the host waits for to invalidate a running vCPU's mappings synchronously.
+ * - `kick`: non-zero makes a vCPU in guest mode exit with
+ *   `EXIT_REASON_EXTERNAL_INTERRUPT` at its next periodic check (the host's
+ *   IPI to a physical CPU running the guest, as `kvm_vcpu_kick()` sends it);
+ *   the CPU clears it. `irq_window`: interrupt-window exiting (the VMX
+ *   primary control): the CPU exits with `EXIT_REASON_INTERRUPT_WINDOW` at
+ *   the first instruction boundary with RFLAGS.IF set and no STI / MOV SS
+ *   blocking.
  * - `regs[VCPU_REGS_*]`: the GPRs; `rip`, `rflags`.
  * - segments: `struct kvm_segment` each (selector, base, limit, type,
  *   present, dpl, db, s, l, g, avl, unusable); `gdtr`, `idtr`: `struct kvm_dtable`.
@@ -241,7 +250,9 @@ export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   memmap_generation: s32,
   vcpu_id: s32,
   memmap_ack: s32,
-  ctl_reserved: array(s32, 10),
+  kick: s32,
+  irq_window: s32,
+  ctl_reserved: array(s32, 8),
   regs: array(u64, NR_VCPU_REGS),
   rip: u64,
   rflags: u64,
@@ -321,6 +332,10 @@ export const VMCS_CTL_KILL: number = offsetof(sim_vmcs, "kill") >> 2;
 export const VMCS_CTL_MEMMAP_GENERATION: number = offsetof(sim_vmcs, "memmap_generation") >> 2;
 /** Index of `memmap_ack` in the control words. */
 export const VMCS_CTL_MEMMAP_ACK: number = offsetof(sim_vmcs, "memmap_ack") >> 2;
+/** Index of `kick` in the control words. */
+export const VMCS_CTL_KICK: number = offsetof(sim_vmcs, "kick") >> 2;
+/** Index of `irq_window` in the control words. */
+export const VMCS_CTL_IRQ_WINDOW: number = offsetof(sim_vmcs, "irq_window") >> 2;
 
 /** A new zeroed VMCS in a `SharedArrayBuffer`, in the state {@linkcode vmcs_reset} gives. */
 export function vmcs_alloc(vcpu_id = 0): vmcs_view {

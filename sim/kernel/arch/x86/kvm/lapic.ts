@@ -880,6 +880,18 @@ export function kvm_lapic_next_event_ms(vcpu: kvm_vcpu): number | null {
   return e === null || e === undefined ? null : e / 1e6;
 }
 
+/**
+ * `apic_has_pending_timer()`: an expiry not yet injected, with the APIC and
+ * the LVTT enabled (what `kvm_cpu_has_pending_timer()` wakes a halted vCPU for).
+ */
+export function apic_has_pending_timer(vcpu: kvm_vcpu): boolean {
+  const apic = lapics.get(vcpu);
+  if (!apic) return false;
+  apic_timer_poll(apic);
+  if (!apic_enabled(apic) || (kvm_lapic_get_reg(apic, APIC_LVTT) & APIC_LVT_MASKED)) return false;
+  return apic.lapic_timer.pending > 0;
+}
+
 /** `kvm_inject_apic_timer_irqs()`: a pending expiry becomes the LVTT interrupt. */
 export function kvm_inject_apic_timer_irqs(vcpu: kvm_vcpu): void {
   const apic = lapics.get(vcpu);

@@ -15,19 +15,25 @@ import { assert, assertEquals } from "@std/assert";
 import {
   __vm_enable_cap,
   get_ucall,
+  GUEST_ASSERT_EQ,
   GUEST_DONE,
+  guest_global,
+  GUEST_SYNC,
   GUEST_SYNC_ARGS,
   type kvm_vcpu,
   kvm_vm_free,
   ref,
   REPORT_GUEST_ASSERT,
   UCALL_ABORT,
+  UCALL_DONE,
   ucall_struct,
   UCALL_SYNC,
   vcpu_ioctl,
   vcpu_run,
+  vcpu_run_async,
   virt_pg_map,
   vm_create_with_one_vcpu,
+  vm_create_with_vcpus,
 } from "../../../../../include/kvm_util.ts";
 import { KVM_CAP_X86_APIC_BUS_CYCLES_NS, KVM_GET_LAPIC } from "../../../../../include/linux/kvm.ts";
 import { GP_VECTOR, kvm_lapic_state } from "../../../../../include/asm/kvm.ts";
@@ -42,6 +48,7 @@ import {
   APIC_ICR2,
   APIC_ID,
   APIC_IRR,
+  APIC_ISR,
   APIC_LDR,
   APIC_LVR,
   APIC_LVT0,
@@ -61,7 +68,17 @@ import {
   xapic_read_reg,
   xapic_write_reg,
 } from "../../../../../include/x86/apic.ts";
-import { cli, rdmsr_safe } from "../../../../../include/x86/processor.ts";
+import {
+  cli,
+  cpu_relax,
+  type ex_regs_view,
+  rdmsr_safe,
+  safe_halt,
+  sti,
+  vcpu_arch_set_entry_point,
+  vm_install_exception_handler,
+} from "../../../../../include/x86/processor.ts";
+import { u64 } from "../../../../../include/c/layout.ts";
 import { errno_get } from "../../../../../include/libc/errno.ts";
 import { EINVAL } from "../../../../../include/linux/errno.ts";
 import { in_guest_worker } from "../../../../../include/libc/process.ts";
@@ -223,6 +240,128 @@ Deno.test({
       assertEquals(errno_get(), EINVAL);
       assertEquals(__vm_enable_cap(vm, KVM_CAP_X86_APIC_BUS_CYCLES_NS, 10n), -1);
       assertEquals(errno_get(), EINVAL);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Interrupts the handlers counted (guest globals). */
+const irqs_rcvd = guest_global("irqs_rcvd", u64);
+const last_vector = guest_global("last_vector", u64);
+const isr_at_handler = guest_global("isr_at_handler", u64);
+
+/** Guest handler: counts, records ISR, EOIs. */
+export function guest_irq_handler(regs: ex_regs_view): void {
+  irqs_rcvd.value = irqs_rcvd.value + 1n;
+  last_vector.value = regs.vector;
+  isr_at_handler.value = x2apic_read_reg(APIC_ISR + 0x10 * Number(regs.vector >> 5n));
+  x2apic_write_reg(APIC_EOI, 0);
+}
+
+/** Guest: a self-IPI with IF=1 is taken at once; with IF=0 after STI. */
+export function guest_code_self_ipi(): void {
+  cli();
+  x2apic_enable();
+  sti();
+  x2apic_write_reg(APIC_SELF_IPI, 0x40);
+  GUEST_ASSERT_EQ(irqs_rcvd.value, 1n);
+  GUEST_ASSERT_EQ(last_vector.value, 0x40n);
+  GUEST_ASSERT_EQ(isr_at_handler.value, 1n); // vector 0x40: ISR word 2, bit 0
+  GUEST_ASSERT_EQ(x2apic_read_reg(APIC_ISR + 0x20), 0n); // EOI retired it
+  cli();
+  x2apic_write_reg(APIC_SELF_IPI, 0x41);
+  GUEST_ASSERT_EQ(irqs_rcvd.value, 1n); // blocked: stays in IRR
+  GUEST_ASSERT_EQ(x2apic_read_reg(APIC_IRR + 0x20), 2n);
+  // TPR above the vector's class holds it back even with IF=1.
+  x2apic_write_reg(APIC_TASKPRI, 0x40);
+  sti();
+  GUEST_SYNC(1n); // an exit: the kernel would inject if it could
+  GUEST_ASSERT_EQ(irqs_rcvd.value, 1n);
+  x2apic_write_reg(APIC_TASKPRI, 0);
+  GUEST_ASSERT_EQ(irqs_rcvd.value, 2n);
+  GUEST_ASSERT_EQ(last_vector.value, 0x41n);
+  // One-shot timer, then HLT: the vCPU sleeps until it fires.
+  x2apic_write_reg(APIC_TDCR, 0xb);
+  x2apic_write_reg(APIC_LVTT, 0x50);
+  x2apic_write_reg(APIC_TMICT, 2_000_000); // 2 ms at 1 ns per bus cycle
+  // STI;HLT with IF clear: the interrupt can only land in the HLT.
+  cli();
+  while (irqs_rcvd.value < 3n) {
+    safe_halt();
+    cli();
+  }
+  GUEST_ASSERT_EQ(last_vector.value, 0x50n);
+  GUEST_DONE();
+}
+
+Deno.test({
+  name:
+    "interrupt delivery: self-IPI through the IDT with IF, TPR holds it back, EOI, timer wakes HLT",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_code_self_ipi);
+    try {
+      for (const v of [0x40, 0x41, 0x50]) vm_install_exception_handler(vm, v, guest_irq_handler);
+      vcpu_run(vcpu.value);
+      let r = get_ucall(vcpu.value, uc);
+      if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+      assertEquals(r, UCALL_SYNC);
+      const start = performance.now();
+      vcpu_run(vcpu.value);
+      r = get_ucall(vcpu.value, uc);
+      if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+      assertEquals(r, UCALL_DONE);
+      assert(performance.now() - start >= 1.5, "HLT returned before the timer fired");
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Guest (the halting vCPU): takes IPIs until told to stop. */
+export function guest_code_halter(): void {
+  cli();
+  x2apic_enable();
+  GUEST_SYNC(0n);
+  while (irqs_rcvd.value < 10n) {
+    safe_halt();
+    cli();
+  }
+  GUEST_DONE();
+}
+
+/** Guest (the sender): ten fixed IPIs to vCPU 1, waiting for each to land. */
+export function guest_code_sender(): void {
+  cli();
+  x2apic_enable();
+  for (let i = 1n; i <= 10n; i++) {
+    x2apic_write_reg(APIC_ICR, (1n << 32n) | 0x60n);
+    while (irqs_rcvd.value < i) cpu_relax();
+  }
+  GUEST_DONE();
+}
+
+Deno.test({
+  name: "IPIs between two vCPUs: a halted vCPU is woken, a running one is kicked",
+  ignore: in_guest_worker(),
+  async fn() {
+    const vcpus: kvm_vcpu[] = [];
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_vcpus(2, guest_code_sender, vcpus);
+    try {
+      vm_install_exception_handler(vm, 0x60, guest_irq_handler);
+      vcpu_arch_set_entry_point(vcpus[1]!, guest_code_halter);
+      vcpu_run(vcpus[1]!);
+      assertEquals(get_ucall(vcpus[1]!, uc), UCALL_SYNC);
+      await Promise.all([vcpu_run_async(vcpus[0]!), vcpu_run_async(vcpus[1]!)]);
+      for (const v of vcpus) {
+        const r = get_ucall(v, uc);
+        if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+        assertEquals(r, UCALL_DONE);
+      }
     } finally {
       kvm_vm_free(vm);
     }

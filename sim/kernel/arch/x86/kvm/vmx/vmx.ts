@@ -32,6 +32,7 @@ import {
   KVM_EXIT_IO,
   KVM_EXIT_IO_IN,
   KVM_EXIT_IO_OUT,
+  KVM_EXIT_IRQ_WINDOW_OPEN,
   KVM_EXIT_MEMORY_FAULT,
   KVM_EXIT_MMIO,
   KVM_EXIT_SHUTDOWN,
@@ -43,6 +44,7 @@ import {
   KVM_MEMORY_EXIT_FLAG_PRIVATE,
   KVM_MP_STATE_HALTED,
   KVM_MP_STATE_INIT_RECEIVED,
+  KVM_MP_STATE_RUNNABLE,
   KVM_MP_STATE_UNINITIALIZED,
   KVM_MSR_EXIT_REASON_FILTER,
   KVM_MSR_EXIT_REASON_INVAL,
@@ -74,9 +76,18 @@ import {
 } from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
 import type { kvm, kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
-import type { kvm_memmap_cache } from "../../include/asm/kvm_host.ts";
-import { GuestCodeError, vcpu_thread } from "../../../../../cpu/vcpu_thread.ts";
-import { sim_vmcs, VMCS_SIZE } from "../../../../../cpu/vmcs.ts";
+import {
+  KVM_IRQCHIP_KERNEL,
+  KVM_IRQCHIP_SPLIT,
+  type kvm_memmap_cache,
+} from "../../include/asm/kvm_host.ts";
+import { GuestCodeError, run_deadline, vcpu_thread } from "../../../../../cpu/vcpu_thread.ts";
+import {
+  sim_vmcs,
+  VMCS_CTL_IRQ_WINDOW,
+  VMCS_CTL_KICK,
+  VMCS_SIZE,
+} from "../../../../../cpu/vmcs.ts";
 import type { guest_memslot } from "../../../../../cpu/memory.ts";
 import {
   EPT_VIOLATION_ACC_INSTR,
@@ -84,7 +95,9 @@ import {
   EPT_VIOLATION_GVA_TRANSLATED,
   EXIT_REASON_CPUID,
   EXIT_REASON_EPT_VIOLATION,
+  EXIT_REASON_EXTERNAL_INTERRUPT,
   EXIT_REASON_HLT,
+  EXIT_REASON_INTERRUPT_WINDOW,
   EXIT_REASON_IO_INSTRUCTION,
   EXIT_REASON_MSR_READ,
   EXIT_REASON_MSR_WRITE,
@@ -98,10 +111,13 @@ import {
   GUEST_INTR_STATE_STI,
   INTR_INFO_DELIVER_CODE_MASK,
   INTR_INFO_VALID_MASK,
+  INTR_TYPE_EXT_INTR,
   INTR_TYPE_HARD_EXCEPTION,
+  INTR_TYPE_NMI_INTR,
   IO_QUAL_IN,
   IO_QUAL_SIZE_MASK,
   IO_QUAL_STRING,
+  NMI_VECTOR,
   SIM_EXIT_REASON_DEAD,
   SIM_EXIT_REASON_DEADLINE,
   SIM_EXIT_REASON_GUEST_CRASH,
@@ -115,7 +131,19 @@ import {
 } from "../../../../../cpu/vmx.ts";
 import { kvm_build_memory_map } from "../../../../virt/kvm/memslot_map.ts";
 import { kvm_cpuid } from "../cpuid.ts";
-import { apic_mmio_read, apic_mmio_write } from "../lapic.ts";
+import {
+  apic_has_pending_timer,
+  apic_mmio_read,
+  apic_mmio_write,
+  kvm_apic_accept_pic_intr,
+  kvm_apic_has_interrupt,
+  kvm_apic_has_pending_init_or_sipi,
+  kvm_get_apic_interrupt,
+  kvm_inject_apic_timer_irqs,
+  kvm_lapic_next_event_ms,
+  pv_unhalted,
+  set_lapic_host_ops,
+} from "../lapic.ts";
 import {
   guest_pv_has,
   irqchip_in_kernel,
@@ -140,6 +168,7 @@ const R_IMMEDIATE_EXIT = offsetof(kvm_run, "immediate_exit");
 const R_EXIT_REASON = offsetof(kvm_run, "exit_reason");
 const R_READY_FOR_INJECTION = offsetof(kvm_run, "ready_for_interrupt_injection");
 const R_IF_FLAG = offsetof(kvm_run, "if_flag");
+const R_REQUEST_INTERRUPT_WINDOW = offsetof(kvm_run, "request_interrupt_window");
 const R_FLAGS = offsetof(kvm_run, "flags");
 const R_CR8 = offsetof(kvm_run, "cr8");
 const R_APIC_BASE = offsetof(kvm_run, "apic_base");
@@ -213,6 +242,8 @@ interface vcpu_vmx {
   readonly dv: DataView;
   /** Bytes of the VMCS. */
   readonly u8: Uint8Array;
+  /** The VMCS control words (`VMCS_CTL_*`, used with `Atomics`). */
+  readonly ctl: Int32Array;
   /** The PIO data page of `kvm_run`. */
   readonly pio: Uint8Array;
   /** Bytes of the `kvm_run` page. */
@@ -335,6 +366,7 @@ function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
     thread,
     dv: new DataView(v.$buffer, v.$offset, VMCS_SIZE),
     u8: new Uint8Array(v.$buffer, v.$offset, VMCS_SIZE),
+    ctl: new Int32Array(v.$buffer, v.$offset, 16),
     pio: new Uint8Array(vcpu.run_buffer, PIO_DATA_OFFSET, 4096),
     run_u8: new Uint8Array(vcpu.run_buffer),
     pio_size: 0,
@@ -393,18 +425,210 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
     run.setUint32(R_EXIT_REASON, KVM_EXIT_SHUTDOWN, true);
     return 0;
   }
-  // vcpu_block() first takes a latched SIPI (INIT_RECEIVED → RUNNABLE).
+  // vcpu_block() first takes a latched SIPI (INIT_RECEIVED → RUNNABLE); a
+  // vCPU still HALTED or waiting for its SIPI blocks in the run loop.
   kvm_apic_accept_events(vcpu);
-  if (
-    vcpu.arch.mp_state === KVM_MP_STATE_HALTED ||
-    vcpu.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED
-  ) {
-    // vcpu_block(): nothing can wake a halted vCPU (no interrupt delivery),
-    // nor send a waiting one its SIPI; KVM_RUN ends as a signal would end the wait.
-    run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
-    return -EINTR;
+  return 1;
+}
+
+// ---------------------------------------------------------------------------
+// Events: kvm_vcpu_kick(), vcpu_block(), kvm_check_and_inject_events().
+
+/** The wake-up of a vCPU blocked in an async KVM_RUN (`rcuwait` of `kvm_vcpu_block()`). */
+const waiters = new WeakMap<kvm_vcpu, () => void>();
+
+/**
+ * `kvm_vcpu_kick()`: wake the vCPU if it is blocked, and make it leave guest
+ * mode if it runs (the VMCS `kick` word, which the CPU polls at instruction
+ * boundaries, stands for the IPI to its physical CPU).
+ */
+export function kvm_vcpu_kick(vcpu: kvm_vcpu): void {
+  waiters.get(vcpu)?.();
+  const vmx = vmx_of.get(vcpu);
+  if (vmx && vcpu.running) Atomics.store(vmx.ctl, VMCS_CTL_KICK, 1);
+}
+
+set_lapic_host_ops({ kick: kvm_vcpu_kick });
+
+/** `kvm_interrupt_allowed()` on VMX: RFLAGS.IF and no STI / MOV SS blocking. */
+function interrupt_allowed(vcpu: kvm_vcpu): boolean {
+  const v = vcpu.arch.vmcs;
+  return (Number(v.rflags & 0xffffffffn) & X86_EFLAGS_IF) !== 0 &&
+    !(v.interruptibility_info & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+/**
+ * `kvm_cpu_has_extint()`: a split irqchip's ExtINT from KVM_INTERRUPT, taken
+ * only while the LAPIC accepts PIC interrupts (LINT0 in ExtINT mode).
+ */
+function kvm_cpu_has_extint(vcpu: kvm_vcpu): boolean {
+  return vcpu.kvm.arch.irqchip_mode === KVM_IRQCHIP_SPLIT &&
+    vcpu.arch.pending_external_vector !== -1 && kvm_apic_accept_pic_intr(vcpu);
+}
+
+/** `kvm_cpu_has_interrupt()`: ExtINT or a LAPIC vector above PPR. */
+function kvm_cpu_has_interrupt(vcpu: kvm_vcpu): boolean {
+  if (!irqchip_in_kernel(vcpu.kvm)) return vcpu.arch.events.interrupt.injected !== 0;
+  return kvm_cpu_has_extint(vcpu) || kvm_apic_has_interrupt(vcpu) !== -1;
+}
+
+/**
+ * `kvm_vcpu_has_events()` + `kvm_cpu_has_pending_timer()`: what ends
+ * `kvm_vcpu_block()`. A pending timer wakes the vCPU even with interrupts
+ * blocked, as KVM does (it then resumes after its HLT).
+ */
+function kvm_vcpu_check_block(vcpu: kvm_vcpu): boolean {
+  if (kvm_apic_has_pending_init_or_sipi(vcpu)) return true;
+  if (vcpu.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED) return false;
+  if (pv_unhalted.has(vcpu)) return true;
+  if (vcpu.arch.events.nmi.pending && !(vcpu.arch.vmcs.interruptibility_info & 3)) return true;
+  if (interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vcpu)) return true;
+  return apic_has_pending_timer(vcpu);
+}
+
+/**
+ * `vcpu_block()`'s wake-up: HALTED becomes RUNNABLE (PV unhalt consumed) and a
+ * latched INIT/SIPI is taken. 1 to go on with the run loop.
+ */
+function vcpu_unblock(vcpu: kvm_vcpu): number {
+  kvm_apic_accept_events(vcpu);
+  if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) {
+    pv_unhalted.delete(vcpu);
+    vcpu.arch.mp_state = KVM_MP_STATE_RUNNABLE;
   }
   return 1;
+}
+
+/** A wait that only a signal can end: KVM_RUN returns -EINTR, `KVM_EXIT_INTR`. */
+function block_interrupted(vcpu: kvm_vcpu): number {
+  set_exit_reason(vcpu, KVM_EXIT_INTR);
+  return -EINTR;
+}
+
+/**
+ * The harness timeout ended the wait: -EINTR once, and the vCPU is stopped
+ * as a guest that overran the deadline is (the next KVM_RUN says why), so a
+ * caller retrying EINTR cannot wait forever.
+ */
+function block_expired(vcpu: kvm_vcpu): number {
+  vmx_of.get(vcpu)?.thread.expire();
+  return block_interrupted(vcpu);
+}
+
+const sleep_word = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * `vcpu_block()` for a KVM_RUN that holds the host thread: only the vCPU's
+ * own timer can wake it (no other vCPU's exit is handled meanwhile), so it
+ * sleeps until the timer fires; with no timer armed, or past the run
+ * deadline, the wait ends as a signal would end it.
+ */
+function vcpu_block_sync(vcpu: kvm_vcpu): number {
+  const deadline = run_deadline();
+  const give_up = deadline === undefined ? Infinity : performance.now() + deadline;
+  for (;;) {
+    if (kvm_vcpu_check_block(vcpu)) return vcpu_unblock(vcpu);
+    const next = kvm_lapic_next_event_ms(vcpu);
+    if (next === null) return block_interrupted(vcpu);
+    const now = performance.now();
+    if (now >= give_up) return block_expired(vcpu);
+    Atomics.wait(sleep_word, 0, 0, Math.max(0, Math.min(next, give_up) - now));
+  }
+}
+
+/**
+ * `vcpu_block()` for an async KVM_RUN: sleeps (the event loop runs other
+ * vCPUs) until {@linkcode kvm_vcpu_kick} or the vCPU's timer, up to the run
+ * deadline.
+ */
+async function vcpu_block_async(vcpu: kvm_vcpu): Promise<number> {
+  const deadline = run_deadline();
+  const give_up = deadline === undefined ? Infinity : performance.now() + deadline;
+  for (;;) {
+    if (kvm_vcpu_check_block(vcpu)) return vcpu_unblock(vcpu);
+    const now = performance.now();
+    if (now >= give_up) return block_expired(vcpu);
+    const next = kvm_lapic_next_event_ms(vcpu);
+    const until = Math.min(next ?? Infinity, give_up);
+    await new Promise<void>((resolve) => {
+      const t = until === Infinity ? undefined : setTimeout(resolve, Math.max(0, until - now));
+      waiters.set(vcpu, () => {
+        if (t !== undefined) clearTimeout(t);
+        resolve();
+      });
+    });
+    waiters.delete(vcpu);
+  }
+}
+
+/**
+ * `kvm_check_and_inject_events()` + `inject_pending_event()` before an
+ * entry: an expired timer's interrupt into IRR, then the highest-priority
+ * event the guest can take (an NMI, a re-injected KVM_INTERRUPT vector, a
+ * split irqchip's ExtINT, the LAPIC's vector above PPR) through VM-entry
+ * event injection; an interrupt the guest cannot take yet (or
+ * `request_interrupt_window`) arms interrupt-window exiting.
+ */
+function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
+  Atomics.store(vmx.ctl, VMCS_CTL_KICK, 0);
+  const k = vcpu.kvm;
+  if (irqchip_in_kernel(k)) kvm_inject_apic_timer_irqs(vcpu);
+  const ev = vcpu.arch.events;
+  let window = false;
+  const busy = (vmx.dv.getUint32(V_ENTRY_INTR_INFO, true) & INTR_INFO_VALID_MASK) !== 0;
+  if (!busy) {
+    const shadow = vmx.dv.getUint32(V_INTERRUPTIBILITY, true) &
+      (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+    if (ev.interrupt.injected) {
+      // An interrupt KVM_INTERRUPT (or KVM_SET_VCPU_EVENTS) made "injected"
+      // is re-injected at the next entry whatever RFLAGS.IF says.
+      ev.interrupt.injected = 0;
+      inject_event(vmx, INTR_TYPE_EXT_INTR, ev.interrupt.nr);
+    } else if (ev.nmi.pending && !shadow) {
+      ev.nmi.pending = 0;
+      inject_event(vmx, INTR_TYPE_NMI_INTR, NMI_VECTOR);
+    } else if (irqchip_in_kernel(k) && kvm_cpu_has_interrupt(vcpu)) {
+      if (interrupt_allowed(vcpu)) {
+        let vector: number;
+        if (kvm_cpu_has_extint(vcpu)) {
+          vector = vcpu.arch.pending_external_vector;
+          vcpu.arch.pending_external_vector = -1;
+        } else vector = kvm_get_apic_interrupt(vcpu);
+        if (vector >= 0) inject_event(vmx, INTR_TYPE_EXT_INTR, vector);
+      } else window = true;
+    }
+  } else if (irqchip_in_kernel(k) && kvm_cpu_has_interrupt(vcpu)) window = true;
+  if (vcpu.run.getUint8(R_REQUEST_INTERRUPT_WINDOW) && k.arch.irqchip_mode !== KVM_IRQCHIP_KERNEL) {
+    window = true;
+  }
+  Atomics.store(vmx.ctl, VMCS_CTL_IRQ_WINDOW, window ? 1 : 0);
+}
+
+/** VM-entry event injection of an external interrupt or NMI (delivered at the boundary). */
+function inject_event(vmx: vcpu_vmx, type: number, vector: number): void {
+  vmx.dv.setUint32(V_ENTRY_INTR_INFO, (INTR_INFO_VALID_MASK | type | vector) >>> 0, true);
+}
+
+/**
+ * `dm_request_for_irq_injection()` && `kvm_vcpu_ready_for_interrupt_injection()`:
+ * userspace asked for an interrupt window (no in-kernel PIC) and the guest
+ * can take an interrupt now: KVM_RUN returns with KVM_EXIT_IRQ_WINDOW_OPEN.
+ */
+function irq_window_open(vcpu: kvm_vcpu, vmx: vcpu_vmx): boolean {
+  const k = vcpu.kvm;
+  if (
+    !vcpu.run.getUint8(R_REQUEST_INTERRUPT_WINDOW) || k.arch.irqchip_mode === KVM_IRQCHIP_KERNEL
+  ) {
+    return false;
+  }
+  if (!interrupt_allowed(vcpu)) return false;
+  if (vmx.dv.getUint32(V_ENTRY_INTR_INFO, true) & INTR_INFO_VALID_MASK) return false;
+  if (vcpu.arch.events.interrupt.injected) return false;
+  // kvm_cpu_accept_dm_intr(): with a LAPIC, only while it takes ExtINT and none is pending.
+  if (irqchip_in_kernel(k)) {
+    return kvm_apic_accept_pic_intr(vcpu) && vcpu.arch.pending_external_vector === -1;
+  }
+  return true;
 }
 
 /** `post_kvm_run_save()`: the interrupt-window state userspace reads after every KVM_RUN. */
@@ -456,8 +680,17 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
       const vmx = vmx_get_vcpu(vcpu);
       vcpu.has_run = true;
       do {
+        if (vcpu.arch.mp_state !== KVM_MP_STATE_RUNNABLE) {
+          r = vcpu_block_sync(vcpu);
+          continue;
+        }
+        inject_pending_event(vcpu, vmx);
         prepare_entry(vcpu, vmx);
         r = vmx_handle_exit(vcpu, vmx, vmx.thread.enter());
+        if (r > 0 && irq_window_open(vcpu, vmx)) {
+          set_exit_reason(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+          r = 0;
+        }
       } while (r > 0);
     }
     store_regs(vcpu);
@@ -496,8 +729,17 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
       const vmx = vmx_get_vcpu(vcpu);
       vcpu.has_run = true;
       do {
+        if (vcpu.arch.mp_state !== KVM_MP_STATE_RUNNABLE) {
+          r = await vcpu_block_async(vcpu);
+          continue;
+        }
+        inject_pending_event(vcpu, vmx);
         prepare_entry(vcpu, vmx);
         r = vmx_handle_exit(vcpu, vmx, await vmx.thread.enter_async());
+        if (r > 0 && irq_window_open(vcpu, vmx)) {
+          set_exit_reason(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+          r = 0;
+        }
       } while (r > 0);
     }
     store_regs(vcpu);
@@ -665,13 +907,20 @@ function handle_cpuid(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
 
 /**
  * `kvm_emulate_halt()`: HLT completes, then without an in-kernel LAPIC the
- * vCPU exits with KVM_EXIT_HLT; with one it blocks until an interrupt, which
- * the simulator never delivers, so KVM_RUN ends as a signal would end it.
+ * vCPU exits with KVM_EXIT_HLT; with one it is HALTED and the run loop
+ * blocks it until an event (`vcpu_block()`).
  */
 function handle_halt(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   skip_emulated_instruction(vmx);
   const k = vcpu.kvm;
-  if (irqchip_in_kernel(k) || (k.arch.disabled_exits & KVM_X86_DISABLE_EXITS_HLT)) {
+  if (irqchip_in_kernel(k)) {
+    // __kvm_emulate_halt(): the run loop blocks the vCPU (vcpu_block()).
+    vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
+    return 1;
+  }
+  if (k.arch.disabled_exits & KVM_X86_DISABLE_EXITS_HLT) {
+    // A guest halting natively waits for an interrupt only userspace
+    // (KVM_INTERRUPT) could give: a signal ends the wait.
     vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
     set_exit_reason(vcpu, KVM_EXIT_INTR);
     return -EINTR;
@@ -1030,6 +1279,11 @@ function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number 
       return handle_xsetbv(vcpu, vmx);
     case EXIT_REASON_WBINVD:
       return skip_emulated_instruction(vmx);
+    case EXIT_REASON_EXTERNAL_INTERRUPT:
+    case EXIT_REASON_INTERRUPT_WINDOW:
+      // handle_external_interrupt() / handle_interrupt_window(): the next
+      // entry injects what became pending (the CPU dropped the window request).
+      return 1;
     case EXIT_REASON_TDCALL:
       // TDCALL outside a TD is #UD (`handle_tdcall()`).
       return inject_exception(vmx, UD_VECTOR);
