@@ -1273,10 +1273,13 @@ export function guest_pv_has(vcpu: kvm_vcpu, feature: number): boolean {
 /**
  * `kvm_find_kvm_cpuid_features()`: the KVM_CPUID_FEATURES leaf of the KVM
  * paravirt base ("KVMKVMKVM" at 0x40000000 + n * 0x100), or undefined when
- * the table has no KVM signature.
+ * the table has no KVM signature. The bases searched are
+ * `for_each_possible_cpuid_base_hypervisor()`'s (asm/cpuid/api.h, as
+ * `kvm_get_hypervisor_cpuid()` walks them): 256 of them, below 0x40010000.
+ * (Searching on to 0x50000000 made every KVM_SET_CPUID2 take ~200 ms.)
  */
 function kvm_find_kvm_cpuid_features(e: readonly cpuid_entry[]): cpuid_entry | undefined {
-  for (let base = KVM_CPUID_SIGNATURE; base < 0x50000000; base += 0x100) {
+  for (let base = KVM_CPUID_SIGNATURE; base < 0x40010000; base += 0x100) {
     const sig = kvm_find_cpuid_entry_index(e, base, 0);
     if (
       sig && sig.ebx === KVM_SIGNATURE[0] && sig.ecx === KVM_SIGNATURE[1] &&

@@ -53,3 +53,25 @@ Deno.test("PV_UNHALT is cleared by KVM_SET_CPUID2 only with HLT exits disabled a
     }
   }
 });
+
+Deno.test("KVM's leaves are found at the bases below 0x40010000 only (for_each_possible_cpuid_base_hypervisor)", () => {
+  const PV_UNHALT = 1 << 7; // KVM_FEATURE_PV_UNHALT in the features leaf's EAX
+  for (const [base, found] of [[0x4000ff00, true], [0x40010000, false]] as const) {
+    const vm = vm_create(1);
+    try {
+      vm_enable_cap(vm, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT);
+      const v = vm_vcpu_add(vm, 0, null);
+      const sig = vcpu_get_cpuid_entry(v, KVM_CPUID_SIGNATURE);
+      const features = vcpu_get_cpuid_entry(v, KVM_CPUID_SIGNATURE + 1);
+      sig.function = base;
+      sig.eax = base + 1;
+      features.function = base + 1;
+      features.eax |= PV_UNHALT;
+      vcpu_set_cpuid(v);
+      const bit = (vcpu_get_cpuid_entry(v, base + 1).eax & PV_UNHALT) !== 0;
+      assertEquals(bit, !found, `signature at 0x${base.toString(16)}`);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  }
+});
