@@ -24,7 +24,9 @@
  *
  * {@linkcode vm_load_asm} is the general loader: tests whose C code puts
  * labels around an instruction (userspace_msr_exit_test's `em_rdmsr_start`)
- * assemble their own stubs and publish the label addresses to the guest.
+ * assemble their own stubs and publish the label addresses to the guest;
+ * {@linkcode KVM_ASM_SAFE} builds such a stub for an instruction of a test's
+ * own (smaller_maxphyaddr_emulation_test's `flds`).
  *
  * Stubs are loaded when the VM is created (`kvm_arch_vm_post_create()`), and
  * only when {@linkcode is_forced_emulation_enabled} is set, as upstream's
@@ -96,26 +98,68 @@ export type fep_insn = "rdmsr" | "wrmsr" | "rdpmc" | "xgetbv" | "xsetbv" | "cpui
 
 const FEP_INSNS: readonly fep_insn[] = ["rdmsr", "wrmsr", "rdpmc", "xgetbv", "xsetbv", "cpuid"];
 
-/** The stubs' source: upstream's `__KVM_ASM_SAFE(insn, KVM_FEP)` with a SysV prologue. */
+/**
+ * C `KVM_ASM_SAFE(insn)` as source lines for {@linkcode vm_load_asm}: a
+ * function (label `name`) taking RAX, RCX and RDX as its SysV arguments
+ * (RDI, RSI, RDX), running `insn` under the `KVM_ASM_SAFE` protocol and
+ * returning with the instruction's outputs in place, the vector in R9 (0 if
+ * nothing faulted) and the error code in R10. `insn` is one or more lines
+ * (`".byte 0xd9, 0x00"` for an instruction the assembler lacks); labels
+ * `<name>_start`/`<name>_end` mark the instruction and where it resumes.
+ *
+ * @param name the function's label
+ * @param insn the instruction's source lines
+ * @returns the source lines
+ */
+export function KVM_ASM_SAFE(name: string, insn: readonly string[]): string[] {
+  return __KVM_ASM_SAFE(name, insn, []);
+}
+
+/**
+ * C `KVM_ASM_SAFE_FEP(insn)`: as {@linkcode KVM_ASM_SAFE}, with `KVM_FEP`
+ * before the instruction.
+ *
+ * @param name the function's label
+ * @param insn the instruction's source lines
+ * @returns the source lines
+ */
+export function KVM_ASM_SAFE_FEP(name: string, insn: readonly string[]): string[] {
+  return __KVM_ASM_SAFE(name, insn, KVM_FEP);
+}
+
+function __KVM_ASM_SAFE(name: string, insn: readonly string[], fep: readonly string[]): string[] {
+  return [
+    `${name}:`,
+    "mov %rdi, %rax",
+    "mov %rsi, %rcx",
+    `mov $${EXCEPTION_MAGIC}, %r9`,
+    `lea ${name}_start(%rip), %r10`,
+    `lea ${name}_end(%rip), %r11`,
+    ...fep,
+    `${name}_start:`,
+    ...insn,
+    "xor %r9, %r9",
+    `${name}_end:`,
+    "ret",
+  ];
+}
+
+/** The library's stubs: one `KVM_ASM_SAFE_FEP` function per instruction. */
 function fep_stub_lines(): string[] {
-  const out: string[] = [];
-  for (const insn of FEP_INSNS) {
-    out.push(
-      `kvm_asm_safe_fep_${insn}:`,
-      "mov %rdi, %rax",
-      "mov %rsi, %rcx",
-      `mov $${EXCEPTION_MAGIC}, %r9`,
-      `lea ${insn}_fep_start(%rip), %r10`,
-      `lea ${insn}_fep_end(%rip), %r11`,
-      ...KVM_FEP,
-      `${insn}_fep_start:`,
-      insn,
-      "xor %r9, %r9",
-      `${insn}_fep_end:`,
-      "ret",
-    );
-  }
-  return out;
+  return FEP_INSNS.flatMap((insn) => KVM_ASM_SAFE_FEP(`kvm_asm_safe_fep_${insn}`, [insn]));
+}
+
+/**
+ * Calls a {@linkcode KVM_ASM_SAFE} function loaded at `gva` (guest side).
+ *
+ * @param gva the function's address (its label)
+ * @param inputs the input registers
+ * @returns 0, or the exception vector; R10 holds the error code after a fault
+ */
+export function kvm_asm_safe_call(gva: gva_t, inputs: fep_inputs = {}): number {
+  const u = (v: bigint | number | undefined): bigint => BigInt.asUintN(64, BigInt(v ?? 0));
+  guest_call(gva, u(inputs.rax), u(inputs.rcx), u(inputs.rdx));
+  return Number(reg_read(R9) & 0xffn);
 }
 
 let stub_offsets: ReadonlyMap<string, bigint> | undefined;
@@ -134,7 +178,7 @@ export const kvm_fep_stubs: guest_global<bigint> = guest_global("kvm_fep_stubs",
  * enabled.
  *
  * @param vm the VM
- * @returns the stubs' object (labels are GVAs: `rdmsr_fep_start`, ...)
+ * @returns the stubs' object (labels are GVAs: `kvm_asm_safe_fep_rdmsr_start`, ...)
  */
 export function vm_load_fep_stubs(vm: kvm_vm): asm_object {
   const obj = vm_load_asm(vm, fep_stub_lines());
@@ -146,7 +190,7 @@ export function vm_load_fep_stubs(vm: kvm_vm): asm_object {
 
 /**
  * The guest address of label `name` of the loaded stubs (e.g.
- * `"rdmsr_fep_start"`, the instruction a #GP handler sees in `regs->rip`).
+ * `"kvm_asm_safe_fep_rdmsr_start"`, the instruction a #GP handler sees in `regs->rip`).
  * Stops the guest if the host loaded no stubs.
  *
  * @param name the label
@@ -186,14 +230,7 @@ export interface fep_inputs {
  */
 export function kvm_asm_safe_fep(insn: fep_insn, inputs: fep_inputs = {}): number {
   if (!FEP_INSNS.includes(insn)) GUEST_FAIL("kvm_asm_safe_fep: no stub for '%s'", insn);
-  const u = (v: bigint | number | undefined): bigint => BigInt.asUintN(64, BigInt(v ?? 0));
-  guest_call(
-    kvm_fep_label(`kvm_asm_safe_fep_${insn}`),
-    u(inputs.rax),
-    u(inputs.rcx),
-    u(inputs.rdx),
-  );
-  return Number(reg_read(R9) & 0xffn);
+  return kvm_asm_safe_call(kvm_fep_label(`kvm_asm_safe_fep_${insn}`), inputs);
 }
 
 /**
