@@ -13,6 +13,7 @@
  * @module
  */
 
+import { kvm_set_msi } from "../../arch/x86/kvm/irq_comm.ts";
 import { alloc_fails } from "../../../fault_inject.ts";
 import { EEXIST, EFAULT, EINVAL, EIO, ENOMEM } from "../../../../include/linux/errno.ts";
 import { _IOC_TYPE } from "../../../../include/linux/ioctl.ts";
@@ -519,15 +520,19 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
 }
 
 /**
- * `kvm_send_userspace_msi()`: validated and accepted. The simulated vCPUs
- * have no interrupt delivery yet, so the MSI reaches no vCPU (0: "not
- * delivered", what the kernel returns for a masked or unroutable MSI).
+ * `kvm_send_userspace_msi()`: the flags checks, then `kvm_set_msi()`
+ * (irq_comm.ts): the number of LAPICs that took it, 0 if refused, -1 if no
+ * destination matched (the ioctl's result as the kernel passes it on).
  */
 function kvm_send_userspace_msi(k: kvm): number {
   if (k.arch.irqchip_mode === 0) return -EINVAL;
   if (msi_v.flags & ~KVM_MSI_VALID_DEVID) return -EINVAL;
   if (!(msi_v.flags & KVM_MSI_VALID_DEVID) && msi_v.devid) return -EINVAL;
-  return 0;
+  return kvm_set_msi(k, {
+    address_lo: msi_v.address_lo,
+    address_hi: msi_v.address_hi,
+    data: msi_v.data,
+  });
 }
 
 function kvm_vm_release(filp: file): void {

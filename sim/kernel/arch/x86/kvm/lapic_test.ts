@@ -14,6 +14,7 @@ import "../../../../use_sim_backend.ts";
 import { assert, assertEquals } from "@std/assert";
 import {
   __vm_enable_cap,
+  __vm_ioctl,
   get_ucall,
   GUEST_ASSERT_EQ,
   GUEST_DONE,
@@ -35,7 +36,12 @@ import {
   vm_create_with_one_vcpu,
   vm_create_with_vcpus,
 } from "../../../../../include/kvm_util.ts";
-import { KVM_CAP_X86_APIC_BUS_CYCLES_NS, KVM_GET_LAPIC } from "../../../../../include/linux/kvm.ts";
+import {
+  KVM_CAP_X86_APIC_BUS_CYCLES_NS,
+  KVM_GET_LAPIC,
+  kvm_msi,
+  KVM_SIGNAL_MSI,
+} from "../../../../../include/linux/kvm.ts";
 import { GP_VECTOR, kvm_lapic_state } from "../../../../../include/asm/kvm.ts";
 import {
   APIC_BASE_MSR,
@@ -362,6 +368,46 @@ Deno.test({
         if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
         assertEquals(r, UCALL_DONE);
       }
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Guest: waits, interrupts enabled only in HLT, for one MSI. */
+export function guest_code_msi(): void {
+  cli();
+  x2apic_enable();
+  GUEST_SYNC(0n);
+  while (irqs_rcvd.value < 1n) {
+    safe_halt();
+    cli();
+  }
+  GUEST_ASSERT_EQ(last_vector.value, 0x70n);
+  GUEST_DONE();
+}
+
+Deno.test({
+  name: "KVM_SIGNAL_MSI: delivered to the LAPIC its address names; no destination is -1",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_code_msi);
+    try {
+      vm_install_exception_handler(vm, 0x70, guest_irq_handler);
+      vcpu_run(vcpu.value);
+      assertEquals(get_ucall(vcpu.value, uc), UCALL_SYNC);
+      const msi = kvm_msi.alloc();
+      msi.address_lo = 0xfee00000 | (5 << 12); // APIC ID 5: nobody
+      msi.data = 0x70;
+      assertEquals(__vm_ioctl(vm, KVM_SIGNAL_MSI, msi), -1);
+      msi.address_lo = 0xfee00000; // APIC ID 0, physical, fixed
+      assertEquals(__vm_ioctl(vm, KVM_SIGNAL_MSI, msi), 1);
+      vcpu_run(vcpu.value);
+      const r = get_ucall(vcpu.value, uc);
+      if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+      assertEquals(r, UCALL_DONE);
     } finally {
       kvm_vm_free(vm);
     }
