@@ -19,6 +19,10 @@ import { KVM_X86_SEV_ES_VM, KVM_X86_SEV_VM, KVM_X86_SNP_VM, KVM_X86_TDX_VM } fro
 import { type vm_shape, VM_TYPE } from "../kvm_util_types.ts";
 
 export * from "../../lib/x86/processor.ts";
+// processor.h includes the architectural headers; one definition each.
+export * from "../asm/msr-index.ts";
+export * from "../asm/processor-flags.ts";
+export * from "../asm/kvm_vcpu_regs.ts";
 
 /** C `BIT_ULL(n)`. */
 function BIT_ULL(n: number): bigint {
@@ -35,151 +39,8 @@ export const PAGE_MASK: bigint = BigInt.asUintN(64, ~BigInt(PAGE_SIZE - 1));
 /** C `NUM_INTERRUPTS`. */
 export const NUM_INTERRUPTS = 256;
 
-/** RFLAGS bit 1 (FIXED). */
-export const X86_EFLAGS_FIXED: bigint = BIT_ULL(1);
-/** RFLAGS bit 9 (IF). */
-export const X86_EFLAGS_IF: bigint = BIT_ULL(9);
-
-/** CR0.PE: protected mode. */
-export const X86_CR0_PE: bigint = BIT_ULL(0);
-/** CR0.MP. */
-export const X86_CR0_MP: bigint = BIT_ULL(1);
-/** CR0.EM. */
-export const X86_CR0_EM: bigint = BIT_ULL(2);
-/** CR0.TS. */
-export const X86_CR0_TS: bigint = BIT_ULL(3);
-/** CR0.ET. */
-export const X86_CR0_ET: bigint = BIT_ULL(4);
-/** CR0.NE. */
-export const X86_CR0_NE: bigint = BIT_ULL(5);
-/** CR0.WP. */
-export const X86_CR0_WP: bigint = BIT_ULL(16);
-/** CR0.AM. */
-export const X86_CR0_AM: bigint = BIT_ULL(18);
-/** CR0.NW. */
-export const X86_CR0_NW: bigint = BIT_ULL(29);
-/** CR0.CD. */
-export const X86_CR0_CD: bigint = BIT_ULL(30);
-/** CR0.PG: paging. */
-export const X86_CR0_PG: bigint = BIT_ULL(31);
-
-/** CR4.VME. */
-export const X86_CR4_VME: bigint = BIT_ULL(0);
-/** CR4.PVI. */
-export const X86_CR4_PVI: bigint = BIT_ULL(1);
-/** CR4.TSD. */
-export const X86_CR4_TSD: bigint = BIT_ULL(2);
-/** CR4.DE. */
-export const X86_CR4_DE: bigint = BIT_ULL(3);
-/** CR4.PSE. */
-export const X86_CR4_PSE: bigint = BIT_ULL(4);
-/** CR4.PAE. */
-export const X86_CR4_PAE: bigint = BIT_ULL(5);
-/** CR4.MCE. */
-export const X86_CR4_MCE: bigint = BIT_ULL(6);
-/** CR4.PGE. */
-export const X86_CR4_PGE: bigint = BIT_ULL(7);
-/** CR4.PCE. */
-export const X86_CR4_PCE: bigint = BIT_ULL(8);
-/** CR4.OSFXSR. */
-export const X86_CR4_OSFXSR: bigint = BIT_ULL(9);
-/** CR4.OSXMMEXCPT. */
-export const X86_CR4_OSXMMEXCPT: bigint = BIT_ULL(10);
-/** CR4.UMIP. */
-export const X86_CR4_UMIP: bigint = BIT_ULL(11);
-/** CR4.LA57: 5-level paging. */
-export const X86_CR4_LA57: bigint = BIT_ULL(12);
-/** CR4.VMXE. */
-export const X86_CR4_VMXE: bigint = BIT_ULL(13);
-/** CR4.SMXE. */
-export const X86_CR4_SMXE: bigint = BIT_ULL(14);
-/** CR4.FSGSBASE. */
-export const X86_CR4_FSGSBASE: bigint = BIT_ULL(16);
-/** CR4.PCIDE. */
-export const X86_CR4_PCIDE: bigint = BIT_ULL(17);
-/** CR4.OSXSAVE. */
-export const X86_CR4_OSXSAVE: bigint = BIT_ULL(18);
-/** CR4.SMEP. */
-export const X86_CR4_SMEP: bigint = BIT_ULL(20);
-/** CR4.SMAP. */
-export const X86_CR4_SMAP: bigint = BIT_ULL(21);
-/** CR4.PKE. */
-export const X86_CR4_PKE: bigint = BIT_ULL(22);
-/** CR4.CET. */
-export const X86_CR4_CET: bigint = BIT_ULL(23);
-
-/** EFER.SCE. */
-export const EFER_SCE: bigint = BIT_ULL(0);
-/** EFER.LME. */
-export const EFER_LME: bigint = BIT_ULL(8);
-/** EFER.LMA. */
-export const EFER_LMA: bigint = BIT_ULL(10);
-/** EFER.NX. */
-export const EFER_NX: bigint = BIT_ULL(11);
-/** EFER.SVME. */
-export const EFER_SVME: bigint = BIT_ULL(12);
-/** EFER.LMSLE. */
-export const EFER_LMSLE: bigint = BIT_ULL(13);
-/** EFER.FFXSR. */
-export const EFER_FFXSR: bigint = BIT_ULL(14);
-/** EFER.AUTOIBRS. */
-export const EFER_AUTOIBRS: bigint = BIT_ULL(21);
-
-/** `MSR_EFER`. */
-export const MSR_EFER = 0xc0000080;
-/** `MSR_STAR`. */
-export const MSR_STAR = 0xc0000081;
-/** `MSR_LSTAR`. */
-export const MSR_LSTAR = 0xc0000082;
-/** `MSR_FS_BASE`. */
-export const MSR_FS_BASE = 0xc0000100;
-/** `MSR_GS_BASE`. */
-export const MSR_GS_BASE = 0xc0000101;
-/** `MSR_KERNEL_GS_BASE`. */
-export const MSR_KERNEL_GS_BASE = 0xc0000102;
-/** `MSR_TSC_AUX`. */
-export const MSR_TSC_AUX = 0xc0000103;
-/** `MSR_IA32_TSC`. */
-export const MSR_IA32_TSC = 0x10;
-/** `MSR_IA32_APICBASE`. */
-export const MSR_IA32_APICBASE = 0x1b;
-/** `MSR_IA32_FEATURE_CONTROL`. */
-export const MSR_IA32_FEATURE_CONTROL = 0x3a;
-/** `MSR_IA32_TSC_ADJUST`. */
-export const MSR_IA32_TSC_ADJUST = 0x3b;
-/** `MSR_IA32_SPEC_CTRL`. */
-export const MSR_IA32_SPEC_CTRL = 0x48;
 /** C `NONCANONICAL`: an address that is not canonical with 48 or 57 bits (accessing it is #GP). */
 export const NONCANONICAL = 0xaaaaaaaaaaaaaaaan;
-
-/** `MSR_IA32_FLUSH_CMD`. */
-export const MSR_IA32_FLUSH_CMD = 0x10b;
-/** `MSR_IA32_UCODE_REV`. */
-export const MSR_IA32_UCODE_REV = 0x8b;
-/** `MSR_PLATFORM_INFO`. */
-export const MSR_PLATFORM_INFO = 0xce;
-/** `MSR_IA32_MISC_ENABLE`. */
-export const MSR_IA32_MISC_ENABLE = 0x1a0;
-/** `MSR_IA32_CR_PAT`. */
-export const MSR_IA32_CR_PAT = 0x277;
-/** `MSR_IA32_XSS`. */
-export const MSR_IA32_XSS = 0xda0;
-/** `MSR_IA32_POWER_CTL`. */
-export const MSR_IA32_POWER_CTL = 0x1fc;
-/** `MSR_SYSCALL_MASK`. */
-export const MSR_SYSCALL_MASK = 0xc0000084;
-/** `MSR_FS_BASE` spelled as in some tests. */
-export const MSR_IA32_FS_BASE: number = MSR_FS_BASE;
-/** `MSR_AMD64_SEV_ES_GHCB`: the GHCB MSR, which carries GHCB MSR protocol requests. */
-export const MSR_AMD64_SEV_ES_GHCB = 0xc0010130;
-/** `MSR_AMD64_SEV`: the guest's SEV status (read-only; SEV-ES guests read it without an exit). */
-export const MSR_AMD64_SEV = 0xc0010131;
-/** `MSR_AMD64_SEV_ENABLED`: the guest runs with encrypted memory. */
-export const MSR_AMD64_SEV_ENABLED: bigint = BIT_ULL(0);
-/** `MSR_AMD64_SEV_ES_ENABLED`: the guest's register state is encrypted too. */
-export const MSR_AMD64_SEV_ES_ENABLED: bigint = BIT_ULL(1);
-/** `MSR_AMD64_SEV_SNP_ENABLED`: the guest is an SEV-SNP guest. */
-export const MSR_AMD64_SEV_SNP_ENABLED: bigint = BIT_ULL(2);
 
 /** C `XFEATURE_MASK_FP`: XSAVE state component 0, x87. */
 export const XFEATURE_MASK_FP: bigint = BIT_ULL(0);
@@ -194,44 +55,6 @@ export const KERNEL_CS = 0x8;
 export const KERNEL_DS = 0x10;
 /** C `KERNEL_TSS`. */
 export const KERNEL_TSS = 0x18;
-
-/**
- * `VCPU_REGS_*` (the kernel's `arch/x86/include/asm/kvm_vcpu_regs.h`): GPR
- * numbers in instruction-encoding order, for guest code that reads or writes
- * a register the way C guests use inline-asm operands (`reg_read`,
- * `reg_write`).
- */
-export const VCPU_REGS_RAX = 0;
-/** RCX. */
-export const VCPU_REGS_RCX = 1;
-/** RDX. */
-export const VCPU_REGS_RDX = 2;
-/** RBX. */
-export const VCPU_REGS_RBX = 3;
-/** RSP. */
-export const VCPU_REGS_RSP = 4;
-/** RBP. */
-export const VCPU_REGS_RBP = 5;
-/** RSI. */
-export const VCPU_REGS_RSI = 6;
-/** RDI. */
-export const VCPU_REGS_RDI = 7;
-/** R8. */
-export const VCPU_REGS_R8 = 8;
-/** R9. */
-export const VCPU_REGS_R9 = 9;
-/** R10. */
-export const VCPU_REGS_R10 = 10;
-/** R11. */
-export const VCPU_REGS_R11 = 11;
-/** R12. */
-export const VCPU_REGS_R12 = 12;
-/** R13. */
-export const VCPU_REGS_R13 = 13;
-/** R14. */
-export const VCPU_REGS_R14 = 14;
-/** R15. */
-export const VCPU_REGS_R15 = 15;
 
 /** C `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`: register indices of a CPUID entry (alphabetical, as in `kvm_cpuid_entry2`). */
 export const KVM_CPUID_EAX = 0;
@@ -570,8 +393,7 @@ export { ex_regs, type ex_regs_fields } from "./ex_regs.ts";
 // The rest of processor.h's constants and pure macros (baseline kvm-x86 next,
 // 1a27afa0511e). Enum members are also plain constants, as C code names them.
 
-/** C `NMI_VECTOR`. */
-export const NMI_VECTOR = 0x02;
+export { NMI_VECTOR } from "../asm/irq_vectors.ts";
 /** C `KVM_MAGIC_DE_VECTOR`: what exception fixup reports for #DE (0 means "no exception"). */
 export const KVM_MAGIC_DE_VECTOR = 0xff;
 /** C `KVM_EXCEPTION_MAGIC`: the marker exception fixup looks for in R9. */
@@ -922,92 +744,12 @@ export const PTE_ALWAYS_SET_MASK = 0n;
 
 // MSRs of asm/msr-index.h the ported programs name.
 
-/** AMD `MSR_K7_HWCR`: hardware configuration. */
-export const MSR_K7_HWCR = 0xc0010015;
-/** AMD `MSR_AMD64_DE_CFG`: decode configuration. */
-export const MSR_AMD64_DE_CFG = 0xc0011029;
-/** `MSR_IA32_VMX_BASIC`. */
-export const MSR_IA32_VMX_BASIC = 0x480;
-/** `MSR_IA32_VMX_PINBASED_CTLS`. */
-export const MSR_IA32_VMX_PINBASED_CTLS = 0x481;
-/** `MSR_IA32_VMX_PROCBASED_CTLS`. */
-export const MSR_IA32_VMX_PROCBASED_CTLS = 0x482;
-/** `MSR_IA32_VMX_EXIT_CTLS`. */
-export const MSR_IA32_VMX_EXIT_CTLS = 0x483;
-/** `MSR_IA32_VMX_ENTRY_CTLS`. */
-export const MSR_IA32_VMX_ENTRY_CTLS = 0x484;
-/** `MSR_IA32_VMX_MISC`. */
-export const MSR_IA32_VMX_MISC = 0x485;
-/** `MSR_IA32_VMX_CR0_FIXED0`. */
-export const MSR_IA32_VMX_CR0_FIXED0 = 0x486;
-/** `MSR_IA32_VMX_CR0_FIXED1`. */
-export const MSR_IA32_VMX_CR0_FIXED1 = 0x487;
-/** `MSR_IA32_VMX_CR4_FIXED0`. */
-export const MSR_IA32_VMX_CR4_FIXED0 = 0x488;
-/** `MSR_IA32_VMX_CR4_FIXED1`. */
-export const MSR_IA32_VMX_CR4_FIXED1 = 0x489;
-/** `MSR_IA32_SYSENTER_CS`. */
-export const MSR_IA32_SYSENTER_CS = 0x174;
-/** `MSR_IA32_SYSENTER_ESP`. */
-export const MSR_IA32_SYSENTER_ESP = 0x175;
-/** `MSR_IA32_SYSENTER_EIP`. */
-export const MSR_IA32_SYSENTER_EIP = 0x176;
-/** `MSR_CSTAR`: the compatibility-mode SYSCALL target. */
-export const MSR_CSTAR = 0xc0000083;
-/** `MSR_IA32_U_CET`: user-mode CET controls. */
-export const MSR_IA32_U_CET = 0x6a0;
-/** `MSR_IA32_S_CET`: supervisor-mode CET controls. */
-export const MSR_IA32_S_CET = 0x6a2;
-/** `MSR_IA32_PL0_SSP`: the ring-0 shadow stack pointer. */
-export const MSR_IA32_PL0_SSP = 0x6a4;
-/** `MSR_IA32_PL1_SSP`. */
-export const MSR_IA32_PL1_SSP = 0x6a5;
-/** `MSR_IA32_PL2_SSP`. */
-export const MSR_IA32_PL2_SSP = 0x6a6;
-/** `MSR_IA32_PL3_SSP`. */
-export const MSR_IA32_PL3_SSP = 0x6a7;
 /** `CET_SHSTK_EN`: shadow stacks enabled. */
 export const CET_SHSTK_EN: bigint = BIT_ULL(0);
 /** `CET_ENDBR_EN`: indirect branch tracking enabled. */
 export const CET_ENDBR_EN: bigint = BIT_ULL(2);
 /** `CET_RESERVED`: bits 9:6 of the CET control MSRs. */
 export const CET_RESERVED: bigint = BIT_ULL(6) | BIT_ULL(7) | BIT_ULL(8) | BIT_ULL(9);
-/** `MSR_IA32_MISC_ENABLE_FAST_STRING`. */
-export const MSR_IA32_MISC_ENABLE_FAST_STRING: bigint = BIT_ULL(0);
-/** `MSR_IA32_MISC_ENABLE_BTS_UNAVAIL`. */
-export const MSR_IA32_MISC_ENABLE_BTS_UNAVAIL: bigint = BIT_ULL(11);
-/** `MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL`. */
-export const MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL: bigint = BIT_ULL(12);
-/** `MSR_IA32_VMX_VMCS_ENUM`. */
-export const MSR_IA32_VMX_VMCS_ENUM = 0x48a;
-/** `MSR_IA32_VMX_PROCBASED_CTLS2`. */
-export const MSR_IA32_VMX_PROCBASED_CTLS2 = 0x48b;
-/** `MSR_IA32_VMX_EPT_VPID_CAP`. */
-export const MSR_IA32_VMX_EPT_VPID_CAP = 0x48c;
-/** `MSR_IA32_VMX_TRUE_PINBASED_CTLS`. */
-export const MSR_IA32_VMX_TRUE_PINBASED_CTLS = 0x48d;
-/** `MSR_IA32_VMX_TRUE_PROCBASED_CTLS`. */
-export const MSR_IA32_VMX_TRUE_PROCBASED_CTLS = 0x48e;
-/** `MSR_IA32_VMX_TRUE_EXIT_CTLS`. */
-export const MSR_IA32_VMX_TRUE_EXIT_CTLS = 0x48f;
-/** `MSR_IA32_VMX_TRUE_ENTRY_CTLS`. */
-export const MSR_IA32_VMX_TRUE_ENTRY_CTLS = 0x490;
-/** `MSR_IA32_VMX_VMFUNC`. */
-export const MSR_IA32_VMX_VMFUNC = 0x491;
-/** `MSR_IA32_FEAT_CTL` (the kernel's name for IA32_FEATURE_CONTROL). */
-export const MSR_IA32_FEAT_CTL: number = MSR_IA32_FEATURE_CONTROL;
-/** `FEAT_CTL_LOCKED`. */
-export const FEAT_CTL_LOCKED: bigint = BIT_ULL(0);
-/** `FEAT_CTL_VMX_ENABLED_INSIDE_SMX`. */
-export const FEAT_CTL_VMX_ENABLED_INSIDE_SMX: bigint = BIT_ULL(1);
-/** `FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX`. */
-export const FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX: bigint = BIT_ULL(2);
-/** `FEAT_CTL_SGX_LC_ENABLED`. */
-export const FEAT_CTL_SGX_LC_ENABLED: bigint = BIT_ULL(17);
-/** `FEAT_CTL_SGX_ENABLED`. */
-export const FEAT_CTL_SGX_ENABLED: bigint = BIT_ULL(18);
-/** `FEAT_CTL_LMCE_ENABLED`. */
-export const FEAT_CTL_LMCE_ENABLED: bigint = BIT_ULL(20);
 
 /**
  * C `sse128_lo(x)`: bits 63:0 of a 128-bit SSE value.

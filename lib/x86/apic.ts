@@ -18,12 +18,21 @@ import { rdmsr, wrmsr, wrmsr_safe } from "./guest.ts";
 /** `APIC_DEFAULT_GPA`: the architectural APIC base. */
 export const APIC_DEFAULT_GPA = 0xfee00000n;
 
-/** `MSR_IA32_APICBASE` and its fields. */
-export const MSR_IA32_APICBASE = 0x1b;
-export const MSR_IA32_APICBASE_BSP = 1n << 8n;
-export const MSR_IA32_APICBASE_EXTD = 1n << 10n;
-export const MSR_IA32_APICBASE_ENABLE = 1n << 11n;
-export const MSR_IA32_APICBASE_BASE = 0xfffffn << 12n;
+import {
+  MSR_IA32_APICBASE,
+  MSR_IA32_APICBASE_BSP,
+  MSR_IA32_APICBASE_ENABLE,
+  MSR_IA32_APICBASE_EXTD,
+} from "../../include/asm/msr-index.ts";
+
+// `MSR_IA32_APICBASE` and its fields: msr-index.h's, which apic.h includes.
+export {
+  MSR_IA32_APICBASE,
+  MSR_IA32_APICBASE_BASE,
+  MSR_IA32_APICBASE_BSP,
+  MSR_IA32_APICBASE_ENABLE,
+  MSR_IA32_APICBASE_EXTD,
+} from "../../include/asm/msr-index.ts";
 
 /** `GET_APIC_BASE(x)`. */
 export function GET_APIC_BASE(x: bigint): bigint {

@@ -10,6 +10,9 @@
  * @module
  */
 
+import * as flags from "../../include/asm/processor-flags.ts";
+import * as msr_index from "../../include/asm/msr-index.ts";
+
 // VMX basic exit reasons: one definition, the uAPI's.
 export * from "../../include/asm/vmx.ts";
 
@@ -92,8 +95,8 @@ export const EPT_VIOLATION_SIM_PRIVATE_HI = 1 << 0;
 // ---------------------------------------------------------------------------
 // Exception vectors (arch/x86/include/asm/trapnr.h).
 
-/** NMI (not in the uAPI's vector list: KVM's own `NMI_VECTOR`). */
-export const NMI_VECTOR = 2;
+// NMI is not in the uAPI's vector list: irq_vectors.h names it.
+export { NMI_VECTOR } from "../../include/asm/irq_vectors.ts";
 // The architectural exception vectors are the uAPI's (`<asm/kvm.h>`); one definition.
 export {
   AC_VECTOR,
@@ -131,173 +134,142 @@ export const PFERR_FETCH_MASK = 1 << 4;
 // ---------------------------------------------------------------------------
 // Control registers, RFLAGS, EFER (uapi/asm/processor-flags.h, msr-index.h).
 
-/** CR0.PE: protected mode. */
-export const X86_CR0_PE = 1 << 0;
-/** CR0.MP. */
-export const X86_CR0_MP = 1 << 1;
-/** CR0.EM. */
-export const X86_CR0_EM = 1 << 2;
-/** CR0.TS. */
-export const X86_CR0_TS = 1 << 3;
-/** CR0.ET. */
-export const X86_CR0_ET = 1 << 4;
-/** CR0.NE. */
-export const X86_CR0_NE = 1 << 5;
-/** CR0.WP: supervisor writes honour read-only pages. */
-export const X86_CR0_WP = 1 << 16;
-/** CR0.AM. */
-export const X86_CR0_AM = 1 << 18;
-/** CR0.NW. */
-export const X86_CR0_NW = 1 << 29;
-/** CR0.CD. */
-export const X86_CR0_CD = 1 << 30;
-/** CR0.PG: paging (bit 31; as an unsigned number). */
-export const X86_CR0_PG = 0x80000000;
+// MSR indices and VCPU_REGS_* are numbers in their one definition; re-exported.
+export {
+  MSR_CSTAR,
+  MSR_EFER,
+  MSR_FS_BASE,
+  MSR_GS_BASE,
+  MSR_IA32_APICBASE,
+  MSR_IA32_CR_PAT,
+  MSR_IA32_MISC_ENABLE,
+  MSR_IA32_SYSENTER_CS,
+  MSR_IA32_SYSENTER_EIP,
+  MSR_IA32_SYSENTER_ESP,
+  MSR_IA32_TSC,
+  MSR_KERNEL_GS_BASE,
+  MSR_LSTAR,
+  MSR_STAR,
+  MSR_SYSCALL_MASK,
+  MSR_TSC_AUX,
+} from "../../include/asm/msr-index.ts";
+export {
+  NR_VCPU_REGS,
+  VCPU_REGS_R10,
+  VCPU_REGS_R11,
+  VCPU_REGS_R12,
+  VCPU_REGS_R13,
+  VCPU_REGS_R14,
+  VCPU_REGS_R15,
+  VCPU_REGS_R8,
+  VCPU_REGS_R9,
+  VCPU_REGS_RAX,
+  VCPU_REGS_RBP,
+  VCPU_REGS_RBX,
+  VCPU_REGS_RCX,
+  VCPU_REGS_RDI,
+  VCPU_REGS_RDX,
+  VCPU_REGS_RSI,
+  VCPU_REGS_RSP,
+} from "../../include/asm/kvm_vcpu_regs.ts";
 
-/** CR4.VME. */
-export const X86_CR4_VME = 1 << 0;
-/** CR4.PVI. */
-export const X86_CR4_PVI = 1 << 1;
-/** CR4.TSD. */
-export const X86_CR4_TSD = 1 << 2;
-/** CR4.DE. */
-export const X86_CR4_DE = 1 << 3;
-/** CR4.PSE. */
-export const X86_CR4_PSE = 1 << 4;
-/** CR4.PAE. */
-export const X86_CR4_PAE = 1 << 5;
-/** CR4.MCE. */
-export const X86_CR4_MCE = 1 << 6;
-/** CR4.PGE: global pages survive CR3 loads. */
-export const X86_CR4_PGE = 1 << 7;
-/** CR4.PCE. */
-export const X86_CR4_PCE = 1 << 8;
-/** CR4.OSFXSR. */
-export const X86_CR4_OSFXSR = 1 << 9;
-/** CR4.OSXMMEXCPT. */
-export const X86_CR4_OSXMMEXCPT = 1 << 10;
-/** CR4.UMIP. */
-export const X86_CR4_UMIP = 1 << 11;
-/** CR4.LA57: 5-level paging. */
-export const X86_CR4_LA57 = 1 << 12;
-/** CR4.VMXE. */
-export const X86_CR4_VMXE = 1 << 13;
-/** CR4.SMXE. */
-export const X86_CR4_SMXE = 1 << 14;
-/** CR4.FSGSBASE. */
-export const X86_CR4_FSGSBASE = 1 << 16;
-/** CR4.PCIDE. */
-export const X86_CR4_PCIDE = 1 << 17;
-/** CR4.OSXSAVE. */
-export const X86_CR4_OSXSAVE = 1 << 18;
-/** CR4.SMEP: supervisor fetches from user pages fault. */
-export const X86_CR4_SMEP = 1 << 20;
-/** CR4.SMAP: supervisor data accesses to user pages fault unless RFLAGS.AC. */
-export const X86_CR4_SMAP = 1 << 21;
-/** CR4.PKE. */
-export const X86_CR4_PKE = 1 << 22;
-
-/** RFLAGS.CF. */
-export const X86_EFLAGS_CF = 1 << 0;
-/** RFLAGS bit 1, always set. */
-export const X86_EFLAGS_FIXED = 1 << 1;
-/** RFLAGS.ZF. */
-export const X86_EFLAGS_ZF = 1 << 6;
-/** RFLAGS.TF. */
-export const X86_EFLAGS_TF = 1 << 8;
-/** RFLAGS.IF: maskable interrupts enabled. */
-export const X86_EFLAGS_IF = 1 << 9;
-/** RFLAGS.IOPL (bits 13:12). */
-export const X86_EFLAGS_IOPL = 3 << 12;
-/** RFLAGS.NT. */
-export const X86_EFLAGS_NT = 1 << 14;
-/** RFLAGS.RF. */
-export const X86_EFLAGS_RF = 1 << 16;
-/** RFLAGS.VM. */
-export const X86_EFLAGS_VM = 1 << 17;
-/** RFLAGS.AC. */
-export const X86_EFLAGS_AC = 1 << 18;
-
-/** EFER.SCE. */
-export const EFER_SCE = 1 << 0;
-/** EFER.LME: long mode enable. */
-export const EFER_LME = 1 << 8;
-/** EFER.LMA: long mode active (set by the CPU when CR0.PG is set with LME). */
-export const EFER_LMA = 1 << 10;
-/** EFER.NXE: the XD bit of paging entries is honoured. */
-export const EFER_NX = 1 << 11;
-
-/** `MSR_EFER`. */
-export const MSR_EFER = 0xc0000080;
-/** `MSR_STAR`. */
-export const MSR_STAR = 0xc0000081;
-/** `MSR_LSTAR`. */
-export const MSR_LSTAR = 0xc0000082;
-/** `MSR_CSTAR`. */
-export const MSR_CSTAR = 0xc0000083;
-/** `MSR_SYSCALL_MASK`. */
-export const MSR_SYSCALL_MASK = 0xc0000084;
-/** `MSR_FS_BASE`. */
-export const MSR_FS_BASE = 0xc0000100;
-/** `MSR_GS_BASE`. */
-export const MSR_GS_BASE = 0xc0000101;
-/** `MSR_KERNEL_GS_BASE`. */
-export const MSR_KERNEL_GS_BASE = 0xc0000102;
-/** `MSR_TSC_AUX`. */
-export const MSR_TSC_AUX = 0xc0000103;
-/** `MSR_IA32_TSC`. */
-export const MSR_IA32_TSC = 0x10;
-/** `MSR_IA32_APICBASE`. */
-export const MSR_IA32_APICBASE = 0x1b;
-/** `MSR_IA32_SYSENTER_CS`. */
-export const MSR_IA32_SYSENTER_CS = 0x174;
-/** `MSR_IA32_SYSENTER_ESP`. */
-export const MSR_IA32_SYSENTER_ESP = 0x175;
-/** `MSR_IA32_SYSENTER_EIP`. */
-export const MSR_IA32_SYSENTER_EIP = 0x176;
-/** `MSR_IA32_MISC_ENABLE`. */
-export const MSR_IA32_MISC_ENABLE = 0x1a0;
-/** `MSR_IA32_CR_PAT`. */
-export const MSR_IA32_CR_PAT = 0x277;
+// The interpreter's hot paths test CR, RFLAGS and EFER bits on numbers: each
+// is derived from the one (bigint) definition, never written again.
+/** `X86_CR0_PE` as a number. */
+export const X86_CR0_PE: number = Number(flags.X86_CR0_PE);
+/** `X86_CR0_MP` as a number. */
+export const X86_CR0_MP: number = Number(flags.X86_CR0_MP);
+/** `X86_CR0_EM` as a number. */
+export const X86_CR0_EM: number = Number(flags.X86_CR0_EM);
+/** `X86_CR0_TS` as a number. */
+export const X86_CR0_TS: number = Number(flags.X86_CR0_TS);
+/** `X86_CR0_ET` as a number. */
+export const X86_CR0_ET: number = Number(flags.X86_CR0_ET);
+/** `X86_CR0_NE` as a number. */
+export const X86_CR0_NE: number = Number(flags.X86_CR0_NE);
+/** `X86_CR0_WP` as a number. */
+export const X86_CR0_WP: number = Number(flags.X86_CR0_WP);
+/** `X86_CR0_AM` as a number. */
+export const X86_CR0_AM: number = Number(flags.X86_CR0_AM);
+/** `X86_CR0_NW` as a number. */
+export const X86_CR0_NW: number = Number(flags.X86_CR0_NW);
+/** `X86_CR0_CD` as a number. */
+export const X86_CR0_CD: number = Number(flags.X86_CR0_CD);
+/** `X86_CR0_PG` as a number. */
+export const X86_CR0_PG: number = Number(flags.X86_CR0_PG);
+/** `X86_CR4_VME` as a number. */
+export const X86_CR4_VME: number = Number(flags.X86_CR4_VME);
+/** `X86_CR4_PVI` as a number. */
+export const X86_CR4_PVI: number = Number(flags.X86_CR4_PVI);
+/** `X86_CR4_TSD` as a number. */
+export const X86_CR4_TSD: number = Number(flags.X86_CR4_TSD);
+/** `X86_CR4_DE` as a number. */
+export const X86_CR4_DE: number = Number(flags.X86_CR4_DE);
+/** `X86_CR4_PSE` as a number. */
+export const X86_CR4_PSE: number = Number(flags.X86_CR4_PSE);
+/** `X86_CR4_PAE` as a number. */
+export const X86_CR4_PAE: number = Number(flags.X86_CR4_PAE);
+/** `X86_CR4_MCE` as a number. */
+export const X86_CR4_MCE: number = Number(flags.X86_CR4_MCE);
+/** `X86_CR4_PGE` as a number. */
+export const X86_CR4_PGE: number = Number(flags.X86_CR4_PGE);
+/** `X86_CR4_PCE` as a number. */
+export const X86_CR4_PCE: number = Number(flags.X86_CR4_PCE);
+/** `X86_CR4_OSFXSR` as a number. */
+export const X86_CR4_OSFXSR: number = Number(flags.X86_CR4_OSFXSR);
+/** `X86_CR4_OSXMMEXCPT` as a number. */
+export const X86_CR4_OSXMMEXCPT: number = Number(flags.X86_CR4_OSXMMEXCPT);
+/** `X86_CR4_UMIP` as a number. */
+export const X86_CR4_UMIP: number = Number(flags.X86_CR4_UMIP);
+/** `X86_CR4_LA57` as a number. */
+export const X86_CR4_LA57: number = Number(flags.X86_CR4_LA57);
+/** `X86_CR4_VMXE` as a number. */
+export const X86_CR4_VMXE: number = Number(flags.X86_CR4_VMXE);
+/** `X86_CR4_SMXE` as a number. */
+export const X86_CR4_SMXE: number = Number(flags.X86_CR4_SMXE);
+/** `X86_CR4_FSGSBASE` as a number. */
+export const X86_CR4_FSGSBASE: number = Number(flags.X86_CR4_FSGSBASE);
+/** `X86_CR4_PCIDE` as a number. */
+export const X86_CR4_PCIDE: number = Number(flags.X86_CR4_PCIDE);
+/** `X86_CR4_OSXSAVE` as a number. */
+export const X86_CR4_OSXSAVE: number = Number(flags.X86_CR4_OSXSAVE);
+/** `X86_CR4_SMEP` as a number. */
+export const X86_CR4_SMEP: number = Number(flags.X86_CR4_SMEP);
+/** `X86_CR4_SMAP` as a number. */
+export const X86_CR4_SMAP: number = Number(flags.X86_CR4_SMAP);
+/** `X86_CR4_PKE` as a number. */
+export const X86_CR4_PKE: number = Number(flags.X86_CR4_PKE);
+/** `X86_EFLAGS_CF` as a number. */
+export const X86_EFLAGS_CF: number = Number(flags.X86_EFLAGS_CF);
+/** `X86_EFLAGS_FIXED` as a number. */
+export const X86_EFLAGS_FIXED: number = Number(flags.X86_EFLAGS_FIXED);
+/** `X86_EFLAGS_ZF` as a number. */
+export const X86_EFLAGS_ZF: number = Number(flags.X86_EFLAGS_ZF);
+/** `X86_EFLAGS_TF` as a number. */
+export const X86_EFLAGS_TF: number = Number(flags.X86_EFLAGS_TF);
+/** `X86_EFLAGS_IF` as a number. */
+export const X86_EFLAGS_IF: number = Number(flags.X86_EFLAGS_IF);
+/** `X86_EFLAGS_IOPL` as a number. */
+export const X86_EFLAGS_IOPL: number = Number(flags.X86_EFLAGS_IOPL);
+/** `X86_EFLAGS_NT` as a number. */
+export const X86_EFLAGS_NT: number = Number(flags.X86_EFLAGS_NT);
+/** `X86_EFLAGS_RF` as a number. */
+export const X86_EFLAGS_RF: number = Number(flags.X86_EFLAGS_RF);
+/** `X86_EFLAGS_VM` as a number. */
+export const X86_EFLAGS_VM: number = Number(flags.X86_EFLAGS_VM);
+/** `X86_EFLAGS_AC` as a number. */
+export const X86_EFLAGS_AC: number = Number(flags.X86_EFLAGS_AC);
+/** `EFER_SCE` as a number. */
+export const EFER_SCE: number = Number(msr_index.EFER_SCE);
+/** `EFER_LME` as a number. */
+export const EFER_LME: number = Number(msr_index.EFER_LME);
+/** `EFER_LMA` as a number. */
+export const EFER_LMA: number = Number(msr_index.EFER_LMA);
+/** `EFER_NX` as a number. */
+export const EFER_NX: number = Number(msr_index.EFER_NX);
 
 // ---------------------------------------------------------------------------
-// KVM's register numbering (`enum kvm_reg`, arch/x86/include/asm/kvm_host.h),
-// which is also the hardware encoding and TDX's GPR bitmap order.
-
-/** RAX. */
-export const VCPU_REGS_RAX = 0;
-/** RCX. */
-export const VCPU_REGS_RCX = 1;
-/** RDX. */
-export const VCPU_REGS_RDX = 2;
-/** RBX. */
-export const VCPU_REGS_RBX = 3;
-/** RSP. */
-export const VCPU_REGS_RSP = 4;
-/** RBP. */
-export const VCPU_REGS_RBP = 5;
-/** RSI. */
-export const VCPU_REGS_RSI = 6;
-/** RDI. */
-export const VCPU_REGS_RDI = 7;
-/** R8. */
-export const VCPU_REGS_R8 = 8;
-/** R9. */
-export const VCPU_REGS_R9 = 9;
-/** R10. */
-export const VCPU_REGS_R10 = 10;
-/** R11. */
-export const VCPU_REGS_R11 = 11;
-/** R12. */
-export const VCPU_REGS_R12 = 12;
-/** R13. */
-export const VCPU_REGS_R13 = 13;
-/** R14. */
-export const VCPU_REGS_R14 = 14;
-/** R15. */
-export const VCPU_REGS_R15 = 15;
-/** Number of general-purpose registers. */
-export const NR_VCPU_REGS = 16;
+// Segment registers.
 
 /** Segment register numbers (SDM encoding, KVM's `VCPU_SREG_*`): ES. */
 export const VCPU_SREG_ES = 0;

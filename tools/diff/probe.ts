@@ -16,6 +16,13 @@
 import type { Backend } from "../../include/libc/backend.ts";
 import * as kvm from "../../include/linux/kvm.ts";
 import { kvm_cpuid2, kvm_sregs } from "../../include/asm/kvm.ts";
+import { EFER_LMA, EFER_LME } from "../../include/asm/msr-index.ts";
+import {
+  X86_CR0_PE,
+  X86_CR0_PG,
+  X86_CR4_LA57,
+  X86_CR4_PAE,
+} from "../../include/asm/processor-flags.ts";
 import { O_RDWR } from "../../include/linux/fcntl.ts";
 import { E2BIG, ENOTTY } from "../../include/linux/errno.ts";
 import { x86_guest_va_bits } from "../../lib/x86/processor.ts";
@@ -92,13 +99,6 @@ function leaf(c: ReturnType<typeof kvm_cpuid2.alloc>, fn: number, index = 0) {
   }
   return undefined;
 }
-
-const X86_CR0_PE = 1n << 0n;
-const X86_CR0_PG = 1n << 31n;
-const X86_CR4_PAE = 1n << 5n;
-const X86_CR4_LA57 = 1n << 12n;
-const EFER_LME = 1n << 8n;
-const EFER_LMA = 1n << 10n;
 
 /**
  * Whether a vCPU given the supported CPUID takes CR4.LA57 in a 64-bit state:

@@ -14,6 +14,12 @@
  * @module
  */
 
+import {
+  X86_CR4_LA57,
+  X86_CR4_MCE,
+  X86_CR4_SMXE,
+  X86_CR4_VMXE,
+} from "../../../include/asm/processor-flags.ts";
 import { u64, type View } from "../../../include/c/layout.ts";
 import {
   kvm_cpuid2,
@@ -102,11 +108,6 @@ function mrtd_boot_slots(): ReadonlyMap<number, [string, string]> {
 /** C `X86_RESET_VECTOR_SIZE`. */
 const X86_RESET_VECTOR_SIZE = 16;
 const PAGE_SIZE = 4096;
-
-const X86_CR4_LA57 = 1n << 12n;
-const X86_CR4_MCE = 1n << 6n;
-const X86_CR4_VMXE = 1n << 13n;
-const X86_CR4_SMXE = 1n << 14n;
 
 export { is_tdx_vm } from "../processor.ts";
 

@@ -18,10 +18,12 @@ import {
 } from "../../../../../include/kvm_util.ts";
 import { KVM_CAP_DISABLE_QUIRKS2 } from "../../../../../include/linux/kvm.ts";
 import { KVM_X86_QUIRK_STUFF_FEATURE_MSRS } from "../../../../../include/asm/kvm.ts";
-import { MSR_IA32_UCODE_REV, vcpu_get_msr } from "../../../../../include/x86/processor.ts";
-
-const MSR_IA32_ARCH_CAPABILITIES = 0x10a;
-const MSR_PLATFORM_INFO = 0xce;
+import {
+  MSR_IA32_ARCH_CAPABILITIES,
+  MSR_IA32_UCODE_REV,
+  MSR_PLATFORM_INFO,
+  vcpu_get_msr,
+} from "../../../../../include/x86/processor.ts";
 
 Deno.test("feature MSRs start stuffed with the quirk and at 0 without it", () => {
   for (const disable of [false, true]) {
