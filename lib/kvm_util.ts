@@ -1581,6 +1581,29 @@ export function vm_userspace_mem_region_add(
 }
 
 /**
+ * C `vm_override_mem_region(vm, type, src_type, gpa, slot, npages)`: a new
+ * memslot that allocations of region `type` come from from now on.
+ *
+ * @param vm the VM
+ * @param type the region type whose slot it becomes
+ * @param src_type how the memory is backed
+ * @param gpa the guest physical base
+ * @param slot the slot number
+ * @param npages the size in guest pages
+ */
+export function vm_override_mem_region(
+  vm: kvm_vm,
+  type: kvm_mem_region_type,
+  src_type: vm_mem_backing_src_type,
+  gpa: gpa_t,
+  slot: number,
+  npages: number | bigint,
+): void {
+  vm_userspace_mem_region_add(vm, src_type, gpa, slot, npages, 0);
+  vm.memslots[type] = slot;
+}
+
+/**
  * C `memslot2region(vm, memslot)`.
  *
  * @param vm the VM
