@@ -37,6 +37,7 @@ import {
   vm_load_asm,
 } from "../../include/x86/processor.ts";
 import { in_guest_worker } from "../../include/libc/process.ts";
+import { selected_backend_name } from "../../include/libc/backend.ts";
 
 const rdmsr_safe_fn = guest_global("fep_test_rdmsr_safe", u64);
 
@@ -94,7 +95,7 @@ Deno.test({
     }
     // The simulator's parameter starts at 0 in every process.
     const host = Number.parseInt(text, 10) !== 0;
-    const sim = Deno.env.get("KVM_SELFTESTS_BACKEND") === "sim";
+    const sim = selected_backend_name() === "sim";
     if (sim) assertEquals(kvm_is_forced_emulation_enabled(), false);
     else assertEquals(kvm_is_forced_emulation_enabled(), host);
   },
