@@ -14,6 +14,9 @@
  *    drive the simulator through the library and are exempt.
  * 3. The TDX module does not import KVM (`sim/kernel/`): both read the one
  *    host CPU model, `sim/host_cpu.ts`.
+ * 4. Each architectural constant of the shared headers ({@linkcode ONE_DEFINITION})
+ *    is written once: elsewhere it is imported, or derived from the one
+ *    definition (`Number(flags.X86_CR0_PG)`), never given its value again.
  *
  * @module
  */
@@ -24,6 +27,7 @@ import { dirname, join, normalize, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = normalize(join(dirname(fileURLToPath(import.meta.url)), ".."));
+const SELF = relative(ROOT, fileURLToPath(import.meta.url));
 
 /**
  * The library files that may import a simulator module, and why. Keys are
@@ -75,6 +79,26 @@ const SIM_MAY_IMPORT: readonly [RegExp, string][] = [
     "TDX ABI constants and structs (TDCALL leaves, completion codes, TD attributes, TDREPORT): declarations only",
   ],
 ];
+
+/** The headers whose every constant has one definition in the repository. */
+const ONE_DEFINITION: readonly string[] = [
+  "include/asm/msr-index.ts",
+  "include/asm/processor-flags.ts",
+  "include/asm/kvm_vcpu_regs.ts",
+  "include/asm/irq_vectors.ts",
+  "include/asm/vmx.ts",
+];
+
+/**
+ * Files that still write some of those values again, and why; each is to
+ * import the header instead (docs/architecture.md).
+ */
+const SECOND_DEFINITIONS: Readonly<Record<string, string>> = {
+  "sim/kernel/arch/x86/kvm/x86.ts":
+    "local CR0/CR4/RFLAGS bits and NMI_VECTOR; left while the file is under another change",
+  "sim/kernel/arch/x86/kvm/vmx/vmx.ts":
+    "local EFER_LMA and X86_CR0_PE; left while the file is under another change",
+};
 
 /** An import edge: `from` imports `to` (both relative to the root). */
 interface edge {
@@ -130,6 +154,25 @@ async function all_edges(): Promise<edge[]> {
   return edges;
 }
 
+/**
+ * The constants `src` gives a value of its own: `const NAME = <literal
+ * expression>` (numbers, bigints, shifts, ors, `BIT_ULL(n)`), not an import,
+ * an alias of another constant or a conversion of one.
+ *
+ * @param src a module's source text
+ * @returns the names it defines that way
+ */
+export function literal_constants(src: string): string[] {
+  const out: string[] = [];
+  const re = /\bconst\s+([A-Z_][A-Z0-9_a-z]*)\s*(?::\s*\w+\s*)?=\s*([^;]+);/g;
+  for (const m of strip_comments(src).matchAll(re)) {
+    if (/^[\s0-9a-fA-FxXn()<>|~+*-]*(BIT_ULL\(\d+\))?[\s0-9a-fA-FxXn()<>|~+*-]*$/.test(m[2]!)) {
+      out.push(m[1]!);
+    }
+  }
+  return out;
+}
+
 function is_test_support(path: string): boolean {
   return /(_test|_bench)\.ts$/.test(path) || path.split("/").includes("testdata");
 }
@@ -173,6 +216,47 @@ Deno.test("layers: no import crosses a layer boundary outside the allow-lists", 
 Deno.test("layers: every allow-listed library -> sim import still exists", async () => {
   const keys = new Set((await all_edges()).map((e) => `${e.from} -> ${e.to}`));
   assertEquals(Object.keys(LIBRARY_TO_SIM).filter((k) => !keys.has(k)), []);
+});
+
+Deno.test("constants: each constant of the shared headers has one definition", async () => {
+  const names = new Set<string>();
+  for (const h of ONE_DEFINITION) {
+    for (const n of literal_constants(await Deno.readTextFile(join(ROOT, h)))) names.add(n);
+  }
+  assert(names.size > 150, `only ${names.size} constants found: the scan is broken`);
+  const again: string[] = [];
+  for await (
+    const e of walk(ROOT, { exts: [".ts"], includeDirs: false, skip: [/\/\.git\//, /\/std\//] })
+  ) {
+    const file = relative(ROOT, e.path);
+    // This file's own examples are strings, not definitions.
+    if (ONE_DEFINITION.includes(file) || file in SECOND_DEFINITIONS || file === SELF) continue;
+    const dup = literal_constants(await Deno.readTextFile(e.path)).filter((n) => names.has(n));
+    if (dup.length) again.push(`${file}: ${dup.join(", ")}`);
+  }
+  assertEquals(again, []);
+  // A file that no longer writes a value again leaves the exception list.
+  for (const file of Object.keys(SECOND_DEFINITIONS)) {
+    const own = literal_constants(await Deno.readTextFile(join(ROOT, file)));
+    assert(
+      own.some((n) => names.has(n)),
+      `${file} defines none again: drop it from SECOND_DEFINITIONS`,
+    );
+  }
+});
+
+Deno.test("constants: a value written again is found, an import or a derivation is not", () => {
+  assertEquals(
+    literal_constants([
+      "export const MSR_EFER = 0xc0000080;",
+      "const EFER_LME: bigint = 1n << 8n;",
+      "export const X86_CR0_PG: number = Number(flags.X86_CR0_PG);",
+      "export const MSR_IA32_FS_BASE: number = MSR_FS_BASE;",
+      "// const X86_CR4_PAE = 1 << 5;",
+      "const X86_EFLAGS_IF: bigint = BIT_ULL(9);",
+    ].join("\n")),
+    ["MSR_EFER", "EFER_LME", "X86_EFLAGS_IF"],
+  );
 });
 
 Deno.test("layers: a forbidden import is reported, one in a comment is not", () => {

@@ -44,12 +44,9 @@ import {
   KVM_CAP_SET_BOOT_CPU_ID,
   KVM_SET_BOOT_CPU_ID,
 } from "../include/linux/kvm.ts";
-import { MSR_IA32_APICBASE, rdmsr } from "../include/x86/processor.ts";
+import { MSR_IA32_APICBASE, MSR_IA32_APICBASE_BSP, rdmsr } from "../include/x86/processor.ts";
 import { errno_get } from "../include/libc/errno.ts";
 import { EBUSY, EINVAL } from "../include/linux/errno.ts";
-
-/** `apic.h`'s `MSR_IA32_APICBASE_BSP`. */
-const MSR_IA32_APICBASE_BSP = 1n << 8n;
 
 /** `apic.h`'s `get_bsp_flag()` (guest). */
 function get_bsp_flag(): bigint {

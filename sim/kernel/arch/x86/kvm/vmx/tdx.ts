@@ -1462,8 +1462,6 @@ function tdx_is_read_only_msr(index: number): boolean {
 
 /** `MCG_LMCE_P`: MCG_CAP bit 27, local machine checks. */
 const MCG_LMCE_P = 1n << 27n;
-/** `FEAT_CTL_LOCKED`. */
-const FEAT_CTL_LOCKED = 1n;
 
 /**
  * `tdx_get_msr()` (tdx.c at 09c6f74e): FEATURE_CONTROL reads LOCKED plus
@@ -1476,7 +1474,7 @@ export function tdx_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
   const m = vcpu.arch.mce;
   switch (index) {
     case msr.MSR_IA32_FEAT_CTL:
-      data[0] = FEAT_CTL_LOCKED | (m.mcg_cap & MCG_LMCE_P ? msr.FEAT_CTL_LMCE_ENABLED : 0n);
+      data[0] = msr.FEAT_CTL_LOCKED | (m.mcg_cap & MCG_LMCE_P ? msr.FEAT_CTL_LMCE_ENABLED : 0n);
       return 0;
     case msr.MSR_IA32_MCG_EXT_CTL:
       if (!host && !(m.mcg_cap & MCG_LMCE_P)) return KVM_MSR_RET_INVALID;
