@@ -42,6 +42,7 @@ export * from "./include/kvm_util.ts";
 // (the structs stay in include/linux/kvm.ts).
 export { kvm_create_device, kvm_irqfd } from "./include/kvm_util.ts";
 export * from "./include/x86/processor.ts";
+export * from "./include/x86/flds_emulation.ts";
 export * from "./include/x86/sev.ts";
 export * from "./include/x86/tdx/td_boot.ts";
 // Machine code for guests and boot code, written like GNU as AT&T source.
