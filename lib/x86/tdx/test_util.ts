@@ -12,7 +12,8 @@
  * runs every `TEST` in a child of its own, and v13 names the check
  * `is_tdx_supported()`.
  *
- * Tests import it through `include/x86/tdx/test_util.ts`.
+ * Tests import it through `include/x86/tdx/test_util.ts`. The guest half is
+ * `test_util_guest.ts`, re-exported here.
  *
  * @module
  */
@@ -29,17 +30,17 @@ import {
   KVM_MAP_GPA_RANGE_ENCRYPTED,
 } from "../../../include/linux/kvm_para.ts";
 import { user_memory } from "../../../include/libc/syscall.ts";
-import { type kvm_vcpu, type kvm_vm, ref } from "../../../include/kvm_util_types.ts";
+import type { kvm_vcpu, kvm_vm } from "../../../include/kvm_util_types.ts";
 import { pr_debug, TEST_ASSERT, TEST_FAIL } from "../../../include/test_util.ts";
 import {
   PORT_WRITE,
   TDX_TEST_REPORT_PORT,
-  TDX_TEST_REPORT_SIZE,
   TDX_TEST_SUCCESS_PORT,
   TDX_TEST_SUCCESS_SIZE,
-} from "../../../include/x86/tdx/test_util.ts";
+} from "./test_util_guest.ts";
 import { exit_reason_str, vcpu_run, vm_set_memory_attributes } from "../../kvm_util.ts";
-import { tdg_vp_vmcall_instruction_io, tdg_vp_vmcall_report_fatal_error } from "./tdx.ts";
+
+export * from "./test_util_guest.ts";
 
 /** C `*(uint32_t *)((void *)vcpu->run + vcpu->run->io.data_offset)`. */
 function io_data_u32(vcpu: kvm_vcpu): number {
@@ -258,92 +259,4 @@ export function tdx_test_read_64bit(vcpu: kvm_vcpu, port: number): bigint {
  */
 export function tdx_test_read_64bit_report_from_guest(vcpu: kvm_vcpu): bigint {
   return tdx_test_read_64bit(vcpu, TDX_TEST_REPORT_PORT);
-}
-
-// ---------------------------------------------------------------------------
-// Guest
-
-/** C `tdx_test_success()` (guest): tell the host the test passed. */
-export function tdx_test_success(): void {
-  const code = ref(0n);
-  tdg_vp_vmcall_instruction_io(TDX_TEST_SUCCESS_PORT, TDX_TEST_SUCCESS_SIZE, PORT_WRITE, code);
-}
-
-/**
- * C `tdx_test_fatal_with_data(error_code, data_gpa)` (guest): report a fatal
- * error. The VMM's answer is ignored: a host that resumes the TD after a
- * fatal error gets what it asked for.
- *
- * @param error_code the code the host sees in `system_event.data[12]`
- * @param data_gpa the GPA of more data (`data[13]`), or 0
- */
-export function tdx_test_fatal_with_data(
-  error_code: number | bigint,
-  data_gpa: number | bigint,
-): void {
-  tdg_vp_vmcall_report_fatal_error(error_code, data_gpa);
-}
-
-/**
- * C `tdx_test_fatal(error_code)` (guest).
- *
- * @param error_code the code the host sees in `system_event.data[12]`
- */
-export function tdx_test_fatal(error_code: number | bigint): void {
-  tdx_test_fatal_with_data(error_code, 0);
-}
-
-/**
- * C `tdx_assert_error(error)` (guest): a non-zero status is reported as a
- * fatal error with that status as its code.
- *
- * @param error a TDVMCALL or TDCALL status
- */
-export function tdx_assert_error(error: bigint): void {
-  if (error) tdx_test_fatal(error);
-}
-
-/**
- * C `tdx_test_report_to_user_space(data)` (guest): a 32-bit value to the
- * host on `TDX_TEST_REPORT_PORT`.
- *
- * @param data the value (C `uint32_t`)
- * @returns the VMM's status
- */
-export function tdx_test_report_to_user_space(data: number): bigint {
-  const data_64 = ref(BigInt(data >>> 0));
-  return tdg_vp_vmcall_instruction_io(
-    TDX_TEST_REPORT_PORT,
-    TDX_TEST_REPORT_SIZE,
-    PORT_WRITE,
-    data_64,
-  );
-}
-
-/**
- * C `tdx_test_send_64bit(port, data)` (guest): a 64-bit value as two 32-bit
- * port writes, the low half first.
- *
- * @param port the port
- * @param data the value
- * @returns the VMM's status of the first write that failed, or of the second
- */
-export function tdx_test_send_64bit(port: number, data: bigint): bigint {
-  const data_hi = ref((data >> 32n) & 0xffffffffn);
-  const data_lo = ref(data & 0xffffffffn);
-
-  const err = tdg_vp_vmcall_instruction_io(port, 4, PORT_WRITE, data_lo);
-  if (err) return err;
-
-  return tdg_vp_vmcall_instruction_io(port, 4, PORT_WRITE, data_hi);
-}
-
-/**
- * C `tdx_test_report_64bit_to_user_space(data)` (guest).
- *
- * @param data the value
- * @returns the VMM's status
- */
-export function tdx_test_report_64bit_to_user_space(data: bigint): bigint {
-  return tdx_test_send_64bit(TDX_TEST_REPORT_PORT, data);
 }
