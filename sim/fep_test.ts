@@ -140,14 +140,10 @@ Deno.test({
       // The harness's child form runs one test in this process (fixture 1 is
       // `user_msr`, after the harness's global fixture; its test 0 is
       // msr_filter_allow), so the preload's sysfs write is seen by it.
+      const results = await Deno.makeTempFile();
       const env: Record<string, string> = {
         KVM_SELFTESTS_BACKEND: "sim",
-        [HARNESS_CHILD_ENV]: JSON.stringify({
-          fixture: 1,
-          variant: 0,
-          test: 0,
-          results: await Deno.makeTempFile(),
-        }),
+        [HARNESS_CHILD_ENV]: JSON.stringify({ fixture: 1, variant: 0, test: 0, results }),
       };
       const args = ["run", "-A"];
       if (preload) args.push("--preload", new URL("sim/testdata/fep_param_on.ts", root).pathname);
@@ -159,6 +155,7 @@ Deno.test({
         stderr: "piped",
       })
         .output();
+      await Deno.remove(results);
       const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
       return { code: out.code, text };
     };
