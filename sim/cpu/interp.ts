@@ -116,6 +116,7 @@ import {
 import { e_td_mmio } from "./mmu.ts";
 import {
   BP_VECTOR,
+  DB_VECTOR,
   DE_VECTOR,
   EXIT_REASON_CPUID,
   EXIT_REASON_TDCALL,
@@ -125,8 +126,16 @@ import {
   INTR_TYPE_SOFT_EXCEPTION,
   INTR_TYPE_SOFT_INTR,
   NM_VECTOR,
+  OF_VECTOR,
   SS_VECTOR,
   UD_VECTOR,
+  VCPU_REGS_RAX,
+  VCPU_REGS_RBX,
+  VCPU_REGS_RCX,
+  VCPU_REGS_RDI,
+  VCPU_REGS_RDX,
+  VCPU_REGS_RSI,
+  VCPU_REGS_RSP,
   X86_CR0_EM,
   X86_CR0_PE,
   X86_CR0_TS,
@@ -141,9 +150,8 @@ import {
 } from "./vmx.ts";
 
 const TWO32 = 4294967296;
-const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RSI = 6, RDI = 7;
-const OF_VECTOR = 4;
-const DB_VECTOR = 1;
+const RAX = VCPU_REGS_RAX, RCX = VCPU_REGS_RCX, RDX = VCPU_REGS_RDX, RBX = VCPU_REGS_RBX;
+const RSP = VCPU_REGS_RSP, RSI = VCPU_REGS_RSI, RDI = VCPU_REGS_RDI;
 /** RFLAGS bits POPF/IRET may change (ID, AC, RF, NT, IOPL, OF, DF, IF, TF, status). */
 const FLAGS_WRITABLE = 0x257fd5;
 /** The first two bytes of a code record's magic (`include/guest_code.ts`): a UD2. */
