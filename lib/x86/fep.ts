@@ -46,6 +46,14 @@ import { guest_global } from "../guest_globals.ts";
 import { __vm_alloc, memcpy_to_guest, sync_global_to_guest } from "../kvm_util.ts";
 import { GUEST_FAIL } from "../ucall_common.ts";
 import { type asm_object, assembler } from "./asm/assembler.ts";
+import { DE_VECTOR } from "../../include/asm/kvm.ts";
+import {
+  VCPU_REGS_R10,
+  VCPU_REGS_R9,
+  VCPU_REGS_RAX,
+  VCPU_REGS_RDX,
+} from "../../include/asm/kvm_vcpu_regs.ts";
+import { KVM_EXCEPTION_MAGIC, KVM_MAGIC_DE_VECTOR } from "../../include/x86/processor.ts";
 import { type ex_regs_view, guest_call, reg_read } from "./guest.ts";
 
 /**
@@ -53,15 +61,6 @@ import { type ex_regs_view, guest_call, reg_read } from "./guest.ts";
  * statement each, for `a.line()`).
  */
 export const KVM_FEP: readonly string[] = ["ud2", ".byte 0x6b, 0x76, 0x6d"];
-
-/** C `KVM_EXCEPTION_MAGIC`, repeated here to keep this module free of include/ cycles. */
-const EXCEPTION_MAGIC = 0xabacadaban;
-/** C `DE_VECTOR` and `KVM_MAGIC_DE_VECTOR`: #DE is reported as 0xff since 0 means "no fault". */
-const DE_VECTOR = 0n;
-const MAGIC_DE_VECTOR = 0xffn;
-
-// Register numbers (`VCPU_REGS_*`) of the stubs' outputs.
-const RDX = 2, R9 = 9, R10 = 10;
 
 /**
  * Assembles `lines` (64-bit AT&T source, `a.line()` syntax) into fresh guest
@@ -132,7 +131,7 @@ function __KVM_ASM_SAFE(name: string, insn: readonly string[], fep: readonly str
     `${name}:`,
     "mov %rdi, %rax",
     "mov %rsi, %rcx",
-    `mov $${EXCEPTION_MAGIC}, %r9`,
+    `mov $${KVM_EXCEPTION_MAGIC}, %r9`,
     `lea ${name}_start(%rip), %r10`,
     `lea ${name}_end(%rip), %r11`,
     ...fep,
@@ -159,7 +158,7 @@ function fep_stub_lines(): string[] {
 export function kvm_asm_safe_call(gva: gva_t, inputs: fep_inputs = {}): number {
   const u = (v: bigint | number | undefined): bigint => BigInt.asUintN(64, BigInt(v ?? 0));
   guest_call(gva, u(inputs.rax), u(inputs.rcx), u(inputs.rdx));
-  return Number(reg_read(R9) & 0xffn);
+  return Number(reg_read(VCPU_REGS_R9) & 0xffn);
 }
 
 let stub_offsets: ReadonlyMap<string, bigint> | undefined;
@@ -248,12 +247,12 @@ export function kvm_asm_safe_ec_fep(
   inputs: fep_inputs = {},
 ): number {
   const vector = kvm_asm_safe_fep(insn, inputs);
-  error_code.value = vector ? reg_read(R10) : 0n;
+  error_code.value = vector ? reg_read(VCPU_REGS_R10) : 0n;
   return vector;
 }
 
 function edx_eax(): bigint {
-  return ((reg_read(RDX) & 0xffffffffn) << 32n) | (reg_read(0) & 0xffffffffn);
+  return ((reg_read(VCPU_REGS_RDX) & 0xffffffffn) << 32n) | (reg_read(VCPU_REGS_RAX) & 0xffffffffn);
 }
 
 /**
@@ -328,9 +327,9 @@ export function xsetbv_safe_fep(index: number, value: bigint | number): number {
  * @returns whether the exception was fixed up
  */
 export function kvm_fixup_exception(regs: ex_regs_view): boolean {
-  if (regs.r9 !== EXCEPTION_MAGIC || regs.rip !== regs.r10) return false;
+  if (regs.r9 !== KVM_EXCEPTION_MAGIC || regs.rip !== regs.r10) return false;
 
-  if (regs.vector === DE_VECTOR) regs.vector = MAGIC_DE_VECTOR;
+  if (regs.vector === BigInt(DE_VECTOR)) regs.vector = BigInt(KVM_MAGIC_DE_VECTOR);
 
   regs.rip = regs.r11;
   regs.r9 = regs.vector;
