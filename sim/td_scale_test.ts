@@ -5,10 +5,11 @@
  * TD's NUM_VCPUS and MAX_VCPUS, the latter being the TD's KVM_CAP_MAX_VCPUS,
  * `min(KVM_MAX_VCPUS, num_present_cpus())` (tdx_vm_init()).
  *
- * The size is `SIM_TD_SCALE_VCPUS` (default {@linkcode DEFAULT_VCPUS}, what
- * fits the CI budget on a 2-core machine; 256 took 63 s and 4.3 GB there);
- * the simulated host (`sim/host.ts`) gets exactly that many CPUs. Each vCPU
- * is a worker that imports the guest image, `testdata/td_scale.ts`.
+ * The size is `SIM_TD_SCALE_VCPUS` (default {@linkcode DEFAULT_VCPUS}: on
+ * the 2-core CI machine 256 vCPUs take ~49 s and 4.3 GB RSS, 64 take 8 s and
+ * 1.2 GB); the simulated host (`sim/host.ts`) gets exactly that many CPUs.
+ * Each vCPU is a worker that imports the guest image, `testdata/td_scale.ts`
+ * (docs/sim.md, "The simulated host").
  *
  * @module
  */
@@ -36,7 +37,7 @@ import { sim_host_set } from "./host.ts";
 import { guest_td_scale_vp_info, TD_SCALE_IMAGE } from "./testdata/td_scale.ts";
 
 /** vCPUs of the TD when `SIM_TD_SCALE_VCPUS` is not set. */
-export const DEFAULT_VCPUS = 64;
+export const DEFAULT_VCPUS = 256;
 
 function nr_vcpus(): number {
   const s = getenv("SIM_TD_SCALE_VCPUS");
