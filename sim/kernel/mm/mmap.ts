@@ -80,6 +80,8 @@ export const TASK_SIZE_MAX: number = 2 ** 47 - PAGE_SIZE;
 export const USER_HEAP_BASE = 0x5555_0000_0000;
 /** Where `mmap` places mappings without a usable hint (grows down, like `mmap_base`). */
 export const MMAP_BASE = 0x7f00_0000_0000;
+/** `mmap_min_addr` (Linux's default, 64 KiB): no mapping without a hint goes below it. */
+export const MMAP_MIN_ADDR = 0x10000;
 /** The largest `SharedArrayBuffer` one anonymous mapping is made of. */
 export const ANON_CHUNK_SIZE: number = 1 << 30;
 
@@ -358,7 +360,6 @@ export class mm_struct {
   readonly #vmas: vm_area_struct[] = [];
   #cache: vm_area_struct | undefined;
   #heap_top = USER_HEAP_BASE;
-  #mmap_top = MMAP_BASE;
   readonly #js = new WeakMap<ArrayBufferLike, vm_area_struct>();
   /** The JavaScript buffers' VMAs now in the address space, oldest first. */
   readonly #js_mapped = new Set<vm_area_struct>();
@@ -458,7 +459,13 @@ export class mm_struct {
     }
   }
 
-  /** Finds room for `len` bytes below the mmap top, honouring a free hint. */
+  /**
+   * `get_unmapped_area()`: a free hint as given, else the highest gap below
+   * {@linkcode MMAP_BASE} that fits, as the top-down `vm_unmapped_area()`
+   * (mm/mmap.c) finds it, so that unmapped room is used again; `-ENOMEM`
+   * when no gap above `mmap_min_addr` fits. A guard page is kept above each
+   * new mapping.
+   */
   #get_unmapped_area(hint: number, len: number): number {
     if (
       hint && PAGE_ALIGNED(hint) && hint + len <= TASK_SIZE_MAX && !this.#overlaps(hint, hint + len)
@@ -467,10 +474,18 @@ export class mm_struct {
     }
     // Mappings of 2 MiB or more are aligned as THP-eligible anonymous memory is.
     const align = len >= 0x20_0000 ? 0x20_0000 : PAGE_SIZE;
-    let start = Math.floor((this.#mmap_top - len) / align) * align;
-    while (this.#overlaps(start, start + len)) start -= align;
-    this.#mmap_top = start - PAGE_SIZE;
-    return start;
+    let ceiling = MMAP_BASE;
+    for (;;) {
+      const start = Math.floor((ceiling - len) / align) * align;
+      if (start < MMAP_MIN_ADDR) return -ENOMEM;
+      const i = this.#index_of(start);
+      const prev = this.#vmas[i - 1];
+      const next = this.#vmas[i];
+      if (prev !== undefined && prev.vm_end > start) ceiling = prev.vm_start - PAGE_SIZE;
+      else if (next !== undefined && next.vm_start < start + len + PAGE_SIZE) {
+        ceiling = next.vm_start - PAGE_SIZE;
+      } else return start;
+    }
   }
 
   /**
@@ -524,6 +539,7 @@ export class mm_struct {
       start = hint;
     } else {
       start = this.#get_unmapped_area(hint > 0 ? hint : 0, len);
+      if (start < 0) return start;
     }
     if (!anon && !filp.f_op.mmap) return -ENODEV;
     const vma: vm_area_struct = {

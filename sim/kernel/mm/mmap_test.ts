@@ -11,7 +11,7 @@ import "../../use_sim_backend.ts";
 import { assertEquals, assertNotEquals } from "@std/assert";
 import { mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts";
 import { errno_get as errno } from "../../../include/libc/errno.ts";
-import { EBADF, EEXIST, EFAULT, EINVAL } from "../../../include/linux/errno.ts";
+import { EBADF, EEXIST, EFAULT, EINVAL, ENOMEM } from "../../../include/linux/errno.ts";
 import { current } from "../include/linux/sched.ts";
 import { anon_pool_size } from "./mmap.ts";
 import {
@@ -165,4 +165,24 @@ Deno.test("unmapped anonymous memory is recycled at once, zeroed: no growth in a
     munmap(d, len);
   }
   assertEquals(Deno.memoryUsage().rss - rss0 < 50 << 20, true, "RSS stays within 50 MiB");
+});
+
+Deno.test("mmap reuses unmapped room top-down and is ENOMEM when no gap fits (vm_unmapped_area)", () => {
+  const len = 2 ** 46; // 64 TiB: two do not fit below MMAP_BASE
+  const flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+  const a = mmap(0n, len, RW, flags, -1, 0);
+  assertNotEquals(a, -1n);
+  assertEquals(mmap(0n, len, RW, flags, -1, 0), -1n, "no second 64 TiB gap");
+  assertEquals(errno(), ENOMEM);
+  assertEquals(munmap(a, len), 0);
+  for (let i = 0; i < 4; i++) {
+    const b = mmap(0n, len, RW, flags, -1, 0);
+    assertEquals(b, a, "the freed gap is found again");
+    assertEquals(munmap(b, len), 0);
+  }
+  // Small mappings still stack down from the top with a guard page between.
+  const x = mmap(0n, 4096n, RW, flags, -1, 0);
+  const y = mmap(0n, 4096n, RW, flags, -1, 0);
+  assertEquals(x - y >= 8192n, true);
+  assertEquals(munmap(x, 4096n) + munmap(y, 4096n), 0);
 });
