@@ -25,6 +25,7 @@
 
 import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
 import { EINVAL, ENXIO } from "../../../../../include/linux/errno.ts";
+import { KVM_EINVAL } from "../../../../../include/linux/kvm_para.ts";
 import {
   APIC_ARBPRI,
   APIC_BASE_MSR,
@@ -475,6 +476,8 @@ function apic_has_interrupt_for_ppr(apic: kvm_lapic, ppr: number): number {
 /** `__apic_update_ppr()`: PPR = TPR when its class is at least the ISR's, else the ISR class. */
 function apic_update_ppr(apic: kvm_lapic): number {
   const tpr = kvm_lapic_get_reg(apic, APIC_TASKPRI);
+  // CR8 is TPR[7:4] (VMX's TPR shadow): the CPU reads and writes the VMCS copy.
+  apic.vcpu.arch.vmcs.cr8 = BigInt((tpr >> 4) & 0xf);
   const isr = apic_find_highest_isr(apic);
   const isrv = isr !== -1 ? isr : 0;
   const ppr = (tpr & 0xf0) >= (isrv & 0xf0) ? tpr & 0xff : isrv & 0xf0;
@@ -711,6 +714,69 @@ export function kvm_irq_delivery_to_apic(
   }
   if (lowest) r = kvm_apic_set_irq(lowest, irq);
   return r;
+}
+
+/**
+ * `kvm_pv_kick_cpu_op()` (x86.c): KVM_HC_KICK_CPU sends the target a REMRD
+ * message, which marks it `pv_unhalted` and wakes it.
+ */
+export function kvm_pv_kick_cpu_op(k: kvm, apicid: number): void {
+  kvm_irq_delivery_to_apic(k, null, {
+    vector: 0,
+    delivery_mode: APIC_DM_REMRD,
+    dest_mode: APIC_DEST_PHYSICAL,
+    level: false,
+    trig_mode: 0,
+    shorthand: APIC_DEST_NOSHORT,
+    dest_id: apicid >>> 0,
+  });
+}
+
+/**
+ * `kvm_pv_send_ipi()`: KVM_HC_SEND_IPI. Bit i of the low (high) bitmap names
+ * the APIC whose physical ID is `min + i` (`min + 64 + i`; 32 per word
+ * outside 64-bit mode), looked up as the optimized map's `phys_map` does
+ * (x2APIC ID in x2APIC mode, else the xAPIC ID). A destination mode or
+ * shorthand in `icr` is -KVM_EINVAL. Returns how many APICs took it.
+ */
+export function kvm_pv_send_ipi(
+  k: kvm,
+  low: bigint,
+  high: bigint,
+  min: bigint,
+  icr: bigint,
+  op_64_bit: boolean,
+): number {
+  if (icr & BigInt(APIC_DEST_MASK | APIC_SHORT_MASK)) return -KVM_EINVAL;
+  const irq: kvm_lapic_irq = {
+    vector: Number(icr & 0xffn),
+    delivery_mode: Number(icr) & APIC_MODE_MASK,
+    dest_mode: APIC_DEST_PHYSICAL,
+    level: (Number(icr) & APIC_INT_ASSERT) !== 0,
+    trig_mode: Number(icr) & APIC_INT_LEVELTRIG,
+    shorthand: APIC_DEST_NOSHORT,
+    dest_id: 0,
+  };
+  const phys = new Map<number, kvm_vcpu>();
+  let max_apic_id = 255;
+  for (const v of k.vcpus) {
+    const a = v && kvm_apic_present(v);
+    if (!a) continue;
+    max_apic_id = Math.max(max_apic_id, v.vcpu_id);
+    phys.set(apic_x2apic_mode(a) ? v.vcpu_id : kvm_xapic_id(a), v);
+  }
+  const cluster = op_64_bit ? 64n : 32n;
+  let count = 0;
+  for (const [bitmap, base] of [[low, min], [high, min + cluster]] as const) {
+    if (base > BigInt(max_apic_id)) continue;
+    const n = Math.min(Number(cluster), max_apic_id - Number(base) + 1);
+    for (let i = 0; i < n; i++) {
+      if (!((bitmap >> BigInt(i)) & 1n)) continue;
+      const v = phys.get(Number(base) + i);
+      if (v) count += kvm_apic_set_irq(v, irq);
+    }
+  }
+  return count;
 }
 
 /** `kvm_apic_send_ipi()`: the ICR's message (BUSY is never set: no delay). */

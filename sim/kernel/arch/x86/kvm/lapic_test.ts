@@ -39,10 +39,12 @@ import {
 import {
   KVM_CAP_X86_APIC_BUS_CYCLES_NS,
   KVM_GET_LAPIC,
+  KVM_GET_SREGS,
   kvm_msi,
+  KVM_SET_SREGS,
   KVM_SIGNAL_MSI,
 } from "../../../../../include/linux/kvm.ts";
-import { GP_VECTOR, kvm_lapic_state } from "../../../../../include/asm/kvm.ts";
+import { GP_VECTOR, kvm_lapic_state, kvm_sregs } from "../../../../../include/asm/kvm.ts";
 import {
   APIC_BASE_MSR,
   APIC_DEFAULT_GPA,
@@ -78,13 +80,22 @@ import {
   cli,
   cpu_relax,
   type ex_regs_view,
+  get_cr8,
+  hlt,
+  kvm_hypercall,
   rdmsr_safe,
   safe_halt,
+  set_cr8,
   sti,
   vcpu_arch_set_entry_point,
   vm_install_exception_handler,
 } from "../../../../../include/x86/processor.ts";
 import { u64 } from "../../../../../include/c/layout.ts";
+import {
+  KVM_EINVAL,
+  KVM_HC_KICK_CPU,
+  KVM_HC_SEND_IPI,
+} from "../../../../../include/linux/kvm_para.ts";
 import { errno_get } from "../../../../../include/libc/errno.ts";
 import { EINVAL } from "../../../../../include/linux/errno.ts";
 import { in_guest_worker } from "../../../../../include/libc/process.ts";
@@ -408,6 +419,98 @@ Deno.test({
       const r = get_ucall(vcpu.value, uc);
       if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
       assertEquals(r, UCALL_DONE);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Guest: CR8 is the TPR's priority class, both ways. */
+export function guest_code_cr8(): void {
+  cli();
+  x2apic_enable();
+  set_cr8(0x7n);
+  const tpr = x2apic_read_reg(APIC_TASKPRI);
+  x2apic_write_reg(APIC_TASKPRI, 0x93);
+  GUEST_SYNC_ARGS(0n, tpr, get_cr8(), 0n, 0n);
+  GUEST_DONE();
+}
+
+Deno.test({
+  name: "CR8 and the in-kernel LAPIC's TPR are one register (MOV CR8, TPR writes, KVM_GET_SREGS)",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_code_cr8);
+    try {
+      const [tpr, cr8] = run_until_sync(vcpu.value, uc);
+      assertEquals(tpr, 0x70n);
+      assertEquals(cr8, 0x9n);
+      const sregs = kvm_sregs.alloc();
+      vcpu_ioctl(vcpu.value, KVM_GET_SREGS, sregs);
+      assertEquals(sregs.cr8, 0x9n);
+      sregs.cr8 = 0x4n;
+      vcpu_ioctl(vcpu.value, KVM_SET_SREGS, sregs);
+      const s = kvm_lapic_state.alloc();
+      vcpu_ioctl(vcpu.value, KVM_GET_LAPIC, s);
+      assertEquals(lapic_reg(s, APIC_TASKPRI), 0x40);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+const woken = guest_global("woken", u64);
+
+/** Guest (vCPU 1): HLT with interrupts off (only a PV kick ends it), then wait for an IPI. */
+export function guest_code_pv_target(): void {
+  cli();
+  x2apic_enable();
+  GUEST_SYNC(0n);
+  hlt();
+  woken.value = 1n;
+  while (irqs_rcvd.value < 1n) {
+    safe_halt();
+    cli();
+  }
+  GUEST_DONE();
+}
+
+/** Guest (vCPU 0): KVM_HC_KICK_CPU, then a KVM_HC_SEND_IPI to APIC ID 1. */
+export function guest_code_pv_sender(): void {
+  cli();
+  x2apic_enable();
+  GUEST_ASSERT_EQ(kvm_hypercall(KVM_HC_KICK_CPU, 0n, 1n, 0n, 0n), 0n);
+  while (!woken.value) cpu_relax();
+  // Bit 1 of the low bitmap with min 0: APIC ID 1; fixed, vector 0x60.
+  GUEST_ASSERT_EQ(kvm_hypercall(KVM_HC_SEND_IPI, 0b10n, 0n, 0n, 0x60n), 1n);
+  // A destination mode in the ICR is refused.
+  GUEST_ASSERT_EQ(
+    kvm_hypercall(KVM_HC_SEND_IPI, 0b10n, 0n, 0n, 0x860n),
+    BigInt.asUintN(64, BigInt(-KVM_EINVAL)),
+  );
+  GUEST_DONE();
+}
+
+Deno.test({
+  name: "PV hypercalls: KVM_HC_KICK_CPU unhalts a vCPU halted with IF=0, KVM_HC_SEND_IPI delivers",
+  ignore: in_guest_worker(),
+  async fn() {
+    const vcpus: kvm_vcpu[] = [];
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_vcpus(2, guest_code_pv_sender, vcpus);
+    try {
+      vm_install_exception_handler(vm, 0x60, guest_irq_handler);
+      vcpu_arch_set_entry_point(vcpus[1]!, guest_code_pv_target);
+      vcpu_run(vcpus[1]!);
+      assertEquals(get_ucall(vcpus[1]!, uc), UCALL_SYNC);
+      await Promise.all([vcpu_run_async(vcpus[0]!), vcpu_run_async(vcpus[1]!)]);
+      for (const v of vcpus) {
+        const r = get_ucall(v, uc);
+        if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+        assertEquals(r, UCALL_DONE);
+      }
     } finally {
       kvm_vm_free(vm);
     }

@@ -208,6 +208,7 @@ import {
   kvm_lapic_after_set_cpuid,
   kvm_lapic_reset,
   kvm_lapic_set_base,
+  kvm_lapic_set_tpr,
   kvm_set_apic_bus_cycles_ns,
   kvm_set_lapic_tscdeadline_msr,
   kvm_x2apic_msr_read,
@@ -2081,6 +2082,8 @@ function __set_sregs(vcpu: kvm_vcpu): number {
   const old_base = vcpu.arch.vmcs.apic_base;
   set_sregs(vcpu.arch.vmcs, sregs_in);
   kvm_lapic_set_base(vcpu, old_base);
+  // kvm_set_cr8(): with an in-kernel LAPIC CR8 is its TPR.
+  if (irqchip_in_kernel(vcpu.kvm) && !(sregs_in.cr8 & ~0xfn)) kvm_lapic_set_tpr(vcpu, sregs_in.cr8);
   set_sregs_interrupt(vcpu, sregs_in);
   kvm_update_cpuid_runtime(vcpu);
   return 0;

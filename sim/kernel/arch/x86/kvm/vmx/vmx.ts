@@ -126,6 +126,7 @@ import {
   VCPU_REGS_RBX,
   VCPU_REGS_RCX,
   VCPU_REGS_RDX,
+  VCPU_REGS_RSI,
   VMX_EXIT_REASONS_FAILED_VMENTRY,
   X86_EFLAGS_IF,
 } from "../../../../../cpu/vmx.ts";
@@ -141,6 +142,9 @@ import {
   kvm_get_apic_interrupt,
   kvm_inject_apic_timer_irqs,
   kvm_lapic_next_event_ms,
+  kvm_lapic_set_tpr,
+  kvm_pv_kick_cpu_op,
+  kvm_pv_send_ipi,
   pv_unhalted,
   set_lapic_host_ops,
 } from "../lapic.ts";
@@ -244,6 +248,8 @@ interface vcpu_vmx {
   readonly u8: Uint8Array;
   /** The VMCS control words (`VMCS_CTL_*`, used with `Atomics`). */
   readonly ctl: Int32Array;
+  /** CR8 at the last entry: a change at the exit is a guest MOV to CR8. */
+  entry_cr8: bigint;
   /** The PIO data page of `kvm_run`. */
   readonly pio: Uint8Array;
   /** Bytes of the `kvm_run` page. */
@@ -367,6 +373,7 @@ function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
     dv: new DataView(v.$buffer, v.$offset, VMCS_SIZE),
     u8: new Uint8Array(v.$buffer, v.$offset, VMCS_SIZE),
     ctl: new Int32Array(v.$buffer, v.$offset, 16),
+    entry_cr8: 0n,
     pio: new Uint8Array(vcpu.run_buffer, PIO_DATA_OFFSET, 4096),
     run_u8: new Uint8Array(vcpu.run_buffer),
     pio_size: 0,
@@ -662,6 +669,7 @@ export function set_force_emulation_prefix(v: number): void {
 
 function prepare_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   kvm_vcpu_sync_memmap(vcpu, vmx);
+  vmx.entry_cr8 = vcpu.arch.vmcs.cr8;
   vmx.dv.setUint32(V_MAXPHYADDR, vcpu.arch.maxphyaddr, true);
   vmx.dv.setUint32(V_FEP, force_emulation_prefix, true);
   // KVM's #UD intercept emulates VMMCALL through emulator_fix_hypercall() (x86.c):
@@ -1033,21 +1041,21 @@ function handle_vmcall(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
         ret = 0n;
         break;
       case BigInt(KVM_HC_KICK_CPU):
+        // kvm_pv_kick_cpu_op(): a REMRD message to APIC ID a1 unhalts it;
+        // the yield to it (kvm_sched_yield()) has no host scheduler to ask.
+        if (!guest_pv_has(vcpu, KVM_FEATURE_PV_UNHALT)) break;
+        if (irqchip_in_kernel(k)) kvm_pv_kick_cpu_op(k, Number(a1 & 0xffffffffn));
+        ret = 0n;
+        break;
       case BigInt(KVM_HC_SCHED_YIELD):
-        // Nothing to kick or yield to: no interrupt delivery, no blocking. The
-        // PV feature must exist when userspace enforces the PV CPUID.
-        if (
-          guest_pv_has(
-            vcpu,
-            nr === BigInt(KVM_HC_KICK_CPU) ? KVM_FEATURE_PV_UNHALT : KVM_FEATURE_PV_SCHED_YIELD,
-          )
-        ) {
-          ret = 0n;
-        }
+        if (guest_pv_has(vcpu, KVM_FEATURE_PV_SCHED_YIELD)) ret = 0n;
         break;
       case BigInt(KVM_HC_SEND_IPI):
-        // PV IPIs need the in-kernel LAPIC; with one, none is delivered (0 sent).
-        if (guest_pv_has(vcpu, KVM_FEATURE_PV_SEND_IPI) && irqchip_in_kernel(k)) ret = 0n;
+        // kvm_pv_send_ipi(): needs the in-kernel LAPIC (its APIC map).
+        if (!guest_pv_has(vcpu, KVM_FEATURE_PV_SEND_IPI) || !irqchip_in_kernel(k)) break;
+        ret = BigInt(
+          kvm_pv_send_ipi(k, a0, a1, a2, reg(vmx, VCPU_REGS_RSI) & mask, op_64_bit),
+        );
         break;
       case BigInt(KVM_HC_CLOCK_PAIRING):
         // The host clocksource is not the TSC.
@@ -1251,6 +1259,9 @@ function unexpected_exit(vcpu: kvm_vcpu, _vmx: vcpu_vmx, reason: number): number
  * `kvm_run` filled. Throws {@linkcode GuestCodeError} when guest code threw.
  */
 function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number {
+  // MOV to CR8 went to the TPR shadow: the LAPIC's TPR follows (kvm_set_cr8()).
+  const cr8 = vcpu.arch.vmcs.cr8;
+  if (cr8 !== vmx.entry_cr8 && irqchip_in_kernel(vcpu.kvm)) kvm_lapic_set_tpr(vcpu, cr8);
   if (reason !== EXIT_REASON_EPT_VIOLATION) vmx.ept_retries = 0;
   if (is_td(vcpu.kvm)) {
     // `tdx_handle_exit()`: the TD's exits, as the TDX module reports them.
