@@ -32,6 +32,7 @@
  */
 
 import { ex_regs, type ex_regs_view } from "../../include/x86/ex_regs.ts";
+import { KVM_EXIT_IO, KVM_EXIT_IO_IN } from "../../include/linux/kvm.ts";
 import {
   GUEST_CODE_DIGEST_SIZE,
   GUEST_CODE_HDR_SIZE,
@@ -80,8 +81,6 @@ export { ex_regs, type ex_regs_view };
 export type gva_t = number | bigint;
 
 const KVM_RUN_REQUEST = 0xae80n;
-const KVM_EXIT_IO = 2;
-const KVM_EXIT_IO_IN = 0;
 /** `struct kvm_run` offsets: exit_reason, io.{direction,size,port,count,data_offset}. */
 const RUN_EXIT_REASON = 8;
 const RUN_IO = 32;

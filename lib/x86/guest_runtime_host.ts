@@ -32,6 +32,7 @@ import {
 } from "../../include/kvm_util_types.ts";
 import { TEST_ASSERT } from "../../include/test_util.ts";
 import { GuestCodeError } from "../../include/guest_code.ts";
+import { KVM_EXIT_IO } from "../../include/linux/kvm.ts";
 import { __vm_alloc, addr_gva2hva, memcpy_to_guest } from "../kvm_util.ts";
 import {
   GR_AREA_SIZE,
@@ -52,7 +53,6 @@ import {
   type guest_runtime_worker_init,
 } from "./guest_runtime.ts";
 
-const KVM_EXIT_IO = 2;
 /**
  * Polls of the handoff word before sleeping on it. Short: on a loaded
  * machine a spinning thread takes the CPU from the one doing the work.

@@ -13,6 +13,8 @@
  * @module
  */
 
+import * as kvm from "../../include/linux/kvm.ts";
+
 /** Bytes of a guest page. */
 export const PAGE_SIZE = 4096;
 /** log2 of {@linkcode PAGE_SIZE}. */
@@ -59,8 +61,8 @@ export interface guest_memory_map {
   readonly slots: readonly guest_memslot[];
 }
 
-/** `KVM_MEMORY_ATTRIBUTE_PRIVATE`. */
-export const KVM_MEMORY_ATTRIBUTE_PRIVATE = 1 << 3;
+/** `KVM_MEMORY_ATTRIBUTE_PRIVATE` as a number (the uAPI's is a u64 bit). */
+export const KVM_MEMORY_ATTRIBUTE_PRIVATE: number = Number(kvm.KVM_MEMORY_ATTRIBUTE_PRIVATE);
 
 /** A slot resolved for fast access on the CPU side. */
 interface resolved_slot {

@@ -77,6 +77,7 @@ import {
   KVM_SYSTEM_EVENT_TDX_FATAL,
 } from "../../../../../../include/linux/kvm.ts";
 import {
+  KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
   KVM_TDX_CAPABILITIES,
   kvm_tdx_capabilities,
   kvm_tdx_cmd,
@@ -90,7 +91,11 @@ import {
   KVM_TDX_MEASURE_MEMORY_REGION,
   KVM_X86_TDX_VM,
 } from "../../../../../../include/asm/kvm.ts";
-import { KVM_ENOSYS, KVM_HC_MAP_GPA_RANGE } from "../../../../../../include/linux/kvm_para.ts";
+import {
+  KVM_ENOSYS,
+  KVM_HC_MAP_GPA_RANGE,
+  KVM_MAP_GPA_RANGE_ENCRYPTED,
+} from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
 import {
   TDG_VP_VMCALL_ALIGN_ERROR,
@@ -209,10 +214,6 @@ export const KVM_SUPPORTED_TD_ATTRS: bigint = TDX_TD_ATTR_SEPT_VE_DISABLE;
 export const TDVMCALLINFO_SETUP_EVENT_NOTIFY_INTERRUPT = 1n << 1n;
 /** `TDX_MAP_GPA_MAX_LEN`: MapGPA exits to userspace in chunks of at most 2 MiB. */
 export const TDX_MAP_GPA_MAX_LEN = 2n << 20n;
-/** `KVM_MAP_GPA_RANGE_ENCRYPTED`. */
-const KVM_MAP_GPA_RANGE_ENCRYPTED = 1n << 4n;
-/** `KVM_CPUID_FLAG_SIGNIFCANT_INDEX`. */
-const KVM_CPUID_FLAG_SIGNIFCANT_INDEX = 1;
 /** `TD_STATE_*` of `struct kvm_tdx` (KVM's view, beside the module's op state). */
 const TD_STATE_UNINITIALIZED = 0;
 const TD_STATE_INITIALIZED = 1;
