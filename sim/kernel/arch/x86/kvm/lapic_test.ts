@@ -13,8 +13,10 @@
 import "../../../../use_sim_backend.ts";
 import { assert, assertEquals } from "@std/assert";
 import {
+  __vcpu_run_async,
   __vm_enable_cap,
   __vm_ioctl,
+  addr_gpa2hva,
   get_ucall,
   GUEST_ASSERT_EQ,
   GUEST_DONE,
@@ -30,6 +32,8 @@ import {
   ucall_struct,
   UCALL_SYNC,
   vcpu_ioctl,
+  vcpu_mp_state_get,
+  vcpu_mp_state_set,
   vcpu_run,
   vcpu_run_async,
   virt_pg_map,
@@ -38,8 +42,12 @@ import {
 } from "../../../../../include/kvm_util.ts";
 import {
   KVM_CAP_X86_APIC_BUS_CYCLES_NS,
+  KVM_EXIT_IO,
   KVM_GET_LAPIC,
   KVM_GET_SREGS,
+  kvm_mp_state,
+  KVM_MP_STATE_RUNNABLE,
+  KVM_MP_STATE_UNINITIALIZED,
   kvm_msi,
   KVM_SET_SREGS,
   KVM_SIGNAL_MSI,
@@ -50,11 +58,14 @@ import {
   APIC_DEFAULT_GPA,
   APIC_DEST_SELF,
   APIC_DFR,
+  APIC_DM_INIT,
+  APIC_DM_STARTUP,
   APIC_EOI,
   APIC_ESR,
   APIC_ICR,
   APIC_ICR2,
   APIC_ID,
+  APIC_INT_ASSERT,
   APIC_IRR,
   APIC_ISR,
   APIC_LDR,
@@ -97,7 +108,8 @@ import {
   KVM_HC_SEND_IPI,
 } from "../../../../../include/linux/kvm_para.ts";
 import { errno_get } from "../../../../../include/libc/errno.ts";
-import { EINVAL } from "../../../../../include/linux/errno.ts";
+import { EAGAIN, EINVAL } from "../../../../../include/linux/errno.ts";
+import { user_memory } from "../../../../../include/libc/syscall.ts";
 import { in_guest_worker } from "../../../../../include/libc/process.ts";
 
 /** Guest: x2APIC accesses KVM refuses, then TPR/PPR and a self-IPI. */
@@ -511,6 +523,46 @@ Deno.test({
         if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
         assertEquals(r, UCALL_DONE);
       }
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Guest (BSP): INIT, then SIPI with vector 0x08 (start at 0x8000), to APIC ID 1. */
+export function guest_code_init_sipi(): void {
+  cli();
+  x2apic_enable();
+  x2apic_write_reg(APIC_ICR, (1n << 32n) | BigInt(APIC_DM_INIT | APIC_INT_ASSERT));
+  x2apic_write_reg(APIC_ICR, (1n << 32n) | BigInt(APIC_DM_STARTUP | 0x08));
+  GUEST_DONE();
+}
+
+Deno.test({
+  name:
+    "INIT/SIPI: an AP waiting in UNINITIALIZED is reset and starts in real mode at the SIPI vector",
+  ignore: in_guest_worker(),
+  async fn() {
+    const vcpus: kvm_vcpu[] = [];
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_vcpus(2, guest_code_init_sipi, vcpus);
+    try {
+      // mov $0x42, %al; out %al, $0x80; hlt: the AP's real-mode start.
+      user_memory(addr_gpa2hva(vm, 0x8000n), 5).set([0xb0, 0x42, 0xe6, 0x80, 0xf4]);
+      const mp = kvm_mp_state.alloc();
+      mp.mp_state = KVM_MP_STATE_UNINITIALIZED;
+      vcpu_mp_state_set(vcpus[1]!, mp);
+      const ap = __vcpu_run_async(vcpus[1]!);
+      vcpu_run(vcpus[0]!);
+      assertEquals(get_ucall(vcpus[0]!, uc), UCALL_DONE);
+      // The woken AP takes INIT and SIPI, then KVM_RUN returns -EAGAIN.
+      assertEquals(await ap, -1);
+      assertEquals(errno_get(), EAGAIN);
+      vcpu_mp_state_get(vcpus[1]!, mp);
+      assertEquals(mp.mp_state, KVM_MP_STATE_RUNNABLE);
+      vcpu_run(vcpus[1]!);
+      assertEquals(vcpus[1]!.run.exit_reason, KVM_EXIT_IO);
+      assertEquals(vcpus[1]!.run.io.port, 0x80);
     } finally {
       kvm_vm_free(vm);
     }

@@ -22,7 +22,14 @@
  * @module
  */
 
-import { EBUSY, EFAULT, EINTR, EINVAL, EIO } from "../../../../../../include/linux/errno.ts";
+import {
+  EAGAIN,
+  EBUSY,
+  EFAULT,
+  EINTR,
+  EINVAL,
+  EIO,
+} from "../../../../../../include/linux/errno.ts";
 import {
   KVM_EXIT_FAIL_ENTRY,
   KVM_EXIT_HLT,
@@ -401,6 +408,13 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
   if (vcpu.arch.mp_state === KVM_MP_STATE_UNINITIALIZED) {
     // immediate_exit leaves exit_reason alone (selftests rely on that).
     if (immediate_exit) return -EINTR;
+    // kvm_arch_vcpu_ioctl_run(): after its wait (vcpu_block_uninitialized()
+    // for an async KVM_RUN) an AP takes its INIT/SIPI and KVM_RUN returns
+    // -EAGAIN, to be called again.
+    if (kvm_apic_has_pending_init_or_sipi(vcpu)) {
+      kvm_apic_accept_events(vcpu);
+      return -EAGAIN;
+    }
     // An AP waits for INIT-SIPI; with no IPIs to wait for, KVM_RUN returns as
     // if a signal interrupted the wait (see docs/fidelity.md).
     run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
@@ -726,12 +740,40 @@ async function yield_to_event_loop(): Promise<void> {
   last_yield = performance.now();
 }
 
+/**
+ * The wait of an AP in `KVM_MP_STATE_UNINITIALIZED` (`kvm_vcpu_block()`
+ * in `kvm_arch_vcpu_ioctl_run()`) for an async KVM_RUN: until an INIT or
+ * SIPI is latched (another vCPU's IPI kicks it) or the run deadline.
+ */
+async function vcpu_block_uninitialized(vcpu: kvm_vcpu): Promise<void> {
+  const deadline = run_deadline();
+  const give_up = deadline === undefined ? Infinity : performance.now() + deadline;
+  while (!kvm_apic_has_pending_init_or_sipi(vcpu)) {
+    const now = performance.now();
+    if (now >= give_up) return;
+    await new Promise<void>((resolve) => {
+      const t = give_up === Infinity ? undefined : setTimeout(resolve, give_up - now);
+      waiters.set(vcpu, () => {
+        if (t !== undefined) clearTimeout(t);
+        resolve();
+      });
+    });
+    waiters.delete(vcpu);
+  }
+}
+
 /** KVM_RUN, letting other JavaScript (other vCPUs) run while the guest runs. */
 export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
   if (vcpu.running) return -EBUSY;
   vcpu.running = true;
   await yield_to_event_loop();
   try {
+    if (
+      vcpu.arch.mp_state === KVM_MP_STATE_UNINITIALIZED &&
+      !vcpu.run.getUint8(R_IMMEDIATE_EXIT) && irqchip_in_kernel(vcpu.kvm)
+    ) {
+      await vcpu_block_uninitialized(vcpu);
+    }
     let r = kvm_vcpu_pre_run(vcpu);
     if (r > 0) {
       const vmx = vmx_get_vcpu(vcpu);
