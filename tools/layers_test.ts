@@ -87,6 +87,7 @@ const ONE_DEFINITION: readonly string[] = [
   "include/asm/kvm_vcpu_regs.ts",
   "include/asm/irq_vectors.ts",
   "include/asm/vmx.ts",
+  "include/asm/apicdef.ts",
 ];
 
 /**

@@ -14,9 +14,74 @@ import { GP_VECTOR } from "../../include/asm/kvm.ts";
 import { __GUEST_ASSERT } from "../ucall_common.ts";
 import { readl, writel } from "../guest_memory.ts";
 import { rdmsr, wrmsr, wrmsr_safe } from "./guest.ts";
+import {
+  APIC_BASE_MSR,
+  APIC_DEFAULT_PHYS_BASE,
+  APIC_SPIV,
+  APIC_SPIV_APIC_ENABLED,
+} from "../../include/asm/apicdef.ts";
+
+// The register offsets and fields: apicdef.h's, which apic.h repeats.
+export {
+  APIC_BASE_MSR,
+  APIC_DEST_ALLBUT,
+  APIC_DEST_ALLINC,
+  APIC_DEST_LOGICAL,
+  APIC_DEST_PHYSICAL,
+  APIC_DEST_SELF,
+  APIC_DFR,
+  APIC_DM_EXTINT,
+  APIC_DM_FIXED,
+  APIC_DM_FIXED_MASK,
+  APIC_DM_INIT,
+  APIC_DM_LOWEST,
+  APIC_DM_NMI,
+  APIC_DM_REMRD,
+  APIC_DM_SMI,
+  APIC_DM_STARTUP,
+  APIC_EOI,
+  APIC_ESR,
+  APIC_ICR,
+  APIC_ICR2,
+  APIC_ICR_BUSY,
+  APIC_ICR_RR_INPROG,
+  APIC_ICR_RR_INVALID,
+  APIC_ICR_RR_MASK,
+  APIC_ICR_RR_VALID,
+  APIC_ID,
+  APIC_INT_ASSERT,
+  APIC_INT_LEVELTRIG,
+  APIC_IRR,
+  APIC_ISR,
+  APIC_LDR,
+  APIC_LVR,
+  APIC_LVT0,
+  APIC_LVT1,
+  APIC_LVT_MASKED,
+  APIC_LVT_TIMER_ONESHOT,
+  APIC_LVT_TIMER_PERIODIC,
+  APIC_LVT_TIMER_TSCDEADLINE,
+  APIC_LVTCMCI,
+  APIC_LVTERR,
+  APIC_LVTPC,
+  APIC_LVTT,
+  APIC_LVTTHMR,
+  APIC_PROCPRI,
+  APIC_SELF_IPI,
+  APIC_SPIV,
+  APIC_SPIV_APIC_ENABLED,
+  APIC_SPIV_FOCUS_DISABLED,
+  APIC_TASKPRI,
+  APIC_TDCR,
+  APIC_TMCCT,
+  APIC_TMICT,
+  APIC_TMR,
+  APIC_VECTOR_MASK,
+  X2APIC_ENABLE,
+} from "../../include/asm/apicdef.ts";
 
 /** `APIC_DEFAULT_GPA`: the architectural APIC base. */
-export const APIC_DEFAULT_GPA = 0xfee00000n;
+export const APIC_DEFAULT_GPA: bigint = BigInt(APIC_DEFAULT_PHYS_BASE);
 
 import {
   MSR_IA32_APICBASE,
@@ -39,76 +104,15 @@ export function GET_APIC_BASE(x: bigint): bigint {
   return (x >> 12n) << 12n;
 }
 
-/** `APIC_BASE_MSR`: x2APIC register `reg` is MSR `APIC_BASE_MSR + (reg >> 4)`. */
-export const APIC_BASE_MSR = 0x800;
-/** `X2APIC_ENABLE`. */
-export const X2APIC_ENABLE = 1n << 10n;
-
-export const APIC_ID = 0x20;
-export const APIC_LVR = 0x30;
-
 /** `GET_APIC_ID_FIELD(x)`: the xAPIC ID in bits 31:24. */
 export function GET_APIC_ID_FIELD(x: number): number {
   return (x >>> 24) & 0xff;
 }
 
-export const APIC_TASKPRI = 0x80;
-export const APIC_PROCPRI = 0xa0;
-export const APIC_EOI = 0xb0;
-export const APIC_LDR = 0xd0;
-export const APIC_DFR = 0xe0;
-export const APIC_SPIV = 0xf0;
-export const APIC_SPIV_FOCUS_DISABLED = 1 << 9;
-export const APIC_SPIV_APIC_ENABLED = 1 << 8;
-export const APIC_ISR = 0x100;
-export const APIC_TMR = 0x180;
-export const APIC_IRR = 0x200;
-export const APIC_ESR = 0x280;
-export const APIC_ICR = 0x300;
-export const APIC_LVTCMCI = 0x2f0;
-export const APIC_DEST_SELF = 0x40000;
-export const APIC_DEST_ALLINC = 0x80000;
-export const APIC_DEST_ALLBUT = 0xc0000;
-export const APIC_ICR_RR_MASK = 0x30000;
-export const APIC_ICR_RR_INVALID = 0x00000;
-export const APIC_ICR_RR_INPROG = 0x10000;
-export const APIC_ICR_RR_VALID = 0x20000;
-export const APIC_INT_LEVELTRIG = 0x08000;
-export const APIC_INT_ASSERT = 0x04000;
-export const APIC_ICR_BUSY = 0x01000;
-export const APIC_DEST_LOGICAL = 0x00800;
-export const APIC_DEST_PHYSICAL = 0x00000;
-export const APIC_DM_FIXED = 0x00000;
-export const APIC_DM_FIXED_MASK = 0x00700;
-export const APIC_DM_LOWEST = 0x00100;
-export const APIC_DM_SMI = 0x00200;
-export const APIC_DM_REMRD = 0x00300;
-export const APIC_DM_NMI = 0x00400;
-export const APIC_DM_INIT = 0x00500;
-export const APIC_DM_STARTUP = 0x00600;
-export const APIC_DM_EXTINT = 0x00700;
-export const APIC_VECTOR_MASK = 0x000ff;
-export const APIC_ICR2 = 0x310;
-
 /** `SET_APIC_DEST_FIELD(x)`: an xAPIC destination in ICR2 bits 31:24. */
 export function SET_APIC_DEST_FIELD(x: number): number {
   return (x << 24) >>> 0;
 }
-
-export const APIC_LVTT = 0x320;
-export const APIC_LVT_TIMER_ONESHOT = 0 << 17;
-export const APIC_LVT_TIMER_PERIODIC = 1 << 17;
-export const APIC_LVT_TIMER_TSCDEADLINE = 2 << 17;
-export const APIC_LVT_MASKED = 1 << 16;
-export const APIC_LVTTHMR = 0x330;
-export const APIC_LVTPC = 0x340;
-export const APIC_LVT0 = 0x350;
-export const APIC_LVT1 = 0x360;
-export const APIC_LVTERR = 0x370;
-export const APIC_TMICT = 0x380;
-export const APIC_TMCCT = 0x390;
-export const APIC_TDCR = 0x3e0;
-export const APIC_SELF_IPI = 0x3f0;
 
 /** `APIC_VECTOR_TO_BIT_NUMBER(v)`: the bit of `v` in its 32-bit IRR/ISR/TMR word. */
 export function APIC_VECTOR_TO_BIT_NUMBER(v: number): number {
