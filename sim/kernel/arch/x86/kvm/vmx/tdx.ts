@@ -64,7 +64,6 @@ import {
   KVM_MSR_EXIT_REASON_UNKNOWN,
   KVM_MSR_FILTER_READ,
   KVM_MSR_FILTER_WRITE,
-  kvm_run,
   KVM_SET_DEBUGREGS,
   KVM_SET_GUEST_DEBUG,
   KVM_SET_LAPIC,
@@ -97,6 +96,38 @@ import {
   KVM_MAP_GPA_RANGE_ENCRYPTED,
 } from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
+import {
+  PIO_DATA_OFFSET,
+  R_DIRTY_REGS,
+  R_EXIT_REASON,
+  R_HC_ARGS,
+  R_HC_FLAGS,
+  R_HC_NR,
+  R_HC_RET,
+  R_IO_COUNT,
+  R_IO_DATA_OFFSET,
+  R_IO_DIRECTION,
+  R_IO_PORT,
+  R_IO_SIZE,
+  R_MF_FLAGS,
+  R_MF_GPA,
+  R_MF_SIZE,
+  R_MMIO_DATA,
+  R_MMIO_IS_WRITE,
+  R_MMIO_LEN,
+  R_MMIO_PHYS_ADDR,
+  R_MSR_DATA,
+  R_MSR_ERROR,
+  R_MSR_INDEX,
+  R_MSR_REASON,
+  R_SE_DATA,
+  R_SE_NDATA,
+  R_SE_TYPE,
+  R_TDX_FLAGS,
+  R_TDX_NR,
+  R_TDX_U,
+  R_VALID_REGS,
+} from "../kvm_run.ts";
 import {
   TDG_VP_VMCALL_ALIGN_ERROR,
   TDG_VP_VMCALL_GET_QUOTE,
@@ -925,38 +956,6 @@ function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
     }
   }
 }
-
-// kvm_run offsets.
-const R_EXIT_REASON = offsetof(kvm_run, "exit_reason");
-const R_VALID_REGS = offsetof(kvm_run, "kvm_valid_regs");
-const R_DIRTY_REGS = offsetof(kvm_run, "kvm_dirty_regs");
-const R_IO_DIRECTION = offsetof(kvm_run, "io.direction");
-const R_IO_SIZE = offsetof(kvm_run, "io.size");
-const R_IO_PORT = offsetof(kvm_run, "io.port");
-const R_IO_COUNT = offsetof(kvm_run, "io.count");
-const R_IO_DATA_OFFSET = offsetof(kvm_run, "io.data_offset");
-const R_MMIO_PHYS_ADDR = offsetof(kvm_run, "mmio.phys_addr");
-const R_MMIO_DATA = offsetof(kvm_run, "mmio.data");
-const R_MMIO_LEN = offsetof(kvm_run, "mmio.len");
-const R_MMIO_IS_WRITE = offsetof(kvm_run, "mmio.is_write");
-const R_HC_NR = offsetof(kvm_run, "hypercall.nr");
-const R_HC_ARGS = offsetof(kvm_run, "hypercall.args");
-const R_HC_RET = offsetof(kvm_run, "hypercall.ret");
-const R_HC_FLAGS = offsetof(kvm_run, "hypercall.flags");
-const R_MSR_ERROR = offsetof(kvm_run, "msr.error");
-const R_MSR_REASON = offsetof(kvm_run, "msr.reason");
-const R_MSR_INDEX = offsetof(kvm_run, "msr.index");
-const R_MSR_DATA = offsetof(kvm_run, "msr.data");
-const R_SE_TYPE = offsetof(kvm_run, "system_event.type");
-const R_SE_NDATA = offsetof(kvm_run, "system_event.ndata");
-const R_SE_DATA = offsetof(kvm_run, "system_event.data");
-const R_MF_FLAGS = offsetof(kvm_run, "memory_fault.flags");
-const R_MF_GPA = offsetof(kvm_run, "memory_fault.gpa");
-const R_MF_SIZE = offsetof(kvm_run, "memory_fault.size");
-const R_TDX_FLAGS = 32;
-const R_TDX_NR = 40;
-const R_TDX_U = 48;
-const PIO_DATA_OFFSET = 4096;
 
 function exit_to_user(vcpu: kvm_vcpu, reason: number): number {
   vcpu.run.setUint32(R_EXIT_REASON, reason, true);
