@@ -174,6 +174,8 @@ export interface known_host_skip {
   backend: string;
   /** The KVM vendor module behind `/dev/kvm` (`/sys/module/kvm_*`). */
   vendor_module: string;
+  /** One harness test (`fixture.test`) instead of the whole program. */
+  test?: string;
   /** The newest host kernel `[major, minor]` known to behave this way. */
   through_kernel: readonly [number, number];
   /** Why: printed as kselftest's skip reason. */
@@ -189,6 +191,15 @@ export const KNOWN_HOST_SKIPS: readonly known_host_skip[] = [
     through_kernel: [6, 18],
     reason: "host's kvm_pvm never completes the guest's VMCALL of KVM_HC_KICK_CPU with the " +
       "PV features disabled (also with raw guest code); upstream returns -KVM_ENOSYS",
+  },
+  {
+    program: "fix_hypercall_test",
+    test: "fix_hypercall.enable_quirk",
+    backend: "kvm",
+    vendor_module: "kvm_pvm",
+    through_kernel: [6, 18],
+    reason: "host's kvm_pvm never completes the guest's hypercall instruction of the other " +
+      "vendor (VMCALL on AMD), which KVM_X86_QUIRK_FIX_HYPERCALL_INSN has upstream patch and run",
   },
 ];
 
@@ -211,6 +222,7 @@ export function host_kvm_vendor_module(): string {
  *
  * @param program the program name
  * @param backend the backend it would run on
+ * @param test a harness test's full name, or `undefined` for the whole program
  * @param vendor_module the host's KVM vendor module
  * @param release the host's `uname -r`
  * @returns the matching entry, or `undefined`
@@ -218,6 +230,7 @@ export function host_kvm_vendor_module(): string {
 export function expected_host_skip(
   program: string,
   backend: string,
+  test?: string,
   vendor_module: string = backend === "kvm" ? host_kvm_vendor_module() : "",
   release: string = host_kernel_release(),
 ): known_host_skip | undefined {
@@ -225,7 +238,8 @@ export function expected_host_skip(
   const v = kernel_version(release);
   if (v === null) return undefined;
   return KNOWN_HOST_SKIPS.find((k) =>
-    k.program === name && k.backend === backend && k.vendor_module === vendor_module &&
+    k.program === name && k.test === test && k.backend === backend &&
+    k.vendor_module === vendor_module &&
     (v[0] < k.through_kernel[0] || (v[0] === k.through_kernel[0] && v[1] <= k.through_kernel[1]))
   );
 }
