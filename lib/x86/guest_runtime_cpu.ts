@@ -31,6 +31,7 @@
  * @module
  */
 
+import type { tdx_module_args } from "../../include/x86/tdx/tdcall.ts";
 import { ex_regs, type ex_regs_view } from "../../include/x86/ex_regs.ts";
 import { KVM_EXIT_IO, KVM_EXIT_IO_IN } from "../../include/linux/kvm.ts";
 import {
@@ -950,35 +951,8 @@ export function kvm_hypercall(nr: bigint, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): b
   return vmcall();
 }
 
-/** Linux's `struct tdx_module_args`. */
-export interface tdx_module_args {
-  /** RCX. */
-  rcx?: bigint;
-  /** RDX. */
-  rdx?: bigint;
-  /** R8. */
-  r8?: bigint;
-  /** R9. */
-  r9?: bigint;
-  /** R10. */
-  r10?: bigint;
-  /** R11. */
-  r11?: bigint;
-  /** R12. */
-  r12?: bigint;
-  /** R13. */
-  r13?: bigint;
-  /** R14. */
-  r14?: bigint;
-  /** R15. */
-  r15?: bigint;
-  /** RBX. */
-  rbx?: bigint;
-  /** RDI. */
-  rdi?: bigint;
-  /** RSI. */
-  rsi?: bigint;
-}
+/** Linux's `struct tdx_module_args` (one definition, in the include/ twin). */
+export type { tdx_module_args };
 
 const TDX_ARG_REGS: readonly [keyof tdx_module_args, number][] = [
   ["rcx", 1],

@@ -34,6 +34,7 @@
  * @module
  */
 
+import type { tdx_module_args } from "../../include/x86/tdx/tdcall.ts";
 import {
   atomic_byte,
   call_gva,
@@ -646,35 +647,8 @@ export function kvm_hypercall(nr: bigint, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): b
   return vmcall();
 }
 
-/** Linux's `struct tdx_module_args`: the GPRs a TDCALL passes and returns. */
-export interface tdx_module_args {
-  /** RCX. */
-  rcx?: bigint;
-  /** RDX. */
-  rdx?: bigint;
-  /** R8. */
-  r8?: bigint;
-  /** R9. */
-  r9?: bigint;
-  /** R10. */
-  r10?: bigint;
-  /** R11. */
-  r11?: bigint;
-  /** R12. */
-  r12?: bigint;
-  /** R13. */
-  r13?: bigint;
-  /** R14. */
-  r14?: bigint;
-  /** R15. */
-  r15?: bigint;
-  /** RBX. */
-  rbx?: bigint;
-  /** RDI. */
-  rdi?: bigint;
-  /** RSI. */
-  rsi?: bigint;
-}
+/** Linux's `struct tdx_module_args` (one definition, in the include/ twin). */
+export type { tdx_module_args };
 
 const TDX_ARG_REGS: readonly [keyof tdx_module_args, number][] = [
   ["rcx", 1],

@@ -324,3 +324,37 @@ export function td_md_field_id_cpuid(
   id |= subleaf === null ? 0x1fen : BigInt(subleaf & 0x7f) << 1n;
   return id | BigInt(element);
 }
+
+/**
+ * Linux's `struct tdx_module_args`: the GPRs a TDCALL passes and returns
+ * (any register left out is 0). One definition for both CPUs' `tdcall`
+ * intrinsic: the simulated one and the guest runtime's on a real vCPU.
+ */
+export interface tdx_module_args {
+  /** RCX. */
+  rcx?: bigint;
+  /** RDX. */
+  rdx?: bigint;
+  /** R8. */
+  r8?: bigint;
+  /** R9. */
+  r9?: bigint;
+  /** R10. */
+  r10?: bigint;
+  /** R11. */
+  r11?: bigint;
+  /** R12. */
+  r12?: bigint;
+  /** R13. */
+  r13?: bigint;
+  /** R14. */
+  r14?: bigint;
+  /** R15. */
+  r15?: bigint;
+  /** RBX. */
+  rbx?: bigint;
+  /** RDI. */
+  rdi?: bigint;
+  /** RSI. */
+  rsi?: bigint;
+}
