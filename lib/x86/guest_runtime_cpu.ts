@@ -31,7 +31,7 @@
  * @module
  */
 
-import type { tdx_module_args } from "../../include/x86/tdx/tdcall.ts";
+import { type tdx_module_args, TDX_MODULE_ARGS_REGS } from "../../include/x86/tdx/tdcall.ts";
 import { ex_regs, type ex_regs_view } from "../../include/x86/ex_regs.ts";
 import { KVM_EXIT_IO, KVM_EXIT_IO_IN } from "../../include/linux/kvm.ts";
 import {
@@ -954,28 +954,12 @@ export function kvm_hypercall(nr: bigint, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): b
 /** Linux's `struct tdx_module_args` (one definition, in the include/ twin). */
 export type { tdx_module_args };
 
-const TDX_ARG_REGS: readonly [keyof tdx_module_args, number][] = [
-  ["rcx", 1],
-  ["rdx", 2],
-  ["rbx", 3],
-  ["rsi", 6],
-  ["rdi", 7],
-  ["r8", 8],
-  ["r9", 9],
-  ["r10", 10],
-  ["r11", 11],
-  ["r12", 12],
-  ["r13", 13],
-  ["r14", 14],
-  ["r15", 15],
-];
-
 /** `tdcall` (on an ordinary VM the CPU raises #UD). */
 export function tdcall(fn: bigint | number, args: tdx_module_args = {}): bigint {
   set_reg_raw(RAX, BigInt(fn));
-  for (const [k, r] of TDX_ARG_REGS) set_reg_raw(r, args[k] ?? 0n);
+  for (const [k, r] of TDX_MODULE_ARGS_REGS) set_reg_raw(r, args[k] ?? 0n);
   request(GR_OP.TDCALL!);
-  for (const [k, r] of TDX_ARG_REGS) args[k] = reg(r);
+  for (const [k, r] of TDX_MODULE_ARGS_REGS) args[k] = reg(r);
   return reg(RAX);
 }
 

@@ -34,7 +34,7 @@
  * @module
  */
 
-import type { tdx_module_args } from "../../include/x86/tdx/tdcall.ts";
+import { type tdx_module_args, TDX_MODULE_ARGS_REGS } from "../../include/x86/tdx/tdcall.ts";
 import {
   atomic_byte,
   call_gva,
@@ -650,22 +650,6 @@ export function kvm_hypercall(nr: bigint, a0 = 0n, a1 = 0n, a2 = 0n, a3 = 0n): b
 /** Linux's `struct tdx_module_args` (one definition, in the include/ twin). */
 export type { tdx_module_args };
 
-const TDX_ARG_REGS: readonly [keyof tdx_module_args, number][] = [
-  ["rcx", 1],
-  ["rdx", 2],
-  ["rbx", 3],
-  ["rsi", 6],
-  ["rdi", 7],
-  ["r8", 8],
-  ["r9", 9],
-  ["r10", 10],
-  ["r11", 11],
-  ["r12", 12],
-  ["r13", 13],
-  ["r14", 14],
-  ["r15", 15],
-];
-
 /**
  * `tdcall` with RAX = `fn` and the registers of `args` (absent ones are
  * zero): exits with `EXIT_REASON_TDCALL` (the TDX module answers; for a
@@ -674,9 +658,9 @@ const TDX_ARG_REGS: readonly [keyof tdx_module_args, number][] = [
  */
 export function tdcall(fn: bigint | number, args: tdx_module_args = {}): bigint {
   reg_set(VCPU_REGS_RAX, BigInt(fn));
-  for (const [k, r] of TDX_ARG_REGS) reg_set(r, args[k] ?? 0n);
+  for (const [k, r] of TDX_MODULE_ARGS_REGS) reg_set(r, args[k] ?? 0n);
   exit_simple(EXIT_REASON_TDCALL, 4);
-  for (const [k, r] of TDX_ARG_REGS) args[k] = reg_get(r);
+  for (const [k, r] of TDX_MODULE_ARGS_REGS) args[k] = reg_get(r);
   return reg_get(VCPU_REGS_RAX);
 }
 

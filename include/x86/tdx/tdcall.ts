@@ -20,6 +20,22 @@
 // TDCALL leaves (RAX[15:0]; RAX[23:16] is the leaf version)
 
 /** TDCALL leaf: TDG.VP.VMCALL, a call to the host VMM (GHCI). */
+import {
+  VCPU_REGS_R10,
+  VCPU_REGS_R11,
+  VCPU_REGS_R12,
+  VCPU_REGS_R13,
+  VCPU_REGS_R14,
+  VCPU_REGS_R15,
+  VCPU_REGS_R8,
+  VCPU_REGS_R9,
+  VCPU_REGS_RBX,
+  VCPU_REGS_RCX,
+  VCPU_REGS_RDI,
+  VCPU_REGS_RDX,
+  VCPU_REGS_RSI,
+} from "../../asm/kvm_vcpu_regs.ts";
+
 export const TDG_VP_VMCALL = 0;
 /** TDCALL leaf: TDG.VP.INFO, the TD execution environment (GPAW, attributes, vCPUs). */
 export const TDG_VP_INFO = 1;
@@ -358,3 +374,23 @@ export interface tdx_module_args {
   /** RSI. */
   rsi?: bigint;
 }
+
+/**
+ * Where each member of `struct tdx_module_args` travels: the GPR (a
+ * `VCPU_REGS_*` index) a TDCALL reads it from and writes it back to.
+ */
+export const TDX_MODULE_ARGS_REGS: readonly (readonly [keyof tdx_module_args, number])[] = [
+  ["rcx", VCPU_REGS_RCX],
+  ["rdx", VCPU_REGS_RDX],
+  ["rbx", VCPU_REGS_RBX],
+  ["rsi", VCPU_REGS_RSI],
+  ["rdi", VCPU_REGS_RDI],
+  ["r8", VCPU_REGS_R8],
+  ["r9", VCPU_REGS_R9],
+  ["r10", VCPU_REGS_R10],
+  ["r11", VCPU_REGS_R11],
+  ["r12", VCPU_REGS_R12],
+  ["r13", VCPU_REGS_R13],
+  ["r14", VCPU_REGS_R14],
+  ["r15", VCPU_REGS_R15],
+];
