@@ -183,6 +183,12 @@ export class kvm_lapic {
   pending_events = 0;
   /** `sipi_vector`. */
   sipi_vector = 0;
+  /**
+   * `guest_apic_protected`: the guest's APIC state lives where KVM cannot
+   * reach it (a TD's virtual APIC page in its TDVPS), so fixed interrupts
+   * are posted (`deliver_interrupt`), never put in this page's IRR.
+   */
+  guest_apic_protected = false;
   /** `lapic_timer`. */
   readonly lapic_timer: kvm_timer = {
     period: 0,
@@ -221,6 +227,11 @@ export interface lapic_host_ops {
   has_tsc_deadline(vcpu: kvm_vcpu): boolean;
   /** `kvm_inject_nmi()`. */
   inject_nmi(vcpu: kvm_vcpu): void;
+  /**
+   * `kvm_x86_ops.deliver_interrupt` for a protected APIC: post `vector`
+   * (TDX: the posted-interrupt descriptor, `__vmx_deliver_posted_interrupt()`).
+   */
+  deliver_posted_interrupt(vcpu: kvm_vcpu, vector: number): void;
 }
 
 const noop_ops: lapic_host_ops = {
@@ -229,6 +240,7 @@ const noop_ops: lapic_host_ops = {
   has_x2apic: () => true,
   has_tsc_deadline: () => true,
   inject_nmi: () => {},
+  deliver_posted_interrupt: () => {},
 };
 let ops: lapic_host_ops = noop_ops;
 
@@ -515,6 +527,9 @@ function apic_set_eoi(apic: kvm_lapic): number {
 export function kvm_apic_has_interrupt(vcpu: kvm_vcpu): number {
   const apic = kvm_apic_present(vcpu);
   if (!apic) return -1;
+  // lapic.c since the TDX interrupt series (v6.16): KVM's copy of a protected
+  // APIC's IRR means nothing; protected_apic_has_interrupt() answers instead.
+  if (apic.guest_apic_protected) return -1;
   apic_timer_poll(apic);
   return apic_has_interrupt_for_ppr(apic, apic_update_ppr(apic));
 }
@@ -571,6 +586,11 @@ function __apic_accept_irq(
       if (test_vector(apic, vector, APIC_TMR) !== !!trig_mode) {
         if (trig_mode) set_vector(apic, vector, APIC_TMR);
         else clear_vector(apic, vector, APIC_TMR);
+      }
+      if (apic.guest_apic_protected) {
+        // TDX: the only way in is the posted-interrupt descriptor.
+        ops.deliver_posted_interrupt(vcpu, vector);
+        return 1;
       }
       // vmx_deliver_interrupt() without APICv: IRR, KVM_REQ_EVENT, kick.
       set_vector(apic, vector, APIC_IRR);
