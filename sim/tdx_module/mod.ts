@@ -11,6 +11,8 @@
  *   RANGE.BLOCK, TRACK, PAGE.REMOVE);
  * - TDCALLs the guest makes: `tdcall.ts` (`tdg_dispatch`, `td_cpuid`);
  * - the Secure EPT state the CPU reads: `sept.ts`;
+ * - the TD vCPU's virtual APIC (posted interrupts, virtual-interrupt
+ *   delivery, the x2APIC MSRs the CPU virtualizes): `vapic.ts`;
  * - the virtual CPUID: `cpuid.ts`; measurement: `measure.ts`; TDREPORT:
  *   `tdreport.ts`.
  *
@@ -31,3 +33,4 @@ export * from "./tdh_vp.ts";
 export * from "./tdh_mem.ts";
 export * from "./tdcall.ts";
 export * from "./tdreport.ts";
+export * from "./vapic.ts";

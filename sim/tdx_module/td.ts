@@ -29,6 +29,7 @@ import { td_measurement } from "./measure.ts";
 import { secure_ept } from "./sept.ts";
 import type { td_cpuid_table } from "./cpuid.ts";
 import { type tdx_module, tdx_module_global } from "./sysinfo.ts";
+import { td_vapic } from "./vapic.ts";
 
 /** TDR lifecycle: not created (the page is just allocated). */
 export const TD_LIFECYCLE_NONE = 0;
@@ -128,4 +129,6 @@ export class tdx_vp {
   initial_rcx = 0n;
   /** TDG.VP.CPUIDVE.SET bits (`TDX_CPUIDVE_*`). */
   cpuid_ve = 0n;
+  /** The virtual APIC (virtual-APIC page, RVI/SVI): the host never reads it. */
+  readonly vapic: td_vapic = new td_vapic();
 }

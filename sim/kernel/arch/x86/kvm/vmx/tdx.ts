@@ -16,7 +16,15 @@
  *   `tdg_dispatch` on the kernel thread (the module owns TD state), and
  *   TDG.VP.VMCALL is handled leaf by leaf as `tdx_handle_vmcall()` does;
  *   instructions the TDX module virtualises (CPUID, MSRs, XSETBV, HLT) are
- *   answered here in the module's place or turned into #VE.
+ *   answered here in the module's place or turned into #VE;
+ * - interrupts (tdx.c and posted_intr.c, kvm-x86/linux at 09c6f74e): a fixed
+ *   interrupt for a TD vCPU is posted in its descriptor
+ *   ({@linkcode tdx_deliver_posted_interrupt}); at the next TD entry the
+ *   module moves it into the TD's virtual APIC and the CPU delivers it
+ *   ({@linkcode tdx_inject_pending}); TDVMCALL<HLT> blocks the vCPU with the
+ *   interrupt-blocked flag semantics ({@linkcode tdx_interrupt_allowed},
+ *   {@linkcode tdx_protected_apic_has_interrupt}); MapGPA stops with RETRY
+ *   between chunks when an event is pending.
  *
  * TD state lives beside `struct kvm` / `struct kvm_vcpu` (WeakMaps), as
  * `struct kvm_tdx` / `struct vcpu_tdx` wrap them in the kernel.
@@ -30,14 +38,12 @@ import {
   EBUSY,
   EEXIST,
   EFAULT,
-  EINTR,
   EINVAL,
   EIO,
   ENOMEM,
 } from "../../../../../../include/linux/errno.ts";
 import {
   KVM_EXIT_HYPERCALL,
-  KVM_EXIT_INTR,
   KVM_EXIT_IO,
   KVM_EXIT_MEMORY_FAULT,
   KVM_EXIT_MMIO,
@@ -77,6 +83,7 @@ import {
 } from "../../../../../../include/linux/kvm.ts";
 import {
   KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+  kvm_lapic_state,
   KVM_TDX_CAPABILITIES,
   kvm_tdx_capabilities,
   kvm_tdx_cmd,
@@ -88,6 +95,7 @@ import {
   KVM_TDX_INIT_VM,
   kvm_tdx_init_vm,
   KVM_TDX_MEASURE_MEMORY_REGION,
+  kvm_vcpu_events,
   KVM_X86_TDX_VM,
 } from "../../../../../../include/asm/kvm.ts";
 import {
@@ -162,6 +170,7 @@ import {
   EXIT_REASON_CPUID,
   EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_HLT,
+  EXIT_REASON_IO_INSTRUCTION,
   EXIT_REASON_MSR_READ,
   EXIT_REASON_MSR_WRITE,
   EXIT_REASON_TDCALL,
@@ -169,10 +178,15 @@ import {
   EXIT_REASON_WBINVD,
   EXIT_REASON_XSETBV,
   GP_VECTOR,
+  GUEST_INTR_STATE_MOV_SS,
+  GUEST_INTR_STATE_STI,
   INTR_INFO_DELIVER_CODE_MASK,
   INTR_INFO_VALID_MASK,
+  INTR_TYPE_EXT_INTR,
   INTR_TYPE_HARD_EXCEPTION,
+  INTR_TYPE_NMI_INTR,
   VE_VECTOR,
+  X86_EFLAGS_IF,
 } from "../../../../../cpu/vmx.ts";
 import type { kvm_build_memory_map } from "../../../../virt/kvm/memslot_map.ts";
 import { kvm_gmem_of_slot } from "../../../../virt/kvm/guest_memfd.ts";
@@ -205,6 +219,13 @@ import {
   td_cpuid_entry_of,
   td_params_alloc,
   td_set_ve_info,
+  td_vapic_deliver,
+  td_vapic_pending,
+  td_vapic_post,
+  td_vapic_rdmsr,
+  td_vapic_virtualized_msr,
+  td_vapic_wrmsr,
+  td_vcpu_state_details,
   tdg_dispatch,
   tdh_mem_page_add,
   tdh_mem_page_add_measured,
@@ -228,11 +249,14 @@ import {
   tdx_td_teardown,
   TDX_TSC_KHZ_UNIT,
   tdx_vcpu_load_initial_state,
+  TDX_VCPU_STATE_DETAILS_INTR_PENDING,
   tdx_vp,
   VMX_EPTP_MT_WB,
   VMX_EPTP_PWL_4,
   VMX_EPTP_PWL_5,
 } from "../../../../../tdx_module/mod.ts";
+import { kvm_lapic_set_base, pv_unhalted, vcpu_apic } from "../lapic.ts";
+import { kvm_vcpu_has_events } from "./vmx.ts";
 import {
   trace_mr_finalize,
   trace_page_add,
@@ -264,10 +288,30 @@ export interface kvm_tdx {
   shared_bit: bigint;
 }
 
+/**
+ * `struct pi_desc` (posted_intr.h): the posted-interrupt descriptor KVM owns
+ * and the CPU reads at TD entry. `pir`: one bit per vector; `on`:
+ * outstanding notification; `sn`: suppress notification.
+ */
+export interface pi_desc {
+  readonly pir: Uint32Array;
+  on: boolean;
+  sn: boolean;
+}
+
 /** `struct vcpu_tdx`: KVM's part of a TD vCPU. */
 interface vcpu_tdx {
   readonly vp: tdx_vp;
   initialized: boolean;
+  /** `vt.pi_desc`. */
+  readonly pi_desc: pi_desc;
+  /**
+   * `vt.exit_reason.basic` of the last TD exit as KVM names it
+   * (`tdx_to_vmx_exit_reason()`: a TDVMCALL<HLT> is EXIT_REASON_HLT).
+   */
+  exit_reason: number;
+  /** `vp_enter_args.r12` of the last TDVMCALL: for HLT, the interrupt-blocked flag. */
+  vmcall_r12: bigint;
   /** The TDG.VP.VMCALL exit being handled (the VMM's view of the GPRs). */
   vmcall: tdvmcall_exit | null;
   map_gpa_next: bigint;
@@ -331,6 +375,11 @@ function to_tdx(vcpu: kvm_vcpu): vcpu_tdx {
     t = {
       vp: new tdx_vp(),
       initialized: false,
+      // tdx_vcpu_create() sets SN; vt_vcpu_pi_load() clears it when the vCPU
+      // is first loaded, which every KVM_RUN and vCPU ioctl does first.
+      pi_desc: { pir: new Uint32Array(8), on: false, sn: false },
+      exit_reason: 0,
+      vmcall_r12: 0n,
       vmcall: null,
       map_gpa_next: 0n,
       map_gpa_end: 0n,
@@ -619,7 +668,14 @@ function tdx_vcpu_init(vcpu: kvm_vcpu, t: kvm_tdx): number {
   if (
     traced_seamcall("TDH.VP.INIT", tdh_vp_init(x.vp, cmd_buf.data, vcpu.vcpu_id)) !== TDX_SUCCESS
   ) return TDX_BUG_ON(vcpu.kvm);
+  const old_apic_base = vcpu.arch.vmcs.apic_base;
   tdx_vcpu_load_initial_state(vcpu.arch.vmcs, x.vp);
+  // kvm_apic_set_base(X2APIC): the in-kernel LAPIC takes the x2APIC ID/LDR.
+  // KVM marks the APIC protected at vCPU creation (tdx_vcpu_create()); until
+  // this point no interrupt can be accepted (the APIC is software-disabled).
+  kvm_lapic_set_base(vcpu, old_apic_base);
+  const apic = vcpu_apic(vcpu);
+  if (apic) apic.guest_apic_protected = true;
   // KVM's emulated MISC_ENABLE of a TD: PEBS and BTS unavailable, nothing else.
   vcpu.arch.vmcs.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
     msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
@@ -962,9 +1018,13 @@ function exit_to_user(vcpu: kvm_vcpu, reason: number): number {
   return 0;
 }
 
-/** RIP past the exiting instruction: the VMCS exit protocol's "completed". */
+/**
+ * RIP past the exiting instruction: the VMCS exit protocol's "completed";
+ * blocking by STI or MOV SS covered only that instruction.
+ */
 function skip(v: vmcs_view): number {
   v.rip = BigInt.asUintN(64, v.rip + BigInt(v.exit_instruction_len));
+  v.interruptibility_info &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
   return 1;
 }
 
@@ -1102,6 +1162,22 @@ function pat_valid(d: bigint): boolean {
 function tdx_native_msr(vcpu: kvm_vcpu, v: vmcs_view, write: boolean): number {
   const index = Number(v.regs.at(1) & 0xffffffffn);
   const reason = write ? EXIT_REASON_MSR_WRITE : EXIT_REASON_MSR_READ;
+  if (td_vapic_virtualized_msr(index)) {
+    // x2APIC virtualization: TPR, PPR, EOI, ISR, TMR, IRR and SELF IPI are
+    // the TD's virtual-APIC page; a write may make an interrupt deliverable,
+    // which the next entry delivers.
+    const vapic = to_tdx(vcpu).vp.vapic;
+    if (write) {
+      const d = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
+      if (!td_vapic_wrmsr(vapic, index, d)) return inject(v, GP_VECTOR, 0);
+    } else {
+      const d = td_vapic_rdmsr(vapic, index);
+      if (d === null) return inject(v, GP_VECTOR, 0);
+      v.regs.set(0, d & 0xffffffffn);
+      v.regs.set(2, d >> 32n);
+    }
+    return skip(v);
+  }
   const native = TD_NATIVE_MSRS.has(index) || (!write && index === msr.MSR_IA32_TSC);
   if (!native) return inject_ve(v, reason, 0n);
   if (index === msr.MSR_IA32_CR_PAT) {
@@ -1159,6 +1235,7 @@ function tdx_native_xsetbv(t: kvm_tdx, v: vmcs_view): number {
 export function tdx_handle_exit(vcpu: kvm_vcpu, reason: number): number | null {
   const t = to_kvm_tdx(vcpu.kvm);
   const v = vcpu.arch.vmcs;
+  to_tdx(vcpu).exit_reason = reason;
   switch (reason) {
     case EXIT_REASON_TDCALL:
       return tdx_handle_tdcall(vcpu, t, v);
@@ -1206,6 +1283,8 @@ function tdx_handle_tdcall(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view): number {
         return inject(v, VE_VECTOR);
       case "vmcall":
         x.vmcall = o.exit;
+        x.exit_reason = tdcall_to_vmx_exit_reason(o.exit);
+        x.vmcall_r12 = o.exit.regs[R12]!;
         return tdx_handle_vmcall(vcpu, t, x, v, o.exit);
       case "ept_violation": {
         if (o.accept_level > 0) {
@@ -1224,6 +1303,130 @@ function tdx_handle_tdcall(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view): number {
     }
   }
   return -EIO;
+}
+
+/**
+ * `tdcall_to_vmx_exit_reason()`: the exit reason KVM files a standard
+ * TDG.VP.VMCALL under: the instruction leaves (CPUID, HLT, I/O, RDMSR,
+ * WRMSR) are their own basic exit reasons, everything else is TDCALL.
+ */
+function tdcall_to_vmx_exit_reason(e: tdvmcall_exit): number {
+  if (e.regs[R10] !== 0n) return EXIT_REASON_TDCALL; // KVM hypercall: EXIT_REASON_VMCALL upstream
+  switch (e.regs[R11]) {
+    case TDG_VP_VMCALL_INSTRUCTION_CPUID:
+      return EXIT_REASON_CPUID;
+    case TDG_VP_VMCALL_INSTRUCTION_HLT:
+      return EXIT_REASON_HLT;
+    case TDG_VP_VMCALL_INSTRUCTION_IO:
+      return EXIT_REASON_IO_INSTRUCTION;
+    case TDG_VP_VMCALL_INSTRUCTION_RDMSR:
+      return EXIT_REASON_MSR_READ;
+    case TDG_VP_VMCALL_INSTRUCTION_WRMSR:
+      return EXIT_REASON_MSR_WRITE;
+  }
+  return EXIT_REASON_TDCALL;
+}
+
+/**
+ * `kvm_emulate_halt_noskip()` -> `__kvm_emulate_halt()` with an in-kernel
+ * LAPIC (always, for a TD): a vCPU with an event it could take now does not
+ * halt (a stale PV unhalt is consumed); otherwise it is HALTED and the run
+ * loop blocks it (`vcpu_block()`) until an event wakes it. Returns 1.
+ */
+function kvm_emulate_halt_noskip(vcpu: kvm_vcpu): number {
+  if (kvm_vcpu_has_events(vcpu) || pv_unhalted.has(vcpu)) pv_unhalted.delete(vcpu);
+  else vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
+  return 1;
+}
+
+// ---------------------------------------------------------------------------
+// Interrupts: posted_intr.c and the TDX parts of tdx.c (kvm-x86 at 09c6f74e).
+
+/** `pi_has_pending_interrupt()`: ON, or PIR bits behind a suppressed notification. */
+function pi_has_pending_interrupt(x: vcpu_tdx): boolean {
+  const pi = x.pi_desc;
+  return pi.on || (pi.sn && pi.pir.some((w) => w !== 0));
+}
+
+/**
+ * `__vmx_deliver_posted_interrupt()` on a TD vCPU's descriptor (what
+ * `vt_deliver_interrupt()` does for a TD: there is no LAPIC emulation):
+ * the PIR bit is set; the first vector posted since the last TD entry also
+ * sets ON and needs the notification, which `kvm_vcpu_trigger_posted_interrupt()`
+ * sends to a vCPU in guest mode and which otherwise is a kick (wake-up).
+ *
+ * @returns whether the caller must kick the vCPU
+ */
+export function tdx_deliver_posted_interrupt(vcpu: kvm_vcpu, vector: number): boolean {
+  const pi = to_tdx(vcpu).pi_desc;
+  const word = vector >>> 5, bit = 1 << (vector & 31);
+  // pi_test_and_set_pir(): already requested, nothing more to do.
+  if (pi.pir[word]! & bit) return false;
+  pi.pir[word] = (pi.pir[word]! | bit) >>> 0;
+  // pi_test_and_set_on(): a notification is already outstanding.
+  if (pi.on) return false;
+  pi.on = true;
+  return true;
+}
+
+/**
+ * `tdx_interrupt_allowed()`: KVM cannot see a TD's RFLAGS.IF, so it assumes
+ * interrupts are allowed unless the vCPU's last exit was TDVMCALL<HLT> with
+ * the interrupt-blocked flag (R12) set.
+ */
+export function tdx_interrupt_allowed(vcpu: kvm_vcpu): boolean {
+  const x = to_tdx(vcpu);
+  return x.exit_reason !== EXIT_REASON_HLT || !x.vmcall_r12;
+}
+
+/**
+ * `tdx_protected_apic_has_interrupt()`: an interrupt is posted (PID.ON), or,
+ * only for a TDVMCALL<HLT> with interrupts enabled, the TD's virtual APIC
+ * already has one pending (VCPU_STATE_DETAILS, read by TDH.VP.RD): e.g. one
+ * recognized between STI and the TDCALL.
+ */
+export function tdx_protected_apic_has_interrupt(vcpu: kvm_vcpu): boolean {
+  const x = to_tdx(vcpu);
+  if (pi_has_pending_interrupt(x)) return true;
+  if (x.exit_reason !== EXIT_REASON_HLT || x.vmcall_r12) return false;
+  return (td_vcpu_state_details(x.vp.vapic) & TDX_VCPU_STATE_DETAILS_INTR_PENDING) !== 0n;
+}
+
+/**
+ * What happens to events at TDH.VP.ENTER (`tdx_vcpu_run()`: a posted
+ * interrupt outstanding makes KVM send itself the notification vector, so
+ * the CPU processes the PIR on entry), done in the module's and CPU's place:
+ * a pending NMI (`tdx_inject_nmi()`'s PEND_NMI) is delivered unless blocked;
+ * the PIR moves into the virtual APIC; the highest pending virtual
+ * interrupt above VPPR is delivered through the guest's IDT when RFLAGS.IF
+ * is set and no STI/MOV SS blocking or other event is in the way.
+ *
+ * @returns whether a virtual interrupt stays pending for lack of an
+ * interrupt window (the CPU delivers it at the first boundary that opens
+ * one: the caller arms interrupt-window exiting for that)
+ */
+export function tdx_inject_pending(vcpu: kvm_vcpu): boolean {
+  const x = to_tdx(vcpu);
+  const v = vcpu.arch.vmcs;
+  const vapic = x.vp.vapic;
+  if (x.pi_desc.on || x.pi_desc.sn) {
+    x.pi_desc.on = false;
+    td_vapic_post(vapic, x.pi_desc.pir);
+  }
+  if (v.entry_intr_info & INTR_INFO_VALID_MASK) return td_vapic_pending(vapic) >= 0;
+  const shadow = (v.interruptibility_info & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) !==
+    0;
+  const ev = vcpu.arch.events;
+  if (ev.nmi.pending && !shadow) {
+    ev.nmi.pending = 0;
+    v.entry_intr_info = (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2) >>> 0;
+    return td_vapic_pending(vapic) >= 0;
+  }
+  if (td_vapic_pending(vapic) < 0) return false;
+  if (shadow || !(Number(v.rflags & 0xffffffffn) & X86_EFLAGS_IF)) return true;
+  const vector = td_vapic_deliver(vapic);
+  v.entry_intr_info = (INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | vector) >>> 0;
+  return false;
 }
 
 /** `tdx_complete_vmcall_done` etc.: the VMM's answer goes back to the exposed GPRs. */
@@ -1266,11 +1469,10 @@ function tdx_handle_vmcall(
       return vmcall_done(vcpu, v);
     }
     case TDG_VP_VMCALL_INSTRUCTION_HLT:
-      // The in-kernel LAPIC always exists: the vCPU blocks; nothing can wake it here.
+      // tdx_handle_exit(): EXIT_REASON_HLT -> kvm_emulate_halt_noskip(); the
+      // module already completed the TDCALL, R10 stays 0 (success).
       vmcall_done(vcpu, v);
-      vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
-      vcpu.run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
-      return -EINTR;
+      return kvm_emulate_halt_noskip(vcpu);
     case TDG_VP_VMCALL_INSTRUCTION_IO:
       return tdx_emulate_io(vcpu, v, e);
     case TDG_VP_VMCALL_INSTRUCTION_RDMSR:
@@ -1446,10 +1648,27 @@ export function tdx_has_emulated_msr(index: number): boolean {
   if (index >= 0x200 && index <= 0x26f) return true; // MTRRs
   if (index >= 0x400 && index < 0x480) return true; // MCi_*
   if (index >= 0x280 && index < 0x2a0) return true; // MCi_CTL2
-  if (index >= 0x800 && index <= 0x8ff) {
-    // Hardware virtualises TPR, PPR, EOI, ISR, TMR and IRR.
-    return !(index === 0x808 || index === 0x80a || index === 0x80b ||
-      (index >= 0x810 && index <= 0x827));
+  // tdx.c at 09c6f74e: the x2APIC registers KVM emulates for any guest,
+  // minus those the CPU virtualizes for a TD (TPR, PPR, EOI, ISR, TMR, IRR,
+  // SELF IPI), which KVM cannot reach.
+  switch (index) {
+    case 0x802: // ID
+    case 0x803: // LVR
+    case 0x80d: // LDR
+    case 0x80f: // SPIV
+    case 0x828: // ESR
+    case 0x82f: // LVTCMCI
+    case 0x830: // ICR
+    case 0x832: // LVTT
+    case 0x833: // LVTTHMR
+    case 0x834: // LVTPC
+    case 0x835: // LVT0
+    case 0x836: // LVT1
+    case 0x837: // LVTERR
+    case 0x838: // TMICT
+    case 0x839: // TMCCT
+    case 0x83e: // TDCR
+      return true;
   }
   return false;
 }
@@ -1612,6 +1831,14 @@ function map_gpa_exit(vcpu: kvm_vcpu, t: kvm_tdx, x: vcpu_tdx, v: vmcs_view, e: 
     if (ret === 0n) {
       x.map_gpa_next += TDX_MAP_GPA_MAX_LEN;
       if (x.map_gpa_next >= x.map_gpa_end) return vmcall_done(vcpu, v);
+      // tdx_complete_vmcall_map_gpa(): an event that may be deliverable
+      // stops the conversion between chunks (interrupts must not wait for a
+      // huge conversion); the guest resumes it from R11.
+      if (kvm_vcpu_has_events(vcpu)) {
+        set_status(e, TDG_VP_VMCALL_RETRY);
+        r[R11] = x.map_gpa_next;
+        return vmcall_done(vcpu, v);
+      }
       return map_gpa_exit(vcpu, t, x, v, e) === 0 ? 0 : 1;
     }
     if (ret === 11n || ret === 22n) {
@@ -1719,6 +1946,14 @@ function tdx_msr_io(vcpu: kvm_vcpu, arg: bigint, write: boolean): number {
  * KVM_MEMORY_ENCRYPT_OP goes to {@linkcode tdx_vcpu_ioctl}.
  */
 export function tdx_vcpu_arch_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): number | null {
+  // kvm_arch_vcpu_ioctl(): KVM_SET_LAPIC and KVM_SET_VCPU_EVENTS copy their
+  // struct in before the protected-state check refuses it.
+  const copied = cmd === KVM_SET_LAPIC
+    ? kvm_lapic_state.size
+    : cmd === KVM_SET_VCPU_EVENTS
+    ? kvm_vcpu_events.size
+    : 0;
+  if (copied && !copy_in(new Uint8Array(copied), arg)) return -EFAULT;
   if (TDX_PROTECTED_IOCTLS.has(cmd)) return -EINVAL;
   switch (cmd) {
     case KVM_MEMORY_ENCRYPT_OP:

@@ -170,7 +170,16 @@ import {
   sync_regs,
 } from "../x86.ts";
 import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
-import { is_td, tdx_handle_exit, tdx_memmap, tdx_vcpu_pre_run } from "./tdx.ts";
+import {
+  is_td,
+  tdx_deliver_posted_interrupt,
+  tdx_handle_exit,
+  tdx_inject_pending,
+  tdx_interrupt_allowed,
+  tdx_memmap,
+  tdx_protected_apic_has_interrupt,
+  tdx_vcpu_pre_run,
+} from "./tdx.ts";
 
 export { GuestCodeError };
 
@@ -469,10 +478,20 @@ export function kvm_vcpu_kick(vcpu: kvm_vcpu): void {
   if (vmx && vcpu.running) Atomics.store(vmx.ctl, VMCS_CTL_KICK, 1);
 }
 
-set_lapic_host_ops({ kick: kvm_vcpu_kick });
+set_lapic_host_ops({
+  kick: kvm_vcpu_kick,
+  // vt_deliver_interrupt() for a TD: post it, notify (kick) if it is the first.
+  deliver_posted_interrupt: (vcpu, vector) => {
+    if (tdx_deliver_posted_interrupt(vcpu, vector)) kvm_vcpu_kick(vcpu);
+  },
+});
 
-/** `kvm_interrupt_allowed()` on VMX: RFLAGS.IF and no STI / MOV SS blocking. */
+/**
+ * `kvm_interrupt_allowed()` on VMX: RFLAGS.IF and no STI / MOV SS blocking;
+ * a TD's flags are hidden (`tdx_interrupt_allowed()`).
+ */
 function interrupt_allowed(vcpu: kvm_vcpu): boolean {
+  if (is_td(vcpu.kvm)) return tdx_interrupt_allowed(vcpu);
   const v = vcpu.arch.vmcs;
   return (Number(v.rflags & 0xffffffffn) & X86_EFLAGS_IF) !== 0 &&
     !(v.interruptibility_info & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
@@ -490,6 +509,8 @@ function kvm_cpu_has_extint(vcpu: kvm_vcpu): boolean {
 /** `kvm_cpu_has_interrupt()`: ExtINT or a LAPIC vector above PPR. */
 function kvm_cpu_has_interrupt(vcpu: kvm_vcpu): boolean {
   if (!irqchip_in_kernel(vcpu.kvm)) return vcpu.arch.events.interrupt.injected !== 0;
+  // A protected APIC (TDX): protected_apic_has_interrupt() decides.
+  if (is_td(vcpu.kvm)) return kvm_cpu_has_extint(vcpu) || tdx_protected_apic_has_interrupt(vcpu);
   return kvm_cpu_has_extint(vcpu) || kvm_apic_has_interrupt(vcpu) !== -1;
 }
 
@@ -502,9 +523,19 @@ function kvm_vcpu_check_block(vcpu: kvm_vcpu): boolean {
   if (kvm_apic_has_pending_init_or_sipi(vcpu)) return true;
   if (vcpu.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED) return false;
   if (pv_unhalted.has(vcpu)) return true;
-  if (vcpu.arch.events.nmi.pending && !(vcpu.arch.vmcs.interruptibility_info & 3)) return true;
-  if (interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vcpu)) return true;
+  if (kvm_vcpu_has_events(vcpu)) return true;
   return apic_has_pending_timer(vcpu);
+}
+
+/**
+ * `kvm_vcpu_has_events()`' event part: a latched INIT/SIPI, an NMI the
+ * guest can take, an interrupt it can take (for a TD as KVM guesses it,
+ * see {@linkcode tdx_interrupt_allowed}).
+ */
+export function kvm_vcpu_has_events(vcpu: kvm_vcpu): boolean {
+  if (kvm_apic_has_pending_init_or_sipi(vcpu)) return true;
+  if (vcpu.arch.events.nmi.pending && !(vcpu.arch.vmcs.interruptibility_info & 3)) return true;
+  return interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vcpu);
 }
 
 /**
@@ -594,6 +625,11 @@ function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   Atomics.store(vmx.ctl, VMCS_CTL_KICK, 0);
   const k = vcpu.kvm;
   if (irqchip_in_kernel(k)) kvm_inject_apic_timer_irqs(vcpu);
+  if (is_td(k)) {
+    // KVM cannot inject into a TD: the module and the CPU deliver what was posted.
+    Atomics.store(vmx.ctl, VMCS_CTL_IRQ_WINDOW, tdx_inject_pending(vcpu) ? 1 : 0);
+    return;
+  }
   const ev = vcpu.arch.events;
   let window = false;
   const busy = (vmx.dv.getUint32(V_ENTRY_INTR_INFO, true) & INTR_INFO_VALID_MASK) !== 0;
