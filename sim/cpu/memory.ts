@@ -10,6 +10,13 @@
  * kernel updates in place (`KVM_SET_MEMORY_ATTRIBUTES`), so that attribute
  * changes reach running vCPUs without a new map.
  *
+ * A slot with `KVM_MEM_LOG_DIRTY_PAGES` carries the kernel's dirty bitmap
+ * (shared memory): the CPU sets a page's bit on each write it lets through
+ * ({@linkcode mark_page_dirty_bit}), which is what KVM's write-protection
+ * fault (or PML) does on hardware, and keeps a page writable in its TLB only
+ * while the bit is set, so a page the kernel re-protects (clears) is logged
+ * again on its next write once the kernel has flushed the vCPU's TLB.
+ *
  * @module
  */
 
@@ -53,6 +60,14 @@ export interface guest_memslot {
    * the kernel; absent means all shared.
    */
   readonly attributes?: Uint8Array;
+  /**
+   * The memslot's dirty bitmap (`KVM_MEM_LOG_DIRTY_PAGES`): 32-bit words over
+   * a `SharedArrayBuffer`, bit n for the memslot's page n; absent when the
+   * slot is not logged.
+   */
+  readonly dirty_bitmap?: Int32Array;
+  /** Bit of {@linkcode dirty_bitmap} for this range's first page (a range may start inside its memslot). */
+  readonly dirty_first?: number;
 }
 
 /** The memory map of a VM: its memslots, in any order, not overlapping. */
@@ -72,6 +87,8 @@ interface resolved_slot {
   shared: resolved_backing;
   priv: resolved_backing | null;
   attributes: Uint8Array | null;
+  dirty: Int32Array | null;
+  dirty_first: number;
 }
 
 interface resolved_backing {
@@ -104,6 +121,10 @@ export class physmem {
   off = 0;
   /** Whether the slot of the last lookup is read-only. */
   ro = false;
+  /** The dirty bitmap of the slot of the last lookup, or null when it is not logged. */
+  dirty: Int32Array | null = null;
+  /** The bit of {@linkcode dirty} for the page of the last lookup. */
+  dirty_nr = 0;
 
   /** Replaces the map. */
   set_map(map: guest_memory_map): void {
@@ -116,6 +137,8 @@ export class physmem {
         shared: resolve_backing(s.backing),
         priv: s.private_backing ? resolve_backing(s.private_backing) : null,
         attributes: s.attributes ?? null,
+        dirty: s.dirty_bitmap ?? null,
+        dirty_first: s.dirty_first ?? 0,
       };
     });
     slots.sort((a, b) => a.base - b.base);
@@ -161,9 +184,27 @@ export class physmem {
         this.dv = view;
         this.off = byte - chunk * b.chunk_size;
         this.ro = s.readonly;
+        this.dirty = s.dirty;
+        if (s.dirty) this.dirty_nr = s.dirty_first + Math.floor(rel / PAGE_SIZE);
         return 0;
       }
     }
     return -1;
   }
+}
+
+/**
+ * Sets bit `nr` of a dirty bitmap (`set_bit_le()` in `mark_page_dirty_in_slot()`):
+ * atomically, because the kernel clears bits concurrently (KVM_GET_DIRTY_LOG's
+ * exchange, KVM_CLEAR_DIRTY_LOG's and-not) and other vCPUs set them.
+ */
+export function mark_page_dirty_bit(bitmap: Int32Array, nr: number): void {
+  const w = nr >>> 5;
+  const bit = 1 << (nr & 31);
+  if ((bitmap[w]! & bit) === 0) Atomics.or(bitmap, w, bit);
+}
+
+/** Whether bit `nr` of a dirty bitmap is set (the page is writable without logging). */
+export function test_page_dirty_bit(bitmap: Int32Array, nr: number): boolean {
+  return (Atomics.load(bitmap, nr >>> 5) & (1 << (nr & 31))) !== 0;
 }

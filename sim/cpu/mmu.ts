@@ -23,6 +23,14 @@
  *   guest that edits a PTE must INVLPG (tests check this).
  * - A cached entry grants a write only when the leaf's dirty bit was already
  *   set, so the first write through a clean entry walks again and sets D.
+ * - Dirty logging (KVM_MEM_LOG_DIRTY_PAGES): a write through the walk sets the
+ *   page's bit in its memslot's dirty bitmap, and so does an A/D update of a
+ *   paging-structure entry (with EPT accessed/dirty flags enabled, as KVM
+ *   enables them, the CPU's A/D updates of guest paging structures count as
+ *   writes to guest memory). A page of a logged slot is cached writable
+ *   only while its bit is set: once the kernel clears the bit it flushes the
+ *   TLB (`kvm_flush_remote_tlbs_memslot()`), and the next write walks and
+ *   logs.
  *
  * Linear addresses are passed as two unsigned 32-bit halves (`hi`, `lo`), so
  * that the hot path handles 57-bit addresses without `bigint`.
@@ -34,7 +42,7 @@
  * @module
  */
 
-import { physmem } from "./memory.ts";
+import { mark_page_dirty_bit, physmem, test_page_dirty_bit } from "./memory.ts";
 import {
   EPT_VIOLATION_ACC_INSTR,
   EPT_VIOLATION_ACC_READ,
@@ -251,6 +259,8 @@ function walk32(lo: number, kind: number, user: boolean, implicit: boolean): num
   }
   const ddv = mem.dv;
   const doff = mem.off;
+  const dlog = mem.dirty;
+  const dnr = mem.dirty_nr;
   const pde = ddv.getUint32(doff, true);
   if (!(pde & 1)) return fault32(pfbase, lo);
   let w = (pde >>> 1) & 1;
@@ -258,6 +268,8 @@ function walk32(lo: number, kind: number, user: boolean, implicit: boolean): num
   let base: number;
   let leaf_dv = ddv;
   let leaf_off = doff;
+  let leaf_log = dlog;
+  let leaf_nr = dnr;
   let leaf = pde;
   const big = (pde & 0x80) !== 0 && pse;
   if (big) {
@@ -271,6 +283,8 @@ function walk32(lo: number, kind: number, user: boolean, implicit: boolean): num
     }
     leaf_dv = mem.dv;
     leaf_off = mem.off;
+    leaf_log = mem.dirty;
+    leaf_nr = mem.dirty_nr;
     leaf = leaf_dv.getUint32(leaf_off, true);
     if (!(leaf & 1)) return fault32(pfbase, lo);
     w &= (leaf >>> 1) & 1;
@@ -284,10 +298,16 @@ function walk32(lo: number, kind: number, user: boolean, implicit: boolean): num
   ) {
     return fault32(pfbase | PFERR_PRESENT_MASK, lo);
   }
-  if (!(pde & 0x20)) ddv.setUint32(doff, (pde | 0x20) >>> 0, true);
+  if (!(pde & 0x20)) {
+    ddv.setUint32(doff, (pde | 0x20) >>> 0, true);
+    if (dlog) mark_page_dirty_bit(dlog, dnr);
+  }
   const now = leaf_dv.getUint32(leaf_off, true);
   const want = now | 0x20 | (kind === ACC_WRITE ? 0x40 : 0);
-  if (want !== now) leaf_dv.setUint32(leaf_off, want >>> 0, true);
+  if (want !== now) {
+    leaf_dv.setUint32(leaf_off, want >>> 0, true);
+    if (leaf_log) mark_page_dirty_bit(leaf_log, leaf_nr);
+  }
   const dirty = (want & 0x40) !== 0;
   let perm = 0;
   if (!(user && !u) && !(smap && !user && u === 1 && !ac)) perm |= P_R;
@@ -306,6 +326,9 @@ function fault32(ec: number, lo: number): number {
 // Where each level's entry of the current walk lives, to set A/D afterwards.
 const walk_dv: DataView[] = new Array(6).fill(mem.dv);
 const walk_off = new Float64Array(6);
+// The dirty bitmap and bit of each level's entry, for logging its A/D update.
+const walk_log: (Int32Array | null)[] = new Array(6).fill(null);
+const walk_nr = new Float64Array(6);
 
 /**
  * Translates linear address `hi:lo` for access `acc` (`ACC_*`, optionally
@@ -390,6 +413,8 @@ export function translate(hi: number, lo: number, acc: number): number {
       nx |= ph >>> 31;
       walk_dv[level] = dv;
       walk_off[level] = off;
+      walk_log[level] = mem.dirty;
+      walk_nr[level] = mem.dirty_nr;
       const addr = (ph & addr_hi_mask) * TWO32;
       if (level === 1 || ps) {
         leaf_pl = pl;
@@ -419,7 +444,11 @@ export function translate(hi: number, lo: number, acc: number): number {
       const pl = dv.getUint32(off, true);
       let want = pl | 0x20;
       if (level === leaf_level && kind === ACC_WRITE) want |= 0x40;
-      if (want !== pl) dv.setUint32(off, want >>> 0, true);
+      if (want !== pl) {
+        dv.setUint32(off, want >>> 0, true);
+        const log = walk_log[level];
+        if (log) mark_page_dirty_bit(log, walk_nr[level]!);
+      }
     }
     const dirty = kind === ACC_WRITE || (leaf_pl & 0x40) !== 0;
     perm = 0;
@@ -454,6 +483,13 @@ export function translate(hi: number, lo: number, acc: number): number {
         priv,
       );
     }
+  }
+  const log = mem.dirty;
+  if (log) {
+    // mark_page_dirty_in_slot() on the write; otherwise the page stays
+    // write-protected in the TLB until its bit is set.
+    if (kind === ACC_WRITE) mark_page_dirty_bit(log, mem.dirty_nr);
+    else if (!test_page_dirty_bit(log, mem.dirty_nr)) perm &= ~P_W;
   }
   const i = (lo >>> 12) & TLB_MASK;
   tlb_tag[i] = hi * 1048576 + (lo >>> 12);

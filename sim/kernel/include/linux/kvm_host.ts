@@ -46,6 +46,12 @@ export interface kvm_memory_slot {
   userspace_addr: number;
   /** The guest_memfd binding (`slot->gmem`), or null. */
   gmem: { file: file | null; pgoff: number } | null;
+  /**
+   * `dirty_bitmap`: one bit per page while `KVM_MEM_LOG_DIRTY_PAGES` is set,
+   * in 32-bit words over a `SharedArrayBuffer` that vCPU threads set bits in
+   * (virt/kvm/dirty_log.ts); absent or null when the slot is not logged.
+   */
+  dirty_bitmap?: Int32Array | null;
 }
 
 /**
@@ -113,6 +119,11 @@ export interface kvm {
   generation: number;
   /** Set when the VM is killed (`vm_dead`): most ioctls then fail with EIO. */
   vm_dead: boolean;
+  /**
+   * `manual_dirty_log_protect`: the `KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2`
+   * options enabled (`KVM_DIRTY_LOG_*`); absent means 0.
+   */
+  manual_dirty_log_protect?: number;
   /** The architecture part. */
   readonly arch: kvm_arch;
 }

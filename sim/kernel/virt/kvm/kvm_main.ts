@@ -28,6 +28,7 @@ import {
   KVM_CAP_GUEST_MEMFD_FLAGS,
   KVM_CAP_INTERNAL_ERROR_DATA,
   KVM_CAP_JOIN_MEMORY_REGIONS_WORKS,
+  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
   KVM_CAP_MEMORY_ATTRIBUTES,
   KVM_CAP_MULTI_ADDRESS_SPACE,
   KVM_CAP_NR_MEMSLOTS,
@@ -35,6 +36,7 @@ import {
   KVM_CAP_USER_MEMORY,
   KVM_CAP_USER_MEMORY2,
   KVM_CHECK_EXTENSION,
+  KVM_CLEAR_DIRTY_LOG,
   KVM_COALESCED_MMIO_PAGE_OFFSET,
   KVM_CREATE_GUEST_MEMFD,
   kvm_create_guest_memfd,
@@ -43,6 +45,7 @@ import {
   KVM_ENABLE_CAP,
   kvm_enable_cap,
   KVM_GET_API_VERSION,
+  KVM_GET_DIRTY_LOG,
   KVM_GET_FPU,
   KVM_GET_MP_STATE,
   KVM_GET_REGS,
@@ -124,6 +127,13 @@ import {
 } from "../../arch/x86/kvm/x86.ts";
 import { kvm_arch_memslots_updated } from "../../arch/x86/kvm/vmx/vmx.ts";
 import { kvm_arch_vcpu_pre_fault_memory } from "../../arch/x86/kvm/mmu/mmu.ts";
+import {
+  kvm_check_manual_dirty_log_protect,
+  kvm_enable_manual_dirty_log_protect,
+  kvm_prepare_dirty_bitmap,
+  kvm_vm_ioctl_clear_dirty_log,
+  kvm_vm_ioctl_get_dirty_log,
+} from "./dirty_log.ts";
 
 /**
  * `KVM_GET_VCPU_MMAP_SIZE` on x86: the `kvm_run` page, the PIO data page
@@ -204,6 +214,8 @@ export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint)
     case KVM_CAP_COALESCED_MMIO:
       // The ring page exists in the vCPU mapping; no zone is ever coalesced.
       return KVM_COALESCED_MMIO_PAGE_OFFSET;
+    case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+      return kvm_check_manual_dirty_log_protect();
     case KVM_CAP_MULTI_ADDRESS_SPACE:
       return k ? kvm_arch_nr_memslot_as_ids(k) : KVM_MAX_NR_ADDRESS_SPACES;
     case KVM_CAP_NR_MEMSLOTS:
@@ -396,6 +408,12 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
     r = kvm_gmem_bind(k, slot, m.guest_memfd, m.guest_memfd_offset);
     if (r) return r;
   }
+  // kvm_prepare_memory_region(): the dirty bitmap before the arch checks.
+  r = kvm_prepare_dirty_bitmap(k, old, slot);
+  if (r) {
+    if (slot.gmem) kvm_gmem_unbind(slot);
+    return r;
+  }
   // kvm_set_memslot() → kvm_prepare_memory_region(): the arch checks come
   // after the guest_memfd binding, which is undone if they fail.
   if (change === "create" || change === "move") {
@@ -487,6 +505,8 @@ export const kvm_vm_ioctl_requests: readonly number[] = [
   KVM_CHECK_EXTENSION,
   KVM_SET_MEMORY_ATTRIBUTES,
   KVM_CREATE_GUEST_MEMFD,
+  KVM_GET_DIRTY_LOG,
+  KVM_CLEAR_DIRTY_LOG,
 ];
 
 function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
@@ -497,7 +517,7 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
       return kvm_vm_ioctl_create_vcpu(k, arg);
     case KVM_ENABLE_CAP:
       if (copy_arg(arg, kvm_enable_cap.size)) return -EFAULT;
-      return kvm_vm_ioctl_enable_cap(k, cap_v);
+      return kvm_vm_ioctl_enable_cap_generic(k);
     case KVM_SET_USER_MEMORY_REGION:
       return kvm_vm_ioctl_set_memory_region(k, false, arg);
     case KVM_SET_USER_MEMORY_REGION2:
@@ -513,10 +533,22 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
     case KVM_CREATE_GUEST_MEMFD:
       if (copy_arg(arg, kvm_create_guest_memfd.size)) return -EFAULT;
       return kvm_gmem_create(k, gmem_v);
+    case KVM_GET_DIRTY_LOG:
+      return kvm_vm_ioctl_get_dirty_log(k, arg);
+    case KVM_CLEAR_DIRTY_LOG:
+      return kvm_vm_ioctl_clear_dirty_log(k, arg);
     default:
       // kvm_arch_vm_ioctl() returns int; kvm_vm_ioctl()'s long sign-extends it.
       return kvm_arch_vm_ioctl(k, cmd, arg) | 0;
   }
+}
+
+/** `kvm_vm_ioctl_enable_cap_generic()`: the generic capabilities, then the arch's. */
+function kvm_vm_ioctl_enable_cap_generic(k: kvm): number {
+  if (cap_v.cap === KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) {
+    return kvm_enable_manual_dirty_log_protect(k, cap_v.flags, cap_v.args.at(0));
+  }
+  return kvm_vm_ioctl_enable_cap(k, cap_v);
 }
 
 /**

@@ -296,6 +296,9 @@ export function kvm_memmap(k: kvm): kvm_memmap_cache {
     // violation, and the kernel turns it into KVM_EXIT_MEMORY_FAULT below.
     if (!r.buffer) continue;
     const len = r.buffer.byteLength;
+    // A logged slot's bitmap goes with each of its ranges (dirty_log.ts).
+    const memslot = k.memslots[0]!.get(r.slot);
+    const dirty_bitmap = memslot?.dirty_bitmap;
     slots.push({
       slot: r.slot,
       base_gpa: BigInt(r.gpa),
@@ -306,6 +309,7 @@ export function kvm_memmap(k: kvm): kvm_memmap_cache {
         chunk_size: Math.ceil(len / 4096) * 4096,
         offset: r.offset,
       },
+      ...(dirty_bitmap ? { dirty_bitmap, dirty_first: r.gpa / 4096 - memslot!.base_gfn } : {}),
     });
   }
   const map = is_td(k) ? tdx_memmap(k, ranges) : { slots };
@@ -367,6 +371,24 @@ export function kvm_arch_memslots_updated(k: kvm): void {
       // still use the old mappings.
       vmx.thread.flush_memory_map();
     }
+  }
+}
+
+/**
+ * `kvm_flush_remote_tlbs()`: every vCPU drops its TLB, so that a page whose
+ * write permission the kernel revoked (a dirty bit cleared) faults again. A
+ * vCPU in guest mode has flushed when this returns; the others flush at
+ * their next entry.
+ */
+export function kvm_flush_remote_tlbs(k: kvm): void {
+  const map = kvm_memmap(k).map;
+  for (const vcpu of k.vcpus) {
+    const vmx = vmx_of.get(vcpu);
+    if (!vmx) continue;
+    // The same map again: the CPU reloads it and flushes its TLB.
+    vmx.thread.set_memory_map(map);
+    vcpu.arch.memmap_generation = k.generation;
+    if (vcpu.running) vmx.thread.flush_memory_map();
   }
 }
 
