@@ -5,7 +5,7 @@
  * registers the entry stub saves, then the vector, the error code and the
  * hardware frame's RIP, CS and RFLAGS). `include/x86/processor.ts` re-exports
  * it; it has a module of its own because whatever builds the frame (the
- * simulated CPU's exception entry, `sim/cpu/cpu.ts`, and the kvm backend's
+ * simulated CPU's exception entry, `sim/cpu/events.ts`, and the kvm backend's
  * guest runtime, `lib/x86/guest_runtime_cpu.ts`) must read the layout without
  * loading the whole selftest library.
  *

@@ -4,7 +4,7 @@
  * TypeScript executes on the simulated CPU. Each call is **one instruction**:
  * it takes effect, or exits to the kernel (blocks until the vCPU is resumed),
  * or raises an exception that is delivered through the guest IDT (see
- * `cpu.ts`, "skip or retry"; the `*_safe` forms return the vector instead).
+ * `events.ts`, "skip or retry"; the `*_safe` forms return the vector instead).
  *
  * Types: 64-bit registers, MSR values and control registers are `bigint`;
  * ports, sizes, vectors and 8/16/32-bit data are `number`. Guest pointers

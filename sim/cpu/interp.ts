@@ -3,12 +3,12 @@
  * The machine-code interpreter of the simulated CPU: executes x86 integer
  * instructions from RIP in real mode, 16/32-bit protected mode (paging off,
  * 32-bit or PAE paging) and 64-bit mode, until RIP reaches a code record
- * (`cpu.ts` then calls its TypeScript function).
+ * (`runner.ts` then calls its TypeScript function).
  *
  * Each instruction is decoded (`decode.ts`) and executed with no side effect
  * before its last fault check, so a fault leaves the state as it was and RIP
  * at the instruction; the flags come from `alu.ts`. Faults go through
- * `cpu.ts`'s `raise()` (the IDT, the real-mode IVT, the exception bitmap),
+ * `events.ts`'s `raise()` (the IDT, the real-mode IVT, the exception bitmap),
  * and every instruction that exits takes the exit path the intrinsics of
  * `insn.ts` take, with the instruction's own length. Memory operands go
  * through the segment checks, the TLB and the MMU; a GPA without a memslot
