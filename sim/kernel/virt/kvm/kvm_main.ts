@@ -14,6 +14,15 @@
  */
 
 import { kvm_set_msi } from "../../arch/x86/kvm/irq_comm.ts";
+import { KVM_MAX_IRQ_ROUTES, kvm_vm_ioctl_set_gsi_routing } from "./irqchip.ts";
+import { kvm_vm_ioctl_irqfd } from "./eventfd.ts";
+import {
+  KVM_CAP_IRQ_ROUTING,
+  KVM_CAP_IRQFD,
+  KVM_CAP_IRQFD_RESAMPLE,
+  KVM_IRQFD,
+  KVM_SET_GSI_ROUTING,
+} from "../../../../include/linux/kvm.ts";
 import { alloc_fails } from "../../../fault_inject.ts";
 import { EEXIST, EFAULT, EINVAL, EIO, ENOMEM } from "../../../../include/linux/errno.ts";
 import { _IOC_TYPE } from "../../../../include/linux/ioctl.ts";
@@ -226,6 +235,11 @@ export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint)
       return Number(kvm_supported_mem_attributes(k));
     case KVM_CAP_GUEST_MEMFD:
       return 1;
+    case KVM_CAP_IRQFD:
+    case KVM_CAP_IRQFD_RESAMPLE:
+      return 1;
+    case KVM_CAP_IRQ_ROUTING:
+      return KVM_MAX_IRQ_ROUTES;
     case KVM_CAP_GUEST_MEMFD_FLAGS:
       return Number(kvm_gmem_get_supported_flags(k));
   }
@@ -502,6 +516,8 @@ export const kvm_vm_ioctl_requests: readonly number[] = [
   KVM_SET_USER_MEMORY_REGION,
   KVM_SET_USER_MEMORY_REGION2,
   KVM_SIGNAL_MSI,
+  KVM_IRQFD,
+  KVM_SET_GSI_ROUTING,
   KVM_CHECK_EXTENSION,
   KVM_SET_MEMORY_ATTRIBUTES,
   KVM_CREATE_GUEST_MEMFD,
@@ -525,6 +541,10 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
     case KVM_SIGNAL_MSI:
       if (copy_arg(arg, kvm_msi.size)) return -EFAULT;
       return kvm_send_userspace_msi(k);
+    case KVM_IRQFD:
+      return kvm_vm_ioctl_irqfd(k, arg);
+    case KVM_SET_GSI_ROUTING:
+      return kvm_vm_ioctl_set_gsi_routing(k, arg);
     case KVM_CHECK_EXTENSION:
       return kvm_vm_ioctl_check_extension_generic(k, arg);
     case KVM_SET_MEMORY_ATTRIBUTES:

@@ -93,6 +93,13 @@ import {
   X2APIC_BROADCAST,
   X2APIC_ENABLE,
 } from "../include/asm/apicdef.ts";
+import {
+  IOAPIC_EDGE_TRIG,
+  IOAPIC_LEVEL_TRIG,
+  kvm_ioapic_handles_vector,
+  kvm_ioapic_update_eoi,
+  kvm_rtc_eoi_tracking_restore_one,
+} from "./ioapic.ts";
 
 /** `KVM_APIC_REG_SIZE`: the register page KVM_GET/SET_LAPIC copy. */
 export const KVM_APIC_REG_SIZE = 0x400;
@@ -520,7 +527,21 @@ function apic_set_eoi(apic: kvm_lapic): number {
   if (vector === -1) return -1;
   apic_clear_isr(vector, apic);
   apic_update_ppr(apic);
+  kvm_ioapic_send_eoi(apic, vector);
   return vector;
+}
+
+/**
+ * `kvm_ioapic_send_eoi()`: an EOI of a vector the in-kernel IOAPIC owns is
+ * broadcast to it, level-triggered if the vector's TMR bit is set. (With a
+ * split irqchip KVM exits with KVM_EXIT_IOAPIC_EOI instead: not modelled,
+ * docs/fidelity.md.)
+ */
+function kvm_ioapic_send_eoi(apic: kvm_lapic, vector: number): void {
+  if (!ioapic_in_kernel(apic.vcpu.kvm)) return;
+  if (!kvm_ioapic_handles_vector(apic.vcpu, vector)) return;
+  const trigger_mode = test_vector(apic, vector, APIC_TMR) ? IOAPIC_LEVEL_TRIG : IOAPIC_EDGE_TRIG;
+  kvm_ioapic_update_eoi(apic.vcpu, vector, trigger_mode);
 }
 
 /** `kvm_apic_has_interrupt()`: the vector the LAPIC would deliver now, or -1. */
@@ -567,6 +588,12 @@ export interface kvm_lapic_irq {
   dest_id: number;
 }
 
+/**
+ * `struct dest_map`: the vCPUs (by id) a fixed or lowest-priority message
+ * reached, and its vector (the IOAPIC's RTC EOI tracking).
+ */
+export type dest_map = Map<number, number>;
+
 /** `__apic_accept_irq()`: 1 if the message was taken, 0 if dropped. */
 function __apic_accept_irq(
   apic: kvm_lapic,
@@ -574,6 +601,7 @@ function __apic_accept_irq(
   vector: number,
   level: boolean,
   trig_mode: number,
+  dm?: dest_map,
 ): number {
   const vcpu = apic.vcpu;
   switch (delivery_mode) {
@@ -583,6 +611,7 @@ function __apic_accept_irq(
       // A level-triggered deassert carries no interrupt; a disabled APIC drops it.
       if (trig_mode && !level) return 0;
       if (!apic_enabled(apic)) return 0;
+      dm?.set(vcpu.vcpu_id, vector);
       if (test_vector(apic, vector, APIC_TMR) !== !!trig_mode) {
         if (trig_mode) set_vector(apic, vector, APIC_TMR);
         else clear_vector(apic, vector, APIC_TMR);
@@ -632,10 +661,10 @@ const arb_prio = new WeakMap<kvm_vcpu, number>();
 export const pv_unhalted: WeakSet<kvm_vcpu> = new WeakSet();
 
 /** `kvm_apic_set_irq()`. */
-export function kvm_apic_set_irq(vcpu: kvm_vcpu, irq: kvm_lapic_irq): number {
+export function kvm_apic_set_irq(vcpu: kvm_vcpu, irq: kvm_lapic_irq, dm?: dest_map): number {
   const apic = vcpu_apic(vcpu);
   if (!apic) return 0;
-  return __apic_accept_irq(apic, irq.delivery_mode, irq.vector, irq.level, irq.trig_mode);
+  return __apic_accept_irq(apic, irq.delivery_mode, irq.vector, irq.level, irq.trig_mode, dm);
 }
 
 function kvm_apic_broadcast(apic: kvm_lapic, mda: number): boolean {
@@ -718,21 +747,29 @@ export function kvm_irq_delivery_to_apic(
   k: kvm,
   src: kvm_lapic | null,
   irq: kvm_lapic_irq,
+  dm?: dest_map,
 ): number {
   let r = -1;
   let lowest: kvm_vcpu | null = null;
+  // A lowest-priority physical broadcast is delivered as fixed.
+  if (
+    irq.dest_mode === APIC_DEST_PHYSICAL && irq.dest_id === 0xff &&
+    irq.delivery_mode === APIC_DM_LOWEST
+  ) {
+    irq = { ...irq, delivery_mode: APIC_DM_FIXED };
+  }
   const lowest_prio = irq.delivery_mode === APIC_DM_LOWEST;
   for (const vcpu of k.vcpus) {
     if (!vcpu || !kvm_apic_present(vcpu)) continue;
     if (!kvm_apic_match_dest(vcpu, src, irq.shorthand, irq.dest_id, irq.dest_mode)) continue;
     if (!lowest_prio) {
       if (r < 0) r = 0;
-      r += kvm_apic_set_irq(vcpu, irq);
+      r += kvm_apic_set_irq(vcpu, irq, dm);
     } else if (apic_enabled(vcpu_apic(vcpu)!)) {
       if (!lowest || (arb_prio.get(vcpu) ?? 0) < (arb_prio.get(lowest) ?? 0)) lowest = vcpu;
     }
   }
-  if (lowest) r = kvm_apic_set_irq(lowest, irq);
+  if (lowest) r = kvm_apic_set_irq(lowest, irq, dm);
   return r;
 }
 
@@ -1394,6 +1431,7 @@ export function kvm_apic_set_state(vcpu: kvm_vcpu, s: Uint8Array): number {
   __start_apic_timer(apic, APIC_TMCCT);
   kvm_lapic_set_reg(apic, APIC_TMCCT, 0);
   arb_prio.delete(vcpu);
+  if (ioapic_in_kernel(vcpu.kvm)) kvm_rtc_eoi_tracking_restore_one(vcpu);
   return 0;
 }
 

@@ -98,6 +98,7 @@ import {
   KVM_GET_CPUID2,
   KVM_GET_DEBUGREGS,
   KVM_GET_EMULATED_CPUID,
+  KVM_GET_IRQCHIP,
   KVM_GET_LAPIC,
   KVM_GET_MSR_FEATURE_INDEX_LIST,
   KVM_GET_MSR_INDEX_LIST,
@@ -112,6 +113,11 @@ import {
   kvm_interrupt,
   kvm_irq_level,
   KVM_IRQ_LINE,
+  KVM_IRQ_LINE_STATUS,
+  kvm_irqchip,
+  KVM_IRQCHIP_IOAPIC,
+  KVM_IRQCHIP_PIC_MASTER,
+  KVM_IRQCHIP_PIC_SLAVE,
   KVM_MAX_XCRS,
   KVM_MEM_READONLY,
   KVM_MEMORY_ENCRYPT_OP,
@@ -139,6 +145,7 @@ import {
   KVM_SET_CPUID2,
   KVM_SET_DEBUGREGS,
   KVM_SET_IDENTITY_MAP_ADDR,
+  KVM_SET_IRQCHIP,
   KVM_SET_LAPIC,
   KVM_SET_MSRS,
   KVM_SET_NR_MMU_PAGES,
@@ -163,6 +170,22 @@ import {
   KVM_X86_SW_PROTECTED_VM,
   kvm_xcrs,
 } from "../../../../../include/linux/kvm.ts";
+import { kvm_get_ioapic, kvm_ioapic_destroy, kvm_ioapic_init, kvm_set_ioapic } from "./ioapic.ts";
+import {
+  kvm_get_pic,
+  kvm_pic_destroy,
+  kvm_pic_init,
+  kvm_pic_update_irq,
+  kvm_set_pic,
+  vpic,
+} from "./i8259.ts";
+import { kvm_setup_default_irq_routing, kvm_setup_empty_irq_routing } from "./irq_comm.ts";
+import {
+  kvm_free_irq_routing,
+  kvm_set_irq,
+  KVM_USERSPACE_IRQ_SOURCE_ID,
+} from "../../../virt/kvm/irqchip.ts";
+import { kvm_irqfd_release } from "../../../virt/kvm/eventfd.ts";
 import {
   KVM_SYNC_X86_EVENTS,
   KVM_SYNC_X86_REGS,
@@ -355,6 +378,11 @@ export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
 export function kvm_arch_destroy_vm(k: kvm): void {
   if (is_td(k)) tdx_vm_destroy(k);
   kvm_memmap_free(k);
+  // kvm_irqfd_release(), kvm_free_irq_routing(), kvm_pic/ioapic_destroy().
+  kvm_irqfd_release(k);
+  kvm_free_irq_routing(k);
+  kvm_pic_destroy(k);
+  kvm_ioapic_destroy(k);
 }
 
 /**
@@ -475,6 +503,11 @@ export function kvm_vm_ioctl_enable_cap(
       if (arg0 > BigInt(KVM_MAX_IRQ_ROUTES)) return -EINVAL;
       if (irqchip_in_kernel(k)) return -EEXIST;
       if (k.created_vcpus) return -EEXIST;
+      {
+        // kvm_setup_empty_irq_routing(): userspace owns the PIC and IOAPIC.
+        const r = kvm_setup_empty_irq_routing(k);
+        if (r) return r;
+      }
       k.arch.irqchip_mode = KVM_IRQCHIP_SPLIT;
       k.arch.nr_reserved_ioapic_pins = Number(arg0);
       return 0;
@@ -548,6 +581,7 @@ const scratch_u8 = new Uint8Array(scratch);
 const scratch_dv = new DataView(scratch);
 const filter_v = kvm_msr_filter.view(scratch);
 const irq_v = kvm_irq_level.view(scratch);
+const chip_v = kvm_irqchip.view(scratch);
 const mp_v = kvm_mp_state.view(scratch);
 const xcrs_v = kvm_xcrs.view(scratch);
 
@@ -612,11 +646,48 @@ export const kvm_arch_vm_ioctl_requests: readonly number[] = [
   KVM_MEMORY_ENCRYPT_UNREG_REGION,
   KVM_CREATE_IRQCHIP,
   KVM_IRQ_LINE,
+  KVM_IRQ_LINE_STATUS,
+  KVM_GET_IRQCHIP,
+  KVM_SET_IRQCHIP,
   KVM_SET_BOOT_CPU_ID,
   KVM_SET_TSC_KHZ,
   KVM_GET_TSC_KHZ,
   KVM_X86_SET_MSR_FILTER,
 ];
+
+const CHIP_OFF = offsetof(kvm_irqchip, "chip");
+
+/** `kvm_vm_ioctl_get_irqchip()` and the copy back: chip 0/1 a PIC, 2 the IOAPIC. */
+function kvm_vm_ioctl_get_irqchip(k: kvm, arg: bigint): number {
+  switch (chip_v.chip_id) {
+    case KVM_IRQCHIP_PIC_MASTER:
+    case KVM_IRQCHIP_PIC_SLAVE:
+      kvm_get_pic(k, chip_v.chip_id, scratch_u8.subarray(CHIP_OFF));
+      break;
+    case KVM_IRQCHIP_IOAPIC:
+      kvm_get_ioapic(k, scratch_dv, CHIP_OFF);
+      break;
+    default:
+      return -EINVAL;
+  }
+  return copy_out(arg, scratch_u8, kvm_irqchip.size) ? -EFAULT : 0;
+}
+
+/** `kvm_vm_ioctl_set_irqchip()`: the PIC's INTR is re-evaluated whichever chip changed. */
+function kvm_vm_ioctl_set_irqchip(k: kvm): number {
+  switch (chip_v.chip_id) {
+    case KVM_IRQCHIP_PIC_MASTER:
+    case KVM_IRQCHIP_PIC_SLAVE:
+      kvm_set_pic(k, chip_v.chip_id, scratch_u8.subarray(CHIP_OFF));
+      return 0;
+    case KVM_IRQCHIP_IOAPIC:
+      kvm_set_ioapic(k, scratch_dv, CHIP_OFF);
+      kvm_pic_update_irq(vpic(k)!);
+      return 0;
+    default:
+      return -EINVAL;
+  }
+}
 
 /** `kvm_arch_vm_ioctl()`: the x86 VM ioctls; unknown numbers are `-ENOTTY`. */
 export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
@@ -652,16 +723,49 @@ export function kvm_arch_vm_ioctl(k: kvm, cmd: number, arg: bigint): number {
       // The region is copied in first; VMX and TDX have no
       // mem_enc_(un)register_region hook, so a readable one is ENOTTY.
       return copy_in(arg, kvm_enc_region.size) ? -EFAULT : -ENOTTY;
-    case KVM_CREATE_IRQCHIP:
+    case KVM_CREATE_IRQCHIP: {
       if (irqchip_in_kernel(k)) return -EEXIST;
       if (k.created_vcpus) return -EINVAL;
+      let r = kvm_pic_init(k);
+      if (r) return r;
+      r = kvm_ioapic_init(k);
+      if (r) {
+        kvm_pic_destroy(k);
+        return r;
+      }
+      r = kvm_setup_default_irq_routing(k);
+      if (r) {
+        kvm_ioapic_destroy(k);
+        kvm_pic_destroy(k);
+        return r;
+      }
       k.arch.irqchip_mode = KVM_IRQCHIP_KERNEL;
       return 0;
-    case KVM_IRQ_LINE:
+    }
+    case KVM_IRQ_LINE_STATUS:
+    case KVM_IRQ_LINE: {
+      // kvm_vm_ioctl() (kvm_main.c) + kvm_vm_ioctl_irq_line(): a GSI with no
+      // route reads back status -1; only _STATUS copies the struct back.
       if (copy_in(arg, kvm_irq_level.size)) return -EFAULT;
       if (!irqchip_in_kernel(k)) return -ENXIO;
-      // The line level is accepted; no simulated interrupt controller consumes it yet.
-      return irq_v.irq >= 0 ? 0 : -EINVAL;
+      const status = kvm_set_irq(
+        k,
+        KVM_USERSPACE_IRQ_SOURCE_ID,
+        irq_v.irq,
+        irq_v.level,
+        cmd === KVM_IRQ_LINE_STATUS,
+      );
+      if (cmd !== KVM_IRQ_LINE_STATUS) return 0;
+      irq_v.status = status;
+      return copy_out(arg, scratch_u8, kvm_irq_level.size) ? -EFAULT : 0;
+    }
+    case KVM_GET_IRQCHIP:
+    case KVM_SET_IRQCHIP:
+      if (copy_in(arg, kvm_irqchip.size)) return -EFAULT;
+      if (k.arch.irqchip_mode !== KVM_IRQCHIP_KERNEL) return -ENXIO;
+      return cmd === KVM_GET_IRQCHIP
+        ? kvm_vm_ioctl_get_irqchip(k, arg)
+        : kvm_vm_ioctl_set_irqchip(k);
     case KVM_SET_BOOT_CPU_ID:
       // kvm_arch_vm_ioctl(): the id may equal the limit (the checks are `>`).
       if (k.created_vcpus) return -EBUSY;

@@ -170,6 +170,8 @@ import {
   sync_regs,
 } from "../x86.ts";
 import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
+import { kvm_pic_read_irq, picdev_read, picdev_write, set_pic_kick, vpic } from "../i8259.ts";
+import { ioapic_mmio_read, ioapic_mmio_write } from "../ioapic.ts";
 import {
   is_td,
   tdx_deliver_posted_interrupt,
@@ -520,13 +522,29 @@ function interrupt_allowed(vcpu: kvm_vcpu): boolean {
 }
 
 /**
- * `kvm_cpu_has_extint()`: a split irqchip's ExtINT from KVM_INTERRUPT, taken
- * only while the LAPIC accepts PIC interrupts (LINT0 in ExtINT mode).
+ * `kvm_cpu_has_extint()` (irq.c): while the LAPIC accepts PIC interrupts
+ * (LINT0 in ExtINT mode, or the APIC disabled), a split irqchip's ExtINT from
+ * KVM_INTERRUPT or the in-kernel PIC's INTR.
  */
 function kvm_cpu_has_extint(vcpu: kvm_vcpu): boolean {
-  return vcpu.kvm.arch.irqchip_mode === KVM_IRQCHIP_SPLIT &&
-    vcpu.arch.pending_external_vector !== -1 && kvm_apic_accept_pic_intr(vcpu);
+  if (!kvm_apic_accept_pic_intr(vcpu)) return false;
+  if (vcpu.kvm.arch.irqchip_mode === KVM_IRQCHIP_SPLIT) {
+    return vcpu.arch.pending_external_vector !== -1;
+  }
+  return (vpic(vcpu.kvm)?.output ?? 0) !== 0;
 }
+
+/** `kvm_cpu_get_extint()`: take the ExtINT (the PIC's INTA cycle). */
+function kvm_cpu_get_extint(vcpu: kvm_vcpu): number {
+  if (vcpu.kvm.arch.irqchip_mode === KVM_IRQCHIP_SPLIT) {
+    const vector = vcpu.arch.pending_external_vector;
+    vcpu.arch.pending_external_vector = -1;
+    return vector;
+  }
+  return kvm_pic_read_irq(vcpu.kvm);
+}
+
+set_pic_kick(kvm_vcpu_kick);
 
 /** `kvm_cpu_has_interrupt()`: ExtINT or a LAPIC vector above PPR. */
 function kvm_cpu_has_interrupt(vcpu: kvm_vcpu): boolean {
@@ -669,10 +687,8 @@ function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
     } else if (irqchip_in_kernel(k) && kvm_cpu_has_interrupt(vcpu)) {
       if (interrupt_allowed(vcpu)) {
         let vector: number;
-        if (kvm_cpu_has_extint(vcpu)) {
-          vector = vcpu.arch.pending_external_vector;
-          vcpu.arch.pending_external_vector = -1;
-        } else vector = kvm_get_apic_interrupt(vcpu);
+        if (kvm_cpu_has_extint(vcpu)) vector = kvm_cpu_get_extint(vcpu);
+        else vector = kvm_get_apic_interrupt(vcpu);
         if (vector >= 0) inject_event(vmx, INTR_TYPE_EXT_INTR, vector);
       } else window = true;
     }
@@ -941,6 +957,8 @@ function handle_io(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   const string = (q & IO_QUAL_STRING) !== 0;
   const port = q >>> 16;
   const run = vcpu.run;
+  // kernel_pio(): an in-kernel device's port (the PIC's) completes without an exit.
+  if (!string && kernel_pio(vcpu, vmx, port, size, is_in)) return skip_emulated_instruction(vmx);
   set_exit_reason(vcpu, KVM_EXIT_IO);
   run.setUint8(R_IO_DIRECTION, is_in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT);
   run.setUint8(R_IO_SIZE, size);
@@ -981,6 +999,30 @@ function handle_io(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
     return skip_emulated_instruction(vmx);
   };
   return 0;
+}
+
+/**
+ * `kernel_pio()` for one IN or OUT: the PIO bus's devices (the full
+ * irqchip's PIC and ELCR) take it, an IN's value merged into RAX as
+ * `complete_fast_pio_in()` merges it. `false` when no device claims the port.
+ */
+function kernel_pio(
+  vcpu: kvm_vcpu,
+  vmx: vcpu_vmx,
+  port: number,
+  size: number,
+  is_in: boolean,
+): boolean {
+  if (is_in) {
+    const v = picdev_read(vcpu.kvm, port, size);
+    if (v === null) return false;
+    if (size === 4) set_reg32(vmx, VCPU_REGS_RAX, v);
+    else for (let i = 0; i < size; i++) vmx.u8[V_REGS + i] = (v >>> (8 * i)) & 0xff;
+    return true;
+  }
+  let data = 0;
+  for (let i = 0; i < size; i++) data |= vmx.u8[V_REGS + i]! << (8 * i);
+  return picdev_write(vcpu.kvm, port, size, data >>> 0);
 }
 
 /** `complete_fast_pio_out()`: the OUT completes unless userspace moved RIP. */
@@ -1279,6 +1321,23 @@ function lapic_mmio(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): boolean {
 }
 
 /**
+ * The MMIO bus's in-kernel device (`kvm_io_bus_read/write(KVM_MMIO_BUS)`):
+ * the full irqchip's IOAPIC window. True when it took the access.
+ */
+function ioapic_mmio(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): boolean {
+  const len = Math.min(vmx.dv.getUint32(V_MMIO_LEN, true), 8);
+  if (vmx.dv.getUint32(V_MMIO_IS_WRITE, true) !== 0) {
+    let data = 0n;
+    for (let i = len - 1; i >= 0; i--) data = (data << 8n) | BigInt(vmx.u8[V_MMIO_DATA + i]!);
+    return ioapic_mmio_write(vcpu.kvm, gpa, len, data);
+  }
+  const v = ioapic_mmio_read(vcpu.kvm, gpa, len);
+  if (v === null) return false;
+  vmx.dv.setBigUint64(V_MMIO_DATA, v, true);
+  return true;
+}
+
+/**
  * `handle_ept_violation()` → `kvm_mmu_page_fault()`: a GPA the CPU's map
  * lacks. No memslot: MMIO, emulated (data accesses) or an emulation failure
  * (instruction fetch, page-table walk: the emulator cannot read the bytes).
@@ -1305,7 +1364,9 @@ function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
     if (is_private_gfn(k, gpa)) return memory_fault(vcpu, gpa, true);
     if (!emulatable) return emulation_failure(vcpu, vmx);
     // vcpu_mmio_read/write(): the in-kernel LAPIC's page comes before userspace.
-    if (lapic_mmio(vcpu, vmx, gpa)) return skip_emulated_instruction(vmx);
+    if (lapic_mmio(vcpu, vmx, gpa) || ioapic_mmio(vcpu, vmx, gpa)) {
+      return skip_emulated_instruction(vmx);
+    }
     return mmio_exit(vcpu, vmx, gpa);
   }
   if (!r.buffer) return memory_fault(vcpu, gpa, r.private);
