@@ -410,6 +410,10 @@ export interface kvm_vcpu {
   cpuid: View<typeof kvm_cpuid2.fields> | null;
   /** Binary stats fd, or -1. */
   stats_fd: number;
+  /** Host address of the mapped dirty ring (`vcpu_map_dirty_ring`), or unset. */
+  dirty_gfns?: bigint;
+  /** Entries in the dirty ring. */
+  dirty_gfns_count?: number;
 }
 
 /** A guest function: any function the guest image can run (see `kvm_vm_elf_load`). */

@@ -104,9 +104,11 @@ import {
   MAP_FAILED,
   MAP_PRIVATE,
   MAP_SHARED,
+  PROT_EXEC,
   PROT_READ,
   PROT_WRITE,
 } from "../include/linux/mman.ts";
+import { KVM_DIRTY_LOG_PAGE_OFFSET } from "../include/asm/kvm.ts";
 import { RLIMIT_NOFILE } from "../include/linux/resource.ts";
 import {
   close,
@@ -140,6 +142,7 @@ import {
   kvm_create_device as kvm_create_device_struct,
   KVM_CREATE_DEVICE_TEST,
   kvm_device_attr,
+  kvm_dirty_gfn,
   kvm_dirty_log,
   KVM_GET_DEVICE_ATTR,
   KVM_GET_DIRTY_LOG,
@@ -3003,6 +3006,36 @@ export function kvm_vm_clear_dirty_log(
   args.first_page = BigInt(first_page);
   args.num_pages = num_pages;
   vm_ioctl(vm, KVM_CLEAR_DIRTY_LOG, args);
+}
+
+/**
+ * C `vcpu_map_dirty_ring(vcpu)`: maps the vCPU's dirty ring (once), after
+ * checking that KVM refuses a private and an executable mapping of it.
+ *
+ * @param vcpu the vCPU of a VM with a dirty ring ({@linkcode vm_enable_dirty_ring})
+ * @returns the ring's host address (`struct kvm_dirty_gfn` entries)
+ */
+export function vcpu_map_dirty_ring(vcpu: kvm_vcpu): bigint {
+  const page_size = getpagesize();
+  const size = vcpu.vm.dirty_ring_size ?? 0;
+
+  TEST_ASSERT(size > 0, "Should enable dirty ring first");
+
+  if (!vcpu.dirty_gfns) {
+    const offset = page_size * KVM_DIRTY_LOG_PAGE_OFFSET;
+    let addr = mmap(0n, size, PROT_READ, MAP_PRIVATE, vcpu.fd, offset);
+    TEST_ASSERT(addr === MAP_FAILED, "Dirty ring mapped private");
+
+    addr = mmap(0n, size, PROT_READ | PROT_EXEC, MAP_PRIVATE, vcpu.fd, offset);
+    TEST_ASSERT(addr === MAP_FAILED, "Dirty ring mapped exec");
+
+    addr = __kvm_mmap(size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu.fd, offset);
+
+    vcpu.dirty_gfns = addr;
+    vcpu.dirty_gfns_count = size / kvm_dirty_gfn.size;
+  }
+
+  return vcpu.dirty_gfns;
 }
 
 /**
