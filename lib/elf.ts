@@ -36,8 +36,7 @@ import {
 import { TEST_ASSERT } from "../include/test_util.ts";
 import { guest_data_image, IMAGE_DATA_GVA } from "./guest_globals.ts";
 import { __vm_alloc, memcpy_to_guest } from "./kvm_util.ts";
-import { backend } from "../include/libc/backend.ts";
-import { GUEST_RUNTIME_TEXT_RESERVE } from "./x86/guest_runtime.ts";
+import { guest_runtime_needed, GUEST_RUNTIME_TEXT_RESERVE } from "./x86/guest_runtime.ts";
 
 /** GVA of the image's text region (C: where the linker puts the test's `.text`). */
 export const IMAGE_TEXT_GVA = 0x400000n;
@@ -104,8 +103,8 @@ export function kvm_vm_elf_load(vm: kvm_vm, filename: string): void {
   vm.image = {
     url: filename,
     text,
-    // On the kvm backend the guest runtime's code sits at the top of the text.
-    text_size: IMAGE_TEXT_SIZE - (backend().name === "kvm" ? GUEST_RUNTIME_TEXT_RESERVE : 0),
+    // Where guest code runs through the guest runtime, its code sits at the top of the text.
+    text_size: IMAGE_TEXT_SIZE - (guest_runtime_needed(vm) ? GUEST_RUNTIME_TEXT_RESERVE : 0),
     text_used: 0,
     data,
     data_size: data_bytes.length,

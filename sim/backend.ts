@@ -16,6 +16,7 @@
  */
 
 import type { Backend } from "../include/libc/backend.ts";
+import type { kvm_run_hook } from "../include/libc/kvm_backend.ts";
 import {
   EBADF,
   EFBIG,
@@ -48,12 +49,41 @@ const RLIM_NLIMITS = 16;
 import { open_pseudo_file } from "./kernel/fs/pseudo.ts";
 import { current } from "./kernel/include/linux/sched.ts";
 import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
-import { kvm_chardev_ops } from "./kernel/virt/kvm/kvm_main.ts";
+import { file_to_kvm, kvm_chardev_ops } from "./kernel/virt/kvm/kvm_main.ts";
 import { is_gmem_file } from "./kernel/virt/kvm/guest_memfd.ts";
 import { GuestCodeError, vcpu_threads_alive } from "./cpu/vcpu_thread.ts";
 import { set_exe_file } from "./kernel/include/linux/sched.ts";
 
 export { GuestCodeError, set_exe_file };
+
+/** `KVM_RUN`: `_IO(KVMIO, 0x80)`. */
+const KVM_RUN_REQUEST = 0xae80;
+
+/**
+ * `KVM_RUN` hooks, as the kvm backend has them (`kvm_set_run_hook`): the
+ * guest runtime (`lib/x86/guest_runtime_host.ts`) routes `KVM_RUN` of a
+ * TD's vCPU through one when its TypeScript guest code runs through the
+ * machine-code runtime on the simulated CPU.
+ */
+const run_hooks = new Map<number, kvm_run_hook>();
+
+/** The `sim` backend's calls beyond {@linkcode Backend}: the guest runtime's hooks. */
+export interface sim_backend extends Backend {
+  /** Routes `KVM_RUN` on vCPU fd `fd` through `hook` (null removes it); dropped at close. */
+  set_run_hook(fd: number, hook: kvm_run_hook | null): void;
+  /** `KVM_RUN` on `fd`, bypassing any hook. */
+  raw_run(fd: number): number;
+  /** {@linkcode sim_backend.raw_run} without blocking the event loop. */
+  raw_run_async(fd: number): Promise<number>;
+  /**
+   * Makes the vCPUs of the VM `vm_fd` execute machine code only: they import
+   * no guest image, so a code record is the `ud2` its magic begins with, as
+   * on a real CPU (the guest runtime then runs the TypeScript function).
+   * Takes effect for vCPUs created afterwards. 0, or `-EBADF` when `vm_fd`
+   * is no VM.
+   */
+  set_vm_machine_code_only(vm_fd: number): number;
+}
 
 /**
  * A JavaScript exception inside the simulated kernel: a simulator defect,
@@ -126,9 +156,60 @@ function vfs_fallocate(f: file, mode: number, offset: bigint, len: bigint): numb
   return f.f_op.fallocate(f, mode, offset, len);
 }
 
+/** `ioctl(2)`: the VFS's ioctls, then the file's. */
+function sim_ioctl(fd: number, request: number, arg: bigint): number {
+  const f = fget(fd);
+  if (!f) return -EBADF;
+  try {
+    const vfs = do_vfs_ioctl(f, request >>> 0, arg);
+    if (vfs !== null) return vfs;
+    const op = f.f_op.unlocked_ioctl;
+    if (!op) return -ENOTTY;
+    return long_result(op(f, request >>> 0, arg));
+  } catch (e) {
+    return bug(e, "ioctl()");
+  }
+}
+
+/** {@linkcode sim_ioctl} for calls that block (`KVM_RUN`). */
+async function sim_ioctl_async(fd: number, request: number, arg: bigint): Promise<number> {
+  const f = fget(fd);
+  if (!f) return -EBADF;
+  try {
+    const vfs = do_vfs_ioctl(f, request >>> 0, arg);
+    if (vfs !== null) return vfs;
+    const op = f.f_op.unlocked_ioctl_async ?? f.f_op.unlocked_ioctl;
+    if (!op) return -ENOTTY;
+    return long_result(await op(f, request >>> 0, arg));
+  } catch (e) {
+    return bug(e, "ioctl()");
+  }
+}
+
 /** The simulated machine's syscall entry points. */
-export const backend: Backend = {
+export const backend: sim_backend = {
   name: "sim",
+
+  set_run_hook(fd: number, hook: kvm_run_hook | null): void {
+    if (hook) run_hooks.set(fd, hook);
+    else run_hooks.delete(fd);
+  },
+
+  raw_run(fd: number): number {
+    return sim_ioctl(fd, KVM_RUN_REQUEST, 0n);
+  },
+
+  raw_run_async(fd: number): Promise<number> {
+    return sim_ioctl_async(fd, KVM_RUN_REQUEST, 0n);
+  },
+
+  set_vm_machine_code_only(vm_fd: number): number {
+    const f = fget(vm_fd);
+    const k = f ? file_to_kvm(f) : null;
+    if (!k) return -EBADF;
+    k.arch.images = [];
+    return 0;
+  },
 
   open(path: string, flags: number, _mode: number): number {
     try {
@@ -144,6 +225,11 @@ export const backend: Backend = {
 
   close(fd: number): number {
     try {
+      const hook = run_hooks.get(fd);
+      if (hook) {
+        run_hooks.delete(fd);
+        hook.release();
+      }
       return current.files.close_fd(fd);
     } catch (e) {
       return bug(e, "close()");
@@ -151,31 +237,19 @@ export const backend: Backend = {
   },
 
   ioctl(fd: number, request: number, arg: bigint): number {
-    const f = fget(fd);
-    if (!f) return -EBADF;
-    try {
-      const vfs = do_vfs_ioctl(f, request >>> 0, arg);
-      if (vfs !== null) return vfs;
-      const op = f.f_op.unlocked_ioctl;
-      if (!op) return -ENOTTY;
-      return long_result(op(f, request >>> 0, arg));
-    } catch (e) {
-      return bug(e, "ioctl()");
+    if (run_hooks.size !== 0 && (request >>> 0) === KVM_RUN_REQUEST) {
+      const hook = run_hooks.get(fd);
+      if (hook) return hook.run();
     }
+    return sim_ioctl(fd, request, arg);
   },
 
   async ioctl_async(fd: number, request: number, arg: bigint): Promise<number> {
-    const f = fget(fd);
-    if (!f) return -EBADF;
-    try {
-      const vfs = do_vfs_ioctl(f, request >>> 0, arg);
-      if (vfs !== null) return vfs;
-      const op = f.f_op.unlocked_ioctl_async ?? f.f_op.unlocked_ioctl;
-      if (!op) return -ENOTTY;
-      return long_result(await op(f, request >>> 0, arg));
-    } catch (e) {
-      return bug(e, "ioctl()");
+    if (run_hooks.size !== 0 && (request >>> 0) === KVM_RUN_REQUEST) {
+      const hook = run_hooks.get(fd);
+      if (hook) return await hook.run_async();
     }
+    return await sim_ioctl_async(fd, request, arg);
   },
 
   mmap(addr: bigint, length: bigint, prot: number, flags: number, fd: number, offset: bigint) {

@@ -48,6 +48,8 @@ const LIBRARY_TO_SIM: Readonly<Record<string, string>> = {
     "bench of the simulator's guest-mistake reporting: selects the sim backend",
   "lib/guest_mistakes_bench.ts -> sim/use_sim_backend.ts":
     "bench of the simulator's guest-mistake reporting: pins the sim backend",
+  "lib/x86/guest_runtime_td_test.ts -> sim/use_sim_backend.ts":
+    "test of the TD guest runtime on the simulated TDX CPU: pins the sim backend",
   "lib/guest_mistakes_test.ts -> sim/backend.ts":
     "test of how guest mistakes surface on the simulator (SimulatorBugError is the simulator's own error)",
   "lib/guest_mistakes_test.ts -> sim/use_sim_backend.ts":

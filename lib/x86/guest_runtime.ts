@@ -64,6 +64,13 @@
  */
 
 import { type Assembler, assembler } from "./asm/assembler.ts";
+import { backend } from "../../include/libc/backend.ts";
+import { KVM_X86_TDX_VM } from "../../include/asm/kvm.ts";
+import { TDG_VP_VMCALL } from "../../include/x86/tdx/tdcall.ts";
+import {
+  TDG_VP_VMCALL_DEFAULT_EXPOSED_MASK,
+  TDG_VP_VMCALL_INSTRUCTION_IO,
+} from "../../include/x86/tdx/tdx.ts";
 
 /** The port of the runtime's doorbell. */
 export const GR_DOORBELL_PORT = 0x7e57;
@@ -84,6 +91,35 @@ export const GR_AREA_SIZE = 0x4000;
 export const GR_STACK_BOTTOM = 0x1000;
 /** Offset of the private stack's top in the area. */
 export const GR_STACK_TOP = 0x4000;
+
+/**
+ * The option that runs a TD's TypeScript guest code through the TD runtime
+ * on the simulator too (set to `1`), as it runs on a real TDX host.
+ */
+export const GUEST_RUNTIME_ENV = "KVM_SELFTESTS_GUEST_RUNTIME";
+
+/** Whether {@linkcode GUEST_RUNTIME_ENV} asks for the runtime on the simulator. */
+function runtime_option(): boolean {
+  try {
+    return Deno.env.get(GUEST_RUNTIME_ENV) === "1";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Whether `vm`'s TypeScript guest code runs through the runtime: always on
+ * the `kvm` backend; on the simulator for a TD when
+ * {@linkcode GUEST_RUNTIME_ENV} is `1` (an ordinary VM's guest code stays on
+ * the simulated CPU's intrinsics there).
+ *
+ * @param vm the VM
+ */
+export function guest_runtime_needed(vm: { readonly type: number }): boolean {
+  const name = backend().name;
+  if (name === "kvm") return true;
+  return name === "sim" && vm.type === KVM_X86_TDX_VM && runtime_option();
+}
 
 /** Bytes reserved for the runtime at the top of the image's text region (kvm backend). */
 export const GUEST_RUNTIME_TEXT_RESERVE = 0x3000;
@@ -277,8 +313,12 @@ const HAS_ERROR_CODE = new Set([8, 10, 11, 12, 13, 14, 17, 21, 29, 30]);
 const hex = (n: number): string => `0x${n.toString(16)}`;
 const file = (r: string): string => `${hex(GR_FILE_REGS + 8 * GPR.indexOf(r))}(%rsp)`;
 
-/** The runtime's AT&T source, one instruction or label per line. */
-export function guest_runtime_source(): string[] {
+/**
+ * The runtime's AT&T source, one instruction or label per line.
+ *
+ * @param td the TD variant: the doorbell is a TDVMCALL (TDG.VP.VMCALL<Instruction.IO>)
+ */
+export function guest_runtime_source(td = false): string[] {
   const s: string[] = [];
   // serve(event in %esi): a frame with the register file on the private
   // stack; ring, then run requests until RETURN. RSP stays at the frame
@@ -286,9 +326,14 @@ export function guest_runtime_source(): string[] {
   // every other GPR can hold the guest's value.
   s.push("serve:");
   s.push(`sub $${hex(GR_FILE_SIZE)}, %rsp`);
-  s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
-  s.push("lea (%rsp,%rsi), %eax");
-  s.push("out %eax, (%dx)");
+  if (td) {
+    s.push("lea (%rsp,%rsi), %r15");
+    s.push("call td_ring");
+  } else {
+    s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+    s.push("lea (%rsp,%rsi), %eax");
+    s.push("out %eax, (%dx)");
+  }
   s.push("dispatch:");
   s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
   s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
@@ -309,12 +354,40 @@ export function guest_runtime_source(): string[] {
     for (const r of o.outs) s.push(`mov %${r}, ${file(r)}`);
     // Ring and dispatch the next request right here: every guest
     // instruction counts where the host emulates them.
-    s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
-    s.push(`lea ${GR_EVENT_DONE}(%rsp), %eax`);
-    s.push("out %eax, (%dx)");
+    if (td) {
+      s.push(`lea ${GR_EVENT_DONE}(%rsp), %r15`);
+      s.push("call td_ring");
+    } else {
+      s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+      s.push(`lea ${GR_EVENT_DONE}(%rsp), %eax`);
+      s.push("out %eax, (%dx)");
+    }
     s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
     s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
     s.push("jmp *optable(,%rax,8)");
+  }
+  if (td) {
+    // The TD's doorbell: TDG.VP.VMCALL<Instruction.IO> (GHCI: R10 0 for a
+    // standard TDVMCALL, R11 the exit reason, R12 size, R13 direction, R14
+    // port, R15 data), which KVM's tdx_emulate_io() turns into the same
+    // KVM_EXIT_IO as the ordinary runtime's port I/O. td_ring writes R15's
+    // low 4 bytes; td_ask reads 4 bytes into R11. Both clobber RAX, RCX and
+    // R10-R15 only: the TDX module preserves every GPR RCX does not expose.
+    s.push("td_ask:");
+    s.push("xor %r13, %r13");
+    s.push("xor %r15, %r15");
+    s.push("jmp td_io");
+    s.push("td_ring:");
+    s.push("mov $1, %r13");
+    s.push("td_io:");
+    s.push(`mov $${TDG_VP_VMCALL}, %eax`);
+    s.push(`mov $${hex(Number(TDG_VP_VMCALL_DEFAULT_EXPOSED_MASK))}, %ecx`);
+    s.push("xor %r10, %r10");
+    s.push(`mov $${hex(Number(TDG_VP_VMCALL_INSTRUCTION_IO))}, %r11`);
+    s.push("mov $4, %r12");
+    s.push(`mov $${hex(GR_DOORBELL_PORT)}, %r14`);
+    s.push("tdcall");
+    s.push("ret");
   }
   s.push(".align 8");
   s.push("optable:");
@@ -334,9 +407,14 @@ export function guest_runtime_source(): string[] {
   s.push("stub_common:");
   for (let i = EX_REGS_ORDER.length - 1; i >= 0; i--) s.push(`push %${GPR[EX_REGS_ORDER[i]!]}`);
   // Which area is this vCPU's? The worker answers the IN.
-  s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
-  s.push("in (%dx), %eax");
-  s.push("mov %rax, %rbx");
+  if (td) {
+    s.push("call td_ask");
+    s.push("mov %r11, %rbx");
+  } else {
+    s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
+    s.push("in (%dx), %eax");
+    s.push("mov %rax, %rbx");
+  }
   // The frame into the area's page (the flags' DF is the interrupted code's:
   // CLD, IRETQ restores it).
   s.push("cld");
@@ -429,14 +507,22 @@ export interface guest_runtime_image {
   listing: readonly guest_runtime_line[];
 }
 
-let cached: guest_runtime_image | undefined;
+const cached: [guest_runtime_image | undefined, guest_runtime_image | undefined] = [
+  undefined,
+  undefined,
+];
 
-/** Assembles the runtime (cached). */
-export function guest_runtime_image(): guest_runtime_image {
-  if (cached) return cached;
+/**
+ * Assembles the runtime (cached).
+ *
+ * @param td the TD variant (doorbell by TDVMCALL)
+ */
+export function guest_runtime_image(td = false): guest_runtime_image {
+  const have = cached[td ? 1 : 0];
+  if (have) return have;
   const a = assembler({ origin: GUEST_RUNTIME_GVA });
   a.code64();
-  for (const line of guest_runtime_source()) emit(a, line);
+  for (const line of guest_runtime_source(td)) emit(a, line);
   const obj = a.assemble();
   const labels = new Map<string, number>();
   for (const [name, addr] of obj.labels) labels.set(name, Number(addr - GUEST_RUNTIME_GVA));
@@ -445,28 +531,33 @@ export function guest_runtime_image(): guest_runtime_image {
     bytes: l.bytes,
     source: l.text,
   }));
-  cached = { code: obj.bytes, labels, listing };
-  return cached;
+  const image = { code: obj.bytes, labels, listing };
+  cached[td ? 1 : 0] = image;
+  return image;
 }
 
-/** The listing as text: offset, bytes, source, one statement per line. */
-export function guest_runtime_listing(): string {
-  return guest_runtime_image().listing.filter((l) => l.bytes.length > 0).map((l) =>
+/**
+ * The listing as text: offset, bytes, source, one statement per line.
+ *
+ * @param td the TD variant
+ */
+export function guest_runtime_listing(td = false): string {
+  return guest_runtime_image(td).listing.filter((l) => l.bytes.length > 0).map((l) =>
     `${l.offset.toString(16).padStart(4, "0")}: ${
       [...l.bytes].map((b) => b.toString(16).padStart(2, "0")).join(" ").padEnd(30)
     } ${l.source}`
   ).join("\n");
 }
 
-/** Offset of the exception stub of `vector` from the runtime's start. */
-export function guest_runtime_stub_offset(vector: number): number {
-  return guest_runtime_image().labels.get(`idt_stub_${vector}`)!;
+/** Offset of the exception stub of `vector` from the runtime's start (`td`: the TD variant). */
+export function guest_runtime_stub_offset(vector: number, td = false): number {
+  return guest_runtime_image(td).labels.get(`idt_stub_${vector}`)!;
 }
 
 /** Where a request's instruction(s) start and end (offsets from the runtime's start). */
-export function guest_runtime_op_range(op: number): [number, number] {
+export function guest_runtime_op_range(op: number, td = false): [number, number] {
   const name = OPS[op]!.name;
-  const l = guest_runtime_image().labels;
+  const l = guest_runtime_image(td).labels;
   return [
     l.get(`op_${name}_start`) ?? l.get(`op_${name}`)!,
     l.get(`op_${name}_end`) ?? l.get(`op_${name}`)!,
@@ -493,6 +584,21 @@ export interface guest_runtime_worker_init {
   ctl: SharedArrayBuffer;
   /** Guest image module URLs. */
   images: string[];
+  /** The VM is a TD: the TD runtime, whose registers the host cannot read. */
+  td: boolean;
+  /**
+   * The host thread makes each KVM_RUN, asked through `ctl`
+   * ({@linkcode GRS_HOST_RUN}): the simulator, whose kernel runs there.
+   */
+  host_run: boolean;
+  /** With `host_run`: the memory `run_hva` names, and its offset. */
+  run_sab?: SharedArrayBuffer;
+  /** Byte offset of `kvm_run` in `run_sab`. */
+  run_off?: number;
+  /** With `host_run`: the memory `page_hva` names. */
+  area_sab?: SharedArrayBuffer;
+  /** Byte offset of the area in `area_sab`. */
+  area_off?: number;
 }
 
 /** Handoff words (Int32 indexes into `ctl`). */
@@ -517,6 +623,8 @@ export const GRS_CRASH = 3;
 export const GRS_KILL = 4;
 /** State: the worker is gone. */
 export const GRS_DEAD = 5;
+/** State: the worker asks the host thread for a KVM_RUN (`host_run`); GRS_RUN again when made. */
+export const GRS_HOST_RUN = 6;
 
 /** Number of requests. */
 export const GR_NR_OPS: number = OPS.length;

@@ -67,6 +67,7 @@ import {
   GRC_TEXT_OFF,
   GRS_CRASH,
   GRS_EXIT,
+  GRS_HOST_RUN,
   GRS_KILL,
   GRS_RUN,
   guest_runtime_image,
@@ -97,8 +98,10 @@ let init: guest_runtime_worker_init | undefined;
 let sys: ReturnType<typeof open_syscall>;
 let ctl: Int32Array;
 let run: DataView;
-/** The vCPU's runtime area (request page + private stack), through the host mapping. */
-let area: ArrayBuffer;
+/** The memory of the vCPU's runtime area (request page + private stack), seen by the host. */
+let area: ArrayBufferLike;
+/** The area's byte offset in `area`. */
+let area_base = 0;
 let page: DataView;
 let page_u8: Uint8Array;
 /** The register file of the serve frame that runs the next request. */
@@ -138,12 +141,20 @@ function host_view(hva: string, len: number): ArrayBuffer {
  */
 export function guest_runtime_cpu_init(i: guest_runtime_worker_init): void {
   init = i;
-  sys = open_syscall();
   ctl = new Int32Array(i.ctl, 0, 16);
-  run = new DataView(host_view(i.run_hva, i.run_size));
-  area = host_view(i.page_hva, GR_AREA_SIZE);
-  page = new DataView(area, 0, GR_PAGE_SIZE);
-  page_u8 = new Uint8Array(area, 0, GR_PAGE_SIZE);
+  if (i.host_run) {
+    if (!i.run_sab || !i.area_sab) fail("no shared memory for kvm_run and the area");
+    run = new DataView(i.run_sab!, i.run_off ?? 0, i.run_size);
+    area = i.area_sab!;
+    area_base = i.area_off ?? 0;
+  } else {
+    sys = open_syscall();
+    run = new DataView(host_view(i.run_hva, i.run_size));
+    area = host_view(i.page_hva, GR_AREA_SIZE);
+    area_base = 0;
+  }
+  page = new DataView(area, area_base, GR_PAGE_SIZE);
+  page_u8 = new Uint8Array(area, area_base, GR_PAGE_SIZE);
   file = new DataView(new ArrayBuffer(GR_FILE_SIZE));
   page_gva = BigInt(i.page_gva);
   runtime_gva = BigInt(i.runtime_gva);
@@ -175,6 +186,20 @@ function wait_run(): void {
 }
 
 /**
+ * `KVM_RUN` on the vCPU: a system call of this thread, or (`host_run`, the
+ * simulator) one the host thread makes when asked.
+ */
+function kvm_run(): number {
+  if (!init!.host_run) {
+    return Number(BigInt.asIntN(32, sys.syscall(SYS.ioctl, BigInt(init!.fd), KVM_RUN_REQUEST, 0n)));
+  }
+  Atomics.store(ctl, GRC_STATE, GRS_HOST_RUN);
+  Atomics.notify(ctl, GRC_STATE);
+  wait_run();
+  return Atomics.load(ctl, GRC_RET);
+}
+
+/**
  * Runs the vCPU until the runtime rings its doorbell with an event, handing
  * every other exit (and every KVM_RUN error) to the host and waiting for
  * its next KVM_RUN. Answers the stubs' "which page" question itself.
@@ -183,9 +208,7 @@ function enter(): number {
   for (;;) {
     let r = 0;
     if (pending_exit) pending_exit = false;
-    else {
-      r = Number(BigInt.asIntN(32, sys.syscall(SYS.ioctl, BigInt(init!.fd), KVM_RUN_REQUEST, 0n)));
-    }
+    else r = kvm_run();
     if (
       r === 0 && run.getUint32(RUN_EXIT_REASON, true) === KVM_EXIT_IO &&
       run.getUint16(RUN_IO + 2, true) === GR_DOORBELL_PORT && run.getUint8(RUN_IO + 1) === 4
@@ -202,12 +225,13 @@ function enter(): number {
         fail(`doorbell from a frame outside the runtime's stack (0x${eax.toString(16)})`);
       }
       let f = files.get(off);
-      if (!f) files.set(off, f = new DataView(area, off, GR_FILE_SIZE));
+      if (!f) files.set(off, f = new DataView(area, area_base + off, GR_FILE_SIZE));
       file = f;
       return eax & 7;
     }
-    // A real exit: the host may change registers before it resumes the vCPU.
-    exit_regs ??= real_regs() ?? [];
+    // A real exit: the host may change registers before it resumes the vCPU
+    // (not a TD's: KVM_GET_REGS and KVM_SET_REGS fail on its protected state).
+    exit_regs ??= (init!.td ? null : real_regs()) ?? [];
     report(GRS_EXIT, r);
     wait_run();
   }
@@ -239,8 +263,9 @@ let exit_regs: bigint[] | null = null;
  * already.
  */
 function take_host_regs(op: number, at_exit: bigint[]): void {
+  if (at_exit.length === 0) return;
   const now = real_regs();
-  if (!now || at_exit.length === 0) return;
+  if (!now) return;
   const outs = guest_runtime_op_outs(op);
   for (const r of [1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]) {
     if (!outs.includes(r) && now[r] !== at_exit[r]) set_reg_raw(r, now[r]!);
@@ -406,7 +431,8 @@ function handle_exception(inner: DataView): void {
 }
 
 function in_runtime(rip: bigint): boolean {
-  return rip >= runtime_gva && rip < runtime_gva + BigInt(guest_runtime_image().code.length);
+  return rip >= runtime_gva &&
+    rip < runtime_gva + BigInt(guest_runtime_image(init!.td).code.length);
 }
 
 /** A vCPU entered a TypeScript function (RIP at its record): run it, then `ret`. */
@@ -430,7 +456,7 @@ function deliver(f: bigint[], vector: number, inner: DataView): void {
   const op = op_stack.length ? op_stack[op_stack.length - 1]! : -1;
   let start = -1n, end = -1n;
   if (op >= 0) {
-    const [s, e] = guest_runtime_op_range(op);
+    const [s, e] = guest_runtime_op_range(op, init!.td);
     start = runtime_gva + BigInt(s);
     end = runtime_gva + BigInt(e);
   }

@@ -22,8 +22,12 @@
  * @module
  */
 
+// The worker's module graph, named statically so that `deno test` and
+// `deno check` type-check it with the caller instead of when the first
+// vCPU rings (seconds that count against a test's timeouts).
+import type {} from "./guest_runtime_worker.ts";
 import type { kvm_backend, kvm_run_hook } from "../../include/libc/kvm_backend.ts";
-import { backend } from "../../include/libc/backend.ts";
+import { type Backend, backend } from "../../include/libc/backend.ts";
 import {
   type gva_t,
   kvm_mem_region_type,
@@ -33,7 +37,9 @@ import {
 import { TEST_ASSERT } from "../../include/test_util.ts";
 import { GuestCodeError } from "../../include/guest_code.ts";
 import { KVM_EXIT_IO } from "../../include/linux/kvm.ts";
-import { __vm_alloc, addr_gva2hva, memcpy_to_guest } from "../kvm_util.ts";
+import { __vm_alloc, addr_gva2hva, memcpy_to_guest, vm_alloc_shared } from "../kvm_util.ts";
+import { KVM_X86_TDX_VM } from "../../include/asm/kvm.ts";
+import { user_memory } from "../../include/libc/syscall.ts";
 import {
   GR_AREA_SIZE,
   GR_DOORBELL_PORT,
@@ -44,14 +50,18 @@ import {
   GRC_TEXT_OFF,
   GRS_DEAD,
   GRS_EXIT,
+  GRS_HOST_RUN,
   GRS_KILL,
   GRS_RUN,
   GUEST_RUNTIME_GVA,
   guest_runtime_image,
+  guest_runtime_needed,
   guest_runtime_stub_offset,
   GUEST_RUNTIME_TEXT_RESERVE,
   type guest_runtime_worker_init,
 } from "./guest_runtime.ts";
+
+export { GUEST_RUNTIME_ENV, guest_runtime_needed } from "./guest_runtime.ts";
 
 /**
  * Polls of the handoff word before sleeping on it. Short: on a loaded
@@ -59,12 +69,24 @@ import {
  */
 const SPIN_ITERATIONS = 2000;
 
-/** Whether this process's backend runs TypeScript guest code through the runtime. */
-export function guest_runtime_needed(): boolean {
-  return backend().name === "kvm";
-}
+/** The backends' `KVM_RUN` hooks (both backends have them). */
+type run_hook_backend = Backend & Pick<kvm_backend, "set_run_hook" | "raw_run" | "raw_run_async">;
 
 const runtimes = new WeakMap<kvm_vm, bigint>();
+/** Each vCPU's runtime area, once allocated. */
+const areas = new WeakMap<kvm_vcpu, gva_t>();
+
+/**
+ * The guest address of `vcpu`'s runtime area (request page, then the
+ * runtime's stack with the serve frames), or undefined before it has one: a
+ * TD's is allocated, shared, when the vCPU is added; an ordinary VM's at the
+ * vCPU's first doorbell.
+ *
+ * @param vcpu the vCPU
+ */
+export function guest_runtime_area(vcpu: kvm_vcpu): gva_t | undefined {
+  return areas.get(vcpu);
+}
 
 /**
  * Loads the runtime's machine code into `vm`'s image (the top
@@ -79,7 +101,17 @@ export function guest_runtime_load(vm: kvm_vm): gva_t {
   if (have !== undefined) return have;
   const image = vm.image;
   TEST_ASSERT(image, "The guest runtime needs the VM's guest image");
-  const code = guest_runtime_image().code;
+  const td = vm.type === KVM_X86_TDX_VM;
+  const b = backend();
+  if (b.name === "sim") {
+    // The simulated CPU must not run the image's functions itself: a code
+    // record is then `ud2`, which enters the runtime as on hardware.
+    const r = (b as unknown as sim_backend_calls).set_vm_machine_code_only(vm.fd);
+    TEST_ASSERT(r === 0, "The simulator refused machine-code-only vCPUs: %d", r);
+  }
+  // A TD's copy is in its image's text region, which tdx_vm_finalize()
+  // adds with KVM_TDX_INIT_MEM_REGION and the measure flag: MRTD covers it.
+  const code = guest_runtime_image(td).code;
   TEST_ASSERT(
     code.length <= GUEST_RUNTIME_TEXT_RESERVE,
     "Guest runtime too large: %u",
@@ -105,22 +137,31 @@ export function guest_runtime_load(vm: kvm_vm): gva_t {
  * @param vector the vector
  */
 export function guest_runtime_idt_entry(vm: kvm_vm, vector: number): gva_t {
-  return guest_runtime_load(vm) + BigInt(guest_runtime_stub_offset(vector));
+  const td = vm.type === KVM_X86_TDX_VM;
+  return guest_runtime_load(vm) + BigInt(guest_runtime_stub_offset(vector, td));
+}
+
+/** The simulator backend's call that {@linkcode guest_runtime_load} makes. */
+interface sim_backend_calls {
+  set_vm_machine_code_only(vm_fd: number): number;
 }
 
 /** One vCPU's hook: the direct path before the first doorbell, the worker after. */
 class runtime_vcpu implements kvm_run_hook {
   readonly #vcpu: kvm_vcpu;
-  readonly #b: kvm_backend;
+  readonly #b: run_hook_backend;
+  /** A TD's area: shared memory allocated before the TD was measured. */
+  readonly #area: gva_t | undefined;
   readonly #ctl_buf = new SharedArrayBuffer(GRC_SIZE);
   readonly #ctl = new Int32Array(this.#ctl_buf, 0, 16);
   #worker: Worker | undefined;
   #dead = false;
   #running = false;
 
-  constructor(vcpu: kvm_vcpu, b: kvm_backend) {
+  constructor(vcpu: kvm_vcpu, b: run_hook_backend, area?: gva_t) {
     this.#vcpu = vcpu;
     this.#b = b;
+    this.#area = area;
   }
 
   #doorbell(): boolean {
@@ -132,19 +173,39 @@ class runtime_vcpu implements kvm_run_hook {
   #start(): void {
     const vcpu = this.#vcpu;
     const vm = vcpu.vm;
-    const page_gva = __vm_alloc(vm, GR_AREA_SIZE, 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
+    const page_gva = this.#area ??
+      __vm_alloc(vm, GR_AREA_SIZE, 0x2000n, kvm_mem_region_type.MEM_REGION_DATA);
     TEST_ASSERT(page_gva < 1n << 32n, "Guest runtime page above 4 GiB: 0x%lx", page_gva);
+    areas.set(vcpu, page_gva);
+    const run_size = vcpu.run.$bytes.byteLength > 4096 ? vcpu.run.$bytes.byteLength : 3 * 4096;
+    const page_hva = addr_gva2hva(vm, page_gva);
     const init: guest_runtime_worker_init = {
       vcpu_id: vcpu.id,
       fd: vcpu.fd,
       run_hva: vcpu.run_hva.toString(),
-      run_size: vcpu.run.$bytes.byteLength > 4096 ? vcpu.run.$bytes.byteLength : 3 * 4096,
-      page_hva: addr_gva2hva(vm, page_gva).toString(),
+      run_size,
+      page_hva: page_hva.toString(),
       page_gva: page_gva.toString(),
       runtime_gva: guest_runtime_load(vm).toString(),
       ctl: this.#ctl_buf,
       images: [vm.image!.url],
+      td: vm.type === KVM_X86_TDX_VM,
+      host_run: this.#b.name !== "kvm",
     };
+    if (init.host_run) {
+      // The simulator's memory is JavaScript memory: the worker gets views
+      // of the same SharedArrayBuffers, and asks this thread for KVM_RUN.
+      const run = user_memory(vcpu.run_hva, run_size);
+      const area = user_memory(page_hva, GR_AREA_SIZE);
+      TEST_ASSERT(
+        run.buffer instanceof SharedArrayBuffer && area.buffer instanceof SharedArrayBuffer,
+        "The guest runtime needs kvm_run and its area in shared memory",
+      );
+      init.run_sab = run.buffer as SharedArrayBuffer;
+      init.run_off = run.byteOffset;
+      init.area_sab = area.buffer as SharedArrayBuffer;
+      init.area_off = area.byteOffset;
+    }
     const worker = new Worker(new URL("./guest_runtime_worker.ts", import.meta.url), {
       type: "module",
       name: `vcpu${vcpu.id}`,
@@ -180,6 +241,21 @@ class runtime_vcpu implements kvm_run_hook {
     Atomics.notify(this.#ctl, GRC_STATE);
   }
 
+  /** The worker asked for a KVM_RUN (the simulator's kernel runs on this thread): make it. */
+  #host_run(r: () => number): void {
+    let ret: number;
+    try {
+      ret = r();
+    } catch (e) {
+      // The guest's CPU crashed: the vCPU is dead, and so is its worker.
+      this.release();
+      throw e;
+    }
+    Atomics.store(this.#ctl, GRC_RET, ret);
+    Atomics.store(this.#ctl, GRC_STATE, GRS_RUN);
+    Atomics.notify(this.#ctl, GRC_STATE);
+  }
+
   run(): number {
     if (!this.#worker) {
       const r = this.#b.raw_run(this.#vcpu.fd);
@@ -188,11 +264,14 @@ class runtime_vcpu implements kvm_run_hook {
     }
     this.#begin();
     const ctl = this.#ctl;
-    for (let i = 0; i < SPIN_ITERATIONS; i++) {
-      if (Atomics.load(ctl, GRC_STATE) !== GRS_RUN) return this.#result();
+    for (;;) {
+      for (let i = 0; i < SPIN_ITERATIONS; i++) {
+        if (Atomics.load(ctl, GRC_STATE) !== GRS_RUN) break;
+      }
+      while (Atomics.load(ctl, GRC_STATE) === GRS_RUN) Atomics.wait(ctl, GRC_STATE, GRS_RUN, 50);
+      if (Atomics.load(ctl, GRC_STATE) !== GRS_HOST_RUN) return this.#result();
+      this.#host_run(() => this.#b.raw_run(this.#vcpu.fd));
     }
-    while (Atomics.load(ctl, GRC_STATE) === GRS_RUN) Atomics.wait(ctl, GRC_STATE, GRS_RUN, 50);
-    return this.#result();
   }
 
   async run_async(): Promise<number> {
@@ -203,14 +282,24 @@ class runtime_vcpu implements kvm_run_hook {
     }
     this.#begin();
     const ctl = this.#ctl;
-    for (let i = 0; i < 1000; i++) {
-      if (Atomics.load(ctl, GRC_STATE) !== GRS_RUN) return this.#result();
+    for (;;) {
+      for (let i = 0; i < 1000; i++) {
+        if (Atomics.load(ctl, GRC_STATE) !== GRS_RUN) break;
+      }
+      while (Atomics.load(ctl, GRC_STATE) === GRS_RUN) {
+        const w = Atomics.waitAsync(ctl, GRC_STATE, GRS_RUN, 50);
+        if (w.async) await w.value;
+      }
+      if (Atomics.load(ctl, GRC_STATE) !== GRS_HOST_RUN) return this.#result();
+      let ret: number;
+      try {
+        ret = await this.#b.raw_run_async(this.#vcpu.fd);
+      } catch (e) {
+        this.release();
+        throw e;
+      }
+      this.#host_run(() => ret);
     }
-    while (Atomics.load(ctl, GRC_STATE) === GRS_RUN) {
-      const w = Atomics.waitAsync(ctl, GRC_STATE, GRS_RUN, 50);
-      if (w.async) await w.value;
-    }
-    return this.#result();
   }
 
   release(): void {
@@ -232,7 +321,14 @@ class runtime_vcpu implements kvm_run_hook {
  * @param vcpu the vCPU
  */
 export function guest_runtime_attach(vcpu: kvm_vcpu): void {
-  if (!guest_runtime_needed() || !vcpu.vm.image) return;
-  const b = backend() as kvm_backend;
-  b.set_run_hook(vcpu.fd, new runtime_vcpu(vcpu, b));
+  const vm = vcpu.vm;
+  if (!vm.image || !guest_runtime_needed(vm)) return;
+  const b = backend() as run_hook_backend;
+  // A TD's area is shared memory (its leaf PTEs carry the S-bit), mapped
+  // now: after KVM_TDX_FINALIZE_VM the TD's page tables are private.
+  const area = vm.type === KVM_X86_TDX_VM
+    ? vm_alloc_shared(vm, GR_AREA_SIZE, 0x2000n, kvm_mem_region_type.MEM_REGION_DATA)
+    : undefined;
+  if (area !== undefined) areas.set(vcpu, area);
+  b.set_run_hook(vcpu.fd, new runtime_vcpu(vcpu, b, area));
 }

@@ -1106,7 +1106,7 @@ export function vm_init_descriptor_tables(vm: kvm_vm): void {
 
   // On the kvm backend the gates point at the guest runtime's machine-code
   // stubs, which hand the frame to the same TypeScript router.
-  const runtime = guest_runtime_needed();
+  const runtime = guest_runtime_needed(vm);
   for (let i = 0; i < NUM_INTERRUPTS; i++) {
     const target = runtime
       ? guest_runtime_idt_entry(vm, i)
@@ -1242,7 +1242,7 @@ export function vm_arch_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
   const mp_state = kvm_mp_state.alloc();
   mp_state.mp_state = 0;
   vcpu_ioctl(vcpu, KVM_SET_MP_STATE, mp_state);
-  if (!is_tdx_vm(vm)) guest_runtime_attach(vcpu);
+  guest_runtime_attach(vcpu);
   // KVM updates guest CPUID at run time (OSXSAVE after CR4, XSAVE sizes
   // after XCR0): refresh the cache so it matches the vCPU.
   vcpu_get_cpuid(vcpu);
