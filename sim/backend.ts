@@ -47,6 +47,7 @@ import { RLIM_INFINITY, RLIMIT_NOFILE } from "../include/linux/resource.ts";
 /** The number of resource limits Linux has (`RLIM_NLIMITS`). */
 const RLIM_NLIMITS = 16;
 import { open_pseudo_file } from "./kernel/fs/pseudo.ts";
+import { do_eventfd } from "./kernel/fs/eventfd.ts";
 import { current } from "./kernel/include/linux/sched.ts";
 import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
 import { file_to_kvm, kvm_chardev_ops } from "./kernel/virt/kvm/kvm_main.ts";
@@ -336,6 +337,14 @@ export const backend: sim_backend = {
     } catch (e) {
       return bug(e, "fstat()");
     }
+  },
+
+  eventfd(initval: number, flags: number): number {
+    const f = do_eventfd(initval, flags);
+    if (typeof f === "number") return f;
+    const fd = current.files.fd_install(f);
+    if (fd < 0) fput(f);
+    return fd;
   },
 
   dup(fd: number): number {

@@ -63,6 +63,8 @@ export interface Backend {
   fstat(fd: number, statbuf: bigint): number;
   /** `dup(2)`: a new descriptor for the same open file. */
   dup(fd: number): number;
+  /** `eventfd2(2)`: a new eventfd with counter `initval`, or `-errno`. */
+  eventfd(initval: number, flags: number): number;
   /** `getrlimit(2)`: `[rlim_cur, rlim_max]`, or `-errno`. */
   getrlimit(resource: number): [bigint, bigint] | number;
   /** `setrlimit(2)`. */

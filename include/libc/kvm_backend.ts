@@ -31,6 +31,7 @@ export const SYS = {
   pread64: 17n,
   pwrite64: 18n,
   dup: 32n,
+  eventfd2: 290n,
   getrlimit: 97n,
   setrlimit: 160n,
   fallocate: 285n,
@@ -229,6 +230,8 @@ function makeBackend(sys: ReturnType<typeof open_syscall>): kvm_backend {
     pwrite: (fd, buf, count, offset) => syscall(SYS.pwrite64, BigInt(fd), buf, count, offset),
     fstat: (fd, statbuf) => int(syscall(SYS.fstat, BigInt(fd), statbuf)),
     dup: (fd) => int(syscall(SYS.dup, BigInt(fd))),
+    eventfd: (initval, flags) =>
+      int(syscall(SYS.eventfd2, BigInt(initval >>> 0), BigInt(flags | 0))),
     getrlimit(resource) {
       const rl = new BigUint64Array(2);
       const r = int(syscall(SYS.getrlimit, BigInt(resource), addr(new Uint8Array(rl.buffer))));

@@ -193,6 +193,11 @@ export function write(fd: number, buf: Pointer, count: number): number {
   return Number(retBig(kernel("write()").write(fd, ptr(buf), BigInt(count))));
 }
 
+/** `eventfd(3)` (the eventfd2 syscall): a descriptor, or -1. */
+export function eventfd(initval: number, flags: number): number {
+  return ret(kernel("eventfd()").eventfd(initval, flags));
+}
+
 /** `dup(2)`. */
 export function dup(fd: number): number {
   return ret(kernel("dup()").dup(fd));

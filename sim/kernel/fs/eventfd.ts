@@ -13,15 +13,10 @@
  */
 
 import { EAGAIN, EFAULT, EINVAL } from "../../../include/linux/errno.ts";
+import { EFD_CLOEXEC, EFD_NONBLOCK, EFD_SEMAPHORE } from "../../../include/linux/eventfd.ts";
+import { O_RDWR } from "../../../include/linux/fcntl.ts";
 import { current } from "../include/linux/sched.ts";
 import { file, type file_operations } from "./file.ts";
-
-/** `EFD_SEMAPHORE`: each read takes 1. */
-export const EFD_SEMAPHORE = 1 << 0;
-/** `EFD_CLOEXEC` (`O_CLOEXEC`). */
-export const EFD_CLOEXEC = 0o2000000;
-/** `EFD_NONBLOCK` (`O_NONBLOCK`). */
-export const EFD_NONBLOCK = 0o4000;
 const EFD_SHARED_FCNTL_FLAGS = EFD_CLOEXEC | EFD_NONBLOCK;
 const EFD_FLAGS_SET = EFD_SHARED_FCNTL_FLAGS | EFD_SEMAPHORE;
 
@@ -120,5 +115,5 @@ export function eventfd_poll(ctx: eventfd_ctx): number {
 export function do_eventfd(count: number, flags: number): file | number {
   if (flags & ~EFD_FLAGS_SET) return -EINVAL;
   const ctx = new eventfd_ctx(BigInt(count >>> 0), flags);
-  return new file(eventfd_fops, ctx, flags & EFD_SHARED_FCNTL_FLAGS);
+  return new file(eventfd_fops, ctx, O_RDWR | (flags & EFD_SHARED_FCNTL_FLAGS));
 }

@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * GSI routing against irqchip.c and irq_comm.c: KVM_SET_GSI_ROUTING's
+ * checks in `kvm_vm_ioctl()` order (no irqchip, `nr` above
+ * KVM_MAX_IRQ_ROUTES, flags), then `kvm_set_irq_routing()`'s (GSI range,
+ * per-type flags, `setup_routing_entry()`'s duplicates,
+ * `kvm_set_routing_entry()`'s pins and split-irqchip rule), and
+ * `kvm_set_irq()` through the new table (an MSI route, a GSI with no route).
+ *
+ * @module
+ */
+
+// The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
+import "../../../use_sim_backend.ts";
+import { assertEquals } from "@std/assert";
+import {
+  __vm_ioctl,
+  type kvm_vcpu,
+  type kvm_vm,
+  kvm_vm_free,
+  ref,
+  vcpu_ioctl,
+  vm_create_barebones,
+  vm_create_with_one_vcpu,
+  vm_enable_cap,
+} from "../../../../include/kvm_util.ts";
+import {
+  KVM_CAP_SPLIT_IRQCHIP,
+  KVM_GET_LAPIC,
+  kvm_irq_level,
+  KVM_IRQ_LINE_STATUS,
+  kvm_irq_routing,
+  KVM_IRQ_ROUTING_IRQCHIP,
+  KVM_IRQ_ROUTING_MSI,
+  KVM_IRQ_ROUTING_XEN_EVTCHN,
+  KVM_IRQCHIP_IOAPIC,
+  KVM_IRQCHIP_PIC_MASTER,
+  KVM_IRQCHIP_PIC_SLAVE,
+  KVM_MSI_VALID_DEVID,
+  KVM_SET_GSI_ROUTING,
+  KVM_SET_LAPIC,
+} from "../../../../include/linux/kvm.ts";
+import { kvm_lapic_state } from "../../../../include/asm/kvm.ts";
+import { errno_get } from "../../../../include/libc/errno.ts";
+import { EFAULT, EINVAL } from "../../../../include/linux/errno.ts";
+import { in_guest_worker } from "../../../../include/libc/process.ts";
+
+type routing = ReturnType<typeof kvm_irq_routing.alloc>;
+type entry = { gsi: number; type: number; flags?: number; a?: number; b?: number; c?: number };
+
+function table(entries: entry[]): routing {
+  const r = kvm_irq_routing.alloc(Math.max(entries.length, 1));
+  r.nr = entries.length;
+  entries.forEach((e, i) => {
+    const v = r.entries.at(i);
+    v.gsi = e.gsi;
+    v.type = e.type;
+    v.flags = e.flags ?? 0;
+    if (e.type === KVM_IRQ_ROUTING_MSI) {
+      v.u.msi.address_lo = e.a ?? 0;
+      v.u.msi.address_hi = e.b ?? 0;
+      v.u.msi.data = e.c ?? 0;
+    } else {
+      v.u.irqchip.irqchip = e.a ?? 0;
+      v.u.irqchip.pin = e.b ?? 0;
+    }
+  });
+  return r;
+}
+
+function set_routing(vm: kvm_vm, r: routing): number {
+  return __vm_ioctl(vm, KVM_SET_GSI_ROUTING, r) === 0 ? 0 : -errno_get();
+}
+
+const chip = (gsi: number, irqchip: number, pin: number): entry => ({
+  gsi,
+  type: KVM_IRQ_ROUTING_IRQCHIP,
+  a: irqchip,
+  b: pin,
+});
+
+Deno.test({
+  name: "KVM_SET_GSI_ROUTING: the ioctl's checks, then kvm_set_irq_routing()'s, in order",
+  ignore: in_guest_worker(),
+  fn() {
+    // No irqchip: EINVAL before anything else is looked at.
+    const bare = vm_create_barebones();
+    try {
+      const r = table([]);
+      r.flags = 1;
+      assertEquals(set_routing(bare, r), -EINVAL);
+    } finally {
+      kvm_vm_free(bare);
+    }
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, null);
+    try {
+      const big = table([]);
+      big.nr = 4097;
+      assertEquals(set_routing(vm, big), -EINVAL, "nr > KVM_MAX_IRQ_ROUTES");
+      const flags = table([]);
+      flags.flags = 1;
+      assertEquals(set_routing(vm, flags), -EINVAL, "routing.flags");
+      // Entries past the header are copied in only now: EFAULT.
+      const hdr = kvm_irq_routing.alloc(0);
+      hdr.nr = 4096;
+      assertEquals(set_routing(vm, hdr), -EFAULT);
+      // Any GSI >= KVM_MAX_IRQ_ROUTES fails before any entry is set up.
+      assertEquals(set_routing(vm, table([chip(0, 9, 0), chip(4096, 0, 0)])), -EINVAL);
+      // Per-entry flags: only an MSI route may carry KVM_MSI_VALID_DEVID.
+      assertEquals(
+        set_routing(vm, table([{ gsi: 1, type: KVM_IRQ_ROUTING_MSI, flags: KVM_MSI_VALID_DEVID }])),
+        0,
+      );
+      assertEquals(
+        set_routing(vm, table([{ ...chip(1, 0, 1), flags: KVM_MSI_VALID_DEVID }])),
+        -EINVAL,
+      );
+      // Pins: 8 per PIC, 24 on the IOAPIC; irqchip 3 does not exist.
+      assertEquals(set_routing(vm, table([chip(1, KVM_IRQCHIP_PIC_SLAVE, 8)])), -EINVAL);
+      assertEquals(set_routing(vm, table([chip(1, KVM_IRQCHIP_IOAPIC, 24)])), -EINVAL);
+      assertEquals(set_routing(vm, table([chip(1, 3, 0)])), -EINVAL);
+      // One GSI may reach each irqchip once; a non-irqchip route must be alone.
+      assertEquals(
+        set_routing(
+          vm,
+          table([chip(5, KVM_IRQCHIP_PIC_MASTER, 5), chip(5, KVM_IRQCHIP_IOAPIC, 5)]),
+        ),
+        0,
+      );
+      assertEquals(
+        set_routing(vm, table([chip(5, KVM_IRQCHIP_IOAPIC, 5), chip(5, KVM_IRQCHIP_IOAPIC, 6)])),
+        -EINVAL,
+      );
+      assertEquals(
+        set_routing(
+          vm,
+          table([chip(5, KVM_IRQCHIP_IOAPIC, 5), { gsi: 5, type: KVM_IRQ_ROUTING_MSI }]),
+        ),
+        -EINVAL,
+      );
+      // Unknown types, and Xen event channels (no Xen emulation), are EINVAL.
+      assertEquals(set_routing(vm, table([{ gsi: 0, type: 99 }])), -EINVAL);
+      assertEquals(set_routing(vm, table([{ gsi: 0, type: KVM_IRQ_ROUTING_XEN_EVTCHN }])), -EINVAL);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "split irqchip: the table starts empty and refuses irqchip routes, MSI routes work",
+  ignore: in_guest_worker(),
+  fn() {
+    const vm = vm_create_barebones();
+    try {
+      vm_enable_cap(vm, KVM_CAP_SPLIT_IRQCHIP, 24);
+      const l = kvm_irq_level.alloc();
+      l.irq = 4;
+      l.level = 1;
+      assertEquals(__vm_ioctl(vm, KVM_IRQ_LINE_STATUS, l), 0);
+      assertEquals(l.status, -1, "no route for GSI 4");
+      assertEquals(set_routing(vm, table([chip(4, KVM_IRQCHIP_IOAPIC, 4)])), -EINVAL);
+      assertEquals(set_routing(vm, table([{ gsi: 4, type: KVM_IRQ_ROUTING_MSI }])), 0);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "kvm_set_irq(): an MSI route delivers on a rising level only; unrouted GSIs read -1",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, null);
+    try {
+      const s = kvm_lapic_state.alloc();
+      vcpu_ioctl(vcpu.value, KVM_GET_LAPIC, s);
+      const dv = new DataView(s.$bytes.buffer, s.$bytes.byteOffset);
+      dv.setUint32(0xf0, 0x1ff, true); // SPIV: APIC software-enabled
+      vcpu_ioctl(vcpu.value, KVM_SET_LAPIC, s);
+      // GSI 30: MSI to APIC 0, vector 0x45, fixed, edge.
+      assertEquals(
+        set_routing(vm, table([{ gsi: 30, type: KVM_IRQ_ROUTING_MSI, a: 0xfee00000, c: 0x45 }])),
+        0,
+      );
+      const l = kvm_irq_level.alloc();
+      l.irq = 30;
+      l.level = 0;
+      assertEquals(__vm_ioctl(vm, KVM_IRQ_LINE_STATUS, l), 0);
+      assertEquals(l.status, -1, "level 0: kvm_set_msi() ignores it");
+      l.irq = 30;
+      l.level = 1;
+      assertEquals(__vm_ioctl(vm, KVM_IRQ_LINE_STATUS, l), 0);
+      assertEquals(l.status, 1);
+      vcpu_ioctl(vcpu.value, KVM_GET_LAPIC, s);
+      assertEquals((dv.getUint32(0x200 + 0x20, true) >>> 5) & 1, 1, "IRR bit of 0x45");
+      // The new table replaced the default one: GSI 3 goes nowhere now.
+      l.irq = 3;
+      l.level = 1;
+      assertEquals(__vm_ioctl(vm, KVM_IRQ_LINE_STATUS, l), 0);
+      assertEquals(l.status, -1);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
