@@ -9,10 +9,10 @@
  *
  * What differs from C:
  * - The vCPU pthread is an async `vcpu_worker()` (its `vcpu_run()` is
- *   `vcpu_run_async()`), and the two POSIX semaphores are a small
- *   promise-based `sem_t` with `sem_post`/`sem_wait`/`sem_getvalue`; the
- *   host loop's `usleep(1000)` is an awaited 1 ms timer, so that the
- *   worker's exits are handled meanwhile.
+ *   `vcpu_run_async()`), and its POSIX semaphores are those of
+ *   `include/libc/semaphore.ts` (waiting is awaiting); the host loop's
+ *   `usleep(1000)` is an awaited 1 ms timer, so that the worker's exits are
+ *   handled meanwhile.
  * - `kvm_rng`, which C's library seeds with the random seed and syncs to
  *   the guest, is a guest global of this file that `run_test()` syncs; the
  *   guest draws from its own copy of the state (one vCPU: the same
@@ -90,6 +90,7 @@ import { u32, u64, u8 } from "../include/c/layout.ts";
 import { user_memory } from "../include/libc/syscall.ts";
 import { printf, puts } from "../include/libc/stdio.ts";
 import { exit } from "../include/libc/exit.ts";
+import { sem_getvalue, sem_post, sem_t, sem_wait } from "../include/libc/semaphore.ts";
 import { writeq } from "../lib/guest_memory.ts";
 import {
   for_each_guest_mode,
@@ -170,33 +171,6 @@ let host_num_pages = 0;
 let host_dirty_count = 0;
 let host_clear_count = 0;
 
-/** C `sem_t`: a counting semaphore between the main task and the vCPU worker. */
-class sem_t {
-  #value = 0;
-  #waiters: (() => void)[] = [];
-
-  /** C `sem_post()`. */
-  post(): void {
-    const w = this.#waiters.shift();
-    if (w) w();
-    else this.#value++;
-  }
-
-  /** C `sem_wait()`. */
-  wait(): Promise<void> {
-    if (this.#value > 0) {
-      this.#value--;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  /** C `sem_getvalue()`. */
-  getvalue(): number {
-    return this.#value;
-  }
-}
-
 /** Whether dirty ring reset is requested, or finished. */
 let sem_vcpu_stop = new sem_t();
 let sem_vcpu_cont = new sem_t();
@@ -271,8 +245,8 @@ function clear_log_collect_dirty_pages(
 /** Should only be called after a GUEST_SYNC. */
 async function vcpu_handle_sync_stop(): Promise<void> {
   if (vcpu_stop.value) {
-    sem_vcpu_stop.post();
-    await sem_vcpu_cont.wait();
+    sem_post(sem_vcpu_stop);
+    await sem_wait(sem_vcpu_cont);
   }
 }
 
@@ -491,7 +465,7 @@ async function log_mode_after_vcpu_run(vcpu: kvm_vcpu): Promise<void> {
 }
 
 async function vcpu_worker(vcpu: kvm_vcpu): Promise<void> {
-  await sem_vcpu_cont.wait();
+  await sem_wait(sem_vcpu_cont);
 
   while (!host_quit) {
     // Let the guest dirty the random pages
@@ -707,8 +681,8 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
   // Ensure the previous iteration didn't leave a dangling semaphore, i.e.
   // that the main task and vCPU worker were synchronized and completed
   // verification of all iterations.
-  TEST_ASSERT_EQ(sem_vcpu_stop.getvalue(), 0);
-  TEST_ASSERT_EQ(sem_vcpu_cont.getvalue(), 0);
+  TEST_ASSERT_EQ(sem_getvalue(sem_vcpu_stop), 0);
+  TEST_ASSERT_EQ(sem_getvalue(sem_vcpu_cont), 0);
 
   TEST_ASSERT_EQ(vcpu_stop.value, 0);
 
@@ -731,7 +705,7 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
     dirty_ring_prev_iteration_last_page = dirty_ring_last_page;
     dirty_ring_vcpu_ring_full = false;
 
-    sem_vcpu_cont.post();
+    sem_post(sem_vcpu_cont);
 
     // Let the vCPU run beyond the configured interval until it has
     // performed the minimum number of writes.
@@ -763,7 +737,7 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
 
     // Stop the vCPU prior to collecting and verifying the dirty log.
     WRITE_AND_SYNC_TO_GUEST(vm, vcpu_stop, 1);
-    await sem_vcpu_stop.wait();
+    await sem_wait(sem_vcpu_stop);
 
     // Clear vcpu_stop after the vCPU thread has acknowledge the stop
     // request and is waiting, i.e. is definitely not running!
@@ -777,7 +751,7 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
   }
 
   host_quit = true;
-  sem_vcpu_cont.post();
+  sem_post(sem_vcpu_cont);
 
   await vcpu_thread;
 
