@@ -114,6 +114,16 @@ export function SET_APIC_DEST_FIELD(x: number): number {
   return (x << 24) >>> 0;
 }
 
+/** `GET_APIC_PRI(x)`: the priority class, TPR/PPR bits 7:4. */
+export function GET_APIC_PRI(x: number): number {
+  return (x & 0xf0) >>> 4;
+}
+
+/** `SET_APIC_PRI(x, y)`: `x` with its priority class (bits 7:4) replaced by `y`. */
+export function SET_APIC_PRI(x: number, y: number): number {
+  return ((x & ~0xf0) | (y << 4)) >>> 0;
+}
+
 /** `APIC_VECTOR_TO_BIT_NUMBER(v)`: the bit of `v` in its 32-bit IRR/ISR/TMR word. */
 export function APIC_VECTOR_TO_BIT_NUMBER(v: number): number {
   return (v >>> 0) % 32;
