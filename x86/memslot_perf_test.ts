@@ -31,6 +31,9 @@
  *   false)` is a wait for the flag then a store of false: only the host
  *   sets the flag and only after seeing it clear, so nothing can race the
  *   store.
+ * - The host reads and writes guest memory through one view per memslot
+ *   (`vm_gpa2u64()`, from the same `vm_gpa2hva()` arithmetic) rather than
+ *   mapping each page's address anew.
  * - `getopt(argc, argv, "hvdqs:f:e:l:r:t:")` is a small loop over the same
  *   options.
  *
@@ -147,6 +150,8 @@ interface vm_data {
   npages: bigint;
   pages_per_slot: bigint;
   hva_slots: bigint[];
+  /** A view of each slot's memory (see {@linkcode vm_gpa2u64}). */
+  slot_mem: DataView[];
   mmio_ok: boolean;
   mmio_gpa_min: bigint;
   mmio_gpa_max: bigint;
@@ -251,6 +256,20 @@ function vm_gpa2hva(data: vm_data, gpa: bigint, rempages: Ref<bigint> | null): b
   return base + slotoffs * guest_page_size + pgoffs;
 }
 
+/**
+ * `*(u64 *)vm_gpa2hva(data, gpa, NULL)` as a view and an offset: the slot's
+ * view from `prepare_vm()`, so that a loop over every page does not map
+ * each one anew.
+ */
+function vm_gpa2u64(data: vm_data, gpa: bigint): [DataView, number] {
+  const hva = vm_gpa2hva(data, gpa, null);
+  const guest_page_size = BigInt(data.vm!.page_size);
+  const gpage = (gpa - MEM_GPA) / guest_page_size;
+  const last = BigInt(data.nslots - 1);
+  const slot = gpage / data.pages_per_slot < last ? gpage / data.pages_per_slot : last;
+  return [data.slot_mem[Number(slot)]!, Number(hva - data.hva_slots[Number(slot)]!)];
+}
+
 function vm_slot2gpa(data: vm_data, slot: number): bigint {
   const guest_page_size = BigInt(data.vm!.page_size);
 
@@ -268,6 +287,7 @@ function alloc_vm(): vm_data {
     npages: 0n,
     pages_per_slot: 0n,
     hva_slots: [],
+    slot_mem: [],
     mmio_ok: false,
     mmio_gpa_min: 0n,
     mmio_gpa_max: 0n,
@@ -363,7 +383,9 @@ function prepare_vm(
     TEST_ASSERT(gpa === guest_addr, "vm_phy_pages_alloc() failed");
 
     data.hva_slots[slot - 1] = addr_gpa2hva(data.vm, guest_addr);
-    user_memory(data.hva_slots[slot - 1]!, Number(npages) * guest_page_size).fill(0);
+    const mem = user_memory(data.hva_slots[slot - 1]!, Number(npages) * guest_page_size);
+    mem.fill(0);
+    data.slot_mem[slot - 1] = new DataView(mem.buffer, mem.byteOffset, mem.byteLength);
 
     guest_addr += npages * BigInt(guest_page_size);
   }
@@ -403,6 +425,7 @@ async function launch_vm(data: vm_data): Promise<void> {
 function free_vm(data: vm_data): void {
   kvm_vm_free(data.vm);
   data.hva_slots = [];
+  data.slot_mem = [];
 }
 
 async function wait_guest_exit(data: vm_data): Promise<void> {
@@ -665,16 +688,15 @@ function test_memslot_map_unmap_check(data: vm_data, offsp: bigint, valexp: bigi
   if (!map_unmap_verify) return;
 
   const gpa = MEM_TEST_GPA + offsp * guest_page_size;
-  const m = user_memory(vm_gpa2hva(data, gpa, null), 8);
-  const val = new DataView(m.buffer, m.byteOffset, 8);
+  const [val, off] = vm_gpa2u64(data, gpa);
   TEST_ASSERT(
-    val.getBigUint64(0, true) === valexp,
+    val.getBigUint64(off, true) === valexp,
     "Guest written values should read back correctly before unmap (%lu vs %lu @ %lx)",
-    val.getBigUint64(0, true),
+    val.getBigUint64(off, true),
     valexp,
     gpa,
   );
-  val.setBigUint64(0, 0n, true);
+  val.setBigUint64(off, 0n, true);
 }
 
 async function test_memslot_map_loop(data: vm_data, sync: sync_area): Promise<void> {
@@ -755,8 +777,8 @@ async function test_memslot_rw_loop(data: vm_data, sync: sync_area): Promise<voi
     gptr < MEM_TEST_GPA + BigInt(MEM_TEST_SIZE);
     gptr += guest_page_size
   ) {
-    const m = user_memory(vm_gpa2hva(data, gptr, null), 8);
-    new DataView(m.buffer, m.byteOffset, 8).setBigUint64(0, MEM_TEST_VAL_2, true);
+    const [dv, off] = vm_gpa2u64(data, gptr);
+    dv.setBigUint64(off, MEM_TEST_VAL_2, true);
   }
 
   await host_perform_sync(sync);
@@ -766,9 +788,8 @@ async function test_memslot_rw_loop(data: vm_data, sync: sync_area): Promise<voi
     gptr < MEM_TEST_GPA + BigInt(MEM_TEST_SIZE);
     gptr += guest_page_size
   ) {
-    const m = user_memory(vm_gpa2hva(data, gptr, null), 8);
-    const vptr = new DataView(m.buffer, m.byteOffset, 8);
-    const val = vptr.getBigUint64(0, true);
+    const [vptr, off] = vm_gpa2u64(data, gptr);
+    const val = vptr.getBigUint64(off, true);
 
     TEST_ASSERT(
       val === MEM_TEST_VAL_1,
@@ -776,7 +797,7 @@ async function test_memslot_rw_loop(data: vm_data, sync: sync_area): Promise<voi
       val,
       gptr,
     );
-    vptr.setBigUint64(0, 0n, true);
+    vptr.setBigUint64(off, 0n, true);
   }
 
   await host_perform_sync(sync);
