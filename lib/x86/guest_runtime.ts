@@ -20,29 +20,34 @@
  * A **serve frame** ({@linkcode GR_FILE_SIZE} bytes at the RSP of `serve`)
  * holds the guest's general-purpose registers in `VCPU_REGS_*` order (the
  * register file; RSP's slot is the TypeScript code's RSP, which the runtime
- * never loads) and, at {@linkcode GR_FILE_OP}, the request number.
+ * never loads) and, at {@linkcode GR_FILE_OP}, the request: the guest address
+ * of its code ({@linkcode guest_runtime_op_gva}), which the worker writes.
  *
  * **The doorbell** is port I/O to {@linkcode GR_DOORBELL_PORT} (0x7e57), a
  * port no selftest and no KVM device uses, so it always exits to userspace
  * and the worker's `KVM_RUN` loop consumes it (the test never sees it):
  *
- * - `out %eax, (%dx)` (4 bytes) with EAX = the serve frame's address plus
- *   {@linkcode GR_EVENT_DONE} (the request finished) or
+ * - `out %eax, (%dx)` (4 bytes) with EAX = a new serve frame's address plus
  *   {@linkcode GR_EVENT_EXCEPTION} (an exception stub stored a frame).
+ * - `out %al, (%dx)` (1 byte, AL whatever the request left): the request of
+ *   the current serve frame finished ({@linkcode GR_EVENT_DONE}); the worker
+ *   knows that frame, so no `lea` computes its address.
  * - `in (%dx), %eax` (4 bytes): an exception stub asks which area is its
  *   vCPU's; the worker answers with the area's address (below 4 GiB).
  *   Asking costs one exit but needs no per-vCPU register, MSR or segment
  *   base that a test could see or change.
  *
  * **Serving** (`serve`, event in ESI): open a serve frame, ring, then for
- * each request jump through the dispatch table to its code, which loads the
+ * each request jump to its code (`jmp *GR_FILE_OP(%rsp)`), which loads the
  * registers its instruction takes as operands from the file (RSP-relative,
  * so any GPR can hold the guest's value), executes the instruction, stores
  * its outputs and rings again; `RETURN` closes the frame and returns. So what
  * the kernel reads and writes in the registers at an exit is what it would
  * be for compiled C (`out %al, (%dx)` uses AL and DX, `rdmsr` ECX, ...), and a
- * load is 10 guest instructions, ring and dispatch included: the `kvm_pvm`
- * host emulates each.
+ * load is 6 guest instructions, ring and dispatch included: the `kvm_pvm`
+ * host emulates each. (Dispatch by address rather than through a table of
+ * request numbers gives the host no power it lacks: the `CALL` request calls
+ * any address it names, and the TypeScript guest code is the host's.)
  *
  * **Exceptions** go through the guest's real IDT to 256 stubs
  * (`idt_stub_<n>` at {@linkcode guest_runtime_image}'s `stubs`, 16 bytes
@@ -126,14 +131,14 @@ export const GUEST_RUNTIME_TEXT_RESERVE = 0x3000;
 /**
  * Where the runtime is loaded: the top {@linkcode GUEST_RUNTIME_TEXT_RESERVE}
  * bytes of the image's text region (`IMAGE_TEXT_GVA` 0x400000 +
- * `IMAGE_TEXT_SIZE` 0x80000), the same in every VM, so that its dispatch
- * table holds absolute addresses.
+ * `IMAGE_TEXT_SIZE` 0x80000), the same in every VM, so that a request's
+ * code has the same absolute address in every VM.
  */
 export const GUEST_RUNTIME_GVA = 0x47d000n;
 
 /** Serve frame (on the private stack, at the RSP the doorbell reports): the register file. */
 export const GR_FILE_REGS = 0x00;
-/** Serve frame: the request (u32). */
+/** Serve frame: the request, the guest address of its code (u64). */
 export const GR_FILE_OP = 0x80;
 /** Bytes of a serve frame. */
 export const GR_FILE_SIZE = 0x90;
@@ -237,10 +242,10 @@ const OPS: readonly op_def[] = [
   op("LTR", ["ltr %ax"], ["rax"]),
   op("STR", ["str %eax"], [], ["rax"]),
   op("INVLPG", ["invlpg (%rbx)"], ["rbx"]),
-  op("READB", ["movzbl (%rbx), %eax"], ["rax", "rbx"], ["rax"]),
-  op("READW", ["movzwl (%rbx), %eax"], ["rax", "rbx"], ["rax"]),
-  op("READL", ["mov (%rbx), %eax"], ["rax", "rbx"], ["rax"]),
-  op("READQ", ["mov (%rbx), %rax"], ["rax", "rbx"], ["rax"]),
+  op("READB", ["movzbl (%rbx), %eax"], ["rbx"], ["rax"]),
+  op("READW", ["movzwl (%rbx), %eax"], ["rbx"], ["rax"]),
+  op("READL", ["mov (%rbx), %eax"], ["rbx"], ["rax"]),
+  op("READQ", ["mov (%rbx), %rax"], ["rbx"], ["rax"]),
   op("WRITEB", ["mov %al, (%rbx)"], ["rax", "rbx"]),
   op("WRITEW", ["mov %ax, (%rbx)"], ["rax", "rbx"]),
   op("WRITEL", ["mov %eax, (%rbx)"], ["rax", "rbx"]),
@@ -278,9 +283,6 @@ export function guest_runtime_op_ins(op: number): readonly number[] {
 export function guest_runtime_op_outs(op: number): readonly number[] {
   return OPS[op]!.outs.map((r) => GPR.indexOf(r));
 }
-
-/** Entries of the dispatch table: the request number is masked to it. */
-const OPTABLE_SIZE = 128;
 
 // ---------------------------------------------------------------------------
 // The source.
@@ -334,12 +336,7 @@ export function guest_runtime_source(td = false): string[] {
     s.push("lea (%rsp,%rsi), %eax");
     s.push("out %eax, (%dx)");
   }
-  s.push("dispatch:");
-  s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
-  s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
-  s.push("jmp *optable(,%rax,8)");
-  s.push("bad_op:");
-  s.push("ud2");
+  s.push(`jmp *${hex(GR_FILE_OP)}(%rsp)`);
   for (const o of OPS) {
     s.push(`op_${o.name}:`);
     if (o.name === "RETURN") {
@@ -359,12 +356,9 @@ export function guest_runtime_source(td = false): string[] {
       s.push("call td_ring");
     } else {
       s.push(`mov $${hex(GR_DOORBELL_PORT)}, %edx`);
-      s.push(`lea ${GR_EVENT_DONE}(%rsp), %eax`);
-      s.push("out %eax, (%dx)");
+      s.push("out %al, (%dx)");
     }
-    s.push(`mov ${hex(GR_FILE_OP)}(%rsp), %eax`);
-    s.push(`and $${hex(OPTABLE_SIZE - 1)}, %eax`);
-    s.push("jmp *optable(,%rax,8)");
+    s.push(`jmp *${hex(GR_FILE_OP)}(%rsp)`);
   }
   if (td) {
     // The TD's doorbell: TDG.VP.VMCALL<Instruction.IO> (GHCI: R10 0 for a
@@ -388,11 +382,6 @@ export function guest_runtime_source(td = false): string[] {
     s.push(`mov $${hex(GR_DOORBELL_PORT)}, %r14`);
     s.push("tdcall");
     s.push("ret");
-  }
-  s.push(".align 8");
-  s.push("optable:");
-  for (let i = 0; i < OPTABLE_SIZE; i++) {
-    s.push(`.quad ${i < OPS.length ? `op_${OPS[i]!.name}` : "bad_op"}`);
   }
   // The exception stubs: 16 bytes each.
   s.push(".align 16");
@@ -552,6 +541,15 @@ export function guest_runtime_listing(td = false): string {
 /** Offset of the exception stub of `vector` from the runtime's start (`td`: the TD variant). */
 export function guest_runtime_stub_offset(vector: number, td = false): number {
   return guest_runtime_image(td).labels.get(`idt_stub_${vector}`)!;
+}
+
+/**
+ * The guest address of request `op`'s code, which the worker writes at
+ * {@linkcode GR_FILE_OP} (`td`: the TD variant).
+ */
+export function guest_runtime_op_gva(op: number, td = false): bigint {
+  const name = OPS[op]!.name;
+  return GUEST_RUNTIME_GVA + BigInt(guest_runtime_image(td).labels.get(`op_${name}`)!);
 }
 
 /** Where a request's instruction(s) start and end (offsets from the runtime's start). */

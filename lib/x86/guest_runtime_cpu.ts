@@ -56,6 +56,7 @@ import {
   GR_FILE_SIZE,
   GR_FRAME,
   GR_FRAME_QWORDS,
+  GR_NR_OPS,
   GR_OP,
   GR_PAGE_SIZE,
   GR_STACK_BOTTOM,
@@ -70,7 +71,9 @@ import {
   GRS_HOST_RUN,
   GRS_KILL,
   GRS_RUN,
+  GUEST_RUNTIME_GVA,
   guest_runtime_image,
+  guest_runtime_op_gva,
   guest_runtime_op_ins,
   guest_runtime_op_outs,
   guest_runtime_op_range,
@@ -111,6 +114,8 @@ const file_stack: DataView[] = [];
 const files = new Map<number, DataView>();
 let page_gva = 0n;
 let runtime_gva = 0n;
+/** Each request's code address in the guest, as the runtime dispatches it. */
+let op_gva: bigint[] = [];
 let images: Record<string, unknown>[] = [];
 /** The host's exit that started the worker is still to be handled. */
 let pending_exit = false;
@@ -158,6 +163,8 @@ export function guest_runtime_cpu_init(i: guest_runtime_worker_init): void {
   file = new DataView(new ArrayBuffer(GR_FILE_SIZE));
   page_gva = BigInt(i.page_gva);
   runtime_gva = BigInt(i.runtime_gva);
+  if (runtime_gva !== GUEST_RUNTIME_GVA) fail(`runtime at 0x${runtime_gva.toString(16)}`);
+  op_gva = Array.from({ length: GR_NR_OPS }, (_, op) => guest_runtime_op_gva(op, i.td));
 }
 
 // ---------------------------------------------------------------------------
@@ -209,6 +216,14 @@ function enter(): number {
     let r = 0;
     if (pending_exit) pending_exit = false;
     else r = kvm_run();
+    if (
+      r === 0 && run.getUint32(RUN_EXIT_REASON, true) === KVM_EXIT_IO &&
+      run.getUint16(RUN_IO + 2, true) === GR_DOORBELL_PORT && run.getUint8(RUN_IO + 1) === 1 &&
+      run.getUint8(RUN_IO) !== KVM_EXIT_IO_IN && !init!.td
+    ) {
+      // The 1-byte ring: the current frame's request finished.
+      return GR_EVENT_DONE;
+    }
     if (
       r === 0 && run.getUint32(RUN_EXIT_REASON, true) === KVM_EXIT_IO &&
       run.getUint16(RUN_IO + 2, true) === GR_DOORBELL_PORT && run.getUint8(RUN_IO + 1) === 4
@@ -289,7 +304,7 @@ const RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RSI = 6, RDI = 7;
 
 /** Executes request `op`; exceptions it raises go to the guest's handlers. */
 function request(op: number): void {
-  file.setUint32(GR_FILE_OP, op, true);
+  file.setBigUint64(GR_FILE_OP, op_gva[op]!, true);
   op_stack.push(op);
   const outer = file;
   const outer_exit = exit_regs;
@@ -406,12 +421,12 @@ function exception_event(outer: DataView | undefined): void {
     handle_exception(inner);
   } catch (e) {
     // A stopped vCPU's memory may be unmapped already: touch nothing.
-    if (e !== KILL) inner.setUint32(GR_FILE_OP, GR_OP.RETURN!, true);
+    if (e !== KILL) inner.setBigUint64(GR_FILE_OP, op_gva[GR_OP.RETURN!]!, true);
     throw e;
   } finally {
     if (outer) file_stack.pop();
   }
-  inner.setUint32(GR_FILE_OP, GR_OP.RETURN!, true);
+  inner.setBigUint64(GR_FILE_OP, op_gva[GR_OP.RETURN!]!, true);
   if (outer) file = outer;
 }
 

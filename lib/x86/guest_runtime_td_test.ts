@@ -49,6 +49,7 @@ import {
   GR_STACK_TOP,
   GUEST_RUNTIME_GVA,
   guest_runtime_image,
+  guest_runtime_op_gva,
   guest_runtime_stub_offset,
 } from "./guest_runtime.ts";
 import { guest_runtime_area, GUEST_RUNTIME_ENV } from "./guest_runtime_host.ts";
@@ -174,7 +175,7 @@ Deno.test("requests flow through the shared page; the TD's registers stay privat
       let found = -1;
       for (let f = GR_STACK_BOTTOM; f + GR_FILE_SIZE <= GR_STACK_TOP; f += 8) {
         if (
-          dv.getUint32(f + GR_FILE_OP, true) === GR_OP.TDCALL &&
+          dv.getBigUint64(f + GR_FILE_OP, true) === guest_runtime_op_gva(GR_OP.TDCALL!, true) &&
           reg(f, VCPU_REGS_R10) === 0n &&
           reg(f, VCPU_REGS_R11) === TDG_VP_VMCALL_INSTRUCTION_IO &&
           reg(f, VCPU_REGS_R14) === BigInt(g.TD_IO_PORT) &&
