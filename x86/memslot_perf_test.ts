@@ -11,9 +11,11 @@
  * What differs from C:
  * - Under `deno test` the defaults are `-s 32 -l 1` (at most 32 memslots,
  *   tests of 1 s each) so that the program runs in seconds; run standalone
- *   the defaults are upstream's (no slot cap, 5 s per test). The figures it
- *   prints are the simulator's; performance figures of the SDK itself come
- *   from `deno bench`.
+ *   the defaults are upstream's (no slot cap, 5 s per test), which on the
+ *   simulator take minutes: 32764 memslots are added one by one, and the
+ *   simulated kernel's memslot lookups and memory-map rebuilds scan every
+ *   slot. The figures it prints are the simulator's; performance figures of
+ *   the SDK itself come from `deno bench`.
  * - `madvise(MADV_DONTNEED)` of the "map" and "unmap" tests is a zero fill
  *   of the range: the syscall boundary has no `madvise()` yet. The guest
  *   sees what it would (the memory reads back as zeroes); what is not
