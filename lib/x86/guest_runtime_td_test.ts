@@ -39,8 +39,10 @@ import {
   VCPU_REGS_R14,
   VCPU_REGS_R15,
 } from "../../include/asm/kvm_vcpu_regs.ts";
+import { TRACE_ENV } from "../../include/libc/trace.ts";
 import {
   GR_AREA_SIZE,
+  GR_DOORBELL_PORT,
   GR_FILE_OP,
   GR_FILE_REGS,
   GR_FILE_SIZE,
@@ -69,20 +71,30 @@ async function with_runtime<T>(fn: () => T | Promise<T>): Promise<T> {
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** The TAP result lines of an `x86/` program run on the simulator, with `env` added. */
-async function tap(program: string, env: Record<string, string>): Promise<[number, string[]]> {
+/**
+ * Runs an `x86/` program on the simulator with `env` added and the TDVMCALL
+ * trace on: its exit code, its TAP result lines, and how many TDVMCALLs
+ * reached the runtime's doorbell port.
+ */
+async function tap(
+  program: string,
+  env: Record<string, string>,
+): Promise<[number, string[], number]> {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", new URL(program, ROOT).pathname],
-    env: { KVM_SELFTESTS_BACKEND: "sim", ...env },
+    env: { KVM_SELFTESTS_BACKEND: "sim", [TRACE_ENV]: "tdvmcall", ...env },
     stdout: "piped",
     stderr: "piped",
   }).output();
   const text = new TextDecoder().decode(out.stdout);
-  return [out.code, text.split("\n").filter((l) => /^(not )?ok \d+ /.test(l))];
+  const doorbell = `r14=0x${GR_DOORBELL_PORT.toString(16)} `;
+  const rings = new TextDecoder().decode(out.stderr).split("\n")
+    .filter((l) => l.startsWith("kvm_trace: tdvmcall Instruction.IO") && l.includes(doorbell));
+  return [out.code, text.split("\n").filter((l) => /^(not )?ok \d+ /.test(l)), rings.length];
 }
 
 Deno.test("tdx_vm_test passes through the TD runtime with the intrinsic path's TAP", async () => {
-  const [[rt_code, rt], [ref_code, ref]] = await Promise.all([
+  const [[rt_code, rt, rt_rings], [ref_code, ref, ref_rings]] = await Promise.all([
     tap("x86/tdx_vm_test.ts", { [GUEST_RUNTIME_ENV]: "1" }),
     tap("x86/tdx_vm_test.ts", {}),
   ]);
@@ -90,6 +102,9 @@ Deno.test("tdx_vm_test passes through the TD runtime with the intrinsic path's T
   assertEquals(rt, ref);
   assertEquals(rt_code, 0);
   assert(rt.length >= 16, rt.join("\n"));
+  // The guest code went through the runtime: its TDVMCALLs rang the doorbell.
+  assertEquals(ref_rings, 0);
+  assert(rt_rings > 100, `only ${rt_rings} doorbell TDVMCALLs`);
 });
 
 /** Builds, measures and runs a TD that reports its MRTD; `patch` may change it before finalize. */
