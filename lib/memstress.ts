@@ -377,6 +377,16 @@ export function memstress_set_write_percent(vm: kvm_vm, write_percent: number): 
   sync_global_to_guest(vm, memstress_args);
 }
 
+/**
+ * C `memstress_set_random_seed()` (upstream's before the guest read the
+ * library's seed; see the module header): the seed the guests' random
+ * states start from (plus the vCPU index).
+ */
+export function memstress_set_random_seed(vm: kvm_vm, random_seed: number): void {
+  memstress_args.value.random_seed = random_seed;
+  sync_global_to_guest(vm, memstress_args);
+}
+
 /** C `memstress_set_random_access()`: random pages instead of in order. */
 export function memstress_set_random_access(vm: kvm_vm, random_access: boolean): void {
   memstress_args.value.random_access = random_access ? 1 : 0;
