@@ -17,6 +17,7 @@ import { assertEquals } from "@std/assert";
 import {
   __vm_enable_cap,
   __vm_ioctl,
+  addr_gpa2hva,
   addr_gva2hva,
   get_ucall,
   GUEST_SYNC,
@@ -30,6 +31,7 @@ import {
   ucall_struct,
   UCALL_SYNC,
   vcpu_run,
+  vcpu_run_async,
   virt_map,
   vm_alloc_page,
   vm_check_cap,
@@ -84,6 +86,15 @@ export function guest_dirty_pages(cmd: bigint): void {
       else writeq(page + 1n, addr);
     }
   }
+}
+
+/**
+ * Guest: writes a counter to page 0 until the host sets the command
+ * page's first quadword, then syncs.
+ */
+export function guest_spin_writes(cmd: bigint): void {
+  for (let n = 1n; !readq(cmd); n++) writeq(n, GVA);
+  GUEST_SYNC(0);
 }
 
 interface ctx {
@@ -156,7 +167,7 @@ function bitmap_of(pages: number[], nbits = NPAGES): Uint8Array {
   return b;
 }
 
-const test = (name: string, fn: () => void) =>
+const test = (name: string, fn: () => void | Promise<void>) =>
   Deno.test({ name, ignore: in_guest_worker(), fn, sanitizeResources: false });
 
 test("capabilities: MANUAL_DIRTY_LOG_PROTECT2 reports both options, no dirty ring", () => {
@@ -300,3 +311,52 @@ test("memslot flags: logging off drops the bitmap (ENOENT), on again starts clea
     kvm_vm_free(c.vm);
   }
 });
+
+test("a vCPU in guest mode: each KVM_GET_DIRTY_LOG re-protects through a remote TLB flush", async () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, guest_spin_writes);
+  try {
+    vm_userspace_mem_region_add(
+      vm,
+      VM_MEM_SRC_ANONYMOUS,
+      GPA,
+      SLOT,
+      NPAGES,
+      KVM_MEM_LOG_DIRTY_PAGES,
+    );
+    virt_map(vm, GVA, GPA, NPAGES);
+    const cmd_gva = vm_alloc_page(vm);
+    const cmd = new DataView(user_memory(addr_gva2hva(vm, cmd_gva), 8).buffer);
+    const cmd_off = user_memory(addr_gva2hva(vm, cmd_gva), 8).byteOffset;
+    const page0 = user_memory(addr_gpa2hva(vm, GPA), 8);
+    const counter = () => new DataView(page0.buffer, page0.byteOffset, 8).getBigUint64(0, true);
+    vcpu_args_set(vcpu.value, 1, cmd_gva);
+    const running = vcpu_run_async(vcpu.value);
+    // Waits until the guest has written again, while it keeps running.
+    const next_write = async () => {
+      const seen = counter();
+      const give_up = Date.now() + 20000;
+      while (counter() === seen) {
+        if (Date.now() > give_up) throw new Error("the guest stopped writing");
+        await new Promise((r) => setTimeout(r, 1));
+      }
+    };
+    for (let i = 0; i < 3; i++) {
+      await next_write();
+      // Without the flush, the page would stay writable in the vCPU's TLB
+      // and the writes after the first log would go unlogged.
+      assertEquals(get_log_of(vm), [0]);
+    }
+    cmd.setBigUint64(cmd_off, 1n, true);
+    await running;
+    assertEquals(get_ucall(vcpu.value, null), UCALL_SYNC);
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+function get_log_of(vm: ReturnType<typeof vm_create_with_one_vcpu>): number[] {
+  const log = new Uint8Array(Math.ceil(NPAGES / 64) * 8);
+  kvm_vm_get_dirty_log(vm, SLOT, log);
+  return set_bits(log);
+}
