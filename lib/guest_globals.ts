@@ -37,7 +37,7 @@
 
 import type { RecordType, Scalar, View } from "../include/c/layout.ts";
 import type { gva_t } from "../include/kvm_util_types.ts";
-import { in_guest_worker } from "../include/libc/process.ts";
+import { in_guest_worker, on_vcpu_worker_reuse } from "../include/libc/process.ts";
 import { callsite } from "../include/linux/stringify.ts";
 import { guest_read, guest_write } from "./guest_memory.ts";
 
@@ -101,6 +101,15 @@ function fnv1a64(s: string): bigint {
 
 /** In a worker: key hash → GVA, read from the image directory on first use. */
 let directory: Map<bigint, gva_t> | undefined;
+/**
+ * Bumped when a pooled worker moves to another vCPU: the directory, and each
+ * global's GVA resolved through it, belong to the VM they were read from.
+ */
+let directory_generation = 0;
+on_vcpu_worker_reuse(() => {
+  directory = undefined;
+  directory_generation++;
+});
 
 function resolve_in_guest(rec: global_record): gva_t {
   if (!directory) {
@@ -174,14 +183,25 @@ export function guest_global(
     initial: host.slice(),
     host,
   };
-  globals.push(rec);
-  if (globals.length * DIRECTORY_ENTRY_SIZE > IMAGE_DATA_DIRECTORY_SIZE) {
-    throw new Error(`Too many guest globals (directory holds ${IMAGE_DATA_DIRECTORY_SIZE / 16})`);
-  }
   const guest = in_guest_worker();
+  // Only the host lays out the directory; a worker resolves through it (and
+  // re-imports the image for each VM it serves, which declares again).
+  if (!guest) {
+    globals.push(rec);
+    if (globals.length * DIRECTORY_ENTRY_SIZE > IMAGE_DATA_DIRECTORY_SIZE) {
+      throw new Error(`Too many guest globals (directory holds ${IMAGE_DATA_DIRECTORY_SIZE / 16})`);
+    }
+  }
   let gva_cache: gva_t | undefined;
-  const gva_of = (): gva_t =>
-    guest ? (gva_cache ??= resolve_in_guest(rec)) : IMAGE_DATA_GVA + BigInt(offset);
+  let gva_generation = -1;
+  const gva_of = (): gva_t => {
+    if (!guest) return IMAGE_DATA_GVA + BigInt(offset);
+    if (gva_cache === undefined || gva_generation !== directory_generation) {
+      gva_cache = resolve_in_guest(rec);
+      gva_generation = directory_generation;
+    }
+    return gva_cache;
+  };
   const encode = (v: unknown): Uint8Array => {
     const out = new Uint8Array(size);
     if (type.kind === "scalar") {

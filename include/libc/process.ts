@@ -70,6 +70,35 @@ export function in_guest_code(): boolean {
 }
 
 /**
+ * The query parameter a pooled vCPU worker adds to the guest image's module
+ * URLs when it imports them again for another VM (`?kvm_image_instance=N`):
+ * a fresh instance of the test module, so guest code never sees module state
+ * a previous VM left. Call sites and stack frames drop it
+ * (`include/linux/stringify.ts`), so keys and messages name the module file.
+ */
+export const IMAGE_INSTANCE_PARAM = "kvm_image_instance";
+
+const vcpu_worker_reuse_handlers: (() => void)[] = [];
+
+/**
+ * Registers what a vCPU worker must forget before it serves another vCPU.
+ * A worker is kept across VMs (`sim/cpu/vcpu_thread.ts` pools them), and the
+ * SDK modules it imported once stay loaded; per-VM state they cache on the
+ * guest side (what they read from one VM's memory) would otherwise be seen
+ * by the next VM.
+ *
+ * @param fn called in the worker each time it attaches to a new vCPU after the first
+ */
+export function on_vcpu_worker_reuse(fn: () => void): void {
+  vcpu_worker_reuse_handlers.push(fn);
+}
+
+/** Runs the {@linkcode on_vcpu_worker_reuse} handlers (`sim/cpu/worker.ts`, at each reuse). */
+export function vcpu_worker_reused(): void {
+  for (const fn of vcpu_worker_reuse_handlers) fn();
+}
+
+/**
  * Thrown when guest code calls something only the host process can do: a
  * system call, `exit()`, `TEST_ASSERT()`. The call does not happen; on the
  * vCPU the throw is a guest crash, so `KVM_RUN` fails the test with this

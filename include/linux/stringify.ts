@@ -19,6 +19,8 @@
  * @module
  */
 
+import { IMAGE_INSTANCE_PARAM } from "../libc/process.ts";
+
 /** One stack frame, as C's `__FILE__`/`__LINE__` (plus the column) would name it. */
 export interface call_site {
   /** The module URL of the frame (`file:///.../a_basic.ts`). */
@@ -57,10 +59,13 @@ export function source_file_name(url: string): string {
   return slash >= 0 ? path.slice(slash + 1) : path;
 }
 
+/** The instance query of a guest image module imported again by a pooled vCPU worker. */
+const IMAGE_INSTANCE_QUERY = new RegExp(`\\?${IMAGE_INSTANCE_PARAM}=\\d+$`);
+
 function parse_frame(text: string): call_site | undefined {
   let m = FRAME_WITH_NAME.exec(text);
   if (m) {
-    const url = m[2]!;
+    const url = m[2]!.replace(IMAGE_INSTANCE_QUERY, "");
     return {
       url,
       file: source_file_name(url),
@@ -71,7 +76,7 @@ function parse_frame(text: string): call_site | undefined {
   }
   m = FRAME_BARE.exec(text);
   if (m) {
-    const url = m[1]!;
+    const url = m[1]!.replace(IMAGE_INSTANCE_QUERY, "");
     return {
       url,
       file: source_file_name(url),

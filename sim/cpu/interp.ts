@@ -733,6 +733,13 @@ function record_magic_full(): boolean {
 
 let shadow_pending = false;
 
+/** Forgets the instruction-boundary state of the last vCPU (its worker serves another now). */
+export function interp_reset(): void {
+  shadow_pending = false;
+  locked = false;
+  lk_arr = null;
+}
+
 /** Decodes and executes one instruction. */
 function step(): void {
   decode_opcode();

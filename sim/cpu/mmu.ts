@@ -203,6 +203,28 @@ export function tlb_flush(keep_global = false): void {
   }
 }
 
+/** What the TLB and the last translation point at while no vCPU is attached. */
+const IDLE_DV = new DataView(new ArrayBuffer(8));
+
+/**
+ * Forgets the guest the MMU served (the worker leaves its vCPU, VMCLEAR):
+ * the TLB, the memory map and every view of guest memory, so that an idle
+ * pooled worker holds none of a freed VM's memory and the next vCPU cannot
+ * reach it. The next entry configures paging again (`sync_mode`).
+ */
+export function mmu_reset(): void {
+  mem.set_map({ slots: [] });
+  mem.dv = IDLE_DV;
+  mem.off = 0;
+  mem.dirty = null;
+  tlb_tag.fill(-1);
+  tlb_dv.fill(IDLE_DV);
+  t_dv = IDLE_DV;
+  t_off = 0;
+  t_gpa = 0;
+  levels = 0;
+}
+
 /** INVLPG: invalidates the page of linear address `hi:lo` (global or not). */
 export function tlb_flush_page(hi: number, lo: number): void {
   const i = (lo >>> 12) & TLB_MASK;

@@ -42,7 +42,7 @@
  * @module
  */
 
-import { ACC_FETCH, t_dv, t_off, TR_FAULT, TR_OK, translate } from "./mmu.ts";
+import { ACC_FETCH, mmu_reset, t_dv, t_off, TR_FAULT, TR_OK, translate } from "./mmu.ts";
 import {
   C_WORKER_STATE,
   DELIVERY_FAULT,
@@ -63,6 +63,7 @@ import {
   TRANSFER,
   TWO32,
   vcpu,
+  vcpu_state_reset,
 } from "./state.ts";
 import {
   GUEST_CODE_DIGEST_SIZE,
@@ -91,7 +92,7 @@ import { VMCS_CRASH_TEXT_SIZE, VMCS_SIZE } from "./vmcs.ts";
 import { ept_exit_raw, jump_to, signal_exit, tick, vmexit, wait_for_run } from "./exits.ts";
 import type { ex_regs_view } from "./ex_regs.ts";
 import { imp_read, imp_write } from "./access.ts";
-import { interp_run } from "./interp.ts";
+import { interp_reset, interp_run } from "./interp.ts";
 import { raise, raise_translation_fault } from "./events.ts";
 
 // ---------------------------------------------------------------------------
@@ -326,8 +327,14 @@ function call_raw(
 // ---------------------------------------------------------------------------
 // The worker's entry points.
 
-/** Attaches the CPU to its VMCS (worker start). */
+/**
+ * Attaches the CPU to a vCPU's VMCS (VMPTRLD): at the worker's start, and
+ * each time a pooled worker serves another vCPU. The CPU starts as in a
+ * fresh worker; the vCPU's state comes from its VMCS and the memory map its
+ * host posts.
+ */
 export function cpu_init(buf: SharedArrayBuffer, offset: number, p: MessagePort): void {
+  cpu_release();
   vcpu.u32 = new Uint32Array(buf, offset, VMCS_SIZE >> 2);
   vcpu.u8 = new Uint8Array(buf, offset, VMCS_SIZE);
   vcpu.dv = new DataView(buf, offset, VMCS_SIZE);
@@ -335,6 +342,20 @@ export function cpu_init(buf: SharedArrayBuffer, offset: number, p: MessagePort)
   vcpu.port = p;
   vcpu.in_worker = true;
   invalidate_mode();
+}
+
+/**
+ * Detaches the CPU from its vCPU (VMCLEAR, the vCPU was freed): the VMCS
+ * views, the memory map, every cached translation and everything kept
+ * between instructions go, so that nothing reaches the next vCPU and an idle
+ * worker holds nothing of a freed VM.
+ */
+export function cpu_release(): void {
+  vcpu_state_reset();
+  rec_fn = undefined;
+  rec_len = 0;
+  mmu_reset();
+  interp_reset();
 }
 
 /** Stores a guest crash report in the VMCS (truncated to its text area). */

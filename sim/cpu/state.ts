@@ -134,45 +134,60 @@ export interface sim_vcpu_state {
   last_ticks: bigint;
 }
 
-/** The register file before `cpu_init`: a private VMCS, so that a stray access cannot crash. */
-const unattached = new Uint32Array(VMCS_SIZE >> 2);
+/**
+ * The state of a vCPU no worker has run yet; the register file is a private
+ * VMCS until `cpu_init`, so that a stray access cannot crash.
+ */
+function initial_vcpu_state(): sim_vcpu_state {
+  const unattached = new Uint32Array(VMCS_SIZE >> 2);
+  return {
+    u32: unattached,
+    u8: new Uint8Array(VMCS_SIZE),
+    dv: new DataView(unattached.buffer),
+    ctl: new Int32Array(16),
+    port: undefined,
+    images: [],
+    in_worker: false,
+    cpl: 0,
+    long64: false,
+    lma: false,
+    protected_mode: false,
+    code16: false,
+    td: false,
+    snap: new Float64Array(12).fill(-1),
+    ticks: TICK_INTERVAL,
+    transfer_pending: false,
+    memmap_generation: 0,
+    irq_window: false,
+    sti_shadow_ticks: 0,
+    fn_lo: 0,
+    fn_hi: 0,
+    fn_len: 0,
+    raw_len: 0,
+    safe_depth: 0,
+    safe_vector: 0,
+    safe_ec: 0,
+    d_vector: 0,
+    d_ec: 0,
+    d_cr2: 0n,
+    frame_addr: 0n,
+    frame_width: 8,
+    push_base: 0n,
+    last_ticks: 0n,
+  };
+}
 
 /** The vCPU of this worker. */
-export const vcpu: sim_vcpu_state = {
-  u32: unattached,
-  u8: new Uint8Array(VMCS_SIZE),
-  dv: new DataView(unattached.buffer),
-  ctl: new Int32Array(16),
-  port: undefined,
-  images: [],
-  in_worker: false,
-  cpl: 0,
-  long64: false,
-  lma: false,
-  protected_mode: false,
-  code16: false,
-  td: false,
-  snap: new Float64Array(12).fill(-1),
-  ticks: TICK_INTERVAL,
-  transfer_pending: false,
-  memmap_generation: 0,
-  irq_window: false,
-  sti_shadow_ticks: 0,
-  fn_lo: 0,
-  fn_hi: 0,
-  fn_len: 0,
-  raw_len: 0,
-  safe_depth: 0,
-  safe_vector: 0,
-  safe_ec: 0,
-  d_vector: 0,
-  d_ec: 0,
-  d_cr2: 0n,
-  frame_addr: 0n,
-  frame_width: 8,
-  push_base: 0n,
-  last_ticks: 0n,
-};
+export const vcpu: sim_vcpu_state = initial_vcpu_state();
+
+/**
+ * Puts {@linkcode vcpu} back in its initial state (the worker's last vCPU
+ * was freed and the worker may serve another): nothing the CPU kept between
+ * instructions survives, and the views of the last VMCS are dropped.
+ */
+export function vcpu_state_reset(): void {
+  Object.assign(vcpu, initial_vcpu_state());
+}
 
 // ---------------------------------------------------------------------------
 // Resume results and control-flow signals (see the module doc).

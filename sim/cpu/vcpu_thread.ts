@@ -34,8 +34,8 @@
 // starts (a check at that point takes seconds and counts against the test's
 // own timeouts).
 import type {} from "./worker.ts";
-import { MessageChannel, type MessagePort } from "node:worker_threads";
-import { in_deno_test } from "../../include/libc/process.ts";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
+import { in_deno_test, in_vcpu_worker } from "../../include/libc/process.ts";
 import { GuestCodeError } from "../../include/guest_code.ts";
 
 export { GuestCodeError };
@@ -48,6 +48,8 @@ import {
   VCPU_STATE_RUN,
   WORKER_DEAD,
   WORKER_READY,
+  WORKER_RELEASED,
+  WORKER_STARTING,
 } from "./vmx.ts";
 import {
   vmcs_alloc,
@@ -57,6 +59,8 @@ import {
   VMCS_CTL_MEMMAP_GENERATION,
   VMCS_CTL_RUN_STATE,
   VMCS_CTL_WORKER_STATE,
+  VMCS_KILL_RELEASE,
+  VMCS_KILL_STOP,
   type vmcs_view,
 } from "./vmcs.ts";
 
@@ -135,6 +139,166 @@ export function vcpu_threads_alive(grace_ms = 500): string[] {
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// The worker pool.
+//
+// Starting a worker costs far more than anything a VM does (a new isolate
+// that compiles and evaluates the CPU model and the guest image's module
+// graph, hundreds of modules), so freed vCPUs give their worker back and the
+// next vCPU with the same guest image takes it: physical CPUs serve one VMCS
+// after another. worker.ts describes what a worker forgets between vCPUs. A
+// worker whose guest did not unwind at the release (JavaScript that executes
+// no instruction), that died, or that served WORKER_MAX_USES vCPUs is not
+// reused. Idle workers are unref'd: they never keep the process alive.
+
+/** A vCPU worker, attached to a vCPU or idle in the pool. */
+interface pooled_worker {
+  readonly worker: Worker;
+  /** The guest image it imported (module URLs, one per line). */
+  readonly key: string;
+  /** vCPUs it served. */
+  uses: number;
+  /** It ended or failed: never reused. */
+  dead: boolean;
+  /** Where an error escaping the worker goes: the vCPU it serves. */
+  on_error: ((message: string) => void) | undefined;
+}
+
+/**
+ * vCPUs one worker serves before it is retired: each reuse imports the guest
+ * image again (a module instance V8 never frees), so this bounds the growth.
+ */
+const WORKER_MAX_USES = 256;
+/** How long a release waits for the guest to unwind before the worker is stopped instead. */
+const RELEASE_WAIT_MS = 200;
+
+const idle = new Map<string, pooled_worker[]>();
+let idle_count = 0;
+let idle_max = Math.max(4, navigator.hardwareConcurrency);
+
+/**
+ * Sets how many idle vCPU workers the process keeps for later vCPUs (default:
+ * the number of host CPUs, at least 4). 0 disables reuse: every vCPU starts a
+ * worker and its free ends it. Lowering it ends the idle workers beyond it.
+ *
+ * @param n the most idle workers
+ * @returns the previous limit
+ */
+export function set_vcpu_worker_pool(n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`Bad vCPU worker pool size ${n}`);
+  const old = idle_max;
+  idle_max = n;
+  for (const list of idle.values()) {
+    while (idle_count > idle_max && list.length > 0) {
+      idle_count--;
+      retire(list.pop()!);
+    }
+  }
+  return old;
+}
+
+/** Idle workers in the pool now (for tests and benches). */
+export function vcpu_worker_pool_idle(): number {
+  return idle_count;
+}
+
+function retire(pw: pooled_worker): void {
+  pw.dead = true;
+  void pw.worker.terminate();
+}
+
+function drop_idle(pw: pooled_worker): void {
+  const list = idle.get(pw.key);
+  const i = list?.indexOf(pw) ?? -1;
+  if (i >= 0) {
+    list!.splice(i, 1);
+    idle_count--;
+  }
+}
+
+function acquire(key: string, name: string): pooled_worker {
+  const pw = idle.get(key)?.pop();
+  if (pw) {
+    idle_count--;
+    pw.worker.ref();
+    return pw;
+  }
+  return start_worker(key, name);
+}
+
+function start_worker(key: string, name: string): pooled_worker {
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), { name });
+  const fresh: pooled_worker = { worker, key, uses: 0, dead: false, on_error: undefined };
+  worker.on("error", (e: unknown) => {
+    // An error that escapes the worker's own handling: it is dead, and the
+    // host must not be crashed by it.
+    fresh.dead = true;
+    drop_idle(fresh);
+    fresh.on_error?.(`vCPU worker died: ${e instanceof Error ? e.message : String(e)}`);
+  });
+  worker.on("exit", () => {
+    fresh.dead = true;
+    drop_idle(fresh);
+    fresh.on_error?.("vCPU worker ended");
+  });
+  return fresh;
+}
+
+/**
+ * Starts loading a worker for `images` in the background when the pool has
+ * none for them, so that the first `KVM_RUN` of a VM being built finds it
+ * ready (the kernel calls it at `KVM_CREATE_VM`). A guest starts running
+ * soon after its vCPU is created, as on hardware, instead of a worker's
+ * start later (`tsc_msrs_test` reads a TSC that counts from vCPU creation).
+ * Nothing happens in a vCPU worker, with a pool of 0 or a full pool.
+ *
+ * @param images the guest image's module URLs
+ */
+export function vcpu_worker_prewarm(images: readonly (string | URL)[]): void {
+  if (idle_max === 0 || idle_count >= idle_max || in_vcpu_worker()) return;
+  const urls = images.map((u) => u.toString());
+  const key = urls.join("\n");
+  if ((idle.get(key)?.length ?? 0) > 0) return;
+  const pw = start_worker(key, "vcpu");
+  const msg: vcpu_worker_preload = { preload: urls };
+  pw.worker.postMessage(msg);
+  give_back(pw);
+}
+
+function give_back(pw: pooled_worker): void {
+  pw.on_error = undefined;
+  if (pw.dead || pw.uses >= WORKER_MAX_USES || idle_count >= idle_max) {
+    retire(pw);
+    return;
+  }
+  pw.worker.unref();
+  let list = idle.get(pw.key);
+  if (!list) idle.set(pw.key, list = []);
+  list.push(pw);
+  idle_count++;
+}
+
+/**
+ * VMCLEAR: asks the worker to leave the VMCS `ctl` belongs to and waits until
+ * it has. False when the guest does not unwind in time (or the worker never
+ * got to run it): then the caller stops the worker.
+ */
+function release_wait(ctl: Int32Array): boolean {
+  if (Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_STARTING) return false;
+  Atomics.store(ctl, VMCS_CTL_KILL, VMCS_KILL_RELEASE);
+  Atomics.notify(ctl, VMCS_CTL_RUN_STATE);
+  const give_up = performance.now() + RELEASE_WAIT_MS;
+  for (let i = 0;; i++) {
+    const state = Atomics.load(ctl, VMCS_CTL_WORKER_STATE);
+    if (state === WORKER_RELEASED) return true;
+    if (state !== WORKER_READY) return false;
+    if (i < SPIN_ITERATIONS) continue;
+    const left = give_up - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(ctl, VMCS_CTL_WORKER_STATE, state, Math.min(left, 1));
+  }
+}
+
 /** Options of the {@linkcode vcpu_thread} constructor. */
 export interface vcpu_thread_options {
   /** The vCPU id (`KVM_CREATE_VCPU` argument). */
@@ -162,6 +326,12 @@ export interface vcpu_worker_init {
   port: MessagePort;
 }
 
+/** The message that makes an idle worker import a guest image before any vCPU needs it. */
+export interface vcpu_worker_preload {
+  /** Module URLs of the guest image. */
+  preload: string[];
+}
+
 /** A memory-map message to the worker. */
 export interface vcpu_memmap_message {
   /** The generation the host stores in the VMCS after posting. */
@@ -177,7 +347,7 @@ export class vcpu_thread {
   /** The shared VMCS: the kernel reads and writes it while the vCPU is not running. */
   readonly vmcs: vmcs_view;
   readonly #ctl: Int32Array;
-  #worker: Worker | undefined;
+  #worker: pooled_worker | undefined;
   readonly #port: MessagePort;
   #running = false;
   #dead_reason = 0;
@@ -186,7 +356,10 @@ export class vcpu_thread {
   #killed_by_host = false;
   #death_reported = false;
 
-  /** Starts the worker, which imports the guest image and waits for the first entry. */
+  /**
+   * Takes a worker of the pool that holds the same guest image, or starts
+   * one, which imports the guest image; it waits for the first entry.
+   */
   constructor(options: vcpu_thread_options) {
     this.vcpu_id = options.vcpu_id;
     this.vmcs = options.vmcs ?? vmcs_alloc(options.vcpu_id);
@@ -197,26 +370,23 @@ export class vcpu_thread {
     this.#ctl = vmcs_ctl(this.vmcs);
     const channel = new MessageChannel();
     this.#port = channel.port1;
-    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
-      type: "module",
-      name: `vcpu${options.vcpu_id}`,
-    });
-    worker.onerror = (e: ErrorEvent) => {
-      // An error that escapes the worker's own handling: it is dead, and the
-      // host must not be crashed by it.
-      e.preventDefault();
-      this.#error ||= `vCPU worker died: ${e.message}`;
+    const images = options.images.map((u) => u.toString());
+    const pw = acquire(images.join("\n"), `vcpu${options.vcpu_id}`);
+    pw.uses++;
+    pw.on_error = (message: string) => {
+      if (this.#worker !== pw) return;
+      this.#error ||= message;
       Atomics.store(this.#ctl, VMCS_CTL_WORKER_STATE, WORKER_DEAD);
       Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
     };
     const init: vcpu_worker_init = {
       vmcs: this.vmcs.$buffer as SharedArrayBuffer,
       vmcs_offset: this.vmcs.$offset,
-      images: options.images.map((u) => u.toString()),
+      images,
       port: channel.port2,
     };
-    worker.postMessage(init, [channel.port2 as unknown as Transferable]);
-    this.#worker = worker;
+    pw.worker.postMessage(init, [channel.port2]);
+    this.#worker = pw;
     threads.add(this);
   }
 
@@ -380,10 +550,13 @@ export class vcpu_thread {
     this.#stop(SIM_EXIT_REASON_DEADLINE);
   }
 
-  /** Stops the worker and releases its resources (VM free). Idempotent. */
+  /**
+   * Detaches the worker (VM free): it goes back to the pool when its guest
+   * unwinds, else it is stopped. Idempotent.
+   */
   destroy(): void {
     if (this.#worker) this.#killed_by_host = true;
-    this.#stop(SIM_EXIT_REASON_DEAD);
+    this.#stop(SIM_EXIT_REASON_DEAD, true);
     this.#port.close();
   }
 
@@ -445,16 +618,21 @@ export class vcpu_thread {
     return reason;
   }
 
-  #stop(reason: number): void {
+  #stop(reason: number, release = false): void {
     if (this.#dead_reason === 0) this.#dead_reason = reason;
-    const worker = this.#worker;
-    if (!worker) return;
+    const pw = this.#worker;
+    if (!pw) return;
     this.#worker = undefined;
     this.#running = false;
+    pw.on_error = undefined;
+    if (release && !pw.dead && idle_max > 0 && release_wait(this.#ctl)) {
+      give_back(pw);
+      return;
+    }
     // Cooperative stop first: Worker.terminate() alone does not interrupt a
     // worker that runs JavaScript (Deno 2.9.6), but the CPU polls this word.
-    Atomics.store(this.#ctl, VMCS_CTL_KILL, 1);
+    Atomics.store(this.#ctl, VMCS_CTL_KILL, VMCS_KILL_STOP);
     Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
-    worker.terminate();
+    retire(pw);
   }
 }

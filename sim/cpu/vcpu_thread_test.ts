@@ -1,10 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The host handle: guest crashes, deadlines, destroy, concurrency, RIP changes.
-import { assert, assertEquals, assertMatch } from "@std/assert";
+// The host handle: guest crashes, deadlines, destroy, concurrency, RIP changes, the worker pool.
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { test_vm } from "./testdata/machine.ts";
-import { guest_args, guest_outb, guest_spin, guest_throws } from "./testdata/guest.ts";
+import {
+  guest_args,
+  guest_module_state,
+  guest_outb,
+  guest_read,
+  guest_spin,
+  guest_throws,
+} from "./testdata/guest.ts";
 import { expect_exit, next_report, skip } from "./testdata/kernel.ts";
-import { GuestCodeError, set_run_deadline, vcpu_thread } from "./vcpu_thread.ts";
+import {
+  GuestCodeError,
+  set_run_deadline,
+  set_vcpu_worker_pool,
+  vcpu_thread,
+  vcpu_threads_alive,
+  vcpu_worker_pool_idle,
+} from "./vcpu_thread.ts";
 import {
   EXIT_REASON_HLT,
   EXIT_REASON_IO_INSTRUCTION,
@@ -95,4 +109,94 @@ Deno.test("hlt exits after the preceding instruction completed", () => {
   skip(v);
   expect_exit(v, EXIT_REASON_HLT);
   assertEquals(v.vmcs.exit_instruction_len, 1);
+});
+
+// The worker pool: a freed vCPU's worker serves the next vCPU with the same image.
+
+/** Empties the pool (its idle workers end) and sets its size; returns the old size. */
+function fresh_pool(n: number): number {
+  const old = set_vcpu_worker_pool(0);
+  set_vcpu_worker_pool(n);
+  return old;
+}
+
+Deno.test("a freed vCPU's worker serves the next vCPU, which starts from the image's initial state", () => {
+  const old = fresh_pool(2);
+  try {
+    for (let i = 0; i < 3; i++) {
+      const vm = new test_vm();
+      const v = vm.vcpu(guest_module_state);
+      assertEquals(vcpu_worker_pool_idle(), 0, "the vCPU took the idle worker");
+      // Module state counts from its initial value; nothing the last guest
+      // left in globalThis (directly or through a timer it armed) remains.
+      assertEquals(next_report(v), 1, `module state, VM ${i}`);
+      assertEquals(next_report(v), 0, `globalThis, VM ${i}`);
+      expect_exit(v, EXIT_REASON_HLT);
+      v.destroy();
+      assertEquals(vcpu_worker_pool_idle(), 1, "the worker went back to the pool");
+      assertEquals(vcpu_threads_alive(), [], "a pooled worker is no leak");
+    }
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+});
+
+Deno.test("a reused worker reads the next VM's memory, not the last one's (TLB, memory map)", () => {
+  const old = fresh_pool(1);
+  try {
+    for (const value of [0x1111, 0x2222, 0x3333]) {
+      const vm = new test_vm();
+      vm.dv.setUint32(0x380000, value, true);
+      using v = vm.vcpu(guest_read, [0x380000n]);
+      assertEquals(next_report(v), value);
+    }
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+});
+
+Deno.test("a worker stopped at the run deadline is not reused; the next vCPU gets a new one", () => {
+  const old = fresh_pool(2);
+  set_run_deadline(300);
+  try {
+    const vm = new test_vm();
+    const v = vm.vcpu(guest_spin);
+    assertEquals(v.enter(), SIM_EXIT_REASON_DEADLINE);
+    v.destroy();
+    assertEquals(vcpu_worker_pool_idle(), 0);
+    using w = vm.vcpu(guest_outb);
+    expect_exit(w, EXIT_REASON_IO_INSTRUCTION);
+  } finally {
+    set_run_deadline(undefined);
+    set_vcpu_worker_pool(old);
+  }
+  assertEquals(vcpu_threads_alive(), []);
+});
+
+Deno.test("with a pool of 0 every vCPU has its own worker", () => {
+  const old = fresh_pool(0);
+  try {
+    const vm = new test_vm();
+    const v = vm.vcpu(guest_outb);
+    expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+    v.destroy();
+    assertEquals(vcpu_worker_pool_idle(), 0);
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+  assertThrows(() => set_vcpu_worker_pool(-1), RangeError);
+});
+
+Deno.test("idle pooled workers do not keep the process alive", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("./testdata/pool_exit.ts", import.meta.url).pathname],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, text);
+  assertMatch(text, /idle 1/);
 });

@@ -192,8 +192,10 @@ export type sim_vmcs_fields = {
  * `struct sim_vmcs`: the whole shared block. Member notes:
  *
  * - `run_state`: `VCPU_STATE_HOST` / `VCPU_STATE_RUN` / `VCPU_STATE_EXIT`;
- *   `worker_state`: `WORKER_STARTING` / `WORKER_READY` / `WORKER_DEAD`;
- *   `kill`: non-zero asks the worker to stop; `memmap_generation`: bumped by
+ *   `worker_state`: `WORKER_STARTING` / `WORKER_READY` / `WORKER_DEAD` /
+ *   `WORKER_RELEASED`; `kill`: non-zero asks the worker to stop, and
+ *   {@linkcode VMCS_KILL_RELEASE} to leave this VMCS and stay alive for
+ *   another (VMCLEAR: the host pools workers); `memmap_generation`: bumped by
  *   {@linkcode vcpu_thread.set_memory_map} after it posted a new map;
  *   `memmap_ack`: the generation the CPU has applied (its TLB flushed), which
  *   the host waits for to invalidate a running vCPU's mappings synchronously.
@@ -328,6 +330,10 @@ export const VMCS_CTL_RUN_STATE: number = offsetof(sim_vmcs, "run_state") >> 2;
 export const VMCS_CTL_WORKER_STATE: number = offsetof(sim_vmcs, "worker_state") >> 2;
 /** Index of `kill` in the control words. */
 export const VMCS_CTL_KILL: number = offsetof(sim_vmcs, "kill") >> 2;
+/** `kill` value that stops the worker's JavaScript (it ends). */
+export const VMCS_KILL_STOP = 1;
+/** `kill` value that detaches the worker from this VMCS and keeps it for another vCPU. */
+export const VMCS_KILL_RELEASE = 2;
 /** Index of `memmap_generation` in the control words. */
 export const VMCS_CTL_MEMMAP_GENERATION: number = offsetof(sim_vmcs, "memmap_generation") >> 2;
 /** Index of `memmap_ack` in the control words. */

@@ -322,3 +322,8 @@ export const WORKER_STARTING = 0;
 export const WORKER_READY = 1;
 /** `worker_state`: the worker stopped (killed, or the image failed to load). */
 export const WORKER_DEAD = 2;
+/**
+ * `worker_state`: the worker left this VMCS on the host's release request
+ * (`VMCS_KILL_RELEASE`) and went back to the host's pool, alive.
+ */
+export const WORKER_RELEASED = 3;

@@ -15,12 +15,28 @@
  * dead in the VMCS (with a crash text when the end was not the host's kill),
  * so a host blocked in KVM_RUN sees it without waiting for an error event.
  *
+ * **Reuse.** The host keeps workers in a pool across VMs (a physical CPU
+ * serves one VMCS after another): when it frees a vCPU with the kill word set
+ * to `VMCS_KILL_RELEASE` (VMCLEAR), the CPU unwinds the guest, the worker
+ * forgets the VM (memory map, VMCS views, timers guest code armed, globals it
+ * added or replaced, SDK caches registered with `on_vcpu_worker_reuse`),
+ * reports `WORKER_RELEASED` in that VMCS, then imports the guest image again
+ * under a new instance query ({@linkcode IMAGE_INSTANCE_PARAM}) so that the
+ * next vCPU starts from the image's initial module state, as a fresh worker
+ * would. The SDK and CPU modules stay loaded, which is what makes a second
+ * VM cheap. The next `vcpu_worker_init` attaches it to another VMCS.
+ *
  * @module
  */
 
 import process from "node:process";
-import { HostOnlyError } from "../../include/libc/process.ts";
-import type { vcpu_worker_init } from "./vcpu_thread.ts";
+import { parentPort } from "node:worker_threads";
+import {
+  HostOnlyError,
+  IMAGE_INSTANCE_PARAM,
+  vcpu_worker_reused,
+} from "../../include/libc/process.ts";
+import type { vcpu_worker_init, vcpu_worker_preload } from "./vcpu_thread.ts";
 import { offsetof } from "../../include/c/layout.ts";
 import {
   sim_vmcs,
@@ -28,14 +44,14 @@ import {
   VMCS_CTL_KILL,
   VMCS_CTL_RUN_STATE,
   VMCS_CTL_WORKER_STATE,
+  VMCS_KILL_RELEASE,
   VMCS_SIZE,
 } from "./vmcs.ts";
-import { WORKER_DEAD } from "./vmx.ts";
+import { WORKER_DEAD, WORKER_RELEASED } from "./vmx.ts";
 
 (globalThis as { __KVM_GUEST_WORKER__?: boolean }).__KVM_GUEST_WORKER__ = true;
 
 const scope = globalThis as unknown as {
-  onmessage: ((e: MessageEvent) => void) | null;
   close(): void;
   addEventListener(type: string, fn: (e: Event) => void): void;
 };
@@ -55,6 +71,25 @@ process.exit = ((code?: number): never => {
 scope.close = () => {
   throw new HostOnlyError("close()", EXIT_HINT);
 };
+
+// Timers armed while guest code runs: their callbacks would run once the
+// worker is idle again, in the next VM's time, so a release cancels them.
+const guest_timers = new Set<ReturnType<typeof setTimeout>>();
+const real_set_timeout = globalThis.setTimeout;
+const real_set_interval = globalThis.setInterval;
+function guest_running(): boolean {
+  return (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ === true;
+}
+globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
+  const id = real_set_timeout(...args);
+  if (guest_running()) guest_timers.add(id);
+  return id;
+}) as typeof setTimeout;
+globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
+  const id = real_set_interval(...args);
+  if (guest_running()) guest_timers.add(id);
+  return id;
+}) as typeof setInterval;
 
 let ctl: Int32Array | undefined;
 let vmcs_bytes: Uint8Array | undefined;
@@ -89,36 +124,129 @@ scope.addEventListener("unhandledrejection", (e: Event) => {
   mark_dead(`vCPU worker died: ${text_of((e as PromiseRejectionEvent).reason)}`);
 });
 
-scope.onmessage = (e: MessageEvent) => {
-  scope.onmessage = null;
-  void start(e.data as vcpu_worker_init);
-};
+type cpu_module = typeof import("./runner.ts");
+let cpu: cpu_module | undefined;
+/** The image instance the next vCPU runs, or why it could not be loaded. */
+let image: Promise<Record<string, unknown>[]> | undefined;
+let image_urls: string[] = [];
+let instance = 0;
+/** `globalThis` as the image left it, before guest code first ran. */
+let globals_at_start: PropertyDescriptorMap = {};
 
-async function start(init: vcpu_worker_init): Promise<void> {
+async function import_image(
+  urls: readonly string[],
+  n: number,
+): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (const url of urls) {
+    if (n === 0) {
+      out.push(await import(url));
+    } else {
+      const u = new URL(url);
+      u.searchParams.set(IMAGE_INSTANCE_PARAM, String(n));
+      out.push(await import(u.href));
+    }
+  }
+  return out;
+}
+
+/** Undoes what guest code did to `globalThis`: added properties go, replaced ones come back. */
+function restore_globals(): void {
+  const g = globalThis as unknown as Record<string | symbol, unknown>;
+  for (const key of Reflect.ownKeys(globalThis)) {
+    if (!(key in globals_at_start)) {
+      try {
+        delete g[key];
+      } catch {
+        // Not configurable: left as it is.
+      }
+    }
+  }
+  for (const key of Reflect.ownKeys(globals_at_start)) {
+    const was = globals_at_start[key as string]!;
+    const now = Object.getOwnPropertyDescriptor(globalThis, key);
+    if (
+      now && now.value === was.value && now.get === was.get && now.set === was.set
+    ) continue;
+    try {
+      Object.defineProperty(globalThis, key, was);
+    } catch {
+      // Not configurable: left as it is.
+    }
+  }
+}
+
+parentPort!.on("message", (msg: vcpu_worker_init | vcpu_worker_preload) => {
+  // One vCPU at a time: an attach waits for the previous release (or preload) to finish.
+  queue = queue.then(() => "preload" in msg ? preload(msg.preload) : serve(msg));
+});
+
+/** Loads the CPU and the guest image while idle, so the first vCPU starts at once. */
+async function preload(urls: readonly string[]): Promise<void> {
+  cpu ??= await import("./runner.ts");
+  if (image === undefined) {
+    image_urls = [...urls];
+    image = import_image(image_urls, instance);
+  }
+  // A failure is the first vCPU's to report.
+  await image.catch(() => {});
+}
+let queue: Promise<void> = Promise.resolve();
+
+async function serve(init: vcpu_worker_init): Promise<void> {
   ctl = new Int32Array(init.vmcs, init.vmcs_offset, 16);
   vmcs_bytes = new Uint8Array(init.vmcs, init.vmcs_offset, VMCS_SIZE);
   vmcs_u32 = new Uint32Array(init.vmcs, init.vmcs_offset, VMCS_SIZE >> 2);
-  const cpu = await import("./cpu.ts");
+  cpu ??= await import("./runner.ts");
+  if (image === undefined) {
+    image_urls = [...init.images];
+    image = import_image(image_urls, instance);
+  }
   cpu.cpu_init(init.vmcs, init.vmcs_offset, init.port);
-  const images: Record<string, unknown>[] = [];
+  let images: Record<string, unknown>[];
   try {
-    for (const url of init.images) images.push(await import(url));
+    images = await image;
   } catch (e) {
     cpu.cpu_start_failed(e);
     init.port.close();
     real_close();
     return;
   }
+  globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
   let why = "vCPU worker ended while the vCPU was still in use";
   // From here on only guest code runs: host-only operations are refused.
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = true;
+  let released = false;
   try {
     cpu.cpu_run(images);
+    released = Atomics.load(ctl, VMCS_CTL_KILL) === VMCS_KILL_RELEASE;
   } catch (e) {
     why = `vCPU worker died: ${text_of(e)}`;
   } finally {
-    mark_dead(why);
-    init.port.close();
-    real_close();
+    if (!released) {
+      mark_dead(why);
+      init.port.close();
+      real_close();
+    }
   }
+  if (!released) return;
+  release(init);
+}
+
+/** Forgets the VM just served and readies a fresh image instance for the next. */
+function release(init: vcpu_worker_init): void {
+  for (const id of guest_timers) clearTimeout(id);
+  guest_timers.clear();
+  (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = false;
+  restore_globals();
+  vcpu_worker_reused();
+  cpu!.cpu_release();
+  init.port.close();
+  const old = ctl!;
+  ctl = vmcs_bytes = vmcs_u32 = undefined;
+  Atomics.store(old, VMCS_CTL_WORKER_STATE, WORKER_RELEASED);
+  Atomics.notify(old, VMCS_CTL_WORKER_STATE);
+  image = import_image(image_urls, ++instance);
+  // A failed re-import is reported to the vCPU that would have used it.
+  image.catch(() => {});
 }

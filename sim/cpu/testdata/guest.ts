@@ -291,3 +291,23 @@ export function guest_double(x: bigint): bigint {
   outb(0x81, Number(x));
   return 2n * x;
 }
+
+/** Module state of the guest image: a pooled worker must not carry it from one VM to the next. */
+let image_calls = 0;
+
+/**
+ * Reports how often it ran in this image instance, then what a previous VM's
+ * guest left in `globalThis` (0: nothing), then leaves a global and arms a
+ * timer that would change it later.
+ */
+export function guest_module_state(): void {
+  image_calls++;
+  const g = globalThis as { __guest_left__?: number };
+  report(image_calls);
+  report(g.__guest_left__ ?? 0);
+  g.__guest_left__ = 7;
+  setTimeout(() => {
+    g.__guest_left__ = 9;
+  }, 0);
+  hlt();
+}

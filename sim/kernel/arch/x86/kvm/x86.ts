@@ -253,6 +253,7 @@ import {
 import { kvm_memmap_free, vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
 import { sim_vmcs, vmcs_alloc, type vmcs_view } from "../../../../cpu/vmcs.ts";
 import { VCPU_REGS_RDX } from "../../../../cpu/vmx.ts";
+import { vcpu_worker_prewarm } from "../../../../cpu/vcpu_thread.ts";
 import { offsetof } from "../../../../../include/c/layout.ts";
 import { PAGE_SHIFT } from "../../../mm/mmap.ts";
 import { gfn_to_memslot } from "../../../virt/kvm/kvm_main.ts";
@@ -348,6 +349,8 @@ export function kvm_x86_vm_init(k: kvm): void {
 export function kvm_arch_init_vm(type: bigint): kvm_arch | number {
   if (type > 31n || !(kvm_supported_vm_types() & (1 << Number(type)))) return -EINVAL;
   const vm_type = Number(type);
+  // Simulator only: a vCPU worker for the image loads while the VM is built.
+  vcpu_worker_prewarm(current.exe_file);
   return {
     vm_type,
     has_private_mem: vm_type === KVM_X86_SW_PROTECTED_VM || vm_type === KVM_X86_TDX_VM,
