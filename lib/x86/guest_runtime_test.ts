@@ -103,37 +103,43 @@ Deno.test({
   }`,
   ignore: !gas,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
-      const src = guest_runtime_source().map((l) =>
-        l.startsWith(".align") ? l.replace(".align", ".balign") + ", 0xcc" : l
-      );
-      await Deno.writeTextFile(`${dir}/rt.s`, ".text\n.code64\n" + src.join("\n") + "\n");
-      const as = await new Deno.Command("as", {
-        args: ["--64", "-o", `${dir}/rt.o`, `${dir}/rt.s`],
-      })
-        .output();
-      assert(as.success, new TextDecoder().decode(as.stderr));
-      // Linked where the runtime is loaded (its dispatch table is absolute).
-      const ld = await new Deno.Command("ld", {
-        args: [
-          `-Ttext=0x${GUEST_RUNTIME_GVA.toString(16)}`,
-          "-e",
-          "serve",
-          "--oformat",
-          "binary",
-          "-o",
-          `${dir}/rt.bin`,
-          `${dir}/rt.o`,
-        ],
-      }).output();
-      assert(ld.success, new TextDecoder().decode(ld.stderr));
-      assertEquals(await Deno.readFile(`${dir}/rt.bin`), guest_runtime_image().code);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    // Both variants: the ordinary VM's and the TD's (TDVMCALL doorbell).
+    for (const td of [false, true]) await gas_check(td);
   },
 });
+
+/** Assembles and links the runtime's source with GNU as and ld and compares the bytes. */
+async function gas_check(td: boolean): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = guest_runtime_source(td).map((l) =>
+      l.startsWith(".align") ? l.replace(".align", ".balign") + ", 0xcc" : l
+    );
+    await Deno.writeTextFile(`${dir}/rt.s`, ".text\n.code64\n" + src.join("\n") + "\n");
+    const as = await new Deno.Command("as", {
+      args: ["--64", "-o", `${dir}/rt.o`, `${dir}/rt.s`],
+    })
+      .output();
+    assert(as.success, new TextDecoder().decode(as.stderr));
+    // Linked where the runtime is loaded (its absolute addresses are the labels').
+    const ld = await new Deno.Command("ld", {
+      args: [
+        `-Ttext=0x${GUEST_RUNTIME_GVA.toString(16)}`,
+        "-e",
+        "serve",
+        "--oformat",
+        "binary",
+        "-o",
+        `${dir}/rt.bin`,
+        `${dir}/rt.o`,
+      ],
+    }).output();
+    assert(ld.success, new TextDecoder().decode(ld.stderr));
+    assertEquals(await Deno.readFile(`${dir}/rt.bin`), guest_runtime_image(td).code);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
 type vcpu_t = import("../../include/kvm_util_types.ts").kvm_vcpu;
 
