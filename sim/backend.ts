@@ -38,7 +38,7 @@ import {
   FALLOC_FL_WRITE_ZEROES,
   FALLOC_FL_ZERO_RANGE,
 } from "../include/linux/falloc.ts";
-import { O_ACCMODE, O_RDONLY, O_WRONLY } from "../include/linux/fcntl.ts";
+import { O_ACCMODE, O_RDONLY } from "../include/linux/fcntl.ts";
 import { do_vfs_ioctl } from "./kernel/fs/ioctl.ts";
 import { MAP_ANONYMOUS } from "../include/linux/mman.ts";
 import { file, fput, get_file, NR_OPEN_MAX } from "./kernel/fs/file.ts";
@@ -47,6 +47,7 @@ import { RLIM_INFINITY, RLIMIT_NOFILE } from "../include/linux/resource.ts";
 /** The number of resource limits Linux has (`RLIM_NLIMITS`). */
 const RLIM_NLIMITS = 16;
 import { open_pseudo_file } from "./kernel/fs/pseudo.ts";
+import { ksys_pread64, ksys_read } from "./kernel/fs/read_write.ts";
 import { do_eventfd } from "./kernel/fs/eventfd.ts";
 import { current } from "./kernel/include/linux/sched.ts";
 import { PAGE_ALIGNED, user_addr } from "./kernel/mm/mmap.ts";
@@ -291,9 +292,8 @@ export const backend: sim_backend = {
   read(fd: number, buf: bigint, count: bigint): bigint {
     const f = fget(fd);
     if (!f) return BigInt(-EBADF);
-    if ((f.f_flags & O_ACCMODE) === O_WRONLY) return BigInt(-EBADF);
     try {
-      return f.f_op.read ? f.f_op.read(f, buf, count) : BigInt(-EINVAL);
+      return ksys_read(f, buf, count);
     } catch (e) {
       return bug(e, "read()");
     }
@@ -310,11 +310,17 @@ export const backend: sim_backend = {
     }
   },
 
-  pread(fd: number, _buf: bigint, _count: bigint, offset: bigint): bigint {
+  pread(fd: number, buf: bigint, count: bigint, offset: bigint): bigint {
     // ksys_pread64(): a negative offset first, then files without
-    // FMODE_PREAD (every anon-inode file, guest_memfd included) are ESPIPE.
+    // FMODE_PREAD (guest_memfd and the other KVM files but the stats fds) are ESPIPE.
     if (offset < 0n) return BigInt(-EINVAL);
-    return fget(fd) ? BigInt(-ESPIPE) : BigInt(-EBADF);
+    const f = fget(fd);
+    if (!f) return BigInt(-EBADF);
+    try {
+      return ksys_pread64(f, buf, count, offset);
+    } catch (e) {
+      return bug(e, "pread()");
+    }
   },
 
   pwrite(fd: number, _buf: bigint, _count: bigint, offset: bigint): bigint {

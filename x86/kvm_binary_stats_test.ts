@@ -9,8 +9,7 @@
  * What differs from C: `fcntl(stats_fd, F_GETFD) == -1` ("the fd was
  * freed") is `fstat()` failing on it, as `fcntl()` is not at the syscall
  * boundary; descriptors are views into the bytes `read_stats_descriptors()`
- * returns. The simulated kernel has no binary stats (`KVM_CAP_BINARY_STATS_FD`
- * is 0, docs/fidelity.md), so there the program skips as upstream does.
+ * returns.
  *
  * @module
  */

@@ -33,8 +33,11 @@ export interface file_operations {
   mmap?(filp: file, vma: vm_area_struct): number;
   /** `fallocate`. */
   fallocate?(filp: file, mode: number, offset: bigint, len: bigint): number;
-  /** `read` into user memory. */
-  read?(filp: file, buf: bigint, count: bigint): bigint;
+  /**
+   * `read` into user memory at `ppos.pos`, which it advances by what it
+   * read (`loff_t *ppos`); the VFS has checked access mode, buffer and position.
+   */
+  read?(filp: file, buf: bigint, count: bigint, ppos: { pos: bigint }): bigint;
   /** `write` from user memory. */
   write?(filp: file, buf: bigint, count: bigint): bigint;
   /** `st_size` as `fstat` reports it (0 when absent, as for anonymous inodes). */
@@ -55,6 +58,10 @@ export class file {
   readonly f_flags: number;
   /** References (`f_count`): descriptors plus mappings plus in-flight calls. */
   f_count = 1;
+  /** `f_mode` bits beyond the access mode: {@linkcode FMODE_PREAD} for now. */
+  f_mode = 0;
+  /** The file position `read()` uses and moves (`f_pos`). */
+  f_pos = 0n;
   /**
    * The inode number `fstat` reports. KVM's VM and vCPU files share the one
    * anonymous inode (`anon_inode_getfile`); a guest_memfd has an inode of its own.
@@ -81,6 +88,9 @@ export class file {
     this.f_ino = f_ino;
   }
 }
+
+/** `FMODE_PREAD`: `pread()` works on the file (else ESPIPE). */
+export const FMODE_PREAD = 0x8;
 
 /** The inode number of the anonymous inode every `anon_inode_getfile()` file shares. */
 export const ANON_INODE_INO = 1n;
