@@ -14,6 +14,7 @@
  */
 
 import { kvm_set_msi } from "../../arch/x86/kvm/irq_comm.ts";
+import { kvm_vcpu_ioctl_get_stats_fd, kvm_vm_ioctl_get_stats_fd } from "./binary_stats.ts";
 import { KVM_MAX_IRQ_ROUTES, kvm_vm_ioctl_set_gsi_routing } from "./irqchip.ts";
 import { kvm_vm_ioctl_irqfd } from "./eventfd.ts";
 import {
@@ -59,6 +60,7 @@ import {
   KVM_GET_MP_STATE,
   KVM_GET_REGS,
   KVM_GET_SREGS,
+  KVM_GET_STATS_FD,
   KVM_GET_VCPU_MMAP_SIZE,
   KVM_MEM_GUEST_MEMFD,
   KVM_MEM_LOG_DIRTY_PAGES,
@@ -230,7 +232,7 @@ export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint)
     case KVM_CAP_NR_MEMSLOTS:
       return KVM_USER_MEM_SLOTS;
     case KVM_CAP_BINARY_STATS_FD:
-      return 0;
+      return 1;
     case KVM_CAP_MEMORY_ATTRIBUTES:
       return Number(kvm_supported_mem_attributes(k));
     case KVM_CAP_GUEST_MEMFD:
@@ -512,6 +514,7 @@ function kvm_vm_ioctl_create_vcpu(k: kvm, id: bigint): number {
 /** The VM requests `kvm_vm_ioctl()` answers; the rest go to `kvm_arch_vm_ioctl()`. */
 export const kvm_vm_ioctl_requests: readonly number[] = [
   KVM_CREATE_VCPU,
+  KVM_GET_STATS_FD,
   KVM_ENABLE_CAP,
   KVM_SET_USER_MEMORY_REGION,
   KVM_SET_USER_MEMORY_REGION2,
@@ -531,6 +534,8 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
   switch (cmd) {
     case KVM_CREATE_VCPU:
       return kvm_vm_ioctl_create_vcpu(k, arg);
+    case KVM_GET_STATS_FD:
+      return kvm_vm_ioctl_get_stats_fd(k);
     case KVM_ENABLE_CAP:
       if (copy_arg(arg, kvm_enable_cap.size)) return -EFAULT;
       return kvm_vm_ioctl_enable_cap_generic(k);
@@ -618,6 +623,7 @@ export const kvm_vcpu_ioctl_requests: readonly number[] = [
   KVM_GET_FPU,
   KVM_SET_FPU,
   KVM_PRE_FAULT_MEMORY,
+  KVM_GET_STATS_FD,
 ];
 
 function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
@@ -644,6 +650,8 @@ function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
       return kvm_arch_vcpu_ioctl_get_fpu(vcpu, arg);
     case KVM_SET_FPU:
       return kvm_arch_vcpu_ioctl_set_fpu(vcpu, arg);
+    case KVM_GET_STATS_FD:
+      return kvm_vcpu_ioctl_get_stats_fd(vcpu);
     case KVM_PRE_FAULT_MEMORY: {
       if (copy_arg(arg, kvm_pre_fault_memory.size)) return -EFAULT;
       const r = kvm_vcpu_pre_fault_memory(vcpu);

@@ -125,6 +125,7 @@ import {
   IO_QUAL_SIZE_MASK,
   IO_QUAL_STRING,
   NMI_VECTOR,
+  SIM_EXIT_REASON_BASE,
   SIM_EXIT_REASON_DEAD,
   SIM_EXIT_REASON_DEADLINE,
   SIM_EXIT_REASON_GUEST_CRASH,
@@ -170,6 +171,8 @@ import {
   sync_regs,
 } from "../x86.ts";
 import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
+import { vcpu_stat } from "../x86_stats.ts";
+import { kvm_stats_log_hist_update } from "../../../../include/linux/kvm_stats.ts";
 import { kvm_pic_read_irq, picdev_read, picdev_write, set_pic_kick, vpic } from "../i8259.ts";
 import { ioapic_mmio_read, ioapic_mmio_write } from "../ioapic.ts";
 import {
@@ -451,6 +454,7 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
     // An AP waits for INIT-SIPI; with no IPIs to wait for, KVM_RUN returns as
     // if a signal interrupted the wait (see docs/fidelity.md).
     run.setUint32(R_EXIT_REASON, KVM_EXIT_INTR, true);
+    vcpu_stat(vcpu).signal_exits++;
     return -EINTR;
   }
   const valid = run.getBigUint64(R_VALID_REGS, true);
@@ -497,7 +501,12 @@ const waiters = new WeakMap<kvm_vcpu, () => void>();
  * boundaries, stands for the IPI to its physical CPU).
  */
 export function kvm_vcpu_kick(vcpu: kvm_vcpu): void {
-  waiters.get(vcpu)?.();
+  const waiter = waiters.get(vcpu);
+  if (waiter) {
+    // kvm_vcpu_wake_up(): a blocked vCPU woken counts as a halt wake-up.
+    vcpu_stat(vcpu).generic.halt_wakeup++;
+    waiter();
+  }
   const vmx = vmx_of.get(vcpu);
   if (vmx && vcpu.running) Atomics.store(vmx.ctl, VMCS_CTL_KICK, 1);
 }
@@ -582,7 +591,12 @@ export function kvm_vcpu_has_events(vcpu: kvm_vcpu): boolean {
  * `vcpu_block()`'s wake-up: HALTED becomes RUNNABLE (PV unhalt consumed) and a
  * latched INIT/SIPI is taken. 1 to go on with the run loop.
  */
-function vcpu_unblock(vcpu: kvm_vcpu): number {
+function vcpu_unblock(vcpu: kvm_vcpu, start: number): number {
+  // kvm_vcpu_halt(): the time waited, in total and in its log2 bucket.
+  const waited = BigInt(Math.round((performance.now() - start) * 1e6));
+  const g = vcpu_stat(vcpu).generic;
+  g.halt_wait_ns += waited;
+  kvm_stats_log_hist_update(g.halt_wait_hist, waited);
   kvm_apic_accept_events(vcpu);
   if (vcpu.arch.mp_state === KVM_MP_STATE_HALTED) {
     pv_unhalted.delete(vcpu);
@@ -594,6 +608,7 @@ function vcpu_unblock(vcpu: kvm_vcpu): number {
 /** A wait that only a signal can end: KVM_RUN returns -EINTR, `KVM_EXIT_INTR`. */
 function block_interrupted(vcpu: kvm_vcpu): number {
   set_exit_reason(vcpu, KVM_EXIT_INTR);
+  vcpu_stat(vcpu).signal_exits++;
   return -EINTR;
 }
 
@@ -617,9 +632,10 @@ const sleep_word = new Int32Array(new SharedArrayBuffer(4));
  */
 function vcpu_block_sync(vcpu: kvm_vcpu): number {
   const deadline = run_deadline();
-  const give_up = deadline === undefined ? Infinity : performance.now() + deadline;
+  const start = performance.now();
+  const give_up = deadline === undefined ? Infinity : start + deadline;
   for (;;) {
-    if (kvm_vcpu_check_block(vcpu)) return vcpu_unblock(vcpu);
+    if (kvm_vcpu_check_block(vcpu)) return vcpu_unblock(vcpu, start);
     const next = kvm_lapic_next_event_ms(vcpu);
     if (next === null) return block_interrupted(vcpu);
     const now = performance.now();
@@ -635,9 +651,10 @@ function vcpu_block_sync(vcpu: kvm_vcpu): number {
  */
 async function vcpu_block_async(vcpu: kvm_vcpu): Promise<number> {
   const deadline = run_deadline();
-  const give_up = deadline === undefined ? Infinity : performance.now() + deadline;
+  const start = performance.now();
+  const give_up = deadline === undefined ? Infinity : start + deadline;
   for (;;) {
-    if (kvm_vcpu_check_block(vcpu)) return vcpu_unblock(vcpu);
+    if (kvm_vcpu_check_block(vcpu)) return vcpu_unblock(vcpu, start);
     const now = performance.now();
     if (now >= give_up) return block_expired(vcpu);
     const next = kvm_lapic_next_event_ms(vcpu);
@@ -681,15 +698,20 @@ function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
       // is re-injected at the next entry whatever RFLAGS.IF says.
       ev.interrupt.injected = 0;
       inject_event(vmx, INTR_TYPE_EXT_INTR, ev.interrupt.nr);
+      vcpu_stat(vcpu).irq_injections++;
     } else if (ev.nmi.pending && !shadow) {
       ev.nmi.pending = 0;
       inject_event(vmx, INTR_TYPE_NMI_INTR, NMI_VECTOR);
+      vcpu_stat(vcpu).nmi_injections++;
     } else if (irqchip_in_kernel(k) && kvm_cpu_has_interrupt(vcpu)) {
       if (interrupt_allowed(vcpu)) {
         let vector: number;
         if (kvm_cpu_has_extint(vcpu)) vector = kvm_cpu_get_extint(vcpu);
         else vector = kvm_get_apic_interrupt(vcpu);
-        if (vector >= 0) inject_event(vmx, INTR_TYPE_EXT_INTR, vector);
+        if (vector >= 0) {
+          inject_event(vmx, INTR_TYPE_EXT_INTR, vector);
+          vcpu_stat(vcpu).irq_injections++;
+        }
       } else window = true;
     }
   } else if (irqchip_in_kernel(k) && kvm_cpu_has_interrupt(vcpu)) window = true;
@@ -785,6 +807,7 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
         r = vmx_handle_exit(vcpu, vmx, vmx.thread.enter());
         if (r > 0 && irq_window_open(vcpu, vmx)) {
           set_exit_reason(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+          vcpu_stat(vcpu).request_irq_exits++;
           r = 0;
         }
       } while (r > 0);
@@ -862,6 +885,7 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
         r = vmx_handle_exit(vcpu, vmx, await vmx.thread.enter_async());
         if (r > 0 && irq_window_open(vcpu, vmx)) {
           set_exit_reason(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
+          vcpu_stat(vcpu).request_irq_exits++;
           r = 0;
         }
       } while (r > 0);
@@ -957,6 +981,8 @@ function handle_io(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   const string = (q & IO_QUAL_STRING) !== 0;
   const port = q >>> 16;
   const run = vcpu.run;
+  // handle_io() counts every port I/O exit, in-kernel device or not.
+  vcpu_stat(vcpu).io_exits++;
   // kernel_pio(): an in-kernel device's port (the PIC's) completes without an exit.
   if (!string && kernel_pio(vcpu, vmx, port, size, is_in)) return skip_emulated_instruction(vmx);
   set_exit_reason(vcpu, KVM_EXIT_IO);
@@ -1062,6 +1088,7 @@ function handle_cpuid(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
  */
 function handle_halt(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   skip_emulated_instruction(vmx);
+  vcpu_stat(vcpu).halt_exits++;
   const k = vcpu.kvm;
   if (irqchip_in_kernel(k)) {
     // __kvm_emulate_halt(): the run loop blocks the vCPU (vcpu_block()).
@@ -1073,6 +1100,7 @@ function handle_halt(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
     // (KVM_INTERRUPT) could give: a signal ends the wait.
     vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
     set_exit_reason(vcpu, KVM_EXIT_INTR);
+    vcpu_stat(vcpu).signal_exits++;
     return -EINTR;
   }
   set_exit_reason(vcpu, KVM_EXIT_HLT);
@@ -1167,6 +1195,7 @@ function complete_hypercall(vmx: vcpu_vmx, ret: bigint, op_64_bit: boolean): num
 
 /** `kvm_emulate_hypercall()`: KVM's hypercall ABI (RAX = nr, RBX/RCX/RDX/RSI = arguments). */
 function handle_vmcall(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  vcpu_stat(vcpu).hypercalls++;
   const op_64_bit = is_64_bit_mode(vmx);
   const mask = op_64_bit ? 0xffffffffffffffffn : 0xffffffffn;
   const nr = reg(vmx, VCPU_REGS_RAX) & mask;
@@ -1281,6 +1310,8 @@ function mmio_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): number {
   const run = vcpu.run;
   const len = Math.min(vmx.dv.getUint32(V_MMIO_LEN, true), 8);
   const is_write = vmx.dv.getUint32(V_MMIO_IS_WRITE, true) !== 0;
+  // x86_emulate_instruction(): an access the kernel cannot complete goes to userspace.
+  vcpu_stat(vcpu).mmio_exits++;
   set_exit_reason(vcpu, KVM_EXIT_MMIO);
   run.setBigUint64(R_MMIO_PHYS_ADDR, BigInt(gpa), true);
   run.setUint32(R_MMIO_LEN, len, true);
@@ -1350,6 +1381,8 @@ function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   const gpa = Number(vmx.dv.getBigUint64(V_GPA, true));
   const k = vcpu.kvm;
   const m = kvm_memmap(k);
+  // kvm_mmu_do_page_fault(): every fault the MMU is asked to handle.
+  vcpu_stat(vcpu).pf_taken++;
   const r = memmap_lookup(m, gpa);
   const emulatable = !(q & EPT_VIOLATION_ACC_INSTR) && (q & EPT_VIOLATION_GVA_TRANSLATED) !== 0;
   // A data access of length 0 is the CPU's own (IDT, GDT, stack) while it
@@ -1424,6 +1457,8 @@ function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number 
   const cr8 = vcpu.arch.vmcs.cr8;
   if (cr8 !== vmx.entry_cr8 && irqchip_in_kernel(vcpu.kvm)) kvm_lapic_set_tpr(vcpu, cr8);
   if (reason !== EXIT_REASON_EPT_VIOLATION) vmx.ept_retries = 0;
+  // vcpu_enter_guest() counts each VM exit; the simulator's own reasons are not exits.
+  if ((reason & 0xffff0000) !== SIM_EXIT_REASON_BASE) vcpu_stat(vcpu).exits++;
   if (is_td(vcpu.kvm)) {
     // `tdx_handle_exit()`: the TD's exits, as the TDX module reports them.
     const r = tdx_handle_exit(vcpu, reason);
@@ -1452,9 +1487,13 @@ function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number 
     case EXIT_REASON_WBINVD:
       return skip_emulated_instruction(vmx);
     case EXIT_REASON_EXTERNAL_INTERRUPT:
+      // handle_external_interrupt(): the next entry injects what became pending.
+      vcpu_stat(vcpu).irq_exits++;
+      return 1;
     case EXIT_REASON_INTERRUPT_WINDOW:
-      // handle_external_interrupt() / handle_interrupt_window(): the next
-      // entry injects what became pending (the CPU dropped the window request).
+      // handle_interrupt_window(): the CPU dropped the window request; the
+      // next entry injects.
+      vcpu_stat(vcpu).irq_window_exits++;
       return 1;
     case EXIT_REASON_TDCALL:
       // TDCALL outside a TD is #UD (`handle_tdcall()`).
@@ -1464,6 +1503,7 @@ function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number 
     case SIM_EXIT_REASON_DEADLINE:
       // The harness timeout stopped the guest: what a signal gives.
       set_exit_reason(vcpu, KVM_EXIT_INTR);
+      vcpu_stat(vcpu).signal_exits++;
       return -EINTR;
     case SIM_EXIT_REASON_DEAD: {
       // The CPU is gone (VM freed, or its worker died): a bugged vCPU, -EIO
