@@ -28,6 +28,14 @@ import { expected_host_failure, type known_host_failure } from "../include/known
 /** KVM's kselftest `settings` file raises the runner's 45 s default to 120 s. */
 export const DEFAULT_TIMEOUT_S = 120;
 
+/**
+ * Programs run at once by default: one per host CPU. Each program is its own
+ * process, so they cannot see each other's state; on the simulator a program
+ * is mostly one thread (its vCPU workers wait while it runs the kernel), so
+ * one per CPU keeps the machine busy without starving timing-sensitive ones.
+ */
+export const DEFAULT_JOBS: number = Math.max(1, navigator.hardwareConcurrency);
+
 /** The exit status kselftest uses for a skip. */
 const KSFT_SKIP = 4;
 
@@ -48,7 +56,7 @@ const usage = `Usage: deno task selftests [options] [-- program args]
   -t, --test NAME      run only NAME (repeatable)
   -S, --skip NAME      do not run NAME (repeatable)
   -o, --timeout SECS   per-program timeout (default ${DEFAULT_TIMEOUT_S})
-  -j, --jobs N         programs run at once (default 1)
+  -j, --jobs N         programs run at once (default ${DEFAULT_JOBS}, the host's CPUs)
       --backend NAME   ${
   backend_names().join(" | ")
 } (default ${DEFAULT_BACKEND}, or $${BACKEND_ENV})
@@ -170,7 +178,11 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const timeout_s = Number(args.timeout ?? DEFAULT_TIMEOUT_S);
-  const jobs = Math.max(1, Number(args.jobs ?? 1));
+  const jobs = Number(args.jobs ?? DEFAULT_JOBS);
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    console.error(`Bad --jobs '${args.jobs}': a number of programs, at least 1\n${usage}`);
+    return 1;
+  }
   const backend = args.backend ?? Deno.env.get(BACKEND_ENV) ?? DEFAULT_BACKEND;
   if (!backend_names().includes(backend)) {
     console.error(`Unknown backend '${backend}': known backends are ${backend_names().join(", ")}`);

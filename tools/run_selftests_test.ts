@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { assertEquals } from "@std/assert";
-import { run_program, tap_line, xfail_of } from "./run_selftests.ts";
+import { DEFAULT_JOBS, main, run_program, tap_line, xfail_of } from "./run_selftests.ts";
 import { expected_host_failure } from "../include/known_host_failures.ts";
 
 const prog = new URL("./testdata/prog.ts", import.meta.url);
@@ -45,4 +45,10 @@ Deno.test("a known host-kernel difference on kvm is an XFAIL; anywhere else a fa
     "not ok 5 selftests: kvm: set_sregs_test # exit=254",
   );
   assertEquals(xfail_of({ ...r, code: null }, "kvm"), undefined);
+});
+
+Deno.test("programs run one per host CPU by default; --jobs must be a count", async () => {
+  assertEquals(DEFAULT_JOBS, Math.max(1, navigator.hardwareConcurrency));
+  for (const bad of ["0", "two", "1.5"]) assertEquals(await main(["-j", bad, "-l"]), 1, bad);
+  assertEquals(await main(["-j", "3", "-l", "-t", "cpuid_test"]), 0);
 });
