@@ -29,10 +29,13 @@ import { expected_host_failure, type known_host_failure } from "../include/known
 export const DEFAULT_TIMEOUT_S = 120;
 
 /**
- * Programs run at once by default: one per host CPU. Each program is its own
- * process, so they cannot see each other's state; on the simulator a program
- * is mostly one thread (its vCPU workers wait while it runs the kernel), so
- * one per CPU keeps the machine busy without starving timing-sensitive ones.
+ * Programs run at once by default on the simulator: one per host CPU. Each
+ * program is its own process, so they cannot see each other's state; a
+ * simulated program is mostly one busy thread at a time (its vCPU workers
+ * wait while it runs the kernel, and the other way round). On the `kvm`
+ * backend programs run one at a time, as kselftest's runner runs them: real
+ * vCPUs share the host's CPUs, and timing tests (TSC, APIC bus clock) count
+ * on having them.
  */
 export const DEFAULT_JOBS: number = Math.max(1, navigator.hardwareConcurrency);
 
@@ -56,7 +59,8 @@ const usage = `Usage: deno task selftests [options] [-- program args]
   -t, --test NAME      run only NAME (repeatable)
   -S, --skip NAME      do not run NAME (repeatable)
   -o, --timeout SECS   per-program timeout (default ${DEFAULT_TIMEOUT_S})
-  -j, --jobs N         programs run at once (default ${DEFAULT_JOBS}, the host's CPUs)
+  -j, --jobs N         programs run at once (default ${DEFAULT_JOBS}, the host's CPUs, on
+                       the simulator; 1 on kvm)
       --backend NAME   ${
   backend_names().join(" | ")
 } (default ${DEFAULT_BACKEND}, or $${BACKEND_ENV})
@@ -178,12 +182,12 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const timeout_s = Number(args.timeout ?? DEFAULT_TIMEOUT_S);
-  const jobs = Number(args.jobs ?? DEFAULT_JOBS);
+  const backend = args.backend ?? Deno.env.get(BACKEND_ENV) ?? DEFAULT_BACKEND;
+  const jobs = Number(args.jobs ?? (backend === DEFAULT_BACKEND ? DEFAULT_JOBS : 1));
   if (!Number.isInteger(jobs) || jobs < 1) {
     console.error(`Bad --jobs '${args.jobs}': a number of programs, at least 1\n${usage}`);
     return 1;
   }
-  const backend = args.backend ?? Deno.env.get(BACKEND_ENV) ?? DEFAULT_BACKEND;
   if (!backend_names().includes(backend)) {
     console.error(`Unknown backend '${backend}': known backends are ${backend_names().join(", ")}`);
     return 1;
