@@ -71,6 +71,12 @@ import {
   type View,
 } from "../../include/c/layout.ts";
 import { kvm_dtable, kvm_segment } from "../../include/asm/kvm.ts";
+import { APIC_DEFAULT_PHYS_BASE } from "../../include/asm/apicdef.ts";
+import {
+  MSR_IA32_APICBASE_BSP,
+  MSR_IA32_APICBASE_ENABLE,
+  MSR_IA32_CR_PAT_DEFAULT,
+} from "../../include/asm/msr-index.ts";
 import {
   GUEST_ACTIVITY_ACTIVE,
   NR_VCPU_REGS,
@@ -393,7 +399,9 @@ function set_segment(
  * real mode, CS.selector 0xF000 with base 0xFFFF0000 and RIP 0xFFF0 (so the
  * first fetch is at the reset vector 0xFFFFFFF0), CR0 = CD|NW|ET, RFLAGS = 2,
  * flat 64 KiB data segments, DR6/DR7 and PAT at their reset values, XCR0 = 1.
- * Control words, exit information and VM-wide values are left alone.
+ * Control words, exit information and VM-wide values are left alone. The one
+ * definition of the RESET state: KVM's `kvm_vcpu_reset()` (`sim/kernel/arch/x86/kvm/x86.ts`)
+ * starts from it.
  */
 export function vmcs_reset(v: vmcs_view, options: vmcs_reset_options = {}): void {
   for (let i = 0; i < NR_VCPU_REGS; i++) v.regs.set(i, 0n);
@@ -416,10 +424,11 @@ export function vmcs_reset(v: vmcs_view, options: vmcs_reset_options = {}): void
   v.efer = 0n;
   v.xcr0 = 1n;
   const bsp = options.bsp ?? v.vcpu_id === 0;
-  v.apic_base = 0xfee00000n | 0x800n | (bsp ? 0x100n : 0n);
+  v.apic_base = BigInt(APIC_DEFAULT_PHYS_BASE) | MSR_IA32_APICBASE_ENABLE |
+    (bsp ? MSR_IA32_APICBASE_BSP : 0n);
   v.dr6 = 0xffff0ff0n;
   v.dr7 = 0x400n;
-  v.pat = 0x0007040600070406n;
+  v.pat = MSR_IA32_CR_PAT_DEFAULT;
   v.activity_state = GUEST_ACTIVITY_ACTIVE;
   v.interruptibility_info = 0;
 }

@@ -191,8 +191,11 @@ import {
   KVM_SYNC_X86_REGS,
   KVM_SYNC_X86_SREGS,
   KVM_SYNC_X86_VALID_FIELDS,
+  KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST,
+  KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST,
   KVM_X86_QUIRK_STUFF_FEATURE_MSRS,
   KVM_X86_TDX_VM,
+  MC_VECTOR,
 } from "../../../../../include/asm/kvm.ts";
 import {
   KVM_CPUID_SIGNATURE,
@@ -218,6 +221,25 @@ import {
   type kvm_x86_msr_filter,
 } from "../include/asm/kvm_host.ts";
 import * as msr from "../include/asm/msr-index.ts";
+import { X2APIC_ENABLE } from "../include/asm/apicdef.ts";
+import { NMI_VECTOR } from "../../../../../include/asm/irq_vectors.ts";
+import {
+  X86_CR0_CD,
+  X86_CR0_NW,
+  X86_CR0_PE,
+  X86_CR0_PG,
+  X86_CR4_FSGSBASE,
+  X86_CR4_LA57,
+  X86_CR4_MCE,
+  X86_CR4_OSXSAVE,
+  X86_CR4_PAE,
+  X86_CR4_PCIDE,
+  X86_CR4_PKE,
+  X86_CR4_SMAP,
+  X86_CR4_SMEP,
+  X86_CR4_UMIP,
+  X86_EFLAGS_FIXED,
+} from "../../../../../include/asm/processor-flags.ts";
 import {
   APIC_BUS_CYCLE_NS_DEFAULT,
   kvm_apic_after_set_mcg_cap,
@@ -251,8 +273,7 @@ import {
   xstate_required_size,
 } from "./cpuid.ts";
 import { kvm_memmap_free, vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
-import { sim_vmcs, vmcs_alloc, type vmcs_view } from "../../../../cpu/vmcs.ts";
-import { VCPU_REGS_RDX } from "../../../../cpu/vmx.ts";
+import { sim_vmcs, vmcs_alloc, vmcs_reset, type vmcs_view } from "../../../../cpu/vmcs.ts";
 import { vcpu_worker_prewarm } from "../../../../cpu/vcpu_thread.ts";
 import { offsetof } from "../../../../../include/c/layout.ts";
 import { PAGE_SHIFT } from "../../../mm/mmap.ts";
@@ -265,10 +286,6 @@ export const HOST_TSC_KHZ = 2_000_000;
 export const MAX_GUEST_TSC_KHZ = 0xffffffff;
 /** `MAX_NR_RESERVED_IOAPIC_PINS`. */
 export const MAX_NR_RESERVED_IOAPIC_PINS = 48;
-/** `KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST`: offered only with a split irqchip. */
-export const KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST = 1 << 2;
-/** `KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST`. */
-export const KVM_X2APIC_DISABLE_SUPPRESS_EOI_BROADCAST = 1 << 3;
 /** `KVM_X2APIC_API_VALID_FLAGS`: what KVM_CAP_X2APIC_API reports on `/dev/kvm`. */
 export const KVM_X2APIC_API_VALID_FLAGS: number = KVM_X2APIC_API_USE_32BIT_IDS |
   KVM_X2APIC_API_DISABLE_BROADCAST_QUIRK | KVM_X2APIC_ENABLE_SUPPRESS_EOI_BROADCAST |
@@ -296,24 +313,6 @@ export function kvm_supported_vm_types(): number {
 /** `kvm_get_allowed_disable_exits()`: HLT and PAUSE can be left to the guest. */
 export const KVM_ALLOWED_DISABLE_EXITS: number = KVM_X86_DISABLE_EXITS_HLT |
   KVM_X86_DISABLE_EXITS_PAUSE;
-// Control register bits (arch/x86/include/uapi/asm/processor-flags.h).
-const X86_CR0_PE = 1n << 0n;
-const X86_CR0_ET = 1n << 4n;
-const X86_CR0_NW = 1n << 29n;
-const X86_CR0_CD = 1n << 30n;
-const X86_CR0_PG = 1n << 31n;
-const X86_CR4_PAE = 1n << 5n;
-const X86_CR4_LA57 = 1n << 12n;
-const X86_CR4_FSGSBASE = 1n << 16n;
-const X86_CR4_PCIDE = 1n << 17n;
-const X86_CR4_OSXSAVE = 1n << 18n;
-const X86_CR4_PKE = 1n << 22n;
-const X86_CR4_SMEP = 1n << 20n;
-const X86_CR4_SMAP = 1n << 21n;
-const X86_CR4_UMIP = 1n << 11n;
-const X86_EFLAGS_FIXED = 2n;
-const X2APIC_ENABLE = 1n << 10n;
-const APIC_BASE_ENABLE = 1n << 11n;
 /**
  * `CR4_RESERVED_BITS` plus what no simulated CPU has: VMXE (no nested), SMXE,
  * PKE, CET, PKS, LAM. What remains (bits 0-12, FSGSBASE, PCIDE, OSXSAVE, SMEP,
@@ -1113,7 +1112,7 @@ export function kvm_get_msr(vcpu: kvm_vcpu, index: number, data: bigint[], host:
       }
       data[0] = a.mce.mcg_ext_ctl;
       return 0;
-    case MSR_IA32_POWER_CTL:
+    case msr.MSR_IA32_POWER_CTL:
       // Stored as written; 0 at reset.
       data[0] = a.msrs.get(index) ?? 0n;
       return 0;
@@ -1295,7 +1294,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       if (data & ~((1n << 18n) | (1n << 24n))) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
       return 0;
-    case MSR_IA32_POWER_CTL:
+    case msr.MSR_IA32_POWER_CTL:
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_KVM_WALL_CLOCK:
@@ -1444,15 +1443,11 @@ function pv_msr_feature(index: number): number {
   }
 }
 
-/** `MSR_IA32_POWER_CTL`: emulated by KVM (read back as written), so it never exits. */
-export const MSR_IA32_POWER_CTL = 0x1fc;
-/** `FEAT_CTL_LOCKED`: IA32_FEATURE_CONTROL bit 0. */
-const FEAT_CTL_LOCKED = 1n;
 /**
  * `KVM_SUPPORTED_FEATURE_CONTROL`: LOCKED, VMX inside/outside SMX, SGX
  * launch control and enable, LMCE: what userspace may set.
  */
-const KVM_SUPPORTED_FEATURE_CONTROL = FEAT_CTL_LOCKED | (1n << 1n) | (1n << 2n) | (1n << 17n) |
+const KVM_SUPPORTED_FEATURE_CONTROL = msr.FEAT_CTL_LOCKED | (1n << 1n) | (1n << 2n) | (1n << 17n) |
   (1n << 18n) | (1n << 20n);
 
 /**
@@ -1463,10 +1458,10 @@ const KVM_SUPPORTED_FEATURE_CONTROL = FEAT_CTL_LOCKED | (1n << 1n) | (1n << 2n) 
  */
 function is_vmx_feature_control_msr_valid(vcpu: kvm_vcpu, data: bigint, host: boolean): boolean {
   if (host) return !(data & ~KVM_SUPPORTED_FEATURE_CONTROL);
-  if ((vcpu.arch.msrs.get(msr.MSR_IA32_FEAT_CTL) ?? 0n) & FEAT_CTL_LOCKED) return false;
+  if ((vcpu.arch.msrs.get(msr.MSR_IA32_FEAT_CTL) ?? 0n) & msr.FEAT_CTL_LOCKED) return false;
   // vmx_setup_mce(): LMCE_ENABLED is valid while MCG_CAP has LMCE_P.
   const lmce = vcpu.arch.mce.mcg_cap & MCG_LMCE_P ? msr.FEAT_CTL_LMCE_ENABLED : 0n;
-  return !(data & ~(FEAT_CTL_LOCKED | lmce));
+  return !(data & ~(msr.FEAT_CTL_LOCKED | lmce));
 }
 
 /**
@@ -1509,10 +1504,6 @@ const MCI_STATUS_AR = 1n << 55n;
 const MCI_CTL2_CMCI_EN = 1n << 30n;
 const MCI_CTL2_VALID = MCI_CTL2_CMCI_EN | 0x7fffn;
 const U64_MAX = 0xffffffffffffffffn;
-/** `MC_VECTOR`. */
-const MC_VECTOR = 18;
-/** `X86_CR4_MCE`. */
-const X86_CR4_MCE = 1n << 6n;
 
 /**
  * `kvm_caps.supported_mce_cap` on VMX: CTL_P and SER_P from
@@ -1828,24 +1819,6 @@ export function kvm_arch_vcpu_precreate(k: kvm, id: number): number {
   return 0;
 }
 
-type segment_view = vmcs_view["cs"];
-
-function seg(s: segment_view, selector: number, base: bigint, type: number): void {
-  s.base = base;
-  s.limit = 0xffff;
-  s.selector = selector;
-  s.type = type;
-  s.present = 1;
-  s.dpl = 0;
-  s.db = 0;
-  s.s = type === 0xb || type === 3 ? 1 : 0;
-  s.l = 0;
-  s.g = 0;
-  s.avl = 0;
-  s.unusable = 0;
-  s.padding = 0;
-}
-
 /**
  * `kvm_vcpu_reset()` + `vmx_vcpu_reset()`: the architectural reset state. An
  * INIT (`init_event`) keeps the APIC base, the TSC, the MSRs and the
@@ -1857,38 +1830,15 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu, init_event = false): void {
   const kept = init_event
     ? { apic_base: v.apic_base, tsc_offset: v.tsc_offset, msrs: new Map(a.msrs) }
     : null;
-  for (let i = 0; i < 16; i++) v.regs.set(i, 0n);
-  v.rip = 0xfff0n;
-  v.rflags = X86_EFLAGS_FIXED;
-  // RDX holds the CPUID signature; before KVM_SET_CPUID2 KVM uses 0x600.
-  const sig = kvm_find_cpuid_entry_index(a.cpuid_entries, 1, 0);
-  v.regs.set(VCPU_REGS_RDX, BigInt(sig ? sig.eax : 0x600));
-  seg(v.cs, 0xf000, 0xffff0000n, 0xb);
-  for (const r of [v.ds, v.es, v.fs, v.gs, v.ss]) seg(r, 0, 0n, 3);
-  seg(v.tr, 0, 0n, 0xb);
-  // A busy TSS is a system segment: S is clear, as KVM_GET_SREGS shows at reset.
-  v.tr.s = 0;
-  seg(v.ldtr, 0, 0n, 2);
-  v.gdtr.base = 0n;
-  v.gdtr.limit = 0xffff;
-  v.idtr.base = 0n;
-  v.idtr.limit = 0xffff;
-  v.cr0 = X86_CR0_ET | X86_CR0_NW | X86_CR0_CD;
-  v.cr2 = 0n;
-  v.cr3 = 0n;
-  v.cr4 = 0n;
-  v.cr8 = 0n;
-  v.efer = 0n;
-  v.xcr0 = 1n;
-  v.dr6 = 0xffff0ff0n;
-  v.dr7 = 0x400n;
-  v.activity_state = 0;
-  v.interruptibility_info = 0;
   const k = vcpu.kvm;
-  // KVM sets the architectural APIC base even without an in-kernel LAPIC.
-  v.apic_base = msr.APIC_DEFAULT_PHYS_BASE | msr.MSR_IA32_APICBASE_ENABLE |
-    (vcpu.vcpu_id === k.arch.bsp_vcpu_id ? msr.MSR_IA32_APICBASE_BSP : 0n);
-  v.pat = msr.MSR_IA32_CR_PAT_DEFAULT;
+  // The architectural RESET state has one definition, the CPU's (vmcs_reset).
+  // RDX holds the CPUID signature; before KVM_SET_CPUID2 KVM uses 0x600. KVM
+  // sets the architectural APIC base even without an in-kernel LAPIC.
+  const sig = kvm_find_cpuid_entry_index(a.cpuid_entries, 1, 0);
+  vmcs_reset(v, {
+    edx: BigInt(sig ? sig.eax : 0x600),
+    bsp: vcpu.vcpu_id === k.arch.bsp_vcpu_id,
+  });
   // kvm_vcpu_reset() (kvm-x86 next, x86.c): PEBS_UNAVAIL | BTS_UNAVAIL at
   // RESET; FAST_STRING is firmware's to set (msrs_test asserts 0x1800).
   v.misc_enable = msr.MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL | msr.MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
@@ -2156,7 +2106,7 @@ function kvm_valid_apic_base(vcpu: kvm_vcpu, base: bigint): boolean {
   let reserved = ~((1n << BigInt(vcpu.arch.maxphyaddr)) - 1n) | 0x2ffn;
   if (!(l1 && l1.ecx & (1 << 21))) reserved |= X2APIC_ENABLE;
   if (base & reserved & 0xffffffffffffffffn) return false;
-  return !((base & X2APIC_ENABLE) && !(base & APIC_BASE_ENABLE));
+  return !((base & X2APIC_ENABLE) && !(base & msr.MSR_IA32_APICBASE_ENABLE));
 }
 
 /** `kvm_is_valid_sregs()`. */
@@ -2195,9 +2145,6 @@ function __set_sregs(vcpu: kvm_vcpu): number {
   kvm_update_cpuid_runtime(vcpu);
   return 0;
 }
-
-/** `NMI_VECTOR` (arch/x86/include/asm/irq_vectors.h). */
-const NMI_VECTOR = 2;
 
 /** `kvm_vcpu_ioctl_x86_set_vcpu_events()` from the start of `scratch`. */
 function set_vcpu_events(vcpu: kvm_vcpu): number {
@@ -2292,7 +2239,7 @@ function cpuid_runtime_update(vcpu: kvm_vcpu, e: cpuid_entry[]): void {
   const l1 = kvm_find_cpuid_entry_index(e, 1, 0);
   if (l1) {
     l1.ecx = set(l1.ecx, 27, (cr4 & X86_CR4_OSXSAVE) !== 0n);
-    l1.edx = set(l1.edx, 9, (s.apic_base & APIC_BASE_ENABLE) !== 0n);
+    l1.edx = set(l1.edx, 9, (s.apic_base & msr.MSR_IA32_APICBASE_ENABLE) !== 0n);
   }
   const l7 = kvm_find_cpuid_entry_index(e, 7, 0);
   if (l7) l7.ecx = set(l7.ecx, 4, (cr4 & X86_CR4_PKE) !== 0n);
