@@ -23,8 +23,6 @@
  * - The s390x-only code paths are left out (x86 only).
  * - The dirty ring's entries are read through a view of the mapped ring
  *   (`Atomics.load`/`Atomics.store` for C's acquire/release of `flags`).
- *   On the simulator the dirty-ring mode skips with upstream's message: the
- *   simulated kernel has no dirty ring (`KVM_CAP_DIRTY_LOG_RING` reads 0).
  *
  * @module
  */

@@ -68,6 +68,13 @@ export interface guest_memslot {
   readonly dirty_bitmap?: Int32Array;
   /** Bit of {@linkcode dirty_bitmap} for this range's first page (a range may start inside its memslot). */
   readonly dirty_first?: number;
+  /**
+   * With a dirty ring instead: which pages of the memslot are writable (bit
+   * set); a write to any other page exits (EPT violation) so that the
+   * kernel pushes it to the vCPU's ring. Same indexing as
+   * {@linkcode dirty_bitmap}.
+   */
+  readonly dirty_ring_wp?: Int32Array;
 }
 
 /** The memory map of a VM: its memslots, in any order, not overlapping. */
@@ -88,6 +95,7 @@ interface resolved_slot {
   priv: resolved_backing | null;
   attributes: Uint8Array | null;
   dirty: Int32Array | null;
+  ring_wp: Int32Array | null;
   dirty_first: number;
 }
 
@@ -123,7 +131,9 @@ export class physmem {
   ro = false;
   /** The dirty bitmap of the slot of the last lookup, or null when it is not logged. */
   dirty: Int32Array | null = null;
-  /** The bit of {@linkcode dirty} for the page of the last lookup. */
+  /** The dirty-ring write protection of the slot of the last lookup, or null. */
+  ring_wp: Int32Array | null = null;
+  /** The bit of {@linkcode dirty} (or {@linkcode ring_wp}) for the page of the last lookup. */
   dirty_nr = 0;
 
   /** Replaces the map. */
@@ -138,6 +148,7 @@ export class physmem {
         priv: s.private_backing ? resolve_backing(s.private_backing) : null,
         attributes: s.attributes ?? null,
         dirty: s.dirty_bitmap ?? null,
+        ring_wp: s.dirty_ring_wp ?? null,
         dirty_first: s.dirty_first ?? 0,
       };
     });
@@ -185,7 +196,8 @@ export class physmem {
         this.off = byte - chunk * b.chunk_size;
         this.ro = s.readonly;
         this.dirty = s.dirty;
-        if (s.dirty) this.dirty_nr = s.dirty_first + Math.floor(rel / PAGE_SIZE);
+        this.ring_wp = s.ring_wp;
+        if (s.dirty || s.ring_wp) this.dirty_nr = s.dirty_first + Math.floor(rel / PAGE_SIZE);
         return 0;
       }
     }

@@ -30,7 +30,9 @@
  *   writes to guest memory). A page of a logged slot is cached writable
  *   only while its bit is set: once the kernel clears the bit it flushes the
  *   TLB (`kvm_flush_remote_tlbs_memslot()`), and the next write walks and
- *   logs.
+ *   logs. With a dirty ring the first write to a protected page is an EPT
+ *   violation instead: the kernel pushes the page to the vCPU's ring (A/D
+ *   updates of paging structures in such a slot are not logged).
  *
  * Linear addresses are passed as two unsigned 32-bit halves (`hi`, `lo`), so
  * that the hot path handles 57-bit addresses without `bigint`.
@@ -512,6 +514,19 @@ export function translate(hi: number, lo: number, acc: number): number {
     // write-protected in the TLB until its bit is set.
     if (kind === ACC_WRITE) mark_page_dirty_bit(log, mem.dirty_nr);
     else if (!test_page_dirty_bit(log, mem.dirty_nr)) perm &= ~P_W;
+  }
+  const ring_wp = mem.ring_wp;
+  if (ring_wp && !test_page_dirty_bit(ring_wp, mem.dirty_nr)) {
+    // Write-protected for the dirty ring: the write faults to the kernel.
+    perm &= ~P_W;
+    if (kind === ACC_WRITE) {
+      return ept(
+        gpa + (lo & 0xfff),
+        acc_bits | EPT_VIOLATION_RWX_READABLE | EPT_VIOLATION_RWX_EXECUTABLE |
+          EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED,
+        priv,
+      );
+    }
   }
   const i = (lo >>> 12) & TLB_MASK;
   tlb_tag[i] = hi * 1048576 + (lo >>> 12);

@@ -52,6 +52,34 @@ export interface kvm_memory_slot {
    * (virt/kvm/dirty_log.ts); absent or null when the slot is not logged.
    */
   dirty_bitmap?: Int32Array | null;
+  /**
+   * With a dirty ring instead of bitmaps: which pages are writable (bit
+   * set) until their ring entry is reset, i.e. what KVM keeps in the SPTEs'
+   * W bit (virt/kvm/dirty_ring.ts); absent or null when not logged.
+   */
+  dirty_ring_wp?: Int32Array | null;
+}
+
+/** `struct kvm_dirty_ring`: one vCPU's ring of `struct kvm_dirty_gfn`. */
+export interface kvm_dirty_ring {
+  /** The vCPU id (`index`). */
+  readonly index: number;
+  /** The entries, shared with userspace by mmap of the vCPU fd. */
+  readonly buffer: SharedArrayBuffer;
+  /** `buffer` as 32-bit words (an entry's `flags` is word 0 of its four). */
+  readonly words: Int32Array;
+  /** `buffer` as a DataView. */
+  readonly dv: DataView;
+  /** Entries (a power of two). */
+  readonly size: number;
+  /** Entries in use at which the ring is soft-full. */
+  readonly soft_limit: number;
+  /** Entries pushed (u32, wraps). */
+  dirty_index: number;
+  /** Entries reset (u32, wraps). */
+  reset_index: number;
+  /** `KVM_REQ_DIRTY_RING_SOFT_FULL` is pending. */
+  soft_full_request: boolean;
 }
 
 /**
@@ -124,6 +152,8 @@ export interface kvm {
    * options enabled (`KVM_DIRTY_LOG_*`); absent means 0.
    */
   manual_dirty_log_protect?: number;
+  /** `dirty_ring_size`: bytes of each vCPU's dirty ring; absent or 0 without a ring. */
+  dirty_ring_size?: number;
   /** The architecture part. */
   readonly arch: kvm_arch;
 }
@@ -144,6 +174,8 @@ export interface kvm_vcpu {
   has_run: boolean;
   /** True while a KVM_RUN is in progress (the vCPU mutex is held). */
   running: boolean;
+  /** `dirty_ring`: the vCPU's dirty ring, when the VM enabled one. */
+  dirty_ring?: kvm_dirty_ring | null;
   /** The architecture part. */
   readonly arch: kvm_vcpu_arch;
 }

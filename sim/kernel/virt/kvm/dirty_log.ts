@@ -14,8 +14,9 @@
  * "Write-protecting" a page is clearing its bit and flushing the vCPUs'
  * TLBs: the CPU caches a logged page writable only while its bit is set.
  *
- * The dirty ring (`KVM_CAP_DIRTY_LOG_RING`) is not modelled: its capability
- * reads 0, so the bitmap is always in use (`kvm_use_dirty_bitmap()`).
+ * With a dirty ring (`KVM_CAP_DIRTY_LOG_RING`, dirty_ring.ts) there are no
+ * bitmaps: logged slots track write protection for the ring instead, and
+ * both ioctls fail with ENXIO (`kvm_use_dirty_bitmap()`).
  *
  * @module
  */
@@ -49,9 +50,9 @@ export function kvm_dirty_bitmap_bytes(memslot: kvm_memory_slot): number {
   return Math.ceil(memslot.npages / BITS_PER_LONG) * (BITS_PER_LONG / 8);
 }
 
-/** `kvm_use_dirty_bitmap()`: without a dirty ring the bitmap is always used. */
-export function kvm_use_dirty_bitmap(_k: kvm): boolean {
-  return true;
+/** `kvm_use_dirty_bitmap()`: bitmaps unless the VM has a dirty ring (x86 has no ring-with-bitmap). */
+export function kvm_use_dirty_bitmap(k: kvm): boolean {
+  return !k.dirty_ring_size;
 }
 
 /** `kvm_dirty_log_manual_protect_and_init_set()`. */
@@ -63,7 +64,10 @@ export function kvm_dirty_log_manual_protect_and_init_set(k: kvm): boolean {
  * The dirty-bitmap part of `kvm_prepare_memory_region()` for a created,
  * moved or flags-changed slot: no logging, no bitmap; logging in both old
  * and new, the old bitmap carries over; logging turned on, a new bitmap,
- * all set when the VM enabled `KVM_DIRTY_LOG_INITIALLY_SET`.
+ * all set when the VM enabled `KVM_DIRTY_LOG_INITIALLY_SET`. With a dirty
+ * ring there is no bitmap; the slot's pages start write-protected for the
+ * ring instead (`dirty_ring_wp`, as `kvm_mmu_slot_apply_flags()` protects
+ * them when logging is turned on).
  *
  * @returns 0 or -ENOMEM
  */
@@ -74,9 +78,14 @@ export function kvm_prepare_dirty_bitmap(
 ): number {
   if (!(slot.flags & KVM_MEM_LOG_DIRTY_PAGES)) {
     slot.dirty_bitmap = null;
+    slot.dirty_ring_wp = null;
   } else if (old?.dirty_bitmap) {
     slot.dirty_bitmap = old.dirty_bitmap;
-  } else if (kvm_use_dirty_bitmap(k)) {
+  } else if (old?.dirty_ring_wp) {
+    slot.dirty_ring_wp = old.dirty_ring_wp;
+  } else if (!kvm_use_dirty_bitmap(k)) {
+    slot.dirty_ring_wp = new Int32Array(new SharedArrayBuffer(kvm_dirty_bitmap_bytes(slot)));
+  } else {
     // kvm_alloc_dirty_bitmap(): the kernel allocates a second bitmap for
     // the copies to and from userspace; a scratch array plays that part here.
     if (alloc_fails("dirty_bitmap")) return -ENOMEM;

@@ -170,14 +170,14 @@ function bitmap_of(pages: number[], nbits = NPAGES): Uint8Array {
 const test = (name: string, fn: () => void | Promise<void>) =>
   Deno.test({ name, ignore: in_guest_worker(), fn, sanitizeResources: false });
 
-test("capabilities: MANUAL_DIRTY_LOG_PROTECT2 reports both options, no dirty ring", () => {
+test("capabilities: MANUAL_DIRTY_LOG_PROTECT2 reports both options (and the ring's size)", () => {
   const c = setup();
   try {
     assertEquals(
       vm_check_cap(c.vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2),
       KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET,
     );
-    assertEquals(vm_check_cap(c.vm, KVM_CAP_DIRTY_LOG_RING), 0);
+    assertEquals(vm_check_cap(c.vm, KVM_CAP_DIRTY_LOG_RING), 65536 * 16);
     // kvm_vm_ioctl_enable_cap_generic(): INITIALLY_SET needs ENABLE; no other bits.
     assertEquals(__vm_enable_cap(c.vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 2), -1);
     assertEquals(errno_get(), EINVAL);

@@ -33,6 +33,8 @@ import {
   KVM_CAP_CHECK_EXTENSION_VM,
   KVM_CAP_COALESCED_MMIO,
   KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
+  KVM_CAP_DIRTY_LOG_RING,
+  KVM_CAP_DIRTY_LOG_RING_ACQ_REL,
   KVM_CAP_ENABLE_CAP_VM,
   KVM_CAP_GUEST_MEMFD,
   KVM_CAP_GUEST_MEMFD_FLAGS,
@@ -71,6 +73,7 @@ import {
   KVM_MSI_VALID_DEVID,
   KVM_PRE_FAULT_MEMORY,
   kvm_pre_fault_memory,
+  KVM_RESET_DIRTY_RINGS,
   KVM_RUN,
   KVM_SET_FPU,
   KVM_SET_MEMORY_ATTRIBUTES,
@@ -93,6 +96,8 @@ import {
   PAGE_SHIFT,
   PAGE_SIZE,
   type vm_area_struct,
+  VM_EXEC,
+  VM_SHARED,
 } from "../../mm/mmap.ts";
 import { current } from "../../include/linux/sched.ts";
 import {
@@ -145,6 +150,14 @@ import {
   kvm_vm_ioctl_clear_dirty_log,
   kvm_vm_ioctl_get_dirty_log,
 } from "./dirty_log.ts";
+import {
+  kvm_dirty_ring_alloc,
+  kvm_dirty_ring_max_bytes,
+  kvm_page_in_dirty_ring,
+  kvm_vcpu_ring_backing,
+  kvm_vm_ioctl_enable_dirty_log_ring,
+  kvm_vm_ioctl_reset_dirty_pages,
+} from "./dirty_ring.ts";
 
 /**
  * `KVM_GET_VCPU_MMAP_SIZE` on x86: the `kvm_run` page, the PIO data page
@@ -227,6 +240,9 @@ export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint)
       return KVM_COALESCED_MMIO_PAGE_OFFSET;
     case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
       return kvm_check_manual_dirty_log_protect();
+    case KVM_CAP_DIRTY_LOG_RING:
+    case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
+      return kvm_dirty_ring_max_bytes();
     case KVM_CAP_MULTI_ADDRESS_SPACE:
       return k ? kvm_arch_nr_memslot_as_ids(k) : KVM_MAX_NR_ADDRESS_SPACES;
     case KVM_CAP_NR_MEMSLOTS:
@@ -499,6 +515,14 @@ function kvm_vm_ioctl_create_vcpu(k: kvm, id: bigint): number {
   } as Omit<kvm_vcpu, "arch"> as kvm_vcpu;
   r = kvm_arch_vcpu_create(vcpu);
   if (r) return r;
+  if (k.dirty_ring_size) {
+    const ring = kvm_dirty_ring_alloc(k, Number(id));
+    if (typeof ring === "number") {
+      kvm_arch_vcpu_destroy(vcpu);
+      return ring;
+    }
+    vcpu.dirty_ring = ring;
+  }
   const filp = new file(kvm_vcpu_fops, vcpu, O_RDWR);
   const fd = current.files.fd_install(filp);
   if (fd < 0) {
@@ -526,6 +550,7 @@ export const kvm_vm_ioctl_requests: readonly number[] = [
   KVM_CREATE_GUEST_MEMFD,
   KVM_GET_DIRTY_LOG,
   KVM_CLEAR_DIRTY_LOG,
+  KVM_RESET_DIRTY_RINGS,
 ];
 
 function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
@@ -562,6 +587,8 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
       return kvm_vm_ioctl_get_dirty_log(k, arg);
     case KVM_CLEAR_DIRTY_LOG:
       return kvm_vm_ioctl_clear_dirty_log(k, arg);
+    case KVM_RESET_DIRTY_RINGS:
+      return kvm_vm_ioctl_reset_dirty_pages(k);
     default:
       // kvm_arch_vm_ioctl() returns int; kvm_vm_ioctl()'s long sign-extends it.
       return kvm_arch_vm_ioctl(k, cmd, arg) | 0;
@@ -570,8 +597,13 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
 
 /** `kvm_vm_ioctl_enable_cap_generic()`: the generic capabilities, then the arch's. */
 function kvm_vm_ioctl_enable_cap_generic(k: kvm): number {
-  if (cap_v.cap === KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) {
-    return kvm_enable_manual_dirty_log_protect(k, cap_v.flags, cap_v.args.at(0));
+  switch (cap_v.cap) {
+    case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+      return kvm_enable_manual_dirty_log_protect(k, cap_v.flags, cap_v.args.at(0));
+    case KVM_CAP_DIRTY_LOG_RING:
+    case KVM_CAP_DIRTY_LOG_RING_ACQ_REL:
+      if (!kvm_vm_ioctl_check_extension_generic(k, BigInt(cap_v.cap))) return -EINVAL;
+      return kvm_vm_ioctl_enable_dirty_log_ring(k, cap_v.args.at(0));
   }
   return kvm_vm_ioctl_enable_cap(k, cap_v);
 }
@@ -698,12 +730,24 @@ function kvm_vcpu_ioctl_async(filp: file, cmd: number, arg: bigint): Promise<num
 
 /**
  * `kvm_vcpu_mmap()`: page 0 is `kvm_run`, page 1 the PIO data, page 2 the
- * coalesced MMIO ring. A private mapping is allowed, as in the kernel; the
- * simulator shares it anyway (there is no copy-on-write of these pages).
+ * coalesced MMIO ring, and from `KVM_DIRTY_LOG_PAGE_OFFSET` the dirty ring,
+ * which must be mapped shared and not executable. A private mapping of the
+ * other pages is allowed, as in the kernel; the simulator shares it anyway
+ * (there is no copy-on-write of these pages).
  */
 function kvm_vcpu_mmap(filp: file, vma: vm_area_struct): number {
   const vcpu = filp.private_data as kvm_vcpu;
-  vma.backing = new chunked_backing([vcpu.run_buffer], Infinity);
+  const pages = (vma.vm_end - vma.vm_start) / PAGE_SIZE;
+  if (
+    (kvm_page_in_dirty_ring(vcpu.kvm, vma.vm_pgoff) ||
+      kvm_page_in_dirty_ring(vcpu.kvm, vma.vm_pgoff + pages - 1)) &&
+    ((vma.vm_flags & VM_EXEC) || !(vma.vm_flags & VM_SHARED))
+  ) {
+    return -EINVAL;
+  }
+  vma.backing = vcpu.dirty_ring
+    ? new kvm_vcpu_ring_backing(vcpu.run_buffer, vcpu.dirty_ring)
+    : new chunked_backing([vcpu.run_buffer], Infinity);
   return 0;
 }
 
