@@ -63,6 +63,7 @@ import {
   KVM_X86_DISABLE_EXITS_HLT,
 } from "../../../../../../include/linux/kvm.ts";
 import {
+  KVM_EXIT_HYPERCALL_LONG_MODE,
   KVM_X86_QUIRK_FIX_HYPERCALL_INSN,
   KVM_X86_QUIRK_OUT_7E_INC_RIP,
 } from "../../../../../../include/asm/kvm.ts";
@@ -97,6 +98,7 @@ import {
 } from "../../../../../cpu/vmcs.ts";
 import type { guest_memslot } from "../../../../../cpu/memory.ts";
 import {
+  EFER_LMA,
   EPT_VIOLATION_ACC_INSTR,
   EPT_VIOLATION_ACC_WRITE,
   EPT_VIOLATION_GVA_TRANSLATED,
@@ -136,6 +138,7 @@ import {
   VCPU_REGS_RDX,
   VCPU_REGS_RSI,
   VMX_EXIT_REASONS_FAILED_VMENTRY,
+  X86_CR0_PE,
   X86_EFLAGS_IF,
 } from "../../../../../cpu/vmx.ts";
 import { kvm_build_memory_map } from "../../../../virt/kvm/memslot_map.ts";
@@ -144,6 +147,43 @@ import {
   kvm_dirty_ring_mark_page_dirty,
 } from "../../../../virt/kvm/dirty_ring.ts";
 import { kvm_cpuid } from "../cpuid.ts";
+import {
+  PIO_DATA_OFFSET,
+  R_APIC_BASE,
+  R_DIRTY_REGS,
+  R_EXIT_REASON,
+  R_FAIL_ENTRY_CPU,
+  R_FAIL_ENTRY_REASON,
+  R_FLAGS,
+  R_HC_ARGS,
+  R_HC_FLAGS,
+  R_HC_NR,
+  R_HC_RET,
+  R_IF_FLAG,
+  R_IMMEDIATE_EXIT,
+  R_INTERNAL_DATA,
+  R_INTERNAL_NDATA,
+  R_INTERNAL_SUBERROR,
+  R_IO_COUNT,
+  R_IO_DATA_OFFSET,
+  R_IO_DIRECTION,
+  R_IO_PORT,
+  R_IO_SIZE,
+  R_MF_FLAGS,
+  R_MF_GPA,
+  R_MF_SIZE,
+  R_MMIO_DATA,
+  R_MMIO_IS_WRITE,
+  R_MMIO_LEN,
+  R_MMIO_PHYS_ADDR,
+  R_MSR_DATA,
+  R_MSR_ERROR,
+  R_MSR_INDEX,
+  R_MSR_REASON,
+  R_READY_FOR_INJECTION,
+  R_REQUEST_INTERRUPT_WINDOW,
+  R_VALID_REGS,
+} from "../kvm_run.ts";
 import {
   apic_has_pending_timer,
   apic_mmio_read,
@@ -192,48 +232,8 @@ import {
 
 export { GuestCodeError };
 
-// kvm_run (include/uapi/linux/kvm.h), offsets into the vCPU's mmap area.
-const R_IMMEDIATE_EXIT = offsetof(kvm_run, "immediate_exit");
-const R_EXIT_REASON = offsetof(kvm_run, "exit_reason");
-const R_READY_FOR_INJECTION = offsetof(kvm_run, "ready_for_interrupt_injection");
-const R_IF_FLAG = offsetof(kvm_run, "if_flag");
-const R_REQUEST_INTERRUPT_WINDOW = offsetof(kvm_run, "request_interrupt_window");
-const R_FLAGS = offsetof(kvm_run, "flags");
 const R_CR8 = offsetof(kvm_run, "cr8");
-const R_APIC_BASE = offsetof(kvm_run, "apic_base");
-const R_VALID_REGS = offsetof(kvm_run, "kvm_valid_regs");
-const R_DIRTY_REGS = offsetof(kvm_run, "kvm_dirty_regs");
-const R_FAIL_ENTRY_REASON = offsetof(kvm_run, "fail_entry.hardware_entry_failure_reason");
-const R_FAIL_ENTRY_CPU = offsetof(kvm_run, "fail_entry.cpu");
-const R_IO_DIRECTION = offsetof(kvm_run, "io.direction");
-const R_IO_SIZE = offsetof(kvm_run, "io.size");
-const R_IO_PORT = offsetof(kvm_run, "io.port");
-const R_IO_COUNT = offsetof(kvm_run, "io.count");
-const R_IO_DATA_OFFSET = offsetof(kvm_run, "io.data_offset");
-const R_MMIO_PHYS_ADDR = offsetof(kvm_run, "mmio.phys_addr");
-const R_MMIO_DATA = offsetof(kvm_run, "mmio.data");
-const R_MMIO_LEN = offsetof(kvm_run, "mmio.len");
-const R_MMIO_IS_WRITE = offsetof(kvm_run, "mmio.is_write");
-const R_HC_NR = offsetof(kvm_run, "hypercall.nr");
-const R_HC_ARGS = offsetof(kvm_run, "hypercall.args");
-const R_HC_RET = offsetof(kvm_run, "hypercall.ret");
-const R_HC_FLAGS = offsetof(kvm_run, "hypercall.flags");
-const R_MSR_ERROR = offsetof(kvm_run, "msr.error");
-const R_MSR_REASON = offsetof(kvm_run, "msr.reason");
-const R_MSR_INDEX = offsetof(kvm_run, "msr.index");
-const R_MSR_DATA = offsetof(kvm_run, "msr.data");
-const R_INTERNAL_SUBERROR = offsetof(kvm_run, "internal.suberror");
-const R_INTERNAL_NDATA = offsetof(kvm_run, "internal.ndata");
-const R_INTERNAL_DATA = offsetof(kvm_run, "internal.data");
-const R_MF_FLAGS = offsetof(kvm_run, "memory_fault.flags");
-const R_MF_GPA = offsetof(kvm_run, "memory_fault.gpa");
-const R_MF_SIZE = offsetof(kvm_run, "memory_fault.size");
 
-/** `KVM_PIO_PAGE_OFFSET`: the PIO data page is page 1 of the vCPU mapping. */
-export const KVM_PIO_PAGE_OFFSET = 1;
-const PIO_DATA_OFFSET = KVM_PIO_PAGE_OFFSET * 4096;
-/** `KVM_EXIT_HYPERCALL_LONG_MODE`: `hypercall.flags` bit 0, the guest was in 64-bit mode. */
-export const KVM_EXIT_HYPERCALL_LONG_MODE = 1n;
 /** `XCR_XFEATURE_ENABLED_MASK`: XCR0, the only XCR. */
 const XCR_XFEATURE_ENABLED_MASK = 0;
 
@@ -260,9 +260,6 @@ const V_MAXPHYADDR = V("maxphyaddr");
 const V_FEP = V("force_emulation_prefix");
 const V_FIX_HC = V("fix_hypercall_insn");
 const V_IO_DATA = V("io_data");
-
-const EFER_LMA = 1 << 10;
-const X86_CR0_PE = 1;
 
 /** `struct vcpu_vmx`: the host side of one vCPU's VMX state. */
 interface vcpu_vmx {
