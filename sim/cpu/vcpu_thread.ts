@@ -35,7 +35,7 @@
 // own timeouts).
 import type {} from "./worker.ts";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import { in_deno_test, in_vcpu_worker } from "../../include/libc/process.ts";
+import { IMAGE_INSTANCE_PARAM, in_deno_test, in_vcpu_worker } from "../../include/libc/process.ts";
 import { GuestCodeError } from "../../include/guest_code.ts";
 
 export { GuestCodeError };
@@ -63,6 +63,9 @@ import {
   VMCS_KILL_STOP,
   type vmcs_view,
 } from "./vmcs.ts";
+
+/** The instance query of a re-imported guest image in stack frames. */
+const IMAGE_INSTANCE_QUERY = new RegExp(`\\?${IMAGE_INSTANCE_PARAM}=\\d+`, "g");
 
 /** Iterations of `Atomics.load` before the host sleeps in `Atomics.wait`: an exit usually comes sooner. */
 const SPIN_ITERATIONS = 20000;
@@ -521,8 +524,12 @@ export class vcpu_thread {
    */
   guest_error(): string {
     const n = this.vmcs.crash_len;
-    if (n > 0) return new TextDecoder().decode(this.vmcs.crash_text.$bytes.slice(0, n));
-    return this.#error;
+    const text = n > 0
+      ? new TextDecoder().decode(this.vmcs.crash_text.$bytes.slice(0, n))
+      : this.#error;
+    // A reused worker's image is a fresh instance of the same module: its
+    // frames name the module file, as a fresh worker's do.
+    return text.replaceAll(IMAGE_INSTANCE_QUERY, "");
   }
 
   /**

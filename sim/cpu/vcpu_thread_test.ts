@@ -141,6 +141,22 @@ Deno.test("a freed vCPU's worker serves the next vCPU, which starts from the ima
   }
 });
 
+Deno.test("a reused worker's guest stack names the image file, as a fresh worker's does", () => {
+  const old = fresh_pool(1);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const vm = new test_vm();
+      using v = vm.vcpu(guest_throws);
+      expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+      skip(v);
+      assertEquals(v.enter(), SIM_EXIT_REASON_GUEST_CRASH);
+      assertMatch(v.guest_error(), /guest_throws \(file:\/\/\/.*\/guest\.ts:\d+:\d+\)/);
+    }
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+});
+
 Deno.test("a reused worker reads the next VM's memory, not the last one's (TLB, memory map)", () => {
   const old = fresh_pool(1);
   try {
