@@ -171,28 +171,33 @@ export function td_vapic_rdmsr(v: td_vapic, msr: number): bigint | null {
   return BigInt(reg(v, (msr - APIC_BASE_MSR) << 4));
 }
 
+/** What a WRMSR to a virtualized x2APIC MSR did (see {@linkcode td_vapic_wrmsr}). */
+export type td_vapic_write_result = "done" | "gp" | "apic_write";
+
 /**
- * WRMSR of a virtualized x2APIC MSR: TPR, EOI (0 only) and SELF IPI
- * (vector in bits 7:0) act on the virtual APIC; reserved bits set or a
- * read-only register (PPR, ISR, TMR, IRR) are `false` (#GP).
+ * WRMSR of a virtualized x2APIC MSR: TPR and EOI (0 only) act on the virtual
+ * APIC, reserved bits set are #GP, as is a write to a read-only register
+ * (PPR, ISR, TMR, IRR). SELF IPI is virtualized only for a legal vector
+ * (16..255, bits 63:8 clear); any other value is an APIC-write VM exit,
+ * which the module reflects to the TD as #VE.
  */
-export function td_vapic_wrmsr(v: td_vapic, msr: number, data: bigint): boolean {
+export function td_vapic_wrmsr(v: td_vapic, msr: number, data: bigint): td_vapic_write_result {
   switch (msr) {
     case MSR_TPR:
-      if (data >> 8n) return false;
+      if (data >> 8n) return "gp";
       set_reg(v, APIC_TASKPRI, Number(data));
       ppr_virtualization(v);
-      return true;
+      return "done";
     case MSR_EOI:
-      if (data) return false;
+      if (data) return "gp";
       eoi_virtualization(v);
-      return true;
+      return "done";
     case MSR_SELF_IPI:
-      if (data >> 8n) return false;
+      if (data >> 8n || data < 16n) return "apic_write";
       self_ipi_virtualization(v, Number(data));
-      return true;
+      return "done";
   }
-  return false;
+  return "gp";
 }
 
 /**

@@ -104,6 +104,7 @@ import {
   KVM_MAP_GPA_RANGE_ENCRYPTED,
 } from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
+import { APIC_SELF_IPI } from "../../../../../../include/asm/apicdef.ts";
 import {
   PIO_DATA_OFFSET,
   R_DIRTY_REGS,
@@ -1128,6 +1129,14 @@ function tdx_handle_ept_violation(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view): num
 
 const msr_data = [0n];
 
+/**
+ * `EXIT_REASON_APIC_WRITE` (SDM vol. 3D, appendix C): a write the CPU could
+ * not virtualize; the exit qualification is the register's page offset.
+ * The module reflects it to the TD as #VE (kvm-unit-tests' TDX x2APIC test
+ * expects #VE for a SELF IPI write of vector 0..15).
+ */
+const EXIT_REASON_APIC_WRITE = 56;
+
 /** MSRs the TDX module lets the TD access natively (no #VE). */
 const TD_NATIVE_MSRS = new Set<number>([
   msr.MSR_EFER,
@@ -1169,7 +1178,9 @@ function tdx_native_msr(vcpu: kvm_vcpu, v: vmcs_view, write: boolean): number {
     const vapic = to_tdx(vcpu).vp.vapic;
     if (write) {
       const d = (v.regs.at(2) & 0xffffffffn) << 32n | (v.regs.at(0) & 0xffffffffn);
-      if (!td_vapic_wrmsr(vapic, index, d)) return inject(v, GP_VECTOR, 0);
+      const w = td_vapic_wrmsr(vapic, index, d);
+      if (w === "gp") return inject(v, GP_VECTOR, 0);
+      if (w === "apic_write") return inject_ve(v, EXIT_REASON_APIC_WRITE, BigInt(APIC_SELF_IPI));
     } else {
       const d = td_vapic_rdmsr(vapic, index);
       if (d === null) return inject(v, GP_VECTOR, 0);
