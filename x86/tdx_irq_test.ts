@@ -46,8 +46,6 @@ import {
   APIC_EOI,
   APIC_ICR,
   APIC_LVTT,
-  APIC_SPIV,
-  APIC_SPIV_APIC_ENABLED,
   APIC_TDCR,
   APIC_TMICT,
   x2apic_write_reg,
@@ -64,6 +62,7 @@ import {
 import { is_tdx_supported } from "../include/x86/tdx/tdx_util.ts";
 import {
   tdx_assert_error,
+  tdx_guest_x2apic_enable,
   tdx_run,
   tdx_test_assert_success,
   tdx_test_fatal,
@@ -124,7 +123,7 @@ function vcpu_halted(vcpu: kvm_vcpu): boolean {
 
 /** Guest (one vCPU): halts until the host's MSI arrives. */
 export function guest_msi_wakes_hlt(): void {
-  td_x2apic_write(APIC_SPIV, BigInt(APIC_SPIV_APIC_ENABLED | 0xff));
+  tdx_guest_x2apic_enable();
   const hlts = td_halt_until_irq();
   tdx_test_report_to_user_space(hlts);
   tdx_test_report_to_user_space(Number(last_vector.value));
@@ -173,7 +172,7 @@ export function guest_ipi_sender(): void {
 
 /** Guest (vCPU 1): halts until the IPI arrives. */
 export function guest_ipi_halter(): void {
-  td_x2apic_write(APIC_SPIV, BigInt(APIC_SPIV_APIC_ENABLED | 0xff));
+  tdx_guest_x2apic_enable();
   halter_ready.value = 1n;
   td_halt_until_irq();
   if (last_vector.value !== BigInt(IRQ_VECTOR)) tdx_test_fatal(last_vector.value);
@@ -191,7 +190,7 @@ TEST("verify_td_hlt_woken_by_ipi", async () => {
 
 /** Guest: a one-shot LAPIC timer (KVM's, programmed by TDVMCALL), then HLT. */
 export function guest_timer_wakes_hlt(): void {
-  td_x2apic_write(APIC_SPIV, BigInt(APIC_SPIV_APIC_ENABLED | 0xff));
+  tdx_guest_x2apic_enable();
   td_x2apic_write(APIC_TDCR, 0xbn); // divide by 1
   td_x2apic_write(APIC_LVTT, BigInt(IRQ_VECTOR)); // one-shot, unmasked
   td_x2apic_write(APIC_TMICT, 2_000_000n); // 2 ms at 1 ns per APIC bus cycle

@@ -39,6 +39,10 @@ import {
   TDX_TEST_SUCCESS_SIZE,
 } from "./test_util_guest.ts";
 import { exit_reason_str, vcpu_run, vm_set_memory_attributes } from "../../kvm_util.ts";
+import { GUEST_ASSERT_EQ } from "../../ucall_common.ts";
+import { ref } from "../../../include/kvm_util_types.ts";
+import { APIC_BASE_MSR, APIC_SPIV, APIC_SPIV_APIC_ENABLED } from "../../../include/asm/apicdef.ts";
+import { tdg_vp_vmcall_instruction_rdmsr, tdg_vp_vmcall_instruction_wrmsr } from "./tdx.ts";
 
 export * from "./test_util_guest.ts";
 
@@ -259,4 +263,28 @@ export function tdx_test_read_64bit(vcpu: kvm_vcpu, port: number): bigint {
  */
 export function tdx_test_read_64bit_report_from_guest(vcpu: kvm_vcpu): bigint {
   return tdx_test_read_64bit(vcpu, TDX_TEST_REPORT_PORT);
+}
+
+// ---------------------------------------------------------------------------
+// Guest
+
+/**
+ * C `tdx_guest_x2apic_enable()` (guest; googleprodkernel/linux-cc's
+ * `test_util.c`, with `tdx_irqfd_migrate_test`): a TD's APIC is in x2APIC
+ * mode from the start, so what is left is the software enable: SPIV, which
+ * KVM emulates (a #VE if accessed directly), read and written back with
+ * `APIC_SPIV_APIC_ENABLED` through TDG.VP.VMCALL<RDMSR/WRMSR>. Until then
+ * KVM drops every fixed interrupt for the vCPU.
+ */
+export function tdx_guest_x2apic_enable(): void {
+  const x2apic_spiv = APIC_BASE_MSR + (APIC_SPIV >> 4);
+  const value = ref(0n);
+
+  let ret = tdg_vp_vmcall_instruction_rdmsr(x2apic_spiv, value);
+  GUEST_ASSERT_EQ(ret, 0n);
+  ret = tdg_vp_vmcall_instruction_wrmsr(
+    x2apic_spiv,
+    value.value | BigInt(APIC_SPIV_APIC_ENABLED),
+  );
+  GUEST_ASSERT_EQ(ret, 0n);
 }

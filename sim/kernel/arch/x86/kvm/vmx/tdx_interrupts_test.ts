@@ -47,11 +47,8 @@ import {
 } from "../../../../../../include/linux/kvm.ts";
 import { kvm_lapic_state, kvm_vcpu_events } from "../../../../../../include/asm/kvm.ts";
 import {
-  APIC_BASE_MSR,
   APIC_EOI,
   APIC_ISR,
-  APIC_SPIV,
-  APIC_SPIV_APIC_ENABLED,
   x2apic_read_reg,
   x2apic_write_reg,
 } from "../../../../../../include/x86/apic.ts";
@@ -74,7 +71,7 @@ import {
 } from "../../../../../../include/x86/tdx/tdx.ts";
 import { tdx_s_bit } from "../../../../../../include/x86/tdx/tdx_util.ts";
 import {
-  tdx_assert_error,
+  tdx_guest_x2apic_enable,
   tdx_run,
   tdx_test_assert_success,
   tdx_test_fatal,
@@ -87,7 +84,6 @@ import {
 import {
   tdg_vp_vmcall_get_quote,
   tdg_vp_vmcall_instruction_hlt,
-  tdg_vp_vmcall_instruction_wrmsr,
   tdg_vp_vmcall_map_gpa,
   tdg_vp_vmcall_setup_event_notify_interrupt,
 } from "../../../../../../lib/x86/tdx/tdx.ts";
@@ -113,16 +109,6 @@ export function guest_irq_handler(regs: ex_regs_view): void {
   last_vector.value = regs.vector;
   isr_word.value = x2apic_read_reg(APIC_ISR + 0x10 * Number(regs.vector >> 5n));
   x2apic_write_reg(APIC_EOI, 0);
-}
-
-/** SPIV is KVM's register: a TD writes it with TDG.VP.VMCALL<WRMSR>. */
-function td_apic_sw_enable(): void {
-  tdx_assert_error(
-    tdg_vp_vmcall_instruction_wrmsr(
-      APIC_BASE_MSR + (APIC_SPIV >> 4),
-      APIC_SPIV_APIC_ENABLED | 0xff,
-    ),
-  );
 }
 
 /** A TD with one vCPU running `guest`, the interrupt handler installed before finalization. */
@@ -162,7 +148,7 @@ async function wait_halted(vcpu: kvm_vcpu): Promise<boolean> {
 
 /** Guest: halts with interrupts enabled until one arrives, counting its TDVMCALL<HLT>s. */
 export function guest_code_hlt_wake(): void {
-  td_apic_sw_enable();
+  tdx_guest_x2apic_enable();
   cli();
   tdx_test_report_to_user_space(1);
   while (irqs_rcvd.value < 1n) {
@@ -214,7 +200,7 @@ Deno.test({
 
 /** Guest: HLT with the interrupt-blocked flag, then without it, an interrupt pending. */
 export function guest_code_hlt_blocked_flag(): void {
-  td_apic_sw_enable();
+  tdx_guest_x2apic_enable();
   cli();
   tdx_test_report_to_user_space(1);
   // IF = 0 and the flag says so: an interrupt posted meanwhile is no reason to wake.
@@ -272,7 +258,7 @@ Deno.test({
 
 /** Guest: a 4 MiB MapGPA to shared, resumed from R11 after RETRY, then the interrupt. */
 export function guest_code_map_gpa_retry(): void {
-  td_apic_sw_enable();
+  tdx_guest_x2apic_enable();
   cli();
   const gpa = MAP_GPA | tdx_s_bit.value;
   const next = ref(0n);
@@ -328,7 +314,7 @@ Deno.test({
 
 /** Guest: registers the notify vector, asks for a quote, halts until notified. */
 export function guest_code_event_notify(): void {
-  td_apic_sw_enable();
+  tdx_guest_x2apic_enable();
   cli();
   let ret = tdg_vp_vmcall_setup_event_notify_interrupt(NOTIFY_VEC);
   tdx_test_report_64bit_to_user_space(ret);
