@@ -115,13 +115,16 @@ function resolve_in_guest(rec: global_record): gva_t {
   if (!directory) {
     // Filled before it is published: the read is guest instructions, and an
     // exception (whose handler reads globals too) may interrupt it.
+    // Entry by entry up to the terminating zero: each VM reads it afresh
+    // (a pooled worker serves many), and a test declares a few globals.
     const dir = new Map<bigint, gva_t>();
-    const bytes = guest_read(IMAGE_DATA_GVA, IMAGE_DATA_DIRECTORY_SIZE);
-    const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    for (let off = 0; off + DIRECTORY_ENTRY_SIZE <= bytes.length; off += DIRECTORY_ENTRY_SIZE) {
-      const gva = dv.getBigUint64(off + 8, true);
+    for (let off = 0; off + DIRECTORY_ENTRY_SIZE <= IMAGE_DATA_DIRECTORY_SIZE;) {
+      const bytes = guest_read(IMAGE_DATA_GVA + BigInt(off), DIRECTORY_ENTRY_SIZE);
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const gva = dv.getBigUint64(8, true);
       if (gva === 0n) break;
-      dir.set(dv.getBigUint64(off, true), gva);
+      dir.set(dv.getBigUint64(0, true), gva);
+      off += DIRECTORY_ENTRY_SIZE;
     }
     directory = dir;
   }
