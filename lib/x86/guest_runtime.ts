@@ -246,6 +246,13 @@ const OPS: readonly op_def[] = [
   op("READW", ["movzwl (%rbx), %eax"], ["rbx"], ["rax"]),
   op("READL", ["mov (%rbx), %eax"], ["rbx"], ["rax"]),
   op("READQ", ["mov (%rbx), %rax"], ["rbx"], ["rax"]),
+  // A load, then a copy of the block around it into the request page: the
+  // worker serves the following loads of that block from the copy (TD
+  // runtime only, see guest_runtime_cpu.ts). RSI, RDI and RCX are scratch.
+  op("READB_BLOCK", ["movzbl (%rbx), %eax", "rep movsq"], ["rbx", "rsi", "rdi", "rcx"], ["rax"]),
+  op("READW_BLOCK", ["movzwl (%rbx), %eax", "rep movsq"], ["rbx", "rsi", "rdi", "rcx"], ["rax"]),
+  op("READL_BLOCK", ["mov (%rbx), %eax", "rep movsq"], ["rbx", "rsi", "rdi", "rcx"], ["rax"]),
+  op("READQ_BLOCK", ["mov (%rbx), %rax", "rep movsq"], ["rbx", "rsi", "rdi", "rcx"], ["rax"]),
   op("WRITEB", ["mov %al, (%rbx)"], ["rax", "rbx"]),
   op("WRITEW", ["mov %ax, (%rbx)"], ["rax", "rbx"]),
   op("WRITEL", ["mov %eax, (%rbx)"], ["rax", "rbx"]),
@@ -605,6 +612,8 @@ export const GRC_STATE = 0;
 export const GRC_RET = 1;
 /** Bytes of crash text in the text area. */
 export const GRC_TEXT_LEN = 2;
+/** `KVM_RUN`s the worker has made (a statistic: doorbells and real exits). */
+export const GRC_RUNS = 3;
 /** Byte offset of the crash text. */
 export const GRC_TEXT_OFF = 64;
 /** Bytes of `ctl`. */

@@ -44,6 +44,7 @@ import {
   GR_AREA_SIZE,
   GR_DOORBELL_PORT,
   GRC_RET,
+  GRC_RUNS,
   GRC_SIZE,
   GRC_STATE,
   GRC_TEXT_LEN,
@@ -86,6 +87,19 @@ const areas = new WeakMap<kvm_vcpu, gva_t>();
  */
 export function guest_runtime_area(vcpu: kvm_vcpu): gva_t | undefined {
   return areas.get(vcpu);
+}
+
+const hooks = new WeakMap<kvm_vcpu, runtime_vcpu>();
+
+/**
+ * How many `KVM_RUN`s `vcpu`'s runtime worker has made so far (each request's
+ * doorbell exit, and each real exit): what the guest's intrinsics cost in
+ * exits. 0 for a vCPU that does not run through the runtime.
+ *
+ * @param vcpu the vCPU
+ */
+export function guest_runtime_runs(vcpu: kvm_vcpu): number {
+  return hooks.get(vcpu)?.runs() ?? 0;
 }
 
 /**
@@ -302,6 +316,11 @@ class runtime_vcpu implements kvm_run_hook {
     }
   }
 
+  /** `KVM_RUN`s the worker has made. */
+  runs(): number {
+    return Atomics.load(this.#ctl, GRC_RUNS);
+  }
+
   release(): void {
     const worker = this.#worker;
     this.#worker = undefined;
@@ -330,5 +349,7 @@ export function guest_runtime_attach(vcpu: kvm_vcpu): void {
     ? vm_alloc_shared(vm, GR_AREA_SIZE, 0x2000n, kvm_mem_region_type.MEM_REGION_DATA)
     : undefined;
   if (area !== undefined) areas.set(vcpu, area);
-  b.set_run_hook(vcpu.fd, new runtime_vcpu(vcpu, b, area));
+  const hook = new runtime_vcpu(vcpu, b, area);
+  hooks.set(vcpu, hook);
+  b.set_run_hook(vcpu.fd, hook);
 }

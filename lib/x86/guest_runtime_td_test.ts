@@ -7,7 +7,7 @@
  */
 import "../../sim/use_sim_backend.ts";
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
-import { kvm_regs, kvm_sregs } from "../../include/asm/kvm.ts";
+import { kvm_regs, kvm_sregs, PF_VECTOR } from "../../include/asm/kvm.ts";
 import {
   KVM_EXIT_IO,
   KVM_EXIT_IO_OUT,
@@ -28,9 +28,13 @@ import {
   UCALL_DONE,
   UCALL_SYNC,
   vcpu_run,
+  vm_alloc,
   vm_is_gpa_protected,
 } from "../../include/kvm_util.ts";
-import { kvm_arch_vm_finalize_vcpus } from "../../include/x86/processor.ts";
+import {
+  kvm_arch_vm_finalize_vcpus,
+  vm_install_exception_handler,
+} from "../../include/x86/processor.ts";
 import { TDX_TEST_SUCCESS_PORT, TDX_TEST_SUCCESS_SIZE } from "../../include/x86/tdx/test_util.ts";
 import { TDG_VP_VMCALL_INSTRUCTION_IO } from "../../include/x86/tdx/tdx.ts";
 import {
@@ -54,7 +58,7 @@ import {
   guest_runtime_op_gva,
   guest_runtime_stub_offset,
 } from "./guest_runtime.ts";
-import { guest_runtime_area, GUEST_RUNTIME_ENV } from "./guest_runtime_host.ts";
+import { guest_runtime_area, GUEST_RUNTIME_ENV, guest_runtime_runs } from "./guest_runtime_host.ts";
 import * as g from "./testdata/guest_runtime_td_guest.ts";
 
 /** Runs `fn` with the runtime option on (TDs created meanwhile use the runtime). */
@@ -205,6 +209,48 @@ Deno.test("requests flow through the shared page; the TD's registers stay privat
         TDX_TEST_SUCCESS_PORT,
         TDX_TEST_SUCCESS_SIZE,
       ]);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  });
+});
+
+Deno.test("a TD's streaming loads come from a block copy; re-reads and faults stay real", async () => {
+  await with_runtime(() => {
+    const { vm, vcpu } = g.gr_td_create(g.guest_td_scan);
+    try {
+      // A region of its own, with nothing mapped after it: the first load
+      // past its end must fault as it would without the copy.
+      const scan = vm_alloc(vm, 8 * g.SCAN_QWORDS, 0x10000000n);
+      const host = user_memory(addr_gva2hva(vm, scan), 8 * g.SCAN_QWORDS);
+      const hv = new DataView(host.buffer, host.byteOffset, host.length);
+      for (let i = 0; i < g.SCAN_QWORDS; i++) hv.setBigUint64(8 * i, g.scan_value(i), true);
+      g.scan_gva.value = scan;
+      sync_global_to_guest(vm, g.scan_gva);
+      vm_install_exception_handler(vm, PF_VECTOR, g.guest_td_pf_handler);
+      kvm_arch_vm_finalize_vcpus(vm);
+
+      const uc = new_ucall();
+      const stage = (): bigint => {
+        vcpu_run(vcpu);
+        assertEquals(get_ucall(vcpu, uc), UCALL_SYNC, "guest assert or unexpected exit");
+        return uc.args.at(1);
+      };
+      const before = guest_runtime_runs(vcpu);
+      assertEquals(stage(), 1n);
+      const scanned = guest_runtime_runs(vcpu) - before;
+      // 1024 loads, each checked by the guest against the host's values, in
+      // a handful of exits: one real load, then a block copy per 2 KiB.
+      assert(scanned > 0 && scanned < 64, `${scanned} KVM_RUNs for 1024 streaming loads`);
+      const polled = guest_runtime_runs(vcpu);
+      assertEquals(stage(), 2n);
+      // The same qword again and again: a real load each time.
+      assert(guest_runtime_runs(vcpu) - polled >= 64);
+      assertEquals(stage(), 3n);
+      assertEquals(uc.args.at(2), g.PF_VALUE);
+      assertEquals(uc.args.at(3), scan + BigInt(8 * g.SCAN_QWORDS));
+      vcpu_run(vcpu);
+      assertEquals(get_ucall(vcpu, uc), UCALL_DONE);
     } finally {
       kvm_vm_free(vm);
     }

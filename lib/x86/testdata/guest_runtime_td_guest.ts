@@ -15,6 +15,7 @@ import {
   GUEST_ASSERT_EQ,
   GUEST_DONE,
   guest_global,
+  GUEST_SYNC,
   type kvm_vcpu,
   type kvm_vm,
   readq,
@@ -24,6 +25,7 @@ import {
   vm_vcpu_add,
 } from "../../../include/kvm_util.ts";
 import { ref } from "../../../include/kvm_util_types.ts";
+import { type ex_regs_view, get_cr2 } from "../../../include/x86/processor.ts";
 import { VM_SHAPE_TDX } from "../../../include/x86/processor.ts";
 import { TDG_MR_REPORT, TDX_SUCCESS } from "../../../include/x86/tdx/tdcall.ts";
 import { tdx_report, TDX_REPORT_SIZE } from "../../../include/x86/tdx/tdreport.ts";
@@ -58,6 +60,43 @@ export function guest_td_mrtd(): void {
   const mrtd = report_gva.value + BigInt(offsetof(tdx_report, "tdinfo.mrtd"));
   const q = (i: number): bigint => readq(mrtd + BigInt(8 * i));
   ucall(UCALL_SYNC, 6, q(0), q(1), q(2), q(3), q(4), q(5));
+  GUEST_DONE();
+}
+
+/** GVA of {@linkcode guest_td_scan}'s region: {@linkcode SCAN_QWORDS} private qwords, nothing after. */
+export const scan_gva = guest_global("gr_td_scan_gva", u64);
+/** Qwords in the scanned region (8 KiB: four block copies). */
+export const SCAN_QWORDS = 1024;
+/** The value the host puts in qword `i` of the region. */
+export const scan_value = (i: number): bigint => 0x5ca7_0000n + BigInt(i);
+/** What {@linkcode guest_td_pf_handler} makes the faulting load return. */
+export const PF_VALUE = 0x5a5an;
+/** CR2 of the last #PF {@linkcode guest_td_pf_handler} took. */
+export const pf_cr2 = guest_global("gr_td_pf_cr2", u64);
+
+/** Guest #PF handler: records CR2, gives the load {@linkcode PF_VALUE} and skips it. */
+export function guest_td_pf_handler(regs: ex_regs_view): void {
+  pf_cr2.value = get_cr2();
+  regs.rax = PF_VALUE;
+  regs.rip += 1n;
+}
+
+/**
+ * Guest: a sequential scan of the region (stage 1), the same qword loaded
+ * 64 times (stage 2), then a scan that runs off the region's end (stage 3:
+ * the value the first load past it returned, and CR2).
+ */
+export function guest_td_scan(): void {
+  const base = scan_gva.value;
+  for (let i = 0; i < SCAN_QWORDS; i++) GUEST_ASSERT_EQ(readq(base + BigInt(8 * i)), scan_value(i));
+  GUEST_SYNC(1);
+  for (let i = 0; i < 64; i++) GUEST_ASSERT_EQ(readq(base), scan_value(0));
+  GUEST_SYNC(2);
+  const end = base + BigInt(8 * SCAN_QWORDS);
+  GUEST_ASSERT_EQ(readq(end - 16n), scan_value(SCAN_QWORDS - 2));
+  GUEST_ASSERT_EQ(readq(end - 8n), scan_value(SCAN_QWORDS - 1));
+  const past = readq(end);
+  ucall(UCALL_SYNC, 4, 0n, 3n, past, pf_cr2.value);
   GUEST_DONE();
 }
 
