@@ -235,6 +235,12 @@ async function serve(init: vcpu_worker_init): Promise<void> {
 
 /** Forgets the VM just served and readies a fresh image instance for the next. */
 function release(init: vcpu_worker_init): void {
+  // The guest has unwound: nothing here touches the vCPU's VMCS or its VM
+  // again, so the host that waits in destroy() can go on at once.
+  const old = ctl!;
+  ctl = vmcs_bytes = vmcs_u32 = undefined;
+  Atomics.store(old, VMCS_CTL_WORKER_STATE, WORKER_RELEASED);
+  Atomics.notify(old, VMCS_CTL_WORKER_STATE);
   for (const id of guest_timers) clearTimeout(id);
   guest_timers.clear();
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = false;
@@ -242,10 +248,6 @@ function release(init: vcpu_worker_init): void {
   vcpu_worker_reused();
   cpu!.cpu_release();
   init.port.close();
-  const old = ctl!;
-  ctl = vmcs_bytes = vmcs_u32 = undefined;
-  Atomics.store(old, VMCS_CTL_WORKER_STATE, WORKER_RELEASED);
-  Atomics.notify(old, VMCS_CTL_WORKER_STATE);
   image = import_image(image_urls, ++instance);
   // A failed re-import is reported to the vCPU that would have used it.
   image.catch(() => {});
