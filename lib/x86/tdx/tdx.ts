@@ -186,8 +186,10 @@ export function tdg_vp_vmcall_instruction_wrmsr(
 /**
  * C `tdg_vp_vmcall_instruction_hlt(interrupt_blocked_flag)` (guest):
  * TDG.VP.VMCALL<Instruction.HLT>. KVM halts the vCPU in the kernel (a TD
- * always has an in-kernel LAPIC): no `KVM_EXIT_HLT`; `KVM_RUN` only returns
- * when a signal interrupts it.
+ * always has an in-kernel LAPIC): no `KVM_EXIT_HLT`. An interrupt posted to
+ * the vCPU wakes it, unless the flag says interrupts are blocked; with the
+ * flag clear and an interrupt already pending in the TD's virtual APIC it
+ * does not halt at all. Otherwise `KVM_RUN` sleeps until a signal.
  *
  * @param interrupt_blocked_flag 1 if the TD had interrupts blocked (RFLAGS.IF = 0)
  * @returns the VMM's status
@@ -318,6 +320,9 @@ export function tdg_vp_info(
  * S-bit set in `address`) or private. KVM hands it to userspace in 2 MiB
  * chunks as `KVM_EXIT_HYPERCALL` (`KVM_HC_MAP_GPA_RANGE`) if userspace
  * enabled that exit, and answers `TDG_VP_VMCALL_SUBFUNC_UNSUPPORTED` if not.
+ * An interrupt posted to the vCPU between two chunks ends the call with
+ * `TDG_VP_VMCALL_RETRY` and R11 = the first GPA not converted, from which
+ * the guest calls again.
  *
  * @param address the first GPA, with the S-bit for a conversion to shared
  * @param size the size in bytes (4 KiB aligned)
@@ -481,7 +486,8 @@ export function tdg_vp_vmcall_get_quote(
  * TDG.VP.VMCALL<SetupEventNotifyInterrupt> (guest): ask the VMM to notify
  * events with interrupt `vector`. KVM refuses a vector outside 32..255
  * (`TDG_VP_VMCALL_INVALID_OPERAND`) and passes the others to userspace as
- * `KVM_EXIT_TDX` (`run.tdx.setup_event_notify`).
+ * `KVM_EXIT_TDX` (`run.tdx.setup_event_notify`). KVM never raises the
+ * vector itself: the VMM does (e.g. with an MSI when a GetQuote is done).
  *
  * @param vector the interrupt vector
  * @returns the VMM's status
