@@ -592,6 +592,11 @@ export interface guest_runtime_worker_init {
   /** The VM is a TD: the TD runtime, whose registers the host cannot read. */
   td: boolean;
   /**
+   * Streaming loads may come from block copies (`guest_runtime_cpu.ts`): a
+   * TD with this one vCPU, whose memory no other vCPU writes meanwhile.
+   */
+  block_loads: boolean;
+  /**
    * The host thread makes each KVM_RUN, asked through `ctl`
    * ({@linkcode GRS_HOST_RUN}): the simulator, whose kernel runs there.
    */

@@ -643,8 +643,12 @@ function copy_out(gva: bigint, bytes: Uint8Array): void {
 // is one) ends the copy's validity. Loads served so are a run of loads with
 // nothing else between them in program order, all returning the values of
 // one instant, which is what the CPU would return had it executed them all
-// at that instant: a legal execution, for other vCPUs and the host too. A
-// load of a byte already served (a polling loop) is a real load again.
+// at that instant, provided the copy is of one instant too: `rep movsq` is
+// not atomic, so a writer running meanwhile could tear it in a way no order
+// of the single loads could. Hence only a TD with one vCPU copies blocks
+// (the host can still write its shared pages from another thread while it
+// runs, which selftests do not). A load of a byte already served (a polling
+// loop) is a real load again.
 
 /** Bytes of a block copy: the request page's buffer; aligned, so always within one page. */
 const BLOCK = GR_BUF_SIZE;
@@ -733,7 +737,7 @@ function real_read(op: number, gva: gva_t): bigint {
 }
 
 function mem_read(op: number, gva: gva_t): bigint {
-  if (init!.td) return block_read(op, big(gva));
+  if (init!.block_loads) return block_read(op, big(gva));
   return real_read(op, gva);
 }
 

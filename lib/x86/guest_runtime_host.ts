@@ -204,6 +204,9 @@ class runtime_vcpu implements kvm_run_hook {
       ctl: this.#ctl_buf,
       images: [vm.image!.url],
       td: vm.type === KVM_X86_TDX_VM,
+      // A TD's vCPUs are all created before it is finalized, so the count
+      // is final by the first doorbell.
+      block_loads: vm.type === KVM_X86_TDX_VM && vm.vcpus.length === 1,
       host_run: this.#b.name !== "kvm",
     };
     if (init.host_run) {
