@@ -21,7 +21,8 @@ import {
 } from "../include/asm/kvm.ts";
 import { MAP_SHARED, PROT_READ, PROT_WRITE } from "../include/linux/mman.ts";
 import { guest_code_record } from "../include/guest_code.ts";
-import { tdcall } from "./cpu/insn.ts";
+import { set_exe_file } from "./backend.ts";
+import { td_bench_guest, TD_BENCH_IMAGE } from "./testdata/td_bench_guest.ts";
 import { anon, open_kvm } from "./kernel/testdata/util.ts";
 import {
   capabilities,
@@ -33,11 +34,8 @@ import {
   td_up_to_init_vcpu,
 } from "./kernel/testdata/raw_td.ts";
 
-/** The bench guest: one port write. */
-export function td_bench_guest(): void {
-  tdcall(0, { rcx: 0xfc00n, r10: 0n, r11: 30n, r12: 1n, r13: 1n, r14: 0x80n, r15: 1n });
-  for (;;) tdcall(0, { rcx: 0xfc00n, r10: 0n, r11: 12n, r12: 0n });
-}
+// The vCPU workers import only the guest function, not this module's setup.
+set_exe_file([TD_BENCH_IMAGE]);
 
 const SLOT_SIZE = 2n << 20n;
 const kvm = open_kvm();
