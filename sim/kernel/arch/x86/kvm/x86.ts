@@ -248,6 +248,7 @@ import {
   kvm_apic_latch_sipi,
   KVM_APIC_REG_SIZE,
   kvm_apic_set_state,
+  KVM_APIC_SIPI,
   kvm_apic_take_events,
   kvm_get_lapic_tscdeadline_msr,
   kvm_lapic_after_set_cpuid,
@@ -259,6 +260,7 @@ import {
   kvm_x2apic_msr_read,
   kvm_x2apic_msr_write,
   set_lapic_host_ops,
+  vcpu_apic,
 } from "./lapic.ts";
 import {
   type cpuid_entry,
@@ -2294,6 +2296,15 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
 }
 
 /**
+ * `kvm_apic_init_sipi_allowed()` (lapic.h): not in SMM (the simulator has
+ * none) and not blocked by the vendor: `vt_apic_init_signal_blocked()`
+ * blocks INIT and SIPI for a TD always (the TDX module owns its reset).
+ */
+export function kvm_apic_init_sipi_allowed(vcpu: kvm_vcpu): boolean {
+  return !is_td(vcpu.kvm);
+}
+
+/**
  * `kvm_apic_accept_events()` (lapic.c): a latched INIT resets the vCPU
  * (`kvm_vcpu_reset(vcpu, true)`) and parks an AP in INIT_RECEIVED (the BSP
  * stays RUNNABLE); a latched SIPI starts a vCPU waiting in INIT_RECEIVED at
@@ -2303,6 +2314,12 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
  */
 export function kvm_apic_accept_events(vcpu: kvm_vcpu): void {
   if (!irqchip_in_kernel(vcpu.kvm) || !kvm_apic_has_pending_init_or_sipi(vcpu)) return;
+  if (!kvm_apic_init_sipi_allowed(vcpu)) {
+    // A blocked INIT stays pending; a SIPI is dropped (no wait-for-SIPI).
+    const apic = vcpu_apic(vcpu);
+    if (apic) apic.pending_events &= ~KVM_APIC_SIPI;
+    return;
+  }
   const { init, sipi } = kvm_apic_take_events(vcpu);
   if (init) {
     kvm_vcpu_reset(vcpu, true);

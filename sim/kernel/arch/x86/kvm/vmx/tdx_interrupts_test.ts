@@ -6,7 +6,8 @@
  * is an event for KVM; MapGPA stops with RETRY between chunks when an
  * interrupt is posted; SetupEventNotifyInterrupt's vector is the VMM's to
  * raise (KVM only passes the request on); and the host ioctls that would
- * reach the TD's APIC or events are refused with KVM's errnos.
+ * reach the TD's APIC or events are refused with KVM's errnos; INIT and
+ * SIPI never reach a TD vCPU.
  *
  * @module
  */
@@ -362,6 +363,53 @@ Deno.test({
       assertEquals(signal_msi(vm, 0, vector), 1);
       assertEquals(await run, 0);
       assertEquals(tdx_test_read_report_from_guest(vcpu), NOTIFY_VEC);
+      tdx_run(vcpu);
+      tdx_test_assert_success(vcpu);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Guest: halts with interrupts enabled; resumes only for a fixed interrupt. */
+export function guest_code_init_blocked(): void {
+  tdx_guest_x2apic_enable();
+  tdx_test_report_to_user_space(1);
+  cli();
+  while (irqs_rcvd.value < 1n) {
+    sti();
+    const ret = tdg_vp_vmcall_instruction_hlt(0);
+    cli();
+    if (ret) tdx_test_fatal(ret);
+  }
+  tdx_test_report_to_user_space(2);
+  tdx_test_success();
+}
+
+Deno.test({
+  name: "TD: INIT and SIPI are blocked (vt_apic_init_signal_blocked()): an INIT neither wakes " +
+    "nor resets a halted TD vCPU",
+  ignore: in_guest_worker(),
+  fn() {
+    const { vm, vcpu } = td_create(guest_code_init_blocked);
+    try {
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 1);
+      assertEquals(__vcpu_run(vcpu), -1);
+      assertEquals(errno_get(), EINTR);
+      assertEquals(mp_state(vcpu), KVM_MP_STATE_HALTED);
+      const msi = kvm_msi.alloc();
+      msi.address_lo = 0xfee00000;
+      msi.data = 5 << 8; // delivery mode INIT
+      assertEquals(__vm_ioctl(vm, KVM_SIGNAL_MSI, msi), 1); // the APIC takes it, KVM holds it
+      msi.data = (6 << 8) | 0x10; // a SIPI: dropped
+      assertEquals(__vm_ioctl(vm, KVM_SIGNAL_MSI, msi), 1);
+      assertEquals(__vcpu_run(vcpu), -1);
+      assertEquals(errno_get(), EINTR);
+      assertEquals(mp_state(vcpu), KVM_MP_STATE_HALTED);
+      assertEquals(signal_msi(vm, 0, VEC), 1);
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 2);
       tdx_run(vcpu);
       tdx_test_assert_success(vcpu);
     } finally {

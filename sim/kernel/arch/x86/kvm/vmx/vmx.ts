@@ -204,6 +204,7 @@ import {
   guest_pv_has,
   irqchip_in_kernel,
   kvm_apic_accept_events,
+  kvm_apic_init_sipi_allowed,
   kvm_get_msr,
   kvm_msr_allowed,
   KVM_MSR_RET_FILTERED,
@@ -574,7 +575,7 @@ function kvm_cpu_has_interrupt(vcpu: kvm_vcpu): boolean {
  * blocked, as KVM does (it then resumes after its HLT).
  */
 function kvm_vcpu_check_block(vcpu: kvm_vcpu): boolean {
-  if (kvm_apic_has_pending_init_or_sipi(vcpu)) return true;
+  if (kvm_apic_has_pending_init_or_sipi(vcpu) && kvm_apic_init_sipi_allowed(vcpu)) return true;
   if (vcpu.arch.mp_state === KVM_MP_STATE_INIT_RECEIVED) return false;
   if (pv_unhalted.has(vcpu)) return true;
   if (kvm_vcpu_has_events(vcpu)) return true;
@@ -587,7 +588,7 @@ function kvm_vcpu_check_block(vcpu: kvm_vcpu): boolean {
  * see {@linkcode tdx_interrupt_allowed}).
  */
 export function kvm_vcpu_has_events(vcpu: kvm_vcpu): boolean {
-  if (kvm_apic_has_pending_init_or_sipi(vcpu)) return true;
+  if (kvm_apic_has_pending_init_or_sipi(vcpu) && kvm_apic_init_sipi_allowed(vcpu)) return true;
   if (vcpu.arch.events.nmi.pending && !(vcpu.arch.vmcs.interruptibility_info & 3)) return true;
   return interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vcpu);
 }
