@@ -15,6 +15,11 @@
 
 import { kvm_set_msi } from "../../arch/x86/kvm/irq_comm.ts";
 import { kvm_vcpu_ioctl_get_stats_fd, kvm_vm_ioctl_get_stats_fd } from "./binary_stats.ts";
+import {
+  kvm_vcpu_mmap_backing,
+  kvm_vm_ioctl_register_coalesced_mmio,
+  kvm_vm_ioctl_unregister_coalesced_mmio,
+} from "./coalesced_mmio.ts";
 import { KVM_MAX_IRQ_ROUTES, kvm_vm_ioctl_set_gsi_routing } from "./irqchip.ts";
 import { kvm_vm_ioctl_irqfd } from "./eventfd.ts";
 import {
@@ -32,6 +37,7 @@ import {
   KVM_CAP_BINARY_STATS_FD,
   KVM_CAP_CHECK_EXTENSION_VM,
   KVM_CAP_COALESCED_MMIO,
+  KVM_CAP_COALESCED_PIO,
   KVM_CAP_DESTROY_MEMORY_REGION_WORKS,
   KVM_CAP_DIRTY_LOG_RING,
   KVM_CAP_DIRTY_LOG_RING_ACQ_REL,
@@ -50,6 +56,7 @@ import {
   KVM_CHECK_EXTENSION,
   KVM_CLEAR_DIRTY_LOG,
   KVM_COALESCED_MMIO_PAGE_OFFSET,
+  kvm_coalesced_mmio_zone,
   KVM_CREATE_GUEST_MEMFD,
   kvm_create_guest_memfd,
   KVM_CREATE_VCPU,
@@ -73,6 +80,7 @@ import {
   KVM_MSI_VALID_DEVID,
   KVM_PRE_FAULT_MEMORY,
   kvm_pre_fault_memory,
+  KVM_REGISTER_COALESCED_MMIO,
   KVM_RESET_DIRTY_RINGS,
   KVM_RUN,
   KVM_SET_FPU,
@@ -83,6 +91,7 @@ import {
   KVM_SET_USER_MEMORY_REGION,
   KVM_SET_USER_MEMORY_REGION2,
   KVM_SIGNAL_MSI,
+  KVM_UNREGISTER_COALESCED_MMIO,
   kvm_userspace_memory_region,
   kvm_userspace_memory_region2,
   KVMIO,
@@ -91,7 +100,6 @@ import { O_RDWR } from "../../../../include/linux/fcntl.ts";
 import { file, type file_operations } from "../../fs/file.ts";
 import {
   access_ok,
-  chunked_backing,
   PAGE_ALIGNED,
   PAGE_SHIFT,
   PAGE_SIZE,
@@ -177,6 +185,7 @@ const gmem_v = kvm_create_guest_memfd.view(scratch);
 const cap_v = kvm_enable_cap.view(scratch);
 const msi_v = kvm_msi.view(scratch);
 const prefault_v = kvm_pre_fault_memory.view(scratch);
+const zone_v = kvm_coalesced_mmio_zone.view(scratch);
 
 function copy_arg(arg: bigint, size: number): number {
   return current.mm.copy_from_user(scratch_u8, arg, size);
@@ -236,8 +245,9 @@ export function kvm_vm_ioctl_check_extension_generic(k: kvm | null, arg: bigint)
     case KVM_CAP_SYSTEM_EVENT_DATA:
       return 1;
     case KVM_CAP_COALESCED_MMIO:
-      // The ring page exists in the vCPU mapping; no zone is ever coalesced.
       return KVM_COALESCED_MMIO_PAGE_OFFSET;
+    case KVM_CAP_COALESCED_PIO:
+      return 1;
     case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
       return kvm_check_manual_dirty_log_protect();
     case KVM_CAP_DIRTY_LOG_RING:
@@ -548,6 +558,8 @@ export const kvm_vm_ioctl_requests: readonly number[] = [
   KVM_CHECK_EXTENSION,
   KVM_SET_MEMORY_ATTRIBUTES,
   KVM_CREATE_GUEST_MEMFD,
+  KVM_REGISTER_COALESCED_MMIO,
+  KVM_UNREGISTER_COALESCED_MMIO,
   KVM_GET_DIRTY_LOG,
   KVM_CLEAR_DIRTY_LOG,
   KVM_RESET_DIRTY_RINGS,
@@ -580,6 +592,12 @@ function kvm_vm_ioctl(filp: file, cmd: number, arg: bigint): number {
     case KVM_SET_MEMORY_ATTRIBUTES:
       if (copy_arg(arg, kvm_memory_attributes.size)) return -EFAULT;
       return kvm_vm_ioctl_set_mem_attributes(k);
+    case KVM_REGISTER_COALESCED_MMIO:
+      if (copy_arg(arg, kvm_coalesced_mmio_zone.size)) return -EFAULT;
+      return kvm_vm_ioctl_register_coalesced_mmio(k, zone_v);
+    case KVM_UNREGISTER_COALESCED_MMIO:
+      if (copy_arg(arg, kvm_coalesced_mmio_zone.size)) return -EFAULT;
+      return kvm_vm_ioctl_unregister_coalesced_mmio(k, zone_v);
     case KVM_CREATE_GUEST_MEMFD:
       if (copy_arg(arg, kvm_create_guest_memfd.size)) return -EFAULT;
       return kvm_gmem_create(k, gmem_v);
@@ -747,7 +765,7 @@ function kvm_vcpu_mmap(filp: file, vma: vm_area_struct): number {
   }
   vma.backing = vcpu.dirty_ring
     ? new kvm_vcpu_ring_backing(vcpu.run_buffer, vcpu.dirty_ring)
-    : new chunked_backing([vcpu.run_buffer], Infinity);
+    : new kvm_vcpu_mmap_backing(vcpu);
   return 0;
 }
 

@@ -218,6 +218,7 @@ import {
 import { anon_chunk_pin, anon_chunk_unpin } from "../../../../mm/mmap.ts";
 import { vcpu_stat } from "../x86_stats.ts";
 import { kvm_stats_log_hist_update } from "../../../../include/linux/kvm_stats.ts";
+import { kvm_coalesced_io_write } from "../../../../virt/kvm/coalesced_mmio.ts";
 import { kvm_pic_read_irq, picdev_read, picdev_write, set_pic_kick, vpic } from "../i8259.ts";
 import { ioapic_mmio_read, ioapic_mmio_write } from "../ioapic.ts";
 import {
@@ -1054,7 +1055,9 @@ function kernel_pio(
   }
   let data = 0;
   for (let i = 0; i < size; i++) data |= vmx.u8[V_REGS + i]! << (8 * i);
-  return picdev_write(vcpu.kvm, port, size, data >>> 0);
+  if (picdev_write(vcpu.kvm, port, size, data >>> 0)) return true;
+  // A coalesced PIO zone on the bus queues the OUT in the ring instead.
+  return kvm_coalesced_io_write(vcpu, true, BigInt(port), vmx.u8.slice(V_REGS, V_REGS + size));
 }
 
 /** `complete_fast_pio_out()`: the OUT completes unless userspace moved RIP. */
@@ -1316,6 +1319,14 @@ function mmio_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): number {
   const run = vcpu.run;
   const len = Math.min(vmx.dv.getUint32(V_MMIO_LEN, true), 8);
   const is_write = vmx.dv.getUint32(V_MMIO_IS_WRITE, true) !== 0;
+  // vcpu_mmio_write(): a coalesced zone on the MMIO bus takes a write it wholly contains
+  // while the ring has room; the write then completes without an exit.
+  if (
+    is_write &&
+    kvm_coalesced_io_write(vcpu, false, BigInt(gpa), vmx.u8.slice(V_MMIO_DATA, V_MMIO_DATA + len))
+  ) {
+    return skip_emulated_instruction(vmx);
+  }
   // x86_emulate_instruction(): an access the kernel cannot complete goes to userspace.
   vcpu_stat(vcpu).mmio_exits++;
   set_exit_reason(vcpu, KVM_EXIT_MMIO);
