@@ -279,6 +279,14 @@ export const backend: sim_backend = {
     }
   },
 
+  madvise(addr: bigint, length: bigint, advice: number): number {
+    try {
+      return current.mm.do_madvise(addr, length, advice, vfs_fallocate);
+    } catch (e) {
+      return bug(e, "madvise()");
+    }
+  },
+
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number {
     const f = fget(fd);
     if (!f) return -EBADF;

@@ -49,6 +49,8 @@ export interface Backend {
   ): bigint;
   /** `munmap(2)`. */
   munmap(addr: bigint, length: bigint): number;
+  /** `madvise(2)`: 0, or `-errno`. */
+  madvise(addr: bigint, length: bigint, advice: number): number;
   /** `fallocate(2)`. */
   fallocate(fd: number, mode: number, offset: bigint, len: bigint): number;
   /** `read(2)` into user memory at `buf`. */

@@ -27,6 +27,7 @@ export const SYS = {
   fstat: 5n,
   mmap: 9n,
   munmap: 11n,
+  madvise: 28n,
   ioctl: 16n,
   pread64: 17n,
   pwrite64: 18n,
@@ -222,6 +223,10 @@ function makeBackend(sys: ReturnType<typeof open_syscall>): kvm_backend {
       return r < 0n && r >= -4095n ? r : BigInt.asUintN(64, r);
     },
     munmap: (a, length) => int(syscall(SYS.munmap, a, length)),
+    madvise: (a, length, advice) =>
+      int(
+        syscall(SYS.madvise, BigInt.asIntN(64, a), BigInt.asIntN(64, length), BigInt(advice | 0)),
+      ),
     fallocate: (fd, mode, offset, len) =>
       int(syscall(SYS.fallocate, BigInt(fd), BigInt(mode), offset, len)),
     read: (fd, buf, count) => syscall(SYS.read, BigInt(fd), buf, count),

@@ -93,3 +93,25 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: `kvm backend: madvise is the real syscall (MADV_DONTNEED zeroes, bad advice EINVAL)${why}`,
+  ignore,
+  async fn() {
+    const b = await load();
+    const MAP_PRIVATE_ANONYMOUS = 0x22, MADV_DONTNEED = 4;
+    const addr = b.mmap(0n, 8192n, PROT_READ | PROT_WRITE, MAP_PRIVATE_ANONYMOUS, -1, 0n);
+    assert(addr > 0n, `mmap(anonymous) = ${addr}`);
+    try {
+      const mem = b.user_memory(addr, 8192)!;
+      mem.fill(0x5a);
+      assertEquals(b.madvise(addr + 4096n, 4096n, MADV_DONTNEED), 0);
+      assertEquals(mem[4095], 0x5a);
+      assertEquals(mem.subarray(4096).every((x) => x === 0), true);
+      assertEquals(b.madvise(addr, 4096n, 77), -EINVAL);
+      assertEquals(b.madvise(addr + 1n, 4096n, MADV_DONTNEED), -EINVAL);
+    } finally {
+      b.munmap(addr, 8192n);
+    }
+  },
+});

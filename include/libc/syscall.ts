@@ -143,6 +143,14 @@ export function munmap(addr: bigint, length: number | bigint): number {
   return r;
 }
 
+/**
+ * `madvise(2)`: 0, or -1 with `errno` set. `MADV_DONTNEED` on private
+ * anonymous memory drops it (a later read sees zeroes, the guest's included).
+ */
+export function madvise(addr: bigint, length: number | bigint, advice: number): number {
+  return ret(kernel("madvise()").madvise(addr, BigInt(length), advice));
+}
+
 // The mappings this process made and has not unmapped, as [start, end) ranges.
 // A process's exit unmaps them (and so drops the references they hold: a
 // guest_memfd mapping keeps its VM alive); under `deno test` a test is a

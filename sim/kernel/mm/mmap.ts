@@ -38,8 +38,35 @@ import {
   ENOMEM,
   EOPNOTSUPP,
   EOVERFLOW,
+  EPERM,
 } from "../../../include/linux/errno.ts";
+import { FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE } from "../../../include/linux/falloc.ts";
 import {
+  MADV_COLD,
+  MADV_COLLAPSE,
+  MADV_DODUMP,
+  MADV_DOFORK,
+  MADV_DONTDUMP,
+  MADV_DONTFORK,
+  MADV_DONTNEED,
+  MADV_DONTNEED_LOCKED,
+  MADV_FREE,
+  MADV_HUGEPAGE,
+  MADV_HWPOISON,
+  MADV_KEEPONFORK,
+  MADV_MERGEABLE,
+  MADV_NOHUGEPAGE,
+  MADV_NORMAL,
+  MADV_PAGEOUT,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_RANDOM,
+  MADV_REMOVE,
+  MADV_SEQUENTIAL,
+  MADV_SOFT_OFFLINE,
+  MADV_UNMERGEABLE,
+  MADV_WILLNEED,
+  MADV_WIPEONFORK,
   MAP_32BIT,
   MAP_ANONYMOUS,
   MAP_DENYWRITE,
@@ -610,6 +637,163 @@ export class mm_struct {
   }
 
   /**
+   * `madvise(2)`: `do_madvise()` of mm/madvise.c (torvalds/linux, the
+   * 6.17-era file with `madvise_should_skip()` and `madvise_walk_vmas()`),
+   * its checks in the kernel's order:
+   *
+   * 1. `is_valid_madvise()`: an advice this kernel knows, a page-aligned
+   *    `start`, a length that does not round up to 0 and a range that does
+   *    not wrap, else `-EINVAL`; an empty range is then a success;
+   * 2. `MADV_HWPOISON` / `MADV_SOFT_OFFLINE` need `CAP_SYS_ADMIN`, which the
+   *    simulated process does not hold: `-EPERM`;
+   * 3. `MADV_POPULATE_READ/WRITE` fault the range in, mapping by mapping:
+   *    `-ENOMEM` where nothing is mapped, `-EINVAL` for a mapping without the
+   *    access asked for; the simulated memory is always present, so
+   *    nothing else happens;
+   * 4. any other advice walks the mappings of the range: each one gets the
+   *    advice (`madvise_vma_behavior()`), the first error stops the walk, and
+   *    a hole in the range makes the result `-ENOMEM` once the walk is done.
+   *
+   * What each advice does to memory: `MADV_DONTNEED(_LOCKED)` zaps private
+   * anonymous memory, which reads back as zeroes (JavaScript buffers are the
+   * heap: private anonymous in C); shared memory and file mappings keep
+   * their contents (the page cache holds them). `MADV_REMOVE` punches a hole
+   * through the file of a shared writable mapping (`vfs_fallocate(PUNCH_HOLE
+   * | KEEP_SIZE)`, through `fallocate`), shared anonymous memory included
+   * (shmem in Linux); private mappings get `-EINVAL`, read-only shared ones
+   * `-EACCES`. `MADV_FREE` (anonymous only, else `-EINVAL`) frees lazily:
+   * with no memory pressure the contents stay. The other advices are hints
+   * or VMA flags about fork, core dumps, KSM and THP, which the simulated
+   * process never uses; they succeed where the kernel's VMA checks pass.
+   * Guard regions (`MADV_GUARD_INSTALL`/`_REMOVE`, Linux 6.13) are not
+   * modelled: they are refused with `-EINVAL`, as an older kernel does.
+   */
+  do_madvise(
+    start: bigint,
+    len_in: bigint,
+    behavior: number,
+    fallocate: (f: file, mode: number, offset: bigint, len: bigint) => number,
+  ): number {
+    const ULONG = (1n << 64n) - 1n;
+    start = BigInt.asUintN(64, start);
+    len_in = BigInt.asUintN(64, len_in);
+    // is_valid_madvise(), then madvise_should_skip()'s empty range.
+    if (!madvise_behavior_valid(behavior)) return -EINVAL;
+    if (!PAGE_ALIGNED(start)) return -EINVAL;
+    const len = (len_in + BigInt(PAGE_SIZE - 1)) & ULONG & ~BigInt(PAGE_SIZE - 1);
+    if (len_in !== 0n && len === 0n) return -EINVAL;
+    if (start + len > ULONG) return -EINVAL;
+    if (len === 0n) return 0;
+    if (behavior === MADV_HWPOISON || behavior === MADV_SOFT_OFFLINE) return -EPERM;
+    // No user mapping lies at or above TASK_SIZE_MAX: a range there is all hole.
+    const lim = BigInt(TASK_SIZE_MAX);
+    const s = Number(start < lim ? start : lim);
+    const end = Number(start + len < lim ? start + len : lim);
+    if (behavior === MADV_POPULATE_READ || behavior === MADV_POPULATE_WRITE) {
+      const need = behavior === MADV_POPULATE_WRITE ? VM_WRITE : VM_READ;
+      for (let a = s; a < end;) {
+        const vma = this.find_vma(a);
+        if (!vma) return -ENOMEM;
+        if (!(vma.vm_flags & need)) return -EINVAL;
+        a = vma.vm_end;
+      }
+      return start + len > lim ? -ENOMEM : 0;
+    }
+    // madvise_walk_vmas().
+    let unmapped_error = 0;
+    let a = s;
+    let i = this.#index_of(a);
+    if (i > 0 && this.#vmas[i - 1]!.vm_end > a) i--;
+    for (;;) {
+      const vma = this.#vmas[i];
+      if (!vma || vma.vm_start >= end) {
+        if (a < end || start + len > lim) unmapped_error = -ENOMEM;
+        return unmapped_error;
+      }
+      if (a < vma.vm_start) {
+        unmapped_error = -ENOMEM;
+        a = vma.vm_start;
+      }
+      const e = Math.min(vma.vm_end, end);
+      const err = this.#madvise_vma_behavior(vma, a, e, behavior, fallocate);
+      if (err) return err;
+      a = e;
+      if (a >= end) return start + len > lim ? -ENOMEM : unmapped_error;
+      i++;
+    }
+  }
+
+  /** `madvise_vma_behavior()` for `[start, end)` of `vma`. */
+  #madvise_vma_behavior(
+    vma: vm_area_struct,
+    start: number,
+    end: number,
+    behavior: number,
+    fallocate: (f: file, mode: number, offset: bigint, len: bigint) => number,
+  ): number {
+    const anon = vma_is_anonymous(vma);
+    switch (behavior) {
+      case MADV_REMOVE: {
+        // madvise_remove(): shared anonymous memory is a shmem file in Linux.
+        const shmem = vma.vm_file === null && !anon;
+        if (!vma.vm_file && !shmem) return -EINVAL;
+        if (!vma_is_shared_maywrite(vma)) return -EACCES;
+        if (shmem) {
+          this.#zap(vma, start, end);
+          return 0;
+        }
+        const offset = BigInt(start - vma.vm_start) + (BigInt(vma.vm_pgoff) << BigInt(PAGE_SHIFT));
+        return fallocate(
+          vma.vm_file!,
+          FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+          offset,
+          BigInt(end - start),
+        );
+      }
+      case MADV_FREE:
+        // madvise_free_single_vma(): lazily freed, so without memory pressure nothing changes.
+        return anon ? 0 : -EINVAL;
+      case MADV_DONTNEED:
+      case MADV_DONTNEED_LOCKED:
+        // zap_page_range_single(): a private anonymous page is gone (reads see
+        // the zero page); a shared or file page stays in the page cache.
+        if (anon) this.#zap(vma, start, end);
+        return 0;
+      case MADV_DOFORK:
+      case MADV_KEEPONFORK:
+      case MADV_DODUMP:
+        // VM_IO, VM_DROPPABLE and VM_SPECIAL, which these refuse, never occur here.
+        return 0;
+      case MADV_WIPEONFORK:
+        return vma.vm_file || (vma.vm_flags & VM_SHARED && !anon) ? -EINVAL : 0;
+      default:
+        // Hints and VMA flags with no effect on the contents (see do_madvise()).
+        return 0;
+    }
+  }
+
+  /**
+   * Zeroes `[start, end)` of `vma`'s memory in place: the pages a vCPU sees
+   * through a memslot are the same buffers, so the guest reads zeroes as it
+   * would after KVM's MMU notifier zapped its mapping. Chunks never created
+   * and pages already zero are left untouched, so nothing is committed.
+   */
+  #zap(vma: vm_area_struct, start: number, end: number): void {
+    const b = vma.backing;
+    if (!b) return;
+    let obj = start - vma.vm_start + vma.vm_pgoff * PAGE_SIZE;
+    const obj_end = Math.min(obj + (end - start), b.size);
+    while (obj < obj_end) {
+      const ci = b.chunk_size === Infinity ? 0 : Math.floor(obj / b.chunk_size);
+      const base = b.chunk_size === Infinity ? 0 : ci * b.chunk_size;
+      const n = Math.min(obj_end, b.chunk_size === Infinity ? b.size : base + b.chunk_size) - obj;
+      const buf = b instanceof chunked_backing && !b.has_chunk(ci) ? undefined : b.chunk(ci);
+      if (buf) zero_nonzero_pages(buf, obj - base, n);
+      obj += n;
+    }
+  }
+
+  /**
    * Walks the user range `[addr, addr + len)` piece by piece: `fn` sees each
    * piece that lies in one buffer. Returns false, having stopped, when part of
    * the range is not mapped, not accessible as `write` asks, or its buffer is
@@ -694,5 +878,76 @@ export class mm_struct {
     // The tail of a JavaScript buffer's page has no memory to alias.
     if (!ok || pieces > 1 || tail) return null;
     return view ?? new Uint8Array(0);
+  }
+}
+
+/** `madvise_behavior_valid()` for a kernel with KSM, THP and memory-failure support. */
+function madvise_behavior_valid(behavior: number): boolean {
+  switch (behavior) {
+    case MADV_DOFORK:
+    case MADV_DONTFORK:
+    case MADV_NORMAL:
+    case MADV_SEQUENTIAL:
+    case MADV_RANDOM:
+    case MADV_REMOVE:
+    case MADV_WILLNEED:
+    case MADV_DONTNEED:
+    case MADV_DONTNEED_LOCKED:
+    case MADV_FREE:
+    case MADV_COLD:
+    case MADV_PAGEOUT:
+    case MADV_POPULATE_READ:
+    case MADV_POPULATE_WRITE:
+    case MADV_MERGEABLE:
+    case MADV_UNMERGEABLE:
+    case MADV_HUGEPAGE:
+    case MADV_NOHUGEPAGE:
+    case MADV_COLLAPSE:
+    case MADV_DONTDUMP:
+    case MADV_DODUMP:
+    case MADV_WIPEONFORK:
+    case MADV_KEEPONFORK:
+    case MADV_SOFT_OFFLINE:
+    case MADV_HWPOISON:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * `vma_is_anonymous()`, as far as madvise cares: private memory with no file
+ * behind it. A JavaScript buffer's mapping counts: it stands for C's heap.
+ */
+function vma_is_anonymous(vma: vm_area_struct): boolean {
+  if (vma.vm_file) return false;
+  return !(vma.vm_flags & VM_SHARED) || vma.backing instanceof js_backing;
+}
+
+/**
+ * `vma_is_shared_maywrite()`: a shared mapping that may become writable
+ * (`VM_MAYWRITE`, which a shared file mapping has when the file was opened
+ * for writing, and shared anonymous memory always has).
+ */
+function vma_is_shared_maywrite(vma: vm_area_struct): boolean {
+  if (!(vma.vm_flags & VM_SHARED)) return false;
+  return !vma.vm_file || (vma.vm_file.f_flags & O_ACCMODE) !== O_RDONLY;
+}
+
+/** Zeroes `[off, off + n)` of `buf` page by page, skipping pages that are already zero. */
+function zero_nonzero_pages(buf: ArrayBufferLike, off: number, n: number): void {
+  const end = off + n;
+  for (let p = off; p < end; p += PAGE_SIZE) {
+    const e = Math.min(p + PAGE_SIZE, end);
+    const page = new Uint8Array(buf, p, e - p);
+    if (p % 4 === 0 && (e - p) % 4 === 0) {
+      const q = new Int32Array(buf, p, (e - p) >> 2);
+      for (let i = 0; i < q.length; i++) {
+        if (q[i] !== 0) {
+          page.fill(0);
+          break;
+        }
+      }
+    } else page.fill(0);
   }
 }

@@ -9,12 +9,20 @@
 // The simulator's own tests: on the simulator whatever KVM_SELFTESTS_BACKEND selects.
 import "../../use_sim_backend.ts";
 import { assertEquals, assertNotEquals } from "@std/assert";
-import { mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts";
+import { madvise, mmap, munmap, ptr, user_memory } from "../../../include/libc/syscall.ts";
 import { errno_get as errno } from "../../../include/libc/errno.ts";
-import { EBADF, EEXIST, EFAULT, EINVAL, ENOMEM } from "../../../include/linux/errno.ts";
+import { EBADF, EEXIST, EFAULT, EINVAL, ENOMEM, EPERM } from "../../../include/linux/errno.ts";
 import { current } from "../include/linux/sched.ts";
 import { anon_pool_size } from "./mmap.ts";
 import {
+  MADV_DONTNEED,
+  MADV_FREE,
+  MADV_HWPOISON,
+  MADV_NORMAL,
+  MADV_POPULATE_READ,
+  MADV_POPULATE_WRITE,
+  MADV_REMOVE,
+  MADV_WIPEONFORK,
   MAP_ANONYMOUS,
   MAP_FIXED,
   MAP_FIXED_NOREPLACE,
@@ -185,4 +193,77 @@ Deno.test("mmap reuses unmapped room top-down and is ENOMEM when no gap fits (vm
   const y = mmap(0n, 4096n, RW, flags, -1, 0);
   assertEquals(x - y >= 8192n, true);
   assertEquals(munmap(x, 4096n) + munmap(y, 4096n), 0);
+});
+
+// madvise(2): mm/madvise.c's do_madvise() checks, in order, and what each advice does.
+Deno.test("madvise: MADV_DONTNEED zero-fills private anonymous memory, keeps shared memory", () => {
+  const priv = mmap(0n, 3 * 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const shared = anon(2 * 4096);
+  user_memory(priv, 3 * 4096).fill(0xab);
+  user_memory(shared, 2 * 4096).fill(0xcd);
+  // Only the middle page is dropped; its neighbours keep their bytes.
+  assertEquals(madvise(priv + 4096n, 4096, MADV_DONTNEED), 0);
+  assertEquals(user_memory(priv + 4095n, 1)[0], 0xab);
+  assertEquals(user_memory(priv + 4096n, 4096).every((b) => b === 0), true);
+  assertEquals(user_memory(priv + 8192n, 1)[0], 0xab);
+  // A length that is not a page multiple rounds up to the page.
+  assertEquals(madvise(priv, 1, MADV_DONTNEED), 0);
+  assertEquals(user_memory(priv + 4095n, 1)[0], 0);
+  // Shared anonymous memory is shmem: zapping the mapping leaves the data.
+  assertEquals(madvise(shared, 2 * 4096, MADV_DONTNEED), 0);
+  assertEquals(user_memory(shared + 4097n, 1)[0], 0xcd);
+  // MADV_REMOVE punches the hole through shmem, and refuses private memory.
+  assertEquals(madvise(shared + 4096n, 4096, MADV_REMOVE), 0);
+  assertEquals(user_memory(shared, 1)[0], 0xcd);
+  assertEquals(user_memory(shared + 4096n, 4096).every((b) => b === 0), true);
+  assert_errno(madvise(priv, 4096, MADV_REMOVE), EINVAL, "MADV_REMOVE on private memory");
+  // MADV_FREE is for anonymous memory only, and frees lazily.
+  user_memory(priv, 1)[0] = 9;
+  assertEquals(madvise(priv, 4096, MADV_FREE), 0);
+  assert_errno(madvise(shared, 4096, MADV_FREE), EINVAL, "MADV_FREE on shmem");
+  assert_errno(madvise(shared, 4096, MADV_WIPEONFORK), EINVAL, "MADV_WIPEONFORK on shmem");
+  assertEquals(madvise(priv, 4096, MADV_WIPEONFORK), 0);
+  assertEquals(munmap(priv, 3 * 4096), 0);
+  assertEquals(munmap(shared, 2 * 4096), 0);
+});
+
+Deno.test("madvise: EINVAL for bad advice, alignment, wrap; 0 for empty; ENOMEM for holes", () => {
+  const a = mmap(0n, 3 * 4096, RW, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assert_errno(madvise(a, 4096, 77), EINVAL, "unknown advice");
+  assert_errno(madvise(a, 4096, 102), EINVAL, "guard regions are not modelled");
+  // The advice is checked before the address: an unmapped range still gets EINVAL.
+  assert_errno(madvise(0x1000n, 4096, -1), EINVAL, "bad advice, unmapped range");
+  assert_errno(madvise(a + 1n, 4096, MADV_DONTNEED), EINVAL, "unaligned start");
+  assert_errno(madvise(a, -1n, MADV_DONTNEED), EINVAL, "length rounds up to 0");
+  assert_errno(madvise(a, 0xffff_ffff_ffff_0000n, MADV_DONTNEED), EINVAL, "range wraps");
+  assertEquals(madvise(0x1000n, 0, MADV_DONTNEED), 0, "an empty range is a success");
+  assert_errno(madvise(a + 1n, 0, MADV_NORMAL), EINVAL, "alignment is checked before emptiness");
+  assert_errno(madvise(0x1000n, 4096, MADV_DONTNEED), ENOMEM, "nothing mapped");
+  assert_errno(madvise(0x7fff_ffff_f000n, 8192, MADV_NORMAL), ENOMEM, "past user space");
+  assert_errno(madvise(a, 4096, MADV_HWPOISON), EPERM, "needs CAP_SYS_ADMIN");
+  // A hole in the range: the mapped parts still get the advice, then ENOMEM.
+  user_memory(a, 3 * 4096).fill(1);
+  assertEquals(munmap(a + 4096n, 4096), 0);
+  assert_errno(madvise(a, 3 * 4096, MADV_DONTNEED), ENOMEM, "range with a hole");
+  assertEquals(user_memory(a, 1)[0], 0, "the page before the hole was dropped");
+  assertEquals(user_memory(a + 8192n, 1)[0], 0, "the page after the hole was dropped");
+  assertEquals(munmap(a, 3 * 4096), 0);
+});
+
+Deno.test("madvise: MADV_POPULATE_* need a mapping (ENOMEM) with the access asked (EINVAL)", () => {
+  const ro = mmap(0n, 2 * 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  assertEquals(madvise(ro, 2 * 4096, MADV_POPULATE_READ), 0);
+  assert_errno(madvise(ro, 4096, MADV_POPULATE_WRITE), EINVAL, "write on a read-only mapping");
+  assertEquals(munmap(ro + 4096n, 4096), 0);
+  assert_errno(madvise(ro, 2 * 4096, MADV_POPULATE_READ), ENOMEM, "runs into unmapped memory");
+  assertEquals(munmap(ro, 4096), 0);
+});
+
+Deno.test("madvise: a JavaScript buffer is heap memory: MADV_DONTNEED zeroes it", () => {
+  const buf = new Uint8Array(8192).fill(3);
+  const a = ptr(buf);
+  assertEquals(a % 4096n, 0n);
+  assertEquals(madvise(a + 4096n, 4096, MADV_DONTNEED), 0);
+  assertEquals(buf[4095], 3);
+  assertEquals(buf.subarray(4096).every((b) => b === 0), true);
 });
