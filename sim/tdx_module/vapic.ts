@@ -14,7 +14,8 @@
  *   whose class is above VPPR's is taken when RFLAGS.IF allows;
  * - the x2APIC MSRs the CPU virtualizes for a TD ({@linkcode td_vapic_rdmsr},
  *   {@linkcode td_vapic_wrmsr}): TPR, PPR, EOI, ISR, TMR, IRR and SELF IPI.
- *   Every other x2APIC MSR is KVM's (a #VE, then TDG.VP.VMCALL).
+ *   Every other x2APIC MSR is KVM's (a #VE, then TDG.VP.VMCALL). CR8 is
+ *   VTPR's priority class ({@linkcode td_vapic_set_tpr}).
  *
  * Nothing here is reachable from the host: KVM sees only
  * {@linkcode td_vcpu_state_details} (TDH.VP.RD of VCPU_STATE_DETAILS), as
@@ -171,6 +172,20 @@ export function td_vapic_rdmsr(v: td_vapic, msr: number): bigint | null {
   return BigInt(reg(v, (msr - APIC_BASE_MSR) << 4));
 }
 
+/** VTPR, the TD's task priority (CR8 is its bits 7:4). */
+export function td_vapic_tpr(v: td_vapic): number {
+  return reg(v, APIC_TASKPRI) & 0xff;
+}
+
+/**
+ * TPR virtualization: a new VTPR (a TPR MSR write, or MOV to CR8 with the
+ * value in bits 7:4), then PPR virtualization.
+ */
+export function td_vapic_set_tpr(v: td_vapic, tpr: number): void {
+  set_reg(v, APIC_TASKPRI, tpr & 0xff);
+  ppr_virtualization(v);
+}
+
 /** What a WRMSR to a virtualized x2APIC MSR did (see {@linkcode td_vapic_wrmsr}). */
 export type td_vapic_write_result = "done" | "gp" | "apic_write";
 
@@ -185,8 +200,7 @@ export function td_vapic_wrmsr(v: td_vapic, msr: number, data: bigint): td_vapic
   switch (msr) {
     case MSR_TPR:
       if (data >> 8n) return "gp";
-      set_reg(v, APIC_TASKPRI, Number(data));
-      ppr_virtualization(v);
+      td_vapic_set_tpr(v, Number(data));
       return "done";
     case MSR_EOI:
       if (data) return "gp";

@@ -224,6 +224,8 @@ import {
   td_vapic_pending,
   td_vapic_post,
   td_vapic_rdmsr,
+  td_vapic_set_tpr,
+  td_vapic_tpr,
   td_vapic_virtualized_msr,
   td_vapic_wrmsr,
   td_vcpu_state_details,
@@ -1404,6 +1406,14 @@ export function tdx_protected_apic_has_interrupt(vcpu: kvm_vcpu): boolean {
 }
 
 /**
+ * MOV to CR8 in a TD (seen at the next exit): TPR virtualization writes
+ * VTPR = CR8 << 4; KVM's own LAPIC TPR is not the TD's.
+ */
+export function tdx_set_cr8(vcpu: kvm_vcpu, cr8: bigint): void {
+  td_vapic_set_tpr(to_tdx(vcpu).vp.vapic, Number(cr8 & 0xfn) << 4);
+}
+
+/**
  * What happens to events at TDH.VP.ENTER (`tdx_vcpu_run()`: a posted
  * interrupt outstanding makes KVM send itself the notification vector, so
  * the CPU processes the PIR on entry), done in the module's and CPU's place:
@@ -1420,6 +1430,8 @@ export function tdx_inject_pending(vcpu: kvm_vcpu): boolean {
   const x = to_tdx(vcpu);
   const v = vcpu.arch.vmcs;
   const vapic = x.vp.vapic;
+  // With the TPR shadow CR8 reads VTPR[7:4]: the CPU's CR8 follows VTPR.
+  v.cr8 = BigInt(td_vapic_tpr(vapic) >> 4);
   if (x.pi_desc.on || x.pi_desc.sn) {
     x.pi_desc.on = false;
     td_vapic_post(vapic, x.pi_desc.pir);

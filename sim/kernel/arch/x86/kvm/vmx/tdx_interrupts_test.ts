@@ -50,6 +50,7 @@ import { kvm_lapic_state, kvm_vcpu_events } from "../../../../../../include/asm/
 import {
   APIC_EOI,
   APIC_ISR,
+  APIC_TASKPRI,
   x2apic_read_reg,
   x2apic_write_reg,
 } from "../../../../../../include/x86/apic.ts";
@@ -57,7 +58,9 @@ import {
   cli,
   cpu_relax,
   type ex_regs_view,
+  get_cr8,
   kvm_arch_vm_finalize_vcpus,
+  set_cr8,
   sti,
   vm_install_exception_handler,
   VM_SHAPE_TDX,
@@ -410,6 +413,52 @@ Deno.test({
       assertEquals(signal_msi(vm, 0, VEC), 1);
       tdx_run(vcpu);
       assertEquals(tdx_test_read_report_from_guest(vcpu), 2);
+      tdx_run(vcpu);
+      tdx_test_assert_success(vcpu);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+/** Guest: CR8 and the TPR MSR are one VTPR; it holds a posted interrupt back. */
+export function guest_code_cr8_vtpr(): void {
+  tdx_guest_x2apic_enable();
+  cli();
+  set_cr8(0xfn);
+  tdx_test_report_to_user_space(Number(x2apic_read_reg(APIC_TASKPRI))); // host posts VEC
+  sti();
+  cpu_relax();
+  cli();
+  tdx_test_report_to_user_space(Number(irqs_rcvd.value)); // held back by VTPR
+  x2apic_write_reg(APIC_TASKPRI, 0x30);
+  tdx_test_report_to_user_space(Number(get_cr8()));
+  sti();
+  set_cr8(0n);
+  tdx_test_report_to_user_space(0); // the exit after which the next entry delivers
+  cli();
+  tdx_test_report_to_user_space(Number(irqs_rcvd.value));
+  tdx_test_success();
+}
+
+Deno.test({
+  name: "TD: MOV CR8 and the x2APIC TPR are the TD's VTPR (TPR shadow), which holds a posted " +
+    "interrupt back until lowered",
+  ignore: in_guest_worker(),
+  fn() {
+    const { vm, vcpu } = td_create(guest_code_cr8_vtpr);
+    try {
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 0xf0);
+      assertEquals(signal_msi(vm, 0, VEC), 1);
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 0);
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 3);
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 0);
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 1);
       tdx_run(vcpu);
       tdx_test_assert_success(vcpu);
     } finally {

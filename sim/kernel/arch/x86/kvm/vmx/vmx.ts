@@ -229,6 +229,7 @@ import {
   tdx_interrupt_allowed,
   tdx_memmap,
   tdx_protected_apic_has_interrupt,
+  tdx_set_cr8,
   tdx_vcpu_pre_run,
 } from "./tdx.ts";
 
@@ -1481,7 +1482,11 @@ function unexpected_exit(vcpu: kvm_vcpu, _vmx: vcpu_vmx, reason: number): number
 function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number {
   // MOV to CR8 went to the TPR shadow: the LAPIC's TPR follows (kvm_set_cr8()).
   const cr8 = vcpu.arch.vmcs.cr8;
-  if (cr8 !== vmx.entry_cr8 && irqchip_in_kernel(vcpu.kvm)) kvm_lapic_set_tpr(vcpu, cr8);
+  if (cr8 !== vmx.entry_cr8 && irqchip_in_kernel(vcpu.kvm)) {
+    // A TD's TPR shadow is its virtual APIC's VTPR, not KVM's LAPIC.
+    if (is_td(vcpu.kvm)) tdx_set_cr8(vcpu, cr8);
+    else kvm_lapic_set_tpr(vcpu, cr8);
+  }
   if (reason !== EXIT_REASON_EPT_VIOLATION) vmx.ept_retries = 0;
   // vcpu_enter_guest() counts each VM exit; the simulator's own reasons are not exits.
   if ((reason & 0xffff0000) !== SIM_EXIT_REASON_BASE) vcpu_stat(vcpu).exits++;
