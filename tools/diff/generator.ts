@@ -359,7 +359,119 @@ class Gen {
           ),
       ],
       [1, () => this.#encRegion(fd)],
+      [3, () => this.#irqLine(fd)],
+      [3, () => this.#irqchipState(fd)],
+      [3, () => this.#gsiRouting(fd)],
+      [3, () => this.#signalMsi(fd)],
     ])();
+  }
+
+  /** KVM_IRQ_LINE(_STATUS): GSIs of both irqchips, past them, past the table. */
+  #irqLine(fd: Val): void {
+    const r = this.#r;
+    const req = r.pick([kvm.KVM_IRQ_LINE, kvm.KVM_IRQ_LINE_STATUS]);
+    if (r.chance(0.08)) return void this.#ioctl(fd, req, this.#badPtr());
+    this.#ioctl(
+      fd,
+      req,
+      this.#st("kvm_irq_level", {
+        irq: r.pick([0n, 1n, 3n, 8n, 12n, 16n, 23n, 24n, 4095n, 0xffff_ffffn]),
+        level: r.pick([0n, 1n, 1n, 2n]),
+      }),
+    );
+  }
+
+  /**
+   * KVM_GET_IRQCHIP / KVM_SET_IRQCHIP: each chip id and a bad one; a set
+   * changes a few members of an otherwise zeroed state (what a PIC or the
+   * IOAPIC then delivers shows in later LAPIC reads).
+   */
+  #irqchipState(fd: Val): void {
+    const r = this.#r;
+    const req = r.pick([kvm.KVM_GET_IRQCHIP, kvm.KVM_SET_IRQCHIP]);
+    if (r.chance(0.06)) return void this.#ioctl(fd, req, this.#badPtr());
+    const chip_id = r.weighted<bigint>([[3, 0n], [2, 1n], [4, 2n], [1, 3n], [1, 0xffff_ffffn]]);
+    const set: Record<string, Val> = { chip_id };
+    if (req === kvm.KVM_SET_IRQCHIP) {
+      const n = r.int(0, 3);
+      for (let i = 0; i < n; i++) {
+        const [k, v] = chip_id === 2n
+          ? r.pick<[string, bigint]>([
+            [
+              `chip.ioapic.redirtbl[${r.pick([0, 2, 8, 16, 23])}].bits`,
+              r.pick([
+                0x30n,
+                0x8030n,
+                0x1_0030n,
+                0x430n,
+                0xff00_0000_0000_0030n,
+                0x4830n,
+              ]),
+            ],
+            ["chip.ioapic.irr", r.pick([0n, 1n << 16n, 0xff_ffffn, 1n << 8n])],
+            ["chip.ioapic.id", r.pick([0n, 3n, 0xffff_ffffn])],
+            ["chip.ioapic.ioregsel", r.pick([0n, 1n, 0x10n, 0xffn])],
+            ["chip.ioapic.base_address", r.pick([0xfec0_0000n, 0n])],
+          ])
+          : r.pick<[string, bigint]>([
+            ["chip.pic.irr", r.pick([0n, 1n, 0x10n, 0xffn])],
+            ["chip.pic.imr", r.pick([0n, 0xfbn, 0xffn])],
+            ["chip.pic.isr", r.pick([0n, 1n, 4n])],
+            ["chip.pic.irq_base", r.pick([0n, 0x20n, 0x28n, 0x33n])],
+            ["chip.pic.elcr", r.pick([0n, 0xf8n, 0xffn])],
+            ["chip.pic.elcr_mask", r.pick([0xf8n, 0xden])],
+            ["chip.pic.init_state", r.pick([0n, 1n, 3n])],
+            ["chip.pic.auto_eoi", r.pick([0n, 1n])],
+            ["chip.pic.priority_add", r.pick([0n, 3n, 9n])],
+          ]);
+        set[k] = v;
+      }
+    }
+    this.#ioctl(fd, req, this.#st("kvm_irqchip", set));
+  }
+
+  /**
+   * KVM_SET_GSI_ROUTING: the header's limits and flags, then entries of
+   * each type with good and bad pins, flags and duplicates.
+   */
+  #gsiRouting(fd: Val): void {
+    const r = this.#r;
+    if (r.chance(0.06)) return void this.#ioctl(fd, kvm.KVM_SET_GSI_ROUTING, this.#badPtr());
+    const nr = r.weighted<number>([[2, 0], [6, 1], [6, 2], [3, 4], [1, 4097]]);
+    const flex = Math.min(nr, 8);
+    const set: Record<string, Val> = { nr: BigInt(nr) };
+    if (r.chance(0.06)) set.flags = 1n;
+    for (let i = 0; i < flex; i++) {
+      const e = `entries[${i}]`;
+      set[`${e}.gsi`] = r.pick([0n, 1n, 5n, 16n, 24n, 100n, 4095n, 4096n]);
+      const type = r.weighted<bigint>([[5, 1n], [4, 2n], [1, 4n], [1, 5n], [1, 9n]]);
+      set[`${e}.type`] = type;
+      if (r.chance(0.08)) set[`${e}.flags`] = r.pick([1n, 2n]);
+      if (type === 1n) {
+        set[`${e}.u.irqchip.irqchip`] = r.pick([0n, 1n, 2n, 2n, 3n]);
+        set[`${e}.u.irqchip.pin`] = r.pick([0n, 2n, 7n, 8n, 23n, 24n]);
+      } else if (type === 2n) {
+        set[`${e}.u.msi.address_lo`] = r.pick([0xfee0_0000n, 0xfee0_1000n, 0xfee0_0004n]);
+        set[`${e}.u.msi.address_hi`] = r.pick([0n, 0n, 1n]);
+        set[`${e}.u.msi.data`] = r.pick([0x30n, 0x4030n, 0x430n]);
+      }
+    }
+    this.#ioctl(fd, kvm.KVM_SET_GSI_ROUTING, this.#st("kvm_irq_routing", set, flex));
+  }
+
+  /** KVM_SIGNAL_MSI: destinations that exist and do not, modes, flags, devid. */
+  #signalMsi(fd: Val): void {
+    const r = this.#r;
+    if (r.chance(0.06)) return void this.#ioctl(fd, kvm.KVM_SIGNAL_MSI, this.#badPtr());
+    const set: Record<string, Val> = {
+      address_lo: r.pick([0xfee0_0000n, 0xfee0_1000n, 0xfee0_0004n, 0xfeef_f000n]),
+      address_hi: r.pick([0n, 0n, 1n]),
+      // Fixed, lowest priority, NMI, INIT; edge and level.
+      data: r.pick([0x30n, 0x130n, 0x400n, 0x500n, 0x8030n]),
+    };
+    if (r.chance(0.1)) set.flags = r.pick([1n, 2n]);
+    if (r.chance(0.1)) set.devid = r.pick([0n, 5n]);
+    this.#ioctl(fd, kvm.KVM_SIGNAL_MSI, this.#st("kvm_msi", set));
   }
 
   /** KVM_SET_IDENTITY_MAP_ADDR: vCPUs already created is checked before the pointer. */
@@ -698,7 +810,14 @@ class Gen {
 
   #regs(vcpu: Val): void {
     const r = this.#r;
-    const kind = r.weighted<RegsKind>([[4, "regs"], [6, "sregs"], [2, "mp_state"], [3, "xcrs"]]);
+    const kind = r.weighted<RegsKind>([
+      [4, "regs"],
+      [6, "sregs"],
+      [2, "mp_state"],
+      [3, "xcrs"],
+      [4, "lapic"],
+      [3, "vcpu_events"],
+    ]);
     const set: Record<string, bigint> = {};
     const n = r.int(0, 3);
     for (let i = 0; i < n; i++) {
@@ -759,6 +878,49 @@ class Gen {
           ["xcrs[0].xcr", r.pick([0n, 1n, 0xffff_ffffn])],
           ["nr_xcrs", r.pick([0n, 1n, 16n, 17n])],
           ["flags", r.pick([0n, 1n])],
+        ]);
+      case "lapic":
+        // One byte of the register page (KVM_SET_LAPIC): the software
+        // enable, TPR, IDs, LDR/DFR, LVT masks and modes, the timer's
+        // count and divider, IRR/ISR/TMR bits, ICR, ESR.
+        return r.pick<[string, bigint]>([
+          ["regs[241]", r.pick([0n, 1n, 0x11n])], // SPIV bits 15:8 (enable, directed EOI)
+          ["regs[240]", r.pick([0xffn, 0x20n, 0n])], // SPIV vector
+          ["regs[128]", r.pick([0n, 0x20n, 0xf0n, 0xffn])], // TPR
+          ["regs[35]", r.pick([0n, 1n, 0xffn])], // ID bits 31:24
+          ["regs[211]", r.pick([0n, 1n, 0x80n])], // LDR bits 31:24
+          ["regs[227]", r.pick([0n, 0xf0n, 0xffn])], // DFR bits 31:24
+          ["regs[850]", r.pick([0n, 1n])], // LVT0 mask (bit 16)
+          ["regs[849]", r.pick([0n, 4n, 7n, 0xa0n])], // LVT0 mode, level, remote IRR
+          ["regs[802]", r.pick([0n, 1n, 2n, 4n, 6n])], // LVTT mask and timer mode
+          ["regs[800]", r.pick([0n, 0x10n, 0xecn])], // LVTT vector
+          ["regs[897]", r.pick([0n, 0x10n])], // TMICT bits 15:8
+          ["regs[992]", r.pick([0n, 0xbn, 3n, 0xffn])], // TDCR
+          ["regs[516]", r.pick([0n, 1n, 0x80n])], // IRR vector 0x20/0x27
+          ["regs[260]", r.pick([0n, 1n])], // ISR vector 0x20
+          ["regs[388]", r.pick([0n, 1n])], // TMR vector 0x20
+          ["regs[768]", r.pick([0n, 0x30n])], // ICR low
+          ["regs[787]", r.pick([0n, 1n])], // ICR2 destination
+          ["regs[640]", r.pick([0n, 0xffn])], // ESR
+        ]);
+      case "vcpu_events":
+        // KVM_SET_VCPU_EVENTS: no SMM state (flag 8), which not every host has.
+        return r.pick<[string, bigint]>([
+          ["exception.injected", r.pick([0n, 1n])],
+          ["exception.pending", r.pick([0n, 1n])],
+          ["exception.nr", r.pick([0n, 6n, 13n, 14n, 18n, 32n])],
+          ["exception.has_error_code", r.pick([0n, 1n])],
+          ["interrupt.injected", r.pick([0n, 1n])],
+          ["interrupt.nr", r.pick([0n, 0x20n, 0xffn])],
+          ["interrupt.soft", r.pick([0n, 1n])],
+          ["interrupt.shadow", r.pick([0n, 1n, 2n, 3n])],
+          ["nmi.injected", r.pick([0n, 1n])],
+          ["nmi.pending", r.pick([0n, 1n, 2n])],
+          ["nmi.masked", r.pick([0n, 1n])],
+          ["sipi_vector", r.pick([0n, 0x10n, 0x100n])],
+          ["flags", r.pick([0n, 1n, 2n, 4n, 7n, 0x10n, 0x20n, 0x80n])],
+          ["triple_fault.pending", r.pick([0n, 1n])],
+          ["exception_has_payload", r.pick([0n, 1n])],
         ]);
     }
   }

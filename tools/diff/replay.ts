@@ -79,6 +79,12 @@ export const REGS: Readonly<Record<RegsKind, { get: number; set: number; type: R
   sregs: { get: kvm.KVM_GET_SREGS, set: kvm.KVM_SET_SREGS, type: kvm.kvm_sregs },
   mp_state: { get: kvm.KVM_GET_MP_STATE, set: kvm.KVM_SET_MP_STATE, type: kvm.kvm_mp_state },
   xcrs: { get: kvm.KVM_GET_XCRS, set: kvm.KVM_SET_XCRS, type: kvm.kvm_xcrs },
+  lapic: { get: kvm.KVM_GET_LAPIC, set: kvm.KVM_SET_LAPIC, type: kvm.kvm_lapic_state },
+  vcpu_events: {
+    get: kvm.KVM_GET_VCPU_EVENTS,
+    set: kvm.KVM_SET_VCPU_EVENTS,
+    type: kvm.kvm_vcpu_events,
+  },
 };
 
 /**

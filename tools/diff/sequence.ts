@@ -45,7 +45,7 @@ export interface StructArg {
 export type Arg = Val | StructArg;
 
 /** The register file a `regs` call perturbs. */
-export type RegsKind = "regs" | "sregs" | "mp_state" | "xcrs";
+export type RegsKind = "regs" | "sregs" | "mp_state" | "xcrs" | "lapic" | "vcpu_events";
 
 /** One call of a sequence; `id` names its result for later calls. */
 export type Call =

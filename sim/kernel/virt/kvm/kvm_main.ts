@@ -633,8 +633,8 @@ function kvm_vm_ioctl_enable_cap_generic(k: kvm): number {
  */
 function kvm_send_userspace_msi(k: kvm): number {
   if (k.arch.irqchip_mode === 0) return -EINVAL;
+  // irqchip.c @ ab354021: only the flags are checked; x86 ignores devid.
   if (msi_v.flags & ~KVM_MSI_VALID_DEVID) return -EINVAL;
-  if (!(msi_v.flags & KVM_MSI_VALID_DEVID) && msi_v.devid) return -EINVAL;
   return kvm_set_msi(k, {
     address_lo: msi_v.address_lo,
     address_hi: msi_v.address_hi,

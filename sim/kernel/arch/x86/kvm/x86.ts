@@ -187,6 +187,14 @@ import {
 } from "../../../virt/kvm/irqchip.ts";
 import { kvm_irqfd_release } from "../../../virt/kvm/eventfd.ts";
 import {
+  KVM_VCPUEVENT_VALID_NMI_PENDING,
+  KVM_VCPUEVENT_VALID_PAYLOAD,
+  KVM_VCPUEVENT_VALID_SHADOW,
+  KVM_VCPUEVENT_VALID_SIPI_VECTOR,
+  KVM_VCPUEVENT_VALID_SMM,
+  KVM_VCPUEVENT_VALID_TRIPLE_FAULT,
+} from "../../../../../include/asm/kvm.ts";
+import {
   KVM_SYNC_X86_EVENTS,
   KVM_SYNC_X86_REGS,
   KVM_SYNC_X86_SREGS,
@@ -262,6 +270,7 @@ import {
   set_lapic_host_ops,
   vcpu_apic,
 } from "./lapic.ts";
+import { KVM_APIC_INIT } from "./lapic.ts";
 import {
   type cpuid_entry,
   CPUID_ENTRY2_SIZE,
@@ -569,10 +578,14 @@ export function kvm_vm_ioctl_enable_cap(
       k.arch.guest_can_read_msr_platform_info = arg0 !== 0n;
       return 0;
     case KVM_CAP_X86_TRIPLE_FAULT_EVENT:
+      if (arg0 & ~1n) return -EINVAL;
+      event_caps(k).triple_fault_event = arg0 !== 0n;
+      return 0;
     case KVM_CAP_EXIT_ON_EMULATION_FAILURE:
-      // Boolean flags: no interrupt delivery or emulator here consults them.
+      // A boolean flag: no emulator here consults it.
       return arg0 & ~1n ? -EINVAL : 0;
     case KVM_CAP_EXCEPTION_PAYLOAD:
+      event_caps(k).exception_payload_enabled = arg0 !== 0n;
       return 0;
     default:
       return -EINVAL;
@@ -2148,15 +2161,149 @@ function __set_sregs(vcpu: kvm_vcpu): number {
   return 0;
 }
 
-/** `kvm_vcpu_ioctl_x86_set_vcpu_events()` from the start of `scratch`. */
+/** `kvm->arch.exception_payload_enabled` and `kvm->arch.triple_fault_event`. */
+const event_caps_of = new WeakMap<
+  kvm,
+  { exception_payload_enabled: boolean; triple_fault_event: boolean }
+>();
+
+function event_caps(k: kvm): { exception_payload_enabled: boolean; triple_fault_event: boolean } {
+  let c = event_caps_of.get(k);
+  if (!c) {
+    c = { exception_payload_enabled: false, triple_fault_event: false };
+    event_caps_of.set(k, c);
+  }
+  return c;
+}
+
+// vmx_get/set_interrupt_shadow(): KVM_X86_SHADOW_INT_MOV_SS (1) and
+// KVM_X86_SHADOW_INT_STI (2) against the VMCS's GUEST_INTR_STATE_STI (1)
+// and GUEST_INTR_STATE_MOV_SS (2); GUEST_INTR_STATE_NMI (8) is the NMI mask.
+const INTR_STATE_STI = 1;
+const INTR_STATE_MOV_SS = 2;
+const INTR_STATE_NMI = 8;
+
+/** `process_nmi()`: at most two NMIs pending, one if one is injected or NMIs are blocked. */
+function process_nmi(vcpu: kvm_vcpu): void {
+  const nmi = vcpu.arch.events.nmi;
+  let limit = 2;
+  if (nmi.injected || (vcpu.arch.vmcs.interruptibility_info & INTR_STATE_NMI)) limit--;
+  if (nmi.pending > limit) nmi.pending = limit;
+}
+
+/**
+ * `kvm_vcpu_ioctl_x86_get_vcpu_events()` (x86.c @ 042007c2) into `out`:
+ * a soft exception (#BP, #OF) is not reported; without
+ * KVM_CAP_EXCEPTION_PAYLOAD a pending exception reads as injected and its
+ * payload is delivered (CR2 for #PF) first; a soft interrupt reads as not
+ * injected; the shadow and NMI mask come from the VMCS; the flags say
+ * NMI_PENDING, SHADOW and SMM (CONFIG_KVM_SMM), plus PAYLOAD and
+ * TRIPLE_FAULT when enabled. The simulator has no SMM: `smi` reads 0 but
+ * the INIT latch.
+ */
+function get_vcpu_events(vcpu: kvm_vcpu, out: Uint8Array): void {
+  process_nmi(vcpu);
+  const st = vcpu.arch.events;
+  const caps = event_caps(vcpu.kvm);
+  const ex = st.exception;
+  if (!caps.exception_payload_enabled && ex.pending && st.exception_has_payload) {
+    // kvm_deliver_exception_payload().
+    if (ex.nr === 14) vcpu.arch.vmcs.cr2 = st.exception_payload;
+    st.exception_has_payload = 0;
+    st.exception_payload = 0n;
+  }
+  out.fill(0, 0, kvm_vcpu_events.size);
+  const e = kvm_vcpu_events.view(out);
+  if (ex.nr !== 3 && ex.nr !== 4) {
+    e.exception.injected = ex.injected;
+    e.exception.pending = ex.pending;
+    if (!caps.exception_payload_enabled) e.exception.injected = ex.injected | ex.pending;
+  }
+  e.exception.nr = ex.nr;
+  e.exception.has_error_code = ex.has_error_code;
+  e.exception.error_code = ex.error_code;
+  e.exception_has_payload = st.exception_has_payload;
+  e.exception_payload = st.exception_payload;
+  e.interrupt.injected = st.interrupt.injected && !st.interrupt.soft ? 1 : 0;
+  e.interrupt.nr = st.interrupt.nr;
+  const ii = vcpu.arch.vmcs.interruptibility_info;
+  e.interrupt.shadow = (ii & INTR_STATE_STI ? 2 : 0) | (ii & INTR_STATE_MOV_SS ? 1 : 0);
+  e.nmi.injected = st.nmi.injected;
+  e.nmi.pending = st.nmi.pending;
+  e.nmi.masked = ii & INTR_STATE_NMI ? 1 : 0;
+  const apic = irqchip_in_kernel(vcpu.kvm) ? vcpu_apic(vcpu) : null;
+  e.smi.latched_init = apic && (apic.pending_events & KVM_APIC_INIT) ? 1 : 0;
+  e.flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+    KVM_VCPUEVENT_VALID_SMM;
+  if (caps.exception_payload_enabled) e.flags |= KVM_VCPUEVENT_VALID_PAYLOAD;
+  if (caps.triple_fault_event) {
+    e.triple_fault.pending = vcpu.arch.triple_fault_pending ? 1 : 0;
+    e.flags |= KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+  }
+}
+
+/**
+ * `kvm_vcpu_ioctl_x86_set_vcpu_events()` (x86.c @ 042007c2) from the start
+ * of `scratch`, its checks in order: unknown flags; PAYLOAD without
+ * KVM_CAP_EXCEPTION_PAYLOAD; an exception vector above 31 or NMI's; SMM
+ * state the simulator cannot enter (no SMM: EINVAL as without
+ * CONFIG_KVM_SMM); TRIPLE_FAULT without KVM_CAP_X86_TRIPLE_FAULT_EVENT.
+ */
 function set_vcpu_events(vcpu: kvm_vcpu): number {
   const ev = kvm_vcpu_events.view(scratch);
-  if (ev.flags & ~0x3f) return -EINVAL;
-  if (ev.exception.injected && ev.exception.pending) return -EINVAL;
+  const caps = event_caps(vcpu.kvm);
+  const valid = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+    KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM | KVM_VCPUEVENT_VALID_PAYLOAD |
+    KVM_VCPUEVENT_VALID_TRIPLE_FAULT;
+  if (ev.flags & ~valid) return -EINVAL;
+  if (ev.flags & KVM_VCPUEVENT_VALID_PAYLOAD) {
+    if (!caps.exception_payload_enabled) return -EINVAL;
+    if (ev.exception.pending) ev.exception.injected = 0;
+    else ev.exception_has_payload = 0;
+  } else {
+    ev.exception.pending = 0;
+    ev.exception_has_payload = 0;
+  }
   // An exception is a vector below 32 other than NMI's.
   const exc = ev.exception;
   if ((exc.injected || exc.pending) && (exc.nr > 31 || exc.nr === NMI_VECTOR)) return -EINVAL;
-  vcpu.arch.events.$bytes.set(ev.$bytes.subarray(0, kvm_vcpu_events.size));
+  process_nmi(vcpu);
+  const st = vcpu.arch.events;
+  st.exception.injected = exc.injected;
+  st.exception.pending = exc.pending;
+  st.exception.nr = exc.nr;
+  st.exception.has_error_code = exc.has_error_code;
+  st.exception.error_code = exc.error_code;
+  st.exception_has_payload = ev.exception_has_payload;
+  st.exception_payload = ev.exception_payload;
+  st.interrupt.injected = ev.interrupt.injected;
+  st.interrupt.nr = ev.interrupt.nr;
+  st.interrupt.soft = ev.interrupt.soft;
+  const v = vcpu.arch.vmcs;
+  if (ev.flags & KVM_VCPUEVENT_VALID_SHADOW) {
+    let ii = v.interruptibility_info & ~(INTR_STATE_STI | INTR_STATE_MOV_SS);
+    if (ev.interrupt.shadow & 1) ii |= INTR_STATE_MOV_SS;
+    else if (ev.interrupt.shadow & 2) ii |= INTR_STATE_STI;
+    v.interruptibility_info = ii;
+  }
+  st.nmi.injected = ev.nmi.injected;
+  if (ev.flags & KVM_VCPUEVENT_VALID_NMI_PENDING) st.nmi.pending = ev.nmi.pending;
+  v.interruptibility_info = ev.nmi.masked
+    ? v.interruptibility_info | INTR_STATE_NMI
+    : v.interruptibility_info & ~INTR_STATE_NMI;
+  const apic = irqchip_in_kernel(vcpu.kvm) ? vcpu_apic(vcpu) : null;
+  if ((ev.flags & KVM_VCPUEVENT_VALID_SIPI_VECTOR) && apic) apic.sipi_vector = ev.sipi_vector;
+  if (ev.flags & KVM_VCPUEVENT_VALID_SMM) {
+    if (ev.smi.smm || ev.smi.pending || ev.smi.smm_inside_nmi) return -EINVAL;
+    if (apic) {
+      if (ev.smi.latched_init) apic.pending_events |= KVM_APIC_INIT;
+      else apic.pending_events &= ~KVM_APIC_INIT;
+    }
+  }
+  if (ev.flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT) {
+    if (!caps.triple_fault_event) return -EINVAL;
+    vcpu.arch.triple_fault_pending = ev.triple_fault.pending !== 0;
+  }
   return 0;
 }
 
@@ -2216,7 +2363,7 @@ export function store_regs(vcpu: kvm_vcpu): void {
     get_sregs(vcpu.arch.vmcs, s);
     get_sregs_interrupt(vcpu, s);
   }
-  if (valid & KVM_SYNC_X86_EVENTS) b.set(vcpu.arch.events.$bytes, S_EVENTS);
+  if (valid & KVM_SYNC_X86_EVENTS) get_vcpu_events(vcpu, b.subarray(S_EVENTS));
 }
 
 /**
@@ -2584,7 +2731,8 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
       return 0;
     }
     case KVM_GET_VCPU_EVENTS:
-      return copy_out(arg, vcpu.arch.events.$bytes) ? -EFAULT : 0;
+      get_vcpu_events(vcpu, scratch_u8);
+      return copy_out(arg, scratch_u8, kvm_vcpu_events.size) ? -EFAULT : 0;
     case KVM_SET_VCPU_EVENTS: {
       if (copy_in(arg, kvm_vcpu_events.size)) return -EFAULT;
       return set_vcpu_events(vcpu);

@@ -108,9 +108,11 @@ Deno.test({
       // store_regs() ran on the failed KVM_RUN too: CR4 is the vCPU's again.
       assertEquals(run.s.regs.sregs.cr4, cr4);
 
-      // An exception vector above 31 is refused as KVM_SET_VCPU_EVENTS refuses it.
+      // An exception vector above 31 is refused as KVM_SET_VCPU_EVENTS refuses
+      // it (an injected one: without KVM_VCPUEVENT_VALID_PAYLOAD a pending
+      // one is dropped before the check).
       run.s.regs.events.exception.nr = 255;
-      run.s.regs.events.exception.pending = 1;
+      run.s.regs.events.exception.injected = 1;
       run.kvm_dirty_regs = KVM_SYNC_X86_EVENTS;
       assertEquals(_vcpu_run(v), -1);
       assertEquals(errno_get(), EINVAL);
