@@ -16,11 +16,12 @@
  *   simulated kernel's memslot lookups and memory-map rebuilds scan every
  *   slot. The figures it prints are the simulator's; performance figures of
  *   the SDK itself come from `deno bench`.
- * - `madvise(MADV_DONTNEED)` of the "map" and "unmap" tests is a zero fill
- *   of the range: the syscall boundary has no `madvise()` yet. The guest
- *   sees what it would (the memory reads back as zeroes); what is not
- *   exercised is the kernel's MMU-notifier invalidation, which the
- *   simulated kernel does not model anyway.
+ * - `madvise(MADV_DONTNEED)` of the "map" and "unmap" tests is the
+ *   syscall (`include/libc/syscall.ts`): on the kvm backend the host's, on
+ *   the simulator `sim/kernel/mm/mmap.ts`'s, which zero-fills the private
+ *   anonymous pages in place, so the guest reads zeroes as it does once
+ *   KVM's MMU notifier has zapped them (the simulator has no notifier: the
+ *   guest and the host share the pages).
  * - The vCPU pthread is an async `vcpu_worker()` (`vcpu_run_async()`); the
  *   `vcpu_ready` semaphore is `include/libc/semaphore.ts`'s. The host's
  *   loops, and its spin in `host_perform_sync()`, yield to the event loop
@@ -94,7 +95,8 @@ import {
 import { KVM_X86_QUIRK_SLOT_ZAP_ALL } from "../include/asm/kvm.ts";
 import { errno_get } from "../include/libc/errno.ts";
 import { in_deno_test } from "../include/libc/process.ts";
-import { user_memory } from "../include/libc/syscall.ts";
+import { madvise, user_memory } from "../include/libc/syscall.ts";
+import { MADV_DONTNEED } from "../include/linux/mman.ts";
 import { sem_post, sem_t, sem_timedwait } from "../include/libc/semaphore.ts";
 import { readb, readl, readq, writeb, writeq } from "../lib/guest_memory.ts";
 
@@ -651,12 +653,6 @@ function test_memslot_move_loop(data: vm_data, _sync: sync_area): void {
   vm_mem_region_move(data.vm!, data.nslots - 1 + 1, movesrcgpa);
 }
 
-/** C's `madvise(hva, len, MADV_DONTNEED)` on anonymous memory (see the header). */
-function madvise_dontneed(hva: bigint, len: number): number {
-  user_memory(hva, len).fill(0);
-  return 0;
-}
-
 function test_memslot_do_unmap(data: vm_data, offsp: bigint, count: bigint): void {
   const guest_page_size = BigInt(data.vm!.page_size);
   let gpa = MEM_TEST_GPA + offsp * guest_page_size;
@@ -668,7 +664,7 @@ function test_memslot_do_unmap(data: vm_data, offsp: bigint, count: bigint): voi
     const hva = vm_gpa2hva(data, gpa, npages);
     TEST_ASSERT(npages.value, "Empty memory slot at gptr 0x%lx", gpa);
     if (count - ctr < npages.value) npages.value = count - ctr;
-    const ret = madvise_dontneed(hva, Number(npages.value * guest_page_size));
+    const ret = madvise(hva, npages.value * guest_page_size, MADV_DONTNEED);
     TEST_ASSERT(
       !ret,
       "madvise(%p, MADV_DONTNEED) on VM memory should not fail for gptr 0x%lx",
