@@ -14,7 +14,7 @@ import {
   KVM_GET_REGS,
   KVM_GET_SREGS,
 } from "../../include/linux/kvm.ts";
-import { EINVAL } from "../../include/linux/errno.ts";
+import { EBADF, EINVAL } from "../../include/linux/errno.ts";
 import { errno_get } from "../../include/libc/errno.ts";
 import { user_memory } from "../../include/libc/syscall.ts";
 import {
@@ -44,6 +44,7 @@ import {
   VCPU_REGS_R15,
 } from "../../include/asm/kvm_vcpu_regs.ts";
 import { TRACE_ENV } from "../../include/libc/trace.ts";
+import { backend } from "../../include/libc/backend.ts";
 import {
   GR_AREA_SIZE,
   GR_DOORBELL_PORT,
@@ -255,4 +256,18 @@ Deno.test("a TD's streaming loads come from a block copy; re-reads and faults st
       kvm_vm_free(vm);
     }
   });
+});
+
+Deno.test("the simulator's machine-code-only switch takes a VM fd, else EBADF", () => {
+  // The pinned sim backend (sim/backend.ts's sim_backend).
+  const b = backend() as unknown as { set_vm_machine_code_only(vm_fd: number): number };
+  assertEquals(b.set_vm_machine_code_only(-1), -EBADF);
+  assertEquals(b.set_vm_machine_code_only(1 << 20), -EBADF);
+  const { vm, vcpu } = g.gr_td_create(g.guest_td_io);
+  try {
+    assertEquals(b.set_vm_machine_code_only(vcpu.fd), -EBADF);
+    assertEquals(b.set_vm_machine_code_only(vm.fd), 0);
+  } finally {
+    kvm_vm_free(vm);
+  }
 });
