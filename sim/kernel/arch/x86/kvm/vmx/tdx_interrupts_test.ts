@@ -450,6 +450,9 @@ Deno.test({
     try {
       tdx_run(vcpu);
       assertEquals(tdx_test_read_report_from_guest(vcpu), 0xf0);
+      // The host sees neither the TD's RFLAGS.IF nor its VTPR.
+      assertEquals(vcpu.run.if_flag, 0);
+      assertEquals(vcpu.run.cr8, 0n);
       assertEquals(signal_msi(vm, 0, VEC), 1);
       tdx_run(vcpu);
       assertEquals(tdx_test_read_report_from_guest(vcpu), 0);
@@ -457,6 +460,7 @@ Deno.test({
       assertEquals(tdx_test_read_report_from_guest(vcpu), 3);
       tdx_run(vcpu);
       assertEquals(tdx_test_read_report_from_guest(vcpu), 0);
+      assertEquals(vcpu.run.if_flag, 0); // the TD has IF set here
       tdx_run(vcpu);
       assertEquals(tdx_test_read_report_from_guest(vcpu), 1);
       tdx_run(vcpu);

@@ -193,6 +193,7 @@ import {
   kvm_apic_has_pending_init_or_sipi,
   kvm_get_apic_interrupt,
   kvm_inject_apic_timer_irqs,
+  kvm_lapic_get_cr8,
   kvm_lapic_next_event_ms,
   kvm_lapic_set_tpr,
   kvm_pv_kick_cpu_op,
@@ -760,6 +761,19 @@ function irq_window_open(vcpu: kvm_vcpu, vmx: vcpu_vmx): boolean {
 function post_kvm_run_save(vcpu: kvm_vcpu): void {
   const run = vcpu.run;
   const v = vcpu.arch.vmcs;
+  if (is_td(vcpu.kvm)) {
+    // A TD's RFLAGS and VTPR are hidden: vt_get_if_flag() is false, CR8 is
+    // KVM's own LAPIC TPR (kvm_get_cr8()), and readiness is KVM's guess
+    // (tdx_interrupt_allowed(), kvm_cpu_accept_dm_intr()).
+    run.setUint8(R_IF_FLAG, 0);
+    run.setUint16(R_FLAGS, 0, true);
+    run.setBigUint64(R_CR8, kvm_lapic_get_cr8(vcpu), true);
+    run.setBigUint64(R_APIC_BASE, v.apic_base, true);
+    const ready = tdx_interrupt_allowed(vcpu) && !kvm_cpu_has_extint(vcpu) &&
+      kvm_apic_accept_pic_intr(vcpu);
+    run.setUint8(R_READY_FOR_INJECTION, ready ? 1 : 0);
+    return;
+  }
   const if_flag = (Number(v.rflags & 0xffffffffn) & X86_EFLAGS_IF) !== 0;
   const blocked = (v.interruptibility_info & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) !==
     0;
