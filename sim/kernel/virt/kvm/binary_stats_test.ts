@@ -14,15 +14,20 @@ import {
   __vcpu_run,
   __vm_vcpu_add,
   get_stats_descriptor,
+  get_ucall,
+  GUEST_DONE,
   kvm_check_cap,
   type kvm_vcpu,
   kvm_vm_free,
+  read_stat_data,
   read_stats_descriptors,
   read_stats_header,
   ref,
+  UCALL_DONE,
   vcpu_get_stat,
   vcpu_get_stats_fd,
   vcpu_run,
+  vcpu_run_async,
   vm_create_barebones,
   vm_create_with_one_vcpu,
   vm_get_stat,
@@ -42,9 +47,27 @@ import { close, fstat, pread, pwrite, read, write } from "../../../../include/li
 import { errno_get } from "../../../../include/libc/errno.ts";
 import { EBADF, EFAULT, EINTR, EINVAL, ESPIPE } from "../../../../include/linux/errno.ts";
 import { stat } from "../../../../include/asm/stat.ts";
-import { hlt, outb } from "../../../../include/x86/processor.ts";
+import { cli, hlt, outb } from "../../../../include/x86/processor.ts";
+import {
+  APIC_LVTT,
+  APIC_TDCR,
+  APIC_TMICT,
+  x2apic_enable,
+  x2apic_write_reg,
+} from "../../../../include/x86/apic.ts";
 import { in_guest_worker } from "../../../../include/libc/process.ts";
 import { kvm_vcpu_stats, kvm_vm_stats } from "../../arch/x86/kvm/x86_stats.ts";
+
+/** Guest: a 20 ms one-shot LAPIC timer, HLT with interrupts off (the pending timer wakes it). */
+export function guest_halt_code(): void {
+  cli();
+  x2apic_enable();
+  x2apic_write_reg(APIC_TDCR, 0xb); // divide by 1
+  x2apic_write_reg(APIC_LVTT, 0x50); // one-shot, vector 0x50
+  x2apic_write_reg(APIC_TMICT, 20_000_000); // 20 ms at 1 ns per bus cycle
+  hlt();
+  GUEST_DONE();
+}
 
 /** Guest: three OUTs, then HLT. */
 export function guest_stats_code(): void {
@@ -206,6 +229,50 @@ Deno.test({
       assertEquals(vcpu_get_stat(v, "mmio_exits"), 0n);
       assertEquals(vcpu_get_stat(v, "blocking"), 0n);
       assertEquals(vm_get_stat(vm, "remote_tlb_flush"), 0n);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "binary stats: blocking while HLT sleeps, then halt_wait_ns and one halt_wait_hist count",
+  ignore: in_guest_worker(),
+  async fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_halt_code);
+    try {
+      const v = vcpu.value;
+      const running = vcpu_run_async(v);
+      let blocked = false;
+      for (let i = 0; i < 200 && !blocked; i++) {
+        await new Promise((r) => setTimeout(r, 1));
+        blocked = vcpu_get_stat(v, "blocking") === 1n;
+      }
+      assert(blocked, "blocking never read 1 while the vCPU slept in HLT");
+      await running;
+      assertEquals(get_ucall(v, null), UCALL_DONE);
+      assertEquals(vcpu_get_stat(v, "blocking"), 0n);
+      assertEquals(vcpu_get_stat(v, "halt_exits"), 1n);
+      const ns = vcpu_get_stat(v, "halt_wait_ns");
+      assert(ns >= 1_000_000n, `halt_wait_ns ${ns} below the wait`);
+      // One log2 bucket counts the one wait: bucket fls64(ns).
+      const fd = vcpu_get_stats_fd(v);
+      const header = kvm_stats_header.alloc();
+      read_stats_header(fd, header);
+      const desc = read_stats_descriptors(fd, header);
+      let hist: BigUint64Array | null = null;
+      for (let i = 0; i < header.num_desc; i++) {
+        const d = get_stats_descriptor(desc, i, header);
+        const n = d.name.$bytes.subarray(0, header.name_size);
+        if (new TextDecoder().decode(n.subarray(0, n.indexOf(0))) !== "halt_wait_hist") continue;
+        hist = new BigUint64Array(d.size);
+        read_stat_data(fd, header, d, hist, d.size);
+      }
+      close(fd);
+      assert(hist);
+      assertEquals(hist.reduce((a, b) => a + b, 0n), 1n);
+      assertEquals(hist[ns.toString(2).length], 1n);
     } finally {
       kvm_vm_free(vm);
     }

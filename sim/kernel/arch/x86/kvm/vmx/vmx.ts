@@ -668,6 +668,9 @@ async function vcpu_block_async(vcpu: kvm_vcpu): Promise<number> {
     if (now >= give_up) return block_expired(vcpu);
     const next = kvm_lapic_next_event_ms(vcpu);
     const until = Math.min(next ?? Infinity, give_up);
+    // kvm_vcpu_block(): the `blocking` stat reads 1 while the vCPU sleeps.
+    const stat = vcpu_stat(vcpu).generic;
+    stat.blocking = 1n;
     await new Promise<void>((resolve) => {
       const t = until === Infinity ? undefined : setTimeout(resolve, Math.max(0, until - now));
       waiters.set(vcpu, () => {
@@ -675,6 +678,7 @@ async function vcpu_block_async(vcpu: kvm_vcpu): Promise<number> {
         resolve();
       });
     });
+    stat.blocking = 0n;
     waiters.delete(vcpu);
   }
 }
