@@ -28,6 +28,7 @@ import {
   UCALL_DONE,
   UCALL_SYNC,
   vcpu_run,
+  vcpu_run_async,
   vm_alloc,
   vm_is_gpa_protected,
 } from "../../include/kvm_util.ts";
@@ -270,4 +271,21 @@ Deno.test("the simulator's machine-code-only switch takes a VM fd, else EBADF", 
   } finally {
     kvm_vm_free(vm);
   }
+});
+
+Deno.test("a TD's vCPUs run their guest code through the runtime at once", async () => {
+  await with_runtime(async () => {
+    const { vm, vcpus } = g.gr_td_create_vcpus(2, g.guest_td_read_runtime);
+    try {
+      kvm_arch_vm_finalize_vcpus(vm);
+      await Promise.all(vcpus.map((v) => vcpu_run_async(v)));
+      for (const v of vcpus) {
+        assertEquals([v.run.exit_reason, v.run.io.port], [KVM_EXIT_IO, TDX_TEST_SUCCESS_PORT]);
+        // Two vCPUs: every load is a real one (no block copies).
+        assert(guest_runtime_runs(v) > g.RUNTIME_QWORDS, `${guest_runtime_runs(v)} KVM_RUNs`);
+      }
+    } finally {
+      kvm_vm_free(vm);
+    }
+  });
 });

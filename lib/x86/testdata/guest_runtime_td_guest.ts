@@ -30,6 +30,7 @@ import { VM_SHAPE_TDX } from "../../../include/x86/processor.ts";
 import { TDG_MR_REPORT, TDX_SUCCESS } from "../../../include/x86/tdx/tdcall.ts";
 import { tdx_report, TDX_REPORT_SIZE } from "../../../include/x86/tdx/tdreport.ts";
 import { guest_cpu } from "../../guest_insn.ts";
+import { GUEST_RUNTIME_GVA, guest_runtime_image } from "../guest_runtime.ts";
 import { tdg_vp_vmcall_instruction_io } from "../tdx/tdx.ts";
 import { PORT_WRITE, tdx_test_success } from "../tdx/test_util_guest.ts";
 
@@ -100,6 +101,19 @@ export function guest_td_scan(): void {
   GUEST_DONE();
 }
 
+/** Qwords {@linkcode guest_td_read_runtime} loads. */
+export const RUNTIME_QWORDS = 200;
+
+/** Guest: loads the TD runtime's first qwords (its own measured code) and checks them, then success. */
+export function guest_td_read_runtime(): void {
+  const code = guest_runtime_image(true).code;
+  const dv = new DataView(code.buffer, code.byteOffset, code.byteLength);
+  for (let i = 0; i < RUNTIME_QWORDS; i++) {
+    GUEST_ASSERT_EQ(readq(GUEST_RUNTIME_GVA + BigInt(8 * i)), dv.getBigUint64(8 * i, true));
+  }
+  tdx_test_success();
+}
+
 /**
  * A TD with one vCPU entering `fn`, created from this module, not yet
  * finalized (the caller may change what is measured first). For
@@ -110,11 +124,25 @@ export function guest_td_scan(): void {
  * @returns the TD and its vCPU
  */
 export function gr_td_create(fn: () => void): { vm: kvm_vm; vcpu: kvm_vcpu } {
-  const vm = __vm_create(VM_SHAPE_TDX, 1, 0);
-  const vcpu = vm_vcpu_add(vm, 0, fn);
+  const { vm, vcpus } = gr_td_create_vcpus(1, fn);
+  const vcpu = vcpus[0]!;
   if (fn === guest_td_mrtd) {
     report_gva.value = vm_alloc_page(vm);
     report_gpa.value = addr_gva2gpa(vm, report_gva.value);
   }
   return { vm, vcpu };
+}
+
+/**
+ * A TD with `n` vCPUs entering `fn`, created from this module, not yet finalized.
+ *
+ * @param n vCPUs
+ * @param fn the guest entry point
+ * @returns the TD and its vCPUs
+ */
+export function gr_td_create_vcpus(n: number, fn: () => void): { vm: kvm_vm; vcpus: kvm_vcpu[] } {
+  const vm = __vm_create(VM_SHAPE_TDX, n, 0);
+  const vcpus: kvm_vcpu[] = [];
+  for (let i = 0; i < n; i++) vcpus.push(vm_vcpu_add(vm, i, fn));
+  return { vm, vcpus };
 }
