@@ -105,6 +105,7 @@ import {
 } from "../../../../../../include/linux/kvm_para.ts";
 import { offsetof } from "../../../../../../include/c/layout.ts";
 import { APIC_SELF_IPI } from "../../../../../../include/asm/apicdef.ts";
+import { NMI_VECTOR } from "../../../../../../include/asm/irq_vectors.ts";
 import {
   PIO_DATA_OFFSET,
   R_DIRTY_REGS,
@@ -1442,7 +1443,7 @@ export function tdx_inject_pending(vcpu: kvm_vcpu): boolean {
   const ev = vcpu.arch.events;
   if (ev.nmi.pending && !shadow) {
     ev.nmi.pending = 0;
-    v.entry_intr_info = (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2) >>> 0;
+    v.entry_intr_info = (INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | NMI_VECTOR) >>> 0;
     return td_vapic_pending(vapic) >= 0;
   }
   if (td_vapic_pending(vapic) < 0) return false;
