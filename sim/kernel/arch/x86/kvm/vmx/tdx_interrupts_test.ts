@@ -60,6 +60,7 @@ import {
   type ex_regs_view,
   get_cr8,
   kvm_arch_vm_finalize_vcpus,
+  NMI_VECTOR,
   set_cr8,
   sti,
   vm_install_exception_handler,
@@ -121,6 +122,7 @@ function td_create(guest: () => void): { vm: kvm_vm; vcpu: kvm_vcpu } {
   const vcpu = vm_vcpu_add(vm, 0, guest);
   vm_install_exception_handler(vm, VEC, guest_irq_handler);
   vm_install_exception_handler(vm, NOTIFY_VEC, guest_irq_handler);
+  vm_install_exception_handler(vm, NMI_VECTOR, guest_irq_handler);
   vm_enable_cap(vm, KVM_CAP_EXIT_HYPERCALL, 1n << BigInt(KVM_HC_MAP_GPA_RANGE));
   kvm_arch_vm_finalize_vcpus(vm);
   return { vm, vcpu };
@@ -465,6 +467,31 @@ Deno.test({
       assertEquals(tdx_test_read_report_from_guest(vcpu), 1);
       tdx_run(vcpu);
       tdx_test_assert_success(vcpu);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "TD: an NMI message (MSI, delivery mode NMI) wakes TDVMCALL<HLT> and is delivered " +
+    "through vector 2 (tdx_inject_nmi()'s PEND_NMI)",
+  ignore: in_guest_worker(),
+  async fn() {
+    const { vm, vcpu } = td_create(guest_code_hlt_wake);
+    try {
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 1);
+      const run = __vcpu_run_async(vcpu);
+      assert(await wait_halted(vcpu), "the TD vCPU never halted");
+      const msi = kvm_msi.alloc();
+      msi.address_lo = 0xfee00000;
+      msi.data = 4 << 8; // delivery mode NMI
+      assertEquals(__vm_ioctl(vm, KVM_SIGNAL_MSI, msi), 1);
+      assertEquals(await run, 0);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), 1);
+      tdx_run(vcpu);
+      assertEquals(tdx_test_read_report_from_guest(vcpu), NMI_VECTOR);
     } finally {
       kvm_vm_free(vm);
     }
