@@ -62,6 +62,13 @@
  * TypeScript function: the worker then runs that function instead of a
  * handler.
  *
+ * **The TD variant** (`guest_runtime_image(true)`): a TD's port I/O raises
+ * #VE and its registers are not the host's, so its doorbell is
+ * TDG.VP.VMCALL<Instruction.IO> to the same port (`td_ring` writes, `td_ask`
+ * reads into R11), which KVM turns into the same KVM_EXIT_IO; its area is
+ * shared memory (`guest_runtime_host.ts`), and its code is in the measured
+ * image. Everything else is the same source.
+ *
  * The bytes are assembled from the AT&T source below (one line per
  * instruction, each with its encoding in {@linkcode guest_runtime_listing}).
  *
