@@ -28,15 +28,18 @@ import {
   vcpu_get_stats_fd,
   vcpu_run,
   vcpu_run_async,
+  virt_map,
   vm_create_barebones,
   vm_create_with_one_vcpu,
   vm_get_stat,
   vm_get_stats_fd,
+  writeq,
 } from "../../../../include/kvm_util.ts";
 import {
   KVM_CAP_BINARY_STATS_FD,
   KVM_EXIT_INTR,
   KVM_EXIT_IO,
+  KVM_EXIT_MMIO,
   kvm_stats_header,
   KVM_STATS_TYPE_LOG_HIST,
   KVM_STATS_TYPE_MASK,
@@ -66,6 +69,15 @@ export function guest_halt_code(): void {
   x2apic_write_reg(APIC_LVTT, 0x50); // one-shot, vector 0x50
   x2apic_write_reg(APIC_TMICT, 20_000_000); // 20 ms at 1 ns per bus cycle
   hlt();
+  GUEST_DONE();
+}
+
+const MMIO_GVA = 1n << 32n;
+
+/** Guest: two 8-byte writes to MMIO (no memslot there), then a ucall. */
+export function guest_mmio_code(): void {
+  writeq(1n, MMIO_GVA);
+  writeq(2n, MMIO_GVA);
   GUEST_DONE();
 }
 
@@ -273,6 +285,33 @@ Deno.test({
       assert(hist);
       assertEquals(hist.reduce((a, b) => a + b, 0n), 1n);
       assertEquals(hist[ns.toString(2).length], 1n);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "binary stats: an MMIO write is a page fault KVM emulates and an MMIO exit",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_mmio_code);
+    try {
+      const v = vcpu.value;
+      virt_map(vm, MMIO_GVA, MMIO_GVA, 1);
+      for (let n = 1n; n <= 2n; n++) {
+        vcpu_run(v);
+        assertEquals(v.run.exit_reason, KVM_EXIT_MMIO);
+        assertEquals(vcpu_get_stat(v, "mmio_exits"), n);
+        assertEquals(vcpu_get_stat(v, "pf_taken"), n);
+        assertEquals(vcpu_get_stat(v, "pf_emulate"), n);
+        assertEquals(vcpu_get_stat(v, "insn_emulation"), n);
+      }
+      vcpu_run(v);
+      assertEquals(get_ucall(v, null), UCALL_DONE);
+      assertEquals(vcpu_get_stat(v, "mmio_exits"), 2n);
+      assertEquals(vcpu_get_stat(v, "insn_emulation_fail"), 0n);
     } finally {
       kvm_vm_free(vm);
     }

@@ -1300,6 +1300,8 @@ function handle_xsetbv(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
  * #UD, which the guest gets if userspace runs it again.
  */
 function emulation_failure(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
+  // handle_emulation_failure().
+  vcpu_stat(vcpu).insn_emulation_fail++;
   inject_exception(vmx, UD_VECTOR);
   // Above CPL 0 the guest just takes the #UD.
   if (get_cpl(vmx) !== 0) return 1;
@@ -1431,7 +1433,11 @@ function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   }
   if (!r) {
     if (is_private_gfn(k, gpa)) return memory_fault(vcpu, gpa, true);
+    // kvm_mmu_do_page_fault(): an MMIO GPA is RET_PF_EMULATE.
+    vcpu_stat(vcpu).pf_emulate++;
     if (!emulatable) return emulation_failure(vcpu, vmx);
+    // x86_emulate_instruction() counts each instruction it emulates.
+    vcpu_stat(vcpu).insn_emulation++;
     // vcpu_mmio_read/write(): the in-kernel LAPIC's page comes before userspace.
     if (lapic_mmio(vcpu, vmx, gpa) || ioapic_mmio(vcpu, vmx, gpa)) {
       return skip_emulated_instruction(vmx);
@@ -1440,7 +1446,10 @@ function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   }
   if (!r.buffer) return memory_fault(vcpu, gpa, r.private);
   if (r.readonly && (q & EPT_VIOLATION_ACC_WRITE)) {
-    return emulatable ? mmio_exit(vcpu, vmx, gpa) : emulation_failure(vcpu, vmx);
+    vcpu_stat(vcpu).pf_emulate++;
+    if (!emulatable) return emulation_failure(vcpu, vmx);
+    vcpu_stat(vcpu).insn_emulation++;
+    return mmio_exit(vcpu, vmx, gpa);
   }
   // A write to a page write-protected for the dirty ring: the fault makes
   // it writable and logs it (mark_page_dirty_in_slot()), then re-enters,
