@@ -241,14 +241,28 @@ function release(init: vcpu_worker_init): void {
   ctl = vmcs_bytes = vmcs_u32 = undefined;
   Atomics.store(old, VMCS_CTL_WORKER_STATE, WORKER_RELEASED);
   Atomics.notify(old, VMCS_CTL_WORKER_STATE);
-  for (const id of guest_timers) clearTimeout(id);
-  guest_timers.clear();
+  cpu!.cpu_release();
+  init.port.close();
+  image = forget_guest().then(() => import_image(image_urls, ++instance));
+  // A failed re-import is reported to the vCPU that would have used it.
+  image.catch(() => {});
+}
+
+/**
+ * Undoes what guest code left in the worker's JavaScript world. Promise
+ * callbacks it queued run once the worker's stack is empty, that is after
+ * the release; they run first (still as guest code), then its timers are
+ * cancelled and `globalThis` restored.
+ */
+async function forget_guest(): Promise<void> {
+  const cancel = () => {
+    for (const id of guest_timers) clearTimeout(id);
+    guest_timers.clear();
+  };
+  cancel();
+  await new Promise((resolve) => real_set_timeout(resolve, 0));
+  cancel();
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = false;
   restore_globals();
   vcpu_worker_reused();
-  cpu!.cpu_release();
-  init.port.close();
-  image = import_image(image_urls, ++instance);
-  // A failed re-import is reported to the vCPU that would have used it.
-  image.catch(() => {});
 }

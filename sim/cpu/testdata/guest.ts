@@ -297,8 +297,8 @@ let image_calls = 0;
 
 /**
  * Reports how often it ran in this image instance, then what a previous VM's
- * guest left in `globalThis` (0: nothing), then leaves a global and arms a
- * timer that would change it later.
+ * guest left in `globalThis` (0: nothing), then leaves a global, arms a
+ * timer and queues a promise callback that would change it later.
  */
 export function guest_module_state(): void {
   image_calls++;
@@ -309,5 +309,12 @@ export function guest_module_state(): void {
   setTimeout(() => {
     g.__guest_left__ = 9;
   }, 0);
+  // Promise callbacks run once the worker's stack is empty: after the VM's free.
+  queueMicrotask(() => {
+    g.__guest_left__ = 11;
+    setTimeout(() => {
+      g.__guest_left__ = 13;
+    }, 0);
+  });
   hlt();
 }
