@@ -124,3 +124,25 @@ Deno.test("literals are tokens verbatim: strings, templates, regular expressions
   assertThrows(() => js_tokens("'open"), SyntaxError, "Unterminated string");
   assertThrows(() => js_tokens("`open ${a}"), SyntaxError, "Unterminated template literal");
 });
+
+Deno.test("a pooled vCPU worker's fresh image instance takes over its function's name", () => {
+  const first = () => 41;
+  const again = () => 41;
+  guest_fn_register("kvm:test_reimport", first);
+  // On the host a second function under the name is a mistake.
+  assertThrows(() => guest_fn_register("kvm:test_reimport", again), Error, "already registered");
+  const g = globalThis as { __KVM_GUEST_WORKER__?: boolean };
+  g.__KVM_GUEST_WORKER__ = true;
+  try {
+    guest_fn_register("kvm:test_reimport", again);
+    assertEquals(guest_fn_lookup("kvm:test_reimport"), again);
+    // Another function under the same name is still refused.
+    assertThrows(
+      () => guest_fn_register("kvm:test_reimport", () => 42),
+      Error,
+      "already registered",
+    );
+  } finally {
+    delete g.__KVM_GUEST_WORKER__;
+  }
+});
