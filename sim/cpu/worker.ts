@@ -147,6 +147,8 @@ async function import_image(
       out.push(await import(u.href));
     }
   }
+  // What guest code finds in `globalThis`: what the image's top level left.
+  globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
   return out;
 }
 
@@ -212,7 +214,6 @@ async function serve(init: vcpu_worker_init): Promise<void> {
     real_close();
     return;
   }
-  globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
   let why = "vCPU worker ended while the vCPU was still in use";
   // From here on only guest code runs: host-only operations are refused.
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = true;
@@ -260,7 +261,16 @@ async function forget_guest(): Promise<void> {
     guest_timers.clear();
   };
   cancel();
-  await new Promise((resolve) => real_set_timeout(resolve, 0));
+  // A message is a task: it comes after every queued promise callback (a
+  // timer would too, but costs a millisecond or more).
+  await new Promise<void>((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      ch.port1.close();
+      resolve();
+    };
+    ch.port2.postMessage(0);
+  });
   cancel();
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = false;
   restore_globals();
