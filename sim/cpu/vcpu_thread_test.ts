@@ -19,6 +19,8 @@ import {
   vcpu_threads_alive,
   vcpu_worker_pool_idle,
 } from "./vcpu_thread.ts";
+import { vcpu } from "./state.ts";
+import { cpu_release } from "./runner.ts";
 import {
   EXIT_REASON_HLT,
   EXIT_REASON_IO_INSTRUCTION,
@@ -215,4 +217,31 @@ Deno.test("idle pooled workers do not keep the process alive", async () => {
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assertEquals(out.code, 0, text);
   assertMatch(text, /idle 1/);
+});
+
+Deno.test("cpu_release() puts every field of the worker's vcpu state back to its initial value", () => {
+  const initial = { ...vcpu };
+  // What a guest can leave behind: mode, pending events, a kvm_asm_safe in
+  // progress, an event being delivered, the memory map it mapped.
+  vcpu.cpl = 3;
+  vcpu.long64 = true;
+  vcpu.td = true;
+  vcpu.irq_window = true;
+  vcpu.sti_shadow_ticks = 2;
+  vcpu.transfer_pending = true;
+  vcpu.memmap_generation = 7;
+  vcpu.safe_depth = 2;
+  vcpu.d_cr2 = 0x1000n;
+  vcpu.last_ticks = 123n;
+  vcpu.images = [{}];
+  cpu_release();
+  for (const [key, value] of Object.entries(initial)) {
+    const now = (vcpu as unknown as Record<string, unknown>)[key];
+    if (ArrayBuffer.isView(value)) {
+      assert(ArrayBuffer.isView(now) && now !== value, `${key}: a fresh view`);
+      assertEquals((now as ArrayBufferView).byteLength, value.byteLength, key);
+    } else {
+      assertEquals(now, value, key);
+    }
+  }
 });
