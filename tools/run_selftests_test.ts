@@ -1,6 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-only
 import { assertEquals } from "@std/assert";
-import { DEFAULT_JOBS, main, run_program, tap_line, xfail_of } from "./run_selftests.ts";
+import {
+  DEFAULT_JOBS,
+  find_programs,
+  main,
+  program_name,
+  RUN_ALONE,
+  run_program,
+  tap_line,
+  xfail_of,
+} from "./run_selftests.ts";
 import { expected_host_failure } from "../include/known_host_failures.ts";
 
 const prog = new URL("./testdata/prog.ts", import.meta.url);
@@ -51,4 +60,9 @@ Deno.test("programs run one per host CPU by default; --jobs must be a count", as
   assertEquals(DEFAULT_JOBS, Math.max(1, navigator.hardwareConcurrency));
   for (const bad of ["0", "two", "1.5"]) assertEquals(await main(["-j", bad, "-l"]), 1, bad);
   assertEquals(await main(["-j", "3", "-l", "-t", "cpuid_test"]), 0);
+});
+
+Deno.test("the programs that run alone are selftest programs", async () => {
+  const names = (await find_programs(new URL("../x86/", import.meta.url))).map(program_name);
+  for (const n of RUN_ALONE) assertEquals(names.includes(n), true, n);
 });
