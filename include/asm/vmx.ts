@@ -19,6 +19,8 @@ export const EXIT_REASON_TRIPLE_FAULT = 2;
 export const EXIT_REASON_INIT_SIGNAL = 3;
 /** Interrupt window. */
 export const EXIT_REASON_INTERRUPT_WINDOW = 7;
+/** NMI window: NMI-window exiting and no blocking by NMI, STI or MOV SS. */
+export const EXIT_REASON_NMI_WINDOW = 8;
 /** CPUID (always exits). */
 export const EXIT_REASON_CPUID = 10;
 /** HLT. */

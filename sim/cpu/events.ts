@@ -119,6 +119,7 @@ import {
   seg_off,
   SEG_SELECTOR,
   seg_selector,
+  set_nmi_blocking,
   set_rflags,
   set_u64_at,
   sync_mode,
@@ -334,6 +335,8 @@ export function deliver(vector: number, type: number, ec: number, has_ec: boolea
       t = INTR_TYPE_HARD_EXCEPTION;
     }
   }
+  // Delivering an NMI blocks NMIs until the next IRET.
+  if (type === INTR_TYPE_NMI_INTR) set_nmi_blocking(true);
   // A handler in machine code runs in the interpreter, which executes its IRET.
   if (!vcpu.protected_mode || !at_record()) return;
   run_handler(v, e, he);
@@ -523,6 +526,8 @@ function run_handler(vector: number, ec: number, has_ec: boolean): void {
   vcpu.fn_lo = saved_lo;
   vcpu.fn_hi = saved_hi;
   vcpu.fn_len = saved_len;
+  // The stub's IRETQ unblocks NMIs.
+  set_nmi_blocking(false);
   sync_mode();
 }
 
@@ -531,7 +536,8 @@ function run_handler(vector: number, ec: number, has_ec: boolean): void {
 
 /** Sets or clears blocking by STI in the interruptibility state. */
 export function set_sti_blocking(on: boolean): void {
-  vcpu.u32[O_INTERRUPTIBILITY >> 2] = on ? 1 : 0;
+  const i = O_INTERRUPTIBILITY >> 2;
+  vcpu.u32[i] = (vcpu.u32[i]! & ~3) | (on ? 1 : 0);
   // Blocking lasts through the next intrinsic: checked at the next two ticks.
   vcpu.sti_shadow_ticks = on ? 2 : 0;
   if (on) vcpu.ticks = 0;

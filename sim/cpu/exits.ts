@@ -66,6 +66,9 @@ import {
   EXIT_REASON_EPT_VIOLATION,
   EXIT_REASON_EXTERNAL_INTERRUPT,
   EXIT_REASON_INTERRUPT_WINDOW,
+  EXIT_REASON_NMI_WINDOW,
+  GUEST_INTR_STATE_MOV_SS,
+  GUEST_INTR_STATE_NMI,
   GUEST_INTR_STATE_STI,
   INTR_INFO_DELIVER_CODE_MASK,
   INTR_INFO_VALID_MASK,
@@ -75,6 +78,7 @@ import {
   X86_EFLAGS_IF,
 } from "./vmx.ts";
 import { deliver, raise_ve } from "./events.ts";
+import { VMCS_IRQ_WINDOW_INTR, VMCS_IRQ_WINDOW_NMI } from "./vmcs.ts";
 import { e_gpa, e_private, e_qual, e_td_mmio, mem, tlb_flush } from "./mmu.ts";
 import { receiveMessageOnPort } from "node:worker_threads";
 import type { vcpu_memmap_message } from "./vcpu_thread.ts";
@@ -115,14 +119,22 @@ function event_windows(): void {
   if (Atomics.load(vcpu.ctl, C_KICK) !== 0) {
     Atomics.store(vcpu.ctl, C_KICK, 0);
     vmexit(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0);
+  } else if (
+    vcpu.nmi_window &&
+    !(vcpu.u32[O_INTERRUPTIBILITY >> 2]! &
+      (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+  ) {
+    // NMI-window exiting: NMIs are no longer blocked (an IRET ran).
+    vcpu.nmi_window = false;
+    vmexit(EXIT_REASON_NMI_WINDOW, 0, 0);
   } else if (vcpu.irq_window) {
     if ((rflags() & X86_EFLAGS_IF) && !(vcpu.u32[O_INTERRUPTIBILITY >> 2]! & 3)) {
       vcpu.irq_window = false;
       vmexit(EXIT_REASON_INTERRUPT_WINDOW, 0, 0);
     }
   }
-  // While the window is requested every boundary is checked.
-  if (vcpu.irq_window || vcpu.sti_shadow_ticks > 0) vcpu.ticks = 0;
+  // While a window is requested every boundary is checked.
+  if (vcpu.irq_window || vcpu.nmi_window || vcpu.sti_shadow_ticks > 0) vcpu.ticks = 0;
 }
 
 /** Maps the memory-map update the host posted, then acknowledges its generation. */
@@ -167,8 +179,10 @@ export function wait_for_run(): void {
   }
   if (Atomics.load(vcpu.ctl, C_GEN) !== vcpu.memmap_generation) sync_memmap();
   sync_mode();
-  vcpu.irq_window = Atomics.load(vcpu.ctl, C_IRQ_WINDOW) !== 0;
-  if (vcpu.irq_window || Atomics.load(vcpu.ctl, C_KICK) !== 0) vcpu.ticks = 0;
+  const windows = Atomics.load(vcpu.ctl, C_IRQ_WINDOW);
+  vcpu.irq_window = (windows & VMCS_IRQ_WINDOW_INTR) !== 0;
+  vcpu.nmi_window = (windows & VMCS_IRQ_WINDOW_NMI) !== 0;
+  if (windows || Atomics.load(vcpu.ctl, C_KICK) !== 0) vcpu.ticks = 0;
 }
 
 /** Hands the vCPU to the host: run state EXIT, and a wake-up for its waiter. */

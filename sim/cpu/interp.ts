@@ -114,6 +114,7 @@ import {
   translate,
 } from "./mmu.ts";
 import { e_td_mmio } from "./mmu.ts";
+import { set_nmi_blocking } from "./state.ts";
 import {
   BP_VECTOR,
   DB_VECTOR,
@@ -752,7 +753,7 @@ function step(): void {
   lk_arr = null;
   exec(d.op);
   locked = false;
-  if (had_shadow && !shadow_pending && interruptibility() !== 0) set_interruptibility(0);
+  if (had_shadow && !shadow_pending && (interruptibility() & 3) !== 0) set_interruptibility(0);
   set_raw_insn(0);
 }
 
@@ -1566,6 +1567,8 @@ function far_ret(imm: number): void {
 
 function iret(): void {
   const size = d.m64 ? (d.rex & 8 ? 8 : d.p66 ? 2 : 4) : d.osize;
+  // IRET unblocks NMIs, even when it then faults (SDM 6.7.1).
+  set_nmi_blocking(false);
   sp_load();
   if (!in_protected_mode()) {
     const ip = Number(popv(size) & 0xffffffffn);

@@ -35,6 +35,7 @@ import {
   EFER_LMA,
   EFER_LME,
   EFER_NX,
+  GUEST_INTR_STATE_NMI,
   X86_CR0_PE,
   X86_CR0_PG,
   X86_CR0_WP,
@@ -92,8 +93,10 @@ export interface sim_vcpu_state {
   transfer_pending: boolean;
   /** The memory-map generation this worker maps. */
   memmap_generation: number;
-  /** Interrupt-window exiting is requested (`irq_window`, read at each entry). */
+  /** Interrupt-window exiting is requested (`irq_window` bit 0, read at each entry). */
   irq_window: boolean;
+  /** NMI-window exiting is requested (`irq_window` bit 1, read at each entry). */
+  nmi_window: boolean;
   /** Ticks left in the STI shadow of the `sti` intrinsic (the interpreter tracks its own). */
   sti_shadow_ticks: number;
 
@@ -159,6 +162,7 @@ function initial_vcpu_state(): sim_vcpu_state {
     transfer_pending: false,
     memmap_generation: 0,
     irq_window: false,
+    nmi_window: false,
     sti_shadow_ticks: 0,
     fn_lo: 0,
     fn_hi: 0,
@@ -497,9 +501,22 @@ export function mmio_data(): bigint {
   return vcpu.dv.getBigUint64(O_MMIO_DATA, true);
 }
 
-/** Sets the interruptibility state (`GUEST_INTR_STATE_*`: the STI / MOV SS shadow). */
+/**
+ * Sets the STI / MOV SS shadow of the interruptibility state
+ * (`GUEST_INTR_STATE_*`); blocking by NMI is kept (it ends at IRET).
+ */
 export function set_interruptibility(bits: number): void {
-  vcpu.u32[O_INTERRUPTIBILITY >> 2] = bits;
+  vcpu.u32[O_INTERRUPTIBILITY >> 2] = (vcpu.u32[O_INTERRUPTIBILITY >> 2]! & GUEST_INTR_STATE_NMI) |
+    bits;
+}
+
+/**
+ * Blocking by NMI (SDM 25.3, 24.4.2): set when an NMI is delivered, cleared
+ * by the next IRET, whatever vector's handler executes it.
+ */
+export function set_nmi_blocking(on: boolean): void {
+  const i = O_INTERRUPTIBILITY >> 2;
+  vcpu.u32[i] = on ? vcpu.u32[i]! | GUEST_INTR_STATE_NMI : vcpu.u32[i]! & ~GUEST_INTR_STATE_NMI;
 }
 
 /** The interruptibility state. */

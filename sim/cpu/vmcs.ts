@@ -348,6 +348,14 @@ export const VMCS_CTL_MEMMAP_ACK: number = offsetof(sim_vmcs, "memmap_ack") >> 2
 export const VMCS_CTL_KICK: number = offsetof(sim_vmcs, "kick") >> 2;
 /** Index of `irq_window` in the control words. */
 export const VMCS_CTL_IRQ_WINDOW: number = offsetof(sim_vmcs, "irq_window") >> 2;
+/** `irq_window` bit: interrupt-window exiting (the VMX primary control). */
+export const VMCS_IRQ_WINDOW_INTR = 1;
+/**
+ * `irq_window` bit: NMI-window exiting (the VMX primary control): the CPU
+ * exits with `EXIT_REASON_NMI_WINDOW` at the first instruction boundary
+ * without blocking by NMI, STI or MOV SS.
+ */
+export const VMCS_IRQ_WINDOW_NMI = 2;
 
 /** A new zeroed VMCS in a `SharedArrayBuffer`, in the state {@linkcode vmcs_reset} gives. */
 export function vmcs_alloc(vcpu_id = 0): vmcs_view {

@@ -138,6 +138,7 @@ import {
   KVM_MSR_FILTER_RANGE_VALID_MASK,
   KVM_MSR_FILTER_VALID_MASK,
   kvm_msrs,
+  KVM_NMI,
   kvm_regs,
   kvm_run,
   KVM_SET_BOOT_CPU_ID,
@@ -1814,9 +1815,7 @@ set_lapic_host_ops({
   guest_tsc,
   has_x2apic: (vcpu) => guest_cpuid_1_ecx(vcpu, 21),
   has_tsc_deadline: (vcpu) => guest_cpuid_1_ecx(vcpu, 24),
-  inject_nmi: (vcpu) => {
-    vcpu.arch.events.nmi.pending = 1;
-  },
+  inject_nmi: kvm_inject_nmi,
 });
 
 // ---------------------------------------------------------------------------
@@ -2182,6 +2181,16 @@ function event_caps(k: kvm): { exception_payload_enabled: boolean; triple_fault_
 const INTR_STATE_STI = 1;
 const INTR_STATE_MOV_SS = 2;
 const INTR_STATE_NMI = 8;
+
+/**
+ * `kvm_inject_nmi()` + `process_nmi()`: one more NMI pending, at most two
+ * (one while an NMI is injected or NMIs are blocked); KVM_GET_VCPU_EVENTS
+ * shows it, the next entry injects it once NMIs are unblocked.
+ */
+function kvm_inject_nmi(vcpu: kvm_vcpu): void {
+  vcpu.arch.events.nmi.pending++;
+  process_nmi(vcpu);
+}
 
 /** `process_nmi()`: at most two NMIs pending, one if one is injected or NMIs are blocked. */
 function process_nmi(vcpu: kvm_vcpu): void {
@@ -2677,6 +2686,7 @@ export const kvm_arch_vcpu_ioctl_requests: readonly number[] = [
   KVM_SET_TSC_KHZ,
   KVM_GET_TSC_KHZ,
   KVM_INTERRUPT,
+  KVM_NMI,
   KVM_X86_SETUP_MCE,
   KVM_X86_SET_MCE,
   KVM_GET_LAPIC,
@@ -2762,6 +2772,10 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
     case KVM_INTERRUPT:
       if (copy_in(arg, kvm_interrupt.size)) return -EFAULT;
       return kvm_vcpu_ioctl_interrupt(vcpu, scratch_dv.getUint32(0, true));
+    case KVM_NMI:
+      // kvm_vcpu_ioctl_nmi(): no argument, no check.
+      kvm_inject_nmi(vcpu);
+      return 0;
     case KVM_X86_SETUP_MCE:
       if (copy_in(arg, 8)) return -EFAULT;
       return kvm_vcpu_ioctl_x86_setup_mce(vcpu, scratch_dv.getBigUint64(0, true));

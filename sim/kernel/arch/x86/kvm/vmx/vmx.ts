@@ -94,6 +94,8 @@ import {
   sim_vmcs,
   VMCS_CTL_IRQ_WINDOW,
   VMCS_CTL_KICK,
+  VMCS_IRQ_WINDOW_INTR,
+  VMCS_IRQ_WINDOW_NMI,
   VMCS_SIZE,
 } from "../../../../../cpu/vmcs.ts";
 import type { guest_memslot } from "../../../../../cpu/memory.ts";
@@ -110,6 +112,7 @@ import {
   EXIT_REASON_IO_INSTRUCTION,
   EXIT_REASON_MSR_READ,
   EXIT_REASON_MSR_WRITE,
+  EXIT_REASON_NMI_WINDOW,
   EXIT_REASON_TDCALL,
   EXIT_REASON_TRIPLE_FAULT,
   EXIT_REASON_VMCALL,
@@ -117,6 +120,7 @@ import {
   EXIT_REASON_XSETBV,
   GP_VECTOR,
   GUEST_INTR_STATE_MOV_SS,
+  GUEST_INTR_STATE_NMI,
   GUEST_INTR_STATE_STI,
   INTR_INFO_DELIVER_CODE_MASK,
   INTR_INFO_VALID_MASK,
@@ -592,7 +596,9 @@ function kvm_vcpu_check_block(vcpu: kvm_vcpu): boolean {
  */
 export function kvm_vcpu_has_events(vcpu: kvm_vcpu): boolean {
   if (kvm_apic_has_pending_init_or_sipi(vcpu) && kvm_apic_init_sipi_allowed(vcpu)) return true;
-  if (vcpu.arch.events.nmi.pending && !(vcpu.arch.vmcs.interruptibility_info & 3)) return true;
+  if (vcpu.arch.events.nmi.pending && nmi_allowed(vcpu.arch.vmcs.interruptibility_info)) {
+    return true;
+  }
   return interrupt_allowed(vcpu) && kvm_cpu_has_interrupt(vcpu);
 }
 
@@ -704,16 +710,14 @@ function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   let window = false;
   const busy = (vmx.dv.getUint32(V_ENTRY_INTR_INFO, true) & INTR_INFO_VALID_MASK) !== 0;
   if (!busy) {
-    const shadow = vmx.dv.getUint32(V_INTERRUPTIBILITY, true) &
-      (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
     if (ev.interrupt.injected) {
       // An interrupt KVM_INTERRUPT (or KVM_SET_VCPU_EVENTS) made "injected"
       // is re-injected at the next entry whatever RFLAGS.IF says.
       ev.interrupt.injected = 0;
       inject_event(vmx, INTR_TYPE_EXT_INTR, ev.interrupt.nr);
       vcpu_stat(vcpu).irq_injections++;
-    } else if (ev.nmi.pending && !shadow) {
-      ev.nmi.pending = 0;
+    } else if (ev.nmi.pending && nmi_allowed(vmx.dv.getUint32(V_INTERRUPTIBILITY, true))) {
+      ev.nmi.pending--;
       inject_event(vmx, INTR_TYPE_NMI_INTR, NMI_VECTOR);
       vcpu_stat(vcpu).nmi_injections++;
     } else if (irqchip_in_kernel(k) && kvm_cpu_has_interrupt(vcpu)) {
@@ -731,7 +735,24 @@ function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   if (vcpu.run.getUint8(R_REQUEST_INTERRUPT_WINDOW) && k.arch.irqchip_mode !== KVM_IRQCHIP_KERNEL) {
     window = true;
   }
-  Atomics.store(vmx.ctl, VMCS_CTL_IRQ_WINDOW, window ? 1 : 0);
+  // vmx_enable_nmi_window(): an NMI still pending waits for the end of NMI
+  // blocking (the IRET of the handler) or of the STI / MOV SS shadow.
+  const nmi_window = ev.nmi.pending > 0 && !busy &&
+    !nmi_allowed(vmx.dv.getUint32(V_INTERRUPTIBILITY, true));
+  Atomics.store(
+    vmx.ctl,
+    VMCS_CTL_IRQ_WINDOW,
+    (window ? VMCS_IRQ_WINDOW_INTR : 0) | (nmi_window ? VMCS_IRQ_WINDOW_NMI : 0),
+  );
+}
+
+/**
+ * `vmx_nmi_allowed()`: no blocking by NMI (an NMI handler has not yet
+ * executed IRET), STI or MOV SS.
+ */
+function nmi_allowed(interruptibility: number): boolean {
+  return !(interruptibility &
+    (GUEST_INTR_STATE_NMI | GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
 /** VM-entry event injection of an external interrupt or NMI (delivered at the boundary). */
@@ -1552,6 +1573,10 @@ function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number 
       // handle_interrupt_window(): the CPU dropped the window request; the
       // next entry injects.
       vcpu_stat(vcpu).irq_window_exits++;
+      return 1;
+    case EXIT_REASON_NMI_WINDOW:
+      // handle_nmi_window(): NMI blocking ended; the next entry injects.
+      vcpu_stat(vcpu).nmi_window_exits++;
       return 1;
     case EXIT_REASON_TDCALL:
       // TDCALL outside a TD is #UD (`handle_tdcall()`).
