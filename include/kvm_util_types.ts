@@ -459,3 +459,31 @@ export function __kvm_static_assert(expr: unknown, msg: string): asserts expr {
 export function kvm_static_assert(expr: unknown, msg = "kvm_static_assert"): asserts expr {
   __kvm_static_assert(expr, msg);
 }
+
+/** C `struct vcpu_reg_sublist`: one group of a get-reg-list test's registers. */
+export interface vcpu_reg_sublist {
+  /** The group's name. */
+  name: string;
+  /** The capability that enables the group (0: none). */
+  capability: number;
+  /** The vCPU feature that enables it. */
+  feature: number;
+  /** The feature's type. */
+  feature_type: number;
+  /** Whether the vCPU must be finalized for it. */
+  finalize: boolean;
+  /** The register IDs; `null` ends the list, as C's `regs == NULL`. */
+  regs: bigint[] | null;
+  /** IDs whose KVM_SET_ONE_REG KVM refuses. */
+  rejects_set: bigint[];
+  /** IDs whose set is not tested. */
+  skips_set: bigint[];
+}
+
+/** C `struct vcpu_reg_list`: a named list of sublists. */
+export interface vcpu_reg_list {
+  /** The configuration's name. */
+  name: string;
+  /** The sublists; iterate with `for_each_sublist()`. */
+  sublists: vcpu_reg_sublist[];
+}

@@ -236,11 +236,13 @@ import {
   assert_on_unhandled_exception,
   kvm_arch_vm_finalize_vcpus,
   kvm_arch_vm_post_create,
+  kvm_arch_vm_release,
   kvm_get_cpu_address_width,
   kvm_init_vm_address_properties,
   kvm_la57_usable,
   vcpu_arch_dump,
   vcpu_arch_set_entry_point,
+  virt_arch_dump,
   virt_arch_pg_map,
   virt_arch_pg_map_shared,
   virt_arch_pgd_alloc,
@@ -250,6 +252,8 @@ import {
   vm_compute_max_gfn,
   x86_guest_va_bits,
 } from "./x86/processor.ts";
+import { eventfd } from "../include/libc/syscall.ts";
+import type { vcpu_reg_list, vcpu_reg_sublist } from "../include/kvm_util_types.ts";
 
 /** The host page size (C `getpagesize()`). */
 export const PAGE_SIZE_HOST = 4096;
@@ -1198,6 +1202,7 @@ export function kvm_vm_release(vmp: kvm_vm): void {
   vmp.fd = -1;
   vmp.kvm_fd = -1;
   vmp.stats_fd = -1;
+  kvm_arch_vm_release(vmp);
 }
 
 function vm_vcpu_rm(vm: kvm_vm, vcpu: kvm_vcpu): void {
@@ -4125,4 +4130,42 @@ export function vcpu_mmio_data(vcpu: kvm_vcpu): DataView {
  */
 export function vcpu_dump(stream: FILE, vcpu: kvm_vcpu, indent: number): void {
   vcpu_arch_dump(stream, vcpu, indent);
+}
+
+/**
+ * C `kvm_new_eventfd()`: a new eventfd (counter 0, no flags); a failing
+ * `eventfd()` fails the test with the syscall's errno.
+ *
+ * @returns the descriptor
+ */
+export function kvm_new_eventfd(): number {
+  const fd = eventfd(0, 0);
+  TEST_ASSERT(fd >= 0, __KVM_SYSCALL_ERROR("eventfd()", fd));
+  return fd;
+}
+
+/**
+ * C `for_each_sublist(c, s)`: the sublists of a register list up to the
+ * first one without registers (C's terminating entry has `regs == NULL`).
+ *
+ * @param c the register list
+ * @returns the sublists, in order
+ */
+export function* for_each_sublist(c: vcpu_reg_list): Generator<vcpu_reg_sublist> {
+  for (const s of c.sublists) {
+    if (!s.regs) return;
+    yield s;
+  }
+}
+
+/**
+ * C `virt_dump(stream, vm, indent)`: the VM's guest page tables, as
+ * `virt_arch_dump()` prints them.
+ *
+ * @param stream where to print
+ * @param vm the VM
+ * @param indent the left margin
+ */
+export function virt_dump(stream: FILE, vm: kvm_vm, indent: number): void {
+  virt_arch_dump(stream, vm, indent);
 }

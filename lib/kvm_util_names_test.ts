@@ -2,12 +2,15 @@
 // kvm_util.h's static inlines and macros added under their upstream names.
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
+  addr_gva2gpa,
+  for_each_sublist,
   get_kvm_param_bool,
   get_kvm_param_integer,
   kvm_can_run_guest_code,
   kvm_for_each_vcpu,
   kvm_get_module_param_bool,
   kvm_has_cap,
+  kvm_new_eventfd,
   kvm_vm_free,
   kvm_vm_register_coalesced_io,
   memslot2region,
@@ -24,8 +27,11 @@ import {
   vcpu_io_data,
   vcpu_mmio_data,
   vcpu_run,
+  virt_dump,
   virt_map,
+  vm_alloc,
   vm_calc_num_guest_pages,
+  vm_check_cap,
   vm_create,
   vm_create_barebones,
   vm_get_mem_region,
@@ -37,13 +43,24 @@ import {
   vm_vcpu_add,
   writeq,
 } from "../include/kvm_util.ts";
-import { outl } from "../include/x86/processor.ts";
+import { kvm_arch_vm_release, outl, PAGE_SIZE } from "../include/x86/processor.ts";
 import { in_guest_worker } from "../include/libc/process.ts";
 import { stdout } from "../include/libc/stdio.ts";
-import { kvm_mem_region_type, type kvm_vcpu, vm_guest_mode } from "../include/kvm_util_types.ts";
+import {
+  kvm_mem_region_type,
+  type kvm_vcpu,
+  type vcpu_reg_list,
+  vm_guest_mode,
+} from "../include/kvm_util_types.ts";
 import { kvm_fpu, kvm_vcpu_events, KVM_VCPUEVENT_VALID_NMI_PENDING } from "../include/asm/kvm.ts";
 import { ExitError } from "../include/libc/exit.ts";
-import { KVM_CAP_BINARY_STATS_FD, KVM_EXIT_IO, KVM_EXIT_MMIO } from "../include/linux/kvm.ts";
+import {
+  KVM_CAP_BINARY_STATS_FD,
+  KVM_CAP_USER_MEMORY,
+  KVM_EXIT_IO,
+  KVM_EXIT_MMIO,
+} from "../include/linux/kvm.ts";
+import { close, read, write } from "../include/libc/syscall.ts";
 import { selected_backend_name } from "../include/libc/backend.ts";
 import { vm_create_with_one_vcpu } from "./kvm_util.ts";
 import { ref } from "../include/kvm_util_types.ts";
@@ -234,6 +251,107 @@ Deno.test("vcpu_dump prints the vCPU's id, registers and special registers", () 
     assert(text.startsWith("  vCPU ID: 0\n    regs:\n"), text);
     assert(/rip: 0x000000000000fff0/.test(text), text);
     assert(text.includes("      cs:\n"), text);
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+/** Runs `fn` and returns what it printed on stdout. */
+function capture_stdout(fn: () => void): string {
+  const out: string[] = [];
+  const orig = Deno.stdout.writeSync;
+  Deno.stdout.writeSync = (b: Uint8Array) => {
+    out.push(new TextDecoder().decode(b));
+    return b.length;
+  };
+  try {
+    fn();
+  } finally {
+    Deno.stdout.writeSync = orig;
+  }
+  return out.join("");
+}
+
+Deno.test("kvm_new_eventfd gives an eventfd whose counter starts at 0 and adds writes", () => {
+  const fd = kvm_new_eventfd();
+  try {
+    assert(fd >= 0);
+    const v = new BigUint64Array([5n]);
+    assertEquals(write(fd, v, 8), 8);
+    assertEquals(write(fd, v, 8), 8);
+    const got = new BigUint64Array(1);
+    assertEquals(read(fd, got, 8), 8);
+    // eventfd(0, 0): not a semaphore, so one read returns the sum and resets it.
+    assertEquals(got[0], 10n);
+  } finally {
+    close(fd);
+  }
+});
+
+Deno.test("for_each_sublist stops at the first sublist without registers", () => {
+  const sub = (name: string, regs: bigint[] | null) => ({
+    name,
+    capability: 0,
+    feature: 0,
+    feature_type: 0,
+    finalize: false,
+    regs,
+    rejects_set: [],
+    skips_set: [],
+  });
+  const c: vcpu_reg_list = {
+    name: "cfg",
+    sublists: [sub("base", [1n, 2n]), sub("pmu", [3n]), sub("end", null), sub("after", [4n])],
+  };
+  assertEquals([...for_each_sublist(c)].map((s) => s.name), ["base", "pmu"]);
+  assertEquals([...for_each_sublist({ name: "empty", sublists: [] })], []);
+});
+
+Deno.test("virt_dump prints each present table entry down to the PTE of a mapped page", () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, null);
+  try {
+    const gva = vm_alloc(vm, PAGE_SIZE, 0x7f0000000n);
+    const text = capture_stdout(() => virt_dump(stdout, vm, 2));
+    const lines = text.split("\n");
+    assertEquals(lines[0], " ".repeat(2 + 58) + "no");
+    assertEquals(lines[1], "        index hvaddr         gpaddr         addr         w exec dirty");
+    // The page's PTE: its index, the GPA's PFN, writable, and its virtual page
+    // number. Like upstream the dump walks four levels from the root, so with
+    // 5-level paging its last column is the PD level, one level short of the page.
+    const shift = BigInt((vm.mmu.pgtable_levels - 4) * 9);
+    const vpn = (gva >> 12n) >> shift;
+    const pfn = shift ? "[0-9a-f]+ *" : (addr_gva2gpa(vm, gva) >> 12n).toString(16).padEnd(10);
+    const idx = Number(vpn & 0x1ffn);
+    const want = new RegExp(
+      `^  pte   0x${idx.toString(16).padEnd(3)} 0x[0-9a-f]+ 0x[0-9a-f ]{12} ` +
+        `0x${pfn} 1  [01]     [01]    0x${vpn.toString(16).padEnd(10)}$`,
+    );
+    assert(lines.some((l) => want.test(l)), `no PTE line for 0x${gva.toString(16)}:\n${text}`);
+    assert(lines.some((l) => l.startsWith("  pml4e 0x")), text);
+    assert(lines.some((l) => l.startsWith("  pdpe  0x")), text);
+    assert(lines.some((l) => l.startsWith("  pde   0x")), text);
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+Deno.test("virt_dump prints nothing for a VM without page tables", () => {
+  const vm = vm_create_barebones();
+  try {
+    assertEquals(capture_stdout(() => virt_dump(stdout, vm, 0)), "");
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+Deno.test("kvm_arch_vm_release (x86: nothing of its own) leaves the VM's fd and memory alone", () => {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, null);
+  try {
+    kvm_arch_vm_release(vm);
+    assertEquals(vm_check_cap(vm, KVM_CAP_USER_MEMORY), 1);
+    assert(vm.fd >= 0 && vm.regions.size > 0);
   } finally {
     kvm_vm_free(vm);
   }

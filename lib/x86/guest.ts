@@ -468,6 +468,28 @@ export function invlpg(gva: guest_ptr): void {
 }
 
 /**
+ * C `__xen_hypercall(nr, a0, a1)`: `vmcall` with the Xen ABI's registers,
+ * RAX = `nr`, RDI = `a0` and RSI = `a1` (a pointer in C), as
+ * `X86_HYPERCALL("a"(nr), "D"(a0), "S"(a1))` loads them.
+ *
+ * @param nr the hypercall number
+ * @param a0 argument 0
+ * @param a1 argument 1 (a guest address)
+ * @returns RAX
+ */
+export function __xen_hypercall(
+  nr: bigint | number,
+  a0: bigint | number,
+  a1: guest_ptr | bigint | number,
+): bigint {
+  const cpu = guest_cpu();
+  cpu.set_reg("rax", BigInt.asUintN(64, BigInt(nr)));
+  cpu.set_reg("rdi", BigInt.asUintN(64, BigInt(a0)));
+  cpu.set_reg("rsi", BigInt.asUintN(64, BigInt(a1)));
+  return cpu.vmcall();
+}
+
+/**
  * C `kvm_hypercall(nr, a0, a1, a2, a3)`: `vmcall` with RAX = `nr` and RBX,
  * RCX, RDX, RSI = the arguments.
  *

@@ -66,6 +66,7 @@ import {
   __vm_vcpu_add,
   addr_gpa2hva,
   addr_gva2hva,
+  addr_hva2gpa,
   getpagesize,
   kvm_free_fd,
   kvm_has_cap,
@@ -157,6 +158,7 @@ import {
   UCALL_UNHANDLED,
 } from "../ucall_common.ts";
 import { __this_cpu_has, kvm_hypercall, rdtsc, this_cpu_has } from "./guest.ts";
+import { __xen_hypercall } from "./guest.ts";
 import {
   desc64,
   EFER_LMA,
@@ -187,6 +189,7 @@ import {
   PTE_DIRTY_MASK,
   PTE_EXECUTABLE_MASK,
   PTE_GET_PA,
+  PTE_GET_PFN,
   PTE_HUGE_MASK,
   PTE_LARGE_MASK,
   PTE_NX_MASK,
@@ -1346,6 +1349,17 @@ export function kvm_arch_vm_finalize_vcpus(vm: kvm_vm): void {
 }
 
 /**
+ * C `kvm_arch_vm_release(vm)`, run by `kvm_vm_release()` once the vCPU and VM
+ * fds are closed: what an architecture frees with them (arm64 closes its GIC
+ * device fd). x86 defines none, so this is kvm_util.c's `__weak` default,
+ * which releases nothing: x86's per-VM state (descriptor tables, page
+ * tables, the SEV fd, which upstream never closes either) stays as it is.
+ *
+ * @param _vm the VM
+ */
+export function kvm_arch_vm_release(_vm: kvm_vm): void {}
+
+/**
  * C `assert_on_unhandled_exception(vcpu)`: an exception the guest had no
  * handler for (`route_exception` sends `UCALL_UNHANDLED`) becomes the host's
  * test failure, with the guest's file, line and text. Guest asserts
@@ -2468,4 +2482,115 @@ export function vcpu_arch_dump(stream: FILE, vcpu: kvm_vcpu, indent: number): vo
   fprintf(stream, "%*ssregs:\n", indent + 2, "");
   vcpu_sregs_get(vcpu, sregs);
   sregs_dump(stream, sregs, indent + 4);
+}
+
+/**
+ * C `xen_hypercall(nr, a0, a1)` (guest): a Xen-ABI hypercall
+ * ({@linkcode __xen_hypercall}) that must return 0.
+ *
+ * @param nr the hypercall number
+ * @param a0 argument 0
+ * @param a1 argument 1 (a guest address)
+ */
+export function xen_hypercall(
+  nr: bigint | number,
+  a0: bigint | number,
+  a1: bigint | number,
+): void {
+  GUEST_ASSERT(!__xen_hypercall(nr, a0, a1));
+}
+
+/**
+ * C `virt_arch_dump(stream, vm, indent)`: every present entry of the guest
+ * page tables, as x86's processor.c prints them (kvm-x86 `next`): a line per
+ * PML4E, PDPTE, PDE and PTE with its index, host address, guest physical
+ * address, PFN, W and NX bits, and for a PTE its D bit and the page's
+ * virtual page number. Like upstream it walks four levels from the root,
+ * and prints nothing before the root table exists.
+ *
+ * @param stream where to print
+ * @param vm the VM
+ * @param indent the left margin
+ */
+export function virt_arch_dump(stream: FILE, vm: kvm_vm, indent: number): void {
+  const mmu = vm.mmu;
+  if (!mmu.pgd_created) return;
+  const b = (v: boolean): number => v ? 1 : 0;
+  fprintf(stream, "%*s                                                          no\n", indent, "");
+  fprintf(
+    stream,
+    "%*s      index hvaddr         gpaddr         addr         w exec dirty\n",
+    indent,
+    "",
+  );
+  const pml4e_start = addr_gpa2hva(vm, mmu.pgd);
+  for (let n1 = 0; n1 <= 0x1ff; n1++) {
+    const pml4e = pml4e_start + BigInt(n1 * 8);
+    if (!is_present_pte(mmu, pml4e)) continue;
+    fprintf(
+      stream,
+      "%*spml4e 0x%-3zx %p 0x%-12lx 0x%-10llx %u  %u\n",
+      indent,
+      "",
+      n1,
+      pml4e,
+      addr_hva2gpa(vm, pml4e),
+      PTE_GET_PFN(read_pte(pml4e)),
+      b(is_writable_pte(mmu, pml4e)),
+      b(is_nx_pte(mmu, pml4e)),
+    );
+    const pdpe_start = addr_gpa2hva(vm, read_pte(pml4e) & PHYSICAL_PAGE_MASK);
+    for (let n2 = 0; n2 <= 0x1ff; n2++) {
+      const pdpe = pdpe_start + BigInt(n2 * 8);
+      if (!is_present_pte(mmu, pdpe)) continue;
+      fprintf(
+        stream,
+        "%*spdpe  0x%-3zx %p 0x%-12lx 0x%-10llx %u  %u\n",
+        indent,
+        "",
+        n2,
+        pdpe,
+        addr_hva2gpa(vm, pdpe),
+        PTE_GET_PFN(read_pte(pdpe)),
+        b(is_writable_pte(mmu, pdpe)),
+        b(is_nx_pte(mmu, pdpe)),
+      );
+      const pde_start = addr_gpa2hva(vm, read_pte(pdpe) & PHYSICAL_PAGE_MASK);
+      for (let n3 = 0; n3 <= 0x1ff; n3++) {
+        const pde = pde_start + BigInt(n3 * 8);
+        if (!is_present_pte(mmu, pde)) continue;
+        fprintf(
+          stream,
+          "%*spde   0x%-3zx %p 0x%-12lx 0x%-10llx %u  %u\n",
+          indent,
+          "",
+          n3,
+          pde,
+          addr_hva2gpa(vm, pde),
+          PTE_GET_PFN(read_pte(pde)),
+          b(is_writable_pte(mmu, pde)),
+          b(is_nx_pte(mmu, pde)),
+        );
+        const pte_start = addr_gpa2hva(vm, read_pte(pde) & PHYSICAL_PAGE_MASK);
+        for (let n4 = 0; n4 <= 0x1ff; n4++) {
+          const pte = pte_start + BigInt(n4 * 8);
+          if (!is_present_pte(mmu, pte)) continue;
+          fprintf(
+            stream,
+            "%*spte   0x%-3zx %p 0x%-12lx 0x%-10llx %u  %u     %u    0x%-10lx\n",
+            indent,
+            "",
+            n4,
+            pte,
+            addr_hva2gpa(vm, pte),
+            PTE_GET_PFN(read_pte(pte)),
+            b(is_writable_pte(mmu, pte)),
+            b(is_nx_pte(mmu, pte)),
+            b(is_dirty_pte(mmu, pte)),
+            (BigInt(n1) << 27n) | (BigInt(n2) << 18n) | (BigInt(n3) << 9n) | BigInt(n4),
+          );
+        }
+      }
+    }
+  }
 }
