@@ -789,6 +789,8 @@ class Gen {
       [2, () => this.#mmapVcpu(fd)],
       [3, () => this.#mce(fd)],
       [2, () => this.#interrupt(fd)],
+      // KVM_NMI (kvm_vcpu_ioctl_nmi()): no argument; later event reads show the queue.
+      [1, () => this.#ioctl(fd, kvm.KVM_NMI, 0n)],
       [2, () => this.#preFault(fd, v.vm)],
       [
         2,
