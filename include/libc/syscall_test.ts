@@ -31,6 +31,8 @@ function scripted(answers: { ioctl?: number; mmap?: bigint }): Backend & { calls
     pwrite: () => 0n,
     fstat: () => 0,
     dup: (fd) => fd + 1,
+    eventfd: () => -EINVAL,
+    madvise: () => 0,
     getrlimit: () => [1024n, 4096n],
     setrlimit: () => 0,
     addr_of: (buf, off) => {
