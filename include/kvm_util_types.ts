@@ -324,6 +324,46 @@ export interface kvm_mmu {
   pgd: gpa_t;
   /** Paging levels: 4 or 5 on x86. */
   pgtable_levels: number;
+  /** The architecture's part: the bits of this MMU's entries. */
+  arch: kvm_mmu_arch;
+}
+
+/**
+ * C x86 `struct pte_masks`: the bits of one MMU's page-table entries, set
+ * when its top-level table is made (stage 1: the x86 PTE bits, plus the
+ * VM's C-bit or S-bit); 0 for a bit the MMU does not have.
+ */
+export interface pte_masks {
+  /** Present (P). */
+  present: bigint;
+  /** Writable (R/W). */
+  writable: bigint;
+  /** User (U/S). */
+  user: bigint;
+  /** Readable (EPT only). */
+  readable: bigint;
+  /** Executable (EPT only). */
+  executable: bigint;
+  /** Accessed (A). */
+  accessed: bigint;
+  /** Dirty (D). */
+  dirty: bigint;
+  /** Page size (PS). */
+  huge: bigint;
+  /** No-execute (NX). */
+  nx: bigint;
+  /** SEV's C-bit: the page is private. */
+  c: bigint;
+  /** TDX's S-bit: the page is shared. */
+  s: bigint;
+  /** Bits every entry has. */
+  always_set: bigint;
+}
+
+/** C x86 `struct kvm_mmu_arch`. */
+export interface kvm_mmu_arch {
+  /** The entries' bits. */
+  pte_masks: pte_masks;
 }
 
 /** C x86 `struct kvm_vm_arch`. */

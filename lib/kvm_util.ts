@@ -836,7 +836,28 @@ export function ____vm_create(shape: vm_shape): kvm_vm {
     ucall_mmio_addr: 0n,
     handlers: 0n,
     gpa_tag_mask: 0n,
-    mmu: { pgd_created: false, pgd: 0n, pgtable_levels: 0 },
+    mmu: {
+      pgd_created: false,
+      pgd: 0n,
+      pgtable_levels: 0,
+      // Set with the top-level table (virt_arch_pgd_alloc()), as C's zeroed struct is.
+      arch: {
+        pte_masks: {
+          present: 0n,
+          writable: 0n,
+          user: 0n,
+          readable: 0n,
+          executable: 0n,
+          accessed: 0n,
+          dirty: 0n,
+          huge: 0n,
+          nx: 0n,
+          c: 0n,
+          s: 0n,
+          always_set: 0n,
+        },
+      },
+    },
     arch: {
       gdt: 0n,
       tss: 0n,

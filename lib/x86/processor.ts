@@ -856,7 +856,44 @@ export function virt_arch_pgd_alloc(vm: kvm_vm): void {
   if (!vm.mmu.pgd_created) {
     vm.mmu.pgd = vm_alloc_page_table(vm);
     vm.mmu.pgd_created = true;
+    // virt_mmu_init(): the stage-1 MMU's bits, with the VM's C-bit / S-bit.
+    vm.mmu.arch.pte_masks = {
+      present: PTE_PRESENT_MASK,
+      writable: PTE_WRITABLE_MASK,
+      user: PTE_USER_MASK,
+      readable: 0n,
+      executable: 0n,
+      accessed: PTE_ACCESSED_MASK,
+      dirty: PTE_DIRTY_MASK,
+      huge: PTE_HUGE_MASK,
+      nx: PTE_NX_MASK,
+      c: vm.arch.c_bit,
+      s: vm.arch.s_bit,
+      always_set: 0n,
+    };
   }
+}
+
+/**
+ * C `PTE_C_BIT_MASK(mmu)`: the bit this MMU sets in the leaf entry of a
+ * private page (SEV's C-bit; 0 for other VMs).
+ *
+ * @param mmu the MMU
+ * @returns the mask
+ */
+export function PTE_C_BIT_MASK(mmu: kvm_mmu): bigint {
+  return mmu.arch.pte_masks.c;
+}
+
+/**
+ * C `PTE_S_BIT_MASK(mmu)`: the bit this MMU sets in the leaf entry of a
+ * shared page (TDX's S-bit; 0 for other VMs).
+ *
+ * @param mmu the MMU
+ * @returns the mask
+ */
+export function PTE_S_BIT_MASK(mmu: kvm_mmu): bigint {
+  return mmu.arch.pte_masks.s;
 }
 
 /**
@@ -926,7 +963,7 @@ function ___virt_pg_map(
     vaddr,
   );
   let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK | (paddr & PHYSICAL_PAGE_MASK);
-  v |= is_protected ? vm.arch.c_bit : vm.arch.s_bit;
+  v |= is_protected ? PTE_C_BIT_MASK(vm.mmu) : PTE_S_BIT_MASK(vm.mmu);
   pte.set(v);
 }
 

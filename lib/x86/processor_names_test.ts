@@ -8,6 +8,7 @@ import {
   GUEST_DONE,
   GUEST_SYNC_ARGS,
   kvm_can_run_guest_code,
+  kvm_check_cap,
   type kvm_vcpu,
   kvm_vm_free,
   kvm_vm_release,
@@ -19,9 +20,13 @@ import {
   vcpu_regs_get,
   vcpu_regs_set,
   vcpu_run,
+  virt_pgd_alloc,
   vm_alloc,
+  vm_create_barebones_type,
   vm_create_with_one_vcpu,
+  vm_mem_backing_src_type,
   vm_recreate_with_one_vcpu,
+  vm_userspace_mem_region_add,
 } from "../../include/kvm_util.ts";
 import {
   __xen_hypercall,
@@ -55,8 +60,11 @@ import {
   MSR_IA32_TSC_ADJUST,
   PG_LEVEL_2M,
   PG_SIZE_2M,
+  PTE_C_BIT_MASK,
   PTE_GET_PA,
   PTE_GET_PFN,
+  PTE_PRESENT_MASK,
+  PTE_S_BIT_MASK,
   this_cpu_has_p,
   this_cpu_is_amd,
   this_cpu_is_intel,
@@ -82,7 +90,8 @@ import {
   xgetbv_safe,
 } from "../../include/x86/processor.ts";
 import { kvm_cpuid_property } from "./processor.ts";
-import { kvm_regs } from "../../include/asm/kvm.ts";
+import { kvm_regs, KVM_X86_TDX_VM } from "../../include/asm/kvm.ts";
+import { KVM_CAP_VM_TYPES } from "../../include/linux/kvm.ts";
 import { user_memory } from "../../include/libc/syscall.ts";
 import { ExitError } from "../../include/libc/exit.ts";
 import { selected_backend_name } from "../../include/libc/backend.ts";
@@ -358,6 +367,34 @@ Deno.test({
       assertEquals(get_ucall(vcpu.value, uc), UCALL_ABORT);
     } finally {
       kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name: "PTE_C_BIT_MASK/PTE_S_BIT_MASK: 0 for a plain VM; a TD's MMU carries its S-bit",
+  ignore: in_guest_worker(),
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const vm = vm_create_with_one_vcpu(vcpu, null);
+    try {
+      assertEquals(vm.mmu.arch.pte_masks.present, PTE_PRESENT_MASK);
+      assertEquals([PTE_C_BIT_MASK(vm.mmu), PTE_S_BIT_MASK(vm.mmu)], [0n, 0n]);
+    } finally {
+      kvm_vm_free(vm);
+    }
+    if (!(kvm_check_cap(KVM_CAP_VM_TYPES) & (1 << KVM_X86_TDX_VM))) return;
+    const td = vm_create_barebones_type(KVM_X86_TDX_VM);
+    try {
+      // Masks come with the top-level table, from the VM's S-bit.
+      assertEquals(PTE_S_BIT_MASK(td.mmu), 0n);
+      vm_userspace_mem_region_add(td, vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS, 0n, 0, 512, 0);
+      virt_pgd_alloc(td);
+      assert(td.arch.s_bit !== 0n);
+      assertEquals(PTE_S_BIT_MASK(td.mmu), td.arch.s_bit);
+      assertEquals(PTE_C_BIT_MASK(td.mmu), 0n);
+    } finally {
+      kvm_vm_free(td);
     }
   },
 });
