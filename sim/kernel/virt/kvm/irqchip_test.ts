@@ -5,7 +5,9 @@
  * KVM_MAX_IRQ_ROUTES, flags), then `kvm_set_irq_routing()`'s (GSI range,
  * per-type flags, `setup_routing_entry()`'s duplicates,
  * `kvm_set_routing_entry()`'s pins and split-irqchip rule), and
- * `kvm_set_irq()` through the new table (an MSI route, a GSI with no route).
+ * `kvm_set_irq()` through the new table (an MSI route, a GSI with no route),
+ * and a split irqchip's EOI exit (`kvm_ioapic_send_eoi()`,
+ * `kvm_scan_ioapic_routes()`, KVM_REQ_IOAPIC_EOI_EXIT in `vcpu_enter_guest()`).
  *
  * @module
  */
@@ -15,17 +17,38 @@ import "../../../use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
 import {
   __vm_ioctl,
+  get_ucall,
+  GUEST_DONE,
+  guest_global,
+  GUEST_SYNC,
   type kvm_vcpu,
   type kvm_vm,
   kvm_vm_free,
   ref,
+  REPORT_GUEST_ASSERT,
+  UCALL_ABORT,
+  UCALL_DONE,
+  ucall_struct,
+  UCALL_SYNC,
   vcpu_ioctl,
+  vcpu_run,
   vm_create_barebones,
   vm_create_with_one_vcpu,
   vm_enable_cap,
 } from "../../../../include/kvm_util.ts";
+import { APIC_EOI, x2apic_enable, x2apic_write_reg } from "../../../../include/x86/apic.ts";
+import {
+  cli,
+  type ex_regs_view,
+  safe_halt,
+  vm_install_exception_handler,
+} from "../../../../include/x86/processor.ts";
+import { u64 } from "../../../../include/c/layout.ts";
+import { backend, set_backend } from "../../../../include/libc/backend.ts";
 import {
   KVM_CAP_SPLIT_IRQCHIP,
+  KVM_CREATE_IRQCHIP,
+  KVM_EXIT_IOAPIC_EOI,
   KVM_GET_LAPIC,
   kvm_irq_level,
   KVM_IRQ_LINE_STATUS,
@@ -42,7 +65,7 @@ import {
 } from "../../../../include/linux/kvm.ts";
 import { kvm_lapic_state } from "../../../../include/asm/kvm.ts";
 import { errno_get } from "../../../../include/libc/errno.ts";
-import { EFAULT, EINVAL } from "../../../../include/linux/errno.ts";
+import { EFAULT, EINVAL, ENOTTY } from "../../../../include/linux/errno.ts";
 import { in_guest_worker } from "../../../../include/libc/process.ts";
 
 type routing = ReturnType<typeof kvm_irq_routing.alloc>;
@@ -201,6 +224,80 @@ Deno.test({
       l.level = 1;
       assertEquals(__vm_ioctl(vm, KVM_IRQ_LINE_STATUS, l), 0);
       assertEquals(l.status, -1);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+const eoi_irqs = guest_global("split_eoi_irqs", u64);
+
+/** Guest handler: count, EOI (x2APIC). */
+export function guest_split_eoi_handler(_regs: ex_regs_view): void {
+  eoi_irqs.value = eoi_irqs.value + 1n;
+  x2apic_write_reg(APIC_EOI, 0);
+}
+
+/** Guest: take one interrupt. */
+export function guest_code_split_eoi(): void {
+  cli();
+  x2apic_enable();
+  GUEST_SYNC(0n);
+  while (eoi_irqs.value < 1n) {
+    safe_halt();
+    cli();
+  }
+  GUEST_DONE();
+}
+
+Deno.test({
+  name: "split irqchip: EOI of a level MSI route's vector exits with KVM_EXIT_IOAPIC_EOI",
+  ignore: in_guest_worker(),
+  fn() {
+    // The library's vm_create_irqchip() takes the split model when
+    // KVM_CREATE_IRQCHIP is ENOTTY (as for a TD): answer that for this VM.
+    const sim = backend();
+    set_backend({
+      ...sim,
+      ioctl: (fd, req, arg) => req === KVM_CREATE_IRQCHIP ? -ENOTTY : sim.ioctl(fd, req, arg),
+    });
+    const vcpu = ref<kvm_vcpu>();
+    const uc = ucall_struct.alloc();
+    let vm: kvm_vm;
+    try {
+      vm = vm_create_with_one_vcpu(vcpu, guest_code_split_eoi);
+    } finally {
+      set_backend(sim);
+    }
+    try {
+      const v = vcpu.value;
+      vm_install_exception_handler(vm, 0x55, guest_split_eoi_handler);
+      // GSI 2 (a pin reserved for the userspace IOAPIC): a level-triggered
+      // MSI, vector 0x55, to APIC 0. GSI 30 is past the reserved pins.
+      assertEquals(
+        set_routing(
+          vm,
+          table([
+            { gsi: 2, type: KVM_IRQ_ROUTING_MSI, a: 0xfee00000, c: 0x8055 },
+            { gsi: 30, type: KVM_IRQ_ROUTING_MSI, a: 0xfee00000, c: 0x8056 },
+          ]),
+        ),
+        0,
+      );
+      vcpu_run(v);
+      assertEquals(get_ucall(v, uc), UCALL_SYNC);
+      const l = kvm_irq_level.alloc();
+      l.irq = 2;
+      l.level = 1;
+      assertEquals(__vm_ioctl(vm, KVM_IRQ_LINE_STATUS, l), 0);
+      assertEquals(l.status, 1);
+      vcpu_run(v);
+      assertEquals(v.run.exit_reason, KVM_EXIT_IOAPIC_EOI);
+      assertEquals(v.run.eoi.vector, 0x55);
+      vcpu_run(v);
+      const r = get_ucall(v, uc);
+      if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+      assertEquals(r, UCALL_DONE);
     } finally {
       kvm_vm_free(vm);
     }

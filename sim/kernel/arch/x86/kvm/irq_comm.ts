@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { kvm } from "../../../include/linux/kvm_host.ts";
+import type { kvm, kvm_vcpu } from "../../../include/linux/kvm_host.ts";
 import { EINVAL } from "../../../../../include/linux/errno.ts";
 import {
   KVM_IRQ_ROUTING_HV_SINT,
@@ -25,10 +25,11 @@ import {
   KVM_IRQCHIP_PIC_SLAVE,
 } from "../../../../../include/linux/kvm.ts";
 import { APIC_DEST_LOGICAL, APIC_DEST_NOSHORT } from "../include/asm/apicdef.ts";
-import { kvm_irq_delivery_to_apic, type kvm_lapic_irq } from "./lapic.ts";
+import { kvm_apic_match_dest, kvm_irq_delivery_to_apic, type kvm_lapic_irq } from "./lapic.ts";
 import { IOAPIC_NUM_PINS, kvm_ioapic_set_irq, vioapic } from "./ioapic.ts";
 import { kvm_pic_set_irq, PIC_NUM_PINS, vpic } from "./i8259.ts";
 import {
+  kvm_irq_routing,
   type kvm_irq_routing_entry,
   type kvm_kernel_irq_routing_entry,
   kvm_set_irq_routing,
@@ -202,6 +203,30 @@ export const default_routing: readonly kvm_irq_routing_entry[] = (() => {
 /** `kvm_setup_default_irq_routing()` (KVM_CREATE_IRQCHIP). */
 export function kvm_setup_default_irq_routing(k: kvm): number {
   return kvm_set_irq_routing(k, default_routing);
+}
+
+/**
+ * `kvm_scan_ioapic_routes()` for one vector: with a split irqchip, the MSI
+ * routes of the GSIs reserved for the userspace IOAPIC
+ * (KVM_CAP_SPLIT_IRQCHIP's argument) that are level-triggered and aimed at
+ * this vCPU make its EOI of their vector exit to userspace.
+ */
+export function kvm_scan_ioapic_routes(vcpu: kvm_vcpu, vector: number): boolean {
+  const k = vcpu.kvm;
+  const rt = kvm_irq_routing(k);
+  if (!rt) return false;
+  const n = Math.min(rt.nr_rt_entries, k.arch.nr_reserved_ioapic_pins);
+  for (let gsi = 0; gsi < n; gsi++) {
+    for (const e of rt.map[gsi]!) {
+      if (e.type !== KVM_IRQ_ROUTING_MSI) continue;
+      const irq = kvm_set_msi_irq(k, e.msi);
+      if (
+        irq.trig_mode && irq.vector === vector &&
+        kvm_apic_match_dest(vcpu, null, APIC_DEST_NOSHORT, irq.dest_id, irq.dest_mode)
+      ) return true;
+    }
+  }
+  return false;
 }
 
 /** `kvm_setup_empty_irq_routing()` (KVM_CAP_SPLIT_IRQCHIP). */

@@ -93,6 +93,7 @@ import {
   X2APIC_BROADCAST,
   X2APIC_ENABLE,
 } from "../include/asm/apicdef.ts";
+import { kvm_scan_ioapic_routes } from "./irq_comm.ts";
 import {
   IOAPIC_EDGE_TRIG,
   IOAPIC_LEVEL_TRIG,
@@ -532,16 +533,36 @@ function apic_set_eoi(apic: kvm_lapic): number {
 }
 
 /**
- * `kvm_ioapic_send_eoi()`: an EOI of a vector the in-kernel IOAPIC owns is
- * broadcast to it, level-triggered if the vector's TMR bit is set. (With a
- * split irqchip KVM exits with KVM_EXIT_IOAPIC_EOI instead: not modelled,
- * docs/fidelity.md.)
+ * `kvm_ioapic_send_eoi()`: an EOI of a vector the IOAPIC owns goes to it.
+ * With a split irqchip the IOAPIC is userspace's: the vCPU exits with
+ * KVM_EXIT_IOAPIC_EOI before its next entry (`pending_ioapic_eoi`,
+ * KVM_REQ_IOAPIC_EOI_EXIT); in the kernel's it is broadcast, level-triggered
+ * if the vector's TMR bit is set.
  */
 function kvm_ioapic_send_eoi(apic: kvm_lapic, vector: number): void {
-  if (!ioapic_in_kernel(apic.vcpu.kvm)) return;
+  const k = apic.vcpu.kvm;
+  if (k.arch.irqchip_mode === 2) {
+    if (kvm_scan_ioapic_routes(apic.vcpu, vector)) pending_ioapic_eoi.set(apic.vcpu, vector);
+    return;
+  }
+  if (!ioapic_in_kernel(k)) return;
   if (!kvm_ioapic_handles_vector(apic.vcpu, vector)) return;
   const trigger_mode = test_vector(apic, vector, APIC_TMR) ? IOAPIC_LEVEL_TRIG : IOAPIC_EDGE_TRIG;
   kvm_ioapic_update_eoi(apic.vcpu, vector, trigger_mode);
+}
+
+/** `vcpu->arch.pending_ioapic_eoi` while KVM_REQ_IOAPIC_EOI_EXIT is pending. */
+const pending_ioapic_eoi = new WeakMap<kvm_vcpu, number>();
+
+/**
+ * `kvm_check_request(KVM_REQ_IOAPIC_EOI_EXIT)`: the vector a split
+ * irqchip's userspace IOAPIC must see EOIed, or -1; taking it clears it.
+ */
+export function kvm_take_pending_ioapic_eoi(vcpu: kvm_vcpu): number {
+  const v = pending_ioapic_eoi.get(vcpu);
+  if (v === undefined) return -1;
+  pending_ioapic_eoi.delete(vcpu);
+  return v;
 }
 
 /** `kvm_apic_has_interrupt()`: the vector the LAPIC would deliver now, or -1. */

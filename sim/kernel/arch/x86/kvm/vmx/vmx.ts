@@ -225,6 +225,8 @@ import { vcpu_stat } from "../x86_stats.ts";
 import { kvm_stats_log_hist_update } from "../../../../include/linux/kvm_stats.ts";
 import { kvm_coalesced_io_write } from "../../../../virt/kvm/coalesced_mmio.ts";
 import { kvm_pic_read_irq, picdev_read, picdev_write, set_pic_kick, vpic } from "../i8259.ts";
+import { kvm_take_pending_ioapic_eoi } from "../lapic.ts";
+import { KVM_EXIT_IOAPIC_EOI } from "../../../../../../include/linux/kvm.ts";
 import { ioapic_mmio_read, ioapic_mmio_write } from "../ioapic.ts";
 import {
   is_td,
@@ -835,6 +837,20 @@ function prepare_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   vmx.dv.setUint32(V_FIX_HC, fix ? 1 : 0, true);
 }
 
+/**
+ * `vcpu_enter_guest()`'s KVM_REQ_IOAPIC_EOI_EXIT: a split irqchip's EOI of a
+ * vector the userspace IOAPIC owns exits with KVM_EXIT_IOAPIC_EOI.
+ */
+function ioapic_eoi_exit(vcpu: kvm_vcpu): boolean {
+  const vector = kvm_take_pending_ioapic_eoi(vcpu);
+  if (vector < 0) return false;
+  set_exit_reason(vcpu, KVM_EXIT_IOAPIC_EOI);
+  vcpu.run.setUint8(R_EOI_VECTOR, vector);
+  return true;
+}
+
+const R_EOI_VECTOR = offsetof(kvm_run, "eoi.vector");
+
 /** KVM_RUN, blocking the calling thread until an exit goes to userspace. */
 export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
   if (vcpu.running) return -EBUSY;
@@ -848,6 +864,10 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
         if (vcpu.arch.mp_state !== KVM_MP_STATE_RUNNABLE) {
           r = vcpu_block_sync(vcpu);
           continue;
+        }
+        if (ioapic_eoi_exit(vcpu)) {
+          r = 0;
+          break;
         }
         inject_pending_event(vcpu, vmx);
         prepare_entry(vcpu, vmx);
@@ -926,6 +946,10 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
         if (vcpu.arch.mp_state !== KVM_MP_STATE_RUNNABLE) {
           r = await vcpu_block_async(vcpu);
           continue;
+        }
+        if (ioapic_eoi_exit(vcpu)) {
+          r = 0;
+          break;
         }
         inject_pending_event(vcpu, vmx);
         prepare_entry(vcpu, vmx);
