@@ -165,6 +165,8 @@ interface pooled_worker {
   dead: boolean;
   /** Where an error escaping the worker goes: the vCPU it serves. */
   on_error: ((message: string) => void) | undefined;
+  /** Word 0: non-zero once importing the image again failed (the worker is not reused). */
+  readonly status: Int32Array;
 }
 
 /**
@@ -222,9 +224,15 @@ function drop_idle(pw: pooled_worker): void {
 }
 
 function acquire(key: string, name: string): pooled_worker {
-  const pw = idle.get(key)?.pop();
-  if (pw) {
+  const list = idle.get(key);
+  for (let pw = list?.pop(); pw; pw = list?.pop()) {
     idle_count--;
+    // An image whose top level fails when evaluated again (for the next
+    // VM) gets fresh workers, as before the pool.
+    if (Atomics.load(pw.status, 0) !== 0) {
+      retire(pw);
+      continue;
+    }
     pw.worker.ref();
     return pw;
   }
@@ -233,7 +241,14 @@ function acquire(key: string, name: string): pooled_worker {
 
 function start_worker(key: string, name: string): pooled_worker {
   const worker = new Worker(new URL("./worker.ts", import.meta.url), { name });
-  const fresh: pooled_worker = { worker, key, uses: 0, dead: false, on_error: undefined };
+  const fresh: pooled_worker = {
+    worker,
+    key,
+    uses: 0,
+    dead: false,
+    on_error: undefined,
+    status: new Int32Array(new SharedArrayBuffer(4)),
+  };
   worker.on("error", (e: unknown) => {
     // An error that escapes the worker's own handling: it is dead, and the
     // host must not be crashed by it.
@@ -265,7 +280,7 @@ export function vcpu_worker_prewarm(images: readonly (string | URL)[]): void {
   const key = urls.join("\n");
   if ((idle.get(key)?.length ?? 0) > 0) return;
   const pw = start_worker(key, "vcpu");
-  const msg: vcpu_worker_preload = { preload: urls };
+  const msg: vcpu_worker_preload = { preload: urls, status: pw.status.buffer as SharedArrayBuffer };
   pw.worker.postMessage(msg);
   give_back(pw);
 }
@@ -329,12 +344,16 @@ export interface vcpu_worker_init {
   images: string[];
   /** The port memory maps arrive on. */
   port: MessagePort;
+  /** The worker's status word (see `pooled_worker`). */
+  status: SharedArrayBuffer;
 }
 
 /** The message that makes an idle worker import a guest image before any vCPU needs it. */
 export interface vcpu_worker_preload {
   /** Module URLs of the guest image. */
   preload: string[];
+  /** The worker's status word. */
+  status: SharedArrayBuffer;
 }
 
 /** A memory-map message to the worker. */
@@ -389,6 +408,7 @@ export class vcpu_thread {
       vmcs_offset: this.vmcs.$offset,
       images,
       port: channel.port2,
+      status: pw.status.buffer as SharedArrayBuffer,
     };
     pw.worker.postMessage(init, [channel.port2]);
     this.#worker = pw;

@@ -11,6 +11,7 @@ import {
   guest_throws,
 } from "./testdata/guest.ts";
 import { expect_exit, next_report, skip } from "./testdata/kernel.ts";
+import { guest_once_outb, ONCE_IMAGE } from "./testdata/once_guest.ts";
 import {
   GuestCodeError,
   set_run_deadline,
@@ -243,5 +244,22 @@ Deno.test("cpu_release() puts every field of the worker's vcpu state back to its
     } else {
       assertEquals(now, value, key);
     }
+  }
+});
+
+Deno.test("an image whose top level fails when evaluated again runs on fresh workers", async () => {
+  const old = fresh_pool(2);
+  try {
+    for (let i = 0; i < 2; i++) {
+      const vm = new test_vm();
+      const v = vm.vcpu(guest_once_outb, [], 0, [ONCE_IMAGE]);
+      expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+      v.destroy();
+      // The released worker imports the image again, which fails: it must
+      // not be given to the next vCPU.
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    set_vcpu_worker_pool(old);
   }
 });

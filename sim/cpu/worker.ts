@@ -129,6 +129,8 @@ let cpu: cpu_module | undefined;
 /** The image instance the next vCPU runs, or why it could not be loaded. */
 let image: Promise<Record<string, unknown>[]> | undefined;
 let image_urls: string[] = [];
+/** The host's status word for this worker (`pooled_worker.status`). */
+let status: Int32Array | undefined;
 let instance = 0;
 /** `globalThis` as the image left it, before guest code first ran. */
 let globals_at_start: PropertyDescriptorMap = {};
@@ -180,11 +182,12 @@ function restore_globals(): void {
 
 parentPort!.on("message", (msg: vcpu_worker_init | vcpu_worker_preload) => {
   // One vCPU at a time: an attach waits for the previous release (or preload) to finish.
-  queue = queue.then(() => "preload" in msg ? preload(msg.preload) : serve(msg));
+  queue = queue.then(() => "preload" in msg ? preload(msg.preload, msg.status) : serve(msg));
 });
 
 /** Loads the CPU and the guest image while idle, so the first vCPU starts at once. */
-async function preload(urls: readonly string[]): Promise<void> {
+async function preload(urls: readonly string[], status_buffer: SharedArrayBuffer): Promise<void> {
+  status = new Int32Array(status_buffer);
   cpu ??= await import("./runner.ts");
   if (image === undefined) {
     image_urls = [...urls];
@@ -196,6 +199,7 @@ async function preload(urls: readonly string[]): Promise<void> {
 let queue: Promise<void> = Promise.resolve();
 
 async function serve(init: vcpu_worker_init): Promise<void> {
+  status = new Int32Array(init.status);
   ctl = new Int32Array(init.vmcs, init.vmcs_offset, 16);
   vmcs_bytes = new Uint8Array(init.vmcs, init.vmcs_offset, VMCS_SIZE);
   vmcs_u32 = new Uint32Array(init.vmcs, init.vmcs_offset, VMCS_SIZE >> 2);
@@ -245,8 +249,11 @@ function release(init: vcpu_worker_init): void {
   cpu!.cpu_release();
   init.port.close();
   image = forget_guest().then(() => import_image(image_urls, ++instance));
-  // A failed re-import is reported to the vCPU that would have used it.
-  image.catch(() => {});
+  // The host takes another worker instead; a vCPU already waiting for this
+  // one gets the failure as a failed image load.
+  image.catch(() => {
+    if (status) Atomics.store(status, 0, 1);
+  });
 }
 
 /**

@@ -189,10 +189,16 @@ export class test_vm {
 
   /**
    * A vCPU in 64-bit mode at CPL 0 with this VM's paging, GDT, IDT (limit
-   * 0xfff) and TSS, entering `fn` with `args` in RDI, RSI, RDX, RCX.
+   * 0xfff) and TSS, entering `fn` with `args` in RDI, RSI, RDX, RCX; `fn`
+   * is exported from one of `images` (the guest image, `guest.ts` by default).
    */
-  vcpu(fn: guest_fn, args: bigint[] = [], vcpu_id = 0): vcpu_thread {
-    const v = new vcpu_thread({ vcpu_id, images: [GUEST_IMAGE] });
+  vcpu(
+    fn: guest_fn,
+    args: bigint[] = [],
+    vcpu_id = 0,
+    images: readonly string[] = [GUEST_IMAGE],
+  ): vcpu_thread {
+    const v = new vcpu_thread({ vcpu_id, images });
     v.set_memory_map(this.memory_map());
     const s = v.vmcs;
     s.cr0 = 0x80010031n; // PG | WP | NE | ET | PE
