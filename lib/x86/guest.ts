@@ -183,6 +183,24 @@ export function kvm_asm_safe(insn: () => void): number {
 }
 
 /**
+ * C `kvm_asm_safe_ec(insn, error_code)`: {@linkcode kvm_asm_safe}, and the
+ * error code of the exception it caught (KVM_ASM_SAFE's R10) into
+ * `error_code`; 0 there when nothing faulted, as the library's
+ * `kvm_asm_safe_ec_fep()` reports it (upstream leaves R10's value then,
+ * which callers only read after a fault).
+ *
+ * @param insn the instruction
+ * @param error_code receives the exception's error code
+ * @returns 0, or the exception vector
+ */
+export function kvm_asm_safe_ec(insn: () => void, error_code: Ref<bigint>): number {
+  const cpu = guest_cpu();
+  const vector = cpu.kvm_asm_safe(insn);
+  error_code.value = vector ? BigInt(cpu.kvm_asm_safe_error_code()) : 0n;
+  return vector;
+}
+
+/**
  * C `__cpuid(function, index, &eax, &ebx, &ecx, &edx)`.
  *
  * @param fn the leaf

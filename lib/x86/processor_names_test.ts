@@ -46,6 +46,7 @@ import {
   KERNEL_CS,
   KERNEL_DS,
   KERNEL_TSS,
+  kvm_asm_safe_ec,
   kvm_cpu_family,
   kvm_cpu_fms,
   kvm_cpu_has_tdp,
@@ -65,6 +66,7 @@ import {
   PTE_GET_PFN,
   PTE_PRESENT_MASK,
   PTE_S_BIT_MASK,
+  rdmsr,
   this_cpu_has_p,
   this_cpu_is_amd,
   this_cpu_is_intel,
@@ -96,6 +98,7 @@ import { user_memory } from "../../include/libc/syscall.ts";
 import { ExitError } from "../../include/libc/exit.ts";
 import { selected_backend_name } from "../../include/libc/backend.ts";
 import { in_guest_worker } from "../../include/libc/process.ts";
+import { guest_cpu } from "../guest_insn.ts";
 
 const sim = !in_guest_worker() && selected_backend_name() === "sim";
 
@@ -395,6 +398,35 @@ Deno.test({
       assertEquals(PTE_C_BIT_MASK(td.mmu), 0n);
     } finally {
       kvm_vm_free(td);
+    }
+  },
+});
+
+/** Guest: a segment load past the GDT limit (#GP with the selector as error code), then a clean one. */
+export function guest_code_asm_safe_ec(): void {
+  const ec = ref(0xdeadn);
+  const gp = kvm_asm_safe_ec(() => guest_cpu().load_sreg(3, 0x1238), ec);
+  const gp_ec = ec.value;
+  const ok = kvm_asm_safe_ec(() => rdmsr(MSR_IA32_TSC), ec);
+  GUEST_SYNC_ARGS(gp, gp_ec, ok, ec.value, 0);
+  GUEST_DONE();
+}
+
+Deno.test({
+  name: "kvm_asm_safe_ec returns the vector and the error code of the exception caught",
+  // As for xgetbv_safe: the kvm backend's runtime cannot run an intrinsic under kvm_asm_safe().
+  ignore: in_guest_worker() || !kvm_can_run_guest_code() || selected_backend_name() !== "sim",
+  fn() {
+    const vcpu = ref<kvm_vcpu>();
+    const uc = ucall_struct.alloc();
+    const vm = vm_create_with_one_vcpu(vcpu, guest_code_asm_safe_ec);
+    try {
+      run_to_sync(vcpu.value, uc);
+      // MOV DS with a selector past the GDT limit: #GP(selector with RPL cleared).
+      assertEquals([uc.args.at(1), uc.args.at(2)], [13n, 0x1238n]);
+      assertEquals([uc.args.at(3), uc.args.at(4)], [0n, 0n]);
+    } finally {
+      kvm_vm_free(vm);
     }
   },
 });
