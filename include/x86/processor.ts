@@ -8,7 +8,9 @@
  * functions of `processor.h`/`processor.c` the library offers: host helpers
  * and the guest-side instruction helpers (`rdmsr`, `wrmsr`, `cpuid`, `inb`,
  * `get_cr0`, ...). `deno task names` lists the ones it does not offer yet
- * (TDP/nested-paging setup, FEP variants, SSE register access, Xen hypercalls).
+ * (TDP/nested-paging setup, XSAVE permission requests, SSE register access and
+ * the instructions the simulated CPU has no intrinsic for: RDTSCP, WRPKRU,
+ * RDPMC) and those that cannot exist here (inline-asm building blocks).
  *
  * @module
  */
