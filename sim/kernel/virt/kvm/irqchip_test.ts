@@ -34,6 +34,7 @@ import {
   vcpu_run,
   vm_create_barebones,
   vm_create_with_one_vcpu,
+  vm_create_with_vcpus,
   vm_enable_cap,
 } from "../../../../include/kvm_util.ts";
 import { APIC_EOI, x2apic_enable, x2apic_write_reg } from "../../../../include/x86/apic.ts";
@@ -59,9 +60,11 @@ import {
   KVM_IRQCHIP_IOAPIC,
   KVM_IRQCHIP_PIC_MASTER,
   KVM_IRQCHIP_PIC_SLAVE,
+  kvm_msi,
   KVM_MSI_VALID_DEVID,
   KVM_SET_GSI_ROUTING,
   KVM_SET_LAPIC,
+  KVM_SIGNAL_MSI,
 } from "../../../../include/linux/kvm.ts";
 import { kvm_lapic_state } from "../../../../include/asm/kvm.ts";
 import { errno_get } from "../../../../include/libc/errno.ts";
@@ -298,6 +301,50 @@ Deno.test({
       const r = get_ucall(v, uc);
       if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
       assertEquals(r, UCALL_DONE);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "lowest priority (and an MSI's redirection hint): the vector picks the logical destination's bit",
+  ignore: in_guest_worker(),
+  fn() {
+    // kvm_apic_map_get_dest_lapic() with vector hashing: flat logical IDs 1, 2,
+    // 4 on vCPUs 0-2; the vector modulo the destination mask's weight picks a
+    // bit, and an absent APIC (bit 3) drops the message.
+    const vcpus: kvm_vcpu[] = [];
+    const vm = vm_create_with_vcpus(3, null, vcpus);
+    try {
+      vcpus.forEach((v, i) => {
+        const s = kvm_lapic_state.alloc();
+        vcpu_ioctl(v, KVM_GET_LAPIC, s);
+        const dv = new DataView(s.$bytes.buffer, s.$bytes.byteOffset);
+        dv.setUint32(0xf0, 0x1ff, true); // SPIV: enabled
+        dv.setUint32(0xd0, ((1 << i) << 24) >>> 0, true); // LDR
+        dv.setUint32(0xe0, 0xffffffff, true); // DFR: flat
+        vcpu_ioctl(v, KVM_SET_LAPIC, s);
+      });
+      const msi = (address_lo: number, data: number) => {
+        const m = kvm_msi.alloc();
+        m.address_lo = address_lo;
+        m.data = data;
+        return __vm_ioctl(vm, KVM_SIGNAL_MSI, m);
+      };
+      // Logical destination 0x07 (bits 19:12), logical mode (bit 2).
+      assertEquals(msi(0xfee07004, 0x141), 1); // 0x41 % 3 = 2: vCPU 2
+      assertEquals(msi(0xfee07004, 0x142), 1); // 0x42 % 3 = 0: vCPU 0
+      assertEquals(msi(0xfee0700c, 0x043), 1); // fixed + RH: 0x43 % 3 = 1: vCPU 1
+      assertEquals(msi(0xfee0f004, 0x144), 1); // mask 0x0f: 0x44 % 4 = 0: vCPU 0
+      assertEquals(msi(0xfee0f004, 0x147), 0, "bit 3: no APIC, dropped");
+      const irr = vcpus.map((v) => {
+        const s = kvm_lapic_state.alloc();
+        vcpu_ioctl(v, KVM_GET_LAPIC, s);
+        return new DataView(s.$bytes.buffer, s.$bytes.byteOffset).getUint32(0x220, true);
+      });
+      assertEquals(irr, [(1 << 2) | (1 << 4), 1 << 3, 1 << 1]);
     } finally {
       kvm_vm_free(vm);
     }

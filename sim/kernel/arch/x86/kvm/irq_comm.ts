@@ -54,6 +54,7 @@ export function kvm_set_msi_irq(k: kvm, msg: msi_msg): kvm_lapic_irq {
     vector: msg.data & 0xff,
     delivery_mode: ((msg.data >>> 8) & 7) << 8,
     dest_mode: msg.address_lo & (1 << 2) ? APIC_DEST_LOGICAL : 0,
+    msi_redir_hint: (msg.address_lo & (1 << 3)) !== 0,
     level: true,
     trig_mode: (msg.data >>> 15) & 1,
     shorthand: APIC_DEST_NOSHORT,

@@ -607,6 +607,8 @@ export interface kvm_lapic_irq {
   trig_mode: number;
   shorthand: number;
   dest_id: number;
+  /** `msi_redir_hint`: an MSI's redirection hint (address bit 3) asks for lowest priority. */
+  msi_redir_hint?: boolean;
 }
 
 /**
@@ -761,8 +763,9 @@ export function kvm_apic_match_dest(
 /**
  * `kvm_irq_delivery_to_apic()` (irq_comm.c), the slow path the optimized
  * map only speeds up: every present APIC that matches takes the message;
- * lowest priority goes to the matching vCPU with the lowest arbitration
- * count. Returns how many took it, -1 if none matched.
+ * lowest priority (or an MSI's redirection hint) goes to one enabled match,
+ * picked by the vector (vector hashing). Returns how many took it, -1 if
+ * none matched.
  */
 export function kvm_irq_delivery_to_apic(
   k: kvm,
@@ -771,27 +774,86 @@ export function kvm_irq_delivery_to_apic(
   dm?: dest_map,
 ): number {
   let r = -1;
-  let lowest: kvm_vcpu | null = null;
-  // A lowest-priority physical broadcast is delivered as fixed.
-  if (
-    irq.dest_mode === APIC_DEST_PHYSICAL && irq.dest_id === 0xff &&
-    irq.delivery_mode === APIC_DM_LOWEST
-  ) {
+  // kvm_lowest_prio_delivery(): lowest priority, or an MSI's redirection hint.
+  const lowest_prio_delivery = (i: kvm_lapic_irq) =>
+    i.delivery_mode === APIC_DM_LOWEST || i.msi_redir_hint === true;
+  // A lowest-priority physical broadcast is delivered as fixed (the hint
+  // still counts below, as in the kernel).
+  if (irq.dest_mode === APIC_DEST_PHYSICAL && irq.dest_id === 0xff && lowest_prio_delivery(irq)) {
     irq = { ...irq, delivery_mode: APIC_DM_FIXED };
   }
-  const lowest_prio = irq.delivery_mode === APIC_DM_LOWEST;
+  const lowest_prio = lowest_prio_delivery(irq);
+  if (lowest_prio && irq.dest_mode !== APIC_DEST_PHYSICAL && irq.shorthand === APIC_DEST_NOSHORT) {
+    const r_fast = lowest_prio_logical_fast(k, src, irq, dm);
+    if (r_fast !== null) return r_fast;
+  }
+  // With vector hashing (the `vector_hashing` module parameter's default)
+  // the vector picks among the matching enabled APICs: kvm_vector_to_index().
+  const candidates: kvm_vcpu[] = [];
   for (const vcpu of k.vcpus) {
     if (!vcpu || !kvm_apic_present(vcpu)) continue;
     if (!kvm_apic_match_dest(vcpu, src, irq.shorthand, irq.dest_id, irq.dest_mode)) continue;
     if (!lowest_prio) {
       if (r < 0) r = 0;
       r += kvm_apic_set_irq(vcpu, irq, dm);
-    } else if (apic_enabled(vcpu_apic(vcpu)!)) {
-      if (!lowest || (arb_prio.get(vcpu) ?? 0) < (arb_prio.get(lowest) ?? 0)) lowest = vcpu;
+    } else if (kvm_apic_sw_enabled(vcpu_apic(vcpu)!)) {
+      candidates.push(vcpu);
     }
   }
+  const lowest = candidates.length ? candidates[irq.vector % candidates.length]! : null;
   if (lowest) r = kvm_apic_set_irq(lowest, irq, dm);
   return r;
+}
+
+/**
+ * The logical lowest-priority case of `kvm_irq_delivery_to_apic_fast()`
+ * (`kvm_apic_map_get_dest_lapic()`, `kvm_apic_map_get_logical_dest()`):
+ * the optimized map holds the software-enabled APICs by logical ID in one
+ * mode (x2APIC clusters of 16, xAPIC flat 8 bits, xAPIC clusters of 4); the
+ * destination's cluster bits form a mask, and the vector picks its
+ * (vector % weight)-th bit. No APIC there drops the message (0), as does a
+ * map with every APIC software-disabled. `null` where KVM takes the slow
+ * path: no map yet, a broadcast, or APICs in mixed logical modes.
+ */
+function lowest_prio_logical_fast(
+  k: kvm,
+  src: kvm_lapic | null,
+  irq: kvm_lapic_irq,
+  dm?: dest_map,
+): number | null {
+  // No map before the first vCPU's LAPIC is reset (kvm_recalculate_apic_map()).
+  if (!k.created_vcpus) return null;
+  const enabled: kvm_lapic[] = [];
+  for (const v of k.vcpus) {
+    const a = v && kvm_apic_present(v);
+    if (a && kvm_apic_sw_enabled(a)) enabled.push(a);
+  }
+  if (!enabled.length) return 0;
+  const mode = (a: kvm_lapic) =>
+    apic_x2apic_mode(a) ? 2 : kvm_lapic_get_reg(a, APIC_DFR) === APIC_DFR_FLAT ? 0 : 1;
+  const m = mode(enabled[0]!);
+  if (enabled.some((a) => mode(a) !== m)) return null;
+  const x2_ipi = src !== null && apic_x2apic_mode(src);
+  const broadcast = k.arch.x2apic_broadcast_quirk_disabled
+    ? (irq.dest_id === APIC_BROADCAST && m !== 2) || irq.dest_id === X2APIC_BROADCAST
+    : irq.dest_id === (x2_ipi ? X2APIC_BROADCAST : APIC_BROADCAST);
+  if (broadcast) return null;
+  const dest = irq.dest_id >>> 0;
+  let cluster: number, mask: number;
+  if (m === 2) [cluster, mask] = [dest >>> 16, dest & 0xffff];
+  else if (m === 0) [cluster, mask] = [0, dest & 0xff];
+  else [cluster, mask] = [(dest >>> 4) & 0xf, dest & 0xf];
+  const bits: number[] = [];
+  for (let b = 0; b < 16; b++) if (mask & (1 << b)) bits.push(b);
+  if (!bits.length) return 0;
+  const bit = bits[irq.vector % bits.length]!;
+  const holder = enabled.find((a) => {
+    const ldr = kvm_lapic_get_reg(a, APIC_LDR);
+    if (m === 2) return ldr >>> 16 === cluster && (ldr & 0xffff) === 1 << bit;
+    const id = ldr >>> 24;
+    return m === 0 ? id === 1 << bit : id >>> 4 === cluster && (id & 0xf) === 1 << bit;
+  });
+  return holder ? kvm_apic_set_irq(holder.vcpu, irq, dm) : 0;
 }
 
 /**
