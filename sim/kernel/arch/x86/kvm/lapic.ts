@@ -777,16 +777,14 @@ export function kvm_irq_delivery_to_apic(
   // kvm_lowest_prio_delivery(): lowest priority, or an MSI's redirection hint.
   const lowest_prio_delivery = (i: kvm_lapic_irq) =>
     i.delivery_mode === APIC_DM_LOWEST || i.msi_redir_hint === true;
+  const r_fast = kvm_irq_delivery_to_apic_fast(k, src, irq, lowest_prio_delivery(irq), dm);
+  if (r_fast !== null) return r_fast;
   // A lowest-priority physical broadcast is delivered as fixed (the hint
   // still counts below, as in the kernel).
   if (irq.dest_mode === APIC_DEST_PHYSICAL && irq.dest_id === 0xff && lowest_prio_delivery(irq)) {
     irq = { ...irq, delivery_mode: APIC_DM_FIXED };
   }
   const lowest_prio = lowest_prio_delivery(irq);
-  if (lowest_prio && irq.dest_mode !== APIC_DEST_PHYSICAL && irq.shorthand === APIC_DEST_NOSHORT) {
-    const r_fast = lowest_prio_logical_fast(k, src, irq, dm);
-    if (r_fast !== null) return r_fast;
-  }
   // With vector hashing (the `vector_hashing` module parameter's default)
   // the vector picks among the matching enabled APICs: kvm_vector_to_index().
   const candidates: kvm_vcpu[] = [];
@@ -806,54 +804,78 @@ export function kvm_irq_delivery_to_apic(
 }
 
 /**
- * The logical lowest-priority case of `kvm_irq_delivery_to_apic_fast()`
- * (`kvm_apic_map_get_dest_lapic()`, `kvm_apic_map_get_logical_dest()`):
- * the optimized map holds the software-enabled APICs by logical ID in one
- * mode (x2APIC clusters of 16, xAPIC flat 8 bits, xAPIC clusters of 4); the
- * destination's cluster bits form a mask, and the vector picks its
- * (vector % weight)-th bit. No APIC there drops the message (0), as does a
- * map with every APIC software-disabled. `null` where KVM takes the slow
- * path: no map yet, a broadcast, or APICs in mixed logical modes.
+ * `kvm_irq_delivery_to_apic_fast()` with `kvm_apic_map_get_dest_lapic()`
+ * over the optimized map KVM keeps (`kvm_recalculate_apic_map()`): present
+ * APICs by physical ID, software-enabled ones by logical ID in one mode
+ * (x2APIC clusters of 16, xAPIC flat 8 bits, xAPIC clusters of 4). A
+ * destination nobody holds counts 0 (where the slow path answers -1); a
+ * lowest-priority message goes to the (vector % weight)-th bit of the
+ * logical mask (vector hashing), and is dropped if no APIC holds it.
+ * `null` where KVM takes the slow path: no map before the first vCPU's LAPIC
+ * is reset, a shorthand other than SELF, a broadcast, APICs in mixed
+ * logical modes. The map is rebuilt at every change here (KVM's can be
+ * stale: docs/fidelity.md, `apic-map`).
  */
-function lowest_prio_logical_fast(
+function kvm_irq_delivery_to_apic_fast(
   k: kvm,
   src: kvm_lapic | null,
   irq: kvm_lapic_irq,
+  lowest_prio: boolean,
   dm?: dest_map,
 ): number | null {
-  // No map before the first vCPU's LAPIC is reset (kvm_recalculate_apic_map()).
+  if (irq.shorthand === APIC_DEST_SELF && src) return kvm_apic_set_irq(src.vcpu, irq, dm);
+  if (irq.shorthand !== APIC_DEST_NOSHORT) return null;
   if (!k.created_vcpus) return null;
-  const enabled: kvm_lapic[] = [];
+  const present: kvm_lapic[] = [];
   for (const v of k.vcpus) {
     const a = v && kvm_apic_present(v);
-    if (a && kvm_apic_sw_enabled(a)) enabled.push(a);
+    if (a) present.push(a);
   }
+  // kvm_apic_is_broadcast_dest().
+  const all_x2 = present.every((a) => apic_x2apic_mode(a));
+  const x2_ipi = src !== null && apic_x2apic_mode(src);
+  const broadcast = k.arch.x2apic_broadcast_quirk_disabled
+    ? (irq.dest_id === APIC_BROADCAST && !all_x2) || irq.dest_id === X2APIC_BROADCAST
+    : irq.dest_id === (x2_ipi ? X2APIC_BROADCAST : APIC_BROADCAST);
+  if (broadcast) return null;
+  const dest = irq.dest_id >>> 0;
+  if (irq.dest_mode === APIC_DEST_PHYSICAL) {
+    let r = 0;
+    for (const a of present) {
+      if (kvm_apic_match_physical_addr(a, dest)) r += kvm_apic_set_irq(a.vcpu, irq, dm);
+    }
+    return r;
+  }
+  const enabled = present.filter((a) => kvm_apic_sw_enabled(a));
   if (!enabled.length) return 0;
   const mode = (a: kvm_lapic) =>
     apic_x2apic_mode(a) ? 2 : kvm_lapic_get_reg(a, APIC_DFR) === APIC_DFR_FLAT ? 0 : 1;
   const m = mode(enabled[0]!);
   if (enabled.some((a) => mode(a) !== m)) return null;
-  const x2_ipi = src !== null && apic_x2apic_mode(src);
-  const broadcast = k.arch.x2apic_broadcast_quirk_disabled
-    ? (irq.dest_id === APIC_BROADCAST && m !== 2) || irq.dest_id === X2APIC_BROADCAST
-    : irq.dest_id === (x2_ipi ? X2APIC_BROADCAST : APIC_BROADCAST);
-  if (broadcast) return null;
-  const dest = irq.dest_id >>> 0;
   let cluster: number, mask: number;
   if (m === 2) [cluster, mask] = [dest >>> 16, dest & 0xffff];
   else if (m === 0) [cluster, mask] = [0, dest & 0xff];
   else [cluster, mask] = [(dest >>> 4) & 0xf, dest & 0xf];
+  const holder = (bit: number) =>
+    enabled.find((a) => {
+      const ldr = kvm_lapic_get_reg(a, APIC_LDR);
+      if (m === 2) return ldr >>> 16 === cluster && (ldr & 0xffff) === 1 << bit;
+      const id = ldr >>> 24;
+      return m === 0 ? id === 1 << bit : id >>> 4 === cluster && (id & 0xf) === 1 << bit;
+    });
   const bits: number[] = [];
   for (let b = 0; b < 16; b++) if (mask & (1 << b)) bits.push(b);
-  if (!bits.length) return 0;
-  const bit = bits[irq.vector % bits.length]!;
-  const holder = enabled.find((a) => {
-    const ldr = kvm_lapic_get_reg(a, APIC_LDR);
-    if (m === 2) return ldr >>> 16 === cluster && (ldr & 0xffff) === 1 << bit;
-    const id = ldr >>> 24;
-    return m === 0 ? id === 1 << bit : id >>> 4 === cluster && (id & 0xf) === 1 << bit;
-  });
-  return holder ? kvm_apic_set_irq(holder.vcpu, irq, dm) : 0;
+  if (lowest_prio) {
+    if (!bits.length) return 0;
+    const h = holder(bits[irq.vector % bits.length]!);
+    return h ? kvm_apic_set_irq(h.vcpu, irq, dm) : 0;
+  }
+  let r = 0;
+  for (const b of bits) {
+    const h = holder(b);
+    if (h) r += kvm_apic_set_irq(h.vcpu, irq, dm);
+  }
+  return r;
 }
 
 /**
