@@ -1236,6 +1236,7 @@ function vm_vcpu_rm(vm: kvm_vm, vcpu: kvm_vcpu): void {
 
 function __vm_mem_region_delete(vm: kvm_vm, region: userspace_mem_region): void {
   vm.regions.delete(region.region.slot);
+  region_gpa_forget(vm, region);
   kvm_munmap(region.mmap_start, region.mmap_size);
   if (region.fd >= 0) {
     kvm_munmap(region.mmap_alias, region.mmap_size);
@@ -1269,16 +1270,51 @@ export function kvm_vm_free(vmp: kvm_vm | null): void {
 // ---------------------------------------------------------------------------
 // Memory regions
 
+/**
+ * The regions' GPA ranges as plain numbers, in the order they were added
+ * (C keeps `vm->regions.gpa_tree`). Reading them through the
+ * `kvm_userspace_memory_region2` views costs a struct access per region, and
+ * a test with thousands of memslots looks one up for each one it adds.
+ */
+interface gpa_range_entry {
+  start: bigint;
+  last: bigint;
+  region: userspace_mem_region;
+}
+const gpa_ranges = new WeakMap<kvm_vm, gpa_range_entry[]>();
+
+function gpa_ranges_of(vm: kvm_vm): gpa_range_entry[] {
+  let list = gpa_ranges.get(vm);
+  if (!list) gpa_ranges.set(vm, list = []);
+  return list;
+}
+
+/** Records a region added to `vm.regions`, or its GPA after a move. */
+function region_gpa_update(vm: kvm_vm, region: userspace_mem_region): void {
+  const list = gpa_ranges_of(vm);
+  const start = region.region.guest_phys_addr;
+  const last = start + region.region.memory_size - 1n;
+  const e = list.find((x) => x.region === region);
+  if (e) {
+    e.start = start;
+    e.last = last;
+  } else list.push({ start, last, region });
+}
+
+function region_gpa_forget(vm: kvm_vm, region: userspace_mem_region): void {
+  const list = gpa_ranges_of(vm);
+  const i = list.findIndex((x) => x.region === region);
+  if (i >= 0) list.splice(i, 1);
+}
+
 /** C `userspace_mem_region_find(vm, start, end)`: a region overlapping [start, end]. */
 export function userspace_mem_region_find(
   vm: kvm_vm,
   start: bigint,
   end: bigint,
 ): userspace_mem_region | null {
-  for (const region of vm.regions.values()) {
-    const existing_start = region.region.guest_phys_addr;
-    const existing_end = existing_start + region.region.memory_size - 1n;
-    if (start <= existing_end && end >= existing_start) return region;
+  for (const e of gpa_ranges_of(vm)) {
+    if (start <= e.last && end >= e.start) return e.region;
   }
   return null;
 }
@@ -1596,6 +1632,7 @@ export function vm_mem_add(
     r.guest_memfd | 0,
   );
   vm.regions.set(slot, created);
+  region_gpa_update(vm, created);
 }
 
 /**
@@ -1700,6 +1737,7 @@ export function vm_mem_region_set_flags(vm: kvm_vm, slot: number, flags: number)
 export function vm_mem_region_move(vm: kvm_vm, slot: number, new_gpa: gpa_t): void {
   const region = memslot2region(vm, slot);
   region.region.guest_phys_addr = new_gpa;
+  region_gpa_update(vm, region);
   const ret = __vm_ioctl(vm, KVM_SET_USER_MEMORY_REGION2, region.region);
   TEST_ASSERT(
     !ret,

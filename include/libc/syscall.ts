@@ -131,8 +131,7 @@ export function mmap(
   const r = retBig(kernel("mmap()").mmap(addr, BigInt(length), prot, flags, fd, BigInt(offset)));
   if (r === -1n) return MAP_FAILED;
   if (tracing) trace_mmap(fd, BigInt(offset), r);
-  mappings_forget(r, page_align(BigInt(length)));
-  mappings.push([r, r + page_align(BigInt(length))]);
+  mappings_add(r, page_align(BigInt(length)));
   return r;
 }
 
@@ -154,25 +153,42 @@ export function madvise(addr: bigint, length: number | bigint, advice: number): 
 // The mappings this process made and has not unmapped, as [start, end) ranges.
 // A process's exit unmaps them (and so drops the references they hold: a
 // guest_memfd mapping keeps its VM alive); under `deno test` a test is a
-// process, and the harness runs the atexit handlers after each one.
+// process, and the harness runs the atexit handlers after each one. Kept
+// sorted and disjoint, so that a test with thousands of mappings (one per
+// memslot) pays a binary search per mmap/munmap, not a scan.
 let mappings: [bigint, bigint][] = [];
 
 function page_align(len: bigint): bigint {
   return (len + 0xfffn) & ~0xfffn;
 }
 
+/** Index of the first mapping that ends above `addr`. */
+function mappings_index(addr: bigint): number {
+  let lo = 0, hi = mappings.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (mappings[mid]![1] <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 function mappings_forget(start: bigint, len: bigint): void {
   const end = start + len;
-  const left: [bigint, bigint][] = [];
-  for (const [s, e] of mappings) {
-    if (e <= start || s >= end) {
-      left.push([s, e]);
-      continue;
-    }
-    if (s < start) left.push([s, start]);
-    if (e > end) left.push([end, e]);
+  const i = mappings_index(start);
+  let j = i;
+  const keep: [bigint, bigint][] = [];
+  for (; j < mappings.length && mappings[j]![0] < end; j++) {
+    const [s, e] = mappings[j]!;
+    if (s < start) keep.push([s, start]);
+    if (e > end) keep.push([end, e]);
   }
-  mappings = left;
+  if (j > i || keep.length) mappings.splice(i, j - i, ...keep);
+}
+
+function mappings_add(start: bigint, len: bigint): void {
+  mappings_forget(start, len);
+  mappings.splice(mappings_index(start), 0, [start, start + len]);
 }
 
 atexit(() => {

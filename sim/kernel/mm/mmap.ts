@@ -436,7 +436,23 @@ export class mm_struct {
     const i = this.#vmas.indexOf(vma, Math.max(0, this.#index_of(vma.vm_start) - 1));
     if (i >= 0) this.#vmas.splice(i, 1);
     if (this.#cache === vma) this.#cache = undefined;
+    // A hole opened above the search ceiling: the next search starts at the top.
+    if (vma.vm_end > this.#free_ceiling) this.#free_ceiling_reset();
     this.generation++;
+  }
+
+  // The top-down search's memo, as Linux's old `free_area_cache` and
+  // `cached_hole_size`: the last address handed out, and an upper bound of
+  // the largest gap above it that searches walked past. A request that cannot
+  // fit in any such gap starts at the memo instead of MMAP_BASE, so a process
+  // making thousands of mappings (one per memslot) does not walk all of them
+  // for each new one; the address found is the one a full search finds.
+  #free_ceiling = MMAP_BASE;
+  #free_hole_max = 0;
+
+  #free_ceiling_reset(): void {
+    this.#free_ceiling = MMAP_BASE;
+    this.#free_hole_max = 0;
   }
 
   #overlaps(start: number, end: number): boolean {
@@ -501,17 +517,34 @@ export class mm_struct {
     }
     // Mappings of 2 MiB or more are aligned as THP-eligible anonymous memory is.
     const align = len >= 0x20_0000 ? 0x20_0000 : PAGE_SIZE;
-    let ceiling = MMAP_BASE;
+    // A gap walked past may fit this request (alignment and the guard page
+    // included): only a search from the top finds the highest such gap.
+    if (len + align + PAGE_SIZE > this.#free_hole_max) {
+      const start = this.#top_down(this.#free_ceiling, len, align);
+      if (start >= 0) return start;
+    }
+    this.#free_ceiling_reset();
+    const start = this.#top_down(MMAP_BASE, len, align);
+    return start >= 0 ? start : -ENOMEM;
+  }
+
+  /** The highest `align`ed start below `ceiling` where `len` bytes and a guard page fit, or -1. */
+  #top_down(ceiling: number, len: number, align: number): number {
     for (;;) {
       const start = Math.floor((ceiling - len) / align) * align;
-      if (start < MMAP_MIN_ADDR) return -ENOMEM;
+      if (start < MMAP_MIN_ADDR) return -1;
       const i = this.#index_of(start);
       const prev = this.#vmas[i - 1];
       const next = this.#vmas[i];
-      if (prev !== undefined && prev.vm_end > start) ceiling = prev.vm_start - PAGE_SIZE;
-      else if (next !== undefined && next.vm_start < start + len + PAGE_SIZE) {
-        ceiling = next.vm_start - PAGE_SIZE;
-      } else return start;
+      let below: vm_area_struct | undefined;
+      if (prev !== undefined && prev.vm_end > start) below = prev;
+      else if (next !== undefined && next.vm_start < start + len + PAGE_SIZE) below = next;
+      if (below === undefined) {
+        this.#free_ceiling = Math.min(this.#free_ceiling, start);
+        return start;
+      }
+      this.#free_hole_max = Math.max(this.#free_hole_max, ceiling - below.vm_end);
+      ceiling = below.vm_start - PAGE_SIZE;
     }
   }
 
