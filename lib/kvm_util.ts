@@ -1271,50 +1271,76 @@ export function kvm_vm_free(vmp: kvm_vm | null): void {
 // Memory regions
 
 /**
- * The regions' GPA ranges as plain numbers, in the order they were added
- * (C keeps `vm->regions.gpa_tree`). Reading them through the
- * `kvm_userspace_memory_region2` views costs a struct access per region, and
- * a test with thousands of memslots looks one up for each one it adds.
+ * The regions' GPA ranges as plain numbers, sorted by start as C's
+ * `vm->regions.gpa_tree` is (a region's view would cost a struct access per
+ * comparison, and a test with thousands of memslots looks one up for each
+ * one it adds).
  */
 interface gpa_range_entry {
   start: bigint;
   last: bigint;
   region: userspace_mem_region;
 }
-const gpa_ranges = new WeakMap<kvm_vm, gpa_range_entry[]>();
+const gpa_trees = new WeakMap<kvm_vm, gpa_range_entry[]>();
+const gpa_entries = new WeakMap<userspace_mem_region, gpa_range_entry>();
 
-function gpa_ranges_of(vm: kvm_vm): gpa_range_entry[] {
-  let list = gpa_ranges.get(vm);
-  if (!list) gpa_ranges.set(vm, list = []);
-  return list;
+function gpa_tree_of(vm: kvm_vm): gpa_range_entry[] {
+  let t = gpa_trees.get(vm);
+  if (!t) gpa_trees.set(vm, t = []);
+  return t;
 }
 
-/** Records a region added to `vm.regions`, or its GPA after a move. */
-function region_gpa_update(vm: kvm_vm, region: userspace_mem_region): void {
-  const list = gpa_ranges_of(vm);
-  const start = region.region.guest_phys_addr;
-  const last = start + region.region.memory_size - 1n;
-  const e = list.find((x) => x.region === region);
-  if (e) {
-    e.start = start;
-    e.last = last;
-  } else list.push({ start, last, region });
+/** Index of the first entry of `t` whose start is above `start` (ties go right, as C's insert). */
+function gpa_tree_upper(t: gpa_range_entry[], start: bigint): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid]!.start <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function region_gpa_forget(vm: kvm_vm, region: userspace_mem_region): void {
-  const list = gpa_ranges_of(vm);
-  const i = list.findIndex((x) => x.region === region);
-  if (i >= 0) list.splice(i, 1);
+  const e = gpa_entries.get(region);
+  if (!e) return;
+  gpa_entries.delete(region);
+  const t = gpa_tree_of(vm);
+  for (let i = gpa_tree_upper(t, e.start) - 1; i >= 0 && t[i]!.start === e.start; i--) {
+    if (t[i] === e) {
+      t.splice(i, 1);
+      return;
+    }
+  }
 }
 
-/** C `userspace_mem_region_find(vm, start, end)`: a region overlapping [start, end]. */
+/** Files a region added to `vm.regions` (or moved) in the GPA tree (C `vm_userspace_mem_region_gpa_insert()`). */
+function region_gpa_update(vm: kvm_vm, region: userspace_mem_region): void {
+  region_gpa_forget(vm, region);
+  const start = region.region.guest_phys_addr;
+  const e = { start, last: start + region.region.memory_size - 1n, region };
+  const t = gpa_tree_of(vm);
+  t.splice(gpa_tree_upper(t, start), 0, e);
+  gpa_entries.set(region, e);
+}
+
+/**
+ * C `userspace_mem_region_find(vm, start, end)`: a region overlapping
+ * [start, end], found by descending the GPA tree as C does.
+ */
 export function userspace_mem_region_find(
   vm: kvm_vm,
   start: bigint,
   end: bigint,
 ): userspace_mem_region | null {
-  for (const e of gpa_ranges_of(vm)) {
+  const t = gpa_tree_of(vm);
+  let lo = 0, hi = t.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const e = t[mid]!;
     if (start <= e.last && end >= e.start) return e.region;
+    if (start < e.start) hi = mid - 1;
+    else lo = mid + 1;
   }
   return null;
 }

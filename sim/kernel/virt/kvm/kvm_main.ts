@@ -356,20 +356,66 @@ function check_memory_region_flags(k: kvm, flags: number): number {
   return flags & ~valid_flags ? -EINVAL : 0;
 }
 
+// Each address space's memslots sorted by base_gfn, the order KVM's gfn tree
+// keeps: a slot lookup or an overlap check is a binary search, not a scan of
+// up to KVM_USER_MEM_SLOTS slots. Slots of one address space never overlap,
+// so their ends are sorted too.
+const gfn_trees = new WeakMap<Map<number, kvm_memory_slot>, kvm_memory_slot[]>();
+
+function gfn_tree(slots: Map<number, kvm_memory_slot>): kvm_memory_slot[] {
+  let t = gfn_trees.get(slots);
+  if (!t) {
+    t = [...slots.values()].sort((a, b) => a.base_gfn - b.base_gfn);
+    gfn_trees.set(slots, t);
+  }
+  return t;
+}
+
+/** Index of the first slot of `t` that ends above `gfn`. */
+function gfn_tree_index(t: kvm_memory_slot[], gfn: number): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid]!.base_gfn + t[mid]!.npages <= gfn) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function gfn_tree_remove(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_slot): void {
+  const t = gfn_tree(slots);
+  for (let i = Math.max(0, gfn_tree_index(t, slot.base_gfn) - 1); i < t.length; i++) {
+    if (t[i] === slot) {
+      t.splice(i, 1);
+      return;
+    }
+  }
+}
+
+function gfn_tree_insert(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_slot): void {
+  const t = gfn_tree(slots);
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t[mid]!.base_gfn <= slot.base_gfn) lo = mid + 1;
+    else hi = mid;
+  }
+  t.splice(lo, 0, slot);
+}
+
 function kvm_check_memslot_overlap(k: kvm, as_id: number, id: number, start: number, end: number) {
-  for (const s of k.memslots[as_id]!.values()) {
-    if (s.id === id) continue;
-    if (s.base_gfn < end && start < s.base_gfn + s.npages) return true;
+  const t = gfn_tree(k.memslots[as_id]!);
+  for (let i = gfn_tree_index(t, start); i < t.length && t[i]!.base_gfn < end; i++) {
+    if (t[i]!.id !== id) return true;
   }
   return false;
 }
 
 /** The memslot that contains `gfn` in address space 0 (`gfn_to_memslot()`). */
 export function gfn_to_memslot(k: kvm, gfn: number): kvm_memory_slot | undefined {
-  for (const s of k.memslots[0]!.values()) {
-    if (gfn >= s.base_gfn && gfn < s.base_gfn + s.npages) return s;
-  }
-  return undefined;
+  const t = gfn_tree(k.memslots[0]!);
+  const s = t[gfn_tree_index(t, gfn)];
+  return s && gfn >= s.base_gfn ? s : undefined;
 }
 
 /**
@@ -408,6 +454,7 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
     if (!old || !old.npages) return -EINVAL;
     if (old.gmem) kvm_gmem_unbind(old);
     slots.delete(id);
+    gfn_tree_remove(slots, old);
     k.nr_memslot_pages -= old.npages;
     k.generation++;
     kvm_arch_memslots_updated(k);
@@ -465,7 +512,9 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
       return r;
     }
   }
+  if (old) gfn_tree_remove(slots, old);
   slots.set(id, slot);
+  gfn_tree_insert(slots, slot);
   if (change === "create") k.nr_memslot_pages += npages;
   k.generation++;
   kvm_arch_memslots_updated(k);
