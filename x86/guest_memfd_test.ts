@@ -12,9 +12,10 @@
  * assertion for assertion):
  *
  * - `test_fault_overflow`, `test_fault_private` (`TEST_EXPECT_SIGBUS`) and
- *   `test_collapse` (`MAP_FIXED` over a reservation, `madvise`): the boundary
- *   cannot report a SIGBUS from a user-memory access (on the `kvm` backend the
- *   access would kill the process) and has no `madvise`.
+ *   `test_collapse` (`MAP_FIXED` over a reservation, `MADV_COLLAPSE`): the
+ *   boundary cannot report a SIGBUS from a user-memory access (on the `kvm`
+ *   backend the access would kill the process), and the simulated mm has no
+ *   huge pages to collapse (`madvise` accepts the advice and does nothing).
  * - `test_mbind` and `test_numa_allocation` return early, as upstream does on a
  *   single-node host: the simulated machine is one NUMA node, and
  *   `mbind`/`get_mempolicy`/`move_pages` are not at the boundary.
@@ -312,8 +313,8 @@ function report_unportable(): void {
   if (reported_unportable) return;
   reported_unportable = true;
   ksft_test_result_skip(
-    "fault_overflow, fault_private and collapse: SIGBUS from user memory and " +
-      "madvise() are not at the syscall boundary\n",
+    "fault_overflow, fault_private and collapse: SIGBUS from user memory is not " +
+      "at the syscall boundary, and there are no huge pages to collapse\n",
   );
 }
 
