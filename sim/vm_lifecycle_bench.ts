@@ -18,14 +18,36 @@
  * live; the `test`, `selftests` and `bench` tasks set it through
  * `DENO_V8_FLAGS` (README).
  *
+ * The timed benches: a VM's whole life through the library, as a test
+ * lives it: created with one vCPU (`vm_create_with_one_vcpu`, or a TD built
+ * and finalized with `VM_SHAPE_TDX`), run to the guest's first exit, freed.
+ * The `pool` group is the same VM with the vCPU worker pool on (a freed
+ * vCPU's worker serves the next VM) and off (each vCPU starts a worker, as
+ * before the pool). The raw-ioctl twins, without the library's work, are in
+ * `sim/kernel/arch/x86/kvm/vmx/vmx_bench.ts` and `sim/raw_td_bench.ts`.
+ *
  * `deno task bench sim/vm_lifecycle_bench.ts`
  *
  * @module
  */
 
 import "./use_sim_backend.ts";
-import { kvm_vm_free, vm_create } from "../lib/kvm_util.ts";
-import { vcpu_threads_alive } from "./cpu/vcpu_thread.ts";
+import {
+  __vm_create_with_vcpus,
+  GUEST_DONE,
+  type kvm_vcpu,
+  kvm_vm_free,
+  ref,
+  TEST_ASSERT_EQ,
+  vcpu_run,
+  vm_create,
+  vm_create_with_one_vcpu,
+} from "../include/kvm_util.ts";
+import { get_ucall, UCALL_DONE } from "../include/ucall_common.ts";
+import { VM_SHAPE_TDX } from "../include/x86/processor.ts";
+import { tdx_run, tdx_test_success } from "../include/x86/tdx/test_util.ts";
+import { in_guest_worker } from "../include/libc/process.ts";
+import { set_vcpu_worker_pool, vcpu_threads_alive } from "./cpu/vcpu_thread.ts";
 
 /** The RSS growth the figure must stay under (issue #13). */
 export const RSS_GROWTH_LIMIT = 50 << 20;
@@ -45,7 +67,8 @@ function cycle(): void {
 }
 
 const cycles = Number(Deno.env.get("RSS_CYCLES") ?? 10_000);
-if (cycles > 0) {
+// The vCPU workers import this module as the guest image: only the host measures.
+if (cycles > 0 && !in_guest_worker()) {
   // The first cycles load the modules and fill the caches a process keeps.
   for (let i = 0; i < 20; i++) cycle();
   const rss0 = rss(), fds0 = open_fds(), workers0 = vcpu_threads_alive(0).length;
@@ -72,6 +95,41 @@ if (cycles > 0) {
   }
 }
 
-Deno.bench("vm_create(1) + kvm_vm_free()", () => {
-  cycle();
+/** Guest: its first exit is the end. */
+export function lifecycle_guest_done(): void {
+  GUEST_DONE();
+}
+
+/** TD guest: its first exit is the end. */
+export function lifecycle_td_done(): void {
+  tdx_test_success();
+}
+
+function vm_life(): void {
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, lifecycle_guest_done);
+  vcpu_run(vcpu.value);
+  TEST_ASSERT_EQ(get_ucall(vcpu.value, null), UCALL_DONE);
+  kvm_vm_free(vm);
+}
+
+function td_life(): void {
+  const vcpus: kvm_vcpu[] = [];
+  const vm = __vm_create_with_vcpus(VM_SHAPE_TDX, 1, 0, lifecycle_td_done, vcpus);
+  tdx_run(vcpus[0]!);
+  kvm_vm_free(vm);
+}
+
+Deno.bench("VM + one vCPU + first exit + free (library)", { group: "vm", baseline: true }, vm_life);
+Deno.bench("TD built + finalized + first exit + free (library)", { group: "vm" }, td_life);
+
+Deno.bench("VM life, pool on", { group: "pool", baseline: true }, vm_life);
+Deno.bench("VM life, pool off (a worker start per VM)", { group: "pool" }, (b) => {
+  const old = set_vcpu_worker_pool(0);
+  b.start();
+  vm_life();
+  b.end();
+  set_vcpu_worker_pool(old);
 });
+
+Deno.bench("vm_create(1) + kvm_vm_free(), no vCPU run", { group: "create" }, cycle);
