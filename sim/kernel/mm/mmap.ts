@@ -900,6 +900,20 @@ export class mm_struct {
    */
   user_memory(addr: bigint, len: number): Uint8Array | null {
     const a = user_addr(addr);
+    // The common case, a range inside one mapping and one buffer, without
+    // the walk's per-piece callback (the library reads page tables and IDT
+    // entries through here thousands of times per VM it builds).
+    const vma = a >= 0 && len > 0 ? this.find_vma(a) : undefined;
+    if (vma?.backing && (vma.vm_flags & VM_READ) && a + len <= vma.vm_end) {
+      const b = vma.backing;
+      const obj = a - vma.vm_start + vma.vm_pgoff * PAGE_SIZE;
+      if (obj + len <= b.size) {
+        const ci = b.chunk_size === Infinity ? 0 : Math.floor(obj / b.chunk_size);
+        const inner = b.chunk_size === Infinity ? obj : obj - ci * b.chunk_size;
+        const buf = b.chunk(ci);
+        if (buf && inner + len <= buf.byteLength) return new Uint8Array(buf, inner, len);
+      }
+    }
     let view: Uint8Array | null = null;
     let pieces = 0;
     let tail = false;
