@@ -158,6 +158,17 @@ export function guest_fn_digest(fn: guest_fn): Uint8Array {
 export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Array {
   if (name.length === 0) throw new TypeError("A guest function needs a name");
   guest_fn_check(fn, name);
+  // A VM writes one record per exception stub it installs (256): build each once.
+  let by_name = records.get(fn);
+  if (!by_name) records.set(fn, by_name = new Map());
+  let rec = by_name.get(name);
+  if (!rec) by_name.set(name, rec = guest_code_record_build(fn, name));
+  return rec.slice();
+}
+
+const records = new WeakMap<guest_fn, Map<string, Uint8Array>>();
+
+function guest_code_record_build(fn: guest_fn, name: string): Uint8Array {
   const nameBytes = encoder.encode(name);
   const digest = guest_fn_digest(fn);
   const out = new Uint8Array(GUEST_CODE_HDR_SIZE + nameBytes.length + digest.length);

@@ -1301,7 +1301,34 @@ function gpa_tree_upper(t: gpa_range_entry[], start: bigint): number {
   return lo;
 }
 
+// Host views of guest pages the library reads often (page-table pages), per
+// VM; any memslot change drops them, as the host memory behind a GPA may move.
+const page_views = new WeakMap<kvm_vm, Map<bigint, DataView>>();
+
+/**
+ * A view of the host memory behind the 4 KiB guest page that contains
+ * `gpa` (no C twin: C dereferences `addr_gpa2hva()`), kept per VM until a
+ * memslot changes. The library's page-table walks read through it.
+ *
+ * @param vm the VM
+ * @param gpa a guest-physical address
+ * @returns the page's bytes as a DataView
+ */
+export function vm_gpa_page_view(vm: kvm_vm, gpa: gpa_t): DataView {
+  const page = vm_untag_gpa(vm, gpa) & ~0xfffn;
+  let views = page_views.get(vm);
+  if (!views) page_views.set(vm, views = new Map());
+  let dv = views.get(page);
+  if (!dv) {
+    const bytes = user_memory(addr_gpa2hva(vm, page), 0x1000);
+    dv = new DataView(bytes.buffer, bytes.byteOffset, 0x1000);
+    views.set(page, dv);
+  }
+  return dv;
+}
+
 function region_gpa_forget(vm: kvm_vm, region: userspace_mem_region): void {
+  page_views.delete(vm);
   const e = gpa_entries.get(region);
   if (!e) return;
   gpa_entries.delete(region);

@@ -80,6 +80,7 @@ import {
   vcpu_sregs_set,
   vm_alloc_page_table,
   vm_create_irqchip,
+  vm_gpa_page_view,
   vm_is_gpa_protected,
   vm_untag_gpa,
   write_guest_global,
@@ -770,10 +771,9 @@ export function vm_arch_has_protected_memory(vm: kvm_vm): boolean {
 // ---------------------------------------------------------------------------
 // Page tables
 
-/** A 64-bit view of one page-table entry in host memory. */
-function pte_at(vm: kvm_vm, table_gpa: gpa_t, index: number): DataView {
-  const bytes = user_memory(addr_gpa2hva(vm, table_gpa) + BigInt(index * 8), 8);
-  return new DataView(bytes.buffer, bytes.byteOffset, 8);
+/** Entry `index` of the page table at `table_gpa`, in host memory. */
+function pte_read(vm: kvm_vm, table_gpa: gpa_t, index: number): bigint {
+  return vm_gpa_page_view(vm, table_gpa).getBigUint64(index * 8, true);
 }
 
 /** A PTE slot: either vm->mmu.pgd itself or an entry in a table page. */
@@ -802,10 +802,10 @@ function virt_get_pte(vm: kvm_vm, parent: pte_ref, vaddr: gva_t, level: number):
     level + 1,
     vaddr,
   );
-  const dv = pte_at(vm, pt_gpa, index);
+  const dv = vm_gpa_page_view(vm, pt_gpa);
   return {
-    get: () => dv.getBigUint64(0, true),
-    set: (v) => dv.setBigUint64(0, v, true),
+    get: () => dv.getBigUint64(index * 8, true),
+    set: (v) => dv.setBigUint64(index * 8, v, true),
     is_pgd: false,
   };
 }
@@ -1001,7 +1001,7 @@ function vm_walk(vm: kvm_vm, vaddr: gva_t): { pte: bigint; level: number } | nul
   let table = vm.mmu.pgd;
   for (let level = vm.mmu.pgtable_levels; level >= 1; level--) {
     const index = Number((vaddr >> BigInt(PG_LEVEL_SHIFT(level))) & 0x1ffn);
-    const pte = pte_at(vm, table, index).getBigUint64(0, true);
+    const pte = pte_read(vm, table, index);
     if (!(pte & PTE_PRESENT_MASK)) return null;
     if (level === 1 || (pte & PTE_LARGE_MASK)) return { pte, level };
     table = PTE_GET_PA(pte);
