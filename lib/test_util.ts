@@ -64,10 +64,13 @@ function strtol0(s: string): { num: bigint; end: number } {
  */
 export function atoi_paranoid(num_str: string): number {
   // A function in C (test_util.c), so failures name this file, not the caller.
-  const site = callsite(0);
+  const { num, end } = strtol0(num_str);
+  const ok = num >= -(1n << 63n) && num < 1n << 63n && end !== 0 && end === num_str.length &&
+    num >= INT_MIN && num <= INT_MAX;
+  // Reading the call site costs a stack trace: only a failure needs it.
+  const site = ok ? undefined : callsite(0);
   const file = site?.file ?? "?";
   const line = site?.line ?? 0;
-  const { num, end } = strtol0(num_str);
   // strtol() sets ERANGE past LONG_MIN/LONG_MAX.
   test_assert(
     num >= -(1n << 63n) && num < 1n << 63n,
