@@ -259,6 +259,31 @@ Deno.test("a TD's streaming loads come from a block copy; re-reads and faults st
   });
 });
 
+Deno.test("a TD's streaming loads that fault are never block-copied: one fault per load", async () => {
+  await with_runtime(() => {
+    const { vm, vcpu } = g.gr_td_create(g.guest_td_scan_faulting);
+    try {
+      g.scan_gva.value = vm_alloc(vm, 8 * g.SCAN_QWORDS, 0x10000000n);
+      sync_global_to_guest(vm, g.scan_gva);
+      vm_install_exception_handler(vm, PF_VECTOR, g.guest_td_pf_handler);
+      kvm_arch_vm_finalize_vcpus(vm);
+      const uc = new_ucall();
+      vcpu_run(vcpu);
+      assertEquals(get_ucall(vcpu, uc), UCALL_SYNC, "guest assert or unexpected exit");
+      assertEquals(uc.args.at(1), 5n);
+      // The load that starts a block copy faulted, so the copy never ran:
+      // had it, its own loads would have faulted too (for a TD's MMIO, each
+      // would have been an access the VMM sees).
+      assertEquals(uc.args.at(2), BigInt(g.FAULT_QWORDS));
+      assertEquals(uc.args.at(3), 1n);
+      vcpu_run(vcpu);
+      assertEquals(get_ucall(vcpu, uc), UCALL_DONE);
+    } finally {
+      kvm_vm_free(vm);
+    }
+  });
+});
+
 Deno.test("the simulator's machine-code-only switch takes a VM fd, else EBADF", () => {
   // The pinned sim backend (sim/backend.ts's sim_backend).
   const b = backend() as unknown as { set_vm_machine_code_only(vm_fd: number): number };

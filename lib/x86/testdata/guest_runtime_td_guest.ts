@@ -75,8 +75,12 @@ export const PF_VALUE = 0x5a5an;
 /** CR2 of the last #PF {@linkcode guest_td_pf_handler} took. */
 export const pf_cr2 = guest_global("gr_td_pf_cr2", u64);
 
+/** #PFs {@linkcode guest_td_pf_handler} took. */
+export const pf_count = guest_global("gr_td_pf_count", u64);
+
 /** Guest #PF handler: records CR2, gives the load {@linkcode PF_VALUE} and skips it. */
 export function guest_td_pf_handler(regs: ex_regs_view): void {
+  pf_count.value += 1n;
   pf_cr2.value = get_cr2();
   regs.rax = PF_VALUE;
   regs.rip += 1n;
@@ -98,6 +102,23 @@ export function guest_td_scan(): void {
   GUEST_ASSERT_EQ(readq(end - 8n), scan_value(SCAN_QWORDS - 1));
   const past = readq(end);
   ucall(UCALL_SYNC, 4, 0n, 3n, past, pf_cr2.value);
+  GUEST_DONE();
+}
+
+/** Qwords {@linkcode guest_td_scan_faulting} loads past the region's end. */
+export const FAULT_QWORDS = 32;
+
+/**
+ * Guest: loads that stream through the unmapped page past the region, each
+ * a #PF its handler skips: a block copy must never repeat a faulting access
+ * (for a TD's MMIO each repeat would be an access the VMM sees). Reports the
+ * faults taken and whether every load returned the handler's value.
+ */
+export function guest_td_scan_faulting(): void {
+  const end = scan_gva.value + BigInt(8 * SCAN_QWORDS);
+  let all = 1n;
+  for (let i = 0; i < FAULT_QWORDS; i++) if (readq(end + BigInt(8 * i)) !== PF_VALUE) all = 0n;
+  ucall(UCALL_SYNC, 4, 0n, 5n, pf_count.value, all);
   GUEST_DONE();
 }
 
