@@ -63,15 +63,10 @@ export const SIM_UNIMPLEMENTED_CAPS: ReadonlySet<number> = new Set([
   kvm.KVM_CAP_CLOCKSOURCE, // kvmclock pages are never written
   kvm.KVM_CAP_KVMCLOCK_CTRL,
   kvm.KVM_CAP_STEAL_TIME,
-  kvm.KVM_CAP_BINARY_STATS_FD, // no stats fds
-  kvm.KVM_CAP_COALESCED_PIO, // no coalesced zones
   kvm.KVM_CAP_DEVICE_CTRL, // no KVM_CREATE_DEVICE
-  kvm.KVM_CAP_IOEVENTFD, // no eventfds
+  kvm.KVM_CAP_IOEVENTFD, // no ioeventfd (eventfds exist: irqfd)
   kvm.KVM_CAP_IOEVENTFD_ANY_LENGTH,
   kvm.KVM_CAP_IOEVENTFD_NO_LENGTH,
-  kvm.KVM_CAP_IRQFD,
-  kvm.KVM_CAP_IRQFD_RESAMPLE,
-  kvm.KVM_CAP_IRQ_ROUTING, // no GSI routing table
   kvm.KVM_CAP_LAST_CPU,
   kvm.KVM_CAP_ONE_REG, // no KVM_GET/SET_ONE_REG
   kvm.KVM_CAP_PIT, // no in-kernel PIT
