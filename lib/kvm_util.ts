@@ -21,6 +21,7 @@
  * @module
  */
 
+import { block_list } from "../include/linux/block_list.ts";
 import type { View } from "../include/c/layout.ts";
 import {
   GUEST_MEMFD_FLAG_MMAP,
@@ -1281,21 +1282,21 @@ interface gpa_range_entry {
   last: bigint;
   region: userspace_mem_region;
 }
-const gpa_trees = new WeakMap<kvm_vm, gpa_range_entry[]>();
+const gpa_trees = new WeakMap<kvm_vm, block_list<gpa_range_entry>>();
 const gpa_entries = new WeakMap<userspace_mem_region, gpa_range_entry>();
 
-function gpa_tree_of(vm: kvm_vm): gpa_range_entry[] {
+function gpa_tree_of(vm: kvm_vm): block_list<gpa_range_entry> {
   let t = gpa_trees.get(vm);
-  if (!t) gpa_trees.set(vm, t = []);
+  if (!t) gpa_trees.set(vm, t = new block_list());
   return t;
 }
 
 /** Index of the first entry of `t` whose start is above `start` (ties go right, as C's insert). */
-function gpa_tree_upper(t: gpa_range_entry[], start: bigint): number {
+function gpa_tree_upper(t: block_list<gpa_range_entry>, start: bigint): number {
   let lo = 0, hi = t.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (t[mid]!.start <= start) lo = mid + 1;
+    if (t.get(mid)!.start <= start) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -1333,9 +1334,9 @@ function region_gpa_forget(vm: kvm_vm, region: userspace_mem_region): void {
   if (!e) return;
   gpa_entries.delete(region);
   const t = gpa_tree_of(vm);
-  for (let i = gpa_tree_upper(t, e.start) - 1; i >= 0 && t[i]!.start === e.start; i--) {
-    if (t[i] === e) {
-      t.splice(i, 1);
+  for (let i = gpa_tree_upper(t, e.start) - 1; i >= 0 && t.get(i)!.start === e.start; i--) {
+    if (t.get(i) === e) {
+      t.remove(i);
       return;
     }
   }
@@ -1347,7 +1348,7 @@ function region_gpa_update(vm: kvm_vm, region: userspace_mem_region): void {
   const start = region.region.guest_phys_addr;
   const e = { start, last: start + region.region.memory_size - 1n, region };
   const t = gpa_tree_of(vm);
-  t.splice(gpa_tree_upper(t, start), 0, e);
+  t.insert(gpa_tree_upper(t, start), e);
   gpa_entries.set(region, e);
 }
 
@@ -1364,7 +1365,7 @@ export function userspace_mem_region_find(
   let lo = 0, hi = t.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >> 1;
-    const e = t[mid]!;
+    const e = t.get(mid)!;
     if (start <= e.last && end >= e.start) return e.region;
     if (start < e.start) hi = mid - 1;
     else lo = mid + 1;

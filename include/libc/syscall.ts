@@ -12,6 +12,7 @@
  */
 
 import type { ViewBase } from "../c/layout.ts";
+import { block_list } from "../linux/block_list.ts";
 import { MAP_FAILED } from "../linux/mman.ts";
 import { type Backend, backend, init_backend, load_backend, set_backend } from "./backend.ts";
 import { errno_set } from "./errno.ts";
@@ -156,7 +157,7 @@ export function madvise(addr: bigint, length: number | bigint, advice: number): 
 // process, and the harness runs the atexit handlers after each one. Kept
 // sorted and disjoint, so that a test with thousands of mappings (one per
 // memslot) pays a binary search per mmap/munmap, not a scan.
-let mappings: [bigint, bigint][] = [];
+let mappings = new block_list<[bigint, bigint]>();
 
 function page_align(len: bigint): bigint {
   return (len + 0xfffn) & ~0xfffn;
@@ -167,7 +168,7 @@ function mappings_index(addr: bigint): number {
   let lo = 0, hi = mappings.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (mappings[mid]![1] <= addr) lo = mid + 1;
+    if (mappings.get(mid)![1] <= addr) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -178,8 +179,9 @@ function mappings_forget(start: bigint, len: bigint): void {
   const i = mappings_index(start);
   let j = i;
   const keep: [bigint, bigint][] = [];
-  for (; j < mappings.length && mappings[j]![0] < end; j++) {
-    const [s, e] = mappings[j]!;
+  for (const [s, e] of mappings.from(i)) {
+    if (s >= end) break;
+    j++;
     if (s < start) keep.push([s, start]);
     if (e > end) keep.push([end, e]);
   }
@@ -188,12 +190,12 @@ function mappings_forget(start: bigint, len: bigint): void {
 
 function mappings_add(start: bigint, len: bigint): void {
   mappings_forget(start, len);
-  mappings.splice(mappings_index(start), 0, [start, start + len]);
+  mappings.insert(mappings_index(start), [start, start + len]);
 }
 
 atexit(() => {
   const left = mappings;
-  mappings = [];
+  mappings = new block_list();
   for (const [s, e] of left) kernel("munmap()").munmap(s, e - s);
 });
 

@@ -29,6 +29,7 @@
  * @module
  */
 
+import { block_list } from "../../../include/linux/block_list.ts";
 import {
   EACCES,
   EEXIST,
@@ -384,7 +385,7 @@ export function access_ok(addr: bigint, size: bigint): boolean {
 /** `struct mm_struct`: the simulated process's address space. */
 export class mm_struct {
   /** Mappings, sorted by `vm_start`, never overlapping. */
-  readonly #vmas: vm_area_struct[] = [];
+  readonly #vmas = new block_list<vm_area_struct>();
   #cache: vm_area_struct | undefined;
   #heap_top = USER_HEAP_BASE;
   readonly #js = new WeakMap<ArrayBufferLike, vm_area_struct>();
@@ -404,7 +405,7 @@ export class mm_struct {
     let lo = 0, hi = v.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const m = v[mid]!;
+      const m = v.get(mid)!;
       if (addr < m.vm_start) hi = mid - 1;
       else if (addr >= m.vm_end) lo = mid + 1;
       else return (this.#cache = m);
@@ -414,7 +415,7 @@ export class mm_struct {
 
   /** The mappings, in address order (diagnostics and tests). */
   vmas(): readonly vm_area_struct[] {
-    return this.#vmas;
+    return this.#vmas.to_array();
   }
 
   #index_of(start: number): number {
@@ -422,19 +423,21 @@ export class mm_struct {
     let lo = 0, hi = v.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (v[mid]!.vm_start < start) lo = mid + 1;
+      if (v.get(mid)!.vm_start < start) lo = mid + 1;
       else hi = mid;
     }
     return lo;
   }
 
   #insert(vma: vm_area_struct): void {
-    this.#vmas.splice(this.#index_of(vma.vm_start), 0, vma);
+    this.#vmas.insert(this.#index_of(vma.vm_start), vma);
   }
 
   #remove(vma: vm_area_struct): void {
-    const i = this.#vmas.indexOf(vma, Math.max(0, this.#index_of(vma.vm_start) - 1));
-    if (i >= 0) this.#vmas.splice(i, 1);
+    const v = this.#vmas;
+    let i = Math.max(0, this.#index_of(vma.vm_start) - 1);
+    while (i < v.length && v.get(i) !== vma && v.get(i)!.vm_start <= vma.vm_start) i++;
+    if (v.get(i) === vma) v.remove(i);
     if (this.#cache === vma) this.#cache = undefined;
     // A hole opened above the search ceiling: the next search starts at the top.
     if (vma.vm_end > this.#free_ceiling) this.#free_ceiling_reset();
@@ -457,8 +460,8 @@ export class mm_struct {
 
   #overlaps(start: number, end: number): boolean {
     const i = this.#index_of(start);
-    const prev = this.#vmas[i - 1];
-    const next = this.#vmas[i];
+    const prev = this.#vmas.get(i - 1);
+    const next = this.#vmas.get(i);
     return (prev !== undefined && prev.vm_end > start) ||
       (next !== undefined && next.vm_start < end);
   }
@@ -534,8 +537,8 @@ export class mm_struct {
       const start = Math.floor((ceiling - len) / align) * align;
       if (start < MMAP_MIN_ADDR) return -1;
       const i = this.#index_of(start);
-      const prev = this.#vmas[i - 1];
-      const next = this.#vmas[i];
+      const prev = this.#vmas.get(i - 1);
+      const next = this.#vmas.get(i);
       let below: vm_area_struct | undefined;
       if (prev !== undefined && prev.vm_end > start) below = prev;
       else if (next !== undefined && next.vm_start < start + len + PAGE_SIZE) below = next;
@@ -635,8 +638,8 @@ export class mm_struct {
     const v = this.#vmas;
     let i = Math.max(0, this.#index_of(start) - 1);
     let changed = false;
-    while (i < v.length && v[i]!.vm_start < end) {
-      const m = v[i]!;
+    while (i < v.length && v.get(i)!.vm_start < end) {
+      const m = v.get(i)!;
       if (m.vm_end <= start) {
         i++;
         continue;
@@ -736,9 +739,9 @@ export class mm_struct {
     let unmapped_error = 0;
     let a = s;
     let i = this.#index_of(a);
-    if (i > 0 && this.#vmas[i - 1]!.vm_end > a) i--;
+    if (i > 0 && this.#vmas.get(i - 1)!.vm_end > a) i--;
     for (;;) {
-      const vma = this.#vmas[i];
+      const vma = this.#vmas.get(i);
       if (!vma || vma.vm_start >= end) {
         if (a < end || start + len > lim) unmapped_error = -ENOMEM;
         return unmapped_error;

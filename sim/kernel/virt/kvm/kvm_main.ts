@@ -13,6 +13,7 @@
  * @module
  */
 
+import { block_list } from "../../../../include/linux/block_list.ts";
 import { kvm_set_msi } from "../../arch/x86/kvm/irq_comm.ts";
 import { kvm_vcpu_ioctl_get_stats_fd, kvm_vm_ioctl_get_stats_fd } from "./binary_stats.ts";
 import {
@@ -360,23 +361,25 @@ function check_memory_region_flags(k: kvm, flags: number): number {
 // keeps: a slot lookup or an overlap check is a binary search, not a scan of
 // up to KVM_USER_MEM_SLOTS slots. Slots of one address space never overlap,
 // so their ends are sorted too.
-const gfn_trees = new WeakMap<Map<number, kvm_memory_slot>, kvm_memory_slot[]>();
+const gfn_trees = new WeakMap<Map<number, kvm_memory_slot>, block_list<kvm_memory_slot>>();
 
-function gfn_tree(slots: Map<number, kvm_memory_slot>): kvm_memory_slot[] {
+function gfn_tree(slots: Map<number, kvm_memory_slot>): block_list<kvm_memory_slot> {
   let t = gfn_trees.get(slots);
   if (!t) {
-    t = [...slots.values()].sort((a, b) => a.base_gfn - b.base_gfn);
+    t = new block_list();
+    for (const s of [...slots.values()].sort((a, b) => a.base_gfn - b.base_gfn)) t.insert(t.length, s);
     gfn_trees.set(slots, t);
   }
   return t;
 }
 
 /** Index of the first slot of `t` that ends above `gfn`. */
-function gfn_tree_index(t: kvm_memory_slot[], gfn: number): number {
+function gfn_tree_index(t: block_list<kvm_memory_slot>, gfn: number): number {
   let lo = 0, hi = t.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (t[mid]!.base_gfn + t[mid]!.npages <= gfn) lo = mid + 1;
+    const m = t.get(mid)!;
+    if (m.base_gfn + m.npages <= gfn) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -385,8 +388,8 @@ function gfn_tree_index(t: kvm_memory_slot[], gfn: number): number {
 function gfn_tree_remove(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_slot): void {
   const t = gfn_tree(slots);
   for (let i = Math.max(0, gfn_tree_index(t, slot.base_gfn) - 1); i < t.length; i++) {
-    if (t[i] === slot) {
-      t.splice(i, 1);
+    if (t.get(i) === slot) {
+      t.remove(i);
       return;
     }
   }
@@ -397,16 +400,17 @@ function gfn_tree_insert(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_s
   let lo = 0, hi = t.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (t[mid]!.base_gfn <= slot.base_gfn) lo = mid + 1;
+    if (t.get(mid)!.base_gfn <= slot.base_gfn) lo = mid + 1;
     else hi = mid;
   }
-  t.splice(lo, 0, slot);
+  t.insert(lo, slot);
 }
 
 function kvm_check_memslot_overlap(k: kvm, as_id: number, id: number, start: number, end: number) {
   const t = gfn_tree(k.memslots[as_id]!);
-  for (let i = gfn_tree_index(t, start); i < t.length && t[i]!.base_gfn < end; i++) {
-    if (t[i]!.id !== id) return true;
+  for (const m of t.from(gfn_tree_index(t, start))) {
+    if (m.base_gfn >= end) break;
+    if (m.id !== id) return true;
   }
   return false;
 }
@@ -414,7 +418,7 @@ function kvm_check_memslot_overlap(k: kvm, as_id: number, id: number, start: num
 /** The memslot that contains `gfn` in address space 0 (`gfn_to_memslot()`). */
 export function gfn_to_memslot(k: kvm, gfn: number): kvm_memory_slot | undefined {
   const t = gfn_tree(k.memslots[0]!);
-  const s = t[gfn_tree_index(t, gfn)];
+  const s = t.get(gfn_tree_index(t, gfn));
   return s && gfn >= s.base_gfn ? s : undefined;
 }
 
