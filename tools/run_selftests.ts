@@ -24,6 +24,7 @@ import { parseArgs } from "@std/cli";
 import { expandGlob } from "@std/fs";
 import { BACKEND_ENV, backend_names, DEFAULT_BACKEND } from "../include/libc/backend.ts";
 import { expected_host_failure, type known_host_failure } from "../include/known_host_failures.ts";
+import { load_times, record_times, schedule } from "./schedule.ts";
 
 /** KVM's kselftest `settings` file raises the runner's 45 s default to 120 s. */
 export const DEFAULT_TIMEOUT_S = 120;
@@ -47,6 +48,13 @@ export const DEFAULT_JOBS: number = Math.max(1, navigator.hardwareConcurrency);
  * that programs running in parallel do not slow their vCPUs.
  */
 export const RUN_ALONE: ReadonlySet<string> = new Set(["apic_bus_clock_test", "tsc_msrs_test"]);
+
+/**
+ * Where `--record` stores each program's wall time (seconds, by backend and
+ * name): programs start longest first (`schedule.ts`), results still print
+ * in program order.
+ */
+const TIMES_URL = new URL("./testdata/selftest_times.json", import.meta.url);
 
 /** The exit status kselftest uses for a skip. */
 const KSFT_SKIP = 4;
@@ -75,6 +83,7 @@ const usage = `Usage: deno task selftests [options] [-- program args]
   backend_names().join(" | ")
 } (default ${DEFAULT_BACKEND}, or $${BACKEND_ENV})
   -q, --quiet          no progress line on stderr
+      --record         store each program's wall time in tools/testdata/selftest_times.json
   -h, --help           this text
 `;
 
@@ -178,7 +187,7 @@ export async function main(argv: string[]): Promise<number> {
   const own = dd < 0 ? argv : argv.slice(0, dd);
   const prog_args = dd < 0 ? [] : argv.slice(dd + 1);
   const args = parseArgs(own, {
-    boolean: ["list", "help", "quiet"],
+    boolean: ["list", "help", "quiet", "record"],
     string: ["test", "skip", "timeout", "jobs", "backend"],
     collect: ["test", "skip"],
     alias: { l: "list", h: "help", q: "quiet", t: "test", S: "skip", o: "timeout", j: "jobs" },
@@ -240,7 +249,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     waiters[i]!(r);
   };
-  const indices = programs.map((_, i) => i);
+  const times = load_times(TIMES_URL);
+  const key = (i: number) => `${backend}:${program_name(programs[i]!)}`;
+  const by_key = new Map(programs.map((_, i) => [key(i), i]));
+  const indices = schedule([...by_key.keys()], times).map((k) => by_key.get(k)!);
   const shared = indices.filter((i) => !RUN_ALONE.has(program_name(programs[i]!)));
   const alone = indices.filter((i) => RUN_ALONE.has(program_name(programs[i]!)));
   let next = 0;
@@ -263,6 +275,9 @@ export async function main(argv: string[]): Promise<number> {
   await pool;
 
   const rs = results as program_result[];
+  if (args.record) {
+    record_times(TIMES_URL, Object.fromEntries(rs.map((r) => [`${backend}:${r.name}`, r.ms / 1000])));
+  }
   const xfailed = rs.filter((r) => xfail_of(r, backend) !== undefined);
   const failed = rs.filter((r) =>
     r.code !== 0 && r.code !== KSFT_SKIP && xfail_of(r, backend) === undefined
