@@ -82,6 +82,7 @@ import { VMCS_IRQ_WINDOW_INTR, VMCS_IRQ_WINDOW_NMI } from "./vmcs.ts";
 import { e_gpa, e_private, e_qual, e_td_mmio, mem, tlb_flush } from "./mmu.ts";
 import { receiveMessageOnPort } from "node:worker_threads";
 import type { vcpu_memmap_message } from "./vcpu_thread.ts";
+import { spin_budget } from "./spin.ts";
 
 // ---------------------------------------------------------------------------
 // Ticks: the kill word, memory-map updates, swallowed transfers, event windows.
@@ -163,14 +164,12 @@ function sync_memmap(): void {
 // ---------------------------------------------------------------------------
 // The handshake with the host.
 
-/** Polls of the run state before sleeping on it (an entry usually follows an exit quickly). */
-const SPIN_ITERATIONS = 20000;
+/** How long this worker polls for the next entry before it sleeps (spin.ts). */
+const entry_spin = new spin_budget();
 
 /** Blocks until the host enters the vCPU (throws `KILL` when it stops it instead), then resyncs. */
 export function wait_for_run(): void {
-  for (let i = 0; i < SPIN_ITERATIONS; i++) {
-    if (Atomics.load(vcpu.ctl, C_RUN_STATE) === VCPU_STATE_RUN) break;
-  }
+  entry_spin.spin(vcpu.ctl, C_RUN_STATE, VCPU_STATE_EXIT);
   for (;;) {
     if (Atomics.load(vcpu.ctl, C_KILL) !== 0) throw KILL;
     const cur = Atomics.load(vcpu.ctl, C_RUN_STATE);

@@ -40,6 +40,7 @@ import { GuestCodeError } from "../../include/guest_code.ts";
 
 export { GuestCodeError };
 import type { guest_memory_map } from "./memory.ts";
+import { spin_budget } from "./spin.ts";
 import {
   SIM_EXIT_REASON_DEAD,
   SIM_EXIT_REASON_DEADLINE,
@@ -67,8 +68,8 @@ import {
 /** The instance query of a re-imported guest image in stack frames. */
 const IMAGE_INSTANCE_QUERY = new RegExp(`\\?${IMAGE_INSTANCE_PARAM}=\\d+`, "g");
 
-/** Iterations of `Atomics.load` before the host sleeps in `Atomics.wait`: an exit usually comes sooner. */
-const SPIN_ITERATIONS = 20000;
+/** Polls of a worker's state before a release sleeps in `Atomics.wait`. */
+const RELEASE_SPIN = 2000;
 /** Longest single wait, so that deadlines and worker death are noticed. */
 const WAIT_SLICE_MS = 20;
 
@@ -312,7 +313,7 @@ function release_wait(ctl: Int32Array): boolean {
     const state = Atomics.load(ctl, VMCS_CTL_WORKER_STATE);
     if (state === WORKER_RELEASED) return true;
     if (state !== WORKER_READY) return false;
-    if (i < SPIN_ITERATIONS) continue;
+    if (i < RELEASE_SPIN) continue;
     const left = give_up - performance.now();
     if (left <= 0) return false;
     Atomics.wait(ctl, VMCS_CTL_WORKER_STATE, state, Math.min(left, 1));
@@ -373,6 +374,9 @@ export class vcpu_thread {
   readonly #ctl: Int32Array;
   #worker: pooled_worker | undefined;
   readonly #port: MessagePort;
+  // Separate budgets: an async waiter shares its thread with other vCPUs.
+  readonly #spin = new spin_budget();
+  readonly #spin_async = new spin_budget();
   #running = false;
   #dead_reason = 0;
   #generation = 0;
@@ -505,9 +509,7 @@ export class vcpu_thread {
     const early = this.#begin();
     if (early !== 0) return early;
     const ctl = this.#ctl;
-    for (let i = 0; i < SPIN_ITERATIONS; i++) {
-      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
-    }
+    if (this.#spin.spin(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN)) return this.#finish();
     const ms = run_deadline();
     const deadline = ms === undefined ? Infinity : performance.now() + ms;
     for (;;) {
@@ -526,9 +528,7 @@ export class vcpu_thread {
     const early = this.#begin();
     if (early !== 0) return early;
     const ctl = this.#ctl;
-    for (let i = 0; i < 1000; i++) {
-      if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
-    }
+    if (this.#spin_async.spin(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN)) return this.#finish();
     const ms = run_deadline();
     const deadline = ms === undefined ? Infinity : performance.now() + ms;
     for (;;) {
