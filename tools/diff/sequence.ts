@@ -158,13 +158,20 @@ export const EXTRA_REQUESTS = {
   FIOCLEX: 0x5451,
 } as const;
 
+// The first KVM_CAP_* name of each number, as a scan of the header finds it;
+// built once (a "caps" call names some 250 capabilities, and the header has
+// over a thousand names to scan per lookup).
+let capNames: Map<number, string> | undefined;
+
 /** The name of a capability (`KVM_CAP_VM_TYPES`), or its number. */
 export function cap_name(cap: bigint | number): string {
-  const n = Number(cap);
-  for (const [k, v] of Object.entries(kvm)) {
-    if (k.startsWith("KVM_CAP_") && v === n) return k;
+  if (!capNames) {
+    capNames = new Map();
+    for (const [k, v] of Object.entries(kvm)) {
+      if (k.startsWith("KVM_CAP_") && typeof v === "number" && !capNames.has(v)) capNames.set(v, k);
+    }
   }
-  return String(cap);
+  return capNames.get(Number(cap)) ?? String(cap);
 }
 
 /** A raw syscall result in C's words: `0`, `3`, or `-EINVAL`. */
