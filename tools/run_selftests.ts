@@ -276,7 +276,10 @@ export async function main(argv: string[]): Promise<number> {
 
   const rs = results as program_result[];
   if (args.record) {
-    record_times(TIMES_URL, Object.fromEntries(rs.map((r) => [`${backend}:${r.name}`, r.ms / 1000])));
+    record_times(
+      TIMES_URL,
+      Object.fromEntries(rs.map((r) => [`${backend}:${r.name}`, r.ms / 1000])),
+    );
   }
   const xfailed = rs.filter((r) => xfail_of(r, backend) !== undefined);
   const failed = rs.filter((r) =>

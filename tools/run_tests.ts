@@ -97,7 +97,10 @@ export interface file_result {
 }
 
 function xml_escape(s: string): string {
-  return s.replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!)
+  return s.replace(
+    /[<>&"]/g,
+    (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]!,
+  )
     // deno-lint-ignore no-control-regex
     .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, "");
 }
@@ -111,7 +114,9 @@ function xml_escape(s: string): string {
 export function file_suites(r: file_result): string {
   const first = r.junit.indexOf("<testsuite ");
   const last = r.junit.lastIndexOf("</testsuite>");
-  const suites = first >= 0 && last > first ? r.junit.slice(first, last + "</testsuite>".length) : "";
+  const suites = first >= 0 && last > first
+    ? r.junit.slice(first, last + "</testsuite>".length)
+    : "";
   const failed_inside = /<failure|<error/.test(suites);
   if (r.code === 0 && suites) return suites;
   if (r.code !== 0 && failed_inside) return suites;
@@ -253,13 +258,17 @@ export async function main(argv: string[]): Promise<number> {
     const status = r.code === 0 ? "ok" : r.code === null ? "TIMEOUT" : `FAILED (exit ${r.code})`;
     Deno.stdout.writeSync(encoder.encode(
       `${r.output.endsWith("\n") || !r.output ? r.output : r.output + "\n"}` +
-        `=== ${r.file}: ${status} in ${(r.ms / 1000).toFixed(1)} s [${results.length}/${files.length}]\n`,
+        `=== ${r.file}: ${status} in ${
+          (r.ms / 1000).toFixed(1)
+        } s [${results.length}/${files.length}]\n`,
     ));
   };
   try {
     let next = 0;
     const slot = async () => {
-      while (next < shared.length) report(await run_file(shared[next++]!, deno_args, junit_dir, n++));
+      while (next < shared.length) {
+        report(await run_file(shared[next++]!, deno_args, junit_dir, n++));
+      }
     };
     await Promise.all(Array.from({ length: Math.min(jobs, shared.length) }, slot));
     for (const f of alone) report(await run_file(f, deno_args, junit_dir, n++));
@@ -273,14 +282,20 @@ export async function main(argv: string[]): Promise<number> {
   if (args.record) {
     record_times(
       TIMES_URL,
-      Object.fromEntries(results.filter((r) => r.file !== "deno check").map((r) => [r.file, r.ms / 1000])),
+      Object.fromEntries(
+        results.filter((r) => r.file !== "deno check").map((r) => [r.file, r.ms / 1000]),
+      ),
     );
   }
   const c = junit_counts(xml);
   const bad = results.filter((r) => r.code !== 0);
-  for (const r of bad) console.log(`FAILED: ${r.file} (${r.code === null ? "timeout" : `exit ${r.code}`})`);
+  for (const r of bad) {
+    console.log(`FAILED: ${r.file} (${r.code === null ? "timeout" : `exit ${r.code}`})`);
+  }
   console.log(
-    `${bad.length ? "FAILED" : "ok"} | ${c.tests - c.failures - c.skipped} passed | ${c.failures} failed | ` +
+    `${bad.length ? "FAILED" : "ok"} | ${
+      c.tests - c.failures - c.skipped
+    } passed | ${c.failures} failed | ` +
       `${c.skipped} ignored | ${files.length} files, ${jobs} at once, ${seconds.toFixed(0)} s`,
   );
   return bad.length ? 1 : 0;

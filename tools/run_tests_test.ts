@@ -38,7 +38,13 @@ Deno.test("run_tests: a file's report is kept; failures and skips are counted pe
 
 Deno.test("run_tests: a file that failed outside its cases, or wrote nothing, adds a failing case", () => {
   const clean = REPORT.replace(/<failure[^<]*<\/failure>/, "");
-  const crashed = { file: "y_test.ts", code: 1, output: "error: <boom> & more", junit: clean, ms: 5 };
+  const crashed = {
+    file: "y_test.ts",
+    code: 1,
+    output: "error: <boom> & more",
+    junit: clean,
+    ms: 5,
+  };
   const x = merge_junit([crashed], 1);
   assertEquals(junit_counts(x), { tests: 4, failures: 1, skipped: 1 });
   assertStringIncludes(x, "deno test exited with 1 outside any test");

@@ -80,7 +80,9 @@ export class block_list<T> implements Iterable<T> {
    * @returns the removed elements
    */
   splice(start: number, deleteCount: number, ...items: T[]): T[] {
-    if (!(start >= 0 && start <= this.#length)) throw new RangeError(`block_list: bad index ${start}`);
+    if (!(start >= 0 && start <= this.#length)) {
+      throw new RangeError(`block_list: bad index ${start}`);
+    }
     const del = Math.max(0, Math.min(deleteCount, this.#length - start));
     const removed: T[] = [];
     let b: number, off: number;
@@ -98,7 +100,7 @@ export class block_list<T> implements Iterable<T> {
     // Removal may span blocks: take from this one, then from the next ones.
     let left = del;
     let first = true;
-    for (let k = b; left > 0; ) {
+    for (let k = b; left > 0;) {
       const blk = this.#blocks[k]!;
       const from = first ? off : 0;
       const n = Math.min(left, blk.length - from);
@@ -114,7 +116,9 @@ export class block_list<T> implements Iterable<T> {
     const blk = this.#blocks[b]!;
     if (blk.length > BLOCK_MAX) {
       const pieces: T[][] = [];
-      for (let p = 0; p < blk.length; p += BLOCK_MAX >> 1) pieces.push(blk.slice(p, p + (BLOCK_MAX >> 1)));
+      for (let p = 0; p < blk.length; p += BLOCK_MAX >> 1) {
+        pieces.push(blk.slice(p, p + (BLOCK_MAX >> 1)));
+      }
       this.#blocks.splice(b, 1, ...pieces);
     } else if (blk.length === 0 && this.#blocks.length > 1) {
       this.#blocks.splice(b, 1);

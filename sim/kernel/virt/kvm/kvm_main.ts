@@ -367,7 +367,9 @@ function gfn_tree(slots: Map<number, kvm_memory_slot>): block_list<kvm_memory_sl
   let t = gfn_trees.get(slots);
   if (!t) {
     t = new block_list();
-    for (const s of [...slots.values()].sort((a, b) => a.base_gfn - b.base_gfn)) t.insert(t.length, s);
+    for (const s of [...slots.values()].sort((a, b) => a.base_gfn - b.base_gfn)) {
+      t.insert(t.length, s);
+    }
     gfn_trees.set(slots, t);
   }
   return t;
