@@ -40,18 +40,24 @@
  *
  * - **Standalone** (`deno run -A x.ts [options]`): `test_harness_run` parses the
  *   C options (`-h -l -d -t -T -v -V -f -F -r`), prints TAP 13 and runs each
- *   selected test in a child process, as the C harness forks one: the child is a
- *   re-execution of the main module (`Deno.execPath() run -A <module> <args>`)
- *   told which test to run by an environment variable, with stdio inherited. The
- *   parent waits with the test's timeout (30 s, `TEST_F_TIMEOUT` overrides) and
- *   SIGKILLs the child when it expires. The child's exit status is read as in C:
- *   0 pass, 4 skip, 2 xfail, 3 xpass, anything else `Test failed`; a failed
- *   `ASSERT_*` makes the child record the abort in the results file (the C
- *   harness's MAP_SHARED results page, which also carries the `SKIP` reason) and
- *   exit with 134 (128 + SIGABRT), which the parent reports as
+ *   selected test away from the parent, as the C harness forks a child for it.
+ *   The tests go one after another to a *test server*: a child process
+ *   (`Deno.execPath() run -A <module> <args>`, stdio inherited) that imports a
+ *   fresh instance of the test module for each test, so the module's state
+ *   and its `main` start anew as in a forked child, then runs the test's atexit
+ *   handlers and closes the KVM descriptors it left open, as a process exit
+ *   would (see "Standalone: the test server" below). `TEST_SIGNAL` tests get a
+ *   process of their own. The parent waits with the test's timeout (30 s,
+ *   `TEST_F_TIMEOUT` overrides) and SIGKILLs the server when it expires; a
+ *   crash, a process exit or a timeout ends only that test, and a new server
+ *   runs the ones after it. The status is read as a C child's exit status: 0
+ *   pass, 4 skip, 2 xfail, 3 xpass, anything else `Test failed`; a failed
+ *   `ASSERT_*` records the abort in the results file (the C harness's
+ *   MAP_SHARED results page, which also carries the `SKIP` reason) and ends
+ *   the test with 134 (128 + SIGABRT), reported as
  *   `Test terminated by assertion`. An exception thrown by a test is a failure:
- *   the child prints its stack on stderr and exits 1. `exit()` in a test only
- *   ends the child.
+ *   its stack goes to stderr and the status is 1. `exit()` in a test ends only
+ *   that test.
  * - **`deno test`**: while the module loads (`await TEST_HARNESS_MAIN(...)`),
  *   the program runs in one child process (`deno run` of the module with
  *   {@linkcode DENO_TEST_CHILD_ENV} set), where each selected (fixture,
@@ -99,6 +105,7 @@ import {
   getenv,
   HARNESS_CHILD_ENV,
   harness_child_request,
+  IMAGE_INSTANCE_PARAM,
   in_deno_test,
   in_guest_worker,
   set_deno_test_mode,
@@ -1122,40 +1129,55 @@ function print_uncaught(e: unknown): void {
   fprintf(stderr, "error: Uncaught %s\n", text);
 }
 
-/** The harness child: run the test named by the parent and exit with its status. */
-async function run_child(
+/**
+ * Runs the test named by `req` as the C harness's forked child runs it and
+ * returns the status that child exits with: the test's `exit_code`, the
+ * status of an `exit()`, {@linkcode ABORT_EXIT_STATUS} after a failed
+ * `ASSERT_*` (with `aborted` in the results file), or `KSFT_FAIL` after an
+ * exception, whose stack it prints.
+ */
+async function run_child_test(
   req: { fixture: number; variant: number; test: number; results: string },
-): Promise<never> {
+): Promise<number> {
   const f = __fixture_list[req.fixture];
   const v = f && (f.variants.length ? f.variants[req.variant] : no_variant);
   const t = f?.tests[req.test];
   stdio_set_muted(false);
   if (!f || !v || !t) {
     fprintf(stderr, "# harness child: no test %d.%d.%d\n", req.fixture, req.variant, req.test);
-    Deno.exit(KSFT_FAIL);
+    return KSFT_FAIL;
   }
   ksft_reset_state();
   const md = new_state(t.name, req.results);
   current = md;
-  const out = await run_test_body(f, v, t, md, false);
-  switch (out.kind) {
-    case "aborted":
-      Deno.exit(ABORT_EXIT_STATUS);
-      break;
-    case "exit":
-      // Unreachable: exit() in a child ends the process at once.
-      Deno.exit(out.error.status);
-      break;
-    case "exception":
-      print_uncaught(out.error);
-      Deno.exit(KSFT_FAIL);
-      break;
+  try {
+    const out = await run_test_body(f, v, t, md, false);
+    switch (out.kind) {
+      case "aborted":
+        return ABORT_EXIT_STATUS;
+      case "exit":
+        // In a child process exit() ends it at once; in a test server it
+        // throws, and its status is the test's.
+        return out.error.status;
+      case "exception":
+        print_uncaught(out.error);
+        return KSFT_FAIL;
+    }
+    if (test_passed(md.exit_code) && (ksft_get_fail_cnt() !== 0 || ksft_get_error_cnt() !== 0)) {
+      ksft_print_msg("Illegal usage of low-level ksft APIs in harness test\n");
+      md.exit_code = KSFT_FAIL;
+    }
+    return md.exit_code;
+  } finally {
+    current = undefined;
   }
-  if (test_passed(md.exit_code) && (ksft_get_fail_cnt() !== 0 || ksft_get_error_cnt() !== 0)) {
-    ksft_print_msg("Illegal usage of low-level ksft APIs in harness test\n");
-    md.exit_code = KSFT_FAIL;
-  }
-  Deno.exit(md.exit_code);
+}
+
+/** The harness child: run the test named by the parent and exit with its status. */
+async function run_child(
+  req: { fixture: number; variant: number; test: number; results: string },
+): Promise<never> {
+  Deno.exit(await run_child_test(req));
 }
 
 const SIGNALS: readonly Deno.Signal[] = [
@@ -1261,7 +1283,19 @@ async function run_in_child(
     clearTimeout(timer);
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   }
+  return reap(t, status, timed_out, results_path);
+}
 
+/**
+ * The outcome of a test from its child's wait status and the results file,
+ * read as C's `__wait_for_test()` reads them, with the same diagnostics.
+ */
+function reap(
+  t: __test,
+  status: { code: number; signal: Deno.Signal | null },
+  timed_out: boolean,
+  results_path: string,
+): child_result {
   let shared = { reason: "", aborted: false };
   try {
     const text = Deno.readTextFileSync(results_path);
@@ -1303,6 +1337,308 @@ async function run_in_child(
   return { exit_code, reason: shared.reason };
 }
 
+// ---------------------------------------------------------------------------
+// Standalone: the test server
+
+// A standalone run's tests (all but TEST_SIGNAL ones) go to one child process
+// that runs them one after another, each in a fresh instance of the test
+// module, instead of to one process each: starting a process, loading the
+// library and the simulator, and starting a vCPU worker cost about 0.4 s a
+// test, while most tests take a few milliseconds. What a forked C child gets
+// is kept where it can be observed:
+// - the module's own state is fresh for each test: the server imports the
+//   test module again under a new URL (`?kvm_image_instance=N`), which evaluates its
+//   top level and runs its `main` up to `test_harness_run()` (muted, as a
+//   child's start-up is), as the C child starts from the parent's state;
+// - what the test leaves behind is released as by a process's exit: the
+//   atexit handlers run (unfreed VMs, mappings), and the descriptors it left
+//   open on KVM are closed (`Backend.open_fds`);
+// - a crash, an exit of the process, or a timeout ends only that test: the
+//   parent reads the server's status as a child's, SIGKILLs it at the
+//   timeout, and starts a new server for the tests that follow; so does a
+//   test that leaves a vCPU thread running after its VMs are freed.
+// The library's own module state (caches such as KVM_GET_SUPPORTED_CPUID's)
+// is shared by the tests of one server, as a C child shares what the parent
+// had cached before it forked.
+
+/** One test the parent asks the server to run. */
+interface server_request {
+  fixture: number;
+  variant: number;
+  test: number;
+  /** Sequence number: the fresh module instance's URL. */
+  n: number;
+}
+
+/** In the server: the test the module instance being imported must run. */
+let server_request_now: server_request | undefined;
+/** In the server: the status the test ended with (a child's exit status). */
+let server_status: number | undefined;
+/** In the server: the URL of the module instance being imported. */
+let server_instance_url = "";
+
+const line_encoder = new TextEncoder();
+
+/** A reader of newline-terminated lines; `null` at end of file. */
+function line_reader(conn: Deno.Conn): () => Promise<string | null> {
+  const decoder = new TextDecoder();
+  const chunk = new Uint8Array(4096);
+  let buf = "";
+  return async () => {
+    for (;;) {
+      const i = buf.indexOf("\n");
+      if (i >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        return line;
+      }
+      let n: number | null;
+      try {
+        n = await conn.read(chunk);
+      } catch {
+        n = null;
+      }
+      if (n === null) return null;
+      buf += decoder.decode(chunk.subarray(0, n), { stream: true });
+    }
+  };
+}
+
+async function write_line(conn: Deno.Conn, line: string): Promise<void> {
+  const bytes = line_encoder.encode(line + "\n");
+  for (let off = 0; off < bytes.length;) off += await conn.write(bytes.subarray(off));
+}
+
+/** The backend, if one is loaded (the process may not have reached it). */
+function loaded_backend(): ReturnType<typeof backend> | undefined {
+  try {
+    return backend();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The server's loop: run each requested test, answer with its status, exit at end of file. */
+async function serve(sock: string): Promise<never> {
+  const conn = await Deno.connect({ transport: "unix", path: sock });
+  const next = line_reader(conn);
+  for (;;) {
+    const line = await next();
+    if (line === null) Deno.exit(0);
+    const req = JSON.parse(line) as server_request;
+    // The instance registers its fixtures and tests afresh.
+    __fixture_list.length = 1;
+    _fixture_global.tests.length = 0;
+    _fixture_global.xfails.length = 0;
+    server_request_now = req;
+    server_status = undefined;
+    const before = new Set(loaded_backend()?.open_fds?.() ?? []);
+    // The query pooled vCPU workers use for a fresh image instance: call
+    // sites (guest globals' keys, messages) name the module without it.
+    server_instance_url = `${Deno.mainModule}?${IMAGE_INSTANCE_PARAM}=${req.n}`;
+    try {
+      await import(server_instance_url);
+    } catch (e) {
+      // The module's top level threw before the test ran.
+      stdio_set_muted(false);
+      print_uncaught(e);
+      server_status ??= KSFT_FAIL;
+    }
+    const status = server_status ?? KSFT_FAIL;
+    stdio_set_muted(true);
+    // The C child's exit: atexit handlers, then the files it held.
+    try {
+      run_atexit_handlers();
+    } catch {
+      // A handler that fails must not keep the files open.
+    }
+    const b = loaded_backend();
+    for (const fd of b?.open_fds?.() ?? []) if (!before.has(fd)) b!.close(fd);
+    const restart = (b?.leaks?.() ?? []).length > 0;
+    await write_line(conn, JSON.stringify({ status, restart }));
+    if (restart) Deno.exit(0);
+  }
+}
+
+/** In the server, `test_harness_run()` of the instance being imported: runs its one test. */
+async function run_server_test(results: string): Promise<number> {
+  const req = server_request_now!;
+  server_status = await run_child_test({
+    fixture: req.fixture,
+    variant: req.variant,
+    test: req.test,
+    results,
+  });
+  stdio_set_muted(true);
+  return server_status;
+}
+
+/** In the server, the instance's `main`: its start-up (muted) and its test. */
+async function run_server_instance(argv: string[], main: ksft_main_fn): Promise<void> {
+  try {
+    const r = await main(argv.length, argv);
+    // main() returned before test_harness_run(): its status is the test's.
+    server_status ??= r ?? 0;
+  } catch (e) {
+    if (server_status !== undefined) return;
+    if (e instanceof ExitError) {
+      server_status = e.status;
+    } else {
+      stdio_set_muted(false);
+      print_uncaught(e);
+      server_status = KSFT_FAIL;
+    }
+  }
+}
+
+/** The parent's handle on its test server. */
+interface test_server {
+  child: Deno.ChildProcess;
+  conn: Deno.Conn;
+  next: () => Promise<string | null>;
+}
+
+/** The parent's side: one listening socket per run, one server at a time. */
+interface server_parent {
+  dir: string;
+  sock: string;
+  listener: Deno.Listener;
+  /** The accept in flight (a listener takes one at a time). */
+  accepting: Promise<Deno.Conn> | undefined;
+  server: test_server | undefined;
+  n: number;
+}
+
+function server_parent_open(): server_parent {
+  const dir = Deno.makeTempDirSync({ prefix: "kselftest-server-" });
+  const sock = `${dir}/sock`;
+  return {
+    dir,
+    sock,
+    listener: Deno.listen({ transport: "unix", path: sock }),
+    accepting: undefined,
+    server: undefined,
+    n: 0,
+  };
+}
+
+async function server_parent_close(p: server_parent): Promise<void> {
+  const s = p.server;
+  p.server = undefined;
+  if (s) {
+    try {
+      s.conn.close();
+    } catch {
+      // Already closed.
+    }
+    await s.child.status;
+  }
+  try {
+    p.listener.close();
+  } catch {
+    // Already closed.
+  }
+  try {
+    Deno.removeSync(p.dir, { recursive: true });
+  } catch {
+    // Nothing to clean.
+  }
+}
+
+/** Starts a server; `null` when it died before connecting (its status says why). */
+async function server_start(
+  p: server_parent,
+  results_path: string,
+): Promise<test_server | Deno.CommandStatus> {
+  const env: Record<string, string> = {};
+  env[HARNESS_CHILD_ENV] = JSON.stringify({
+    fixture: -1,
+    variant: -1,
+    test: -1,
+    results: results_path,
+    serve: p.sock,
+  });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", Deno.mainModule, ...Deno.args],
+    env,
+    stdin: "inherit",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  p.accepting ??= p.listener.accept();
+  const got = await Promise.race([p.accepting, child.status]);
+  if ("success" in got) return got;
+  p.accepting = undefined;
+  const conn = got as Deno.Conn;
+  return { child, conn, next: line_reader(conn) };
+}
+
+/** Runs one test in the server (starting one when needed), as run_in_child runs it in a child. */
+async function run_in_server(
+  p: server_parent,
+  fi: number,
+  vi: number,
+  ti: number,
+  t: __test,
+  results_path: string,
+): Promise<child_result> {
+  Deno.writeTextFileSync(results_path, "");
+  let timed_out = false;
+  let child: Deno.ChildProcess | undefined;
+  const kill = (): void => {
+    try {
+      child?.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  };
+  const timer = setTimeout(() => {
+    timed_out = true;
+    kill();
+  }, t.timeout * 1000);
+  // A harness killed by the user must not leave its test running behind it.
+  const forward = (sig: Deno.Signal) => (): void => {
+    kill();
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    Deno.kill(Deno.pid, sig);
+  };
+  const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP"] as const)
+    .map((s) => [s, forward(s)]);
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  try {
+    if (!p.server) {
+      const started = await server_start(p, results_path);
+      if (!("conn" in started)) return reap(t, started, timed_out, results_path);
+      p.server = started;
+    }
+    const s = p.server;
+    child = s.child;
+    await write_line(s.conn, JSON.stringify({ fixture: fi, variant: vi, test: ti, n: ++p.n }));
+    const answer = await Promise.race([s.next(), s.child.status]);
+    if (typeof answer === "string") {
+      const { status, restart } = JSON.parse(answer) as { status: number; restart: boolean };
+      if (restart) {
+        p.server = undefined;
+        s.conn.close();
+        await s.child.status;
+      }
+      return reap(t, { code: status, signal: null }, timed_out, results_path);
+    }
+    // The server ended during the test: its status is the test's, as a child's.
+    p.server = undefined;
+    try {
+      s.conn.close();
+    } catch {
+      // Already closed.
+    }
+    const status = answer ?? await s.child.status;
+    return reap(t, status, timed_out, results_path);
+  } finally {
+    clearTimeout(timer);
+    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  }
+}
+
 function full_name(f: __fixture, v: __variant, t: __test): string {
   return `${f.name}${v.name ? "." : ""}${v.name}.${t.name}`;
 }
@@ -1337,10 +1673,17 @@ function selected_tests(argv: readonly string[]): { tests: selected_test[]; case
 }
 
 /** C `__run_test()`, parent side. */
-async function __run_test(s: selected_test, results_path: string): Promise<number> {
+async function __run_test(
+  s: selected_test,
+  results_path: string,
+  p: server_parent,
+): Promise<number> {
   const test_name = full_name(s.f, s.v, s.t);
   ksft_print_msg(" RUN           %s ...\n", test_name);
-  const r = await run_in_child(s.fi, s.vi, s.ti, s.t, results_path);
+  // A test that must die by a signal gets a process of its own.
+  const r = s.t.termsig !== -1
+    ? await run_in_child(s.fi, s.vi, s.ti, s.t, results_path)
+    : await run_in_server(p, s.fi, s.vi, s.ti, s.t, results_path);
   let exit_code = r.exit_code;
   ksft_print_msg("         %4s  %s\n", test_passed(exit_code) ? "OK" : "FAIL", test_name);
   if (is_xfail(s.f, s.v, s.t)) exit_code = test_passed(exit_code) ? KSFT_XPASS : KSFT_XFAIL;
@@ -1355,6 +1698,7 @@ async function __run_test(s: selected_test, results_path: string): Promise<numbe
 async function run_parent(argv: readonly string[]): Promise<never> {
   const { tests, cases } = selected_tests(argv);
   const results_path = Deno.makeTempFileSync({ prefix: "kselftest-results-" });
+  const p = server_parent_open();
   let ret = 0;
   let pass_count = 0;
   let count = 0;
@@ -1364,10 +1708,11 @@ async function run_parent(argv: readonly string[]): Promise<never> {
     ksft_print_msg("Starting %u tests from %u test cases.\n", tests.length, cases);
     for (const s of tests) {
       count++;
-      if (test_passed(await __run_test(s, results_path))) pass_count++;
+      if (test_passed(await __run_test(s, results_path, p))) pass_count++;
       else ret = 1;
     }
   } finally {
+    await server_parent_close(p);
     try {
       Deno.removeSync(results_path);
     } catch {
@@ -1662,6 +2007,7 @@ async function run_program_in_child(prog: string): Promise<void> {
  */
 export function test_harness_run(argc: number, argv: readonly string[]): Promise<number> {
   const req = harness_child_request();
+  if (req?.serve !== undefined) return run_server_test(req.results);
   if (req !== undefined) return run_child(req);
   const args = argv.slice(0, argc);
   const ret = test_harness_argv_check(args);
@@ -1803,6 +2149,14 @@ export function ksft_main(meta: ImportMeta, program_main: ksft_main_fn): Promise
     if (k) ksft_exit_skip("%s\n", k.reason);
     return program_main(argc, args);
   };
+  const server = harness_child_request()?.serve;
+  if (server !== undefined) {
+    // The test server (see "Standalone: the test server"): the program's
+    // first load serves; each fresh instance runs its main, and in it one test.
+    if (meta.main) return serve(server);
+    if (meta.url === server_instance_url) return run_server_instance(argv, main);
+    return Promise.resolve();
+  }
   if (meta.main) {
     const results = getenv(DENO_TEST_CHILD_ENV);
     if (results) {

@@ -170,9 +170,22 @@ export function guest_global(
   const key = `${portable_url(site?.url ?? "?")}#${name}`;
   const size = type.size;
   const align = Math.max(8, type.align);
-  data_end = (data_end + align - 1) & ~(align - 1);
-  const offset = data_end;
-  data_end += size;
+  // A fresh instance of the declaring module (a pooled vCPU worker's next
+  // VM, the harness's test server's next test) declares the same global
+  // again: it keeps its place, so the image's layout does not depend on how
+  // many instances came before.
+  const again = in_guest_worker() ? undefined : globals.find((r) => r.key === key);
+  if (again && again.size !== size) {
+    throw new Error(`guest global '${key}' declared again with another size`);
+  }
+  let offset: number;
+  if (again) {
+    offset = again.offset;
+  } else {
+    data_end = (data_end + align - 1) & ~(align - 1);
+    offset = data_end;
+    data_end += size;
+  }
   const host = new Uint8Array(size);
   const hdv = new DataView(host.buffer);
   if (type.kind === "scalar" && init !== undefined) {
@@ -189,7 +202,9 @@ export function guest_global(
   const guest = in_guest_worker();
   // Only the host lays out the directory; a worker resolves through it (and
   // re-imports the image for each VM it serves, which declares again).
-  if (!guest) {
+  if (again) {
+    globals[globals.indexOf(again)] = rec;
+  } else if (!guest) {
     globals.push(rec);
     if (globals.length * DIRECTORY_ENTRY_SIZE > IMAGE_DATA_DIRECTORY_SIZE) {
       throw new Error(`Too many guest globals (directory holds ${IMAGE_DATA_DIRECTORY_SIZE / 16})`);

@@ -398,4 +398,8 @@ export const backend: sim_backend = {
   leaks(): string[] {
     return vcpu_threads_alive();
   },
+
+  open_fds(): number[] {
+    return current.files.open_fds();
+  },
 };

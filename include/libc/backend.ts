@@ -84,6 +84,14 @@ export interface Backend {
    * whose kernel reclaims everything on close (the real one) has none.
    */
   leaks?(): string[];
+  /**
+   * The open descriptors that stand for kernel objects a test creates and a
+   * process's exit releases (on the real kernel: `/dev/kvm` and KVM's
+   * anonymous inodes, never the runtime's own files). A harness that runs
+   * several tests in one process closes the ones a test left open, as the
+   * C child's exit would.
+   */
+  open_fds?(): number[];
 }
 
 /** How each backend is loaded; loading is lazy so a missing one costs nothing until chosen. */

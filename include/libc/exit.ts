@@ -13,7 +13,7 @@
  * @module
  */
 
-import { host_only, in_deno_test } from "./process.ts";
+import { host_only, in_deno_test, in_harness_server } from "./process.ts";
 
 const EXIT_HINT = "guest code ends with GUEST_DONE() or fails with GUEST_ASSERT()/GUEST_FAIL() " +
   "(ucalls the host turns into the test's result)";
@@ -50,7 +50,7 @@ export class ExitError extends Error {
 export function exit(status: number, reason?: string): never {
   host_only(`exit(${status})`, EXIT_HINT);
   const code = status & 0xff;
-  if (in_deno_test()) throw new ExitError(code, reason);
+  if (in_deno_test() || in_harness_server()) throw new ExitError(code, reason);
   run_atexit_handlers();
   Deno.exit(code);
 }

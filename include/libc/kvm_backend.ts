@@ -195,6 +195,25 @@ function makeBackend(sys: ReturnType<typeof open_syscall>): kvm_backend {
     set_run_hook: kvm_set_run_hook,
     raw_run: kvm_raw_run,
     raw_run_async: kvm_raw_run_async,
+    open_fds() {
+      // /proc/self/fd names each file: only KVM's, so the runtime's own
+      // descriptors (its event loop, module cache, pipes) are never listed.
+      const out: number[] = [];
+      try {
+        for (const e of Deno.readDirSync("/proc/self/fd")) {
+          let target: string;
+          try {
+            target = Deno.readLinkSync(`/proc/self/fd/${e.name}`);
+          } catch {
+            continue;
+          }
+          if (/^(\/dev\/kvm$|anon_inode:\[?kvm-)/.test(target)) out.push(Number(e.name));
+        }
+      } catch {
+        // No procfs: nothing is listed, nothing is closed.
+      }
+      return out.sort((a, b) => a - b);
+    },
     close(fd) {
       const hook = run_hooks.get(fd);
       if (hook) {

@@ -31,6 +31,11 @@ export interface harness_child_request {
   test: number;
   /** Path of the file standing for the C harness's MAP_SHARED results page. */
   results: string;
+  /**
+   * Set for a test server: the Unix socket the parent sends the tests to
+   * run on, one after another (fixture, variant and test are then -1).
+   */
+  serve?: string;
 }
 
 /**
@@ -178,7 +183,7 @@ function read_child_request(): harness_child_request | undefined {
     const r = JSON.parse(text) as harness_child_request;
     if (
       Number.isInteger(r.fixture) && Number.isInteger(r.variant) && Number.isInteger(r.test) &&
-      typeof r.results === "string"
+      typeof r.results === "string" && (r.serve === undefined || typeof r.serve === "string")
     ) {
       return r;
     }
@@ -197,6 +202,18 @@ const child_request = read_child_request();
  */
 export function harness_child_request(): harness_child_request | undefined {
   return child_request;
+}
+
+/**
+ * True in a harness test server: the child that runs a standalone program's
+ * tests one after another, each in a fresh instance of the test module
+ * (`include/kselftest_harness.ts`, "Process model"). There, as under
+ * `deno test`, `exit()` ends the test, not the process.
+ *
+ * @returns whether this process serves tests
+ */
+export function in_harness_server(): boolean {
+  return child_request?.serve !== undefined;
 }
 
 let deno_test_mode: boolean | undefined;
