@@ -466,6 +466,11 @@ export interface guest_image {
   url: string;
   /** GVA of the image's text region (code records). */
   text: gva_t;
+  /**
+   * GPA of the text region: physically contiguous, as the loader allocated
+   * it, so records are written at `text_gpa + offset` without a page walk.
+   */
+  text_gpa: gpa_t;
   /** Bytes in the text region. */
   text_size: number;
   /** Bytes of the text region used so far. */

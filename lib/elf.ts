@@ -35,7 +35,8 @@ import {
 } from "../include/kvm_util_types.ts";
 import { TEST_ASSERT } from "../include/test_util.ts";
 import { guest_data_image, IMAGE_DATA_GVA } from "./guest_globals.ts";
-import { __vm_alloc, memcpy_to_guest } from "./kvm_util.ts";
+import { __vm_alloc, addr_gpa2hva, addr_gva2gpa, memcpy_to_guest } from "./kvm_util.ts";
+import { user_memory } from "../include/libc/syscall.ts";
 import { guest_runtime_needed, GUEST_RUNTIME_TEXT_RESERVE } from "./x86/guest_runtime.ts";
 
 /** GVA of the image's text region (C: where the linker puts the test's `.text`). */
@@ -103,6 +104,7 @@ export function kvm_vm_elf_load(vm: kvm_vm, filename: string): void {
   vm.image = {
     url: filename,
     text,
+    text_gpa: addr_gva2gpa(vm, text),
     // Where guest code runs through the guest runtime, its code sits at the top of the text.
     text_size: IMAGE_TEXT_SIZE - (guest_runtime_needed(vm) ? GUEST_RUNTIME_TEXT_RESERVE : 0),
     text_used: 0,
@@ -148,7 +150,9 @@ export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
     record.length,
   );
   const gva = image.text + BigInt(off);
-  memcpy_to_guest(vm, gva, record);
+  // The loader placed the text in contiguous guest-physical pages of one
+  // memslot: the record goes there, as an ELF's code sits where it was loaded.
+  user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(off)), record.length).set(record);
   image.text_used = off + record.length;
   image.functions.set(fn, gva);
   return gva;

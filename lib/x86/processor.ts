@@ -80,8 +80,8 @@ import {
   vcpu_sregs_set,
   vm_alloc_page_table,
   vm_create_irqchip,
-  vm_gpa_page_view,
   vm_is_gpa_protected,
+  vm_pfn_page_view,
   vm_untag_gpa,
   write_guest_global,
 } from "../kvm_util.ts";
@@ -771,75 +771,40 @@ export function vm_arch_has_protected_memory(vm: kvm_vm): boolean {
 // ---------------------------------------------------------------------------
 // Page tables
 
-/** Entry `index` of the page table at `table_gpa`, in host memory. */
-function pte_read(vm: kvm_vm, table_gpa: gpa_t, index: number): bigint {
-  return vm_gpa_page_view(vm, table_gpa).getBigUint64(index * 8, true);
+// The walks below work on the 32-bit halves of addresses and entries: a
+// bigint operation allocates, and a walk would make dozens per page. Frame
+// numbers (at most 40 bits) are exact in a double.
+
+// PTE_PRESENT_MASK and PTE_LARGE_MASK within an entry's low half (SDM vol.
+// 3, 4.5: P is bit 0, PS bit 7). Literals: this module's imports may not
+// have run when it is evaluated (an import cycle through include/x86).
+const PTE_LO_PRESENT = 1 << 0;
+const PTE_LO_LARGE = 1 << 7;
+
+/** The index into the level-`level` table of a GVA given as halves. */
+function pte_index(lo: number, hi: number, level: number): number {
+  const shift = PG_LEVEL_SHIFT(level);
+  return (shift >= 32 ? hi >>> (shift - 32) : (lo >>> shift) | (hi << (32 - shift))) & 0x1ff;
 }
 
-/** A PTE slot: either vm->mmu.pgd itself or an entry in a table page. */
-interface pte_ref {
-  get(): bigint;
-  set(v: bigint): void;
-  is_pgd: boolean;
-}
-
-function pgd_ref(vm: kvm_vm): pte_ref {
-  return {
-    get: () => vm.mmu.pgd,
-    set: (v) => {
-      vm.mmu.pgd = v;
-    },
-    is_pgd: true,
-  };
-}
-
-function virt_get_pte(vm: kvm_vm, parent: pte_ref, vaddr: gva_t, level: number): pte_ref {
-  const pt_gpa = PTE_GET_PA(parent.get());
-  const index = Number((vaddr >> BigInt(PG_LEVEL_SHIFT(level))) & 0x1ffn);
-  TEST_ASSERT(
-    (parent.get() & PTE_PRESENT_MASK) || parent.is_pgd,
-    "Parent PTE (level %d) not PRESENT for gva: 0x%08lx",
-    level + 1,
-    vaddr,
-  );
-  const dv = vm_gpa_page_view(vm, pt_gpa);
-  return {
-    get: () => dv.getBigUint64(index * 8, true),
-    set: (v) => dv.setBigUint64(index * 8, v, true),
-    is_pgd: false,
-  };
-}
-
-function virt_create_upper_pte(
-  vm: kvm_vm,
-  parent: pte_ref,
-  vaddr: gva_t,
-  paddr: gpa_t,
-  current_level: number,
-  target_level: number,
-): pte_ref {
-  const pte = virt_get_pte(vm, parent, vaddr, current_level);
-  paddr = vm_untag_gpa(vm, paddr);
-  if (!(pte.get() & PTE_PRESENT_MASK)) {
-    let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK;
-    if (current_level === target_level) v |= PTE_LARGE_MASK | (paddr & PHYSICAL_PAGE_MASK);
-    else v |= vm_alloc_page_table(vm) & PHYSICAL_PAGE_MASK;
-    pte.set(v);
-  } else {
-    TEST_ASSERT(
-      current_level !== target_level,
-      "Cannot create hugepage at level: %u, vaddr: 0x%lx",
-      current_level,
-      vaddr,
-    );
-    TEST_ASSERT(
-      !(pte.get() & PTE_LARGE_MASK),
-      "Cannot create page table at level: %u, vaddr: 0x%lx",
-      current_level,
-      vaddr,
-    );
+/** The frame an entry points to (C `PTE_GET_PA() >> 12`), tag bits stripped. */
+function pte_pfn(vm: kvm_vm, lo: number, hi: number): number {
+  const tag = vm.gpa_tag_mask;
+  if (tag !== 0n) {
+    lo &= ~Number(tag & 0xffffffffn);
+    hi &= ~Number(tag >> 32n);
   }
-  return pte;
+  return (hi & 0xfffff) * 0x100000 + (lo >>> 12);
+}
+
+/** The frame of the top-level table (`vm->mmu.pgd`). */
+function pgd_pfn(vm: kvm_vm): number {
+  return Number((vm.mmu.pgd & PHYSICAL_PAGE_MASK & ~vm.gpa_tag_mask) >> 12n);
+}
+
+/** A GVA's 32-bit halves. */
+function gva_halves(vaddr: gva_t): [number, number] {
+  return [Number(vaddr & 0xffffffffn), Number((vaddr >> 32n) & 0xffffffffn)];
 }
 
 /**
@@ -951,20 +916,47 @@ function ___virt_pg_map(
   );
   TEST_ASSERT(vm_untag_gpa(vm, paddr) === paddr, "Unexpected bits in paddr: %lx", paddr);
 
-  let pte = pgd_ref(vm);
+  // C's virt_create_upper_pte() for each upper level, then virt_get_pte()
+  // for the leaf: the parent of each level is present by then.
+  const [lo, hi] = gva_halves(vaddr);
+  let pfn = pgd_pfn(vm);
   for (let current_level = vm.mmu.pgtable_levels; current_level > 1; current_level--) {
-    pte = virt_create_upper_pte(vm, pte, vaddr, paddr, current_level, level);
-    if (pte.get() & PTE_LARGE_MASK) return;
+    const dv = vm_pfn_page_view(vm, pfn);
+    const at = pte_index(lo, hi, current_level) * 8;
+    if (!(dv.getUint32(at, true) & PTE_LO_PRESENT)) {
+      let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK;
+      if (current_level === level) {
+        v |= PTE_LARGE_MASK | (vm_untag_gpa(vm, paddr) & PHYSICAL_PAGE_MASK);
+      } else v |= vm_alloc_page_table(vm) & PHYSICAL_PAGE_MASK;
+      dv.setBigUint64(at, v, true);
+    } else {
+      TEST_ASSERT(
+        current_level !== level,
+        "Cannot create hugepage at level: %u, vaddr: 0x%lx",
+        current_level,
+        vaddr,
+      );
+      TEST_ASSERT(
+        !(dv.getUint32(at, true) & PTE_LO_LARGE),
+        "Cannot create page table at level: %u, vaddr: 0x%lx",
+        current_level,
+        vaddr,
+      );
+    }
+    const elo = dv.getUint32(at, true);
+    if (elo & PTE_LO_LARGE) return;
+    pfn = pte_pfn(vm, elo, dv.getUint32(at + 4, true));
   }
-  pte = virt_get_pte(vm, pte, vaddr, 1);
+  const dv = vm_pfn_page_view(vm, pfn);
+  const at = pte_index(lo, hi, 1) * 8;
   TEST_ASSERT(
-    !(pte.get() & PTE_PRESENT_MASK),
+    !(dv.getUint32(at, true) & PTE_LO_PRESENT),
     "PTE already present for 4k page at vaddr: 0x%lx",
     vaddr,
   );
   let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK | (paddr & PHYSICAL_PAGE_MASK);
   v |= is_protected ? PTE_C_BIT_MASK(vm.mmu) : PTE_S_BIT_MASK(vm.mmu);
-  pte.set(v);
+  dv.setBigUint64(at, v, true);
 }
 
 /**
@@ -998,13 +990,15 @@ function vm_walk(vm: kvm_vm, vaddr: gva_t): { pte: bigint; level: number } | nul
   // After an SEV launch the tables are encrypted: the host mapping holds ciphertext.
   TEST_ASSERT(!vm.arch.is_pt_protected, "Walking page tables of protected guests is impossible");
   if (!vm.mmu.pgd_created) return null;
-  let table = vm.mmu.pgd;
+  const [lo, hi] = gva_halves(vaddr);
+  let pfn = pgd_pfn(vm);
   for (let level = vm.mmu.pgtable_levels; level >= 1; level--) {
-    const index = Number((vaddr >> BigInt(PG_LEVEL_SHIFT(level))) & 0x1ffn);
-    const pte = pte_read(vm, table, index);
-    if (!(pte & PTE_PRESENT_MASK)) return null;
-    if (level === 1 || (pte & PTE_LARGE_MASK)) return { pte, level };
-    table = PTE_GET_PA(pte);
+    const dv = vm_pfn_page_view(vm, pfn);
+    const at = pte_index(lo, hi, level) * 8;
+    const elo = dv.getUint32(at, true);
+    if (!(elo & PTE_LO_PRESENT)) return null;
+    if (level === 1 || (elo & PTE_LO_LARGE)) return { pte: dv.getBigUint64(at, true), level };
+    pfn = pte_pfn(vm, elo, dv.getUint32(at + 4, true));
   }
   return null;
 }
@@ -1111,15 +1105,20 @@ export function kvm_seg_fill_gdt_64bit(vm: kvm_vm, segp: View<typeof kvm_segment
   if (!segp.s) d.hi = (base >> 32n) & 0xffffffffn;
 }
 
+/**
+ * C `set_idt_entry()`, which looks up the IDT's host address for each gate;
+ * here the caller passes the table's host bytes (one page), looked up once
+ * for its 256 gates.
+ */
 function set_idt_entry(
-  vm: kvm_vm,
+  idt: Uint8Array,
   vector: number,
   addr: bigint,
   dpl: number,
   selector: number,
 ): void {
-  const hva = addr_gva2hva(vm, vm.arch.idt) + BigInt(vector * idt_entry.size);
-  const e = idt_entry.view(user_memory(hva, idt_entry.size));
+  const at = vector * idt_entry.size;
+  const e = idt_entry.view(idt.subarray(at, at + idt_entry.size));
   e.$bytes.fill(0);
   e.offset0 = Number(addr & 0xffffn);
   e.selector = selector;
@@ -1147,11 +1146,12 @@ export function vm_init_descriptor_tables(vm: kvm_vm): void {
   // On the kvm backend the gates point at the guest runtime's machine-code
   // stubs, which hand the frame to the same TypeScript router.
   const runtime = guest_runtime_needed(vm);
+  const idt = user_memory(addr_gva2hva(vm, vm.arch.idt), NUM_INTERRUPTS * idt_entry.size);
   for (let i = 0; i < NUM_INTERRUPTS; i++) {
     const target = runtime
       ? guest_runtime_idt_entry(vm, i)
       : guest_code_gva(vm, idt_handler_name(i));
-    set_idt_entry(vm, i, target, 0, KERNEL_CS);
+    set_idt_entry(idt, i, target, 0, KERNEL_CS);
   }
   write_guest_global(vm, exception_handlers, vm.handlers);
 

@@ -20,11 +20,19 @@
  * to `VMCS_KILL_RELEASE` (VMCLEAR), the CPU unwinds the guest, the worker
  * forgets the VM (memory map, VMCS views, timers guest code armed, globals it
  * added or replaced, SDK caches registered with `on_vcpu_worker_reuse`),
- * reports `WORKER_RELEASED` in that VMCS, then imports the guest image again
- * under a new instance query ({@linkcode IMAGE_INSTANCE_PARAM}) so that the
- * next vCPU starts from the image's initial module state, as a fresh worker
- * would. The SDK and CPU modules stay loaded, which is what makes a second
- * VM cheap. The next `vcpu_worker_init` attaches it to another VMCS.
+ * reports `WORKER_RELEASED` in that VMCS, and hands the next vCPU a fresh
+ * instance of the guest image, imported under a new instance query
+ * ({@linkcode IMAGE_INSTANCE_PARAM}), so that it starts from the image's
+ * initial module state, as a fresh worker would. The SDK and CPU modules stay
+ * loaded, which is what makes a second VM cheap. The next `vcpu_worker_init`
+ * attaches it to another VMCS.
+ *
+ * An import costs a millisecond or more (Deno resolves the module graph
+ * again) and can only make progress while no guest runs, so the worker keeps
+ * one instance imported ahead: the next vCPU takes the spare at once and the
+ * one after it is imported in the background. `globalThis` is saved when a
+ * guest starts and restored when it is released, so what guest code changed
+ * there goes and what image top levels set stays.
  *
  * @module
  */
@@ -128,11 +136,13 @@ type cpu_module = typeof import("./runner.ts");
 let cpu: cpu_module | undefined;
 /** The image instance the next vCPU runs, or why it could not be loaded. */
 let image: Promise<Record<string, unknown>[]> | undefined;
+/** The instance after it, imported ahead. */
+let spare: Promise<Record<string, unknown>[]> | undefined;
 let image_urls: string[] = [];
 /** The host's status word for this worker (`pooled_worker.status`). */
 let status: Int32Array | undefined;
 let instance = 0;
-/** `globalThis` as the image left it, before guest code first ran. */
+/** `globalThis` as it was when the guest being served started. */
 let globals_at_start: PropertyDescriptorMap = {};
 
 async function import_image(
@@ -149,8 +159,6 @@ async function import_image(
       out.push(await import(u.href));
     }
   }
-  // What guest code finds in `globalThis`: what the image's top level left.
-  globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
   return out;
 }
 
@@ -192,6 +200,7 @@ async function preload(urls: readonly string[], status_buffer: SharedArrayBuffer
   if (image === undefined) {
     image_urls = [...urls];
     image = import_image(image_urls, instance);
+    import_spare();
   }
   // A failure is the first vCPU's to report.
   await image.catch(() => {});
@@ -207,6 +216,7 @@ async function serve(init: vcpu_worker_init): Promise<void> {
   if (image === undefined) {
     image_urls = [...init.images];
     image = import_image(image_urls, instance);
+    import_spare();
   }
   cpu.cpu_init(init.vmcs, init.vmcs_offset, init.port);
   let images: Record<string, unknown>[];
@@ -219,6 +229,8 @@ async function serve(init: vcpu_worker_init): Promise<void> {
     return;
   }
   let why = "vCPU worker ended while the vCPU was still in use";
+  // What the guest changes in `globalThis` is undone at its release.
+  globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
   // From here on only guest code runs: host-only operations are refused.
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = true;
   let released = false;
@@ -248,12 +260,24 @@ function release(init: vcpu_worker_init): void {
   Atomics.notify(old, VMCS_CTL_WORKER_STATE);
   cpu!.cpu_release();
   init.port.close();
-  image = forget_guest().then(() => import_image(image_urls, ++instance));
+  const forgotten = forget_guest();
+  const next = spare ?? forgotten.then(() => import_image(image_urls, ++instance));
+  spare = undefined;
+  image = forgotten.then(() => next);
   // The host takes another worker instead; a vCPU already waiting for this
   // one gets the failure as a failed image load.
   image.catch(() => {
     if (status) Atomics.store(status, 0, 1);
   });
+  import_spare();
+}
+
+/** Imports the instance after {@linkcode image} once that one is ready. */
+function import_spare(): void {
+  const after = image!;
+  spare = after.then(() => import_image(image_urls, ++instance));
+  // Its failure is reported when it becomes the next vCPU's image.
+  spare.catch(() => {});
 }
 
 /**

@@ -67,9 +67,18 @@ export function sept_state_in(chunks: readonly sept_chunk[], gfn: number): numbe
   return SEPT_FREE;
 }
 
+/**
+ * log2 of the GFNs per block of the occupancy counts: a walk over what is
+ * mapped looks only into blocks (2 MiB of GPA) that hold a page, instead of
+ * the 262,144 states of each chunk.
+ */
+const SEPT_BLOCK_SHIFT = 9;
+
 /** A TD's Secure EPT. */
 export class secure_ept {
   readonly #chunks = new Map<number, sept_chunk>();
+  /** Per chunk: the number of non-free GFNs in each block. */
+  readonly #occupied = new Map<number, Uint16Array>();
   #mapped = 0;
 
   #chunk(gfn: number, create: boolean): sept_chunk | undefined {
@@ -81,6 +90,7 @@ export class secure_ept {
         state: new Uint8Array(new SharedArrayBuffer(SEPT_CHUNK_PAGES)),
       });
       this.#chunks.set(key, c);
+      this.#occupied.set(key, new Uint16Array(SEPT_CHUNK_PAGES >> SEPT_BLOCK_SHIFT));
     }
     return c;
   }
@@ -99,9 +109,31 @@ export class secure_ept {
     const was = c.state[i]!;
     if (was === s) return;
     // PENDING/BLOCKED pages still hold a frame: only FREE releases it.
-    if (was === SEPT_FREE) this.#mapped++;
-    else if (s === SEPT_FREE) this.#mapped--;
+    if (was === SEPT_FREE || s === SEPT_FREE) {
+      const d = was === SEPT_FREE ? 1 : -1;
+      this.#mapped += d;
+      this.#occupied.get(c.base_gfn / SEPT_CHUNK_PAGES)![i >> SEPT_BLOCK_SHIFT]! += d;
+    }
     Atomics.store(c.state, i, s);
+  }
+
+  /**
+   * The GFNs with a page frame (any state but FREE), ascending. States may
+   * change while the caller walks (a zap frees what it visits).
+   */
+  *present(): Generator<number> {
+    const keys = [...this.#chunks.keys()].sort((a, b) => a - b);
+    for (const key of keys) {
+      const c = this.#chunks.get(key)!;
+      const counts = this.#occupied.get(key)!;
+      for (let b = 0; b < counts.length; b++) {
+        if (counts[b] === 0) continue;
+        const end = (b + 1) << SEPT_BLOCK_SHIFT;
+        for (let i = b << SEPT_BLOCK_SHIFT; i < end; i++) {
+          if (c.state[i] !== SEPT_FREE) yield c.base_gfn + i;
+        }
+      }
+    }
   }
 
   /** Number of GFNs with a page frame (any state but FREE). */
@@ -122,10 +154,5 @@ export class secure_ept {
       out.push(this.#chunk(g, true)!);
     }
     return out;
-  }
-
-  /** Every chunk allocated so far. */
-  get chunks(): sept_chunk[] {
-    return [...this.#chunks.values()];
   }
 }

@@ -997,22 +997,18 @@ function tdh_do_no_vcpus(call: () => bigint): bigint {
 
 function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
   const td = t.td;
-  for (const c of td.sept.chunks) {
-    for (let i = 0; i < c.state.length; i++) {
-      if (c.state[i] === SEPT_FREE) continue;
-      const gfn = c.base_gfn + i;
-      if (gfn_private(k, gfn)) continue;
-      const gpa = BigInt(gfn) << 12n;
-      // tdx_sept_remove_private_spte(): each step through tdh_do_no_vcpus(),
-      // which retries once after a busy answer; a failure bugs the VM.
-      if (
-        tdh_do_no_vcpus(() => tdh_mem_range_block(td, gpa)) !== TDX_SUCCESS ||
-        tdh_do_no_vcpus(() => tdh_mem_track(td)) !== TDX_SUCCESS ||
-        tdh_do_no_vcpus(() => tdh_mem_page_remove(td, gpa)) !== TDX_SUCCESS
-      ) {
-        TDX_BUG_ON(k);
-        return;
-      }
+  for (const gfn of td.sept.present()) {
+    if (gfn_private(k, gfn)) continue;
+    const gpa = BigInt(gfn) << 12n;
+    // tdx_sept_remove_private_spte(): each step through tdh_do_no_vcpus(),
+    // which retries once after a busy answer; a failure bugs the VM.
+    if (
+      tdh_do_no_vcpus(() => tdh_mem_range_block(td, gpa)) !== TDX_SUCCESS ||
+      tdh_do_no_vcpus(() => tdh_mem_track(td)) !== TDX_SUCCESS ||
+      tdh_do_no_vcpus(() => tdh_mem_page_remove(td, gpa)) !== TDX_SUCCESS
+    ) {
+      TDX_BUG_ON(k);
+      return;
     }
   }
 }
