@@ -127,12 +127,15 @@ Deno.test("close() of the worker in guest code is a guest error", () => {
   assertMatch(guest_error_of(guest_close).message, /HostOnlyError: close\(\) is host-only/);
 });
 
-Deno.test("an async guest function is refused with the reason before the vCPU is created", () => {
+Deno.test("an async guest function is refused with the reason before the VM is created", () => {
   const vcpu = ref<kvm_vcpu>();
+  const fds = current.files.open_fds();
   const e = assertThrows(() => vm_create_with_one_vcpu(vcpu, guest_async), TypeError);
   assertMatch(e.message, /Guest function 'guest_async' is async/);
   assertMatch(e.message, /at its first await/);
   assertEquals(vcpu_threads_alive(), []);
+  // Nothing to free: no VM, memslot or vCPU fd was left open.
+  assertEquals(current.files.open_fds(), fds);
 });
 
 Deno.test("a test module's top-level system calls in a vCPU worker reach only its own simulated kernel", () => {

@@ -21,6 +21,7 @@
  * @module
  */
 
+import { guest_fn_check } from "../include/guest_code.ts";
 import { block_list } from "../include/linux/block_list.ts";
 import type { View } from "../include/c/layout.ts";
 import {
@@ -1088,6 +1089,9 @@ export function __vm_create_with_vcpus(
   vcpus: kvm_vcpu[] | null,
 ): kvm_vm {
   TEST_ASSERT(!nr_vcpus || vcpus, "Must provide vCPU array");
+  // A function that can never be guest code is refused before the VM
+  // exists, so the TypeError leaves nothing behind to free.
+  if (guest_code && nr_vcpus) guest_fn_check(guest_code);
   const vm = __vm_create(shape, nr_vcpus, extra_mem_pages);
   for (let i = 0; i < nr_vcpus; ++i) vcpus![i] = vm_vcpu_add(vm, i, guest_code);
   kvm_arch_vm_finalize_vcpus(vm);
