@@ -1351,8 +1351,9 @@ function reap(
 //   top level and runs its `main` up to `test_harness_run()` (muted, as a
 //   child's start-up is), as the C child starts from the parent's state;
 // - what the test leaves behind is released as by a process's exit: the
-//   atexit handlers run (unfreed VMs, mappings), and the descriptors it left
-//   open on KVM are closed (`Backend.open_fds`);
+//   atexit handlers run (unfreed VMs, mappings), the descriptors it left
+//   open on KVM are closed (`Backend.open_fds`), and the timers it armed
+//   are cancelled, so none fires in a later test;
 // - a crash, an exit of the process, or a timeout ends only that test: the
 //   parent reads the server's status as a child's, SIGKILLs it at the
 //   timeout, and starts a new server for the tests that follow; so does a
@@ -1376,6 +1377,21 @@ let server_request_now: server_request | undefined;
 let server_status: number | undefined;
 /** In the server: the URL of the module instance being imported. */
 let server_instance_url = "";
+/** In the server: the timers armed since the current test started. */
+const server_timers = new Set<number>();
+
+/** In the server: records every timer armed from now on, to cancel it after its test. */
+function server_track_timers(): void {
+  const g = globalThis as unknown as Record<"setTimeout" | "setInterval", typeof setTimeout>;
+  for (const name of ["setTimeout", "setInterval"] as const) {
+    const real = g[name];
+    g[name] = ((...args: Parameters<typeof setTimeout>) => {
+      const id = real(...args);
+      server_timers.add(id);
+      return id;
+    }) as typeof setTimeout;
+  }
+}
 
 const line_encoder = new TextEncoder();
 
@@ -1422,6 +1438,7 @@ function loaded_backend(): ReturnType<typeof backend> | undefined {
 async function serve(sock: string): Promise<never> {
   const conn = await Deno.connect({ transport: "unix", path: sock });
   const next = line_reader(conn);
+  server_track_timers();
   for (;;) {
     const line = await next();
     if (line === null) Deno.exit(0);
@@ -1452,6 +1469,8 @@ async function serve(sock: string): Promise<never> {
     } catch {
       // A handler that fails must not keep the files open.
     }
+    for (const id of server_timers) clearTimeout(id);
+    server_timers.clear();
     const b = loaded_backend();
     for (const fd of b?.open_fds?.() ?? []) if (!before.has(fd)) b!.close(fd);
     const restart = (b?.leaks?.() ?? []).length > 0;

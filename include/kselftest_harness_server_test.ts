@@ -21,6 +21,8 @@ Deno.test("test server: fresh module state and files per test; a death or timeou
     "ok global.counts_from_zero_again",
     "ok global.leaks_a_kvm_fd",
     "ok global.gets_the_same_fd_number",
+    "ok global.leaves_an_interval",
+    "ok global.sees_no_earlier_timer",
     "ok global.exit_ends_only_the_test",
     "not ok global.dies",
     "ok global.runs_after_a_death",
@@ -31,6 +33,9 @@ Deno.test("test server: fresh module state and files per test; a death or timeou
   const fds = [...stdout.matchAll(/^fd (\d+)$/gm)].map((m) => m[1]);
   assertEquals(fds.length, 2);
   assertEquals(fds[0], fds[1]);
+  // The interval was cancelled when its test ended.
+  assertMatch(stdout, /^waited$/m);
+  assertEquals(stdout.includes("interval fired"), false, stdout);
   assertMatch(stderr, /# dies: Test failed\n/);
   assertMatch(stderr, /# spins_past_its_timeout: Test terminated by timeout\n/);
   assertEquals(out.code, 1);

@@ -43,6 +43,16 @@ TEST("gets_the_same_fd_number", () => {
   printf("fd %d\n", fd);
 });
 
+// An interval the test never clears: a child's would die with it.
+TEST("leaves_an_interval", () => {
+  setInterval(() => printf("interval fired after its test\n"), 1);
+});
+
+TEST("sees_no_earlier_timer", async () => {
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  printf("waited\n");
+});
+
 TEST("exit_ends_only_the_test", () => {
   counter++;
   exit(0);
