@@ -1352,8 +1352,9 @@ function reap(
 //   child's start-up is), as the C child starts from the parent's state;
 // - what the test leaves behind is released as by a process's exit: the
 //   atexit handlers run (unfreed VMs, mappings), the descriptors it left
-//   open on KVM are closed (`Backend.open_fds`), and the timers it armed
-//   are cancelled, so none fires in a later test;
+//   open on KVM are closed (`Backend.open_fds`), the timers it armed are
+//   cancelled, so none fires in a later test, and the environment and
+//   working directory it changed are put back;
 // - a crash, an exit of the process, or a timeout ends only that test: the
 //   parent reads the server's status as a child's, SIGKILLs it at the
 //   timeout, and starts a new server for the tests that follow; so does a
@@ -1450,6 +1451,8 @@ async function serve(sock: string): Promise<never> {
     server_request_now = req;
     server_status = undefined;
     const before = new Set(loaded_backend()?.open_fds?.() ?? []);
+    const env = Deno.env.toObject();
+    const cwd = Deno.cwd();
     // The query pooled vCPU workers use for a fresh image instance: call
     // sites (guest globals' keys, messages) name the module without it.
     server_instance_url = `${Deno.mainModule}?${IMAGE_INSTANCE_PARAM}=${req.n}`;
@@ -1471,11 +1474,23 @@ async function serve(sock: string): Promise<never> {
     }
     for (const id of server_timers) clearTimeout(id);
     server_timers.clear();
+    server_restore_env(env, cwd);
     const b = loaded_backend();
     for (const fd of b?.open_fds?.() ?? []) if (!before.has(fd)) b!.close(fd);
     const restart = (b?.leaks?.() ?? []).length > 0;
     await write_line(conn, JSON.stringify({ status, restart }));
     if (restart) Deno.exit(0);
+  }
+}
+
+/** A child's environment and working directory die with it: the next test gets the server's. */
+function server_restore_env(env: Record<string, string>, cwd: string): void {
+  for (const k of Object.keys(Deno.env.toObject())) if (!(k in env)) Deno.env.delete(k);
+  for (const [k, v] of Object.entries(env)) if (Deno.env.get(k) !== v) Deno.env.set(k, v);
+  try {
+    if (Deno.cwd() !== cwd) Deno.chdir(cwd);
+  } catch {
+    // The directory is gone: the next test runs where it is.
   }
 }
 

@@ -9,6 +9,8 @@ const PROGRAM = new URL("./testdata/kselftest_harness/server.ts", import.meta.ur
 Deno.test("test server: fresh module state and files per test; a death or timeout ends one test", async () => {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", "--no-check", PROGRAM.pathname],
+    // Not "/": the program checks that a test's chdir("/") did not last.
+    cwd: new URL(".", import.meta.url).pathname,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -23,6 +25,8 @@ Deno.test("test server: fresh module state and files per test; a death or timeou
     "ok global.gets_the_same_fd_number",
     "ok global.leaves_an_interval",
     "ok global.sees_no_earlier_timer",
+    "ok global.changes_env_and_cwd",
+    "ok global.sees_the_parents_env_and_cwd",
     "ok global.exit_ends_only_the_test",
     "not ok global.dies",
     "ok global.runs_after_a_death",

@@ -53,6 +53,17 @@ TEST("sees_no_earlier_timer", async () => {
   printf("waited\n");
 });
 
+// setenv() and chdir() in a child change only the child.
+TEST("changes_env_and_cwd", () => {
+  Deno.env.set("KSFT_SERVER_PROBE", "1");
+  Deno.chdir("/");
+});
+
+TEST("sees_the_parents_env_and_cwd", () => {
+  ASSERT_EQ(undefined, Deno.env.get("KSFT_SERVER_PROBE"));
+  ASSERT_EQ(true, Deno.cwd() !== "/");
+});
+
 TEST("exit_ends_only_the_test", () => {
   counter++;
   exit(0);
