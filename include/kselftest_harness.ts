@@ -1379,7 +1379,7 @@ let server_status: number | undefined;
 /** In the server: the URL of the module instance being imported. */
 let server_instance_url = "";
 /** In the server: the timers armed since the current test started. */
-const server_timers = new Set<number>();
+const server_timers = new Set<ReturnType<typeof setTimeout>>();
 
 /** In the server: records every timer armed from now on, to cancel it after its test. */
 function server_track_timers(): void {
