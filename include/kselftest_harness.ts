@@ -102,12 +102,14 @@ import { exit, ExitError, run_atexit_handlers } from "./libc/exit.ts";
 import { assert_no_leaks, backend, selected_backend_name } from "./libc/backend.ts";
 import { expected_host_failure, expected_host_skip } from "./known_host_failures.ts";
 import {
+  type child_timeout,
   getenv,
   HARNESS_CHILD_ENV,
   harness_child_request,
   IMAGE_INSTANCE_PARAM,
   in_deno_test,
   in_guest_worker,
+  kill_at_timeout,
   set_deno_test_mode,
 } from "./libc/process.ts";
 
@@ -1240,50 +1242,66 @@ async function run_in_child(
   results_path: string,
 ): Promise<child_result> {
   Deno.writeTextFileSync(results_path, "");
-  const env: Record<string, string> = {};
-  env[HARNESS_CHILD_ENV] = JSON.stringify({
+  const child = spawn_harness_child({
     fixture: fi,
     variant: vi,
     test: ti,
     results: results_path,
   });
-  const child = new Deno.Command(Deno.execPath(), {
+
+  const w = watch_test(t, () => child);
+  let status: Deno.CommandStatus;
+  try {
+    status = await child.status;
+  } finally {
+    w.done();
+  }
+  return reap(t, status, w.timed_out, results_path);
+}
+
+/**
+ * A re-execution of the program (`deno run -A <module> <args>`, the
+ * terminal's stdio) as a harness child, told by `req` what to run: C's
+ * fork(), with the request in place of the copied memory.
+ */
+function spawn_harness_child(req: harness_child_request): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", Deno.mainModule, ...Deno.args],
-    env,
+    env: { [HARNESS_CHILD_ENV]: JSON.stringify(req) },
     stdin: "inherit",
     stdout: "inherit",
     stderr: "inherit",
   }).spawn();
+}
 
-  let timed_out = false;
-  const kill = (): void => {
+/**
+ * The parent's watch over the process running test `t`: SIGKILL at the
+ * test's timeout, and also when the harness gets SIGINT, SIGTERM or SIGHUP
+ * (it then dies of the signal), so that no test outlives its harness.
+ */
+function watch_test(t: __test, child: () => Deno.ChildProcess | undefined): child_timeout {
+  const clock = kill_at_timeout(child, t.timeout);
+  const forward = (sig: Deno.Signal) => (): void => {
     try {
-      child.kill("SIGKILL");
+      child()?.kill("SIGKILL");
     } catch {
       // Already gone.
     }
-  };
-  const timer = setTimeout(() => {
-    timed_out = true;
-    kill();
-  }, t.timeout * 1000);
-  // A harness killed by the user must not leave its test running behind it.
-  const forward = (sig: Deno.Signal) => (): void => {
-    kill();
     for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
     Deno.kill(Deno.pid, sig);
   };
   const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP"] as const)
     .map((s) => [s, forward(s)]);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
-  let status: Deno.CommandStatus;
-  try {
-    status = await child.status;
-  } finally {
-    clearTimeout(timer);
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-  }
-  return reap(t, status, timed_out, results_path);
+  return {
+    get timed_out() {
+      return clock.timed_out;
+    },
+    done() {
+      clock.done();
+      for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    },
+  };
 }
 
 /**
@@ -1584,21 +1602,13 @@ async function server_start(
   p: server_parent,
   results_path: string,
 ): Promise<test_server | Deno.CommandStatus> {
-  const env: Record<string, string> = {};
-  env[HARNESS_CHILD_ENV] = JSON.stringify({
+  const child = spawn_harness_child({
     fixture: -1,
     variant: -1,
     test: -1,
     results: results_path,
     serve: p.sock,
   });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", Deno.mainModule, ...Deno.args],
-    env,
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
   p.accepting ??= p.listener.accept();
   const got = await Promise.race([p.accepting, child.status]);
   if ("success" in got) return got;
@@ -1617,32 +1627,12 @@ async function run_in_server(
   results_path: string,
 ): Promise<child_result> {
   Deno.writeTextFileSync(results_path, "");
-  let timed_out = false;
   let child: Deno.ChildProcess | undefined;
-  const kill = (): void => {
-    try {
-      child?.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  };
-  const timer = setTimeout(() => {
-    timed_out = true;
-    kill();
-  }, t.timeout * 1000);
-  // A harness killed by the user must not leave its test running behind it.
-  const forward = (sig: Deno.Signal) => (): void => {
-    kill();
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
-    Deno.kill(Deno.pid, sig);
-  };
-  const handlers: [Deno.Signal, () => void][] = (["SIGINT", "SIGTERM", "SIGHUP"] as const)
-    .map((s) => [s, forward(s)]);
-  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  const w = watch_test(t, () => child);
   try {
     if (!p.server) {
       const started = await server_start(p, results_path);
-      if (!("conn" in started)) return reap(t, started, timed_out, results_path);
+      if (!("conn" in started)) return reap(t, started, w.timed_out, results_path);
       p.server = started;
     }
     const s = p.server;
@@ -1656,7 +1646,7 @@ async function run_in_server(
         s.conn.close();
         await s.child.status;
       }
-      return reap(t, { code: status, signal: null }, timed_out, results_path);
+      return reap(t, { code: status, signal: null }, w.timed_out, results_path);
     }
     // The server ended during the test: its status is the test's, as a child's.
     p.server = undefined;
@@ -1666,10 +1656,9 @@ async function run_in_server(
       // Already closed.
     }
     const status = answer ?? await s.child.status;
-    return reap(t, status, timed_out, results_path);
+    return reap(t, status, w.timed_out, results_path);
   } finally {
-    clearTimeout(timer);
-    for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+    w.done();
   }
 }
 
@@ -1977,16 +1966,9 @@ async function run_program_in_child(prog: string): Promise<void> {
       stdout: "inherit",
       stderr: "inherit",
     }).spawn();
-    let timed_out = false;
-    const timer = setTimeout(() => {
-      timed_out = true;
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }, timeout_s * 1000);
-    const status = await child.status.finally(() => clearTimeout(timer));
+    const clock = kill_at_timeout(() => child, timeout_s);
+    const status = await child.status.finally(() => clock.done());
+    const timed_out = clock.timed_out;
     let records: child_record[] = [];
     try {
       records = JSON.parse(Deno.readTextFileSync(results_path) || "[]");

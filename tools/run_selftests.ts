@@ -24,7 +24,14 @@ import { parseArgs } from "@std/cli";
 import { expandGlob } from "@std/fs";
 import { BACKEND_ENV, backend_names, DEFAULT_BACKEND } from "../include/libc/backend.ts";
 import { expected_host_failure, type known_host_failure } from "../include/known_host_failures.ts";
-import { load_times, record_times, schedule } from "./schedule.ts";
+import {
+  load_times,
+  parse_jobs,
+  record_times,
+  reject_unknown_options,
+  run_deno_merged,
+  schedule,
+} from "./schedule.ts";
 
 /** KVM's kselftest `settings` file raises the runner's 45 s default to 120 s. */
 export const DEFAULT_TIMEOUT_S = 120;
@@ -109,30 +116,11 @@ export async function run_program(
   timeout_s: number,
 ): Promise<program_result> {
   const start = performance.now();
-  // Both streams go through one pipe so the TAP lines and the diagnostics keep
-  // the order the program wrote them in, as `2>&1` gives run_kselftest.sh.
-  const child = new Deno.Command("/bin/sh", {
-    args: ["-c", 'exec "$0" run -A "$@" 2>&1', Deno.execPath(), url.pathname, ...args],
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  let timed_out = false;
-  const timer = setTimeout(() => {
-    timed_out = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, timeout_s * 1000);
-  const out = await child.output();
-  clearTimeout(timer);
+  const r = await run_deno_merged(["run", "-A", url.pathname, ...args], { env }, timeout_s);
   return {
     name: program_name(url),
-    code: timed_out ? null : out.code,
-    output: new TextDecoder().decode(out.stdout),
+    code: r.code,
+    output: r.output,
     ms: performance.now() - start,
   };
 }
@@ -191,10 +179,7 @@ export async function main(argv: string[]): Promise<number> {
     string: ["test", "skip", "timeout", "jobs", "backend"],
     collect: ["test", "skip"],
     alias: { l: "list", h: "help", q: "quiet", t: "test", S: "skip", o: "timeout", j: "jobs" },
-    unknown: (a) => {
-      if (a.startsWith("-")) throw new Error(`Unknown option '${a}'\n${usage}`);
-      return true;
-    },
+    unknown: reject_unknown_options(usage),
   });
   if (args.help) {
     console.log(usage);
@@ -202,11 +187,12 @@ export async function main(argv: string[]): Promise<number> {
   }
   const timeout_s = Number(args.timeout ?? DEFAULT_TIMEOUT_S);
   const backend = args.backend ?? Deno.env.get(BACKEND_ENV) ?? DEFAULT_BACKEND;
-  const jobs = Number(args.jobs ?? (backend === DEFAULT_BACKEND ? DEFAULT_JOBS : 1));
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    console.error(`Bad --jobs '${args.jobs}': a number of programs, at least 1\n${usage}`);
-    return 1;
-  }
+  const jobs = parse_jobs(
+    args.jobs ?? (backend === DEFAULT_BACKEND ? DEFAULT_JOBS : 1),
+    "programs",
+    usage,
+  );
+  if (jobs === undefined) return 1;
   if (!backend_names().includes(backend)) {
     console.error(`Unknown backend '${backend}': known backends are ${backend_names().join(", ")}`);
     return 1;

@@ -32,7 +32,14 @@
 
 import { parseArgs } from "@std/cli";
 import { RUN_ALONE } from "./run_selftests.ts";
-import { load_times, record_times, schedule } from "./schedule.ts";
+import {
+  load_times,
+  parse_jobs,
+  record_times,
+  reject_unknown_options,
+  run_deno_merged,
+  schedule,
+} from "./schedule.ts";
 
 /** Test files run at once by default: one per host CPU. */
 export const DEFAULT_JOBS: number = Math.max(1, navigator.hardwareConcurrency);
@@ -155,32 +162,11 @@ export function merge_junit(results: readonly file_result[], seconds: number): s
 async function run_file(file: string, deno_args: string[], junit_dir: string, n: number) {
   const junit = `${junit_dir}/${n}.xml`;
   const start = performance.now();
-  // One pipe for both streams keeps the order they were written in.
-  const child = new Deno.Command("/bin/sh", {
-    args: [
-      "-c",
-      'exec "$0" test -A --no-check "$@" 2>&1',
-      Deno.execPath(),
-      `--junit-path=${junit}`,
-      ...deno_args,
-      file,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  let timed_out = false;
-  const timer = setTimeout(() => {
-    timed_out = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-  }, FILE_TIMEOUT_S * 1000);
-  const out = await child.output();
-  clearTimeout(timer);
+  const r = await run_deno_merged(
+    ["test", "-A", "--no-check", `--junit-path=${junit}`, ...deno_args, file],
+    { cwd: ROOT },
+    FILE_TIMEOUT_S,
+  );
   let report = "";
   try {
     report = Deno.readTextFileSync(junit);
@@ -189,8 +175,8 @@ async function run_file(file: string, deno_args: string[], junit_dir: string, n:
   }
   return {
     file,
-    code: timed_out ? null : out.code,
-    output: new TextDecoder().decode(out.stdout),
+    code: r.code,
+    output: r.output,
     junit: report,
     ms: performance.now() - start,
   };
@@ -207,20 +193,14 @@ export async function main(argv: string[]): Promise<number> {
     negatable: ["check"],
     default: { check: true },
     alias: { h: "help", j: "jobs" },
-    unknown: (a) => {
-      if (a.startsWith("-")) throw new Error(`Unknown option '${a}'\n${usage}`);
-      return true;
-    },
+    unknown: reject_unknown_options(usage),
   });
   if (args.help) {
     console.log(usage);
     return 0;
   }
-  const jobs = Number(args.jobs ?? DEFAULT_JOBS);
-  if (!Number.isInteger(jobs) || jobs < 1) {
-    console.error(`Bad --jobs '${args.jobs}': a number of files, at least 1\n${usage}`);
-    return 1;
-  }
+  const jobs = parse_jobs(args.jobs ?? DEFAULT_JOBS, "files", usage);
+  if (jobs === undefined) return 1;
   const roots = args._.length ? args._.map(String) : [""];
   const files = [...new Set(roots.flatMap((r) => find_files(r, (n) => TEST_FILE.test(n))))];
   if (files.length === 0) {

@@ -4,10 +4,13 @@
  * longest recorded wall time first, so that with N jobs the longest file or
  * program does not start last and stretch the run (the LPT rule). The times
  * are what the last `--record` run measured, kept in `tools/testdata/` so a
- * clean clone (CI) starts in the same order.
+ * clean clone (CI) starts in the same order. Also what else the two share:
+ * option checks and running one file or program under a timeout.
  *
  * @module
  */
+
+import { kill_at_timeout } from "../include/libc/process.ts";
 
 /** Seconds assumed for a name with no recorded time. */
 export const UNKNOWN_S = 2;
@@ -36,4 +39,52 @@ export function record_times(url: URL, measured: Record<string, number>): void {
 export function schedule(names: readonly string[], times: Record<string, number>): string[] {
   const t = (f: string) => times[f] ?? UNKNOWN_S;
   return [...names].sort((a, b) => t(b) - t(a) || a.localeCompare(b));
+}
+
+/**
+ * parseArgs' `unknown` hook of the runners: an unknown option is an error
+ * that shows the usage; positionals are kept.
+ */
+export function reject_unknown_options(usage: string): (arg: string) => boolean {
+  return (a) => {
+    if (a.startsWith("-")) throw new Error(`Unknown option '${a}'\n${usage}`);
+    return true;
+  };
+}
+
+/**
+ * The `--jobs` value: a whole number of at least 1, else `undefined` after
+ * printing why (what it counts, and the usage).
+ */
+export function parse_jobs(value: unknown, what: string, usage: string): number | undefined {
+  const jobs = Number(value);
+  if (Number.isInteger(jobs) && jobs >= 1) return jobs;
+  console.error(`Bad --jobs '${value}': a number of ${what}, at least 1\n${usage}`);
+  return undefined;
+}
+
+/**
+ * Runs `deno <args>` with stdout and stderr through one pipe (`2>&1`, so the
+ * lines keep the order they were written in, as kselftest's runner shows
+ * them), SIGKILLed after `seconds`. `code` is `null` when it was killed.
+ */
+export async function run_deno_merged(
+  args: readonly string[],
+  options: { cwd?: string | URL; env?: Record<string, string> },
+  seconds: number,
+): Promise<{ code: number | null; output: string }> {
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", 'exec "$0" "$@" 2>&1', Deno.execPath(), ...args],
+    ...options,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const clock = kill_at_timeout(() => child, seconds);
+  const out = await child.output();
+  clock.done();
+  return {
+    code: clock.timed_out ? null : out.code,
+    output: new TextDecoder().decode(out.stdout),
+  };
 }

@@ -245,3 +245,42 @@ export function in_deno_test(): boolean {
 export function set_deno_test_mode(on: boolean): void {
   deno_test_mode = on;
 }
+
+/** The clock a parent keeps on a child process (a test's or a program's timeout). */
+export interface child_timeout {
+  /** Whether the timeout expired and the child was SIGKILLed. */
+  readonly timed_out: boolean;
+  /** Stops the clock (the child ended, or the parent waits no more). */
+  done(): void;
+}
+
+/**
+ * SIGKILLs the child `child()` names once `seconds` have passed, as the C
+ * harness and kselftest's runner do with a test that overruns its timeout.
+ * `child` is read when the clock fires, so a parent that replaces the
+ * process it watches (a restarted test server) kills the current one.
+ *
+ * @param child the process to kill, if any, when the time is up
+ * @param seconds the timeout
+ * @returns the clock
+ */
+export function kill_at_timeout(
+  child: () => Deno.ChildProcess | undefined,
+  seconds: number,
+): child_timeout {
+  let timed_out = false;
+  const timer = setTimeout(() => {
+    timed_out = true;
+    try {
+      child()?.kill("SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, seconds * 1000);
+  return {
+    get timed_out() {
+      return timed_out;
+    },
+    done: () => clearTimeout(timer),
+  };
+}
