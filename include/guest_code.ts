@@ -156,6 +156,20 @@ export function guest_fn_digest(fn: guest_fn): Uint8Array {
  *   use their registry name
  */
 export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Array {
+  return guest_code_record_shared(fn, name).slice();
+}
+
+/**
+ * {@linkcode guest_code_record} without the copy, for a caller that only
+ * copies it into guest memory: the bytes are shared, never write them.
+ *
+ * @param fn the guest function
+ * @param name the name it is resolved by (default `fn.name`)
+ */
+export function guest_code_record_shared(
+  fn: guest_fn,
+  name: string = fn.name,
+): Readonly<Uint8Array> {
   if (name.length === 0) throw new TypeError("A guest function needs a name");
   guest_fn_check(fn, name);
   // A VM writes one record per exception stub it installs (256): build each once.
@@ -163,7 +177,7 @@ export function guest_code_record(fn: guest_fn, name: string = fn.name): Uint8Ar
   if (!by_name) records.set(fn, by_name = new Map());
   let rec = by_name.get(name);
   if (!rec) by_name.set(name, rec = guest_code_record_build(fn, name));
-  return rec.slice();
+  return rec;
 }
 
 const records = new WeakMap<guest_fn, Map<string, Uint8Array>>();

@@ -26,7 +26,7 @@
  */
 
 import { backtrace } from "../include/linux/stringify.ts";
-import { guest_code_record, guest_fn_lookup } from "../include/guest_code.ts";
+import { guest_code_record_shared, guest_fn_lookup } from "../include/guest_code.ts";
 import {
   type guest_code_t,
   type gva_t,
@@ -62,8 +62,12 @@ function is_sdk_frame(url: string): boolean {
  * @returns the module URL
  */
 export function program_invocation_name(): string {
-  for (const f of backtrace(64)) {
-    if (!is_sdk_frame(f.url)) return f.url;
+  // The test's frame is usually a few calls up: a short stack first (a
+  // capture costs per frame), the long one only when that is all SDK.
+  for (const max of [12, 64]) {
+    for (const f of backtrace(max)) {
+      if (!is_sdk_frame(f.url)) return f.url;
+    }
   }
   return Deno.mainModule;
 }
@@ -130,16 +134,16 @@ export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
   const placed = image.functions.get(fn);
   if (placed !== undefined) return placed;
-  let record: Uint8Array;
+  let record: Readonly<Uint8Array>;
   if (typeof fn === "string") {
     // SDK guest functions (exception stubs, boot code) are resolved by their
     // registry name; the record still carries the digest of their source, so the CPU
     // can check it and a TD measures it.
     const sdk_fn = guest_fn_lookup(fn);
     TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);
-    record = guest_code_record(sdk_fn, fn);
+    record = guest_code_record_shared(sdk_fn, fn);
   } else {
-    record = guest_code_record(fn);
+    record = guest_code_record_shared(fn);
   }
   // 16-byte aligned, as functions are.
   const off = (image.text_used + 15) & ~15;

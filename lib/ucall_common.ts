@@ -168,9 +168,14 @@ export function ucall_init(vm: kvm_vm, mmio_gpa: gpa_t): void {
   const hdr = user_memory(hdr_hva, UCALL_HEADER_SIZE);
   hdr.fill(0);
   const dv = new DataView(hdr.buffer, hdr.byteOffset, hdr.byteLength);
+  // User addresses are below 2^47, exact in a double: the 512 slot addresses
+  // are written as halves, without a bigint each.
+  const base = Number(hdr_hva);
   for (let i = 0; i < KVM_MAX_VCPUS; ++i) {
     const off = UCALL_HEADER_BITMAP + i * ucall_struct.size;
-    dv.setBigUint64(off + OFF_HVA, hdr_hva + BigInt(off), true);
+    const hva = base + off;
+    dv.setUint32(off + OFF_HVA, hva >>> 0, true);
+    dv.setUint32(off + OFF_HVA + 4, Math.floor(hva / 0x100000000), true);
   }
   write_guest_global(vm, ucall_pool, vaddr);
   pool_hva.set(vm, hdr_hva);
