@@ -32,7 +32,10 @@
  * one instance imported ahead: the next vCPU takes the spare at once and the
  * one after it is imported in the background. `globalThis` is saved when a
  * guest starts and restored when it is released, so what guest code changed
- * there goes and what image top levels set stays.
+ * there goes. What an image's top level sets there stays, unless that
+ * import finishes between a guest's release and the restore (a message
+ * round trip): then the restore undoes it too. Test modules' top levels
+ * do not write `globalThis`; one that does should not rely on it.
  *
  * @module
  */
