@@ -89,7 +89,12 @@ import {
   KVM_IRQCHIP_SPLIT,
   type kvm_memmap_cache,
 } from "../../include/asm/kvm_host.ts";
-import { GuestCodeError, run_deadline, vcpu_thread } from "../../../../../cpu/vcpu_thread.ts";
+import {
+  GuestCodeError,
+  run_deadline,
+  vcpu_thread,
+  vcpu_worker_prewarm,
+} from "../../../../../cpu/vcpu_thread.ts";
 import {
   sim_vmcs,
   VMCS_CTL_IRQ_WINDOW,
@@ -439,6 +444,10 @@ function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
   };
   vmx = x;
   vmx_of.set(vcpu, vmx);
+  // A VM whose vCPUs run one after another (a TD booting each vCPU in turn)
+  // would otherwise pay each worker's start in full at each first entry:
+  // the next one starts loading now, while this vCPU runs.
+  if (vcpu.kvm.vcpus.some((v) => !vmx_of.has(v))) vcpu_worker_prewarm(vcpu.kvm.arch.images);
   return vmx;
 }
 
