@@ -19,6 +19,7 @@ import {
   vcpu_thread,
   vcpu_threads_alive,
   vcpu_worker_pool_idle,
+  WORKER_MAX_USES,
 } from "./vcpu_thread.ts";
 import { vcpu } from "./state.ts";
 import { cpu_release } from "./runner.ts";
@@ -172,6 +173,28 @@ Deno.test("a reused worker reads the next VM's memory, not the last one's (TLB, 
   } finally {
     set_vcpu_worker_pool(old);
   }
+});
+
+Deno.test("a worker's last vCPU starts its successor, which the next vCPU finds loaded", () => {
+  const old = fresh_pool(2);
+  try {
+    const vm = new test_vm();
+    for (let use = 1; use <= WORKER_MAX_USES; use++) {
+      const v = vm.vcpu(guest_outb);
+      // Before its last vCPU the worker is alone; with it, a successor waits.
+      assertEquals(vcpu_worker_pool_idle(), use < WORKER_MAX_USES ? 0 : 1, `use ${use}`);
+      expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+      v.destroy();
+    }
+    // The worn-out worker retired; the successor serves the next vCPU.
+    assertEquals(vcpu_worker_pool_idle(), 1);
+    using w = vm.vcpu(guest_outb);
+    assertEquals(vcpu_worker_pool_idle(), 0);
+    expect_exit(w, EXIT_REASON_IO_INSTRUCTION);
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+  assertEquals(vcpu_threads_alive(), []);
 });
 
 Deno.test("a worker stopped at the run deadline is not reused; the next vCPU gets a new one", () => {

@@ -243,6 +243,7 @@ import {
   tdx_protected_apic_has_interrupt,
   tdx_set_cr8,
   tdx_vcpu_pre_run,
+  to_kvm_tdx,
 } from "./tdx.ts";
 
 export { GuestCodeError };
@@ -384,8 +385,10 @@ function kvm_vcpu_sync_memmap(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
 export function kvm_arch_memslots_updated(k: kvm): void {
   // A TD's S-EPT is zapped (BLOCK, TRACK, PAGE.REMOVE) before the ioctl
   // returns, as kvm_vm_set_mem_attributes() and memslot deletion do in
-  // KVM: rebuild the map now, not at the next entry.
-  if (is_td(k)) kvm_memmap(k);
+  // KVM: rebuild the map now, not at the next entry. With no page in the
+  // S-EPT (a TD being built) there is nothing to zap, and the build's many
+  // memslot and attribute changes share one rebuild at first use.
+  if (is_td(k) && to_kvm_tdx(k).td.sept.nr_pages > 0) kvm_memmap(k);
   for (const vcpu of k.vcpus) {
     const vmx = vmx_of.get(vcpu);
     if (vmx && vcpu.running) {
