@@ -130,34 +130,65 @@ export function kvm_vm_elf_load(vm: kvm_vm, filename: string): void {
  * @returns its GVA
  */
 export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
+  return guest_code_gvas(vm, [fn])[0]!;
+}
+
+/**
+ * {@linkcode guest_code_gva} of several functions at once, in order: the
+ * records not yet placed go into the text region through one host view (the
+ * 256 exception stubs of every VM's IDT are placed this way).
+ *
+ * @param vm the VM
+ * @param fns the functions, or SDK guest functions' names
+ * @returns their GVAs
+ */
+export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string)[]): gva_t[] {
   const image = vm.image;
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
-  const placed = image.functions.get(fn);
-  if (placed !== undefined) return placed;
-  let record: Readonly<Uint8Array>;
-  if (typeof fn === "string") {
-    // SDK guest functions (exception stubs, boot code) are resolved by their
-    // registry name; the record still carries the digest of their source, so the CPU
-    // can check it and a TD measures it.
-    const sdk_fn = guest_fn_lookup(fn);
-    TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);
-    record = guest_code_record_shared(sdk_fn, fn);
-  } else {
-    record = guest_code_record_shared(fn);
+  const out: gva_t[] = [];
+  const records: Readonly<Uint8Array>[] = [];
+  const offsets: number[] = [];
+  const first = (image.text_used + 15) & ~15;
+  for (const fn of fns) {
+    const placed = image.functions.get(fn);
+    if (placed !== undefined) {
+      out.push(placed);
+      continue;
+    }
+    let record: Readonly<Uint8Array>;
+    if (typeof fn === "string") {
+      // SDK guest functions (exception stubs, boot code) are resolved by their
+      // registry name; the record still carries the digest of their source, so the CPU
+      // can check it and a TD measures it.
+      const sdk_fn = guest_fn_lookup(fn);
+      TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);
+      record = guest_code_record_shared(sdk_fn, fn);
+    } else {
+      record = guest_code_record_shared(fn);
+    }
+    // 16-byte aligned, as functions are.
+    const off = (image.text_used + 15) & ~15;
+    TEST_ASSERT(
+      off + record.length <= image.text_size,
+      "Guest image text region full: %u bytes, need %u more",
+      image.text_size,
+      record.length,
+    );
+    const gva = image.text + BigInt(off);
+    records.push(record);
+    offsets.push(off);
+    image.text_used = off + record.length;
+    image.functions.set(fn, gva);
+    out.push(gva);
   }
-  // 16-byte aligned, as functions are.
-  const off = (image.text_used + 15) & ~15;
-  TEST_ASSERT(
-    off + record.length <= image.text_size,
-    "Guest image text region full: %u bytes, need %u more",
-    image.text_size,
-    record.length,
-  );
-  const gva = image.text + BigInt(off);
-  // The loader placed the text in contiguous guest-physical pages of one
-  // memslot: the record goes there, as an ELF's code sits where it was loaded.
-  user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(off)), record.length).set(record);
-  image.text_used = off + record.length;
-  image.functions.set(fn, gva);
-  return gva;
+  if (records.length > 0) {
+    // The loader placed the text in contiguous guest-physical pages of one
+    // memslot: the records go there, as an ELF's code sits where it was loaded.
+    const text = user_memory(
+      addr_gpa2hva(vm, image.text_gpa + BigInt(first)),
+      image.text_used - first,
+    );
+    for (let i = 0; i < records.length; i++) text.set(records[i]!, offsets[i]! - first);
+  }
+  return out;
 }

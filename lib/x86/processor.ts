@@ -87,7 +87,7 @@ import {
 } from "../kvm_util.ts";
 import { sparsebit_is_set } from "../sparsebit.ts";
 import { guest_global } from "../guest_globals.ts";
-import { guest_code_gva } from "../elf.ts";
+import { guest_code_gva, guest_code_gvas } from "../elf.ts";
 import {
   tdx_init_vm,
   tdx_vcpu_ioctl,
@@ -1128,6 +1128,13 @@ function set_idt_entry(
 }
 
 /**
+ * The exception stubs' registry names, one per vector (handlers.S's
+ * idt_handlers); built at first use, as this module is part of an import
+ * cycle with the one that defines NUM_INTERRUPTS.
+ */
+let idt_handler_names: readonly string[] | undefined;
+
+/**
  * C `vm_init_descriptor_tables(vm)`: GDT, IDT, the handler table and the TSS,
  * one page each from `MEM_REGION_DATA`; 256 interrupt gates to the guest's
  * exception stubs with selector `KERNEL_CS`; the handler table's GVA in the
@@ -1147,10 +1154,10 @@ export function vm_init_descriptor_tables(vm: kvm_vm): void {
   // stubs, which hand the frame to the same TypeScript router.
   const runtime = guest_runtime_needed(vm);
   const idt = user_memory(addr_gva2hva(vm, vm.arch.idt), NUM_INTERRUPTS * idt_entry.size);
+  idt_handler_names ??= Array.from({ length: NUM_INTERRUPTS }, (_, i) => idt_handler_name(i));
+  const stubs = runtime ? [] : guest_code_gvas(vm, idt_handler_names);
   for (let i = 0; i < NUM_INTERRUPTS; i++) {
-    const target = runtime
-      ? guest_runtime_idt_entry(vm, i)
-      : guest_code_gva(vm, idt_handler_name(i));
+    const target = runtime ? guest_runtime_idt_entry(vm, i) : stubs[i]!;
     set_idt_entry(idt, i, target, 0, KERNEL_CS);
   }
   write_guest_global(vm, exception_handlers, vm.handlers);
