@@ -146,13 +146,14 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
   const image = vm.image;
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
   const out: gva_t[] = [];
-  const records: Readonly<Uint8Array>[] = [];
-  const offsets: number[] = [];
+  // Placed only once every record is known to fit.
+  const placing = new Map<guest_code_t | string, { off: number; record: Readonly<Uint8Array> }>();
   const first = (image.text_used + 15) & ~15;
+  let used = image.text_used;
   for (const fn of fns) {
-    const placed = image.functions.get(fn);
+    const placed = image.functions.get(fn) ?? placing.get(fn)?.off;
     if (placed !== undefined) {
-      out.push(placed);
+      out.push(typeof placed === "bigint" ? placed : image.text + BigInt(placed));
       continue;
     }
     let record: Readonly<Uint8Array>;
@@ -167,28 +168,25 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
       record = guest_code_record_shared(fn);
     }
     // 16-byte aligned, as functions are.
-    const off = (image.text_used + 15) & ~15;
+    const off = (used + 15) & ~15;
     TEST_ASSERT(
       off + record.length <= image.text_size,
       "Guest image text region full: %u bytes, need %u more",
       image.text_size,
       record.length,
     );
-    const gva = image.text + BigInt(off);
-    records.push(record);
-    offsets.push(off);
-    image.text_used = off + record.length;
-    image.functions.set(fn, gva);
-    out.push(gva);
+    placing.set(fn, { off, record });
+    used = off + record.length;
+    out.push(image.text + BigInt(off));
   }
-  if (records.length > 0) {
-    // The loader placed the text in contiguous guest-physical pages of one
-    // memslot: the records go there, as an ELF's code sits where it was loaded.
-    const text = user_memory(
-      addr_gpa2hva(vm, image.text_gpa + BigInt(first)),
-      image.text_used - first,
-    );
-    for (let i = 0; i < records.length; i++) text.set(records[i]!, offsets[i]! - first);
+  if (placing.size === 0) return out;
+  // The loader placed the text in contiguous guest-physical pages of one
+  // memslot: the records go there, as an ELF's code sits where it was loaded.
+  const text = user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(first)), used - first);
+  for (const [fn, { off, record }] of placing) {
+    text.set(record, off - first);
+    image.functions.set(fn, image.text + BigInt(off));
   }
+  image.text_used = used;
   return out;
 }
