@@ -44,6 +44,8 @@ const LIBRARY_TO_SIM: Readonly<Record<string, string>> = {
     "bench comparing the two backends: the guest it runs on the simulated machine",
   "lib/ucall_common_test.ts -> sim/cpu/insn.ts":
     "not an import: the test stats the CPU model to skip where the simulator is not shipped",
+  "lib/elf_test.ts -> sim/use_sim_backend.ts":
+    "test of code-record placement in a VM's image text: pins the sim backend, which every host has",
   "lib/memstress_test.ts -> sim/use_sim_backend.ts":
     "test of memstress's guest pass against the dirty log: pins the sim backend, which runs guest code on every host",
   "lib/guest_mistakes_bench.ts -> sim/backend.ts":
