@@ -62,6 +62,18 @@ export const FD_GUARD = 1_000_000;
 export const UNMAPPED_ADDR = 0x1000n;
 /** A kernel address (direct map): `access_ok` fails on it. */
 export const KERNEL_ADDR = 0xffff_8880_0000_0000n;
+/**
+ * Where a sequence's mmaps are placed (a hint, never `MAP_FIXED`): call `id`
+ * asks for `MMAP_HINT_BASE + id * MMAP_HINT_STRIDE` on both kernels. With the
+ * host's ASLR choosing instead, `access_ok(userspace_addr, memory_size)` of a
+ * memslot far larger than its mapping (64 GiB over 2 MiB) failed with
+ * -EINVAL on the host when the mapping happened to land within 64 GiB of the
+ * top of user space, and passed on the simulator: a disagreement about the
+ * address layout, not about KVM.
+ */
+export const MMAP_HINT_BASE = 0x2000_0000_0000n;
+/** Room per call: more than the largest mapping a sequence makes (2 MiB). */
+export const MMAP_HINT_STRIDE = 0x40_0000n;
 /** How long a KVM_RUN may take before it is recorded as `"timeout"`. */
 export const RUN_TIMEOUT_MS = 5000;
 
@@ -275,7 +287,8 @@ class Replayer {
         if (c.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) throw new Error("MAP_FIXED refused");
         const fd = c.fd === -1n ? -1 : fdOf(c.fd);
         if (fd === undefined) return done(-EBADF);
-        const r = b.mmap(0n, c.len, c.prot, c.flags, fd, c.off);
+        const hint = MMAP_HINT_BASE + BigInt(c.id) * MMAP_HINT_STRIDE;
+        const r = b.mmap(hint, c.len, c.prot, c.flags, fd, c.off);
         this.#results.set(c.id, r);
         if (r < 0n) return { ret: String(r), out: {} };
         this.#maps.set(c.id, { addr: r, len: c.len });
