@@ -9,7 +9,7 @@ import { agreement, check, format_report, unexplained_groups } from "./diff/chec
 import { compare, member_at } from "./diff/compare.ts";
 import { generate } from "./diff/generator.ts";
 import { Prng } from "./diff/prng.ts";
-import { type CallRecord, replay } from "./diff/replay.ts";
+import { type CallRecord, MMAP_HINT_BASE, MMAP_HINT_STRIDE, replay } from "./diff/replay.ts";
 import { type Call, format_sequence } from "./diff/sequence.ts";
 import { shrink } from "./diff/shrink.ts";
 
@@ -232,6 +232,37 @@ Deno.test("diff: a closed fd in a struct member reaches the kernel as -1, not as
     region(4),
   ]);
   assertEquals(gmem_fds, [4n, -1n]);
+});
+
+Deno.test("diff: replay asks both kernels for the same mmap address, derived from the call id", async () => {
+  const hints: bigint[] = [];
+  const fake = {
+    name: "fake",
+    open: () => 3,
+    close: () => 0,
+    ioctl: () => 0,
+    ioctl_async: () => Promise.resolve(0),
+    mmap: (addr: bigint) => (hints.push(addr), addr),
+    munmap: () => 0,
+    fallocate: () => 0,
+    read: () => 0n,
+    write: () => 0n,
+    fstat_size: () => 0n,
+    addr_of: () => 0x2000n,
+    user_memory: () => null,
+  } as unknown as Backend;
+  const anon = { op: "mmap", len: 0x200000n, prot: 3, flags: 0x22, fd: -1n, off: 0n } as const;
+  await replay(fake, [{ id: 0, ...anon }, { id: 7, ...anon }]);
+  assertEquals(hints, [MMAP_HINT_BASE, MMAP_HINT_BASE + 7n * MMAP_HINT_STRIDE]);
+  // On the simulator the mapping lands there, as it does on an x86-64 host where
+  // that range is free: a 64 GiB memslot from it passes access_ok() on both.
+  const sim = await load_backend("sim");
+  const recs = await replay(sim, [{ id: 2, ...anon }]);
+  assertEquals(recs.map((r) => r.ret), ["addr"]);
+  const at = sim.mmap(MMAP_HINT_BASE + 2n * MMAP_HINT_STRIDE, 0x1000n, 3, 0x22, -1, 0n);
+  // The replay released its mapping: the address is free again.
+  assertEquals(at, MMAP_HINT_BASE + 2n * MMAP_HINT_STRIDE);
+  sim.munmap(at, 0x1000n);
 });
 
 Deno.test("diff: replay never passes an fd it does not own, and closes what it opened", async () => {
