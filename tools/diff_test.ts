@@ -234,15 +234,15 @@ Deno.test("diff: a closed fd in a struct member reaches the kernel as -1, not as
   assertEquals(gmem_fds, [4n, -1n]);
 });
 
-Deno.test("diff: replay asks both kernels for the same mmap address, derived from the call id", async () => {
-  const hints: bigint[] = [];
-  const fake = {
+/** A backend whose every call succeeds, with `over` replacing some of its methods. */
+function fake_backend(over: Record<string, unknown>): Backend {
+  return {
     name: "fake",
     open: () => 3,
     close: () => 0,
     ioctl: () => 0,
     ioctl_async: () => Promise.resolve(0),
-    mmap: (addr: bigint) => (hints.push(addr), addr),
+    mmap: () => 0x10000n,
     munmap: () => 0,
     fallocate: () => 0,
     read: () => 0n,
@@ -250,7 +250,13 @@ Deno.test("diff: replay asks both kernels for the same mmap address, derived fro
     fstat_size: () => 0n,
     addr_of: () => 0x2000n,
     user_memory: () => null,
+    ...over,
   } as unknown as Backend;
+}
+
+Deno.test("diff: replay asks both kernels for the same mmap address, derived from the call id", async () => {
+  const hints: bigint[] = [];
+  const fake = fake_backend({ mmap: (addr: bigint) => (hints.push(addr), addr) });
   const anon = { op: "mmap", len: 0x200000n, prot: 3, flags: 0x22, fd: -1n, off: 0n } as const;
   await replay(fake, [{ id: 0, ...anon }, { id: 7, ...anon }]);
   assertEquals(hints, [MMAP_HINT_BASE, MMAP_HINT_BASE + 7n * MMAP_HINT_STRIDE]);
@@ -268,21 +274,11 @@ Deno.test("diff: replay asks both kernels for the same mmap address, derived fro
 Deno.test("diff: replay never passes an fd it does not own, and closes what it opened", async () => {
   const seen: number[] = [];
   let open = 0;
-  const fake = {
-    name: "fake",
+  const fake = fake_backend({
     open: () => (open++, 100 + open),
     close: (fd: number) => (seen.push(-fd), open--, 0),
     ioctl: (fd: number) => (seen.push(fd), 0),
-    ioctl_async: () => Promise.resolve(0),
-    mmap: () => 0x10000n,
-    munmap: () => 0,
-    fallocate: () => 0,
-    read: () => 0n,
-    write: () => 0n,
-    fstat_size: () => 0n,
-    addr_of: () => 0x2000n,
-    user_memory: () => null,
-  } as unknown as Backend;
+  });
   const recs = await replay(fake, [
     { id: 0, op: "open", path: "/dev/kvm" },
     { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_GET_API_VERSION, arg: 0n },
