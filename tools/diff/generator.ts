@@ -564,7 +564,9 @@ class Gen {
       const off = r.weighted<bigint>([[8, 0n], [1, PAGE], [1, 0x10n]]);
       return { map: m.id, off };
     }
-    return r.pick<Val>([this.#badPtr(), 0x7f00_dead_0000n, 1n << 47n]);
+    // A valid user address that neither kernel maps: below the replay's mmap
+    // hints (`MMAP_HINT_BASE`), far from where a host's ASLR puts mappings.
+    return r.pick<Val>([this.#badPtr(), 0x1f00_dead_0000n, 1n << 47n]);
   }
 
   #memslot(): void {
