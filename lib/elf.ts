@@ -147,13 +147,16 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
   const out: gva_t[] = [];
   // Placed only once every record is known to fit.
-  const placing = new Map<guest_code_t | string, { off: number; record: Readonly<Uint8Array> }>();
+  const placing = new Map<
+    guest_code_t | string,
+    { gva: gva_t; off: number; record: Readonly<Uint8Array> }
+  >();
   const first = (image.text_used + 15) & ~15;
   let used = image.text_used;
   for (const fn of fns) {
-    const placed = image.functions.get(fn) ?? placing.get(fn)?.off;
+    const placed = image.functions.get(fn) ?? placing.get(fn)?.gva;
     if (placed !== undefined) {
-      out.push(typeof placed === "bigint" ? placed : image.text + BigInt(placed));
+      out.push(placed);
       continue;
     }
     let record: Readonly<Uint8Array>;
@@ -175,17 +178,18 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
       image.text_size,
       record.length,
     );
-    placing.set(fn, { off, record });
+    const gva = image.text + BigInt(off);
+    placing.set(fn, { gva, off, record });
     used = off + record.length;
-    out.push(image.text + BigInt(off));
+    out.push(gva);
   }
   if (placing.size === 0) return out;
   // The loader placed the text in contiguous guest-physical pages of one
   // memslot: the records go there, as an ELF's code sits where it was loaded.
   const text = user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(first)), used - first);
-  for (const [fn, { off, record }] of placing) {
+  for (const [fn, { gva, off, record }] of placing) {
     text.set(record, off - first);
-    image.functions.set(fn, image.text + BigInt(off));
+    image.functions.set(fn, gva);
   }
   image.text_used = used;
   return out;
