@@ -75,6 +75,7 @@ import {
   set_sti_blocking,
   sync_mode,
   tick,
+  tsc_words,
   vmexit,
   write64_slow,
   write_slow,
@@ -988,8 +989,8 @@ export function invlpg(gva: gva_t): void {
 export function rdtsc(): bigint {
   tick();
   const t = read_tsc();
-  reg_set_pair(VCPU_REGS_RAX, 0, Number(t & 0xffffffffn));
-  reg_set_pair(VCPU_REGS_RDX, 0, Number(t >> 32n));
+  reg_set_pair(VCPU_REGS_RAX, 0, tsc_words[0]!);
+  reg_set_pair(VCPU_REGS_RDX, 0, tsc_words[1]!);
   return t;
 }
 

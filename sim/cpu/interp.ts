@@ -60,7 +60,7 @@ import {
   mmio_data,
   raise_translation_fault,
   raise_trap,
-  read_tsc,
+  read_tsc_words,
   reg_get,
   reg_hi,
   reg_lo,
@@ -1917,9 +1917,9 @@ function exec_0f(op: number): void {
       return finish();
     case 0x31: {
       if ((Number(cr_get(4) & 0xffffffffn) & X86_CR4_TSD) && cpl() > 0) gp0();
-      const t = read_tsc();
-      reg_set_pair(RAX, 0, Number(t & 0xffffffffn));
-      reg_set_pair(RDX, 0, Number(t >> 32n));
+      const t = read_tsc_words();
+      reg_set_pair(RAX, 0, t[0]!);
+      reg_set_pair(RDX, 0, t[1]!);
       return finish();
     }
     case 0xa0:
@@ -2245,9 +2245,9 @@ function group7_reg(): void {
     case 0xf9: {
       // RDTSCP: EDX:EAX = TSC, ECX = IA32_TSC_AUX.
       if ((Number(cr_get(4) & 0xffffffffn) & X86_CR4_TSD) && cpl() > 0) gp0();
-      const t = read_tsc();
-      reg_set_pair(RAX, 0, Number(t & 0xffffffffn));
-      reg_set_pair(RDX, 0, Number(t >> 32n));
+      const t = read_tsc_words();
+      reg_set_pair(RAX, 0, t[0]!);
+      reg_set_pair(RDX, 0, t[1]!);
       reg_set_pair(RCX, 0, Number(vmcs_field_get("tsc_aux") & 0xffffffffn));
       return finish();
     }

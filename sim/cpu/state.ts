@@ -51,6 +51,7 @@ import type { MessagePort } from "node:worker_threads";
 import { sim_vmcs, VMCS_SIZE } from "./vmcs.ts";
 import { mmu_configure, mmu_set_ac, tlb_flush } from "./mmu.ts";
 import { offsetof } from "../../include/c/layout.ts";
+import { host_tsc, host_tsc_read } from "./tsc.ts";
 
 /** Instructions between two checks of the kill word, the memory map and pending transfers. */
 export const TICK_INTERVAL = 1024;
@@ -133,8 +134,10 @@ export interface sim_vcpu_state {
   /** Linear base of the stack a frame is pushed on (SS.base outside IA-32e mode). */
   push_base: bigint;
 
-  /** The last host-time reading of `read_tsc`, before the guest's TSC offset. */
-  last_ticks: bigint;
+  /** The last host TSC `read_tsc` returned, before the guest's TSC offset: high word (not wrapped). */
+  last_tsc_hi: number;
+  /** ... and low word. */
+  last_tsc_lo: number;
 }
 
 /**
@@ -177,7 +180,8 @@ function initial_vcpu_state(): sim_vcpu_state {
     frame_addr: 0n,
     frame_width: 8,
     push_base: 0n,
-    last_ticks: 0n,
+    last_tsc_hi: 0,
+    last_tsc_lo: 0,
   };
 }
 
@@ -611,15 +615,42 @@ export function invalidate_mode(): void {
 // ---------------------------------------------------------------------------
 // Other guest state the intrinsics need.
 
-/** TSC: host time at `tsc_khz`, plus the VMCS TSC offset. */
-export function read_tsc(): bigint {
-  const khz = vcpu.u32[O_TSC_KHZ >> 2]! || 1000000;
-  let ticks_now = BigInt(Math.floor((performance.timeOrigin + performance.now()) * khz));
+/** EAX and EDX of the last {@linkcode read_tsc_words}. */
+export const tsc_words: Uint32Array = new Uint32Array(2);
+const tsc_u64 = new BigUint64Array(tsc_words.buffer);
+
+/**
+ * TSC: host time at `tsc_khz`, plus the VMCS TSC offset, into
+ * {@linkcode tsc_words} (no allocation: see `tsc.ts`).
+ */
+export function read_tsc_words(): Uint32Array {
+  host_tsc_read(vcpu.u32[O_TSC_KHZ >> 2]! || 1000000);
+  let hi = host_tsc.hi;
+  let lo = host_tsc.lo;
   // The TSC counts cycles: two reads never return the same value, even when
-  // the host clock (microseconds, and a double past 2^53 ticks) has not moved.
-  if (ticks_now <= vcpu.last_ticks) ticks_now = vcpu.last_ticks + 1n;
-  vcpu.last_ticks = ticks_now;
-  return BigInt.asUintN(64, ticks_now + u64_at(O_TSC_OFFSET));
+  // the host clock (microseconds) has not moved.
+  if (hi < vcpu.last_tsc_hi || (hi === vcpu.last_tsc_hi && lo <= vcpu.last_tsc_lo)) {
+    hi = vcpu.last_tsc_hi;
+    lo = vcpu.last_tsc_lo + 1;
+    if (lo === TWO32) {
+      lo = 0;
+      hi++;
+    }
+  }
+  vcpu.last_tsc_hi = hi;
+  vcpu.last_tsc_lo = lo;
+  const i = O_TSC_OFFSET >> 2;
+  const sum_lo = lo + vcpu.u32[i]!;
+  // Stores into a Uint32Array wrap modulo 2^32, as the 64-bit add does.
+  tsc_words[0] = sum_lo;
+  tsc_words[1] = hi + vcpu.u32[i + 1]! + (sum_lo >= TWO32 ? 1 : 0);
+  return tsc_words;
+}
+
+/** {@linkcode read_tsc_words} as one 64-bit value. */
+export function read_tsc(): bigint {
+  read_tsc_words();
+  return tsc_u64[0]!;
 }
 
 /** Stores `count` for a string I/O exit. */

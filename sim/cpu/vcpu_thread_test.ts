@@ -256,7 +256,8 @@ Deno.test("cpu_release() puts every field of the worker's vcpu state back to its
   vcpu.memmap_generation = 7;
   vcpu.safe_depth = 2;
   vcpu.d_cr2 = 0x1000n;
-  vcpu.last_ticks = 123n;
+  vcpu.last_tsc_hi = 123;
+  vcpu.last_tsc_lo = 456;
   vcpu.images = [{}];
   cpu_release();
   for (const [key, value] of Object.entries(initial)) {

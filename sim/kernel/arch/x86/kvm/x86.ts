@@ -287,6 +287,7 @@ import {
 import { kvm_memmap_free, vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
 import { sim_vmcs, vmcs_alloc, vmcs_reset, type vmcs_view } from "../../../../cpu/vmcs.ts";
 import { vcpu_worker_prewarm } from "../../../../cpu/vcpu_thread.ts";
+import { host_tsc_bigint } from "../../../../cpu/tsc.ts";
 import { offsetof } from "../../../../../include/c/layout.ts";
 import { PAGE_SHIFT } from "../../../mm/mmap.ts";
 import { gfn_to_memslot } from "../../../virt/kvm/kvm_main.ts";
@@ -1727,13 +1728,11 @@ function kvm_vcpu_ioctl_interrupt(vcpu: kvm_vcpu, irq: number): number {
 }
 
 /**
- * The host TSC at the vCPU's frequency. It uses the same clock and formula as
- * the CPU's RDTSC (`sim/cpu/cpu.ts` `read_tsc`), so the guest and the kernel
- * agree on the guest TSC.
+ * The host TSC at the vCPU's frequency: the clock the CPU's RDTSC reads
+ * (`sim/cpu/tsc.ts`), so the guest and the kernel agree on the guest TSC.
  */
 function host_tsc_scaled(vcpu: kvm_vcpu): bigint {
-  const khz = vcpu.arch.vmcs.tsc_khz || 1000000;
-  return BigInt(Math.floor((performance.timeOrigin + performance.now()) * khz));
+  return host_tsc_bigint(vcpu.arch.vmcs.tsc_khz || 1000000);
 }
 
 /** `kvm->arch`'s TSC synchronization state (`kvm_synchronize_tsc()`). */
