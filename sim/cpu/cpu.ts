@@ -23,6 +23,7 @@
  */
 
 export {
+  cr4_lo,
   cr_get,
   cr_store,
   cs_l,

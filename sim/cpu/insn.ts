@@ -38,6 +38,7 @@ import { type tdx_module_args, TDX_MODULE_ARGS_REGS } from "../../include/x86/td
 import {
   atomic_byte,
   call_gva,
+  cr4_lo,
   cr_get,
   cr_store,
   cs_l,
@@ -752,7 +753,7 @@ export function set_cr0(value: bigint): void {
     const v = BigInt.asUintN(64, value);
     const lo = Number(v & 0xffffffffn);
     const pg = (lo & X86_CR0_PG) !== 0;
-    const cr4 = Number(cr_get(4) & 0xffffffffn);
+    const cr4 = cr4_lo();
     if (
       get_cpl() > 0 || v >> 32n !== 0n || (pg && !(lo & X86_CR0_PE)) ||
       ((lo & X86_CR0_NW) && !(lo & X86_CR0_CD)) ||
@@ -813,7 +814,7 @@ export function set_cr4(value: bigint): void {
   for (;;) {
     tick();
     const v = BigInt.asUintN(64, value);
-    const old = Number(cr_get(4) & 0xffffffffn);
+    const old = cr4_lo();
     const lo = Number(v & 0xffffffffn);
     const lma = (Number(efer_get() & 0xffffffffn) & (1 << 10)) !== 0;
     if (

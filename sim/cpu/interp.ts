@@ -44,6 +44,7 @@ import {
   SS,
 } from "./decode.ts";
 import {
+  cr4_lo,
   cr_get,
   cs_l,
   dtable_get,
@@ -1916,7 +1917,7 @@ function exec_0f(op: number): void {
       exit_msr(op === 0x30, d.len);
       return finish();
     case 0x31: {
-      if ((Number(cr_get(4) & 0xffffffffn) & X86_CR4_TSD) && cpl() > 0) gp0();
+      if ((cr4_lo() & X86_CR4_TSD) && cpl() > 0) gp0();
       const t = read_tsc_words();
       reg_set_pair(RAX, 0, t[0]!);
       reg_set_pair(RDX, 0, t[1]!);
@@ -2230,7 +2231,7 @@ function group7_reg(): void {
       exit_simple(EXIT_REASON_TDCALL, d.len);
       return finish();
     case 0xd0: {
-      if (!(Number(cr_get(4) & 0xffffffffn) & X86_CR4_OSXSAVE)) ud();
+      if (!(cr4_lo() & X86_CR4_OSXSAVE)) ud();
       if (reg_lo(RCX) !== 0) gp0();
       const v = xcr0_get();
       reg_set_pair(RAX, 0, Number(v & 0xffffffffn));
@@ -2238,13 +2239,13 @@ function group7_reg(): void {
       return finish();
     }
     case 0xd1:
-      if (!(Number(cr_get(4) & 0xffffffffn) & X86_CR4_OSXSAVE)) ud();
+      if (!(cr4_lo() & X86_CR4_OSXSAVE)) ud();
       exiting();
       exit_simple(EXIT_REASON_XSETBV, d.len);
       return finish();
     case 0xf9: {
       // RDTSCP: EDX:EAX = TSC, ECX = IA32_TSC_AUX.
-      if ((Number(cr_get(4) & 0xffffffffn) & X86_CR4_TSD) && cpl() > 0) gp0();
+      if ((cr4_lo() & X86_CR4_TSD) && cpl() > 0) gp0();
       const t = read_tsc_words();
       reg_set_pair(RAX, 0, t[0]!);
       reg_set_pair(RDX, 0, t[1]!);
@@ -2304,7 +2305,7 @@ function mov_dr(to_dr: boolean): void {
   if (n > 7) ud();
   if (n === 4 || n === 5) {
     // DR4/DR5 alias DR6/DR7 unless CR4.DE.
-    if (Number(cr_get(4) & 0xffffffffn) & X86_CR4_DE) ud();
+    if (cr4_lo() & X86_CR4_DE) ud();
     n += 2;
   }
   if (to_dr) {

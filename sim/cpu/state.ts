@@ -387,6 +387,11 @@ export function cr_get(n: number): bigint {
   return u64_at(n === 0 ? O_CR0 : n === 2 ? O_CR2 : n === 3 ? O_CR3 : n === 4 ? O_CR4 : O_CR8);
 }
 
+/** The low 32 bits of CR4 (every architectural CR4 bit), without a bigint. */
+export function cr4_lo(): number {
+  return vcpu.u32[O_CR4 >> 2]!;
+}
+
 /** Stores a control register without checks (the checks are the caller's). */
 export function cr_store(n: number, v: bigint): void {
   set_u64_at(n === 0 ? O_CR0 : n === 2 ? O_CR2 : n === 3 ? O_CR3 : n === 4 ? O_CR4 : O_CR8, v);
