@@ -25,6 +25,7 @@ import { expandGlob } from "@std/fs";
 import { BACKEND_ENV, backend_names, DEFAULT_BACKEND } from "../include/libc/backend.ts";
 import { expected_host_failure, type known_host_failure } from "../include/known_host_failures.ts";
 import {
+  DEFAULT_JOBS,
   load_times,
   parse_jobs,
   record_times,
@@ -37,15 +38,15 @@ import {
 export const DEFAULT_TIMEOUT_S = 120;
 
 /**
- * Programs run at once by default on the simulator: one per host CPU. Each
- * program is its own process, so they cannot see each other's state; a
- * simulated program is mostly one busy thread at a time (its vCPU workers
- * wait while it runs the kernel, and the other way round). On the `kvm`
- * backend programs run one at a time, as kselftest's runner runs them: real
- * vCPUs share the host's CPUs, and timing tests (TSC, APIC bus clock) count
- * on having them.
+ * Programs run at once by default on the simulator: one per host CPU, plus
+ * one (`schedule.ts`). Each program is its own process, so they cannot see
+ * each other's state; a simulated program is mostly one busy thread at a
+ * time (its vCPU workers wait while it runs the kernel, and the other way
+ * round). On the `kvm` backend programs run one at a time, as kselftest's
+ * runner runs them: real vCPUs share the host's CPUs, and timing tests (TSC,
+ * APIC bus clock) count on having them.
  */
-export const DEFAULT_JOBS: number = Math.max(1, navigator.hardwareConcurrency);
+export { DEFAULT_JOBS };
 
 /**
  * Programs that time the guest against the host's clock within a tight
@@ -83,7 +84,7 @@ const usage = `Usage: deno task selftests [options] [-- program args]
   -t, --test NAME      run only NAME (repeatable)
   -S, --skip NAME      do not run NAME (repeatable)
   -o, --timeout SECS   per-program timeout (default ${DEFAULT_TIMEOUT_S})
-  -j, --jobs N         programs run at once (default ${DEFAULT_JOBS}, the host's CPUs, on
+  -j, --jobs N         programs run at once (default ${DEFAULT_JOBS}, the host's CPUs + 1, on
                        the simulator; 1 on kvm); programs that time the guest
                        against the host clock run alone, after the others
       --backend NAME   ${

@@ -56,8 +56,8 @@ Deno.test("a known host-kernel difference on kvm is an XFAIL; anywhere else a fa
   assertEquals(xfail_of({ ...r, code: null }, "kvm"), undefined);
 });
 
-Deno.test("programs run one per host CPU by default; --jobs must be a count", async () => {
-  assertEquals(DEFAULT_JOBS, Math.max(1, navigator.hardwareConcurrency));
+Deno.test("programs run one per host CPU plus one by default; --jobs must be a count", async () => {
+  assertEquals(DEFAULT_JOBS, Math.max(1, navigator.hardwareConcurrency) + 1);
   for (const bad of ["0", "two", "1.5"]) assertEquals(await main(["-j", bad, "-l"]), 1, bad);
   assertEquals(await main(["-j", "3", "-l", "-t", "cpuid_test"]), 0);
 });

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * The project's test runner: `deno task test`. It type-checks every module
- * once, then runs each test file in its own `deno test` process, as many at
- * once as the host has CPUs, longest first, and merges their JUnit reports
- * into one.
+ * once, then runs each test file in its own `deno test` process, one per
+ * host CPU plus one at a time (`DEFAULT_JOBS`), longest first, and merges
+ * their JUnit reports into one.
  *
  * ```sh
  * deno task test                          # every test file
@@ -33,6 +33,7 @@
 import { parseArgs } from "@std/cli";
 import { RUN_ALONE } from "./run_selftests.ts";
 import {
+  DEFAULT_JOBS,
   load_times,
   parse_jobs,
   record_times,
@@ -41,8 +42,8 @@ import {
   schedule,
 } from "./schedule.ts";
 
-/** Test files run at once by default: one per host CPU. */
-export const DEFAULT_JOBS: number = Math.max(1, navigator.hardwareConcurrency);
+/** Test files run at once by default (`schedule.ts`): one per host CPU, plus one. */
+export { DEFAULT_JOBS };
 
 /** A file that runs longer than this is killed and fails (the longest takes about a minute). */
 export const FILE_TIMEOUT_S = 900;
@@ -53,7 +54,7 @@ const TIMES_URL = new URL("./testdata/test_times.json", import.meta.url);
 const ROOT = new URL("../", import.meta.url);
 
 const usage = `Usage: deno task test [options] [paths...] [-- deno test args]
-  -j, --jobs N           test files run at once (default ${DEFAULT_JOBS}, the host's CPUs)
+  -j, --jobs N           test files run at once (default ${DEFAULT_JOBS}, the host's CPUs + 1)
       --junit-path FILE  write one JUnit report of the whole run
       --no-check         skip the type check of every module
       --record           store each file's wall time in tools/testdata/test_times.json
