@@ -622,6 +622,7 @@ export function invalidate_mode(): void {
 
 /** EAX and EDX of the last {@linkcode read_tsc_words}. */
 export const tsc_words: Uint32Array = new Uint32Array(2);
+// The same 8 bytes as one value: x86 hosts are little-endian, EAX is the low half.
 const tsc_u64 = new BigUint64Array(tsc_words.buffer);
 
 /**
