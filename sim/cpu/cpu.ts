@@ -88,6 +88,7 @@ export {
   set_exit_addresses,
   set_raw_insn,
   tick,
+  tick_n,
   tick_slow,
   vmexit,
 } from "./exits.ts";

@@ -92,6 +92,15 @@ export function tick(): void {
   if (--vcpu.ticks < 0) tick_slow();
 }
 
+/**
+ * Counts `n` instructions at once: the iterations of a string operation done
+ * as one block. The periodic checks then run at most once for them.
+ */
+export function tick_n(n: number): void {
+  vcpu.ticks -= n;
+  if (vcpu.ticks < 0) tick_slow();
+}
+
 /** The periodic checks of {@linkcode tick}. */
 export function tick_slow(): void {
   vcpu.ticks = TICK_INTERVAL;

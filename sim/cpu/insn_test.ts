@@ -4,6 +4,7 @@ import { assert, assertEquals } from "@std/assert";
 import { test_vm } from "./testdata/machine.ts";
 import {
   guest_args,
+  guest_block_ops,
   guest_call,
   guest_cpuid,
   guest_double,
@@ -204,6 +205,48 @@ Deno.test("MMIO: an access without a memslot is an EPT violation with the decode
   skip(v);
   assertEquals(next_report(v), 0x04030201);
   assertEquals(next_report(v), 0x08070605);
+});
+
+Deno.test("memset, write_bytes, read_bytes: page by page through each page's own mapping", () => {
+  const vm = new test_vm();
+  // Three virtually contiguous pages on scattered frames; the range starts
+  // 16 bytes before the end of the first and ends 16 bytes into the third.
+  const frames = [0x300000, 0x305000, 0x302000];
+  frames.forEach((gpa, i) => vm.map(0x700000n + BigInt(i) * 0x1000n, gpa, 3n));
+  const n = 16 + 4096 + 16;
+  const host = (i: number): number => {
+    const at = 0x700ff0 - 0x700000 + i;
+    return new Uint8Array(vm.ram)[frames[at >> 12]! + (at & 0xfff)]!;
+  };
+  using v = vm.vcpu(guest_block_ops, [0x700ff0n, BigInt(n)]);
+  assertEquals(next_report(v), 1);
+  for (let i = 0; i < n; i++) assertEquals(host(i), 0x5a, `memset byte ${i}`);
+  assertEquals(host(-1), 0, "the byte before the range");
+  assertEquals(host(n), 0, "the byte after the range");
+  assertEquals(next_report(v), 2);
+  let sum = 0;
+  for (let i = 0; i < n; i++) {
+    assertEquals(host(i), (i * 7 + 1) & 0xff, `write_bytes byte ${i}`);
+    sum += host(i);
+  }
+  assertEquals(next_report(v), sum, "read_bytes");
+  expect_exit(v, EXIT_REASON_HLT);
+});
+
+Deno.test("a block write that runs into MMIO exits once per byte there", () => {
+  const vm = new test_vm();
+  vm.map(0x710000n, 0x310000, 3n);
+  vm.map(0x711000n, 0xfee00000, 3n); // no memslot: MMIO
+  using v = vm.vcpu(guest_block_ops, [0x710ffen, 4n]);
+  for (const gpa of [0xfee00000n, 0xfee00001n]) {
+    expect_exit(v, EXIT_REASON_EPT_VIOLATION);
+    assertEquals(v.vmcs.guest_physical_address, gpa);
+    assertEquals([v.vmcs.mmio_len, v.vmcs.mmio_is_write], [1, 1]);
+    assertEquals(v.vmcs.mmio_data.toArray()[0], 0x5a);
+    skip(v);
+  }
+  assertEquals(new Uint8Array(vm.ram, 0x310ffe, 2).toString(), "90,90");
+  assertEquals(next_report(v), 1);
 });
 
 Deno.test("a read-only memslot turns writes into EPT violations and serves reads", () => {

@@ -22,6 +22,7 @@ import {
   invlpg,
   jmp,
   kvm_hypercall,
+  memset,
   nop,
   outb,
   outl,
@@ -30,6 +31,7 @@ import {
   rdmsr,
   rdmsr_safe,
   rdtsc,
+  read_bytes,
   readb,
   readl,
   readq,
@@ -37,6 +39,7 @@ import {
   tdcall,
   ud2,
   with_exception_fixup,
+  write_bytes,
   writel,
   writeq,
   wrmsr,
@@ -123,6 +126,20 @@ export function guest_mmio(gva: bigint): void {
   const v = readq(gva + 8n);
   report(Number(v & 0xffffffffn));
   report(Number(v >> 32n));
+  hlt();
+}
+
+/**
+ * The block operations at `gva` over `n` bytes: `memset` with 0x5a, then
+ * `write_bytes` of bytes `i * 7 + 1` over the same range, then reports the
+ * sum of `read_bytes` of it, and halts.
+ */
+export function guest_block_ops(gva: bigint, n: bigint): void {
+  memset(gva, 0x5a, Number(n));
+  report(1);
+  write_bytes(gva, Uint8Array.from({ length: Number(n) }, (_, i) => i * 7 + 1));
+  report(2);
+  report(read_bytes(gva, Number(n)).reduce((a, b) => a + b, 0));
   hlt();
 }
 
