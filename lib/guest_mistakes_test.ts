@@ -13,9 +13,11 @@ import "../sim/use_sim_backend.ts";
 import { assert, assertEquals, assertMatch, assertRejects, assertThrows } from "@std/assert";
 import {
   GUEST_DONE,
+  guest_global,
   type kvm_vcpu,
   kvm_vm_free,
   ref,
+  sync_global_from_guest,
   TEST_ASSERT,
   vcpu_run,
   vcpu_run_async,
@@ -34,6 +36,7 @@ import { set_memmap_flush_timeout, vcpu_threads_alive } from "../sim/cpu/vcpu_th
 import { backend } from "../include/libc/backend.ts";
 import { KVM_EXIT_IO } from "../include/linux/kvm.ts";
 import { outb } from "../include/x86/processor.ts";
+import { u64 } from "../include/c/layout.ts";
 
 // Top-level code with a system call, as `Deno.test({ ignore: !kvm_has_cap(...) })`
 // makes one: it runs again in every vCPU worker that imports this module.
@@ -46,9 +49,16 @@ export function guest_toplevel_report(): void {
   GUEST_DONE();
 }
 
-/** Guest: computes for a while without executing an instruction, then finishes. */
+/** Set by {@linkcode guest_busy_without_instructions} once it runs. */
+const busy_started = guest_global("busy_started", u64);
+
+/**
+ * Guest: says it started (one guest write), then computes for a while
+ * without executing an instruction, then finishes.
+ */
 export function guest_busy_without_instructions(): void {
-  const until = Date.now() + 4000;
+  busy_started.value = 1n;
+  const until = Date.now() + 2000;
   while (Date.now() < until) {
     // No intrinsic, no guest memory access: nothing the CPU can stop at.
   }
@@ -198,10 +208,13 @@ Deno.test("a vCPU that does not take a new memory map in time is stopped; KVM_RU
   set_memmap_flush_timeout(200);
   try {
     const run = vcpu_run_async(vcpu.value);
-    // Let the guest start its loop (a vCPU worker's start, which imports the
-    // test module, takes longer on a loaded machine), then change the
-    // memslots under it.
-    await new Promise((r) => setTimeout(r, 1500));
+    // Once the guest is in its loop (a vCPU worker's start, which imports the
+    // test module, takes longer on a loaded machine), change the memslots
+    // under it: its 2 s loop outlasts the 200 ms the flush may take.
+    for (sync_global_from_guest(vm, busy_started); busy_started.value === 0n;) {
+      await new Promise((r) => setTimeout(r, 10));
+      sync_global_from_guest(vm, busy_started);
+    }
     vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, 1n << 32n, 10, 16, 0);
     const e = await assertRejects(() => run, GuestCodeError);
     assertMatch(e.message, /did not acknowledge a memory map change within 200 ms/);
