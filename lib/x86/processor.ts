@@ -1531,14 +1531,25 @@ export const host_cpu_is_amd_compatible: guest_global<bigint> = guest_global(
   u64,
 );
 
+/** The host's vendor, from the first {@linkcode kvm_selftest_arch_init}. */
+let host_vendor: { intel: boolean; amd: boolean; hygon: boolean } | undefined;
+
 /**
  * C `kvm_selftest_arch_init()`: the host-vendor globals (C runs it as a
  * constructor; here the first VM's creation runs it, since it asks KVM).
  */
 export function kvm_selftest_arch_init(): void {
-  host_cpu_is_intel.value = host_cpu_vendor_string_is("GenuineIntel") ? 1n : 0n;
-  host_cpu_is_amd.value = host_cpu_vendor_string_is("AuthenticAMD") ? 1n : 0n;
-  host_cpu_is_hygon.value = host_cpu_vendor_string_is("HygonGenuine") ? 1n : 0n;
+  // The vendor is asked once per process, as C's constructor does, from the
+  // supported CPUID this process caches; the FEP parameter is read for each
+  // VM (tests turn it on and off between VMs).
+  host_vendor ??= {
+    intel: host_cpu_vendor_string_is("GenuineIntel"),
+    amd: host_cpu_vendor_string_is("AuthenticAMD"),
+    hygon: host_cpu_vendor_string_is("HygonGenuine"),
+  };
+  host_cpu_is_intel.value = host_vendor.intel ? 1n : 0n;
+  host_cpu_is_amd.value = host_vendor.amd ? 1n : 0n;
+  host_cpu_is_hygon.value = host_vendor.hygon ? 1n : 0n;
   host_cpu_is_amd_compatible.value = host_cpu_is_amd.value || host_cpu_is_hygon.value ? 1n : 0n;
   is_forced_emulation_enabled.value = kvm_is_forced_emulation_enabled() ? 1 : 0;
 }
