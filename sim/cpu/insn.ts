@@ -292,70 +292,61 @@ function tlb_bytes(perm: number, n: number): Uint8Array | null {
   return new Uint8Array(dv.buffer, dv.byteOffset + tlb.off[i]! + (A_LO & 0xfff), n);
 }
 
-/** Fills `n` bytes of guest memory at `dst` with byte `c` (`rep stosb`). */
-export function memset(dst: gva_t, c: number, n: number): void {
+/**
+ * A block access of `n` bytes at `gva`, a page at a time: `one(at, k)`
+ * accesses byte `k` at `at` as the byte loop would; once the first byte of a
+ * page is done and the TLB maps the page with `perm`, `rest(host, k)` does
+ * the page's other bytes on `host`, the page's bytes from byte `k` on.
+ */
+function by_page(
+  gva: gva_t,
+  n: number,
+  perm: number,
+  one: (at: gva_t, k: number) => void,
+  rest: (host: Uint8Array, k: number) => void,
+): void {
   for (let done = 0; done < n;) {
-    const at = add(dst, done);
+    const at = add(gva, done);
     const len = page_chunk(at, n - done);
-    writeb(c, at);
+    one(at, done);
     let i = 1;
     if (len > 1) {
       tick_n(len - 1);
       addr(at);
-      const b = tlb_bytes(TLB_P_W, len);
-      if (b) {
-        b.fill(c, 1);
+      const host = tlb_bytes(perm, len);
+      if (host) {
+        rest(host, done);
         i = len;
       }
     }
-    for (; i < len; i++) writeb(c, add(at, i));
+    for (; i < len; i++) one(add(at, i), done + i);
     done += len;
   }
+}
+
+/** Fills `n` bytes of guest memory at `dst` with byte `c` (`rep stosb`). */
+export function memset(dst: gva_t, c: number, n: number): void {
+  by_page(dst, n, TLB_P_W, (at) => writeb(c, at), (host) => host.fill(c, 1));
 }
 
 /** Reads `n` bytes of guest memory into a new JavaScript array. */
 export function read_bytes(gva: gva_t, n: number): Uint8Array {
   const out = new Uint8Array(n);
-  for (let done = 0; done < n;) {
-    const at = add(gva, done);
-    const len = page_chunk(at, n - done);
-    out[done] = readb(at);
-    let i = 1;
-    if (len > 1) {
-      tick_n(len - 1);
-      addr(at);
-      const b = tlb_bytes(TLB_P_R, len);
-      if (b) {
-        out.set(b.subarray(1), done + 1);
-        i = len;
-      }
-    }
-    for (; i < len; i++) out[done + i] = readb(add(at, i));
-    done += len;
-  }
+  by_page(gva, n, TLB_P_R, (at, k) => {
+    out[k] = readb(at);
+  }, (host, k) => out.set(host.subarray(1), k + 1));
   return out;
 }
 
 /** Writes `bytes` to guest memory at `gva`. */
 export function write_bytes(gva: gva_t, bytes: Uint8Array): void {
-  const n = bytes.length;
-  for (let done = 0; done < n;) {
-    const at = add(gva, done);
-    const len = page_chunk(at, n - done);
-    writeb(bytes[done]!, at);
-    let i = 1;
-    if (len > 1) {
-      tick_n(len - 1);
-      addr(at);
-      const b = tlb_bytes(TLB_P_W, len);
-      if (b) {
-        b.set(bytes.subarray(done + 1, done + len), 1);
-        i = len;
-      }
-    }
-    for (; i < len; i++) writeb(bytes[done + i]!, add(at, i));
-    done += len;
-  }
+  by_page(
+    gva,
+    bytes.length,
+    TLB_P_W,
+    (at, k) => writeb(bytes[k]!, at),
+    (host, k) => host.set(bytes.subarray(k + 1, k + host.length), 1),
+  );
 }
 
 // ---------------------------------------------------------------------------
