@@ -9,7 +9,14 @@ import { agreement, check, format_report, unexplained_groups } from "./diff/chec
 import { compare, member_at } from "./diff/compare.ts";
 import { generate } from "./diff/generator.ts";
 import { Prng } from "./diff/prng.ts";
-import { type CallRecord, MMAP_HINT_BASE, MMAP_HINT_STRIDE, replay } from "./diff/replay.ts";
+import {
+  type CallRecord,
+  MMAP_HINT_BASE,
+  MMAP_HINT_LANE,
+  MMAP_HINT_LANES,
+  MMAP_HINT_STRIDE,
+  replay,
+} from "./diff/replay.ts";
 import { type Call, format_sequence } from "./diff/sequence.ts";
 import { shrink } from "./diff/shrink.ts";
 
@@ -260,6 +267,18 @@ Deno.test("diff: replay asks both kernels for the same mmap address, derived fro
   const anon = { op: "mmap", len: 0x200000n, prot: 3, flags: 0x22, fd: -1n, off: 0n } as const;
   await replay(fake, [{ id: 0, ...anon }, { id: 7, ...anon }]);
   assertEquals(hints, [MMAP_HINT_BASE, MMAP_HINT_BASE + 7n * MMAP_HINT_STRIDE]);
+  // Replays that run at once in one process (the checker's worker threads)
+  // ask in lanes of their own: the same call id never asks for the same place.
+  hints.length = 0;
+  await replay(fake, [{ id: 7, ...anon }], 1);
+  await replay(fake, [{ id: 7, ...anon }], MMAP_HINT_LANES + 1);
+  assertEquals(hints, [
+    MMAP_HINT_BASE + MMAP_HINT_LANE + 7n * MMAP_HINT_STRIDE,
+    MMAP_HINT_BASE + MMAP_HINT_LANE + 7n * MMAP_HINT_STRIDE,
+  ]);
+  // Every lane's range, plus a 64 GiB memslot over its last mapping, is user space.
+  const top = MMAP_HINT_BASE + BigInt(MMAP_HINT_LANES) * MMAP_HINT_LANE + (64n << 30n);
+  assert(top < 0x8000_0000_0000n, `lanes end at ${top.toString(16)}`);
   // On the simulator the mapping lands there, as it does on an x86-64 host where
   // that range is free: a 64 GiB memslot from it passes access_ok() on both.
   const sim = await load_backend("sim");

@@ -199,15 +199,16 @@ export function gen_options(seed: number, p: RunProbe): GenOptions {
   };
 }
 
-/** Replays `calls` on both backends and compares. */
+/** Replays `calls` on both backends (in mmap lane `lane`, see `replay.ts`) and compares. */
 export async function diff_calls(
   a: Backend,
   b: Backend,
   calls: readonly Call[],
   feature_caps: readonly number[] = [],
+  lane = 0,
 ) {
-  const ra = await replay(a, calls);
-  const rb = await replay(b, calls);
+  const ra = await replay(a, calls, lane);
+  const rb = await replay(b, calls, lane);
   return compare(calls, ra, rb, new Set(feature_caps));
 }
 
@@ -223,6 +224,8 @@ export interface SliceOptions {
   probe: RunProbe;
   /** Called after each sequence with the number done. */
   progress?: ((done: number) => void) | undefined;
+  /** The mmap lane of this slice's replays: one per slice that runs at once (default 0). */
+  lane?: number;
 }
 
 /** A run's counts and groups before shrinking: what a slice (or a worker) hands back. */
@@ -242,7 +245,7 @@ export async function run_slice(a: Backend, b: Backend, o: SliceOptions): Promis
   };
   for (let i = o.first; i < o.first + o.count; i++) {
     const seq = generate(gen, i);
-    const c = await diff_calls(a, b, seq.calls, o.probe.offer.feature_caps);
+    const c = await diff_calls(a, b, seq.calls, o.probe.offer.feature_caps, o.lane ?? 0);
     r.sequences++;
     r.compared += c.compared;
     r.agreed += c.agreed;
@@ -355,6 +358,7 @@ export async function check(o: CheckOptions): Promise<CheckReport> {
         first: f,
         count: n,
         probe: p,
+        lane: j,
         progress: (d) => {
           done[j] = d;
           o.progress?.(done.reduce((x, y) => x + y, 0));

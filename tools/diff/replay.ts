@@ -64,7 +64,8 @@ export const UNMAPPED_ADDR = 0x1000n;
 export const KERNEL_ADDR = 0xffff_8880_0000_0000n;
 /**
  * Where a sequence's mmaps are placed (a hint, never `MAP_FIXED`): call `id`
- * asks for `MMAP_HINT_BASE + id * MMAP_HINT_STRIDE` on both kernels. With the
+ * of a replay in lane `lane` asks for `MMAP_HINT_BASE + lane *
+ * MMAP_HINT_LANE + id * MMAP_HINT_STRIDE` on both kernels. With the
  * host's ASLR choosing instead, `access_ok(userspace_addr, memory_size)` of a
  * memslot far larger than its mapping (64 GiB over 2 MiB) failed with
  * -EINVAL on the host when the mapping happened to land within 64 GiB of the
@@ -74,6 +75,16 @@ export const KERNEL_ADDR = 0xffff_8880_0000_0000n;
 export const MMAP_HINT_BASE = 0x2000_0000_0000n;
 /** Room per call: more than the largest mapping a sequence makes (2 MiB). */
 export const MMAP_HINT_STRIDE = 0x40_0000n;
+/**
+ * Room per lane: replays that run at once in one process (the checker's
+ * worker threads) share its address space, so each asks in its own range.
+ * With one range for all, a worker's mapping could sit where the other's
+ * next mmap asked to go; the host then placed that one near the top of user
+ * space, and a 64 GiB memslot over it failed `access_ok` there only.
+ */
+export const MMAP_HINT_LANE = 0x100_0000_0000n;
+/** Lanes before the hints wrap (64 TiB of ranges, below the 47-bit user space's top). */
+export const MMAP_HINT_LANES = 64;
 /** How long a KVM_RUN may take before it is recorded as `"timeout"`. */
 export const RUN_TIMEOUT_MS = 5000;
 
@@ -146,8 +157,12 @@ export function set_members(
 }
 
 /** Replays `calls` on `b`; every fd and mapping it made is released before it returns. */
-export async function replay(b: Backend, calls: readonly Call[]): Promise<CallRecord[]> {
-  const r = new Replayer(b);
+export async function replay(
+  b: Backend,
+  calls: readonly Call[],
+  lane = 0,
+): Promise<CallRecord[]> {
+  const r = new Replayer(b, lane);
   try {
     const out: CallRecord[] = [];
     for (const c of calls) {
@@ -179,8 +194,12 @@ class Replayer {
   /** Buffers passed to the kernel: kept alive until the replay ends (addresses must stay valid). */
   readonly #keep: ArrayBuffer[] = [];
 
-  constructor(b: Backend) {
+  /** The first mmap hint of this replay's lane. */
+  readonly #hint_base: bigint;
+
+  constructor(b: Backend, lane: number) {
     this.#b = b;
+    this.#hint_base = MMAP_HINT_BASE + BigInt(lane % MMAP_HINT_LANES) * MMAP_HINT_LANE;
   }
 
   release(): void {
@@ -287,7 +306,7 @@ class Replayer {
         if (c.flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) throw new Error("MAP_FIXED refused");
         const fd = c.fd === -1n ? -1 : fdOf(c.fd);
         if (fd === undefined) return done(-EBADF);
-        const hint = MMAP_HINT_BASE + BigInt(c.id) * MMAP_HINT_STRIDE;
+        const hint = this.#hint_base + BigInt(c.id) * MMAP_HINT_STRIDE;
         const r = b.mmap(hint, c.len, c.prot, c.flags, fd, c.off);
         this.#results.set(c.id, r);
         if (r < 0n) return { ret: String(r), out: {} };
