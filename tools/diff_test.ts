@@ -118,6 +118,37 @@ Deno.test("diff: differences through a handle of a disagreeing call are cascades
   assertEquals(c.diffs.map((d) => [d.pos, d.cascade]), [[2, false], [3, true]]);
 });
 
+Deno.test("diff: after one memslot ioctl of a VM disagreed, the next ones' results are cascades", () => {
+  const slot = (id: number, vm: number, gpa: bigint, size: bigint): Call => ({
+    id,
+    op: "ioctl",
+    fd: { fd: vm },
+    req: kvm.KVM_SET_USER_MEMORY_REGION,
+    arg: {
+      struct: "kvm_userspace_memory_region",
+      set: { slot: 1n, guest_phys_addr: gpa, memory_size: size },
+    },
+  });
+  const calls: Call[] = [
+    { id: 0, op: "open", path: "/dev/kvm" },
+    { id: 1, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CREATE_VM, arg: 0n },
+    { id: 2, op: "ioctl", fd: { fd: 0 }, req: kvm.KVM_CREATE_VM, arg: 0n },
+    // Taken by one kernel only: the two VMs' memslots differ from here on.
+    slot(3, 1, 0x200000n, 1n << 36n),
+    // Overlaps the slot one side has: -EEXIST there only. A consequence.
+    slot(4, 1, 0x2e00000n, 0x1000n),
+    // Another VM's memslots did not diverge: a difference of its own.
+    slot(5, 2, 0x2e00000n, 0x1000n),
+  ];
+  const fd = rec("fd");
+  const c = compare(
+    calls,
+    [fd, fd, fd, rec("-22"), rec("0"), rec("0")],
+    [fd, fd, fd, rec("0"), rec("-17"), rec("-17")],
+  );
+  assertEquals(c.diffs.map((d) => [d.pos, d.cascade]), [[3, false], [4, true], [5, false]]);
+});
+
 Deno.test("diff: state read back after an earlier difference is a consequence, not a group", () => {
   const sregs = (cr4: bigint, tr_type = 0xb) => {
     const v = kvm.kvm_sregs.alloc();

@@ -406,6 +406,10 @@ export function compare(
   // Handles (by the call that made them) whose object's state already
   // differed: what a later register read finds there is that difference again.
   const diverged = new Set<string>();
+  // VM handles whose memslot set already differs (a memslot ioctl one kernel
+  // took and the other refused): a later memslot ioctl's overlap checks see
+  // that difference again (-EEXIST on one side only).
+  const slots_diverged = new Set<string>();
   calls.forEach((c, pos) => {
     const ra = a[pos]!;
     const rb = b[pos]!;
@@ -419,7 +423,12 @@ export function compare(
     const eb = ret_of(c, rb, feature_caps);
     // mem-attributes: the reference kernel has no such ioctl; nothing to compare against.
     const noAttrs = c.op === "ioctl" && c.req === kvm.KVM_SET_MEMORY_ATTRIBUTES && ea === "-ENOTTY";
-    if (ea !== eb && !noAttrs) push({ field: "ret", a: ea, b: eb, key: ret_key(c, kind, ea, eb) });
+    const memslot = is_memslot_set(c);
+    if (ea !== eb && !noAttrs) {
+      const slots_differ = memslot && target !== undefined && slots_diverged.has(target);
+      push({ field: "ret", a: ea, b: eb, key: ret_key(c, kind, ea, eb) }, slots_differ);
+      if (memslot && target !== undefined) slots_diverged.add(target);
+    }
     if (c.op === "caps") {
       for (const [name, x] of Object.entries(ra.out)) {
         const y = rb.out[name];
@@ -517,6 +526,12 @@ export function compare(
     }
   });
   return res;
+}
+
+/** KVM_SET_USER_MEMORY_REGION(2): its result depends on the VM's memslots so far. */
+function is_memslot_set(c: Call): boolean {
+  return c.op === "ioctl" &&
+    (c.req === kvm.KVM_SET_USER_MEMORY_REGION || c.req === kvm.KVM_SET_USER_MEMORY_REGION2);
 }
 
 /** KVM_GET_MSRS: its output is the values read. */
