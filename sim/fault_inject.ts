@@ -23,10 +23,13 @@
  *   no free key: -ENOSPC), or `alloc:<site>` (a kernel allocation fails:
  *   -ENOMEM) with `<site>` one of `kvm` (KVM_CREATE_VM), `vcpu`
  *   (KVM_CREATE_VCPU), `memslot` (KVM_SET_USER_MEMORY_REGION*), `gmem`
- *   (KVM_CREATE_GUEST_MEMFD), `tdr` (KVM_TDX_INIT_VM's TDR page);
+ *   (KVM_CREATE_GUEST_MEMFD), `tdr` (KVM_TDX_INIT_VM's TDR page), or
+ *   `stall:exit` (the host thread is held up between handling a VM exit
+ *   and the next entry, as a preempted vCPU thread or a garbage-collection
+ *   pause holds it: nothing fails, time passes);
  * - `<status>` for a SEAMCALL: `busy` (TDX_OPERAND_BUSY), `interrupted`
  *   (TDX_INTERRUPTED_RESUMABLE), `entropy` (TDX_RND_NO_ENTROPY), or a number
- *   (`0x...`); default `busy`;
+ *   (`0x...`); default `busy`; for `stall:exit`, milliseconds (default 10);
  * - `@<nth>`: the first call that fails, counting from 1 (default 1);
  * - `*<times>`: how many calls in a row fail from there (default 1), `*inf`
  *   for all.
@@ -57,6 +60,9 @@ export const FAULT_STATUS: Readonly<Record<string, bigint>> = {
   entropy: TDX_RND_NO_ENTROPY,
 };
 
+/** Milliseconds of a `stall:exit` rule without `=<ms>`. */
+export const DEFAULT_STALL_MS = 10;
+
 interface fault_rule {
   point: string;
   status: bigint;
@@ -81,11 +87,16 @@ function parse(spec: string): fault_rule[] {
     const m = /^([A-Za-z0-9_.:]+)(?:=([A-Za-z0-9x]+))?(?:@(\d+))?(?:\*(\d+|inf))?$/.exec(part);
     if (!m) throw new FaultInjectError(`Bad fault injection rule '${part}'`);
     const point = m[1]!;
-    if (!/^(TDH\.[A-Z.]+|hkid|alloc:(kvm|vcpu|memslot|gmem|tdr))$/.test(point)) {
+    if (!/^(TDH\.[A-Z.]+|hkid|alloc:(kvm|vcpu|memslot|gmem|tdr)|stall:exit)$/.test(point)) {
       throw new FaultInjectError(`Unknown fault injection point '${point}'`);
     }
     let status = TDX_OPERAND_BUSY;
-    if (m[2] !== undefined) {
+    if (point === "stall:exit") {
+      if (m[2] !== undefined && !/^\d+$/.test(m[2])) {
+        throw new FaultInjectError(`'${m[2]}' in '${part}': a stall is a number of milliseconds`);
+      }
+      status = BigInt(m[2] ?? DEFAULT_STALL_MS);
+    } else if (m[2] !== undefined) {
       const named = FAULT_STATUS[m[2]];
       if (named !== undefined) status = named;
       else if (/^(0x[0-9a-fA-F]+|\d+)$/.test(m[2])) status = BigInt(m[2]);
@@ -161,4 +172,13 @@ export function hkid_alloc_fails(): boolean {
  */
 export function alloc_fails(site: string): boolean {
   return hit(`alloc:${site}`) !== null;
+}
+
+/**
+ * How long the host thread stalls before this VM entry (`stall:exit`), in
+ * milliseconds; 0 for none.
+ */
+export function exit_stall_ms(): number {
+  const r = hit("stall:exit");
+  return r ? Number(r.status) : 0;
 }

@@ -46,6 +46,8 @@ import {
 } from "./kernel/testdata/raw_td.ts";
 import { user_memory } from "../include/libc/syscall.ts";
 import {
+  DEFAULT_STALL_MS,
+  exit_stall_ms,
   fault_inject,
   fault_inject_fired,
   FaultInjectError,
@@ -95,6 +97,22 @@ Deno.test("fault injection specs: points, statuses, nth and times; bad specs are
     close(vm);
   });
   close(kvm);
+});
+
+Deno.test("stall:exit holds entries up for its milliseconds, at the entries its rule names", () => {
+  for (const bad of ["stall:exit=busy", "stall:exit=0x10", "stall:entry"]) {
+    assertThrows(() => fault_inject(bad), FaultInjectError);
+  }
+  with_faults("stall:exit@2*2", () => {
+    assertEquals([exit_stall_ms(), exit_stall_ms(), exit_stall_ms(), exit_stall_ms()], [
+      0,
+      DEFAULT_STALL_MS,
+      DEFAULT_STALL_MS,
+      0,
+    ]);
+  });
+  with_faults("stall:exit=25*inf", () => assertEquals(exit_stall_ms(), 25));
+  assertEquals(exit_stall_ms(), 0);
 });
 
 Deno.test("kernel allocation failures are ENOMEM at KVM's allocation points", () => {

@@ -267,6 +267,16 @@ export const s64: Scalar<bigint> = scalar(
   (d, o, v) => d.setBigInt64(o, BigInt.asIntN(64, v), true),
 );
 
+/** `double`, as a type: the type of {@linkcode f64}. */
+export type f64 = Scalar<number>;
+/** `double` (IEEE 754 binary64; 8-byte aligned on x86-64) */
+export const f64: Scalar<number> = scalar(
+  "double",
+  8,
+  (d, o) => d.getFloat64(o, true),
+  (d, o, v) => d.setFloat64(o, v, true),
+);
+
 /** `T name[length]`: a fixed array of `length` elements. */
 export function array<E extends CType>(elem: E, length: number): ArrayType<E> {
   noFlexibleElement(elem);
@@ -480,38 +490,51 @@ function makeRecord<F extends Fields>(
     ? last.type
     : (last.type as RecordType).flexTail;
 
-  const proto = {};
   const accessible = named(members);
   const seen = new Set<string>();
   for (const m of accessible) {
     if (seen.has(m.name)) throw new TypeError(`Duplicate member '${m.name}' in ${kind} ${name}`);
     seen.add(m.name);
   }
-  for (const m of accessible) {
-    const off = m.offset;
-    const t = m.type;
-    if (t.kind === "scalar") {
-      Object.defineProperty(proto, m.name, {
-        get(this: ViewImpl) {
-          return t.get(this.$dv, this.$offset + off);
-        },
-        set(this: ViewImpl, v: number | bigint) {
-          t.set(this.$dv, this.$offset + off, v);
-        },
-        enumerable: true,
-      });
-    } else {
-      Object.defineProperty(proto, m.name, {
-        get(this: ViewImpl) {
-          return read(t, this.$buffer, this.$offset + off);
-        },
-        set(this: ViewImpl, v: unknown) {
-          assignMember(this as unknown as Record<string, unknown>, m, v);
-        },
-        enumerable: true,
-      });
+  // The view prototype (one accessor pair per member) is built at the first
+  // view: a process declares hundreds of kernel structs and views a few.
+  let proto: object | undefined;
+  const view_proto = (): object => {
+    const p = {};
+    for (const m of accessible) {
+      const off = m.offset;
+      const t = m.type;
+      if (t.kind === "scalar") {
+        Object.defineProperty(p, m.name, {
+          get(this: ViewImpl) {
+            return t.get(this.$dv, this.$offset + off);
+          },
+          set(this: ViewImpl, v: number | bigint) {
+            t.set(this.$dv, this.$offset + off, v);
+          },
+          enumerable: true,
+        });
+      } else {
+        Object.defineProperty(p, m.name, {
+          get(this: ViewImpl) {
+            return read(t, this.$buffer, this.$offset + off);
+          },
+          set(this: ViewImpl, v: unknown) {
+            assignMember(this as unknown as Record<string, unknown>, m, v);
+          },
+          enumerable: true,
+        });
+      }
     }
-  }
+    Object.defineProperty(p, "$type", { value: type });
+    Object.defineProperty(p, "$bytes", {
+      get(this: ViewImpl) {
+        const end = flexTail ? this.$buffer.byteLength : this.$offset + size;
+        return new Uint8Array(this.$buffer, this.$offset, end - this.$offset);
+      },
+    });
+    return p;
+  };
 
   const type: RecordType<F> = {
     kind,
@@ -529,7 +552,7 @@ function makeRecord<F extends Fields>(
           `Cannot view ${kind} ${name} (${size} bytes) at offset ${off} of a ${buf.byteLength}-byte buffer`,
         );
       }
-      const v = Object.create(proto) as ViewImpl;
+      const v = Object.create(proto ??= view_proto()) as ViewImpl;
       v.$buffer = buf;
       v.$offset = off;
       v.$dv = dataViewOf(buf);
@@ -542,13 +565,6 @@ function makeRecord<F extends Fields>(
       return this.view(buf, 0);
     },
   };
-  Object.defineProperty(proto, "$type", { value: type });
-  Object.defineProperty(proto, "$bytes", {
-    get(this: ViewImpl) {
-      const end = flexTail ? this.$buffer.byteLength : this.$offset + size;
-      return new Uint8Array(this.$buffer, this.$offset, end - this.$offset);
-    },
-  });
   return Object.freeze(type);
 }
 

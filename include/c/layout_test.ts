@@ -2,6 +2,7 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import {
   array,
+  f64,
   flex,
   member_size,
   offsetof,
@@ -20,6 +21,16 @@ Deno.test("struct members follow natural alignment and the struct pads to its al
   assertEquals(t.members.map((m) => m.offset), [0, 4, 8, 16, 24]);
   assertEquals(sizeof(t), 32);
   assertEquals(t.align, 8);
+});
+
+Deno.test("a double is 8 bytes, 8-aligned, read and written as IEEE binary64", () => {
+  const t = struct("t", { a: u32, d: f64 });
+  assertEquals(offsetof(t, "d"), 8);
+  assertEquals(sizeof(t), 16);
+  const v = t.alloc();
+  v.d = 1796666547434.2295;
+  assertEquals(new DataView(v.$buffer).getFloat64(8, true), 1796666547434.2295);
+  assertEquals(v.d, 1796666547434.2295);
 });
 
 Deno.test("a __packed struct puts members back to back with alignment 1", () => {

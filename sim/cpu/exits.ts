@@ -36,6 +36,9 @@ import {
   C_KILL,
   C_RUN_STATE,
   KILL,
+  O_APIC_SYNC,
+  O_APIC_SYNC_DEST,
+  O_APIC_SYNC_MS,
   O_ENTRY_EC,
   O_ENTRY_INTR_INFO,
   O_EXIT_LEN,
@@ -47,6 +50,10 @@ import {
   O_MMIO_DATA,
   O_MMIO_IS_WRITE,
   O_MMIO_LEN,
+  O_TMCCT_PERIOD,
+  O_TMCCT_TARGET,
+  O_TMCCT_TICK,
+  reg_set_pair,
   RESUME_COMPLETE,
   RESUME_RETRY,
   rflags,
@@ -73,12 +80,21 @@ import {
   INTR_INFO_DELIVER_CODE_MASK,
   INTR_INFO_VALID_MASK,
   INTR_TYPE_HARD_EXCEPTION,
+  VCPU_REGS_RAX,
+  VCPU_REGS_RDX,
   VCPU_STATE_EXIT,
   VCPU_STATE_RUN,
   X86_EFLAGS_IF,
 } from "./vmx.ts";
 import { deliver, raise_ve } from "./events.ts";
-import { VMCS_IRQ_WINDOW_INTR, VMCS_IRQ_WINDOW_NMI } from "./vmcs.ts";
+import {
+  VMCS_APIC_SYNC_DEST_EDX_EAX,
+  VMCS_APIC_SYNC_STAMPED,
+  VMCS_APIC_SYNC_TIMER_START,
+  VMCS_APIC_SYNC_TMCCT,
+  VMCS_IRQ_WINDOW_INTR,
+  VMCS_IRQ_WINDOW_NMI,
+} from "./vmcs.ts";
 import { e_gpa, e_private, e_qual, e_td_mmio, mem, tlb_flush } from "./mmu.ts";
 import { receiveMessageOnPort } from "node:worker_threads";
 import type { vcpu_memmap_message } from "./vcpu_thread.ts";
@@ -185,12 +201,44 @@ export function wait_for_run(): void {
     if (cur === VCPU_STATE_RUN) break;
     Atomics.wait(vcpu.ctl, C_RUN_STATE, cur, 50);
   }
+  if (vcpu.u32[O_APIC_SYNC >> 2] !== 0) apic_sync_at_resume();
   if (Atomics.load(vcpu.ctl, C_GEN) !== vcpu.memmap_generation) sync_memmap();
   sync_mode();
   const windows = Atomics.load(vcpu.ctl, C_IRQ_WINDOW);
   vcpu.irq_window = (windows & VMCS_IRQ_WINDOW_INTR) !== 0;
   vcpu.nmi_window = (windows & VMCS_IRQ_WINDOW_NMI) !== 0;
   if (windows || Atomics.load(vcpu.ctl, C_KICK) !== 0) vcpu.ticks = 0;
+}
+
+/**
+ * Finishes the APIC timer access of the last exit now, as the guest
+ * resumes and its instruction retires (`vmcs.ts`, `apic_sync`): stamps the
+ * time for a timer the kernel started, and computes a TMCCT read's count
+ * with `apic_get_tmcct()`'s formula (the remaining time, modulo the
+ * period, in counts of bus cycle times divider).
+ */
+function apic_sync_at_resume(): void {
+  const dv = vcpu.dv;
+  const flags = vcpu.u32[O_APIC_SYNC >> 2]!;
+  const now = performance.timeOrigin + performance.now();
+  if (flags & VMCS_APIC_SYNC_TMCCT) {
+    const remaining = Math.max(0, dv.getFloat64(O_TMCCT_TARGET, true) - now);
+    const ms = remaining % dv.getFloat64(O_TMCCT_PERIOD, true);
+    const count = Math.floor(ms / dv.getFloat64(O_TMCCT_TICK, true)) >>> 0;
+    if (vcpu.u32[O_APIC_SYNC_DEST >> 2] === VMCS_APIC_SYNC_DEST_EDX_EAX) {
+      reg_set_pair(VCPU_REGS_RAX, 0, count);
+      reg_set_pair(VCPU_REGS_RDX, 0, 0);
+    } else {
+      dv.setUint32(O_MMIO_DATA, count, true);
+      dv.setUint32(O_MMIO_DATA + 4, 0, true);
+    }
+  }
+  if (flags & VMCS_APIC_SYNC_TIMER_START) {
+    dv.setFloat64(O_APIC_SYNC_MS, now, true);
+    vcpu.u32[O_APIC_SYNC >> 2] = VMCS_APIC_SYNC_STAMPED;
+  } else {
+    vcpu.u32[O_APIC_SYNC >> 2] = 0;
+  }
 }
 
 /** Hands the vCPU to the host: run state EXIT, and a wake-up for its waiter. */

@@ -280,6 +280,13 @@ const O_TSC_KHZ = o("tsc_khz");
 const O_TD = o("td_guest");
 const O_FEP = o("force_emulation_prefix");
 const O_FIX_HC = o("fix_hypercall_insn");
+/** The APIC timer access the CPU finishes at resume (`vmcs.ts`, `apic_sync`). */
+export const O_APIC_SYNC = o("apic_sync");
+export const O_APIC_SYNC_DEST = o("apic_sync_dest");
+export const O_APIC_SYNC_MS = o("apic_sync_ms");
+export const O_TMCCT_TARGET = o("apic_tmcct_target_ms");
+export const O_TMCCT_PERIOD = o("apic_tmcct_period_ms");
+export const O_TMCCT_TICK = o("apic_tmcct_tick_ms");
 const O_SHARED_MASK = o("shared_gpa_mask");
 /** The #VE information area of a TD vCPU (`raise_ve`). */
 export const O_VE = o("ve_info");

@@ -60,6 +60,7 @@
 import {
   array,
   type ArrayType,
+  f64,
   offsetof,
   type RecordType,
   s32,
@@ -188,6 +189,12 @@ export type sim_vmcs_fields = {
   td_guest: u32;
   force_emulation_prefix: u32;
   fix_hypercall_insn: u32;
+  apic_sync: u32;
+  apic_sync_dest: u32;
+  apic_sync_ms: f64;
+  apic_tmcct_target_ms: f64;
+  apic_tmcct_period_ms: f64;
+  apic_tmcct_tick_ms: f64;
   shared_gpa_mask: u64;
   ve_info: typeof sim_vmcs_ve_info;
   io_data: ArrayType<u8>;
@@ -250,6 +257,20 @@ export type sim_vmcs_fields = {
  * - `fix_hypercall_insn`: `KVM_X86_QUIRK_FIX_HYPERCALL_INSN` is in effect:
  *   VMMCALL (AMD's hypercall) is rewritten to VMCALL in guest memory and
  *   re-executed; without it VMMCALL is #UD.
+ * - `apic_sync` ({@linkcode VMCS_APIC_SYNC_TIMER_START},
+ *   {@linkcode VMCS_APIC_SYNC_TMCCT}, {@linkcode VMCS_APIC_SYNC_STAMPED}):
+ *   the exiting instruction was an APIC timer access the kernel emulated
+ *   (a TMICT write, a TMCCT read), and the CPU finishes it when the guest
+ *   resumes, the instant the instruction retires: it stamps that time
+ *   (epoch milliseconds, the clock every thread shares) into `apic_sync_ms`
+ *   for a timer the kernel started, and computes a TMCCT count from
+ *   `apic_tmcct_target_ms`, `apic_tmcct_period_ms` and
+ *   `apic_tmcct_tick_ms`, stored where `apic_sync_dest` says
+ *   ({@linkcode VMCS_APIC_SYNC_DEST_MMIO}: `mmio_data`;
+ *   {@linkcode VMCS_APIC_SYNC_DEST_EDX_EAX}: RDMSR's registers). On
+ *   hardware the exit takes microseconds; here the host's garbage collector
+ *   or scheduler may stretch it to milliseconds, which a guest timing the
+ *   APIC timer against the TSC would see (`docs/fidelity.md`).
  */
 export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   run_state: s32,
@@ -318,6 +339,12 @@ export const sim_vmcs: RecordType<sim_vmcs_fields> = struct("sim_vmcs", {
   td_guest: u32,
   force_emulation_prefix: u32,
   fix_hypercall_insn: u32,
+  apic_sync: u32,
+  apic_sync_dest: u32,
+  apic_sync_ms: f64,
+  apic_tmcct_target_ms: f64,
+  apic_tmcct_period_ms: f64,
+  apic_tmcct_tick_ms: f64,
   shared_gpa_mask: u64,
   ve_info: sim_vmcs_ve_info,
   io_data: array(u8, VMCS_IO_DATA_SIZE),
@@ -356,6 +383,17 @@ export const VMCS_IRQ_WINDOW_INTR = 1;
  * without blocking by NMI, STI or MOV SS.
  */
 export const VMCS_IRQ_WINDOW_NMI = 2;
+
+/** `apic_sync` bit: the kernel started the APIC timer at `apic_sync_ms`; the CPU stamps the resume time there. */
+export const VMCS_APIC_SYNC_TIMER_START = 1;
+/** `apic_sync` bit: the instruction read TMCCT; the CPU computes the count at resume. */
+export const VMCS_APIC_SYNC_TMCCT = 2;
+/** `apic_sync` bit: the CPU stamped `apic_sync_ms` with the resume time. */
+export const VMCS_APIC_SYNC_STAMPED = 4;
+/** `apic_sync_dest`: the TMCCT count completes an MMIO read (`mmio_data`, 4 bytes). */
+export const VMCS_APIC_SYNC_DEST_MMIO = 0;
+/** `apic_sync_dest`: the TMCCT count completes an RDMSR (EAX; EDX is 0). */
+export const VMCS_APIC_SYNC_DEST_EDX_EAX = 1;
 
 /** A new zeroed VMCS in a `SharedArrayBuffer`, in the state {@linkcode vmcs_reset} gives. */
 export function vmcs_alloc(vcpu_id = 0): vmcs_view {

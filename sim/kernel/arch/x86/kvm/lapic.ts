@@ -163,6 +163,10 @@ export interface kvm_timer {
   pending: number;
   /** The armed hrtimer's expiry, or `null`. */
   hrtimer: number | null;
+  /** One-shot and periodic starts so far (`set_target_expiration()`): see {@linkcode kvm_lapic_timer_starts}. */
+  starts: number;
+  /** `ktime_get()` of the last such start. */
+  start_ns: number;
 }
 
 /** `struct kvm_lapic`. */
@@ -206,6 +210,8 @@ export class kvm_lapic {
     timer_mode_mask: 3 << 17,
     pending: 0,
     hrtimer: null,
+    starts: 0,
+    start_ns: 0,
   };
 
   /**
@@ -1049,6 +1055,8 @@ function set_target_expiration(apic: kvm_lapic, count_reg: number): boolean {
   }
   t.tscdeadline = ops.guest_tsc(apic.vcpu) + nsec_to_cycles(apic.vcpu, deadline);
   t.target_expiration = now + deadline;
+  t.starts++;
+  t.start_ns = now;
   return true;
 }
 
@@ -1134,6 +1142,74 @@ export function kvm_inject_apic_timer_irqs(vcpu: kvm_vcpu): void {
     t.target_expiration = 0;
   }
   t.pending = 0;
+}
+
+// ---------------------------------------------------------------------------
+// Timer accesses that finish when the guest resumes. On hardware the exit of
+// a TMICT write or a TMCCT read lasts microseconds; here the host thread's
+// garbage collector or scheduler can stretch it to milliseconds, which the
+// guest would see as a timer started early or a count read early against
+// its TSC. vmx.ts has the CPU finish such an access at the instant the
+// guest resumes (the VMCS's `apic_sync`), with the numbers below.
+
+/**
+ * How many one-shot or periodic starts the vCPU's APIC timer has had: a
+ * change across an exit's handling means the exit's instruction (a TMICT
+ * or LVTT write) started it.
+ */
+export function kvm_lapic_timer_starts(vcpu: kvm_vcpu): number {
+  return lapics.get(vcpu)?.lapic_timer.starts ?? 0;
+}
+
+/** When the last start happened, in epoch milliseconds (the clock every thread reads alike). */
+export function kvm_lapic_timer_start_ms(vcpu: kvm_vcpu): number {
+  return ktime_to_epoch_ms(lapics.get(vcpu)?.lapic_timer.start_ns ?? 0);
+}
+
+/**
+ * Moves the last start `ms` milliseconds later (the guest resumed then):
+ * the period's end, the armed hrtimer and the guest-TSC deadline with it,
+ * so the timer counts from the instant its write retired.
+ */
+export function kvm_lapic_timer_delay_start(vcpu: kvm_vcpu, ms: number): void {
+  const apic = lapics.get(vcpu);
+  if (!apic || !(ms > 0) || apic_lvtt_tscdeadline(apic)) return;
+  const t = apic.lapic_timer;
+  const ns = ms * 1e6;
+  t.target_expiration += ns;
+  t.start_ns += ns;
+  if (t.hrtimer !== null) t.hrtimer += ns;
+  if (t.tscdeadline) t.tscdeadline += nsec_to_cycles(apic.vcpu, ns);
+}
+
+/** What `apic_get_tmcct()` computes a count from, in epoch milliseconds. */
+export interface tmcct_clock {
+  /** `target_expiration`. */
+  target_ms: number;
+  /** `period`. */
+  period_ms: number;
+  /** One count: the bus cycle times the divider. */
+  tick_ms: number;
+}
+
+/**
+ * The inputs of TMCCT's formula, for the CPU to evaluate when the guest
+ * resumes; `null` when the count is 0 whatever the time (no timer).
+ */
+export function kvm_lapic_tmcct_clock(vcpu: kvm_vcpu): tmcct_clock | null {
+  const apic = lapics.get(vcpu);
+  if (!apic) return null;
+  const t = apic.lapic_timer;
+  if (kvm_lapic_get_reg(apic, APIC_TMICT) === 0 || t.period === 0) return null;
+  return {
+    target_ms: ktime_to_epoch_ms(t.target_expiration),
+    period_ms: t.period / 1e6,
+    tick_ms: apic_bus_cycle_ns(apic.vcpu.kvm) * apic.divide_count / 1e6,
+  };
+}
+
+function ktime_to_epoch_ms(ns: number): number {
+  return performance.timeOrigin + ns / 1e6;
 }
 
 function apic_get_tmcct(apic: kvm_lapic): number {

@@ -97,6 +97,11 @@ import {
 } from "../../../../../cpu/vcpu_thread.ts";
 import {
   sim_vmcs,
+  VMCS_APIC_SYNC_DEST_EDX_EAX,
+  VMCS_APIC_SYNC_DEST_MMIO,
+  VMCS_APIC_SYNC_STAMPED,
+  VMCS_APIC_SYNC_TIMER_START,
+  VMCS_APIC_SYNC_TMCCT,
   VMCS_CTL_IRQ_WINDOW,
   VMCS_CTL_KICK,
   VMCS_IRQ_WINDOW_INTR,
@@ -104,6 +109,8 @@ import {
   VMCS_SIZE,
 } from "../../../../../cpu/vmcs.ts";
 import type { guest_memslot } from "../../../../../cpu/memory.ts";
+import { APIC_BASE_MSR, APIC_TMCCT } from "../../../../../../include/asm/apicdef.ts";
+import { exit_stall_ms } from "../../../../../fault_inject.ts";
 import {
   EFER_LMA,
   EPT_VIOLATION_ACC_INSTR,
@@ -205,6 +212,10 @@ import {
   kvm_lapic_get_cr8,
   kvm_lapic_next_event_ms,
   kvm_lapic_set_tpr,
+  kvm_lapic_timer_delay_start,
+  kvm_lapic_timer_start_ms,
+  kvm_lapic_timer_starts,
+  kvm_lapic_tmcct_clock,
   kvm_pv_kick_cpu_op,
   kvm_pv_send_ipi,
   pv_unhalted,
@@ -275,6 +286,12 @@ const V_ENTRY_EC = V("entry_exception_error_code");
 const V_MAXPHYADDR = V("maxphyaddr");
 const V_FEP = V("force_emulation_prefix");
 const V_FIX_HC = V("fix_hypercall_insn");
+const V_APIC_SYNC = V("apic_sync");
+const V_APIC_SYNC_DEST = V("apic_sync_dest");
+const V_APIC_SYNC_MS = V("apic_sync_ms");
+const V_TMCCT_TARGET = V("apic_tmcct_target_ms");
+const V_TMCCT_PERIOD = V("apic_tmcct_period_ms");
+const V_TMCCT_TICK = V("apic_tmcct_tick_ms");
 const V_IO_DATA = V("io_data");
 
 /** `struct vcpu_vmx`: the host side of one vCPU's VMX state. */
@@ -300,6 +317,10 @@ interface vcpu_vmx {
   readonly complete_pio_out: () => number;
   /** `complete_fast_pio_in`, allocated once. */
   readonly complete_pio_in: () => number;
+  /** The APIC timer's start count when the exit being handled arrived (see `apic_sync_exit`). */
+  apic_starts: number;
+  /** The host time (epoch ms) of the start the CPU was asked to stamp. */
+  apic_start_ms: number;
 }
 
 const vmx_of = new WeakMap<kvm_vcpu, vcpu_vmx>();
@@ -444,6 +465,8 @@ function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
     ept_retries: 0,
     complete_pio_out: () => complete_pio(vcpu, x),
     complete_pio_in: () => complete_fast_pio_in(vcpu, x, x.pio_size),
+    apic_starts: 0,
+    apic_start_ms: 0,
   };
   vmx = x;
   vmx_of.set(vcpu, vmx);
@@ -847,6 +870,66 @@ function prepare_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   // the CPU does the rewrite itself and needs to know whether the quirk is on.
   const fix = !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_FIX_HYPERCALL_INSN);
   vmx.dv.setUint32(V_FIX_HC, fix ? 1 : 0, true);
+  apic_sync_entry(vcpu, vmx);
+}
+
+// ---------------------------------------------------------------------------
+// APIC timer accesses finish when the guest resumes (lapic.ts explains why).
+// An exit whose handling started the timer (a TMICT or LVTT write) has the
+// CPU stamp the instant the guest resumes, and the next exit moves the start
+// there; a TMCCT read has the CPU compute the count at that instant. Only an
+// exit followed by an entry of the same KVM_RUN counts: a start by an ioctl,
+// or before a return to userspace, keeps the kernel's time, as in KVM.
+
+/** At an exit (and at KVM_RUN): applies the CPU's stamp, clears the requests. */
+function apic_sync_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
+  const flags = vmx.dv.getUint32(V_APIC_SYNC, true);
+  if (flags !== 0) {
+    if (flags & VMCS_APIC_SYNC_STAMPED) {
+      kvm_lapic_timer_delay_start(
+        vcpu,
+        vmx.dv.getFloat64(V_APIC_SYNC_MS, true) - vmx.apic_start_ms,
+      );
+    }
+    vmx.dv.setUint32(V_APIC_SYNC, 0, true);
+  }
+  vmx.apic_starts = kvm_lapic_timer_starts(vcpu);
+}
+
+/** At an entry: asks the CPU to stamp a start this exit's handling made. */
+function apic_sync_entry(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
+  const starts = kvm_lapic_timer_starts(vcpu);
+  if (starts === vmx.apic_starts) return;
+  vmx.apic_starts = starts;
+  vmx.apic_start_ms = kvm_lapic_timer_start_ms(vcpu);
+  vmx.dv.setFloat64(V_APIC_SYNC_MS, vmx.apic_start_ms, true);
+  const flags = vmx.dv.getUint32(V_APIC_SYNC, true);
+  vmx.dv.setUint32(V_APIC_SYNC, flags | VMCS_APIC_SYNC_TIMER_START, true);
+}
+
+/** After an emulated TMCCT read: the CPU recomputes the count at resume, into `dest`. */
+function apic_sync_tmcct(vcpu: kvm_vcpu, vmx: vcpu_vmx, dest: number): void {
+  const c = kvm_lapic_tmcct_clock(vcpu);
+  if (!c) return;
+  vmx.dv.setFloat64(V_TMCCT_TARGET, c.target_ms, true);
+  vmx.dv.setFloat64(V_TMCCT_PERIOD, c.period_ms, true);
+  vmx.dv.setFloat64(V_TMCCT_TICK, c.tick_ms, true);
+  vmx.dv.setUint32(V_APIC_SYNC_DEST, dest, true);
+  const flags = vmx.dv.getUint32(V_APIC_SYNC, true);
+  vmx.dv.setUint32(V_APIC_SYNC, flags | VMCS_APIC_SYNC_TMCCT, true);
+}
+
+/** A word to sleep on for the `stall:exit` fault (fault_inject.ts). */
+const stall_word = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * The `stall:exit` fault: the host thread is held up between handling an
+ * exit and re-entering the guest (preempted, or paused by its garbage
+ * collector), for the rule's number of milliseconds.
+ */
+function exit_stall(): void {
+  const ms = exit_stall_ms();
+  if (ms > 0) Atomics.wait(stall_word, 0, 0, ms);
 }
 
 /**
@@ -872,6 +955,7 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
     if (r > 0) {
       const vmx = vmx_get_vcpu(vcpu);
       vcpu.has_run = true;
+      apic_sync_exit(vcpu, vmx);
       do {
         if (vcpu.arch.mp_state !== KVM_MP_STATE_RUNNABLE) {
           r = vcpu_block_sync(vcpu);
@@ -883,6 +967,7 @@ export function vmx_vcpu_run(vcpu: kvm_vcpu): number {
         }
         inject_pending_event(vcpu, vmx);
         prepare_entry(vcpu, vmx);
+        exit_stall();
         r = vmx_handle_exit(vcpu, vmx, vmx.thread.enter());
         if (r > 0 && irq_window_open(vcpu, vmx)) {
           set_exit_reason(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
@@ -954,6 +1039,7 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
     if (r > 0) {
       const vmx = vmx_get_vcpu(vcpu);
       vcpu.has_run = true;
+      apic_sync_exit(vcpu, vmx);
       do {
         if (vcpu.arch.mp_state !== KVM_MP_STATE_RUNNABLE) {
           r = await vcpu_block_async(vcpu);
@@ -965,6 +1051,7 @@ export async function vmx_vcpu_run_async(vcpu: kvm_vcpu): Promise<number> {
         }
         inject_pending_event(vcpu, vmx);
         prepare_entry(vcpu, vmx);
+        exit_stall();
         r = vmx_handle_exit(vcpu, vmx, await vmx.thread.enter_async());
         if (r > 0 && irq_window_open(vcpu, vmx)) {
           set_exit_reason(vcpu, KVM_EXIT_IRQ_WINDOW_OPEN);
@@ -1243,6 +1330,9 @@ function handle_rdmsr(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   if (!r) {
     set_reg32(vmx, VCPU_REGS_RAX, Number(msr_data[0]! & 0xffffffffn));
     set_reg32(vmx, VCPU_REGS_RDX, Number(msr_data[0]! >> 32n));
+    if (index === APIC_BASE_MSR + (APIC_TMCCT >> 4)) {
+      apic_sync_tmcct(vcpu, vmx, VMCS_APIC_SYNC_DEST_EDX_EAX);
+    }
     return skip_emulated_instruction(vmx);
   }
   const complete = () => {
@@ -1443,6 +1533,9 @@ function lapic_mmio(vcpu: kvm_vcpu, vmx: vcpu_vmx, gpa: number): boolean {
   const v = apic_mmio_read(vcpu, gpa, len);
   if (v === null) return false;
   vmx.dv.setBigUint64(V_MMIO_DATA, v, true);
+  if (len === 4 && (gpa & 0xfff) === APIC_TMCCT) {
+    apic_sync_tmcct(vcpu, vmx, VMCS_APIC_SYNC_DEST_MMIO);
+  }
   return true;
 }
 
@@ -1564,6 +1657,7 @@ function unexpected_exit(vcpu: kvm_vcpu, _vmx: vcpu_vmx, reason: number): number
  * `kvm_run` filled. Throws {@linkcode GuestCodeError} when guest code threw.
  */
 function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number {
+  apic_sync_exit(vcpu, vmx);
   // MOV to CR8 went to the TPR shadow: the LAPIC's TPR follows (kvm_set_cr8()).
   const cr8 = vcpu.arch.vmcs.cr8;
   if (cr8 !== vmx.entry_cr8 && irqchip_in_kernel(vcpu.kvm)) {
