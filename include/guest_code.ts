@@ -56,9 +56,9 @@
  * @module
  */
 
-import { createHash } from "node:crypto";
 import { type RecordType, struct, u16, u32 } from "./c/layout.ts";
 import { in_vcpu_worker } from "./libc/process.ts";
+import { sha256 } from "./crypto/sha2.ts";
 
 /**
  * Guest code threw a JavaScript exception: a bug in the test. Thrown on the
@@ -139,9 +139,7 @@ export function guest_fn_source(fn: guest_fn): string {
 export function guest_fn_digest(fn: guest_fn): Uint8Array {
   let d = digests.get(fn);
   if (d === undefined) {
-    d = new Uint8Array(
-      createHash("sha256").update(encoder.encode(guest_fn_canonical(fn))).digest(),
-    );
+    d = sha256(encoder.encode(guest_fn_canonical(fn)));
     digests.set(fn, d);
   }
   return d;

@@ -81,6 +81,10 @@ const SIM_MAY_IMPORT: readonly [RegExp, string][] = [
   ],
   [/^include\/x86\/ex_regs\.ts$/, "the exception frame the CPU's exception entry builds"],
   [
+    /^include\/crypto\//,
+    "hash primitives (the kernel's crypto/sha2.h), shared with the guest-code digest",
+  ],
+  [
     /^include\/x86\/tdx\/(tdcall|tdx|tdreport)\.ts$/,
     "TDX ABI constants and structs (TDCALL leaves, completion codes, TD attributes, TDREPORT): declarations only",
   ],

@@ -20,7 +20,8 @@
  * @module
  */
 
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
+import { node_crypto } from "../../include/crypto/node_crypto.ts";
 
 /** SHA-384 digest size: MRTD, RTMRs and MRCONFIGID/MROWNER are this long. */
 export const SHA384_DIGEST_SIZE = 48;
@@ -50,7 +51,7 @@ const STAGED_PAGES = 32;
 
 /** The measurement state of one TD. */
 export class td_measurement {
-  #ctx: Hash | null = createHash("sha384");
+  #ctx: Hash | null = node_crypto().createHash("sha384");
   #mrtd: Uint8Array | null = null;
   readonly #scratch = new Uint8Array(MEASURED_PAGE_BYTES);
   // The records of up to STAGED_PAGES measured pages, tags already in place:
@@ -170,6 +171,6 @@ export class td_measurement {
   rtmr_extend(index: number, data: Uint8Array): void {
     const cur = this.rtmr[index];
     if (!cur || data.length !== SHA384_DIGEST_SIZE) throw new RangeError("bad RTMR extend");
-    cur.set(createHash("sha384").update(cur).update(data).digest());
+    cur.set(node_crypto().createHash("sha384").update(cur).update(data).digest());
   }
 }

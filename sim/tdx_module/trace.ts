@@ -16,8 +16,8 @@
 
 import * as tdcall from "../../include/x86/tdx/tdcall.ts";
 import * as tdx from "../../include/x86/tdx/tdx.ts";
-import { createHash } from "node:crypto";
 import { hex, kvm_trace, trace_emit } from "../../include/libc/trace.ts";
+import { sha256 } from "../../include/crypto/sha2.ts";
 import type { tdx_td } from "./td.ts";
 
 /** GHCI names of the TDG.VP.VMCALL leaves (R11), as the spec writes them. */
@@ -147,7 +147,7 @@ export function trace_page_add(
   status: bigint,
 ): bigint {
   if (!kvm_trace.seamcall) return status;
-  const digest = createHash("sha256").update(source).digest("hex");
+  const digest = Array.from(sha256(source), (b) => b.toString(16).padStart(2, "0")).join("");
   trace_emit(
     "seamcall",
     `TDH.MEM.PAGE.ADD gpa=${hex(gpa)} sha256=${digest} -> ${tdx_status_name(status)}`,

@@ -163,7 +163,10 @@ Deno.test({
       const read = Number(sync_arg(vcpu.value, uc));
       const elapsed = (TMICT - read) * ns_per_count / 1e6;
       const total = performance.now() - t0;
-      assert(elapsed >= STALL_MS - 1, `the timer counted ${elapsed.toFixed(1)} ms of a 40 ms sleep`);
+      assert(
+        elapsed >= STALL_MS - 1,
+        `the timer counted ${elapsed.toFixed(1)} ms of a 40 ms sleep`,
+      );
       assert(elapsed <= total + 1, `the timer counted ${elapsed.toFixed(1)} ms in ${total} ms`);
     } finally {
       kvm_vm_free(vm);
