@@ -92,6 +92,7 @@ import {
   VMCS_APIC_SYNC_STAMPED,
   VMCS_APIC_SYNC_TIMER_START,
   VMCS_APIC_SYNC_TMCCT,
+  VMCS_APIC_SYNC_TMCCT_PERIODIC,
   VMCS_IRQ_WINDOW_INTR,
   VMCS_IRQ_WINDOW_NMI,
 } from "./vmcs.ts";
@@ -222,8 +223,12 @@ function apic_sync_at_resume(): void {
   const flags = vcpu.u32[O_APIC_SYNC >> 2]!;
   const now = performance.timeOrigin + performance.now();
   if (flags & VMCS_APIC_SYNC_TMCCT) {
-    const remaining = Math.max(0, dv.getFloat64(O_TMCCT_TARGET, true) - now);
-    const ms = remaining % dv.getFloat64(O_TMCCT_PERIOD, true);
+    const period = dv.getFloat64(O_TMCCT_PERIOD, true);
+    let remaining = dv.getFloat64(O_TMCCT_TARGET, true) - now;
+    if (remaining < 0) {
+      remaining = flags & VMCS_APIC_SYNC_TMCCT_PERIODIC ? period + remaining % period : 0;
+    }
+    const ms = remaining % period;
     const count = Math.floor(ms / dv.getFloat64(O_TMCCT_TICK, true)) >>> 0;
     if (vcpu.u32[O_APIC_SYNC_DEST >> 2] === VMCS_APIC_SYNC_DEST_EDX_EAX) {
       reg_set_pair(VCPU_REGS_RAX, 0, count);

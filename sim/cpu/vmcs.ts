@@ -390,6 +390,12 @@ export const VMCS_APIC_SYNC_TIMER_START = 1;
 export const VMCS_APIC_SYNC_TMCCT = 2;
 /** `apic_sync` bit: the CPU stamped `apic_sync_ms` with the resume time. */
 export const VMCS_APIC_SYNC_STAMPED = 4;
+/**
+ * `apic_sync` bit, with {@linkcode VMCS_APIC_SYNC_TMCCT}: the timer is
+ * periodic, so a target already passed at resume counts on in the next
+ * period (as KVM's hrtimer re-arms it), instead of reading 0.
+ */
+export const VMCS_APIC_SYNC_TMCCT_PERIODIC = 8;
 /** `apic_sync_dest`: the TMCCT count completes an MMIO read (`mmio_data`, 4 bytes). */
 export const VMCS_APIC_SYNC_DEST_MMIO = 0;
 /** `apic_sync_dest`: the TMCCT count completes an RDMSR (EAX; EDX is 0). */

@@ -1190,21 +1190,26 @@ export interface tmcct_clock {
   period_ms: number;
   /** One count: the bus cycle times the divider. */
   tick_ms: number;
+  /** The LVTT is periodic: a period that ends before the read starts the next. */
+  periodic: boolean;
 }
 
 /**
  * The inputs of TMCCT's formula, for the CPU to evaluate when the guest
- * resumes; `null` when the count is 0 whatever the time (no timer).
+ * resumes; `null` when the count is 0 whatever the time (no timer, or
+ * TSC-deadline mode, where `__apic_read()` answers 0).
  */
 export function kvm_lapic_tmcct_clock(vcpu: kvm_vcpu): tmcct_clock | null {
   const apic = lapics.get(vcpu);
   if (!apic) return null;
   const t = apic.lapic_timer;
+  if (apic_lvtt_tscdeadline(apic)) return null;
   if (kvm_lapic_get_reg(apic, APIC_TMICT) === 0 || t.period === 0) return null;
   return {
     target_ms: ktime_to_epoch_ms(t.target_expiration),
     period_ms: t.period / 1e6,
     tick_ms: apic_bus_cycle_ns(apic.vcpu.kvm) * apic.divide_count / 1e6,
+    periodic: apic_lvtt_period(apic),
   };
 }
 

@@ -37,7 +37,14 @@ import {
   KVM_SET_LAPIC,
 } from "../../../../../include/linux/kvm.ts";
 import { kvm_lapic_state } from "../../../../../include/asm/kvm.ts";
-import { APIC_TDCR, APIC_TMCCT, APIC_TMICT } from "../../../../../include/asm/apicdef.ts";
+import {
+  APIC_LVT_MASKED,
+  APIC_LVT_TIMER_PERIODIC,
+  APIC_LVTT,
+  APIC_TDCR,
+  APIC_TMCCT,
+  APIC_TMICT,
+} from "../../../../../include/asm/apicdef.ts";
 import {
   APIC_DEFAULT_GPA,
   x2apic_enable,
@@ -72,6 +79,17 @@ export function guest_timer_resume(x2: bigint): void {
   GUEST_SYNC(1);
   apic_write(x2, APIC_TMICT, TMICT);
   GUEST_SYNC(2);
+  GUEST_SYNC(apic_read(x2, APIC_TMCCT));
+  GUEST_DONE();
+}
+
+/** Guest: a periodic timer of `tmict` counts, then TMCCT after stage 1. */
+export function guest_periodic_read(x2: bigint, tmict: bigint): void {
+  if (x2) x2apic_enable();
+  apic_write(x2, APIC_TDCR, TDCR_DIV_1);
+  apic_write(x2, APIC_LVTT, APIC_LVT_TIMER_PERIODIC | APIC_LVT_MASKED);
+  apic_write(x2, APIC_TMICT, Number(tmict));
+  GUEST_SYNC(1);
   GUEST_SYNC(apic_read(x2, APIC_TMCCT));
   GUEST_DONE();
 }
@@ -133,6 +151,30 @@ for (const x2 of [0n, 1n]) {
         const stale = ms(read - tmcct_of(vcpu.value));
         assert(stale < LIMIT_MS, `TMCCT was ${stale.toFixed(1)} ms stale when the guest got it`);
         assert(stale >= 0, `TMCCT ${read} below the later count`);
+      } finally {
+        kvm_vm_free(vm);
+      }
+    },
+  });
+}
+
+for (const x2 of [0n, 1n]) {
+  const mode = x2 ? "x2APIC" : "xAPIC";
+  Deno.test({
+    name: `${mode}: a periodic timer whose period ends during a stalled TMCCT read counts on`,
+    ignore: in_guest_worker(),
+    fn() {
+      const vcpu = ref<kvm_vcpu>();
+      const uc = ucall_struct.alloc();
+      const vm = vm_create_with_one_vcpu(vcpu, guest_periodic_read);
+      try {
+        virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
+        // A period of 10 ms, four of which end during the read's stall.
+        const tmict = 10e6 / vm_check_cap(vm, KVM_CAP_X86_APIC_BUS_CYCLES_NS);
+        vcpu_args_set(vcpu.value, 2, x2, BigInt(tmict));
+        assertEquals(sync_arg(vcpu.value, uc), 1n);
+        const read = sync_arg_stalled(vcpu.value, uc);
+        assert(read > 0n && read <= BigInt(tmict), `TMCCT ${read} of a ${tmict}-count period`);
       } finally {
         kvm_vm_free(vm);
       }

@@ -102,6 +102,7 @@ import {
   VMCS_APIC_SYNC_STAMPED,
   VMCS_APIC_SYNC_TIMER_START,
   VMCS_APIC_SYNC_TMCCT,
+  VMCS_APIC_SYNC_TMCCT_PERIODIC,
   VMCS_CTL_IRQ_WINDOW,
   VMCS_CTL_KICK,
   VMCS_IRQ_WINDOW_INTR,
@@ -915,8 +916,9 @@ function apic_sync_tmcct(vcpu: kvm_vcpu, vmx: vcpu_vmx, dest: number): void {
   vmx.dv.setFloat64(V_TMCCT_PERIOD, c.period_ms, true);
   vmx.dv.setFloat64(V_TMCCT_TICK, c.tick_ms, true);
   vmx.dv.setUint32(V_APIC_SYNC_DEST, dest, true);
-  const flags = vmx.dv.getUint32(V_APIC_SYNC, true);
-  vmx.dv.setUint32(V_APIC_SYNC, flags | VMCS_APIC_SYNC_TMCCT, true);
+  const flags = vmx.dv.getUint32(V_APIC_SYNC, true) & ~VMCS_APIC_SYNC_TMCCT_PERIODIC;
+  const tmcct = VMCS_APIC_SYNC_TMCCT | (c.periodic ? VMCS_APIC_SYNC_TMCCT_PERIODIC : 0);
+  vmx.dv.setUint32(V_APIC_SYNC, flags | tmcct, true);
 }
 
 /** A word to sleep on for the `stall:exit` fault (fault_inject.ts). */
