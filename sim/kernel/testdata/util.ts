@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * Helpers for the simulated kernel's tests: syscalls through the public
- * boundary with the failing errno checked, and a VM with memory in a few lines.
+ * boundary with the failing errno checked, a VM with memory in a few lines,
+ * and a library vCPU run to its next `GUEST_SYNC`.
  *
  * @module
  */
@@ -24,6 +25,15 @@ import {
   PROT_WRITE,
 } from "../../../include/linux/mman.ts";
 import { strerror } from "../../../include/linux/errno.ts";
+import {
+  get_ucall,
+  type kvm_vcpu,
+  REPORT_GUEST_ASSERT,
+  UCALL_ABORT,
+  type ucall_struct,
+  UCALL_SYNC,
+  vcpu_run,
+} from "../../../include/kvm_util.ts";
 
 /** Asserts that a syscall returned -1 with `errno` set to `expected`. */
 export function assert_errno(r: number | bigint, expected: number, what = "call"): void {
@@ -85,4 +95,16 @@ export function set_region(
 /** Closes every fd given. */
 export function close_all(...fds: number[]): void {
   for (const fd of fds) close(fd);
+}
+
+/**
+ * Runs `vcpu` to its next `GUEST_SYNC(arg)` and returns `arg`; a guest
+ * assertion is reported as the test's failure, any other ucall fails it.
+ */
+export function run_to_sync(vcpu: kvm_vcpu, uc: ReturnType<typeof ucall_struct.alloc>): bigint {
+  vcpu_run(vcpu);
+  const r = get_ucall(vcpu, uc);
+  if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
+  assertEquals(r, UCALL_SYNC);
+  return uc.args.at(1);
 }

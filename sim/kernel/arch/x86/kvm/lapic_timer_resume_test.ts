@@ -15,18 +15,13 @@
 import "../../../../use_sim_backend.ts";
 import { assert, assertEquals } from "@std/assert";
 import {
-  get_ucall,
   GUEST_DONE,
   GUEST_SYNC,
   type kvm_vcpu,
   kvm_vm_free,
   ref,
-  REPORT_GUEST_ASSERT,
-  UCALL_ABORT,
   ucall_struct,
-  UCALL_SYNC,
   vcpu_ioctl,
-  vcpu_run,
   virt_pg_map,
   vm_check_cap,
   vm_create_with_one_vcpu,
@@ -56,6 +51,7 @@ import {
 import { in_guest_worker } from "../../../../../include/libc/process.ts";
 import { vcpu_args_set } from "../../../../../include/x86/processor.ts";
 import { fault_inject } from "../../../../fault_inject.ts";
+import { run_to_sync } from "../../../../kernel/testdata/util.ts";
 
 const STALL_MS = 40;
 const LIMIT_MS = 20;
@@ -100,19 +96,11 @@ export function guest_tmcct_now(): void {
   GUEST_DONE();
 }
 
-function sync_arg(vcpu: kvm_vcpu, uc: ReturnType<typeof ucall_struct.alloc>): bigint {
-  vcpu_run(vcpu);
-  const r = get_ucall(vcpu, uc);
-  if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
-  assertEquals(r, UCALL_SYNC);
-  return uc.args.at(1);
-}
-
 /** Runs to the next GUEST_SYNC with every entry of that KVM_RUN held up by {@linkcode STALL_MS}. */
 function sync_arg_stalled(vcpu: kvm_vcpu, uc: ReturnType<typeof ucall_struct.alloc>): bigint {
   fault_inject(`stall:exit=${STALL_MS}*inf`);
   try {
-    return sync_arg(vcpu, uc);
+    return run_to_sync(vcpu, uc);
   } finally {
     fault_inject("");
   }
@@ -138,7 +126,7 @@ for (const x2 of [0n, 1n]) {
         const ns_per_count = vm_check_cap(vm, KVM_CAP_X86_APIC_BUS_CYCLES_NS);
         const ms = (counts: number) => counts * ns_per_count / 1e6;
         vcpu_args_set(vcpu.value, 1, x2);
-        assertEquals(sync_arg(vcpu.value, uc), 1n);
+        assertEquals(run_to_sync(vcpu.value, uc), 1n);
         // The TMICT write's exit is held up before the guest resumes: the
         // timer counts from the resume, so barely anything has elapsed at
         // the next exit (without the resume rule: the whole stall).
@@ -172,7 +160,7 @@ for (const x2 of [0n, 1n]) {
         // A period of 10 ms, four of which end during the read's stall.
         const tmict = 10e6 / vm_check_cap(vm, KVM_CAP_X86_APIC_BUS_CYCLES_NS);
         vcpu_args_set(vcpu.value, 2, x2, BigInt(tmict));
-        assertEquals(sync_arg(vcpu.value, uc), 1n);
+        assertEquals(run_to_sync(vcpu.value, uc), 1n);
         const read = sync_arg_stalled(vcpu.value, uc);
         assert(read > 0n && read <= BigInt(tmict), `TMCCT ${read} of a ${tmict}-count period`);
       } finally {
@@ -202,7 +190,7 @@ Deno.test({
       const t0 = performance.now();
       vcpu_ioctl(vcpu.value, KVM_SET_LAPIC, s);
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, STALL_MS);
-      const read = Number(sync_arg(vcpu.value, uc));
+      const read = Number(run_to_sync(vcpu.value, uc));
       const elapsed = (TMICT - read) * ns_per_count / 1e6;
       const total = performance.now() - t0;
       assert(

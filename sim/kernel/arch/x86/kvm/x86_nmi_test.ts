@@ -21,11 +21,8 @@ import {
   type kvm_vcpu,
   kvm_vm_free,
   ref,
-  REPORT_GUEST_ASSERT,
-  UCALL_ABORT,
   UCALL_DONE,
   ucall_struct,
-  UCALL_SYNC,
   vcpu_ioctl,
   vcpu_run,
   vm_create_with_one_vcpu,
@@ -40,6 +37,7 @@ import {
 } from "../../../../../include/x86/processor.ts";
 import { u64 } from "../../../../../include/c/layout.ts";
 import { in_guest_worker } from "../../../../../include/libc/process.ts";
+import { run_to_sync } from "../../../../kernel/testdata/util.ts";
 
 const nmis = guest_global("nmi_test_nmis", u64);
 const depth = guest_global("nmi_test_depth", u64);
@@ -62,14 +60,6 @@ export function guest_code_nmi(): void {
   GUEST_DONE();
 }
 
-function sync(vcpu: kvm_vcpu, uc: ReturnType<typeof ucall_struct.alloc>): bigint {
-  vcpu_run(vcpu);
-  const r = get_ucall(vcpu, uc);
-  if (r === UCALL_ABORT) REPORT_GUEST_ASSERT(uc);
-  assertEquals(r, UCALL_SYNC);
-  return uc.args.at(1);
-}
-
 Deno.test({
   name: "NMI: KVM_NMI queues at most two; the second waits for the first handler's IRET",
   ignore: in_guest_worker(),
@@ -79,19 +69,19 @@ Deno.test({
     const vm = vm_create_with_one_vcpu(vcpu, guest_code_nmi);
     try {
       vm_install_exception_handler(vm, NMI_VECTOR, guest_nmi_handler);
-      assertEquals(sync(vcpu.value, uc), 0n);
+      assertEquals(run_to_sync(vcpu.value, uc), 0n);
       for (let i = 0; i < 3; i++) vcpu_ioctl(vcpu.value, KVM_NMI);
       const ev = kvm_vcpu_events.alloc();
       vcpu_ioctl(vcpu.value, KVM_GET_VCPU_EVENTS, ev);
       assertEquals(ev.nmi.pending, 2, "process_nmi(): two at most");
       // The first NMI's handler exits with NMIs blocked.
-      assertEquals(sync(vcpu.value, uc), 1n);
+      assertEquals(run_to_sync(vcpu.value, uc), 1n);
       vcpu_ioctl(vcpu.value, KVM_GET_VCPU_EVENTS, ev);
       assertEquals(ev.nmi.masked, 1, "blocked by NMI inside the handler");
       assertEquals(ev.nmi.pending, 1);
       // Its IRET unblocks: the second is delivered then, not nested.
-      assertEquals(sync(vcpu.value, uc), 2n);
-      assertEquals(sync(vcpu.value, uc), 101n, "handlers never nested");
+      assertEquals(run_to_sync(vcpu.value, uc), 2n);
+      assertEquals(run_to_sync(vcpu.value, uc), 101n, "handlers never nested");
       vcpu_run(vcpu.value);
       assertEquals(get_ucall(vcpu.value, uc), UCALL_DONE);
       vcpu_ioctl(vcpu.value, KVM_GET_VCPU_EVENTS, ev);
