@@ -71,8 +71,7 @@ import { EINVAL } from "../include/linux/errno.ts";
 import { exit } from "../include/libc/exit.ts";
 import { u8 } from "../include/c/layout.ts";
 
-// Possible TDCR values with matching divide count. Used to modify APIC
-// timer frequency.
+// Every TDCR encoding and the divider it selects: each is measured once.
 const tdcrs: readonly { tdcr: number; divide_count: bigint }[] = [
   { tdcr: 0x0, divide_count: 2n },
   { tdcr: 0x1, divide_count: 4n },
@@ -107,8 +106,7 @@ export function apic_guest_code(apic_hz: bigint, delay_ms: bigint): void {
 
   apic_enable();
 
-  // Setup one-shot timer.  The vector does not matter because the
-  // interrupt should not fire.
+  // One-shot and masked: the timer must never interrupt, so its vector is irrelevant.
   apic_write_reg(APIC_LVTT, APIC_LVT_TIMER_ONESHOT | APIC_LVT_MASKED);
 
   for (let i = 0; i < tdcrs.length; i++) {
@@ -120,12 +118,11 @@ export function apic_guest_code(apic_hz: bigint, delay_ms: bigint): void {
     const tmcct = apic_read_reg(APIC_TMCCT);
     const tsc1 = rdtsc();
 
-    // Stop the timer _after_ reading the current, final count, as
-    // writing the initial counter also modifies the current count.
+    // Only now stop the timer: a TMICT write reloads the current count too.
     apic_write_reg(APIC_TMICT, 0);
 
     const freq = BigInt(tmict - tmcct) * tdcrs[i]!.divide_count * tsc_hz / (tsc1 - tsc0);
-    // Check if measured frequency is within 1% of configured frequency.
+    // The measured bus frequency must be within 1% of the configured one.
     GUEST_ASSERT(freq < apic_hz * 101n / 100n);
     GUEST_ASSERT(freq > apic_hz * 99n / 100n);
   }
