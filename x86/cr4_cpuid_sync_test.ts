@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * CR4 and CPUID sync test: port of
+ * CPUID.1:ECX.OSXSAVE must follow CR4.OSXSAVE: port of
  * `tools/testing/selftests/kvm/x86/cr4_cpuid_sync_test.c`.
  *
  * Copyright 2018, Red Hat, Inc. and/or its affiliates.
@@ -63,14 +63,14 @@ export function guest_code(): void {
   regs[KVM_CPUID_EAX] = X86_FEATURE_OSXSAVE.function;
   regs[KVM_CPUID_ECX] = X86_FEATURE_OSXSAVE.index;
 
-  // CR4.OSXSAVE should be enabled by default (for selftests vCPUs).
+  // The selftest library boots vCPUs with OSXSAVE on.
   GUEST_ASSERT(get_cr4() & X86_CR4_OSXSAVE);
 
-  // verify CR4.OSXSAVE == CPUID.OSXSAVE
+  // CPUID must mirror the CR4 bit.
   GUEST_ASSERT(this_cpu_has(X86_FEATURE_OSXSAVE));
 
-  // Notify hypervisor to clear CR4.0SXSAVE, do CPUID and save output,
-  // and then restore CR4.
+  // The host drops CR4.OSXSAVE behind the guest's back; the guest then
+  // samples CPUID and puts its own CR4 back.
   const rdi = get_cr4();
   outb(MAGIC_HYPERCALL_PORT, regs[KVM_CPUID_EAX]! & 0xff);
   const eax = ref(0), ebx = ref(0), ecx = ref(0), edx = ref(0);
@@ -81,10 +81,10 @@ export function guest_code(): void {
   regs[KVM_CPUID_EDX] = edx.value;
   set_cr4(rdi);
 
-  // Verify KVM cleared OSXSAVE in CPUID when it was cleared in CR4.
+  // The CPUID sampled while CR4.OSXSAVE was off must show it off.
   GUEST_ASSERT(!(regs[X86_FEATURE_OSXSAVE.reg]! & (1 << X86_FEATURE_OSXSAVE.bit)));
 
-  // Verify restoring CR4 also restored OSXSAVE in CPUID.
+  // Rewriting CR4 must bring the CPUID bit back.
   GUEST_ASSERT(this_cpu_has(X86_FEATURE_OSXSAVE));
 
   GUEST_DONE();
@@ -108,7 +108,7 @@ function main(): number {
       vcpu.value.run.io.port === MAGIC_HYPERCALL_PORT &&
       vcpu.value.run.io.direction === KVM_EXIT_IO_OUT
     ) {
-      // emulate hypervisor clearing CR4.OSXSAVE
+      // the host plays a hypervisor that turns OSXSAVE off
       vcpu_sregs_get(vcpu.value, sregs);
       sregs.cr4 &= ~X86_CR4_OSXSAVE;
       vcpu_sregs_set(vcpu.value, sregs);

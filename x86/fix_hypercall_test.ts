@@ -102,7 +102,7 @@ export function guest_main(): void {
     other_hypercall_insn = vmx_vmcall;
   } else {
     GUEST_ASSERT(0);
-    // unreachable
+    // the quirk setting is always one of the two cases above
     return;
   }
 
@@ -112,10 +112,9 @@ export function guest_main(): void {
 
   const ret = do_sched_yield(GET_APIC_ID_FIELD(xapic_read_reg(APIC_ID)));
 
-  // If the quirk is disabled, verify that guest_ud_handler() "returned"
-  // -EFAULT and that KVM did NOT patch the hypercall.  If the quirk is
-  // enabled, verify that the hypercall succeeded and that KVM patched in
-  // the "right" hypercall.
+  // Quirk off: the foreign opcode #UDs, guest_ud_handler() supplies -EFAULT
+  // and the bytes stay untouched. Quirk on: KVM rewrites them to this
+  // vendor's instruction and the call succeeds.
   if (quirk_disabled.value) {
     GUEST_ASSERT(ret === BigInt.asUintN(64, BigInt(-EFAULT)));
     GUEST_ASSERT(same_bytes(hypercall_insn.value, other_hypercall_insn));

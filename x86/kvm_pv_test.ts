@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Tests for KVM paravirtual feature disablement: port of
+ * KVM must hide its paravirtual MSRs and hypercalls once their
+ * KVM_CPUID_FEATURES bits are cleared: port of
  * `tools/testing/selftests/kvm/x86/kvm_pv_test.c`.
  *
  * Copyright (C) 2020, Google LLC.
@@ -92,8 +93,8 @@ const UCALL_PR_MSR = 0xdeadbeef;
 /** C `PR_MSR(msr)`: the entry's index in `msrs_to_test` stands for its address. */
 const PR_MSR = (i: number) => ucall(UCALL_PR_MSR, 1, i);
 
-// KVM paravirtual msrs to test. Expect a #GP if any of these msrs are read or
-// written, as the KVM_CPUID_FEATURES leaf is cleared.
+// With KVM_CPUID_FEATURES emptied, every one of these PV MSRs must #GP on
+// both RDMSR and WRMSR.
 const msrs_to_test: readonly msr_data[] = [
   TEST_MSR(MSR_KVM_SYSTEM_TIME, "MSR_KVM_SYSTEM_TIME"),
   TEST_MSR(MSR_KVM_SYSTEM_TIME_NEW, "MSR_KVM_SYSTEM_TIME_NEW"),
@@ -129,8 +130,8 @@ const TEST_HCALL = (nr: number, name: string): hcall_data => ({ nr, name });
 const UCALL_PR_HCALL = 0xdeadc0de;
 const PR_HCALL = (i: number) => ucall(UCALL_PR_HCALL, 1, i);
 
-// KVM hypercalls to test. Expect -KVM_ENOSYS when called, as the corresponding
-// features have been cleared in KVM_CPUID_FEATURES.
+// Each hypercall's feature bit is gone from KVM_CPUID_FEATURES, so KVM must
+// answer it with -KVM_ENOSYS.
 const hcalls_to_test: readonly hcall_data[] = [
   TEST_HCALL(KVM_HC_KICK_CPU, "KVM_HC_KICK_CPU"),
   TEST_HCALL(KVM_HC_SEND_IPI, "KVM_HC_SEND_IPI"),
@@ -196,7 +197,7 @@ function test_pv_unhalt(): void {
 
   pr_info("testing KVM_FEATURE_PV_UNHALT\n");
 
-  // KVM_PV_UNHALT test
+  // PV_UNHALT vs. KVM_CAP_X86_DISABLE_EXITS_HLT
   let vm = vm_create_with_one_vcpu(vcpu_ref, guest_main);
   let vcpu = vcpu_ref.value;
   vcpu_set_cpuid_feature(vcpu, X86_FEATURE_KVM_PV_UNHALT);
@@ -206,7 +207,7 @@ function test_pv_unhalt(): void {
     "Enabling X86_FEATURE_KVM_PV_UNHALT had no effect",
   );
 
-  // Verify KVM disallows disabling exits after vCPU creation.
+  // Once a vCPU exists, KVM refuses to turn off HLT exits.
   const r = __vm_enable_cap(vm, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT);
   TEST_ASSERT(
     r && errno_get() === EINVAL,
@@ -215,7 +216,8 @@ function test_pv_unhalt(): void {
 
   kvm_vm_free(vm);
 
-  // Verify that KVM clear PV_UNHALT from guest CPUID.
+  // With HLT exits off, PV_UNHALT makes no sense, so KVM strips it from
+  // the CPUID we set.
   vm = vm_create(1);
   vm_enable_cap(vm, KVM_CAP_X86_DISABLE_EXITS, KVM_X86_DISABLE_EXITS_HLT);
 
@@ -231,9 +233,9 @@ function test_pv_unhalt(): void {
     "PV_UNHALT set in guest CPUID when HLT-exiting is disabled",
   );
 
-  // Clobber the KVM PV signature and verify KVM does NOT clear PV_UNHALT
-  // when KVM PV is not present, and DOES clear PV_UNHALT when switching
-  // back to the correct signature..
+  // KVM only filters PV_UNHALT inside a leaf carrying its own signature:
+  // with a bogus signature the bit survives, with the real one restored it
+  // is dropped again.
   let ent = vcpu_get_cpuid_entry(vcpu, KVM_CPUID_SIGNATURE);
   const kvm_sig_old = ent.ebx;
   ent.ebx = 0xdeadbeef;
@@ -254,7 +256,7 @@ function test_pv_unhalt(): void {
     "PV_UNHALT set in guest CPUID when HLT-exiting is disabled",
   );
 
-  // FIXME: actually test KVM_FEATURE_PV_UNHALT feature
+  // TODO (as upstream): the guest never exercises PV_UNHALT itself.
 
   kvm_vm_free(vm);
 }

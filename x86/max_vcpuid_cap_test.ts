@@ -5,7 +5,8 @@
  *
  * Copyright (C) 2022, Intel, Inc.
  *
- * Tests for getting/setting maximum APIC ID capability. A line-for-line
+ * Reads and writes KVM_CAP_MAX_VCPU_ID and checks the vCPU ids it admits. A
+ * line-for-line
  * port; the C `(void *)` ioctl arguments are plain numbers.
  *
  * @module
@@ -36,39 +37,39 @@ const MAX_VCPU_ID = 2;
 function main(): number {
   const vm = vm_create_barebones();
 
-  // Get KVM_CAP_MAX_VCPU_ID cap supported in KVM
+  // The largest limit KVM will accept.
   let ret = vm_check_cap(vm, KVM_CAP_MAX_VCPU_ID);
 
-  // Try to set KVM_CAP_MAX_VCPU_ID beyond KVM cap
+  // A limit above what KVM reports must be refused.
   ret = __vm_enable_cap(vm, KVM_CAP_MAX_VCPU_ID, ret + 1);
   TEST_ASSERT(ret < 0, "Setting KVM_CAP_MAX_VCPU_ID beyond KVM cap should fail");
 
-  // Test BOOT_CPU_ID interaction (MAX_VCPU_ID cannot be lower)
+  // The limit may not drop to or below an already chosen boot vCPU id.
   if (kvm_has_cap(KVM_CAP_SET_BOOT_CPU_ID)) {
     vm_ioctl(vm, KVM_SET_BOOT_CPU_ID, MAX_VCPU_ID);
 
-    // Try setting KVM_CAP_MAX_VCPU_ID below BOOT_CPU_ID
+    // A limit that would exclude the boot vCPU must fail.
     ret = __vm_enable_cap(vm, KVM_CAP_MAX_VCPU_ID, MAX_VCPU_ID - 1);
     TEST_ASSERT(ret < 0, "Setting KVM_CAP_MAX_VCPU_ID below BOOT_CPU_ID should fail");
   }
 
-  // Set KVM_CAP_MAX_VCPU_ID. Note: KVM_CAP_MAX_VCPU_ID is a misnomer,
-  // it actually represents maximum vcpu_id plus one.
+  // The capability value is one past the highest permitted vcpu_id,
+  // despite its name.
   vm_enable_cap(vm, KVM_CAP_MAX_VCPU_ID, MAX_VCPU_ID + 1);
 
-  // Try to set KVM_CAP_MAX_VCPU_ID again
+  // The limit is write-once per VM.
   ret = __vm_enable_cap(vm, KVM_CAP_MAX_VCPU_ID, MAX_VCPU_ID + 2);
   TEST_ASSERT(ret < 0, "Setting KVM_CAP_MAX_VCPU_ID multiple times should fail");
 
-  // Create vCPU with id beyond KVM_CAP_MAX_VCPU_ID cap
+  // An id equal to the limit is out of range.
   ret = __vm_ioctl(vm, KVM_CREATE_VCPU, MAX_VCPU_ID + 1);
   TEST_ASSERT(ret < 0, "Creating vCPU with ID > MAX_VCPU_ID should fail");
 
-  // Create vCPU with bits 63:32 != 0, but an otherwise valid id
+  // KVM must not truncate the id to 32 bits before checking it.
   ret = __vm_ioctl(vm, KVM_CREATE_VCPU, 1n << 32n);
   TEST_ASSERT(ret < 0, "Creating vCPU with ID[63:32] != 0 should fail");
 
-  // Create vCPU with id within bounds
+  // An id below the limit is accepted.
   ret = __vm_ioctl(vm, KVM_CREATE_VCPU, 0);
   TEST_ASSERT(ret >= 0, "Creating vCPU with ID 0 should succeed");
 

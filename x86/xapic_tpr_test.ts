@@ -157,13 +157,13 @@ export function tpr_guest_code(): void {
 
   tpr_guest_irq_queue();
 
-  // TPR = 0 but IRQ masked by IF=0, should not fire
+  // Interrupts disabled: even with TPR 0 the vector stays pending.
   udelay(1000);
   GUEST_ASSERT_EQ(tpr_guest_irq_sync_val_get(), 0);
 
   sti();
 
-  // IF=1 now, IRQ should fire
+  // Enabling interrupts lets the pending vector through.
   while (tpr_guest_irq_sync_val_get() === 0) cpu_relax();
   GUEST_ASSERT_EQ(tpr_guest_irq_sync_val_get(), 1);
 
@@ -172,14 +172,14 @@ export function tpr_guest_code(): void {
 
   tpr_guest_irq_queue();
 
-  // IRQ masked by barely high enough TPR now, should not fire
+  // TPR class equal to the vector's class blocks delivery.
   udelay(1000);
   GUEST_ASSERT_EQ(tpr_guest_irq_sync_val_get(), 1);
 
   GUEST_SYNC(0n);
   tpr_guest_check_tpr_ppr_cr8_equal();
 
-  // TPR barely low enough now to unmask IRQ, should fire
+  // One class lower and the vector is deliverable again.
   while (tpr_guest_irq_sync_val_get() === 1) cpu_relax();
   GUEST_ASSERT_EQ(tpr_guest_irq_sync_val_get(), 2);
 
@@ -252,7 +252,7 @@ function test_tpr(__is_x2apic: boolean): void {
 
   sync_global_to_guest(vm, is_x2apic);
 
-  // According to the SDM/APM the TPR value at reset is 0
+  // Both vendors' manuals define TPR as zero out of reset.
   test_tpr_check_tpr_zero(vcpu.value);
   test_tpr_check_tpr_cr8_equal(vcpu.value);
 
@@ -285,9 +285,9 @@ function test_tpr(__is_x2apic: boolean): void {
 }
 
 function main(): number {
-  // Use separate VMs for the xAPIC and x2APIC tests so that x2APIC can be
-  // fully hidden from the guest.  KVM disallows changing CPUID after
-  // KVM_RUN and AVIC is disabled if _any_ vCPU is allowed to use x2APIC.
+  // One VM per mode: CPUID is frozen after the first KVM_RUN, and merely
+  // exposing x2APIC to any vCPU turns AVIC off, so the xAPIC run needs a VM
+  // where x2APIC was never advertised.
   test_tpr(false);
   test_tpr(true);
   return 0;

@@ -36,7 +36,7 @@ const MSR_BITS = 64;
 function main(): number {
   const vcpu = ref<kvm_vcpu>();
 
-  // Create VM
+  // One vCPU is enough.
   const vm = vm_create_with_one_vcpu(vcpu, null);
 
   TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_XSAVES));
@@ -46,16 +46,15 @@ function main(): number {
 
   vcpu_set_msr(vcpu.value, MSR_IA32_XSS, xss_val);
 
-  // At present, KVM only supports a guest IA32_XSS value of 0. Verify
-  // that trying to set the guest IA32_XSS to an unsupported value fails.
-  // Also, in the future when a non-zero value succeeds check that
-  // IA32_XSS is in the list of MSRs to save/restore.
+  // Walk the XSS bits one at a time: a bit KVM does not support must make
+  // the write fail, and any value KVM accepts implies IA32_XSS has to be in
+  // the save/restore MSR list.
   const xss_in_msr_list = kvm_msr_is_in_save_restore_list(MSR_IA32_XSS);
   for (let i = 0; i < MSR_BITS; ++i) {
     const r = _vcpu_set_msr(vcpu.value, MSR_IA32_XSS, 1n << BigInt(i));
 
-    // Setting a list of MSRs returns the entry that "faulted", or
-    // the last entry +1 if all MSRs were successfully written.
+    // KVM_SET_MSRS reports how many entries it wrote, so with one entry
+    // 0 means refused and 1 means accepted.
     TEST_ASSERT(!r || r === 1, KVM_IOCTL_ERROR(KVM_SET_MSRS, r));
     TEST_ASSERT(
       r !== 1 || xss_in_msr_list,
