@@ -49,8 +49,8 @@ function is_kvm_controlled_msr(msr: number): boolean {
   return msr === MSR_IA32_VMX_CR0_FIXED1 || msr === MSR_IA32_VMX_CR4_FIXED1;
 }
 
-// For VMX MSRs with a "true" variant, KVM requires userspace to set the "true"
-// MSR, and doesn't allow setting the hidden version.
+// These four VMX control MSRs are shadowed by a TRUE_* twin; KVM only accepts
+// host writes through the TRUE_* index, so a write to this one would fail.
 function is_hidden_vmx_msr(msr: number): boolean {
   switch (msr) {
     case MSR_IA32_VMX_PINBASED_CTLS:
@@ -72,20 +72,19 @@ function test_feature_msr(msr: number): void {
   let reset_value = is_quirked_msr(msr) ? supported_mask : 0n;
   const vcpu = ref<kvm_vcpu>();
 
-  // Don't bother testing KVM-controlled MSRs beyond verifying that the
-  // MSR can be read from userspace.  Any value is effectively legal, as
-  // KVM is bound by x86 architecture, not by ABI.
+  // KVM computes the CR0/CR4 FIXED1 values itself from the architecture,
+  // so no reset value is an ABI promise; reading them above is the check.
   if (is_kvm_controlled_msr(msr)) return;
 
-  // For quirked MSRs, KVM's ABI is to initialize the vCPU's value to the
-  // full set of features supported by KVM.  For non-quirked MSRs, and
-  // when the quirk is disabled, KVM must zero-initialize the MSR and let
-  // userspace do the configuration.
+  // With KVM_X86_QUIRK_STUFF_FEATURE_MSRS in effect a new vCPU starts with
+  // everything KVM supports in a quirked MSR; a non-quirked MSR (or any MSR
+  // once the quirk is off) starts at zero and is left to the VMM to fill.
   let vm = vm_create_with_one_vcpu(vcpu, null);
 
-  // More goofy behavior.  KVM reports the host CPU's actual revision ID,
-  // but initializes the vCPU's revision ID to an arbitrary value. (C reads
-  // host_cpu_is_intel, set before main; here it is set once a VM exists.)
+  // The microcode revision is an exception: the feature MSR reports the
+  // host's real revision, yet a new vCPU gets a fixed, vendor-specific
+  // constant. (C reads host_cpu_is_intel, set before main; here it is set
+  // once a VM exists.)
   if (msr === MSR_IA32_UCODE_REV) {
     reset_value = host_cpu_is_intel.value ? 0x100000000n : 0x01000065n;
   }
@@ -124,9 +123,8 @@ function test_feature_msr(msr: number): void {
 }
 
 function main(): number {
-  // Skip the entire test if MSR_FEATURES isn't supported, other tests
-  // will cover the "regular" list of MSRs, the coverage here is purely
-  // opportunistic and not interesting on its own.
+  // Without KVM_CAP_GET_MSR_FEATURES there is nothing specific to check
+  // here; the ordinary MSR list is exercised by other tests.
   TEST_REQUIRE(kvm_has_cap(KVM_CAP_GET_MSR_FEATURES));
 
   kvm_get_msr_index_list();

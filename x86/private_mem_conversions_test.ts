@@ -115,18 +115,13 @@ function memcmp_h(mem: Uint8Array, gpa: bigint, pattern: number, size: number): 
   }
 }
 
-// Run memory conversion tests with explicit conversion:
-// Execute KVM hypercall to map/unmap gpa range which will cause userspace exit
-// to back/unback private memory. Subsequent accesses by guest to the gpa range
-// will not cause exit to userspace.
-//
-// Test memory conversion scenarios with following steps:
-// 1) Access private memory using private access and verify that memory contents
-//   are not visible to userspace.
-// 2) Convert memory to shared using explicit conversions and ensure that
-//   userspace is able to access the shared regions.
-// 3) Convert memory back to private using explicit conversions and ensure that
-//   userspace is again not able to access converted private regions.
+// The guest flips ranges between shared and private with the
+// KVM_HC_MAP_GPA_RANGE hypercall; KVM hands each one to userspace
+// (KVM_EXIT_HYPERCALL), which updates the memory attributes and, optionally,
+// the guest_memfd backing. After that the guest touches the range without
+// further exits. The host checks through the shared mapping that a private
+// write never shows up there, and that shared writes go both ways again
+// once a range is converted back.
 
 const GUEST_STAGE = (offset: bigint, size: bigint) => ({ offset, size });
 
@@ -146,7 +141,7 @@ function guest_sync_private(gpa: bigint, size: bigint, pattern: number): void {
   GUEST_SYNC4(SYNC_PRIVATE, gpa, size, pattern);
 }
 
-// Arbitrary values, KVM doesn't care about the attribute flags.
+// Our own guest-to-VMM encoding; KVM does not interpret these flag bits.
 const MAP_GPA_SET_ATTRIBUTES = 1n << 0n;
 const MAP_GPA_SHARED = 1n << 1n;
 const MAP_GPA_DO_FALLOCATE = 1n << 2n;
@@ -179,7 +174,7 @@ function guest_test_explicit_conversion(base_gpa: bigint, do_fallocate: boolean)
   const def_p = 0xaa;
   const init_p = 0xcc;
 
-  // Memory should be shared by default.
+  // A KVM_X86_SW_PROTECTED_VM starts with every page shared.
   memset(base_gpa, def_p, Number(PER_CPU_DATA_SIZE));
   memcmp_g(base_gpa, def_p, PER_CPU_DATA_SIZE);
   guest_sync_shared(base_gpa, PER_CPU_DATA_SIZE, def_p, init_p);
@@ -194,16 +189,14 @@ function guest_test_explicit_conversion(base_gpa: bigint, do_fallocate: boolean)
     const p3 = 0x33;
     const p4 = 0x44;
 
-    // Set the test region to pattern one to differentiate it from
-    // the data range as a whole (contains the initial pattern).
+    // p1 marks the range under test, so it can be told apart from the
+    // surrounding bytes, which keep init_p.
     memset(gpa, p1, Number(size));
 
-    // Convert to private, set and verify the private data, and
-    // then verify that the rest of the data (map shared) still
-    // holds the initial pattern, and that the host always sees the
-    // shared memory (initial pattern).  Unlike shared memory,
-    // punching a hole in private memory is destructive, i.e.
-    // previous values aren't guaranteed to be preserved.
+    // Once private, guest writes land in guest_memfd: the host must keep
+    // reading the old shared bytes, and the neighbours stay at init_p.
+    // Private contents do not survive a PUNCH_HOLE, which is why ranges
+    // larger than a page are only written, not checked.
     guest_map_private(gpa, size, do_fallocate);
 
     skip: {
@@ -215,16 +208,15 @@ function guest_test_explicit_conversion(base_gpa: bigint, do_fallocate: boolean)
       memset(gpa, p2, Number(size));
       guest_sync_private(gpa, size, p1);
 
-      // Verify that the private memory was set to pattern two, and
-      // that shared memory still holds the initial pattern.
+      // The guest sees its private p2; everything outside the range is
+      // still the shared init_p.
       memcmp_g(gpa, p2, size);
       if (gpa > base_gpa) memcmp_g(base_gpa, init_p, gpa - base_gpa);
       if (gpa + size < base_gpa + PER_CPU_DATA_SIZE) {
         memcmp_g(gpa + size, init_p, base_gpa + PER_CPU_DATA_SIZE - (gpa + size));
       }
 
-      // Convert odd-number page frames back to shared to verify KVM
-      // also correctly handles holes in private ranges.
+      // Leave every other page private so the range has shared gaps in it.
       for (let j = 0n; j < size; j += PG) {
         if ((j >> BigInt(PAGE_SHIFT)) & 1n) {
           guest_map_shared(gpa + j, PG, do_fallocate);
@@ -237,52 +229,47 @@ function guest_test_explicit_conversion(base_gpa: bigint, do_fallocate: boolean)
       }
     }
 
-    // Convert the entire region back to shared, explicitly write
-    // pattern three to fill in the even-number frames before
-    // asking the host to verify (and write pattern four).
+    // Back to shared as a whole. The pages that stayed private until now
+    // need p3 written by the guest before the host checks for it and
+    // answers with p4.
     guest_map_shared(gpa, size, do_fallocate);
     memset(gpa, p3, Number(size));
     guest_sync_shared(gpa, size, p3, p4);
     memcmp_g(gpa, p4, size);
 
-    // Reset the shared memory back to the initial pattern.
+    // Restore init_p so the next range starts from the same state.
     memset(gpa, init_p, Number(size));
 
-    // Free (via PUNCH_HOLE) *all* private memory so that the next
-    // iteration starts from a clean slate, e.g. with respect to
-    // whether or not there are pages/folios in guest_mem.
+    // Drop every guest_memfd page of this vCPU's chunk, so no folio left
+    // over from this range affects the next one.
     guest_map_shared(base_gpa, PER_CPU_DATA_SIZE, true);
   }
 }
 
 function guest_punch_hole(gpa: bigint, size: bigint): void {
-  // "Mapping" memory shared via fallocate() is done via PUNCH_HOLE.
+  // The host's shared+fallocate path deallocates, i.e. punches a hole.
   const flags = MAP_GPA_SHARED | MAP_GPA_DO_FALLOCATE;
 
   kvm_hypercall_map_gpa_range(gpa, size, flags);
 }
 
-// Test that PUNCH_HOLE actually frees memory by punching holes without doing a
-// proper conversion.  Freeing (PUNCH_HOLE) should zap SPTEs, and reallocating
-// (subsequent fault) should zero memory.
+// Holes punched in guest_memfd while the memory stays private: KVM must
+// zap the SPTEs, and the next fault must bring back a zeroed page.
 function guest_test_punch_hole(base_gpa: bigint, precise: boolean): void {
   const init_p = 0xcc;
 
-  // Convert the entire range to private, this testcase is all about
-  // punching holes in guest_memfd, i.e. shared mappings aren't needed.
+  // Everything private: only the guest_memfd side matters here.
   guest_map_private(base_gpa, PER_CPU_DATA_SIZE, false);
 
   for (let i = 0; i < test_ranges.length; i++) {
     const gpa = base_gpa + test_ranges[i]!.offset;
     const size = test_ranges[i]!.size;
 
-    // Free all memory before each iteration, even for the !precise
-    // case where the memory will be faulted back in.  Freeing and
-    // reallocating should obviously work, and freeing all memory
-    // minimizes the probability of cross-testcase influence.
+    // Start each range from an empty guest_memfd (also when !precise
+    // refills all of it) so earlier ranges cannot leak into this one.
     guest_punch_hole(base_gpa, PER_CPU_DATA_SIZE);
 
-    // Fault-in and initialize memory, and verify the pattern.
+    // Populate either just the range or the whole chunk, then check it.
     if (precise) {
       memset(gpa, init_p, Number(size));
       memcmp_g(gpa, init_p, size);
@@ -291,8 +278,7 @@ function guest_test_punch_hole(base_gpa: bigint, precise: boolean): void {
       memcmp_g(base_gpa, init_p, PER_CPU_DATA_SIZE);
     }
 
-    // Punch a hole at the target range and verify that reads from
-    // the guest succeed and return zeroes.
+    // After the hole, guest reads must fault in fresh zero pages.
     guest_punch_hole(gpa, size);
     memcmp_g(gpa, 0, size);
   }
@@ -300,13 +286,13 @@ function guest_test_punch_hole(base_gpa: bigint, precise: boolean): void {
 
 /** Guest entry point. */
 export function guest_code(base_gpa: bigint): void {
-  // Run the conversion test twice, with and without doing fallocate() on
-  // the guest_memfd backing when converting between shared and private.
+  // Conversions once with attributes only, once also (de)allocating
+  // the guest_memfd backing.
   guest_test_explicit_conversion(base_gpa, false);
   guest_test_explicit_conversion(base_gpa, true);
 
-  // Run the PUNCH_HOLE test twice too, once with the entire guest_memfd
-  // faulted in, once with only the target range faulted in.
+  // Hole punching with the whole chunk populated, then with only the
+  // range under test populated.
   guest_test_punch_hole(base_gpa, false);
   guest_test_punch_hole(base_gpa, true);
   GUEST_DONE();
@@ -379,10 +365,10 @@ async function __test_mem_conversions(vcpu: kvm_vcpu): Promise<void> {
           const nr_bytes = Math.min(vm.page_size, size - i);
           const hva = user_memory(addr_gpa2hva(vm, gpa + BigInt(i)), nr_bytes);
 
-          // In all cases, the host should observe the shared data.
+          // Host accesses always go through the shared mapping.
           memcmp_h(hva, gpa + BigInt(i), Number(uc.args.at(3)), nr_bytes);
 
-          // For shared, write the new pattern to guest memory.
+          // Only shared ranges get a reply pattern from the host.
           if (uc.args.at(0) === BigInt(SYNC_SHARED)) hva.fill(Number(uc.args.at(4)));
         }
         break;
@@ -400,8 +386,8 @@ async function test_mem_conversions(
   nr_vcpus: number,
   nr_memslots: number,
 ): Promise<void> {
-  // Allocate enough memory so that each vCPU's chunk of memory can be
-  // naturally aligned with respect to the size of the backing store.
+  // Round each vCPU's chunk up to the backing page size, so every chunk
+  // starts on a boundary the backing store can map huge.
   const pagesz = get_backing_src_pagesz(src_type);
   const alignment = SZ_2M > pagesz ? SZ_2M : pagesz;
   const per_cpu_size = align_up(PER_CPU_DATA_SIZE, alignment);
@@ -448,8 +434,8 @@ async function test_mem_conversions(
 
     vcpu_args_set(vcpus[i]!, 1, gpa);
 
-    // Map only what is needed so that an out-of-bounds access
-    // results #PF => SHUTDOWN instead of data corruption.
+    // Leave the padding unmapped: a stray guest access then faults
+    // (#PF, then shutdown) rather than silently touching another chunk.
     virt_map(vm, gpa, gpa, Number(PER_CPU_DATA_SIZE / BigInt(vm.page_size)));
 
     threads[i] = __test_mem_conversions(vcpus[i]!);
@@ -461,10 +447,9 @@ async function test_mem_conversions(
 
   kvm_vm_free(vm);
 
-  // Allocate and free memory from the guest_memfd after closing the VM
-  // fd.  The guest_memfd is gifted a reference to its owning VM, i.e.
-  // should prevent the VM from being fully destroyed until the last
-  // reference to the guest_memfd is also put.
+  // guest_memfd holds a reference on its VM, so fallocate on it must
+  // still work after the VM fd is closed; the VM is only torn down
+  // when the memfd's last reference goes.
   kvm_fallocate(memfd, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, memfd_size);
   kvm_fallocate(memfd, FALLOC_FL_KEEP_SIZE, 0, memfd_size);
 
