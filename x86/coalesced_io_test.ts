@@ -71,9 +71,8 @@ const kvm_coalesced_io = struct("kvm_coalesced_io", {
   ring_size: u32,
   mmio_gpa: u64,
   mmio: u64, // uint64_t *
-  // x86-only, but define pio_port for all architectures to minimize the
-  // amount of #ifdeffery and complexity, without having to sacrifice
-  // verbose error messages.
+  // Port I/O exists only on x86; upstream still keeps the field on every
+  // arch so its failure messages can always print it.
   pio_port: u8,
 });
 
@@ -91,8 +90,8 @@ export function guest_code(io: bigint): void {
 
   for (;;) {
     for (let j = 0; j < 1 + has_pio; j++) {
-      // KVM always leaves one free entry, i.e. exits to
-      // userspace before the last entry is filled.
+      // The ring counts as full with one slot still empty, so only
+      // ring_size - 1 writes are queued before KVM exits.
       for (i = 0; i < ring_size - 1; i++) {
         if (i & 1) outl(pio_port, pio_port + i);
         else writeq(mmio_gpa + BigInt(i), mmio);
@@ -131,8 +130,8 @@ function vcpu_run_and_verify_io_exit(
 
   vcpu_run(vcpu);
 
-  // Annoyingly, reading PIO data is safe only for PIO exits, otherwise
-  // data_offset is garbage, e.g. an MMIO gpa.
+  // io.data_offset shares a union with the MMIO exit fields, so it only
+  // means something on a KVM_EXIT_IO exit.
   if (run.exit_reason === KVM_EXIT_IO) pio_value = vcpu_io_data(vcpu).getUint32(0, true);
   else pio_value = 0;
 
@@ -230,8 +229,8 @@ function test_coalesced_io(vcpu: kvm_vcpu, io: io_view, ring_start: number): voi
   vcpu_run_and_verify_coalesced_io(vcpu, io, ring_start, KVM_EXIT_MMIO);
   vcpu_run_and_verify_coalesced_io(vcpu, io, ring_start, KVM_EXIT_IO);
 
-  // Verify ucall, which may use non-coalesced MMIO or PIO, generates an
-  // immediate exit.
+  // The ucall's MMIO/PIO write is outside the coalesced zones: it must
+  // exit at once and leave the ring untouched.
   ring.first = ring_start;
   ring.last = ring_start;
   vcpu_run(vcpu);
@@ -239,7 +238,7 @@ function test_coalesced_io(vcpu: kvm_vcpu, io: io_view, ring_start: number): voi
   TEST_ASSERT_EQ(ring.first, ring_start);
   TEST_ASSERT_EQ(ring.last, ring_start);
 
-  // Verify that non-coalesced MMIO/PIO generates an exit to userspace.
+  // Once a zone is unregistered, each write to it exits by itself.
   kvm_vm_unregister_coalesced_io(vcpu.vm, io.mmio_gpa, 8, false /* pio */);
   vcpu_run_and_verify_io_exit(vcpu, io, ring_start, KVM_EXIT_MMIO);
 
@@ -256,18 +255,16 @@ function main(): number {
   const vm = vm_create_with_one_vcpu(vcpu, guest_code);
 
   const io = kvm_coalesced_io.alloc();
-  // The I/O ring is a kernel-allocated page whose address is
-  // relative to each vCPU's run page, with the page offset
-  // provided by KVM in the return of KVM_CAP_COALESCED_MMIO.
+  // KVM maps its ring page inside the vCPU mmap; the value of
+  // KVM_CAP_COALESCED_MMIO is that page's index from kvm_run.
   io.ring = vcpu.value.run_hva + BigInt(kvm_check_cap(KVM_CAP_COALESCED_MMIO) * getpagesize());
-  // The size of the I/O ring is fixed, but KVM defines the sized
-  // based on the kernel's PAGE_SIZE.  Thus, userspace must query
-  // the host's page size at runtime to compute the ring size.
+  // The ring fills one host page, so the number of entries follows
+  // the host's page size and is computed at run time.
   io.ring_size = Math.floor(
     (getpagesize() - kvm_coalesced_mmio_ring.size) / kvm_coalesced_mmio.size,
   );
-  // Arbitrary address+port (MMIO mustn't overlap memslots), with
-  // the MMIO GPA identity mapped in the guest.
+  // Any port and any GPA outside the memslots would do; the guest
+  // reaches that GPA through an identity mapping.
   io.mmio_gpa = 4n * SZ_1G;
   io.mmio = 4n * SZ_1G;
   io.pio_port = 0x80;

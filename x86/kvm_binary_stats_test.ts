@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Test the fd-based interface for KVM statistics: port of
+ * Reads and sanity-checks the binary stats fds (KVM_GET_STATS_FD) of
+ * several VMs and their vCPUs: port of
  * `tools/testing/selftests/kvm/kvm_binary_stats_test.c` (upstream keeps this
  * generic test at the top level; the SDK keeps every program in `x86/`).
  *
@@ -71,12 +72,12 @@ function stats_test(stats_fd: number): void {
   let size_data = 0;
   const header = kvm_stats_header.alloc();
 
-  // Read kvm stats header
+  // Header first: it sizes and locates everything else.
   read_stats_header(stats_fd, header);
 
   const size_desc = get_stats_descriptor_size(header);
 
-  // Read kvm stats id string
+  // The id string sits right after the header.
   const id = new Uint8Array(header.name_size);
 
   const ret = pread(stats_fd, id, header.name_size, kvm_stats_header.size);
@@ -87,7 +88,7 @@ function stats_test(stats_fd: number): void {
     ret,
   );
 
-  // Check id string, that should start with "kvm"
+  // KVM names every stats fd "kvm-..." and NUL-terminates the id.
   const id_s = c_string(id);
   TEST_ASSERT(
     id_s.str.startsWith("kvm") && id_s.len < header.name_size,
@@ -95,14 +96,13 @@ function stats_test(stats_fd: number): void {
     id_s.str,
   );
 
-  // Sanity check for other fields in header
+  // A header without descriptors leaves nothing to check.
   if (header.num_desc === 0) {
     ksft_print_msg("No KVM stats defined!\n");
     return;
   }
-  // The descriptor and data offsets must be valid, they must not overlap
-  // the header, and the descriptor and data blocks must not overlap each
-  // other.  Note, the data block is rechecked after its size is known.
+  // Both blocks must start past the header and not run into each other;
+  // the data block's end is only known later, so it is checked again below.
   TEST_ASSERT(
     header.desc_offset && header.desc_offset >= kvm_stats_header.size &&
       header.data_offset && header.data_offset >= kvm_stats_header.size,
@@ -115,13 +115,13 @@ function stats_test(stats_fd: number): void {
     "Descriptor block is overlapped with data block",
   );
 
-  // Read kvm stats descriptors
+  // One pread of all num_desc descriptors.
   const stats_desc = read_stats_descriptors(stats_fd, header);
 
   const name_of = (pdesc: View<typeof kvm_stats_desc.fields>) =>
     c_string(pdesc.name.$bytes.subarray(0, header.name_size));
 
-  // Sanity check for fields in descriptors
+  // Every descriptor must use only values KVM defines.
   for (let i = 0; i < header.num_desc; ++i) {
     const pdesc = get_stats_descriptor(stats_desc, i, header);
     const type = pdesc.flags & KVM_STATS_TYPE_MASK;
@@ -129,21 +129,17 @@ function stats_test(stats_fd: number): void {
     const base = pdesc.flags & KVM_STATS_BASE_MASK;
     const name = name_of(pdesc);
 
-    // Check name string
+    // name_size includes the terminating NUL.
     TEST_ASSERT(name.len < header.name_size, "KVM stats name (index: %d) too long", i);
 
-    // Check type,unit,base boundaries
+    // type, unit and base are enums packed into flags.
     TEST_ASSERT(type <= KVM_STATS_TYPE_MAX, "Unknown KVM stats (%s) type: %u", name.str, type);
     TEST_ASSERT(unit <= KVM_STATS_UNIT_MAX, "Unknown KVM stats (%s) unit: %u", name.str, unit);
     TEST_ASSERT(base <= KVM_STATS_BASE_MAX, "Unknown KVM stats (%s) base: %u", name.str, base);
 
-    // Check exponent for stats unit
-    // Exponent for counter should be greater than or equal to 0
-    // Exponent for unit bytes should be greater than or equal to 0
-    // Exponent for unit seconds should be less than or equal to 0
-    // Exponent for unit clock cycles should be greater than or
-    // equal to 0
-    // Exponent for unit boolean should be 0
+    // Scale rules per unit: plain counts, bytes and cycles never use a
+    // negative power, times are in seconds or fractions of one, and a
+    // boolean has no scale at all.
     switch (pdesc.flags & KVM_STATS_UNIT_MASK) {
       case KVM_STATS_UNIT_NONE:
       case KVM_STATS_UNIT_BYTES:
@@ -173,9 +169,9 @@ function stats_test(stats_fd: number): void {
         break;
     }
 
-    // Check size field, which should not be zero
+    // Each stat holds at least one u64.
     TEST_ASSERT(pdesc.size, "KVM descriptor(%s) with size of 0", name.str);
-    // Check bucket_size field
+    // Only linear histograms have a bucket width.
     switch (pdesc.flags & KVM_STATS_TYPE_MASK) {
       case KVM_STATS_TYPE_LINEAR_HIST:
         TEST_ASSERT(
@@ -190,23 +186,23 @@ function stats_test(stats_fd: number): void {
     size_data = Math.max(size_data, pdesc.offset + pdesc.size * 8);
   }
 
-  // Now that the size of the data block is known, verify the data block
-  // doesn't overlap the descriptor block.
+  // With the data block's length now summed up, it must end before the
+  // descriptors begin (when it comes first).
   TEST_ASSERT(
     header.data_offset >= header.desc_offset ||
       header.data_offset + size_data <= header.desc_offset,
     "Data block is overlapped with Descriptor block",
   );
 
-  // Check validity of all stats data size
+  // Each descriptor owns at least one u64 of data.
   TEST_ASSERT(size_data >= header.num_desc * 8, "Data size is not correct");
 
-  // Allocate memory for stats data
+  // Room for the whole data block.
   const stats_data = new BigUint64Array(size_data / 8);
-  // Read kvm stats data as a bulk
+  // The whole block in one read ...
   const r = pread(stats_fd, stats_data, size_data, header.data_offset);
   TEST_ASSERT(r === size_data, "Read KVM stats data");
-  // Read kvm stats data one by one
+  // ... then each stat by its own offset and size.
   for (let i = 0; i < header.num_desc; ++i) {
     const pdesc = get_stats_descriptor(stats_desc, i, header);
     read_stat_data(stats_fd, header, pdesc, stats_data, pdesc.size);
@@ -250,16 +246,13 @@ function strtol0(s: string): number {
   return m[1] === "-" ? -v : v;
 }
 
-// Usage: kvm_bin_form_stats [#vm] [#vcpu]
-// The first parameter #vm set the number of VMs being created.
-// The second parameter #vcpu set the number of VCPUs being created.
-// By default, DEFAULT_NUM_VM VM and DEFAULT_NUM_VCPU VCPU for the VM would be
-// created for testing.
+// Arguments: [#vm] [#vcpu], the VM count and the vCPUs per VM; a missing or
+// non-positive value falls back to DEFAULT_NUM_VM / DEFAULT_NUM_VCPU.
 function main(argc: number, argv: string[]): number {
   let max_vm = DEFAULT_NUM_VM;
   let max_vcpu = DEFAULT_NUM_VCPU;
 
-  // Get the number of VMs and VCPUs that would be created for testing.
+  // strtol(..., 0) semantics: hex and octal forms are accepted.
   if (argc > 1) {
     max_vm = strtol0(argv[1]!);
     if (max_vm <= 0) max_vm = DEFAULT_NUM_VM;
@@ -271,12 +264,12 @@ function main(argc: number, argv: string[]): number {
 
   ksft_print_header();
 
-  // Check the extension for binary stats
+  // KVM_CAP_BINARY_STATS_FD gates KVM_GET_STATS_FD.
   TEST_REQUIRE(kvm_has_cap(KVM_CAP_BINARY_STATS_FD));
 
   ksft_set_plan(max_vm);
 
-  // Create VMs and VCPUs
+  // All VMs and vCPUs exist before any stats fd is read.
   const vms: kvm_vm[] = [];
   const vcpus: kvm_vcpu[] = [];
 
@@ -285,7 +278,7 @@ function main(argc: number, argv: string[]): number {
     for (let j = 0; j < max_vcpu; ++j) vcpus[i * max_vcpu + j] = __vm_vcpu_add(vms[i]!, j);
   }
 
-  // Check stats read for every VM and VCPU
+  // One TAP result per VM, covering it and its vCPUs.
   for (let i = 0; i < max_vm; ++i) {
     vm_stats_test(vms[i]!);
     for (let j = 0; j < max_vcpu; ++j) vcpu_stats_test(vcpus[i * max_vcpu + j]!);
@@ -294,7 +287,7 @@ function main(argc: number, argv: string[]): number {
 
   for (let i = 0; i < max_vm; ++i) kvm_vm_free(vms[i]!);
 
-  ksft_finished(); // Print results and exit() accordingly
+  ksft_finished(); // exit status follows the TAP tallies
 }
 
 await ksft_main(import.meta, main);

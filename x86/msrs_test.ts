@@ -101,7 +101,8 @@ import { ref } from "../include/kvm_util_types.ts";
 import { errno_get } from "../include/libc/errno.ts";
 import { E2BIG, EINVAL } from "../include/linux/errno.ts";
 
-// Use HYPERVISOR for MSRs that are emulated unconditionally (as is HYPERVISOR).
+// KVM always emulates these MSRs, just as it always reports HYPERVISOR, so
+// that bit stands in for "no feature needed".
 const X86_FEATURE_NONE = X86_FEATURE_HYPERVISOR;
 
 interface kvm_msr {
@@ -172,8 +173,8 @@ const MSR_TEST2 = (
   f2: kvm_x86_cpu_feature,
 ) => ____MSR_TEST(msr, name, val, rsvd, 0n, feat, f2, false);
 
-// Note, use a page aligned value for the canonical value so that the value
-// is compatible with MSRs that use bits 11:0 for things other than addresses.
+// Page aligned on purpose: some of these MSRs give bits 11:0 non-address
+// meanings, and a zero low 12 bits is legal for all of them.
 const canonical_val = 0x123456789000n;
 
 const MSR_TEST_CANONICAL = (msr: number, name: string, feat: kvm_x86_cpu_feature) =>
@@ -210,9 +211,8 @@ const msrs: readonly kvm_msr[] = [
     X86_FEATURE_NONE,
   ),
 
-  // TSC_AUX is supported if RDTSCP *or* RDPID is supported.  Add
-  // entries for each features so that TSC_AUX doesn't exists for
-  // the "unsupported" vCPU, and obviously to test both cases.
+  // Either RDTSCP or RDPID makes TSC_AUX exist, so one row per feature:
+  // both paths get covered, and the featureless vCPU loses the MSR.
   MSR_TEST2(
     MSR_TSC_AUX,
     "MSR_TSC_AUX",
@@ -231,12 +231,9 @@ const msrs: readonly kvm_msr[] = [
   ),
 
   MSR_TEST(MSR_IA32_SYSENTER_CS, "MSR_IA32_SYSENTER_CS", 0x1234n, 0n, X86_FEATURE_NONE),
-  // SYSENTER_{ESP,EIP} are technically non-canonical on Intel,
-  // but KVM doesn't emulate that behavior on emulated writes,
-  // i.e. this test will observe different behavior if the MSR
-  // writes are handed by hardware vs. KVM.  KVM's behavior is
-  // intended (though far from ideal), so don't bother testing
-  // non-canonical values.
+  // Intel hardware checks SYSENTER_{ESP,EIP} for canonicality but KVM's
+  // emulated writes do not, so the outcome would depend on who handles the
+  // WRMSR. KVM means to behave that way; no reserved value is tested.
   MSR_TEST(MSR_IA32_SYSENTER_ESP, "MSR_IA32_SYSENTER_ESP", canonical_val, 0n, X86_FEATURE_NONE),
   MSR_TEST(MSR_IA32_SYSENTER_EIP, "MSR_IA32_SYSENTER_EIP", canonical_val, 0n, X86_FEATURE_NONE),
 
@@ -324,9 +321,8 @@ const same_feature = (a: kvm_x86_cpu_feature, b: kvm_x86_cpu_feature) =>
   a.function === b.function && a.index === b.index && a.reg === b.reg && a.bit === b.bit;
 
 function fixup_rdmsr_val(msr: number, want: bigint): bigint {
-  // AMD CPUs drop bits 63:32 on some MSRs that Intel CPUs support.  KVM
-  // is supposed to emulate that behavior based on guest vendor model
-  // (which is the same as the host vendor model for this test).
+  // On AMD these MSRs keep only bits 31:0, and KVM mirrors that for an AMD
+  // guest model; the test's guest vendor always matches the host's.
   if (!host_cpu_is_amd.value) return want;
 
   switch (msr) {
@@ -373,16 +369,15 @@ function guest_test_unsupported_msr(msr: kvm_msr): void {
   let vec: number;
 
   skip_wrmsr_gp: {
-    // KVM's ABI with respect to ignore_msrs is a mess and largely beyond
-    // repair, just skip the unsupported MSR tests.
+    // With kvm.ignore_msrs set, accesses to absent MSRs have no reliable
+    // outcome, so there is nothing to assert here.
     if (ignore_unsupported_msrs.value) break skip_wrmsr_gp;
 
     skip_rdmsr_gp: {
-      // {S,U}_CET exist if IBT or SHSTK is supported, but with bits that are
-      // writable only if their associated feature is supported.  Skip the
-      // RDMSR #GP test if the secondary feature is supported, but perform
-      // the WRMSR #GP test as the to-be-written value is tied to the primary
-      // feature.  For all other MSRs, simply do nothing.
+      // {S,U}_CET exist when either IBT or SHSTK does, and each of their bits is
+      // writable only with its own feature. So with feature2 present the RDMSR
+      // succeeds (no #GP check), yet writing a primary-feature bit still #GPs.
+      // Any other MSR present via feature2 has nothing to check.
       if (this_cpu_has(msr.feature2)) {
         if (msr.index !== MSR_IA32_U_CET && msr.index !== MSR_IA32_S_CET) break skip_wrmsr_gp;
 
@@ -412,11 +407,11 @@ function guest_test_unsupported_msr(msr: kvm_msr): void {
 }
 
 function guest_test_reserved_val(msr: kvm_msr): void {
-  // Skip reserved value checks as well, ignore_msrs is trully a mess.
+  // ignore_msrs makes reserved-value #GPs unreliable too.
   if (ignore_unsupported_msrs.value) return;
 
-  // If the CPU will truncate the written value (e.g. SYSENTER on AMD),
-  // expect success and a truncated value, not #GP.
+  // Where the MSR silently truncates (SYSENTER_* on AMD), the "reserved"
+  // write succeeds and reads back truncated instead of raising #GP.
   if (
     !this_cpu_has(msr.feature) ||
     msr.rsvd_val === fixup_rdmsr_val(msr.index, msr.rsvd_val)
@@ -458,19 +453,16 @@ const KVM_X86_MAX_NR_REGS = 1;
 function vcpu_has_reg(vcpu: kvm_vcpu, reg: bigint): boolean {
   const regs = kvm_reg_list.alloc(KVM_X86_MAX_NR_REGS);
 
-  // If KVM_GET_REG_LIST succeeds with n=0, i.e. there are no supported
-  // regs, then the vCPU obviously doesn't support the reg.
+  // Success with n=0 means KVM lists no registers at all, hence not this one.
   regs.n = 0n;
   const r = __vcpu_ioctl(vcpu, KVM_GET_REG_LIST, regs);
   if (!r) return false;
 
   TEST_ASSERT_EQ(errno_get(), E2BIG);
 
-  // KVM x86 is expected to support enumerating a relative small number
-  // of regs.  The majority of registers supported by KVM_{G,S}ET_ONE_REG
-  // are enumerated via other ioctls, e.g. KVM_GET_MSR_INDEX_LIST.  For
-  // simplicity, hardcode the maximum number of regs and manually update
-  // the test as necessary.
+  // x86 lists only a handful of registers here (MSRs come from
+  // KVM_GET_MSR_INDEX_LIST instead), so a fixed upper bound is enough;
+  // raise KVM_X86_MAX_NR_REGS when KVM starts listing more.
   TEST_ASSERT(
     regs.n <= BigInt(KVM_X86_MAX_NR_REGS),
     "KVM reports %llu regs, test expects at most %u regs, stale test?",
@@ -603,11 +595,9 @@ function test_msrs(): void {
   const feat_none = X86_FEATURE_NONE;
   const feat_lm = X86_FEATURE_LM;
 
-  // Create three vCPUs, but run them on the same task, to validate KVM's
-  // context switching of MSR state.  Don't pin the task to a pCPU to
-  // also validate KVM's handling of cross-pCPU migration.  Use the full
-  // set of features for the first two vCPUs, but clear all features in
-  // third vCPU in order to test both positive and negative paths.
+  // Three vCPUs driven from one unpinned thread: KVM must swap MSR state
+  // between them and cope with pCPU migration. vCPUs 0 and 1 keep every
+  // feature, vCPU 2 loses them, covering both the present and absent cases.
   const NR_VCPUS = 3;
   const vcpus: kvm_vcpu[] = [];
 
@@ -617,14 +607,11 @@ function test_msrs(): void {
 
   sync_global_to_guest(vm, ignore_unsupported_msrs);
 
-  // Clear features in the "unsupported features" vCPU.  This needs to be
-  // done before the first vCPU run as KVM's ABI is that guest CPUID is
-  // immutable once the vCPU has been run.
+  // Strip vCPU 2's features now: KVM freezes guest CPUID after the first
+  // KVM_RUN.
   for (idx.value = 0; idx.value < msrs.length; idx.value++) {
-    // Don't clear LM; selftests are 64-bit only, and KVM doesn't
-    // honor LM=0 for MSRs that are supposed to exist if and only
-    // if the vCPU is a 64-bit model.  Ditto for NONE; clearing a
-    // fake feature flag will result in false failures.
+    // Keep LM: the guest is 64-bit and KVM ignores LM=0 for the long-mode
+    // MSRs. Keep NONE too, it is a placeholder, not a real dependency.
     const f = msrs[idx.value]!.feature;
     if (!same_feature(f, feat_lm) && !same_feature(f, feat_none)) {
       vcpu_clear_cpuid_feature(vcpus[2]!, f);
@@ -639,14 +626,10 @@ function test_msrs(): void {
       continue;
     }
 
-    // Verify KVM_GET_SUPPORTED_CPUID and KVM_GET_MSR_INDEX_LIST
-    // are consistent with respect to MSRs whose existence is
-    // enumerated via CPUID.  Note, using LM as a dummy feature
-    // is a-ok here as well, as all MSRs that abuse LM should be
-    // unconditionally reported in the save/restore list (and
-    // selftests are 64-bit only).  Note #2, skip the check for
-    // FS/GS.base MSRs, as they aren't reported in the save/restore
-    // list since their state is managed via SREGS.
+    // An MSR should be in KVM_GET_MSR_INDEX_LIST exactly when
+    // KVM_GET_SUPPORTED_CPUID reports its feature. LM rows hold too (long-mode
+    // MSRs are always listed). FS_BASE/GS_BASE are exempt: they travel in
+    // SREGS, not in the MSR save/restore list.
     const supported = kvm_cpu_has(msr.feature) || kvm_cpu_has(msr.feature2);
     TEST_ASSERT(
       msr.index === MSR_FS_BASE || msr.index === MSR_GS_BASE ||
