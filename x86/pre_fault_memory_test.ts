@@ -66,7 +66,8 @@ import { EINTR, ENOENT } from "../include/linux/errno.ts";
 const SZ_2M = 0x200000n;
 const PG = BigInt(PAGE_SIZE);
 
-// Arbitrarily chosen values
+// 2M plus one page, so the range spans a huge page and a 4K tail; the slot
+// number is arbitrary.
 const TEST_SIZE = SZ_2M + PG;
 const TEST_NPAGES = TEST_SIZE / PG;
 const TEST_SLOT = 10;
@@ -135,8 +136,8 @@ async function pre_fault_memory(
   let ret: number;
   let save_errno = 0;
 
-  // Concurrently delete (and recreate) the slot to test KVM's handling
-  // of a racing memslot deletion with prefaulting.
+  // A worker removes and later re-adds the slot while we prefault, racing
+  // KVM_PRE_FAULT_MEMORY against memslot deletion.
   const slot_worker = delete_slot_worker(data);
 
   while (!data.worker_ready) await cpu_relax();
@@ -154,35 +155,27 @@ async function pre_fault_memory(
       ret < 0 ? "failure" : "success",
     );
 
-    // Immediately retry prefaulting if KVM was interrupted by an
-    // unrelated signal/event.
+    // EINTR only means something cut the ioctl short: go again at once.
     if (ret < 0 && save_errno === EINTR) continue;
 
-    // Tell the worker to recreate the slot in order to complete
-    // prefaulting (if prefault didn't already succeed before the
-    // slot was deleted) and/or to prepare for the next testcase.
-    // Wait for the worker to exit so that the next invocation of
-    // prefaulting is guaranteed to complete (assuming no KVM bugs).
+    // First pass only: have the worker put the slot back, both to finish a
+    // prefault the deletion cut short and to reset for the next case, and
+    // join it so no later call can race a deletion.
     if (!slot_recreated) {
       data.recreate_slot = true;
       await slot_worker;
       slot_recreated = true;
 
-      // Retry prefaulting to get a stable result, i.e. to
-      // avoid seeing random EAGAIN failures.  Don't retry if
-      // prefaulting already succeeded, as KVM disallows
-      // prefaulting with size=0, i.e. blindly retrying would
-      // result in test failures due to EINVAL.  KVM should
-      // always return success if all bytes are prefaulted,
-      // i.e. there is no need to guard against EAGAIN being
-      // returned.
+      // One more call with the slot stable makes the outcome
+      // deterministic instead of a stray EAGAIN. Skip it when nothing is
+      // left: KVM rejects size 0 with EINVAL, and a range that is fully
+      // prefaulted never reports EAGAIN anyway.
       if (range.size) continue;
     }
 
-    // All done if there are no remaining bytes to prefault, or if
-    // prefaulting failed (EINTR was handled above, and EAGAIN due
-    // to prefaulting a memslot that's being actively deleted should
-    // be impossible since the memslot has already been recreated).
+    // Stop once nothing remains or the call failed: EINTR was retried
+    // above, and EAGAIN from a slot mid-deletion cannot recur now that
+    // the slot is back.
     if (!range.size || ret < 0) break;
   }
 
@@ -193,10 +186,9 @@ async function pre_fault_memory(
     expected_left,
   );
 
-  // Assert success if prefaulting the entire range should succeed, i.e.
-  // complete with no bytes remaining.  Otherwise prefaulting should have
-  // failed due to ENOENT (due to RET_PF_EMULATE for emulated MMIO when
-  // no memslot exists).
+  // A fully backed range must end in success. A range running past the
+  // memslots must end in ENOENT: with no slot there KVM would have to
+  // emulate MMIO (RET_PF_EMULATE), which prefaulting cannot do.
   if (!expected_left) {
     TEST_ASSERT_VM_VCPU_IOCTL(!ret, "KVM_PRE_FAULT_MEMORY", ret, vcpu.vm);
   } else {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Tests for MSR_IA32_TSC and MSR_IA32_TSC_ADJUST: port of
+ * How MSR_IA32_TSC and MSR_IA32_TSC_ADJUST move together under guest and
+ * userspace writes: port of
  * `tools/testing/selftests/kvm/x86/tsc_msrs_test.c`.
  *
  * Copyright (C) 2020, Red Hat, Inc.
@@ -66,34 +67,34 @@ export function guest_code(): void {
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC), val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC affect both MSRs.
+  // A guest WRMSR to the TSC moves TSC_ADJUST by the same delta.
   val = 1n * GUEST_STEP;
   wrmsr(MSR_IA32_TSC, val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC), val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC_ADJUST affect both MSRs.
+  // A guest WRMSR to TSC_ADJUST shifts the TSC along with it.
   GUEST_SYNC(2);
   val = 2n * GUEST_STEP;
   wrmsr(MSR_IA32_TSC_ADJUST, val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC), val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC_ADJUST), val);
 
-  // Host: setting the TSC offset.
+  // Userspace has offset the TSC; TSC_ADJUST must not reflect that.
   GUEST_SYNC(3);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC), HOST_ADJUST + val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC_ADJUST do not destroy the
-  // host-side offset and affect both MSRs.
+  // A guest TSC_ADJUST write keeps the userspace offset and still shifts
+  // the TSC.
   GUEST_SYNC(4);
   val = 3n * GUEST_STEP;
   wrmsr(MSR_IA32_TSC_ADJUST, val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC), HOST_ADJUST + val);
   GUEST_ASSERT_EQ(rounded_rdmsr(MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC affect both MSRs, so the host-side
-  // offset is now visible in MSR_IA32_TSC_ADJUST.
+  // A guest TSC write recomputes TSC_ADJUST, which now absorbs the
+  // userspace offset.
   GUEST_SYNC(5);
   val = 4n * GUEST_STEP;
   wrmsr(MSR_IA32_TSC, val);
@@ -145,44 +146,43 @@ function main(): number {
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC affect both MSRs.
+  // A guest WRMSR to the TSC moves TSC_ADJUST by the same delta.
   run_vcpu(v, 1);
   val = 1n * GUEST_STEP;
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC_ADJUST affect both MSRs.
+  // A guest WRMSR to TSC_ADJUST shifts the TSC along with it.
   run_vcpu(v, 2);
   val = 2n * GUEST_STEP;
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC_ADJUST), val);
 
-  // Host: writes to MSR_IA32_TSC set the host-side offset
-  // and therefore do not change MSR_IA32_TSC_ADJUST.
+  // A userspace TSC write only changes KVM's offset, so TSC_ADJUST stays.
   vcpu_set_msr(v, MSR_IA32_TSC, HOST_ADJUST + val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), HOST_ADJUST + val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC_ADJUST), val);
   run_vcpu(v, 3);
 
-  // Host: writes to MSR_IA32_TSC_ADJUST do not modify the TSC.
+  // A userspace TSC_ADJUST write leaves the TSC alone.
   vcpu_set_msr(v, MSR_IA32_TSC_ADJUST, UNITY * 123456n);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), HOST_ADJUST + val);
   TEST_ASSERT_EQ(vcpu_get_msr(v, MSR_IA32_TSC_ADJUST), UNITY * 123456n);
 
-  // Restore previous value.
+  // Put the earlier TSC_ADJUST back.
   vcpu_set_msr(v, MSR_IA32_TSC_ADJUST, val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), HOST_ADJUST + val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC_ADJUST do not destroy the
-  // host-side offset and affect both MSRs.
+  // A guest TSC_ADJUST write keeps the userspace offset and still shifts
+  // the TSC.
   run_vcpu(v, 4);
   val = 3n * GUEST_STEP;
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), HOST_ADJUST + val);
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC_ADJUST), val);
 
-  // Guest: writes to MSR_IA32_TSC affect both MSRs, so the host-side
-  // offset is now visible in MSR_IA32_TSC_ADJUST.
+  // A guest TSC write recomputes TSC_ADJUST, which now absorbs the
+  // userspace offset.
   run_vcpu(v, 5);
   val = 4n * GUEST_STEP;
   TEST_ASSERT_EQ(rounded_host_rdmsr(v, MSR_IA32_TSC), val);

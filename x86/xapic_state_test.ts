@@ -127,9 +127,9 @@ function ____test_icr(x: xapic_vcpu, val: bigint): void {
   const xapic = kvm_lapic_state.alloc();
   const uc = new_ucall();
 
-  // Tell the guest what ICR value to write.  Use the IRR to pass info,
-  // all bits are valid and should not be modified by KVM (ignoring the
-  // fact that vectors 0-15 are technically illegal).
+  // IRR[63:0] carries the ICR value to the guest: KVM_SET_LAPIC stores IRR
+  // untouched, so any bit pattern arrives intact (vectors 0-15 being
+  // architecturally illegal is irrelevant for this purpose).
   vcpu_ioctl(vcpu, KVM_GET_LAPIC, xapic);
   set_reg32(xapic, APIC_IRR, Number(val & 0xffffffffn));
   set_reg32(xapic, APIC_IRR + 0x10, Number(val >> 32n));
@@ -155,9 +155,9 @@ function ____test_icr(x: xapic_vcpu, val: bigint): void {
 }
 
 function __test_icr(x: xapic_vcpu, val: bigint): void {
-  // The BUSY bit is reserved on both AMD and Intel, but only AMD treats
-  // it is as _must_ be zero.  Intel simply ignores the bit.  Don't test
-  // the BUSY bit for x2APIC, as there is no single correct behavior.
+  // ICR.BUSY is reserved everywhere, yet AMD requires it clear and Intel
+  // disregards it; with no single right x2APIC answer, only xAPIC mode
+  // exercises it.
   if (!x.is_x2apic) ____test_icr(x, val | BigInt(APIC_ICR_BUSY));
 
   ____test_icr(x, val & ~BigInt(APIC_ICR_BUSY));
@@ -173,19 +173,19 @@ function test_icr(x: xapic_vcpu): void {
   icr = BigInt(APIC_INT_ASSERT | APIC_DM_FIXED);
   for (let i = 0n; i <= 0xffn; i++) __test_icr(x, icr | i);
 
-  // Send all flavors of IPIs to non-existent vCPUs. Arbitrarily use
-  // vector 0xff.
+  // Every delivery mode, aimed at APIC IDs no vCPU owns (vector 0xff is an
+  // arbitrary pick).
   icr = BigInt(APIC_INT_ASSERT | 0xff);
   for (let i = 0n; i < 0xffn; i++) {
     if (i === BigInt(vcpu.id)) continue;
     for (let j = 0n; j < 8n; j++) __test_icr(x, i << (32n + 24n) | icr | (j << 8n));
   }
 
-  // And again with a shorthand destination for all types of IPIs.
+  // Every delivery mode once more, via the all-but-self shorthand.
   icr = BigInt(APIC_DEST_ALLBUT | APIC_INT_ASSERT);
   for (let i = 0n; i < 8n; i++) __test_icr(x, icr | (i << 8n));
 
-  // And a few garbage value, just make sure it's an IRQ (blocked).
+  // Junk patterns, forced to fixed delivery so they stay blocked IRQs.
   __test_icr(x, 0xa5a5a5a5a5a5a5a5n & ~BigInt(APIC_DM_FIXED_MASK));
   __test_icr(x, 0x5a5a5a5a5a5a5a5an & ~BigInt(APIC_DM_FIXED_MASK));
   __test_icr(x, 0xffffffffffffffffn & ~BigInt(APIC_DM_FIXED_MASK));
@@ -210,12 +210,10 @@ function __test_apic_id(vcpu: kvm_vcpu, apic_base: bigint): void {
   );
 }
 
-// Verify that KVM switches the APIC_ID between xAPIC and x2APIC when userspace
-// stuffs MSR_IA32_APICBASE.  Setting the APIC_ID when x2APIC is enabled and
-// when the APIC transitions for DISABLED to ENABLED is architectural behavior
-// (on Intel), whereas the x2APIC => xAPIC transition behavior is KVM ABI since
-// attempted to transition from x2APIC to xAPIC without disabling the APIC is
-// architecturally disallowed.
+// A userspace write of MSR_IA32_APICBASE makes KVM rewrite APIC_ID in the new
+// mode's format. Intel's SDM defines the ID on x2APIC enable and on the
+// disabled->enabled step; going x2APIC->xAPIC directly is illegal on hardware,
+// so what KVM does there is its own ABI.
 function test_apic_id(): void {
   const NR_VCPUS = 3;
   const vcpus: kvm_vcpu[] = [];
@@ -244,8 +242,8 @@ function test_x2apic_id(): void {
   const vm = vm_create_with_one_vcpu(vcpu, null);
   vcpu_set_msr(vcpu.value, MSR_IA32_APICBASE, MSR_IA32_APICBASE_ENABLE | X2APIC_ENABLE);
 
-  // Try stuffing a modified x2APIC ID, KVM should ignore the value and
-  // always return the vCPU's default/readonly x2APIC ID.
+  // In x2APIC mode the ID is read-only: whatever KVM_SET_LAPIC supplies,
+  // KVM_GET_LAPIC must report the vCPU's own ID.
   for (let i = 0; i <= 0xff; i++) {
     set_reg32(lapic, APIC_ID, (i << 24) >>> 0);
     set_reg32(lapic, APIC_SPIV, APIC_SPIV_APIC_ENABLED);
@@ -274,17 +272,15 @@ function main(): number {
   test_icr(x);
   kvm_vm_free(vm);
 
-  // Use a second VM for the xAPIC test so that x2APIC can be hidden from
-  // the guest in order to test AVIC.  KVM disallows changing CPUID after
-  // KVM_RUN and AVIC is disabled if _any_ vCPU is allowed to use x2APIC.
+  // The xAPIC half needs a fresh VM: AVIC is inhibited once any vCPU may
+  // use x2APIC, and CPUID is frozen after the first KVM_RUN, so X2APIC has
+  // to be hidden before this VM ever runs.
   vm = vm_create_with_one_vcpu(vcpu, xapic_guest_code);
   x.vcpu = vcpu.value;
   x.is_x2apic = false;
 
-  // AMD's AVIC implementation is buggy (fails to clear the ICR BUSY bit),
-  // and also diverges from KVM with respect to ICR2[23:0] (KVM and Intel
-  // drops writes, AMD does not).  Account for the errata when checking
-  // that KVM reads back what was written.
+  // With AVIC active, AMD hardware leaves ICR.BUSY set and keeps ICR2[23:0],
+  // bits that KVM and Intel discard; the read-back check allows for both.
   x.has_xavic_errata = host_cpu_is_amd_compatible.value !== 0n &&
     get_kvm_amd_param_bool("avic");
 
