@@ -356,7 +356,8 @@ function test_guest_memfd(vm_type: number): void {
   const flags = BigInt(vm_check_cap(vm, KVM_CAP_GUEST_MEMFD_FLAGS));
   if (flags & GUEST_MEMFD_FLAG_MMAP) __test_guest_memfd(vm, GUEST_MEMFD_FLAG_MMAP);
 
-  // MMAP should always be supported if INIT_SHARED is supported.
+  // INIT_SHARED only makes sense for a mappable guest_memfd, so KVM must
+  // offer MMAP alongside it.
   if (flags & GUEST_MEMFD_FLAG_INIT_SHARED) {
     __test_guest_memfd(vm, GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
   }
@@ -380,11 +381,8 @@ export function guest_code(mem: bigint, size: bigint): void {
 }
 
 function test_guest_memfd_guest(): void {
-  /*
-   * Skip the first 4gb and slot0.  slot0 maps <1gb and is used to back
-   * the guest's code, stack, and page tables, and low memory contains
-   * the PCI hole and other MMIO regions that need to be avoided.
-   */
+  // Place the slot at 4 GiB: below that lie slot 0 (guest code, stack and
+  // page tables) and the PCI hole / MMIO ranges.
   const gpa = 0x100000000n; // SZ_4G
   const slot = 1;
   const vcpu = ref<kvm_vcpu>();
@@ -442,8 +440,8 @@ function main(): number {
 
   page_size = getpagesize();
 
-  // Not all architectures support KVM_CAP_VM_TYPES. However, those that
-  // support guest_memfd have that support for the default VM type.
+  // Without KVM_CAP_VM_TYPES only the default VM type exists, and any
+  // architecture with guest_memfd supports it there.
   let vm_types = BigInt(kvm_check_cap(KVM_CAP_VM_TYPES));
   if (!vm_types) vm_types = BIT(VM_TYPE_DEFAULT);
 

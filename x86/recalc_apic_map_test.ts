@@ -38,7 +38,7 @@ async function race(vcpu: kvm_vcpu, cancelled: () => boolean): Promise<number> {
   const lapic = kvm_lapic_state.alloc();
 
   for (;;) {
-    // Trigger kvm_recalculate_apic_map().
+    // Loading LAPIC state makes KVM rebuild the map.
     vcpu_ioctl(vcpu, KVM_SET_LAPIC, lapic);
     await new Promise((resolve) => setTimeout(resolve, 0));
     if (cancelled()) return 0; /* pthread_testcancel() */
@@ -50,13 +50,12 @@ async function main(): Promise<number> {
 
   TEST_ASSERT_EQ(KVM_MAX_VCPUS > MAX_XAPIC_ID, true);
 
-  // Create the max number of vCPUs supported by selftests so that KVM
-  // has decent amount of work to do when recalculating the map, i.e. to
-  // make the problematic window large enough to hit.
+  // As many vCPUs as the library allows: a longer map rebuild widens the
+  // race window.
   const vm = vm_create_with_vcpus(KVM_MAX_VCPUS, null, vcpus);
 
-  // Enable x2APIC on all vCPUs so that KVM doesn't bail from the recalc
-  // due to vCPUs having aliased xAPIC IDs (truncated to 8 bits).
+  // In xAPIC mode IDs above 255 collide after 8-bit truncation and KVM
+  // gives up on the map early; x2APIC everywhere keeps the rebuild going.
   for (let i = 0; i < KVM_MAX_VCPUS; i++) {
     vcpu_set_msr(vcpus[i]!, MSR_IA32_APICBASE, LAPIC_X2APIC);
   }

@@ -4,11 +4,9 @@
  *
  * Copyright (C) 2018, Google LLC.
  *
- * This is a regression test for the bug fixed by the following commit:
- * d3802286fa0f ("kvm: x86: Disallow illegal IA32_APIC_BASE MSR values")
- *
- * That bug allowed a user-mode program that called the KVM_SET_SREGS
- * ioctl to put a VCPU's local APIC into an invalid state.
+ * Guards against the regression fixed in commit d3802286fa0f ("kvm: x86:
+ * Disallow illegal IA32_APIC_BASE MSR values"): before it, userspace could
+ * leave a vCPU's local APIC in an impossible state through KVM_SET_SREGS.
  *
  * @module
  */
@@ -97,7 +95,7 @@ function TEST_INVALID_SREG_BIT(vcpu: kvm_vcpu, reg: sreg, orig: sregs_t, bit: bi
   n[reg] |= bit;
   const rc = _vcpu_sregs_set(vcpu, n);
   TEST_ASSERT(rc, `KVM allowed invalid ${reg} bit (0x%lx)`, bit);
-  // Sanity check that KVM didn't change anything.
+  // A refused KVM_SET_SREGS must be all-or-nothing.
   vcpu_sregs_get(vcpu, n);
   TEST_ASSERT(n.$bytes.every((b, i) => b === orig.$bytes[i]), "KVM modified sregs");
 }
@@ -170,7 +168,8 @@ function test_cr_bits(vcpu: kvm_vcpu, cr4: bigint): void {
 
   for (let i = 32n; i < 64n; i++) TEST_INVALID_SREG_BIT(vcpu, "cr0", sregs, 1n << i);
 
-  // NW without CD is illegal, as is PG without PE.
+  // CR0 combinations the architecture forbids: NW=1 with CD=0, PG=1 with
+  // PE=0.
   TEST_INVALID_SREG_BIT(vcpu, "cr0", sregs, X86_CR0_NW);
   TEST_INVALID_SREG_BIT(vcpu, "cr0", sregs, X86_CR0_PG);
 }
@@ -197,16 +196,16 @@ function main(): number {
   const vcpu = ref<kvm_vcpu>();
   let vm: kvm_vm;
 
-  // Create a dummy VM, specifically to avoid doing KVM_SET_CPUID2, and use
-  // it to verify KVM enforces guest CPUID even if *userspace* never sets CPUID.
+  // A bare VM that never sees KVM_SET_CPUID2: KVM's CR4 checks must hold
+  // against its default (empty) guest CPUID too.
   vm = vm_create_barebones();
   vcpu.value = __vm_vcpu_add(vm, 0);
   test_efer_bits(vcpu.value, KVM_ALWAYS_ALLOWED_EFER);
   test_cr_bits(vcpu.value, KVM_ALWAYS_ALLOWED_CR4);
   kvm_vm_free(vm);
 
-  // Create a "real" VM with a fully populated guest CPUID and verify
-  // APIC_BASE and all supported CR4 can be set.
+  // With the full supported CPUID in place, every CR4 bit KVM supports and
+  // the APIC base must be accepted.
   vm = vm_create_with_one_vcpu(vcpu, null);
 
   vcpu_sregs_get(vcpu.value, sregs);

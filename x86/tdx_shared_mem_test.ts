@@ -78,17 +78,17 @@ export function guest_shared_mem(): void {
   const test_mem_shared_gva = TDX_SHARED_MEM_TEST_SHARED_GVA;
   const placeholder = ref(0n);
 
-  // Map the GPA as shared.
+  // MapGPA: ask the host to flip the page to shared.
   let ret = tdg_vp_vmcall_map_gpa(test_mem_shared_gpa.value, PAGE_SIZE, placeholder);
   if (ret) tdx_test_fatal_with_data(ret, __LINE__());
 
   writel(TDX_SHARED_MEM_TEST_GUEST_WRITE_VALUE, test_mem_shared_gva);
 
-  // Exit so that the host can read the shared value.
+  // Hand control back; the host reads the page now.
   ret = tdg_vp_vmcall_instruction_io(TDX_SHARED_MEM_TEST_INFO_PORT, 4, PORT_WRITE, placeholder);
   if (ret) tdx_test_fatal_with_data(ret, __LINE__());
 
-  // Send back, for the host to check, what the host wrote.
+  // Echo the host's value back through the fatal-error data.
   ret = tdg_vp_vmcall_instruction_io(
     TDX_SHARED_MEM_TEST_INFO_PORT,
     4,
