@@ -80,25 +80,23 @@ import { readl, readq, writel, writeq } from "../lib/guest_memory.ts";
 import { offsetof, struct, u32, u64, u8 } from "../include/c/layout.ts";
 import { user_memory } from "../include/libc/syscall.ts";
 
-/** Default running time for the test */
+/** Seconds the vCPUs run when `-s` is not given. */
 const DEFAULT_RUN_SECS = 3;
 
-/** Default delay between migrate_pages calls (microseconds) */
+/** Microseconds slept between migrate_pages() calls when `-d` is not given. */
 const DEFAULT_DELAY_USECS = 500000;
 
-// Vector for IPI from sender vCPU to halting vCPU.
-// Value is arbitrary and was chosen for the alternating bit pattern. Any
-// value should work.
+// Sender-to-halter IPI vector: 10100101b, picked only for its alternating
+// bits; no vector is special here.
 const IPI_VECTOR = 0xa5;
 
-// Incremented in the IPI handler. Provides evidence to the sender that the IPI
-// arrived at the destination
+// Bumped by the halter's IPI handler, so the sender can see delivery.
 const ipis_rcvd = guest_global("ipis_rcvd", u64);
 
 /** Set by the host when the run time is over (the port's pthread_cancel()). */
 const stop_vcpus = guest_global("stop_vcpus", u8);
 
-/** Data struct shared between host main thread and vCPUs */
+/** The page both vCPUs and the host read and write. */
 const test_data_page = struct("test_data_page", {
   halter_apic_id: u32,
   hlt_count: u64,
@@ -110,10 +108,8 @@ const test_data_page = struct("test_data_page", {
   icr2: u32,
   halter_tpr: u32,
   halter_ppr: u32,
-  // Record local version register as a cross-check that APIC access
-  // worked. Value should match what KVM reports (APIC_VERSION in
-  // arch/x86/kvm/lapic.c). If test is failing, check that values match
-  // to determine whether APIC access exits are working.
+  // The halter's APIC_LVR read, kept for diagnosis: if it differs from
+  // KVM's APIC_VERSION (arch/x86/kvm/lapic.c), APIC access exits are broken.
   halter_lvr: u32,
 });
 
@@ -144,12 +140,10 @@ export function halter_guest_code(data: bigint): void {
   writel(GET_APIC_ID_FIELD(xapic_read_reg(APIC_ID)), f(data, "halter_apic_id"));
   writel(xapic_read_reg(APIC_LVR), f(data, "halter_lvr"));
 
-  // Loop forever HLTing and recording halts & wakes. Disable interrupts
-  // each time around to minimize window between signaling the pending
-  // halt to the sender vCPU and executing the halt. No need to disable on
-  // first run as this vCPU executes first and the host waits for it to
-  // signal going into first halt before starting the sender vCPU. Record
-  // TPR and PPR for diagnostic purposes in case the test fails.
+  // Halt, count, repeat. CLI after each wake keeps the IPI from landing
+  // between publishing hlt_count and the STI;HLT pair. The first pass needs
+  // no CLI: the host starts the sender only after it sees the first halt.
+  // TPR and PPR are saved so a failure report can show them.
   for (;;) {
     writel(xapic_read_reg(APIC_TASKPRI), f(data, "halter_tpr"));
     writel(xapic_read_reg(APIC_PROCPRI), f(data, "halter_ppr"));
@@ -162,9 +156,8 @@ export function halter_guest_code(data: bigint): void {
 }
 
 /**
- * Runs on halter vCPU when IPI arrives. Write an arbitrary non-zero value to
- * enable diagnosing errant writes to the APIC access address backing page in
- * case of test failure.
+ * The halter's IPI handler. EOI takes any value; a distinctive non-zero one
+ * makes a stray write into the APIC access page recognizable when debugging.
  */
 export function guest_ipi_handler(_regs: ex_regs_view): void {
   ipis_rcvd.value = ipis_rcvd.value + 1n;
@@ -176,15 +169,8 @@ export function sender_guest_code(data: bigint): void {
   verify_apic_base_addr();
   xapic_enable();
 
-  // Init interrupt command register for sending IPIs
-  //
-  // Delivery mode=fixed, per SDM:
-  //   "Delivers the interrupt specified in the vector field to the target
-  //    processor."
-  //
-  // Destination mode=physical i.e. specify target by its local APIC
-  // ID. This vCPU assumes that the halter vCPU has already started and
-  // set data->halter_apic_id.
+  // Fixed delivery of IPI_VECTOR, physical destination naming the halter by
+  // APIC ID; the halter ran first, so data->halter_apic_id is already set.
   const icr_val = APIC_DEST_PHYSICAL | APIC_DM_FIXED | IPI_VECTOR;
   const icr2_val = SET_APIC_DEST_FIELD(readl(f(data, "halter_apic_id")));
   writel(icr_val, f(data, "icr"));
@@ -194,19 +180,13 @@ export function sender_guest_code(data: bigint): void {
   let last_hlt_count = readq(f(data, "hlt_count"));
   let last_ipis_rcvd_count = ipis_rcvd.value;
   for (;;) {
-    // Send IPI to halter vCPU.
-    // First IPI can be sent unconditionally because halter vCPU
-    // starts earlier.
+    // No handshake before the first IPI: the halter is already halted.
     xapic_write_reg(APIC_ICR2, icr2_val);
     xapic_write_reg(APIC_ICR, icr_val);
     inc(data, "ipis_sent");
 
-    // Wait up to ~1 sec for halter to indicate that it has:
-    // 1. Received the IPI
-    // 2. Woken up from the halt
-    // 3. Gone back into halt
-    // Current CPUs typically run at 2.x Ghz which is ~2
-    // billion ticks per second.
+    // Give the halter about a second (2e9 TSC ticks at a typical 2 GHz) to
+    // take the IPI, wake, and halt again.
     const tsc_start = rdtsc();
     while (rdtsc() - tsc_start < 2000000000n) {
       if (
@@ -241,7 +221,7 @@ export function sender_guest_code(data: bigint): void {
 interface thread_params {
   data: ReturnType<typeof test_data_page.view>;
   vcpu: kvm_vcpu;
-  /** the host address of the ipis_rcvd global */
+  /** Where `ipis_rcvd` lives in host memory. */
   pipis_rcvd: bigint;
 }
 
@@ -371,7 +351,7 @@ async function main(argc: number, argv: string[]): Promise<number> {
     { data, vcpu: vcpu1, pipis_rcvd },
   ];
 
-  // Start halter vCPU thread and wait for it to execute first HLT.
+  // The halter goes first; the sender waits until it has halted once.
   const threads: Promise<void>[] = [];
   threads.push(vcpu_thread(params[0]!));
   console.error("Halter vCPU thread started");
@@ -404,10 +384,9 @@ async function main(argc: number, argv: string[]): Promise<number> {
   user_memory(addr_gva2hva(vm, stop_vcpus.gva), 1)[0] = 1;
   await Promise.all(threads);
 
-  // If the host support Idle HLT, i.e. KVM *might* be using Idle HLT,
-  // then the number of HLT exits may be less than the number of HLTs
-  // that were executed, as Idle HLT elides the exit if the vCPU has an
-  // unmasked, pending IRQ (or NMI).
+  // With Idle HLT available KVM may use it, and it skips the exit when an
+  // unmasked IRQ or NMI is already pending, so exits can fall short of
+  // HLTs executed.
   if (kvm_cpu_has(X86_FEATURE_IDLE_HLT)) {
     TEST_ASSERT(
       data.hlt_count >= vcpu_get_stat(params[0]!.vcpu, "halt_exits"),
