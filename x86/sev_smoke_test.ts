@@ -107,12 +107,13 @@ export function guest_snp_code(): void {
 
 /** Guest entry point (SEV-ES). */
 export function guest_sev_es_code(): void {
-  /* TODO: Check CPUID after GHCB-based hypercall support is added. */
+  // CPUID is left unchecked: under SEV-ES it raises #VC, and this guest has
+  // no GHCB-based handler for it.
   GUEST_ASSERT(rdmsr(MSR_AMD64_SEV) & MSR_AMD64_SEV_ENABLED);
   GUEST_ASSERT(rdmsr(MSR_AMD64_SEV) & MSR_AMD64_SEV_ES_ENABLED);
 
-  // An SEV-ES guest has no ucall yet: it signals "done" by asking, over the
-  // GHCB MSR protocol, to be terminated.
+  // No ucall channel exists for SEV-ES guests here; a GHCB MSR-protocol
+  // termination request doubles as the end-of-test signal.
   wrmsr(MSR_AMD64_SEV_ES_GHCB, GHCB_MSR_TERM_REQ);
   vmgexit();
 }
@@ -134,8 +135,8 @@ function xsave(_mem: bigint, _rfbm: bigint): void {
 }
 
 /**
- * Stash the state passed via the VMSA before any other guest code runs
- * (upstream: an asm stub, `mov $XFEATURE_MASK_X87_AVX, %eax; xor %edx, %edx;
+ * Saves the x87/AVX state that arrived through the VMSA first thing, before
+ * compiled guest code can disturb it (upstream: an asm stub, `mov $XFEATURE_MASK_X87_AVX, %eax; xor %edx, %edx;
  * xsave (%rdi); jmp guest_sev_es_code`).
  */
 export function guest_code_xsave(rdi: bigint): void {
@@ -223,7 +224,7 @@ function test_sync_vmsa(shape: vm_shape, policy: bigint): void {
 
   vm_sev_launch(vm, policy, null);
 
-  /* This page is shared, so make it decrypted.  */
+  // The guest writes its XSAVE image to this shared (unencrypted) page; clear it first.
   user_memory(hva, 4096).fill(0);
 
   vcpu_run(vcpu.value);
@@ -249,7 +250,7 @@ function test_sev(guest_code: () => void, shape: vm_shape, policy: bigint): void
 
   const vm = vm_create_shape_with_one_vcpu(shape, vcpu, guest_code);
 
-  /* TODO: Validate the measurement is as expected. */
+  // The launch measurement is not checked.
   vm_sev_launch(vm, policy, null);
 
   for (;;) {
@@ -286,7 +287,7 @@ function test_sev(guest_code: () => void, shape: vm_shape, policy: bigint): void
 
 /** Guest entry point: a #UD with no usable IDT, which the CPU turns into SHUTDOWN. */
 export function guest_shutdown_code(): void {
-  /* Clobber the IDT so that #UD is guaranteed to trigger SHUTDOWN. */
+  // With a zero-limit IDT the #UD cannot be delivered, which ends in SHUTDOWN.
   set_idt({ size: 0, address: 0n });
 
   ud2();

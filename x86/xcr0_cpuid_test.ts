@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * XCR0 cpuid test: port of `tools/testing/selftests/kvm/x86/xcr0_cpuid_test.c`.
+ * Checks the XCR0 that KVM's CPUID offers a guest: its initial value, its
+ * feature groupings and which XSETBV values #GP. Port of
+ * `tools/testing/selftests/kvm/x86/xcr0_cpuid_test.c`.
  *
  * Copyright (C) 2022, Google LLC.
  *
@@ -54,8 +56,8 @@ import {
 
 const BIT_ULL = (n: number): bigint => 1n << BigInt(n);
 
-// Assert that architectural dependency rules are satisfied, e.g. that AVX is
-// supported if and only if SSE is supported.
+// If every bit of `xfeatures` is offered, everything they build on must be
+// offered too (YMM state is useless without XMM state, for instance).
 function ASSERT_XFEATURE_DEPENDENCIES(
   supported_xcr0: bigint,
   xfeatures: bigint,
@@ -72,12 +74,10 @@ function ASSERT_XFEATURE_DEPENDENCIES(
   );
 }
 
-// Assert that KVM reports a sane, usable as-is XCR0.  Architecturally, a CPU
-// isn't strictly required to _support_ all XFeatures related to a feature, but
-// at the same time XSETBV will #GP if bundled XFeatures aren't enabled and
-// disabled coherently.  E.g. a CPU can technically enumerate supported for
-// XTILE_CFG but not XTILE_DATA, but attempting to enable XTILE_CFG without
-// XTILE_DATA will #GP.
+// Some components only work as a group: XSETBV #GPs when a group is
+// partly enabled (XTILE_CFG without XTILE_DATA, say), even though CPUID could
+// in theory list just part of it. KVM's XCR0 must be loadable unchanged, so it
+// offers a whole group or none of it.
 function ASSERT_ALL_OR_NONE_XFEATURE(supported_xcr0: bigint, xfeatures: bigint): void {
   const __supported = supported_xcr0 & xfeatures;
 
@@ -98,13 +98,13 @@ export function guest_code(): void {
 
   GUEST_ASSERT(initial_xcr0 === supported_xcr0);
 
-  // Check AVX
+  // AVX: YMM needs SSE.
   ASSERT_XFEATURE_DEPENDENCIES(supported_xcr0, XFEATURE_MASK_YMM, XFEATURE_MASK_SSE);
 
-  // Check MPX
+  // MPX: BNDREGS and BNDCSR come together.
   ASSERT_ALL_OR_NONE_XFEATURE(supported_xcr0, XFEATURE_MASK_BNDREGS | XFEATURE_MASK_BNDCSR);
 
-  // Check AVX-512
+  // AVX-512: opmask/ZMM state needs SSE and YMM, and is all-or-none.
   ASSERT_XFEATURE_DEPENDENCIES(
     supported_xcr0,
     XFEATURE_MASK_AVX512,
@@ -112,7 +112,7 @@ export function guest_code(): void {
   );
   ASSERT_ALL_OR_NONE_XFEATURE(supported_xcr0, XFEATURE_MASK_AVX512);
 
-  // Check AMX
+  // AMX: tile config and tile data come together.
   ASSERT_ALL_OR_NONE_XFEATURE(supported_xcr0, XFEATURE_MASK_XTILE);
 
   let vector = xsetbv_safe(0, XFEATURE_MASK_FP);
