@@ -7,7 +7,8 @@
  *
  * Copyright (C) 2019, Google LLC.
  *
- * Test for KVM_CAP_MAX_VCPUS and KVM_CAP_MAX_VCPU_ID.
+ * Creates as many vCPUs as KVM_CAP_MAX_VCPUS allows, with the highest ids
+ * KVM_CAP_MAX_VCPU_ID allows.
  *
  * @module
  */
@@ -33,7 +34,7 @@ function test_vcpu_creation(first_vcpu_id: number, num_vcpus: number): void {
   );
   const vm = vm_create_barebones();
   for (let i = first_vcpu_id; i < first_vcpu_id + num_vcpus; i++) {
-    // This asserts that the vCPU was created.
+    // vm_vcpu_add() fails the test if creation is refused.
     __vm_vcpu_add(vm, i);
   }
   kvm_vm_free(vm);
@@ -48,8 +49,8 @@ function main(): number {
 
   kvm_set_files_rlimit(kvm_max_vcpus);
 
-  // Upstream KVM prior to 4.8 does not support KVM_CAP_MAX_VCPU_ID.
-  // Userspace is supposed to use KVM_CAP_MAX_VCPUS as the maximum ID in this case.
+  // Kernels older than 4.8 lack KVM_CAP_MAX_VCPU_ID; there the vCPU count
+  // limit doubles as the id limit.
   if (!kvm_max_vcpu_id) kvm_max_vcpu_id = kvm_max_vcpus;
 
   TEST_ASSERT(

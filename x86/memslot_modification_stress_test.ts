@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * KVM memslot modification stress test, adapted from demand_paging_test:
- * port of `tools/testing/selftests/kvm/memslot_modification_stress_test.c`
+ * Stresses memslot add/delete while vCPUs run (derived from
+ * demand_paging_test): port of `tools/testing/selftests/kvm/memslot_modification_stress_test.c`
  * (kvm-x86 `next` at 1a27afa0511e; upstream keeps it at the top level, the
  * SDK keeps every program in `x86/`). vCPUs keep touching their memory
  * (`lib/memstress.ts`) while the host adds and deletes a one-page memslot
@@ -80,7 +80,7 @@ async function vcpu_worker(vcpu_args: memstress_vcpu): Promise<void> {
   const vcpu = vcpu_args.vcpu;
   const run = vcpu.run;
 
-  // Let the guest access its memory until a stop signal is received
+  // Keep touching memory until the host raises the stop flag.
   while (!memstress_args.value.stop_vcpus) {
     const ret = await _vcpu_run_async(vcpu);
     TEST_ASSERT(ret === 0, "vcpu_run failed: %d", ret);
@@ -105,8 +105,8 @@ async function add_remove_memslot(
 ): Promise<void> {
   const pages = BigInt(Math.max(vm.page_size, getpagesize()) / vm.page_size);
 
-  // Add the dummy memslot just below the memstress memslot, which is at the
-  // top of the guest physical address space.
+  // memstress owns the top of the GPA space, so the extra slot goes in the
+  // page right under it.
   const gpa = memstress_args.value.gpa - pages * BigInt(vm.page_size);
 
   for (let i = 0; i < nr_modifications; i++) {

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Test for x86 KVM_CAP_MSR_PLATFORM_INFO: port of
+ * KVM_CAP_MSR_PLATFORM_INFO gates the guest's MSR_PLATFORM_INFO: port of
  * `tools/testing/selftests/kvm/x86/platform_info_test.c`.
  *
  * Copyright (C) 2018, Google LLC.
  *
- * Verifies expected behavior of controlling guest access to
- * MSR_PLATFORM_INFO.
+ * With the capability on, the guest reads the MSR; with it off, the read
+ * faults.
  *
  * @module
  */

@@ -46,7 +46,7 @@ import { PAGE_SIZE } from "../include/x86/processor.ts";
 import { errno_get } from "../include/libc/errno.ts";
 import { EFAULT } from "../include/linux/errno.ts";
 
-// Arbitrarily selected to avoid overlaps with anything else
+// Any GPA/slot pair clear of the library's own memslots works.
 const EXITS_TEST_GVA = 0xc0000000n;
 const EXITS_TEST_GPA = EXITS_TEST_GVA;
 const EXITS_TEST_NPAGES = 1;
@@ -96,7 +96,7 @@ async function test_private_access_memslot_deleted(): Promise<void> {
 
   virt_map(vm, EXITS_TEST_GVA, EXITS_TEST_GPA, EXITS_TEST_NPAGES);
 
-  // Request to access page privately
+  // Mark the page private so the guest's access must go to guest_memfd.
   vm_mem_set_private(vm, EXITS_TEST_GPA, EXITS_TEST_SIZE);
 
   const vm_thread = _vcpu_run_async(vcpu.value).then((r) => check_exit(vcpu.value, r));
@@ -118,7 +118,7 @@ function test_private_access_memslot_not_private(): void {
 
   const vm = vm_create_shape_with_one_vcpu(protected_vm_shape, vcpu, guest_repeatedly_read);
 
-  // Add a non-private memslot (flags = 0)
+  // A slot with no guest_memfd behind it cannot back private memory.
   vm_userspace_mem_region_add(
     vm,
     VM_MEM_SRC_ANONYMOUS,
@@ -130,7 +130,7 @@ function test_private_access_memslot_not_private(): void {
 
   virt_map(vm, EXITS_TEST_GVA, EXITS_TEST_GPA, EXITS_TEST_NPAGES);
 
-  // Request to access page privately
+  // Mark the page private so the guest's access must go to guest_memfd.
   vm_mem_set_private(vm, EXITS_TEST_GPA, EXITS_TEST_SIZE);
 
   const exit_reason = run_vcpu_get_exit_reason(vcpu.value);

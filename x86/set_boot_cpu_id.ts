@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Test that KVM_SET_BOOT_CPU_ID works as intended: port of
+ * KVM_SET_BOOT_CPU_ID picks which vCPU is the BSP: port of
  * `tools/testing/selftests/kvm/x86/set_boot_cpu_id.c`.
  *
  * Copyright (C) 2020, Red Hat, Inc.

@@ -4,9 +4,8 @@
  *
  * Copyright (C) 2022 Google LLC.
  *
- * Tests for KVM ownership of bits in the VMX entry/exit control MSRs. Checks
- * that KVM will set owned bits where appropriate, and will not if
- * KVM_X86_QUIRK_TWEAK_VMX_CTRL_MSRS is disabled.
+ * Some bits of the VMX entry/exit control MSRs are KVM's to manage: KVM
+ * sets them itself unless KVM_X86_QUIRK_TWEAK_VMX_CTRL_MSRS is turned off.
  *
  * A line-for-line port; `for_each_set_bit()` / `for_each_clear_bit()` are
  * loops over the 64 bits. Neither the simulated host (no nested VMX) nor an
@@ -158,7 +157,7 @@ function main(): number {
   TEST_REQUIRE(kvm_has_cap(KVM_CAP_DISABLE_QUIRKS2));
   TEST_REQUIRE(kvm_cpu_has(X86_FEATURE_VMX));
 
-  // No need to actually do KVM_RUN, thus no guest code.
+  // Only MSR ioctls are exercised; the vCPU never runs.
   const vm = vm_create_with_one_vcpu(vcpu, null);
 
   vmx_save_restore_msrs_test(vcpu.value);
