@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * KVM dirty page logging test: port of
+ * Dirty page tracking in its three modes (bitmap, bitmap+clear, ring): port of
  * `tools/testing/selftests/kvm/dirty_log_test.c` (kvm-x86 `next` at
  * 1a27afa0511e; upstream keeps it at the top level, the SDK keeps every
  * program in `x86/`).
@@ -100,27 +100,28 @@ import {
 const DIRTY_MEM_BITS = 30; // 1G
 const PAGE_SHIFT_4K = 12;
 
-/** The memory slot index to track dirty pages. */
+/** Slot of the region whose dirty pages are logged. */
 const TEST_MEM_SLOT_INDEX = 1;
 
-/** Default guest test virtual memory offset. */
+/** GVA where the logged region is mapped unless overridden. */
 const DEFAULT_GUEST_TEST_MEM = 0xc0000000n;
 
-/** How many host loops to run (one KVM_GET_DIRTY_LOG for each loop). */
+/** Default number of iterations; each ends with one collection of the log. */
 const TEST_HOST_LOOP_N = 32;
 
-/** Interval for each host loop (ms). */
+/** Default length of one iteration, in milliseconds. */
 const TEST_HOST_LOOP_INTERVAL = 10;
 
 /**
- * Ensure the vCPU is able to perform a reasonable number of writes in each
- * iteration to provide a lower bound on coverage.
+ * Floor on guest writes per iteration: an iteration is stretched past its
+ * interval until the guest has made this many, so a stalled vCPU is caught
+ * and every iteration checks a meaningful number of pages.
  */
 const TEST_MIN_WRITES_PER_ITERATION = 0x100n;
 
 const TEST_DIRTY_RING_COUNT = 65536;
 
-// Guest/Host shared variables (sync_global_to/from_guest).
+// Globals both sides use; the host copies them with sync_global_to/from_guest.
 const host_page_size = guest_global("host_page_size", u64);
 const guest_page_size = guest_global("guest_page_size", u64);
 const guest_num_pages = guest_global("guest_num_pages", u64);
@@ -131,15 +132,15 @@ const vcpu_stop = guest_global("vcpu_stop", u8);
 const kvm_rng = guest_global("kvm_rng", u32);
 
 /**
- * Guest physical memory offset of the testing memory slot. This will be
- * set to the topmost valid physical address minus the test memory size.
+ * GPA of the logged region: by default it ends at the top of the guest's
+ * physical address space (`-p` overrides it).
  */
 let guest_test_phys_mem = 0n;
 
-/** Guest virtual memory offset of the testing memory slot. */
+/** GVA at which the guest sees the logged region. */
 const guest_test_virt_mem = guest_global("guest_test_virt_mem", u64, DEFAULT_GUEST_TEST_MEM);
 
-/** Continuously write to the first 8 bytes of random pages within the testing memory region. */
+/** Stores the iteration number into the first u64 of randomly chosen pages, until told to stop. */
 export function guest_code(): void {
   const rng = new_kvm_random_state(kvm_rng.value);
   let addr: bigint;
@@ -158,52 +159,59 @@ export function guest_code(): void {
   }
 }
 
-// Host variables
+// State kept by the host side only.
 let host_quit = false;
 
-/** The test memory region on which dirty logs are tracked (its host address). */
+/** HVA of the logged region, read when verifying. */
 let host_test_mem = 0n;
 let host_num_pages = 0;
 
-// For statistics only
+// Totals printed at the end of each run.
 let host_dirty_count = 0;
 let host_clear_count = 0;
 
-/** Whether dirty ring reset is requested, or finished. */
+/** Handshake between host loop and vCPU worker: stop acknowledged / go on. */
 let sem_vcpu_stop = new sem_t();
 let sem_vcpu_cont = new sem_t();
 
 /**
- * Updated by the vcpu thread to tell the host whether it's a ring-full
- * event; read only after sem_vcpu_stop and before the vcpu continues.
+ * Set by the worker when the last exit was KVM_EXIT_DIRTY_RING_FULL; the
+ * host may trust it only between its wait on sem_vcpu_stop and the next
+ * post of sem_vcpu_cont.
  */
 let dirty_ring_vcpu_ring_full = false;
 
 /**
- * The latest dirty gfn collected from the ring: when the ring just got
- * full, that page's write may not have happened yet (see C).
+ * Offset of the newest ring entry harvested. On a ring-full exit KVM logs
+ * the gfn before the faulting store completes, so this page may still
+ * hold an older value; the store is redone (and logged again) on re-entry.
  */
 let dirty_ring_last_page = -1n;
 
-/** The last page collected in the previous iteration (see C). */
+/**
+ * dirty_ring_last_page as it was when this iteration began. The unfinished
+ * store can be retried more than once (notably when nested, where each
+ * ring reset flushes L1's EPT), so it may surface only in the following
+ * iteration, still carrying the previous iteration's value.
+ */
 let dirty_ring_prev_iteration_last_page = 0n;
 
 enum log_mode_t {
-  /** Only use KVM_GET_DIRTY_LOG for logging. */
+  /** KVM_GET_DIRTY_LOG alone. */
   LOG_MODE_DIRTY_LOG = 0,
-  /** Use both KVM_[GET|CLEAR]_DIRTY_LOG for logging. */
+  /** KVM_GET_DIRTY_LOG then KVM_CLEAR_DIRTY_LOG (manual protect). */
   LOG_MODE_CLEAR_LOG = 1,
-  /** Use dirty ring for logging. */
+  /** Per-vCPU dirty ring (KVM_CAP_DIRTY_LOG_RING). */
   LOG_MODE_DIRTY_RING = 2,
   LOG_MODE_NUM,
 }
 
-/** Run all supported modes. */
+/** `-M all`: every mode in turn. */
 const LOG_MODE_ALL = log_mode_t.LOG_MODE_NUM;
 
-/** Mode of logging to test. Default is to run all supported modes. */
+/** The mode chosen with `-M` (all of them unless given). */
 let host_log_mode_option: number = LOG_MODE_ALL;
-/** Logging mode for current run. */
+/** The mode run_test() is exercising now. */
 let host_log_mode: log_mode_t = log_mode_t.LOG_MODE_DIRTY_LOG;
 let vcpu_thread: Promise<void> | null = null;
 let test_dirty_ring_count = TEST_DIRTY_RING_COUNT;
@@ -240,7 +248,7 @@ function clear_log_collect_dirty_pages(
   kvm_vm_clear_dirty_log(vcpu.vm, slot, bitmap, 0, num_pages);
 }
 
-/** Should only be called after a GUEST_SYNC. */
+/** Valid only at a GUEST_SYNC (or ring-full) exit, when the guest is parked. */
 async function vcpu_handle_sync_stop(): Promise<void> {
   if (vcpu_stop.value) {
     sem_post(sem_vcpu_stop);
@@ -270,8 +278,8 @@ function fls32(x: number): number {
 }
 
 function dirty_ring_create_vm_done(vm: kvm_vm): void {
-  // We rely on vcpu exit due to full dirty ring state. Adjust the ring
-  // buffer size to ensure we're able to reach the full dirty ring state.
+  // The test wants KVM_EXIT_DIRTY_RING_FULL to happen, so the ring must
+  // not have more entries than the region has pages.
   let pages = (1n << BigInt(DIRTY_MEM_BITS - vm.page_shift)) + 3n;
   pages = vm_adjust_num_guest_pages(vm.mode, pages);
   if (vm.page_size < getpagesize()) pages = BigInt(vm_num_host_pages(vm.mode, Number(pages)));
@@ -281,7 +289,7 @@ function dirty_ring_create_vm_done(vm: kvm_vm): void {
   test_dirty_ring_count = Math.min(limit, test_dirty_ring_count);
   pr_info("dirty ring count: 0x%x\n", test_dirty_ring_count);
 
-  // Switch to dirty ring mode after VM creation but before any of the vcpu creation.
+  // KVM_CAP_DIRTY_LOG_RING is refused once a vCPU exists.
   vm_enable_dirty_ring(vm, test_dirty_ring_count * kvm_dirty_gfn.size);
 }
 
@@ -341,7 +349,7 @@ function dirty_ring_collect_dirty_pages(
   num_pages: number,
   ring_buf_idx: { value: number },
 ): void {
-  // Only have one vcpu
+  // The VM has a single vCPU, hence a single ring.
   const count = dirty_ring_collect_one(
     vcpu_map_dirty_ring(vcpu),
     slot,
@@ -352,8 +360,7 @@ function dirty_ring_collect_dirty_pages(
 
   const cleared = kvm_vm_reset_dirty_ring(vcpu.vm);
 
-  // Cleared pages should be the same as collected, as KVM is supposed to
-  // clear only the entries that have been harvested.
+  // KVM_RESET_DIRTY_RINGS recycles exactly the entries marked collected.
   TEST_ASSERT(
     cleared === count,
     "Reset dirty pages (%u) mismatch with collected (%u)",
@@ -365,7 +372,7 @@ function dirty_ring_collect_dirty_pages(
 async function dirty_ring_after_vcpu_run(vcpu: kvm_vcpu): Promise<void> {
   const run = vcpu.run;
 
-  // A ucall-sync or ring-full event is allowed
+  // Either the guest's GUEST_SYNC or a full ring ends a run here.
   if (get_ucall(vcpu, null) === UCALL_SYNC) {
     await vcpu_handle_sync_stop();
   } else if (run.exit_reason === KVM_EXIT_DIRTY_RING_FULL) {
@@ -382,11 +389,11 @@ async function dirty_ring_after_vcpu_run(vcpu: kvm_vcpu): Promise<void> {
 
 interface log_mode {
   name: string;
-  /** Return true if this mode is supported, otherwise false. */
+  /** Whether KVM offers this mode. */
   supported?: () => boolean;
-  /** Hook when the vm creation is done (before vcpu creation). */
+  /** Per-mode VM setup, run before the vCPU is added. */
   create_vm_done?: (vm: kvm_vm) => void;
-  /** Hook to collect the dirty pages into the bitmap provided. */
+  /** Harvests dirty pages into the caller's bitmap. */
   collect_dirty_pages: (
     vcpu: kvm_vcpu,
     slot: number,
@@ -394,7 +401,7 @@ interface log_mode {
     num_pages: number,
     ring_buf_idx: { value: number },
   ) => void;
-  /** Hook to call when after each vcpu run. */
+  /** Handles the exit after every vcpu_run(). */
   after_vcpu_run: (vcpu: kvm_vcpu) => Promise<void>;
 }
 
@@ -466,7 +473,7 @@ async function vcpu_worker(vcpu: kvm_vcpu): Promise<void> {
   await sem_wait(sem_vcpu_cont);
 
   while (!host_quit) {
-    // Let the guest dirty the random pages
+    // The guest keeps writing until it syncs or the ring fills.
     await vcpu_run_async(vcpu);
     await log_mode_after_vcpu_run(vcpu);
   }
@@ -518,31 +525,25 @@ function vm_dirty_log_verify(mode: vm_guest_mode, bmap: Uint8Array[], mem: host_
     const val = mem.u64(page * hps);
     const bmap0_dirty = __test_and_clear_bit_le(page, bmap[0]!);
 
-    // Ensure both bitmaps are cleared, as a page can be written multiple
-    // times per iteration, i.e. can show up in both bitmaps, and the dirty
-    // ring is additive, i.e. doesn't purge bitmap entries from previous
-    // collections.
+    // Test-and-clear in both bitmaps: a page written before and after the
+    // in-flight reap is in both, and ring harvesting only ever adds bits.
     if (__test_and_clear_bit_le(page, bmap[1]!) || bmap0_dirty) {
       nr_dirty_pages++;
 
-      // If the page is dirty, the value written to memory should be the
-      // current iteration number.
+      // A logged page normally holds this iteration's number.
       if (val === it) continue;
 
       if (host_log_mode === log_mode_t.LOG_MODE_DIRTY_RING) {
-        // The last page in the ring from previous iteration can be written
-        // with the value from the previous iteration, as the value to be
-        // written may be cached in a CPU register.
+        // The retried store from the end of the last iteration may carry that
+        // iteration's number, which the guest had already loaded.
         if (BigInt(page) === dirty_ring_prev_iteration_last_page && val === it - 1n) continue;
 
-        // Any value from a previous iteration is legal for the last entry,
-        // as the write may not yet have retired.
+        // The newest entry's store may not have landed: any older value is fine.
         if (BigInt(page) === dirty_ring_last_page && val < it) continue;
       } else if (!val && it === 1n && bmap0_dirty) {
-        // When testing get+clear, the dirty bitmap starts with all bits
-        // set, and so the first iteration can observe a "dirty" page that
-        // was never written, but only in the first bitmap (collecting the
-        // bitmap also clears all dirty pages).
+        // With KVM_DIRTY_LOG_INITIALLY_SET every bit starts set, so the first
+        // reap reports untouched pages; the clear that follows it means only
+        // bmap[0] can show them.
         continue;
       }
 
@@ -556,9 +557,9 @@ function vm_dirty_log_verify(mode: vm_guest_mode, bmap: Uint8Array[], mem: host_
       );
     } else {
       nr_clean_pages++;
-      // If cleared, the value written can be any value smaller than the
-      // iteration number. (C's TEST_ASSERT builds its message only on
-      // failure; a quarter million calls per iteration would build them all.)
+      // A page not logged this iteration must not hold this iteration's
+      // number. (C's TEST_ASSERT builds its message only on failure; a
+      // quarter million calls per iteration would build them all.)
       if (val < it) continue;
       TEST_ASSERT(
         val < it,
@@ -617,10 +618,8 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
     return;
   }
 
-  // We reserve page table for 2 times of extra dirty mem which will
-  // definitely cover the original (1G+) test range. Here we do the
-  // calculation with 4K page size which is the smallest so the page number
-  // will be enough for all archs.
+  // Extra pages for page tables: twice the test region counted in 4 KiB
+  // pages, an over-estimate for any guest page size.
   const vm = create_vm(
     mode,
     vcpu_ref,
@@ -630,8 +629,7 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
   const vcpu = vcpu_ref.value!;
 
   guest_page_size.value = BigInt(vm.page_size);
-  // A little more than 1G of guest page sized pages. Cover the case where
-  // the size is not aligned to 64 pages.
+  // 1 GiB plus 3 pages, so the bitmap does not end on a 64-bit boundary.
   guest_num_pages.value = (1n << BigInt(DIRTY_MEM_BITS - vm.page_shift)) + 3n;
   guest_num_pages.value = vm_adjust_num_guest_pages(mode, guest_num_pages.value);
 
@@ -649,7 +647,7 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
 
   const bmap = [bitmap_zalloc(host_num_pages), bitmap_zalloc(host_num_pages)];
 
-  // Add an extra memory slot for testing dirty logging
+  // The logged slot, with KVM_MEM_LOG_DIRTY_PAGES from the start.
   vm_userspace_mem_region_add(
     vm,
     VM_MEM_SRC_ANONYMOUS,
@@ -659,14 +657,14 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
     KVM_MEM_LOG_DIRTY_PAGES,
   );
 
-  // Do mapping for the dirty track memory slot
+  // Guest page tables for the logged region.
   virt_map(vm, guest_test_virt_mem.value, guest_test_phys_mem, Number(guest_num_pages.value));
 
-  // Cache the HVA pointer of the region
+  // The host verifies through its own mapping of the slot.
   host_test_mem = addr_gpa2hva(vm, guest_test_phys_mem);
   const mem = new host_mem_reader(host_test_mem, host_num_pages * Number(host_page_size.value));
 
-  // Export the shared variables to the guest
+  // The guest reads these from its copy of the globals.
   sync_global_to_guest(vm, host_page_size);
   sync_global_to_guest(vm, guest_page_size);
   sync_global_to_guest(vm, guest_test_virt_mem);
@@ -678,9 +676,8 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
   host_clear_count = 0;
   host_quit = false;
 
-  // Ensure the previous iteration didn't leave a dangling semaphore, i.e.
-  // that the main task and vCPU worker were synchronized and completed
-  // verification of all iterations.
+  // A left-over post from the previous run (guest mode or log mode)
+  // would mean the two sides fell out of step.
   TEST_ASSERT_EQ(sem_getvalue(sem_vcpu_stop), 0);
   TEST_ASSERT_EQ(sem_getvalue(sem_vcpu_cont), 0);
 
@@ -693,8 +690,8 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
   });
 
   for (iteration.value = 1n; iteration.value <= BigInt(p.iterations); iteration.value++) {
-    // Select a random point in the time interval to reap the dirty
-    // bitmap/ring while the guest is running.
+    // Vary how long the guest runs before the first in-flight reap, and so
+    // how much it has dirtied by then.
     const reap_i = Math.floor(Math.random() * 0x80000000) % p.interval;
     printf("Reaping after a %lu ms delay\n", reap_i);
 
@@ -707,23 +704,24 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
 
     sem_post(sem_vcpu_cont);
 
-    // Let the vCPU run beyond the configured interval until it has
-    // performed the minimum number of writes.
+    // The interval is a minimum: keep going until the guest has also made
+    // TEST_MIN_WRITES_PER_ITERATION writes (proof of forward progress).
     for (let i = 0; i < p.interval || nr_writes.value < TEST_MIN_WRITES_PER_ITERATION; i++) {
-      // Sleep in 1ms chunks to keep the interval math simple.
+      // One tick per millisecond; i counts elapsed ms.
       await sleep_ms(1);
 
       sync_global_from_guest(vm, nr_writes);
 
-      // Reap dirty pages while the guest is running.
+      // Reaping while the vCPU runs unblocks a full ring and checks that KVM
+      // loses nothing collected concurrently.
       if (i < reap_i) continue;
 
-      // For bitmap modes, KVM overwrites the entire bitmap, i.e. collecting
-      // the bitmaps is destructive. Collect only once while running.
+      // KVM_GET_DIRTY_LOG replaces the whole bitmap, so a second in-flight
+      // collection into bmap[0] would drop pages: only one for bitmap modes.
       if (i > reap_i && host_log_mode !== log_mode_t.LOG_MODE_DIRTY_RING) continue;
 
-      // For the dirty ring, empty the ring on subsequent passes only if the
-      // ring was filled at least once.
+      // Later ring harvests only after a ring-full exit, so that the guest
+      // still gets to fill the ring.
       if (i > reap_i && !dirty_ring_vcpu_ring_full) continue;
 
       log_mode_collect_dirty_pages(
@@ -735,15 +733,16 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
       );
     }
 
-    // Stop the vCPU prior to collecting and verifying the dirty log.
+    // Park the guest first: writes during collection could slip into the
+    // next iteration, and writes during verification would make a page
+    // judged clean hold this iteration's value.
     WRITE_AND_SYNC_TO_GUEST(vm, vcpu_stop, 1);
     await sem_wait(sem_vcpu_stop);
 
-    // Clear vcpu_stop after the vCPU thread has acknowledge the stop
-    // request and is waiting, i.e. is definitely not running!
+    // Safe to reset only now that the worker is blocked on sem_vcpu_cont.
     WRITE_AND_SYNC_TO_GUEST(vm, vcpu_stop, 0);
 
-    // Sync the number of writes performed before verification.
+    // Final write count, for the per-iteration summary line.
     sync_global_from_guest(vm, nr_writes);
 
     log_mode_collect_dirty_pages(vcpu, TEST_MEM_SLOT_INDEX, bmap[1]!, host_num_pages, ring_buf_idx);
@@ -846,7 +845,7 @@ async function main(argc: number, argv: string[]): Promise<number> {
   pr_info("Test iterations: %lu, interval: %lu (ms)\n", p.iterations, p.interval);
 
   if (host_log_mode_option === LOG_MODE_ALL) {
-    // Run each log mode
+    // -M all (the default).
     for (let i = 0; i < log_mode_t.LOG_MODE_NUM; i++) {
       pr_info("Testing Log Mode '%s'\n", log_modes[i]!.name);
       host_log_mode = i;
