@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * KVM dirty page logging performance test, based on dirty_log_test: port of
+ * Timing of dirty logging (populate, enable, dirty, get/clear, disable),
+ * derived from dirty_log_test: port of
  * `tools/testing/selftests/kvm/dirty_log_perf_test.c` (the memstress-based
  * version of kvm-x86 `next`; upstream keeps it at the top level, the SDK
  * keeps every program in `x86/`).
@@ -16,8 +17,8 @@
  * - The vCPU pthreads are async functions (`lib/memstress.ts`), and the
  *   busy-waits on `vcpu_last_completed_iteration[]` and `iteration` yield
  *   to the event loop on each pass, so that the other side can run.
- * - "Override the seed to be deterministic by default": the guests' seed is
- *   set with `memstress_set_random_seed()` after the VM is created (the
+ * - The guests' seed is fixed (1) unless `-r` is given, so runs repeat; it
+ *   is set with `memstress_set_random_seed()` after the VM is created (the
  *   TypeScript library's `kvm_random_seed` cannot be assigned from a test);
  *   `-r` sets it the same way.
  * - `-c` (pin vCPUs to physical CPUs) skips: vCPU workers cannot be pinned
@@ -94,7 +95,7 @@ import {
   guest_modes_help,
 } from "../lib/guest_modes.ts";
 
-/** How many host loops to run by default (one KVM_GET_DIRTY_LOG for each loop). */
+/** Default number of dirtying passes, each followed by a KVM_GET_DIRTY_LOG. */
 const TEST_HOST_LOOP_N = 2;
 
 /** The default memory per vCPU under `deno test` (see the header). */
@@ -104,12 +105,12 @@ let nr_vcpus = 1;
 let guest_percpu_mem_size = BigInt(DEFAULT_PER_VCPU_MEM_SIZE);
 let run_vcpus_while_disabling_dirty_logging = false;
 
-// Host variables
+// Main-task state, polled by the vCPU workers.
 let dirty_log_manual_caps = 0;
 let host_quit = false;
 let iteration = 0;
 const vcpu_last_completed_iteration = new Array<number>(KVM_MAX_VCPUS).fill(0);
-/** The guests' random seed ("deterministic by default", see the header). */
+/** The guests' random seed (fixed unless `-r`, see the header). */
 let guest_random_seed = 1;
 
 /** Lets the other side (vCPU workers or the main task) run: C's busy-waits spin in parallel. */
@@ -165,9 +166,9 @@ async function vcpu_worker(vcpu_args: memstress_vcpu): Promise<void> {
       );
     }
 
-    // Keep running the guest while dirty logging is being disabled
-    // (iteration is negative) so that vCPUs are accessing memory for the
-    // entire duration of zapping collapsible SPTEs.
+    // A negative iteration (-e) means logging is being switched off: re-enter
+    // the guest at once so memory is under access for as long as KVM is
+    // zapping collapsible SPTEs.
     while (current_iteration === iteration && iteration >= 0 && !host_quit) await cpu_relax();
   }
 
@@ -229,29 +230,28 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
     vm_enable_cap(vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, dirty_log_manual_caps);
   }
 
-  // Start the iterations
+  // Iteration 0 is the populate pass.
   iteration = 0;
   host_quit = false;
 
   let start = clock_gettime_monotonic();
   for (let i = 0; i < nr_vcpus; i++) vcpu_last_completed_iteration[i] = -1;
 
-  // Use 100% writes during the population phase to ensure all memory is
-  // actually populated and not just mapped to the zero page. This prevents
-  // expensive copy-on-write faults from occurring during the dirty memory
-  // iterations below, which would pollute the performance results.
+  // Populate by writing every page: a read would only map the shared zero
+  // page, and the copy-on-write faults that followed in the timed passes
+  // would skew their figures.
   memstress_set_write_percent(vm, 100);
   memstress_set_random_access(vm, false);
   memstress_start_vcpu_threads(nr_vcpus, vcpu_worker);
 
-  // Allow the vCPUs to populate memory
+  // Wait for every vCPU to finish the populate pass.
   pr_debug("Starting iteration %d - Populating\n", iteration);
   await wait_for_iteration(iteration);
 
   let ts_diff = timespec_elapsed(start);
   pr_info("Populate memory time: %ld.%.9lds\n", ts_diff.tv_sec, ts_diff.tv_nsec);
 
-  // Enable dirty logging
+  // Timed: KVM_MEM_LOG_DIRTY_PAGES on every test slot.
   start = clock_gettime_monotonic();
   memstress_enable_dirty_logging(vm, p.slots);
   ts_diff = timespec_elapsed(start);
@@ -261,8 +261,7 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
   memstress_set_random_access(vm, p.random_access);
 
   while (iteration < p.iterations) {
-    // Incrementing the iteration number will start the vCPUs dirtying
-    // memory again.
+    // The workers spin on `iteration`; bumping it starts the next pass.
     start = clock_gettime_monotonic();
     iteration++;
 
@@ -303,20 +302,18 @@ async function run_test(mode: vm_guest_mode, p: test_params): Promise<void> {
     }
   }
 
-  // Run vCPUs while dirty logging is being disabled to stress disabling in
-  // terms of both performance and correctness. Opt-in via command line as
-  // this significantly increases time to disable dirty logging.
+  // With -e the guests keep writing while logging is turned off, which
+  // stresses that path for speed and correctness but makes it much slower,
+  // hence opt-in.
   if (run_vcpus_while_disabling_dirty_logging) iteration = -1;
 
-  // Disable dirty logging
+  // Timed: clear KVM_MEM_LOG_DIRTY_PAGES again.
   start = clock_gettime_monotonic();
   memstress_disable_dirty_logging(vm, p.slots);
   ts_diff = timespec_elapsed(start);
   pr_info("Disabling dirty logging time: %ld.%.9lds\n", ts_diff.tv_sec, ts_diff.tv_nsec);
 
-  // Tell the vCPU threads to quit. No need to manually check that vCPUs
-  // have stopped running after disabling dirty logging, the join will wait
-  // for them to exit.
+  // Stop the workers; joining them waits out any vCPU still running.
   host_quit = true;
   await memstress_join_vcpu_threads(nr_vcpus);
 
@@ -419,7 +416,7 @@ async function main(argc: number, argv: string[]): Promise<number> {
 
   if (in_deno_test()) guest_percpu_mem_size = DENO_TEST_PER_VCPU_MEM_SIZE;
 
-  // Override the seed to be deterministic by default.
+  // A fixed default seed keeps the guests' access pattern repeatable.
   guest_random_seed = 1;
 
   dirty_log_manual_caps = kvm_check_cap(KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
@@ -443,7 +440,7 @@ async function main(argc: number, argv: string[]): Promise<number> {
         pcpu_list = optarg();
         break;
       case "e":
-        // 'e' is for evil.
+        // -e: keep the vCPUs running while logging is disabled.
         run_vcpus_while_disabling_dirty_logging = true;
         break;
       case "g":
