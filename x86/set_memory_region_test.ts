@@ -124,14 +124,11 @@ import { errno_get } from "../include/libc/errno.ts";
 import { in_deno_test } from "../include/libc/process.ts";
 import { idt_entry, NONCANONICAL, PAGE_SIZE, set_idt } from "../include/x86/processor.ts";
 
-/*
- * s390 needs at least 1MB alignment, and the x86 MOVE/DELETE tests need a 2MB
- * sized and aligned region so that the initial region corresponds to exactly
- * one large page.
- */
+// 2 MiB: one whole huge page for the x86 MOVE/DELETE tests (and above s390's
+// 1 MiB alignment floor upstream cares about).
 const MEM_REGION_SIZE = 0x200000;
 
-// Somewhat arbitrary location and slot, intended to not overlap anything.
+// Picked to stay clear of every other slot and GPA range the library uses.
 const MEM_REGION_GPA = 0xc0000000n;
 const MEM_REGION_SLOT = 10;
 
@@ -209,11 +206,8 @@ async function vcpu_worker(vcpu: kvm_vcpu): Promise<void> {
   const uc = new_ucall();
   let cmd = 0;
 
-  /*
-   * Loop until the guest is done.  Re-enter the guest on all MMIO exits,
-   * which will occur if the guest attempts to access a memslot after it
-   * has been deleted or while it is being moved .
-   */
+  // Run until the guest finishes. A read from a slot that is gone or in the
+  // middle of a move exits as MMIO; answer it and keep going.
   while (true) {
     await vcpu_run_async(vcpu);
 
@@ -246,7 +240,7 @@ async function wait_for_vcpu(): Promise<void> {
   const r = await vcpu_ready.timedwait(2000);
   TEST_ASSERT(!r, "sem_timedwait() failed: %d", ETIMEDOUT);
 
-  /* Wait for the vCPU thread to reenter the guest. */
+  // Give the vCPU time to get back into the guest.
   await usleep(100000);
 }
 
@@ -267,23 +261,21 @@ async function spawn_vm(
     0,
   );
 
-  /*
-   * Allocate and map two pages so that the GPA accessed by guest_code()
-   * stays valid across the memslot move.
-   */
+  // Two pages, so the guest's GPA is still backed after the slot shifts
+  // down by one page.
   const gpa = vm_phy_pages_alloc(vm, 2, MEM_REGION_GPA, MEM_REGION_SLOT);
   TEST_ASSERT(gpa === MEM_REGION_GPA, "Failed vm_phy_pages_alloc\n");
 
   virt_map(vm, MEM_REGION_GPA, MEM_REGION_GPA, 2);
 
-  /* Ditto for the host mapping so that both pages can be zeroed. */
+  // Zero both pages through the host mapping too.
   user_memory(addr_gpa2hva(vm, MEM_REGION_GPA), 2 * 4096).fill(0);
 
   vcpu_thread.value = vcpu_worker(vcpu.value);
   // A failure in the vCPU thread is reported when it is joined.
   vcpu_thread.value.catch(() => {});
 
-  /* Ensure the guest thread is spun up. */
+  // Do not touch the slot before the guest is running.
   await with_vm(vm, wait_for_vcpu);
 
   return vm;
@@ -295,12 +287,8 @@ export function guest_code_move_memory_region(): void {
 
   GUEST_SYNC(0);
 
-  /*
-   * Spin until the memory region starts getting moved to a
-   * misaligned address.
-   * Every region move may or may not trigger MMIO, as the
-   * window where the memslot is invalid is usually quite small.
-   */
+  // Wait for the first move. The slot is invalid only briefly during a
+  // move, so an MMIO exit may or may not be seen.
   val = guest_spin_on_val(0n);
   __GUEST_ASSERT(
     val === 1n || val === MMIO_VAL,
@@ -309,11 +297,11 @@ export function guest_code_move_memory_region(): void {
     val,
   );
 
-  /* Spin until the misaligning memory region move completes. */
+  // Wait for the shifted slot to settle.
   val = guest_spin_on_val(MMIO_VAL);
   __GUEST_ASSERT(val === 1n || val === 0n, "Expected '0' or '1' (no MMIO), got '%lx'", val);
 
-  /* Spin until the memory region starts to get re-aligned. */
+  // Wait for the move back to start.
   val = guest_spin_on_val(0n);
   __GUEST_ASSERT(
     val === 1n || val === MMIO_VAL,
@@ -322,7 +310,7 @@ export function guest_code_move_memory_region(): void {
     val,
   );
 
-  /* Spin until the re-aligning memory region move completes. */
+  // Wait for the move back to finish.
   val = guest_spin_on_val(MMIO_VAL);
   GUEST_ASSERT_EQ(val, 1);
 
@@ -344,31 +332,24 @@ async function test_move_memory_region(disable_slot_zap_quirk: boolean): Promise
       new DataView(user_memory(hva, 8).buffer, user_memory(hva, 8).byteOffset, 8)
         .setBigUint64(0, v, true);
 
-    /*
-     * Shift the region's base GPA.  The guest should not see "2" as the
-     * hva->gpa translation is misaligned, i.e. the guest is accessing a
-     * different host pfn.
-     */
+    // Slide the slot one page down. The host then writes "2" to a page the
+    // guest's GPA no longer maps to, so the guest must not read it.
     vm_mem_region_move(vm, MEM_REGION_SLOT, MEM_REGION_GPA - 4096n);
     WRITE_ONCE(2n);
 
-    /*
-     * The guest _might_ see an invalid memslot and trigger MMIO, but it's
-     * a tiny window.  Spin and defer the sync until the memslot is
-     * restored and guest behavior is once again deterministic.
-     */
+    // A brief MMIO exit while the slot is invalid is possible; the sync it
+    // produces is consumed only after the slot is back in place, when the
+    // guest's view is predictable again.
     await usleep(100000);
 
-    /*
-     * Note, value in memory needs to be changed *before* restoring the
-     * memslot, else the guest could race the update and see "2".
-     */
+    // Write "1" first: restoring the slot before the write would let the
+    // guest read the stale "2".
     WRITE_ONCE(1n);
 
-    /* Restore the original base, the guest should see "1". */
+    // Move the slot home; the guest now reads "1".
     vm_mem_region_move(vm, MEM_REGION_SLOT, MEM_REGION_GPA);
     await wait_for_vcpu();
-    /* Defered sync from when the memslot was misaligned (above). */
+    // The sync left over from the shifted phase.
     await wait_for_vcpu();
 
     await vcpu_thread.value;
@@ -381,27 +362,22 @@ async function test_move_memory_region(disable_slot_zap_quirk: boolean): Promise
 export function guest_code_delete_memory_region(): void {
   let val: bigint;
 
-  /*
-   * Clobber the IDT so that a #PF due to the memory region being deleted
-   * escalates to triple-fault shutdown.  Because the memory region is
-   * deleted, there will be no valid mappings.  As a result, KVM will
-   * repeatedly intercepts the state-2 page fault that occurs when trying
-   * to vector the guest's #PF.  I.e. trying to actually handle the #PF
-   * in the guest will never succeed, and so isn't an option.
-   */
+  // An empty IDT turns any #PF into a triple fault. Once the slots are gone
+  // no mapping exists, so delivering a #PF would itself fault (KVM would keep
+  // intercepting that stage-2 fault); a guest #PF handler could never run.
   set_idt({ size: 0, address: 0n });
 
   GUEST_SYNC(0);
 
-  /* Spin until the memory region is deleted. */
+  // Wait for the slot to disappear.
   val = guest_spin_on_val(0n);
   GUEST_ASSERT_EQ(val, MMIO_VAL);
 
-  /* Spin until the memory region is recreated. */
+  // Wait for the slot to come back.
   val = guest_spin_on_val(MMIO_VAL);
   GUEST_ASSERT_EQ(val, 0);
 
-  /* Spin until the memory region is deleted. */
+  // Wait for the slot to disappear.
   val = guest_spin_on_val(0n);
   GUEST_ASSERT_EQ(val, MMIO_VAL);
 
@@ -411,7 +387,7 @@ export function guest_code_delete_memory_region(): void {
    * record as the [final_rip_start, final_rip_end) range.
    */
 
-  /* Spin indefinitely (until the code memslot is deleted). */
+  // Spins until slot 0, holding the code, is removed under it.
   guest_spin_on_val(MMIO_VAL);
 
   GUEST_ASSERT(0);
@@ -432,11 +408,11 @@ async function test_delete_memory_region(disable_slot_zap_quirk: boolean): Promi
     const final_rip_end = final_rip_start +
       BigInt(guest_code_record_size(guest_code_delete_memory_region));
 
-    /* Delete the memory region, the guest should not die. */
+    // Removing the data slot must leave the guest alive.
     vm_mem_region_delete(vm, MEM_REGION_SLOT);
     await wait_for_vcpu();
 
-    /* Recreate the memory region.  The guest should see "0". */
+    // A re-added slot is fresh memory, so the guest reads "0".
     vm_userspace_mem_region_add(
       vm,
       vm_mem_backing_src_type.VM_MEM_SRC_ANONYMOUS_THP,
@@ -447,14 +423,12 @@ async function test_delete_memory_region(disable_slot_zap_quirk: boolean): Promi
     );
     await wait_for_vcpu();
 
-    /* Delete the region again so that there's only one memslot left. */
+    // Remove it again, leaving slot 0 alone.
     vm_mem_region_delete(vm, MEM_REGION_SLOT);
     await wait_for_vcpu();
 
-    /*
-     * Delete the primary memslot.  This should cause an emulation error or
-     * shutdown due to the page tables getting nuked.
-     */
+    // Removing slot 0 takes the page tables with it: expect an emulation
+    // failure or a shutdown.
     vm_mem_region_delete(vm, 0);
 
     await vcpu_thread.value;
@@ -469,10 +443,8 @@ async function test_delete_memory_region(disable_slot_zap_quirk: boolean): Promi
 
     vcpu_regs_get(vcpu.value, regs);
 
-    /*
-     * On AMD, after KVM_EXIT_SHUTDOWN the VMCB has been reinitialized already,
-     * so the instruction pointer would point to the reset vector.
-     */
+    // RIP is meaningful only for the internal-error exit: on AMD a shutdown
+    // has already reset the VMCB, leaving RIP at the reset vector.
     if (run.exit_reason === KVM_EXIT_INTERNAL_ERROR) {
       TEST_ASSERT(
         regs.rip >= final_rip_start && regs.rip < final_rip_end,
@@ -578,10 +550,8 @@ function test_invalid_memory_region_flags(): void {
   kvm_vm_free(vm);
 }
 
-/*
- * Test it can be added memory slots up to KVM_CAP_NR_MEMSLOTS, then any
- * tentative to add further slots should fail.
- */
+// KVM_CAP_NR_MEMSLOTS is both reachable and a hard limit: every slot below it
+// can be filled, the next one is refused with EINVAL.
 function test_add_max_memory_regions(): void {
   const alignment = 1n;
 
@@ -591,7 +561,7 @@ function test_add_max_memory_regions(): void {
 
   const vm = vm_create_barebones();
 
-  // Check it can be added memory slots up to the maximum allowed
+  // Fill every slot the capability promises.
   pr_info(
     "Adding slots 0..%i, each memory region with %dK size\n",
     max_mem_slots - 1,
@@ -618,7 +588,7 @@ function test_add_max_memory_regions(): void {
     );
   }
 
-  // Check it cannot be added memory slots beyond the limit
+  // One slot past the limit must be rejected.
   const mem_extra = kvm_mmap(
     MEM_REGION_SIZE,
     PROT_READ | PROT_WRITE,
@@ -737,8 +707,8 @@ function test_add_overlapping_private_memory_regions(): void {
     size * 2n,
   );
 
-  // Delete the first memslot, and then attempt to recreate it except
-  // with a "bad" offset that results in overlap in the guest_memfd().
+  // Drop the first slot so it can be re-added at guest_memfd offsets that
+  // collide with the second slot's binding.
   vm_set_user_memory_region2(
     vm,
     MEM_REGION_SLOT,
@@ -750,8 +720,7 @@ function test_add_overlapping_private_memory_regions(): void {
     0n,
   );
 
-  // Verify that overlap in the guest_memfd bindings (i.e. in guest_memfd
-  // file offsets), but _not_ in the GPA space, fails with -EEXIST.
+  // Disjoint GPAs but shared guest_memfd file offsets: KVM says EEXIST.
   r = __vm_set_user_memory_region2(
     vm,
     MEM_REGION_SLOT,
@@ -767,7 +736,7 @@ function test_add_overlapping_private_memory_regions(): void {
     "Overlapping guest_memfd() bindings should fail with EEXIST",
   );
 
-  // And now the back half of the other slot's guest_memfd binding.
+  // Same, colliding with the upper half of the second slot's offsets.
   r = __vm_set_user_memory_region2(
     vm,
     MEM_REGION_SLOT,
@@ -783,8 +752,7 @@ function test_add_overlapping_private_memory_regions(): void {
     "Overlapping guest_memfd() bindings should fail with EEXIST",
   );
 
-  // Repeat the overlap tests, but this time with overlap in the memslots'
-  // GPA space. Regardless of where there is overlap, KVM returns -EEXIST.
+  // Now the GPA ranges collide instead; the errno is EEXIST either way.
   r = __vm_set_user_memory_region2(
     vm,
     MEM_REGION_SLOT,
@@ -801,7 +769,7 @@ function test_add_overlapping_private_memory_regions(): void {
     "Overlapping guest_memfd() bindings should fail with EEXIST",
   );
 
-  // And now the back half of the other slot.
+  // Same, colliding with the upper half of the second slot's GPAs.
   r = __vm_set_user_memory_region2(
     vm,
     MEM_REGION_SLOT,
@@ -828,16 +796,14 @@ export function guest_code_mmio_during_vectoring(): void {
 
   set_idt(idt_desc);
 
-  /* Generate a #GP by dereferencing a non-canonical address */
+  // A non-canonical access raises #GP, whose gate sits in the MMIO "IDT".
   writeb(0x1, NONCANONICAL);
 
   GUEST_ASSERT(0);
 }
 
-/*
- * This test points the IDT descriptor base to an MMIO address. It should cause
- * a KVM internal error when an event occurs in the guest.
- */
+// With the IDT placed in unbacked (MMIO) GPA space, KVM cannot fetch a gate
+// to deliver an event, and must report KVM_INTERNAL_ERROR_DELIVERY_EV.
 function test_mmio_during_vectoring(): void {
   const vcpu = ref<kvm_vcpu>();
 
@@ -861,7 +827,7 @@ function test_mmio_during_vectoring(): void {
     run.internal.ndata,
   );
 
-  /* The reported GPA should be IDT base + offset of the GP vector */
+  // data[3] names the gate KVM tried to read: IDT base plus #GP's slot.
   const expected_gpa = MEM_REGION_GPA + BigInt(GP_VECTOR * idt_entry.size);
 
   TEST_ASSERT(
@@ -881,8 +847,8 @@ async function main(argc: number, argv: string[]): Promise<number> {
   if (kvm_check_cap(KVM_CAP_DISABLE_QUIRKS2) & KVM_X86_QUIRK_SLOT_ZAP_ALL) {
     disable_slot_zap_quirk = 1;
   }
-  // FIXME (upstream): the zero-memslot test fails on aarch64 and s390x because
-  // KVM_RUN fails with ENOEXEC or EFAULT.
+  // Upstream runs the zero-memslot case on x86 only: on aarch64 and s390x
+  // KVM_RUN returns ENOEXEC or EFAULT instead (an open upstream FIXME).
   test_zero_memory_regions();
   if (kvm_can_run_guest_code()) test_mmio_during_vectoring();
   else skip_guest_test("test_mmio_during_vectoring");
