@@ -151,8 +151,8 @@ TEST("verify_td_lifecycle", () => {
 
 /** Guest entry point. */
 export function guest_code_report_fatal_error(): void {
-  // GHCI: bits 31:0 are zero, 62:32 a TD-specific code, bit 63 says R13
-  // holds the GPA of more data.
+  // Shaped as the GHCI wants a ReportFatalError code: low dword clear, the
+  // TD's own code in bits 62:32, and bit 63 clear as no data page is passed.
   const err = 0x0BAAAAAD00000000n;
   tdx_test_fatal(err);
 
@@ -201,17 +201,17 @@ TEST("verify_td_ioexit", () => {
   const vcpu = ref<kvm_vcpu>();
   const vm = vm_create_shape_with_one_vcpu(VM_SHAPE_TDX, vcpu, guest_ioexit);
 
-  // Wait for the guest to do an IO write.
+  // First exit: the guest's 1-byte OUT.
   tdx_run(vcpu.value);
   tdx_test_assert_io(vcpu.value, TDX_IOEXIT_TEST_PORT, 1, PORT_WRITE);
   const port_data = io_data(vcpu.value).getUint8(0);
 
-  // Wait for the guest to do an IO read; answer with what it wrote, plus one.
+  // Second exit: its IN, which gets the written byte incremented.
   tdx_run(vcpu.value);
   tdx_test_assert_io(vcpu.value, TDX_IOEXIT_TEST_PORT, 1, PORT_READ);
   io_data(vcpu.value).setUint8(0, port_data + 1);
 
-  // The guest checks the value it read.
+  // The guest itself judges the IN result and then reports success.
   tdx_run(vcpu.value);
   tdx_test_assert_success(vcpu.value);
 
@@ -237,7 +237,7 @@ TEST("verify_td_cpuid", () => {
   const vcpu = ref<kvm_vcpu>();
   const vm = vm_create_shape_with_one_vcpu(VM_SHAPE_TDX, vcpu, guest_code_cpuid);
 
-  // Wait for the guest to report EBX, then ECX.
+  // Two report exits carry EBX and ECX, in that order.
   tdx_run(vcpu.value);
   const ebx = tdx_test_read_report_from_guest(vcpu.value);
 
@@ -247,28 +247,29 @@ TEST("verify_td_cpuid", () => {
   tdx_run(vcpu.value);
   tdx_test_assert_success(vcpu.value);
 
-  // KVM's CPUID for the vCPU, for reference.
+  // Expected values come from the vCPU's CPUID as KVM holds it.
   const cpuid_entry = vcpu_get_cpuid_entry(vcpu.value, 1);
   TEST_ASSERT(cpuid_entry, "CPUID entry missing\n");
 
   const host_max_addressable_ids = (cpuid_entry.ebx >>> 16) & 0xFF;
 
-  const guest_sse3_enabled = ecx & 0x1; // Native
-  const guest_clflush_line_size = (ebx >>> 8) & 0xFF; // Fixed
-  const guest_max_addressable_ids = (ebx >>> 16) & 0xFF; // As Configured
-  const guest_fma_enabled = (ecx >>> 12) & 0x1; // As Configured (if Native)
-  const guest_initial_apic_id = (ebx >>> 24) & 0xFF; // Calculated
+  const guest_sse3_enabled = ecx & 0x1; // TDX: passed through from the CPU
+  const guest_clflush_line_size = (ebx >>> 8) & 0xFF; // TDX: fixed by the module
+  const guest_max_addressable_ids = (ebx >>> 16) & 0xFF; // TDX: set by the TD's CPUID config
+  const guest_fma_enabled = (ecx >>> 12) & 0x1; // TDX: configurable, when the CPU has it
+  const guest_initial_apic_id = (ebx >>> 24) & 0xFF; // TDX: computed by the module
 
   TEST_ASSERT_EQ(guest_sse3_enabled, 1);
   TEST_ASSERT_EQ(guest_clflush_line_size, 8);
   TEST_ASSERT_EQ(guest_max_addressable_ids, host_max_addressable_ids);
 
-  // Only the native value: testing "As Configured (if Native)" properly
-  // needs the TD parameters to override it (v8's TODO).
+  // FMA is only compared with the native bit; exercising the configurable
+  // case would mean setting it in the TD parameters (left open in v8).
   TEST_ASSERT_EQ(guest_fma_enabled, (cpuid_entry.ecx >>> 12) & 0x1);
 
-  // The initial APIC ID is the VCPU_INDEX, 0 for the only vCPU (v8's TODO:
-  // more vCPUs would test non-trivial values).
+  // The TDX module derives the initial APIC ID from VCPU_INDEX, which
+  // counts TDH.VP.INIT calls from 0; one vCPU only ever sees 0 (v8 notes the
+  // gap).
   TEST_ASSERT_EQ(guest_initial_apic_id, 0);
 
   kvm_vm_free(vm);
@@ -438,8 +439,8 @@ const MSR_X2APIC_APIC_ICR = 0x830;
 const tdx_msr_test_allow_bits = new Uint8Array(8).fill(0xff);
 
 /**
- * C `tdx_msr_test_filter`: deny every MSR but MSR_IA32_MISC_ENABLE (read
- * only) and MSR_IA32_POWER_CTL (write only). C initialises it statically
+ * C `tdx_msr_test_filter`: default deny, with two single-MSR holes, reads of
+ * MSR_IA32_MISC_ENABLE and writes of MSR_IA32_POWER_CTL. C initialises it statically
  * with the bitmap's address; a host address is valid only in the process
  * that takes it, so it is built when a test uses it.
  */
@@ -476,7 +477,7 @@ export function guest_msr_read(): void {
   ret = tdx_test_report_64bit_to_user_space(data.value);
   tdx_assert_error(ret);
 
-  // Expected to fail: the filter lets MSR_IA32_POWER_CTL be written only.
+  // MSR_IA32_POWER_CTL has only a write hole in the filter, so this read must fail.
   ret = tdg_vp_vmcall_instruction_rdmsr(MSR_IA32_POWER_CTL, data);
   if (ret) {
     ret = tdx_test_report_64bit_to_user_space(ret);
@@ -500,7 +501,7 @@ TEST("verify_guest_msr_reads", () => {
   const vcpu = vm_vcpu_add(vm, 0, guest_msr_read);
   kvm_arch_vm_finalize_vcpus(vm);
 
-  // Arbitrary values for the MSRs.
+  // Distinct values, so each report names its MSR.
   vcpu_set_msr(vcpu, MSR_X2APIC_APIC_ICR, 4);
   vcpu_set_msr(vcpu, MSR_IA32_MISC_ENABLE, 5);
   vcpu_set_msr(vcpu, MSR_IA32_POWER_CTL, 6);
@@ -528,7 +529,7 @@ export function guest_msr_write(): void {
   let ret = tdg_vp_vmcall_instruction_wrmsr(MSR_X2APIC_APIC_ICR, 4);
   tdx_assert_error(ret);
 
-  // Expected to fail: the filter lets MSR_IA32_MISC_ENABLE be read only.
+  // MSR_IA32_MISC_ENABLE has only a read hole in the filter, so this write must fail.
   ret = tdg_vp_vmcall_instruction_wrmsr(MSR_IA32_MISC_ENABLE, 5);
   if (ret) {
     ret = tdx_test_report_64bit_to_user_space(ret);
@@ -555,7 +556,7 @@ TEST("verify_guest_msr_writes", () => {
 
   const ia32_misc_enable_val = vcpu_get_msr(vcpu, MSR_IA32_MISC_ENABLE);
 
-  // Only the write to MSR_IA32_MISC_ENABLE comes back to the host.
+  // The permitted writes complete inside KVM; the one report is the refused write's status.
   tdx_run(vcpu);
   const data = tdx_test_read_64bit_report_from_guest(vcpu);
   TEST_ASSERT_EQ(data, TDG_VP_VMCALL_INVALID_OPERAND);
@@ -600,7 +601,7 @@ TEST("verify_guest_hlt", () => {
   vcpu_mp_state_get(vcpu.value, mp_state);
   TEST_ASSERT_EQ(mp_state.mp_state, KVM_MP_STATE_HALTED);
 
-  // Let the guest run and finish the test.
+  // Wake the vCPU by hand so the next KVM_RUN resumes after the HLT.
   mp_state.mp_state = KVM_MP_STATE_RUNNABLE;
   vcpu_mp_state_set(vcpu.value, mp_state);
 
@@ -610,7 +611,7 @@ TEST("verify_guest_hlt", () => {
   kvm_vm_free(vm);
 });
 
-/** C `TDX_MMIO_TEST_ADDR`: any GPA no memslot maps. */
+/** C `TDX_MMIO_TEST_ADDR`: outside every memslot, so each access there is MMIO. */
 const TDX_MMIO_TEST_ADDR = 0x200000000n;
 const MMIO_SYNC_VALUE = 0x42;
 
@@ -789,7 +790,7 @@ TEST("verify_td_cpuid_tdcall", () => {
   TEST_ASSERT(cpuid_entry, "CPUID entry missing\n");
 
   TEST_ASSERT_EQ(cpuid_entry.eax, eax);
-  // The local APIC ID (EBX[31:24]) is masked out.
+  // EBX[31:24] is per-vCPU (initial APIC ID), so it is left out.
   TEST_ASSERT_EQ(cpuid_entry.ebx & ~0xFF000000, ebx & ~0xFF000000);
   TEST_ASSERT_EQ(cpuid_entry.ecx, ecx);
   TEST_ASSERT_EQ(cpuid_entry.edx, edx);
@@ -810,7 +811,7 @@ export function guest_host_read_priv_mem(): void {
 
   writel(0xABCD, tdx_test_host_read_private_mem_addr.value);
 
-  // Exit so that the host can read the value.
+  // Stop here while the page holds the first value.
   const ret = tdg_vp_vmcall_instruction_io(
     TDX_HOST_READ_PRIVATE_MEM_PORT_TEST,
     4,
@@ -819,7 +820,7 @@ export function guest_host_read_priv_mem(): void {
   );
   tdx_assert_error(ret);
 
-  // Update the variable and let the host read it again.
+  // A second value; the host samples the page once more after this.
   writel(0xFEDC, tdx_test_host_read_private_mem_addr.value);
 
   tdx_test_success();
@@ -848,10 +849,10 @@ TEST("verify_host_reading_private_mem", () => {
   tdx_run(vcpu);
   tdx_test_assert_io(vcpu, TDX_HOST_READ_PRIVATE_MEM_PORT_TEST, 4, PORT_WRITE);
 
-  // The guest's variable holds 0xABCD; the host reads through its mapping.
+  // First sample of the page through the host mapping, taken while the TD has 0xABCD there.
   const first_host_read = host_read();
 
-  // The guest updates the variable (0xFEDC) and the host reads it again.
+  // Second sample, after the TD stored 0xFEDC: private memory must not leak the change.
   tdx_run(vcpu);
   const second_host_read = host_read();
 
@@ -909,15 +910,15 @@ TEST("verify_tdcall_vp_info", () => {
     const ret_num_vcpus = r8 & 0xFFFFFFFFn;
     const ret_max_vcpus = (r8 >> 32n) & 0xFFFFFFFFn;
 
-    // RCX[5:0] is the GPAW; RCX[63:6] are reserved, zero.
+    // GPAW sits in RCX[5:0]; every higher RCX bit is reserved (0).
     TEST_ASSERT_EQ(rcx & 0x3Fn, gpa_bits);
     TEST_ASSERT_EQ(rcx >> 6n, 0);
     TEST_ASSERT_EQ(rdx, attributes);
     TEST_ASSERT_EQ(ret_num_vcpus, num_vcpus);
     TEST_ASSERT_EQ(ret_max_vcpus, vm_check_cap(vm, KVM_CAP_MAX_VCPUS));
-    // VCPU_INDEX.
+    // R9 holds the vCPU's index in the TD.
     TEST_ASSERT_EQ(r9, i);
-    // R10 bit 0 (SYS_RD: TDG.SYS.RD/RDM/RDALL exist) may be either; the rest is reserved.
+    // Only R10[0] (SYS_RD, the TDG.SYS.RD* leaves exist) may be set; other bits are reserved.
     TEST_ASSERT_EQ(r10 & ~1n, 0);
     TEST_ASSERT_EQ(r11, 0);
 
