@@ -94,17 +94,17 @@ import {
   tdg_vp_vmcall_map_gpa,
 } from "../lib/x86/tdx/tdx.ts";
 
-// TDX UPM test patterns.
+// Fill bytes; each phase writes a different one so its origin is known.
 const PATTERN_CONFIDENCE_CHECK = 0x11;
 const PATTERN_HOST_FOCUS = 0x22;
 const PATTERN_GUEST_GENERAL = 0x33;
 const PATTERN_GUEST_FOCUS = 0x44;
 
-/** Any GPA clear of the test's code and boot pages. */
+/** GPA of the test slot; only needs to stay away from code and boot pages. */
 const TDX_UPM_TEST_AREA_GPA = 0x80000000n;
-/** Any GVA; it need not equal the GPA. */
+/** Where the TD sees the area privately; unrelated to the GPA by design. */
 const TDX_UPM_TEST_AREA_GVA_PRIVATE = 0x90000000n;
-/** Any bit free to flag the second, shared mapping of the same GPAs. */
+/** A GVA bit unused elsewhere, giving the shared alias of the same GPAs its own range. */
 const TDX_UPM_TEST_AREA_GVA_SHARED_BIT = 32n;
 const TDX_UPM_TEST_AREA_GVA_SHARED = TDX_UPM_TEST_AREA_GVA_PRIVATE |
   1n << TDX_UPM_TEST_AREA_GVA_SHARED_BIT;
@@ -113,21 +113,21 @@ const SZ_8K = 0x2000;
 const SZ_32K = 0x8000;
 const SZ_1M = 0x100000;
 const SZ_2M = 0x200000;
-/** The test area is 2 MiB. */
+/** Whole slot: one 2 MiB page's worth. */
 const TDX_UPM_TEST_AREA_SIZE = SZ_2M;
-/** General area 0: the first 1 MiB. */
+/** Lower control region, 1 MiB. */
 const TDX_UPM_GENERAL_AREA_0_SIZE = SZ_1M;
-/** The focus area: 40 KiB. */
+/** Converted region, ten 4 KiB pages. */
 const TDX_UPM_FOCUS_AREA_SIZE = SZ_32K + SZ_8K;
-/** General area 1: the rest. */
+/** Upper control region: what the other two leave. */
 const TDX_UPM_GENERAL_AREA_1_SIZE = TDX_UPM_TEST_AREA_SIZE - TDX_UPM_GENERAL_AREA_0_SIZE -
   TDX_UPM_FOCUS_AREA_SIZE;
 
 /**
- * C `struct tdx_upm_test_area` (`__packed`): two general areas, which stay
- * as they are once filled, around the focus area, whose attributes change;
- * small and in the middle, so that a conversion that spills over shows.
- * The offsets of its members, from a base address.
+ * C `struct tdx_upm_test_area` (`__packed`) as member offsets from a base
+ * address. Only the focus area is ever converted; the general areas on
+ * both sides of it are controls, so a conversion that touches more pages
+ * than asked is caught by their contents changing.
  */
 const general_area_0 = 0n;
 const focus_area = BigInt(TDX_UPM_GENERAL_AREA_0_SIZE);
@@ -217,7 +217,7 @@ const test_area_gpa_private = guest_global("test_area_gpa_private", u64);
 /** C `test_area_gpa_shared`: the same GPA with the S-bit. */
 const test_area_gpa_shared = guest_global("test_area_gpa_shared", u64);
 
-// Test stages, for syncing with the host.
+// Checkpoints the TD reports; the host checks its view at each.
 const SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST = 1;
 const SYNC_CHECK_READ_SHARED_MEMORY_FROM_HOST = 2;
 const SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST_AGAIN = 3;
@@ -276,14 +276,14 @@ export function guest_upm_explicit(): void {
   const test_area_gva_private = TDX_UPM_TEST_AREA_GVA_PRIVATE;
   const test_area_gva_shared = TDX_UPM_TEST_AREA_GVA_SHARED;
 
-  // Check: the host reading private memory does not change the guest's view.
+  // Private fill, then a host look: the TD's data must be intact after it.
   fill_test_area(test_area_gva_private, PATTERN_GUEST_GENERAL);
 
   tdx_test_report_to_user_space(SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST);
 
   TDX_UPM_TEST_ASSERT(check_test_area(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
-  // Remap the focus area as shared.
+  // MapGPA with the S-bit set asks the VMM to make the focus area shared.
   let ret = tdg_vp_vmcall_map_gpa(
     test_area_gpa_shared.value + focus_area,
     TDX_UPM_FOCUS_AREA_SIZE,
@@ -291,22 +291,22 @@ export function guest_upm_explicit(): void {
   );
   TDX_UPM_TEST_ASSERT(!ret);
 
-  // The general areas are not affected by the remapping.
+  // Controls untouched by the conversion.
   TDX_UPM_TEST_ASSERT(check_general_areas(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
-  // Shared memory is the memslot's ordinary memory: the host wrote
-  // PATTERN_CONFIDENCE_CHECK there before the TD started.
+  // Shared accesses reach the slot's userspace_addr pages, which still
+  // carry the PATTERN_CONFIDENCE_CHECK the VMM put there before launch.
   TDX_UPM_TEST_ASSERT(check_focus_area(test_area_gva_shared, PATTERN_CONFIDENCE_CHECK));
 
-  // The guest can use the focus area once it is shared.
+  // Write through the shared alias for the host to see.
   fill_focus_area(test_area_gva_shared, PATTERN_GUEST_FOCUS);
 
   tdx_test_report_to_user_space(SYNC_CHECK_READ_SHARED_MEMORY_FROM_HOST);
 
-  // The guest sees what the host wrote to shared memory.
+  // The host's reply must be visible through the shared alias.
   TDX_UPM_TEST_ASSERT(check_focus_area(test_area_gva_shared, PATTERN_HOST_FOCUS));
 
-  // Remap the focus area back to private.
+  // MapGPA without the S-bit: back to private.
   ret = tdg_vp_vmcall_map_gpa(
     test_area_gpa_private.value + focus_area,
     TDX_UPM_FOCUS_AREA_SIZE,
@@ -314,15 +314,15 @@ export function guest_upm_explicit(): void {
   );
   TDX_UPM_TEST_ASSERT(!ret);
 
-  // The general areas are not affected by the remapping.
+  // Controls untouched by the conversion.
   TDX_UPM_TEST_ASSERT(check_general_areas(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
-  // The focus area comes back zeroed (TDG.MEM.PAGE.ACCEPT clears each page).
+  // Reading it raised #VE per page; the handler's accept zeroed them.
   TDX_UPM_TEST_ASSERT(check_focus_area(test_area_gva_private, 0));
 
   tdx_test_report_to_user_space(SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST_AGAIN);
 
-  // The guest can use private memory after the focus area is private again.
+  // The whole area, focus included, works as private memory again.
   TDX_UPM_TEST_ASSERT(fill_and_check(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
   tdx_test_success();
@@ -333,33 +333,34 @@ export function guest_upm_implicit(): void {
   const test_area_gva_private = TDX_UPM_TEST_AREA_GVA_PRIVATE;
   const test_area_gva_shared = TDX_UPM_TEST_AREA_GVA_SHARED;
 
-  // Check: the host reading private memory does not change the guest's view.
+  // Private fill, then a host look: the TD's data must be intact after it.
   fill_test_area(test_area_gva_private, PATTERN_GUEST_GENERAL);
 
   tdx_test_report_to_user_space(SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST);
 
   TDX_UPM_TEST_ASSERT(check_test_area(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
-  // Use the focus area as shared.
+  // A shared-alias write to private pages exits with KVM_EXIT_MEMORY_FAULT;
+  // the host converts and the write is retried.
   fill_focus_area(test_area_gva_shared, PATTERN_GUEST_FOCUS);
 
-  // The general areas are not affected.
+  // Only the faulting focus pages changed attributes.
   TDX_UPM_TEST_ASSERT(check_general_areas(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
   tdx_test_report_to_user_space(SYNC_CHECK_READ_SHARED_MEMORY_FROM_HOST);
 
-  // The guest sees what the host wrote to shared memory.
+  // The host's reply must be visible through the shared alias.
   TDX_UPM_TEST_ASSERT(check_focus_area(test_area_gva_shared, PATTERN_HOST_FOCUS));
 
-  // Use the focus area as private.
+  // The same through the private alias: fault, convert back, accept on #VE.
   fill_focus_area(test_area_gva_private, PATTERN_GUEST_FOCUS);
 
-  // The general areas are not affected by the remapping.
+  // Controls untouched by the conversion.
   TDX_UPM_TEST_ASSERT(check_general_areas(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
   tdx_test_report_to_user_space(SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST_AGAIN);
 
-  // The guest can use private memory after the focus area is private again.
+  // The whole area, focus included, works as private memory again.
   TDX_UPM_TEST_ASSERT(fill_and_check(test_area_gva_private, PATTERN_GUEST_GENERAL));
 
   tdx_test_success();
@@ -376,9 +377,8 @@ function run_selftest(vm: kvm_vm, vcpu: kvm_vcpu, test_area_base_hva: bigint, im
   tdx_test_assert_io(vcpu, TDX_TEST_REPORT_PORT, TDX_TEST_REPORT_SIZE, PORT_WRITE);
   TEST_ASSERT_EQ(io_data_u32(vcpu), SYNC_CHECK_READ_PRIVATE_MEMORY_FROM_HOST);
 
-  // The host still reads PATTERN_CONFIDENCE_CHECK where the guest wrote its
-  // private pattern: the memslot's ordinary memory (userspace_addr) backs
-  // the host's view, and private memory is elsewhere (guest_memfd).
+  // Private data lives in guest_memfd; the host's mapping is the slot's
+  // userspace_addr memory, so it must still show the pre-launch fill.
   TEST_ASSERT(
     host_check_test_area(test_area_base_hva, PATTERN_CONFIDENCE_CHECK),
     "Host should read PATTERN_CONFIDENCE_CHECK from guest's private memory.",
@@ -397,7 +397,7 @@ function run_selftest(vm: kvm_vm, vcpu: kvm_vcpu, test_area_base_hva: bigint, im
     "Host's view of private memory should still be backed by regular memory.",
   );
 
-  // The host can use shared memory.
+  // Host writes into the shared focus area, for the TD to read back.
   host_area(test_area_base_hva, focus_area, TDX_UPM_FOCUS_AREA_SIZE).fill(PATTERN_HOST_FOCUS);
   TEST_ASSERT(
     host_check_focus_area(test_area_base_hva, PATTERN_HOST_FOCUS),
@@ -428,10 +428,10 @@ export function guest_ve_handler(): void {
   let ret = tdg_vp_veinfo_get(ve);
   TDX_UPM_TEST_ASSERT(!ret);
 
-  // Only EPT violations are expected here.
+  // The only #VE this test provokes is an access to a PENDING page.
   TDX_UPM_TEST_ASSERT(ve.exit_reason === BigInt(EXIT_REASON_EPT_VIOLATION));
 
-  // ... in the focus area.
+  // ... and only focus-area pages are ever converted.
   const gpa = test_area_gpa_private.value;
   TDX_UPM_TEST_ASSERT(gpa + focus_area <= ve.gpa && ve.gpa < gpa + general_area_1);
 
@@ -447,8 +447,8 @@ function verify_upm_test(implicit: boolean): void {
 
   vm_install_exception_handler(vm, VE_VECTOR, guest_ve_handler);
 
-  // The area is allocated private and mapped a second time as shared, so
-  // that the TD does not have to remap its page tables at run time.
+  // Both aliases (private GVA and S-bit GVA) are built now, before the TD is
+  // finalized, so conversions never need a page-table change in the guest.
   const test_area_npages = TDX_UPM_TEST_AREA_SIZE / vm.page_size;
   vm_userspace_mem_region_add(
     vm,
