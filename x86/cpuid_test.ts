@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Generic tests for KVM CPUID set/get ioctls: port of
+ * KVM_SET_CPUID2 / KVM_GET_CPUID2 behaviour: port of
  * `tools/testing/selftests/kvm/x86/cpuid_test.c`.
  *
  * Copyright (C) 2021, Red Hat Inc.
@@ -120,10 +120,8 @@ function get_const_cpuid_mask(entry: cpuid_entry2): cpuid_mask {
         ~(1 << X86_FEATURE_OSPKE.bit);
       break;
     case 0xd:
-      /*
-       * CPUID.0xD.{0,1}.EBX enumerate XSAVE size based on the current
-       * XCR0 and IA32_XSS MSR values.
-       */
+      // Leaf 0xD subleaves 0 and 1 report in EBX an XSAVE area size that
+      // depends on the live XCR0/IA32_XSS, so two snapshots may disagree.
       if (entry.index < 2) mask.regs[1] = 0;
       break;
   }
@@ -154,7 +152,7 @@ function compare_cpuids(cpuid1: cpuid2, cpuid2: cpuid2): void {
       e2.flags,
     );
 
-    /* Mask off dynamic bits, e.g. OSXSAVE, when comparing entries. */
+    // Bits KVM updates at run time (OSXSAVE and the like) are ignored.
     const [ma, mb, mc, md] = get_const_cpuid_mask(e1).regs;
 
     TEST_ASSERT(
@@ -214,14 +212,12 @@ function vcpu_alloc_cpuid(vm: kvm_vm, p_gva: Ref<bigint>, cpuid: cpuid2): void {
 function set_cpuid_after_run(vcpu: kvm_vcpu): void {
   const sregs = kvm_sregs.alloc();
 
-  /* Setting unmodified CPUID is allowed */
+  // Re-setting the same CPUID after KVM_RUN is accepted.
   let rc = __vcpu_set_cpuid(vcpu);
   TEST_ASSERT(!rc, "Setting unmodified CPUID after KVM_RUN failed: %d", rc);
 
-  /*
-   * Toggle CR4 bits that affect dynamic CPUID feature flags to verify
-   * setting unmodified CPUID succeeds with runtime CPUID updates.
-   */
+  // Flip CR4 bits that KVM reflects into CPUID: the re-set must still be
+  // seen as unchanged.
   vcpu_sregs_get(vcpu, sregs);
   if (kvm_cpu_has(X86_FEATURE_XSAVE)) sregs.cr4 ^= X86_CR4_OSXSAVE;
   if (kvm_cpu_has(X86_FEATURE_PKU)) sregs.cr4 ^= X86_CR4_PKE;
@@ -230,7 +226,7 @@ function set_cpuid_after_run(vcpu: kvm_vcpu): void {
   rc = __vcpu_set_cpuid(vcpu);
   TEST_ASSERT(!rc, "Setting unmodified CPUID after KVM_RUN failed: %d", rc);
 
-  /* Changing CPU features is forbidden */
+  // A different feature set after KVM_RUN must be refused.
   let ent = vcpu_get_cpuid_entry(vcpu, 0x7);
   const ebx = ent.ebx;
   ent.ebx = (ebx - 1) >>> 0;
@@ -238,7 +234,7 @@ function set_cpuid_after_run(vcpu: kvm_vcpu): void {
   TEST_ASSERT(rc, "Changing CPU features should fail");
   ent.ebx = ebx;
 
-  /* Changing MAXPHYADDR is forbidden */
+  // So must a different MAXPHYADDR.
   ent = vcpu_get_cpuid_entry(vcpu, 0x80000008);
   const eax = ent.eax;
   const x = eax & 0xff;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * A test for GUEST_PRINTF: port of `tools/testing/selftests/kvm/guest_print_test.c`
+ * GUEST_PRINTF and GUEST_ASSERT message formatting: port of `tools/testing/selftests/kvm/guest_print_test.c`
  * (upstream keeps this generic test at the top level of the selftests; the
  * SDK keeps every program in `x86/` under its upstream file name).
  *
@@ -85,9 +85,8 @@ export function guest_code(): void {
 }
 
 /**
- * Unfortunately this gets a little messy because 'assert_msg' doesn't just
- * contain the matching string, it also contains additional assert info.
- * Fortunately the part that matches should be at the very end of 'assert_msg'.
+ * An assert message carries file/line details ahead of the formatted text,
+ * so only its tail is compared with the expected string.
  */
 function ucall_abort(assert_msg: string, expected_assert_msg: string): void {
   const len_str = assert_msg.length;

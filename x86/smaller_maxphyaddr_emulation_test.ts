@@ -81,13 +81,9 @@ export function guest_code(tdp_enabled: bigint): void {
   const vector = kvm_asm_safe_call(flds_safe.value, { rax: MEM_REGION_GVA });
   const error_code = reg_read(VCPU_REGS_R10);
 
-  /*
-   * When TDP is enabled, flds will trigger an emulation failure, exit to
-   * userspace, and then the selftest host "VMM" skips the instruction.
-   *
-   * When TDP is disabled, no instruction emulation is required so flds
-   * should generate #PF(RSVD).
-   */
+  // With TDP, KVM cannot emulate flds and exits; the host steps over it.
+  // With shadow paging the reserved GPA bits fault directly: #PF with
+  // RSVD set.
   if (tdp_enabled) {
     GUEST_ASSERT(!vector);
   } else {
@@ -138,12 +134,9 @@ function main(): number {
 
   vcpu_run(vcpu.value);
 
-  /*
-   * When TDP is enabled, KVM must emulate in response the guest physical
-   * address that is illegal from the guest's perspective, but is legal
-   * from hardware's perspeective.  This should result in an emulation
-   * failure exit to userspace since KVM doesn't support emulating flds.
-   */
+  // Under TDP the hardware accepts a GPA the guest's MAXPHYADDR forbids,
+  // so KVM has to emulate the access; it has no flds emulation and reports
+  // an emulation failure.
   if (kvm_is_tdp_enabled()) {
     handle_flds_emulation_failure_exit(vcpu.value);
     vcpu_run(vcpu.value);

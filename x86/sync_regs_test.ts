@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Test for x86 KVM_CAP_SYNC_REGS: port of
+ * x86 KVM_CAP_SYNC_REGS (register state shared through kvm_run): port of
  * `tools/testing/selftests/kvm/x86/sync_regs_test.c`.
  *
  * Copyright (C) 2018, Google LLC.
  *
- * Verifies expected behavior of x86 KVM_CAP_SYNC_REGS functionality,
- * including requesting an invalid register set, updates to/from values
- * in kvm_run.s.regs when kvm_valid_regs and kvm_dirty_regs are toggled.
+ * Covers invalid register-set masks, how kvm_valid_regs and kvm_dirty_regs
+ * decide which way kvm_run.s.regs is copied, and races where userspace
+ * rewrites kvm_run while KVM consumes it.
  *
  * What differs from C: the guest's inline asm (`in` from the ucall port,
  * then `add $1, %rbx`, in a loop) is TypeScript reading and writing RBX with
@@ -81,9 +81,8 @@ import { EINVAL } from "../include/linux/errno.ts";
 const UCALL_PIO_PORT = 0x1000;
 
 /**
- * ucall is embedded here to protect against compiler reshuffling registers
- * before calling a function. In this test we only need to get KVM_EXIT_IO
- * vmexit and preserve RBX, no additional information is needed.
+ * The guest does its own port read instead of calling ucall(): the host only
+ * needs a KVM_EXIT_IO, and RBX must hold the value the host planted there.
  */
 export function guest_code(): void {
   for (;;) {
@@ -150,9 +149,8 @@ type run_view = View<typeof kvm_run.fields>;
 type racer_fn = (run: run_view) => void;
 
 /**
- * Set an exception as pending *and* injected while KVM is processing events.
- * KVM is supposed to ignore/drop pending exceptions if userspace is also
- * requesting that an exception be injected.
+ * Mark an exception both pending and injected behind KVM's back: when
+ * userspace asks for injection, KVM must discard the pending one.
  */
 function race_events_inj_pen(run: run_view): void {
   const events = run.s.regs.events;
@@ -164,8 +162,8 @@ function race_events_inj_pen(run: run_view): void {
 }
 
 /**
- * Set an invalid exception vector while KVM is processing events.  KVM is
- * supposed to reject any vector >= 32, as well as NMIs (vector 2).
+ * Write an illegal exception vector during KVM_RUN: KVM must refuse vectors
+ * of 32 and above and vector 2 (NMI is not an exception).
  */
 function race_events_exc(run: run_view): void {
   const events = run.s.regs.events;
@@ -177,8 +175,8 @@ function race_events_exc(run: run_view): void {
 }
 
 /**
- * Toggle CR4.PAE while KVM is processing SREGS, EFER.LME=1 with CR4.PAE=0 is
- * illegal, and KVM's MMU heavily relies on vCPU state being valid.
+ * Flip CR4.PAE during KVM_RUN: long mode without PAE is architecturally
+ * invalid, and KVM's MMU must never act on such state.
  */
 function race_sregs_cr4(run: run_view, pae_enabled: bigint, pae_disabled: bigint): void {
   run.kvm_dirty_regs = KVM_SYNC_X86_SREGS;
@@ -194,13 +192,10 @@ async function race_sync_regs(vcpu: kvm_vcpu, racer: racer_fn | "cr4"): Promise<
   vcpu_run(vcpu);
   run.kvm_valid_regs = 0n;
 
-  /* Save state *before* spawning the thread that mucks with vCPU state. */
+  // Snapshot a sane state before the racer starts corrupting it.
   const state = vcpu_save_state(vcpu);
 
-  /*
-   * Selftests run 64-bit guests by default, both EFER.LME and CR4.PAE
-   * should already be set in guest state.
-   */
+  // The library's guests are 64-bit, so LME and PAE start out set.
   TEST_ASSERT(
     (run.s.regs.sregs.cr4 & X86_CR4_PAE) !== 0n && (run.s.regs.sregs.efer & EFER_LME) !== 0n,
     `vCPU should be in long mode, CR4.PAE=${+!!(run.s.regs.sregs.cr4 &
@@ -221,12 +216,9 @@ async function race_sync_regs(vcpu: kvm_vcpu, racer: racer_fn | "cr4"): Promise<
   })();
 
   for (const t = Date.now() / 1000 + TIMEOUT; Date.now() / 1000 < t;) {
-    /*
-     * Reload known good state if the vCPU triple faults, e.g. due
-     * to the unhandled #GPs being injected.  VMX preserves state
-     * on shutdown, but SVM synthesizes an INIT as the VMCB state
-     * is architecturally undefined on triple fault.
-     */
+    // The injected #GPs can escalate to a triple fault. After shutdown VMX
+    // keeps the old state but SVM resets the vCPU (INIT), since the VMCB is
+    // undefined then; restoring the snapshot handles both.
     if (!(await __vcpu_run_async(vcpu)) && run.exit_reason === KVM_EXIT_SHUTDOWN) {
       vcpu_load_state(vcpu, state);
     }
@@ -247,7 +239,7 @@ async function race_sync_regs(vcpu: kvm_vcpu, racer: racer_fn | "cr4"): Promise<
 KVM_ONE_VCPU_TEST(sync_regs_test, "read_invalid", guest_code, (vcpu) => {
   const run = vcpu.run;
 
-  /* Request reading invalid register set from VCPU. */
+  // A kvm_valid_regs bit outside the defined sets must fail KVM_RUN.
   run.kvm_valid_regs = INVALID_SYNC_FIELD;
   let rv = _vcpu_run(vcpu);
   TEST_ASSERT(
@@ -268,7 +260,7 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "read_invalid", guest_code, (vcpu) => {
 KVM_ONE_VCPU_TEST(sync_regs_test, "set_invalid", guest_code, (vcpu) => {
   const run = vcpu.run;
 
-  /* Request setting invalid register set into VCPU. */
+  // Likewise an undefined kvm_dirty_regs bit.
   run.kvm_dirty_regs = INVALID_SYNC_FIELD;
   let rv = _vcpu_run(vcpu);
   TEST_ASSERT(
@@ -292,7 +284,7 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "req_and_verify_all_valid", guest_code, (vcpu)
   const sregs = kvm_sregs.alloc();
   const regs = kvm_regs.alloc();
 
-  /* Request and verify all valid register sets. */
+  // With every defined set requested, s.regs must match the ioctl views.
   run.kvm_valid_regs = TEST_SYNC_FIELDS;
   vcpu_run(vcpu);
   TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
@@ -313,15 +305,15 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "set_and_verify_various", guest_code, (vcpu) =
   const sregs = kvm_sregs.alloc();
   const regs = kvm_regs.alloc();
 
-  /* Run once to get register set */
+  // A first KVM_RUN fills kvm_run.s.regs.
   run.kvm_valid_regs = TEST_SYNC_FIELDS;
   vcpu_run(vcpu);
   TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 
-  /* Set and verify various register values. */
+  // Dirty some values and check KVM takes them in.
   run.s.regs.regs.rbx = 0xBAD1DEAn;
   run.s.regs.sregs.apic_base = 1n << 11n;
-  /* TODO run->s.regs.events.XYZ = ABC; */
+  // TODO (as upstream): nothing in s.regs.events is modified yet.
 
   run.kvm_valid_regs = TEST_SYNC_FIELDS;
   run.kvm_dirty_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -349,9 +341,8 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "set_and_verify_various", guest_code, (vcpu) =
 KVM_ONE_VCPU_TEST(sync_regs_test, "clear_kvm_dirty_regs_bits", guest_code, (vcpu) => {
   const run = vcpu.run;
 
-  /* Clear kvm_dirty_regs bits, verify new s.regs values are
-   * overwritten with existing guest values.
-   */
+  // Without dirty bits, KVM ignores our edits to s.regs and refreshes them
+  // from the guest.
   run.kvm_valid_regs = TEST_SYNC_FIELDS;
   run.kvm_dirty_regs = 0n;
   run.s.regs.regs.rbx = 0xDEADBEEFn;
@@ -367,15 +358,13 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "clear_kvm_valid_and_dirty_regs", guest_code, 
   const run = vcpu.run;
   const regs = kvm_regs.alloc();
 
-  /* Run once to get register set */
+  // A first KVM_RUN fills kvm_run.s.regs.
   run.kvm_valid_regs = TEST_SYNC_FIELDS;
   vcpu_run(vcpu);
   TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 
-  /* Clear kvm_valid_regs bits and kvm_dirty_bits.
-   * Verify s.regs values are not overwritten with existing guest values
-   * and that guest values are not overwritten with kvm_sync_regs values.
-   */
+  // With neither valid nor dirty bits, no copy happens in either
+  // direction: s.regs keeps our value and the guest keeps its own.
   run.kvm_valid_regs = 0n;
   run.kvm_dirty_regs = 0n;
   run.s.regs.regs.rbx = 0xAAAAn;
@@ -399,15 +388,13 @@ KVM_ONE_VCPU_TEST(sync_regs_test, "clear_kvm_valid_regs_bits", guest_code, (vcpu
   const run = vcpu.run;
   const regs = kvm_regs.alloc();
 
-  /* Run once to get register set */
+  // A first KVM_RUN fills kvm_run.s.regs.
   run.kvm_valid_regs = TEST_SYNC_FIELDS;
   vcpu_run(vcpu);
   TEST_ASSERT_KVM_EXIT_REASON(vcpu, KVM_EXIT_IO);
 
-  /* Clear kvm_valid_regs bits. Verify s.regs values are not overwritten
-   * with existing guest values but that guest values are overwritten
-   * with kvm_sync_regs values.
-   */
+  // Dirty but not valid: KVM loads s.regs into the guest on entry but does
+  // not write the guest's registers back on exit.
   run.kvm_valid_regs = 0n;
   run.kvm_dirty_regs = TEST_SYNC_FIELDS;
   run.s.regs.regs.rbx = 0xBBBBn;

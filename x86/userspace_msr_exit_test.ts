@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Tests for exiting into userspace on registered MSRs: port of
+ * MSR accesses routed to userspace (KVM_CAP_X86_USER_SPACE_MSR and MSR
+ * filters): port of
  * `tools/testing/selftests/kvm/x86/userspace_msr_exit_test.c`.
  *
  * Copyright (C) 2020, Google LLC.
@@ -139,21 +140,21 @@ const filter_allow = msr_filter(KVM_MSR_FILTER_DEFAULT_ALLOW, [
   {
     flags: KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
     nmsrs: 1,
-    /* Test an MSR the kernel knows about. */
+    // KVM emulates this one itself.
     base: MSR_IA32_XSS,
     bitmap: deny_bits,
   },
   {
     flags: KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
     nmsrs: 1,
-    /* Test an MSR the kernel doesn't know about. */
+    // One KVM does not handle internally.
     base: MSR_IA32_FLUSH_CMD,
     bitmap: deny_bits,
   },
   {
     flags: KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE,
     nmsrs: 1,
-    /* Test a fabricated MSR that no one knows about. */
+    // An index that exists nowhere.
     base: MSR_NON_EXISTENT,
     bitmap: deny_bits,
   },
@@ -359,12 +360,8 @@ function test_em_wrmsr(msr: number, value: bigint): void {
 export function guest_code_filter_allow(): void {
   let data: bigint;
 
-  /*
-   * Test userspace intercepting rdmsr / wrmsr for MSR_IA32_XSS.
-   *
-   * A GP is thrown if anything other than 0 is written to
-   * MSR_IA32_XSS.
-   */
+  // MSR_IA32_XSS goes to the host, which only accepts writes of 0 and
+  // answers anything else with #GP.
   data = test_rdmsr(MSR_IA32_XSS);
   GUEST_ASSERT(data === 0n);
   GUEST_ASSERT(guest_exception_count.value === 0);
@@ -375,12 +372,8 @@ export function guest_code_filter_allow(): void {
   test_wrmsr(MSR_IA32_XSS, 1n);
   GUEST_ASSERT(guest_exception_count.value === 1);
 
-  /*
-   * Test userspace intercepting rdmsr / wrmsr for MSR_IA32_FLUSH_CMD.
-   *
-   * A GP is thrown if MSR_IA32_FLUSH_CMD is read
-   * from or if a value other than 1 is written to it.
-   */
+  // MSR_IA32_FLUSH_CMD goes to the host: reads #GP, and so does any write
+  // other than 1.
   test_rdmsr(MSR_IA32_FLUSH_CMD);
   GUEST_ASSERT(guest_exception_count.value === 1);
 
@@ -390,12 +383,8 @@ export function guest_code_filter_allow(): void {
   test_wrmsr(MSR_IA32_FLUSH_CMD, 1n);
   GUEST_ASSERT(guest_exception_count.value === 0);
 
-  /*
-   * Test userspace intercepting rdmsr / wrmsr for MSR_NON_EXISTENT.
-   *
-   * Test that a fabricated MSR can pass through the kernel
-   * and be handled in userspace.
-   */
+  // MSR_NON_EXISTENT: KVM has no idea of it, yet the host can still serve
+  // it.
   test_wrmsr(MSR_NON_EXISTENT, 2n);
   GUEST_ASSERT(guest_exception_count.value === 0);
 
@@ -404,12 +393,10 @@ export function guest_code_filter_allow(): void {
   GUEST_ASSERT(guest_exception_count.value === 0);
 
   if (is_forced_emulation_enabled.value) {
-    /* Let userspace know we aren't done. */
+    // Tell the host a second, emulated round follows.
     GUEST_SYNC(0);
 
-    /*
-     * Now run the same tests with the instruction emulator.
-     */
+    // Same accesses again, forced through KVM's instruction emulator.
     data = test_em_rdmsr(MSR_IA32_XSS);
     GUEST_ASSERT(data === 0n);
     GUEST_ASSERT(guest_exception_count.value === 0);
@@ -436,11 +423,11 @@ export function guest_code_filter_allow(): void {
 }
 
 function guest_msr_calls(trapped: boolean): void {
-  /* This goes into the in-kernel emulation */
+  // Writes to MSR_SYSCALL_MASK are not filtered: KVM handles them.
   wrmsr(MSR_SYSCALL_MASK, 0);
 
   if (trapped) {
-    /* This goes into user space emulation */
+    // Filtered reads: the host answers with the MSR index.
     GUEST_ASSERT(rdmsr(MSR_SYSCALL_MASK) === BigInt(MSR_SYSCALL_MASK));
     GUEST_ASSERT(rdmsr(MSR_GS_BASE) === BigInt(MSR_GS_BASE));
   } else {
@@ -448,13 +435,13 @@ function guest_msr_calls(trapped: boolean): void {
     GUEST_ASSERT(rdmsr(MSR_GS_BASE) !== BigInt(MSR_GS_BASE));
   }
 
-  /* If trapped == true, this goes into user space emulation */
+  // Filtered (host-handled) only in the trapped round.
   wrmsr(MSR_IA32_POWER_CTL, 0x1234);
 
-  /* This goes into the in-kernel emulation */
+  // Reads of this MSR are never filtered.
   rdmsr(MSR_IA32_POWER_CTL);
 
-  /* Invalid MSR, should always be handled by user space exit */
+  // An MSR KVM does not know always exits to the host, filter or not.
   GUEST_ASSERT(rdmsr(0xdeadbeef) === 0xdeadbeefn);
   wrmsr(0xdeadbeef, 0x1234);
 }
@@ -463,10 +450,7 @@ function guest_msr_calls(trapped: boolean): void {
 export function guest_code_filter_deny(): void {
   guest_msr_calls(true);
 
-  /*
-   * Disable msr filtering, so that the kernel
-   * handles everything in the next round
-   */
+  // The host drops the filter; KVM handles the second round itself.
   GUEST_SYNC(0);
 
   guest_msr_calls(false);
@@ -483,7 +467,7 @@ export function guest_code_permission_bitmap(): void {
   data = test_rdmsr(MSR_GS_BASE);
   GUEST_ASSERT(data !== BigInt(MSR_GS_BASE));
 
-  /* Let userspace know to switch the filter */
+  // The host now swaps in the other filter.
   GUEST_SYNC(0);
 
   data = test_rdmsr(MSR_FS_BASE);
@@ -491,7 +475,7 @@ export function guest_code_permission_bitmap(): void {
   data = test_rdmsr(MSR_GS_BASE);
   GUEST_ASSERT(data === BigInt(MSR_GS_BASE));
 
-  /* Access the MSRs again to ensure KVM has disabled interception.*/
+  // A repeat read proves KVM stopped intercepting under the new filter.
   data = test_rdmsr(MSR_FS_BASE);
   GUEST_ASSERT(data !== BigInt(MSR_FS_BASE));
   data = test_rdmsr(MSR_GS_BASE);
@@ -688,7 +672,7 @@ KVM_ONE_VCPU_TEST(user_msr, "msr_filter_allow", guest_code_filter_allow, (vcpu) 
   if (is_forced_emulation_enabled.value) sync_em_msr_labels(vm);
   vm_install_exception_handler(vm, GP_VECTOR, guest_gp_handler);
 
-  /* Process guest code userspace exits. */
+  // Serve each exit of the native round, in the guest's order.
   run_guest_then_process_rdmsr(vcpu, MSR_IA32_XSS);
   run_guest_then_process_wrmsr(vcpu, MSR_IA32_XSS);
   run_guest_then_process_wrmsr(vcpu, MSR_IA32_XSS);
@@ -707,7 +691,7 @@ KVM_ONE_VCPU_TEST(user_msr, "msr_filter_allow", guest_code_filter_allow, (vcpu) 
     TEST_ASSERT_EQ(cmd, UCALL_SYNC);
     vm_install_exception_handler(vm, GP_VECTOR, guest_fep_gp_handler);
 
-    /* Process emulated rdmsr and wrmsr instructions. */
+    // And the same sequence for the KVM_FEP round.
     run_guest_then_process_rdmsr(vcpu, MSR_IA32_XSS);
     run_guest_then_process_wrmsr(vcpu, MSR_IA32_XSS);
     run_guest_then_process_wrmsr(vcpu, MSR_IA32_XSS);
@@ -719,7 +703,7 @@ KVM_ONE_VCPU_TEST(user_msr, "msr_filter_allow", guest_code_filter_allow, (vcpu) 
     run_guest_then_process_wrmsr(vcpu, MSR_NON_EXISTENT);
     run_guest_then_process_rdmsr(vcpu, MSR_NON_EXISTENT);
 
-    /* Confirm the guest completed without issues. */
+    // The guest must reach GUEST_DONE.
     run_guest_then_process_ucall_done(vcpu);
   } else {
     TEST_ASSERT_EQ(cmd, UCALL_DONE);
@@ -768,7 +752,7 @@ function handle_rdmsr(run: kvm_vcpu["run"]): void {
 }
 
 function handle_wrmsr(run: kvm_vcpu["run"]): void {
-  /* ignore */
+  // Every write only needs counting; POWER_CTL's data is checked too.
   msr_writes++;
 
   if (run.msr.index === MSR_IA32_POWER_CTL) {
@@ -936,14 +920,14 @@ function run_msr_filter_flag_test(vm: kvm_vm): void {
   }
 }
 
-/* Test that attempts to write to the unused bits in a flag fails. */
+// Reserved flag bits must be refused by both ioctls.
 KVM_ONE_VCPU_TEST(user_msr, "user_exit_msr_flags", null, (vcpu) => {
   const vm = vcpu.vm;
 
-  /* Test flags for KVM_CAP_X86_USER_SPACE_MSR. */
+  // KVM_CAP_X86_USER_SPACE_MSR's exit-reason mask.
   run_user_space_msr_flag_test(vm);
 
-  /* Test flags and range flags for KVM_X86_SET_MSR_FILTER. */
+  // KVM_X86_SET_MSR_FILTER's filter flags and per-range flags.
   run_msr_filter_flag_test(vm);
 });
 
