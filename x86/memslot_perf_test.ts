@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * A memslot-related performance benchmark: port of
+ * Times memslot operations (moves, map/unmap, guest reads and writes) with a
+ * guest running: port of
  * `tools/testing/selftests/kvm/memslot_perf_test.c` (kvm-x86 `next` at
  * 5be2d20f9818; upstream keeps it at the top level, the SDK keeps every
- * program in `x86/`). Basic guest setup / host vCPU thread code lifted from
- * set_memory_region_test.
+ * program in `x86/`). The guest setup and vCPU worker follow
+ * set_memory_region_test's.
  *
  * Copyright (C) 2021 Oracle and/or its affiliates.
  *
@@ -117,28 +118,25 @@ const MEM_TEST_GPA = MEM_AUX_GPA + BigInt(MEM_EXTRA_SIZE);
 const MEM_TEST_SIZE = MEM_SIZE - MEM_EXTRA_SIZE;
 
 /**
- * 32 MiB is max size that gets well over 100 iterations on 509 slots.
- * Considering that each slot needs to have at least one page up to 8194
- * slots in use can then be tested (although with slightly limited
- * resolution).
+ * 32 MiB keeps 509 slots comfortably above 100 iterations; with a page per
+ * slot at minimum it also stretches to 8194 slots, at coarser granularity.
  */
 const MEM_SIZE_MAP = SZ_32M + MEM_EXTRA_SIZE;
 const MEM_TEST_MAP_SIZE = MEM_SIZE_MAP - MEM_EXTRA_SIZE;
 
 /**
- * 128 MiB is min size that fills 32k slots with at least one page in each
- * while at the same time gets 100+ iterations in such test; 2 MiB chunk
- * size like a typical huge page.
+ * 128 MiB is the least that still gives each of 32k slots a page and runs
+ * 100+ iterations; chunks are 2 MiB, the usual huge page size.
  */
 const MEM_TEST_UNMAP_SIZE = SZ_128M;
 const MEM_TEST_UNMAP_CHUNK_SIZE = SZ_2M;
 
 /**
- * For the move active test the middle of the test area is placed on a
- * memslot boundary: half lies in the memslot being moved, half in other
- * memslot(s). The size is the largest last-memslot size over the
- * architectures (x86-4KB: 32763 slots of 16KB, 160KB in the last), aligned
- * to 64KB, so that test_memslot_move_prepare() works with any slot count.
+ * "move active area" centres its area on the start of the moving slot, so one
+ * half moves and the other stays put. 3 x 64 KiB covers the biggest final
+ * slot any architecture ends up with (x86 with 4 KiB pages: 32763 slots of
+ * 16 KiB, 160 KiB in the last), rounded up to 64 KiB, which keeps
+ * test_memslot_move_prepare() valid for every slot count.
  */
 const MEM_TEST_MOVE_SIZE = 3 * SZ_64K;
 const MEM_TEST_MOVE_GPA_DEST = MEM_GPA + BigInt(MEM_SIZE);
@@ -324,7 +322,7 @@ function get_max_slots(data: vm_data, host_page_size: number): bigint {
 
     const rempages = mempages % pages_per_slot;
     if (check_slot_pages(host_page_size, guest_page_size, pages_per_slot, rempages)) {
-      return slots + 1n; // slot 0 is reserved
+      return slots + 1n; // plus slot 0, which the VM's own memory occupies
     }
   }
 
@@ -422,7 +420,7 @@ async function launch_vm(data: vm_data): Promise<void> {
   // A failure in the vCPU thread is reported when it is joined.
   data.vcpu_thread.catch(() => {});
 
-  // Ensure the guest thread is spun up.
+  // Measurements start only once the guest is running.
   await wait_for_vcpu();
 }
 
@@ -495,8 +493,8 @@ export function guest_code_test_memslot_move(): void {
       writeq(MEM_TEST_VAL_1, ptr);
     }
 
-    // No host sync here since the MMIO exits are so expensive that the
-    // host would spend most of its time waiting for the guest.
+    // No handshake with the host: MMIO exits cost so much that the host's
+    // time would go to waiting on them, not to moving the slot.
   }
 
   GUEST_DONE();
@@ -544,8 +542,8 @@ export function guest_code_test_memslot_unmap(): void {
   while (true) {
     let ptr = MEM_TEST_GPA;
 
-    // Access just a single page per host sync: the host would otherwise
-    // spend its time waiting for the guest instead of unmapping.
+    // One page per round: touching more would leave the host waiting on
+    // the guest and make this a map benchmark rather than an unmap one.
     writeq(MEM_TEST_VAL_1, ptr);
 
     if (!guest_perform_sync()) break;
@@ -701,24 +699,18 @@ async function test_memslot_map_loop(data: vm_data, sync: sync_area): Promise<vo
   const guest_page_size = data.vm!.page_size;
   const guest_pages = BigInt(MEM_TEST_MAP_SIZE / guest_page_size);
 
-  // Unmap the second half of the test area while guest writes to (maps)
-  // the first half.
+  // Guest faults in the lower half while the host drops the upper half.
   test_memslot_do_unmap(data, guest_pages / 2n, guest_pages / 2n);
 
-  // Wait for the guest to finish writing the first half of the test area,
-  // verify the written value on the first and the last page of this area
-  // and then unmap it. Meanwhile, the guest is writing to (mapping) the
-  // second half of the test area.
+  // Lower half done: spot-check its first and last page, then drop it while
+  // the guest moves on to the upper half.
   await host_perform_sync(sync);
   test_memslot_map_unmap_check(data, 0n, MEM_TEST_VAL_1);
   test_memslot_map_unmap_check(data, guest_pages / 2n - 1n, MEM_TEST_VAL_1);
   test_memslot_do_unmap(data, 0n, guest_pages / 2n);
 
-  // Wait for the guest to finish writing the second half of the test area
-  // and verify the written value on the first and the last page of this
-  // area. The area will be unmapped at the beginning of the next loop
-  // iteration. Meanwhile, the guest is writing to (mapping) the first half
-  // of the test area.
+  // Upper half done: spot-check it; the next round's first step drops it
+  // while the guest is back in the lower half.
   await host_perform_sync(sync);
   test_memslot_map_unmap_check(data, guest_pages / 2n, MEM_TEST_VAL_2);
   test_memslot_map_unmap_check(data, guest_pages - 1n, MEM_TEST_VAL_2);
@@ -732,17 +724,15 @@ async function test_memslot_unmap_loop_common(
   const guest_page_size = data.vm!.page_size;
   const guest_pages = BigInt(MEM_TEST_UNMAP_SIZE / guest_page_size);
 
-  // Wait for the guest to finish mapping page(s) in the first half of the
-  // test area, verify the written value and then perform unmap of this
-  // area. Meanwhile, the guest is writing to (mapping) page(s) in the
-  // second half of the test area.
+  // Once the guest has touched the lower half, check it and drop it chunk
+  // by chunk while the guest touches the upper half.
   await host_perform_sync(sync);
   test_memslot_map_unmap_check(data, 0n, MEM_TEST_VAL_1);
   for (let ctr = 0n; ctr < guest_pages / 2n; ctr += chunk) {
     test_memslot_do_unmap(data, ctr, chunk);
   }
 
-  // Likewise, but for the opposite host / guest areas
+  // Then the same with the halves swapped.
   await host_perform_sync(sync);
   test_memslot_map_unmap_check(data, guest_pages / 2n, MEM_TEST_VAL_2);
   for (let ctr = guest_pages / 2n; ctr < guest_pages; ctr += chunk) {
@@ -1053,7 +1043,7 @@ function parse_args(argc: number, argv: string[], targs: test_args): boolean {
     return false;
   }
 
-  // Memory slot 0 is reserved
+  // Slot 0 holds the VM's own memory, so the test gets one fewer.
   if (targs.nslots === -1) targs.nslots = max_mem_slots - 1;
   else targs.nslots = Math.min(targs.nslots, max_mem_slots) - 1;
 
@@ -1140,8 +1130,8 @@ async function test_loop(
   result.slottimens = timespec_to_ns(result.slot_runtime);
   result.runtimens = timespec_to_ns(result.iter_runtime);
 
-  // Only rank the slot setup time for tests using the whole test memory
-  // area so they are comparable
+  // Slot setup times compare fairly only between tests that use the
+  // full-size area.
   if (
     !data.mem_size &&
     (!rbestslottime.slottimens || result.slottimens < rbestslottime.slottimens)
