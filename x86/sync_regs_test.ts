@@ -185,7 +185,7 @@ function race_sregs_cr4(run: run_view, pae_enabled: bigint, pae_disabled: bigint
 }
 
 async function race_sync_regs(vcpu: kvm_vcpu, racer: racer_fn | "cr4"): Promise<void> {
-  const TIMEOUT = 2; /* seconds, roughly */
+  const TIMEOUT = 2; // approximate, in seconds
   const run = vcpu.run;
 
   run.kvm_valid_regs = KVM_SYNC_X86_SREGS;
