@@ -43,10 +43,10 @@ export function td_boot_assemble(origin: number | bigint): asm_object {
 
   a.global("td_boot");
   a.label("td_boot");
-  // EDI is the scratch register throughout.
+  // EBX holds the parameter block's base; EDI carries values in transit.
   a.cli();
 
-  // Paging is off: the parameters are read at their GPA.
+  // No paging yet, so a GPA is used directly as the address.
   a.movl("$TD_BOOT_PARAMETERS_GPA", "%ebx");
 
   // EAX = &per_vcpu[ESI]; the TDX module puts the VCPU_INDEX in ESI.
@@ -64,7 +64,7 @@ export function td_boot_assemble(origin: number | bigint): asm_object {
   a.leal("TD_BOOT_PARAMETERS_IDT(%ebx)", "%edi");
   a.lidt("(%edi)");
 
-  // MOV to a control register takes a register, never memory.
+  // CRn can only be loaded from a GPR, so each value is staged in EDI.
   a.movl("TD_BOOT_PARAMETERS_CR4(%ebx)", "%edi");
   a.movl("%edi", "%cr4");
   a.movl("TD_BOOT_PARAMETERS_CR3(%ebx)", "%edi");

@@ -89,9 +89,9 @@ import { td_boot_code, TD_BOOT_CODE_SIZE } from "./td_boot.ts";
 // The guest half: a TD's ucall goes through tdx_mmio_write().
 import "./tdx.ts";
 
-/** C `TD_BOOT_CODE_SLOT`: arbitrarily selected to avoid overlaps with anything else. */
+/** C `TD_BOOT_CODE_SLOT`: a slot number no test or library memslot uses (the value is arbitrary). */
 const TD_BOOT_CODE_SLOT = 20;
-/** C `TD_BOOT_PARAMETERS_SLOT`. */
+/** C `TD_BOOT_PARAMETERS_SLOT`: the slot after the boot code's, equally unused elsewhere. */
 const TD_BOOT_PARAMETERS_SLOT = 21;
 
 /**
@@ -326,8 +326,9 @@ function DIV_ROUND_UP(n: number, d: number): number {
 /**
  * C `tdx_vm_setup_boot_code_region(vm)`: slot 20 (guest_memfd, one page
  * below 4 GiB), identity-mapped; the boot code copied so that it ends at the
- * reset vector, and at the reset vector `JMP rel8` back to its first byte,
- * then `INT3` in case the jump falls through.
+ * reset vector. Only 16 bytes fit between the reset vector and 4 GiB, so
+ * those hold a short backward jump (`JMP rel8`) to the code's first byte,
+ * followed by an `INT3` that stops the vCPU should execution ever pass it.
  *
  * @param vm the TD
  */
@@ -360,7 +361,7 @@ export function tdx_vm_setup_boot_code_region(vm: kvm_vm): void {
     hva + BigInt(TD_BOOT_CODE_SIZE),
   );
 
-  // The boot code must be reachable from the reset vector with a JMP rel8.
+  // rel8 counts from the jump's end and reaches at most 128 bytes back.
   TEST_ASSERT(TD_BOOT_CODE_SIZE + 2 <= 128, "TD boot code not addressable by 'JMP rel8'");
   const trampoline = user_memory(reset, 3);
   trampoline[0] = 0xeb; // JMP rel8
@@ -418,9 +419,9 @@ export function tdx_vm_load_common_boot_parameters(vm: kvm_vm): void {
 
   let cr4 = kvm_get_default_cr4();
   if (vm.mmu.pgtable_levels === 5) cr4 |= X86_CR4_LA57;
-  // TDX spec 11.6.2: CR4 bit MCE is fixed to 1.
+  // The TDX module forces CR4.MCE on for a TD (TDX spec 11.6.2).
   cr4 |= X86_CR4_MCE;
-  // TDX spec 11.6.2: CR4 bits VMXE and SMXE are fixed to 0.
+  // ...and forbids CR4.VMXE and CR4.SMXE (same section): a TD runs no VMX/SMX.
   cr4 &= ~(X86_CR4_VMXE | X86_CR4_SMXE);
 
   // params->cr3 is 32 bits: the boot code runs in 32-bit mode.
