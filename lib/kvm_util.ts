@@ -938,8 +938,9 @@ function vm_nr_pages_required(
     nr_runnable_vcpus,
     kvm_check_cap(KVM_CAP_MAX_VCPUS),
   );
-  // 512 pages for the test image and per-VM assets, the stacks, page
-  // tables for all of it (N/512 + N/512^2 + ... < N/512 * 2), the ucall pool.
+  // Slot 0 budget: a fixed 2 MiB for the ELF image and per-VM data, the
+  // vCPU stacks, then page tables: with 512 entries a table, mapping N pages
+  // needs N/512 + N/512² + ... tables, which 2N/512 bounds. Ucall pages last.
   let nr_pages = 512n;
   nr_pages += BigInt(nr_runnable_vcpus * DEFAULT_STACK_PGS);
   nr_pages += (nr_pages + extra_mem_pages) / PTES_PER_MIN_PAGE * 2n;
@@ -1652,8 +1653,8 @@ export function vm_mem_add(
       TEST_ASSERT(!BigInt(guest_memfd_offset), "Offset must be zero when creating new guest_memfd");
       gmem = vm_create_guest_memfd(vm, mem_size, gmem_flags);
     } else {
-      // A unique fd per memslot, so that deleting the region can close it
-      // without tracking whether the framework or the caller owns it.
+      // dup(): the memslot owns a descriptor of its own and closes it on
+      // delete, whatever the caller later does with the one it passed in.
       gmem = kvm_dup(guest_memfd);
     }
   }
@@ -1922,8 +1923,8 @@ export function vm_set_memory_attributes(
   attr.size = size;
   attr.attributes = attributes;
   attr.flags = 0n;
-  // KVM_SET_MEMORY_ATTRIBUTES is a range; one attribute per call keeps the
-  // error reporting unambiguous.
+  // The ioctl stores the given mask as the range's complete attribute set,
+  // so any bit besides PRIVATE would also rewrite PRIVATE; C refuses it.
   TEST_ASSERT(
     !attributes || attributes === KVM_MEMORY_ATTRIBUTE_PRIVATE,
     "Update me to support multiple attributes!",
@@ -3060,7 +3061,7 @@ function get_module_param(module_name: string, param: string, buffer_size: numbe
  * @returns its value
  */
 export function kvm_get_module_param_integer(module_name: string, param: string): number {
-  // A 64-bit value in decimal, the newline and the NUL C keeps room for.
+  // C's buffer size: 16 value characters, sysfs's trailing newline, a NUL.
   const value = get_module_param(module_name, param, 16 + 1 + 1);
   const text = new TextDecoder().decode(value);
   TEST_ASSERT(
