@@ -702,8 +702,9 @@ export function kvm_la57_usable(): boolean {
 }
 
 /**
- * C `vm_compute_max_gfn(vm)`: from the guest MAXPHYADDR when KVM reports one
- * (it can be below the raw MAXPHYADDR, e.g. without 5-level TDP). The AMD
+ * C `vm_compute_max_gfn(vm)`: bounded by CPUID 0x80000008 EAX[23:16] when
+ * KVM fills it in, since a host whose TDP has fewer levels than its physical
+ * address width cannot map the top GPAs; the raw width otherwise. The AMD
  * HyperTransport hole does not apply: the simulated host is Intel.
  *
  * @param vm the VM
@@ -863,9 +864,8 @@ export function PTE_S_BIT_MASK(mmu: kvm_mmu): bigint {
 
 /**
  * C `__virt_pg_map(vm, vaddr, paddr, level)`: map one page of the given
- * level. Leaf PTEs of protected pages get the C-bit, of shared pages the
- * S-bit: neither SEV nor TDX supports shared page tables, so only the leaf
- * needs it.
+ * level. Page-table pages are always private to SEV and TDX guests, so the
+ * C-bit (protected GPA) or S-bit (shared GPA) is set on the leaf entry alone.
  *
  * @param vm the VM
  * @param vaddr the GVA
@@ -1228,8 +1228,9 @@ function vcpu_init_xcrs(_vm: kvm_vm, vcpu: kvm_vcpu): void {
 
 /**
  * C `kvm_allocate_vcpu_stack(vm)`: `DEFAULT_STACK_PGS` pages at or above
- * `DEFAULT_GUEST_STACK_VADDR_MIN`; returns the top minus 8, so that
- * `(rsp + 8) % 16 == 0` at the entry point as the SysV ABI has it.
+ * `DEFAULT_GUEST_STACK_VADDR_MIN`; returns the top minus 8: the x86-64 SysV
+ * ABI expects a function to start as if a call had just pushed its return
+ * address onto a 16-byte aligned stack.
  *
  * @param vm the VM
  * @returns the initial RSP
@@ -1290,8 +1291,8 @@ export function vm_arch_vcpu_add(vm: kvm_vm, vcpu_id: number): kvm_vcpu {
   mp_state.mp_state = 0;
   vcpu_ioctl(vcpu, KVM_SET_MP_STATE, mp_state);
   guest_runtime_attach(vcpu);
-  // KVM updates guest CPUID at run time (OSXSAVE after CR4, XSAVE sizes
-  // after XCR0): refresh the cache so it matches the vCPU.
+  // Setting CR4 and XCR0 above changed bits KVM derives in guest CPUID
+  // (OSXSAVE, the XSAVE area sizes); read the table back into the cache.
   vcpu_get_cpuid(vcpu);
   return vcpu;
 }
@@ -1628,9 +1629,10 @@ export function kvm_cpu_model(): number {
 }
 
 /**
- * C `kvm_pmu_has(feature)`: an architectural event is available when EBX's
- * bit vector is long enough and the bit is clear; a fixed counter when the
- * counter count covers it or its ECX bit is set.
+ * C `kvm_pmu_has(feature)`: leaf 0xA encodes the two kinds oppositely. An
+ * EBX bit is an "unavailable" flag, valid only below EAX[31:24]'s vector
+ * length; an ECX bit advertises fixed counter n, which also exists when
+ * EDX[4:0] counts more than n fixed counters.
  *
  * @param feature the PMU feature
  * @returns whether KVM's PMU has it
@@ -1940,8 +1942,9 @@ export interface kvm_x86_state {
 let nested_size = -1;
 
 /**
- * C `vcpu_save_state(vcpu)`: completes pending I/O first, as KVM only
- * guarantees consistent state after re-entering KVM_RUN.
+ * C `vcpu_save_state(vcpu)`: a vCPU stopped on KVM_EXIT_IO has not finished
+ * the instruction until the next KVM_RUN, so that I/O is completed before any
+ * register is read.
  *
  * @param vcpu the vCPU
  * @returns the state
@@ -2169,8 +2172,8 @@ function read_pte(pte: hva_t): bigint {
 }
 
 /**
- * C `is_present_pte(mmu, pte)`: for an MMU without a present bit (EPT) a
- * readable or executable entry counts as present.
+ * C `is_present_pte(mmu, pte)`: EPT entries have no P bit; since EPT permits
+ * execute-only but never write-only entries, R or X is what makes one live.
  *
  * @param _mmu the MMU the entry belongs to (the x86 stage-1 MMU)
  * @param pte the PTE's host address (`vm_get_pte()`)
@@ -2328,8 +2331,9 @@ export function this_pmu_has(feature: kvm_x86_pmu_feature): boolean {
 }
 
 /**
- * C `udelay(usec)` (guest): spins on RDTSC for `usec` microseconds of the
- * guest's TSC; without PAUSE, so no PAUSE-loop exit stretches the delay.
+ * C `udelay(usec)` (guest): busy-waits until the guest TSC has advanced by
+ * `usec` microseconds. The loop body has no PAUSE: a PAUSE-loop VM exit
+ * would add host time to the wait.
  *
  * @param usec microseconds
  */
