@@ -85,10 +85,10 @@ export const TDX_HCALL_HAS_OUTPUT = 1 << 0;
 
 /**
  * C `struct tdx_hypercall_args`: R10..R15 of a TDG.VP.VMCALL, in and
- * (with {@linkcode TDX_HCALL_HAS_OUTPUT}) out. A software structure, not
- * part of the TDX module's or the VMM's ABI: R10 is the GHCI call type
- * (`TDX_HYPERCALL_STANDARD`) going in and the VMM's status coming back, R11
- * the sub-function going in and its first output coming back.
+ * (with {@linkcode TDX_HCALL_HAS_OUTPUT}) out. Only the guest library knows
+ * this layout; the module and the VMM see bare registers. R10 carries the
+ * GHCI call type (`TDX_HYPERCALL_STANDARD`) in and the VMM's status out, R11
+ * the sub-function in and its first result out.
  */
 export interface tdx_hypercall_args {
   /** R10. */

@@ -115,8 +115,9 @@ export const TDVMCALLINFO_SETUP_EVENT_NOTIFY_INTERRUPT = 1n << 1n;
 
 /**
  * C `struct ve_info` (the series' `tdx.h`, after the kernel's
- * `asm/tdx.h`): what TDG.VP.VEINFO.GET returns about the last #VE. A
- * software structure filled from RCX, RDX, R8, R9 and R10 of the TDCALL.
+ * `asm/tdx.h`): what TDG.VP.VEINFO.GET returns about the last #VE, unpacked
+ * by the guest from RCX, RDX, R8, R9 and R10 (the module defines no such
+ * struct, only the registers).
  */
 export interface ve_info {
   /** RCX: the exit reason of the #VE (e.g. 48, EPT violation). */
