@@ -58,7 +58,7 @@ export const KERNEL_DS = 0x10;
 /** C `KERNEL_TSS`. */
 export const KERNEL_TSS = 0x18;
 
-/** C `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`: register indices of a CPUID entry (alphabetical, as in `kvm_cpuid_entry2`). */
+/** C `KVM_CPUID_EAX` .. `KVM_CPUID_EDX`: indices of a CPUID entry's outputs, in `kvm_cpuid_entry2`'s field order (EAX, EBX, ECX, EDX). */
 export const KVM_CPUID_EAX = 0;
 /** EBX. */
 export const KVM_CPUID_EBX = 1;
