@@ -379,7 +379,8 @@ export function ksft_test_result_code(
       ksft_cnt.ksft_fail++;
       break;
   }
-  // kselftest.h: the TAP docs call for a double space when the directive is absent.
+  // A message with no directive still goes after ` # `, with an extra space
+  // where the directive word would be: kselftest.h's exact bytes.
   if (directive === "" && fmt !== null) directive = " #  ";
   printf("%s %u %s%s", tap_code, ksft_test_num(), test_name, directive);
   if (fmt !== null) vprintf(fmt, args);

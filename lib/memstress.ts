@@ -78,10 +78,10 @@ import {
 import { GUEST_ASSERT, GUEST_SYNC } from "./ucall_common.ts";
 import { vcpu_args_set } from "./x86/processor.ts";
 
-/** Default guest test virtual memory offset. */
+/** GVA where the test region is mapped unless a test moves it (3 GiB, clear of the image). */
 export const DEFAULT_GUEST_TEST_MEM = 0xc0000000n;
 
-/** Default bytes of test memory per vCPU: 1G. */
+/** Test memory each vCPU gets when the test does not say: 1 GiB. */
 export const DEFAULT_PER_VCPU_MEM_SIZE: number = 1 << 30;
 
 /** The first memslot of the test region. */
@@ -132,7 +132,7 @@ export interface memstress_vcpu {
 /** The VM of the last {@linkcode memstress_create_vm} (C `memstress_args.vm`). */
 export let memstress_vm: kvm_vm | null = null;
 
-/** Guest virtual memory offset of the testing memory slot; must not conflict with test code. */
+/** GVA of the test region; it has to stay clear of the identity-mapped image and library pages. */
 const guest_test_virt_mem = DEFAULT_GUEST_TEST_MEM;
 
 /** The vCPUs of the test, by index (C's `vcpus[]` and `vcpu_args[i].vcpu`). */
@@ -158,8 +158,9 @@ const OFF_V_PAGES = offsetof(memstress_vcpu_args, "pages");
 const OFF_V_VCPU_IDX = offsetof(memstress_vcpu_args, "vcpu_idx");
 
 /**
- * C `memstress_guest_code(vcpu_idx)`: continuously write to (or read) the
- * first 8 bytes of each page in the vCPU's region, then sync.
+ * C `memstress_guest_code(vcpu_idx)`: loop forever touching one quadword per
+ * page of this vCPU's slice (a store or a load, per `write_percent`), with a
+ * `GUEST_SYNC(1)` after every pass.
  *
  * @param vcpu_idx the vCPU's index (the first argument `vcpu_args_set` passes)
  */
@@ -173,7 +174,7 @@ export function memstress_guest_code(vcpu_idx: bigint): void {
   const gva = readq(vcpu_args + BigInt(OFF_V_GVA));
   const pages = readq(vcpu_args + BigInt(OFF_V_PAGES));
 
-  // Make sure vCPU args data structure is not corrupt.
+  // A wrong index here means the host wrote this vCPU's args slot badly.
   const idx = readl(vcpu_args + BigInt(OFF_V_VCPU_IDX));
   GUEST_ASSERT(idx === Number(vcpu_idx));
 
@@ -259,11 +260,11 @@ export function memstress_create_vm(
 
   pr_info("Testing guest mode: %s\n", vm_guest_mode_string(mode));
 
-  // By default vCPUs will write to memory.
+  // Every access is a store until the test sets a write percentage.
   args.write_percent = 100;
 
-  // Snapshot the non-huge page size: the guest accesses/dirties pages at
-  // the logging granularity.
+  // The guest steps by the base page size even on hugepage backing, since
+  // dirty logging tracks base pages.
   args.guest_page_size = BigInt(vm_guest_mode_params_table[mode]!.page_size);
 
   const guest_num_pages = vm_adjust_num_guest_pages(
@@ -285,13 +286,12 @@ export function memstress_create_vm(
     slots,
   );
 
-  // If using nested, allocate extra pages for the nested page tables and
-  // in-memory data structures.
+  // L2 runs need room in slot 0 for the L1 hypervisor's state and TDP tables.
   if (args.nested) slot0_pages += memstress_nested_pages(nr_vcpus);
 
-  // Pass guest_num_pages to populate the page tables for test memory. The
-  // memory is also added to memslot 0, a benign side effect (KVM allows
-  // aliasing HVAs in memslots).
+  // Slot 0 is sized to include the test pages so that enough page-table
+  // pages are reserved to map them; slot 0 then holds that much memory
+  // too, which is harmless since memslots may share host memory.
   const vcpus_out: kvm_vcpu[] = [];
   const vm = __vm_create_with_vcpus(
     VM_SHAPE(mode),
@@ -303,18 +303,16 @@ export function memstress_create_vm(
 
   memstress_vm = vm;
 
-  // Put the test region at the top guest physical memory.
+  // The test region ends at the highest GFN the guest can address.
   let region_end_gfn = vm.max_gfn + 1n;
 
-  // When running vCPUs in L2, restrict the test region to 48 bits to avoid
-  // needing 5-level page tables to identity map L2.
+  // L2's identity map uses 4-level tables, which reach only 48 bits of GPA.
   if (args.nested) {
     const limit = (1n << 48n) / args.guest_page_size;
     if (limit < region_end_gfn) region_end_gfn = limit;
   }
 
-  // More memory in the test region than there can be pages in the guest
-  // would definitely cause problems.
+  // The requested size has to fit below the top GFN.
   TEST_ASSERT(
     guest_num_pages < region_end_gfn,
     "Requested more guest memory than address space allows.\n" +
@@ -330,7 +328,7 @@ export function memstress_create_vm(
   args.size = guest_num_pages * args.guest_page_size;
   pr_info("guest physical test memory: [0x%lx, 0x%lx)\n", args.gpa, args.gpa + args.size);
 
-  // Add extra memory slots for testing
+  // One memslot per slice of the region, starting at MEMSTRESS_MEM_SLOT_INDEX.
   for (let i = 0; i < slots; i++) {
     const region_pages = guest_num_pages / BigInt(slots);
     const region_start = args.gpa + region_pages * args.guest_page_size * BigInt(i);
@@ -345,7 +343,7 @@ export function memstress_create_vm(
     );
   }
 
-  // Do mapping for the demand paging memory slot
+  // The guest reaches the region through one contiguous GVA range.
   virt_map(vm, guest_test_virt_mem, args.gpa, Number(guest_num_pages));
 
   memstress_setup_vcpus(vm, nr_vcpus, vcpus_out, bytes, partition_vcpu_memory_access);
@@ -358,7 +356,7 @@ export function memstress_create_vm(
   // See the module header: the guest's seed.
   args.random_seed = kvm_random_seed;
 
-  // Export the shared variables to the guest.
+  // The guest reads its arguments from its own copy of the global.
   sync_global_to_guest(vm, memstress_args);
 
   return vm;
@@ -414,7 +412,8 @@ async function vcpu_thread_main(vcpu: vcpu_thread): Promise<void> {
 
   vcpu.running = true;
 
-  // Wait for all vCPU threads to be up before calling the test's function.
+  // Released only once every thread has started, so thread start-up does not
+  // overlap the guests' first faults.
   await all_vcpu_threads_running;
 
   await vcpu_thread_fn!(memstress_vcpu_of(vcpu_idx));

@@ -162,7 +162,8 @@ export function msecs_to_usecs(msec: number | bigint): bigint {
 }
 
 /**
- * C `parse_size(size)`: `"[0-9]+[kmgtb]?"` (any `strtoull` base) in bytes.
+ * C `parse_size(size)`: a number in any `strtoull` base, optionally followed
+ * by one of the suffixes b, k, m, g, t (case-insensitive), as a byte count.
  *
  * @param size the text
  * @returns the size
@@ -294,7 +295,7 @@ export function timespec_div(ts: timespec, divisor: number): timespec {
   return timespec_add_ns({ tv_sec: 0, tv_nsec: 0 }, timespec_to_ns(ts) / BigInt(divisor));
 }
 
-/** C `struct kvm_random_state`: a Park-Miller generator, usable by guests too. */
+/** C `struct kvm_random_state`: Lehmer-generator state; needs no libc, so guest code uses it as well. */
 export interface kvm_random_state {
   /** The current state (never 0 for a useful sequence). */
   seed: number;

@@ -220,8 +220,9 @@ function ucall_alloc(): guest_ucall | null {
       }
     }
   }
-  // No slot: a bare ucall with a magic value tells get_ucall() things went
-  // sideways. GUEST_ASSERT() itself needs a slot, so it cannot be used here.
+  // Every slot busy: exit with GUEST_UCALL_FAILED in place of a slot address,
+  // which get_ucall() reports as a failure. A guest assert would need a slot
+  // of its own, so none is attempted.
   ucall_arch_do_ucall(GUEST_UCALL_FAILED);
   return null;
 }
