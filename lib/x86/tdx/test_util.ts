@@ -270,8 +270,9 @@ export function tdx_test_read_64bit_report_from_guest(vcpu: kvm_vcpu): bigint {
 
 /**
  * C `tdx_guest_x2apic_enable()` (guest; googleprodkernel/linux-cc's
- * `test_util.c`, with `tdx_irqfd_migrate_test`): a TD's APIC is in x2APIC
- * mode from the start, so what is left is the software enable: SPIV, which
+ * `test_util.c`, with `tdx_irqfd_migrate_test`): no mode switch is needed
+ * (the TDX module hands every TD vCPU an APIC already in x2APIC mode), only
+ * the software-enable bit of SPIV, which
  * KVM emulates (a #VE if accessed directly), read and written back with
  * `APIC_SPIV_APIC_ENABLED` through TDG.VP.VMCALL<RDMSR/WRMSR>. Until then
  * KVM drops every fixed interrupt for the vCPU.

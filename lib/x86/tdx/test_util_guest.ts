@@ -72,8 +72,8 @@ export function tdx_assert_error(error: bigint): void {
 }
 
 /**
- * C `tdx_test_report_to_user_space(data)` (guest): a 32-bit value to the
- * host on `TDX_TEST_REPORT_PORT`.
+ * C `tdx_test_report_to_user_space(data)` (guest): hands `data` to the host
+ * as one 4-byte OUT to `TDX_TEST_REPORT_PORT`.
  *
  * @param data the value (C `uint32_t`)
  * @returns the VMM's status
