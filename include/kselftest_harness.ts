@@ -665,8 +665,8 @@ export type expect_handler = () => void;
 /**
  * `expected == seen`, or fail and abort the test (C `ASSERT_EQ`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure before aborting (C: the statement after the macro)
  */
 export function ASSERT_EQ(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -676,8 +676,8 @@ export function ASSERT_EQ(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected != seen`, or fail and abort the test (C `ASSERT_NE`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_NE(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -687,8 +687,8 @@ export function ASSERT_NE(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected < seen`, or fail and abort the test (C `ASSERT_LT`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_LT(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -698,8 +698,8 @@ export function ASSERT_LT(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected <= seen`, or fail and abort the test (C `ASSERT_LE`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_LE(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -709,8 +709,8 @@ export function ASSERT_LE(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected > seen`, or fail and abort the test (C `ASSERT_GT`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_GT(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -720,8 +720,8 @@ export function ASSERT_GT(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected >= seen`, or fail and abort the test (C `ASSERT_GE`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_GE(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -731,7 +731,7 @@ export function ASSERT_GE(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `seen` is NULL (`null`, `undefined` or 0), or fail and abort (C `ASSERT_NULL`).
  *
- * @param seen the measured value
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_NULL(seen: unknown, handler?: expect_handler): void {
@@ -741,7 +741,7 @@ export function ASSERT_NULL(seen: unknown, handler?: expect_handler): void {
 /**
  * `seen` is true (non-zero), or fail and abort the test (C `ASSERT_TRUE`).
  *
- * @param seen the measured value
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_TRUE(seen: unknown, handler?: expect_handler): void {
@@ -751,7 +751,7 @@ export function ASSERT_TRUE(seen: unknown, handler?: expect_handler): void {
 /**
  * `seen` is false (zero), or fail and abort the test (C `ASSERT_FALSE`).
  *
- * @param seen the measured value
+ * @param seen the value the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_FALSE(seen: unknown, handler?: expect_handler): void {
@@ -761,8 +761,8 @@ export function ASSERT_FALSE(seen: unknown, handler?: expect_handler): void {
 /**
  * The strings are equal, or fail and abort the test (C `ASSERT_STREQ`).
  *
- * @param expected the expected string
- * @param seen the measured string
+ * @param expected the reference string
+ * @param seen the string the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_STREQ(expected: string, seen: string, handler?: expect_handler): void {
@@ -772,8 +772,8 @@ export function ASSERT_STREQ(expected: string, seen: string, handler?: expect_ha
 /**
  * The strings differ, or fail and abort the test (C `ASSERT_STRNE`).
  *
- * @param expected the expected string
- * @param seen the measured string
+ * @param expected the reference string
+ * @param seen the string the test produced
  * @param handler run on failure before aborting
  */
 export function ASSERT_STRNE(expected: string, seen: string, handler?: expect_handler): void {
@@ -783,8 +783,8 @@ export function ASSERT_STRNE(expected: string, seen: string, handler?: expect_ha
 /**
  * `expected == seen`, or record a failure and go on (C `EXPECT_EQ`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_EQ(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -794,8 +794,8 @@ export function EXPECT_EQ(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected != seen`, or record a failure and go on (C `EXPECT_NE`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_NE(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -805,8 +805,8 @@ export function EXPECT_NE(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected < seen`, or record a failure and go on (C `EXPECT_LT`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_LT(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -816,8 +816,8 @@ export function EXPECT_LT(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected <= seen`, or record a failure and go on (C `EXPECT_LE`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_LE(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -827,8 +827,8 @@ export function EXPECT_LE(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected > seen`, or record a failure and go on (C `EXPECT_GT`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_GT(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -838,8 +838,8 @@ export function EXPECT_GT(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `expected >= seen`, or record a failure and go on (C `EXPECT_GE`).
  *
- * @param expected the expected value
- * @param seen the measured value
+ * @param expected the reference value `seen` is compared with
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_GE(expected: unknown, seen: unknown, handler?: expect_handler): void {
@@ -849,7 +849,7 @@ export function EXPECT_GE(expected: unknown, seen: unknown, handler?: expect_han
 /**
  * `seen` is NULL, or record a failure and go on (C `EXPECT_NULL`).
  *
- * @param seen the measured value
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_NULL(seen: unknown, handler?: expect_handler): void {
@@ -859,7 +859,7 @@ export function EXPECT_NULL(seen: unknown, handler?: expect_handler): void {
 /**
  * `seen` is true, or record a failure and go on (C `EXPECT_TRUE`).
  *
- * @param seen the measured value
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_TRUE(seen: unknown, handler?: expect_handler): void {
@@ -869,7 +869,7 @@ export function EXPECT_TRUE(seen: unknown, handler?: expect_handler): void {
 /**
  * `seen` is false, or record a failure and go on (C `EXPECT_FALSE`).
  *
- * @param seen the measured value
+ * @param seen the value the test produced
  * @param handler run on failure
  */
 export function EXPECT_FALSE(seen: unknown, handler?: expect_handler): void {
@@ -879,8 +879,8 @@ export function EXPECT_FALSE(seen: unknown, handler?: expect_handler): void {
 /**
  * The strings are equal, or record a failure and go on (C `EXPECT_STREQ`).
  *
- * @param expected the expected string
- * @param seen the measured string
+ * @param expected the reference string
+ * @param seen the string the test produced
  * @param handler run on failure
  */
 export function EXPECT_STREQ(expected: string, seen: string, handler?: expect_handler): void {
@@ -890,8 +890,8 @@ export function EXPECT_STREQ(expected: string, seen: string, handler?: expect_ha
 /**
  * The strings differ, or record a failure and go on (C `EXPECT_STRNE`).
  *
- * @param expected the expected string
- * @param seen the measured string
+ * @param expected the reference string
+ * @param seen the string the test produced
  * @param handler run on failure
  */
 export function EXPECT_STRNE(expected: string, seen: string, handler?: expect_handler): void {
