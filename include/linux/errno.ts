@@ -10,272 +10,272 @@
  * @module
  */
 
-/** `EPERM` (1): "Operation not permitted". */
+/** `EPERM` (1): the caller lacks the privilege or the object forbids the operation. */
 export const EPERM = 1;
-/** `ENOENT` (2): "No such file or directory". */
+/** `ENOENT` (2): a path component or the named object does not exist. */
 export const ENOENT = 2;
-/** `ESRCH` (3): "No such process". */
+/** `ESRCH` (3): no process or thread has that id. */
 export const ESRCH = 3;
-/** `EINTR` (4): "Interrupted system call". */
+/** `EINTR` (4): a signal arrived before the call could finish (KVM_RUN returns it too). */
 export const EINTR = 4;
-/** `EIO` (5): "Input/output error". */
+/** `EIO` (5): a low-level I/O failure; KVM also returns it once a VM is marked dead (KVM_BUG_ON). */
 export const EIO = 5;
-/** `ENXIO` (6): "No such device or address". */
+/** `ENXIO` (6): the device or address behind the file is not there. */
 export const ENXIO = 6;
-/** `E2BIG` (7): "Argument list too long". */
+/** `E2BIG` (7): the argument vector or a size passed in is over the limit (KVM: too many CPUID entries or MSRs). */
 export const E2BIG = 7;
-/** `ENOEXEC` (8): "Exec format error". */
+/** `ENOEXEC` (8): the file is not in a format exec can load. */
 export const ENOEXEC = 8;
-/** `EBADF` (9): "Bad file descriptor". */
+/** `EBADF` (9): the fd is not open or not open for this access. */
 export const EBADF = 9;
-/** `ECHILD` (10): "No child processes". */
+/** `ECHILD` (10): wait found no child to reap. */
 export const ECHILD = 10;
-/** `EAGAIN` (11): "Resource temporarily unavailable". */
+/** `EAGAIN` (11): nothing available yet; retry (also a non-blocking fd that would block). */
 export const EAGAIN = 11;
-/** `ENOMEM` (12): "Cannot allocate memory". */
+/** `ENOMEM` (12): the kernel could not allocate memory. */
 export const ENOMEM = 12;
-/** `EACCES` (13): "Permission denied". */
+/** `EACCES` (13): file or object permissions refuse the access. */
 export const EACCES = 13;
-/** `EFAULT` (14): "Bad address". */
+/** `EFAULT` (14): a user pointer passed to the kernel is not mapped as needed. */
 export const EFAULT = 14;
-/** `ENOTBLK` (15): "Block device required". */
+/** `ENOTBLK` (15): a block device was expected. */
 export const ENOTBLK = 15;
-/** `EBUSY` (16): "Device or resource busy". */
+/** `EBUSY` (16): the object is in use and cannot be changed now. */
 export const EBUSY = 16;
-/** `EEXIST` (17): "File exists". */
+/** `EEXIST` (17): the object is already there (KVM: an overlapping memslot, a duplicate vCPU id). */
 export const EEXIST = 17;
-/** `EXDEV` (18): "Invalid cross-device link". */
+/** `EXDEV` (18): a link or rename would cross file systems. */
 export const EXDEV = 18;
-/** `ENODEV` (19): "No such device". */
+/** `ENODEV` (19): the device or the operation for it does not exist. */
 export const ENODEV = 19;
-/** `ENOTDIR` (20): "Not a directory". */
+/** `ENOTDIR` (20): a path component is not a directory. */
 export const ENOTDIR = 20;
-/** `EISDIR` (21): "Is a directory". */
+/** `EISDIR` (21): a directory where a file was needed. */
 export const EISDIR = 21;
-/** `EINVAL` (22): "Invalid argument". */
+/** `EINVAL` (22): an argument is malformed or out of range (KVM's most common refusal). */
 export const EINVAL = 22;
-/** `ENFILE` (23): "Too many open files in system". */
+/** `ENFILE` (23): the system-wide open file table is full. */
 export const ENFILE = 23;
-/** `EMFILE` (24): "Too many open files". */
+/** `EMFILE` (24): this process has reached RLIMIT_NOFILE. */
 export const EMFILE = 24;
-/** `ENOTTY` (25): "Inappropriate ioctl for device". */
+/** `ENOTTY` (25): the fd does not implement that ioctl. */
 export const ENOTTY = 25;
-/** `ETXTBSY` (26): "Text file busy". */
+/** `ETXTBSY` (26): a running executable cannot be written, or a written file executed. */
 export const ETXTBSY = 26;
-/** `EFBIG` (27): "File too large". */
+/** `EFBIG` (27): the file would grow past its size limit. */
 export const EFBIG = 27;
-/** `ENOSPC` (28): "No space left on device". */
+/** `ENOSPC` (28): the file system or a fixed-size table is full. */
 export const ENOSPC = 28;
-/** `ESPIPE` (29): "Illegal seek". */
+/** `ESPIPE` (29): the fd cannot be positioned (a pipe, socket or FIFO). */
 export const ESPIPE = 29;
-/** `EROFS` (30): "Read-only file system". */
+/** `EROFS` (30): the file system is mounted read-only. */
 export const EROFS = 30;
-/** `EMLINK` (31): "Too many links". */
+/** `EMLINK` (31): the inode already has the maximum number of hard links. */
 export const EMLINK = 31;
-/** `EPIPE` (32): "Broken pipe". */
+/** `EPIPE` (32): writing to a pipe or socket whose reader has gone. */
 export const EPIPE = 32;
-/** `EDOM` (33): "Numerical argument out of domain". */
+/** `EDOM` (33): a math function's input is outside where it is defined. */
 export const EDOM = 33;
-/** `ERANGE` (34): "Numerical result out of range". */
+/** `ERANGE` (34): a result does not fit its type. */
 export const ERANGE = 34;
 
-/** `EDEADLK` (35): "Resource deadlock avoided". */
+/** `EDEADLK` (35): granting the lock would deadlock. */
 export const EDEADLK = 35;
-/** `ENAMETOOLONG` (36): "File name too long". */
+/** `ENAMETOOLONG` (36): a path or one of its components exceeds the length limit. */
 export const ENAMETOOLONG = 36;
-/** `ENOLCK` (37): "No locks available". */
+/** `ENOLCK` (37): the record-lock table is exhausted. */
 export const ENOLCK = 37;
-/** `ENOSYS` (38): "Function not implemented". */
+/** `ENOSYS` (38): the system call is not implemented. */
 export const ENOSYS = 38;
-/** `ENOTEMPTY` (39): "Directory not empty". */
+/** `ENOTEMPTY` (39): the directory still has entries. */
 export const ENOTEMPTY = 39;
-/** `ELOOP` (40): "Too many levels of symbolic links". */
+/** `ELOOP` (40): symbolic link resolution went too deep. */
 export const ELOOP = 40;
 /** `EWOULDBLOCK`: the same value as `EAGAIN`. */
 export const EWOULDBLOCK: number = EAGAIN;
-/** `ENOMSG` (42): "No message of desired type". */
+/** `ENOMSG` (42): a message queue holds nothing of the requested type. */
 export const ENOMSG = 42;
-/** `EIDRM` (43): "Identifier removed". */
+/** `EIDRM` (43): the IPC object was removed while in use. */
 export const EIDRM = 43;
-/** `ECHRNG` (44): "Channel number out of range". */
+/** `ECHRNG` (44): legacy STREAMS/driver error: channel out of range. */
 export const ECHRNG = 44;
-/** `EL2NSYNC` (45): "Level 2 not synchronized". */
+/** `EL2NSYNC` (45): legacy STREAMS/driver error: level 2 out of sync. */
 export const EL2NSYNC = 45;
-/** `EL3HLT` (46): "Level 3 halted". */
+/** `EL3HLT` (46): legacy STREAMS/driver error: level 3 stopped. */
 export const EL3HLT = 46;
-/** `EL3RST` (47): "Level 3 reset". */
+/** `EL3RST` (47): legacy STREAMS/driver error: level 3 restarted. */
 export const EL3RST = 47;
-/** `ELNRNG` (48): "Link number out of range". */
+/** `ELNRNG` (48): legacy STREAMS/driver error: link number out of range. */
 export const ELNRNG = 48;
-/** `EUNATCH` (49): "Protocol driver not attached". */
+/** `EUNATCH` (49): legacy STREAMS/driver error: no protocol driver attached. */
 export const EUNATCH = 49;
-/** `ENOCSI` (50): "No CSI structure available". */
+/** `ENOCSI` (50): legacy STREAMS/driver error: CSI structure missing. */
 export const ENOCSI = 50;
-/** `EL2HLT` (51): "Level 2 halted". */
+/** `EL2HLT` (51): legacy STREAMS/driver error: level 2 stopped. */
 export const EL2HLT = 51;
-/** `EBADE` (52): "Invalid exchange". */
+/** `EBADE` (52): legacy error: bad exchange. */
 export const EBADE = 52;
-/** `EBADR` (53): "Invalid request descriptor". */
+/** `EBADR` (53): legacy error: bad request descriptor. */
 export const EBADR = 53;
-/** `EXFULL` (54): "Exchange full". */
+/** `EXFULL` (54): legacy error: exchange is full. */
 export const EXFULL = 54;
-/** `ENOANO` (55): "No anode". */
+/** `ENOANO` (55): legacy error: anode missing. */
 export const ENOANO = 55;
-/** `EBADRQC` (56): "Invalid request code". */
+/** `EBADRQC` (56): legacy error: bad request code. */
 export const EBADRQC = 56;
-/** `EBADSLT` (57): "Invalid slot". */
+/** `EBADSLT` (57): legacy error: bad slot. */
 export const EBADSLT = 57;
 /** `EDEADLOCK`: the same value as `EDEADLK`. */
 export const EDEADLOCK: number = EDEADLK;
-/** `EBFONT` (59): "Bad font file format". */
+/** `EBFONT` (59): legacy error: malformed font file. */
 export const EBFONT = 59;
-/** `ENOSTR` (60): "Device not a stream". */
+/** `ENOSTR` (60): STREAMS: the device is not a stream. */
 export const ENOSTR = 60;
-/** `ENODATA` (61): "No data available". */
+/** `ENODATA` (61): no data or attribute to return (e.g. a missing xattr). */
 export const ENODATA = 61;
-/** `ETIME` (62): "Timer expired". */
+/** `ETIME` (62): STREAMS: the ioctl timer ran out. */
 export const ETIME = 62;
-/** `ENOSR` (63): "Out of streams resources". */
+/** `ENOSR` (63): STREAMS: resources exhausted. */
 export const ENOSR = 63;
-/** `ENONET` (64): "Machine is not on the network". */
+/** `ENONET` (64): the host is not attached to a network. */
 export const ENONET = 64;
-/** `ENOPKG` (65): "Package not installed". */
+/** `ENOPKG` (65): the needed package is absent. */
 export const ENOPKG = 65;
-/** `EREMOTE` (66): "Object is remote". */
+/** `EREMOTE` (66): the object lives on a remote machine. */
 export const EREMOTE = 66;
-/** `ENOLINK` (67): "Link has been severed". */
+/** `ENOLINK` (67): the link to a remote object is gone. */
 export const ENOLINK = 67;
-/** `EADV` (68): "Advertise error". */
+/** `EADV` (68): RFS advertise failure (obsolete). */
 export const EADV = 68;
-/** `ESRMNT` (69): "Srmount error". */
+/** `ESRMNT` (69): RFS srmount failure (obsolete). */
 export const ESRMNT = 69;
-/** `ECOMM` (70): "Communication error on send". */
+/** `ECOMM` (70): sending failed with a communication error. */
 export const ECOMM = 70;
-/** `EPROTO` (71): "Protocol error". */
+/** `EPROTO` (71): the protocol state machine hit an error. */
 export const EPROTO = 71;
-/** `EMULTIHOP` (72): "Multihop attempted". */
+/** `EMULTIHOP` (72): the operation would need more than one hop. */
 export const EMULTIHOP = 72;
-/** `EDOTDOT` (73): "RFS specific error". */
+/** `EDOTDOT` (73): RFS-specific failure (obsolete). */
 export const EDOTDOT = 73;
-/** `EBADMSG` (74): "Bad message". */
+/** `EBADMSG` (74): a message is malformed. */
 export const EBADMSG = 74;
-/** `EOVERFLOW` (75): "Value too large for defined data type". */
+/** `EOVERFLOW` (75): a value does not fit the type the interface returns. */
 export const EOVERFLOW = 75;
-/** `ENOTUNIQ` (76): "Name not unique on network". */
+/** `ENOTUNIQ` (76): the network name is not unique. */
 export const ENOTUNIQ = 76;
-/** `EBADFD` (77): "File descriptor in bad state". */
+/** `EBADFD` (77): the fd is open but in a state that forbids this. */
 export const EBADFD = 77;
-/** `EREMCHG` (78): "Remote address changed". */
+/** `EREMCHG` (78): the remote address changed. */
 export const EREMCHG = 78;
-/** `ELIBACC` (79): "Can not access a needed shared library". */
+/** `ELIBACC` (79): a shared library the program needs cannot be opened. */
 export const ELIBACC = 79;
-/** `ELIBBAD` (80): "Accessing a corrupted shared library". */
+/** `ELIBBAD` (80): a shared library is damaged. */
 export const ELIBBAD = 80;
-/** `ELIBSCN` (81): ".lib section in a.out corrupted". */
+/** `ELIBSCN` (81): a.out binaries: the .lib section is damaged. */
 export const ELIBSCN = 81;
-/** `ELIBMAX` (82): "Attempting to link in too many shared libraries". */
+/** `ELIBMAX` (82): more shared libraries than the loader supports. */
 export const ELIBMAX = 82;
-/** `ELIBEXEC` (83): "Cannot exec a shared library directly". */
+/** `ELIBEXEC` (83): a shared library was passed to exec. */
 export const ELIBEXEC = 83;
-/** `EILSEQ` (84): "Invalid or incomplete multibyte or wide character". */
+/** `EILSEQ` (84): a byte sequence is not a valid character. */
 export const EILSEQ = 84;
-/** `ERESTART` (85): "Interrupted system call should be restarted". */
+/** `ERESTART` (85): kernel-internal restart request that leaked out. */
 export const ERESTART = 85;
-/** `ESTRPIPE` (86): "Streams pipe error". */
+/** `ESTRPIPE` (86): STREAMS pipe failure. */
 export const ESTRPIPE = 86;
-/** `EUSERS` (87): "Too many users". */
+/** `EUSERS` (87): the user table is full. */
 export const EUSERS = 87;
-/** `ENOTSOCK` (88): "Socket operation on non-socket". */
+/** `ENOTSOCK` (88): a socket call on an fd that is no socket. */
 export const ENOTSOCK = 88;
-/** `EDESTADDRREQ` (89): "Destination address required". */
+/** `EDESTADDRREQ` (89): a send needs a destination address. */
 export const EDESTADDRREQ = 89;
-/** `EMSGSIZE` (90): "Message too long". */
+/** `EMSGSIZE` (90): the message exceeds what the socket can carry. */
 export const EMSGSIZE = 90;
-/** `EPROTOTYPE` (91): "Protocol wrong type for socket". */
+/** `EPROTOTYPE` (91): the protocol does not fit the socket type. */
 export const EPROTOTYPE = 91;
-/** `ENOPROTOOPT` (92): "Protocol not available". */
+/** `ENOPROTOOPT` (92): the socket option or protocol level is unknown. */
 export const ENOPROTOOPT = 92;
-/** `EPROTONOSUPPORT` (93): "Protocol not supported". */
+/** `EPROTONOSUPPORT` (93): the protocol is not available. */
 export const EPROTONOSUPPORT = 93;
-/** `ESOCKTNOSUPPORT` (94): "Socket type not supported". */
+/** `ESOCKTNOSUPPORT` (94): the socket type is not available. */
 export const ESOCKTNOSUPPORT = 94;
-/** `EOPNOTSUPP` (95): "Operation not supported". */
+/** `EOPNOTSUPP` (95): the object does not offer that operation. */
 export const EOPNOTSUPP = 95;
-/** `EPFNOSUPPORT` (96): "Protocol family not supported". */
+/** `EPFNOSUPPORT` (96): the protocol family is not available. */
 export const EPFNOSUPPORT = 96;
-/** `EAFNOSUPPORT` (97): "Address family not supported by protocol". */
+/** `EAFNOSUPPORT` (97): the address family does not fit the protocol. */
 export const EAFNOSUPPORT = 97;
-/** `EADDRINUSE` (98): "Address already in use". */
+/** `EADDRINUSE` (98): the local address is taken. */
 export const EADDRINUSE = 98;
-/** `EADDRNOTAVAIL` (99): "Cannot assign requested address". */
+/** `EADDRNOTAVAIL` (99): the address is not local to this host. */
 export const EADDRNOTAVAIL = 99;
-/** `ENETDOWN` (100): "Network is down". */
+/** `ENETDOWN` (100): the network interface is down. */
 export const ENETDOWN = 100;
-/** `ENETUNREACH` (101): "Network is unreachable". */
+/** `ENETUNREACH` (101): no route to the network. */
 export const ENETUNREACH = 101;
-/** `ENETRESET` (102): "Network dropped connection on reset". */
+/** `ENETRESET` (102): the network reset the connection. */
 export const ENETRESET = 102;
-/** `ECONNABORTED` (103): "Software caused connection abort". */
+/** `ECONNABORTED` (103): the connection was aborted locally. */
 export const ECONNABORTED = 103;
-/** `ECONNRESET` (104): "Connection reset by peer". */
+/** `ECONNRESET` (104): the peer reset the connection. */
 export const ECONNRESET = 104;
-/** `ENOBUFS` (105): "No buffer space available". */
+/** `ENOBUFS` (105): socket buffer space ran out. */
 export const ENOBUFS = 105;
-/** `EISCONN` (106): "Transport endpoint is already connected". */
+/** `EISCONN` (106): the socket is connected already. */
 export const EISCONN = 106;
-/** `ENOTCONN` (107): "Transport endpoint is not connected". */
+/** `ENOTCONN` (107): the socket has no connection. */
 export const ENOTCONN = 107;
-/** `ESHUTDOWN` (108): "Cannot send after transport endpoint shutdown". */
+/** `ESHUTDOWN` (108): sending on a socket shut down for writing. */
 export const ESHUTDOWN = 108;
-/** `ETOOMANYREFS` (109): "Too many references: cannot splice". */
+/** `ETOOMANYREFS` (109): too many references to splice. */
 export const ETOOMANYREFS = 109;
-/** `ETIMEDOUT` (110): "Connection timed out". */
+/** `ETIMEDOUT` (110): the connection or operation timed out. */
 export const ETIMEDOUT = 110;
-/** `ECONNREFUSED` (111): "Connection refused". */
+/** `ECONNREFUSED` (111): the peer refused the connection. */
 export const ECONNREFUSED = 111;
-/** `EHOSTDOWN` (112): "Host is down". */
+/** `EHOSTDOWN` (112): the remote host is down. */
 export const EHOSTDOWN = 112;
-/** `EHOSTUNREACH` (113): "No route to host". */
+/** `EHOSTUNREACH` (113): no route to the remote host. */
 export const EHOSTUNREACH = 113;
-/** `EALREADY` (114): "Operation already in progress". */
+/** `EALREADY` (114): a non-blocking operation on this object is already under way. */
 export const EALREADY = 114;
-/** `EINPROGRESS` (115): "Operation now in progress". */
+/** `EINPROGRESS` (115): a non-blocking operation started and will finish later. */
 export const EINPROGRESS = 115;
-/** `ESTALE` (116): "Stale file handle". */
+/** `ESTALE` (116): an NFS file handle no longer refers to a file. */
 export const ESTALE = 116;
-/** `EUCLEAN` (117): "Structure needs cleaning". */
+/** `EUCLEAN` (117): the file system needs fsck. */
 export const EUCLEAN = 117;
-/** `ENOTNAM` (118): "Not a XENIX named type file". */
+/** `ENOTNAM` (118): XENIX: not a named type file. */
 export const ENOTNAM = 118;
-/** `ENAVAIL` (119): "No XENIX semaphores available". */
+/** `ENAVAIL` (119): XENIX: no semaphores left. */
 export const ENAVAIL = 119;
-/** `EISNAM` (120): "Is a named type file". */
+/** `EISNAM` (120): XENIX: the file is a named type file. */
 export const EISNAM = 120;
-/** `EREMOTEIO` (121): "Remote I/O error". */
+/** `EREMOTEIO` (121): an I/O error on the remote side. */
 export const EREMOTEIO = 121;
-/** `EDQUOT` (122): "Disk quota exceeded". */
+/** `EDQUOT` (122): the user's disk quota is used up. */
 export const EDQUOT = 122;
-/** `ENOMEDIUM` (123): "No medium found". */
+/** `ENOMEDIUM` (123): the drive has no medium. */
 export const ENOMEDIUM = 123;
-/** `EMEDIUMTYPE` (124): "Wrong medium type". */
+/** `EMEDIUMTYPE` (124): the medium is of the wrong kind. */
 export const EMEDIUMTYPE = 124;
-/** `ECANCELED` (125): "Operation canceled". */
+/** `ECANCELED` (125): the operation was cancelled. */
 export const ECANCELED = 125;
-/** `ENOKEY` (126): "Required key not available". */
+/** `ENOKEY` (126): the key is not in the keyring. */
 export const ENOKEY = 126;
-/** `EKEYEXPIRED` (127): "Key has expired". */
+/** `EKEYEXPIRED` (127): the key's lifetime is over. */
 export const EKEYEXPIRED = 127;
-/** `EKEYREVOKED` (128): "Key has been revoked". */
+/** `EKEYREVOKED` (128): the key was revoked. */
 export const EKEYREVOKED = 128;
-/** `EKEYREJECTED` (129): "Key was rejected by service". */
+/** `EKEYREJECTED` (129): the key was refused by the service. */
 export const EKEYREJECTED = 129;
-/** `EOWNERDEAD` (130): "Owner died". */
+/** `EOWNERDEAD` (130): a robust mutex's owner exited holding it. */
 export const EOWNERDEAD = 130;
-/** `ENOTRECOVERABLE` (131): "State not recoverable". */
+/** `ENOTRECOVERABLE` (131): the robust mutex state cannot be recovered. */
 export const ENOTRECOVERABLE = 131;
-/** `ERFKILL` (132): "Operation not possible due to RF-kill". */
+/** `ERFKILL` (132): an RF-kill switch blocks the operation. */
 export const ERFKILL = 132;
-/** `EHWPOISON` (133): "Memory page has hardware error". */
+/** `EHWPOISON` (133): the memory page has a hardware error (machine check). */
 export const EHWPOISON = 133;
 /** `ENOTSUP`: glibc spells `EOPNOTSUPP` this way too. */
 export const ENOTSUP: number = EOPNOTSUPP;
