@@ -189,7 +189,7 @@ export const MFD_ALLOW_SEALING = 0x0002;
 export const MFD_HUGETLB = 0x0004;
 /** `MFD_NOEXEC_SEAL`: the file is non-executable and sealed against changing that. */
 export const MFD_NOEXEC_SEAL = 0x0008;
-/** `MFD_EXEC`: the file may be executable (the default before MFD_NOEXEC_SEAL). */
+/** `MFD_EXEC`: the file may be executable (the default unless the vm.memfd_noexec sysctl says otherwise). */
 export const MFD_EXEC = 0x0010;
 /** `MFD_HUGE_SHIFT`: the memfd_create spelling of `HUGETLB_FLAG_ENCODE_SHIFT`. */
 export const MFD_HUGE_SHIFT: number = HUGETLB_FLAG_ENCODE_SHIFT;
