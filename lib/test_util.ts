@@ -356,7 +356,8 @@ export function kvm_random_u64(state: kvm_random_state): bigint {
 }
 
 /**
- * C `kvm_random_u64_in_range(state, min, max)`: a value in [min, max].
+ * C `kvm_random_u64_in_range(state, min, max)`: a draw reduced modulo the
+ * span, so both `min` and `max` can come out (any value when they span all of u64).
  *
  * @param state the state
  * @param min the lowest value
@@ -436,7 +437,8 @@ const aliases: readonly vm_mem_backing_src_alias_t[] = [
   { name: "anonymous_hugetlb_2gb", flag: ANON_HUGE_FLAGS | MAP_HUGE_2GB },
   { name: "anonymous_hugetlb_16gb", flag: ANON_HUGE_FLAGS | MAP_HUGE_16GB },
   { name: "shmem", flag: MAP_SHARED },
-  // Shared hugetlb asks for huge pages when the memfd is created, not at mmap.
+  // Huge pages of a memfd are chosen by MFD_HUGETLB at memfd_create(), so
+  // the mapping itself carries no MAP_HUGETLB.
   { name: "shared_hugetlb", flag: MAP_SHARED },
 ];
 

@@ -132,7 +132,7 @@ const OFF_HVA = OFF_BUFFER + UCALL_BUFFER_LEN;
 const UCALL_HEADER_BITMAP = KVM_MAX_VCPUS / 8;
 const UCALL_HEADER_SIZE = UCALL_HEADER_BITMAP + KVM_MAX_VCPUS * ucall_struct.size;
 
-/** C `ucall_pool`: the pool's GVA, per VM (written into each VM, never read by the host). */
+/** C `ucall_pool`: a guest global, so each VM's image holds its own pool GVA; the host keeps `pool_hva` instead. */
 const ucall_pool = guest_global("ucall_pool", U64);
 
 /** Host: each VM's pool (`struct ucall_header`), for arch exits that name a slot by index. */
@@ -401,7 +401,8 @@ export function ucall_assert(
 }
 
 /**
- * C `GUEST_UCALL_NONE()`: a bare exit carrying no ucall.
+ * C `GUEST_UCALL_NONE()`: the arch exit with a NULL ucall address, which
+ * `get_ucall()` reads as `UCALL_NONE`; it takes no pool slot.
  */
 export function GUEST_UCALL_NONE(): void {
   ucall_arch_do_ucall(0n);
