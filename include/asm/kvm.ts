@@ -403,7 +403,7 @@ export const kvm_msr_list: RecordType<{
   indices: flex(u32),
 });
 
-/** Largest bitmap of one MSR filter range, in bytes. */
+/** Byte cap on a filter range's `bitmap`: 0x600 bytes, so one range spans at most 12288 MSRs. */
 export const KVM_MSR_FILTER_MAX_BITMAP_SIZE = 0x600;
 
 /** `kvm_msr_filter_range.flags`: the bitmap filters reads. */
@@ -844,11 +844,11 @@ export const KVM_STATE_NESTED_SVM_VMCB_SIZE = 0x1000;
 /** `kvm_vmx_nested_state_hdr.flags`: `preemption_timer_deadline` is valid. */
 export const KVM_STATE_VMX_PREEMPTION_TIMER_DEADLINE = 0x00000001;
 
-/** System-fd device attribute group 0, vendor independent. */
+/** `/dev/kvm` attribute group 0: attributes every x86 host answers, AMD or Intel. */
 export const KVM_X86_GRP_SYSTEM = 0;
 /** Attribute of `KVM_X86_GRP_SYSTEM`: XSAVE components the guest may use. */
 export const KVM_X86_XCOMP_GUEST_SUPP = 0;
-/** System-fd device attribute group of SEV. */
+/** `/dev/kvm` attribute group 1: AMD SEV limits (VMSA features, SNP policy). */
 export const KVM_X86_GRP_SEV = 1;
 /** Attribute of `KVM_X86_GRP_SEV`: supported VMSA features. */
 export const KVM_X86_SEV_VMSA_FEATURES = 0;
@@ -1424,9 +1424,9 @@ export const KVM_HYPERV_CONN_ID_MASK = 0x00ffffff;
 /** `kvm_hyperv_eventfd.flags`: remove the eventfd. */
 export const KVM_HYPERV_EVENTFD_DEASSIGN: number = 1 << 0;
 
-/** vCPU device attribute group of the TSC. */
+/** vCPU-fd attribute group 0 (KVM_{GET,SET,HAS}_DEVICE_ATTR): per-vCPU TSC controls. */
 export const KVM_VCPU_TSC_CTRL = 0;
-/** Attribute of `KVM_VCPU_TSC_CTRL`: the TSC offset. */
+/** In `KVM_VCPU_TSC_CTRL`: the u64 KVM adds to the (scaled) host TSC to form this vCPU's TSC. */
 export const KVM_VCPU_TSC_OFFSET = 0;
 
 /** `kvm_run.hypercall.flags`: the guest was in 64-bit mode. */
