@@ -192,8 +192,9 @@ export function apic_disable(): void {
 }
 
 /**
- * `xapic_enable()` (guest): xAPIC mode, software-enabled. Leaving x2APIC
- * goes through the disabled state, as the SDM requires.
+ * `xapic_enable()` (guest): xAPIC mode, software-enabled. The SDM allows no
+ * direct x2APIC-to-xAPIC switch in IA32_APIC_BASE, so an x2APIC is turned
+ * off first, then on again with EXTD clear.
  */
 export function xapic_enable(): void {
   const val = rdmsr(MSR_IA32_APICBASE);
