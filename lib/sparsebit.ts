@@ -160,8 +160,8 @@ export function sparsebit_next_set(s: sparsebit, prev: sparsebit_idx_t): sparseb
 }
 
 /**
- * C `sparsebit_next_set_num()`: the first index after `start` that begins
- * `num` set indices, or 0.
+ * C `sparsebit_next_set_num()`: where the lowest stretch of `num` consecutive
+ * set indices above `start` begins; 0 signals that there is none.
  *
  * @param s the set
  * @param start the index to search after
@@ -182,8 +182,8 @@ export function sparsebit_next_set_num(
 }
 
 /**
- * C `sparsebit_next_clear_num()`: the first index after `start` that begins
- * `num` clear indices, or 0.
+ * C `sparsebit_next_clear_num()`: where the lowest stretch of `num`
+ * consecutive clear indices above `start` begins; 0 signals that there is none.
  *
  * @param s the set
  * @param start the index to search after
