@@ -333,8 +333,9 @@ export function FIXTURE_TEARDOWN_PARENT<S, V>(
 }
 
 /**
- * Add a variant: every test of the fixture runs once per variant, with `variant`
- * set to `data` (C `FIXTURE_VARIANT_ADD(f, name) { data };`).
+ * Register `data` under `name` as a variant of the fixture (C
+ * `FIXTURE_VARIANT_ADD(f, name) { data };`); the run loop repeats each of the
+ * fixture's tests per registered variant, handing the data in as `variant`.
  *
  * @param fixture the fixture
  * @param name the variant name
@@ -350,8 +351,8 @@ export function FIXTURE_VARIANT_ADD<S, V>(
 }
 
 /**
- * Mark a (variant, test) combination as expected to fail (C `XFAIL_ADD`): it
- * then reports `XFAIL` or `XPASS` instead of failing or passing.
+ * C `XFAIL_ADD`: the named test under the named variant is a known failure,
+ * so its outcome is counted as XFAIL (it failed) or XPASS (it passed).
  *
  * @param fixture the fixture
  * @param variant_name the variant name
