@@ -373,7 +373,8 @@ export function kvm_random_u64_in_range(state: kvm_random_state, min: bigint, ma
 }
 
 /**
- * C `align_up(x, size)`: `size` must be a power of 2.
+ * C `align_up(x, size)`: `x` rounded up to a multiple of `size`; a `size`
+ * that is not a power of two fails the test (the mask arithmetic needs one).
  *
  * @param x the value
  * @param size the alignment
