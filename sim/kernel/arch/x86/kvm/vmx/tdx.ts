@@ -435,7 +435,8 @@ function tdx_cpuid_configs(): cpuid_entry[] {
       ecx: Number(m1 & 0xffffffffn),
       edx: Number(m1 >> 32n),
     };
-    // GPAW is configured through 0x80000008.EAX[23:16].
+    // The module does not expose 0x80000008.EAX[23:16]; KVM reports it as
+    // configurable because userspace chooses GPAW with it.
     if (e.function === 0x80000008) e.eax = (e.eax | 0xff0000) >>> 0;
     // KVM does not let a TD have TSX or WAITPKG.
     if (e.function === 7 && e.index === 0) {
@@ -610,7 +611,8 @@ function tdx_td_finalize(k: kvm, t: kvm_tdx): number {
   if (st === TDX_OPERAND_BUSY) return -EBUSY;
   if (st !== TDX_SUCCESS) return TDX_BUG_ON(k);
   t.state = TD_STATE_RUNNABLE;
-  // Userspace may pre-fault only once the initial image is measured.
+  // KVM_PRE_FAULT_MEMORY would AUG pages into the S-EPT, so it is enabled
+  // only after TDH.MR.FINALIZE has sealed the measurement.
   k.arch.pre_fault_allowed = true;
   k.generation++;
   return 0;
@@ -1103,7 +1105,7 @@ export function tdx_pre_fault_private(vcpu: kvm_vcpu, gpa: bigint): number {
 /** A private access hit a PENDING page: #VE, or (SEPT_VE_DISABLE) a dead VM. */
 function tdx_pending_access(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view, gpa: bigint, q: bigint) {
   if (t.td.pending_ve_disable) {
-    // "Guest access before accepting": KVM bugs the VM.
+    // Touching a page the TD never accepted is fatal here: KVM bugs the VM.
     vcpu.kvm.vm_dead = true;
     return -EIO;
   }
@@ -1380,9 +1382,9 @@ export function tdx_deliver_posted_interrupt(vcpu: kvm_vcpu, vector: number): bo
 }
 
 /**
- * `tdx_interrupt_allowed()`: KVM cannot see a TD's RFLAGS.IF, so it assumes
- * interrupts are allowed unless the vCPU's last exit was TDVMCALL<HLT> with
- * the interrupt-blocked flag (R12) set.
+ * `tdx_interrupt_allowed()`: a TD's RFLAGS.IF lives in protected state, so
+ * the only hint KVM gets is R12 of a TDVMCALL<HLT>; any other last exit
+ * counts as "interrupts open".
  */
 export function tdx_interrupt_allowed(vcpu: kvm_vcpu): boolean {
   const x = to_tdx(vcpu);
@@ -1390,10 +1392,10 @@ export function tdx_interrupt_allowed(vcpu: kvm_vcpu): boolean {
 }
 
 /**
- * `tdx_protected_apic_has_interrupt()`: an interrupt is posted (PID.ON), or,
- * only for a TDVMCALL<HLT> with interrupts enabled, the TD's virtual APIC
- * already has one pending (VCPU_STATE_DETAILS, read by TDH.VP.RD): e.g. one
- * recognized between STI and the TDCALL.
+ * `tdx_protected_apic_has_interrupt()`: true when PID.ON is set; the RVI
+ * check through TDH.VP.RD of VCPU_STATE_DETAILS matters only to a halting TD
+ * with IF=1, whose interrupt may have been recognized in the STI shadow
+ * right before its TDCALL.
  */
 export function tdx_protected_apic_has_interrupt(vcpu: kvm_vcpu): boolean {
   const x = to_tdx(vcpu);
@@ -1668,9 +1670,9 @@ export function tdx_has_emulated_msr(index: number): boolean {
   if (index >= 0x200 && index <= 0x26f) return true; // MTRRs
   if (index >= 0x400 && index < 0x480) return true; // MCi_*
   if (index >= 0x280 && index < 0x2a0) return true; // MCi_CTL2
-  // tdx.c at 09c6f74e: the x2APIC registers KVM emulates for any guest,
-  // minus those the CPU virtualizes for a TD (TPR, PPR, EOI, ISR, TMR, IRR,
-  // SELF IPI), which KVM cannot reach.
+  // tdx.c at 09c6f74e: of the x2APIC MSRs, only those outside the TD's
+  // virtual-APIC page; TPR, PPR, EOI, ISR, TMR, IRR and SELF IPI live in
+  // that page, which is protected from KVM.
   switch (index) {
     case 0x802: // ID
     case 0x803: // LVR
@@ -1851,9 +1853,9 @@ function map_gpa_exit(vcpu: kvm_vcpu, t: kvm_tdx, x: vcpu_tdx, v: vmcs_view, e: 
     if (ret === 0n) {
       x.map_gpa_next += TDX_MAP_GPA_MAX_LEN;
       if (x.map_gpa_next >= x.map_gpa_end) return vmcall_done(vcpu, v);
-      // tdx_complete_vmcall_map_gpa(): an event that may be deliverable
-      // stops the conversion between chunks (interrupts must not wait for a
-      // huge conversion); the guest resumes it from R11.
+      // tdx_complete_vmcall_map_gpa(): between two 2 MiB chunks a pending
+      // event hands control back to the guest with RETRY, so a big
+      // conversion cannot delay interrupts; R11 says where to resume.
       if (kvm_vcpu_has_events(vcpu)) {
         set_status(e, TDG_VP_VMCALL_RETRY);
         r[R11] = x.map_gpa_next;
