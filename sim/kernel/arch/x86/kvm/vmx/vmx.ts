@@ -547,9 +547,9 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
 const waiters = new WeakMap<kvm_vcpu, () => void>();
 
 /**
- * `kvm_vcpu_kick()`: wake the vCPU if it is blocked, and make it leave guest
- * mode if it runs (the VMCS `kick` word, which the CPU polls at instruction
- * boundaries, stands for the IPI to its physical CPU).
+ * `kvm_vcpu_kick()`: a sleeping vCPU is woken; a running one is forced out
+ * of the guest through the VMCS `kick` word, polled by the CPU between
+ * instructions (in place of the IPI KVM sends to its physical CPU).
  */
 export function kvm_vcpu_kick(vcpu: kvm_vcpu): void {
   const waiter = waiters.get(vcpu);
@@ -1179,7 +1179,8 @@ function handle_io(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
     // OUT: the data is copied to the PIO page now.
     for (let i = 0; i < size; i++) vmx.pio[i] = vmx.u8[V_REGS + i]!;
     if (port === 0x7e && !(vcpu.kvm.arch.disabled_quirks & KVM_X86_QUIRK_OUT_7E_INC_RIP)) {
-      // The quirk: old userspace expects RIP past "OUT 0x7e" during the exit.
+      // KVM_X86_QUIRK_OUT_7E_INC_RIP: userspace sees RIP already after an OUT
+      // to port 0x7e while it handles the exit, as with KVM before the fix.
       skip_emulated_instruction(vmx);
       vcpu.arch.complete_userspace_io = () => 1;
       return 0;
@@ -1231,7 +1232,7 @@ function complete_pio(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   return skip_emulated_instruction(vmx);
 }
 
-/** `complete_fast_pio_in()`: AL/AX merge into RAX, EAX zero-extends, then the IN completes. */
+/** `complete_fast_pio_in()`: a 1- or 2-byte IN keeps RAX's upper bits, a 4-byte IN clears them; the IN then completes. */
 function complete_fast_pio_in(vcpu: kvm_vcpu, vmx: vcpu_vmx, size: number): number {
   if (rip(vmx) !== vcpu.arch.exit_rip) return 1;
   if (size === 4) {
