@@ -54,7 +54,7 @@ export interface kvm_irq_routing_entry {
 export interface kvm_kernel_irq_routing_entry {
   gsi: number;
   type: number;
-  /** `set()`: drive the route; <0 ignored, 0 coalesced, >0 delivered to that many. */
+  /** `set()`: drive the route; the result follows {@linkcode kvm_set_irq}'s convention. */
   set: (
     e: kvm_kernel_irq_routing_entry,
     k: kvm,
@@ -97,9 +97,10 @@ export function kvm_irq_map_chip_pin(k: kvm, irqchip: number, pin: number): numb
 }
 
 /**
- * `kvm_set_irq()`: drive every route of `irq` to `level`. Returns <0 if
- * every route ignored it (masked, nothing routed), 0 if coalesced, else the
- * sum of the deliveries.
+ * `kvm_set_irq()`: drive every route of `irq` to `level`. The result is a
+ * count of receiving vCPUs summed over the routes; 0 means it coalesced with
+ * one already pending, and a negative value means no route took it
+ * (a masked pin, or a GSI with no routes).
  */
 export function kvm_set_irq(
   k: kvm,

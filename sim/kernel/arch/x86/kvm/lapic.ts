@@ -1415,7 +1415,8 @@ export function kvm_lapic_reg_write(apic: kvm_lapic, reg: number, val: number): 
       if (x2 && val !== 0) return 1;
       return 0;
     case APIC_SELF_IPI:
-      // Self-IPI exists only in x2APIC mode; bits above the vector are reserved.
+      // The SELF IPI register is an x2APIC-only MSR, and it takes nothing but
+      // a vector: any higher bit set is a refused write.
       if (!x2 || (val & ~APIC_VECTOR_MASK)) return 1;
       kvm_apic_send_ipi(apic, APIC_DEST_SELF | val, 0);
       return 0;
@@ -1574,8 +1575,9 @@ function kvm_apic_state_fixup(vcpu: kvm_vcpu, s: DataView, set: boolean): number
   if (vcpu.kvm.arch.x2apic_format) {
     if (s.getUint32(APIC_ID, true) !== x2apic_id) return -EINVAL;
   } else {
-    // The x2APIC ID is read-only: a mismatched value from userspace that
-    // has not opted into 32-bit IDs is ignored, not refused.
+    // Interrupts only ever target the ID KVM derived from the vCPU id, so
+    // that ID is written back here; older userspace without 32-bit IDs
+    // keeps working because a different value is dropped, not an error.
     s.setUint32(APIC_ID, set ? x2apic_id : (x2apic_id << 24) >>> 0, true);
   }
   if (set) {
