@@ -177,8 +177,8 @@ export function kvm_dirty_ring_reset(k: kvm, ring: kvm_dirty_ring): number {
     Atomics.store(ring.words, i * GFN_WORDS, 0);
     ring.reset_index = (ring.reset_index + 1) >>> 0;
     count++;
-    // Entries of one slot within 64 pages of the current run share one
-    // re-protection, as a guest scanning memory produces them.
+    // Merging entries of the same slot that land within 64 pages of the
+    // current run into one mask keeps sequential writers cheap to reset.
     if (mask && next_slot === cur_slot) {
       const delta = next_offset - cur_offset;
       if (delta >= 0n && delta < 64n) {

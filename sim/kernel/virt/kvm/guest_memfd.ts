@@ -132,7 +132,7 @@ const kvm_gmem_fops: file_operations = {
       if (offset < BigInt(g.size)) kvm_gmem_punch_hole(g, Number(offset), Number(len));
       return 0;
     }
-    // guest_memfd is immutable in size: allocating past the end fails.
+    // The size is fixed when the file is created; fallocate cannot grow it.
     if (offset + len > BigInt(g.size)) return -EINVAL;
     return 0;
   },

@@ -348,9 +348,11 @@ export const kvm_chardev_ops: file_operations = {
 function check_memory_region_flags(k: kvm, flags: number): number {
   // guest_memfd backs memory of every x86 VM type in the newest kernels.
   let valid_flags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_GUEST_MEMFD;
-  // Dirty logging of private memory is not supported.
+  // KVM tracks no dirty bits for guest_memfd-backed slots, so the two flags
+  // exclude each other.
   if (flags & KVM_MEM_GUEST_MEMFD) valid_flags &= ~KVM_MEM_LOG_DIRTY_PAGES;
-  // Writes to a read-only slot are emulated MMIO, which private memory cannot do.
+  // A write to a read-only slot exits as MMIO and is emulated; private memory
+  // has no MMIO emulation, so READONLY and GUEST_MEMFD exclude each other.
   if (!k.arch.has_protected_state && !(flags & KVM_MEM_GUEST_MEMFD)) {
     valid_flags |= KVM_MEM_READONLY;
   }
@@ -439,8 +441,8 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
   const hva = m.userspace_addr;
   if (!PAGE_ALIGNED(size)) return -EINVAL;
   if (!PAGE_ALIGNED(gpa)) return -EINVAL;
-  // KVM reads guest memory through the user mapping later, so the range must
-  // be page aligned and lie in user space, mapped or not.
+  // Guest memory is later reached through this user address, hence page
+  // alignment and an access_ok() range; nothing needs to be mapped yet.
   if (!PAGE_ALIGNED(hva) || !access_ok(hva, size)) return -EINVAL;
   if (
     (flags & KVM_MEM_GUEST_MEMFD) &&
@@ -472,9 +474,9 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
   if (!old) {
     change = "create";
   } else {
-    // Private memslots are immutable: they can only be deleted. (The kernel
-    // checks only the new flags; a guest_memfd slot changed without the flag
-    // is refused here too, see docs/fidelity.md.)
+    // A guest_memfd slot may be deleted but never moved or re-flagged. (The
+    // kernel tests only the new flags; we also refuse an update that drops
+    // the flag from such a slot, see docs/fidelity.md.)
     if ((flags | old.flags) & KVM_MEM_GUEST_MEMFD) return -EINVAL;
     if (Number(hva) !== old.userspace_addr || npages !== old.npages) return -EINVAL;
     if ((flags ^ old.flags) & KVM_MEM_READONLY) return -EINVAL;
@@ -773,8 +775,8 @@ function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
 /**
  * `kvm_vcpu_pre_fault_memory()` (kvm_main.c): flags must be 0, the range
  * page aligned, non-empty and not wrapping; then the arch maps it piece by
- * piece, `gpa`/`size` advancing in the caller's struct. Success if anything
- * was mapped, else the first error.
+ * piece, `gpa`/`size` advancing in the caller's struct. A partial result is
+ * a success; the error comes back only when nothing at all was mapped.
  */
 function kvm_vcpu_pre_fault_memory(vcpu: kvm_vcpu): number {
   const range = prefault_v;
