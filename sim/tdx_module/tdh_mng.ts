@@ -333,9 +333,9 @@ export function tdh_mng_key_freeid(td: tdx_td): bigint {
 
 /**
  * TDH.PHYMEM.CACHE.WB: writes back and invalidates the caches of private
- * KeyIDs (one package). The simulated caches hold nothing, so it completes
- * at once; a real module may stop part way with TDX_INTERRUPTED_RESUMABLE,
- * and the caller calls again with `resume`.
+ * KeyIDs (one package). Nothing is cached in the simulation, so one call
+ * always finishes; hardware can hand back TDX_INTERRUPTED_RESUMABLE midway,
+ * which is why the call takes `resume` for the follow-up.
  */
 export function tdh_phymem_cache_wb(_resume: boolean): bigint {
   const fault = seamcall_fault("TDH.PHYMEM.CACHE.WB");
