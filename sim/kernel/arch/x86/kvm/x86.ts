@@ -640,7 +640,7 @@ function kvm_vm_ioctl_set_msr_filter(k: kvm): number {
 
 /** `kvm_msr_allowed()`: whether the filter lets the guest access `index` (`type` READ/WRITE). */
 export function kvm_msr_allowed(k: kvm, index: number, type: number): boolean {
-  // x2APIC MSRs cannot be filtered.
+  // The 0x800-0x8ff range is exempt: the filter never applies to x2APIC registers.
   if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return true;
   const f = k.arch.msr_filter;
   if (!f) return true;
@@ -1180,8 +1180,9 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_IA32_SYSENTER_ESP:
     case msr.MSR_IA32_SYSENTER_EIP:
       if (index === msr.MSR_IA32_SYSENTER_ESP || index === msr.MSR_IA32_SYSENTER_EIP) {
-        // __kvm_set_msr() makes these canonical instead of failing (AMD ignores
-        // their top half), so that VM entry cannot fail on Intel.
+        // __kvm_set_msr() sign-extends rather than refusing: a guest written
+        // for AMD may store any value here, and an Intel VMCS needs a
+        // canonical one to enter.
         data = BigInt.asUintN(64, BigInt.asIntN(57, data));
       } else if (is_noncanonical(data)) {
         // __kvm_set_msr() checks canonicality for userspace writes too.
@@ -1224,7 +1225,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       }
       return 0;
     case msr.MSR_IA32_CR_PAT: {
-      // Each byte must be a valid memory type (0, 1, 4, 5, 6, 7).
+      // Eight one-byte entries, each UC, WC, WT, WP, WB or UC- (2 and 3 are undefined).
       for (let i = 0n; i < 64n; i += 8n) {
         const t = (data >> i) & 0xffn;
         if (t === 2n || t === 3n || t > 7n) return KVM_MSR_RET_INVALID;
@@ -1243,7 +1244,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     case msr.MSR_TSC_AUX:
       if (!host && !guest_has_tsc_aux(vcpu)) return KVM_MSR_RET_INVALID;
-      // Bits 63:32 are reserved on Intel, for userspace as well.
+      // KVM applies Intel's rule (upper half reserved) to both callers.
       if (data >> 32n) return KVM_MSR_RET_INVALID;
       v.tsc_aux = data;
       return 0;
@@ -1664,7 +1665,8 @@ function kvm_vcpu_ioctl_x86_set_mce(
     return 0;
   }
   const uc = (mce.status & MCI_STATUS_UC) !== 0n;
-  // Uncorrected errors are dropped while MCG_CTL or the bank's CTL is not all ones.
+  // A UC error is silently discarded unless both the global and the bank
+  // control registers still enable every error source.
   if (uc && (m.mcg_cap & MCG_CTL_P) && m.mcg_ctl !== U64_MAX) return 0;
   if (uc && banks[b] !== U64_MAX) return 0;
   let status = mce.status;
@@ -1773,7 +1775,7 @@ export function kvm_synchronize_tsc(vcpu: kvm_vcpu, user_value: bigint | null): 
   let synchronizing = false;
   if (khz) {
     if (data === 0n) {
-      // Force synchronization when creating a vCPU, or when userspace writes 0.
+      // Zero means "match the others": a vCPU being created, or userspace asking.
       synchronizing = true;
     } else if (s.user_set_tsc) {
       const tsc_exp = BigInt.asUintN(64, s.last_tsc_write + (elapsed * BigInt(khz)) / 1000000n);
@@ -2126,7 +2128,7 @@ function kvm_valid_apic_base(vcpu: kvm_vcpu, base: bigint): boolean {
 function kvm_is_valid_sregs(vcpu: kvm_vcpu, s: ReturnType<typeof kvm_sregs.view>): boolean {
   if (!kvm_valid_efer(vcpu, s.efer)) return false;
   if ((s.efer & msr.EFER_LME) && (s.cr0 & X86_CR0_PG)) {
-    // Long mode: PAE and LMA must be on, CR3 within MAXPHYADDR.
+    // Paging with LME set means long mode: PAE and LMA must agree, CR3 in range.
     if (!(s.cr4 & X86_CR4_PAE) || !(s.efer & msr.EFER_LMA)) return false;
     if (s.cr3 >> BigInt(vcpu.arch.maxphyaddr)) return false;
   } else if ((s.efer & msr.EFER_LMA) || s.cs.l) {
@@ -2543,7 +2545,7 @@ function kvm_set_cpuid(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
     cpuid_runtime_update(vcpu, e2);
     return kvm_cpuid_check_equal(vcpu, e2);
   }
-  // kvm_check_cpuid(): only 48- or 57-bit virtual addresses are handled.
+  // kvm_check_cpuid(): canonical checks know two widths, 4- and 5-level paging.
   const ext8 = kvm_find_cpuid_entry_index(e2, 0x80000008, 0);
   if (ext8) {
     const vaddr_bits = (ext8.eax >> 8) & 0xff;
