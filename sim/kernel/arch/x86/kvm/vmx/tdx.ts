@@ -1372,10 +1372,11 @@ function pi_has_pending_interrupt(x: vcpu_tdx): boolean {
 export function tdx_deliver_posted_interrupt(vcpu: kvm_vcpu, vector: number): boolean {
   const pi = to_tdx(vcpu).pi_desc;
   const word = vector >>> 5, bit = 1 << (vector & 31);
-  // pi_test_and_set_pir(): already requested, nothing more to do.
+  // pi_test_and_set_pir(): the vector's bit was set before; that request stands.
   if (pi.pir[word]! & bit) return false;
   pi.pir[word] = (pi.pir[word]! | bit) >>> 0;
-  // pi_test_and_set_on(): a notification is already outstanding.
+  // pi_test_and_set_on(): ON was set already, so the pending notification
+  // will pick this vector up with the rest of the PIR.
   if (pi.on) return false;
   pi.on = true;
   return true;
