@@ -147,7 +147,7 @@ function pic_set_irq1(p: kvm_kpic_state, irq: number, level: number): number {
   return p.imr & mask ? -1 : ret;
 }
 
-/** `get_priority()`: the highest-priority bit of `mask` counted from `priority_add`, 8 if none. */
+/** `get_priority()`: how far past `priority_add` (rotation) the first set bit of `mask` lies; 8 for an empty mask. */
 function get_priority(p: kvm_kpic_state, mask: number): number {
   if (mask === 0) return 8;
   let priority = 0;

@@ -702,7 +702,9 @@ function kvm_apic_broadcast(apic: kvm_lapic, mda: number): boolean {
 
 function kvm_apic_match_physical_addr(apic: kvm_lapic, mda: number): boolean {
   if (kvm_apic_broadcast(apic, mda)) return true;
-  // The hotplug hack: an ID xAPIC cannot encode matches the x2APIC ID.
+  // A destination above 0xff is compared with the full x2APIC ID even while
+  // the target is still in xAPIC mode, so a hot-added vCPU with a large ID
+  // can be reached before it switches to x2APIC (KVM's "hotplug hack").
   if (apic_x2apic_mode(apic) || mda > 0xff) return mda === kvm_x2apic_id(apic);
   return mda === kvm_xapic_id(apic);
 }
