@@ -103,7 +103,11 @@ function irqfd_inject(irqfd: kvm_kernel_irqfd): void {
   }
 }
 
-/** `irqfd_resampler_ack()`: the EOI lowers the level once and signals every resamplefd. */
+/**
+ * `irqfd_resampler_ack()`: the guest's EOI. All resampling irqfds of the GSI
+ * assert through one IRQ source, so a single drop of that source's level
+ * serves them all; then each one's resamplefd is signalled.
+ */
 function irqfd_resampler_ack(resampler: kvm_kernel_irqfd_resampler): void {
   kvm_set_irq(resampler.kvm, KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID, resampler.notifier.gsi, 0, false);
   for (const irqfd of resampler.list) eventfd_signal(irqfd.resamplefd!);
@@ -150,8 +154,9 @@ function irqfd_update(k: kvm, irqfd: kvm_kernel_irqfd): void {
 }
 
 /**
- * `irqfd_wakeup()`: a write consumes the count and injects; POLLHUP (the
- * eventfd closed) detaches the irqfd.
+ * `irqfd_wakeup()`: EPOLLIN (a write) consumes the count and injects;
+ * EPOLLHUP, sent when the last reference to the eventfd goes, unbinds the
+ * irqfd from the VM.
  */
 function irqfd_wakeup(irqfd: kvm_kernel_irqfd, ctx: eventfd_ctx, flags: number): void {
   if (flags & EPOLLIN) {
@@ -210,19 +215,19 @@ function kvm_irqfd_assign(k: kvm, args: kvm_irqfd_args): number {
     resampler.list.unshift(irqfd);
   }
   if (s.items.some((t) => t.eventfd === eventfd)) {
-    // This eventfd already drives another GSI.
+    // One eventfd can be bound to a single irqfd per VM: EBUSY.
     if (irqfd.resampler) irqfd_resampler_shutdown(irqfd);
     return -EBUSY;
   }
   irqfd_update(k, irqfd);
   s.items.push(irqfd);
   eventfd.wqh.add(irqfd.wait);
-  // An event signalled before the irqfd existed is delivered now.
+  // A count written before KVM_IRQFD would otherwise never wake the irqfd.
   if (eventfd_poll(eventfd) & EPOLLIN) irqfd.wait(eventfd, EPOLLIN);
   return 0;
 }
 
-/** `kvm_irqfd_deassign()`: every irqfd of this eventfd and GSI goes; none is not an error. */
+/** `kvm_irqfd_deassign()`: removes the irqfds bound to this (eventfd, GSI) pair; finding none still succeeds. */
 function kvm_irqfd_deassign(k: kvm, args: kvm_irqfd_args): number {
   const eventfd = eventfd_ctx_fdget(args.fd);
   if (typeof eventfd === "number") return eventfd;
@@ -250,7 +255,7 @@ export function kvm_vm_ioctl_irqfd(k: kvm, arg: bigint): number {
   return kvm_irqfd(k, { fd: v.fd, gsi: v.gsi, flags: v.flags, resamplefd: v.resamplefd });
 }
 
-/** `kvm_irqfd_release()`: the VM is going; every irqfd is shut down. */
+/** `kvm_irqfd_release()`: closing the VM file tears down whatever irqfds are left. */
 export function kvm_irqfd_release(k: kvm): void {
   for (const irqfd of [...irqfds(k).items]) irqfd_deactivate(irqfd);
 }

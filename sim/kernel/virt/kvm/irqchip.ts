@@ -123,7 +123,7 @@ export function kvm_set_irq(
 /**
  * `setup_routing_entry()`: EINVAL when the GSI already has a route and
  * either the old or the new one is not an irqchip pin, or both name the
- * same irqchip (the PIC and the IOAPIC can share a GSI, nothing else can).
+ * same irqchip (only pins of distinct irqchips may share a GSI).
  */
 function setup_routing_entry(k: kvm, rt: kvm_irq_routing_table, ue: kvm_irq_routing_entry): number {
   const gsi = ue.gsi;
