@@ -180,7 +180,7 @@ export function kvm_set_irq_routing(k: kvm, ue: readonly kvm_irq_routing_entry[]
   return 0;
 }
 
-/** `kvm_free_irq_routing()`: at VM destruction. */
+/** `kvm_free_irq_routing()`: the table goes with the VM. */
 export function kvm_free_irq_routing(k: kvm): void {
   routing.delete(k);
 }
