@@ -160,7 +160,8 @@ function pic_get_irq(s: kvm_pic, p: kvm_kpic_state): number {
   let mask = p.irr & ~p.imr;
   const priority = get_priority(p, mask);
   if (priority === 8) return -1;
-  // In special fully nested mode the master ignores the in-service cascade.
+  // SFNM lets a slave IRQ of higher priority through while another slave IRQ
+  // is in service, so the master's ISR bit 2 must not block it.
   mask = p.isr;
   if (p.special_fully_nested_mode && p === s.pics[0]) mask &= ~(1 << 2);
   const cur_priority = get_priority(p, mask);
@@ -212,7 +213,7 @@ export function kvm_pic_clear_all(s: kvm_pic, irq_source_id: number): void {
   for (let i = 0; i < PIC_NUM_PINS; i++) s.irq_states[i]! &= ~(1 << irq_source_id);
 }
 
-/** `pic_intack()`: IRR to ISR (a level IRQ stays in IRR); auto-EOI retires it at once. */
+/** `pic_intack()`: sets the ISR bit; only an edge IRQ's IRR bit is consumed (ELCR); auto-EOI retires it at once. */
 function pic_intack(s: kvm_pic, p: kvm_kpic_state, irq: number): void {
   p.isr |= 1 << irq;
   if (!(p.elcr & (1 << irq))) p.irr &= ~(1 << irq) & 0xff;
