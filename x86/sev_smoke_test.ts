@@ -136,8 +136,9 @@ function xsave(_mem: bigint, _rfbm: bigint): void {
 
 /**
  * Saves the x87/AVX state that arrived through the VMSA first thing, before
- * compiled guest code can disturb it (upstream: an asm stub, `mov $XFEATURE_MASK_X87_AVX, %eax; xor %edx, %edx;
- * xsave (%rdi); jmp guest_sev_es_code`).
+ * compiled guest code can disturb it. Upstream does this in a small assembly
+ * entry stub that stores those two XSAVE components at RDI and then continues
+ * in the SEV-ES guest code.
  */
 export function guest_code_xsave(rdi: bigint): void {
   xsave(rdi, XFEATURE_MASK_X87_AVX);
