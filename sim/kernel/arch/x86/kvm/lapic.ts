@@ -106,7 +106,7 @@ import {
 export const KVM_APIC_REG_SIZE = 0x400;
 /** `LAPIC_MMIO_LENGTH`. */
 export const LAPIC_MMIO_LENGTH = 1 << 12;
-/** `APIC_VERSION`: 0x14, the Xeon / Pentium 4 integrated APIC. */
+/** `APIC_VERSION`: 0x14, what the on-die APICs of Pentium 4 and Xeon parts report in LVR. */
 const APIC_VERSION = 0x14;
 /** `KVM_APIC_MAX_NR_LVT_ENTRIES`: timer, thermal, PMC, LINT0, LINT1, error, CMCI. */
 export const KVM_APIC_MAX_NR_LVT_ENTRIES = 7;
@@ -124,7 +124,10 @@ const APICBASE_BASE = 0xfffffffffffff000n;
 const LVT_MASK = APIC_LVT_MASKED | APIC_SEND_PENDING | APIC_VECTOR_MASK;
 const LINT_MASK = LVT_MASK | APIC_MODE_MASK | APIC_INPUT_POLARITY | APIC_LVT_REMOTE_IRR |
   APIC_LVT_LEVEL_TRIGGER;
-/** `apic_lvt_mask[]`: the writable bits of each LVT (the timer's mode bits added at runtime). */
+/**
+ * `apic_lvt_mask[]`: the writable bits of each LVT. The timer's entry lacks
+ * its mode field here; writes OR in `timer_mode_mask`, which depends on CPUID.
+ */
 const apic_lvt_mask = [
   LVT_MASK,
   LVT_MASK | APIC_MODE_MASK,
@@ -702,9 +705,10 @@ function kvm_apic_broadcast(apic: kvm_lapic, mda: number): boolean {
 
 function kvm_apic_match_physical_addr(apic: kvm_lapic, mda: number): boolean {
   if (kvm_apic_broadcast(apic, mda)) return true;
-  // A destination above 0xff is compared with the full x2APIC ID even while
-  // the target is still in xAPIC mode, so a hot-added vCPU with a large ID
-  // can be reached before it switches to x2APIC (KVM's "hotplug hack").
+  // KVM's "hotplug hack": an 8-bit xAPIC ID cannot name a vCPU whose id is
+  // 256 or more, and such a vCPU boots in xAPIC mode. Any destination wider
+  // than 8 bits is therefore matched against the x2APIC ID whatever the mode;
+  // narrower ones still use the writable xAPIC ID.
   if (apic_x2apic_mode(apic) || mda > 0xff) return mda === kvm_x2apic_id(apic);
   return mda === kvm_xapic_id(apic);
 }
@@ -949,7 +953,10 @@ export function kvm_pv_send_ipi(
   return count;
 }
 
-/** `kvm_apic_send_ipi()`: the ICR's message (BUSY is never set: no delay). */
+/**
+ * `kvm_apic_send_ipi()`: the ICR's message. Delivery finishes inside the
+ * emulated write, so the callers strip BUSY and it never reads back as 1.
+ */
 export function kvm_apic_send_ipi(apic: kvm_lapic, icr_low: number, icr_high: number): void {
   const irq: kvm_lapic_irq = {
     vector: icr_low & APIC_VECTOR_MASK,
@@ -1250,7 +1257,11 @@ function APIC_REG_MASK(reg: number): bigint {
   return 1n << BigInt(reg >> 4);
 }
 
-/** `kvm_lapic_readable_reg_mask()`: reserved and write-only registers read as errors. */
+/**
+ * `kvm_lapic_readable_reg_mask()`: one bit per 16-byte register a read may
+ * target. EOI, SELF IPI and unused offsets have no bit, CMCI only when that
+ * LVT exists, and ARBPRI, DFR and ICR2 only outside x2APIC mode.
+ */
 export function kvm_lapic_readable_reg_mask(apic: kvm_lapic): bigint {
   let m = 0n;
   for (
@@ -1417,8 +1428,8 @@ export function kvm_lapic_reg_write(apic: kvm_lapic, reg: number, val: number): 
       if (x2 && val !== 0) return 1;
       return 0;
     case APIC_SELF_IPI:
-      // The SELF IPI register is an x2APIC-only MSR, and it takes nothing but
-      // a vector: any higher bit set is a refused write.
+      // Only x2APIC has this register (MSR 0x83f). Its value is a bare vector,
+      // so a write with anything above bit 7 fails.
       if (!x2 || (val & ~APIC_VECTOR_MASK)) return 1;
       kvm_apic_send_ipi(apic, APIC_DEST_SELF | val, 0);
       return 0;
@@ -1463,8 +1474,9 @@ export function apic_mmio_write(vcpu: kvm_vcpu, gpa: number, len: number, data: 
 const X2APIC_ICR_RESERVED_BITS = 0xfff00000n | 0x30000n | 0x2000n;
 
 /**
- * `kvm_x2apic_icr_write()`: one 64-bit write sends the IPI; reserved bits
- * #GP, and BUSY is dropped (reserved in x2APIC mode; Intel ignores it).
+ * `kvm_x2apic_icr_write()`: one 64-bit write sends the IPI; a set reserved
+ * bit is #GP. BUSY is cleared rather than checked: the two vendors treat a
+ * set BUSY differently in x2APIC mode, and KVM picks the lenient outcome.
  */
 function kvm_x2apic_icr_write(apic: kvm_lapic, data: bigint): number {
   if (data & X2APIC_ICR_RESERVED_BITS) return 1;
@@ -1484,7 +1496,10 @@ export function kvm_x2apic_msr_read(vcpu: kvm_vcpu, msr: number): bigint | null 
   return v === null ? null : BigInt(v);
 }
 
-/** `kvm_x2apic_msr_write()`: 0, or 1 (#GP). Bits 63:32 are reserved except in ICR. */
+/**
+ * `kvm_x2apic_msr_write()`: 0, or 1 (#GP). Only ICR is 64 bits wide; for
+ * every other register a non-zero high half faults.
+ */
 export function kvm_x2apic_msr_write(vcpu: kvm_vcpu, msr: number, data: bigint): number {
   const apic = vcpu_apic(vcpu);
   if (!apic || !apic_x2apic_mode(apic)) return 1;
@@ -1566,9 +1581,11 @@ export function kvm_lapic_reset(vcpu: kvm_vcpu, init_event: boolean): void {
 }
 
 /**
- * `kvm_apic_state_fixup()`: in x2APIC mode userspace sees the ID in bits
- * 31:24 unless KVM_X2APIC_API_USE_32BIT_IDS, and ICR split into ICR/ICR2.
- * On set, the 32-bit-ID format must carry the vCPU id (-EINVAL).
+ * `kvm_apic_state_fixup()`: converts an x2APIC-mode page between KVM's
+ * layout and the userspace ABI. The ID sits in bits 31:24 for userspace
+ * unless KVM_X2APIC_API_USE_32BIT_IDS, where a set must carry the vCPU id
+ * (-EINVAL otherwise); the 64-bit ICR travels as ICR plus ICR2; and a set
+ * recomputes LDR from the ID, since x2APIC derives it.
  */
 function kvm_apic_state_fixup(vcpu: kvm_vcpu, s: DataView, set: boolean): number {
   const apic = vcpu_apic(vcpu)!;
@@ -1577,9 +1594,9 @@ function kvm_apic_state_fixup(vcpu: kvm_vcpu, s: DataView, set: boolean): number
   if (vcpu.kvm.arch.x2apic_format) {
     if (s.getUint32(APIC_ID, true) !== x2apic_id) return -EINVAL;
   } else {
-    // Interrupts only ever target the ID KVM derived from the vCPU id, so
-    // that ID is written back here; older userspace without 32-bit IDs
-    // keeps working because a different value is dropped, not an error.
+    // The x2APIC ID is fixed to the vCPU id (it is what delivery matches),
+    // so whatever userspace put here is overwritten. Legacy-format callers
+    // get no EINVAL for a mismatch, unlike the 32-bit-ID format above.
     s.setUint32(APIC_ID, set ? x2apic_id : (x2apic_id << 24) >>> 0, true);
   }
   if (set) {
@@ -1592,7 +1609,10 @@ function kvm_apic_state_fixup(vcpu: kvm_vcpu, s: DataView, set: boolean): number
   return 0;
 }
 
-/** KVM_GET_LAPIC (`kvm_apic_get_state()`): the page with TMCCT computed. */
+/**
+ * KVM_GET_LAPIC (`kvm_apic_get_state()`): a copy of the page whose TMCCT
+ * slot holds the count left at the time of the call (the live page keeps 0 there).
+ */
 export function kvm_apic_get_state(vcpu: kvm_vcpu, out: Uint8Array): number {
   const apic = vcpu_apic(vcpu)!;
   out.set(apic.regs.subarray(0, KVM_APIC_REG_SIZE));
