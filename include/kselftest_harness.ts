@@ -149,7 +149,7 @@ export interface __test_metadata {
   readonly name: string;
   /** The result so far: a `KSFT_*` code. */
   exit_code: number;
-  /** Set when an `ASSERT_*` failed: the test is being aborted. */
+  /** True from the moment a failing `ASSERT_*` starts unwinding the test. */
   aborted: boolean;
   /** The `SKIP()` reason (C `_metadata->results->reason`). */
   reason: string;
@@ -333,9 +333,10 @@ export function FIXTURE_TEARDOWN_PARENT<S, V>(
 }
 
 /**
- * Register `data` under `name` as a variant of the fixture (C
- * `FIXTURE_VARIANT_ADD(f, name) { data };`); the run loop repeats each of the
- * fixture's tests per registered variant, handing the data in as `variant`.
+ * C `FIXTURE_VARIANT_ADD(f, name) { data };`: adds a parameter set called
+ * `name`. Setup, teardown and every `TEST_F` body receive `data` as their
+ * `variant` argument, and the whole test list of the fixture is run again for
+ * each set added.
  *
  * @param fixture the fixture
  * @param name the variant name
@@ -351,8 +352,9 @@ export function FIXTURE_VARIANT_ADD<S, V>(
 }
 
 /**
- * C `XFAIL_ADD`: the named test under the named variant is a known failure,
- * so its outcome is counted as XFAIL (it failed) or XPASS (it passed).
+ * C `XFAIL_ADD`: `test_name` is expected to fail under `variant_name`. The
+ * `# OK`/`# FAIL` message still shows the plain verdict; the TAP result line
+ * and the totals then say XFAIL when it did fail and XPASS when it did not.
  *
  * @param fixture the fixture
  * @param variant_name the variant name
@@ -368,7 +370,8 @@ export function XFAIL_ADD<S, V>(
 }
 
 /**
- * Define a test of a fixture (C `TEST_F(f, name)`).
+ * Register `fn` as a test of `fixture`: it gets a fresh `self` and runs once per variant
+ * (C `TEST_F(f, name)`).
  *
  * @param fixture the fixture
  * @param name the test name
@@ -483,8 +486,8 @@ const REASON_MAX = 1023; // C: char reason[1024], filled by snprintf
 /**
  * Skip the rest of the test: record the reason, print `#      SKIP      <reason>`
  * on stderr and make the test's result `KSFT_SKIP` (C `SKIP(statement, fmt, ...)`).
- * The C `statement` (usually `return`) is written by the caller:
- * `return SKIP("no %s", what);`.
+ * C's `statement` argument has no counterpart here: the caller leaves the test
+ * itself, e.g. `return SKIP("no %s", what);`.
  *
  * @param fmt a C format string for the reason
  * @param args the variadic arguments
@@ -782,7 +785,8 @@ export function ASSERT_STRNE(expected: string, seen: string, handler?: expect_ha
 }
 
 /**
- * `expected == seen`, or record a failure and go on (C `EXPECT_EQ`).
+ * `expected == seen`; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_EQ`).
  *
  * @param expected the reference value `seen` is compared with
  * @param seen the value the test produced
@@ -793,7 +797,8 @@ export function EXPECT_EQ(expected: unknown, seen: unknown, handler?: expect_han
 }
 
 /**
- * `expected != seen`, or record a failure and go on (C `EXPECT_NE`).
+ * `expected != seen`; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_NE`).
  *
  * @param expected the reference value `seen` is compared with
  * @param seen the value the test produced
@@ -804,7 +809,8 @@ export function EXPECT_NE(expected: unknown, seen: unknown, handler?: expect_han
 }
 
 /**
- * `expected < seen`, or record a failure and go on (C `EXPECT_LT`).
+ * `expected < seen`; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_LT`).
  *
  * @param expected the reference value `seen` is compared with
  * @param seen the value the test produced
@@ -815,7 +821,8 @@ export function EXPECT_LT(expected: unknown, seen: unknown, handler?: expect_han
 }
 
 /**
- * `expected <= seen`, or record a failure and go on (C `EXPECT_LE`).
+ * `expected <= seen`; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_LE`).
  *
  * @param expected the reference value `seen` is compared with
  * @param seen the value the test produced
@@ -826,7 +833,8 @@ export function EXPECT_LE(expected: unknown, seen: unknown, handler?: expect_han
 }
 
 /**
- * `expected > seen`, or record a failure and go on (C `EXPECT_GT`).
+ * `expected > seen`; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_GT`).
  *
  * @param expected the reference value `seen` is compared with
  * @param seen the value the test produced
@@ -837,7 +845,8 @@ export function EXPECT_GT(expected: unknown, seen: unknown, handler?: expect_han
 }
 
 /**
- * `expected >= seen`, or record a failure and go on (C `EXPECT_GE`).
+ * `expected >= seen`; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_GE`).
  *
  * @param expected the reference value `seen` is compared with
  * @param seen the value the test produced
@@ -848,7 +857,8 @@ export function EXPECT_GE(expected: unknown, seen: unknown, handler?: expect_han
 }
 
 /**
- * `seen` is NULL, or record a failure and go on (C `EXPECT_NULL`).
+ * `seen` is NULL; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_NULL`).
  *
  * @param seen the value the test produced
  * @param handler run on failure
@@ -858,7 +868,8 @@ export function EXPECT_NULL(seen: unknown, handler?: expect_handler): void {
 }
 
 /**
- * `seen` is true, or record a failure and go on (C `EXPECT_TRUE`).
+ * `seen` is true; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_TRUE`).
  *
  * @param seen the value the test produced
  * @param handler run on failure
@@ -868,7 +879,8 @@ export function EXPECT_TRUE(seen: unknown, handler?: expect_handler): void {
 }
 
 /**
- * `seen` is false, or record a failure and go on (C `EXPECT_FALSE`).
+ * `seen` is false; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_FALSE`).
  *
  * @param seen the value the test produced
  * @param handler run on failure
@@ -878,7 +890,8 @@ export function EXPECT_FALSE(seen: unknown, handler?: expect_handler): void {
 }
 
 /**
- * The strings are equal, or record a failure and go on (C `EXPECT_STREQ`).
+ * The strings are equal; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_STREQ`).
  *
  * @param expected the reference string
  * @param seen the string the test produced
@@ -889,7 +902,8 @@ export function EXPECT_STREQ(expected: string, seen: string, handler?: expect_ha
 }
 
 /**
- * The strings differ, or record a failure and go on (C `EXPECT_STRNE`).
+ * The strings differ; if not, the failure is logged and the
+ * test, marked failed, keeps running (C `EXPECT_STRNE`).
  *
  * @param expected the reference string
  * @param seen the string the test produced
@@ -1035,7 +1049,7 @@ function test_enabled(argv: readonly string[], f: __fixture, v: __variant, t: __
         break;
     }
   }
-  // Only exclusions given: everything else runs.
+  // No filter named this test: it runs unless some include filter (lower case) was given.
   return !has_positive;
 }
 
@@ -2205,7 +2219,8 @@ export function ksft_main(meta: ImportMeta, program_main: ksft_main_fn): Promise
 }
 
 /**
- * C `TEST_HARNESS_MAIN`: a `main` that runs the harness (see {@linkcode ksft_main}).
+ * C `TEST_HARNESS_MAIN`: the program's `main` is {@linkcode test_harness_run} on its
+ * command line (see {@linkcode ksft_main}).
  *
  * @param meta the test module's `import.meta`
  */
