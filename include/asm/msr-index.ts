@@ -113,11 +113,11 @@ export const MSR_IA32_SYSENTER_ESP = 0x175;
 export const MSR_IA32_SYSENTER_EIP = 0x176;
 /** `MSR_CSTAR` */
 export const MSR_CSTAR = 0xc0000083;
-/** `MSR_IA32_U_CET`: user-mode CET controls. */
+/** `MSR_IA32_U_CET`: shadow-stack and IBT enables that apply while CPL is 3. */
 export const MSR_IA32_U_CET = 0x6a0;
-/** `MSR_IA32_S_CET`: supervisor-mode CET controls. */
+/** `MSR_IA32_S_CET`: the same enables for CPL 0-2. */
 export const MSR_IA32_S_CET = 0x6a2;
-/** `MSR_IA32_PL0_SSP`: the ring-0 shadow stack pointer. */
+/** `MSR_IA32_PL0_SSP`: where the CPU takes SSP from on entering CPL 0 (PL1..PL3: CPL 1-3). */
 export const MSR_IA32_PL0_SSP = 0x6a4;
 /** `MSR_IA32_PL1_SSP`. */
 export const MSR_IA32_PL1_SSP = 0x6a5;
