@@ -396,7 +396,10 @@ export { ex_regs, type ex_regs_fields } from "./ex_regs.ts";
 // 1a27afa0511e). Enum members are also plain constants, as C code names them.
 
 export { NMI_VECTOR } from "../asm/irq_vectors.ts";
-/** C `KVM_MAGIC_DE_VECTOR`: what exception fixup reports for #DE (0 means "no exception"). */
+/**
+ * C `KVM_MAGIC_DE_VECTOR`: the vector `kvm_fixup_exception` records for a #DE, whose
+ * architectural vector 0 is already the `*_safe()` helpers' result for "nothing raised".
+ */
 export const KVM_MAGIC_DE_VECTOR = 0xff;
 /** C `KVM_EXCEPTION_MAGIC`: the marker exception fixup looks for in R9. */
 export const KVM_EXCEPTION_MAGIC = 0xabacadaban;
