@@ -369,9 +369,10 @@ export function shift(op: number, size: number, a: bigint, count: number, fl: nu
 
 /**
  * SHLD (`left`) / SHRD: `dst` shifted with bits from `src` filling in. The
- * count is masked to 5 (6) bits; 0 changes nothing. A count above the
- * operand size (16-bit operands) gives an undefined result: the bits of
- * the 32-bit concatenation are used, as Intel processors do. AF is cleared.
+ * count is masked to 5 (6) bits; 0 changes nothing. Only a 16-bit operand
+ * can see a masked count past its width, a case the SDM leaves undefined;
+ * here it shifts through the 32-bit concatenation of the operands, which is
+ * what Intel parts do. AF is cleared.
  */
 export function shiftd(
   left: boolean,

@@ -257,7 +257,7 @@ export function decode_opcode(): void {
       case 0x2e:
       case 0x36:
       case 0x3e:
-        // In 64-bit mode the ES/CS/SS/DS overrides are ignored.
+        // 64-bit mode keeps only FS and GS overrides; 26/2E/36/3E change nothing there.
         if (!d.m64) d.seg = (b >> 3) & 3;
         d.rex = 0;
         continue;

@@ -454,10 +454,12 @@ const FLAT: io_string_operand = { seg_base: 0, asize: 8, down: false };
 /**
  * Elements of one string-I/O exit, as KVM's emulator batches them (which
  * runs every INS/OUTS, on VMX too): OUTS hands userspace one element per
- * exit (`em_out()`, count 1); INS reads ahead as many as fit its 1024-byte
- * buffer, RCX and the rest of RDI's page (`pio_in_emulated()`: `min3(in_page,
- * sizeof(rc->data) / size, count)`, at least 1; the page remainder is in
- * bytes there, and is taken as such), `arch/x86/kvm/emulate.c`, kvm-x86/linux.
+ * exit (`em_out()`, count 1). INS reads ahead in `pio_in_emulated()`: the
+ * batch is the smallest of three limits, never below one element: the
+ * elements its 1024-byte read-ahead buffer holds, the count in RCX, and the
+ * bytes left in RDI's page (a byte count the kernel compares with element
+ * counts unconverted, as this does). Source: `arch/x86/kvm/emulate.c`,
+ * kvm-x86/linux.
  */
 function io_string_batch(
   is_in: boolean,

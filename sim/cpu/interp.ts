@@ -775,7 +775,7 @@ function no_lock(): void {
   if (d.lock) fault(UD_VECTOR);
 }
 
-/** LOCK is valid only on a read-modify-write of memory. */
+/** #UD for a LOCK prefix whose instruction has no memory destination to update atomically. */
 function lock_ok(): void {
   if (d.lock && !d.mem) fault(UD_VECTOR);
 }

@@ -216,9 +216,9 @@ export type sim_vmcs_fields = {
  *   `EXIT_REASON_EXTERNAL_INTERRUPT` at its next periodic check (the host's
  *   IPI to a physical CPU running the guest, as `kvm_vcpu_kick()` sends it);
  *   the CPU clears it. `irq_window`: interrupt-window exiting (the VMX
- *   primary control): the CPU exits with `EXIT_REASON_INTERRUPT_WINDOW` at
- *   the first instruction boundary with RFLAGS.IF set and no STI / MOV SS
- *   blocking.
+ *   primary control): as soon as the guest could accept a maskable
+ *   interrupt (interrupts enabled, no STI or MOV SS shadow), the next
+ *   instruction boundary exits with `EXIT_REASON_INTERRUPT_WINDOW`.
  * - `regs[VCPU_REGS_*]`: the GPRs; `rip`, `rflags`.
  * - segments: `struct kvm_segment` each (selector, base, limit, type,
  *   present, dpl, db, s, l, g, avl, unusable); `gdtr`, `idtr`: `struct kvm_dtable`.
@@ -378,9 +378,9 @@ export const VMCS_CTL_IRQ_WINDOW: number = offsetof(sim_vmcs, "irq_window") >> 2
 /** `irq_window` bit: interrupt-window exiting (the VMX primary control). */
 export const VMCS_IRQ_WINDOW_INTR = 1;
 /**
- * `irq_window` bit: NMI-window exiting (the VMX primary control): the CPU
- * exits with `EXIT_REASON_NMI_WINDOW` at the first instruction boundary
- * without blocking by NMI, STI or MOV SS.
+ * `irq_window` bit: NMI-window exiting (the VMX primary control): once
+ * nothing holds an NMI back (no NMI blocking, no STI or MOV SS shadow), the
+ * next instruction boundary exits with `EXIT_REASON_NMI_WINDOW`.
  */
 export const VMCS_IRQ_WINDOW_NMI = 2;
 
