@@ -8,8 +8,9 @@
  *
  * The file's memory is a set of 1 GiB `SharedArrayBuffer` chunks created with
  * the file: the host OS commits pages only when touched, which is what
- * allocation on first fault gives in the kernel. The file pins its VM, as
- * the kernel's `kvm_get_kvm()` in `__kvm_gmem_create()` does.
+ * allocation on first fault gives in the kernel. Each file holds a
+ * reference on its VM (`kvm_get_kvm()` in `__kvm_gmem_create()`), so the VM
+ * lives at least as long as any guest_memfd created on it.
  *
  * @module
  */
@@ -141,7 +142,7 @@ const kvm_gmem_fops: file_operations = {
   },
   release(filp: file): void {
     const g = filp.private_data as gmem_file;
-    // Bindings are invalidated, not removed: the memslots stay and fault.
+    // The memslots survive the close but lose their file: a later access faults.
     for (const b of g.bindings) if (b.slot.gmem) b.slot.gmem.file = null;
     g.bindings.length = 0;
     g.kvm.generation++;

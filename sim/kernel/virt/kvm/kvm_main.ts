@@ -169,8 +169,9 @@ import {
 } from "./dirty_ring.ts";
 
 /**
- * `KVM_GET_VCPU_MMAP_SIZE` on x86: the `kvm_run` page, the PIO data page
- * (`KVM_PIO_PAGE_OFFSET`) and the coalesced MMIO ring page.
+ * `KVM_GET_VCPU_MMAP_SIZE` on x86: three pages, `kvm_run` at offset 0, then
+ * the port-I/O buffer (`KVM_PIO_PAGE_OFFSET`) and the coalesced-MMIO ring
+ * (`KVM_COALESCED_MMIO_PAGE_OFFSET`).
  */
 export const KVM_VCPU_MMAP_SIZE: number = 3 * PAGE_SIZE;
 
@@ -533,7 +534,7 @@ function kvm_vm_ioctl_set_memory_region(k: kvm, v2: boolean, arg: bigint): numbe
   if (v2) {
     if (copy_arg(arg, kvm_userspace_memory_region2.size)) return -EFAULT;
   } else {
-    // Fields past the v1 struct must read as zero.
+    // The v1 struct is shorter: the members only v2 has (guest_memfd, its offset) are 0.
     scratch_u8.fill(0, 0, kvm_userspace_memory_region2.size);
     if (copy_arg(arg, kvm_userspace_memory_region.size)) return -EFAULT;
     if (mem2.flags & ~KVM_SET_USER_MEMORY_REGION_V1_FLAGS) return -EINVAL;
@@ -762,7 +763,7 @@ function kvm_vcpu_ioctl(filp: file, cmd: number, arg: bigint): number {
     case KVM_PRE_FAULT_MEMORY: {
       if (copy_arg(arg, kvm_pre_fault_memory.size)) return -EFAULT;
       const r = kvm_vcpu_pre_fault_memory(vcpu);
-      // The range left is written back whatever happened.
+      // Userspace sees how far mapping got: gpa/size go back even after an error.
       if (current.mm.copy_to_user(arg, scratch_u8, kvm_pre_fault_memory.size)) return -EFAULT;
       return r;
     }
