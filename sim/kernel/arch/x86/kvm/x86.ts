@@ -640,7 +640,7 @@ function kvm_vm_ioctl_set_msr_filter(k: kvm): number {
 
 /** `kvm_msr_allowed()`: whether the filter lets the guest access `index` (`type` READ/WRITE). */
 export function kvm_msr_allowed(k: kvm, index: number, type: number): boolean {
-  // The 0x800-0x8ff range is exempt: the filter never applies to x2APIC registers.
+  // The filter has no say over 0x800-0x8ff, the x2APIC registers: always allowed.
   if (index >= msr.APIC_BASE_MSR && index <= 0x8ff) return true;
   const f = k.arch.msr_filter;
   if (!f) return true;
@@ -863,8 +863,10 @@ export const emulated_msrs: readonly number[] = [
 ];
 
 /**
- * `kvm_is_advertised_msr()`: in KVM_GET_MSR_INDEX_LIST, so userspace may read
- * it and write 0 to it even where KVM does not fully support it.
+ * `kvm_is_advertised_msr()`: the index is on KVM_GET_MSR_INDEX_LIST. Userspace
+ * that saves and restores every listed MSR must not fail on one KVM lacks an
+ * emulation for, so `kvm_do_msr_access()` treats such a read (as 0) or a
+ * write of 0 as a success.
  */
 export function kvm_is_advertised_msr(index: number): boolean {
   return msrs_to_save.includes(index) || emulated_msrs.includes(index);
@@ -1012,9 +1014,10 @@ export const KVM_MSR_RET_UNSUPPORTED = 2;
 export const KVM_MSR_RET_FILTERED = 3;
 
 /**
- * `kvm_do_msr_access()` for userspace (host-initiated) accesses: a failed
- * read returns 0 as its data, and an MSR KVM advertises but does not support
- * reads as 0 and takes a write of 0. `ignore_msrs` is off, as by default.
+ * `kvm_do_msr_access()` for host-initiated accesses. A read that fails hands
+ * back 0, never stale data. A KVM_MSR_RET_UNSUPPORTED result on an advertised
+ * index becomes success when the value involved is 0 (every such read, or a
+ * write of 0). `ignore_msrs` keeps its default, off.
  */
 export function kvm_do_msr_access(
   index: number,
@@ -1180,9 +1183,10 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
     case msr.MSR_IA32_SYSENTER_ESP:
     case msr.MSR_IA32_SYSENTER_EIP:
       if (index === msr.MSR_IA32_SYSENTER_ESP || index === msr.MSR_IA32_SYSENTER_EIP) {
-        // __kvm_set_msr() sign-extends rather than refusing: a guest written
-        // for AMD may store any value here, and an Intel VMCS needs a
-        // canonical one to enter.
+        // __kvm_set_msr() folds the value to canonical form instead of
+        // faulting: AMD parts, which use only the low half of these MSRs,
+        // accept anything, while VM entry on Intel rejects a non-canonical
+        // SYSENTER field, so the stored value must be canonical.
         data = BigInt.asUintN(64, BigInt.asIntN(57, data));
       } else if (is_noncanonical(data)) {
         // __kvm_set_msr() checks canonicality for userspace writes too.
@@ -1244,7 +1248,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     case msr.MSR_TSC_AUX:
       if (!host && !guest_has_tsc_aux(vcpu)) return KVM_MSR_RET_INVALID;
-      // KVM applies Intel's rule (upper half reserved) to both callers.
+      // Bits 63:32 are reserved (Intel's definition), for userspace writes as well.
       if (data >> 32n) return KVM_MSR_RET_INVALID;
       v.tsc_aux = data;
       return 0;
@@ -1290,7 +1294,7 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       a.msrs.set(index, data);
       return 0;
     case msr.MSR_KVM_POLL_CONTROL:
-      // kvm_set_msr_common(): only the enable bit exists.
+      // kvm_set_msr_common(): bit 0 (enable) is the whole register; any other bit faults.
       if (!guest_pv_has(vcpu, KVM_FEATURE_POLL_CONTROL)) return KVM_MSR_RET_UNSUPPORTED;
       if (data & ~1n) return KVM_MSR_RET_INVALID;
       a.msr_kvm_poll_control = data;
@@ -1306,8 +1310,11 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       a.mce.mcg_ext_ctl = data;
       return 0;
     case msr.MSR_K7_HWCR:
-      // kvm_set_msr_common(): bits 3, 6 and 8 are ignored; only McStatusWrEn
-      // (18) and TscFreqSel (24) are kept; anything else fails.
+      // kvm_set_msr_common(): writes to bits 3, 6 and 8 (TLB-cache disable,
+      // flush-filter disable, IGNNE emulation) are dropped silently. Of the
+      // rest, McStatusWrEn (18) and TscFreqSel (24) may be set, the latter
+      // because Linux guests complain on some CPU models when it reads as 0;
+      // other bits fault.
       data &= ~(0x40n | 0x100n | 0x8n);
       if (data & ~((1n << 18n) | (1n << 24n))) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
@@ -1334,7 +1341,8 @@ export function kvm_set_msr(vcpu: kvm_vcpu, index: number, data: bigint, host: b
       return 0;
     case msr.MSR_KVM_ASYNC_PF_EN:
       if (!guest_pv_has(vcpu, KVM_FEATURE_ASYNC_PF)) return KVM_MSR_RET_UNSUPPORTED;
-      // kvm_pv_enable_async_pf(): reserved bits 4-5; without an in-kernel LAPIC only 0.
+      // kvm_pv_enable_async_pf(): bits 4 and 5 must be 0; with no in-kernel
+      // LAPIC, so must all the others.
       if (data & 0x30n) return KVM_MSR_RET_INVALID;
       if (!irqchip_in_kernel(vcpu.kvm) && data) return KVM_MSR_RET_INVALID;
       a.msrs.set(index, data);
@@ -1606,12 +1614,14 @@ function set_msr_mce(vcpu: kvm_vcpu, index: number, data: bigint, host: boolean)
     return 0;
   }
   if (index > msr.MSR_IA32_MC0_CTL + 4 * bank_num - 1) return KVM_MSR_RET_INVALID;
-  // MCi_CTL: 0 or all ones, where bit 10 (AMD K8 GART erratum) and bit 0
-  // (UnixWare) may be clear.
+  // A bank's CTL is architecturally either 0 or all ones. Two old guests write
+  // all ones but one bit (Linux's K8 GART workaround clears bit 10, UnixWare
+  // clears bit 0), so those bits are left out of the comparison.
   if ((index & 3) === 0 && data !== 0n && (data | (1n << 10n) | 1n) !== U64_MAX) {
     return KVM_MSR_RET_INVALID;
   }
-  // MCi_STATUS: the guest may only clear it, unless AMD's McStatusWrEn.
+  // MCi_STATUS: a guest write other than 0 faults, except on an AMD-like vCPU
+  // with McStatusWrEn set.
   if (!host && (index & 3) === 1 && data !== 0n && !can_set_mci_status(vcpu)) {
     return KVM_MSR_RET_INVALID;
   }
@@ -1748,12 +1758,16 @@ interface tsc_sync_state {
 const tsc_sync_of = new WeakMap<kvm, tsc_sync_state>();
 
 /**
- * `kvm_synchronize_tsc()` (x86.c): a new vCPU (`user_value` null, from
- * `kvm_arch_vcpu_postcreate()`) or a userspace write of 0 takes the VM's
- * current offset, as does a userspace write within one second of TSC cycles
- * of what the previous write would read now, so that vCPUs created or set one
- * after another share one TSC (the simulated host TSC is stable); any other
- * write sets the offset outright and becomes the VM's current one.
+ * `kvm_synchronize_tsc()` (x86.c): decides whether a TSC write joins the VM's
+ * current TSC generation, reusing its offset, or starts a new one with the
+ * written value. Writing 0 always joins; that is also what vCPU creation does
+ * (`user_value` null, from `kvm_arch_vcpu_postcreate()`). A non-zero
+ * userspace write joins if it is within one second's worth of cycles of the
+ * value the previous write has grown to since, but only after userspace has
+ * set a TSC once before: older VMMs wrote each vCPU's TSC in turn, and the
+ * drift between those writes must not leave the vCPUs apart. Everything else
+ * becomes the new generation. The simulated host TSC is stable, so joining
+ * reuses the offset as it is.
  */
 export function kvm_synchronize_tsc(vcpu: kvm_vcpu, user_value: bigint | null): void {
   let s = tsc_sync_of.get(vcpu.kvm);
@@ -1775,7 +1789,7 @@ export function kvm_synchronize_tsc(vcpu: kvm_vcpu, user_value: bigint | null): 
   let synchronizing = false;
   if (khz) {
     if (data === 0n) {
-      // Zero means "match the others": a vCPU being created, or userspace asking.
+      // 0 joins unconditionally (see above).
       synchronizing = true;
     } else if (s.user_set_tsc) {
       const tsc_exp = BigInt.asUintN(64, s.last_tsc_write + (elapsed * BigInt(khz)) / 1000000n);
@@ -1931,7 +1945,8 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
       banks: new BigUint64Array(4 * KVM_MAX_MCE_BANKS),
       ctl2: new BigUint64Array(KVM_MAX_MCE_BANKS),
     },
-    // kvm_arch_vcpu_postcreate(): poll control enabled by default.
+    // kvm_arch_vcpu_postcreate() starts MSR_KVM_POLL_CONTROL at 1: the host
+    // may halt-poll for this vCPU until the guest writes 0.
     msr_kvm_poll_control: 1n,
     pending_external_vector: -1,
     triple_fault_pending: false,
@@ -2128,7 +2143,8 @@ function kvm_valid_apic_base(vcpu: kvm_vcpu, base: bigint): boolean {
 function kvm_is_valid_sregs(vcpu: kvm_vcpu, s: ReturnType<typeof kvm_sregs.view>): boolean {
   if (!kvm_valid_efer(vcpu, s.efer)) return false;
   if ((s.efer & msr.EFER_LME) && (s.cr0 & X86_CR0_PG)) {
-    // Paging with LME set means long mode: PAE and LMA must agree, CR3 in range.
+    // IA-32e paging (LME with PG) is only consistent with PAE and LMA on and a CR3
+    // below MAXPHYADDR; without it, neither LMA nor a 64-bit CS make sense.
     if (!(s.cr4 & X86_CR4_PAE) || !(s.efer & msr.EFER_LMA)) return false;
     if (s.cr3 >> BigInt(vcpu.arch.maxphyaddr)) return false;
   } else if ((s.efer & msr.EFER_LMA) || s.cs.l) {
@@ -2193,7 +2209,13 @@ function kvm_inject_nmi(vcpu: kvm_vcpu): void {
   process_nmi(vcpu);
 }
 
-/** `process_nmi()`: at most two NMIs pending, one if one is injected or NMIs are blocked. */
+/**
+ * `process_nmi()`: bounds the pending count. Hardware latches one NMI; KVM
+ * keeps room for two, because a vCPU that was not running can receive two
+ * back to back, and injects one while the other waits for the NMI window.
+ * The second slot exists only while NMIs are unblocked and no NMI is
+ * mid-injection.
+ */
 function process_nmi(vcpu: kvm_vcpu): void {
   const nmi = vcpu.arch.events.nmi;
   let limit = 2;
@@ -2202,14 +2224,17 @@ function process_nmi(vcpu: kvm_vcpu): void {
 }
 
 /**
- * `kvm_vcpu_ioctl_x86_get_vcpu_events()` (x86.c @ 042007c2) into `out`:
- * a soft exception (#BP, #OF) is not reported; without
- * KVM_CAP_EXCEPTION_PAYLOAD a pending exception reads as injected and its
- * payload is delivered (CR2 for #PF) first; a soft interrupt reads as not
- * injected; the shadow and NMI mask come from the VMCS; the flags say
- * NMI_PENDING, SHADOW and SMM (CONFIG_KVM_SMM), plus PAYLOAD and
- * TRIPLE_FAULT when enabled. The simulator has no SMM: `smi` reads 0 but
- * the INIT latch.
+ * `kvm_vcpu_ioctl_x86_get_vcpu_events()` (x86.c @ 042007c2), filling `out`.
+ * What userspace sees differs from the internal state in three places:
+ * - #BP and #OF (soft exceptions) are left out: the struct has no room for
+ *   their instruction length, and the guest raises them again on re-execution.
+ * - Without KVM_CAP_EXCEPTION_PAYLOAD a pending exception is shown as
+ *   injected, and its payload (CR2 for #PF) is applied to the vCPU first,
+ *   since such userspace cannot be relied on to carry the payload.
+ * - An injected soft interrupt is shown as not injected.
+ * Shadow and NMI mask come from the VMCS. Flags: NMI_PENDING, SHADOW and
+ * SMM always, PAYLOAD and TRIPLE_FAULT when their capabilities are on. With
+ * no SMM here, `smi` is zero except for the latched INIT.
  */
 function get_vcpu_events(vcpu: kvm_vcpu, out: Uint8Array): void {
   process_nmi(vcpu);
@@ -2443,7 +2468,8 @@ export function kvm_arch_vcpu_ioctl_set_mpstate(vcpu: kvm_vcpu, arg: bigint): nu
     return -EINVAL;
   }
   if (st === KVM_MP_STATE_SIPI_RECEIVED) {
-    // A SIPI is latched for the vCPU, which waits for it in INIT_RECEIVED.
+    // SIPI_RECEIVED has no state of its own in KVM: it becomes INIT_RECEIVED
+    // with a latched SIPI, which the next kvm_apic_accept_events() delivers.
     vcpu.arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
     kvm_apic_latch_sipi(vcpu);
   } else {
@@ -2472,7 +2498,8 @@ export function kvm_apic_init_sipi_allowed(vcpu: kvm_vcpu): boolean {
 export function kvm_apic_accept_events(vcpu: kvm_vcpu): void {
   if (!irqchip_in_kernel(vcpu.kvm) || !kvm_apic_has_pending_init_or_sipi(vcpu)) return;
   if (!kvm_apic_init_sipi_allowed(vcpu)) {
-    // A blocked INIT stays pending; a SIPI is dropped (no wait-for-SIPI).
+    // While blocked, the INIT latch is kept for later; a SIPI is discarded, as
+    // a vCPU that cannot be waiting for one has nowhere to take it.
     const apic = vcpu_apic(vcpu);
     if (apic) apic.pending_events &= ~KVM_APIC_SIPI;
     return;
@@ -2545,7 +2572,8 @@ function kvm_set_cpuid(vcpu: kvm_vcpu, e2: cpuid_entry[]): number {
     cpuid_runtime_update(vcpu, e2);
     return kvm_cpuid_check_equal(vcpu, e2);
   }
-  // kvm_check_cpuid(): canonical checks know two widths, 4- and 5-level paging.
+  // kvm_check_cpuid(): CPUID.80000008H:EAX[15:8] may report only 48 or 57
+  // linear-address bits (or 0), the widths KVM's canonical checks handle.
   const ext8 = kvm_find_cpuid_entry_index(e2, 0x80000008, 0);
   if (ext8) {
     const vaddr_bits = (ext8.eax >> 8) & 0xff;
@@ -2758,7 +2786,7 @@ export function kvm_arch_vcpu_ioctl(vcpu: kvm_vcpu, cmd: number, arg: bigint): n
       if (copy_in(arg, kvm_debugregs.size)) return -EFAULT;
       const d = kvm_debugregs.view(scratch);
       if (d.flags) return -EINVAL;
-      // DR6 and DR7 bits 63:32 are reserved.
+      // kvm_dr6_valid()/kvm_dr7_valid(): any bit set above bit 31 makes it EINVAL.
       if (d.dr6 >> 32n || d.dr7 >> 32n) return -EINVAL;
       vcpu.arch.debugregs.$bytes.set(d.$bytes.subarray(0, kvm_debugregs.size));
       vcpu.arch.vmcs.dr6 = d.dr6;
