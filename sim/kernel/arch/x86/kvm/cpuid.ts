@@ -95,10 +95,13 @@ export function kvm_find_cpuid_entry_index(
 }
 
 /**
- * `kvm_cpuid()`: what CPUID(`fn`, `index`) returns to the guest. An exact
- * match wins; a leaf above its class's maximum reads as the maximum basic
- * leaf (Intel behaviour); anything else is zero, except that leaves 0xB and
- * 0x1F echo the subleaf in ECX and the x2APIC id in EDX.
+ * `kvm_cpuid()`: the four registers CPUID(`fn`, `index`) gives the guest.
+ * Lookup order: the entry for exactly that leaf and subleaf; failing that, if
+ * `fn` lies past the top leaf its range declares (basic, a 0x100-leaf
+ * hypervisor block, or extended), the top basic leaf's entry, which is how
+ * Intel CPUs answer; failing that, zeros. The topology leaves 0xB and 0x1F
+ * differ for a subleaf with no entry, once their subleaf 0 exists: ECX[7:0]
+ * still reports the subleaf number and EDX the x2APIC id (from subleaf 0).
  */
 export function kvm_cpuid(
   entries: readonly cpuid_entry[],
