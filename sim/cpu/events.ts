@@ -335,7 +335,7 @@ export function deliver(vector: number, type: number, ec: number, has_ec: boolea
       t = INTR_TYPE_HARD_EXCEPTION;
     }
   }
-  // Delivering an NMI blocks NMIs until the next IRET.
+  // NMI blocking starts with this delivery; only an IRET ends it.
   if (type === INTR_TYPE_NMI_INTR) set_nmi_blocking(true);
   // A handler in machine code runs in the interpreter, which executes its IRET.
   if (!vcpu.protected_mode || !at_record()) return;

@@ -1033,7 +1033,7 @@ function exec(op: number): void {
       if (rflags() & X86_EFLAGS_VM) gp0();
       const size = stack_osize();
       sp_load();
-      // The image has VM and RF clear.
+      // PUSHF stores VM and RF as 0 whatever RFLAGS holds.
       pushv(size, rflags() & ~(X86_EFLAGS_VM | X86_EFLAGS_RF));
       sp_store();
       return finish();
@@ -1975,8 +1975,9 @@ function exec_0f(op: number): void {
       else A.alu(A.CMP, size, Number(acc), Number(dst), rflags());
       if (dst === acc) set_rmb(size, grb(d.reg, size));
       else {
-        // The destination is written back unchanged (a locked cycle always writes; a
-        // 32-bit register in 64-bit mode is zero-extended by the write).
+        // A mismatch still stores the old value into the destination: the CPU
+        // issues that write whatever the comparison says, and for a 32-bit
+        // register in 64-bit mode the store clears bits 63:32.
         set_rmb(size, dst);
         srb(RAX, size, dst);
       }
