@@ -1568,7 +1568,7 @@ function far_ret(imm: number): void {
 
 function iret(): void {
   const size = d.m64 ? (d.rex & 8 ? 8 : d.p66 ? 2 : 4) : d.osize;
-  // IRET unblocks NMIs, even when it then faults (SDM 6.7.1).
+  // NMI blocking ends first: a fault this IRET raises below leaves NMIs open (SDM 6.7.1).
   set_nmi_blocking(false);
   sp_load();
   if (!in_protected_mode()) {
