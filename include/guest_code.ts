@@ -370,6 +370,43 @@ const BREAK_BEFORE = new Set(["++", "--", "=>"]);
 const ID_START = /[\p{ID_Start}$_#\\]/u;
 const ID_PART = /[\p{ID_Continue}$\u200c\u200d\\]/u;
 
+/** {@linkcode PUNCTUATORS} by first character, in their order (longest first). */
+const PUNCTUATORS_BY_FIRST = new Map<string, string[]>();
+for (const p of PUNCTUATORS) {
+  const list = PUNCTUATORS_BY_FIRST.get(p[0]!);
+  if (list) list.push(p);
+  else PUNCTUATORS_BY_FIRST.set(p[0]!, [p]);
+}
+
+// ASCII fast paths for the per-character tests: sources are almost all
+// ASCII, and a Unicode property class costs a regular-expression call.
+function is_digit(c: string): boolean {
+  const k = c.charCodeAt(0);
+  return k >= 48 && k <= 57;
+}
+function is_id_start(c: string): boolean {
+  const k = c.charCodeAt(0);
+  if (k < 128) {
+    return (k >= 97 && k <= 122) || (k >= 65 && k <= 90) || k === 36 || k === 95 || k === 35 ||
+      k === 92;
+  }
+  return ID_START.test(c);
+}
+function is_id_part(c: string): boolean {
+  const k = c.charCodeAt(0);
+  if (k < 128) {
+    return (k >= 97 && k <= 122) || (k >= 65 && k <= 90) || (k >= 48 && k <= 57) || k === 36 ||
+      k === 95 || k === 92;
+  }
+  return ID_PART.test(c);
+}
+function is_line_break(c: string): boolean {
+  return c === "\n" || c === "\r" || c === "\u2028" || c === "\u2029";
+}
+function is_space(c: string): boolean {
+  return c === " " || c === "\t" || (c.charCodeAt(0) > 10 && /\s/.test(c));
+}
+
 /**
  * The tokens of a JavaScript function's source, in order, with comments and
  * whitespace dropped: identifiers, keywords, punctuators, and literals
@@ -418,13 +455,13 @@ export function js_tokens(src: string): string[] {
   };
   while (i < src.length) {
     const c = src[i]!;
-    if (c === "\n" || c === "\r" || c === "\u2028" || c === "\u2029") {
+    if (is_line_break(c)) {
       sawBreak = true;
       i++;
-    } else if (/\s/.test(c)) {
+    } else if (is_space(c)) {
       i++;
     } else if (c === "/" && src[i + 1] === "/") {
-      while (i < src.length && !/[\n\r\u2028\u2029]/.test(src[i]!)) i++;
+      while (i < src.length && !is_line_break(src[i]!)) i++;
     } else if (c === "/" && src[i + 1] === "*") {
       const end = src.indexOf("*/", i + 2);
       if (end < 0) fail("comment");
@@ -443,7 +480,7 @@ export function js_tokens(src: string): string[] {
       templates.pop();
       i++;
       templateChunk(i - 1);
-    } else if (/[0-9]/.test(c) || (c === "." && /[0-9]/.test(src[i + 1] ?? ""))) {
+    } else if (is_digit(c) || (c === "." && is_digit(src[i + 1] ?? "x"))) {
       let j = i + 1;
       const hex = /^0[xX]/.test(src.slice(i, i + 2));
       while (j < src.length) {
@@ -454,15 +491,15 @@ export function js_tokens(src: string): string[] {
       }
       push(src.slice(i, j));
       i = j;
-    } else if (ID_START.test(c)) {
+    } else if (is_id_start(c)) {
       let j = i + 1;
-      while (j < src.length && ID_PART.test(src[j]!)) j++;
+      while (j < src.length && is_id_part(src[j]!)) j++;
       push(src.slice(i, j));
       i = j;
     } else if (
       c === "/" &&
       (prev === "" || REGEX_AFTER.has(prev) ||
-        (!ID_PART.test(prev.at(-1)!) && !/[)\]'"`]$/.test(prev)))
+        (!is_id_part(prev.at(-1)!) && !/[)\]'"`]$/.test(prev)))
     ) {
       let j = i + 1;
       let cls = false;
@@ -475,12 +512,12 @@ export function js_tokens(src: string): string[] {
         else if (d === "/" && !cls) break;
       }
       j++;
-      while (j < src.length && ID_PART.test(src[j]!)) j++;
+      while (j < src.length && is_id_part(src[j]!)) j++;
       push(src.slice(i, j));
       i = j;
     } else {
       let tok = c;
-      for (const p of PUNCTUATORS) {
+      for (const p of PUNCTUATORS_BY_FIRST.get(c) ?? []) {
         if (src.startsWith(p, i)) {
           tok = p;
           break;
