@@ -4,9 +4,9 @@
  * (`kvm_arch_vcpu_ioctl_run`, `vcpu_run`, `vcpu_enter_guest`): KVM_RUN's
  * checks, the completion of what userspace answered for the last exit
  * (`complete_userspace_io`), VM entry into the vCPU's CPU worker
- * (`sim/cpu/vcpu_thread.ts`), and `vmx_handle_exit()`: exits handled in the
- * kernel resume the guest at once, the others fill `kvm_run` and return to
- * userspace.
+ * (`sim/cpu/vcpu_thread.ts`), and `vmx_handle_exit()`, whose return value
+ * picks between another guest entry and the end of KVM_RUN (with `kvm_run`
+ * describing the exit for the VMM).
  *
  * The CPU worker is created lazily, at the vCPU's first KVM_RUN (a VM may
  * create thousands of vCPUs that never run), and imports the VM's guest image
@@ -547,9 +547,10 @@ export function kvm_vcpu_pre_run(vcpu: kvm_vcpu): number {
 const waiters = new WeakMap<kvm_vcpu, () => void>();
 
 /**
- * `kvm_vcpu_kick()`: a sleeping vCPU is woken; a running one is forced out
- * of the guest through the VMCS `kick` word, polled by the CPU between
- * instructions (in place of the IPI KVM sends to its physical CPU).
+ * `kvm_vcpu_kick()`: resumes the waiter of an async KVM_RUN blocked in
+ * `vcpu_block()`, and sets the VMCS `kick` word of a vCPU in guest mode,
+ * which the CPU checks at each instruction boundary and answers with an
+ * exit. The word stands in for the IPI KVM aims at the physical CPU.
  */
 export function kvm_vcpu_kick(vcpu: kvm_vcpu): void {
   const waiter = waiters.get(vcpu);
@@ -728,12 +729,14 @@ async function vcpu_block_async(vcpu: kvm_vcpu): Promise<number> {
 }
 
 /**
- * `kvm_check_and_inject_events()` + `inject_pending_event()` before an
- * entry: an expired timer's interrupt into IRR, then the highest-priority
- * event the guest can take (an NMI, a re-injected KVM_INTERRUPT vector, a
- * split irqchip's ExtINT, the LAPIC's vector above PPR) through VM-entry
- * event injection; an interrupt the guest cannot take yet (or
- * `request_interrupt_window`) arms interrupt-window exiting.
+ * `kvm_check_and_inject_events()` + `inject_pending_event()`, run before each
+ * entry. An expired APIC timer first sets its vector in IRR. Then at most one
+ * event goes into the VM-entry interruption field, tried in this order: a
+ * KVM_INTERRUPT vector waiting for re-injection, an NMI, an ExtINT (PIC or
+ * split irqchip), the LAPIC's best vector above PPR. An interrupt that cannot
+ * go in at this entry (RFLAGS.IF clear, an STI / MOV SS shadow, the field
+ * already in use), or a `request_interrupt_window` from userspace, turns on
+ * interrupt-window exiting instead.
  */
 function inject_pending_event(vcpu: kvm_vcpu, vmx: vcpu_vmx): void {
   Atomics.store(vmx.ctl, VMCS_CTL_KICK, 0);
@@ -800,8 +803,9 @@ function inject_event(vmx: vcpu_vmx, type: number, vector: number): void {
 
 /**
  * `dm_request_for_irq_injection()` && `kvm_vcpu_ready_for_interrupt_injection()`:
- * userspace asked for an interrupt window (no in-kernel PIC) and the guest
- * can take an interrupt now: KVM_RUN returns with KVM_EXIT_IRQ_WINDOW_OPEN.
+ * whether KVM_RUN stops with KVM_EXIT_IRQ_WINDOW_OPEN. That needs
+ * `request_interrupt_window` without an in-kernel PIC, RFLAGS.IF set and no
+ * STI / MOV SS shadow, and nothing queued for the next entry already.
  */
 function irq_window_open(vcpu: kvm_vcpu, vmx: vcpu_vmx): boolean {
   const k = vcpu.kvm;
@@ -1232,7 +1236,10 @@ function complete_pio(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   return skip_emulated_instruction(vmx);
 }
 
-/** `complete_fast_pio_in()`: a 1- or 2-byte IN keeps RAX's upper bits, a 4-byte IN clears them; the IN then completes. */
+/**
+ * `complete_fast_pio_in()`: the data lands in AL, AX or EAX as IN writes them
+ * (an EAX write zero-extends into RAX); RIP then moves past the IN.
+ */
 function complete_fast_pio_in(vcpu: kvm_vcpu, vmx: vcpu_vmx, size: number): number {
   if (rip(vmx) !== vcpu.arch.exit_rip) return 1;
   if (size === 4) {
@@ -1257,16 +1264,16 @@ function handle_cpuid(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
 }
 
 /**
- * `kvm_emulate_halt()`: HLT completes, then without an in-kernel LAPIC the
- * vCPU exits with KVM_EXIT_HLT; with one it is HALTED and the run loop
- * blocks it until an event (`vcpu_block()`).
+ * `kvm_emulate_halt()`: RIP moves past HLT first. With the LAPIC in userspace,
+ * KVM_RUN returns KVM_EXIT_HLT; with an in-kernel LAPIC the mp_state becomes
+ * HALTED and the next pass of the run loop sleeps in `vcpu_block()`.
  */
 function handle_halt(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
   skip_emulated_instruction(vmx);
   vcpu_stat(vcpu).halt_exits++;
   const k = vcpu.kvm;
   if (irqchip_in_kernel(k)) {
-    // __kvm_emulate_halt(): the run loop blocks the vCPU (vcpu_block()).
+    // __kvm_emulate_halt(): HALTED; vcpu_block() does the waiting.
     vcpu.arch.mp_state = KVM_MP_STATE_HALTED;
     return 1;
   }
@@ -1656,8 +1663,9 @@ function unexpected_exit(vcpu: kvm_vcpu, _vmx: vcpu_vmx, reason: number): number
 }
 
 /**
- * `vmx_handle_exit()`: 1 to re-enter the guest, or the KVM_RUN result with
- * `kvm_run` filled. Throws {@linkcode GuestCodeError} when guest code threw.
+ * `vmx_handle_exit()`: a positive result loops back into the guest; any other
+ * is what KVM_RUN returns, `kvm_run` already set up for the VMM. Throws
+ * {@linkcode GuestCodeError} when guest code threw.
  */
 function vmx_handle_exit(vcpu: kvm_vcpu, vmx: vcpu_vmx, reason: number): number {
   apic_sync_exit(vcpu, vmx);
