@@ -435,8 +435,8 @@ function tdx_cpuid_configs(): cpuid_entry[] {
       ecx: Number(m1 & 0xffffffffn),
       edx: Number(m1 >> 32n),
     };
-    // The module does not expose 0x80000008.EAX[23:16]; KVM reports it as
-    // configurable because userspace chooses GPAW with it.
+    // 0x80000008.EAX[23:16] is KVM's knob rather than the module's: INIT_VM
+    // takes the TD's GPAW from it, so all eight bits are shown as settable.
     if (e.function === 0x80000008) e.eax = (e.eax | 0xff0000) >>> 0;
     // KVM does not let a TD have TSX or WAITPKG.
     if (e.function === 7 && e.index === 0) {
@@ -988,9 +988,10 @@ function TDX_BUG_ON(k: kvm): number {
 }
 
 /**
- * `tdh_do_no_vcpus()`: a SEAMCALL that removes or blocks S-EPT entries can
- * collide with a running vCPU's TDCALL (TDX_OPERAND_BUSY); KVM kicks the
- * vCPUs out of the guest and makes it once more.
+ * `tdh_do_no_vcpus()`: an S-EPT BLOCK, TRACK or REMOVE may find a module lock
+ * held by a vCPU inside a TDCALL and answer TDX_OPERAND_BUSY. KVM then forces
+ * every vCPU out of guest mode and issues the same SEAMCALL a second time,
+ * whose status is final.
  */
 function tdh_do_no_vcpus(call: () => bigint): bigint {
   const err = call();
@@ -1105,7 +1106,8 @@ export function tdx_pre_fault_private(vcpu: kvm_vcpu, gpa: bigint): number {
 /** A private access hit a PENDING page: #VE, or (SEPT_VE_DISABLE) a dead VM. */
 function tdx_pending_access(vcpu: kvm_vcpu, t: kvm_tdx, v: vmcs_view, gpa: bigint, q: bigint) {
   if (t.td.pending_ve_disable) {
-    // Touching a page the TD never accepted is fatal here: KVM bugs the VM.
+    // With SEPT_VE_DISABLE no #VE reports an unaccepted page; KVM ends the
+    // VM (kvm_vm_dead()) instead.
     vcpu.kvm.vm_dead = true;
     return -EIO;
   }
@@ -1340,10 +1342,10 @@ function tdcall_to_vmx_exit_reason(e: tdvmcall_exit): number {
 }
 
 /**
- * `kvm_emulate_halt_noskip()` -> `__kvm_emulate_halt()` with an in-kernel
- * LAPIC (always, for a TD): a vCPU with an event it could take now does not
- * halt (a stale PV unhalt is consumed); otherwise it is HALTED and the run
- * loop blocks it (`vcpu_block()`) until an event wakes it. Returns 1.
+ * `kvm_emulate_halt_noskip()` -> `__kvm_emulate_halt()`; a TD's LAPIC is
+ * always in the kernel. If an event is deliverable already, or a PV unhalt is
+ * pending (this consumes it), the vCPU stays RUNNABLE; otherwise its mp_state
+ * becomes HALTED and `vcpu_block()` does the waiting. Returns 1.
  */
 function kvm_emulate_halt_noskip(vcpu: kvm_vcpu): number {
   if (kvm_vcpu_has_events(vcpu) || pv_unhalted.has(vcpu)) pv_unhalted.delete(vcpu);
@@ -1361,8 +1363,8 @@ function pi_has_pending_interrupt(x: vcpu_tdx): boolean {
 }
 
 /**
- * `__vmx_deliver_posted_interrupt()` on a TD vCPU's descriptor (what
- * `vt_deliver_interrupt()` does for a TD: there is no LAPIC emulation):
+ * `__vmx_deliver_posted_interrupt()` on a TD vCPU's descriptor (for a TD,
+ * `vt_deliver_interrupt()` always posts; KVM never writes the TD's IRR):
  * the PIR bit is set; the first vector posted since the last TD entry also
  * sets ON and needs the notification, which `kvm_vcpu_trigger_posted_interrupt()`
  * sends to a vCPU in guest mode and which otherwise is a kick (wake-up).
@@ -1383,9 +1385,9 @@ export function tdx_deliver_posted_interrupt(vcpu: kvm_vcpu, vector: number): bo
 }
 
 /**
- * `tdx_interrupt_allowed()`: a TD's RFLAGS.IF lives in protected state, so
- * the only hint KVM gets is R12 of a TDVMCALL<HLT>; any other last exit
- * counts as "interrupts open".
+ * `tdx_interrupt_allowed()`: KVM cannot read a TD's RFLAGS or
+ * interruptibility. Its one clue is the last exit: a TDVMCALL<HLT> with
+ * R12 != 0 means interrupts are blocked; every other exit reads as open.
  */
 export function tdx_interrupt_allowed(vcpu: kvm_vcpu): boolean {
   const x = to_tdx(vcpu);
@@ -1393,10 +1395,11 @@ export function tdx_interrupt_allowed(vcpu: kvm_vcpu): boolean {
 }
 
 /**
- * `tdx_protected_apic_has_interrupt()`: true when PID.ON is set; the RVI
- * check through TDH.VP.RD of VCPU_STATE_DETAILS matters only to a halting TD
- * with IF=1, whose interrupt may have been recognized in the STI shadow
- * right before its TDCALL.
+ * `tdx_protected_apic_has_interrupt()`: PID.ON (or PIR bits under SN) is
+ * enough. KVM looks further, at VCPU_STATE_DETAILS through TDH.VP.RD for a
+ * pending RVI, only after a TDVMCALL<HLT> that left interrupts enabled: a TD
+ * halting as `sti; tdcall` can have an interrupt sitting in its virtual APIC
+ * that the STI shadow kept from being delivered.
  */
 export function tdx_protected_apic_has_interrupt(vcpu: kvm_vcpu): boolean {
   const x = to_tdx(vcpu);
@@ -1671,9 +1674,9 @@ export function tdx_has_emulated_msr(index: number): boolean {
   if (index >= 0x200 && index <= 0x26f) return true; // MTRRs
   if (index >= 0x400 && index < 0x480) return true; // MCi_*
   if (index >= 0x280 && index < 0x2a0) return true; // MCi_CTL2
-  // tdx.c at 09c6f74e: of the x2APIC MSRs, only those outside the TD's
-  // virtual-APIC page; TPR, PPR, EOI, ISR, TMR, IRR and SELF IPI live in
-  // that page, which is protected from KVM.
+  // tdx.c at 09c6f74e: the x2APIC registers below are LAPIC state that KVM
+  // holds for a TD. TPR, PPR, EOI, ISR, TMR, IRR and SELF IPI are missing on
+  // purpose: they are backed by the TD's virtual-APIC page, out of KVM's reach.
   switch (index) {
     case 0x802: // ID
     case 0x803: // LVR
@@ -1854,9 +1857,9 @@ function map_gpa_exit(vcpu: kvm_vcpu, t: kvm_tdx, x: vcpu_tdx, v: vmcs_view, e: 
     if (ret === 0n) {
       x.map_gpa_next += TDX_MAP_GPA_MAX_LEN;
       if (x.map_gpa_next >= x.map_gpa_end) return vmcall_done(vcpu, v);
-      // tdx_complete_vmcall_map_gpa(): between two 2 MiB chunks a pending
-      // event hands control back to the guest with RETRY, so a big
-      // conversion cannot delay interrupts; R11 says where to resume.
+      // tdx_complete_vmcall_map_gpa(): each 2 MiB piece is its own exit. If
+      // an event became pending meanwhile the TD gets RETRY and R11 = the
+      // next GPA: it takes the event first and re-issues MapGPA from there.
       if (kvm_vcpu_has_events(vcpu)) {
         set_status(e, TDG_VP_VMCALL_RETRY);
         r[R11] = x.map_gpa_next;
