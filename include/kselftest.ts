@@ -286,9 +286,10 @@ export function ksft_test_result_fail(fmt: string, ...args: unknown[]): void {
 }
 
 /**
- * Report a pass or a failure, by a condition.
+ * Print an `ok` line when `condition` is truthy and a `not ok` line when it
+ * is not (in C, a macro over the two calls above).
  *
- * @param condition true for a pass
+ * @param condition truthy for `ok`
  * @param fmt a C format string
  * @param args the variadic arguments
  */
@@ -408,9 +409,10 @@ export function ksft_exit_fail(): never {
 }
 
 /**
- * {@linkcode ksft_exit_pass} if the condition holds, else {@linkcode ksft_exit_fail}.
+ * End the program through {@linkcode ksft_exit_pass} or
+ * {@linkcode ksft_exit_fail}, chosen by `condition`.
  *
- * @param condition the overall verdict
+ * @param condition truthy for exit code `KSFT_PASS`
  * @returns never
  */
 export function ksft_exit(condition: unknown): never {
@@ -478,7 +480,8 @@ export function ksft_exit_xpass(): never {
  *
  * Before any plan or result it prints `1..0 # SKIP <msg>` (an empty plan with a
  * reason); after some, it reports the skip as the next result `ok N # SKIP <msg>`
- * and prints the counters, as upstream does for programs that misuse it.
+ * and prints the counters: upstream's fallback for programs that call it once
+ * reporting has begun.
  *
  * @param fmt a C format string (usually ending in `\n`), or `null` for no message
  * @param args the variadic arguments
