@@ -152,8 +152,9 @@ export function vcpu_threads_alive(grace_ms = 500): string[] {
 // next vCPU with the same guest image takes it: physical CPUs serve one VMCS
 // after another. worker.ts describes what a worker forgets between vCPUs. A
 // worker whose guest did not unwind at the release (JavaScript that executes
-// no instruction), that died, or that served WORKER_MAX_USES vCPUs is not
-// reused. Idle workers are unref'd: they never keep the process alive.
+// no instruction), that died, or that served WORKER_MAX_USES vCPUs with a fresh
+// image instance each is not reused. Idle workers are unref'd: they never keep
+// the process alive.
 
 /** A vCPU worker, attached to a vCPU or idle in the pool. */
 interface pooled_worker {
@@ -166,7 +167,12 @@ interface pooled_worker {
   dead: boolean;
   /** Where an error escaping the worker goes: the vCPU it serves. */
   on_error: ((message: string) => void) | undefined;
-  /** Word 0: non-zero once importing the image again failed (the worker is not reused). */
+  /**
+   * Word 0: non-zero once importing the image again failed (the worker is
+   * not reused). Word 1: non-zero once the worker knows its image instance
+   * serves every VM (worker.ts): it no longer grows, so it is never retired
+   * for its number of uses.
+   */
   readonly status: Int32Array;
 }
 
@@ -174,7 +180,9 @@ interface pooled_worker {
  * vCPUs one worker serves before it is retired: each reuse imports the guest
  * image again (a module instance V8 never frees: ~260 KiB of RSS for
  * `x86/tdx_vm_test.ts`, ~30 KiB for `sim/kernel/testdata/run_guest.ts`),
- * so this bounds the growth; a new worker costs one start per 256 VMs.
+ * so this bounds the growth; a new worker costs one start per 256 VMs. A
+ * worker that keeps one instance for every VM (status word 1) has no such
+ * growth and is not retired for it.
  */
 export const WORKER_MAX_USES = 256;
 /** How long a release waits for the guest to unwind before the worker is stopped instead. */
@@ -238,7 +246,7 @@ function acquire(key: string, name: string): pooled_worker {
     // Its last vCPU: its successor starts now, while this one runs, rather
     // than at the next vCPU (a start costs ~200 ms, most of it in the new
     // worker's thread).
-    if (pw.uses + 1 >= WORKER_MAX_USES) prewarm(key);
+    if (pw.uses + 1 >= WORKER_MAX_USES && !keeps_one_instance(pw)) prewarm(key);
     return pw;
   }
   return start_worker(key, name);
@@ -252,7 +260,7 @@ function start_worker(key: string, name: string): pooled_worker {
     uses: 0,
     dead: false,
     on_error: undefined,
-    status: new Int32Array(new SharedArrayBuffer(4)),
+    status: new Int32Array(new SharedArrayBuffer(8)),
   };
   worker.on("error", (e: unknown) => {
     // An error that escapes the worker's own handling: it is dead, and the
@@ -296,9 +304,16 @@ function prewarm(key: string): void {
   give_back(pw);
 }
 
+/** Whether the worker reported that one image instance serves all its VMs. */
+function keeps_one_instance(pw: pooled_worker): boolean {
+  return Atomics.load(pw.status, 1) !== 0;
+}
+
 function give_back(pw: pooled_worker): void {
   pw.on_error = undefined;
-  if (pw.dead || pw.uses >= WORKER_MAX_USES || idle_count >= idle_max) {
+  if (
+    pw.dead || (pw.uses >= WORKER_MAX_USES && !keeps_one_instance(pw)) || idle_count >= idle_max
+  ) {
     retire(pw);
     return;
   }

@@ -7,9 +7,14 @@ import {
   guest_module_state,
   guest_outb,
   guest_read,
+  guest_report_instance,
   guest_spin,
   guest_throws,
 } from "./testdata/guest.ts";
+import {
+  guest_report_instance as guest_report_stateless_instance,
+  STATELESS_IMAGE,
+} from "./testdata/stateless_guest.ts";
 import { expect_exit, next_report, skip } from "./testdata/kernel.ts";
 import { guest_once_outb, ONCE_IMAGE } from "./testdata/once_guest.ts";
 import {
@@ -143,6 +148,39 @@ Deno.test("a freed vCPU's worker serves the next vCPU, which starts from the ima
   } finally {
     set_vcpu_worker_pool(old);
   }
+});
+
+Deno.test("an image with state of its own runs in a fresh instance in each VM", () => {
+  const old = fresh_pool(1);
+  try {
+    const vm = new test_vm();
+    for (let use = 0; use < 3; use++) {
+      using v = vm.vcpu(guest_report_instance);
+      assertEquals(next_report(v), use, `VM ${use}`);
+      expect_exit(v, EXIT_REASON_HLT);
+    }
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+});
+
+Deno.test("an image with no state of its own keeps one instance; its worker never wears out", () => {
+  const old = fresh_pool(1);
+  try {
+    const vm = new test_vm();
+    for (let use = 1; use <= WORKER_MAX_USES + 1; use++) {
+      const v = vm.vcpu(guest_report_stateless_instance, [], 0, [STATELESS_IMAGE]);
+      // No successor starts at the worker's 256th vCPU, nor a new worker after it.
+      assertEquals(vcpu_worker_pool_idle(), 0, `use ${use}`);
+      assertEquals(next_report(v), 0, `the first instance, use ${use}`);
+      expect_exit(v, EXIT_REASON_HLT);
+      v.destroy();
+      assertEquals(vcpu_worker_pool_idle(), 1, `use ${use}: back in the pool`);
+    }
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+  assertEquals(vcpu_threads_alive(), []);
 });
 
 Deno.test("a reused worker's guest stack names the image file, as a fresh worker's does", () => {

@@ -27,10 +27,13 @@
  * loaded, which is what makes a second VM cheap. The next `vcpu_worker_init`
  * attaches it to another VMCS.
  *
- * An import costs a millisecond or more (Deno resolves the module graph
- * again) and can only make progress while no guest runs, so the worker keeps
- * one instance imported ahead: the next vCPU takes the spare at once and the
- * one after it is imported in the background. `globalThis` is saved when a
+ * An import costs milliseconds (Deno resolves the module graph and compiles
+ * the instance again) and can only make progress while no guest runs, so the
+ * worker keeps one instance imported ahead: the next vCPU takes the spare at
+ * once and the one after it is imported in the background. An image whose
+ * modules create no state of their own at the top level (`image_state.ts`,
+ * decided from their source at the first release) has nothing a fresh
+ * instance would reset: its instance serves every VM. `globalThis` is saved when a
  * guest starts and restored when it is released, so what guest code changed
  * there goes. What an image's top level sets there stays, unless that
  * import finishes between a guest's release and the restore (a message
@@ -59,6 +62,8 @@ import {
   VMCS_SIZE,
 } from "./vmcs.ts";
 import { WORKER_DEAD, WORKER_RELEASED } from "./vmx.ts";
+import { image_has_own_state } from "./image_state.ts";
+import { read_source } from "../../include/linux/stringify.ts";
 
 (globalThis as { __KVM_GUEST_WORKER__?: boolean }).__KVM_GUEST_WORKER__ = true;
 
@@ -264,21 +269,47 @@ function release(init: vcpu_worker_init): void {
   cpu!.cpu_release();
   init.port.close();
   const forgotten = forget_guest();
-  const next = spare ?? forgotten.then(() => import_image(image_urls, ++instance));
-  spare = undefined;
-  image = forgotten.then(() => next);
+  if (image_reusable()) {
+    // Nothing a fresh instance would reset: the next VM keeps this one.
+    const same = image!;
+    spare = undefined;
+    image = forgotten.then(() => same);
+  } else {
+    const next = spare ?? forgotten.then(() => import_image(image_urls, ++instance));
+    spare = undefined;
+    image = forgotten.then(() => next);
+    import_spare();
+  }
   // The host takes another worker instead; a vCPU already waiting for this
   // one gets the failure as a failed image load.
   image.catch(() => {
     if (status) Atomics.store(status, 0, 1);
   });
-  import_spare();
 }
 
-/** Imports the instance after {@linkcode image} once that one is ready. */
+/** Whether every image module keeps no state of its own (`image_state.ts`); decided at the first release. */
+let reusable: boolean | undefined;
+function image_reusable(): boolean {
+  if (reusable === undefined) {
+    reusable = image_urls.every((url) => {
+      // Unreadable source (no read permission, not a file) counts as state.
+      const src = read_source(url);
+      return src !== undefined && !image_has_own_state(src);
+    });
+    // The host need not retire this worker to bound its instances.
+    if (reusable && status) Atomics.store(status, 1, 1);
+  }
+  return reusable;
+}
+
+/**
+ * Imports the instance after {@linkcode image} once that one is ready,
+ * unless the image keeps no state of its own: then no other instance is
+ * ever needed.
+ */
 function import_spare(): void {
   const after = image!;
-  spare = after.then(() => import_image(image_urls, ++instance));
+  spare = after.then((loaded) => image_reusable() ? loaded : import_image(image_urls, ++instance));
   // Its failure is reported when it becomes the next vCPU's image.
   spare.catch(() => {});
 }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { IMAGE_INSTANCE_PARAM } from "../../../include/libc/process.ts";
 import {
   call,
   cpuid,
@@ -311,6 +312,17 @@ export function guest_double(x: bigint): bigint {
 
 /** Module state of the guest image: a pooled worker must not carry it from one VM to the next. */
 let image_calls = 0;
+
+/**
+ * Reports the instance of this module it runs in (0: the first import;
+ * a pooled worker imports this image, which has state of its own, again
+ * for each VM), then halts.
+ */
+export function guest_report_instance(): void {
+  const n = new URL(import.meta.url).searchParams.get(IMAGE_INSTANCE_PARAM);
+  report(n === null ? 0 : Number(n));
+  hlt();
+}
 
 /**
  * Reports how often it ran in this image instance, then what a previous VM's

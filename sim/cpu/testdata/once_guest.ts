@@ -16,8 +16,14 @@ const g = globalThis as { __once_guest_loaded__?: boolean };
 if (g.__once_guest_loaded__) throw new Error("once_guest.ts cannot be evaluated twice");
 g.__once_guest_loaded__ = true;
 
-/** One `outb` then `hlt`. */
+// State of the module's own (sim/cpu/image_state.ts): without it a pooled
+// worker would keep this instance for the next VM rather than evaluate the
+// module again, and the failure this image exists for would never happen.
+let runs = 0;
+
+/** One `outb` (of the number of runs in this instance) then `hlt`. */
 export function guest_once_outb(): void {
-  outb(0x80, 1);
+  runs++;
+  outb(0x80, runs);
   hlt();
 }
