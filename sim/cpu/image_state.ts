@@ -23,8 +23,10 @@
  * identifiers, an arrow or function expression, or a call to a function
  * known to return a primitive or a per-VM-resolved guest global
  * (`guest_global()`, whose value lives in guest memory and is read again in
- * each VM). `let`, `var`, classes, namespaces, destructuring, and object,
- * array, `new` or other call initialisers are state. Guest globals are the
+ * each VM), or a frozen layout (`struct()`). `let`, `var`, classes,
+ * decorators, namespaces, destructuring, object, array, `new` or other call
+ * initialisers, and statements that store outside any bracket
+ * (`f.cache = new Map()`) are state. Guest globals are the
  * C-like way to share data with the guest and keep working either way;
  * module state that other modules hold is shared by every instance anyway.
  *
@@ -84,6 +86,29 @@ const STATEMENT_START = new Set([
   "enum",
   "declare",
 ]);
+/** Assignment operators: a top-level statement using one outside any group stores state. */
+const ASSIGNMENTS = new Set([
+  "=",
+  "+=",
+  "-=",
+  "*=",
+  "/=",
+  "%=",
+  "**=",
+  "<<=",
+  ">>=",
+  ">>>=",
+  "&=",
+  "|=",
+  "^=",
+  "&&=",
+  "||=",
+  "??=",
+  "++",
+  "--",
+]);
+/** Statements whose `=` is part of a type or an import, not a store. */
+const DECLARES_TYPES = new Set(["import", "type", "interface", "enum", "declare", "export"]);
 /** Keywords that continue a statement after its block closes. */
 const BLOCK_CONTINUES = new Set(["else", "catch", "finally", "while"]);
 
@@ -202,15 +227,19 @@ export function image_own_state(src: string): string | undefined {
     }
     return false;
   };
+  /** Set by {@linkcode skip_statement} when it passed an assignment outside any group. */
+  let assigned = false;
   /** Moves past the statement that starts at `i`; false when the source ends inside a group. */
   const skip_statement = (): boolean => {
     let depth = 0;
+    assigned = false;
     for (; i < n; i++) {
       const x = t[i]!;
       if (depth === 0 && x === ";") {
         i++;
         return true;
       }
+      if (depth === 0 && ASSIGNMENTS.has(x)) assigned = true;
       const d = nesting(x);
       depth += d;
       if (depth < 0) return false;
@@ -371,11 +400,14 @@ export function image_own_state(src: string): string | undefined {
       if (const_has_state()) return state(start);
     } else if (
       x === "let" || x === "class" || x === "abstract" || x === "using" ||
-      x === "namespace" || x === "module"
+      x === "namespace" || x === "module" || x === "@"
     ) {
       return state(start);
     } else if (!skip_statement()) {
-      // import, type, interface, enum, declare, and statements that declare nothing.
+      return state(start);
+    } else if (assigned && !DECLARES_TYPES.has(x)) {
+      // A statement that declares nothing but stores something (`f.cache = new Map()`):
+      // module-owned state, unless what it stores to is another module's.
       return state(start);
     }
   }

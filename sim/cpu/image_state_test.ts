@@ -53,6 +53,8 @@ if (import.meta.main) {
   other();
 }
 for (let i = 0; i < 2; i++) console.log(i);
+import fs = require("node:fs");
+export type alias = number;
 `;
 
 Deno.test("an image of imports, functions, types and immutable consts has no state of its own", () => {
@@ -83,6 +85,9 @@ Deno.test("each kind of top-level state is found, and named", () => {
     ["const v = import('./x.ts');", /^const v/],
     ["const v = x as unknown as { n: number };", /^const v/],
     ["const T = class {};", /^const T/],
+    ["guest_code.calls = 0;", /^guest_code \. calls/],
+    ["if (ready) counter.n++;", /^if/],
+    ["@sealed class tagged {}", /^@/],
     ["function open() {", /^function open/],
     ["const s = 'unterminated;", /^\(no tokens/],
   ];
