@@ -43,11 +43,14 @@ import {
   vm_create,
   vm_create_with_one_vcpu,
 } from "../include/kvm_util.ts";
-import { get_ucall, UCALL_DONE } from "../include/ucall_common.ts";
+import { get_ucall, new_ucall, UCALL_DONE, UCALL_SYNC } from "../include/ucall_common.ts";
 import { VM_SHAPE_TDX } from "../include/x86/processor.ts";
 import { tdx_run, tdx_test_success } from "../include/x86/tdx/test_util.ts";
 import { in_guest_worker } from "../include/libc/process.ts";
 import { set_vcpu_worker_pool, vcpu_threads_alive } from "./cpu/vcpu_thread.ts";
+import { set_exe_file } from "./backend.ts";
+import { current } from "./kernel/include/linux/sched.ts";
+import { lifecycle_guest_sync_stateful, STATEFUL_IMAGE } from "./testdata/stateful_image.ts";
 
 /** The RSS growth the figure must stay under (issue #13). */
 export const RSS_GROWTH_LIMIT = 50 << 20;
@@ -124,6 +127,23 @@ Deno.bench("VM + one vCPU + first exit + free (library)", { group: "vm", baselin
 Deno.bench("TD built + finalized + first exit + free (library)", { group: "vm" }, td_life);
 
 Deno.bench("VM life, pool on", { group: "pool", baseline: true }, vm_life);
+Deno.bench("VM life, pool on, image with state of its own (a fresh instance per VM)", {
+  group: "pool",
+}, (b) => {
+  const exe = current.exe_file;
+  set_exe_file([STATEFUL_IMAGE]);
+  b.start();
+  const vcpu = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(vcpu, lifecycle_guest_sync_stateful);
+  vcpu_run(vcpu.value);
+  const uc = new_ucall();
+  TEST_ASSERT_EQ(get_ucall(vcpu.value, uc), UCALL_SYNC);
+  // Each VM starts from the image's initial state.
+  TEST_ASSERT_EQ(uc.args.at(1), 1n);
+  kvm_vm_free(vm);
+  b.end();
+  set_exe_file(exe);
+});
 Deno.bench("VM life, pool off (a worker start per VM)", { group: "pool" }, (b) => {
   const old = set_vcpu_worker_pool(0);
   b.start();
