@@ -44,7 +44,6 @@
  */
 
 import process from "node:process";
-import { parentPort } from "node:worker_threads";
 import {
   HostOnlyError,
   IMAGE_INSTANCE_PARAM,
@@ -196,7 +195,11 @@ function restore_globals(): void {
   }
 }
 
-parentPort!.on("message", (msg: vcpu_worker_init | vcpu_worker_preload) => {
+// The web event, not `parentPort.on()`: Node's wrapper walks each message to
+// convert the ports in it, a tenth of a millisecond per attach; the CPU uses
+// the transferred port as a web MessagePort (`receiveMessageOnPort()` takes one).
+scope.addEventListener("message", (e: Event) => {
+  const msg = (e as MessageEvent).data as vcpu_worker_init | vcpu_worker_preload;
   // One vCPU at a time: an attach waits for the previous release (or preload) to finish.
   queue = queue.then(() => "preload" in msg ? preload(msg.preload, msg.status) : serve(msg));
 });
