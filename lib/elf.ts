@@ -25,7 +25,7 @@
  * @module
  */
 
-import { backtrace } from "../include/linux/stringify.ts";
+import { stack_frames } from "../include/linux/stringify.ts";
 import { guest_code_record_shared, guest_fn_lookup } from "../include/guest_code.ts";
 import {
   type guest_code_t,
@@ -62,14 +62,25 @@ function is_sdk_frame(url: string): boolean {
  * @returns the module URL
  */
 export function program_invocation_name(): string {
-  // The test's frame is usually a few calls up: a short stack first (a
-  // capture costs per frame), the long one only when that is all SDK.
-  for (const max of [12, 64]) {
-    for (const f of backtrace(max)) {
-      if (!is_sdk_frame(f.url)) return f.url;
-    }
-  }
-  return Deno.mainModule;
+  return program_invocation_name_deferred()();
+}
+
+/**
+ * {@linkcode program_invocation_name} of the stack as it is now, worked out
+ * when the returned function is first called. `__vm_create()` takes it for
+ * every VM, and most never read it (the simulator's vCPUs import the
+ * process's image): the capture costs microseconds, the formatted stack a
+ * tenth of a millisecond.
+ *
+ * @returns a function giving the module URL (the same on every call)
+ */
+export function program_invocation_name_deferred(): () => string {
+  const saved = Error.stackTraceLimit;
+  Error.stackTraceLimit = 64;
+  const here = new Error();
+  Error.stackTraceLimit = saved;
+  let url: string | undefined;
+  return () => url ??= stack_frames(here).find((f) => !is_sdk_frame(f.url))?.url ?? Deno.mainModule;
 }
 
 /**
@@ -79,9 +90,10 @@ export function program_invocation_name(): string {
  * (see {@linkcode guest_code_gva}).
  *
  * @param vm the VM
- * @param filename the test module's URL
+ * @param filename the test module's URL, or a function giving it at first use
+ *   ({@linkcode program_invocation_name_deferred})
  */
-export function kvm_vm_elf_load(vm: kvm_vm, filename: string): void {
+export function kvm_vm_elf_load(vm: kvm_vm, filename: string | (() => string)): void {
   const text = __vm_alloc(vm, IMAGE_TEXT_SIZE, IMAGE_TEXT_GVA, kvm_mem_region_type.MEM_REGION_CODE);
   TEST_ASSERT(
     text === IMAGE_TEXT_GVA,
@@ -105,8 +117,11 @@ export function kvm_vm_elf_load(vm: kvm_vm, filename: string): void {
     data,
   );
   memcpy_to_guest(vm, data, data_bytes);
+  const url = typeof filename === "string" ? () => filename : filename;
   vm.image = {
-    url: filename,
+    get url() {
+      return url();
+    },
     text,
     text_gpa: addr_gva2gpa(vm, text),
     // Where guest code runs through the guest runtime, its code sits at the top of the text.

@@ -231,7 +231,7 @@ import {
   sparsebit_set_num,
 } from "./sparsebit.ts";
 import { global_read_host, global_write_host, type guest_global } from "./guest_globals.ts";
-import { kvm_vm_elf_load, program_invocation_name } from "./elf.ts";
+import { kvm_vm_elf_load, program_invocation_name_deferred } from "./elf.ts";
 import { ucall_init, ucall_nr_pages_required } from "./ucall_common.ts";
 import {
   addr_arch_gva2gpa,
@@ -995,7 +995,7 @@ export function __vm_create(
   nr_runnable_vcpus: number,
   nr_extra_pages: number | bigint,
 ): kvm_vm {
-  const image = program_invocation_name();
+  const image = program_invocation_name_deferred();
   const nr_pages = vm_nr_pages_required(shape.mode, nr_runnable_vcpus, BigInt(nr_extra_pages));
   kvm_set_files_rlimit(nr_runnable_vcpus);
   pr_debug(

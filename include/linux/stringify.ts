@@ -98,14 +98,29 @@ function parse_frame(text: string): call_site | undefined {
 export function backtrace(max = 64): call_site[] {
   const saved = Error.stackTraceLimit;
   Error.stackTraceLimit = max + 1;
-  const stack = new Error().stack ?? "";
+  const here = new Error();
   Error.stackTraceLimit = saved;
+  return stack_frames(here).slice(1, max + 1);
+}
+
+/**
+ * The frames of a stack captured earlier with `new Error()`, innermost
+ * first (the frame that created it included), as {@linkcode backtrace}
+ * gives them. Capturing is cheap: V8 formats the text, and Deno maps each
+ * frame back to the TypeScript source, only when `stack` is first read, so
+ * a caller that may never need the frames keeps the `Error` and calls this
+ * later.
+ *
+ * @param captured the error whose stack to read
+ * @returns the frames
+ */
+export function stack_frames(captured: Error): call_site[] {
   const frames: call_site[] = [];
-  for (const line of stack.split("\n").slice(1)) {
+  for (const line of (captured.stack ?? "").split("\n").slice(1)) {
     const f = parse_frame(line);
     if (f) frames.push(f);
   }
-  return frames.slice(1, max + 1);
+  return frames;
 }
 
 /**
