@@ -5,8 +5,8 @@
  * thread held up between the exit and the next entry (`stall:exit`, as a
  * preempted thread or a garbage-collection pause holds it) neither starts
  * the timer early nor returns a stale TMCCT. A start by `KVM_SET_LAPIC`
- * keeps the kernel's time, as in KVM. Each stall is 40 ms; what the guest
- * must not see of it is checked against 20 ms.
+ * keeps the kernel's time, as in KVM. Each stall is 100 ms; what the guest
+ * must not see of it is checked against 50 ms.
  *
  * @module
  */
@@ -53,8 +53,12 @@ import { vcpu_args_set } from "../../../../../include/x86/processor.ts";
 import { fault_inject } from "../../../../fault_inject.ts";
 import { run_to_sync } from "../../../../kernel/testdata/util.ts";
 
-const STALL_MS = 40;
-const LIMIT_MS = 20;
+// Without the resume rule each check below sees the whole stall. The limit
+// leaves half of it for what the rule does not cover: the vCPU worker losing
+// its core between the resume and its next exit, which on a loaded 2-core
+// host (CI runs three test files at once) has taken over 20 ms.
+const STALL_MS = 100;
+const LIMIT_MS = 50;
 /** TDCR value for divide by 1: one count per APIC bus cycle. */
 const TDCR_DIV_1 = 0xb;
 const TMICT = 0xffffffff;
@@ -157,7 +161,7 @@ for (const x2 of [0n, 1n]) {
       const vm = vm_create_with_one_vcpu(vcpu, guest_periodic_read);
       try {
         virt_pg_map(vm, APIC_DEFAULT_GPA, APIC_DEFAULT_GPA);
-        // A period of 10 ms, four of which end during the read's stall.
+        // A period of 10 ms, several of which end during the read's stall.
         const tmict = 10e6 / vm_check_cap(vm, KVM_CAP_X86_APIC_BUS_CYCLES_NS);
         vcpu_args_set(vcpu.value, 2, x2, BigInt(tmict));
         assertEquals(run_to_sync(vcpu.value, uc), 1n);
@@ -195,7 +199,7 @@ Deno.test({
       const total = performance.now() - t0;
       assert(
         elapsed >= STALL_MS - 1,
-        `the timer counted ${elapsed.toFixed(1)} ms of a 40 ms sleep`,
+        `the timer counted ${elapsed.toFixed(1)} ms of a ${STALL_MS} ms sleep`,
       );
       assert(elapsed <= total + 1, `the timer counted ${elapsed.toFixed(1)} ms in ${total} ms`);
     } finally {
