@@ -127,6 +127,49 @@ const NOT_CALLEES = new Set([
   "delete",
 ]);
 
+/** The index of the token that closes the group opening at `k`, or -1. */
+function group_end(toks: readonly string[], k: number): number {
+  let depth = 0;
+  for (let j = k; j < toks.length; j++) {
+    depth += nesting(toks[j]!);
+    if (depth === 0) return j;
+  }
+  return -1;
+}
+
+/**
+ * Whether the initialiser `init` is one arrow function (`x => ...`,
+ * `async (a: T): R => ...`, `<T>(x: T) => ...`): its body, whatever it
+ * holds, runs only when called.
+ */
+function is_arrow_function(init: readonly string[]): boolean {
+  let k = init[0] === "async" ? 1 : 0;
+  if (init[k] === "<") {
+    let depth = 0;
+    for (; k < init.length; k++) {
+      if (init[k] === "<") depth++;
+      else if (init[k] === ">") depth--;
+      if (depth === 0) break;
+    }
+    k++;
+  }
+  if (IDENT.test(init[k] ?? "") && init[k + 1] === "=>") return true;
+  if (init[k] !== "(") return false;
+  k = group_end(init, k);
+  if (k < 0) return false;
+  k++;
+  if (init[k] === "=>") return true;
+  if (init[k] !== ":") return false;
+  // A return type, then the arrow.
+  for (let depth = 0; k < init.length; k++) {
+    const x = init[k]!;
+    if (depth === 0 && x === "=>") return true;
+    depth += nesting(x);
+    if (depth < 0) return false;
+  }
+  return false;
+}
+
 /**
  * The index of the `>` that closes the type arguments opening with the `<`
  * at `k`, when a call's `(` follows it; otherwise -1 (a comparison).
@@ -283,11 +326,7 @@ export function image_own_state(src: string): string | undefined {
   const init_has_state = (init: string[]): boolean => {
     if (init.length === 0) return true;
     if (init[0] === "function" || (init[0] === "async" && init[1] === "function")) return false;
-    let depth = 0;
-    for (const x of init) {
-      if (depth === 0 && x === "=>") return false;
-      depth += nesting(x);
-    }
+    if (is_arrow_function(init)) return false;
     for (let k = 0; k < init.length; k++) {
       const x = init[k]!;
       if (x === "<" && k > 0 && IDENT.test(init[k - 1]!)) {
@@ -310,14 +349,8 @@ export function image_own_state(src: string): string | undefined {
       if (callee === undefined) return true;
       if (DESCRIPTOR_CALLEES.has(callee)) {
         // Its arguments are consumed into a frozen description.
-        i_skip: {
-          let d = 0;
-          for (; k < init.length; k++) {
-            d += nesting(init[k]!);
-            if (d === 0) break i_skip;
-          }
-          return true;
-        }
+        k = group_end(init, k);
+        if (k < 0) return true;
         continue;
       }
       const dot = callee.indexOf(".");

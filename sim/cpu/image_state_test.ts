@@ -20,6 +20,8 @@ const flag = guest_global("flag", u64, 0n);
 const regs = struct("regs", { rax: u64, rbx: u64 });
 const suite = FIXTURE<Record<string, never>, { a: number }>("suite");
 const handler = (v: number): { ok: boolean } => ({ ok: v > 0 });
+const twice = async <T,>(x: T): Promise<T[]> => [x, x];
+const inc = n => n + 1;
 const other = async function () {
   let inside = [1, 2];
   return inside;
@@ -85,6 +87,8 @@ Deno.test("each kind of top-level state is found, and named", () => {
     ["const v = import('./x.ts');", /^const v/],
     ["const v = x as unknown as { n: number };", /^const v/],
     ["const T = class {};", /^const T/],
+    ["const pick = ready ? [1] : () => 2;", /^const pick/],
+    ["const f = (() => ({ n: 0 }))();", /^const f/],
     ["guest_code.calls = 0;", /^guest_code \. calls/],
     ["if (ready) counter.n++;", /^if/],
     ["@sealed class tagged {}", /^@/],
