@@ -340,9 +340,12 @@ export function image_own_state(src: string): string | undefined {
       if (x === "new" || x === "[" || x === "{" || x === "class" || x === "await") return true;
       // A regular expression literal is an object (with a mutable lastIndex).
       if (x[0] === "/" && x !== "/" && x !== "/=") return true;
-      if (x !== "(" || k === 0) continue;
+      if (k === 0) continue;
       const prev = init[k - 1]!;
-      if (prev === ")" || prev === "]" || prev === "import") return true;
+      // A tagged template is a call whose result can be anything.
+      if (x[0] === "`" && (IDENT.test(prev) || prev === ")" || prev === "]")) return true;
+      if (x !== "(") continue;
+      if (prev === ")" || prev === "]" || prev === "import" || prev === "?.") return true;
       if (!IDENT.test(prev) && prev !== ">" && prev !== ">>") continue; // a grouping
       if (NOT_CALLEES.has(prev)) continue;
       const callee = callee_before(init, k);

@@ -88,6 +88,8 @@ Deno.test("each kind of top-level state is found, and named", () => {
     ["const v = x as unknown as { n: number };", /^const v/],
     ["const T = class {};", /^const T/],
     ["const pick = ready ? [1] : () => 2;", /^const pick/],
+    ["const v = registry?.make?.(1);", /^const v/],
+    ["const v = html`<p>${1}</p>`;", /^const v/],
     ["const f = (() => ({ n: 0 }))();", /^const f/],
     ["guest_code.calls = 0;", /^guest_code \. calls/],
     ["if (ready) counter.n++;", /^if/],
