@@ -3,9 +3,9 @@
 // pooled vCPU worker (sim/cpu/image_state.ts): its guest globals must still
 // be each VM's own. This module is that image, so its top level stays free
 // of state.
-import "../sim/use_sim_backend.ts";
+import "../use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
-import { u64 } from "../include/c/layout.ts";
+import { u64 } from "../../include/c/layout.ts";
 import {
   get_ucall,
   guest_global,
@@ -19,9 +19,9 @@ import {
   UCALL_SYNC,
   vcpu_run,
   vm_create_with_one_vcpu,
-} from "../include/kvm_util.ts";
-import { in_guest_worker } from "../include/libc/process.ts";
-import { image_own_state } from "../sim/cpu/image_state.ts";
+} from "../../include/kvm_util.ts";
+import { in_guest_worker } from "../../include/libc/process.ts";
+import { image_own_state } from "./image_state.ts";
 
 const seed = guest_global("reuse_seed", u64);
 const echo = guest_global("reuse_echo", u64);
