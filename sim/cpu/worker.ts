@@ -32,8 +32,8 @@
  * worker keeps one instance imported ahead: the next vCPU takes the spare at
  * once and the one after it is imported in the background. An image whose
  * modules create no state of their own at the top level (`image_state.ts`,
- * decided from their source at the first release) has nothing a fresh
- * instance would reset: its instance serves every VM. `globalThis` is saved when a
+ * decided from their source once the first instance has loaded) has
+ * nothing a fresh instance would reset: its instance serves every VM. `globalThis` is saved when a
  * guest starts and restored when it is released, so what guest code changed
  * there goes. What an image's top level sets there stays, unless that
  * import finishes between a guest's release and the restore (a message
@@ -290,7 +290,10 @@ function release(init: vcpu_worker_init): void {
   });
 }
 
-/** Whether every image module keeps no state of its own (`image_state.ts`); decided at the first release. */
+/**
+ * Whether every image module keeps no state of its own (`image_state.ts`):
+ * decided once the first instance has loaded (or at the first release).
+ */
 let reusable: boolean | undefined;
 function image_reusable(): boolean {
   if (reusable === undefined) {
