@@ -35,7 +35,10 @@
 
 import { js_tokens } from "../../include/guest_code.ts";
 
-/** Callees that return a primitive, or a guest global (whose value is read from each VM's memory). */
+/**
+ * Callees that return a primitive, or a guest global (whose value is read
+ * from each VM's memory).
+ */
 const PURE_CALLEES = new Set([
   "guest_global",
   "BigInt",
@@ -68,7 +71,10 @@ const DESCRIPTOR_CALLEES = new Set([
 ]);
 /** Objects whose methods return primitives (`Math.max()`, `BigInt.asUintN()`). */
 const PURE_OBJECTS = new Set(["Math", "Number", "BigInt", "String"]);
-/** Keywords that start a statement: met at depth 0 inside an initialiser, they end it (no `;` before them). */
+/**
+ * Keywords that start a statement: met at depth 0 inside an initialiser,
+ * they end it (no `;` before them).
+ */
 const STATEMENT_START = new Set([
   "const",
   "let",
@@ -296,7 +302,7 @@ export function image_own_state(src: string): string | undefined {
     }
     return depth === 0;
   };
-  /** Moves past a function declaration (`i` at `function`): parameters, return type, body or `;`. */
+  /** Moves past a function declaration (`i` at `function`): parameters, return type, body. */
   const skip_function = (): boolean => {
     while (i < n && t[i] !== "(") {
       if (nesting(t[i]!) > 0) {

@@ -32,13 +32,13 @@
  * worker keeps one instance imported ahead: the next vCPU takes the spare at
  * once and the one after it is imported in the background. An image whose
  * modules create no state of their own at the top level (`image_state.ts`,
- * decided from their source once the first instance has loaded) has
- * nothing a fresh instance would reset: its instance serves every VM.
- * `globalThis` is saved when a guest starts and restored when it is
- * released, so what guest code changed there goes. What an image's top level sets there stays, unless that
- * import finishes between a guest's release and the restore (a message
- * round trip): then the restore undoes it too. Test modules' top levels
- * do not write `globalThis`; one that does should not rely on it.
+ * decided from their source once the first instance has loaded) has nothing a
+ * fresh instance would reset: its instance serves every VM. `globalThis` is
+ * saved when a guest starts and restored when it is released, so what guest
+ * code changed there goes. What an image's top level sets there stays, unless
+ * that import finishes between a guest's release and the restore (a message
+ * round trip): then the restore undoes it too. Test modules' top levels do
+ * not write `globalThis`; one that does should not rely on it.
  *
  * @module
  */
