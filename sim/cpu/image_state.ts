@@ -151,13 +151,10 @@ function group_end(toks: readonly string[], k: number): number {
 function is_arrow_function(init: readonly string[]): boolean {
   let k = init[0] === "async" ? 1 : 0;
   if (init[k] === "<") {
-    let depth = 0;
-    for (; k < init.length; k++) {
-      if (init[k] === "<") depth++;
-      else if (init[k] === ">") depth--;
-      if (depth === 0) break;
-    }
-    k++;
+    // Type parameters, then the parameter list.
+    const close = type_arguments_end(init, k);
+    if (close < 0) return false;
+    k = close + 1;
   }
   if (IDENT.test(init[k] ?? "") && init[k + 1] === "=>") return true;
   if (init[k] !== "(") return false;
@@ -177,8 +174,9 @@ function is_arrow_function(init: readonly string[]): boolean {
 }
 
 /**
- * The index of the `>` that closes the type arguments opening with the `<`
- * at `k`, when a call's `(` follows it; otherwise -1 (a comparison).
+ * The index of the `>` that closes the type arguments (of a call) or type
+ * parameters (of an arrow function) opening with the `<` at `k`, when a `(`
+ * follows it; otherwise -1 (a comparison).
  */
 function type_arguments_end(toks: readonly string[], k: number): number {
   let depth = 0;
@@ -266,15 +264,9 @@ export function image_own_state(src: string): string | undefined {
 
   /** Moves past the group that opens at `i`; false when it never closes. */
   const skip_group = (): boolean => {
-    let depth = 0;
-    for (; i < n; i++) {
-      depth += nesting(t[i]!);
-      if (depth === 0) {
-        i++;
-        return true;
-      }
-    }
-    return false;
+    const end = group_end(t, i);
+    i = end < 0 ? n : end + 1;
+    return end >= 0;
   };
   /** Set by {@linkcode skip_statement} when it passed an assignment outside any group. */
   let assigned = false;
