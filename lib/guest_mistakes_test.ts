@@ -81,6 +81,11 @@ export function guest_deno_exit(): void {
   Deno.exit(5);
 }
 
+/** Guest: Node's exit, through the `process` global. */
+export function guest_process_exit(): void {
+  (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(4);
+}
+
 /** Guest: a system call through the syscall boundary. */
 export function guest_syscall(): void {
   open("/dev/kvm", O_RDWR);
@@ -120,11 +125,14 @@ Deno.test("TEST_ASSERT in guest code is a guest error naming it; nothing is prin
   assertMatch(e.guest_stack, /guest_test_assert/);
 });
 
-Deno.test("exit() and Deno.exit() in guest code are guest errors, not a silently ended vCPU", () => {
+Deno.test("exit(), Deno.exit() and process.exit() in guest code are guest errors, not a silently ended vCPU", () => {
   assertMatch(guest_error_of(guest_exit).message, /HostOnlyError: exit\(3\) is host-only/);
   const e = guest_error_of(guest_deno_exit);
   assertMatch(e.message, /HostOnlyError: Deno\.exit\(5\) is host-only/);
   assertMatch(e.guest_stack, /guest_deno_exit/);
+  const p = guest_error_of(guest_process_exit);
+  assertMatch(p.message, /HostOnlyError: process\.exit\(4\) is host-only/);
+  assertMatch(p.guest_stack, /guest_process_exit/);
 });
 
 Deno.test("a system call in guest code is refused and never reaches the kernel", () => {

@@ -97,7 +97,7 @@ import {
   VMCS_IRQ_WINDOW_NMI,
 } from "./vmcs.ts";
 import { e_gpa, e_private, e_qual, e_td_mmio, mem, tlb_flush } from "./mmu.ts";
-import { receiveMessageOnPort } from "node:worker_threads";
+import { type MessagePort as NodeMessagePort, receiveMessageOnPort } from "node:worker_threads";
 import type { vcpu_memmap_message } from "./vcpu_thread.ts";
 import { spin_budget } from "./spin.ts";
 
@@ -170,7 +170,8 @@ function sync_memmap(): void {
   if (want === vcpu.memmap_generation || !vcpu.port) return;
   const give_up = performance.now() + 5000;
   for (;;) {
-    const m = receiveMessageOnPort(vcpu.port);
+    // Deno's takes the web MessagePort the attach message transferred.
+    const m = receiveMessageOnPort(vcpu.port as unknown as NodeMessagePort);
     if (m) {
       const msg = m.message as vcpu_memmap_message;
       mem.set_map(msg.map);

@@ -74,7 +74,6 @@ import {
   guest_fn_digest,
   guest_fn_resolve,
 } from "../../include/guest_code.ts";
-import type { MessagePort } from "node:worker_threads";
 import {
   PF_VECTOR,
   SIM_EXIT_REASON_GUEST_CRASH,

@@ -47,7 +47,6 @@ import {
   X86_CR4_SMEP,
   X86_EFLAGS_AC,
 } from "./vmx.ts";
-import type { MessagePort } from "node:worker_threads";
 import { sim_vmcs, VMCS_SIZE } from "./vmcs.ts";
 import { mmu_configure, mmu_set_ac, tlb_flush } from "./mmu.ts";
 import { offsetof } from "../../include/c/layout.ts";

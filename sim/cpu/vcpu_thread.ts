@@ -34,7 +34,6 @@
 // starts (a check at that point takes seconds and counts against the test's
 // own timeouts).
 import type {} from "./worker.ts";
-import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { IMAGE_INSTANCE_PARAM, in_deno_test, in_vcpu_worker } from "../../include/libc/process.ts";
 import { GuestCodeError } from "../../include/guest_code.ts";
 
@@ -156,6 +155,25 @@ export function vcpu_threads_alive(grace_ms = 500): string[] {
 // image instance each is not reused. Idle workers are unref'd: they never keep
 // the process alive.
 
+// vCPU workers are web Workers, not `node:worker_threads` ones: Deno starts
+// the Node layer (`process`, Node's timers and streams) in every Node worker
+// before its first module runs, which made a worker cost 39 ms and 12.6 MB
+// instead of 16 ms and 8.2 MB on the CI machine; a TD has one per vCPU. Deno
+// gives web Workers no public `unref()`, but its Node workers are built on
+// them and unref them through a hook on `Worker.prototype`, keyed by a
+// symbol without a description: the pool uses the same hook, so an idle
+// worker keeps no process alive (`vcpu_thread_test.ts` checks both).
+type worker_ref_hook = (this: Worker, ref: boolean) => void;
+const WORKER_REF: symbol | undefined = Object.getOwnPropertySymbols(Worker.prototype)
+  .find((s) =>
+    s.description === undefined &&
+    typeof (Worker.prototype as unknown as Record<symbol, unknown>)[s] === "function"
+  );
+
+function worker_ref(worker: Worker, ref: boolean): void {
+  (worker as unknown as Record<symbol, worker_ref_hook>)[WORKER_REF!]!.call(worker, ref);
+}
+
 /** A vCPU worker, attached to a vCPU or idle in the pool. */
 interface pooled_worker {
   readonly worker: Worker;
@@ -190,7 +208,8 @@ const RELEASE_WAIT_MS = 200;
 
 const idle = new Map<string, pooled_worker[]>();
 let idle_count = 0;
-let idle_max = Math.max(4, navigator.hardwareConcurrency);
+// Without the hook an idle worker would keep the process alive: no pool then.
+let idle_max = WORKER_REF === undefined ? 0 : Math.max(4, navigator.hardwareConcurrency);
 
 /**
  * Sets how many idle vCPU workers the process keeps for later vCPUs (default:
@@ -203,7 +222,7 @@ let idle_max = Math.max(4, navigator.hardwareConcurrency);
 export function set_vcpu_worker_pool(n: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`Bad vCPU worker pool size ${n}`);
   const old = idle_max;
-  idle_max = n;
+  idle_max = WORKER_REF === undefined ? 0 : n;
   for (const list of idle.values()) {
     while (idle_count > idle_max && list.length > 0) {
       idle_count--;
@@ -242,7 +261,7 @@ function acquire(key: string, name: string): pooled_worker {
       retire(pw);
       continue;
     }
-    pw.worker.ref();
+    worker_ref(pw.worker, true);
     // Its last vCPU: its successor starts now, while this one runs, rather
     // than at the next vCPU (a start costs ~200 ms, most of it in the new
     // worker's thread).
@@ -253,7 +272,7 @@ function acquire(key: string, name: string): pooled_worker {
 }
 
 function start_worker(key: string, name: string): pooled_worker {
-  const worker = new Worker(new URL("./worker.ts", import.meta.url), { name });
+  const worker = new Worker(new URL("./worker.ts", import.meta.url), { name, type: "module" });
   const fresh: pooled_worker = {
     worker,
     key,
@@ -262,18 +281,15 @@ function start_worker(key: string, name: string): pooled_worker {
     on_error: undefined,
     status: new Int32Array(new SharedArrayBuffer(8)),
   };
-  worker.on("error", (e: unknown) => {
+  worker.onerror = (e: ErrorEvent) => {
     // An error that escapes the worker's own handling: it is dead, and the
-    // host must not be crashed by it.
+    // host must not be crashed by it (an error event nobody cancels is
+    // thrown again in the host).
+    e.preventDefault();
     fresh.dead = true;
     drop_idle(fresh);
-    fresh.on_error?.(`vCPU worker died: ${e instanceof Error ? e.message : String(e)}`);
-  });
-  worker.on("exit", () => {
-    fresh.dead = true;
-    drop_idle(fresh);
-    fresh.on_error?.("vCPU worker ended");
-  });
+    fresh.on_error?.(`vCPU worker died: ${e.message}`);
+  };
   return fresh;
 }
 
@@ -317,7 +333,7 @@ function give_back(pw: pooled_worker): void {
     retire(pw);
     return;
   }
-  pw.worker.unref();
+  worker_ref(pw.worker, false);
   let list = idle.get(pw.key);
   if (!list) idle.set(pw.key, list = []);
   list.push(pw);

@@ -43,7 +43,6 @@
  * @module
  */
 
-import process from "node:process";
 import {
   HostOnlyError,
   IMAGE_INSTANCE_PARAM,
@@ -80,31 +79,62 @@ Object.defineProperty(Deno, "exit", {
     throw new HostOnlyError(`Deno.exit(${code ?? ""})`, EXIT_HINT);
   },
 });
-process.exit = ((code?: number): never => {
-  throw new HostOnlyError(`process.exit(${code ?? ""})`, EXIT_HINT);
-}) as typeof process.exit;
 scope.close = () => {
   throw new HostOnlyError("close()", EXIT_HINT);
 };
 
+/**
+ * Replaces the global `name` by `wrap(original)` when first read. In a web
+ * worker Deno defines `process`, `setTimeout` and `setInterval` as getters
+ * that load its Node layer on first use (20-30 ms each on the CI machine):
+ * wrapping them at once would make every vCPU pay that, guest code that
+ * never uses them included.
+ */
+function wrap_global<T>(name: string, wrap: (original: T) => T): void {
+  const d = Object.getOwnPropertyDescriptor(globalThis, name);
+  if (!d) return;
+  if (!d.get) {
+    (globalThis as Record<string, unknown>)[name] = wrap(d.value as T);
+    return;
+  }
+  const get = d.get;
+  let wrapped: T | undefined;
+  Object.defineProperty(globalThis, name, {
+    configurable: true,
+    enumerable: d.enumerable ?? false,
+    get: () => wrapped ??= wrap(get.call(globalThis) as T),
+    set: (v: T) => {
+      Object.defineProperty(globalThis, name, {
+        configurable: true,
+        enumerable: d.enumerable ?? false,
+        writable: true,
+        value: v,
+      });
+    },
+  });
+}
+
+wrap_global<{ exit(code?: number): never }>("process", (process) => {
+  process.exit = (code?: number): never => {
+    throw new HostOnlyError(`process.exit(${code ?? ""})`, EXIT_HINT);
+  };
+  return process;
+});
+
 // Timers armed while guest code runs: their callbacks would run once the
 // worker is idle again, in the next VM's time, so a release cancels them.
 const guest_timers = new Set<ReturnType<typeof setTimeout>>();
-const real_set_timeout = globalThis.setTimeout;
-const real_set_interval = globalThis.setInterval;
 function guest_running(): boolean {
   return (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ === true;
 }
-globalThis.setTimeout = ((...args: Parameters<typeof setTimeout>) => {
-  const id = real_set_timeout(...args);
-  if (guest_running()) guest_timers.add(id);
-  return id;
-}) as typeof setTimeout;
-globalThis.setInterval = ((...args: Parameters<typeof setInterval>) => {
-  const id = real_set_interval(...args);
-  if (guest_running()) guest_timers.add(id);
-  return id;
-}) as typeof setInterval;
+for (const name of ["setTimeout", "setInterval"]) {
+  wrap_global<typeof setTimeout>(name, (real) =>
+    ((...args: Parameters<typeof setTimeout>) => {
+      const id = real(...args);
+      if (guest_running()) guest_timers.add(id);
+      return id;
+    }) as typeof setTimeout);
+}
 
 let ctl: Int32Array | undefined;
 let vmcs_bytes: Uint8Array | undefined;
@@ -332,16 +362,14 @@ async function forget_guest(): Promise<void> {
     guest_timers.clear();
   };
   cancel();
-  // A message is a task: it comes after every queued promise callback (a
-  // timer would too, but costs a millisecond or more).
-  await new Promise<void>((resolve) => {
-    const ch = new MessageChannel();
-    ch.port1.onmessage = () => {
-      ch.port1.close();
-      resolve();
-    };
-    ch.port2.postMessage(0);
-  });
+  // The settling of an `Atomics.waitAsync()` is a task: it comes after every
+  // queued promise callback. A timer would too, but costs a millisecond or
+  // more; a message would load Deno's streams (20 ms) in a worker that never
+  // posted one.
+  const word = new Int32Array(new SharedArrayBuffer(4));
+  const settled = Atomics.waitAsync(word, 0, 0).value;
+  Atomics.notify(word, 0);
+  await settled;
   cancel();
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = false;
   restore_globals();
