@@ -189,7 +189,8 @@ interface pooled_worker {
    * Word 0: non-zero once importing the image again failed (the worker is
    * not reused). Word 1: non-zero once the worker knows its image instance
    * serves every VM (worker.ts): it no longer grows, so it is never retired
-   * for its number of uses.
+   * for its number of uses. Word 2: non-zero while it is idle with the next
+   * instance loaded ({@linkcode vcpu_worker_loaded}).
    */
   readonly status: Int32Array;
 }
@@ -251,8 +252,30 @@ function drop_idle(pw: pooled_worker): void {
   }
 }
 
+/** Whether the worker is idle with its next image instance loaded. */
+function loaded(pw: pooled_worker): boolean {
+  return Atomics.load(pw.status, 2) !== 0 && Atomics.load(pw.status, 0) === 0;
+}
+
+/**
+ * Whether the pool holds an idle worker for `images` with the image loaded:
+ * a vCPU attached to it now reaches its guest within a message's latency.
+ * The kernel then attaches the vCPU at its creation, so that the attach
+ * overlaps what the VMM does before the first `KVM_RUN` (registers, CPUID,
+ * a TD's finalize) instead of delaying that `KVM_RUN`.
+ *
+ * @param images the guest image's module URLs
+ */
+export function vcpu_worker_loaded(images: readonly (string | URL)[]): boolean {
+  if (in_vcpu_worker()) return false;
+  return idle.get(images.map((u) => u.toString()).join("\n"))?.some(loaded) ?? false;
+}
+
 function acquire(key: string, name: string): pooled_worker {
   const list = idle.get(key);
+  // A loaded worker first: it serves at once.
+  const i = list?.findLastIndex(loaded) ?? -1;
+  if (i >= 0 && i !== list!.length - 1) list!.push(list!.splice(i, 1)[0]!);
   for (let pw = list?.pop(); pw; pw = list?.pop()) {
     idle_count--;
     // An image whose top level fails when evaluated again (for the next
@@ -279,7 +302,7 @@ function start_worker(key: string, name: string): pooled_worker {
     uses: 0,
     dead: false,
     on_error: undefined,
-    status: new Int32Array(new SharedArrayBuffer(8)),
+    status: new Int32Array(new SharedArrayBuffer(12)),
   };
   worker.onerror = (e: ErrorEvent) => {
     // An error that escapes the worker's own handling: it is dead, and the
@@ -345,15 +368,17 @@ function give_back(pw: pooled_worker): void {
  * it has. False when the guest does not unwind in time (or the worker never
  * got to run it): then the caller stops the worker.
  */
-function release_wait(ctl: Int32Array): boolean {
-  if (Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_STARTING) return false;
+function release_wait(ctl: Int32Array, was_loaded: boolean): boolean {
+  // A worker that had its image loaded when attached reaches the VMCS within
+  // a message's latency; one still loading it may take seconds.
+  if (!was_loaded && Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_STARTING) return false;
   Atomics.store(ctl, VMCS_CTL_KILL, VMCS_KILL_RELEASE);
   Atomics.notify(ctl, VMCS_CTL_RUN_STATE);
   const give_up = performance.now() + RELEASE_WAIT_MS;
   for (let i = 0;; i++) {
     const state = Atomics.load(ctl, VMCS_CTL_WORKER_STATE);
     if (state === WORKER_RELEASED) return true;
-    if (state !== WORKER_READY) return false;
+    if (state !== WORKER_READY && state !== WORKER_STARTING) return false;
     if (i < RELEASE_SPIN) continue;
     const left = give_up - performance.now();
     if (left <= 0) return false;
@@ -423,6 +448,8 @@ export class vcpu_thread {
   #generation = 0;
   #error = "";
   #killed_by_host = false;
+  /** Its worker was idle with the image loaded when attached. */
+  readonly #was_loaded: boolean;
   #death_reported = false;
 
   /**
@@ -441,6 +468,7 @@ export class vcpu_thread {
     this.#port = channel.port1;
     const images = options.images.map((u) => u.toString());
     const pw = acquire(images.join("\n"), `vcpu${options.vcpu_id}`);
+    this.#was_loaded = loaded(pw);
     pw.uses++;
     pw.on_error = (message: string) => {
       if (this.#worker !== pw) return;
@@ -695,7 +723,7 @@ export class vcpu_thread {
     this.#worker = undefined;
     this.#running = false;
     pw.on_error = undefined;
-    if (release && !pw.dead && idle_max > 0 && release_wait(this.#ctl)) {
+    if (release && !pw.dead && idle_max > 0 && release_wait(this.#ctl, this.#was_loaded)) {
       give_back(pw);
       return;
     }

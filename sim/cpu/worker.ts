@@ -244,12 +244,22 @@ async function preload(urls: readonly string[], status_buffer: SharedArrayBuffer
     import_spare();
   }
   // A failure is the first vCPU's to report.
-  await image.catch(() => {});
+  if (await image.then(() => true, () => false)) report_loaded();
+}
+
+/**
+ * Status word 2: the worker is idle with its next image instance loaded, so
+ * an attach now reaches the guest within a message's latency (the host then
+ * attaches at vCPU creation, not at the first KVM_RUN).
+ */
+function report_loaded(): void {
+  if (status && ctl === undefined) Atomics.store(status, 2, 1);
 }
 let queue: Promise<void> = Promise.resolve();
 
 async function serve(init: vcpu_worker_init): Promise<void> {
   status = new Int32Array(init.status);
+  Atomics.store(status, 2, 0);
   ctl = new Int32Array(init.vmcs, init.vmcs_offset, 16);
   vmcs_bytes = new Uint8Array(init.vmcs, init.vmcs_offset, VMCS_SIZE);
   vmcs_u32 = new Uint32Array(init.vmcs, init.vmcs_offset, VMCS_SIZE >> 2);
@@ -315,7 +325,7 @@ function release(init: vcpu_worker_init): void {
   }
   // The host takes another worker instead; a vCPU already waiting for this
   // one gets the failure as a failed image load.
-  image.catch(() => {
+  image.then(report_loaded, () => {
     if (status) Atomics.store(status, 0, 1);
   });
 }

@@ -284,7 +284,13 @@ import {
   supported_cpuid,
   xstate_required_size,
 } from "./cpuid.ts";
-import { kvm_memmap_free, vmx_vcpu_destroy, vmx_vcpu_run, vmx_vcpu_run_async } from "./vmx/vmx.ts";
+import {
+  kvm_memmap_free,
+  vmx_vcpu_create,
+  vmx_vcpu_destroy,
+  vmx_vcpu_run,
+  vmx_vcpu_run_async,
+} from "./vmx/vmx.ts";
 import { sim_vmcs, vmcs_alloc, vmcs_reset, type vmcs_view } from "../../../../cpu/vmcs.ts";
 import { vcpu_worker_prewarm } from "../../../../cpu/vcpu_thread.ts";
 import { host_tsc_bigint } from "../../../../cpu/tsc.ts";
@@ -1916,7 +1922,10 @@ export function kvm_vcpu_reset(vcpu: kvm_vcpu, init_event = false): void {
   kvm_lapic_reset(vcpu, init_event);
 }
 
-/** `kvm_arch_vcpu_create()`: state (a fresh VMCS), reset, MP state. No CPU worker yet. */
+/**
+ * `kvm_arch_vcpu_create()`: state (a fresh VMCS), reset, MP state, and the
+ * CPU worker when the pool has one loaded (`vmx_vcpu_create()`).
+ */
 export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
   const k = vcpu.kvm;
   const arch: kvm_vcpu_arch = {
@@ -1956,6 +1965,7 @@ export function kvm_arch_vcpu_create(vcpu: kvm_vcpu): number {
   kvm_vcpu_reset(vcpu);
   // kvm_arch_vcpu_postcreate().
   kvm_synchronize_tsc(vcpu, null);
+  vmx_vcpu_create(vcpu);
   return 0;
 }
 

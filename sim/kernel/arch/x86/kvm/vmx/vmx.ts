@@ -93,6 +93,7 @@ import {
   GuestCodeError,
   run_deadline,
   vcpu_thread,
+  vcpu_worker_loaded,
   vcpu_worker_prewarm,
 } from "../../../../../cpu/vcpu_thread.ts";
 import {
@@ -443,10 +444,31 @@ export function kvm_flush_remote_tlbs(k: kvm): void {
 // ---------------------------------------------------------------------------
 // Entry.
 
-/** The vCPU's CPU worker, started at its first entry (`vmx_vcpu_create` is lazy here). */
+/**
+ * `vmx_vcpu_create()`'s worker half: a vCPU takes its CPU worker now when the
+ * pool holds one with the image loaded, so that the attach overlaps what the
+ * VMM does before the first `KVM_RUN`. Otherwise its first entry starts one:
+ * a VM with hundreds of vCPUs must not start hundreds of workers at once.
+ */
+export function vmx_vcpu_create(vcpu: kvm_vcpu): void {
+  if (vcpu_worker_loaded(vcpu.kvm.arch.images)) vmx_vcpu_attach(vcpu);
+}
+
+/**
+ * The vCPU's CPU worker at an entry. At a vCPU's first entry, the worker for
+ * a vCPU of the VM without one starts loading: a VM whose vCPUs run one
+ * after another (a TD booting each vCPU in turn) would otherwise pay each
+ * worker's start in full at each first entry.
+ */
 function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
-  let vmx = vmx_of.get(vcpu);
-  if (vmx) return vmx;
+  const vmx = vmx_of.get(vcpu) ?? vmx_vcpu_attach(vcpu);
+  if (!vcpu.has_run && vcpu.kvm.vcpus.some((v) => !vmx_of.has(v))) {
+    vcpu_worker_prewarm(vcpu.kvm.arch.images);
+  }
+  return vmx;
+}
+
+function vmx_vcpu_attach(vcpu: kvm_vcpu): vcpu_vmx {
   const v = vcpu.arch.vmcs;
   const thread = new vcpu_thread({
     vcpu_id: vcpu.vcpu_id,
@@ -469,13 +491,8 @@ function vmx_get_vcpu(vcpu: kvm_vcpu): vcpu_vmx {
     apic_starts: 0,
     apic_start_ms: 0,
   };
-  vmx = x;
-  vmx_of.set(vcpu, vmx);
-  // A VM whose vCPUs run one after another (a TD booting each vCPU in turn)
-  // would otherwise pay each worker's start in full at each first entry:
-  // the next one starts loading now, while this vCPU runs.
-  if (vcpu.kvm.vcpus.some((v) => !vmx_of.has(v))) vcpu_worker_prewarm(vcpu.kvm.arch.images);
-  return vmx;
+  vmx_of.set(vcpu, x);
+  return x;
 }
 
 /**
