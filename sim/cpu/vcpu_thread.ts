@@ -36,6 +36,7 @@
 import type {} from "./worker.ts";
 import { IMAGE_INSTANCE_PARAM, in_deno_test, in_vcpu_worker } from "../../include/libc/process.ts";
 import { GuestCodeError } from "../../include/guest_code.ts";
+import { worker_ref, worker_ref_supported } from "../worker_ref.ts";
 
 export { GuestCodeError };
 import type { guest_memory_map } from "./memory.ts";
@@ -152,27 +153,9 @@ export function vcpu_threads_alive(grace_ms = 500): string[] {
 // after another. worker.ts describes what a worker forgets between vCPUs. A
 // worker whose guest did not unwind at the release (JavaScript that executes
 // no instruction), that died, or that served WORKER_MAX_USES vCPUs with a fresh
-// image instance each is not reused. Idle workers are unref'd: they never keep
-// the process alive.
-
-// vCPU workers are web Workers, not `node:worker_threads` ones: Deno starts
-// the Node layer (`process`, Node's timers and streams) in every Node worker
-// before its first module runs, which made a worker cost 39 ms and 12.6 MB
-// instead of 16 ms and 8.2 MB on the CI machine; a TD has one per vCPU. Deno
-// gives web Workers no public `unref()`, but its Node workers are built on
-// them and unref them through a hook on `Worker.prototype`, keyed by a
-// symbol without a description: the pool uses the same hook, so an idle
-// worker keeps no process alive (`vcpu_thread_test.ts` checks both).
-type worker_ref_hook = (this: Worker, ref: boolean) => void;
-const WORKER_REF: symbol | undefined = Object.getOwnPropertySymbols(Worker.prototype)
-  .find((s) =>
-    s.description === undefined &&
-    typeof (Worker.prototype as unknown as Record<symbol, unknown>)[s] === "function"
-  );
-
-function worker_ref(worker: Worker, ref: boolean): void {
-  (worker as unknown as Record<symbol, worker_ref_hook>)[WORKER_REF!]!.call(worker, ref);
-}
+// image instance each is not reused. Workers are web Workers
+// (`../worker_ref.ts` says why); idle ones are unref'd: they never keep the
+// process alive.
 
 /** A vCPU worker, attached to a vCPU or idle in the pool. */
 interface pooled_worker {
@@ -210,7 +193,7 @@ const RELEASE_WAIT_MS = 200;
 const idle = new Map<string, pooled_worker[]>();
 let idle_count = 0;
 // Without the hook an idle worker would keep the process alive: no pool then.
-let idle_max = WORKER_REF === undefined ? 0 : Math.max(4, navigator.hardwareConcurrency);
+let idle_max = worker_ref_supported() ? Math.max(4, navigator.hardwareConcurrency) : 0;
 
 /**
  * Sets how many idle vCPU workers the process keeps for later vCPUs (default:
@@ -223,7 +206,7 @@ let idle_max = WORKER_REF === undefined ? 0 : Math.max(4, navigator.hardwareConc
 export function set_vcpu_worker_pool(n: number): number {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`Bad vCPU worker pool size ${n}`);
   const old = idle_max;
-  idle_max = WORKER_REF === undefined ? 0 : n;
+  idle_max = worker_ref_supported() ? n : 0;
   for (const list of idle.values()) {
     while (idle_count > idle_max && list.length > 0) {
       idle_count--;

@@ -94,6 +94,16 @@ import {
 } from "../../../include/linux/mman.ts";
 import { O_ACCMODE, O_RDONLY, O_WRONLY } from "../../../include/linux/fcntl.ts";
 import { type file, fput, get_file } from "../fs/file.ts";
+import {
+  CHUNK_CLAIMED,
+  CHUNK_QUEUED,
+  CHUNK_ZERO,
+  CHUNK_ZEROING,
+  type page_zero_request,
+  zero_dirty_pages,
+} from "./page_zero.ts";
+import { worker_ref, worker_ref_supported } from "../../worker_ref.ts";
+import { in_vcpu_worker } from "../../../include/libc/process.ts";
 
 /** `PAGE_SHIFT` on x86-64. */
 export const PAGE_SHIFT = 12;
@@ -160,10 +170,12 @@ export interface mm_backing {
  * turns (the runtime frees backing stores from a task; a forced GC does not),
  * so a synchronous loop creating and freeing VMs would grow without bound.
  * A chunk is recycled once nothing maps it and no VM's memory map uses it,
- * and zeroed page by page when reused (a page never touched reads as the
- * zero page and costs nothing to check).
+ * and zeroed page by page before reuse (a page never touched reads as the
+ * zero page and costs nothing to check): by the zeroing thread while the
+ * process does something else, or by the allocator when it needs the chunk
+ * first (`page_zero.ts`).
  */
-const anon_pool = new Map<number, SharedArrayBuffer[]>();
+const anon_pool = new Map<number, pooled_chunk[]>();
 let anon_pool_bytes = 0;
 /** Most bytes the pool keeps; more are left to the garbage collector. */
 const ANON_POOL_MAX_BYTES = 128 << 20;
@@ -171,6 +183,51 @@ const ANON_POOL_MAX_BYTES = 128 << 20;
 const ANON_POOL_MAX_CHUNK = 64 << 20;
 /** Users of chunks besides their mappings (a VM's memory map): see {@linkcode anon_chunk_pin}. */
 const chunk_pins = new WeakMap<ArrayBufferLike, number>();
+
+/** A released chunk and where its zeroing stands (`CHUNK_*`). */
+interface pooled_chunk {
+  readonly buf: SharedArrayBuffer;
+  readonly state: Int32Array;
+}
+
+/**
+ * Chunks recycled before the zeroing thread starts: a process that frees a
+ * VM or two does not pay for a thread; one that loops over VMs does, once,
+ * and no longer scans 2.6 MiB of guest RAM on each VM's critical path.
+ */
+const ZERO_THREAD_AFTER = 4;
+let recycled = 0;
+let zero_thread: Worker | undefined;
+let zero_thread_failed = false;
+/**
+ * Sizes that got one chunk beyond what was released: the first mmap after a
+ * free finds the freed chunk still being zeroed, so it takes a fresh one and
+ * the two alternate from then on (one per size, so memory stays bounded).
+ */
+const doubled = new Set<number>();
+
+/** Hands `c` to the zeroing thread (started at the {@linkcode ZERO_THREAD_AFTER}th chunk). */
+function zero_ahead(c: pooled_chunk): void {
+  if (zero_thread === undefined) {
+    if (++recycled < ZERO_THREAD_AFTER || zero_thread_failed || !worker_ref_supported()) return;
+    if (in_vcpu_worker()) return;
+    const w = new Worker(new URL("./page_zero_worker.ts", import.meta.url), {
+      type: "module",
+      name: "page_zero",
+    });
+    // Chunks it never got to stay queued: the allocator zeroes them.
+    w.onerror = (e: ErrorEvent) => {
+      e.preventDefault();
+      zero_thread = undefined;
+      zero_thread_failed = true;
+      w.terminate();
+    };
+    worker_ref(w, false);
+    zero_thread = w;
+  }
+  const req: page_zero_request = { buf: c.buf, state: c.state, page_size: PAGE_SIZE };
+  zero_thread.postMessage(req);
+}
 
 /**
  * Marks `buf` as in use by something other than its mapping (a VM's memory
@@ -202,31 +259,41 @@ function anon_recycle(buf: SharedArrayBuffer): void {
   if (n > ANON_POOL_MAX_CHUNK || anon_pool_bytes + n > ANON_POOL_MAX_BYTES) return;
   let list = anon_pool.get(n);
   if (!list) anon_pool.set(n, list = []);
-  list.push(buf);
+  const c: pooled_chunk = { buf, state: new Int32Array(new SharedArrayBuffer(4)) };
+  list.push(c);
   anon_pool_bytes += n;
+  zero_ahead(c);
 }
 
 /** A zeroed anonymous chunk of `n` bytes: a recycled one if the pool has it. */
 function anon_chunk_alloc(n: number): SharedArrayBuffer {
-  const buf = anon_pool.get(n)?.pop();
-  if (!buf) return new SharedArrayBuffer(n);
-  anon_pool_bytes -= n;
-  // Only pages that hold data are written: writing a zero page would make
-  // the host commit it. The OR of a page's words, unrolled, reads faster
-  // than a test per word.
-  const words = new Int32Array(buf, 0, n >> 2);
-  const per_page = PAGE_SIZE >> 2;
-  const whole = words.length - (words.length % per_page);
-  for (let p = 0; p < whole; p += per_page) {
-    let acc = 0;
-    for (let i = p; i < p + per_page; i += 4) {
-      acc |= words[i]! | words[i + 1]! | words[i + 2]! | words[i + 3]!;
+  const list = anon_pool.get(n);
+  if (!list?.length) return new SharedArrayBuffer(n);
+  let i = list.findIndex((c) => Atomics.load(c.state, 0) === CHUNK_ZERO);
+  if (i < 0) {
+    if (zero_thread && !doubled.has(n)) {
+      doubled.add(n);
+      return new SharedArrayBuffer(n);
     }
-    if (acc !== 0) words.fill(0, p, p + per_page);
+    i = 0;
   }
-  words.fill(0, whole);
-  new Uint8Array(buf, n & ~3).fill(0);
-  return buf;
+  const c = list.splice(i, 1)[0]!;
+  anon_pool_bytes -= n;
+  if (Atomics.compareExchange(c.state, 0, CHUNK_QUEUED, CHUNK_CLAIMED) === CHUNK_QUEUED) {
+    zero_dirty_pages(c.buf, PAGE_SIZE);
+  } else {
+    while (Atomics.load(c.state, 0) === CHUNK_ZEROING) Atomics.wait(c.state, 0, CHUNK_ZEROING);
+  }
+  return c.buf;
+}
+
+/** Bytes of the pool the zeroing thread has zeroed already (diagnostics, tests). */
+export function anon_pool_zeroed(): number {
+  let bytes = 0;
+  for (const [n, list] of anon_pool) {
+    for (const c of list) if (Atomics.load(c.state, 0) === CHUNK_ZERO) bytes += n;
+  }
+  return bytes;
 }
 
 /** Bytes of released anonymous memory kept for reuse (diagnostics, tests). */
