@@ -74,6 +74,9 @@ const cycles = Number(Deno.env.get("RSS_CYCLES") ?? 10_000);
 if (cycles > 0 && !in_guest_worker()) {
   // The first cycles load the modules and fill the caches a process keeps.
   for (let i = 0; i < 20; i++) cycle();
+  // Threads the warm-up started (the page-zeroing thread) load their modules
+  // meanwhile, with those files open: let them finish before counting fds.
+  await new Promise((r) => setTimeout(r, 200));
   const rss0 = rss(), fds0 = open_fds(), workers0 = vcpu_threads_alive(0).length;
   const t0 = performance.now();
   for (let i = 0; i < cycles; i++) cycle();
