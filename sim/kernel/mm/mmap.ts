@@ -196,6 +196,11 @@ interface pooled_chunk {
  * and no longer scans 2.6 MiB of guest RAM on each VM's critical path.
  */
 const ZERO_THREAD_AFTER = 4;
+/**
+ * The smallest chunk handed to the zeroing thread: a smaller one is scanned
+ * in microseconds, less than the message that would hand it over.
+ */
+const ZERO_THREAD_MIN_CHUNK = 256 << 10;
 let recycled = 0;
 let zero_thread: Worker | undefined;
 let zero_thread_failed = false;
@@ -206,8 +211,9 @@ let zero_thread_failed = false;
  */
 const doubled = new Set<number>();
 
-/** Hands `c` to the zeroing thread (started at the {@linkcode ZERO_THREAD_AFTER}th chunk). */
+/** Hands `c` to the zeroing thread (started at the {@linkcode ZERO_THREAD_AFTER}th large chunk). */
 function zero_ahead(c: pooled_chunk): void {
+  if (c.buf.byteLength < ZERO_THREAD_MIN_CHUNK) return;
   if (zero_thread === undefined) {
     if (++recycled < ZERO_THREAD_AFTER || zero_thread_failed || !worker_ref_supported()) return;
     if (in_vcpu_worker()) return;
@@ -271,7 +277,7 @@ function anon_chunk_alloc(n: number): SharedArrayBuffer {
   if (!list?.length) return new SharedArrayBuffer(n);
   let i = list.findIndex((c) => Atomics.load(c.state, 0) === CHUNK_ZERO);
   if (i < 0) {
-    if (zero_thread && !doubled.has(n)) {
+    if (zero_thread && n >= ZERO_THREAD_MIN_CHUNK && !doubled.has(n)) {
       doubled.add(n);
       return new SharedArrayBuffer(n);
     }
