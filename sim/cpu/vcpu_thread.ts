@@ -235,6 +235,19 @@ function drop_idle(pw: pooled_worker): void {
   }
 }
 
+/**
+ * Per guest image: whether its modules keep state of their own (0 not known
+ * yet, `IMAGE_STATELESS`, `IMAGE_STATEFUL` of `vmx.ts`), decided by
+ * the first worker that loads it and read by the others (a TD's hundreds of
+ * workers would each tokenize the same sources).
+ */
+const image_verdicts = new Map<string, SharedArrayBuffer>();
+function image_verdict(key: string): SharedArrayBuffer {
+  let v = image_verdicts.get(key);
+  if (!v) image_verdicts.set(key, v = new SharedArrayBuffer(4));
+  return v;
+}
+
 /** Whether the worker is idle with its next image instance loaded. */
 function loaded(pw: pooled_worker): boolean {
   return Atomics.load(pw.status, 2) !== 0 && Atomics.load(pw.status, 0) === 0;
@@ -321,6 +334,7 @@ function prewarm(key: string): void {
   const msg: vcpu_worker_preload = {
     preload: key === "" ? [] : key.split("\n"),
     status: pw.status.buffer as SharedArrayBuffer,
+    verdict: image_verdict(key),
   };
   pw.worker.postMessage(msg);
   give_back(pw);
@@ -396,6 +410,8 @@ export interface vcpu_worker_init {
   port: MessagePort;
   /** The worker's status word (see `pooled_worker`). */
   status: SharedArrayBuffer;
+  /** The image's verdict word (`IMAGE_STATELESS`, `IMAGE_STATEFUL`, 0 unknown). */
+  verdict: SharedArrayBuffer;
 }
 
 /** The message that makes an idle worker import a guest image before any vCPU needs it. */
@@ -404,6 +420,8 @@ export interface vcpu_worker_preload {
   preload: string[];
   /** The worker's status word. */
   status: SharedArrayBuffer;
+  /** The image's verdict word. */
+  verdict: SharedArrayBuffer;
 }
 
 /** A memory-map message to the worker. */
@@ -465,6 +483,7 @@ export class vcpu_thread {
       images,
       port: channel.port2,
       status: pw.status.buffer as SharedArrayBuffer,
+      verdict: image_verdict(pw.key),
     };
     pw.worker.postMessage(init, [channel.port2]);
     this.#worker = pw;

@@ -327,3 +327,8 @@ export const WORKER_DEAD = 2;
  * (`VMCS_KILL_RELEASE`) and went back to the host's pool, alive.
  */
 export const WORKER_RELEASED = 3;
+
+/** A guest image's verdict word (`vcpu_thread.ts`): no module of it keeps state of its own. */
+export const IMAGE_STATELESS = 1;
+/** A guest image's verdict word: some module of it keeps state of its own. */
+export const IMAGE_STATEFUL = 2;

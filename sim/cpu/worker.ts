@@ -59,7 +59,7 @@ import {
   VMCS_KILL_RELEASE,
   VMCS_SIZE,
 } from "./vmcs.ts";
-import { WORKER_DEAD, WORKER_RELEASED } from "./vmx.ts";
+import { IMAGE_STATEFUL, IMAGE_STATELESS, WORKER_DEAD, WORKER_RELEASED } from "./vmx.ts";
 import { image_has_own_state } from "./image_state.ts";
 import { read_source } from "../../include/linux/stringify.ts";
 
@@ -231,6 +231,7 @@ function restore_globals(): void {
 scope.addEventListener("message", (e: Event) => {
   const msg = (e as MessageEvent).data as vcpu_worker_init | vcpu_worker_preload;
   // One vCPU at a time: an attach waits for the previous release (or preload) to finish.
+  verdict ??= new Int32Array(msg.verdict);
   queue = queue.then(() => "preload" in msg ? preload(msg.preload, msg.status) : serve(msg));
 });
 
@@ -335,13 +336,17 @@ function release(init: vcpu_worker_init): void {
  * decided once the first instance has loaded (or at the first release).
  */
 let reusable: boolean | undefined;
+/** The host's verdict word for the image, shared by its workers (`image_verdict()`). */
+let verdict: Int32Array | undefined;
 function image_reusable(): boolean {
   if (reusable === undefined) {
-    reusable = image_urls.every((url) => {
+    const known = verdict ? Atomics.load(verdict, 0) : 0;
+    reusable = known !== 0 ? known === IMAGE_STATELESS : image_urls.every((url) => {
       // Unreadable source (no read permission, not a file) counts as state.
       const src = read_source(url);
       return src !== undefined && !image_has_own_state(src);
     });
+    if (verdict) Atomics.store(verdict, 0, reusable ? IMAGE_STATELESS : IMAGE_STATEFUL);
     // The host need not retire this worker to bound its instances.
     if (reusable && status) Atomics.store(status, 1, 1);
   }
