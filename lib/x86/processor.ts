@@ -10,7 +10,7 @@
  * @module
  */
 
-import { u64, u8 } from "../../include/c/layout.ts";
+import { offsetof, u64, u8 } from "../../include/c/layout.ts";
 import {
   KVM_CAP_GET_TSC_KHZ,
   KVM_CREATE_VCPU,
@@ -373,6 +373,38 @@ function entries_of(cpuid: View<typeof kvm_cpuid2.fields>): View<typeof kvm_cpui
   return out;
 }
 
+/**
+ * Offsets of `entries`, `function` and `index`, taken at first use: this
+ * module is part of an import cycle through include/x86, so the layouts may
+ * not exist yet when it is evaluated.
+ */
+let cpuid_keys: readonly [number, number, number] | undefined;
+
+/**
+ * The position of entry (`fn`, `index`) among the valid entries of `cpuid`,
+ * or -1: C's loop over `cpuid->entries`, reading the two keys in place (the
+ * library asks the supported table a few dozen times per VM; a view per
+ * entry made 70 KiB of garbage per VM).
+ */
+function cpuid_entry_index(
+  cpuid: View<typeof kvm_cpuid2.fields>,
+  fn: number,
+  index: number,
+): number {
+  const [entries, f_at, i_at] = cpuid_keys ??= [
+    offsetof(kvm_cpuid2, "entries"),
+    offsetof(kvm_cpuid_entry2, "function"),
+    offsetof(kvm_cpuid_entry2, "index"),
+  ];
+  const n = Math.min(cpuid.nent, cpuid.entries.length);
+  const dv = new DataView(cpuid.$buffer, cpuid.$offset + entries);
+  fn >>>= 0;
+  for (let i = 0, at = 0; i < n; i++, at += kvm_cpuid_entry2.size) {
+    if (dv.getUint32(at + f_at, true) === fn && dv.getUint32(at + i_at, true) === index) return i;
+  }
+  return -1;
+}
+
 /** An entry's output register by index (C's `(&entry->eax)[reg]`). */
 function entry_reg(e: View<typeof kvm_cpuid_entry2.fields>, reg: number): number {
   return [e.eax, e.ebx, e.ecx, e.edx][reg]! >>> 0;
@@ -392,10 +424,8 @@ function __kvm_cpu_has(
   lo: number,
   hi: number,
 ): number {
-  for (const e of entries_of(cpuid)) {
-    if (e.function === fn && e.index === index) return bits(entry_reg(e, reg), lo, hi);
-  }
-  return 0;
+  const i = cpuid_entry_index(cpuid, fn, index);
+  return i < 0 ? 0 : bits(entry_reg(cpuid.entries.at(i), reg), lo, hi);
 }
 
 /**
@@ -510,7 +540,8 @@ export function get_cpuid_entry(
   fn: number,
   index: number,
 ): View<typeof kvm_cpuid_entry2.fields> {
-  for (const e of entries_of(cpuid)) if (e.function === fn >>> 0 && e.index === index) return e;
+  const i = cpuid_entry_index(cpuid, fn, index);
+  if (i >= 0) return cpuid.entries.at(i);
   return TEST_FAIL("CPUID function 0x%x index 0x%x not found ", fn, index);
 }
 
@@ -1118,13 +1149,15 @@ function set_idt_entry(
   selector: number,
 ): void {
   const at = vector * idt_entry.size;
-  const e = idt_entry.view(idt.subarray(at, at + idt_entry.size));
-  e.$bytes.fill(0);
-  e.offset0 = Number(addr & 0xffffn);
+  idt.fill(0, at, at + idt_entry.size);
+  const e = idt_entry.view(idt, at);
+  // The address's halves as numbers: 256 gates per VM, three bigints each.
+  const lo = Number(BigInt.asUintN(32, addr));
+  e.offset0 = lo & 0xffff;
   e.selector = selector;
   e.bits = (0 /* ist */) | (14 << 8) /* type: interrupt gate */ | ((dpl & 3) << 13) | (1 << 15);
-  e.offset1 = Number((addr >> 16n) & 0xffffn);
-  e.offset2 = Number((addr >> 32n) & 0xffffffffn);
+  e.offset1 = lo >>> 16;
+  e.offset2 = Number(BigInt.asUintN(32, addr >> 32n));
 }
 
 /**

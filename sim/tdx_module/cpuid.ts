@@ -215,6 +215,23 @@ export type td_cpuid_compute_result =
  * computes the TD's table.
  */
 export function td_cpuid_compute(input: td_cpuid_inputs): td_cpuid_compute_result {
+  // A pure function of its inputs (the native CPUID is the host model's
+  // constant table) whose result is frozen: TDs built alike share it.
+  const key = `${input.attributes}:${input.xfam}:${input.tsc_frequency}:${input.config.join(";")}`;
+  let r = computed.get(key);
+  if (r === undefined) {
+    if (computed.size >= COMPUTED_MAX) computed.clear();
+    computed.set(key, r = td_cpuid_compute_uncached(input));
+  }
+  return r;
+}
+
+/** {@linkcode td_cpuid_compute}'s results by input. */
+const computed = new Map<string, td_cpuid_compute_result>();
+/** Distinct inputs kept (a test builds TDs with a handful of configurations). */
+const COMPUTED_MAX = 64;
+
+function td_cpuid_compute_uncached(input: td_cpuid_inputs): td_cpuid_compute_result {
   const { attributes, xfam } = input;
   const entries: td_cpuid_entry[] = [];
   for (const r of LOOKUP) {

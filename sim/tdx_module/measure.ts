@@ -48,6 +48,8 @@ function record(tag: Uint8Array, gpa: bigint, into: Uint8Array, at: number): voi
  * bytes, so a region's pages are fed 32 at a time (196 KiB).
  */
 const STAGED_PAGES = 32;
+/** The staging buffer with its tags in place, built once: each TD copies it. */
+let stage_template: Uint8Array | undefined;
 
 /** The measurement state of one TD. */
 export class td_measurement {
@@ -58,7 +60,7 @@ export class td_measurement {
   // per page only the GPAs and the content change. Bytes before #staged are
   // fed to the context before anything else touches it, so the digest is the
   // one a record-by-record feed gives.
-  readonly #stage = td_measurement.#template();
+  readonly #stage = (stage_template ??= td_measurement.#template()).slice();
   readonly #stageDv = new DataView(this.#stage.buffer);
   readonly #stageWords = new Uint32Array(this.#stage.buffer);
   #staged = 0;
