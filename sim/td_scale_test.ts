@@ -6,8 +6,8 @@
  * `min(KVM_MAX_VCPUS, num_present_cpus())` (tdx_vm_init()).
  *
  * The size is `SIM_TD_SCALE_VCPUS` (default {@linkcode DEFAULT_VCPUS}: on
- * the 2-core CI machine 256 vCPUs take 30-40 s and 4.6 GB RSS idle, 64 take 5-7 s
- * and 1.2 GB); the simulated host (`sim/host.ts`) gets exactly that many CPUs.
+ * the 2-core CI machine 256 vCPUs take 17 s and 4.1 GB RSS alone, 36-49 s beside
+ * other test files; 64 take 4-5 s and 1.1 GB); the simulated host (`sim/host.ts`) gets exactly that many CPUs.
  * Workers start one vCPU ahead of the one running (`vmx_get_vcpu()`).
  * Each vCPU is a worker that imports the guest image, `testdata/td_scale.ts`;
  * the host side is `testdata/td_scale_host.ts`, shared with `td_scale_bench.ts`
