@@ -811,6 +811,7 @@ export function vm_arch_has_protected_memory(vm: kvm_vm): boolean {
 // 3, 4.5: P is bit 0, PS bit 7). Literals: this module's imports may not
 // have run when it is evaluated (an import cycle through include/x86).
 const PTE_LO_PRESENT = 1 << 0;
+const PTE_LO_WRITABLE = 1 << 1;
 const PTE_LO_LARGE = 1 << 7;
 
 /** The index into the level-`level` table of a GVA given as halves. */
@@ -831,8 +832,13 @@ function pte_pfn(vm: kvm_vm, lo: number, hi: number): number {
 
 /** The frame of the top-level table (`vm->mmu.pgd`). */
 function pgd_pfn(vm: kvm_vm): number {
-  return Number((vm.mmu.pgd & PHYSICAL_PAGE_MASK & ~vm.gpa_tag_mask) >> 12n);
+  if (vm.gpa_tag_mask !== 0n) {
+    return Number((vm.mmu.pgd & PHYSICAL_PAGE_MASK & ~vm.gpa_tag_mask) >> 12n);
+  }
+  const [lo, hi] = halves_of(vm.mmu.pgd, pgd_halves);
+  return (hi & 0xfffff) * 0x100000 + (lo >>> 12);
 }
+const pgd_halves: [number, number] = [0, 0];
 
 /** A GVA's 32-bit halves. */
 function gva_halves(vaddr: gva_t): [number, number] {
@@ -907,6 +913,26 @@ export function __virt_pg_map(vm: kvm_vm, vaddr: gva_t, paddr: gpa_t, level: num
   ___virt_pg_map(vm, vaddr, paddr, level, vm_is_gpa_protected(vm, paddr));
 }
 
+/**
+ * The 32-bit halves of a 64-bit value, into `out`: through a double when it
+ * is exact (below 2^53, as every GPA and most GVAs are), which allocates no
+ * bigint; a VM maps ~300 pages as it is created.
+ */
+function halves_of(x: bigint, out: [number, number]): [number, number] {
+  const d = Number(x);
+  if (d >= 0 && d < 2 ** 53) {
+    out[0] = d % 2 ** 32;
+    out[1] = Math.floor(d / 2 ** 32);
+  } else {
+    out[0] = Number(x & 0xffffffffn);
+    out[1] = Number((x >> 32n) & 0xffffffffn);
+  }
+  return out;
+}
+const va_halves: [number, number] = [0, 0];
+const pa_halves: [number, number] = [0, 0];
+const mask_halves: [number, number] = [0, 0];
+
 /** C `___virt_pg_map()` (the TDX series, v8): `__virt_pg_map` with the leaf's C/S-bit chosen by the caller. */
 function ___virt_pg_map(
   vm: kvm_vm,
@@ -916,13 +942,17 @@ function ___virt_pg_map(
   is_protected: boolean,
 ): void {
   const pg_size = PG_LEVEL_SIZE(level);
+  // 4K, 2M or 1G: the low half of an address tells its alignment.
+  const pg_low_bits = 2 ** PG_LEVEL_SHIFT(level) - 1;
+  const [lo, hi] = halves_of(vaddr, va_halves);
+  const [plo, phi] = halves_of(paddr, pa_halves);
   TEST_ASSERT(
     vm.mode === vm_guest_mode.VM_MODE_PXXVYY_4K,
     "Unknown or unsupported guest mode: 0x%x",
     vm.mode,
   );
   TEST_ASSERT(
-    vaddr % pg_size === 0n,
+    (lo & pg_low_bits) === 0,
     "Virtual address not aligned,\n  vaddr: 0x%lx page size: 0x%lx",
     vaddr,
     pg_size,
@@ -933,23 +963,28 @@ function ___virt_pg_map(
     vaddr,
   );
   TEST_ASSERT(
-    paddr % pg_size === 0n,
+    (plo & pg_low_bits) === 0,
     "Physical address not aligned,\n  paddr: 0x%lx page size: 0x%lx",
     paddr,
     pg_size,
   );
   TEST_ASSERT(
-    paddr >> BigInt(vm.page_shift) <= vm.max_gfn,
+    paddr < 2n ** 53n
+      ? Math.floor(Number(paddr) / vm.page_size) <= Number(vm.max_gfn)
+      : paddr >> BigInt(vm.page_shift) <= vm.max_gfn,
     "Physical address beyond maximum supported,\n  paddr: 0x%lx vm->max_gfn: 0x%lx vm->page_size: 0x%x",
     paddr,
     vm.max_gfn,
     vm.page_size,
   );
-  TEST_ASSERT(vm_untag_gpa(vm, paddr) === paddr, "Unexpected bits in paddr: %lx", paddr);
+  TEST_ASSERT(
+    vm.gpa_tag_mask === 0n || vm_untag_gpa(vm, paddr) === paddr,
+    "Unexpected bits in paddr: %lx",
+    paddr,
+  );
 
   // C's virt_create_upper_pte() for each upper level, then virt_get_pte()
   // for the leaf: the parent of each level is present by then.
-  const [lo, hi] = gva_halves(vaddr);
   let pfn = pgd_pfn(vm);
   for (let current_level = vm.mmu.pgtable_levels; current_level > 1; current_level--) {
     const dv = vm_pfn_page_view(vm, pfn);
@@ -985,9 +1020,14 @@ function ___virt_pg_map(
     "PTE already present for 4k page at vaddr: 0x%lx",
     vaddr,
   );
-  let v = PTE_PRESENT_MASK | PTE_WRITABLE_MASK | (paddr & PHYSICAL_PAGE_MASK);
-  v |= is_protected ? PTE_C_BIT_MASK(vm.mmu) : PTE_S_BIT_MASK(vm.mmu);
-  dv.setBigUint64(at, v, true);
+  // PRESENT | WRITABLE | (paddr & PHYSICAL_PAGE_MASK), then the C-bit or the
+  // S-bit, stored as the entry's two halves.
+  const [mlo, mhi] = halves_of(
+    is_protected ? PTE_C_BIT_MASK(vm.mmu) : PTE_S_BIT_MASK(vm.mmu),
+    mask_halves,
+  );
+  dv.setUint32(at, ((plo & 0xfffff000) | PTE_LO_PRESENT | PTE_LO_WRITABLE | mlo) >>> 0, true);
+  dv.setUint32(at + 4, ((phi & 0xfffff) | mhi) >>> 0, true);
 }
 
 /**
@@ -1138,27 +1178,42 @@ export function kvm_seg_fill_gdt_64bit(vm: kvm_vm, segp: View<typeof kvm_segment
 
 /**
  * C `set_idt_entry()`, which looks up the IDT's host address for each gate;
- * here the caller passes the table's host bytes (one page), looked up once
- * for its 256 gates.
+ * here the caller passes a view of the table's host bytes (one page), looked
+ * up once for its 256 gates.
  */
 function set_idt_entry(
-  idt: Uint8Array,
+  idt: DataView,
   vector: number,
   addr: bigint,
   dpl: number,
   selector: number,
 ): void {
+  // Written through the table's one DataView at the layout's offsets, the
+  // address split once: 256 gates per VM, no view object for each.
+  const [o0, sel, bits, o1, o2, reserved] = idt_entry_offsets ??= [
+    offsetof(idt_entry, "offset0"),
+    offsetof(idt_entry, "selector"),
+    offsetof(idt_entry, "bits"),
+    offsetof(idt_entry, "offset1"),
+    offsetof(idt_entry, "offset2"),
+    offsetof(idt_entry, "reserved"),
+  ];
   const at = vector * idt_entry.size;
-  idt.fill(0, at, at + idt_entry.size);
-  const e = idt_entry.view(idt, at);
-  // The address's halves as numbers: 256 gates per VM, three bigints each.
   const lo = Number(BigInt.asUintN(32, addr));
-  e.offset0 = lo & 0xffff;
-  e.selector = selector;
-  e.bits = (0 /* ist */) | (14 << 8) /* type: interrupt gate */ | ((dpl & 3) << 13) | (1 << 15);
-  e.offset1 = lo >>> 16;
-  e.offset2 = Number(BigInt.asUintN(32, addr >> 32n));
+  idt.setUint16(at + o0, lo & 0xffff, true);
+  idt.setUint16(at + sel, selector, true);
+  idt.setUint16(
+    at + bits,
+    (0 /* ist */) | (14 << 8) /* type: interrupt gate */ | ((dpl & 3) << 13) | (1 << 15),
+    true,
+  );
+  idt.setUint16(at + o1, lo >>> 16, true);
+  idt.setUint32(at + o2, Number(BigInt.asUintN(32, addr >> 32n)), true);
+  idt.setUint32(at + reserved, 0, true);
 }
+
+/** Offsets of `idt_entry`'s members, taken at first use (the import cycle, as above). */
+let idt_entry_offsets: readonly [number, number, number, number, number, number] | undefined;
 
 /**
  * The exception stubs' registry names, one per vector (handlers.S's
@@ -1186,7 +1241,8 @@ export function vm_init_descriptor_tables(vm: kvm_vm): void {
   // On the kvm backend the gates point at the guest runtime's machine-code
   // stubs, which hand the frame to the same TypeScript router.
   const runtime = guest_runtime_needed(vm);
-  const idt = user_memory(addr_gva2hva(vm, vm.arch.idt), NUM_INTERRUPTS * idt_entry.size);
+  const idt_bytes = user_memory(addr_gva2hva(vm, vm.arch.idt), NUM_INTERRUPTS * idt_entry.size);
+  const idt = new DataView(idt_bytes.buffer, idt_bytes.byteOffset, idt_bytes.byteLength);
   idt_handler_names ??= Array.from({ length: NUM_INTERRUPTS }, (_, i) => idt_handler_name(i));
   const stubs = runtime ? [] : guest_code_gvas(vm, idt_handler_names);
   for (let i = 0; i < NUM_INTERRUPTS; i++) {
