@@ -62,7 +62,8 @@ const rel = 0xfffff000 - (0xfffffff0 + 5);
 boot.set([0xe9, rel & 0xff, (rel >> 8) & 0xff, (rel >> 16) & 0xff, (rel >>> 24) & 0xff], 4096 - 16);
 const boot_src = ptr_of(boot);
 
-Deno.bench("TD build + finalize + first exit + free", () => {
+// Steady state, as vm_lifecycle_bench.ts times it (the JIT warms up over the first hundreds).
+Deno.bench("TD build + finalize + first exit + free", { warmup: 300, n: 600 }, () => {
   const td = build_td(SLOT_SIZE);
   init_mem_region(td.vcpu, boot_src, 0xfffff000n, 1);
   if (enc_op(td.vm, cmd(KVM_TDX_FINALIZE_VM, 0n))) throw new Error("FINALIZE");
