@@ -384,9 +384,15 @@ let cpuid_keys: readonly [number, number, number] | undefined;
  * The position of entry (`fn`, `index`) among the valid entries of `cpuid`,
  * or -1: C's loop over `cpuid->entries`, reading the two keys in place (the
  * library asks the supported table a few dozen times per VM; a view per
- * entry made 70 KiB of garbage per VM).
+ * entry made 70 KiB of garbage per VM). The TDX library's lookups in
+ * `KVM_TDX_CAPABILITIES` use it too.
+ *
+ * @param cpuid a CPUID table
+ * @param fn the leaf
+ * @param index the subleaf
+ * @returns the entry's position, or -1
  */
-function cpuid_entry_index(
+export function cpuid_entry_index(
   cpuid: View<typeof kvm_cpuid2.fields>,
   fn: number,
   index: number,
@@ -822,21 +828,19 @@ function pte_index(lo: number, hi: number, level: number): number {
 
 /** The frame an entry points to (C `PTE_GET_PA() >> 12`), tag bits stripped. */
 function pte_pfn(vm: kvm_vm, lo: number, hi: number): number {
-  const tag = vm.gpa_tag_mask;
-  if (tag !== 0n) {
-    lo &= ~Number(tag & 0xffffffffn);
-    hi &= ~Number(tag >> 32n);
+  if (vm.gpa_tag_mask !== 0n) {
+    const [tlo, thi] = halves_of(vm.gpa_tag_mask, tag_halves);
+    lo &= ~tlo;
+    hi &= ~thi;
   }
   return (hi & 0xfffff) * 0x100000 + (lo >>> 12);
 }
+const tag_halves: [number, number] = [0, 0];
 
 /** The frame of the top-level table (`vm->mmu.pgd`). */
 function pgd_pfn(vm: kvm_vm): number {
-  if (vm.gpa_tag_mask !== 0n) {
-    return Number((vm.mmu.pgd & PHYSICAL_PAGE_MASK & ~vm.gpa_tag_mask) >> 12n);
-  }
   const [lo, hi] = halves_of(vm.mmu.pgd, pgd_halves);
-  return (hi & 0xfffff) * 0x100000 + (lo >>> 12);
+  return pte_pfn(vm, lo, hi);
 }
 const pgd_halves: [number, number] = [0, 0];
 
@@ -978,7 +982,7 @@ function ___virt_pg_map(
     vm.page_size,
   );
   TEST_ASSERT(
-    vm.gpa_tag_mask === 0n || vm_untag_gpa(vm, paddr) === paddr,
+    vm.gpa_tag_mask === 0n || (paddr & vm.gpa_tag_mask) === 0n,
     "Unexpected bits in paddr: %lx",
     paddr,
   );

@@ -75,6 +75,7 @@ import { guest_global } from "../../guest_globals.ts";
 import type { guest_code_t } from "../../../include/kvm_util_types.ts";
 import {
   allocate_kvm_cpuid2,
+  cpuid_entry_index,
   kvm_allocate_vcpu_stack,
   kvm_cpuid2_size,
   kvm_get_default_cr0,
@@ -251,11 +252,8 @@ function tdx_find_cpuid_config(
   leaf: number,
   sub_leaf: number,
 ): View<typeof kvm_cpuid_entry2.fields> | null {
-  for (let i = 0; i < cap.cpuid.nent; i++) {
-    const config = cpuid_entry(cap.cpuid, i);
-    if (config.function === leaf && config.index === sub_leaf) return config;
-  }
-  return null;
+  const i = cpuid_entry_index(cap.cpuid, leaf, sub_leaf);
+  return i < 0 ? null : cpuid_entry(cap.cpuid, i);
 }
 
 /**
