@@ -118,10 +118,13 @@ export class secure_ept {
   }
 
   /**
-   * The GFNs with a page frame (any state but FREE), ascending. States may
-   * change while the caller walks (a zap frees what it visits).
+   * The GFNs with a page frame (any state but FREE), ascending: a snapshot,
+   * so the caller may change states as it walks (a zap frees what it
+   * visits). An array, not a generator: a TD's build walks its few hundred
+   * pages at each memory-map rebuild, and a generator made an object per GFN.
    */
-  *present(): Generator<number> {
+  present(): number[] {
+    const out: number[] = [];
     const keys = [...this.#chunks.keys()].sort((a, b) => a - b);
     for (const key of keys) {
       const c = this.#chunks.get(key)!;
@@ -130,10 +133,11 @@ export class secure_ept {
         if (counts[b] === 0) continue;
         const end = (b + 1) << SEPT_BLOCK_SHIFT;
         for (let i = b << SEPT_BLOCK_SHIFT; i < end; i++) {
-          if (c.state[i] !== SEPT_FREE) yield c.base_gfn + i;
+          if (c.state[i] !== SEPT_FREE) out.push(c.base_gfn + i);
         }
       }
     }
+    return out;
   }
 
   /** Number of GFNs with a page frame (any state but FREE). */

@@ -1000,7 +1000,9 @@ function tdh_do_no_vcpus(call: () => bigint): bigint {
 
 function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
   const td = t.td;
-  for (const gfn of td.sept.present()) {
+  const present = td.sept.present();
+  for (let i = 0; i < present.length; i++) {
+    const gfn = present[i]!;
     if (gfn_private(k, gfn)) continue;
     const gpa = BigInt(gfn) << 12n;
     // tdx_sept_remove_private_spte(): each step through tdh_do_no_vcpus(),
