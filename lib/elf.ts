@@ -161,51 +161,61 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
   const image = vm.image;
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
   const out: gva_t[] = [];
-  // Placed only once every record is known to fit.
-  const placing = new Map<
-    guest_code_t | string,
-    { gva: gva_t; off: number; record: Readonly<Uint8Array> }
-  >();
+  // The batch's new functions, offsets and records, in parallel (an IDT is
+  // 256 of them per VM). Each goes into `image.functions` at once, so that a
+  // repeat in the batch finds it; if the batch fails (a record that does not
+  // fit, an unknown name), they come out again: nothing is placed.
+  const new_fns: (guest_code_t | string)[] = [];
+  const offs: number[] = [];
+  const records: Readonly<Uint8Array>[] = [];
   const first = (image.text_used + 15) & ~15;
   let used = image.text_used;
-  for (const fn of fns) {
-    const placed = image.functions.get(fn) ?? placing.get(fn)?.gva;
-    if (placed !== undefined) {
-      out.push(placed);
-      continue;
+  let placed_all = false;
+  try {
+    for (let i = 0; i < fns.length; i++) {
+      const fn = fns[i]!;
+      const placed = image.functions.get(fn);
+      if (placed !== undefined) {
+        out.push(placed);
+        continue;
+      }
+      let record: Readonly<Uint8Array>;
+      if (typeof fn === "string") {
+        // SDK guest functions (exception stubs, boot code) are resolved by their
+        // registry name; the record still carries the digest of their source, so the CPU
+        // can check it and a TD measures it.
+        const sdk_fn = guest_fn_lookup(fn);
+        TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);
+        record = guest_code_record_shared(sdk_fn, fn);
+      } else {
+        record = guest_code_record_shared(fn);
+      }
+      // 16-byte aligned, as functions are.
+      const off = (used + 15) & ~15;
+      TEST_ASSERT(
+        off + record.length <= image.text_size,
+        "Guest image text region full: %u bytes, need %u more",
+        image.text_size,
+        record.length,
+      );
+      const gva = image.text + BigInt(off);
+      image.functions.set(fn, gva);
+      new_fns.push(fn);
+      offs.push(off);
+      records.push(record);
+      used = off + record.length;
+      out.push(gva);
     }
-    let record: Readonly<Uint8Array>;
-    if (typeof fn === "string") {
-      // SDK guest functions (exception stubs, boot code) are resolved by their
-      // registry name; the record still carries the digest of their source, so the CPU
-      // can check it and a TD measures it.
-      const sdk_fn = guest_fn_lookup(fn);
-      TEST_ASSERT(sdk_fn, "No SDK guest function is registered as '%s'", fn);
-      record = guest_code_record_shared(sdk_fn, fn);
-    } else {
-      record = guest_code_record_shared(fn);
+    if (new_fns.length > 0) {
+      // The loader placed the text in contiguous guest-physical pages of one
+      // memslot: the records go there, as an ELF's code sits where it was loaded.
+      const text = user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(first)), used - first);
+      for (let i = 0; i < new_fns.length; i++) text.set(records[i]!, offs[i]! - first);
+      image.text_used = used;
     }
-    // 16-byte aligned, as functions are.
-    const off = (used + 15) & ~15;
-    TEST_ASSERT(
-      off + record.length <= image.text_size,
-      "Guest image text region full: %u bytes, need %u more",
-      image.text_size,
-      record.length,
-    );
-    const gva = image.text + BigInt(off);
-    placing.set(fn, { gva, off, record });
-    used = off + record.length;
-    out.push(gva);
+    placed_all = true;
+  } finally {
+    if (!placed_all) { for (const fn of new_fns) image.functions.delete(fn); }
   }
-  if (placing.size === 0) return out;
-  // The loader placed the text in contiguous guest-physical pages of one
-  // memslot: the records go there, as an ELF's code sits where it was loaded.
-  const text = user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(first)), used - first);
-  for (const [fn, { gva, off, record }] of placing) {
-    text.set(record, off - first);
-    image.functions.set(fn, gva);
-  }
-  image.text_used = used;
   return out;
 }
