@@ -7,7 +7,7 @@
  * @module
  */
 
-import { page_zero_request, page_zero_serve } from "./page_zero.ts";
+import { type page_zero_request, page_zero_serve } from "./page_zero.ts";
 
 (globalThis as unknown as {
   addEventListener(type: "message", fn: (e: MessageEvent<page_zero_request>) => void): void;
