@@ -164,8 +164,12 @@ function event_windows(): void {
   if (vcpu.irq_window || vcpu.nmi_window || vcpu.sti_shadow_ticks > 0) vcpu.ticks = 0;
 }
 
-/** Maps the memory-map update the host posted, then acknowledges its generation. */
-function sync_memmap(): void {
+/**
+ * Maps the memory-map update the host posted, then acknowledges its
+ * generation. The runner calls it before the first entry too: a map posted
+ * with the attach is taken while the host still sets the vCPU up.
+ */
+export function sync_memmap(): void {
   const want = Atomics.load(vcpu.ctl, C_GEN);
   if (want === vcpu.memmap_generation || !vcpu.port) return;
   const give_up = performance.now() + 5000;

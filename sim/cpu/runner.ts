@@ -88,7 +88,15 @@ import {
   WORKER_READY,
 } from "./vmx.ts";
 import { VMCS_CRASH_TEXT_SIZE, VMCS_SIZE } from "./vmcs.ts";
-import { ept_exit_raw, jump_to, signal_exit, tick, vmexit, wait_for_run } from "./exits.ts";
+import {
+  ept_exit_raw,
+  jump_to,
+  signal_exit,
+  sync_memmap,
+  tick,
+  vmexit,
+  wait_for_run,
+} from "./exits.ts";
 import type { ex_regs_view } from "./ex_regs.ts";
 import { imp_read, imp_write } from "./access.ts";
 import { interp_reset, interp_run } from "./interp.ts";
@@ -385,6 +393,7 @@ export function cpu_start_failed(e: unknown): void {
  */
 export function cpu_run(image_modules: Record<string, unknown>[]): void {
   vcpu.images = image_modules;
+  sync_memmap();
   Atomics.store(vcpu.ctl, C_WORKER_STATE, WORKER_READY);
   try {
     wait_for_run();

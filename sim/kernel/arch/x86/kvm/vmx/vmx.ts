@@ -451,7 +451,12 @@ export function kvm_flush_remote_tlbs(k: kvm): void {
  * a VM with hundreds of vCPUs must not start hundreds of workers at once.
  */
 export function vmx_vcpu_create(vcpu: kvm_vcpu): void {
-  if (vcpu_worker_loaded(vcpu.kvm.arch.images)) vmx_vcpu_attach(vcpu);
+  if (!vcpu_worker_loaded(vcpu.kvm.arch.images)) return;
+  const vmx = vmx_vcpu_attach(vcpu);
+  // The memory map goes with the attach, so the worker maps it before the
+  // first entry; a memslot change before then posts a new one. Not for a TD:
+  // its build changes every mapping, and the map is built at first use.
+  if (!is_td(vcpu.kvm)) kvm_vcpu_sync_memmap(vcpu, vmx);
 }
 
 /**
