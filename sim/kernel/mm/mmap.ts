@@ -184,10 +184,14 @@ const ANON_POOL_MAX_CHUNK = 64 << 20;
 /** Users of chunks besides their mappings (a VM's memory map): see {@linkcode anon_chunk_pin}. */
 const chunk_pins = new WeakMap<ArrayBufferLike, number>();
 
-/** A released chunk and where its zeroing stands (`CHUNK_*`). */
+/**
+ * A released chunk, and where its zeroing stands (`CHUNK_*`) once it has
+ * been handed to the zeroing thread (`null`: never was; the allocator zeroes
+ * it).
+ */
 interface pooled_chunk {
   readonly buf: SharedArrayBuffer;
-  readonly state: Int32Array;
+  state: Int32Array | null;
 }
 
 /**
@@ -231,6 +235,7 @@ function zero_ahead(c: pooled_chunk): void {
     worker_ref(w, false);
     zero_thread = w;
   }
+  c.state = new Int32Array(new SharedArrayBuffer(4));
   const req: page_zero_request = { buf: c.buf, state: c.state, page_size: PAGE_SIZE };
   zero_thread.postMessage(req);
 }
@@ -265,7 +270,7 @@ function anon_recycle(buf: SharedArrayBuffer): void {
   if (n > ANON_POOL_MAX_CHUNK || anon_pool_bytes + n > ANON_POOL_MAX_BYTES) return;
   let list = anon_pool.get(n);
   if (!list) anon_pool.set(n, list = []);
-  const c: pooled_chunk = { buf, state: new Int32Array(new SharedArrayBuffer(4)) };
+  const c: pooled_chunk = { buf, state: null };
   list.push(c);
   anon_pool_bytes += n;
   zero_ahead(c);
@@ -275,20 +280,33 @@ function anon_recycle(buf: SharedArrayBuffer): void {
 function anon_chunk_alloc(n: number): SharedArrayBuffer {
   const list = anon_pool.get(n);
   if (!list?.length) return new SharedArrayBuffer(n);
-  let i = list.findIndex((c) => Atomics.load(c.state, 0) === CHUNK_ZERO);
-  if (i < 0) {
-    if (zero_thread && n >= ZERO_THREAD_MIN_CHUNK && !doubled.has(n)) {
-      doubled.add(n);
-      return new SharedArrayBuffer(n);
+  let c: pooled_chunk;
+  if (n < ZERO_THREAD_MIN_CHUNK || zero_thread === undefined) {
+    // Sizes the thread never gets: the last one in, in O(1) (a test with
+    // thousands of small memslots recycles thousands of chunks of a size).
+    c = list.pop()!;
+  } else {
+    // The thread zeroes in the order chunks were released: the first ready
+    // one is at the front.
+    let i = list.findIndex((x) => x.state !== null && Atomics.load(x.state, 0) === CHUNK_ZERO);
+    if (i < 0) {
+      if (!doubled.has(n)) {
+        doubled.add(n);
+        return new SharedArrayBuffer(n);
+      }
+      i = 0;
     }
-    i = 0;
+    c = list.splice(i, 1)[0]!;
   }
-  const c = list.splice(i, 1)[0]!;
   anon_pool_bytes -= n;
-  if (Atomics.compareExchange(c.state, 0, CHUNK_QUEUED, CHUNK_CLAIMED) === CHUNK_QUEUED) {
+  const state = c.state;
+  if (
+    state === null ||
+    Atomics.compareExchange(state, 0, CHUNK_QUEUED, CHUNK_CLAIMED) === CHUNK_QUEUED
+  ) {
     zero_dirty_pages(c.buf, PAGE_SIZE);
   } else {
-    while (Atomics.load(c.state, 0) === CHUNK_ZEROING) Atomics.wait(c.state, 0, CHUNK_ZEROING);
+    while (Atomics.load(state, 0) === CHUNK_ZEROING) Atomics.wait(state, 0, CHUNK_ZEROING);
   }
   return c.buf;
 }
@@ -297,7 +315,7 @@ function anon_chunk_alloc(n: number): SharedArrayBuffer {
 export function anon_pool_zeroed(): number {
   let bytes = 0;
   for (const [n, list] of anon_pool) {
-    for (const c of list) if (Atomics.load(c.state, 0) === CHUNK_ZERO) bytes += n;
+    for (const c of list) if (c.state && Atomics.load(c.state, 0) === CHUNK_ZERO) bytes += n;
   }
   return bytes;
 }
