@@ -844,10 +844,6 @@ function pgd_pfn(vm: kvm_vm): number {
 }
 const pgd_halves: [number, number] = [0, 0];
 
-/** A GVA's 32-bit halves. */
-function gva_halves(vaddr: gva_t): [number, number] {
-  return [Number(vaddr & 0xffffffffn), Number((vaddr >> 32n) & 0xffffffffn)];
-}
 
 /**
  * C `virt_arch_pgd_alloc(vm)`.
@@ -1065,7 +1061,7 @@ function vm_walk(vm: kvm_vm, vaddr: gva_t): { pte: bigint; level: number } | nul
   // After an SEV launch the tables are encrypted: the host mapping holds ciphertext.
   TEST_ASSERT(!vm.arch.is_pt_protected, "Walking page tables of protected guests is impossible");
   if (!vm.mmu.pgd_created) return null;
-  const [lo, hi] = gva_halves(vaddr);
+  const [lo, hi] = halves_of(vaddr, [0, 0]);
   let pfn = pgd_pfn(vm);
   for (let level = vm.mmu.pgtable_levels; level >= 1; level--) {
     const dv = vm_pfn_page_view(vm, pfn);
