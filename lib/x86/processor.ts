@@ -844,7 +844,6 @@ function pgd_pfn(vm: kvm_vm): number {
 }
 const pgd_halves: [number, number] = [0, 0];
 
-
 /**
  * C `virt_arch_pgd_alloc(vm)`.
  *
