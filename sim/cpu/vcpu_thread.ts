@@ -130,6 +130,7 @@ export function run_deadline(): number | undefined {
  * @returns the leaks, empty when none
  */
 export function vcpu_threads_alive(grace_ms = 500): string[] {
+  sweep_releases(true);
   const give_up = performance.now() + grace_ms;
   const out: string[] = [];
   for (const t of [...threads]) {
@@ -176,6 +177,12 @@ interface pooled_worker {
    * instance loaded ({@linkcode vcpu_worker_loaded}).
    */
   readonly status: Int32Array;
+  /**
+   * Set while the worker unwinds the guest of the vCPU it last served (the
+   * release was asked at that vCPU's free): the VMCS control words it will
+   * report `WORKER_RELEASED` in, and when to give up waiting for that.
+   */
+  releasing: { ctl: Int32Array; give_up: number } | undefined;
 }
 
 /**
@@ -223,6 +230,16 @@ export function vcpu_worker_pool_idle(): number {
 
 function retire(pw: pooled_worker): void {
   pw.dead = true;
+  const r = pw.releasing;
+  if (r) {
+    // Cooperative stop first: Worker.terminate() alone does not interrupt a
+    // worker that runs JavaScript (Deno 2.9.6), but the CPU polls this word.
+    pw.releasing = undefined;
+    if (Atomics.load(r.ctl, VMCS_CTL_WORKER_STATE) !== WORKER_RELEASED) {
+      Atomics.store(r.ctl, VMCS_CTL_KILL, VMCS_KILL_STOP);
+      Atomics.notify(r.ctl, VMCS_CTL_RUN_STATE);
+    }
+  }
   void pw.worker.terminate();
 }
 
@@ -250,7 +267,10 @@ function image_verdict(key: string): SharedArrayBuffer {
 
 /** Whether the worker is idle with its next image instance loaded. */
 function loaded(pw: pooled_worker): boolean {
-  return Atomics.load(pw.status, 2) !== 0 && Atomics.load(pw.status, 0) === 0;
+  // Word 2 is stale until the worker has left its last VMCS: a worker freed
+  // before it read its attach message still shows its earlier idle time.
+  return Atomics.load(pw.status, 2) !== 0 && Atomics.load(pw.status, 0) === 0 &&
+    release_done(pw, false) === true;
 }
 
 /**
@@ -276,7 +296,7 @@ function acquire(key: string, name: string): pooled_worker {
     idle_count--;
     // An image whose top level fails when evaluated again (for the next
     // VM) gets fresh workers, as before the pool.
-    if (Atomics.load(pw.status, 0) !== 0) {
+    if (Atomics.load(pw.status, 0) !== 0 || !release_done(pw, true)) {
       retire(pw);
       continue;
     }
@@ -299,6 +319,7 @@ function start_worker(key: string, name: string): pooled_worker {
     dead: false,
     on_error: undefined,
     status: new Int32Array(new SharedArrayBuffer(12)),
+    releasing: undefined,
   };
   worker.onerror = (e: ErrorEvent) => {
     // An error that escapes the worker's own handling: it is dead, and the
@@ -345,11 +366,16 @@ function keeps_one_instance(pw: pooled_worker): boolean {
   return Atomics.load(pw.status, 1) !== 0;
 }
 
+/** Whether the pool takes `pw` back: it is alive, not worn out, and there is room. */
+function poolable(pw: pooled_worker): boolean {
+  return !pw.dead && (pw.uses < WORKER_MAX_USES || keeps_one_instance(pw)) &&
+    idle_count < idle_max;
+}
+
 function give_back(pw: pooled_worker): void {
   pw.on_error = undefined;
-  if (
-    pw.dead || (pw.uses >= WORKER_MAX_USES && !keeps_one_instance(pw)) || idle_count >= idle_max
-  ) {
+  sweep_releases(false);
+  if (!poolable(pw)) {
     retire(pw);
     return;
   }
@@ -361,26 +387,86 @@ function give_back(pw: pooled_worker): void {
 }
 
 /**
- * VMCLEAR: asks the worker to leave the VMCS `ctl` belongs to and waits until
- * it has. False when the guest does not unwind in time (or the worker never
- * got to run it): then the caller stops the worker.
+ * VMCLEAR: asks the worker to leave the VMCS `ctl` belongs to. The host does
+ * not wait for it there: the worker goes back to the pool at once and
+ * unwinds the guest on its own core while the VMM goes on (frees the VM,
+ * builds the next one); whoever takes it next waits for the unwinding to end
+ * ({@linkcode release_done}). False when the worker is not worth waiting for
+ * (it has not loaded the image yet) or its guest did not stop in time: then
+ * the caller stops it.
  */
-function release_wait(ctl: Int32Array, was_loaded: boolean): boolean {
+function release_begin(pw: pooled_worker, ctl: Int32Array, was_loaded: boolean): boolean {
   // A worker that had its image loaded when attached reaches the VMCS within
   // a message's latency; one still loading it may take seconds.
   if (!was_loaded && Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_STARTING) return false;
+  const in_guest = Atomics.load(ctl, VMCS_CTL_RUN_STATE) === VCPU_STATE_RUN;
   Atomics.store(ctl, VMCS_CTL_KILL, VMCS_KILL_RELEASE);
   Atomics.notify(ctl, VMCS_CTL_RUN_STATE);
-  const give_up = performance.now() + RELEASE_WAIT_MS;
+  pw.releasing = { ctl, give_up: performance.now() + RELEASE_WAIT_MS };
+  // A vCPU in guest mode may still execute instructions until its next check
+  // of the kill word, writes to the guest's memory included: the VM's memory
+  // must not be freed (and handed to another VM) before it has stopped. A
+  // vCPU waiting for its next entry touches nothing once it sees the word.
+  if (in_guest) return release_done(pw, true) === true;
+  arm_release_sweep();
+  return true;
+}
+
+/**
+ * Whether the worker's last guest has unwound: true once it reported
+ * `WORKER_RELEASED`, false when it will not (it died, or the release took
+ * longer than `RELEASE_WAIT_MS`: the caller retires it), `undefined` while
+ * it may still (only when not asked to `wait`).
+ */
+function release_done(pw: pooled_worker, wait: boolean): boolean | undefined {
+  const r = pw.releasing;
+  if (!r) return true;
   for (let i = 0;; i++) {
-    const state = Atomics.load(ctl, VMCS_CTL_WORKER_STATE);
-    if (state === WORKER_RELEASED) return true;
+    const state = Atomics.load(r.ctl, VMCS_CTL_WORKER_STATE);
+    if (state === WORKER_RELEASED) {
+      pw.releasing = undefined;
+      return true;
+    }
     if (state !== WORKER_READY && state !== WORKER_STARTING) return false;
-    if (i < RELEASE_SPIN) continue;
-    const left = give_up - performance.now();
+    const left = r.give_up - performance.now();
     if (left <= 0) return false;
-    Atomics.wait(ctl, VMCS_CTL_WORKER_STATE, state, Math.min(left, 1));
+    if (!wait) return undefined;
+    if (i < RELEASE_SPIN) continue;
+    Atomics.wait(r.ctl, VMCS_CTL_WORKER_STATE, state, Math.min(left, 1));
   }
+}
+
+/**
+ * Retires the idle workers whose release failed; with `wait`, first waits
+ * for every release still in progress to end one way or the other.
+ */
+function sweep_releases(wait: boolean): void {
+  for (const list of idle.values()) {
+    for (let i = list.length - 1; i >= 0; i--) {
+      const pw = list[i]!;
+      if (release_done(pw, wait) !== false) continue;
+      list.splice(i, 1);
+      idle_count--;
+      retire(pw);
+    }
+  }
+}
+
+// A guest that never unwinds would keep its worker busy until the next pool
+// operation; this timer (which never keeps the process alive) stops it at
+// its deadline instead.
+let release_sweep = false;
+function arm_release_sweep(): void {
+  if (release_sweep) return;
+  release_sweep = true;
+  const id = setTimeout(() => {
+    release_sweep = false;
+    sweep_releases(false);
+    for (const list of idle.values()) {
+      if (list.some((pw) => pw.releasing)) return arm_release_sweep();
+    }
+  }, RELEASE_WAIT_MS + 1);
+  Deno.unrefTimer(id);
 }
 
 /** Options of the {@linkcode vcpu_thread} constructor. */
@@ -725,7 +811,7 @@ export class vcpu_thread {
     this.#worker = undefined;
     this.#running = false;
     pw.on_error = undefined;
-    if (release && !pw.dead && idle_max > 0 && release_wait(this.#ctl, this.#was_loaded)) {
+    if (release && poolable(pw) && release_begin(pw, this.#ctl, this.#was_loaded)) {
       give_back(pw);
       return;
     }
