@@ -228,6 +228,15 @@ export function vcpu_worker_pool_idle(): number {
   return idle_count;
 }
 
+/** Of the idle workers, those still unwinding the guest of the vCPU they served (for tests). */
+export function vcpu_worker_pool_releasing(): number {
+  let n = 0;
+  for (const list of idle.values()) {
+    for (const pw of list) if (release_done(pw, false) === undefined) n++;
+  }
+  return n;
+}
+
 function retire(pw: pooled_worker): void {
   pw.dead = true;
   const r = pw.releasing;
@@ -538,6 +547,8 @@ export class vcpu_thread {
   /** Its worker was idle with the image loaded when attached. */
   readonly #was_loaded: boolean;
   #death_reported = false;
+  /** Ends the wait of a pending {@linkcode enter_async}. */
+  #settle_async_wait: ((v: unknown) => void) | undefined;
 
   /**
    * Takes a worker of the pool that holds the same guest image, or starts
@@ -690,7 +701,16 @@ export class vcpu_thread {
     const deadline = ms === undefined ? Infinity : performance.now() + ms;
     for (;;) {
       const r = Atomics.waitAsync(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_RUN, WAIT_SLICE_MS);
-      if (r.async) await r.value;
+      if (r.async) {
+        // A pending waitAsync() does not keep Deno's event loop alive: once
+        // destroy() has unref'd the worker, its timeout might never come, so
+        // the stop settles the wait itself.
+        await new Promise<unknown>((settle) => {
+          this.#settle_async_wait = settle;
+          r.value.then(settle);
+        });
+        this.#settle_async_wait = undefined;
+      }
       if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) return this.#finish();
       const stop = this.#check(deadline);
       if (stop !== 0) return stop;
@@ -810,6 +830,7 @@ export class vcpu_thread {
     if (!pw) return;
     this.#worker = undefined;
     this.#running = false;
+    this.#settle_async_wait?.(undefined);
     pw.on_error = undefined;
     if (release && poolable(pw) && release_begin(pw, this.#ctl, this.#was_loaded)) {
       give_back(pw);

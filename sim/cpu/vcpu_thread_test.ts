@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The host handle: guest crashes, deadlines, destroy, concurrency, RIP changes, the worker pool.
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { test_vm } from "./testdata/machine.ts";
+import { GUEST_IMAGE, test_vm } from "./testdata/machine.ts";
 import {
   guest_args,
   guest_module_state,
@@ -9,6 +9,7 @@ import {
   guest_read,
   guest_report_instance,
   guest_spin,
+  guest_spin_slowly,
   guest_throws,
 } from "./testdata/guest.ts";
 import {
@@ -23,7 +24,9 @@ import {
   set_vcpu_worker_pool,
   vcpu_thread,
   vcpu_threads_alive,
+  vcpu_worker_loaded,
   vcpu_worker_pool_idle,
+  vcpu_worker_pool_releasing,
   WORKER_MAX_USES,
 } from "./vcpu_thread.ts";
 import { vcpu } from "./state.ts";
@@ -148,6 +151,66 @@ Deno.test("a freed vCPU's worker serves the next vCPU, which starts from the ima
   } finally {
     set_vcpu_worker_pool(old);
   }
+});
+
+Deno.test("the free of a vCPU waiting for its next entry does not wait for its worker", () => {
+  const old = fresh_pool(1);
+  try {
+    let unwinding = 0;
+    for (let i = 0; i < 20; i++) {
+      const vm = new test_vm();
+      const v = vm.vcpu(guest_outb);
+      expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+      // Past the worker's spin: it sleeps until the host wakes it.
+      const until = performance.now() + 5;
+      while (performance.now() < until) { /* wait */ }
+      v.destroy();
+      assertEquals(vcpu_worker_pool_idle(), 1, `VM ${i}: the worker is back in the pool at once`);
+      unwinding += vcpu_worker_pool_releasing();
+      // Its next vCPU waits for the unwinding to end, and runs.
+      const w = vm.vcpu(guest_outb);
+      assertEquals(vcpu_worker_pool_idle(), 0, `VM ${i}: the next vCPU took it`);
+      expect_exit(w, EXIT_REASON_IO_INSTRUCTION);
+      w.destroy();
+    }
+    // A wake-up takes longer than the host's next line: had the free waited,
+    // no worker would ever be found unwinding.
+    assert(unwinding > 0, "every free waited for its worker");
+    assertEquals(vcpu_threads_alive(), []);
+    assertEquals(vcpu_worker_pool_releasing(), 0, "the leak check waits for every release");
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+});
+
+Deno.test("the free of a vCPU in guest mode waits until its worker has left the VM", async () => {
+  const old = fresh_pool(1);
+  try {
+    const vm = new test_vm();
+    // A worker with the image loaded (one still loading is stopped instead).
+    const first = vm.vcpu(guest_outb);
+    expect_exit(first, EXIT_REASON_IO_INSTRUCTION);
+    first.destroy();
+    const give_up = performance.now() + 10_000;
+    while (!vcpu_worker_loaded([GUEST_IMAGE])) {
+      assert(performance.now() < give_up, "the pool never held a loaded worker");
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    const v = vm.vcpu(guest_spin_slowly);
+    const entry = v.enter_async();
+    // Until it is in guest code, between two instructions.
+    const until = performance.now() + 5;
+    while (performance.now() < until) { /* wait */ }
+    // It may write the VM's memory until it sees the kill word: when
+    // destroy() returns (and the VM's memory can be freed) it has stopped.
+    v.destroy();
+    assertEquals(vcpu_worker_pool_releasing(), 0, "destroy() returned while the guest still ran");
+    assertEquals(vcpu_worker_pool_idle(), 1);
+    assertEquals(await entry, SIM_EXIT_REASON_DEAD);
+  } finally {
+    set_vcpu_worker_pool(old);
+  }
+  assertEquals(vcpu_threads_alive(), []);
 });
 
 Deno.test("an image with state of its own runs in a fresh instance in each VM", () => {

@@ -210,6 +210,19 @@ export function guest_spin(): void {
   for (;;) pause();
 }
 
+/**
+ * Spins in JavaScript for 20 µs between instructions, for ever: the CPU
+ * checks for a stop request every `TICK_INTERVAL` (1024) instructions, here
+ * every ~20 ms.
+ */
+export function guest_spin_slowly(): void {
+  for (;;) {
+    const until = performance.now() + 0.02;
+    while (performance.now() < until) { /* no instruction */ }
+    pause();
+  }
+}
+
 /** Returns: `ret` pops 0 from the zeroed stack. */
 export function guest_returns(): void {
   outb(0x80, 2);
