@@ -425,7 +425,14 @@ export function js_tokens(src: string): string[] {
   let sawBreak = false;
   // For each template literal open around `i`: the depth of `{` inside its current `${`.
   const templates: number[] = [];
+  // Whether `prev` is a TypeScript non-null assertion (`a[0]!`): a `!` right
+  // after an operand, on its line. An operand is never followed by a prefix
+  // `!` in JavaScript without a line break between them, so this reads no
+  // valid JavaScript differently; after the assertion a `/` divides.
+  let postfix_bang = false;
   const push = (tok: string) => {
+    postfix_bang = tok === "!" && !sawBreak && prev !== "" &&
+      (/[)\]]$/.test(prev) || (is_id_part(prev.at(-1)!) && !REGEX_AFTER.has(prev)));
     if (sawBreak && (BREAK_AFTER.has(prev) || BREAK_BEFORE.has(tok))) out.push("\n");
     out.push(tok);
     prev = tok;
@@ -497,7 +504,7 @@ export function js_tokens(src: string): string[] {
       push(src.slice(i, j));
       i = j;
     } else if (
-      c === "/" &&
+      c === "/" && !postfix_bang &&
       (prev === "" || REGEX_AFTER.has(prev) ||
         (!is_id_part(prev.at(-1)!) && !/[)\]'"`]$/.test(prev)))
     ) {

@@ -45,6 +45,9 @@ export async function* walk(): AsyncGenerator<number> {
 }
 function overload(a: number): void;
 function overload(a: number | string): void {}
+function ratio(a: number[], ms: number): string {
+  return \`\${(a[0]! / ms).toFixed(3)} / \${(a[1]!/ms).toFixed(3)}\`;
+}
 
 TEST("registration", () => {
   const state = [];
