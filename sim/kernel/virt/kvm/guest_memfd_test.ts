@@ -17,6 +17,7 @@ import {
   fstat,
   ioctl,
   mmap,
+  munmap,
   read,
   user_memory,
   write,
@@ -38,6 +39,7 @@ import {
 } from "../../../../include/linux/kvm.ts";
 import { MAP_PRIVATE, MAP_SHARED, PROT_READ, PROT_WRITE } from "../../../../include/linux/mman.ts";
 import { assert_errno, close_all, create_vm } from "../../testdata/util.ts";
+import { anon_pool_size } from "../../mm/mmap.ts";
 
 function gmem(vm: number, size: bigint, flags = 0n): number {
   const g = kvm_create_guest_memfd.alloc();
@@ -114,6 +116,24 @@ Deno.test("guest_memfd: mmap only with FLAG_MMAP and MAP_SHARED; punch hole zero
   assertEquals(user_memory(b, 1)[0], 0, "punched page reads zero");
   close_all(g, plain, vm, kvm);
   void close;
+});
+
+Deno.test("guest_memfd: its pages are freed with its last reference, not before", () => {
+  const [kvm, vm] = create_vm();
+  const len = 3 << 20;
+  const g = gmem(vm, BigInt(len), GUEST_MEMFD_FLAG_MMAP | GUEST_MEMFD_FLAG_INIT_SHARED);
+  const a = mmap(0n, len, PROT_READ | PROT_WRITE, MAP_SHARED, g, 0);
+  const m = user_memory(a, len);
+  for (let i = 0; i < len; i += 4096) m[i] = 0xa5;
+  const pooled = anon_pool_size();
+  // The mapping holds a reference: the file's pages outlive the fd.
+  assertEquals(close(g), 0);
+  assertEquals(anon_pool_size(), pooled, "freed while still mapped");
+  assertEquals(user_memory(a, 1)[0], 0xa5);
+  // kvm_gmem_release(), then the inode's eviction truncates its pages.
+  assertEquals(munmap(a, len), 0);
+  assertEquals(anon_pool_size(), pooled + len, "the pages were not freed with the file");
+  close_all(vm, kvm);
 });
 
 Deno.test("a 2^46-byte guest_memfd (Linux accepts it) costs only the chunks used", () => {
