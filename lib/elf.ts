@@ -160,6 +160,22 @@ export function guest_code_gva(vm: kvm_vm, fn: guest_code_t | string): gva_t {
 export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string)[]): gva_t[] {
   const image = vm.image;
   TEST_ASSERT(image, "The guest image is not loaded (vm_create_barebones() VMs have none)");
+  const first = (image.text_used + 15) & ~15;
+  const again = batch_layouts.get(fns);
+  if (
+    again && again.text === image.text && again.first === first &&
+    again.used <= image.text_size && fns.every((fn) => !image.functions.has(fn))
+  ) {
+    // The records, offsets and addresses of the last VM that placed this
+    // batch at the same offset: the same bytes at the same places.
+    const text = user_memory(addr_gpa2hva(vm, image.text_gpa + BigInt(first)), again.used - first);
+    for (let i = 0; i < fns.length; i++) {
+      text.set(again.records[i]!, again.offs[i]! - first);
+      image.functions.set(fns[i]!, again.gvas[i]!);
+    }
+    image.text_used = again.used;
+    return again.gvas.slice();
+  }
   const out: gva_t[] = [];
   // The batch's new functions, offsets and records, in parallel (an IDT is
   // 256 of them per VM). Each goes into `image.functions` at once, so that a
@@ -168,7 +184,6 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
   const new_fns: (guest_code_t | string)[] = [];
   const offs: number[] = [];
   const records: Readonly<Uint8Array>[] = [];
-  const first = (image.text_used + 15) & ~15;
   let used = image.text_used;
   let placed_all = false;
   try {
@@ -217,5 +232,27 @@ export function guest_code_gvas(vm: kvm_vm, fns: readonly (guest_code_t | string
   } finally {
     if (!placed_all) { for (const fn of new_fns) image.functions.delete(fn); }
   }
+  // A batch of distinct functions all placed now is kept for the next VM
+  // (every VM places the same 256 exception stubs right after its image).
+  if (fns.length >= BATCH_LAYOUT_MIN && new_fns.length === fns.length) {
+    batch_layouts.set(fns, { text: image.text, first, used, offs, records, gvas: out.slice() });
+  }
   return out;
 }
+
+/** Batches smaller than this are placed one by one each time. */
+const BATCH_LAYOUT_MIN = 16;
+
+/**
+ * The last placement of a batch (by the identity of its function list): a
+ * pure function of the records, which a function's source fixes, and of
+ * where the text starts, which the cache checks.
+ */
+const batch_layouts = new WeakMap<readonly (guest_code_t | string)[], {
+  readonly text: gva_t;
+  readonly first: number;
+  readonly used: number;
+  readonly offs: readonly number[];
+  readonly records: readonly Readonly<Uint8Array>[];
+  readonly gvas: readonly gva_t[];
+}>();

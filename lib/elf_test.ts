@@ -3,7 +3,11 @@ import "../sim/use_sim_backend.ts";
 import { assertEquals, assertThrows } from "@std/assert";
 import { guest_code_gva, guest_code_gvas, program_invocation_name } from "./elf.ts";
 import { addr_gva2hva, kvm_vm_free, vm_create } from "./kvm_util.ts";
-import { guest_code_record, guest_code_record_size } from "../include/guest_code.ts";
+import {
+  guest_code_record,
+  guest_code_record_size,
+  guest_fn_lookup,
+} from "../include/guest_code.ts";
 import { user_memory } from "../include/libc/syscall.ts";
 
 Deno.test("program_invocation_name names the calling test module, however deep the call", () => {
@@ -57,5 +61,42 @@ Deno.test("guest_code_gvas places new records in order, 16-byte aligned, and reu
     assertEquals(guest_code_gvas(vm, [fits]), [image.text + BigInt(room)]);
   } finally {
     kvm_vm_free(vm);
+  }
+});
+
+Deno.test("a batch placed again at the same offset in another VM gets the same addresses and bytes", () => {
+  // Distinct functions, enough of them for the batch to be remembered.
+  const batch = Array.from({ length: 20 }, (_, i) => `idt_handler_${i}`);
+  const vms = [vm_create(1), vm_create(1), vm_create(1)];
+  try {
+    const at = (vm: (typeof vms)[number], gva: bigint, name: string) =>
+      user_memory(addr_gva2hva(vm, gva), guest_code_record_size(guest_fn_lookup(name)!, name));
+    const check = (vm: (typeof vms)[number], gvas: bigint[]) => {
+      for (const [i, name] of batch.entries()) {
+        assertEquals(
+          at(vm, gvas[i]!, name),
+          guest_code_record(guest_fn_lookup(name)!, name),
+          `${name} at its address`,
+        );
+      }
+    };
+    // vm_create() placed the IDT's stubs: these are new only past them.
+    for (const vm of vms) for (const name of batch) vm.image!.functions.delete(name);
+    const first = guest_code_gvas(vms[0]!, batch);
+    check(vms[0]!, first);
+    const again = guest_code_gvas(vms[1]!, batch);
+    assertEquals(again, first);
+    check(vms[1]!, again);
+    assertEquals(vms[1]!.image!.text_used, vms[0]!.image!.text_used);
+    // After another function the same batch sits further on.
+    const a = guest_code_gva(vms[2]!, elf_test_guest_a);
+    const moved = guest_code_gvas(vms[2]!, batch);
+    assertEquals(moved[0]! > a, true);
+    assertEquals(moved[0]! - first[0]!, moved[19]! - first[19]!);
+    check(vms[2]!, moved);
+    // A batch partly placed reuses the placed addresses and places the rest.
+    assertEquals(guest_code_gvas(vms[2]!, [...batch.slice(0, 5), elf_test_guest_b])[4], moved[4]);
+  } finally {
+    for (const vm of vms) kvm_vm_free(vm);
   }
 });

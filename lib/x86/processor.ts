@@ -1220,6 +1220,8 @@ let idt_entry_offsets: readonly [number, number, number, number, number, number]
  * cycle with the one that defines NUM_INTERRUPTS.
  */
 let idt_handler_names: readonly string[] | undefined;
+/** The IDT the last VM got, and the stub addresses it was written for. */
+let idt_image: { readonly stubs: readonly gva_t[]; readonly bytes: Uint8Array } | undefined;
 
 /**
  * C `vm_init_descriptor_tables(vm)`: GDT, IDT, the handler table and the TSS,
@@ -1244,9 +1246,15 @@ export function vm_init_descriptor_tables(vm: kvm_vm): void {
   const idt = new DataView(idt_bytes.buffer, idt_bytes.byteOffset, idt_bytes.byteLength);
   idt_handler_names ??= Array.from({ length: NUM_INTERRUPTS }, (_, i) => idt_handler_name(i));
   const stubs = runtime ? [] : guest_code_gvas(vm, idt_handler_names);
-  for (let i = 0; i < NUM_INTERRUPTS; i++) {
-    const target = runtime ? guest_runtime_idt_entry(vm, i) : stubs[i]!;
-    set_idt_entry(idt, i, target, 0, KERNEL_CS);
+  if (!runtime && idt_image && stubs.every((gva, i) => gva === idt_image!.stubs[i])) {
+    // The gates of the last VM whose stubs sat at the same addresses.
+    idt_bytes.set(idt_image.bytes);
+  } else {
+    for (let i = 0; i < NUM_INTERRUPTS; i++) {
+      const target = runtime ? guest_runtime_idt_entry(vm, i) : stubs[i]!;
+      set_idt_entry(idt, i, target, 0, KERNEL_CS);
+    }
+    if (!runtime) idt_image = { stubs, bytes: idt_bytes.slice() };
   }
   write_guest_global(vm, exception_handlers, vm.handlers);
 
