@@ -46,6 +46,8 @@ const LIBRARY_TO_SIM: Readonly<Record<string, string>> = {
     "not an import: the test stats the CPU model to skip where the simulator is not shipped",
   "lib/elf_test.ts -> sim/use_sim_backend.ts":
     "test of code-record placement in a VM's image text: pins the sim backend, which every host has",
+  "lib/x86/descriptor_tables_test.ts -> sim/use_sim_backend.ts":
+    "test of the IDT's gates to the exception stubs: pins the sim backend (on /dev/kvm the gates go to the guest runtime's machine code)",
   "lib/memstress_test.ts -> sim/use_sim_backend.ts":
     "test of memstress's guest pass against the dirty log: pins the sim backend, which runs guest code on every host",
   "lib/guest_mistakes_bench.ts -> sim/backend.ts":
