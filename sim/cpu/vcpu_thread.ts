@@ -123,8 +123,10 @@ export function run_deadline(): number | undefined {
  * never destroyed (its VM was not freed), and per worker that still runs
  * JavaScript after being stopped (guest code looping without executing an
  * instruction, which `Worker.terminate()` cannot interrupt in Deno 2.9.6).
- * Waits up to `grace_ms` for stopped workers to finish. A stuck worker is
- * reported once; the caller (the harness, after each test) fails the test.
+ * First waits for pooled workers still unwinding a freed vCPU's guest (up to
+ * the release deadline), then up to `grace_ms` for stopped workers to
+ * finish. A stuck worker is reported once; the caller (the harness, after
+ * each test) fails the test.
  *
  * @param grace_ms how long stopped workers may take to end
  * @returns the leaks, empty when none
