@@ -181,20 +181,26 @@ let status: Int32Array | undefined;
 let instance = 0;
 /** `globalThis` as it was when the guest being served started. */
 let globals_at_start: PropertyDescriptorMap = {};
+/** An import ended since {@linkcode globals_at_start} was taken (or none was). */
+let globals_stale = true;
 
 async function import_image(
   urls: readonly string[],
   n: number,
 ): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
-  for (const url of urls) {
-    if (n === 0) {
-      out.push(await import(url));
-    } else {
-      const u = new URL(url);
-      u.searchParams.set(IMAGE_INSTANCE_PARAM, String(n));
-      out.push(await import(u.href));
+  try {
+    for (const url of urls) {
+      if (n === 0) {
+        out.push(await import(url));
+      } else {
+        const u = new URL(url);
+        u.searchParams.set(IMAGE_INSTANCE_PARAM, String(n));
+        out.push(await import(u.href));
+      }
     }
+  } finally {
+    globals_stale = true;
   }
   return out;
 }
@@ -281,8 +287,13 @@ async function serve(init: vcpu_worker_init): Promise<void> {
     return;
   }
   let why = "vCPU worker ended while the vCPU was still in use";
-  // What the guest changes in `globalThis` is undone at its release.
-  globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
+  // What the guest changes in `globalThis` is undone at its release. The
+  // restore leaves it as it was taken, so the last one stands unless an image
+  // import (whose top level may set globals) finished since.
+  if (globals_stale) {
+    globals_at_start = Object.getOwnPropertyDescriptors(globalThis);
+    globals_stale = false;
+  }
   // From here on only guest code runs: host-only operations are refused.
   (globalThis as { __KVM_GUEST_RUNNING__?: boolean }).__KVM_GUEST_RUNNING__ = true;
   let released = false;
