@@ -20,8 +20,6 @@
  * @module
  */
 
-import * as kvm from "../../include/linux/kvm.ts";
-
 /** Bytes of a guest page. */
 export const PAGE_SIZE = 4096;
 /** log2 of {@linkcode PAGE_SIZE}. */
@@ -55,9 +53,10 @@ export interface guest_memslot {
   /** The private (guest_memfd) backing of a TD slot. */
   readonly private_backing?: guest_backing;
   /**
-   * Per-page memory attributes of the slot (`KVM_MEMORY_ATTRIBUTE_PRIVATE` =
-   * bit 3), one byte per page over a `SharedArrayBuffer`, updated in place by
-   * the kernel; absent means all shared.
+   * Per-page attributes of a TD's range, one byte per page: the kernel's
+   * `KVM_MEMORY_ATTRIBUTE_PRIVATE` becomes {@linkcode GUEST_PAGE_PRIVATE};
+   * absent means all shared. The CPU is the hardware: it reads its own
+   * format, not KVM's uAPI (nor loads it into every vCPU worker).
    */
   readonly attributes?: Uint8Array;
   /**
@@ -83,8 +82,8 @@ export interface guest_memory_map {
   readonly slots: readonly guest_memslot[];
 }
 
-/** `KVM_MEMORY_ATTRIBUTE_PRIVATE` as a number (the uAPI's is a u64 bit). */
-export const KVM_MEMORY_ATTRIBUTE_PRIVATE: number = Number(kvm.KVM_MEMORY_ATTRIBUTE_PRIVATE);
+/** A page of {@linkcode guest_memslot.attributes} that is private. */
+export const GUEST_PAGE_PRIVATE = 1;
 
 /** A slot resolved for fast access on the CPU side. */
 interface resolved_slot {
@@ -181,7 +180,7 @@ export class physmem {
         let b = s.shared;
         if (td) {
           const attr = s.attributes ? s.attributes[Math.floor(rel / PAGE_SIZE)]! : 0;
-          const is_priv = (attr & KVM_MEMORY_ATTRIBUTE_PRIVATE) !== 0;
+          const is_priv = (attr & GUEST_PAGE_PRIVATE) !== 0;
           if (priv !== is_priv) return priv ? -2 : -3;
           if (priv) {
             if (!s.priv) return -2;

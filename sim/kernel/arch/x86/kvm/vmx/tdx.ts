@@ -165,7 +165,7 @@ import { alloc_fails } from "../../../../../fault_inject.ts";
 import { TDX_TD_ATTR_SEPT_VE_DISABLE } from "../../../../../../include/x86/tdx/tdx.ts";
 import { current } from "../../../../include/linux/sched.ts";
 import type { kvm, kvm_memory_slot, kvm_vcpu } from "../../../../include/linux/kvm_host.ts";
-import type { guest_memslot } from "../../../../../cpu/memory.ts";
+import { type guest_memslot, GUEST_PAGE_PRIVATE } from "../../../../../cpu/memory.ts";
 import type { vmcs_view } from "../../../../../cpu/vmcs.ts";
 import {
   EPT_VIOLATION_GVA_IS_VALID,
@@ -961,7 +961,7 @@ export function tdx_memmap(k: kvm, ranges: ReturnType<typeof kvm_build_memory_ma
       const mapped = td.sept.state(first + i) === SEPT_MAPPED;
       let j = i + 1;
       while (j < n && (td.sept.state(first + j) === SEPT_MAPPED) === mapped) j++;
-      const attributes = new Uint8Array(j - i).fill(8);
+      const attributes = new Uint8Array(j - i).fill(GUEST_PAGE_PRIVATE);
       const sub = { ...backing, offset: r.offset + i * 4096 };
       slots.push({
         slot: r.slot,
