@@ -418,9 +418,19 @@ function release_begin(pw: pooled_worker, ctl: Int32Array, was_loaded: boolean):
   // of the kill word, writes to the guest's memory included: the VM's memory
   // must not be freed (and handed to another VM) before it has stopped. A
   // vCPU waiting for its next entry touches nothing once it sees the word.
-  if (in_guest) return release_done(pw, true) === true;
+  if (in_guest) {
+    release_waits++;
+    return release_done(pw, true) === true;
+  }
   arm_release_sweep();
   return true;
+}
+
+let release_waits = 0;
+
+/** Frees of a vCPU that waited for its worker to leave the VM (for tests). */
+export function vcpu_worker_release_waits(): number {
+  return release_waits;
 }
 
 /**
@@ -439,10 +449,10 @@ function release_done(pw: pooled_worker, wait: boolean): boolean | undefined {
       return true;
     }
     if (state !== WORKER_READY && state !== WORKER_STARTING) return false;
+    if (wait && i < RELEASE_SPIN) continue;
     const left = r.give_up - performance.now();
     if (left <= 0) return false;
     if (!wait) return undefined;
-    if (i < RELEASE_SPIN) continue;
     Atomics.wait(r.ctl, VMCS_CTL_WORKER_STATE, state, Math.min(left, 1));
   }
 }

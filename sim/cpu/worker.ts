@@ -30,7 +30,9 @@
  * An import costs milliseconds (Deno resolves the module graph and compiles
  * the instance again) and can only make progress while no guest runs, so the
  * worker keeps one instance imported ahead: the next vCPU takes the spare at
- * once and the one after it is imported in the background. An image whose
+ * once and the one after it is imported in the background, finished before
+ * that vCPU's guest runs (an import left in flight would evaluate its top
+ * level at the guest's release, as guest code). An image whose
  * modules create no state of their own at the top level (`image_state.ts`,
  * decided from their source once the first instance has loaded) has nothing a
  * fresh instance would reset: its instance serves every VM. `globalThis` is
@@ -286,6 +288,11 @@ async function serve(init: vcpu_worker_init): Promise<void> {
     real_close();
     return;
   }
+  // The spare instance, if still importing, finishes first. An import makes
+  // progress only while no guest runs, so it would otherwise evaluate its top
+  // level at this guest's release, before the release has run the guest's
+  // last promise callbacks: as guest code, its system calls refused.
+  if (spare) await spare.catch(() => {});
   let why = "vCPU worker ended while the vCPU was still in use";
   // What the guest changes in `globalThis` is undone at its release. The
   // restore leaves it as it was taken, so the last one stands unless an image
