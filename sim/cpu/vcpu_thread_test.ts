@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The host handle: guest crashes, deadlines, destroy, concurrency, RIP changes, the worker pool.
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { GUEST_IMAGE, test_vm } from "./testdata/machine.ts";
+import { pool_loaded, test_vm } from "./testdata/machine.ts";
 import {
   guest_args,
   guest_module_state,
@@ -24,7 +24,6 @@ import {
   set_vcpu_worker_pool,
   vcpu_thread,
   vcpu_threads_alive,
-  vcpu_worker_loaded,
   vcpu_worker_pool_idle,
   vcpu_worker_pool_releasing,
   vcpu_worker_release_waits,
@@ -186,11 +185,7 @@ Deno.test("the free of a vCPU in guest mode waits until its worker has left the 
     const first = vm.vcpu(guest_outb);
     expect_exit(first, EXIT_REASON_IO_INSTRUCTION);
     first.destroy();
-    const give_up = performance.now() + 10_000;
-    while (!vcpu_worker_loaded([GUEST_IMAGE])) {
-      assert(performance.now() < give_up, "the pool never held a loaded worker");
-      await new Promise((r) => setTimeout(r, 1));
-    }
+    await pool_loaded();
     const v = vm.vcpu(guest_spin_slowly);
     const entry = v.enter_async();
     // Until it is in guest code, between two instructions.

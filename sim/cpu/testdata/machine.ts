@@ -13,11 +13,26 @@
  */
 
 import { guest_code_record, type guest_fn } from "../../../include/guest_code.ts";
-import { vcpu_thread } from "../vcpu_thread.ts";
+import { vcpu_thread, vcpu_worker_loaded } from "../vcpu_thread.ts";
 import { VCPU_REGS_RSP } from "../vmx.ts";
 
 /** The URL of the test guest image. */
 export const GUEST_IMAGE: string = new URL("./guest.ts", import.meta.url).href;
+
+/**
+ * Waits until the pool holds an idle worker with `images` loaded (a freed
+ * vCPU's worker reaches that state once it has unwound and imported its next
+ * instance); fails after 10 s.
+ */
+export async function pool_loaded(
+  images: readonly (string | URL)[] = [GUEST_IMAGE],
+): Promise<void> {
+  const give_up = performance.now() + 10_000;
+  while (!vcpu_worker_loaded(images)) {
+    if (performance.now() >= give_up) throw new Error("the pool never held a loaded worker");
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
 
 /** PTE bits. */
 export const PTE_P = 1n;

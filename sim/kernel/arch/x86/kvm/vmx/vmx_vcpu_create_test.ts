@@ -21,12 +21,9 @@ import {
   vcpu_run,
   vm_create_with_one_vcpu,
 } from "../../../../../../include/kvm_util.ts";
-import {
-  vcpu_threads_alive,
-  vcpu_worker_loaded,
-  vcpu_worker_pool_idle,
-} from "../../../../../cpu/vcpu_thread.ts";
+import { vcpu_threads_alive, vcpu_worker_pool_idle } from "../../../../../cpu/vcpu_thread.ts";
 import { current } from "../../../../include/linux/sched.ts";
+import { pool_loaded } from "../../../../../cpu/testdata/machine.ts";
 import { close, ioctl, open } from "../../../../../../include/libc/syscall.ts";
 import { KVM_CREATE_VCPU, KVM_CREATE_VM } from "../../../../../../include/linux/kvm.ts";
 import { O_RDWR } from "../../../../../../include/linux/fcntl.ts";
@@ -47,18 +44,9 @@ function run_one_vm(): void {
   }
 }
 
-/** Waits until a worker is idle in the pool with the image loaded. */
-async function pool_loaded(): Promise<void> {
-  const give_up = performance.now() + 10_000;
-  while (!vcpu_worker_loaded(current.exe_file)) {
-    assert(performance.now() < give_up, "the pool never held a loaded worker");
-    await new Promise((r) => setTimeout(r, 2));
-  }
-}
-
 Deno.test("a vCPU takes a loaded pooled worker at KVM_CREATE_VCPU, before its first KVM_RUN", async () => {
   run_one_vm();
-  await pool_loaded();
+  await pool_loaded(current.exe_file);
   const idle = vcpu_worker_pool_idle();
   const vcpu = ref<kvm_vcpu>();
   const vm = vm_create_with_one_vcpu(vcpu, guest_done);
@@ -76,7 +64,7 @@ Deno.test("a vCPU takes a loaded pooled worker at KVM_CREATE_VCPU, before its fi
 Deno.test("a vCPU freed before it ever ran gives its worker back, however soon", async () => {
   run_one_vm();
   for (let i = 0; i < 20; i++) {
-    await pool_loaded();
+    await pool_loaded(current.exe_file);
     const idle = vcpu_worker_pool_idle();
     // KVM_CREATE_VCPU, then both fds closed at once: the attach message has
     // not reached the worker yet.
