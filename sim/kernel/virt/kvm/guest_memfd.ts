@@ -147,9 +147,10 @@ const kvm_gmem_fops: file_operations = {
     g.bindings.length = 0;
     g.kvm.generation++;
     kvm_arch_memslots_updated(g.kvm);
-    // The last reference is gone (a mapping holds one), so the inode's pages
-    // are freed, as kvm_gmem_evict_inode() truncates them: they go back to
-    // the pool, or wait there until no vCPU's memory map still uses them.
+    // The last reference is gone (a mapping holds one). The pages live with
+    // the inode, not the file, but this file was the inode's only holder: its
+    // eviction truncates them now. They go back to the pool, or wait until no
+    // vCPU's memory map still uses them.
     g.backing.release();
     kvm_put_kvm(g.kvm);
   },
