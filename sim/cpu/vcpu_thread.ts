@@ -46,6 +46,7 @@ import {
   SIM_EXIT_REASON_DEADLINE,
   SIM_EXIT_REASON_GUEST_CRASH,
   VCPU_STATE_EXIT,
+  VCPU_STATE_KILLED,
   VCPU_STATE_RUN,
   WORKER_DEAD,
   WORKER_READY,
@@ -239,6 +240,25 @@ export function vcpu_worker_pool_releasing(): number {
   return n;
 }
 
+/**
+ * Stores the kill word (`how`) and wakes the worker. Outside guest mode the
+ * worker sleeps on `run_state` and reads the kill word only between sleeps:
+ * had it read the word just before this store, a notify alone would find no
+ * sleeper and its next sleep would last the whole timeout (50 ms, once per
+ * a few hundred VM frees). Moving `run_state` to `VCPU_STATE_KILLED` makes
+ * that sleep return at once. A vCPU in guest mode keeps `VCPU_STATE_RUN`: it
+ * polls the kill word between instructions, and its exit, stored after this
+ * load, is followed by a read of the kill word.
+ */
+function kill(ctl: Int32Array, how: number): void {
+  Atomics.store(ctl, VMCS_CTL_KILL, how);
+  // Only the worker moves run_state away from RUN, and only this thread to it.
+  if (Atomics.load(ctl, VMCS_CTL_RUN_STATE) !== VCPU_STATE_RUN) {
+    Atomics.store(ctl, VMCS_CTL_RUN_STATE, VCPU_STATE_KILLED);
+  }
+  Atomics.notify(ctl, VMCS_CTL_RUN_STATE);
+}
+
 function retire(pw: pooled_worker): void {
   pw.dead = true;
   const r = pw.releasing;
@@ -247,8 +267,7 @@ function retire(pw: pooled_worker): void {
     // worker that runs JavaScript (Deno 2.9.6), but the CPU polls this word.
     pw.releasing = undefined;
     if (Atomics.load(r.ctl, VMCS_CTL_WORKER_STATE) !== WORKER_RELEASED) {
-      Atomics.store(r.ctl, VMCS_CTL_KILL, VMCS_KILL_STOP);
-      Atomics.notify(r.ctl, VMCS_CTL_RUN_STATE);
+      kill(r.ctl, VMCS_KILL_STOP);
     }
   }
   void pw.worker.terminate();
@@ -411,8 +430,7 @@ function release_begin(pw: pooled_worker, ctl: Int32Array, was_loaded: boolean):
   // a message's latency; one still loading it may take seconds.
   if (!was_loaded && Atomics.load(ctl, VMCS_CTL_WORKER_STATE) === WORKER_STARTING) return false;
   const in_guest = Atomics.load(ctl, VMCS_CTL_RUN_STATE) === VCPU_STATE_RUN;
-  Atomics.store(ctl, VMCS_CTL_KILL, VMCS_KILL_RELEASE);
-  Atomics.notify(ctl, VMCS_CTL_RUN_STATE);
+  kill(ctl, VMCS_KILL_RELEASE);
   pw.releasing = { ctl, give_up: performance.now() + RELEASE_WAIT_MS };
   // A vCPU in guest mode may still execute instructions until its next check
   // of the kill word, writes to the guest's memory included: the VM's memory
@@ -850,8 +868,7 @@ export class vcpu_thread {
     }
     // Cooperative stop first: Worker.terminate() alone does not interrupt a
     // worker that runs JavaScript (Deno 2.9.6), but the CPU polls this word.
-    Atomics.store(this.#ctl, VMCS_CTL_KILL, VMCS_KILL_STOP);
-    Atomics.notify(this.#ctl, VMCS_CTL_RUN_STATE);
+    kill(this.#ctl, VMCS_KILL_STOP);
     retire(pw);
   }
 }

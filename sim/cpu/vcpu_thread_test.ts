@@ -37,6 +37,9 @@ import {
   SIM_EXIT_REASON_DEAD,
   SIM_EXIT_REASON_DEADLINE,
   SIM_EXIT_REASON_GUEST_CRASH,
+  VCPU_STATE_EXIT,
+  VCPU_STATE_HOST,
+  VCPU_STATE_KILLED,
 } from "./vmx.ts";
 
 Deno.test("a JavaScript exception in guest code is a guest-crash exit with the guest stack", () => {
@@ -174,6 +177,31 @@ Deno.test("the free of a vCPU waiting for its next entry does not wait for its w
     assertEquals(vcpu_worker_pool_releasing(), 0, "the leak check waits for every release");
   } finally {
     set_vcpu_worker_pool(old);
+  }
+});
+
+Deno.test("a stop or release changes the word a worker waiting for an entry sleeps on", () => {
+  // The worker reads the kill word, then sleeps on run_state: a kill stored
+  // between the two must still end the sleep, which only a change of
+  // run_state can do (a notify finds no sleeper yet). Without it a free lost
+  // the race once in a few hundred VMs and the next vCPU waited 50 ms.
+  for (const pool of [1, 0]) {
+    const old = fresh_pool(pool);
+    try {
+      const vm = new test_vm();
+      const exited = vm.vcpu(guest_outb);
+      const never_entered = vm.vcpu(guest_outb);
+      expect_exit(exited, EXIT_REASON_IO_INSTRUCTION);
+      assertEquals(exited.vmcs.run_state, VCPU_STATE_EXIT);
+      assertEquals(never_entered.vmcs.run_state, VCPU_STATE_HOST);
+      exited.destroy();
+      never_entered.destroy();
+      assertEquals(exited.vmcs.run_state, VCPU_STATE_KILLED, `pool ${pool}: after an exit`);
+      assertEquals(never_entered.vmcs.run_state, VCPU_STATE_KILLED, `pool ${pool}: never entered`);
+      assertEquals(vcpu_threads_alive(), []);
+    } finally {
+      set_vcpu_worker_pool(old);
+    }
   }
 });
 

@@ -204,7 +204,8 @@ export type sim_vmcs_fields = {
 /**
  * `struct sim_vmcs`: the whole shared block. Member notes:
  *
- * - `run_state`: `VCPU_STATE_HOST` / `VCPU_STATE_RUN` / `VCPU_STATE_EXIT`;
+ * - `run_state`: `VCPU_STATE_HOST` / `VCPU_STATE_RUN` / `VCPU_STATE_EXIT` /
+ *   `VCPU_STATE_KILLED`;
  *   `worker_state`: `WORKER_STARTING` / `WORKER_READY` / `WORKER_DEAD` /
  *   `WORKER_RELEASED`; `kill`: non-zero asks the worker to stop, and
  *   {@linkcode VMCS_KILL_RELEASE} to leave this VMCS and stay alive for

@@ -315,6 +315,13 @@ export const VCPU_STATE_HOST = 0;
 export const VCPU_STATE_RUN = 1;
 /** `run_state`: the worker stored a VM exit and waits; the host owns the vCPU. */
 export const VCPU_STATE_EXIT = 2;
+/**
+ * `run_state`: the host set the kill word of a vCPU outside guest mode. The
+ * worker sleeps on `run_state`, not on the kill word, and may have read the
+ * kill word just before the host stored it: the move to this state is what
+ * keeps that sleep from lasting its whole timeout.
+ */
+export const VCPU_STATE_KILLED = 3;
 
 /** `worker_state`: loading the guest image. */
 export const WORKER_STARTING = 0;
