@@ -40,7 +40,10 @@ import {
   VCPU_STATE_EXIT,
   VCPU_STATE_HOST,
   VCPU_STATE_KILLED,
+  WORKER_DEAD,
+  WORKER_READY,
 } from "./vmx.ts";
+import { vmcs_ctl, VMCS_CTL_WORKER_STATE } from "./vmcs.ts";
 
 Deno.test("a JavaScript exception in guest code is a guest-crash exit with the guest stack", () => {
   const vm = new test_vm();
@@ -202,6 +205,33 @@ Deno.test("a stop or release changes the word a worker waiting for an entry slee
     } finally {
       set_vcpu_worker_pool(old);
     }
+  }
+});
+
+Deno.test("a stopped worker wakes whoever sleeps on its worker_state (the leak check)", async () => {
+  // The leak check and a release sleep on worker_state. A dying worker that
+  // notified only run_state left them to their timeout: 2 ms per check of a
+  // stopped vCPU on average, up to 20.
+  const old = fresh_pool(0);
+  try {
+    const vm = new test_vm();
+    const v = vm.vcpu(guest_outb);
+    expect_exit(v, EXIT_REASON_IO_INSTRUCTION);
+    const ctl = vmcs_ctl(v.vmcs);
+    assertEquals(Atomics.load(ctl, VMCS_CTL_WORKER_STATE), WORKER_READY);
+    const woken = Atomics.waitAsync(ctl, VMCS_CTL_WORKER_STATE, WORKER_READY, 3000);
+    assert(woken.async);
+    // A pending waitAsync() does not keep the event loop alive; a timer does.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<string>((r) => timer = setTimeout(() => r("no notify"), 3000));
+    v.destroy();
+    const got = await Promise.race([woken.value, timeout]);
+    clearTimeout(timer);
+    assertEquals(got, "ok", "the dying worker's notify reached worker_state");
+    assertEquals(Atomics.load(ctl, VMCS_CTL_WORKER_STATE), WORKER_DEAD);
+    assertEquals(vcpu_threads_alive(), []);
+  } finally {
+    set_vcpu_worker_pool(old);
   }
 });
 

@@ -157,7 +157,10 @@ function mark_dead(why: string): void {
     vmcs_u32[len_at] = n;
   }
   Atomics.store(ctl, VMCS_CTL_WORKER_STATE, WORKER_DEAD);
+  // Both words have sleepers: an entry in progress on run_state, the leak
+  // check and a release on worker_state.
   Atomics.notify(ctl, VMCS_CTL_RUN_STATE);
+  Atomics.notify(ctl, VMCS_CTL_WORKER_STATE);
 }
 
 function text_of(e: unknown): string {
