@@ -178,7 +178,8 @@ export function sync_memmap(): void {
     const m = receiveMessageOnPort(vcpu.port as unknown as NodeMessagePort);
     if (m) {
       const msg = m.message as vcpu_memmap_message;
-      mem.set_map(msg.map);
+      if (msg.delta) mem.update_map(msg.delta);
+      else mem.set_map(msg.map!);
       vcpu.memmap_generation = msg.generation;
       if (msg.generation >= want) break;
       continue;

@@ -42,6 +42,12 @@ export interface guest_backing {
 export interface guest_memslot {
   /** The slot id (`as_id << 16 | id`), for diagnostics. */
   readonly slot: number;
+  /**
+   * The kernel's name for this very object, unique in the process: a kernel
+   * that hands the same object to consecutive maps for an unchanged range
+   * lets {@linkcode memmap_delta} send only what changed.
+   */
+  readonly key?: number;
   /** First guest-physical address; page aligned. */
   readonly base_gpa: bigint;
   /** Number of pages. */
@@ -82,11 +88,47 @@ export interface guest_memory_map {
   readonly slots: readonly guest_memslot[];
 }
 
+/**
+ * What turns the last map a vCPU got into the next one: the slots to add
+ * and the keys of the slots to drop.
+ */
+export interface guest_memory_map_delta {
+  /** Slots the next map has and the last one had not. */
+  readonly add: readonly guest_memslot[];
+  /** {@linkcode guest_memslot.key}s of the last map's slots the next one has not. */
+  readonly remove: readonly number[];
+}
+
+/**
+ * The delta from `last` to `next`, by object identity, or undefined when
+ * most of `next` is new or a dropped slot has no key: then the whole map is
+ * cheaper to send. A VM with thousands of memslots (KVM allows 32,764) that
+ * moves one of them would otherwise have every slot cloned into every
+ * vCPU's worker, and resolved there again: 70 ms per move with 8,192 slots.
+ */
+export function memmap_delta(
+  last: guest_memory_map,
+  next: guest_memory_map,
+): guest_memory_map_delta | undefined {
+  if (last === next) return { add: [], remove: [] };
+  const gone = new Set(last.slots);
+  const add: guest_memslot[] = [];
+  for (const s of next.slots) if (!gone.delete(s)) add.push(s);
+  if (add.length * 2 > next.slots.length) return undefined;
+  const remove: number[] = [];
+  for (const s of gone) {
+    if (s.key === undefined) return undefined;
+    remove.push(s.key);
+  }
+  return { add, remove };
+}
+
 /** A page of {@linkcode guest_memslot.attributes} that is private. */
 export const GUEST_PAGE_PRIVATE = 1;
 
 /** A slot resolved for fast access on the CPU side. */
 interface resolved_slot {
+  key: number | undefined;
   base: number;
   end: number;
   readonly: boolean;
@@ -115,6 +157,26 @@ function resolve_backing(b: guest_backing): resolved_backing {
   };
 }
 
+function resolve_slot(s: guest_memslot): resolved_slot {
+  const base = Number(s.base_gpa);
+  return {
+    key: s.key,
+    base,
+    end: base + s.npages * PAGE_SIZE,
+    readonly: s.readonly,
+    shared: resolve_backing(s.backing),
+    priv: s.private_backing ? resolve_backing(s.private_backing) : null,
+    attributes: s.attributes ?? null,
+    dirty: s.dirty_bitmap ?? null,
+    ring_wp: s.dirty_ring_wp ?? null,
+    dirty_first: s.dirty_first ?? 0,
+  };
+}
+
+function by_base(a: resolved_slot, b: resolved_slot): number {
+  return a.base - b.base;
+}
+
 /**
  * The CPU side of a memory map: GPA → (DataView, byte offset) by binary
  * search over the slots. The result of {@linkcode lookup} is left in
@@ -137,21 +199,24 @@ export class physmem {
 
   /** Replaces the map. */
   set_map(map: guest_memory_map): void {
-    const slots = map.slots.map((s): resolved_slot => {
-      const base = Number(s.base_gpa);
-      return {
-        base,
-        end: base + s.npages * PAGE_SIZE,
-        readonly: s.readonly,
-        shared: resolve_backing(s.backing),
-        priv: s.private_backing ? resolve_backing(s.private_backing) : null,
-        attributes: s.attributes ?? null,
-        dirty: s.dirty_bitmap ?? null,
-        ring_wp: s.dirty_ring_wp ?? null,
-        dirty_first: s.dirty_first ?? 0,
-      };
-    });
-    slots.sort((a, b) => a.base - b.base);
+    const slots = map.slots.map(resolve_slot);
+    slots.sort(by_base);
+    this.#slots = slots;
+  }
+
+  /** Applies a {@linkcode memmap_delta} to the map. */
+  update_map(delta: guest_memory_map_delta): void {
+    let slots = this.#slots;
+    if (delta.remove.length) {
+      const gone = new Set(delta.remove);
+      slots = slots.filter((s) => s.key === undefined || !gone.has(s.key));
+    }
+    if (delta.add.length) {
+      if (slots === this.#slots) slots = slots.slice();
+      for (const s of delta.add) slots.push(resolve_slot(s));
+      // Nearly sorted: the sort runs over it once.
+      slots.sort(by_base);
+    }
     this.#slots = slots;
   }
 

@@ -39,7 +39,7 @@ import { GuestCodeError } from "../../include/guest_code.ts";
 import { worker_ref, worker_ref_supported } from "../worker_ref.ts";
 
 export { GuestCodeError };
-import type { guest_memory_map } from "./memory.ts";
+import { type guest_memory_map, type guest_memory_map_delta, memmap_delta } from "./memory.ts";
 import { spin_budget } from "./spin.ts";
 import {
   SIM_EXIT_REASON_DEAD,
@@ -549,12 +549,14 @@ export interface vcpu_worker_preload {
   verdict: SharedArrayBuffer;
 }
 
-/** A memory-map message to the worker. */
+/** A memory-map message to the worker: a whole map, or the delta from the last one posted. */
 export interface vcpu_memmap_message {
   /** The generation the host stores in the VMCS after posting. */
   generation: number;
-  /** The map. */
-  map: guest_memory_map;
+  /** The whole map. */
+  map?: guest_memory_map;
+  /** Else the change since the previous message's map. */
+  delta?: guest_memory_map_delta;
 }
 
 /** A vCPU's worker and the VM entry / VM exit handoff with it. */
@@ -572,6 +574,8 @@ export class vcpu_thread {
   #running = false;
   #dead_reason = 0;
   #generation = 0;
+  /** The last map posted to the worker, which the next message may be a delta from. */
+  #posted: guest_memory_map | undefined;
   #error = "";
   #killed_by_host = false;
   /** Its worker was idle with the image loaded when attached. */
@@ -660,7 +664,9 @@ export class vcpu_thread {
   set_memory_map(map: guest_memory_map): void {
     if (!this.#worker) return;
     const generation = ++this.#generation;
-    const msg: vcpu_memmap_message = { generation, map };
+    const delta = this.#posted && memmap_delta(this.#posted, map);
+    this.#posted = map;
+    const msg: vcpu_memmap_message = delta ? { generation, delta } : { generation, map };
     this.#port.postMessage(msg);
     Atomics.store(this.#ctl, VMCS_CTL_MEMMAP_GENERATION, generation);
   }

@@ -330,33 +330,54 @@ const vmx_of = new WeakMap<kvm_vcpu, vcpu_vmx>();
 // ---------------------------------------------------------------------------
 // Memory map (the stage-2 view).
 
+/** The last {@linkcode guest_memslot.key} given out. */
+let memslot_keys = 0;
+
 /** The VM's memory map at its current generation, rebuilt when memslots or attributes changed. */
 export function kvm_memmap(k: kvm): kvm_memmap_cache {
   const c = k.arch.memmap;
   if (c && c.generation === k.generation) return c;
   const ranges = kvm_build_memory_map(k);
+  // A range the last map had, unchanged, keeps its slot object: a vCPU then
+  // gets only the changed slots (memmap_delta()), as KVM zaps only the
+  // SPTEs of the memslot that changed.
+  // Both lists are sorted by GPA: one pass pairs them.
+  const last = c && !is_td(k) ? c.map.slots : [];
+  let j = 0;
   const slots: guest_memslot[] = [];
   for (const r of ranges) {
     // Ranges without shareable memory are left out: the CPU reports an EPT
     // violation, and the kernel turns it into KVM_EXIT_MEMORY_FAULT below.
     if (!r.buffer) continue;
-    const len = r.buffer.byteLength;
     // A logged slot's bitmap goes with each of its ranges (dirty_log.ts).
     const memslot = k.memslots[0]!.get(r.slot);
-    const dirty_bitmap = memslot?.dirty_bitmap;
-    const dirty_ring_wp = memslot?.dirty_ring_wp;
+    const dirty_bitmap = memslot?.dirty_bitmap ?? undefined;
+    const dirty_ring_wp = memslot?.dirty_ring_wp ?? undefined;
+    const dirty_first = r.gpa / 4096 - (memslot?.base_gfn ?? 0);
+    while (j < last.length && Number(last[j]!.base_gpa) < r.gpa) j++;
+    const s = j < last.length && Number(last[j]!.base_gpa) === r.gpa ? last[j] : undefined;
+    if (
+      s && s.slot === r.slot && s.npages === r.size / 4096 && s.readonly === r.readonly &&
+      s.backing.chunks[0] === r.buffer && s.backing.offset === r.offset &&
+      s.dirty_bitmap === dirty_bitmap && s.dirty_ring_wp === dirty_ring_wp &&
+      (s.dirty_first ?? dirty_first) === dirty_first
+    ) {
+      slots.push(s);
+      continue;
+    }
     slots.push({
       slot: r.slot,
+      key: ++memslot_keys,
       base_gpa: BigInt(r.gpa),
       npages: r.size / 4096,
       readonly: r.readonly,
       backing: {
         chunks: [r.buffer],
-        chunk_size: Math.ceil(len / 4096) * 4096,
+        chunk_size: Math.ceil(r.buffer.byteLength / 4096) * 4096,
         offset: r.offset,
       },
-      ...(dirty_bitmap ? { dirty_bitmap, dirty_first: r.gpa / 4096 - memslot!.base_gfn } : {}),
-      ...(dirty_ring_wp ? { dirty_ring_wp, dirty_first: r.gpa / 4096 - memslot!.base_gfn } : {}),
+      ...(dirty_bitmap ? { dirty_bitmap, dirty_first } : {}),
+      ...(dirty_ring_wp ? { dirty_ring_wp, dirty_first } : {}),
     });
   }
   const map = is_td(k) ? tdx_memmap(k, ranges) : { slots };

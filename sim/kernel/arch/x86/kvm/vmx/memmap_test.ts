@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The stage-2 view a vCPU gets after memslot changes among many slots: a
+ * change reaches the vCPU's worker as a delta (the other slots keep their
+ * objects, `memmap_delta()`), and what the guest reads is what the whole
+ * new map would give: the moved slot at its new GPA, nothing at its old one,
+ * a deleted slot gone, a re-created one back.
+ *
+ * @module
+ */
+
+import "../../../../../use_sim_backend.ts";
+import { assertEquals } from "@std/assert";
+import { u64 } from "../../../../../../include/c/layout.ts";
+import {
+  addr_gpa2hva,
+  get_ucall,
+  guest_global,
+  GUEST_SYNC,
+  type kvm_vcpu,
+  kvm_vm_free,
+  new_ucall,
+  readq,
+  ref,
+  sync_global_to_guest,
+  UCALL_SYNC,
+  vcpu_run,
+  virt_map,
+  vm_create_with_one_vcpu,
+  vm_mem_region_delete,
+  vm_mem_region_move,
+  vm_userspace_mem_region_add,
+} from "../../../../../../include/kvm_util.ts";
+import { VM_MEM_SRC_ANONYMOUS } from "../../../../../../include/kvm_util_types.ts";
+import { KVM_EXIT_MMIO } from "../../../../../../include/linux/kvm.ts";
+import { user_memory } from "../../../../../../include/libc/syscall.ts";
+
+/** The guest-virtual address the guest reads next. */
+const target = guest_global("memmap_test_target", u64);
+
+/** Guest: reports the quadword at `target`, for ever. */
+export function guest_read_target(): void {
+  for (;;) GUEST_SYNC(readq(target.value));
+}
+
+const SLOTS = 64;
+const FIRST_SLOT = 10;
+const BASE = 0x1_0000_0000n;
+const STRIDE = 0x2000n;
+/** Where the last slot moves to. */
+const MOVED = 0x2_0000_0000n;
+
+Deno.test("a moved, deleted or re-created memslot among many is what the guest reads", () => {
+  const v = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(v, guest_read_target);
+  try {
+    const gpa_of = (i: number) => BASE + BigInt(i) * STRIDE;
+    for (let i = 0; i < SLOTS; i++) {
+      vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa_of(i), FIRST_SLOT + i, 1, 0);
+      // Identity-mapped, so that the guest reads each GPA at the same GVA.
+      virt_map(vm, gpa_of(i), gpa_of(i), 1);
+      const q = user_memory(addr_gpa2hva(vm, gpa_of(i)), 8)!;
+      new DataView(q.buffer, q.byteOffset, 8).setBigUint64(0, 0x5100n + BigInt(i), true);
+    }
+    virt_map(vm, MOVED, MOVED, 1);
+    const uc = new_ucall();
+    const read = (gva: bigint): bigint | "mmio" => {
+      target.value = gva;
+      sync_global_to_guest(vm, target);
+      vcpu_run(v.value);
+      if (v.value.run.exit_reason === KVM_EXIT_MMIO) {
+        assertEquals(v.value.run.mmio.phys_addr, gva, "the MMIO exit names the read GPA");
+        // Completes the read with zeros; the guest then reports it.
+        vcpu_run(v.value);
+        assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+        return "mmio";
+      }
+      assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+      return uc.args.at(1);
+    };
+    const last = SLOTS - 1;
+    // The first run gets the whole map; each change below is a delta.
+    assertEquals(read(gpa_of(0)), 0x5100n);
+    for (let round = 0; round < 3; round++) {
+      vm_mem_region_move(vm, FIRST_SLOT + last, MOVED);
+      assertEquals(read(MOVED), 0x5100n + BigInt(last), `round ${round}: at the new GPA`);
+      assertEquals(read(gpa_of(last)), "mmio", `round ${round}: nothing at the old GPA`);
+      assertEquals(read(gpa_of(last - 1)), 0x5100n + BigInt(last - 1), "its neighbour stays");
+      vm_mem_region_move(vm, FIRST_SLOT + last, gpa_of(last));
+      assertEquals(read(gpa_of(last)), 0x5100n + BigInt(last), `round ${round}: back`);
+      assertEquals(read(MOVED), "mmio");
+    }
+    vm_mem_region_delete(vm, FIRST_SLOT + 7);
+    assertEquals(read(gpa_of(7)), "mmio", "a deleted slot is gone");
+    assertEquals(read(gpa_of(8)), 0x5108n);
+    vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa_of(7), FIRST_SLOT + 7, 1, 0);
+    assertEquals(read(gpa_of(7)), 0n, "re-created: new, zeroed memory");
+    for (let i = 0; i < SLOTS; i += 9) {
+      assertEquals(read(gpa_of(i)), i === 7 ? 0n : 0x5100n + BigInt(i), `slot ${i}`);
+    }
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
