@@ -107,6 +107,15 @@ import { in_vcpu_worker } from "../../../include/libc/process.ts";
 
 /** `PAGE_SHIFT` on x86-64. */
 export const PAGE_SHIFT = 12;
+/**
+ * `struct mmu_notifier`: a secondary MMU that maps part of an address space
+ * (KVM's stage-2 page tables), told when a range of it goes away.
+ */
+export interface mmu_notifier {
+  /** `invalidate_range_start`: `[start, end)` of the address space is being unmapped. */
+  invalidate_range_start(start: number, end: number): void;
+}
+
 /** `PAGE_SIZE` on x86-64. */
 export const PAGE_SIZE = 4096;
 /**
@@ -491,6 +500,18 @@ export class mm_struct {
    * translated ranges (memslots handed to vCPUs) know to translate again.
    */
   generation = 0;
+  /** The secondary MMUs that mirror this address space (`mm->notifier_subscriptions`). */
+  readonly #notifiers = new Set<mmu_notifier>();
+
+  /** `mmu_notifier_register()`: `mn` is told of every range that goes away from now on. */
+  mmu_notifier_register(mn: mmu_notifier): void {
+    this.#notifiers.add(mn);
+  }
+
+  /** `mmu_notifier_unregister()`. */
+  mmu_notifier_unregister(mn: mmu_notifier): void {
+    this.#notifiers.delete(mn);
+  }
 
   /** The mapping that contains `addr` (`find_vma()` with the containment check), if any. */
   find_vma(addr: number): vm_area_struct | undefined {
@@ -763,6 +784,11 @@ export class mm_struct {
     if (changed) {
       this.#cache = undefined;
       this.generation++;
+      // A secondary MMU (KVM's stage-2) drops its translations of the range
+      // before munmap() returns. Its view is rebuilt from the VMAs, so it is
+      // told once they are gone: the guest can no more reach the old pages
+      // than the process can.
+      for (const mn of this.#notifiers) mn.invalidate_range_start(start, end);
     }
     return 0;
   }

@@ -10,7 +10,7 @@
  */
 
 import type { file } from "../../fs/file.ts";
-import type { mm_struct } from "../../mm/mmap.ts";
+import type { mm_struct, mmu_notifier } from "../../mm/mmap.ts";
 import type { kvm_arch, kvm_vcpu_arch } from "../../arch/x86/include/asm/kvm_host.ts";
 
 /** `KVM_MAX_VCPUS` on x86 (what `KVM_CAP_MAX_VCPUS` reports). */
@@ -131,6 +131,8 @@ export interface kvm {
   users_count: number;
   /** The address space of the process that created the VM (`kvm->mm`). */
   readonly mm: mm_struct;
+  /** `kvm->mmu_notifier`: how `mm` tells the VM that memory behind its memslots went away. */
+  readonly mmu_notifier: mmu_notifier;
   /** vCPUs by index (`vcpu_array`). */
   readonly vcpus: kvm_vcpu[];
   /** vCPUs created, counting ones still being set up (`created_vcpus`). */

@@ -207,6 +207,7 @@ export function kvm_put_kvm(k: kvm): void {
 }
 
 function kvm_destroy_vm(k: kvm): void {
+  k.mm.mmu_notifier_unregister(k.mmu_notifier);
   for (const v of k.vcpus) kvm_arch_vcpu_destroy(v);
   k.vcpus.length = 0;
   for (const slots of k.memslots) {
@@ -288,6 +289,10 @@ function kvm_dev_ioctl_create_vm(type: bigint): number {
     vm_type: arch.vm_type,
     users_count: 1,
     mm: current.mm,
+    mmu_notifier: {
+      invalidate_range_start: (start, end) =>
+        kvm_mmu_notifier_invalidate_range_start(k, start, end),
+    },
     vcpus: [],
     created_vcpus: 0,
     max_vcpus: 4096,
@@ -305,8 +310,31 @@ function kvm_dev_ioctl_create_vm(type: bigint): number {
     kvm_arch_destroy_vm(k);
     return fd;
   }
+  k.mm.mmu_notifier_register(k.mmu_notifier);
   vm_list.add(k);
   return fd;
+}
+
+/**
+ * `kvm_mmu_notifier_invalidate_range_start()`: host memory behind a memslot
+ * is being unmapped. The stage-2 translations of every memslot whose
+ * userspace range intersects `[start, end)` are dropped (a new map
+ * generation, pushed at once to vCPUs in guest mode), so the guest's next
+ * access to them faults in again: with nothing mapped there KVM_RUN fails
+ * with EFAULT and `KVM_EXIT_MEMORY_FAULT`, where the old map would have let
+ * the guest keep using memory the process no longer has.
+ */
+function kvm_mmu_notifier_invalidate_range_start(k: kvm, start: number, end: number): void {
+  for (const slots of k.memslots) {
+    for (const s of slots.values()) {
+      const hva = s.userspace_addr;
+      if (hva < end && start < hva + s.npages * PAGE_SIZE) {
+        k.generation++;
+        kvm_arch_memslots_updated(k);
+        return;
+      }
+    }
+  }
 }
 
 /**

@@ -4,7 +4,10 @@
  * change reaches the vCPU's worker as a delta (the other slots keep their
  * objects, `memmap_delta()`), and what the guest reads is what the whole
  * new map would give: the moved slot at its new GPA, nothing at its old one,
- * a deleted slot gone, a re-created one back.
+ * a deleted slot gone, a re-created one back. And the mmu notifier: host
+ * memory behind a memslot unmapped or replaced under a VM that already ran
+ * is what the guest sees next, as KVM's stage-2 drops its translations
+ * before munmap() returns.
  *
  * @module
  */
@@ -13,6 +16,7 @@ import "../../../../../use_sim_backend.ts";
 import { assertEquals } from "@std/assert";
 import { u64 } from "../../../../../../include/c/layout.ts";
 import {
+  __vcpu_run,
   addr_gpa2hva,
   get_ucall,
   guest_global,
@@ -32,8 +36,17 @@ import {
   vm_userspace_mem_region_add,
 } from "../../../../../../include/kvm_util.ts";
 import { VM_MEM_SRC_ANONYMOUS } from "../../../../../../include/kvm_util_types.ts";
-import { KVM_EXIT_MMIO } from "../../../../../../include/linux/kvm.ts";
-import { user_memory } from "../../../../../../include/libc/syscall.ts";
+import { KVM_EXIT_MEMORY_FAULT, KVM_EXIT_MMIO } from "../../../../../../include/linux/kvm.ts";
+import { mmap, munmap, user_memory } from "../../../../../../include/libc/syscall.ts";
+import { EFAULT } from "../../../../../../include/linux/errno.ts";
+import { errno_get } from "../../../../../../include/libc/errno.ts";
+import {
+  MAP_ANONYMOUS,
+  MAP_FIXED,
+  MAP_PRIVATE,
+  PROT_READ,
+  PROT_WRITE,
+} from "../../../../../../include/linux/mman.ts";
 
 /** The guest-virtual address the guest reads next. */
 const target = guest_global("memmap_test_target", u64);
@@ -98,6 +111,53 @@ Deno.test("a moved, deleted or re-created memslot among many is what the guest r
     for (let i = 0; i < SLOTS; i += 9) {
       assertEquals(read(gpa_of(i)), i === 7 ? 0n : 0x5100n + BigInt(i), `slot ${i}`);
     }
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+Deno.test("memory behind a memslot unmapped or replaced: the guest's next access sees it (mmu notifier)", () => {
+  const v = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(v, guest_read_target);
+  try {
+    const gpa = BASE, slot = FIRST_SLOT;
+    vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, gpa, slot, 2, 0);
+    virt_map(vm, gpa, gpa, 2);
+    const hva = addr_gpa2hva(vm, gpa);
+    const put = (at: bigint, x: bigint) => {
+      const q = user_memory(at, 8)!;
+      new DataView(q.buffer, q.byteOffset, 8).setBigUint64(0, x, true);
+    };
+    put(hva, 0x1111n);
+    put(hva + 0x1000n, 0x2222n);
+    const uc = new_ucall();
+    const read = (gva: bigint): number => {
+      target.value = gva;
+      sync_global_to_guest(vm, target);
+      return __vcpu_run(v.value);
+    };
+    assertEquals(read(gpa), 0);
+    assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+    assertEquals(uc.args.at(1), 0x1111n, "the vCPU has the page mapped");
+    // A fresh private anonymous page over the first one: the guest reads it, zeroed.
+    const fixed = mmap(
+      hva,
+      0x1000,
+      PROT_READ | PROT_WRITE,
+      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+      -1,
+      0,
+    );
+    assertEquals(fixed, hva);
+    assertEquals(read(gpa), 0);
+    assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+    assertEquals(uc.args.at(1), 0n, "the replaced page is the new mapping's");
+    // Nothing mapped behind the second page: KVM_RUN fails with EFAULT and says which page.
+    assertEquals(munmap(hva + 0x1000n, 0x1000), 0);
+    assertEquals(read(gpa + 0x1000n), -1);
+    assertEquals(errno_get(), EFAULT);
+    assertEquals(v.value.run.exit_reason, KVM_EXIT_MEMORY_FAULT);
+    assertEquals(v.value.run.memory_fault.gpa, gpa + 0x1000n);
   } finally {
     kvm_vm_free(vm);
   }
