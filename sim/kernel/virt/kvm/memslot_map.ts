@@ -79,6 +79,52 @@ function push_hva(
   }
 }
 
+/** A memslot's ranges as last translated, with what they were translated from. */
+interface slot_ranges {
+  mm_generation: number;
+  base: number;
+  size: number;
+  hva: number;
+  flags: number;
+  ranges: gpa_range[];
+}
+
+const translated = new WeakMap<kvm_memory_slot, slot_ranges>();
+
+/**
+ * {@linkcode push_hva} of a whole memslot, reusing its last translation while
+ * the slot and the address space are unchanged: a change to one of thousands
+ * of memslots then costs a walk of that one, as KVM's SPTEs of the others
+ * stay. Any mapping that goes away or appears bumps `mm.generation`.
+ */
+function push_hva_cached(
+  k: kvm,
+  out: gpa_range[],
+  slot: kvm_memory_slot,
+  base: number,
+  size: number,
+): void {
+  const t = translated.get(slot);
+  if (
+    t && t.mm_generation === k.mm.generation && t.base === base && t.size === size &&
+    t.hva === slot.userspace_addr && t.flags === slot.flags
+  ) {
+    for (const r of t.ranges) out.push(r);
+    return;
+  }
+  const ranges: gpa_range[] = [];
+  push_hva(k, ranges, slot, base, size, slot.userspace_addr);
+  translated.set(slot, {
+    mm_generation: k.mm.generation,
+    base,
+    size,
+    hva: slot.userspace_addr,
+    flags: slot.flags,
+    ranges,
+  });
+  for (const r of ranges) out.push(r);
+}
+
 function push_gmem(out: gpa_range[], slot: kvm_memory_slot, gpa: number, size: number): void {
   const g = kvm_gmem_of_slot(slot);
   if (!g) {
@@ -127,7 +173,7 @@ export function kvm_build_memory_map(k: kvm): gpa_range[] {
       continue;
     }
     if (!k.arch.has_private_mem) {
-      push_hva(k, out, slot, base, size, slot.userspace_addr);
+      push_hva_cached(k, out, slot, base, size);
       continue;
     }
     // Split the slot at attribute boundaries.
