@@ -325,16 +325,9 @@ function kvm_dev_ioctl_create_vm(type: bigint): number {
  * the guest keep using memory the process no longer has.
  */
 function kvm_mmu_notifier_invalidate_range_start(k: kvm, start: number, end: number): void {
-  for (const slots of k.memslots) {
-    for (const s of slots.values()) {
-      const hva = s.userspace_addr;
-      if (hva < end && start < hva + s.npages * PAGE_SIZE) {
-        k.generation++;
-        kvm_arch_memslots_updated(k);
-        return;
-      }
-    }
-  }
+  if (!k.memslots.some((slots) => hva_tree_intersects(slots, start, end))) return;
+  k.generation++;
+  kvm_arch_memslots_updated(k);
 }
 
 /**
@@ -439,6 +432,72 @@ function gfn_tree_insert(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_s
   t.insert(lo, slot);
 }
 
+/**
+ * `slots->hva_tree`: the memslots by `userspace_addr`, for the MMU notifier
+ * to find those a range of the address space backs without visiting every
+ * one (tearing down a VM of 32,764 memslots unmaps each slot's memory). Slots
+ * may share or overlap userspace ranges; `max_bytes` bounds how far below a
+ * range a slot that reaches into it can start.
+ */
+interface hva_tree_t {
+  readonly t: block_list<kvm_memory_slot>;
+  max_bytes: number;
+}
+
+const hva_trees = new WeakMap<Map<number, kvm_memory_slot>, hva_tree_t>();
+
+function hva_tree(slots: Map<number, kvm_memory_slot>): hva_tree_t {
+  let h = hva_trees.get(slots);
+  if (!h) {
+    h = { t: new block_list(), max_bytes: 0 };
+    const sorted = [...slots.values()].sort((a, b) => a.userspace_addr - b.userspace_addr);
+    for (const s of sorted) {
+      h.t.insert(h.t.length, s);
+      h.max_bytes = Math.max(h.max_bytes, s.npages * PAGE_SIZE);
+    }
+    hva_trees.set(slots, h);
+  }
+  return h;
+}
+
+/** Index of the first slot of `t` whose `userspace_addr` is `hva` or above. */
+function hva_tree_index(t: block_list<kvm_memory_slot>, hva: number): number {
+  let lo = 0, hi = t.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (t.get(mid)!.userspace_addr < hva) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function hva_tree_insert(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_slot): void {
+  const h = hva_tree(slots);
+  h.t.insert(hva_tree_index(h.t, slot.userspace_addr + 1), slot);
+  h.max_bytes = Math.max(h.max_bytes, slot.npages * PAGE_SIZE);
+}
+
+function hva_tree_remove(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_slot): void {
+  const h = hva_tree(slots);
+  for (let i = hva_tree_index(h.t, slot.userspace_addr); i < h.t.length; i++) {
+    if (h.t.get(i) === slot) {
+      h.t.remove(i);
+      return;
+    }
+  }
+}
+
+/** `kvm_for_each_memslot_in_hva_range()` found one: some slot of `slots` is backed by `[start, end)`. */
+function hva_tree_intersects(slots: Map<number, kvm_memory_slot>, start: number, end: number) {
+  const h = hva_tree(slots);
+  for (let i = hva_tree_index(h.t, end) - 1; i >= 0; i--) {
+    const m = h.t.get(i)!;
+    if (m.userspace_addr + h.max_bytes <= start) break;
+    if (m.userspace_addr + m.npages * PAGE_SIZE > start) return true;
+  }
+  return false;
+}
+
 function kvm_check_memslot_overlap(k: kvm, as_id: number, id: number, start: number, end: number) {
   const t = gfn_tree(k.memslots[as_id]!);
   for (const m of t.from(gfn_tree_index(t, start))) {
@@ -492,6 +551,7 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
     if (old.gmem) kvm_gmem_unbind(old);
     slots.delete(id);
     gfn_tree_remove(slots, old);
+    hva_tree_remove(slots, old);
     k.nr_memslot_pages -= old.npages;
     k.generation++;
     kvm_arch_memslots_updated(k);
@@ -549,9 +609,13 @@ function kvm_set_memory_region(k: kvm, m: typeof mem2): number {
       return r;
     }
   }
-  if (old) gfn_tree_remove(slots, old);
+  if (old) {
+    gfn_tree_remove(slots, old);
+    hva_tree_remove(slots, old);
+  }
   slots.set(id, slot);
   gfn_tree_insert(slots, slot);
+  hva_tree_insert(slots, slot);
   if (change === "create") k.nr_memslot_pages += npages;
   k.generation++;
   kvm_arch_memslots_updated(k);

@@ -111,6 +111,8 @@ export interface kvm_arch {
 export interface kvm_memmap_cache {
   /** The `kvm->generation` it was built at. */
   generation: number;
+  /** The address space's `generation` it was translated at. */
+  mm_generation: number;
   /** The ranges, sorted by GPA (kernel view: includes ranges that must fault). */
   ranges: gpa_range[];
   /** What the CPU gets: the ranges that have memory. */

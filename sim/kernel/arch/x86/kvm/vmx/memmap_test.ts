@@ -33,6 +33,7 @@ import {
   vm_create_with_one_vcpu,
   vm_mem_region_delete,
   vm_mem_region_move,
+  vm_set_user_memory_region,
   vm_userspace_mem_region_add,
 } from "../../../../../../include/kvm_util.ts";
 import { VM_MEM_SRC_ANONYMOUS } from "../../../../../../include/kvm_util_types.ts";
@@ -158,6 +159,65 @@ Deno.test("memory behind a memslot unmapped or replaced: the guest's next access
     assertEquals(errno_get(), EFAULT);
     assertEquals(v.value.run.exit_reason, KVM_EXIT_MEMORY_FAULT);
     assertEquals(v.value.run.memory_fault.gpa, gpa + 0x1000n);
+  } finally {
+    kvm_vm_free(vm);
+  }
+});
+
+Deno.test("the notifier finds every memslot a range backs, aliases and slots that start below it", () => {
+  const v = ref<kvm_vcpu>();
+  const vm = vm_create_with_one_vcpu(v, guest_read_target);
+  try {
+    // Many small slots, then a 4-page one whose last page a 1-page slot aliases at another GPA.
+    for (let i = 0; i < 32; i++) {
+      vm_userspace_mem_region_add(
+        vm,
+        VM_MEM_SRC_ANONYMOUS,
+        BASE + BigInt(i) * STRIDE,
+        40 + i,
+        1,
+        0,
+      );
+    }
+    const big = MOVED, alias = MOVED + 0x10_0000n;
+    vm_userspace_mem_region_add(vm, VM_MEM_SRC_ANONYMOUS, big, FIRST_SLOT, 4, 0);
+    const hva = addr_gpa2hva(vm, big);
+    vm_set_user_memory_region(vm, FIRST_SLOT + 1, 0, alias, 0x1000n, hva + 0x3000n);
+    virt_map(vm, big, big, 4);
+    virt_map(vm, alias, alias, 1);
+    const q = user_memory(hva + 0x3000n, 8)!;
+    new DataView(q.buffer, q.byteOffset, 8).setBigUint64(0, 0x77n, true);
+    const uc = new_ucall();
+    const read = (gva: bigint): number => {
+      target.value = gva;
+      sync_global_to_guest(vm, target);
+      return __vcpu_run(v.value);
+    };
+    for (const gva of [big + 0x3000n, alias]) {
+      assertEquals(read(gva), 0);
+      assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+      assertEquals(uc.args.at(1), 0x77n, "both slots map the page");
+    }
+    // Page 2 is backed by the big slot alone, which starts below it; page 3
+    // by both. A faulting access is retried by the next KVM_RUN, so each
+    // page is mapped again before the next one is tried.
+    for (const [page, gva] of [[0x2000n, big + 0x2000n], [0x3000n, alias]] as const) {
+      const at = hva + page;
+      assertEquals(read(gva), 0);
+      assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+      assertEquals(munmap(at, 0x1000), 0);
+      assertEquals(read(gva), -1, `0x${gva.toString(16)}: the unmapped page faults`);
+      assertEquals(errno_get(), EFAULT);
+      assertEquals(v.value.run.exit_reason, KVM_EXIT_MEMORY_FAULT);
+      assertEquals(v.value.run.memory_fault.gpa, gva);
+      const fresh = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED;
+      assertEquals(mmap(at, 0x1000, PROT_READ | PROT_WRITE, fresh, -1, 0), at);
+      assertEquals(__vcpu_run(v.value), 0);
+      assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
+      assertEquals(uc.args.at(1), 0n, "the retried access reads the new page");
+    }
+    assertEquals(read(big), 0, "the big slot's other pages stay");
+    assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
   } finally {
     kvm_vm_free(vm);
   }

@@ -381,7 +381,12 @@ export function kvm_memmap(k: kvm): kvm_memmap_cache {
     });
   }
   const map = is_td(k) ? tdx_memmap(k, ranges) : { slots };
-  const m: kvm_memmap_cache = { generation: k.generation, ranges, map };
+  const m: kvm_memmap_cache = {
+    generation: k.generation,
+    mm_generation: k.mm.generation,
+    ranges,
+    map,
+  };
   // vCPUs may hold the map's buffers until they take the next one: unmapping
   // the memory must not recycle them meanwhile.
   for (const r of ranges) if (r.buffer) anon_chunk_pin(r.buffer);
@@ -1647,7 +1652,16 @@ function handle_ept_violation(vcpu: kvm_vcpu, vmx: vcpu_vmx): number {
     }
     return mmio_exit(vcpu, vmx, gpa);
   }
-  if (!r.buffer) return memory_fault(vcpu, gpa, r.private);
+  if (!r.buffer) {
+    // __kvm_faultin_pfn() translates the userspace address at fault time:
+    // memory mapped behind the memslot since the map was built (a MAP_FIXED
+    // over a hole userspace punched) is faulted in, and the access retried.
+    if (!r.private && m.mm_generation !== k.mm.generation) {
+      k.generation++;
+      return 1;
+    }
+    return memory_fault(vcpu, gpa, r.private);
+  }
   if (r.readonly && (q & EPT_VIOLATION_ACC_WRITE)) {
     vcpu_stat(vcpu).pf_emulate++;
     if (!emulatable) return emulation_failure(vcpu, vmx);
