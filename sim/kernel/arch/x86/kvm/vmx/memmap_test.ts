@@ -22,6 +22,7 @@ import {
   guest_global,
   GUEST_SYNC,
   type kvm_vcpu,
+  type kvm_vm,
   kvm_vm_free,
   new_ucall,
   readq,
@@ -57,6 +58,13 @@ export function guest_read_target(): void {
   for (;;) GUEST_SYNC(readq(target.value));
 }
 
+/** Points the guest at `gva` and runs it: `__vcpu_run()`'s result. */
+function run_read(vm: kvm_vm, vcpu: kvm_vcpu, gva: bigint): number {
+  target.value = gva;
+  sync_global_to_guest(vm, target);
+  return __vcpu_run(vcpu);
+}
+
 const SLOTS = 64;
 const FIRST_SLOT = 10;
 const BASE = 0x1_0000_0000n;
@@ -79,9 +87,7 @@ Deno.test("a moved, deleted or re-created memslot among many is what the guest r
     virt_map(vm, MOVED, MOVED, 1);
     const uc = new_ucall();
     const read = (gva: bigint): bigint | "mmio" => {
-      target.value = gva;
-      sync_global_to_guest(vm, target);
-      vcpu_run(v.value);
+      assertEquals(run_read(vm, v.value, gva), 0);
       if (v.value.run.exit_reason === KVM_EXIT_MMIO) {
         assertEquals(v.value.run.mmio.phys_addr, gva, "the MMIO exit names the read GPA");
         // Completes the read with zeros; the guest then reports it.
@@ -132,11 +138,7 @@ Deno.test("memory behind a memslot unmapped or replaced: the guest's next access
     put(hva, 0x1111n);
     put(hva + 0x1000n, 0x2222n);
     const uc = new_ucall();
-    const read = (gva: bigint): number => {
-      target.value = gva;
-      sync_global_to_guest(vm, target);
-      return __vcpu_run(v.value);
-    };
+    const read = (gva: bigint) => run_read(vm, v.value, gva);
     assertEquals(read(gpa), 0);
     assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
     assertEquals(uc.args.at(1), 0x1111n, "the vCPU has the page mapped");
@@ -188,11 +190,7 @@ Deno.test("the notifier finds every memslot a range backs, aliases and slots tha
     const q = user_memory(hva + 0x3000n, 8)!;
     new DataView(q.buffer, q.byteOffset, 8).setBigUint64(0, 0x77n, true);
     const uc = new_ucall();
-    const read = (gva: bigint): number => {
-      target.value = gva;
-      sync_global_to_guest(vm, target);
-      return __vcpu_run(v.value);
-    };
+    const read = (gva: bigint) => run_read(vm, v.value, gva);
     for (const gva of [big + 0x3000n, alias]) {
       assertEquals(read(gva), 0);
       assertEquals(get_ucall(v.value, uc), UCALL_SYNC);
