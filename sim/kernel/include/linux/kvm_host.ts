@@ -90,6 +90,8 @@ export interface kvm_dirty_ring {
 export class kvm_mem_attrs {
   /** The ranges. */
   readonly ranges: { start: number; end: number; attrs: bigint }[] = [];
+  /** Bumped by every {@linkcode set}: who acted on the attributes knows whether they changed since. */
+  version = 0;
 
   /** The attributes of `gfn` (`kvm_get_memory_attributes()`). */
   get(gfn: number): bigint {
@@ -120,6 +122,7 @@ export class kvm_mem_attrs {
       else merged.push({ ...r });
     }
     this.ranges.splice(0, this.ranges.length, ...merged);
+    this.version++;
   }
 }
 

@@ -290,6 +290,12 @@ export interface kvm_tdx {
   hkid_leaked: boolean;
   /** The shared-GPA bit (`gfn_direct_bits` as a GPA bit), once INIT_VM set GPAW. */
   shared_bit: bigint;
+  /**
+   * The `mem_attrs.version` the last {@linkcode tdx_zap_converted} left no
+   * shared page in the S-EPT at: pages join it only where the attribute is
+   * private, so until the attributes change there is nothing to zap.
+   */
+  zapped_attrs_version: number;
 }
 
 /**
@@ -361,6 +367,7 @@ export function to_kvm_tdx(k: kvm): kvm_tdx {
       hkid: 0,
       hkid_leaked: false,
       shared_bit: 0n,
+      zapped_attrs_version: -1,
     };
     tdx_of.set(k, t);
     k.max_vcpus = Math.min(k.max_vcpus, num_present_cpus());
@@ -999,6 +1006,7 @@ function tdh_do_no_vcpus(call: () => bigint): bigint {
 }
 
 function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
+  if (t.zapped_attrs_version === k.mem_attrs.version) return;
   const td = t.td;
   const present = td.sept.present();
   for (let i = 0; i < present.length; i++) {
@@ -1016,6 +1024,7 @@ function tdx_zap_converted(k: kvm, t: kvm_tdx): void {
       return;
     }
   }
+  t.zapped_attrs_version = k.mem_attrs.version;
 }
 
 function exit_to_user(vcpu: kvm_vcpu, reason: number): number {
