@@ -929,6 +929,8 @@ function halves_of(x: bigint, out: [number, number]): [number, number] {
   return out;
 }
 const va_halves: [number, number] = [0, 0];
+/** 2^53: bigints below it convert to a double exactly (computed once: bigint math allocates). */
+const EXACT_IN_DOUBLE = 2n ** 53n;
 const pa_halves: [number, number] = [0, 0];
 const mask_halves: [number, number] = [0, 0];
 
@@ -968,7 +970,7 @@ function ___virt_pg_map(
     pg_size,
   );
   TEST_ASSERT(
-    paddr < 2n ** 53n
+    paddr < EXACT_IN_DOUBLE
       ? Math.floor(Number(paddr) / vm.page_size) <= Number(vm.max_gfn)
       : paddr >> BigInt(vm.page_shift) <= vm.max_gfn,
     "Physical address beyond maximum supported,\n  paddr: 0x%lx vm->max_gfn: 0x%lx vm->page_size: 0x%x",
