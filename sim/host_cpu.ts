@@ -51,6 +51,8 @@ const XSTATE: readonly [number, number, number][] = [
   [6, 512, 1152],
   [7, 1024, 1664],
 ];
+/** Their XCR0 masks, made once: KVM asks for XSAVE sizes at every CPUID update, and a bigint shift allocates. */
+const XSTATE_MASKS: readonly bigint[] = XSTATE.map(([bit]) => 1n << BigInt(bit));
 
 /**
  * `xstate_required_size()`: bytes of an XSAVE area for the features in
@@ -60,8 +62,9 @@ const XSTATE: readonly [number, number, number][] = [
  */
 export function xstate_required_size(xfeatures: bigint, compacted = false): number {
   let size = 512 + 64;
-  for (const [bit, sz, off] of XSTATE) {
-    if (!(xfeatures & (1n << BigInt(bit)))) continue;
+  for (let i = 0; i < XSTATE.length; i++) {
+    if (!(xfeatures & XSTATE_MASKS[i]!)) continue;
+    const [, sz, off] = XSTATE[i]!;
     size = compacted ? size + sz : Math.max(size, off + sz);
   }
   return size;
