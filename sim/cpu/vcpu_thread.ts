@@ -244,8 +244,8 @@ export function vcpu_worker_pool_releasing(): number {
  * Stores the kill word (`how`) and wakes the worker. Outside guest mode the
  * worker sleeps on `run_state` and reads the kill word only between sleeps:
  * had it read the word just before this store, a notify alone would find no
- * sleeper and its next sleep would last the whole timeout (50 ms, once per
- * a few hundred VM frees). Moving `run_state` to `VCPU_STATE_KILLED` makes
+ * sleeper and its next sleep would last the whole timeout (50 ms, once in
+ * ~150 TD frees). Moving `run_state` to `VCPU_STATE_KILLED` makes
  * that sleep return at once. A vCPU in guest mode keeps `VCPU_STATE_RUN`: it
  * polls the kill word between instructions, and its exit, stored after this
  * load, is followed by a read of the kill word.
