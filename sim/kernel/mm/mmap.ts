@@ -107,15 +107,6 @@ import { in_vcpu_worker } from "../../../include/libc/process.ts";
 
 /** `PAGE_SHIFT` on x86-64. */
 export const PAGE_SHIFT = 12;
-/**
- * `struct mmu_notifier`: a secondary MMU that maps part of an address space
- * (KVM's stage-2 page tables), told when a range of it goes away.
- */
-export interface mmu_notifier {
-  /** `invalidate_range_start`: `[start, end)` of the address space is being unmapped. */
-  invalidate_range_start(start: number, end: number): void;
-}
-
 /** `PAGE_SIZE` on x86-64. */
 export const PAGE_SIZE = 4096;
 /**
@@ -484,6 +475,15 @@ export function user_addr(addr: bigint): number {
 export function access_ok(addr: bigint, size: bigint): boolean {
   const end = BigInt(TASK_SIZE_MAX);
   return size <= end && addr <= end - size && addr >= 0n;
+}
+
+/**
+ * `struct mmu_notifier`: a secondary MMU that maps part of an address space
+ * (KVM's stage-2 page tables), told when a range of it goes away.
+ */
+export interface mmu_notifier {
+  /** `invalidate_range_start`: `[start, end)` of the address space is being unmapped. */
+  invalidate_range_start(start: number, end: number): void;
 }
 
 /** `struct mm_struct`: the simulated process's address space. */

@@ -340,8 +340,8 @@ export function kvm_memmap(k: kvm): kvm_memmap_cache {
   const ranges = kvm_build_memory_map(k);
   // A range the last map had, unchanged, keeps its slot object: a vCPU then
   // gets only the changed slots (memmap_delta()), as KVM zaps only the
-  // SPTEs of the memslot that changed.
-  // Both lists are sorted by GPA: one pass pairs them.
+  // SPTEs of the memslot that changed. Both lists are sorted by GPA, so one
+  // pass pairs them.
   const last = c && !is_td(k) ? c.map.slots : [];
   let j = 0;
   const slots: guest_memslot[] = [];
