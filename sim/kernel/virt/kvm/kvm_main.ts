@@ -480,7 +480,9 @@ function hva_tree_insert(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_s
 function hva_tree_remove(slots: Map<number, kvm_memory_slot>, slot: kvm_memory_slot): void {
   const h = hva_tree(slots);
   for (let i = hva_tree_index(h.t, slot.userspace_addr); i < h.t.length; i++) {
-    if (h.t.get(i) === slot) {
+    const m = h.t.get(i)!;
+    if (m.userspace_addr !== slot.userspace_addr) return;
+    if (m === slot) {
       h.t.remove(i);
       return;
     }
