@@ -161,6 +161,9 @@ Deno.test("memory behind a memslot unmapped or replaced: the guest's next access
     assertEquals(errno_get(), EFAULT);
     assertEquals(v.value.run.exit_reason, KVM_EXIT_MEMORY_FAULT);
     assertEquals(v.value.run.memory_fault.gpa, gpa + 0x1000n);
+    // kvm_prepare_memory_fault_exit(): the page, and no PRIVATE flag for shared memory.
+    assertEquals(v.value.run.memory_fault.size, 0x1000n);
+    assertEquals(v.value.run.memory_fault.flags, 0n);
   } finally {
     kvm_vm_free(vm);
   }
